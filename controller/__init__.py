@@ -1,0 +1,1 @@
+"""Engine adapters: the AMI connection (Asterisk), normalized call events, call tracking."""

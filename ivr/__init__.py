@@ -1,0 +1,1 @@
+"""The IVR: an engine-neutral menu interpreter that talks only to :class:`ivr.port.CallPort`."""

@@ -1,0 +1,84 @@
+"""The one call-control interface the IVR talks to, whatever engine carries the call.
+
+``agi_scripts`` adapts a live Asterisk channel (FastAGI) and, later, a FreeSWITCH channel
+(Event Socket outbound) to this protocol.  The menu interpreter never sees a socket: it calls
+these coroutines and reacts to their results and to :class:`CallerHungUp`.
+
+Prompts are names relative to the engine's sound directory, without extension and already
+resolved for the call's language (``clinicall/uk/menu_main``, ``ru/digits/1``); the adapter only
+transports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class CallerHungUp(Exception):  # noqa: N818 - it is control flow, not an error
+    """The caller hung up.  Raised by any port method once the engine reports the hang-up."""
+
+
+class PortError(Exception):
+    """The engine refused or failed a command (invalid command, channel gone wrong, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """What the engine tells about a call when it hands it over."""
+
+    call_id: str  # engine id of the whole call (Asterisk linkedid)
+    channel_id: str  # engine id of the caller's channel (Asterisk uniqueid)
+    caller_number: str  # as presented, not yet normalized
+    caller_name: str
+    dialled_number: str  # the clinic number the patient dialled (DNID / extension)
+    engine: str  # "asterisk" | "freeswitch"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRequest:
+    """Where the IVR sends the caller when it is done: the engine's queue does the rest."""
+
+    queue: str
+    priority: int
+    max_wait_s: int
+    overflow_queue: str | None
+    language: str
+    path: str  # IVR path as digits and menu ids, e.g. "lang:2/main:1/appointments:3"
+    route: str  # the route id from the config (what the patient called about)
+
+
+class CallPort(Protocol):
+    """Engine-neutral call control used by the IVR (see module docstring)."""
+
+    @property
+    def info(self) -> CallInfo: ...
+
+    async def answer(self) -> None: ...
+
+    async def set_language(self, language: str) -> None: ...
+
+    async def play(self, prompts: list[str], *, digits: str = "") -> str:
+        """Play prompts in order; return the first of ``digits`` pressed ('' if none).
+
+        Pressing a key stops playback at once (barge-in).
+        """
+        ...
+
+    async def collect(
+        self, prompts: list[str], *, digits: str, max_digits: int, timeout_s: float
+    ) -> str:
+        """Play prompts, then wait up to ``timeout_s`` for digits; return what was pressed ('')."""
+        ...
+
+    async def say_number(self, number: int, *, digits: str = "") -> str:
+        """Speak a number in the call's language with the engine's own sounds (barge-in)."""
+        ...
+
+    async def set_variable(self, name: str, value: str) -> None: ...
+
+    async def enqueue(self, request: QueueRequest) -> None:
+        """Hand the caller to the engine's queue; the IVR session ends after this."""
+        ...
+
+    async def hangup(self) -> None: ...
