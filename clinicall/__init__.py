@@ -1,0 +1,1 @@
+"""clinicall: the command line, settings, the store and the wiring of the parts."""

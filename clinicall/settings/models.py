@@ -1,0 +1,230 @@
+"""The clinic config as frozen, typed values.
+
+One YAML file drives everything (DESIGN.md): the IVR, the triage routes, the queues and the
+Asterisk config that ``clinicall asterisk-config`` writes.  It is validated once, on load
+(:mod:`clinicall.settings.loader`), and then never changes while the process runs, so every
+part can hold on to it without copying.
+
+Field constraints live here; checks that span sections (a route naming an unknown queue, a
+prompt missing a language) live in :mod:`clinicall.settings.crossref`, so both report every
+problem at once with the file, line and key.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Language = Literal["uk", "ru", "en"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: An id used in Asterisk config and channel variables: lower-case, no spaces or punctuation.
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+#: A phone number in E.164: '+' and 8 to 15 digits.
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{7,14}$")]
+Digit = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
+#: Text in each of the clinic's languages: {uk: ..., ru: ..., en: ...}.
+Localized = dict[Language, Annotated[str, StringConstraints(min_length=1)]]
+
+_RANGE = re.compile(r"^([0-2][0-9]):([0-5][0-9])-([0-2][0-9]):([0-5][0-9])$")
+
+
+class Frozen(BaseModel):
+    """Base: immutable, and unknown keys are errors (a typo must not pass silently)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TimeRange(Frozen):
+    """An opening interval within one day, ``HH:MM-HH:MM`` in the clinic's time zone."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        m = _RANGE.match(value.strip())
+        if not m:
+            raise ValueError(f"expected 'HH:MM-HH:MM' (24-hour clock), got {value!r}")
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h1 > 23 or h2 > 24 or (h2 == 24 and m2):
+            raise ValueError(f"hour out of range in {value!r}")
+        end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+        return {"start": time(h1, m1), "end": end}
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if self.end <= self.start:
+            raise ValueError("the end of an opening interval must be after its start")
+        return self
+
+
+class Holiday(Frozen):
+    date: date
+    name: Localized | None = None
+    hours: list[TimeRange] = Field(default_factory=list)  # empty: closed all day
+
+
+class Hours(Frozen):
+    weekly: dict[Weekday, list[TimeRange]]
+    holidays: list[Holiday] = Field(default_factory=list)
+
+    @field_validator("weekly")
+    @classmethod
+    def _every_day(cls, value: dict[Weekday, list[TimeRange]]) -> dict[Weekday, list[TimeRange]]:
+        missing = [d for d in WEEKDAYS if d not in value]
+        if missing:
+            raise ValueError(f"every weekday needs an entry ([] when closed); missing: {missing}")
+        return value
+
+
+class Clinic(Frozen):
+    name: Localized
+    address: Localized
+    timezone: str
+    currency: Localized
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Europe/Kyiv'"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ClinicNumber(Frozen):
+    number: E164
+    language: Language | None = None  # set: callers of this number skip the language menu
+
+
+class Queue(Frozen):
+    name: Localized
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = (
+        "rrmemory"
+    )
+    ring_s: int = Field(15, ge=5, le=120)  # how long one operator's phone rings
+    max_wait_s: int = Field(300, ge=10, le=3600)  # then the caller leaves (timeout / overflow)
+    service_level_s: int = Field(20, ge=1, le=600)
+    wrapup_s: int = Field(5, ge=0, le=600)
+    announce_position: bool = True
+
+
+class Operator(Frozen):
+    id: Ident
+    name: str
+    secret: Annotated[str, StringConstraints(min_length=8)]
+    queues: dict[Ident, Annotated[int, Field(ge=0, le=10)]]  # queue id -> penalty
+
+
+class Route(Frozen):
+    """Triage result: the queue, its priority, and where the caller goes if nobody answers."""
+
+    queue: Ident
+    priority: int = Field(0, ge=0, le=10)
+    overflow_to: Ident | None = None
+    overflow_after_s: int | None = Field(None, ge=5, le=3600)
+
+
+class Doctor(Frozen):
+    name: Localized
+    days: list[Weekday]
+
+
+class Service(Frozen):
+    name: Localized
+    price: int = Field(ge=0)
+    duration_min: int = Field(ge=1)
+    preparation: Localized
+    doctors: list[Ident] = Field(default_factory=list)
+    equipment: str | None = None
+
+
+class MenuOption(Frozen):
+    """Exactly one of: go to a menu, take a route (a queue), or say an answer."""
+
+    menu: Ident | None = None
+    route: Ident | None = None
+    say: Annotated[str, StringConstraints(pattern=r"^(hours|address|service:[a-z][a-z0-9_]*)$")] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MenuOption:
+        chosen = [k for k in ("menu", "route", "say") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError("an option needs exactly one of 'menu', 'route' or 'say'")
+        return self
+
+
+class Menu(Frozen):
+    prompt: Localized
+    options: dict[Digit, MenuOption]
+
+
+class Ivr(Frozen):
+    language_menu: bool = True
+    max_attempts: int = Field(3, ge=1, le=10)
+    digit_timeout_s: float = Field(5.0, gt=0, le=30)
+    fallback_route: Ident
+    emergency_notice: Localized
+    main_menu: Ident = "main"
+    menus: dict[Ident, Menu]
+
+
+class Kpi(Frozen):
+    short_abandon_s: int = Field(5, ge=0, le=60)
+    service_level_s: int = Field(20, ge=1, le=600)
+    unreturned_after_min: int = Field(10, ge=1, le=1440)
+
+
+class Database(Frozen):
+    url: str = "sqlite+aiosqlite:///var/clinicall.db"
+
+
+class Asterisk(Frozen):
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_user: Ident = "clinicall"
+    ami_secret: Annotated[str, StringConstraints(min_length=8)]
+    agi_host: str = "127.0.0.1"
+    agi_port: int = Field(4573, ge=1, le=65535)
+    sip_port: int = Field(5060, ge=1, le=65535)
+
+
+class Http(Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+
+
+class ClinicConfig(Frozen):
+    """The whole clinic config (see config/clinic.example.yaml)."""
+
+    clinic: Clinic
+    numbers: list[ClinicNumber] = Field(min_length=1)
+    languages: list[Language] = Field(min_length=1)
+    default_language: Language
+    hours: Hours
+    queues: dict[Ident, Queue] = Field(min_length=1)
+    operators: list[Operator] = Field(default_factory=list)
+    routes: dict[Ident, Route]
+    doctors: dict[Ident, Doctor] = Field(default_factory=dict)
+    services: dict[Ident, Service] = Field(default_factory=dict)
+    ivr: Ivr
+    kpi: Kpi = Kpi()
+    database: Database = Database()
+    asterisk: Asterisk
+    http: Http = Http()
