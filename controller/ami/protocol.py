@@ -1,0 +1,200 @@
+"""Sans-IO AMI wire format: bytes in, ``Message`` frames out; actions out as bytes.
+
+Why not panoramisk's parser: it decodes every TCP read on its own (a UTF-8 character split
+between two reads is silently dropped, which is exactly what happens to Cyrillic caller names),
+strips each frame (a last header with an empty value disappears) and has no limit on a frame.
+
+Here a frame is kept as bytes until its blank line arrives and only then decoded, with
+replacement characters for invalid UTF-8.  Lines end in CRLF or bare LF.  A frame with a line
+that is not ``Name: value`` or larger than ``max_frame`` is malformed: it is counted, logged once
+without its content (it may hold phone numbers) and skipped; parsing goes on with the next frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+
+from controller.ami.message import Message
+
+log = logging.getLogger(__name__)
+
+BANNER_PREFIX = b"Asterisk Call Manager/"
+DEFAULT_MAX_FRAME = 64 * 1024
+_FRAME_END = re.compile(rb"\r?\n\r?\n")
+_END_COMMAND = b"--END COMMAND--"
+_FOLLOWS = b"response: follows"
+
+
+class AMIParser:
+    """Incremental AMI frame parser.  Feed it whatever the socket gave; it returns whole frames.
+
+    ``banner`` holds the ``Asterisk Call Manager/x.y.z`` line once seen (``version`` its number).
+    ``malformed`` counts the frames skipped so far.
+    """
+
+    def __init__(self, *, max_frame: int = DEFAULT_MAX_FRAME, expect_banner: bool = True) -> None:
+        self.max_frame = max_frame
+        self.banner: str | None = None
+        self.malformed = 0
+        self._buf = bytearray()
+        self._scan_from = 0  # where the next search for a blank line may start
+        self._banner_pending = expect_banner
+        self._discarding = False  # inside an oversize frame: drop bytes until its blank line
+        self._follows: bytearray | None = None  # a legacy ``Response: Follows`` still open
+
+    @property
+    def version(self) -> str | None:
+        return self.banner.partition("/")[2] if self.banner else None
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add bytes from the wire; return the frames completed by them, in order."""
+        buf = self._buf
+        buf += data
+        if self._banner_pending and not self._take_banner():
+            return []
+        out: list[Message] = []
+        pos = 0
+        for match in _FRAME_END.finditer(buf, self._scan_from):
+            start, end = match.span()
+            self._frame(bytes(buf[pos:start]), buf[start:end], out)
+            pos = end
+        if pos:
+            del buf[:pos]
+        if len(buf) > self.max_frame and not self._discarding:
+            self._skip(f"frame over {self.max_frame} bytes", bytes(buf[:200]))
+            self._discarding = True
+            self._follows = None
+        if self._discarding and len(buf) > 3:
+            del buf[:-3]  # keep what could be the start of the blank line
+        self._scan_from = max(0, len(buf) - 3)
+        return out
+
+    def _take_banner(self) -> bool:
+        """Consume the greeting line if present.  False while it cannot be decided yet."""
+        buf = self._buf
+        head = bytes(buf[: len(BANNER_PREFIX)])
+        if not BANNER_PREFIX.startswith(head) or (head and head[0] in b"\r\n"):
+            self._banner_pending = False  # no banner: a plain frame stream (tests, replays)
+            return True
+        if len(head) < len(BANNER_PREFIX):
+            return False
+        nl = buf.find(b"\n")
+        if nl < 0:
+            if len(buf) > self.max_frame:
+                self._banner_pending = False  # not a real banner; let the frame limit handle it
+                return True
+            return False
+        self.banner = bytes(buf[:nl]).rstrip(b"\r").decode("utf-8", "replace")
+        del buf[: nl + 1]
+        self._banner_pending = False
+        log.debug("AMI banner: %s", self.banner)
+        return True
+
+    def _frame(self, raw: bytes, terminator: bytes | bytearray, out: list[Message]) -> None:
+        if self._discarding:
+            self._discarding = False  # the blank line ending the oversize frame
+            return
+        if self._follows is not None:
+            self._follows += raw
+            if _END_COMMAND not in raw:
+                self._follows += terminator
+                self._check_follows_size()
+                return
+            raw = bytes(self._follows)
+            self._follows = None
+        else:
+            raw = raw.lstrip(b"\r\n")
+            if not raw:
+                return
+            if raw[:17].lower() == _FOLLOWS and _END_COMMAND not in raw:
+                self._follows = bytearray(raw) + terminator
+                self._check_follows_size()
+                return
+        if len(raw) > self.max_frame:
+            self._skip(f"frame over {self.max_frame} bytes", raw[:200])
+            return
+        msg = self._parse(raw)
+        if msg is not None:
+            out.append(msg)
+
+    def _check_follows_size(self) -> None:
+        if self._follows is not None and len(self._follows) > self.max_frame:
+            self._skip(f"command output over {self.max_frame} bytes", bytes(self._follows[:200]))
+            self._follows = None
+
+    def _parse(self, raw: bytes) -> Message | None:
+        text = raw.decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        headers: list[tuple[str, str]] = []
+        first: dict[str, str] = {}
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            name, sep, value = line.partition(":")
+            if not sep or not name:
+                if first.get("response", "").lower() == "follows":
+                    return Message._from_parts(headers, first, _command_output(lines[i:]))
+                self._skip(f"line {i + 1} is not 'Name: value'", raw[:200])
+                return None
+            if value[:1] == " ":
+                value = value[1:]
+            headers.append((name, value))
+            if name.lower() not in first:
+                first[name.lower()] = value
+        return Message._from_parts(headers, first, ())
+
+    def _skip(self, reason: str, head: bytes) -> None:
+        """Count and log a malformed frame: its event name only, never its content."""
+        self.malformed += 1
+        event = ""
+        for line in head.split(b"\n", 3)[:3]:
+            if line[:6].lower() == b"event:":
+                event = line[6:].strip().decode("ascii", "replace")[:40]
+        log.warning("AMI: skipped malformed frame (%s) event=%s", reason, event or "?")
+
+
+def _command_output(lines: list[str]) -> tuple[str, ...]:
+    """The raw lines of a legacy command output, without the ``--END COMMAND--`` marker."""
+    out = list(lines)
+    while out and not out[-1].strip():
+        out.pop()
+    if out and out[-1].endswith(_END_COMMAND.decode()):
+        out[-1] = out[-1][: -len(_END_COMMAND)]
+        if not out[-1]:
+            out.pop()
+    return tuple(out)
+
+
+FieldValue = str | Sequence[str]
+
+
+def encode_action(name: str, fields: Mapping[str, FieldValue] | None, action_id: str) -> bytes:
+    """Serialize one AMI action.  A sequence value repeats the header (``Variable`` in Originate).
+
+    Raises ValueError when a name or value contains CR or LF (it would inject headers or whole
+    actions), when a header name has a colon or is empty, or when ``fields`` sets
+    ``Action``/``ActionID`` itself.  The message names the header, never the value.
+    """
+    _check_token("action name", name)
+    _check_token("ActionID", action_id)
+    lines = [f"Action: {name}", f"ActionID: {action_id}"]
+    for key, value in (fields or {}).items():
+        _check_token("header name", key)
+        if not key or ":" in key or key.lower() in ("action", "actionid"):
+            raise ValueError(f"AMI action {name!r}: invalid header name {key!r}")
+        for item in (value,) if isinstance(value, str) else value:
+            if "\r" in item or "\n" in item:
+                raise ValueError(
+                    f"AMI action {name!r}: value of header {key!r} contains CR/LF "
+                    "(header injection refused)"
+                )
+            lines.append(f"{key}: {item}")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("utf-8")
+
+
+def _check_token(what: str, text: str) -> None:
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"AMI {what} {text[:40]!r} contains CR/LF (header injection refused)")
