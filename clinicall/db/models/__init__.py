@@ -1,0 +1,56 @@
+"""The store's tables (SQLAlchemy 2 typed declarative models), all registered on ``Base``."""
+
+from clinicall.db.models.agents import Agent, AgentPause, AgentSession
+from clinicall.db.models.base import Base
+from clinicall.db.models.callbacks import Callback
+from clinicall.db.models.calls import Call, QueueAttempt, RingAttempt
+from clinicall.db.models.complaints import Complaint, ComplaintEvent
+from clinicall.db.models.enums import (
+    CallbackReason,
+    CallbackState,
+    ComplaintState,
+    Direction,
+    HangupSide,
+    IvrOutcome,
+    JournalSource,
+    MissCause,
+    QueueOutcome,
+    RecordingAction,
+    Role,
+    SurveyQuestion,
+)
+from clinicall.db.models.journal import IngestState, JournalEvent
+from clinicall.db.models.recordings import Recording, RecordingAccess
+from clinicall.db.models.surveys import SurveyAnswer
+from clinicall.db.models.users import User
+
+__all__ = [
+    "Agent",
+    "AgentPause",
+    "AgentSession",
+    "Base",
+    "Call",
+    "Callback",
+    "CallbackReason",
+    "CallbackState",
+    "Complaint",
+    "ComplaintEvent",
+    "ComplaintState",
+    "Direction",
+    "HangupSide",
+    "IngestState",
+    "IvrOutcome",
+    "JournalEvent",
+    "JournalSource",
+    "MissCause",
+    "QueueAttempt",
+    "QueueOutcome",
+    "Recording",
+    "RecordingAccess",
+    "RecordingAction",
+    "RingAttempt",
+    "Role",
+    "SurveyAnswer",
+    "SurveyQuestion",
+    "User",
+]

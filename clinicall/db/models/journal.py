@@ -1,0 +1,41 @@
+"""The append-only event journal and the resume positions of the ingest sources.
+
+Every engine event (AMI frame, queue_log line, AGI step) is written here once, under its
+idempotency ``key``: replaying a source after a crash or a reconnect inserts nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinicall.db.models.base import JSON_TYPE, Base, BigId
+from clinicall.db.models.enums import JournalSource
+from clinicall.db.types import str_enum
+
+
+class JournalEvent(Base):
+    __tablename__ = "event_journal"
+    __table_args__ = (Index(None, "at"), Index(None, "source", "at"))
+
+    id: Mapped[BigId]
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    source: Mapped[JournalSource] = mapped_column(str_enum(JournalSource))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+
+
+class IngestState(Base):
+    """Where a file-like source (e.g. ``queue_log``) was read up to, to resume after restart."""
+
+    __tablename__ = "ingest_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)  # byte offset
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    line_no: Mapped[int] = mapped_column(BigInteger, default=0)  # lines consumed so far
+    updated_at: Mapped[datetime]

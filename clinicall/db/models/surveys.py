@@ -1,0 +1,23 @@
+"""Post-call survey answers: CSAT (1-5) and NPS (0-10), one answer per question per call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinicall.db.models.base import BIG_ID_TYPE, Base, Id
+from clinicall.db.models.enums import SurveyQuestion
+from clinicall.db.types import str_enum
+
+
+class SurveyAnswer(Base):
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("call_id", "question"), Index(None, "answered_at"))
+
+    id: Mapped[Id]
+    call_id: Mapped[int] = mapped_column(BIG_ID_TYPE, ForeignKey("calls.id", ondelete="CASCADE"))
+    question: Mapped[SurveyQuestion] = mapped_column(str_enum(SurveyQuestion))
+    score: Mapped[int]
+    answered_at: Mapped[datetime]
