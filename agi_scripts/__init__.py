@@ -1,0 +1,27 @@
+"""Per-call entry points: the FastAGI server adapting a live Asterisk channel to ``CallPort``."""
+
+from agi_scripts.asterisk_port import AsteriskCallPort
+from agi_scripts.channel import AgiChannel
+from agi_scripts.protocol import (
+    AgiChannelGone,
+    AgiCommandError,
+    AgiEnvironment,
+    AgiError,
+    AgiProtocolError,
+    AgiReply,
+)
+from agi_scripts.server import AgiHandler, FastAgiServer, ScriptRouter
+
+__all__ = [
+    "AgiChannel",
+    "AgiChannelGone",
+    "AgiCommandError",
+    "AgiEnvironment",
+    "AgiError",
+    "AgiHandler",
+    "AgiProtocolError",
+    "AgiReply",
+    "AsteriskCallPort",
+    "FastAgiServer",
+    "ScriptRouter",
+]

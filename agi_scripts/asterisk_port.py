@@ -1,0 +1,137 @@
+"""``CallPort`` over a FastAGI channel: the IVR's verbs as AGI commands.
+
+Asterisk does the audio: prompts are played with ``STREAM FILE`` (escape digits give
+barge-in), digits collected with ``GET DATA``, the queue is entered by the dialplan after
+``AGI()`` returns, from the CLINICALL_* variables :meth:`AsteriskCallPort.enqueue` sets.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agi_scripts import variables as v
+from agi_scripts.channel import AgiChannel
+from agi_scripts.protocol import AgiEnvironment
+from ivr.port import CallInfo, QueueRequest
+
+# A sound that plays (almost) nothing: GET DATA needs a file when the caller already started
+# typing during an earlier prompt.  Part of Asterisk's core sounds.
+SILENCE_PROMPT = "silence/1"
+
+_LINKEDID = re.compile(r"(?:[\w-]+-)?\d+\.\d+")  # "1712345678.42", or "<systemname>-1712...42"
+
+
+def linkedid_from_env(env: AgiEnvironment) -> str | None:
+    """The call's linkedid if the environment carries it (agi_linkedid or the first arg)."""
+    candidate = env.get("linkedid") or (env.args[0] if env.args else "")
+    return candidate if _LINKEDID.fullmatch(candidate) else None
+
+
+def _presented(value: str) -> str:
+    return "" if value in ("", "unknown") else value
+
+
+class AsteriskCallPort:
+    """Implements ``ivr.port.CallPort`` for one FastAGI session.
+
+    Build it with ``await AsteriskCallPort.open(channel)``: that reads the linkedid from the
+    environment or, when the dialplan did not pass it, asks Asterisk once.  Every method
+    raises ``CallerHungUp`` when the caller is gone and ``PortError`` when Asterisk refuses.
+    """
+
+    def __init__(self, channel: AgiChannel, *, linkedid: str | None = None) -> None:
+        env = channel.env
+        self._channel = channel
+        self._info = CallInfo(
+            call_id=linkedid or linkedid_from_env(env) or env.uniqueid,
+            channel_id=env.uniqueid,
+            caller_number=_presented(env.callerid),
+            caller_name=_presented(env.calleridname),
+            dialled_number=_presented(env.dnid) or env.extension,
+            engine="asterisk",
+        )
+
+    @classmethod
+    async def open(cls, channel: AgiChannel) -> AsteriskCallPort:
+        linkedid = linkedid_from_env(channel.env)
+        if linkedid is None:
+            reply = await channel.command("GET VARIABLE", v.CHANNEL_LINKEDID)
+            linkedid = reply.data if reply.result == "1" and reply.data else None
+        return cls(channel, linkedid=linkedid)
+
+    @property
+    def info(self) -> CallInfo:
+        return self._info
+
+    async def answer(self) -> None:
+        await self._channel.command("ANSWER", minus_one_is_hangup=True)
+
+    async def set_language(self, language: str) -> None:
+        await self.set_variable(v.CHANNEL_LANGUAGE, language)
+
+    async def play(self, prompts: list[str], *, digits: str = "") -> str:
+        for prompt in prompts:
+            key = await self._stream(prompt, digits)
+            if key:
+                return key
+        return ""
+
+    async def collect(
+        self, prompts: list[str], *, digits: str, max_digits: int, timeout_s: float
+    ) -> str:
+        """Earlier prompts by STREAM FILE (a key stops them), the last one by GET DATA.
+
+        A key pressed during an earlier prompt counts as the first digit: the remaining
+        digits are read after a silent prompt, so barge-in works across the whole menu.
+        """
+        *leading, last = prompts or [SILENCE_PROMPT]
+        first = await self.play(leading, digits=digits)
+        if first == "#":  # '#' ends input in GET DATA too
+            return ""
+        if first and max_digits <= 1:
+            return first
+        rest = await self._get_data(
+            SILENCE_PROMPT if first else last, timeout_s, max_digits - len(first)
+        )
+        return first + rest
+
+    async def say_number(self, number: int, *, digits: str = "") -> str:
+        reply = await self._channel.command("SAY NUMBER", number, digits, minus_one_is_hangup=True)
+        return _key(reply.result_int)
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self._channel.command("SET VARIABLE", name, value)
+
+    async def enqueue(self, request: QueueRequest) -> None:
+        """Set the CLINICALL_* variables; the dialplan after AGI() runs Queue() with them."""
+        for name, value in (
+            (v.CLINICALL_QUEUE, request.queue),
+            (v.CLINICALL_PRIORITY, str(request.priority)),
+            (v.QUEUE_PRIO, str(request.priority)),
+            (v.CLINICALL_MAX_WAIT, str(request.max_wait_s)),
+            (v.CLINICALL_OVERFLOW, request.overflow_queue or ""),
+            (v.CLINICALL_LANG, request.language),
+            (v.CLINICALL_PATH, request.path),
+            (v.CLINICALL_ROUTE, request.route),
+            (v.CLINICALL_OUTCOME, v.OUTCOME_QUEUE),
+        ):
+            await self.set_variable(name, value)
+
+    async def hangup(self) -> None:
+        await self._channel.command("HANGUP")
+
+    async def _stream(self, prompt: str, digits: str) -> str:
+        reply = await self._channel.command("STREAM FILE", prompt, digits, minus_one_is_hangup=True)
+        return _key(reply.result_int)
+
+    async def _get_data(self, prompt: str, timeout_s: float, max_digits: int) -> str:
+        timeout_ms = max(1, round(timeout_s * 1000))
+        reply = await self._channel.command(
+            "GET DATA", prompt, timeout_ms, max_digits, minus_one_is_hangup=True
+        )
+        return reply.result  # the digits; '(timeout)' in data only says input stopped early
+
+
+def _key(result: int) -> str:
+    """STREAM FILE / SAY NUMBER result: 0 = no key, else the key's ASCII code."""
+    return chr(result) if result > 0 else ""

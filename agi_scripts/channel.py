@@ -1,0 +1,103 @@
+"""One live FastAGI call: send a command, await its reply, know when the caller is gone.
+
+The connection (``server.py``) feeds parsed replies and ``HANGUP`` signals in; handlers only
+call :meth:`AgiChannel.command`.  Commands are serialized; each one waits for exactly one
+reply, so an asynchronous ``HANGUP`` line can never be mistaken for a reply.  A command
+cancelled while waiting keeps its place in line: its late reply is discarded, and the next
+command still gets its own reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from agi_scripts.protocol import (
+    AgiChannelGone,
+    AgiEnvironment,
+    AgiError,
+    AgiProtocolError,
+    AgiReply,
+    encode_command,
+    raise_for_reply,
+)
+
+
+class AgiChannel:
+    """Command/reply access to one channel, plus its environment.
+
+    :meth:`command` raises :class:`AgiChannelGone` (a ``CallerHungUp``) once the caller hung
+    up or the connection closed, :class:`AgiCommandError` when Asterisk refuses the command,
+    :class:`AgiProtocolError` when the peer broke the protocol (the connection is then closed).
+    """
+
+    def __init__(self, env: AgiEnvironment, transport: asyncio.WriteTransport) -> None:
+        self.env = env
+        self._transport = transport
+        self._lock = asyncio.Lock()
+        self._waiters: deque[asyncio.Future[AgiReply]] = deque()
+        self._hung_up = False
+        self._failure: str | None = None  # why the connection is unusable, once it is
+        self._protocol_broken = False
+
+    @property
+    def hung_up(self) -> bool:
+        """True once Asterisk reported the hang-up or the connection ended."""
+        return self._hung_up or self._failure is not None
+
+    async def command(
+        self, command: str, *args: str | int, minus_one_is_hangup: bool = False
+    ) -> AgiReply:
+        """Send one command and return its successful reply (see class docstring)."""
+        line = encode_command(command, *args)
+        async with self._lock:
+            self._check_usable()
+            future: asyncio.Future[AgiReply] = asyncio.get_running_loop().create_future()
+            self._waiters.append(future)
+            # No drain(): one short line per reply awaited, the buffer cannot grow.
+            self._transport.write(line)
+            reply = await future
+        return raise_for_reply(reply, minus_one_is_hangup=minus_one_is_hangup)
+
+    def close(self) -> None:
+        """End the AGI session: Asterisk continues the dialplan after ``AGI()``."""
+        self._transport.close()
+
+    def _check_usable(self) -> None:
+        if self._protocol_broken:
+            raise AgiProtocolError(self._failure or "protocol error")
+        if self._failure is not None:
+            raise AgiChannelGone(self._failure)
+        if self._hung_up:
+            raise AgiChannelGone("caller hung up (HANGUP)")
+
+    # -- fed by the connection -------------------------------------------------------------
+
+    def on_reply(self, reply: AgiReply) -> None:
+        if not self._waiters:
+            self.on_error(AgiProtocolError(f"reply without a command: {reply.text[:60]!r}"))
+            return
+        future = self._waiters.popleft()
+        if not future.done():  # a cancelled command's reply is dropped here
+            future.set_result(reply)
+
+    def on_hangup(self) -> None:
+        self._hung_up = True
+
+    def on_closed(self) -> None:
+        if self._failure is None:
+            self._failure = "connection closed"
+        self._fail_waiters(AgiChannelGone(self._failure))
+
+    def on_error(self, error: AgiError) -> None:
+        """A protocol error: fail the waiting command, close the connection."""
+        self._failure = str(error)
+        self._protocol_broken = isinstance(error, AgiProtocolError)
+        self._fail_waiters(error)
+        self._transport.close()
+
+    def _fail_waiters(self, error: AgiError) -> None:
+        while self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_exception(error)

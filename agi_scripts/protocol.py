@@ -1,0 +1,270 @@
+"""The FastAGI wire format, without I/O: environment block, command lines, reply lines.
+
+Asterisk opens a TCP connection per call, sends ``agi_name: value`` lines ended by a blank
+line, then waits for one command line at a time and answers each with one reply line
+(``200 result=1 (data) endpos=1234``), a multi-line usage message (``520-...`` up to
+``520 End of proper usage.``), or ``510``/``511``.  When the channel hangs up it also sends an
+unsolicited ``HANGUP`` line (AGISIGHUP); that line is *not* a reply: the reply to the command
+in flight still follows, or the socket closes.  Everything here works on bytes so it can be
+tested split at every position; :func:`raise_for_reply` is the one place where reply codes
+become exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ivr.port import CallerHungUp, PortError
+
+MAX_LINE_BYTES = 65536  # no real reply comes near this; a longer line means a broken peer
+MAX_COMMAND_BYTES = 2047  # res_agi reads commands into a 2048-byte buffer (with the newline)
+
+
+class AgiError(Exception):
+    """Root of everything the FastAGI layer raises about one call."""
+
+
+class AgiProtocolError(AgiError, PortError):
+    """The peer sent something that is not FastAGI; the call's session cannot continue."""
+
+
+class AgiCommandError(AgiError, PortError):
+    """Asterisk refused a command (510 unknown command, 520 bad syntax, other codes).
+
+    ``code`` and ``text`` keep the raw reply for diagnosis.
+    """
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code = code
+        self.text = text
+
+
+class AgiChannelGone(AgiError, CallerHungUp):
+    """The channel hung up: ``HANGUP`` line, ``511`` reply, ``result=-1`` or end of stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgiEnvironment:
+    """The ``agi_*`` block Asterisk sends first.  Missing fields are ''.
+
+    Caller id fields are left out of ``repr`` (personal data must not reach the logs).
+    """
+
+    request: str
+    network_script: str
+    channel: str
+    uniqueid: str
+    language: str
+    type: str
+    version: str
+    callerid: str = field(repr=False)
+    calleridname: str = field(repr=False)
+    dnid: str = field(repr=False)
+    rdnis: str = field(repr=False)
+    context: str
+    extension: str = field(repr=False)
+    priority: str
+    accountcode: str
+    threadid: str
+    args: tuple[str, ...]
+    raw: Mapping[str, str] = field(repr=False, compare=False)
+
+    def get(self, name: str, default: str = "") -> str:
+        """Any ``agi_*`` value by its name without the prefix (``get("linkedid")``)."""
+        return self.raw.get(name, default)
+
+
+_ENV_FIELDS = (
+    "request", "network_script", "channel", "uniqueid", "language", "type", "version",
+    "callerid", "calleridname", "dnid", "rdnis", "context", "extension", "priority",
+    "accountcode", "threadid",
+)  # fmt: skip
+
+
+def build_environment(raw: Mapping[str, str]) -> AgiEnvironment:
+    """Freeze parsed ``agi_*`` pairs (names without the prefix) into an environment."""
+    args: list[str] = []
+    while (value := raw.get(f"arg_{len(args) + 1}")) is not None:
+        args.append(value)
+    known = {name: raw.get(name, "") for name in _ENV_FIELDS}
+    return AgiEnvironment(**known, args=tuple(args), raw=MappingProxyType(dict(raw)))
+
+
+class EnvironmentParser:
+    """Collects the environment block; bytes after the blank line are kept in ``rest``.
+
+    :meth:`feed` returns the environment once the blank line arrived, ``None`` before, and
+    raises :class:`AgiProtocolError` on a line that is not ``agi_name: value`` or when the
+    block grows beyond ``limit`` bytes.
+    """
+
+    def __init__(self, limit: int = 16384) -> None:
+        self._limit = limit
+        self._buffer = b""
+        self._pairs: dict[str, str] = {}
+        self._seen = 0
+        self.rest = b""
+
+    def feed(self, data: bytes) -> AgiEnvironment | None:
+        self._seen += len(data)
+        buffer = self._buffer + data
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            line = buffer[start:end]
+            start = end + 1
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                self.rest = buffer[start:]
+                self._buffer = b""
+                return build_environment(self._pairs)
+            self._add(line)
+        self._buffer = buffer[start:]
+        if self._seen > self._limit:
+            raise AgiProtocolError(f"environment larger than {self._limit} bytes")
+        return None
+
+    def _add(self, line: bytes) -> None:
+        name, sep, value = line.decode("utf-8", "replace").partition(":")
+        if not sep or not name.startswith("agi_") or not name[4:].isidentifier():
+            raise AgiProtocolError(f"not an AGI environment line: {line[:60]!r}")
+        self._pairs[name[4:]] = value[1:] if value.startswith(" ") else value
+
+
+@dataclass(frozen=True, slots=True)
+class AgiReply:
+    """One reply.  ``result`` stays a string: GET DATA answers with digits such as ``*12``."""
+
+    code: int
+    result: str = ""
+    data: str | None = None  # the text in parentheses: "timeout", a variable's value, ...
+    extras: Mapping[str, str] = field(default_factory=dict)  # endpos=1234 and the like
+    text: str = ""  # everything after the code, all lines of a 520 usage message
+
+    @property
+    def result_int(self) -> int:
+        """``result`` as an integer; AgiProtocolError if it is not one."""
+        try:
+            return int(self.result)
+        except ValueError:
+            raise AgiProtocolError(f"result is not a number: {self.result!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class HangupSignal:
+    """The unsolicited ``HANGUP`` line: the channel hung up; a reply may still follow."""
+
+
+HANGUP = HangupSignal()
+
+_LINE = re.compile(r"(\d{3})([ -])(.*)", re.DOTALL)
+_RESULT = re.compile(r"result=(\S*)(?: \((.*)\))?((?: \S+)*) *", re.DOTALL)
+
+
+def parse_reply_line(line: str) -> AgiReply:
+    """Parse one single-line reply (no newline).  AgiProtocolError when malformed."""
+    match = _LINE.fullmatch(line)
+    if match is None or match.group(2) != " ":
+        raise AgiProtocolError(f"malformed AGI reply: {line[:80]!r}")
+    code, text = int(match.group(1)), match.group(3)
+    if code != 200:
+        return AgiReply(code, text=text)
+    result = _RESULT.fullmatch(text)
+    if result is None:
+        raise AgiProtocolError(f"200 reply without result=: {line[:80]!r}")
+    extras = dict(token.partition("=")[::2] for token in result.group(3).split() if "=" in token)
+    return AgiReply(200, result.group(1), result.group(2), extras, text)
+
+
+class ReplyParser:
+    """Turns the byte stream after the environment into replies and hang-up signals.
+
+    Partial lines are buffered; CRLF and LF both end a line; empty lines are skipped.  A
+    malformed line raises :class:`AgiProtocolError` and leaves the parser unusable.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._usage: list[str] | None = None  # lines of a 520 usage message in progress
+
+    def feed(self, data: bytes) -> list[AgiReply | HangupSignal]:
+        buffer = self._buffer + data if self._buffer else data
+        items: list[AgiReply | HangupSignal] = []
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            line = buffer[start:end].decode("utf-8", "replace").removesuffix("\r")
+            start = end + 1
+            item = self._line(line)
+            if item is not None:
+                items.append(item)
+        self._buffer = buffer[start:]
+        if len(self._buffer) > MAX_LINE_BYTES:
+            raise AgiProtocolError(f"reply line longer than {MAX_LINE_BYTES} bytes")
+        return items
+
+    @property
+    def pending(self) -> bool:
+        """True while part of a reply has been received but not completed."""
+        return bool(self._buffer) or self._usage is not None
+
+    def _line(self, line: str) -> AgiReply | HangupSignal | None:
+        if self._usage is not None:
+            return self._usage_line(line)
+        if line == "HANGUP":
+            return HANGUP
+        if not line:
+            return None
+        if line.startswith("520-"):
+            self._usage = [line[4:]]
+            return None
+        return parse_reply_line(line)
+
+    def _usage_line(self, line: str) -> AgiReply | None:
+        assert self._usage is not None
+        if not line.startswith("520 "):
+            self._usage.append(line)
+            return None
+        self._usage.append(line[4:])
+        text, self._usage = "\n".join(self._usage), None
+        return AgiReply(520, text=text)
+
+
+def raise_for_reply(reply: AgiReply, *, minus_one_is_hangup: bool = False) -> AgiReply:
+    """Return a successful reply; raise the matching exception for any other.
+
+    ``minus_one_is_hangup``: for commands whose ``result=-1`` means the channel is gone
+    (ANSWER, STREAM FILE, GET DATA, SAY NUMBER).  STREAM FILE also answers -1 for a missing
+    sound file; ending the session then lets the dialplan's fail-open path take the call.
+    """
+    if reply.code == 200:
+        if minus_one_is_hangup and reply.result == "-1":
+            raise AgiChannelGone("result=-1: channel hung up (or the sound file is missing)")
+        return reply
+    if reply.code == 511:
+        raise AgiChannelGone(f"511 {reply.text}")
+    raise AgiCommandError(reply.code, reply.text)
+
+
+def quote_argument(value: str) -> str:
+    """One command argument in double quotes, as res_agi's argument splitter reads it."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def encode_command(command: str, *args: str | int) -> bytes:
+    """``encode_command("STREAM FILE", "clinicall/uk/menu", "0123456789*#")`` → one line.
+
+    The command words go as they are; every argument is quoted.  ValueError for CR, LF or
+    NUL anywhere (they would end or cut the line in Asterisk) and for over-long lines.
+    """
+    parts = [command, *(quote_argument(str(arg)) for arg in args)]
+    line = " ".join(parts)
+    if "\n" in line or "\r" in line or "\0" in line:
+        raise ValueError(f"AGI command contains CR, LF or NUL: {command!r}")
+    encoded = line.encode() + b"\n"
+    if len(encoded) > MAX_COMMAND_BYTES:
+        raise ValueError(f"AGI command longer than {MAX_COMMAND_BYTES} bytes: {command!r}")
+    return encoded

@@ -1,0 +1,41 @@
+"""Names of the Asterisk channel variables clinicall sets and reads, in one place.
+
+The IVR session (FastAGI) sets them before it returns the call to the dialplan; the generated
+dialplan after ``AGI()`` reads them to run ``Queue()``.  Both sides import these constants so
+the names can never drift apart.  Plain ``str`` on purpose: the dialplan generator renders
+them as ``${CLINICALL_QUEUE}``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Set by the IVR when it hands the caller to a queue (see AsteriskCallPort.enqueue).
+CLINICALL_QUEUE: Final = "CLINICALL_QUEUE"  # app_queue queue name
+CLINICALL_PRIORITY: Final = "CLINICALL_PRIORITY"  # integer, higher is served first
+CLINICALL_MAX_WAIT: Final = "CLINICALL_MAX_WAIT"  # seconds, Queue()'s timeout argument
+CLINICALL_OVERFLOW: Final = "CLINICALL_OVERFLOW"  # queue to try after max wait; '' = none
+CLINICALL_LANG: Final = "CLINICALL_LANG"  # uk | ru | en, the language chosen in the IVR
+CLINICALL_PATH: Final = "CLINICALL_PATH"  # IVR path, e.g. "lang:2/main:1/appointments:3"
+CLINICALL_ROUTE: Final = "CLINICALL_ROUTE"  # route id from the clinic config
+CLINICALL_OUTCOME: Final = "CLINICALL_OUTCOME"  # one of the OUTCOME_* values below
+
+# Values of CLINICALL_OUTCOME.  Unset after AGI() means clinicall did not run or failed:
+# the dialplan then fails open into the default queue.
+OUTCOME_QUEUE: Final = "queue"
+OUTCOME_SELFSERVED: Final = "selfserved"
+OUTCOME_AFTERHOURS: Final = "afterhours"
+OUTCOME_HANGUP: Final = "hangup"
+OUTCOMES: Final = (OUTCOME_QUEUE, OUTCOME_SELFSERVED, OUTCOME_AFTERHOURS, OUTCOME_HANGUP)
+
+# Asterisk's own names.
+QUEUE_PRIO: Final = "QUEUE_PRIO"  # read by app_queue as the caller's priority
+CHANNEL_LANGUAGE: Final = "CHANNEL(language)"  # prompts and SAY NUMBER follow it
+CHANNEL_LINKEDID: Final = "CHANNEL(linkedid)"  # id shared by every channel of one call
+AGISIGHUP: Final = "AGISIGHUP"  # 'yes' (default): Asterisk sends the HANGUP line
+
+# The IVR's FastAGI script name and its arguments as the dialplan passes them:
+# ``AGI(agi://127.0.0.1:4573/ivr,${CHANNEL(linkedid)})``.  Passing the linkedid as the first
+# argument saves one round trip per call (res_agi sends no agi_linkedid).
+IVR_SCRIPT: Final = "ivr"
+IVR_AGI_ARGS: Final = ("${CHANNEL(linkedid)}",)

@@ -1,0 +1,302 @@
+"""The FastAGI wire format on bytes: split everywhere, CRLF vs LF, HANGUP, 520, garbage."""
+
+from __future__ import annotations
+
+import pytest
+
+from agi_scripts.protocol import (
+    HANGUP,
+    AgiChannelGone,
+    AgiCommandError,
+    AgiEnvironment,
+    AgiProtocolError,
+    AgiReply,
+    EnvironmentParser,
+    HangupSignal,
+    ReplyParser,
+    encode_command,
+    parse_reply_line,
+    raise_for_reply,
+)
+from ivr.port import CallerHungUp, PortError
+
+ENV = (
+    b"agi_network: yes\n"
+    b"agi_network_script: ivr\n"
+    b"agi_request: agi://127.0.0.1:4573/ivr\n"
+    b"agi_channel: PJSIP/trunk-00000007\n"
+    b"agi_language: en\n"
+    b"agi_type: PJSIP\n"
+    b"agi_uniqueid: 1712345678.42\n"
+    b"agi_version: 22.10.1\n"
+    b"agi_callerid: 380501234567\n"
+    b"agi_calleridname: \xd0\x9e\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xb0\n"  # Олена
+    b"agi_callingpres: 0\n"
+    b"agi_dnid: 0800300300\n"
+    b"agi_rdnis: unknown\n"
+    b"agi_context: clinicall-in\n"
+    b"agi_extension: s\n"
+    b"agi_priority: 2\n"
+    b"agi_enhanced: 0.0\n"
+    b"agi_accountcode: \n"
+    b"agi_threadid: 140254\n"
+    b"agi_arg_1: 1712345678.40\n"
+    b"agi_arg_2: with spaces: and colon\n"
+    b"\n"
+)
+
+
+def feed_split(data: bytes, at: int) -> tuple[AgiEnvironment | None, bytes]:
+    """Feed in two pieces as a socket would; return the environment and all bytes after it."""
+    parser = EnvironmentParser()
+    env = parser.feed(data[:at])
+    if env is not None:
+        return env, parser.rest + data[at:]
+    return parser.feed(data[at:]), parser.rest
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_environment_parsed_at_every_split(eol: bytes) -> None:
+    data = ENV.replace(b"\n", eol) + b"200 result=0" + eol
+    for at in range(len(data) + 1):
+        env, rest = feed_split(data, at)
+        assert env is not None, at
+        assert env.network_script == "ivr"
+        assert env.uniqueid == "1712345678.42"
+        assert env.calleridname == "Олена"
+        assert env.accountcode == ""
+        assert env.args == ("1712345678.40", "with spaces: and colon")
+        assert env.get("enhanced") == "0.0"
+        assert rest == b"200 result=0" + eol
+
+
+def test_environment_keeps_bytes_after_blank_line() -> None:
+    parser = EnvironmentParser()
+    assert parser.feed(ENV + b"HANGUP\n") is not None
+    assert parser.rest == b"HANGUP\n"
+
+
+def test_environment_repr_hides_caller_id() -> None:
+    env = EnvironmentParser().feed(ENV)
+    assert env is not None
+    assert "380501234567" not in repr(env)
+    assert "0800300300" not in repr(env)
+    assert "1712345678.42" in repr(env)
+
+
+def test_environment_incomplete_returns_none() -> None:
+    assert EnvironmentParser().feed(ENV[:-1]) is None
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [b"GET / HTTP/1.1\r\n", b"agi_request\n", b"\x00\x01\x02:\n", b"agi_bad name: x\n"],
+)
+def test_environment_junk_raises(junk: bytes) -> None:
+    with pytest.raises(AgiProtocolError):
+        EnvironmentParser().feed(junk)
+
+
+def test_environment_size_limit() -> None:
+    parser = EnvironmentParser(limit=100)
+    for _ in range(5):
+        assert parser.feed(b"agi_x: 0123456789\n") is None
+    with pytest.raises(AgiProtocolError, match="larger"):
+        parser.feed(b"agi_x: 0123456789\n")
+
+
+def test_environment_size_limit_without_newline() -> None:
+    with pytest.raises(AgiProtocolError, match="larger"):
+        EnvironmentParser(limit=100).feed(b"agi_" + b"x" * 200)
+
+
+# -- replies ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("200 result=0", AgiReply(200, "0", None, {}, "result=0")),
+        (
+            "200 result=1 (data) endpos=1234",
+            AgiReply(200, "1", "data", {"endpos": "1234"}, "result=1 (data) endpos=1234"),
+        ),
+        ("200 result= (timeout)", AgiReply(200, "", "timeout", {}, "result= (timeout)")),
+        ("200 result=*12#", AgiReply(200, "*12#", None, {}, "result=*12#")),
+        (
+            "200 result=1 (a value (with) parens)",
+            AgiReply(200, "1", "a value (with) parens", {}, "result=1 (a value (with) parens)"),
+        ),
+        (
+            "200 result=1 (digit) digit=5 endpos=80",
+            AgiReply(
+                200,
+                "1",
+                "digit",
+                {"digit": "5", "endpos": "80"},
+                "result=1 (digit) digit=5 endpos=80",
+            ),
+        ),
+        (
+            "200 result=-1 endpos=0",
+            AgiReply(200, "-1", None, {"endpos": "0"}, "result=-1 endpos=0"),
+        ),
+        ("510 Invalid or unknown command", AgiReply(510, text="Invalid or unknown command")),
+    ],
+)
+def test_parse_reply_line(line: str, expected: AgiReply) -> None:
+    assert parse_reply_line(line) == expected
+
+
+STREAM = (
+    b"200 result=0 endpos=8000\n"
+    b"HANGUP\n"
+    b"200 result=-1 endpos=1200\n"
+    b"520-Invalid command syntax.  Proper usage follows:\n"
+    b" Usage: STREAM FILE <filename> <escape_digits> [sample offset]\n"
+    b"\n"
+    b"  Send the given file.\n"
+    b"520 End of proper usage.\n"
+    b"511 Command Not Permitted on a dead channel or intercept routine\n"
+    b"200 result=1 (\xd0\x9e\xd0\xbb\xd0\xb5\xd0\xbd\xd0\xb0)\n"
+)
+
+
+def expected_items() -> list[AgiReply | HangupSignal]:
+    return [
+        AgiReply(200, "0", None, {"endpos": "8000"}, "result=0 endpos=8000"),
+        HANGUP,
+        AgiReply(200, "-1", None, {"endpos": "1200"}, "result=-1 endpos=1200"),
+        AgiReply(
+            520,
+            text="Invalid command syntax.  Proper usage follows:\n"
+            " Usage: STREAM FILE <filename> <escape_digits> [sample offset]\n"
+            "\n"
+            "  Send the given file.\n"
+            "End of proper usage.",
+        ),
+        AgiReply(511, text="Command Not Permitted on a dead channel or intercept routine"),
+        AgiReply(200, "1", "Олена", {}, "result=1 (Олена)"),
+    ]
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_reply_stream_split_at_every_position(eol: bytes) -> None:
+    data = STREAM.replace(b"\n", eol)
+    for at in range(len(data) + 1):
+        parser = ReplyParser()
+        items = parser.feed(data[:at]) + parser.feed(data[at:])
+        assert items == expected_items(), at
+        assert not parser.pending
+
+
+def test_reply_stream_byte_by_byte() -> None:
+    parser = ReplyParser()
+    items: list[AgiReply | HangupSignal] = []
+    for i in range(len(STREAM)):
+        items += parser.feed(STREAM[i : i + 1])
+    assert items == expected_items()
+
+
+def test_partial_reply_is_pending() -> None:
+    parser = ReplyParser()
+    assert parser.feed(b"200 result=") == []
+    assert parser.pending
+    assert parser.feed(b"1\n") == [AgiReply(200, "1", None, {}, "result=1")]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"hello\n", b"200result=1\n", b"200 nothing\n", b"2000 result=1\n", b"abc result=1\n"],
+)
+def test_garbage_raises_protocol_error(garbage: bytes) -> None:
+    with pytest.raises(AgiProtocolError):
+        ReplyParser().feed(garbage)
+
+
+def test_endless_line_raises() -> None:
+    parser = ReplyParser()
+    assert parser.feed(b"x" * 65536) == []
+    with pytest.raises(AgiProtocolError, match="longer"):
+        parser.feed(b"x")
+
+
+# -- reply codes to exceptions ------------------------------------------------------------
+
+
+def test_raise_for_reply_mapping() -> None:
+    ok = AgiReply(200, "1")
+    assert raise_for_reply(ok) is ok
+    assert raise_for_reply(AgiReply(200, "-1")).result == "-1"
+    with pytest.raises(AgiChannelGone):
+        raise_for_reply(AgiReply(200, "-1"), minus_one_is_hangup=True)
+    with pytest.raises(CallerHungUp):
+        raise_for_reply(AgiReply(511, text="Command Not Permitted on a dead channel"))
+    with pytest.raises(AgiCommandError) as info:
+        raise_for_reply(AgiReply(510, text="Invalid or unknown command"))
+    assert info.value.code == 510
+    with pytest.raises(PortError):
+        raise_for_reply(AgiReply(520, text="usage"))
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def test_encode_command_quotes_arguments() -> None:
+    assert (
+        encode_command("STREAM FILE", "clinicall/uk/menu", "0123456789*#")
+        == b'STREAM FILE "clinicall/uk/menu" "0123456789*#"\n'
+    )
+    assert encode_command("ANSWER") == b"ANSWER\n"
+    assert encode_command("GET DATA", "x", 5000, 1) == b'GET DATA "x" "5000" "1"\n'
+    assert encode_command("SET VARIABLE", "V", "") == b'SET VARIABLE "V" ""\n'
+    assert (
+        encode_command("SET VARIABLE", "V", 'say "hi" \\ bye')
+        == b'SET VARIABLE "V" "say \\"hi\\" \\\\ bye"\n'
+    )
+    assert encode_command("SET VARIABLE", "N", "Олена") == 'SET VARIABLE "N" "Олена"\n'.encode()
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\0b"])
+def test_encode_command_rejects_line_breaks(bad: str) -> None:
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        encode_command("SET VARIABLE", "V", bad)
+
+
+def test_encode_command_rejects_overlong_line() -> None:
+    with pytest.raises(ValueError, match="longer"):
+        encode_command("SET VARIABLE", "V", "x" * 3000)
+
+
+def _asterisk_split(line: str) -> list[str]:
+    """res_agi's parse_args, transcribed: how Asterisk reads our quoting back."""
+    args: list[str] = []
+    current: list[str] | None = None
+    quoted = escaped = False
+    for ch in line:
+        if ch == '"' and not escaped:
+            quoted = not quoted
+            if quoted and current is None:
+                current = []
+            continue
+        if ch in " \t" and not quoted and not escaped:
+            if current is not None:
+                args.append("".join(current))
+            current = None
+            continue
+        if ch == "\\" and not escaped:
+            escaped = True
+            continue
+        if current is None:
+            current = []
+        current.append(ch)
+        escaped = False
+    if current is not None:
+        args.append("".join(current))
+    return args
+
+
+@pytest.mark.parametrize("value", ["", "plain", "two words", 'q"uote', "back\\slash", '\\"', "\t"])
+def test_quoting_round_trips_through_asterisk_splitting(value: str) -> None:
+    line = encode_command("SET VARIABLE", "NAME", value).decode().rstrip("\n")
+    assert _asterisk_split(line) == ["SET", "VARIABLE", "NAME", value]
