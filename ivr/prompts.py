@@ -1,0 +1,224 @@
+"""The clinic's prompt catalog: every sentence the IVR may play, per language, as text.
+
+The TTS builder turns each :class:`PromptText` into a sound file at :func:`prompt_name`, and the
+interpreter plays exactly those names, so the two cannot drift apart: the interpreter's plan
+(:mod:`ivr.plan`) refuses to compile a key that is not in this catalog.
+
+Keys are stable identifiers (they are file names):
+
+``language_menu``  this language's line of the language menu ("Українська — натисніть 1")
+``welcome``        "<clinic name> welcomes you"
+``emergency``      the emergency notice from the config (call 103/112)
+``menu_<id>``      each menu's prompt from the config
+``invalid``        invalid choice
+``no_input``       nothing was pressed
+``queue_<id>``     "connecting you to <queue name>"
+``closed``         the clinic is closed, with the weekly hours in words
+``holiday_<yyyymmdd>``  today's holiday and its hours (played before ``closed``)
+``info_hours``, ``info_address``, ``service_<id>``  the self-service answers
+``info_more``      "press 0 for an operator, any other key for the main menu, or hang up"
+``goodbye``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from clinicall.settings.models import WEEKDAYS, ClinicConfig, Doctor, Language, Service
+from ivr import spoken
+from routing.hours import OpeningHours
+
+ROOT = "clinicall"
+
+LANGUAGE_MENU = "language_menu"
+WELCOME = "welcome"
+EMERGENCY = "emergency"
+INVALID = "invalid"
+NO_INPUT = "no_input"
+CLOSED = "closed"
+INFO_HOURS = "info_hours"
+INFO_ADDRESS = "info_address"
+INFO_MORE = "info_more"
+GOODBYE = "goodbye"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptText:
+    key: str
+    language: str
+    text: str
+
+
+def prompt_name(language: str, key: str) -> str:
+    """The sound name the engine plays (relative to its sound directory, no extension)."""
+    return f"{ROOT}/{language}/{key}"
+
+
+def menu_key(menu_id: str) -> str:
+    return f"menu_{menu_id}"
+
+
+def queue_key(queue_id: str) -> str:
+    return f"queue_{queue_id}"
+
+
+def service_key(service_id: str) -> str:
+    return f"service_{service_id}"
+
+
+def holiday_key(day: date) -> str:
+    return f"holiday_{day:%Y%m%d}"
+
+
+# Fixed sentences, per language.
+_FIXED: dict[str, dict[str, str]] = {
+    INVALID: {"uk": "Невірний вибір.", "ru": "Неверный выбор.", "en": "Invalid choice."},
+    NO_INPUT: {
+        "uk": "Ви нічого не обрали.",
+        "ru": "Вы ничего не выбрали.",
+        "en": "We did not hear your choice.",
+    },
+    INFO_MORE: {
+        "uk": "Щоб поговорити з оператором, натисніть 0. Щоб повернутися до головного меню, "
+        "натисніть будь-яку іншу клавішу. Або просто покладіть слухавку.",
+        "ru": "Чтобы поговорить с оператором, нажмите 0. Чтобы вернуться в главное меню, "
+        "нажмите любую другую клавишу. Или просто положите трубку.",
+        "en": "To speak to an operator, press 0. To return to the main menu, press any other "
+        "key. Or simply hang up.",
+    },
+    GOODBYE: {
+        "uk": "Дякуємо за дзвінок. До побачення.",
+        "ru": "Спасибо за звонок. До свидания.",
+        "en": "Thank you for calling. Goodbye.",
+    },
+}
+
+# Sentences with a slot, per language.
+_LANGUAGE_LINE = {"uk": "Українська — натисніть {n}.", "ru": "Русский — нажмите {n}.",
+                  "en": "English — press {n}."}  # fmt: skip
+_WELCOME = {"uk": "Вас вітає {name}.", "ru": "Вас приветствует {name}.", "en": "Welcome to {name}."}
+_QUEUE = {
+    "uk": "З'єднуємо вас: {name}. Будь ласка, залишайтеся на лінії.",
+    "ru": "Соединяем вас: {name}. Пожалуйста, оставайтесь на линии.",
+    "en": "Connecting you to {name}. Please stay on the line.",
+}
+_HOURS = {"uk": "Наш графік роботи: {hours}.", "ru": "Наш график работы: {hours}.",
+          "en": "Our opening hours: {hours}."}  # fmt: skip
+_CLOSED = {
+    "uk": "Зараз клініка зачинена. {hours} Будь ласка, зателефонуйте в робочий час.",
+    "ru": "Сейчас клиника закрыта. {hours} Пожалуйста, позвоните в рабочее время.",
+    "en": "The clinic is closed now. {hours} Please call again during opening hours.",
+}
+_ADDRESS = {"uk": "Наша адреса: {address}.", "ru": "Наш адрес: {address}.",
+            "en": "Our address: {address}."}  # fmt: skip
+_HOLIDAY_CLOSED = {"uk": "Сьогодні {name}, клініка не працює.",
+                   "ru": "Сегодня {name}, клиника не работает.",
+                   "en": "Today is {name}; the clinic is closed."}  # fmt: skip
+_HOLIDAY_OPEN = {"uk": "Сьогодні {name}, клініка працює {hours}.",
+                 "ru": "Сегодня {name}, клиника работает {hours}.",
+                 "en": "Today is {name}; the clinic is open {hours}."}  # fmt: skip
+_HOLIDAY_UNNAMED = {"uk": "святковий день", "ru": "праздничный день", "en": "a holiday"}
+_SERVICE = {
+    "uk": ("Вартість — {price} {currency}.", "Тривалість — {minutes}.", "Підготовка: {prep}",
+           "Приймає: {doctors}.", "Приймають: {doctors}.", "Апарат: {equipment}."),
+    "ru": ("Стоимость — {price} {currency}.", "Длительность — {minutes}.", "Подготовка: {prep}",
+           "Принимает: {doctors}.", "Принимают: {doctors}.", "Аппарат: {equipment}."),
+    "en": ("Price: {price} {currency}.", "Duration: {minutes}.", "Preparation: {prep}",
+           "Doctor: {doctors}.", "Doctors: {doctors}.", "Equipment: {equipment}."),
+}  # fmt: skip
+_MINUTES = {"uk": ("хвилина", "хвилини", "хвилин"), "ru": ("минута", "минуты", "минут"),
+            "en": ("minute", "minutes", "minutes")}  # fmt: skip
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _weekly_words(config: ClinicConfig, language: Language) -> str:
+    hours = OpeningHours.from_config(config.hours, config.clinic.zone)
+    return spoken.weekly(language, hours.weekly)
+
+
+def _doctor_line(language: Language, doctor: Doctor) -> str:
+    days = spoken.weekdays(language, [WEEKDAYS.index(d) for d in doctor.days])
+    sep = ", " if language == "en" else " — "
+    return f"{doctor.name[language]}{sep}{days}"
+
+
+def service_text(config: ClinicConfig, language: Language, service: Service) -> str:
+    """Name, price, duration, preparation, doctors and their days, equipment."""
+    price, duration, prep, one_doctor, doctors, equipment = _SERVICE[language]
+    lang = language
+    parts = [
+        _sentence(service.name[lang]),
+        price.format(price=service.price, currency=config.clinic.currency[lang]),
+        duration.format(minutes=f"{service.duration_min} "
+                        f"{spoken.plural(lang, service.duration_min, _MINUTES[lang])}"),
+        prep.format(prep=_sentence(service.preparation[lang])),
+    ]  # fmt: skip
+    if service.doctors:
+        missing = [d for d in service.doctors if d not in config.doctors]
+        if missing:
+            raise ValueError(f"service names unknown doctors: {missing}")
+        lines = "; ".join(_doctor_line(lang, config.doctors[d]) for d in service.doctors)
+        parts.append((one_doctor if len(service.doctors) == 1 else doctors).format(doctors=lines))
+    if service.equipment:
+        parts.append(equipment.format(equipment=service.equipment))
+    return " ".join(parts)
+
+
+def _holiday_texts(config: ClinicConfig, language: Language) -> list[PromptText]:
+    out = []
+    for holiday in config.hours.holidays:
+        name = holiday.name[language] if holiday.name else _HOLIDAY_UNNAMED[language]
+        if holiday.hours:
+            spans = OpeningHours.from_config(config.hours, config.clinic.zone).intervals_on(
+                holiday.date
+            )
+            text = _HOLIDAY_OPEN[language].format(
+                name=name, hours=spoken.intervals(language, spans)
+            )
+        else:
+            text = _HOLIDAY_CLOSED[language].format(name=name)
+        out.append(PromptText(holiday_key(holiday.date), language, text))
+    return out
+
+
+def _catalog_for(config: ClinicConfig, language: Language) -> list[PromptText]:
+    lang = language
+    clinic = config.clinic
+    weekly = _weekly_words(config, lang)
+    hours = _HOURS[lang].format(hours=weekly)
+
+    def p(key: str, text: str) -> PromptText:
+        return PromptText(key, lang, text)
+
+    out: list[PromptText] = []
+    if len(config.languages) > 1:
+        n = config.languages.index(lang) + 1
+        out.append(p(LANGUAGE_MENU, _LANGUAGE_LINE[lang].format(n=n)))
+    out += [
+        p(WELCOME, _WELCOME[lang].format(name=clinic.name[lang])),
+        p(EMERGENCY, config.ivr.emergency_notice[lang]),
+    ]
+    out += [p(menu_key(mid), m.prompt[lang]) for mid, m in config.ivr.menus.items()]
+    out += [p(key, texts[lang]) for key, texts in _FIXED.items()]
+    out += [
+        p(queue_key(qid), _QUEUE[lang].format(name=q.name[lang]))
+        for qid, q in config.queues.items()
+    ]
+    out += [
+        p(CLOSED, _CLOSED[lang].format(hours=hours)),
+        p(INFO_HOURS, hours),
+        p(INFO_ADDRESS, _ADDRESS[lang].format(address=clinic.address[lang])),
+    ]
+    out += _holiday_texts(config, lang)
+    out += [p(service_key(k), service_text(config, lang, s)) for k, s in config.services.items()]
+    return out
+
+
+def catalog(config: ClinicConfig) -> list[PromptText]:
+    """Every clinic prompt the IVR may play, for each of the clinic's languages."""
+    return [prompt for lang in config.languages for prompt in _catalog_for(config, lang)]
