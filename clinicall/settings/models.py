@@ -17,7 +17,14 @@ from datetime import date, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Language = Literal["uk", "ru", "en"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -56,7 +63,7 @@ class TimeRange(Frozen):
             raise ValueError(f"expected 'HH:MM-HH:MM' (24-hour clock), got {value!r}")
         h1, m1, h2, m2 = (int(g) for g in m.groups())
         if h1 > 23 or h2 > 24 or (h2 == 24 and m2):
-            raise ValueError(f"hour out of range in {value!r}")
+            raise ValueError(f"expected hours 00-24 in 'HH:MM-HH:MM', got {value!r}")
         end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
         return {"start": time(h1, m1), "end": end}
 
@@ -118,10 +125,11 @@ class Queue(Frozen):
     strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = (
         "rrmemory"
     )
-    ring_s: int = Field(15, ge=5, le=120)  # how long one operator's phone rings
-    max_wait_s: int = Field(300, ge=10, le=3600)  # then the caller leaves (timeout / overflow)
-    service_level_s: int = Field(20, ge=1, le=600)
-    wrapup_s: int = Field(5, ge=0, le=600)
+    ring_s: int = Field(default=15, ge=5, le=120)  # how long one operator's phone rings
+    # then the caller leaves the queue (timeout, or overflow to the next queue):
+    max_wait_s: int = Field(default=300, ge=10, le=3600)
+    service_level_s: int = Field(default=20, ge=1, le=600)
+    wrapup_s: int = Field(default=5, ge=0, le=600)
     announce_position: bool = True
 
 
@@ -136,9 +144,9 @@ class Route(Frozen):
     """Triage result: the queue, its priority, and where the caller goes if nobody answers."""
 
     queue: Ident
-    priority: int = Field(0, ge=0, le=10)
+    priority: int = Field(default=0, ge=0, le=10)
     overflow_to: Ident | None = None
-    overflow_after_s: int | None = Field(None, ge=5, le=3600)
+    overflow_after_s: int | None = Field(default=None, ge=5, le=3600)
 
 
 class Doctor(Frozen):
@@ -155,12 +163,16 @@ class Service(Frozen):
     equipment: str | None = None
 
 
+#: What a menu option may answer by itself: the opening hours, the address or one service.
+SayWhat = Annotated[str, StringConstraints(pattern=r"^(hours|address|service:[a-z][a-z0-9_]*)$")]
+
+
 class MenuOption(Frozen):
     """Exactly one of: go to a menu, take a route (a queue), or say an answer."""
 
     menu: Ident | None = None
     route: Ident | None = None
-    say: Annotated[str, StringConstraints(pattern=r"^(hours|address|service:[a-z][a-z0-9_]*)$")] | None = None
+    say: SayWhat | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> MenuOption:
@@ -177,8 +189,8 @@ class Menu(Frozen):
 
 class Ivr(Frozen):
     language_menu: bool = True
-    max_attempts: int = Field(3, ge=1, le=10)
-    digit_timeout_s: float = Field(5.0, gt=0, le=30)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    digit_timeout_s: float = Field(default=5.0, gt=0, le=30)
     fallback_route: Ident
     emergency_notice: Localized
     main_menu: Ident = "main"
@@ -186,9 +198,9 @@ class Ivr(Frozen):
 
 
 class Kpi(Frozen):
-    short_abandon_s: int = Field(5, ge=0, le=60)
-    service_level_s: int = Field(20, ge=1, le=600)
-    unreturned_after_min: int = Field(10, ge=1, le=1440)
+    short_abandon_s: int = Field(default=5, ge=0, le=60)
+    service_level_s: int = Field(default=20, ge=1, le=600)
+    unreturned_after_min: int = Field(default=10, ge=1, le=1440)
 
 
 class Database(Frozen):
@@ -197,17 +209,17 @@ class Database(Frozen):
 
 class Asterisk(Frozen):
     ami_host: str = "127.0.0.1"
-    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_port: int = Field(default=5038, ge=1, le=65535)
     ami_user: Ident = "clinicall"
     ami_secret: Annotated[str, StringConstraints(min_length=8)]
     agi_host: str = "127.0.0.1"
-    agi_port: int = Field(4573, ge=1, le=65535)
-    sip_port: int = Field(5060, ge=1, le=65535)
+    agi_port: int = Field(default=4573, ge=1, le=65535)
+    sip_port: int = Field(default=5060, ge=1, le=65535)
 
 
 class Http(Frozen):
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=1, le=65535)
 
 
 class ClinicConfig(Frozen):
@@ -224,7 +236,7 @@ class ClinicConfig(Frozen):
     doctors: dict[Ident, Doctor] = Field(default_factory=dict)
     services: dict[Ident, Service] = Field(default_factory=dict)
     ivr: Ivr
-    kpi: Kpi = Kpi()
-    database: Database = Database()
+    kpi: Kpi = Field(default_factory=Kpi)
+    database: Database = Field(default_factory=Database)
     asterisk: Asterisk
-    http: Http = Http()
+    http: Http = Field(default_factory=Http)

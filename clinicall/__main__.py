@@ -1,0 +1,7 @@
+"""``python -m clinicall`` runs the command line."""
+
+import sys
+
+from clinicall.cli import main
+
+sys.exit(main())

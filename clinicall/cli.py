@@ -1,0 +1,212 @@
+"""The ``clinicall`` command line.
+
+Each command is one function that declares its arguments on the sub-parser it is given and
+returns the handler that runs it; :data:`COMMANDS` wires them explicitly, in the order
+``--help`` lists them.  Handlers import what they need lazily, so ``clinicall --help`` stays
+fast and one unfinished part cannot break the other commands.
+
+Exit codes: 0 success, 1 failure (a bad config, a failed build), 2 usage errors (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+Handler = Callable[[argparse.Namespace], int]
+#: Declares a command's arguments on its sub-parser and returns the function that runs it.
+Configure = Callable[[argparse.ArgumentParser], Handler]
+
+EPILOG = """\
+examples:
+  clinicall check-config config/clinic.yaml
+  clinicall asterisk-config config/clinic.yaml --out var/asterisk/etc
+  clinicall asterisk-config config/clinic.yaml --out var/sim --simulated
+  clinicall prompts config/clinic.yaml --out var/sounds
+
+Run 'clinicall COMMAND --help' for the options of one command.
+"""
+
+
+class CommandError(Exception):
+    """A failure the user can act on: one line saying what went wrong, one saying what to do."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    summary: str  # one line, shown in 'clinicall --help'
+    configure: Configure
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="FILE", type=Path, help="the clinic config (YAML)")
+
+
+def _load(path: Path) -> object:
+    """Load the config or fail with every problem listed (see check-config)."""
+    from clinicall.settings import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise CommandError(f"{path}: {len(exc.errors)} problem(s) in the config",
+                           f"fix them and run 'clinicall check-config {path}'") from None
+
+
+# -- check-config ---------------------------------------------------------------------------
+
+def check_config_command(parser: argparse.ArgumentParser) -> Handler:
+    _config_arg(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        from clinicall.settings import check_config
+
+        report = check_config(args.config)
+        for problem in report.problems:
+            print(problem)
+        if report.config is None:
+            print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) "
+                  f"in {args.config}", file=sys.stderr)
+            return 1
+        c = report.config
+        print(f"OK: {args.config}: {c.clinic.name[c.default_language]} ({len(c.queues)} queues, "
+              f"{len(c.operators)} operators, {len(c.ivr.menus)} menus, "
+              f"{len(c.services)} services, {len(c.routes)} routes, "
+              f"{len(report.warnings)} warning(s))")
+        return 0
+
+    return run
+
+
+# -- asterisk-config ------------------------------------------------------------------------
+
+def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
+    _config_arg(parser)
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="directory for the generated .conf files (created if missing)")
+    parser.add_argument("--simulated", action="store_true",
+                        help="queue members are simulated operators (Local channels), and add "
+                             "the simulated patient context, for the demo and the tests")
+    parser.add_argument("--bind", default="127.0.0.1",
+                        help="address AMI and SIP listen on (default: %(default)s)")
+    parser.add_argument("--agi-url", default=None,
+                        help="FastAGI URL of the IVR (default: from the config's asterisk:)")
+
+    def run(args: argparse.Namespace) -> int:
+        from clinicall.asterisk_config import render_asterisk_config
+        from clinicall.settings import ClinicConfig
+
+        config = _load(args.config)
+        assert isinstance(config, ClinicConfig)
+        files = render_asterisk_config(config, simulated=args.simulated,
+                                       agi_url=args.agi_url, bind=args.bind)
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            for name, text in sorted(files.items()):
+                (args.out / name).write_text(text, encoding="utf-8")
+                print(f"wrote {args.out / name}")
+        except OSError as exc:
+            raise CommandError(f"cannot write to {args.out}: {exc.strerror}",
+                               "choose a writable --out directory") from None
+        return 0
+
+    return run
+
+
+# -- prompts --------------------------------------------------------------------------------
+
+def prompts_command(parser: argparse.ArgumentParser) -> Handler:
+    _config_arg(parser)
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="sounds directory; files go to DIR/clinicall/<language>/<key>.wav")
+    parser.add_argument("--cache", type=Path, default=Path("var/cache/prompts"), metavar="DIR",
+                        help="cache of synthesised prompts (default: %(default)s)")
+
+    def run(args: argparse.Namespace) -> int:
+        from clinicall import prompt_build
+        from clinicall.settings import ClinicConfig
+
+        config = _load(args.config)
+        assert isinstance(config, ClinicConfig)
+        items = prompt_build.prompt_texts(config)
+
+        def progress(done: int, total: int, item: prompt_build.PromptText, cached: bool) -> None:
+            state = "cached" if cached else "built"
+            print(f"[{done}/{total}] {item.language}/{item.key}: {state}", flush=True)
+
+        try:
+            paths = asyncio.run(prompt_build.build_prompts(
+                items, args.out, cache_dir=args.cache, progress=progress))
+        except prompt_build.PromptBuildError as exc:
+            raise CommandError(str(exc), "check that espeak-ng and sox are installed") from None
+        print(f"{len(paths)} prompt(s) in {args.out}")
+        return 0
+
+    return run
+
+
+# -- the command table: one line per command ------------------------------------------------
+
+COMMANDS: tuple[Command, ...] = (
+    Command("check-config", "check the clinic config; list every problem with its line",
+            check_config_command),
+    Command("asterisk-config", "write Asterisk's config files (queues, dialplan, AMI, SIP)",
+            asterisk_config_command),
+    Command("prompts", "synthesise the IVR prompts (uk/ru/en) as 8 kHz WAV",
+            prompts_command),
+    # Other engineers add theirs here, one line each, e.g.:
+    #   Command("demo", "...", demo_command),
+    #   Command("controller", "run the controller (AMI, FastAGI, web)", controller_command),
+    #   Command("report", "...", report_command),
+    #   Command("db", "...", db_command),
+)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps each command's summary on one line next to its name."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=24, width=100)
+
+
+def build_parser(commands: Sequence[Command] = COMMANDS) -> tuple[
+        argparse.ArgumentParser, dict[str, Handler]]:
+    parser = argparse.ArgumentParser(
+        prog="clinicall",
+        description="clinicall: the software behind a clinic's single phone number "
+                    "(IVR, triage, queues, call accounting).",
+        epilog=EPILOG, formatter_class=_Formatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    handlers: dict[str, Handler] = {}
+    for command in commands:
+        child = sub.add_parser(command.name, help=command.summary, description=command.summary)
+        handlers[command.name] = command.configure(child)
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handlers[args.command](args)
+    except CommandError as exc:
+        print(f"clinicall {args.command}: error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"  -> {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

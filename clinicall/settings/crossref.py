@@ -1,0 +1,160 @@
+"""Checks that span sections: a name used in one place must be defined in another.
+
+Each check yields a :class:`Finding` with the ``loc`` of the key that names the missing thing,
+so the loader can point at its line.  Pure functions over the typed config; no file access.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from clinicall.settings.models import ClinicConfig, Localized, Menu
+from clinicall.settings.problems import Severity
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    loc: Loc
+    message: str
+    severity: Severity = "error"
+
+
+def check(config: ClinicConfig) -> list[Finding]:
+    """Every cross-section problem of ``config``, errors and warnings, in file order."""
+    checks = (_languages, _routes, _operators, _services, _ivr, _menus, _unreachable,
+              _texts, _fallback_staffed)
+    return [finding for each in checks for finding in each(config)]
+
+
+def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return f"unknown {kind} {name!r}; did you mean {close[0]!r}?"
+    return f"unknown {kind} {name!r}; defined {kind}s: {', '.join(names) or 'none'}"
+
+
+def _languages(c: ClinicConfig) -> Iterator[Finding]:
+    if c.default_language not in c.languages:
+        yield Finding(("default_language",),
+                      f"{c.default_language!r} is not one of languages {c.languages}")
+    for i, number in enumerate(c.numbers):
+        if number.language is not None and number.language not in c.languages:
+            yield Finding(("numbers", i, "language"),
+                          f"{number.language!r} is not one of languages {c.languages}")
+    seen: set[str] = set()
+    for i, number in enumerate(c.numbers):
+        if number.number in seen:
+            yield Finding(("numbers", i, "number"), f"number {number.number!r} is listed twice")
+        seen.add(number.number)
+
+
+def _routes(c: ClinicConfig) -> Iterator[Finding]:
+    for name, route in c.routes.items():
+        if route.queue not in c.queues:
+            yield Finding(("routes", name, "queue"), _unknown("queue", route.queue, c.queues))
+        if route.overflow_to is not None and route.overflow_to not in c.queues:
+            yield Finding(("routes", name, "overflow_to"),
+                          _unknown("queue", route.overflow_to, c.queues))
+        if route.overflow_to is not None and route.overflow_to == route.queue:
+            yield Finding(("routes", name, "overflow_to"),
+                          "a route cannot overflow into its own queue")
+
+
+def _operators(c: ClinicConfig) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for i, op in enumerate(c.operators):
+        if op.id in seen:
+            yield Finding(("operators", i, "id"), f"operator id {op.id!r} is used twice")
+        seen.add(op.id)
+        for queue in op.queues:
+            if queue not in c.queues:
+                yield Finding(("operators", i, "queues", queue), _unknown("queue", queue, c.queues))
+
+
+def _services(c: ClinicConfig) -> Iterator[Finding]:
+    for name, service in c.services.items():
+        for i, doctor in enumerate(service.doctors):
+            if doctor not in c.doctors:
+                yield Finding(("services", name, "doctors", i),
+                              _unknown("doctor", doctor, c.doctors))
+
+
+def _ivr(c: ClinicConfig) -> Iterator[Finding]:
+    if c.ivr.main_menu not in c.ivr.menus:
+        yield Finding(("ivr", "main_menu"), _unknown("menu", c.ivr.main_menu, c.ivr.menus))
+    if c.ivr.fallback_route not in c.routes:
+        yield Finding(("ivr", "fallback_route"),
+                      _unknown("route", c.ivr.fallback_route, c.routes))
+
+
+def _menus(c: ClinicConfig) -> Iterator[Finding]:
+    for name, menu in c.ivr.menus.items():
+        for digit, option in menu.options.items():
+            loc: Loc = ("ivr", "menus", name, "options", digit)
+            if option.menu is not None and option.menu not in c.ivr.menus:
+                yield Finding((*loc, "menu"), _unknown("menu", option.menu, c.ivr.menus))
+            if option.route is not None and option.route not in c.routes:
+                yield Finding((*loc, "route"), _unknown("route", option.route, c.routes))
+            if option.say is not None and option.say.startswith("service:"):
+                service = option.say.removeprefix("service:")
+                if service not in c.services:
+                    yield Finding((*loc, "say"), _unknown("service", service, c.services))
+
+
+def _unreachable(c: ClinicConfig) -> Iterator[Finding]:
+    """A menu no key leads to is dead text (a warning: it may be work in progress)."""
+    reached, todo = set(), [c.ivr.main_menu]
+    while todo:
+        name = todo.pop()
+        menu: Menu | None = c.ivr.menus.get(name)
+        if name in reached or menu is None:
+            continue
+        reached.add(name)
+        todo.extend(o.menu for o in menu.options.values() if o.menu is not None)
+    for name in c.ivr.menus:
+        if name not in reached:
+            yield Finding(("ivr", "menus", name),
+                          f"menu {name!r} cannot be reached from {c.ivr.main_menu!r}", "warning")
+
+
+def _texts(c: ClinicConfig) -> Iterator[Finding]:
+    """Every spoken text must exist in every configured language, or a caller hears nothing."""
+    for loc, text in _localized(c, ()):
+        missing = [lang for lang in c.languages if lang not in text]
+        if missing:
+            yield Finding(loc, f"missing text in {', '.join(missing)} "
+                               f"(every text needs all of {', '.join(c.languages)})")
+
+
+def _localized(value: object, loc: Loc) -> Iterator[tuple[Loc, dict[str, str]]]:
+    if isinstance(value, BaseModel):
+        for name, info in type(value).model_fields.items():
+            child = getattr(value, name)
+            if info.annotation in (Localized, Localized | None):
+                if child is not None:
+                    yield (*loc, name), child
+            else:
+                yield from _localized(child, (*loc, name))
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _localized(child, (*loc, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _localized(child, (*loc, i))
+
+
+def _fallback_staffed(c: ClinicConfig) -> Iterator[Finding]:
+    route = c.routes.get(c.ivr.fallback_route)
+    if route is None or route.queue not in c.queues:
+        return
+    if not any(route.queue in op.queues for op in c.operators):
+        yield Finding(("ivr", "fallback_route"),
+                      f"no operator is a member of {route.queue!r}, the fallback queue: "
+                      "callers will wait there until an operator logs in", "warning")

@@ -1,0 +1,125 @@
+"""Load the clinic YAML into a frozen :class:`ClinicConfig`, reporting every problem at once.
+
+Three passes, each reporting :class:`ConfigProblem` values with the file and line:
+YAML syntax (and keys given twice), field types and values (pydantic), and references between
+sections (:mod:`clinicall.settings.crossref`).  Only a config with no errors is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from yaml.nodes import Node
+
+from clinicall.settings import crossref, yamlmarks
+from clinicall.settings.messages import describe
+from clinicall.settings.models import ClinicConfig
+from clinicall.settings.problems import ConfigError, ConfigProblem, Severity
+
+
+@dataclass(frozen=True)
+class ConfigReport:
+    """The outcome of checking one file: the config (None if any error) and every problem."""
+
+    path: str
+    config: ClinicConfig | None
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[ConfigProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ConfigProblem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def load_config(path: str | PathLike[str]) -> ClinicConfig:
+    """Return the validated config; raise :class:`ConfigError` listing every error found.
+
+    Warnings (such as a menu nobody can reach) do not stop loading; use :func:`check_config`
+    to see them.
+    """
+    report = check_config(path)
+    if report.config is None:
+        raise ConfigError(report.problems)
+    return report.config
+
+
+def check_config(path: str | PathLike[str]) -> ConfigReport:
+    """Read and check ``path``; never raises for a bad config (only reports)."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return ConfigReport(name, None, [ConfigProblem(name, 0, 0, "", f"cannot read: {exc}")])
+    return check_text(text, name)
+
+
+def check_text(text: str, name: str) -> ConfigReport:
+    """Check YAML ``text`` as if read from the file ``name`` (used in messages only)."""
+    try:
+        data, root = yamlmarks.parse(text)
+    except yaml.YAMLError as exc:
+        return ConfigReport(name, None, [_syntax_problem(name, exc)])
+    problems = [
+        ConfigProblem(name, line, col, _dotted(loc), "this key is given twice; remove one")
+        for loc, line, col in yamlmarks.duplicate_keys(root)
+    ]
+    if not isinstance(data, dict):
+        problems.append(ConfigProblem(name, 1, 1, "", "expected a mapping of sections "
+                                      "(clinic:, queues:, ...) at the top of the file"))
+        return ConfigReport(name, None, problems)
+    try:
+        config = ClinicConfig.model_validate(data)
+    except ValidationError as exc:
+        problems += [_field_problem(name, root, err) for err in exc.errors()]
+        return ConfigReport(name, None, _sorted(problems))
+    for finding in crossref.check(config):
+        problems.append(_placed(name, root, finding.loc, finding.message, finding.severity))
+    has_errors = any(p.severity == "error" for p in problems)
+    return ConfigReport(name, None if has_errors else config, _sorted(problems))
+
+
+def _syntax_problem(name: str, exc: yaml.YAMLError) -> ConfigProblem:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if mark is None:
+        return ConfigProblem(name, 0, 0, "", text)
+    return ConfigProblem(name, mark.line + 1, mark.column + 1, "", text)
+
+
+def _field_problem(name: str, root: Node | None, err: ErrorDetails) -> ConfigProblem:
+    loc = tuple(p for p in err["loc"] if p != yamlmarks.KEY_MARKER)
+    if err["type"] == "missing":
+        place = yamlmarks.locate(root, loc[:-1])
+        parent = _dotted(loc[:-1]) or "the top level"
+        return ConfigProblem(name, place.line, place.column, _dotted(loc),
+                             f"missing key {loc[-1]!r} under {parent!r}")
+    return _placed(name, root, err["loc"], describe(err, ClinicConfig))
+
+
+def _placed(name: str, root: Node | None, loc: yamlmarks.Loc, message: str,
+            severity: Severity = "error") -> ConfigProblem:
+    place = yamlmarks.locate(root, loc)
+    clean = [p for p in loc if p != yamlmarks.KEY_MARKER and (
+        not isinstance(p, str) or not yamlmarks.is_type_tag(p) or p in place.found)]
+    return ConfigProblem(name, place.line, place.column, _dotted(clean), message, severity)
+
+
+def _dotted(loc: yamlmarks.Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    return sorted(problems, key=lambda p: (p.line, p.column, p.key_path))
