@@ -52,8 +52,8 @@ class AsteriskSandbox:
 
     ``conf_files`` maps file names (``manager.conf``, ``extensions.conf``, ...) to their text;
     ``asterisk.conf`` is written by the sandbox, ``modules.conf`` and ``logger.conf`` get
-    defaults when absent. ``ami_port`` and ``sip_port`` are the ports the given config binds
-    (the sandbox exposes them; it does not rewrite the config).
+    defaults when absent. ``ami_port``/``sip_port`` are the ports the given config binds and
+    ``agi_port`` the FastAGI port its dialplan calls (exposed here; the config is not rewritten).
     """
 
     def __init__(
@@ -64,6 +64,7 @@ class AsteriskSandbox:
         name: str,
         ami_port: int,
         sip_port: int | None = None,
+        agi_port: int | None = None,
         boot_timeout: float = 30.0,
         stop_timeout: float = 10.0,
         keep_run_dir: bool = False,
@@ -75,6 +76,7 @@ class AsteriskSandbox:
         self.name = name
         self.ami_port = ami_port
         self.sip_port = sip_port
+        self.agi_port = agi_port
         self.boot_timeout = boot_timeout
         self.stop_timeout = stop_timeout
         self.keep_run_dir = keep_run_dir
@@ -232,8 +234,8 @@ class AsteriskSandbox:
                     f"asterisk {self.name} not fully booted after {self.boot_timeout:.0f} s",
                     _tail(self.console_log_path),
                 )
-            rc, _ = await self._run_rx("core waitfullybooted", limit_s=remaining)
-            if rc == 0:
+            rc, out = await self._run_rx("core waitfullybooted", limit_s=remaining)
+            if rc == 0 and "fully booted" in out:  # a dying Asterisk lets rx exit 0, silent
                 return
             await asyncio.sleep(0.05)
 

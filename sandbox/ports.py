@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 
 LOOPBACK = "127.0.0.1"
 
@@ -42,3 +43,20 @@ def free_ports(count: int, kind: int = socket.SOCK_STREAM, host: str = LOOPBACK)
     finally:
         for sock in sockets:
             sock.close()
+
+
+@dataclass(frozen=True)
+class EnginePorts:
+    """The loopback ports one engine instance and its controller agree on before config is made."""
+
+    ami: int
+    sip: int
+    agi: int
+
+    @classmethod
+    def pick(cls) -> EnginePorts:
+        ami, agi = free_ports(2)
+        sip = free_tcp_udp_port()
+        while sip in (ami, agi):
+            sip = free_tcp_udp_port()
+        return cls(ami=ami, sip=sip, agi=agi)
