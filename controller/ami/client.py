@@ -162,10 +162,17 @@ class AMIClient:
 
     async def close(self) -> None:
         """Stop reconnecting, drop the connection (pending actions fail), end the streams."""
-        for task in (self._supervisor, self._dispatcher):
-            if task is not None:
-                await _cancel_and_wait(task)
-        self._supervisor = self._dispatcher = None
+        if self._supervisor is not None:
+            await _cancel_and_wait(self._supervisor)
+            self._supervisor = None
+        if self._conn is not None:  # the supervisor may be cancelled before it ever ran
+            await self._conn.close("client closed")
+            self._conn = None
+        if self._up.is_set():
+            self._set_status(False, "client closed")
+        if self._dispatcher is not None:
+            await _cancel_and_wait(self._dispatcher)
+            self._dispatcher = None
         for stream in list(self._streams):
             stream.close()
 
@@ -216,40 +223,32 @@ class AMIClient:
 
     async def _supervise(self, conn: AMIConnection | None) -> None:
         attempt = 0
-        try:
-            while True:
-                if conn is not None:
-                    reason = await self._serve(conn)
-                    self._set_status(False, reason)
-                    conn = None
-                delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max, self._rng)
-                attempt += 1
-                await asyncio.sleep(delay)
-                try:
-                    conn = await self._open()
-                    attempt = 0
-                except AMIAuthError as exc:
-                    self.last_error = str(exc)
-                    log.error("%s%s", exc, "; retrying" if self.retry_auth else "; giving up")
-                    if not self.retry_auth:
-                        self._notify_hook(False, str(exc))
-                        return
-                except (OSError, TimeoutError, AMIConnectionLost) as exc:
-                    self.last_error = f"{exc.__class__.__name__}: {exc}"
-                    log.warning(
-                        "AMI reconnect to %s:%s failed (%s); next try in up to %.1f s",
-                        self.host,
-                        self.port,
-                        self.last_error,
-                        min(self.backoff_max, self.backoff_initial * 2 ** min(attempt, 30)),
-                    )
-        finally:
-            if self._conn is not None:
-                was_up = self._up.is_set()
-                await self._conn.close("client closed")
-                self._conn = None
-                if was_up:
-                    self._set_status(False, "client closed")
+        while True:
+            if conn is not None:
+                reason = await self._serve(conn)
+                self._set_status(False, reason)
+                conn = None
+            delay = backoff_delay(attempt, self.backoff_initial, self.backoff_max, self._rng)
+            attempt += 1
+            await asyncio.sleep(delay)
+            try:
+                conn = await self._open()
+                attempt = 0
+            except AMIAuthError as exc:
+                self.last_error = str(exc)
+                log.error("%s%s", exc, "; retrying" if self.retry_auth else "; giving up")
+                if not self.retry_auth:
+                    self._notify_hook(False, str(exc))
+                    return
+            except (OSError, TimeoutError, AMIConnectionLost) as exc:
+                self.last_error = f"{exc.__class__.__name__}: {exc}"
+                log.warning(
+                    "AMI reconnect to %s:%s failed (%s); next try in up to %.1f s",
+                    self.host,
+                    self.port,
+                    self.last_error,
+                    min(self.backoff_max, self.backoff_initial * 2 ** min(attempt, 30)),
+                )
 
     async def _serve(self, conn: AMIConnection) -> str:
         """Run until the connection ends; return why.  The connection is closed afterwards."""

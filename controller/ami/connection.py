@@ -7,6 +7,7 @@ every pending action fails with ``AMIConnectionLost`` and the client opens a new
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import secrets
@@ -153,3 +154,6 @@ class AMIConnection:
         if self.reader_task is not None and not self.reader_task.done():
             self.reader_task.cancel()
             await asyncio.wait({self.reader_task})
+        # the socket is released when close() returns; a reset on a dead link is expected
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
