@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-class CallerHungUp(Exception):  # noqa: N818 - it is control flow, not an error
+class CallerHungUp(Exception):  # control flow, not an error: hence no "Error" suffix
     """The caller hung up.  Raised by any port method once the engine reports the hang-up."""
 
 

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+from ivr_fakes import load_example
+
+from clinicall.settings.models import ClinicConfig
+from ivr.plan import IvrPlan
+
+
+@pytest.fixture(scope="session")
+def config() -> ClinicConfig:
+    return load_example()
+
+
+@pytest.fixture(scope="session")
+def plan(config: ClinicConfig) -> IvrPlan:
+    return IvrPlan.compile(config)
