@@ -38,4 +38,5 @@ class IngestState(Base):
     position: Mapped[int] = mapped_column(BigInteger, default=0)  # byte offset
     inode: Mapped[int | None] = mapped_column(BigInteger)
     line_no: Mapped[int] = mapped_column(BigInteger, default=0)  # lines consumed so far
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # digest of the first line
     updated_at: Mapped[datetime]

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.Column("inode", sa.BigInteger(), nullable=True),
         sa.Column("line_no", sa.BigInteger(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("source", name=op.f("pk_ingest_state")),
     )
