@@ -237,7 +237,7 @@ class AsteriskSandbox:
             rc, out = await self._run_rx("core waitfullybooted", limit_s=remaining)
             if rc == 0 and "fully booted" in out:  # a dying Asterisk lets rx exit 0, silent
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
 
     async def _run_rx(self, command: str, *, limit_s: float) -> tuple[int, str]:
         """Run ``asterisk -rx`` in the chroot; the control socket is in the private run dir."""

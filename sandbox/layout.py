@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from sandbox.mounts import mounts_under
 
 RUN_BASE = PurePosixPath("/srv/clinicall")
 PACKAGE_DATA = PurePosixPath("/usr/share/asterisk")
@@ -131,10 +134,30 @@ def build_data_dir(layout: RunLayout) -> None:
     (sounds / PROMPT_FOLDER).mkdir(exist_ok=True)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prune_stale(base: Path) -> None:
+    """Remove run dirs left by processes that died without stopping their sandbox."""
+    for entry in base.iterdir():
+        parts = entry.name.rsplit("-", 2)
+        dead = len(parts) == 3 and parts[1].isdigit() and not _pid_alive(int(parts[1]))
+        if dead and not mounts_under(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def create_layout(root: Path, name: str) -> RunLayout:
     """Create a fresh run directory ``ROOT/srv/clinicall/<name>-<pid>-<n>`` with its subdirs."""
     base = root / RUN_BASE.relative_to("/")
     base.mkdir(parents=True, exist_ok=True)
+    prune_stale(base)
     prefix = f"{name}-{os.getpid()}-"
     n = 0
     while True:
