@@ -113,14 +113,14 @@ def _en_clock(hour: int, minute: int) -> str:
 
 
 def join(language: str, items: Sequence[str]) -> str:
-    """"a, b та c" / "a, b и c" / "a, b and c"."""
+    """A list as said: "a, b та c" / "a, b и c" / "a, b and c"."""
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {_AND[language]} {items[-1]}"
 
 
 def interval(language: str, start: int, end: int) -> str:
-    """"з восьмої до двадцятої" / "с восьми до двадцати" / "from eight in the morning to ..."."""
+    """One interval: "з восьмої до двадцятої" / "с восьми до двадцати" / "from eight ..."."""
     a, b = clock(language, start), clock(language, end)
     if language == "en":
         return f"from {a} to {b}"

@@ -55,8 +55,9 @@ def test_closed_message_spells_the_hours_in_words(config: ClinicConfig) -> None:
     assert "у неділю — вихідний" in texts["uk", "closed"]
     assert "с понедельника по пятницу — с восьми до двадцати" in texts["ru", "closed"]
     assert "в субботу — с девяти до пятнадцати" in texts["ru", "closed"]
-    assert "Monday to Friday, from eight in the morning to eight in the evening" in (
-        texts["en", "closed"]
+    assert (
+        "Monday to Friday, from eight in the morning to eight in the evening"
+        in (texts["en", "closed"])
     )
     for lang in config.languages:
         assert not re.search(r"\d", texts[lang, "closed"]), texts[lang, "closed"]

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from clinicall.settings.models import ClinicConfig, Hours
 from routing.hours import OpeningHours, is_open, next_opening
 
 KYIV = ZoneInfo("Europe/Kyiv")
+
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
+
+
+@pytest.fixture(scope="module")
+def config() -> ClinicConfig:
+    with EXAMPLE.open(encoding="utf-8") as f:
+        return ClinicConfig.model_validate(yaml.safe_load(f))
 
 
 def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:

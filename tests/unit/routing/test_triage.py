@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from clinicall.settings.models import ClinicConfig
 from routing.triage import TriageError, fallback, queue_chain, resolve, resolve_all
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
+
+
+@pytest.fixture(scope="module")
+def config() -> ClinicConfig:
+    with EXAMPLE.open(encoding="utf-8") as f:
+        return ClinicConfig.model_validate(yaml.safe_load(f))
 
 
 def test_every_route_resolves_to_an_existing_queue(config: ClinicConfig) -> None:
