@@ -16,9 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import JournalEvent, JournalSource
 
-# Well under SQLite's (32766) and PostgreSQL's (32767) bound-parameter limits at 5 per row.
-BATCH_ROWS = 1000
-
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
@@ -38,13 +35,12 @@ async def insert_journal(session: AsyncSession, events: Iterable[JournalEntry]) 
     once.  Raises ValueError on a database other than SQLite or PostgreSQL.
     """
     rows = _unique_rows(events)
-    dialect = session.get_bind().dialect.name
-    inserted = 0
-    for start in range(0, len(rows), BATCH_ROWS):
-        batch = rows[start : start + BATCH_ROWS]
-        result = await session.execute(_insert_ignore(dialect, batch))
-        inserted += len(result.all())
-    return inserted
+    if not rows:
+        return 0
+    statement = _insert_ignore(session.get_bind().dialect.name)
+    # executemany with RETURNING: SQLAlchemy batches it as multi-row VALUES ("insertmanyvalues").
+    result = await session.execute(statement, rows)
+    return len(result.all())
 
 
 def _unique_rows(events: Iterable[JournalEntry]) -> list[dict[str, Any]]:
@@ -63,11 +59,11 @@ def _unique_rows(events: Iterable[JournalEntry]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _insert_ignore(dialect: str, rows: list[dict[str, Any]]) -> Any:
+def _insert_ignore(dialect: str) -> Any:
     if dialect == "postgresql":
-        pg_stmt = postgresql.insert(JournalEvent).values(rows)
+        pg_stmt = postgresql.insert(JournalEvent)
         return pg_stmt.on_conflict_do_nothing(index_elements=["key"]).returning(JournalEvent.id)
     if dialect == "sqlite":
-        lite_stmt = sqlite.insert(JournalEvent).values(rows)
+        lite_stmt = sqlite.insert(JournalEvent)
         return lite_stmt.on_conflict_do_nothing(index_elements=["key"]).returning(JournalEvent.id)
     raise ValueError(f"insert_journal: unsupported dialect {dialect!r}")
