@@ -1,0 +1,133 @@
+"""``extensions.conf``: the clinic numbers → the IVR (FastAGI) → the queue it chose.
+
+The dialplan fails open: if the IVR cannot be reached or returns without a queue, the caller
+still goes to the fallback route's queue (``CLINICALL_OUTCOME=fallback``); a specialty queue
+that nobody can answer (or whose max wait passed) hands the caller to its overflow queue; and
+only an IVR outcome that ended the call on purpose (self-served, after hours, hung up, callback
+booked) hangs up.
+"""
+
+from __future__ import annotations
+
+from agi_scripts import variables as v
+from clinicall.asterisk_config.conffile import document
+from clinicall.settings.models import ClinicConfig
+
+INBOUND = "clinicall-inbound"
+CALL = "clinicall-call"
+OPERATORS = "clinicall-operators"
+#: Per-queue max wait, so an overflow queue applies its own: ${CLINICALL_MAXWAIT_<queue>}.
+MAXWAIT_PREFIX = "CLINICALL_MAXWAIT_"
+#: The clinic number the patient dialled, E.164 (the dialled digits for an unknown number).
+DIALLED = "CLINICALL_DIALLED"
+#: IVR outcomes after which the call ends here ("callback": the patient asked to be called).
+FINAL_OUTCOMES = (v.OUTCOME_SELFSERVED, v.OUTCOME_AFTERHOURS, v.OUTCOME_HANGUP, "callback")
+OUTCOME_FALLBACK = "fallback"
+#: QUEUESTATUS values after which the caller goes on to the overflow queue.
+OVERFLOW_STATUSES = ("TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL")
+#: QUEUESTATUS values meaning nobody could take the call (never the patient's fault).
+EMPTY_STATUSES = OVERFLOW_STATUSES[1:]
+QUEUE_OPTIONS = "t"  # the operator may transfer the call (to a doctor, another desk)
+
+
+def agi_url(config: ClinicConfig) -> str:
+    return f"agi://{config.asterisk.agi_host}:{config.asterisk.agi_port}/{v.IVR_SCRIPT}"
+
+
+def var(name: str) -> str:
+    return "${" + name + "}"
+
+
+def _any_of(name: str, values: tuple[str, ...]) -> str:
+    return " | ".join(f'"{var(name)}" = "{value}"' for value in values)
+
+
+Step = str | tuple[str, str]  # "App(args)" or ("label", "App(args)")
+
+
+def _ext(exten: str, steps: list[Step]) -> list[str]:
+    """``exten => X,1,first`` then ``same => n,...``; a ``(label, app)`` step gets a label."""
+    out = []
+    for i, step in enumerate(steps):
+        label, app = step if isinstance(step, tuple) else ("", step)
+        prio = "1" if i == 0 else "n"
+        prio += f"({label})" if label else ""
+        out.append(f"exten => {exten},{prio},{app}" if i == 0 else f" same => {prio},{app}")
+    return out
+
+
+def _globals(config: ClinicConfig) -> str:
+    lines = ["[globals]"]
+    lines += [f"{MAXWAIT_PREFIX}{qid}={q.max_wait_s}" for qid, q in config.queues.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _inbound(config: ClinicConfig) -> str:
+    """Numbers keep their digits into the IVR (it reads the extension to pick the language)."""
+    lines = ["; Each clinic number (E.164, and without '+'); 's' is the first number; any other",
+             "; number is still answered.", f"[{INBOUND}]"]
+    for n in config.numbers:
+        for exten in (n.number, n.number.removeprefix("+")):
+            lines += _ext(exten, [f"Set({DIALLED}={n.number})", f"Goto({CALL},{exten},1)"])
+    first = config.numbers[0].number
+    lines += _ext("s", [f"Set({DIALLED}={first})", f"Goto({CALL},{first},1)"])
+    for pattern in ("_X.", "_+X."):
+        lines += _ext(pattern, [f"Set({DIALLED}=${{EXTEN}})", f"Goto({CALL},${{EXTEN}},1)"])
+    return "\n".join(lines) + "\n"
+
+
+def _call(config: ClinicConfig, agi: str) -> str:
+    fallback = config.routes[config.ivr.fallback_route]
+    fallback_queue = config.queues[fallback.queue]
+    args = ",".join((agi, *v.IVR_AGI_ARGS))
+    outcome, queue, overflow = v.CLINICALL_OUTCOME, v.CLINICALL_QUEUE, v.CLINICALL_OVERFLOW
+    maxwait_of_overflow = var(MAXWAIT_PREFIX + var(overflow))
+    steps: list[Step] = [
+        "Answer()",
+        f"AGI({args})",
+        f'GotoIf($["{var("AGISTATUS")}" != "SUCCESS"]?fallback)',
+        f"GotoIf($[{_any_of(outcome, FINAL_OUTCOMES)}]?done)",
+        f'GotoIf($["{var(queue)}" = ""]?fallback)',
+        ("queue", f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})"),
+        f"Queue({var(queue)},{QUEUE_OPTIONS},,,{var(v.CLINICALL_MAX_WAIT)})",
+        f'GotoIf($[("{var(overflow)}" != "") & ({_any_of("QUEUESTATUS", OVERFLOW_STATUSES)})]'
+        "?overflow)",
+        f"GotoIf($[{_any_of('QUEUESTATUS', EMPTY_STATUSES)}]?last)",
+        ("done", "Hangup()"),
+        ("overflow", f"Queue({var(overflow)},{QUEUE_OPTIONS},,,{maxwait_of_overflow})"),
+        f"GotoIf($[{_any_of('QUEUESTATUS', EMPTY_STATUSES)}]?last)",
+        "Hangup()",
+        ("last", f"Queue({fallback.queue},{QUEUE_OPTIONS},,,{fallback_queue.max_wait_s})"),
+        "Hangup()",
+    ]
+    max_wait = fallback.overflow_after_s or fallback_queue.max_wait_s
+    fail_open: list[Step] = [
+        ("fallback", f"Set({outcome}={OUTCOME_FALLBACK})"),
+        f"Set({v.CLINICALL_ROUTE}={config.ivr.fallback_route})",
+        f"Set({queue}={fallback.queue})",
+        f"Set({v.CLINICALL_PRIORITY}={fallback.priority})",
+        f"Set({v.CLINICALL_MAX_WAIT}={max_wait})",
+        f"Set({overflow}={fallback.overflow_to or ''})",
+        "Goto(queue)",
+    ]
+    lines = ["; The IVR decides; then the queue it chose, its overflow, or the fallback queue.",
+             f"[{CALL}]"]
+    for pattern in ("_X.", "_+X."):
+        lines += _ext(pattern, steps + fail_open)
+    return "\n".join(lines) + "\n"
+
+
+def _operators() -> str:
+    lines = ["; Operators' phones place no outside calls.", f"[{OPERATORS}]",
+             *_ext("_X.", ["Hangup(21)"]), *_ext("_[a-z].", ["Hangup(21)"])]
+    return "\n".join(lines) + "\n"
+
+
+def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
+    from clinicall.asterisk_config import simulation
+
+    parts = [_globals(config), _inbound(config), _call(config, agi or agi_url(config)),
+             _operators()]
+    if simulated:
+        parts += [simulation.operators_context(), simulation.patient_context()]
+    return document(*parts)

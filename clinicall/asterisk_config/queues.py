@@ -1,0 +1,70 @@
+"""``queues.conf``: one queue per configured queue, with the operators as static members.
+
+A specialty queue that has somewhere to overflow refuses callers when nobody can take them
+(``joinempty``/``leavewhenempty``), so the dialplan moves the caller on at once; a queue that is
+anyone's last resort (the fallback route's queue, overflow targets, queues of routes without
+overflow) always takes the caller: nobody is hung up on because no operator is logged in.
+"""
+
+from __future__ import annotations
+
+from clinicall.asterisk_config.conffile import document, section, yes
+from clinicall.settings.models import ClinicConfig, Queue
+
+#: Caller refused/removed when every member is one of these (no one can answer soon).
+STRICT_EMPTY = "penalty,paused,invalid,unavailable"
+SIM_OPERATORS = "clinicall-sim-operators"
+
+
+def last_resort_queues(config: ClinicConfig) -> set[str]:
+    """Queues that must always accept callers."""
+    out = {r.overflow_to for r in config.routes.values() if r.overflow_to}
+    out |= {r.queue for r in config.routes.values() if not r.overflow_to}
+    fallback = config.routes.get(config.ivr.fallback_route)
+    if fallback is not None:
+        out.add(fallback.queue)
+    return out
+
+
+def member_interface(operator_id: str, *, simulated: bool) -> str:
+    if simulated:
+        return f"Local/{operator_id}@{SIM_OPERATORS}/n"
+    return f"PJSIP/{operator_id}"
+
+
+def render(config: ClinicConfig, *, simulated: bool) -> str:
+    general = section("general", [
+        ("persistentmembers", "no"),  # members come from the clinic config; QueueAdd is live
+        ("autofill", "yes"), ("shared_lastcall", "yes"),
+        ("log_membername_as_agent", "yes"),  # queue_log's agent field is the operator id
+    ])
+    last_resort = last_resort_queues(config)
+    queues = [_queue(config, qid, queue, qid in last_resort, simulated)
+              for qid, queue in config.queues.items()]
+    return document(general, *queues)
+
+
+def _queue(config: ClinicConfig, qid: str, queue: Queue, last_resort: bool,
+           simulated: bool) -> str:
+    empty = "no" if last_resort else STRICT_EMPTY
+    settings: list[tuple[str, object]] = [
+        ("strategy", queue.strategy), ("timeout", queue.ring_s), ("retry", 2),
+        ("timeoutpriority", "app"),  # Queue()'s timeout argument (max wait) wins
+        ("wrapuptime", queue.wrapup_s), ("servicelevel", queue.service_level_s),
+        ("announce-position", yes(queue.announce_position)),
+        ("announce-frequency", 60 if queue.announce_position else 0),
+        ("announce-holdtime", "no"),
+        ("joinempty", "yes" if last_resort else STRICT_EMPTY),
+        ("leavewhenempty", empty),
+        ("musicclass", "default"), ("autofill", "yes"), ("ringinuse", "no"),
+        ("setinterfacevar", "yes"), ("setqueuevar", "yes"), ("setqueueentryvar", "yes"),
+        ("reportholdtime", "no"), ("timeoutrestart", "no"),
+    ]
+    for op in config.operators:
+        if qid in op.queues:
+            interface = member_interface(op.id, simulated=simulated)
+            state = f",PJSIP/{op.id}" if not simulated else ""
+            settings.append(("member", f"{interface},{op.queues[qid]},{op.id}{state}"))
+    note = "last resort: always takes callers" if last_resort else "overflows when nobody can answer"
+    lines = section(qid, settings, comment=note)
+    return lines.replace("member = ", "member => ")

@@ -1,0 +1,56 @@
+"""Dialplan for simulated operators and patients (the demo and the tests; no SIP needed).
+
+Operators: queue members ``Local/<id>@clinicall-sim-operators/n``.  Each one behaves as the
+GLOBAL variable ``SIM_OP_<id>`` says, so a test flips an operator with AMI ``Setvar`` (no
+Channel): ``answer`` (the default: rings 1 s, answers, talks ``SIM_TALK_<id>`` seconds, 5 by
+default, hangs up) or ``noanswer`` (rings for 120 s).
+
+Patients: AMI ``Originate`` of ``Local/s@clinicall-sim-patient/n`` into ``clinicall-inbound``
+at a clinic number, with the variables ``SIM_DIGITS`` (keys to press; ``w`` waits 0.5 s, e.g.
+``1ww2``) and ``SIM_HOLD`` (seconds to stay on the line afterwards, 60 by default).
+"""
+
+from __future__ import annotations
+
+OPERATORS = "clinicall-sim-operators"
+PATIENT = "clinicall-sim-patient"
+OP_BEHAVIOUR = "SIM_OP_"  # + operator id: answer | noanswer
+OP_TALK = "SIM_TALK_"  # + operator id: seconds
+DIGITS = "SIM_DIGITS"
+HOLD = "SIM_HOLD"
+#: A sound every Asterisk install has (core sounds, en).
+OPERATOR_GREETING = "beep"
+
+
+def operators_context() -> str:
+    behaviour = "${" + OP_BEHAVIOUR + "${EXTEN}}"
+    talk = "${" + OP_TALK + "${EXTEN}}"
+    steps = [
+        f"1,NoOp(simulated operator ${{EXTEN}}: {behaviour})",
+        f'n,GotoIf($["{behaviour}" = "noanswer"]?noanswer)',
+        "n,Wait(1)",
+        "n,Answer()",
+        f"n,Playback({OPERATOR_GREETING})",
+        f'n,Wait(${{IF($["{talk}" = ""]?5:{talk})}})',
+        "n,Hangup()",
+        "n(noanswer),Wait(120)",
+        "n,Hangup()",
+    ]
+    lines = [f"[{OPERATORS}]"]
+    for pattern in ("_[a-z].", "_X."):
+        lines.append(f"exten => {pattern},{steps[0]}")
+        lines += [f" same => {step}" for step in steps[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def patient_context() -> str:
+    digits, hold = "${" + DIGITS + "}", "${" + HOLD + "}"
+    return "\n".join([
+        f"[{PATIENT}]",
+        "exten => s,1,Answer()",
+        " same => n,Wait(1)",
+        f' same => n,GotoIf($["{digits}" = ""]?hold)',
+        f" same => n,SendDTMF({digits},250)",
+        f' same => n(hold),Wait(${{IF($["{hold}" = ""]?60:{hold})}})',
+        " same => n,Hangup()",
+    ]) + "\n"
