@@ -65,6 +65,6 @@ def _queue(config: ClinicConfig, qid: str, queue: Queue, last_resort: bool,
             interface = member_interface(op.id, simulated=simulated)
             state = f",PJSIP/{op.id}" if not simulated else ""
             settings.append(("member", f"{interface},{op.queues[qid]},{op.id}{state}"))
-    note = "last resort: always takes callers" if last_resort else "overflows when nobody can answer"
+    note = "last resort: always takes callers" if last_resort else "overflows if nobody answers"
     lines = section(qid, settings, comment=note)
     return lines.replace("member = ", "member => ")
