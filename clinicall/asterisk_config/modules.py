@@ -43,7 +43,7 @@ NOLOAD = (
     "res_pjsip_config_wizard", "res_pjsip_stir_shaken", "res_stir_shaken",
     "res_websocket_client", "res_resolver_unbound", "res_pjsip_geolocation",
     "res_geolocation", "app_agent_pool", "res_pjsip_notify", "res_http_media_cache",
-    "res_clialiases", "res_stun_monitor",
+    "res_clialiases", "res_stun_monitor", "app_amd", "res_adsi",
 )
 
 
