@@ -13,7 +13,6 @@ without its content (it may hold phone numbers) and skipped; parsing goes on wit
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 
 from controller.ami.message import Message
@@ -22,7 +21,6 @@ log = logging.getLogger(__name__)
 
 BANNER_PREFIX = b"Asterisk Call Manager/"
 DEFAULT_MAX_FRAME = 64 * 1024
-_FRAME_END = re.compile(rb"\r?\n\r?\n")
 _END_COMMAND = b"--END COMMAND--"
 _FOLLOWS = b"response: follows"
 
@@ -56,10 +54,23 @@ class AMIParser:
             return []
         out: list[Message] = []
         pos = 0
-        for match in _FRAME_END.finditer(buf, self._scan_from):
-            start, end = match.span()
+        # A frame ends at a blank line: "\n" then "\r\n" or "\n".  Two plain finds beat a
+        # regex several times over; a pattern found absent is not searched again in this call.
+        crlf = buf.find(b"\n\r\n", self._scan_from)
+        lf = buf.find(b"\n\n", self._scan_from)
+        while crlf >= 0 or lf >= 0:
+            if lf >= 0 and (crlf < 0 or lf < crlf):
+                start, end = lf, lf + 2
+            else:
+                start, end = crlf, crlf + 3
+            if start > pos and buf[start - 1] == 13:  # the "\r" of the last line's CRLF
+                start -= 1
             self._frame(bytes(buf[pos:start]), buf[start:end], out)
             pos = end
+            if 0 <= crlf < pos:
+                crlf = buf.find(b"\n\r\n", pos)
+            if 0 <= lf < pos:
+                lf = buf.find(b"\n\n", pos)
         if pos:
             del buf[:pos]
         if len(buf) > self.max_frame and not self._discarding:
@@ -125,12 +136,30 @@ class AMIParser:
             self._follows = None
 
     def _parse(self, raw: bytes) -> Message | None:
+        """Decode a complete frame (only now: a character split across reads is whole)."""
         text = raw.decode("utf-8", "replace")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
+        lines = text.split("\r\n") if "\r" in text else text.split("\n")
+        if len(lines) != text.count("\n") + 1:  # mixed CRLF and LF in one frame
+            lines = text.replace("\r\n", "\n").split("\n")
         headers: list[tuple[str, str]] = []
         first: dict[str, str] = {}
-        lines = text.split("\n")
+        for line in lines:
+            name, sep, value = line.partition(": ")
+            if not sep or ":" in name:
+                name, sep, value = line.partition(":")
+                if not sep or not name:
+                    return self._parse_irregular(text, raw)
+            headers.append((name, value))
+            key = name.lower()
+            if key not in first:
+                first[key] = value
+        return Message._from_parts(headers, first, ())
+
+    def _parse_irregular(self, text: str, raw: bytes) -> Message | None:
+        """Line by line: legacy command output, or find the line that makes it malformed."""
+        headers: list[tuple[str, str]] = []
+        first: dict[str, str] = {}
+        lines = text.replace("\r\n", "\n").split("\n")
         for i, line in enumerate(lines):
             name, sep, value = line.partition(":")
             if not sep or not name:
@@ -141,8 +170,7 @@ class AMIParser:
             if value[:1] == " ":
                 value = value[1:]
             headers.append((name, value))
-            if name.lower() not in first:
-                first[name.lower()] = value
+            first.setdefault(name.lower(), value)
         return Message._from_parts(headers, first, ())
 
     def _skip(self, reason: str, head: bytes) -> None:
