@@ -26,6 +26,7 @@ class JournalEntry:
     at: datetime
     kind: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    call_key: str | None = None  # the call's linkedid (see JournalEvent.call_key)
 
 
 async def insert_journal(session: AsyncSession, events: Iterable[JournalEntry]) -> int:
@@ -54,6 +55,7 @@ def _unique_rows(events: Iterable[JournalEntry]) -> list[dict[str, Any]]:
                 "at": entry.at,
                 "kind": entry.kind,
                 "payload": dict(entry.payload),
+                "call_key": entry.call_key,
             },
         )
     return list(rows.values())

@@ -19,7 +19,7 @@ from clinicall.db.types import str_enum
 
 class JournalEvent(Base):
     __tablename__ = "event_journal"
-    __table_args__ = (Index(None, "at"), Index(None, "source", "at"))
+    __table_args__ = (Index(None, "at"), Index(None, "source", "at"), Index(None, "call_key"))
 
     id: Mapped[BigId]
     key: Mapped[str] = mapped_column(String(128), unique=True)
@@ -27,6 +27,9 @@ class JournalEvent(Base):
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+    # The call the event belongs to (its linkedid; a channel's uniqueid while that is unknown),
+    # so a call's rows can be read back together to project it.  None: not about one call.
+    call_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class IngestState(Base):
