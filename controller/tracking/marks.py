@@ -1,0 +1,62 @@
+"""The dialplan's own queue_log line, written right before ``Queue()``.
+
+The generated dialplan runs::
+
+    QueueLog(${CLINICALL_QUEUE},${UNIQUEID},NONE,CLINICALL,${CHANNEL(linkedid)}|${CLINICALL_OUTCOME}|
+             ${CLINICALL_LANG}|${CLINICALL_ROUTE}|${CLINICALL_PATH}|${CALLERID(num)}|${CLINICALL_DIALLED})
+
+giving ``epoch|uniqueid|queue|NONE|CLINICALL|linkedid|outcome|lang|route|path|caller|dialled``.
+queue_log alone thus maps a channel (uniqueid) to its call (linkedid) and carries what the IVR
+decided, even when the controller was down (outcome ``fallback``).  The generic queue_log
+parser keeps such a line as a plain ``QueueLogRecord`` with its ``data`` fields; this module
+gives them names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from controller.queue_log import QueueLogRecord
+
+EVENT = "CLINICALL"
+FIELDS = 7  # linkedid outcome lang route path caller dialled
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicallMark:
+    at: datetime
+    uniqueid: str
+    queue: str
+    linkedid: str
+    outcome: str  # "queue" | "fallback"
+    language: str
+    route: str
+    path: str
+    caller: str
+    dialled: str
+
+
+def decode_mark(record: QueueLogRecord) -> ClinicallMark | None:
+    """The named fields of a CLINICALL record; None for any other record or a short one.
+
+    A caller ID holding '|' (not escaped by Asterisk) only widens the caller field.
+    """
+    data = list(record.data)
+    if record.event != EVENT or len(data) < FIELDS or not data[0]:
+        return None
+    if len(data) > FIELDS:
+        data = [*data[:5], "|".join(data[5:-1]), data[-1]]
+    linkedid, outcome, language, route, path, caller, dialled = data
+    return ClinicallMark(
+        at=record.at,
+        uniqueid=record.uniqueid,
+        queue=record.queue,
+        linkedid=linkedid,
+        outcome=outcome,
+        language=language,
+        route=route,
+        path=path,
+        caller=caller,
+        dialled=dialled,
+    )
