@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -156,6 +157,34 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+# -- demo -----------------------------------------------------------------------------------
+
+def demo_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("config", metavar="FILE", type=Path, nargs="?",
+                        default=Path("config/clinic.example.yaml"),
+                        help="the clinic config (default: %(default)s)")
+    parser.add_argument("--at", metavar="TIME", default=None,
+                        help="the clinic's clock for the IVR, ISO format in the clinic's time "
+                             "zone (default: now, or the next opening + 1 h when closed)")
+
+    def run(args: argparse.Namespace) -> int:
+        from clinicall.demo import demo_clock, run_demo
+        from clinicall.settings import ClinicConfig
+        from sandbox.errors import SandboxUnavailable
+
+        config = _load(args.config)
+        assert isinstance(config, ClinicConfig)
+        clock, note = demo_clock(config, args.at)
+        print(f"demo: {note}")
+        try:
+            asyncio.run(run_demo(config, now=clock))
+        except SandboxUnavailable as exc:
+            raise CommandError(str(exc), "run ./scripts/demo as root on Debian") from None
+        return 0
+
+    return run
+
+
 # -- the command table: one line per command ------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
@@ -165,8 +194,9 @@ COMMANDS: tuple[Command, ...] = (
             asterisk_config_command),
     Command("prompts", "synthesise the IVR prompts (uk/ru/en) as 8 kHz WAV",
             prompts_command),
+    Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
+            demo_command),
     # Other engineers add theirs here, one line each, e.g.:
-    #   Command("demo", "...", demo_command),
     #   Command("controller", "run the controller (AMI, FastAGI, web)", controller_command),
     #   Command("report", "...", report_command),
     #   Command("db", "...", db_command),
@@ -198,6 +228,8 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> tuple[
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

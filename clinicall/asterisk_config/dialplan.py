@@ -89,6 +89,7 @@ def _call(config: ClinicConfig, agi: str) -> str:
         f"GotoIf($[{_any_of(outcome, FINAL_OUTCOMES)}]?done)",
         f'GotoIf($["{var(queue)}" = ""]?fallback)',
         ("queue", f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})"),
+        _call_facts_line(),
         f"Queue({var(queue)},{QUEUE_OPTIONS},,,{var(v.CLINICALL_MAX_WAIT)})",
         f'GotoIf($[("{var(overflow)}" != "") & ({_any_of("QUEUESTATUS", OVERFLOW_STATUSES)})]'
         "?overflow)",
@@ -115,6 +116,30 @@ def _call(config: ClinicConfig, agi: str) -> str:
     for pattern in ("_X.", "_+X."):
         lines += _ext(pattern, steps + fail_open)
     return "\n".join(lines) + "\n"
+
+
+#: The custom queue_log event that carries the call's IVR facts (controller.tracking reads it).
+CALL_FACTS_EVENT = "CLINICALL"
+CALL_FACTS_FIELDS = (
+    "${CHANNEL(linkedid)}",
+    var(v.CLINICALL_OUTCOME),
+    var(v.CLINICALL_LANG),
+    var(v.CLINICALL_ROUTE),
+    var(v.CLINICALL_PATH),
+    "${CALLERID(num)}",
+    var(DIALLED),
+)
+
+
+def _call_facts_line() -> str:
+    """``QueueLog()`` writing ``epoch|uniqueid|queue|NONE|CLINICALL|linkedid|outcome|...``.
+
+    queue_log is written by Asterisk whether or not the controller is connected, so with this
+    line it alone maps the queue caller's uniqueid to the call's linkedid and carries what the
+    IVR decided (or ``fallback`` when the controller was down): the account stays complete.
+    """
+    info = "|".join(CALL_FACTS_FIELDS)
+    return f"QueueLog({var(v.CLINICALL_QUEUE)},${{UNIQUEID}},NONE,{CALL_FACTS_EVENT},{info})"
 
 
 def _operators() -> str:

@@ -1,7 +1,8 @@
 """``manager.conf``: AMI on loopback, one user with only the rights the controller uses.
 
 Rights (Asterisk 22 class names), read = events the controller follows:
-``call`` (Newchannel, Hangup, CEL), ``agent`` (queue caller/member events), ``user``
+``call`` (Newchannel, Hangup, CEL), ``agent`` (queue caller/member events), ``agi``
+(AGIExecStart/End: which prompts Asterisk played, for tests and the live view), ``user``
 (UserEvent), ``system`` (FullyBooted, Reload), ``dialplan`` (VarSet: QUEUESTATUS,
 MIXMONITOR_FILENAME), ``cdr`` (cdr_manager), ``reporting`` (replies to status actions).
 write = actions it sends: ``originate`` (Originate), ``agent`` (QueueAdd/Remove/Pause),
@@ -14,7 +15,7 @@ from __future__ import annotations
 from clinicall.asterisk_config.conffile import document, section
 from clinicall.settings.models import ClinicConfig
 
-READ = ("system", "call", "agent", "user", "dialplan", "cdr", "reporting")
+READ = ("system", "call", "agent", "agi", "user", "dialplan", "cdr", "reporting")
 WRITE = ("system", "call", "agent", "originate", "reporting")
 
 

@@ -32,6 +32,8 @@ from controller.ami.stream import EventStream
 
 log = logging.getLogger(__name__)
 
+CLIENT_CLOSED = "client closed"
+
 #: ``Event`` name of the synthetic message sent to subscribers on every login and loss.
 STATUS_EVENT = "ClinicallAMIStatus"
 
@@ -166,10 +168,10 @@ class AMIClient:
             await _cancel_and_wait(self._supervisor)
             self._supervisor = None
         if self._conn is not None:  # the supervisor may be cancelled before it ever ran
-            await self._conn.close("client closed")
+            await self._conn.close(CLIENT_CLOSED)
             self._conn = None
         if self._up.is_set():
-            self._set_status(False, "client closed")
+            self._set_status(False, CLIENT_CLOSED)
         if self._dispatcher is not None:
             await _cancel_and_wait(self._dispatcher)
             self._dispatcher = None
@@ -284,7 +286,9 @@ class AMIClient:
         else:
             self._up.clear()
             self.last_error = detail
-            log.warning("AMI down: %s", detail)
+            # Our own close() is not news; any other loss is.
+            level = logging.INFO if detail == CLIENT_CLOSED else logging.WARNING
+            log.log(level, "AMI down: %s", detail)
         self._notify_hook(up, detail)
         self._deliver(status_message(up, detail))
 

@@ -11,7 +11,7 @@ import pytest
 from controller import events as ev
 from controller.ami.message import Message
 from controller.ami.protocol import AMIParser
-from controller.normalize import MalformedEvent, normalize
+from controller.normalize import MalformedEvent, normalize, unescape_value
 
 FIXTURE = Path(__file__).parent / "fixtures" / "queue_call.ami"
 
@@ -157,3 +157,17 @@ def test_missing_or_bad_header_raises_malformed(event: str, drop: str, problem: 
         normalize(Message(headers))
     assert isinstance(info.value, ValueError)
     assert (info.value.event, info.value.header) == (event, drop)
+
+
+@pytest.mark.parametrize(
+    ("wire", "value"),
+    [
+        ("lang:1/main:8\\?/main:8\\?", "lang:1/main:8?/main:8?"),  # seen on Asterisk 22
+        ("say \\\"hi\\\"", 'say "hi"'),
+        ("a\\\\b", "a\\b"),
+        ("line\\nbreak", "line\nbreak"),
+        ("plain", "plain"),
+    ],
+)
+def test_varset_values_are_unescaped(wire: str, value: str) -> None:
+    assert unescape_value(wire) == value

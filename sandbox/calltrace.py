@@ -1,0 +1,102 @@
+"""What happened to one simulated call, as the real Asterisk reported it over AMI.
+
+The integration tests and the demo assert on this, not on what clinicall believes: the queue
+the caller joined (QueueCallerJoin), the operator who answered (AgentConnect), the prompts
+Asterisk actually played (AGIExecStart of ``STREAM FILE``/``GET DATA``), the variables the IVR
+left on the channel (VarSet CLINICALL_*), and how the call ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from controller.ami.message import Message
+from controller.normalize import unescape_value
+
+_PLAY_COMMANDS = ("STREAM FILE", "GET DATA")
+
+
+@dataclass
+class CallTrace:
+    """Every AMI event of one call (all channels sharing its linkedid), in wire order."""
+
+    linkedid: str
+    events: list[Message] = field(default_factory=list)
+
+    def named(self, event: str) -> list[Message]:
+        return [m for m in self.events if m.get("Event") == event]
+
+    @property
+    def queues_joined(self) -> list[str]:
+        return [m.get("Queue", "") for m in self.named("QueueCallerJoin")]
+
+    @property
+    def operators_connected(self) -> list[str]:
+        return [m.get("MemberName", "") for m in self.named("AgentConnect")]
+
+    @property
+    def abandoned(self) -> list[str]:
+        return [m.get("Queue", "") for m in self.named("QueueCallerAbandon")]
+
+    @property
+    def prompts_played(self) -> list[str]:
+        """Sound files the IVR asked Asterisk to play, in order (``clinicall/uk/menu_main``)."""
+        played = []
+        for m in self.named("AGIExecStart"):
+            command = m.get("Command", "")
+            for verb in _PLAY_COMMANDS:
+                if command.upper().startswith(verb + " "):
+                    played.append(command[len(verb) + 1 :].split(" ", 1)[0].strip('"'))
+        return played
+
+    def variable(self, name: str) -> str | None:
+        """The last value the channel variable ``name`` was set to (None: never set)."""
+        value = None
+        for m in self.named("VarSet"):
+            if m.get("Variable") == name:
+                value = unescape_value(m.get("Value", ""))
+        return value
+
+    @property
+    def agi_hangup_seen(self) -> bool:
+        return any(m.get("SubEvent") == "End" for m in self.named("AsyncAGIEnd")) or bool(
+            self.named("AGIExecEnd")
+        )
+
+
+class CallTracer:
+    """Groups AMI events by linkedid; a call ends when its last channel has hung up."""
+
+    def __init__(self) -> None:
+        self._traces: dict[str, CallTrace] = {}
+        self._open_channels: defaultdict[str, set[str]] = defaultdict(set)
+        self._ended: dict[str, asyncio.Event] = {}
+
+    def expect(self, linkedid: str) -> None:
+        self._traces.setdefault(linkedid, CallTrace(linkedid))
+        self._ended.setdefault(linkedid, asyncio.Event())
+
+    def __call__(self, message: Message) -> None:
+        linkedid = message.get("Linkedid")
+        if not linkedid or linkedid not in self._traces:
+            return
+        self._traces[linkedid].events.append(message)
+        event, uniqueid = message.get("Event"), message.get("Uniqueid", "")
+        if event == "Newchannel":
+            self._open_channels[linkedid].add(uniqueid)
+        elif event == "Hangup":
+            channels = self._open_channels[linkedid]
+            channels.discard(uniqueid)
+            if not channels:
+                self._ended[linkedid].set()
+
+    async def finished(self, linkedid: str, timeout: float) -> CallTrace:  # noqa: ASYNC109
+        """Wait until every channel of the call has hung up; raise TimeoutError after timeout."""
+        async with asyncio.timeout(timeout):
+            await self._ended[linkedid].wait()
+        return self._traces[linkedid]
+
+    def trace(self, linkedid: str) -> CallTrace:
+        return self._traces[linkedid]

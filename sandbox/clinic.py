@@ -1,0 +1,116 @@
+"""A simulated clinic on a real Asterisk: the generated config, prompts, operators, patients.
+
+Used by the demo and by the integration tests.  It starts a private Asterisk 22 from the cached
+Debian root with exactly the config ``clinicall asterisk-config --simulated`` generates (queue
+members are ``Local/<id>@clinicall-sim-operators/n``), drops the clinic's spoken prompts into
+its sound directory, and places patients as AMI Originates of ``Local/s@clinicall-sim-patient``
+that press keys with ``SendDTMF``.  It does not start the controller: the caller runs
+``clinicall.app.Controller`` against :attr:`SimulatedClinic.config`, or leaves it down to
+exercise the fail-open dialplan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from clinicall.asterisk_config import render_asterisk_config
+from clinicall.asterisk_config import simulation as sim
+from clinicall.asterisk_config.dialplan import INBOUND
+from clinicall.prompt_build import build_prompts, prompt_texts
+from clinicall.settings.models import ClinicConfig
+from controller.ami.client import AMIClient
+from sandbox.asterisk import AsteriskSandbox
+from sandbox.calltrace import CallTrace, CallTracer
+from sandbox.ports import EnginePorts
+from sandbox.rootfs import default_cache_dir
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def with_ports(config: ClinicConfig, ports: EnginePorts) -> ClinicConfig:
+    """The clinic config pointed at a sandbox's private loopback ports."""
+    asterisk = config.asterisk.model_copy(
+        update={"ami_port": ports.ami, "sip_port": ports.sip, "agi_port": ports.agi}
+    )
+    return config.model_copy(update={"asterisk": asterisk})
+
+
+class SimulatedClinic:
+    """A running sandbox Asterisk with the clinic's config; see the module docstring."""
+
+    def __init__(self, config: ClinicConfig, asterisk: AsteriskSandbox, ami: AMIClient) -> None:
+        self.config = config
+        self.asterisk = asterisk
+        self.ami = ami
+        self.tracer = CallTracer()
+        ami.add_handler(self.tracer)
+
+    @classmethod
+    @asynccontextmanager
+    async def run(
+        cls,
+        config: ClinicConfig,
+        *,
+        root: Path,
+        name: str = "clinic",
+        progress: Progress = lambda line: None,
+    ) -> AsyncIterator[SimulatedClinic]:
+        ports = EnginePorts.pick()
+        config = with_ports(config, ports)
+        conf = render_asterisk_config(config, simulated=True)
+        asterisk = AsteriskSandbox(
+            root, conf, name=name, ami_port=ports.ami, sip_port=ports.sip, agi_port=ports.agi
+        )
+        async with asterisk:
+            progress(f"Asterisk up in {asterisk.boot_seconds:.2f} s; AMI on port {ports.ami}")
+            # Sound files are looked up when played, so the prompts may land after boot.
+            cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
+            items = prompt_texts(config)
+            progress(f"speaking {len(items)} clinic prompts (cached in {cache})")
+            await build_prompts(items, asterisk.sounds_dir, cache_dir=cache)
+            ami = AMIClient("127.0.0.1", ports.ami, config.asterisk.ami_user,
+                            config.asterisk.ami_secret, ping_interval=2.0, ping_timeout=2.0)
+            async with ami:
+                await ami.wait_connected(10)
+                yield cls(config, asterisk, ami)
+
+    async def set_operator(self, operator_id: str, behaviour: str = "answer",
+                           talk_s: int | None = None) -> None:
+        """Make a simulated operator ``answer`` (talking ``talk_s`` seconds) or ``noanswer``."""
+        await self.ami.action("Setvar", {"Variable": sim.OP_BEHAVIOUR + operator_id,
+                                         "Value": behaviour})
+        if talk_s is not None:
+            await self.ami.action("Setvar", {"Variable": sim.OP_TALK + operator_id,
+                                             "Value": str(talk_s)})
+
+    async def call(self, *, digits: str = "", hold_s: int = 30, number: str | None = None,
+                   caller: str = "+380501112233") -> str:
+        """Place one patient call; return its linkedid (wait with :meth:`finished`).
+
+        ``digits`` are pressed one second after the IVR answers (``w`` waits 0.5 s between
+        keys); the patient then stays on the line ``hold_s`` seconds unless the call ends first.
+        """
+        linkedid = f"sim-{uuid.uuid4().hex[:12]}"
+        self.tracer.expect(linkedid)
+        await self.ami.action("Originate", {
+            "Channel": f"Local/s@{sim.PATIENT}/n",
+            "Context": INBOUND,
+            "Exten": number or self.config.numbers[0].number,
+            "Priority": "1",
+            "CallerID": f"Patient <{caller}>",
+            "ChannelId": linkedid,
+            "OtherChannelId": linkedid + "-p",
+            "Variable": [f"{sim.DIGITS}={digits}", f"{sim.HOLD}={hold_s}"],
+            "Async": "true",
+        })
+        return linkedid
+
+    async def finished(self, linkedid: str, timeout: float = 60.0) -> CallTrace:  # noqa: ASYNC109
+        return await self.tracer.finished(linkedid, timeout)
