@@ -41,7 +41,8 @@ def at(seconds: float) -> datetime:
 
 def ql_rows(text: str, uniqueid: str = UID) -> list[JournalRow]:
     """queue_log rows from lines written as ``+<seconds>|<queue>|<agent>|<EVENT>|<data>``."""
-    rows, offset = [], 0
+    rows: list[JournalRow] = []
+    offset = 0
     for line in text.strip().splitlines():
         rel, rest = line.strip().split("|", 1)
         raw = f"{T0 + int(rel)}|{uniqueid}|{rest}".encode()
@@ -52,7 +53,8 @@ def ql_rows(text: str, uniqueid: str = UID) -> list[JournalRow]:
 
 
 def mark(rel: int, queue: str, outcome: str = "queue", linkedid: str = UID) -> str:
-    return f"+{rel}|{queue}|NONE|CLINICALL|{linkedid}|{outcome}|uk|cardio|lang:1/main:2|{CALLER}|{CLINIC}"
+    facts = f"{linkedid}|{outcome}|uk|cardio|lang:1/main:2|{CALLER}|{CLINIC}"
+    return f"+{rel}|{queue}|NONE|CLINICALL|{facts}"
 
 
 class Ami:
@@ -116,10 +118,23 @@ class Ami:
         return [row_of(e, next(ids)) for ev in self.events for e in ami_entries(ev)]
 
 
-def ivr_rows(outcome: Outcome, *, queue: str | None = "cardiology", priority: int = 2,
-             started: float = 1, ended: float = 9, linkedid: str = UID) -> list[JournalRow]:  # fmt: skip
-    info = CallInfo(call_id=linkedid, channel_id=linkedid, caller_number=CALLER,
-                    caller_name="Олена Коваленко", dialled_number=CLINIC, engine="asterisk")  # fmt: skip
+def ivr_rows(
+    outcome: Outcome,
+    *,
+    queue: str | None = "cardiology",
+    priority: int = 2,
+    started: float = 1,
+    ended: float = 9,
+    linkedid: str = UID,
+) -> list[JournalRow]:
+    info = CallInfo(
+        call_id=linkedid,
+        channel_id=linkedid,
+        caller_number=CALLER,
+        caller_name="Олена Коваленко",
+        dialled_number=CLINIC,
+        engine="asterisk",
+    )
     request = None
     if queue is not None:
         request = QueueRequest(queue=queue, priority=priority, max_wait_s=30,

@@ -42,15 +42,19 @@ def test_answered_after_3_s_from_all_sources() -> None:
     assert (attempt.queue, attempt.outcome, attempt.wait_s, attempt.talk_s, attempt.agent) == (
         "cardiology", QueueOutcome.ANSWERED, 3.0, 60.0, "op1",
     )  # fmt: skip
-    assert attempt.joined_at == at(10) and attempt.connected_at == at(13)
-    assert attempt.priority == 2 and attempt.original_position == 1
+    assert attempt.joined_at == at(10)
+    assert attempt.connected_at == at(13)
+    assert attempt.priority == 2
+    assert attempt.original_position == 1
     assert [(r.member, r.rang_at, r.ring_ms, r.answered) for r in attempt.rings] == [
         ("op1", at(11), 2000, True)
     ]
-    assert call.caller == "+380501234567" and call.dialled == "+380441234567"
+    assert call.caller == "+380501234567"
+    assert call.dialled == "+380441234567"
     assert (call.started_at, call.answered_at, call.ended_at) == (at(0.1), at(13), at(73.3))
     assert (call.language, call.route, call.ivr_path) == ("uk", "cardio", "lang:1/main:2")
-    assert call.ivr_outcome == IvrOutcome.QUEUE and call.hangup_side == HangupSide.CALLER
+    assert call.ivr_outcome == IvrOutcome.QUEUE
+    assert call.hangup_side == HangupSide.CALLER
     assert (call.missed, call.miss_cause) == (False, None)
 
 
@@ -66,11 +70,13 @@ def test_abandoned_after_8_s() -> None:
     assert (attempt.outcome, attempt.wait_s, attempt.position, attempt.original_position) == (
         QueueOutcome.ABANDONED, 8.0, 1, 2,
     )  # fmt: skip
-    assert attempt.rings[0].ring_ms == 7000 and not attempt.rings[0].answered
+    assert attempt.rings[0].ring_ms == 7000
+    assert not attempt.rings[0].answered
     assert (call.missed, call.miss_cause, call.hangup_side) == (
         True, MissCause.ABANDONED, HangupSide.CALLER,
     )  # fmt: skip
-    assert call.ended_at == at(18) and call.answered_at is None
+    assert call.ended_at == at(18)
+    assert call.answered_at is None
     assert not is_short_abandon(attempt, CONFIG)
 
 
@@ -104,7 +110,8 @@ def test_timeout_then_overflow_answered_is_not_missed() -> None:
         "general", QueueOutcome.ANSWERED, 4.0, "op2",
     )  # fmt: skip
     assert (call.missed, call.miss_cause, call.answered_at) == (False, None, at(44))
-    assert call.hangup_side == HangupSide.AGENT and call.ended_at == at(134)
+    assert call.hangup_side == HangupSide.AGENT
+    assert call.ended_at == at(134)
 
 
 def test_ami_timeout_is_told_from_abandon_by_queuestatus() -> None:
@@ -132,7 +139,8 @@ def test_hang_up_in_the_ivr() -> None:
     assert (call.ivr_outcome, call.missed, call.miss_cause, call.hangup_side) == (
         IvrOutcome.HANGUP_IVR, True, MissCause.HANGUP_IVR, HangupSide.CALLER,
     )  # fmt: skip
-    assert call.ended_at == at(9) and call.caller_name == "Олена Коваленко"
+    assert call.ended_at == at(9)
+    assert call.caller_name == "Олена Коваленко"
 
 
 def test_self_served_call_is_not_missed() -> None:

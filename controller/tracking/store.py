@@ -1,0 +1,147 @@
+"""The thin database layer of call tracking: read a call's journal rows, write its projection.
+
+A call's rows are those whose ``call_key`` is its linkedid, plus any journaled under one of its
+channels' uniqueids before the channel → call mapping was known.  The mapping itself is kept
+in the journal as ``chan:<uniqueid>`` rows (from AMI Newchannel, the CLINICALL queue_log line
+and the IVR), so it survives restarts and is found by its unique key.
+
+``write_call`` keeps the ``calls`` row (and its id, which recordings, callbacks, complaints and
+surveys point at) and replaces the call's queue and ring attempts, all in the caller's
+transaction: re-projecting is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinicall.db.models import Call, IngestState, JournalEvent, QueueAttempt, RingAttempt
+from controller.queue_log import TailState
+from controller.tracking.config import TrackingConfig
+from controller.tracking.project import CallRecord, project_call
+from controller.tracking.rows import JournalRow, channel_key
+
+CHUNK = 500  # keys per IN (...) list
+
+
+def _row(event: JournalEvent) -> JournalRow:
+    return JournalRow(
+        source=str(event.source), kind=event.kind, at=event.at, key=event.key,
+        payload=event.payload, id=event.id,
+    )  # fmt: skip
+
+
+async def call_rows(session: AsyncSession, linkedid: str) -> list[JournalRow]:
+    """Every journal row of the call ``linkedid`` (see module docstring)."""
+    rows = [_row(e) for e in await _journal_where(session, [linkedid])]
+    channels = {str(r.payload.get("uniqueid") or "") for r in rows} - {"", linkedid}
+    if channels:
+        rows += [_row(e) for e in await _journal_where(session, sorted(channels))]
+    return rows
+
+
+async def _journal_where(session: AsyncSession, call_keys: Sequence[str]) -> list[JournalEvent]:
+    found: list[JournalEvent] = []
+    for start in range(0, len(call_keys), CHUNK):
+        chunk = call_keys[start : start + CHUNK]
+        result = await session.scalars(select(JournalEvent).where(JournalEvent.call_key.in_(chunk)))
+        found.extend(result)
+    return found
+
+
+async def linkedids_of(session: AsyncSession, uniqueids: Iterable[str]) -> dict[str, str]:
+    """The calls of those channels whose mapping is journaled (``chan:`` rows)."""
+    wanted = sorted(set(uniqueids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), CHUNK):
+        keys = [channel_key(u) for u in wanted[start : start + CHUNK]]
+        rows = await session.execute(select(JournalEvent.payload).where(JournalEvent.key.in_(keys)))
+        for (payload,) in rows:
+            found[str(payload["uniqueid"])] = str(payload["linkedid"])
+    return found
+
+
+async def project_calls(
+    session: AsyncSession, call_keys: Iterable[str], config: TrackingConfig
+) -> int:
+    """Re-project the calls behind ``call_keys`` (linkedids, or uniqueids of their channels)
+    from their journal rows; returns how many calls were written."""
+    keys = set(call_keys)
+    mapped = await linkedids_of(session, keys)
+    written = 0
+    for linkedid in sorted({mapped.get(k, k) for k in keys}):
+        rows = await call_rows(session, linkedid)
+        record = project_call(linkedid, rows, config)
+        if record is not None:
+            channels = {str(r.payload.get("uniqueid") or "") for r in rows} - {"", linkedid}
+            await write_call(session, record, superseded=channels)
+            written += 1
+    return written
+
+
+async def write_call(
+    session: AsyncSession, record: CallRecord, *, superseded: Iterable[str] = ()
+) -> Call:
+    """Insert or update the call and replace its attempts.  ``superseded``: linkedids of calls
+    projected earlier from rows that turned out to belong to this one (deleted)."""
+    stale = sorted(set(superseded) - {record.linkedid})
+    if stale:
+        await session.execute(delete(Call).where(Call.linkedid.in_(stale)))
+    call = await session.scalar(select(Call).where(Call.linkedid == record.linkedid))
+    if call is None:
+        call = Call(
+            linkedid=record.linkedid, direction=record.direction, started_at=record.started_at
+        )
+        session.add(call)
+    for name in _CALL_FIELDS:
+        setattr(call, name, getattr(record, name))
+    await session.flush()
+    attempt_ids = select(QueueAttempt.id).where(QueueAttempt.call_id == call.id)
+    await session.execute(delete(RingAttempt).where(RingAttempt.queue_attempt_id.in_(attempt_ids)))
+    await session.execute(delete(QueueAttempt).where(QueueAttempt.call_id == call.id))
+    for a in record.attempts:
+        rings = [RingAttempt(member=r.member[:128], rang_at=r.rang_at, ring_ms=r.ring_ms,
+                             answered=r.answered) for r in a.rings]  # fmt: skip
+        session.add(QueueAttempt(
+            call_id=call.id, uniqueid=a.uniqueid, queue=a.queue, joined_at=a.joined_at,
+            connected_at=a.connected_at, left_at=a.left_at, outcome=a.outcome, wait_s=a.wait_s,
+            talk_s=a.talk_s, agent=a.agent, position=a.position,
+            original_position=a.original_position, exit_key=a.exit_key, priority=a.priority,
+            rings=rings,
+        ))  # fmt: skip
+    await session.flush()
+    return call
+
+
+_CALL_FIELDS = ("direction", "caller", "dialled", "started_at", "answered_at", "ended_at",
+                "language", "ivr_path", "route", "ivr_outcome", "hangup_side", "missed",
+                "miss_cause")  # fmt: skip
+
+
+async def journal_call_keys(session: AsyncSession) -> list[str]:
+    """Every call key in the journal (for a full rebuild)."""
+    result = await session.scalars(
+        select(JournalEvent.call_key).where(JournalEvent.call_key.is_not(None)).distinct()
+    )
+    return sorted(k for k in result if k)
+
+
+async def load_tail_state(session: AsyncSession, source: str) -> TailState:
+    state = await session.get(IngestState, source)
+    if state is None:
+        return TailState()
+    return TailState(state.position, state.inode, state.line_no, state.fingerprint)
+
+
+async def save_tail_state(
+    session: AsyncSession, source: str, tail: TailState, now: datetime
+) -> None:
+    state = await session.get(IngestState, source)
+    if state is None:
+        state = IngestState(source=source)
+        session.add(state)
+    state.position, state.inode, state.line_no = tail.offset, tail.inode, tail.line_no
+    state.fingerprint, state.updated_at = tail.fingerprint, now

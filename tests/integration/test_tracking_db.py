@@ -1,0 +1,262 @@
+"""CallTracker against the store, on SQLite and PostgreSQL (``db_sessions`` fixture).
+
+AMI frames go through the real normalizer, queue_log through the real incremental tail on a
+file in tmp_path; lines follow FACTS.md formats plus the dialplan's CLINICALL line.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.db.models import (
+    Call,
+    IngestState,
+    IvrOutcome,
+    JournalEvent,
+    MissCause,
+    QueueAttempt,
+    QueueOutcome,
+    RingAttempt,
+)
+from controller.ami.message import Message
+from controller.tracking import CallTracker, TrackingConfig
+from ivr.outcome import IvrOutcome as IvrResult
+from ivr.port import CallInfo, QueueRequest
+
+Sessions = async_sessionmaker[AsyncSession]
+T0 = 1763900000
+A = "1763900000.12"  # answered after 3 s (AMI, IVR and queue_log)
+B = "1763900100.20"  # abandoned after 8 s, queue_log only
+C_CALL, C_CHAN = "1763900200.30", "1763900200.31"  # fallback call on a Local channel
+CONFIG = TrackingConfig(country_code="380")
+CLINIC = "+380441234567"
+MARK = "CLINICALL"  # the dialplan's own queue_log event
+
+QUEUE_LOG = (
+    f"{T0 + 10}|{A}|cardiology|NONE|{MARK}|{A}|queue|uk|cardio|lang:1/main:2|0501234567|{CLINIC}\n"
+    f"{T0 + 10}|{A}|cardiology|NONE|ENTERQUEUE||0501234567|1\n"
+    f"{T0 + 11}|NONE|cardiology|op2|PAUSE|lunch\n"
+    f"{T0 + 13}|{A}|cardiology|op1|CONNECT|3|1763900010.15|2\n"
+    f"{T0 + 73}|{A}|cardiology|op1|COMPLETECALLER|3|60|1\n"
+    f"{T0 + 110}|{B}|cardiology|NONE|{MARK}|{B}|queue|ru|cardio|lang:2/main:2|0671112233|{CLINIC}\n"
+    f"{T0 + 110}|{B}|cardiology|NONE|ENTERQUEUE||0671112233|1\n"
+    f"{T0 + 118}|{B}|cardiology|op1|RINGCANCELED|7000\n"
+    f"{T0 + 118}|{B}|cardiology|NONE|ABANDON|1|1|8\n"
+    f"{T0 + 202}|{C_CHAN}|general|NONE|{MARK}|{C_CALL}|fallback|uk|general||0939998877|{CLINIC}\n"
+    f"{T0 + 202}|{C_CHAN}|general|NONE|ENTERQUEUE||0939998877|1\n"
+    f"{T0 + 206}|{C_CHAN}|general|op2|CONNECT|4|1763900202.40|1\n"
+    f"{T0 + 236}|{C_CHAN}|general|op2|COMPLETECALLER|4|30|1\n"
+).encode()
+
+
+def clock() -> datetime:
+    return datetime.fromtimestamp(T0 + 300, UTC)
+
+
+def frame(event: str, at: float, uid: str = A, **headers: str) -> Message:
+    base = [("Event", event), ("Timestamp", f"{T0 + at:.6f}"), ("Uniqueid", uid),
+            ("Linkedid", uid), ("Channel", "PJSIP/trunk-00000007")]  # fmt: skip
+    return Message(base + list(headers.items()))
+
+
+def ami_answered() -> list[Message]:
+    q = {"Queue": "cardiology"}
+    op = {**q, "Interface": "PJSIP/op1", "MemberName": "op1", "DestUniqueid": "1763900010.15"}
+    return [
+        frame(
+            "Newchannel",
+            0.1,
+            CallerIDNum="0501234567",
+            CallerIDName="Олена",
+            Exten="0441234567",
+            Context="clinicall-in",
+        ),
+        frame("Newstate", 0.2),  # not tracked: ignored and counted
+        frame("QueueCallerJoin", 10.2, Position="1", CallerIDNum="0501234567", **q),
+        frame("AgentCalled", 10.3, **op),
+        frame("QueueCallerLeave", 13.1, Position="1", **q),
+        frame("AgentConnect", 13.1, HoldTime="3", RingTime="2", **op),
+        frame("AgentComplete", 73.2, HoldTime="3", TalkTime="60", Reason="caller", **op),
+        frame("Hangup", 73.3, Cause="16", **{"Cause-txt": "Normal Clearing"}),
+    ]
+
+
+async def record_ivr(tracker: CallTracker) -> None:
+    info = CallInfo(call_id=A, channel_id=A, caller_number="0501234567", caller_name="Олена",
+                    dialled_number="+380441234567", engine="asterisk")  # fmt: skip
+    request = QueueRequest(queue="cardiology", priority=2, max_wait_s=30, overflow_queue=None,
+                           language="uk", path="lang:1/main:2", route="cardio")  # fmt: skip
+    outcome = IvrResult(language="uk", path="lang:1/main:2", route="cardio", request=request,
+                        outcome="queue")  # fmt: skip
+    await tracker.record_ivr(info, outcome, datetime.fromtimestamp(T0 + 1, UTC))
+
+
+def tracker_on(sessions: Sessions, path: Path) -> CallTracker:
+    return CallTracker(sessions, path, CONFIG, clock=clock)
+
+
+async def snapshot(sessions: Sessions) -> dict[str, list[tuple[Any, ...]]]:
+    """Every tracked row, ids of calls included (re-projection keeps them)."""
+    async with sessions() as s:
+        calls = (await s.execute(select(Call).order_by(Call.linkedid))).scalars().all()
+        attempts = (await s.execute(select(QueueAttempt, Call.linkedid).join(Call)
+                                    .order_by(QueueAttempt.joined_at))).all()  # fmt: skip
+        rings = (await s.execute(select(RingAttempt).order_by(RingAttempt.rang_at))).scalars()
+        journal = await s.scalar(select(JournalEvent.id).order_by(JournalEvent.id.desc()))
+        return {
+            "calls": [
+                (
+                    c.id,
+                    c.linkedid,
+                    c.caller,
+                    c.dialled,
+                    c.started_at,
+                    c.answered_at,
+                    c.ended_at,
+                    c.language,
+                    c.ivr_path,
+                    c.route,
+                    c.ivr_outcome,
+                    c.hangup_side,
+                    c.missed,
+                    c.miss_cause,
+                )
+                for c in calls
+            ],
+            "attempts": [
+                (
+                    link,
+                    a.uniqueid,
+                    a.queue,
+                    a.joined_at,
+                    a.connected_at,
+                    a.left_at,
+                    a.outcome,
+                    a.wait_s,
+                    a.talk_s,
+                    a.agent,
+                    a.position,
+                    a.original_position,
+                    a.priority,
+                )
+                for a, link in attempts
+            ],
+            "rings": [(r.member, r.rang_at, r.ring_ms, r.answered) for r in rings],
+            "journal": [(journal,)],
+        }
+
+
+def write_file(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+async def ingest_all(sessions: Sessions, path: Path) -> CallTracker:
+    write_file(path, QUEUE_LOG)
+    tracker = tracker_on(sessions, path)
+    for message in ami_answered():
+        tracker.handle_event(message)
+    await record_ivr(tracker)
+    await tracker.flush()
+    await tracker.reconcile()
+    return tracker
+
+
+async def test_ingest_gives_calls_attempts_and_rings(db_sessions: Sessions, tmp_path: Path) -> None:
+    tracker = await ingest_all(db_sessions, tmp_path / "queue_log")
+    async with db_sessions() as s:
+        calls = {c.linkedid: c for c in (await s.scalars(select(Call))).all()}
+        attempts = {a.uniqueid: a for a in (await s.scalars(select(QueueAttempt))).all()}
+        rings = (await s.scalars(select(RingAttempt).order_by(RingAttempt.rang_at))).all()
+    assert sorted(calls) == sorted([A, B, C_CALL])  # the Local channel is not a call of its own
+    a, b, c = calls[A], calls[B], calls[C_CALL]
+    assert (a.caller, a.ivr_outcome, a.missed, a.language) == (
+        "+380501234567", IvrOutcome.QUEUE, False, "uk",
+    )  # fmt: skip
+    assert a.answered_at == datetime.fromtimestamp(T0 + 13, UTC)
+    assert a.ended_at == datetime.fromtimestamp(T0 + 73.3, UTC)
+    assert (attempts[A].outcome, attempts[A].wait_s, attempts[A].talk_s, attempts[A].priority) == (
+        QueueOutcome.ANSWERED, 3.0, 60.0, 2,
+    )  # fmt: skip
+    assert (b.missed, b.miss_cause, b.language, b.caller) == (
+        True, MissCause.ABANDONED, "ru", "+380671112233",
+    )  # fmt: skip
+    assert (attempts[B].outcome, attempts[B].wait_s) == (QueueOutcome.ABANDONED, 8.0)
+    assert (c.ivr_outcome, c.missed, attempts[C_CHAN].call_id) == (IvrOutcome.FALLBACK, False, c.id)
+    assert [(r.member, r.answered) for r in rings] == [
+        ("op1", True), ("op1", False), ("op2", True),
+    ]  # fmt: skip
+    assert tracker.stats.queue_log_records == 13
+    assert tracker.stats.ami_ignored["Newstate"] == 1
+
+
+async def test_replaying_the_whole_journal_twice_changes_nothing(
+    db_sessions: Sessions, tmp_path: Path
+) -> None:
+    path = tmp_path / "queue_log"
+    tracker = await ingest_all(db_sessions, path)
+    before = await snapshot(db_sessions)
+    assert await tracker.rebuild() == 3
+    assert await tracker.rebuild() == 3
+    assert await snapshot(db_sessions) == before
+    # Everything again from scratch: queue_log from byte 0, the same AMI frames, the same IVR.
+    async with db_sessions() as s, s.begin():
+        await s.execute(delete(IngestState))
+    again = await ingest_all(db_sessions, path)
+    assert again.stats.journaled == 0
+    assert await snapshot(db_sessions) == before
+
+
+async def test_reconcile_from_a_queue_log_written_in_pieces(
+    db_sessions: Sessions, tmp_path: Path
+) -> None:
+    path = tmp_path / "queue_log"
+    cut = QUEUE_LOG.index(b"COMPLETECALLER") + 5  # in the middle of A's last line
+    path.write_bytes(QUEUE_LOG[:cut])
+    first = tracker_on(db_sessions, path)
+    assert await first.reconcile() == 4  # CLINICALL, ENTERQUEUE, PAUSE, CONNECT; half line waits
+    async with db_sessions() as s:
+        state = await s.get(IngestState, "queue_log")
+        assert state is not None
+        assert state.position == QUEUE_LOG.rindex(b"\n", 0, cut) + 1
+        (attempt,) = (await s.scalars(select(QueueAttempt))).all()
+        assert (attempt.outcome, attempt.talk_s) == (QueueOutcome.ANSWERED, None)
+    with path.open("ab") as file:
+        file.write(QUEUE_LOG[cut:])
+    second = tracker_on(db_sessions, path)  # a restarted controller resumes from the store
+    assert await second.reconcile() == 9
+    pieces = await snapshot(db_sessions)
+    async with db_sessions() as s:
+        talk = await s.scalar(select(QueueAttempt.talk_s).where(QueueAttempt.uniqueid == A))
+    assert talk == 60.0
+    assert len(pieces["calls"]) == 3
+    assert len(pieces["attempts"]) == 3
+
+
+async def test_malformed_lines_and_unknown_events_are_skipped_and_counted(
+    db_sessions: Sessions, tmp_path: Path
+) -> None:
+    path = tmp_path / "queue_log"
+    garbage = b"not a queue_log line\nabc|1763900000.12|cardiology|NONE|ENTERQUEUE||x|1\n"
+    bad_number = f"{T0 + 120}|{B}|cardiology|NONE|ABANDON|one|1|8\n".encode()
+    path.write_bytes(garbage + QUEUE_LOG + bad_number)
+    tracker = tracker_on(db_sessions, path)
+    tracker.handle_event(frame("QueueCallerJoin", 5, Position="x", Queue="cardiology"))
+    tracker.handle_event(frame("QueueCallerJoin", 6, Position="x", Queue="cardiology"))
+    tracker.handle_event(frame("AgentConnect", 7))  # no Queue header
+    tracker.handle_event(frame("RTCPSent", 8))
+    tracker.handle_event(Message([("Event", "Newexten"), ("Uniqueid", A)]))
+    await tracker.flush()
+    assert await tracker.reconcile() == 13
+    assert tracker.stats.queue_log_malformed == 3
+    assert dict(tracker.stats.ami_malformed) == {"QueueCallerJoin": 2, "AgentConnect": 1}
+    assert dict(tracker.stats.ami_ignored) == {"RTCPSent": 1, "Newexten": 1}
+    async with db_sessions() as s:
+        calls = (await s.scalars(select(Call.linkedid))).all()
+        sources = (await s.scalars(select(JournalEvent.source).distinct())).all()
+    assert sorted(calls) == sorted([A, B, C_CALL])
+    assert [str(x) for x in sources] == ["queue_log"]  # no AMI row from the bad frames
