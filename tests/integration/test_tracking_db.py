@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.db import create_engine
 from clinicall.db.models import (
     Call,
     IngestState,
@@ -260,3 +263,60 @@ async def test_malformed_lines_and_unknown_events_are_skipped_and_counted(
         sources = (await s.scalars(select(JournalEvent.source).distinct())).all()
     assert sorted(calls) == sorted([A, B, C_CALL])
     assert [str(x) for x in sources] == ["queue_log"]  # no AMI row from the bad frames
+
+
+class FlakySessions:
+    """A session factory whose first ``failures`` sessions fail on use (database down)."""
+
+    def __init__(self, real: Sessions, failures: int) -> None:
+        self.real, self.failures = real, failures
+
+    def __call__(self) -> AsyncSession:
+        if self.failures > 0:
+            self.failures -= 1
+            return async_sessionmaker(create_engine("sqlite+aiosqlite:////nonexistent/dir/x.db"))()
+        return self.real()
+
+
+async def test_a_database_error_loses_nothing(db_sessions: Sessions, tmp_path: Path) -> None:
+    path = tmp_path / "queue_log"
+    write_file(path, QUEUE_LOG)
+    flaky = FlakySessions(db_sessions, failures=2)
+    tracker = CallTracker(flaky, path, CONFIG, clock=clock)  # type: ignore[arg-type]
+    for message in ami_answered():
+        tracker.handle_event(message)
+    with pytest.raises(OperationalError):
+        await tracker.flush()
+    with pytest.raises(OperationalError):
+        await tracker.reconcile()
+    await tracker.flush()
+    await record_ivr(tracker)
+    assert await tracker.reconcile() == 13
+    async with db_sessions() as s:
+        rows = (
+            await s.scalars(select(JournalEvent.kind).where(JournalEvent.source == "ami"))
+        ).all()
+    assert sorted(set(rows)) == sorted(
+        ["AgentCalled", "AgentCompleted", "AgentConnected", "ChannelCreated", "ChannelHungUp",
+         "QueueJoined", "QueueLeft", "channel"]
+    )  # fmt: skip
+    calls = await snapshot(db_sessions)
+    assert len(calls["calls"]) == 3
+
+
+async def test_start_reconciles_and_close_flushes(db_sessions: Sessions, tmp_path: Path) -> None:
+    path = tmp_path / "queue_log"
+    write_file(path, QUEUE_LOG)
+    tracker = CallTracker(db_sessions, path, CONFIG, clock=clock, reconcile_interval_s=3600,
+                          batch_interval_s=3600)  # fmt: skip
+    await tracker.start()
+    assert tracker.stats.queue_log_records == 13  # read at start
+    for message in ami_answered():
+        tracker.handle_event(message)
+    await tracker.close()  # the loops would only run in an hour: close writes what is pending
+    async with db_sessions() as s:
+        kinds = (
+            await s.scalars(select(JournalEvent.kind).where(JournalEvent.source == "ami"))
+        ).all()
+    assert "AgentCompleted" in kinds
+    assert tracker.stats.db_errors == 0
