@@ -139,6 +139,15 @@ class CallTracker:
             return
         self.handle_normalized(event)
 
+    async def handle_message(self, message: Message) -> None:
+        """``handle_event`` for callers that await their handlers (clinicall.app.CallAccount)."""
+        self.handle_event(message)
+
+    async def engine_up(self) -> None:
+        """The AMI link (re)connected: reconcile what was missed (a failure is logged and the
+        loop retries)."""
+        await self._contained(self.reconcile(), "reconcile after reconnect")
+
     def handle_normalized(self, event: AnyEvent) -> None:
         """A normalized event (from any engine adapter)."""
         self.stats.ami_events += 1

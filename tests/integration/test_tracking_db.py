@@ -320,3 +320,16 @@ async def test_start_reconciles_and_close_flushes(db_sessions: Sessions, tmp_pat
         ).all()
     assert "AgentCompleted" in kinds
     assert tracker.stats.db_errors == 0
+
+
+async def test_tracker_is_the_apps_call_account(db_sessions: Sessions, tmp_path: Path) -> None:
+    from clinicall.app import CallAccount
+
+    path = tmp_path / "queue_log"
+    write_file(path, QUEUE_LOG)
+    account: CallAccount = tracker_on(db_sessions, path)
+    for message in ami_answered():
+        await account.handle_message(message)
+    await account.engine_up()
+    assert isinstance(account, CallTracker)
+    assert account.stats.queue_log_records == 13
