@@ -20,5 +20,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(128), default="")
     role: Mapped[Role] = mapped_column(str_enum(Role))
     password_hash: Mapped[str] = mapped_column(String(255))  # a full hash string, never a password
+    # SHA-256 (hex) of the user's API token for ``Authorization: Bearer``; the token is shown once.
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]

@@ -1,0 +1,98 @@
+"""The web application: login, the manager's dashboard, the live and KPI JSON API.
+
+``build_app`` wires everything from its arguments (no module state): the store's session
+factory, the clinic config, the controller's live state (None when run without one) and the
+secret that signs session cookies.  Access rules live in :mod:`web.access`, one table.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.settings.models import ClinicConfig
+from web import assets, auth_views, dashboard
+from web.access import access_middleware
+from web.cookies import MIN_SECRET_BYTES
+from web.keys import AUTH, CLOCK, CONFIG, LIVE, SESSIONS, THROTTLE, AuthSettings, Clock
+from web.live import LiveSource
+from web.throttle import LoginThrottle
+
+SESSION_TTL = timedelta(hours=10)  # one shift; then log in again
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_app(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    config: ClinicConfig,
+    live: LiveSource | None,
+    secret: bytes,
+    clock: Clock = utc_now,
+    session_ttl: timedelta = SESSION_TTL,
+    cookie_secure: bool | None = None,
+) -> web.Application:
+    """The aiohttp application.
+
+    ``cookie_secure`` None means: Secure cookies unless ``config.http.host`` is a loopback
+    address (a TLS proxy in front is then expected).  Raises ValueError for a short secret.
+    """
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"the cookie secret needs at least {MIN_SECRET_BYTES} bytes")
+    if cookie_secure is None:
+        cookie_secure = not _is_loopback(config.http.host)
+    app = web.Application(middlewares=[access_middleware], client_max_size=64 * 1024)
+    app[SESSIONS] = sessions
+    app[CONFIG] = config
+    app[LIVE] = live
+    app[AUTH] = AuthSettings(secret, session_ttl, cookie_secure)
+    app[CLOCK] = clock
+    app.cleanup_ctx.append(_login_throttle)
+    app.on_response_prepare.append(_security_headers)
+    app.router.add_get("/login", auth_views.login_form)
+    app.router.add_post("/login", auth_views.login_submit)
+    app.router.add_post("/logout", auth_views.logout)
+    app.router.add_get("/logout", auth_views.logout)
+    app.router.add_get("/assets/app.css", assets.stylesheet)
+    app.router.add_get("/assets/dashboard.js", assets.script)
+    app.router.add_get("/", dashboard.dashboard)
+    app.router.add_get("/api/live", dashboard.api_live)
+    app.router.add_get("/api/kpi", dashboard.api_kpi_today)
+    return app
+
+
+async def _login_throttle(app: web.Application) -> AsyncIterator[None]:
+    app[THROTTLE] = LoginThrottle()
+    yield
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+    if not request.path.startswith("/assets/"):
+        response.headers["Cache-Control"] = "no-store"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,129 @@
+"""The manager's dashboard (``/``) and the two JSON feeds it polls (``/api/live``, ``/api/kpi``).
+
+The page is complete without JavaScript (rendered from the same data as the feeds); the
+script only refreshes the cells every few seconds.  Cells carry ``data-live="queue:field"`` /
+``data-kpi="queue:field"`` so the script finds them without knowing the layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from clinicall.settings.models import ClinicConfig
+from reports.table import Value
+from web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS, Identity
+from web.kpi_today import clinic_row, rows_by_queue, today_report
+from web.live import live_view, queue_name
+from web.pages import esc, layout
+
+LIVE_COLUMNS = [
+    ("waiting", "Waiting", "count"),
+    ("longest_wait_s", "Longest wait", "s"),
+    ("available", "Available", "count"),
+    ("paused", "Paused", "count"),
+    ("in_call", "In call", "count"),
+]
+KPI_COLUMNS = [
+    ("offered", "Offered", "count"),
+    ("answered", "Answered", "count"),
+    ("abandoned", "Abandoned", "count"),
+    ("timeout", "Timed out", "count"),
+    ("service_level", "Service level", "%"),
+    ("asa", "ASA", "s"),
+]
+CLINIC_COLUMNS = [
+    ("inbound", "Inbound calls", "count"),
+    ("missed", "Missed", "count"),
+    ("unreturned", "Missed, not called back", "count"),
+    ("missed_rate", "Missed rate", "%"),
+]
+
+
+def fmt(value: object, unit: str) -> str:
+    """A cell's text; the script's ``fmt`` must give the same text for the same value."""
+    if value is None:
+        return "—"
+    if unit == "s" and isinstance(value, int | float):
+        return f"{float(value):.1f} s"
+    if unit == "%" and isinstance(value, int | float):
+        return f"{float(value):.1f} %"
+    return str(value)
+
+
+def _cell(attr: str, key: str, value: object, unit: str) -> str:
+    return f'<td data-{attr}="{esc(key)}" data-unit="{unit}">{esc(fmt(value, unit))}</td>'
+
+
+def _table(caption: str, attr: str, columns: list[tuple[str, str, str]],
+           rows: list[tuple[str, str, Mapping[str, object]]], default: object) -> str:
+    head = "".join(f"<th>{esc(title)}</th>" for _, title, _ in columns)
+    body = "".join(
+        f"<tr><th scope=\"row\">{esc(name)}</th>"
+        + "".join(_cell(attr, f"{key}:{f}", values.get(f, default if u == "count" else None), u)
+                  for f, _, u in columns)
+        + "</tr>"
+        for key, name, values in rows
+    )
+    return (f'<table><caption>{esc(caption)}</caption><thead><tr><th>Queue</th>{head}</tr>'
+            f"</thead><tbody>{body}</tbody></table>")
+
+
+def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, object],
+                     kpi: dict[str, dict[str, Value]], clinic: dict[str, Value],
+                     local_now: str) -> str:
+    live_queues = live["queues"]
+    assert isinstance(live_queues, dict)
+    queues = list(dict.fromkeys([*live_queues, *kpi]))
+    live_rows = [(q, queue_name(config, q), live_queues.get(q, {})) for q in queues]
+    kpi_rows: list[tuple[str, str, Mapping[str, object]]] = [
+        (q, queue_name(config, q), kpi.get(q, {})) for q in queues]
+    clinic_cells = "".join(
+        f'<div class="tile"><span class="label">{esc(title)}</span>'
+        f'<span class="value" data-kpi="calls:{f}" data-unit="{u}">'
+        f'{esc(fmt(clinic.get(f, 0 if u == "count" else None), u))}</span></div>'
+        for f, title, u in CLINIC_COLUMNS
+    )
+    status = "" if live["connected"] else '<p class="warn">No live feed from the PBX.</p>'
+    name = config.clinic.name.get(config.default_language, "")
+    body = f"""
+<header>
+  <div><h1>{esc(name)}</h1>
+  <p class="sub">Time zone {esc(config.clinic.timezone)} ·
+  <span id="updated">{esc(local_now)}</span></p></div>
+  <form method="post" action="/logout" class="who">
+    <span>{esc(identity.username)} ({esc(identity.role.value)})</span>
+    <button type="submit">Log out</button></form>
+</header>
+<main>
+  <section><h2>Now</h2>{status}
+  {_table("Queues now", "live", LIVE_COLUMNS, live_rows, 0)}</section>
+  <section><h2>Today</h2>
+  <div class="tiles">{clinic_cells}</div>
+  {_table("Queues today", "kpi", KPI_COLUMNS, kpi_rows, 0)}</section>
+</main>"""
+    return layout(f"{name} — clinicall", body, script=True)
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    app = request.app
+    config, now = app[CONFIG], app[CLOCK]()
+    live = live_view(config, app[LIVE], now)
+    report = await today_report(app[SESSIONS], config, now)
+    local_now = now.astimezone(config.clinic.zone).strftime("%Y-%m-%d %H:%M:%S")
+    html = render_dashboard(config, request[IDENTITY], live, rows_by_queue(report),
+                            clinic_row(report), local_now)
+    return web.Response(text=html, content_type="text/html")
+
+
+async def api_live(request: web.Request) -> web.Response:
+    app = request.app
+    return web.json_response(live_view(app[CONFIG], app[LIVE], app[CLOCK]()))
+
+
+async def api_kpi_today(request: web.Request) -> web.Response:
+    """Today's KPIs by queue (a stand-in until ``reports.web`` serves the full KPI API)."""
+    app = request.app
+    report = await today_report(app[SESSIONS], app[CONFIG], app[CLOCK]())
+    return web.json_response(report.to_dict())

@@ -1,0 +1,43 @@
+"""The application's dependencies, each under a typed ``web.AppKey`` (no module globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.db.models import Role
+from clinicall.settings.models import ClinicConfig
+from web.live import LiveSource
+from web.throttle import LoginThrottle
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who made a request (from the session cookie or a Bearer token)."""
+
+    user_id: int
+    username: str
+    role: Role
+    via_token: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    secret: bytes
+    session_ttl: timedelta
+    cookie_secure: bool
+
+
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+CONFIG = web.AppKey("config", ClinicConfig)
+LIVE: web.AppKey[LiveSource | None] = web.AppKey("live")
+AUTH = web.AppKey("auth", AuthSettings)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+IDENTITY = web.RequestKey("identity", Identity)
