@@ -1,0 +1,86 @@
+"""The dashboard and its feeds show what the store and the live state hold."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from conftest import Account, log_in, seed_today
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.db.models import Role
+from clinicall.settings.models import ClinicConfig
+from web.dashboard import fmt
+from web.live import live_view
+
+Client = TestClient[web.Request, web.Application]
+
+
+def cell(html: str, attr: str, key: str) -> str:
+    found = re.search(rf'data-{attr}="{re.escape(key)}"[^>]*>([^<]*)<', html)
+    assert found, f"no cell {attr}={key}"
+    return found.group(1)
+
+
+async def test_dashboard_shows_todays_kpis_and_the_live_state(
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_today(db_sessions)
+    await log_in(client, accounts[Role.MANAGER])
+    html = await (await client.get("/")).text()
+    assert "Europe/Kyiv" in html
+    assert "Терапія" in html  # the queue's name in the clinic's default language
+    expected_kpi = {"therapy:offered": "3", "therapy:answered": "2", "therapy:abandoned": "1",
+                    "therapy:service_level": "33.3 %", "therapy:asa": "20.0 s",
+                    "pediatrics:offered": "1", "pediatrics:service_level": "100.0 %",
+                    "pediatrics:asa": "5.0 s", "ultrasound:offered": "0",
+                    "ultrasound:asa": "—", "calls:inbound": "4", "calls:missed": "1",
+                    "calls:missed_rate": "25.0 %", "calls:unreturned": "1"}
+    assert {k: cell(html, "kpi", k) for k in expected_kpi} == expected_kpi
+    expected_live = {"therapy:waiting": "4", "therapy:longest_wait_s": "73.4 s",
+                     "therapy:available": "2", "therapy:paused": "1", "therapy:in_call": "3",
+                     "gynecology:waiting": "0"}
+    assert {k: cell(html, "live", k) for k in expected_live} == expected_live
+    assert "<script>" not in html  # no inline script: the CSP forbids it
+
+
+async def test_api_kpi_is_todays_report_by_queue(
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_today(db_sessions)
+    response = await client.get("/api/kpi",
+                                headers={"Authorization": f"Bearer {accounts[Role.QUALITY].token}"})
+    report = await response.json()
+    assert report["start"] == "2026-06-30T21:00:00+00:00"  # local midnight, Kyiv summer time
+    rows = {r["queue"]: r for r in report["sections"]["queues"]["rows"]}
+    assert rows["therapy"]["offered"] == 3  # yesterday's call is not counted
+    assert rows["therapy"]["asa"] == 20.0
+
+
+async def test_api_live_json(client: Client, accounts: dict[Role, Account]) -> None:
+    token = accounts[Role.OPERATOR].token
+    response = await client.get("/api/live", headers={"Authorization": f"Bearer {token}"})
+    live = await response.json()
+    assert live["connected"] is True
+    assert live["queues"]["therapy"] == {"name": "Терапія", "waiting": 4, "longest_wait_s": 73.4,
+                                         "available": 2, "paused": 1, "in_call": 3}
+    assert live["queues"]["universal"]["waiting"] == 0
+
+
+def test_live_view_without_a_controller(clinic_config: ClinicConfig) -> None:
+    from conftest import NOW
+
+    view = live_view(clinic_config, None, NOW)
+    assert view["connected"] is False
+    assert isinstance(view["queues"], dict)
+    assert list(view["queues"]) == list(clinic_config.queues)
+
+
+def test_fmt_matches_the_script_rules() -> None:
+    assert fmt(None, "s") == "—"
+    assert fmt(20, "s") == "20.0 s"
+    assert fmt(33.333, "%") == "33.3 %"
+    assert fmt(3, "count") == "3"
