@@ -185,6 +185,70 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+# -- user -----------------------------------------------------------------------------------
+
+def user_command(parser: argparse.ArgumentParser) -> Handler:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a web console user")
+    listing = actions.add_parser("list", help="list the users (never passwords or tokens)")
+    for sub in (add, listing):
+        sub.add_argument("--config", type=Path, default=Path("config/clinic.example.yaml"),
+                         metavar="FILE", help="the clinic config, for its database "
+                         "(default: %(default)s)")
+        sub.add_argument("--db", metavar="URL", default=None,
+                         help="database URL (default: the config's database.url)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", required=True, choices=["operator", "manager", "quality", "admin"])
+    add.add_argument("--display-name", default="")
+    add.add_argument("--password-env", metavar="VAR",
+                     help="read the password from this environment variable (else prompt)")
+    add.add_argument("--token", action="store_true",
+                     help="also create an API token for 'Authorization: Bearer' (shown once)")
+
+    def run(args: argparse.Namespace) -> int:
+        import getpass
+        import os
+
+        from clinicall.db.models import Role
+        from clinicall.settings import ClinicConfig
+        from web import user_admin
+        from web.users import UserExistsError
+
+        url = args.db
+        if url is None:
+            config = _load(args.config)
+            assert isinstance(config, ClinicConfig)
+            url = config.database.url
+        try:
+            if args.action == "list":
+                for name, role, display, active, token in asyncio.run(user_admin.listing(url)):
+                    flags = ("" if active else " inactive") + (" token" if token else "")
+                    print(f"{name}\t{role}\t{display}{flags}")
+                return 0
+            if args.password_env:
+                password = os.environ.get(args.password_env, "")
+                if not password:
+                    raise CommandError(f"${args.password_env} is empty or not set",
+                                       "export the password in it, or omit --password-env")
+            else:
+                password = getpass.getpass(f"password for {args.name}: ")
+                if password != getpass.getpass("again: "):
+                    raise CommandError("the passwords differ", "type the same password twice")
+            new = asyncio.run(user_admin.add(url, args.name, Role(args.role), password,
+                                             display_name=args.display_name,
+                                             with_token=args.token))
+        except user_admin.NotMigratedError as exc:
+            raise CommandError(str(exc), "migrate the database first") from None
+        except (UserExistsError, ValueError) as exc:
+            raise CommandError(str(exc), "choose another name or a non-empty password") from None
+        print(f"added {new.user.username} ({new.user.role.value})")
+        if new.api_token:
+            print(f"API token (shown once, keep it secret): {new.api_token}")
+        return 0
+
+    return run
+
+
 # -- the command table: one line per command ------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
@@ -196,6 +260,7 @@ COMMANDS: tuple[Command, ...] = (
             prompts_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
+    Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
     # Other engineers add theirs here, one line each, e.g.:
     #   Command("controller", "run the controller (AMI, FastAGI, web)", controller_command),
     #   Command("report", "...", report_command),
