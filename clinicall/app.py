@@ -3,17 +3,22 @@
 This is the one place where the parts are wired together (STYLE.md: feature parts built and
 passed their dependencies explicitly).  ``ivr`` and ``routing`` stay pure; the engine
 specifics live in ``agi_scripts`` and ``controller``; this module only connects them and owns
-their lifetimes: ``async with Controller(config) as c`` starts everything and closing it
-cancels and awaits everything it started.
+their lifetimes: :func:`running` starts everything in order and, on the way out, closes and
+awaits everything it started, in reverse.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agi_scripts.asterisk_port import AsteriskCallPort
 from agi_scripts.channel import AgiChannel
@@ -23,6 +28,8 @@ from clinicall.privacy import mask_number
 from clinicall.settings.models import ClinicConfig
 from controller.ami.client import AMIClient
 from controller.ami.message import Message
+from controller.tracking.config import TrackingConfig
+from controller.tracking.tracker import CallTracker
 from ivr.interpreter import run_ivr
 from ivr.outcome import IvrOutcome
 from ivr.plan import IvrPlan
@@ -38,15 +45,14 @@ def utc_now() -> datetime:
 
 
 class CallAccount(Protocol):
-    """What the controller feeds the call account (``controller.tracking``) with."""
+    """What the controller feeds the call account (``controller.tracking.CallTracker``)."""
 
-    async def record_ivr(self, info: CallInfo, outcome: IvrOutcome, started_at: datetime) -> None:
-        ...
+    async def record_ivr(
+        self, info: CallInfo, outcome: IvrOutcome, started_at: datetime
+    ) -> None: ...
 
-    async def handle_message(self, message: Message) -> None: ...
-
-    async def engine_up(self) -> None:
-        """The AMI link (re)connected: reconcile what was missed while it was down."""
+    def handle_event(self, message: Message) -> None:
+        """Every AMI frame, in wire order; must not block (the tracker batches)."""
         ...
 
 
@@ -77,8 +83,12 @@ class Controller:
         self.calls_handled = 0
 
     async def ivr_session(self, channel: AgiChannel) -> None:
-        """One call through the IVR; its outcome goes to the call account."""
-        started = self.now()
+        """One call through the IVR; its outcome goes to the call account.
+
+        ``self.now`` is the clinic's clock for opening hours (the demo and tests pin it); the
+        account always records the real time.
+        """
+        started = utc_now()
         port = await AsteriskCallPort.open(channel)
         outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan)
         self.calls_handled += 1
@@ -101,7 +111,7 @@ class Controller:
     async def start(self) -> None:
         await self.agi.start()
         if self.account is not None:
-            self.ami.add_handler(self.account.handle_message)
+            self.ami.add_handler(self.account.handle_event)
         await self.ami.start(wait=False)
         log.info(
             "controller up: FastAGI on %s:%s, AMI to %s:%s",
@@ -126,3 +136,49 @@ class Controller:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """Everything :func:`running` started, for the demo, the web app and the tests."""
+
+    controller: Controller
+    tracker: CallTracker
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def running(
+    config: ClinicConfig,
+    *,
+    db_url: str | None = None,
+    queue_log: str | Path | None = None,
+    now: Clock = utc_now,
+) -> AsyncIterator[Running]:
+    """The store (migrated to head), the call tracker and the controller, started in order."""
+    from clinicall.db import create_engine, session_factory, upgrade
+
+    url = db_url or config.database.url
+    _make_sqlite_dir(url)
+    await upgrade(url)
+    async with AsyncExitStack() as stack:
+        engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
+        sessions = session_factory(engine)
+        tracker = CallTracker(
+            sessions,
+            queue_log if queue_log is not None else config.asterisk.queue_log,
+            TrackingConfig.from_clinic(config),
+        )
+        await tracker.start()
+        stack.push_async_callback(tracker.close)
+        controller = await stack.enter_async_context(Controller(config, account=tracker, now=now))
+        yield Running(controller, tracker, engine, sessions)
+
+
+def _make_sqlite_dir(url: str) -> None:
+    """``sqlite…:///var/clinicall.db``: create ``var/`` so a first run just works."""
+    prefix, _, path = url.partition(":///")
+    if prefix.startswith("sqlite") and path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,7 @@ class CallTracer:
         self._traces: dict[str, CallTrace] = {}
         self._open_channels: defaultdict[str, set[str]] = defaultdict(set)
         self._ended: dict[str, asyncio.Event] = {}
+        self._waiters: list[tuple[str, str, asyncio.Future[Message]]] = []
 
     def expect(self, linkedid: str) -> None:
         self._traces.setdefault(linkedid, CallTrace(linkedid))
@@ -83,7 +84,12 @@ class CallTracer:
         if not linkedid or linkedid not in self._traces:
             return
         self._traces[linkedid].events.append(message)
-        event, uniqueid = message.get("Event"), message.get("Uniqueid", "")
+        event = message.get("Event")
+        for waiter in [w for w in self._waiters if w[:2] == (linkedid, event)]:
+            self._waiters.remove(waiter)
+            if not waiter[2].done():
+                waiter[2].set_result(message)
+        uniqueid = message.get("Uniqueid", "")
         if event == "Newchannel":
             self._open_channels[linkedid].add(uniqueid)
         elif event == "Hangup":
@@ -97,6 +103,21 @@ class CallTracer:
         async with asyncio.timeout(timeout):
             await self._ended[linkedid].wait()
         return self._traces[linkedid]
+
+    async def wait_for(self, linkedid: str, event: str, timeout: float) -> Message:  # noqa: ASYNC109
+        """The first ``event`` of the call, waiting up to ``timeout`` s for it to arrive."""
+        seen = self._traces[linkedid].named(event)
+        if seen:
+            return seen[0]
+        waiter = (linkedid, event, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                message: Message = await waiter[2]
+                return message
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
 
     def trace(self, linkedid: str) -> CallTrace:
         return self._traces[linkedid]

@@ -81,14 +81,15 @@ class SimulatedClinic:
                 await ami.wait_connected(10)
                 yield cls(config, asterisk, ami)
 
-    async def set_operator(self, operator_id: str, behaviour: str = "answer",
-                           talk_s: int | None = None) -> None:
-        """Make a simulated operator ``answer`` (talking ``talk_s`` seconds) or ``noanswer``."""
-        await self.ami.action("Setvar", {"Variable": sim.OP_BEHAVIOUR + operator_id,
-                                         "Value": behaviour})
-        if talk_s is not None:
-            await self.ami.action("Setvar", {"Variable": sim.OP_TALK + operator_id,
-                                             "Value": str(talk_s)})
+    async def set_operator(self, operator_id: str, behaviour: str = "answer", *,
+                           talk_s: int | None = None, ring_s: int | None = None) -> None:
+        """Make a simulated operator ``answer`` (after ``ring_s``, talking ``talk_s`` seconds)
+        or ``noanswer``."""
+        values = {sim.OP_BEHAVIOUR: behaviour, sim.OP_TALK: talk_s, sim.OP_RING: ring_s}
+        for prefix, value in values.items():
+            if value is not None:
+                await self.ami.action("Setvar", {"Variable": prefix + operator_id,
+                                                 "Value": str(value)})
 
     async def call(self, *, digits: str = "", hold_s: int = 30, number: str | None = None,
                    caller: str = "+380501112233") -> str:
@@ -111,6 +112,13 @@ class SimulatedClinic:
             "Async": "true",
         })
         return linkedid
+
+    async def hang_up(self, linkedid: str) -> None:
+        """The patient hangs up now (the caller's channel, as a real patient would)."""
+        trace = self.tracer.trace(linkedid)
+        channel = next(m.get("Channel", "") for m in trace.named("Newchannel")
+                       if m.get("Uniqueid") == linkedid)
+        await self.ami.action("Hangup", {"Channel": channel, "Cause": "16"})
 
     async def finished(self, linkedid: str, timeout: float = 60.0) -> CallTrace:  # noqa: ASYNC109
         return await self.tracer.finished(linkedid, timeout)

@@ -2,8 +2,8 @@
 
 Operators: queue members ``Local/<id>@clinicall-sim-operators/n``.  Each one behaves as the
 GLOBAL variable ``SIM_OP_<id>`` says, so a test flips an operator with AMI ``Setvar`` (no
-Channel): ``answer`` (the default: rings 1 s, answers, talks ``SIM_TALK_<id>`` seconds, 5 by
-default, hangs up) or ``noanswer`` (rings for 120 s).
+Channel): ``answer`` (the default: rings ``SIM_RING_<id>`` seconds, 1 by default, answers,
+talks ``SIM_TALK_<id>`` seconds, 5 by default, hangs up) or ``noanswer`` (rings for 120 s).
 
 Patients: AMI ``Originate`` of ``Local/s@clinicall-sim-patient/n`` into ``clinicall-inbound``
 at a clinic number, with the variables ``SIM_DIGITS`` (keys to press; ``w`` waits 0.5 s, e.g.
@@ -16,6 +16,7 @@ OPERATORS = "clinicall-sim-operators"
 PATIENT = "clinicall-sim-patient"
 OP_BEHAVIOUR = "SIM_OP_"  # + operator id: answer | noanswer
 OP_TALK = "SIM_TALK_"  # + operator id: seconds
+OP_RING = "SIM_RING_"  # + operator id: seconds before answering
 DIGITS = "SIM_DIGITS"
 HOLD = "SIM_HOLD"
 #: A sound every Asterisk install has (core sounds, en).
@@ -25,10 +26,11 @@ OPERATOR_GREETING = "beep"
 def operators_context() -> str:
     behaviour = "${" + OP_BEHAVIOUR + "${EXTEN}}"
     talk = "${" + OP_TALK + "${EXTEN}}"
+    ring = "${" + OP_RING + "${EXTEN}}"
     steps = [
         f"1,NoOp(simulated operator ${{EXTEN}}: {behaviour})",
         f'n,GotoIf($["{behaviour}" = "noanswer"]?noanswer)',
-        "n,Wait(1)",
+        f'n,Wait(${{IF($["{ring}" = ""]?1:{ring})}})',
         "n,Answer()",
         f"n,Playback({OPERATOR_GREETING})",
         f'n,Wait(${{IF($["{talk}" = ""]?5:{talk})}})',

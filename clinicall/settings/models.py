@@ -215,6 +215,9 @@ class Asterisk(Frozen):
     agi_host: str = "127.0.0.1"
     agi_port: int = Field(default=4573, ge=1, le=65535)
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    #: Asterisk's queue_log, read by the controller to complete the account (it must run on
+    #: the PBX host or see this file on a shared file system).
+    queue_log: str = "/var/log/asterisk/queue_log"
 
 
 class Http(Frozen):
