@@ -1,0 +1,130 @@
+"""In a real browser: a manager logs in and reads the seeded numbers; an operator is refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from clinicall.db import create_engine, session_factory
+from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
+from clinicall.settings import load_config
+from web import build_app
+from web.users import add_user
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+PASSWORD = "browser-test pass"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueNow:
+    waiting: int
+    longest_wait_s: float
+    available: int
+    paused: int
+    in_call: int
+
+
+class StillLive:
+    def snapshot(self, now: datetime) -> dict[str, QueueNow]:
+        return {"gynecology": QueueNow(6, 128.5, 1, 2, 4)}
+
+
+async def _seed(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    for name, role in (("maria", Role.MANAGER), ("oleh", Role.OPERATOR)):
+        await add_user(sessions, name, role, PASSWORD, scrypt_n=2**10)
+    start = NOW - timedelta(hours=3)
+    waits = [(12.0, QueueOutcome.ANSWERED), (45.0, QueueOutcome.ANSWERED),
+             (15.0, QueueOutcome.ANSWERED), (90.0, QueueOutcome.ABANDONED)]
+    async with sessions() as session:
+        for n, (wait, outcome) in enumerate(waits):
+            at = start + timedelta(minutes=7 * n)
+            missed = outcome is not QueueOutcome.ANSWERED
+            call = Call(linkedid=f"E{n}", direction=Direction.INBOUND, started_at=at,
+                        caller=f"+38050111222{n}", missed=missed,
+                        miss_cause=MissCause.ABANDONED if missed else None)
+            call.queue_attempts.append(QueueAttempt(
+                uniqueid=f"EU{n}", queue="gynecology", joined_at=at, outcome=outcome,
+                wait_s=wait, left_at=at + timedelta(seconds=wait),
+                connected_at=None if missed else at + timedelta(seconds=wait)))
+            session.add(call)
+        await session.commit()
+
+
+@pytest.fixture
+async def server(sqlite_db_url: str) -> AsyncIterator[TestServer]:
+    engine = create_engine(sqlite_db_url)
+    await _seed(engine)
+    app = build_app(sessions=session_factory(engine), config=load_config(EXAMPLE),
+                    live=StillLive(), secret=b"e2e-secret-" * 4, clock=lambda: NOW)
+    async with TestServer(app) as test_server:
+        yield test_server
+    await engine.dispose()
+
+
+async def _log_in(page: Any, server: TestServer, name: str) -> None:
+    await page.goto(str(server.make_url("/")))
+    assert page.url.endswith("/login")
+    await page.fill("input[name=username]", name)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+
+
+async def test_manager_sees_the_seeded_numbers(
+    browser: Any, server: TestServer, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await _log_in(page, server, "maria")
+    await page.wait_for_selector("text=Queues today")
+    cell = page.locator
+
+    async def text(attr: str, key: str) -> str:
+        return str(await cell(f'[data-{attr}="{key}"]').inner_text())
+
+    assert await text("kpi", "gynecology:offered") == "4"
+    assert await text("kpi", "gynecology:answered") == "3"
+    assert await text("kpi", "gynecology:abandoned") == "1"
+    assert await text("kpi", "gynecology:service_level") == "50.0 %"  # 12 s and 15 s ≤ 20 s
+    assert await text("kpi", "gynecology:asa") == "24.0 s"
+    assert await text("kpi", "calls:missed") == "1"
+    assert await text("live", "gynecology:waiting") == "6"
+    assert await text("live", "gynecology:longest_wait_s") == "128.5 s"
+    assert "Медичний центр" in await page.title()
+    await page.evaluate("refresh()")  # what the 5 s timer runs: the feeds give the same text
+    assert (await page.inner_text("#updated")).startswith("updated ")
+    assert await text("kpi", "gynecology:asa") == "24.0 s"
+    assert await text("kpi", "calls:missed_rate") == "25.0 %"
+    assert await text("live", "gynecology:longest_wait_s") == "128.5 s"
+    shot = tmp_path / "dashboard.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
+
+
+async def test_operator_is_refused_the_dashboard(browser: Any, server: TestServer) -> None:
+    page = await browser.new_page()
+    await _log_in(page, server, "oleh")
+    await page.wait_for_selector("text=Not allowed")
+    assert "Your role (operator) may not open this page." in await page.inner_text("main")
+    response = await page.goto(str(server.make_url("/api/kpi")))
+    assert response.status == 403
+    response = await page.goto(str(server.make_url("/api/live")))
+    assert response.status == 200
+
+
+async def test_wrong_password_stays_on_the_login_page(browser: Any, server: TestServer) -> None:
+    page = await browser.new_page()
+    await page.goto(str(server.make_url("/login")))
+    await page.fill("input[name=username]", "maria")
+    await page.fill("input[name=password]", "not it")
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("text=Wrong user name or password.")
+    assert await page.context.cookies() == []
