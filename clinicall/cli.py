@@ -249,6 +249,34 @@ def user_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+# -- run ------------------------------------------------------------------------------------
+
+def run_command(parser: argparse.ArgumentParser) -> Handler:
+    _config_arg(parser)
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="database URL (default: the config's database.url)")
+    parser.add_argument("--no-web", action="store_true", help="do not serve the web app")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log every call and reconnect (INFO), not only problems")
+
+    def run(args: argparse.Namespace) -> int:
+        from clinicall.serve import serve
+        from clinicall.settings import ClinicConfig
+
+        config = _load(args.config)
+        assert isinstance(config, ClinicConfig)
+        if args.verbose:
+            logging.getLogger().setLevel(logging.INFO)
+        try:
+            asyncio.run(serve(config, db_url=args.db, web_enabled=not args.no_web))
+        except OSError as exc:
+            raise CommandError(f"cannot start: {exc}",
+                               "is another clinicall (or something else) using the port?") from None
+        return 0
+
+    return run
+
+
 # -- the command table: one line per command ------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
@@ -258,6 +286,8 @@ COMMANDS: tuple[Command, ...] = (
             asterisk_config_command),
     Command("prompts", "synthesise the IVR prompts (uk/ru/en) as 8 kHz WAV",
             prompts_command),
+    Command("run", "run the controller (FastAGI IVR, AMI, call account) and the web app",
+            run_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
