@@ -7,9 +7,9 @@ import logging
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from conftest import SECRET, Account, log_in
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from web_fixtures import SECRET, Account, log_in
 
 from clinicall.db.models import Role, User
 from web.access import ACCESS, PUBLIC
@@ -147,7 +147,7 @@ async def test_tampered_cookie_is_rejected(
 async def test_expired_cookie_is_rejected(
     client: Client, accounts: dict[Role, Account], db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    from conftest import NOW
+    from web_fixtures import NOW
 
     manager_id = await _user_id(db_sessions, accounts[Role.MANAGER].username)
     expired = encode_session(SECRET, SessionClaims(manager_id, "manager",

@@ -6,8 +6,8 @@ import re
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from conftest import Account, log_in, seed_today
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from web_fixtures import Account, log_in, seed_today
 
 from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
@@ -71,7 +71,7 @@ async def test_api_live_json(client: Client, accounts: dict[Role, Account]) -> N
 
 
 def test_live_view_without_a_controller(clinic_config: ClinicConfig) -> None:
-    from conftest import NOW
+    from web_fixtures import NOW
 
     view = live_view(clinic_config, None, NOW)
     assert view["connected"] is False

@@ -1,0 +1,78 @@
+"""Shared values and helpers of the web tests (a module with a unique name, so tests import
+it without clashing with other directories' conftest modules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
+SECRET = b"s" * 32
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # 15:00 in Kyiv
+FAST_SCRYPT = 2**10  # tests only: the hash records its cost, verification follows it
+
+
+@dataclass(frozen=True, slots=True)
+class FakeQueueNow:
+    waiting: int
+    longest_wait_s: float
+    available: int
+    paused: int
+    in_call: int
+
+
+class FakeLive:
+    """A live state standing still: 4 waiting in therapy, the longest for 73.4 s."""
+
+    def snapshot(self, now: datetime) -> dict[str, FakeQueueNow]:
+        return {"therapy": FakeQueueNow(4, 73.4, 2, 1, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    username: str
+    password: str
+    role: Role
+    token: str
+
+
+async def seed_today(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Therapy: 3 offered, 2 answered (waits 10 s, 30 s), 1 abandoned after 40 s.
+    Pediatrics: 1 answered after 5 s.  Yesterday: one more therapy call, not counted."""
+    base = NOW - timedelta(hours=2)
+
+    def call(n: int, queue: str, wait: float, outcome: QueueOutcome, at: datetime) -> Call:
+        missed = outcome is not QueueOutcome.ANSWERED
+        c = Call(linkedid=f"L{n}", direction=Direction.INBOUND, caller=f"+38067000000{n}",
+                 started_at=at, ended_at=at + timedelta(minutes=3), missed=missed,
+                 miss_cause=MissCause.ABANDONED if missed else None)
+        joined = at + timedelta(seconds=20)
+        c.queue_attempts.append(QueueAttempt(
+            uniqueid=f"U{n}", queue=queue, joined_at=joined, outcome=outcome, wait_s=wait,
+            connected_at=joined + timedelta(seconds=wait) if not missed else None,
+            left_at=joined + timedelta(seconds=wait)))
+        return c
+
+    async with sessions() as session:
+        session.add_all([
+            call(1, "therapy", 10.0, QueueOutcome.ANSWERED, base),
+            call(2, "therapy", 30.0, QueueOutcome.ANSWERED, base + timedelta(minutes=5)),
+            call(3, "therapy", 40.0, QueueOutcome.ABANDONED, base + timedelta(minutes=10)),
+            call(4, "pediatrics", 5.0, QueueOutcome.ANSWERED, base + timedelta(minutes=15)),
+            call(5, "therapy", 3.0, QueueOutcome.ANSWERED, NOW - timedelta(days=1)),
+        ])
+        await session.commit()
+
+
+async def log_in(client: TestClient[web.Request, web.Application], account: Account) -> None:
+    response = await client.post("/login", data={"username": account.username,
+                                                  "password": account.password},
+                                 allow_redirects=False)
+    assert response.status == 303, await response.text()
