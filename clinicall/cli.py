@@ -166,6 +166,10 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--at", metavar="TIME", default=None,
                         help="the clinic's clock for the IVR, ISO format in the clinic's time "
                              "zone (default: now, or the next opening + 1 h when closed)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port of the web dashboard (default: the config's http.port)")
+    parser.add_argument("--exit", action="store_true",
+                        help="exit when the calls are done instead of keeping the dashboard up")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.demo import demo_clock, run_demo
@@ -177,7 +181,8 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
         clock, note = demo_clock(config, args.at)
         print(f"demo: {note}")
         try:
-            asyncio.run(run_demo(config, now=clock))
+            asyncio.run(run_demo(config, now=clock, web_port=args.port,
+                                 keep_serving=not args.exit))
         except SandboxUnavailable as exc:
             raise CommandError(str(exc), "run ./scripts/demo as root on Debian") from None
         return 0

@@ -1,21 +1,26 @@
 """The demo: a real local Asterisk 22, the controller, simulated operators and patients.
 
 It builds (or reuses) the sandbox root, starts Asterisk with the config generated from the
-clinic YAML, runs the controller in this process, and places a scripted set of patients who
-press keys like real ones: each chooses a language, a branch of the menu, a specialty; one
-asks about a scan's price and preparation, one presses wrong keys, one hangs up in the menu.
-Each call's fate is printed as Asterisk reported it over AMI.
+clinic YAML, runs the controller, the call account (SQLite in ``var/demo.db``) and the web
+dashboard in this process, and places a scripted set of patients who press keys like real
+ones: each chooses a language, a branch of the menu, a specialty; one asks about a scan's
+price and preparation, one presses wrong keys, one hangs up in the menu.  Each call's fate is
+printed as Asterisk reported it over AMI, then the day's KPIs as the store computed them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import secrets
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from clinicall.app import Controller, utc_now
+from clinicall.app import Running, running, utc_now
 from clinicall.privacy import mask_number
 from clinicall.settings.models import ClinicConfig
 from sandbox.calltrace import CallTrace
@@ -69,21 +74,93 @@ def describe(patient: Patient, trace: CallTrace) -> str:
             f"[language {lang}, path {path}, {len(trace.prompts_played)} prompts played]")
 
 
+DEMO_DB_FILE = Path("var/demo.db")
+DEMO_DB = f"sqlite+aiosqlite:///{DEMO_DB_FILE}"
+
+
 async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float = 2.0,
-                   now: Callable[[], datetime] = utc_now) -> list[CallTrace]:
+                   now: Callable[[], datetime] = utc_now, db_url: str = DEMO_DB,
+                   web_port: int | None = None, keep_serving: bool = False) -> list[CallTrace]:
+    """Run the demo; with ``keep_serving`` the dashboard stays up until Ctrl-C / SIGTERM.
+
+    The demo's store is its own and starts empty each run, so the report shows this run.
+    """
+    if db_url == DEMO_DB:
+        for suffix in ("", "-wal", "-shm"):
+            DEMO_DB_FILE.with_name(DEMO_DB_FILE.name + suffix).unlink(missing_ok=True)
     out("demo: preparing the Asterisk 22 root (first run builds it: ~20 s, then cached)")
     root = await asyncio.to_thread(ensure_root, progress=lambda line: out(f"  {line}"))
     async with SimulatedClinic.run(config, root=root, name="demo",
                                    progress=lambda line: out(f"demo: {line}")) as clinic:
         for i, op in enumerate(clinic.config.operators):
             await clinic.set_operator(op.id, "answer", talk_s=4 + 2 * i)
-        async with Controller(clinic.config, now=now) as controller:
-            await controller.ami.wait_connected(10)
-            out(f"demo: controller up; {len(PATIENTS)} patients are calling "
-                f"{clinic.config.numbers[0].number}")
-            traces = await _place_all(clinic, out, stagger_s)
+        since = utc_now()
+        async with running(clinic.config, db_url=db_url, now=now,
+                           queue_log=clinic.asterisk.queue_log_path) as parts:
+            await parts.controller.ami.wait_connected(10)
+            async with _dashboard(parts, clinic.config, web_port, out):
+                out(f"demo: controller up; {len(PATIENTS)} patients are calling "
+                    f"{clinic.config.numbers[0].number}")
+                traces = await _place_all(clinic, out, stagger_s)
+                await parts.tracker.reconcile()
+                await parts.tracker.flush()
+                await _print_report(parts, clinic.config, since, out)
+                if keep_serving:
+                    out("demo: the dashboard stays up; press Ctrl-C to stop")
+                    await _until_stopped()
     out(f"demo: done, {len(traces)} calls")
     return traces
+
+
+@asynccontextmanager
+async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
+                     out: Print) -> AsyncIterator[None]:
+    """Serve the web app and make a one-off manager login for this demo."""
+    from aiohttp import web
+
+    from clinicall.db.models import Role
+    from clinicall.serve import web_secret
+    from web.app import build_app
+    from web.users import add_user
+
+    password = secrets.token_urlsafe(9)
+    await add_user(parts.sessions, "demo", Role.MANAGER, password, display_name="Demo manager")
+    app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
+                    secret=web_secret())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.http.host, config.http.port if port is None else port)
+    await site.start()
+    host, bound = runner.addresses[0][:2]
+    out(f"demo: dashboard on http://{host}:{bound}/  (user demo, password {password})")
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+async def _print_report(parts: Running, config: ClinicConfig, since: datetime,
+                        out: Print) -> None:
+    from reports.kpi import compute
+
+    async with parts.sessions() as session:
+        report = await compute(session, start=since - timedelta(minutes=1),
+                               end=utc_now() + timedelta(minutes=1), by="queue", config=config)
+    out("demo: the account, per queue (from the store):")
+    for row in report.section("queues").rows:
+        out(f"  {row['queue']:<11} offered {row['offered']}, answered {row['answered']}, "
+            f"abandoned {row['abandoned']}, ASA {row['asa']} s, SL {row['service_level']} %")
+    (calls,) = report.section("calls").rows
+    out(f"  clinic: {calls['inbound']} inbound calls, {calls['self_served']} self-served, "
+        f"{calls['missed']} missed ({calls['missed_hangup_ivr']} hung up in the IVR)")
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def _place_all(clinic: SimulatedClinic, out: Print, stagger_s: float) -> list[CallTrace]:
@@ -107,8 +184,6 @@ def demo_clock(config: ClinicConfig, at: str | None) -> tuple[Callable[[], datet
     The demo is about the menus, so when the clinic is closed right now it runs an hour after
     the next opening (the after-hours branch has its own test); ``at`` pins a time.
     """
-    from datetime import timedelta
-
     from routing.hours import OpeningHours
 
     zone = config.clinic.zone
