@@ -37,6 +37,7 @@ class AgiChannel:
         self._lock = asyncio.Lock()
         self._waiters: deque[asyncio.Future[AgiReply]] = deque()
         self._hung_up = False
+        self._gone = asyncio.Event()  # set on HANGUP, end of stream or protocol error
         self._failure: str | None = None  # why the connection is unusable, once it is
         self._protocol_broken = False
 
@@ -44,6 +45,10 @@ class AgiChannel:
     def hung_up(self) -> bool:
         """True once Asterisk reported the hang-up or the connection ended."""
         return self._hung_up or self._failure is not None
+
+    async def wait_hung_up(self) -> None:
+        """Return once the caller is gone; lets work without AGI commands race the hang-up."""
+        await self._gone.wait()
 
     async def command(
         self, command: str, *args: str | int, minus_one_is_hangup: bool = False
@@ -83,6 +88,7 @@ class AgiChannel:
 
     def on_hangup(self) -> None:
         self._hung_up = True
+        self._gone.set()
 
     def on_closed(self) -> None:
         if self._failure is None:
@@ -97,6 +103,7 @@ class AgiChannel:
         self._transport.close()
 
     def _fail_waiters(self, error: AgiError) -> None:
+        self._gone.set()
         while self._waiters:
             future = self._waiters.popleft()
             if not future.done():

@@ -95,7 +95,7 @@ class FastAgiServer:
         if self._server is not None:
             self._server.close()
         for connection in list(self._connections):
-            connection.abort_if_no_session()
+            connection.close_if_no_session()
         sessions = list(self._sessions)
         for task in sessions:
             task.cancel()
@@ -164,7 +164,7 @@ class _AgiConnection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         if not self._server._accept(self):
-            transport.abort()
+            transport.close()
             return
         self._env_parser = EnvironmentParser(self._server.env_limit)
         loop = asyncio.get_running_loop()
@@ -186,9 +186,9 @@ class _AgiConnection(asyncio.Protocol):
             log.debug("FastAGI: peer closed before the end of the environment")
             self._env_parser = None
 
-    def abort_if_no_session(self) -> None:
+    def close_if_no_session(self) -> None:
         if self._channel is None and self._transport is not None:
-            self._transport.abort()
+            self._transport.close()
 
     def _feed_environment(self, parser: EnvironmentParser, data: bytes) -> None:
         try:
@@ -228,7 +228,7 @@ class _AgiConnection(asyncio.Protocol):
     def _drop(self) -> None:
         self._env_parser = None
         if self._transport is not None:
-            self._transport.abort()
+            self._transport.close()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
