@@ -1,0 +1,251 @@
+"""AsteriskCallPort: the exact AGI command sequences for each IVR verb, over the real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from agi_scripts.asterisk_port import AsteriskCallPort
+from agi_scripts.channel import AgiChannel
+from agi_scripts.server import FastAgiServer
+from ivr.port import CallerHungUp, CallInfo, PortError, QueueRequest
+
+from .fake_asterisk import FakeAsterisk
+
+Action = Callable[[AsteriskCallPort], Awaitable[object]]
+Script = list[tuple[str, str]]
+RunPort = Callable[..., Awaitable[object]]
+
+LINKEDID = {"arg_1": "1712345678.0"}  # the dialplan passes ${CHANNEL(linkedid)}
+
+
+@pytest.fixture
+async def run_port() -> AsyncIterator[RunPort]:
+    """Run ``action(port)`` in a real session while a fake Asterisk plays ``script``.
+
+    Returns what the action returned, or the exception it raised.  Fails if the port sent a
+    command the script did not expect, or sent more commands than scripted.
+    """
+    actions: asyncio.Queue[Action] = asyncio.Queue()
+    results: asyncio.Queue[object] = asyncio.Queue()
+
+    async def handler(channel: AgiChannel) -> None:
+        action = await actions.get()
+        try:
+            port = await AsteriskCallPort.open(channel)
+            results.put_nowait(await action(port))
+        except (CallerHungUp, PortError) as exc:
+            results.put_nowait(exc)
+
+    async with FastAgiServer(handler, port=0) as server:
+
+        async def run(action: Action, script: Script, **env: str) -> object:
+            actions.put_nowait(action)
+            peer = await FakeAsterisk(server.port).start(**env)
+            for command, reply in script:
+                await peer.exchange(command, reply)
+            extra = await peer.read_command()  # '' when the session ended
+            assert extra == "", f"command beyond the script: {extra!r}"
+            await peer.close()
+            return await results.get()
+
+        yield run
+
+
+async def test_info_from_environment_with_linkedid_argument(run_port: RunPort) -> None:
+    async def info(port: AsteriskCallPort) -> CallInfo:
+        return port.info
+
+    got = await run_port(info, [], **LINKEDID, calleridname="unknown", uniqueid="1712345678.5")
+    assert got == CallInfo(
+        call_id="1712345678.0",
+        channel_id="1712345678.5",
+        caller_number="380501234567",
+        caller_name="",
+        dialled_number="0800300300",
+        engine="asterisk",
+    )
+
+
+async def test_linkedid_fetched_once_when_not_passed(run_port: RunPort) -> None:
+    async def call_id(port: AsteriskCallPort) -> str:
+        return port.info.call_id
+
+    script = [('GET VARIABLE "CHANNEL(linkedid)"', "200 result=1 (1712345600.3)")]
+    assert await run_port(call_id, script) == "1712345600.3"
+
+
+async def test_linkedid_unavailable_falls_back_to_uniqueid(run_port: RunPort) -> None:
+    async def call_id(port: AsteriskCallPort) -> str:
+        return port.info.call_id
+
+    script = [('GET VARIABLE "CHANNEL(linkedid)"', "200 result=0")]
+    assert await run_port(call_id, script, uniqueid="1712345678.7") == "1712345678.7"
+
+
+async def test_answer_and_language(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        await port.answer()
+        await port.set_language("uk")
+        return "done"
+
+    script = [
+        ("ANSWER", "200 result=0"),
+        ('SET VARIABLE "CHANNEL(language)" "uk"', "200 result=1"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == "done"
+
+
+async def test_play_stops_at_first_key(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.play(["p/one", "p/two", "p/three"], digits="123")
+
+    script = [
+        ('STREAM FILE "p/one" "123"', "200 result=0 endpos=8000"),
+        ('STREAM FILE "p/two" "123"', "200 result=50 endpos=2400"),  # '2'
+    ]
+    assert await run_port(act, script, **LINKEDID) == "2"
+
+
+async def test_play_without_key_returns_empty(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.play(["p/one", "p/two"])
+
+    script = [
+        ('STREAM FILE "p/one" ""', "200 result=0 endpos=8000"),
+        ('STREAM FILE "p/two" ""', "200 result=0 endpos=8000"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == ""
+
+
+async def test_play_minus_one_is_hang_up(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.play(["p/one", "p/two"], digits="1")
+
+    script = [('STREAM FILE "p/one" "1"', "200 result=-1 endpos=1200")]
+    assert isinstance(await run_port(act, script, **LINKEDID), CallerHungUp)
+
+
+async def test_collect_plays_leading_prompts_then_get_data(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.collect(["p/a", "p/b", "p/c"], digits="123", max_digits=1, timeout_s=5)
+
+    script = [
+        ('STREAM FILE "p/a" "123"', "200 result=0 endpos=8000"),
+        ('STREAM FILE "p/b" "123"', "200 result=0 endpos=8000"),
+        ('GET DATA "p/c" "5000" "1"', "200 result=3"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == "3"
+
+
+async def test_collect_key_during_earlier_prompt_single_digit(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.collect(["p/a", "p/b"], digits="123", max_digits=1, timeout_s=5)
+
+    script = [('STREAM FILE "p/a" "123"', "200 result=49 endpos=100")]  # '1', no GET DATA
+    assert await run_port(act, script, **LINKEDID) == "1"
+
+
+async def test_collect_key_during_earlier_prompt_combines_with_rest(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.collect(["p/a", "p/b"], digits="0123456789", max_digits=3, timeout_s=2.5)
+
+    script = [
+        ('STREAM FILE "p/a" "0123456789"', "200 result=55 endpos=100"),  # '7'
+        ('GET DATA "silence/1" "2500" "2"', "200 result=42"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == "742"
+
+
+async def test_collect_timeout_returns_what_was_pressed(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> tuple[str, str]:
+        nothing = await port.collect(["p/a"], digits="12", max_digits=1, timeout_s=3)
+        partial = await port.collect(["p/a"], digits="0123456789", max_digits=4, timeout_s=3)
+        return nothing, partial
+
+    script = [
+        ('GET DATA "p/a" "3000" "1"', "200 result= (timeout)"),
+        ('GET DATA "p/a" "3000" "4"', "200 result=12 (timeout)"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == ("", "12")
+
+
+async def test_collect_without_prompts_listens_on_silence(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.collect([], digits="12", max_digits=1, timeout_s=1)
+
+    script = [('GET DATA "silence/1" "1000" "1"', "200 result=2")]
+    assert await run_port(act, script, **LINKEDID) == "2"
+
+
+async def test_collect_hang_up(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.collect(["p/a"], digits="12", max_digits=1, timeout_s=3)
+
+    script = [('GET DATA "p/a" "3000" "1"', "200 result=-1")]
+    assert isinstance(await run_port(act, script, **LINKEDID), CallerHungUp)
+
+
+async def test_say_number_with_barge_in(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        return await port.say_number(42, digits="#")
+
+    script = [('SAY NUMBER "42" "#"', "200 result=35")]
+    assert await run_port(act, script, **LINKEDID) == "#"
+
+
+async def test_enqueue_sets_dialplan_variables(run_port: RunPort) -> None:
+    request = QueueRequest(
+        queue="cardiology",
+        priority=5,
+        max_wait_s=300,
+        overflow_queue=None,
+        language="ru",
+        path="lang:2/main:1/appointments:3",
+        route="cardio-appointment",
+    )
+
+    async def act(port: AsteriskCallPort) -> str:
+        await port.enqueue(request)
+        return "queued"
+
+    script = [
+        ('SET VARIABLE "CLINICALL_QUEUE" "cardiology"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_PRIORITY" "5"', "200 result=1"),
+        ('SET VARIABLE "QUEUE_PRIO" "5"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_MAX_WAIT" "300"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_OVERFLOW" ""', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_LANG" "ru"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_PATH" "lang:2/main:1/appointments:3"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_ROUTE" "cardio-appointment"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_OUTCOME" "queue"', "200 result=1"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == "queued"
+
+
+async def test_dead_channel_511_is_hang_up(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        await port.hangup()
+        await port.set_variable("X", "1")
+        return "not reached"
+
+    script = [
+        ("HANGUP", "200 result=1"),
+        (
+            'SET VARIABLE "X" "1"',
+            "511 Command Not Permitted on a dead channel or intercept routine",
+        ),
+    ]
+    assert isinstance(await run_port(act, script, **LINKEDID), CallerHungUp)
+
+
+async def test_unknown_command_is_port_error(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        await port.answer()
+        return "not reached"
+
+    error = await run_port(act, [("ANSWER", "510 Invalid or unknown command")], **LINKEDID)
+    assert isinstance(error, PortError)
+    assert not isinstance(error, CallerHungUp)
