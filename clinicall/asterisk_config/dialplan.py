@@ -12,6 +12,7 @@ from __future__ import annotations
 from agi_scripts import variables as v
 from clinicall.asterisk_config.conffile import document
 from clinicall.settings.models import ClinicConfig
+from recordings.layout import dialplan_filename
 
 INBOUND = "clinicall-inbound"
 CALL = "clinicall-call"
@@ -90,6 +91,7 @@ def _call(config: ClinicConfig, agi: str) -> str:
         f'GotoIf($["{var(queue)}" = ""]?fallback)',
         ("queue", f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})"),
         _call_facts_line(),
+        *_record(config),
         f"Queue({var(queue)},{QUEUE_OPTIONS},,,{var(v.CLINICALL_MAX_WAIT)})",
         f'GotoIf($[("{var(overflow)}" != "") & ({_any_of("QUEUESTATUS", OVERFLOW_STATUSES)})]'
         "?overflow)",
@@ -140,6 +142,21 @@ def _call_facts_line() -> str:
     """
     info = "|".join(CALL_FACTS_FIELDS)
     return f"QueueLog({var(v.CLINICALL_QUEUE)},${{UNIQUEID}},NONE,{CALL_FACTS_EVENT},{info})"
+
+
+#: MixMonitor option ``b``: record only while bridged (an unanswered call leaves an empty
+#: file and no Recording row).  No post-command: caller data must never reach a shell.
+RECORD_OPTIONS = "b"
+
+
+def _record(config: ClinicConfig) -> list[Step]:
+    """``MixMonitor(<day>/<linkedid>.<fmt>,b)`` before the first ``Queue()``; it stays on the
+    channel through overflow and fallback queues.  The name holds the date and linkedid only
+    (:mod:`recordings.layout`)."""
+    rec = config.recordings
+    if not rec.enabled:
+        return []
+    return [f"MixMonitor({dialplan_filename(rec.format, config.clinic.timezone)},{RECORD_OPTIONS})"]
 
 
 def _operators() -> str:

@@ -220,6 +220,19 @@ class Asterisk(Frozen):
     queue_log: str = "/var/log/asterisk/queue_log"
 
 
+class Recordings(Frozen):
+    """Recording of answered calls (Asterisk's MixMonitor, only while the caller is bridged).
+
+    ``spool_dir`` is Asterisk's monitor spool (``<astspooldir>/monitor``) as this host sees
+    it: the dialplan gives MixMonitor a relative name, so Asterisk writes there by itself, and
+    clinicall finds the file at ``spool_dir/<layout path>`` (:mod:`recordings.layout`).
+    """
+
+    enabled: bool = True
+    format: Literal["ogg", "wav", "opus"] = "ogg"  # the file extension picks the codec
+    spool_dir: str = "/var/spool/asterisk/monitor"
+
+
 class Http(Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -242,4 +255,5 @@ class ClinicConfig(Frozen):
     kpi: Kpi = Field(default_factory=Kpi)
     database: Database = Field(default_factory=Database)
     asterisk: Asterisk
+    recordings: Recordings = Field(default_factory=Recordings)
     http: Http = Field(default_factory=Http)

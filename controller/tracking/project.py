@@ -26,6 +26,7 @@ from controller.tracking.attempts import AttemptRecord
 from controller.tracking.config import TrackingConfig
 from controller.tracking.phone import to_e164
 from controller.tracking.rows import CHANNEL_KIND, IVR_KIND, JournalRow
+from recordings.layout import RecordingName, parse_recording_path
 
 #: IVR outcome (ivr.outcome.Outcome, CLINICALL line) → stored IvrOutcome.  The IVR's own
 #: "fallback" (no valid input, sent to the universal queue) is still a queue outcome; the
@@ -37,6 +38,7 @@ IVR_OUTCOMES = {
     "hangup": IvrOutcome.HANGUP_IVR,
     "fallback": IvrOutcome.QUEUE,
 }
+MIXMONITOR_FILENAME = "MIXMONITOR_FILENAME"  # set by MixMonitor: the file's full path
 MARK_OUTCOMES = {"queue": IvrOutcome.QUEUE, "fallback": IvrOutcome.FALLBACK}
 ATTEMPT_MISS = {
     QueueOutcome.ABANDONED: MissCause.ABANDONED,
@@ -69,6 +71,9 @@ class CallRecord:
     miss_cause: MissCause | None
     attempts: tuple[AttemptRecord, ...]
     caller_name: str | None = None  # not stored on the call (yet): for the live view
+    #: The call's recording (MIXMONITOR_FILENAME), only once an operator answered: MixMonitor
+    #: records only while bridged, so an unanswered call's file holds no audio.
+    recording: RecordingName | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +169,14 @@ def _call(
     if outcome is None and not attempts and ended_at is not None:
         outcome = IvrOutcome.FAILED  # ended before the IVR or a queue took it
     missed, cause = _missed(outcome, attempts, ended_at)
+    answered_at = min((a.connected_at for a in attempts if a.connected_at), default=None)
     return CallRecord(
         linkedid=linkedid,
         direction=Direction.INBOUND,
         caller=_e164(caller_raw, config),
         dialled=_e164(dialled_raw, config),
         started_at=_started_at(facts, first, attempts, marks, [*ami, *ql]),
-        answered_at=min((a.connected_at for a in attempts if a.connected_at), default=None),
+        answered_at=answered_at,
         ended_at=ended_at,
         language=facts.pick("language", "language", "CLINICALL_LANG"),
         ivr_path=facts.pick("path", "path", "CLINICALL_PATH"),
@@ -181,7 +187,15 @@ def _call(
         miss_cause=cause,
         attempts=attempts,
         caller_name=str(facts.ivr.get("caller_name") or first_p.get("caller_name") or "") or None,
+        recording=_recording(facts, answered_at),
     )
+
+
+def _recording(facts: _Facts, answered_at: datetime | None) -> RecordingName | None:
+    filename = facts.variables.get(MIXMONITOR_FILENAME)
+    if answered_at is None or not filename:
+        return None
+    return parse_recording_path(filename)
 
 
 def _e164(raw: object, config: TrackingConfig) -> str | None:

@@ -7,7 +7,8 @@ and the IVR), so it survives restarts and is found by its unique key.
 
 ``write_call`` keeps the ``calls`` row (and its id, which recordings, callbacks, complaints and
 surveys point at) and replaces the call's queue and ring attempts, all in the caller's
-transaction: re-projecting is idempotent.
+transaction: re-projecting is idempotent.  An answered call's recording reference becomes one
+``recordings`` row, found again by its path (unique).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import Call, IngestState, JournalEvent, QueueAttempt, RingAttempt
+from clinicall.db.models import (
+    Call,
+    IngestState,
+    JournalEvent,
+    QueueAttempt,
+    Recording,
+    RingAttempt,
+)
 from controller.queue_log import TailState
 from controller.tracking.config import TrackingConfig
 from controller.tracking.project import CallRecord, project_call
@@ -113,7 +121,26 @@ async def write_call(
             rings=rings,
         ))  # fmt: skip
     await session.flush()
+    await _write_recording(session, record, call.id)
     return call
+
+
+async def _write_recording(session: AsyncSession, record: CallRecord, call_id: int) -> None:
+    """The call's ``recordings`` row, by its path.  Until the import step fills them in,
+    ``size_bytes`` 0 and ``sha256`` '' mark a file not imported yet (Asterisk may still be
+    writing it), and ``imported_at`` is the time recording began."""
+    name, started = record.recording, record.answered_at
+    if name is None or started is None:
+        return
+    path = str(name.path)
+    row = await session.scalar(select(Recording).where(Recording.path == path))
+    if row is None:
+        row = Recording(path=path, size_bytes=0, sha256="", imported_at=started)
+        session.add(row)
+    row.call_id, row.linkedid, row.format, row.started_at = (
+        call_id, name.linkedid, name.format, started,
+    )  # fmt: skip
+    await session.flush()
 
 
 _CALL_FIELDS = ("direction", "caller", "dialled", "started_at", "answered_at", "ended_at",
