@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from agi_scripts import variables as v
-from agi_scripts.channel import AgiChannel
+from agi_scripts.channel import AgiCommands
 from agi_scripts.protocol import AgiEnvironment
 from ivr.port import CallInfo, QueueRequest
 
@@ -39,7 +39,7 @@ class AsteriskCallPort:
     raises ``CallerHungUp`` when the caller is gone and ``PortError`` when Asterisk refuses.
     """
 
-    def __init__(self, channel: AgiChannel, *, linkedid: str | None = None) -> None:
+    def __init__(self, channel: AgiCommands, *, linkedid: str | None = None) -> None:
         env = channel.env
         self._channel = channel
         self._info = CallInfo(
@@ -52,7 +52,7 @@ class AsteriskCallPort:
         )
 
     @classmethod
-    async def open(cls, channel: AgiChannel) -> AsteriskCallPort:
+    async def open(cls, channel: AgiCommands) -> AsteriskCallPort:
         linkedid = linkedid_from_env(channel.env)
         if linkedid is None:
             reply = await channel.command("GET VARIABLE", v.CHANNEL_LINKEDID)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Protocol
 
 from agi_scripts.protocol import (
     AgiChannelGone,
@@ -21,6 +22,17 @@ from agi_scripts.protocol import (
     encode_command,
     raise_for_reply,
 )
+
+
+class AgiCommands(Protocol):
+    """What a port needs from a channel: its environment and command/reply."""
+
+    @property
+    def env(self) -> AgiEnvironment: ...
+
+    async def command(
+        self, command: str, *args: str | int, minus_one_is_hangup: bool = False
+    ) -> AgiReply: ...
 
 
 class AgiChannel:

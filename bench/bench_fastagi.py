@@ -1,0 +1,262 @@
+"""FastAGI sessions/s over loopback: clinicall's server + AsteriskCallPort vs a bare asyncio server.
+
+A fake Asterisk runs in a separate process (its own core, as the real one would): N
+connections in flight, each sending an AGI environment and answering every command from a
+fixed script.  On the server side, (a) FastAgiServer runs AsteriskCallPort with an IVR
+function (pluggable: ``run(ivr=...)`` or ``--ivr module:function``; default: answer, set the
+language, play 2 prompts, collect 1 digit twice, enqueue), and (b) a bare ``start_server``
+handler sends the same command lines with raw readline/write.  Printed side by side:
+sessions/s (client wall clock), server CPU per session, command round trip p50/p99 as the
+server sees it (command written → reply parsed).
+
+    .venv/bin/python bench/bench_fastagi.py --sessions 5000 --concurrency 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from agi_scripts.asterisk_port import AsteriskCallPort
+from agi_scripts.channel import AgiChannel
+from agi_scripts.protocol import AgiEnvironment, AgiReply
+from agi_scripts.server import FastAgiServer
+from ivr.port import CallPort, QueueRequest
+
+Ivr = Callable[[CallPort], Awaitable[None]]
+
+REQUEST = QueueRequest(
+    queue="therapy",
+    priority=3,
+    max_wait_s=300,
+    overflow_queue="reception",
+    language="uk",
+    path="lang:1/main:2/appointments:1",
+    route="therapy-appointment",
+)
+
+
+async def representative_ivr(port: CallPort) -> None:
+    """About what a returning patient's call costs: 15 AGI commands."""
+    await port.answer()
+    await port.set_language("uk")
+    await port.play(["clinicall/uk/welcome", "clinicall/uk/recorded"], digits="")
+    await port.collect(["clinicall/uk/menu_lang"], digits="123", max_digits=1, timeout_s=5)
+    await port.collect(["clinicall/uk/menu_main"], digits="1234", max_digits=1, timeout_s=5)
+    await port.enqueue(REQUEST)
+
+
+# -- the fake Asterisk (client process) ---------------------------------------------------
+
+ENV = (
+    b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1:4573/ivr\n"
+    b"agi_channel: PJSIP/trunk-00000001\nagi_language: en\nagi_type: PJSIP\n"
+    b"agi_uniqueid: 1712345678.1\nagi_version: 22.10.1\nagi_callerid: 380501234567\n"
+    b"agi_calleridname: unknown\nagi_dnid: 0800300300\nagi_rdnis: unknown\n"
+    b"agi_context: clinicall-in\nagi_extension: s\nagi_priority: 2\nagi_accountcode: \n"
+    b"agi_threadid: 1\nagi_arg_1: 1712345678.0\n\n"
+)
+
+REPLIES = {
+    b"STREAM": b"200 result=0 endpos=8000\n",
+    b"GET DATA": b"200 result=1\n",
+    b"GET VARIABLE": b"200 result=1 (1712345678.0)\n",
+    b"ANSWER": b"200 result=0\n",
+}
+
+
+def reply_for(command: bytes) -> bytes:
+    for prefix, reply in REPLIES.items():
+        if command.startswith(prefix):
+            return reply
+    return b"200 result=1\n"
+
+
+async def fake_asterisk(port: int, sessions: int, concurrency: int) -> dict[str, float]:
+    remaining = sessions
+    commands = 0
+
+    async def one_session() -> None:
+        nonlocal commands
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(ENV)
+        while line := await reader.readline():
+            commands += 1
+            writer.write(reply_for(line))
+        writer.close()
+        await writer.wait_closed()
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await one_session()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"wall": time.perf_counter() - started, "commands": commands}
+
+
+# -- the servers --------------------------------------------------------------------------
+
+
+class TimedChannel:
+    """Times each command as the port sees it (the channel's own path is unchanged)."""
+
+    def __init__(self, channel: AgiChannel, samples: list[float]) -> None:
+        self._channel = channel
+        self._samples = samples
+
+    @property
+    def env(self) -> AgiEnvironment:
+        return self._channel.env
+
+    async def command(
+        self, command: str, *args: str | int, minus_one_is_hangup: bool = False
+    ) -> AgiReply:
+        started = time.perf_counter()
+        reply = await self._channel.command(command, *args, minus_one_is_hangup=minus_one_is_hangup)
+        self._samples.append(time.perf_counter() - started)
+        return reply
+
+
+async def record_commands(ivr: Ivr) -> list[bytes]:
+    """The command lines ``ivr`` sends, for the bare server to replay byte for byte."""
+    lines: list[bytes] = []
+
+    async def handler(channel: AgiChannel) -> None:
+        await ivr(await AsteriskCallPort.open(channel))
+
+    async with FastAgiServer(handler, port=0) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(ENV)
+        while line := await reader.readline():
+            lines.append(line)
+            writer.write(reply_for(line))
+        writer.close()
+        await writer.wait_closed()
+    return lines
+
+
+@dataclass
+class Figures:
+    name: str
+    sessions_per_s: float
+    cpu_ms_per_session: float
+    commands_per_session: float
+    p50_ms: float
+    p99_ms: float
+
+
+async def run_client(port: int, sessions: int, concurrency: int) -> dict[str, float]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--client",
+        str(port),
+        "--sessions",
+        str(sessions),
+        "--concurrency",
+        str(concurrency),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
+def figures(
+    name: str, client: dict[str, float], cpu: float, sessions: int, samples: list[float]
+) -> Figures:
+    quantiles = statistics.quantiles(samples, n=100)
+    return Figures(
+        name,
+        sessions / client["wall"],
+        cpu / sessions * 1000,
+        client["commands"] / sessions,
+        quantiles[49] * 1000,
+        quantiles[98] * 1000,
+    )
+
+
+async def bench_clinicall(ivr: Ivr, sessions: int, concurrency: int) -> Figures:
+    samples: list[float] = []
+
+    async def handler(channel: AgiChannel) -> None:
+        await ivr(await AsteriskCallPort.open(TimedChannel(channel, samples)))
+
+    async with FastAgiServer(handler, port=0, max_sessions=concurrency * 2) as server:
+        cpu = time.process_time()
+        client = await run_client(server.port, sessions, concurrency)
+        cpu = time.process_time() - cpu
+    return figures("clinicall FastAgiServer+port", client, cpu, sessions, samples)
+
+
+async def bench_bare(lines: list[bytes], sessions: int, concurrency: int) -> Figures:
+    samples: list[float] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readline() not in (b"\n", b""):
+            pass  # the environment
+        for line in lines:
+            started = time.perf_counter()
+            writer.write(line)
+            await reader.readline()
+            samples.append(time.perf_counter() - started)
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        cpu = time.process_time()
+        client = await run_client(port, sessions, concurrency)
+        cpu = time.process_time() - cpu
+    return figures("bare asyncio streams", client, cpu, sessions, samples)
+
+
+async def run(ivr: Ivr = representative_ivr, sessions: int = 5000, concurrency: int = 50) -> None:
+    lines = await record_commands(ivr)
+    print(f"{sessions} sessions, {concurrency} in flight, {len(lines)} commands per session")
+    results = [
+        await bench_clinicall(ivr, sessions, concurrency),
+        await bench_bare(lines, sessions, concurrency),
+    ]
+    header = ("sessions/s", "cpu ms/sess", "cmds/sess", "p50 ms", "p99 ms")
+    print(f"{'':30} {header[0]:>10} {header[1]:>11} {header[2]:>9} {header[3]:>7} {header[4]:>7}")
+    for f in results:
+        print(
+            f"{f.name:30} {f.sessions_per_s:10.0f} {f.cpu_ms_per_session:11.3f}"
+            f" {f.commands_per_session:9.1f} {f.p50_ms:7.3f} {f.p99_ms:7.3f}"
+        )
+
+
+def load_ivr(spec: str) -> Ivr:
+    module, _, attr = spec.partition(":")
+    ivr: Ivr = getattr(importlib.import_module(module), attr)
+    return ivr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--ivr", help="module:function taking a CallPort (default: built-in)")
+    parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        stats = asyncio.run(fake_asterisk(args.client, args.sessions, args.concurrency))
+        print(json.dumps(stats))
+        return
+    ivr = load_ivr(args.ivr) if args.ivr else representative_ivr
+    asyncio.run(run(ivr, args.sessions, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
