@@ -23,6 +23,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from agi_scripts.asterisk_port import AsteriskCallPort
 from agi_scripts.channel import AgiChannel
@@ -51,6 +53,29 @@ async def representative_ivr(port: CallPort) -> None:
     await port.collect(["clinicall/uk/menu_lang"], digits="123", max_digits=1, timeout_s=5)
     await port.collect(["clinicall/uk/menu_main"], digits="1234", max_digits=1, timeout_s=5)
     await port.enqueue(REQUEST)
+
+
+_EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "clinic.example.yaml"
+
+
+def _example_clinic_ivr() -> Ivr:
+    """The real menu interpreter on the example clinic, inside opening hours.
+
+    The fake Asterisk answers every GET DATA with '1': language 1 (uk), main menu 1
+    (appointments), appointments 1 (ultrasound), then enqueue: 16 AGI commands.
+    """
+    from clinicall.settings.loader import load_config
+    from ivr.interpreter import run_ivr
+    from ivr.plan import IvrPlan
+
+    config = load_config(_EXAMPLE)
+    plan = IvrPlan.compile(config)
+    tuesday_10_kyiv = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+    async def clinic(port: CallPort) -> None:
+        await run_ivr(port, config, now=lambda: tuesday_10_kyiv, plan=plan)
+
+    return clinic
 
 
 # -- the fake Asterisk (client process) ---------------------------------------------------
@@ -247,14 +272,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--ivr", help="module:function taking a CallPort (default: built-in)")
+    parser.add_argument("--ivr", help="module:function taking a CallPort, or 'clinic' for the "
+                        "real menu on the example clinic (default: a built-in 15-command call)")
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         stats = asyncio.run(fake_asterisk(args.client, args.sessions, args.concurrency))
         print(json.dumps(stats))
         return
-    ivr = load_ivr(args.ivr) if args.ivr else representative_ivr
+    if args.ivr == "clinic":
+        ivr = _example_clinic_ivr()
+    else:
+        ivr = load_ivr(args.ivr) if args.ivr else representative_ivr
     asyncio.run(run(ivr, args.sessions, args.concurrency))
 
 
