@@ -1,0 +1,9 @@
+"""Call-centre KPIs over the store: computation, exports, Prometheus metrics and the JSON API.
+
+``compute`` (reports.kpi) is the one entry point; every other part formats its ``Report``.
+"""
+
+from reports.kpi import compute
+from reports.table import Column, Report, Section
+
+__all__ = ["Column", "Report", "Section", "compute"]
