@@ -21,6 +21,7 @@ DIGITS = "SIM_DIGITS"
 HOLD = "SIM_HOLD"
 #: A sound every Asterisk install has (core sounds, en).
 OPERATOR_GREETING = "beep"
+TALK_TONE = "440"
 
 
 def operators_context() -> str:
@@ -33,6 +34,9 @@ def operators_context() -> str:
         f'n,Wait(${{IF($["{ring}" = ""]?1:{ring})}})',
         "n,Answer()",
         f"n,Playback({OPERATOR_GREETING})",
+        # A tone while talking: a real phone sends audio all call long, and MixMonitor
+        # records frames, not wall time (Wait() alone would leave a near-empty recording).
+        f"n,PlayTones({TALK_TONE})",
         f'n,Wait(${{IF($["{talk}" = ""]?5:{talk})}})',
         "n,Hangup()",
         "n(noanswer),Wait(120)",

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.app import Controller
-from clinicall.asterisk_config import simulation as sim
 from clinicall.db import create_engine, session_factory, upgrade
 from clinicall.db.models import Call, Recording
 from clinicall.settings.loader import load_config
@@ -124,20 +123,6 @@ TALKER = "op102"
 TALK_S = 4
 
 
-async def make_operator_talk(clinic: SimulatedClinic, operator: str, talk_s: int) -> None:
-    """Local stand-in: the simulated operators are silent (``Wait()`` sends no frames, and
-    MixMonitor records frames, not wall time), while a real phone streams RTP all the call.
-    This operator answers and sends a tone for ``talk_s`` s, then hangs up; the exact
-    extension takes precedence over the simulation's pattern for the other operators."""
-    steps = ["Answer", "PlayTones,440", f"Wait,{talk_s}", "Hangup"]
-    for priority, step in enumerate(steps, start=1):
-        await clinic.asterisk.rx(
-            f"dialplan add extension {operator},{priority},{step} into {sim.OPERATORS} replace"
-        )
-    shown = await clinic.asterisk.rx(f"dialplan show {operator}@{sim.OPERATORS}")
-    assert "PlayTones(440)" in shown, shown
-
-
 async def _hang_up_after_join(clinic: SimulatedClinic, linkedid: str, wait_s: float) -> None:
     await clinic.tracer.wait_for(linkedid, "QueueCallerJoin", timeout=30)
     await asyncio.sleep(wait_s)
@@ -150,7 +135,7 @@ async def test_answered_call_is_recorded_and_unanswered_call_is_not(
     tracker: CallTracker,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await make_operator_talk(clinic, TALKER, TALK_S)  # gynecology
+    await clinic.set_operator(TALKER, "answer", talk_s=TALK_S)  # gynecology
     await clinic.set_operator("op103", "noanswer")  # pediatrics' only operator
     answered = await clinic.call(digits="1w2", number=ENGLISH_NUMBER, hold_s=40)
     abandoned = await clinic.call(digits="1w3", number=ENGLISH_NUMBER, hold_s=60)
