@@ -272,8 +272,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--ivr", help="module:function taking a CallPort, or 'clinic' for the "
-                        "real menu on the example clinic (default: a built-in 15-command call)")
+    parser.add_argument(
+        "--ivr",
+        help="module:function taking a CallPort, or 'clinic' for the "
+        "real menu on the example clinic (default: a built-in 15-command call)",
+    )
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
