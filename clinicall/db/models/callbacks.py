@@ -18,7 +18,11 @@ from clinicall.db.types import str_enum
 
 class Callback(Base):
     __tablename__ = "callbacks"
-    __table_args__ = (Index(None, "state", "due_at"), Index(None, "phone", "created_at"))
+    __table_args__ = (
+        Index(None, "state", "due_at"),
+        Index(None, "phone", "created_at"),
+        Index(None, "origin_call_id"),  # reports: the callback job of a missed call
+    )
 
     id: Mapped[Id]
     phone: Mapped[str] = mapped_column(String(32))  # E.164

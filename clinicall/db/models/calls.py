@@ -26,6 +26,7 @@ class Call(Base):
         Index(None, "started_at"),
         Index(None, "caller", "started_at"),  # repeat calls within 24 h / 7 days
         Index(None, "missed", "started_at"),
+        Index(None, "dialled", "started_at"),  # reports: outbound call returning a missed one
     )
 
     id: Mapped[BigId]

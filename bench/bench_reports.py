@@ -1,0 +1,188 @@
+"""Time the KPI reports over a generated year, SQL aggregates vs the naive full scan.
+
+For SQLite and PostgreSQL (started with the test suite's throw-away server), fill the store
+with ``bench/gen_year.py`` (``--calls``, default a full year of ~1.1 M calls), then time the
+report of one day (by queue, hour), one month (by queue, day) and the year (by queue) with
+``reports.compute`` (median of --repeat runs) and with ``reports.naive.compute_naive`` (load
+the rows into Python and count; run once), check both give the same report, and print a table.
+Targets: day ≤ 50 ms, month ≤ 0.5 s, year ≤ 3 s.
+
+    python bench/bench_reports.py [--calls 50000] [--skip-naive-year] [--backends sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+
+from gen_year import DEFAULT_CALLS, ZONE, generate  # noqa: E402
+
+from clinicall.db import create_engine, session_factory  # noqa: E402
+from reports import compute  # noqa: E402
+from reports.naive import compute_naive  # noqa: E402
+from reports.settings import KpiSettings  # noqa: E402
+
+SETTINGS = KpiSettings(
+    timezone="Europe/Kyiv",
+    queue_service_level_s={
+        "ultrasound": 20,
+        "gynecology": 20,
+        "pediatrics": 20,
+        "therapy": 20,
+        "universal": 30,
+    },
+)
+PERIODS = [
+    (
+        "day",
+        datetime(2026, 11, 10, tzinfo=ZONE),
+        datetime(2026, 11, 11, tzinfo=ZONE),
+        ["queue", "hour"],
+        0.05,
+    ),
+    (
+        "month",
+        datetime(2026, 11, 1, tzinfo=ZONE),
+        datetime(2026, 12, 1, tzinfo=ZONE),
+        ["queue", "day"],
+        0.5,
+    ),
+    ("year", datetime(2026, 1, 1, tzinfo=ZONE), datetime(2027, 1, 1, tzinfo=ZONE), ["queue"], 3.0),
+]
+
+
+async def _timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = await fn()
+    return time.perf_counter() - began, result
+
+
+async def bench_one(name: str, url: str, repeat: int, naive_year: bool) -> list[list[str]]:
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    rows: list[list[str]] = []
+    try:
+        for period, start, end, by, target in PERIODS:
+            times = []
+            report = None
+            for _ in range(repeat):
+                async with sessions() as s:
+                    took, report = await _timed(
+                        lambda s=s: compute(  # type: ignore[misc]
+                            s, start=start, end=end, by=by, config=SETTINGS
+                        )
+                    )
+                times.append(took)
+            assert report is not None
+            naive_s, same = "skipped", "-"
+            if period != "year" or naive_year:
+                async with sessions() as s:
+                    took, naive = await _timed(
+                        lambda s=s: compute_naive(  # type: ignore[misc]
+                            s, start=start, end=end, by=by, config=SETTINGS
+                        )
+                    )
+                naive_s = f"{took:.3f}"
+                same = "yes" if naive.to_dict() == report.to_dict() else "NO"
+                if same == "NO":
+                    _show_difference(report.to_dict(), naive.to_dict())
+            median = statistics.median(times)
+            offered = sum(int(r["offered"] or 0) for r in report.section("queues").rows)
+            rows.append(
+                [
+                    name,
+                    period,
+                    ",".join(by),
+                    f"{offered:,}",
+                    f"{median:.3f}",
+                    f"{target:.2f}",
+                    "ok" if median <= target else "OVER",
+                    naive_s,
+                    same,
+                ]
+            )
+            print(
+                f"  {name} {period}: {median:.3f} s (naive {naive_s}, same: {same})",
+                file=sys.stderr,
+                flush=True,
+            )
+    finally:
+        await engine.dispose()
+    return rows
+
+
+def _show_difference(a: dict[str, Any], b: dict[str, Any]) -> None:
+    for section in a["sections"]:
+        ra, rb = a["sections"][section]["rows"], b["sections"][section]["rows"]
+        if len(ra) != len(rb):
+            print(f"    {section}: {len(ra)} rows vs {len(rb)}", file=sys.stderr)
+            continue
+        for x, y in zip(ra, rb, strict=True):
+            diff = {k: (x[k], y.get(k)) for k in x if x[k] != y.get(k)}
+            if diff:
+                print(f"    {section}: {diff}", file=sys.stderr)
+                break
+
+
+def print_table(rows: list[list[str]]) -> None:
+    head = ["db", "period", "by", "offered", "sql s", "target s", "", "naive s", "same"]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    from pg import PostgresServer
+
+    backends = args.backends.split(",")
+    work = Path(tempfile.mkdtemp(prefix="clinicall-bench-"))
+    server = PostgresServer() if "postgres" in backends else None
+    try:
+        urls: dict[str, str] = {}
+        if "sqlite" in backends:
+            urls["sqlite"] = f"sqlite+aiosqlite:///{work / 'year.db'}"
+        if server is not None:
+            server.start()
+            urls["postgres"] = server.url(server.create_database("bench")).render_as_string(
+                hide_password=False
+            )
+        began = time.perf_counter()
+        await generate(list(urls.values()), args.calls, args.seed)
+        print(f"loaded in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        rows: list[list[str]] = []
+        for name, url in urls.items():
+            rows += await bench_one(name, url, args.repeat, not args.skip_naive_year)
+        print(f"\n{args.calls:,} generated inbound calls (+ callbacks' outbound calls)")
+        print_table(rows)
+    finally:
+        if server is not None:
+            server.stop()
+        for f in work.glob("*"):
+            f.unlink()
+        work.rmdir()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=DEFAULT_CALLS)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--skip-naive-year", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
