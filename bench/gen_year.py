@@ -407,7 +407,6 @@ async def generate(urls: list[str], calls: int, seed: int = 1, batch_rows: int =
     gen = Generator(calls, seed)
     began = time.perf_counter()
     pending = Batch()
-    days = 0
 
     async def flush() -> None:
         for sw in sqlite_writers:
@@ -415,8 +414,7 @@ async def generate(urls: list[str], calls: int, seed: int = 1, batch_rows: int =
         for pw in pg_writers:
             await pw.write(pending)
 
-    for batch in gen.days_batches():
-        days += 1
+    for days, batch in enumerate(gen.days_batches(), start=1):
         for name in ("calls", "attempts", "callbacks", "surveys"):
             getattr(pending, name).extend(getattr(batch, name))
         if pending.size() >= batch_rows or days == len(gen.days):

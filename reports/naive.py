@@ -119,11 +119,13 @@ async def _queues(session: AsyncSession, s: KpiSettings, keys: list[str], start:
             in_queue=sum(r.outcome is None for r in g),
             abandon_rate=ratio(len(aband) - len(short), counted),
             service_level=ratio(len(in_sl), counted),
-            asa=normalize(sum(waits) / len(waits), "s") if waits else None,
+            asa=normalize(sum(round(w * 1000) for w in waits) / len(waits) / 1000, "s")
+            if waits else None,
             wait_p50=normalize(_nearest_rank(waits, 50), "s") if waits else None,
             wait_p90=normalize(_nearest_rank(waits, 90), "s") if waits else None,
             wait_max=normalize(max(waits), "s") if waits else None,
-            aht_talk=normalize(sum(talks) / len(talks), "s") if talks else None,
+            aht_talk=normalize(sum(round(t * 1000) for t in talks) / len(talks) / 1000, "s")
+            if talks else None,
         )
         section.rows.append(out)
     if not keys and not groups:
@@ -147,7 +149,7 @@ async def _calls(session: AsyncSession, s: KpiSettings, keys: list[str], start: 
         select(QueueAttempt.call_id).join(Call, Call.id == QueueAttempt.call_id).where(
             QueueAttempt.connected_at.is_not(None), Call.started_at >= start,
             Call.started_at < end + horizon))).scalars().all())
-    done = defaultdict(list)
+    done: dict[int | None, list[datetime | None]] = defaultdict(list)
     for cb in (await session.execute(select(Callback).where(
             Callback.state == CallbackState.DONE, Callback.completed_at.is_not(None)))).scalars():
         done[cb.origin_call_id].append(cb.completed_at)
@@ -194,7 +196,7 @@ async def _calls(session: AsyncSession, s: KpiSettings, keys: list[str], start: 
             continue
         g["missed"] = g.get("missed", 0) + 1
         g[f"cause_{c.miss_cause}"] = g.get(f"cause_{c.miss_cause}", 0) + 1
-        firsts = list(done.get(c.id, []))
+        firsts = [t for t in done.get(c.id, []) if t is not None]
         later = contacts.get(c.caller or "", [])
         i = bisect_right(later, c.started_at)
         if i < len(later):
