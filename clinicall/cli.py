@@ -25,9 +25,12 @@ Configure = Callable[[argparse.ArgumentParser], Handler]
 EPILOG = """\
 examples:
   clinicall check-config config/clinic.yaml
-  clinicall asterisk-config config/clinic.yaml --out var/asterisk/etc
-  clinicall asterisk-config config/clinic.yaml --out var/sim --simulated
-  clinicall prompts config/clinic.yaml --out var/sounds
+  clinicall asterisk-config config/clinic.yaml --out /etc/asterisk
+  clinicall prompts config/clinic.yaml --out /usr/share/asterisk/sounds
+  clinicall run config/clinic.yaml -v
+  clinicall user add maria --role manager
+  clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv
+  clinicall demo
 
 Run 'clinicall COMMAND --help' for the options of one command.
 """
@@ -307,7 +310,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps each command's summary on one line next to its name."""
 
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=24, width=100)
+        super().__init__(prog, max_help_position=28, width=100)
 
 
 def build_parser(commands: Sequence[Command] = COMMANDS) -> tuple[
