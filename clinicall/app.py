@@ -9,6 +9,7 @@ awaits everything it started, in reverse.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -81,6 +82,7 @@ class Controller:
             ast.ami_host, ast.ami_port, ast.ami_user, ast.ami_secret, on_status=self._ami_status
         )
         self.calls_handled = 0
+        self._writes: set[asyncio.Task[None]] = set()
 
     async def ivr_session(self, channel: AgiChannel) -> None:
         """One call through the IVR; its outcome goes to the call account.
@@ -103,7 +105,11 @@ class Controller:
             outcome.route or "-",
         )
         if self.account is not None:
-            await self.account.record_ivr(info, outcome, started)
+            # Returning closes the FastAGI session and Asterisk moves the caller on to Queue():
+            # the patient must never wait for the database, so the write runs on its own.
+            write = asyncio.create_task(self.account.record_ivr(info, outcome, started))
+            self._writes.add(write)
+            write.add_done_callback(self._writes.discard)
 
     def _ami_status(self, up: bool, detail: str) -> None:
         log.info("AMI link %s%s", "up" if up else "down", f": {detail}" if detail else "")
@@ -124,6 +130,8 @@ class Controller:
     async def close(self) -> None:
         await self.agi.close()
         await self.ami.close()
+        if self._writes:  # IVR outcomes still being written: let them land in the account
+            await asyncio.gather(*self._writes)
 
     async def __aenter__(self) -> Self:
         await self.start()

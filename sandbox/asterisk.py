@@ -275,8 +275,22 @@ class AsteriskSandbox:
             raise AsteriskCommandError(f"asterisk -rx {command!r} exited {rc}: {out.strip()}")
         return out
 
+    async def restart(self) -> None:
+        """Stop Asterisk and start it again on the same run dir, config, ports and logs: what a
+        PBX restart looks like to the controller (AMI drops, calls end, queue_log goes on)."""
+        await self._stop_process()
+        started = time.monotonic()
+        await self._spawn()
+        await self._wait_fully_booted(started + self.boot_timeout)
+        log.info("asterisk %s restarted in %.2f s", self.name, time.monotonic() - started)
+
     async def stop(self) -> None:
         """Stop the Asterisk this sandbox started (SIGTERM, then SIGKILL) and clean its run dir."""
+        await self._stop_process()
+        if self._layout is not None and not self.keep_run_dir:
+            await asyncio.to_thread(self._remove_run_dir, self._layout.run_dir)
+
+    async def _stop_process(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -288,8 +302,6 @@ class AsteriskSandbox:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 await proc.wait()
-        if self._layout is not None and not self.keep_run_dir:
-            await asyncio.to_thread(self._remove_run_dir, self._layout.run_dir)
 
     @staticmethod
     def _remove_run_dir(run_dir: Path) -> None:
