@@ -1,0 +1,80 @@
+"""The reports' web handlers: ``GET /metrics`` (Prometheus) and ``GET /api/kpi`` (JSON).
+
+The web app owner calls ``add_routes(app)`` after putting the store's session factory and
+the KPI settings in ``app[SESSIONS]`` / ``app[KPI_SETTINGS]`` (and optionally
+``app[LIVE_STATE]``).  Authentication is the app's middleware's business, not this module's.
+
+    GET /api/kpi?from=2026-11-01&to=2026-11-30&by=queue,day   (local dates, both included)
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reports.grouping import BadGroupingError
+from reports.kpi import compute
+from reports.metrics import KpiCollector, LiveState
+from reports.settings import KpiSettings
+
+SESSIONS = web.AppKey("reports_sessions", async_sessionmaker[AsyncSession])
+KPI_SETTINGS = web.AppKey("reports_kpi_settings", KpiSettings)
+LIVE_STATE = web.AppKey("reports_live_state", LiveState)
+_COLLECTOR = web.AppKey("reports_collector", KpiCollector)
+_REGISTRY = web.AppKey("reports_registry", CollectorRegistry)
+
+MAX_DAYS = 400
+
+
+def add_routes(app: web.Application) -> None:
+    """Register /metrics and /api/kpi; the collector is built on first scrape."""
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/api/kpi", kpi_handler)
+
+
+def _collector(app: web.Application) -> tuple[KpiCollector, CollectorRegistry]:
+    if _COLLECTOR not in app:
+        collector = KpiCollector(app[SESSIONS], app[KPI_SETTINGS], app.get(LIVE_STATE))
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(collector)
+        app[_COLLECTOR] = collector  # one per app, built once
+        app[_REGISTRY] = registry
+    return app[_COLLECTOR], app[_REGISTRY]
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    collector, registry = _collector(request.app)
+    await collector.refresh()
+    body = generate_latest(registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _bad(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}),
+                              content_type="application/json")
+
+
+async def kpi_handler(request: web.Request) -> web.Response:
+    settings = request.app[KPI_SETTINGS]
+    try:
+        first = date.fromisoformat(request.query["from"])
+        last = date.fromisoformat(request.query.get("to", request.query["from"]))
+    except (KeyError, ValueError):
+        raise _bad("give from=YYYY-MM-DD (and to=YYYY-MM-DD, included)") from None
+    if last < first or (last - first).days > MAX_DAYS:
+        raise _bad(f"'to' must be on or after 'from', at most {MAX_DAYS} days later")
+    zone = settings.zone
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
+    try:
+        async with request.app[SESSIONS]() as session:
+            report = await compute(session, start=start, end=end,
+                                   by=request.query.get("by", ""), config=settings)
+    except BadGroupingError as exc:
+        raise _bad(str(exc)) from None
+    return web.json_response(report.to_dict())
