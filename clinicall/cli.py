@@ -257,6 +257,14 @@ def user_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
+# -- report ---------------------------------------------------------------------------------
+
+def report_command(parser: argparse.ArgumentParser) -> Handler:
+    from reports.cli import report_command as configure
+
+    return configure(parser)
+
+
 # -- run ------------------------------------------------------------------------------------
 
 def run_command(parser: argparse.ArgumentParser) -> Handler:
@@ -296,13 +304,10 @@ COMMANDS: tuple[Command, ...] = (
             prompts_command),
     Command("run", "run the controller (FastAGI IVR, AMI, call account) and the web app",
             run_command),
+    Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
-    # Other engineers add theirs here, one line each, e.g.:
-    #   Command("controller", "run the controller (AMI, FastAGI, web)", controller_command),
-    #   Command("report", "...", report_command),
-    #   Command("db", "...", db_command),
 )
 
 

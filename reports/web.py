@@ -10,6 +10,7 @@ the KPI settings in ``app[SESSIONS]`` / ``app[KPI_SETTINGS]`` (and optionally
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
@@ -25,6 +26,8 @@ from reports.settings import KpiSettings
 SESSIONS = web.AppKey("reports_sessions", async_sessionmaker[AsyncSession])
 KPI_SETTINGS = web.AppKey("reports_kpi_settings", KpiSettings)
 LIVE_STATE = web.AppKey("reports_live_state", LiveState)
+#: Optional: the clock that says what "today" is for the metrics (default: the real time).
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("reports_clock")
 _COLLECTOR = web.AppKey("reports_collector", KpiCollector)
 _REGISTRY = web.AppKey("reports_registry", CollectorRegistry)
 
@@ -32,24 +35,34 @@ MAX_DAYS = 400
 
 
 def add_routes(app: web.Application) -> None:
-    """Register /metrics and /api/kpi; the collector is built on first scrape."""
-    app.router.add_get("/metrics", metrics_handler)
+    """Register /metrics and /api/kpi (see :func:`add_metrics` for /metrics alone)."""
+    add_metrics(app)
     app.router.add_get("/api/kpi", kpi_handler)
 
 
+def add_metrics(app: web.Application) -> None:
+    """Register /metrics; its collector is built when the app starts (app state is frozen
+    once it runs)."""
+    app.router.add_get("/metrics", metrics_handler)
+    app.cleanup_ctx.append(_metrics_collector)
+
+
+async def _metrics_collector(app: web.Application) -> AsyncIterator[None]:
+    collector = KpiCollector(app[SESSIONS], app[KPI_SETTINGS], app.get(LIVE_STATE))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    app[_COLLECTOR], app[_REGISTRY] = collector, registry
+    yield
+
+
 def _collector(app: web.Application) -> tuple[KpiCollector, CollectorRegistry]:
-    if _COLLECTOR not in app:
-        collector = KpiCollector(app[SESSIONS], app[KPI_SETTINGS], app.get(LIVE_STATE))
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(collector)
-        app[_COLLECTOR] = collector  # one per app, built once
-        app[_REGISTRY] = registry
     return app[_COLLECTOR], app[_REGISTRY]
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
     collector, registry = _collector(request.app)
-    await collector.refresh()
+    clock = request.app.get(CLOCK)
+    await collector.refresh(clock() if clock is not None else None)
     body = generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

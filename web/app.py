@@ -15,11 +15,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.settings.models import ClinicConfig
+from reports import web as reports_web
+from reports.settings import kpi_settings
 from web import assets, auth_views, dashboard
 from web.access import access_middleware
 from web.cookies import MIN_SECRET_BYTES
 from web.keys import AUTH, CLOCK, CONFIG, LIVE, SESSIONS, THROTTLE, AuthSettings, Clock
-from web.live import LiveSource
+from web.live import LiveSource, MetricsLive
 from web.throttle import LoginThrottle
 
 SESSION_TTL = timedelta(hours=10)  # one shift; then log in again
@@ -74,7 +76,13 @@ def build_app(
     app.router.add_get("/assets/dashboard.js", assets.script)
     app.router.add_get("/", dashboard.dashboard)
     app.router.add_get("/api/live", dashboard.api_live)
-    app.router.add_get("/api/kpi", dashboard.api_kpi_today)
+    app[reports_web.SESSIONS] = sessions
+    app[reports_web.KPI_SETTINGS] = kpi_settings(config)
+    app[reports_web.CLOCK] = clock
+    if live is not None:
+        app[reports_web.LIVE_STATE] = MetricsLive(live, clock)
+    app.router.add_get("/api/kpi", dashboard.api_kpi)
+    reports_web.add_metrics(app)
     return app
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from clinicall.settings.models import ClinicConfig
+from reports import web as reports_web
 from reports.table import Value
 from web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS, Identity
 from web.kpi_today import clinic_row, rows_by_queue, today_report
@@ -122,8 +123,16 @@ async def api_live(request: web.Request) -> web.Response:
     return web.json_response(live_view(app[CONFIG], app[LIVE], app[CLOCK]()))
 
 
+async def api_kpi(request: web.Request) -> web.Response:
+    """``/api/kpi``: today by queue on the app's clock (what the dashboard polls), or any
+    period and grouping with ``from``/``to``/``by`` (:func:`reports.web.kpi_handler`)."""
+    if "from" in request.query:
+        return await reports_web.kpi_handler(request)
+    return await api_kpi_today(request)
+
+
 async def api_kpi_today(request: web.Request) -> web.Response:
-    """Today's KPIs by queue (a stand-in until ``reports.web`` serves the full KPI API)."""
+    """Today's KPIs by queue, the day taken from the app's clock."""
     app = request.app
     report = await today_report(app[SESSIONS], app[CONFIG], app[CLOCK]())
     return web.json_response(report.to_dict())

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
 from clinicall.settings.models import ClinicConfig
+from reports.metrics import QueueLive
 
 
 class QueueNowLike(Protocol):
@@ -54,3 +55,16 @@ def live_view(config: ClinicConfig, live: LiveSource | None, now: datetime) -> d
             row[field] = round(value, 1) if field == "longest_wait_s" else value
         queues[queue] = row
     return {"at": now.isoformat(), "connected": live is not None, "queues": queues}
+
+
+class MetricsLive:
+    """The live source as the Prometheus collector reads it (``reports.metrics.LiveState``)."""
+
+    def __init__(self, live: LiveSource, clock: Callable[[], datetime]) -> None:
+        self._live, self._clock = live, clock
+
+    def queues_live(self) -> dict[str, QueueLive]:
+        return {
+            queue: QueueLive(q.waiting, q.longest_wait_s, q.available, q.paused)
+            for queue, q in self._live.snapshot(self._clock()).items()
+        }

@@ -6,10 +6,16 @@ the expected numbers below are worked out by hand from the rows, not from the co
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import json
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -245,3 +251,43 @@ async def test_sqlite_and_postgres_reports_are_identical(
         finally:
             await engine.dispose()
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+async def test_report_command_exports_what_compute_gives(
+    db_url: str, db_sessions: async_sessionmaker[AsyncSession], tmp_path: Path, fmt: str
+) -> None:
+    """``clinicall report`` as a user runs it, read back from the file it wrote."""
+    async with db_sessions() as session:
+        await build_day(session)
+    out = tmp_path / f"report.{fmt}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "clinicall", "report", "--from", "2026-11-10", "--to",
+        "2026-11-10", "--by", "queue", "--format", fmt, "--out", str(out), "--db", db_url,
+        "--config", str(EXAMPLE), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    _, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    expected = {r["queue"]: (r["offered"], r["answered"], r["abandoned"])
+                for r in (await report(db_sessions, ["queue"])).section("queues").rows}
+    assert expected["therapy"][0] == 6
+    assert _exported_counts(out, fmt) == expected
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
+
+
+def _exported_counts(path: Path, fmt: str) -> dict[str, tuple[int, int, int]]:
+    names = ("offered [count]", "answered [count]", "abandoned [count]")
+    if fmt == "json":
+        rows = json.loads(path.read_text())["sections"]["queues"]["rows"]
+        return {r["queue"]: (r["offered"], r["answered"], r["abandoned"]) for r in rows}
+    if fmt == "csv":
+        with path.open(newline="", encoding="utf-8") as f:
+            table = list(csv.DictReader(f))
+        return {r["queue"]: tuple(int(r[n]) for n in names) for r in table}  # type: ignore[misc]
+    sheet = openpyxl.load_workbook(path, read_only=True)["queues"]
+    header, *body = [list(row) for row in sheet.iter_rows(values_only=True)]
+    index = [header.index(n) for n in names]
+    return {row[header.index("queue")]: tuple(int(row[i]) for i in index)  # type: ignore[misc]
+            for row in body}

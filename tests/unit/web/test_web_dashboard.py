@@ -84,3 +84,39 @@ def test_fmt_matches_the_script_rules() -> None:
     assert fmt(20, "s") == "20.0 s"
     assert fmt(33.333, "%") == "33.3 %"
     assert fmt(3, "count") == "3"
+
+
+async def test_api_kpi_any_period_and_grouping(
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_today(db_sessions)
+    auth = {"Authorization": f"Bearer {accounts[Role.MANAGER].token}"}
+    response = await client.get("/api/kpi?from=2026-06-30&to=2026-07-01&by=queue,day",
+                                headers=auth)
+    assert response.status == 200
+    rows = (await response.json())["sections"]["queues"]["rows"]
+    therapy = {r["day"]: r["offered"] for r in rows if r["queue"] == "therapy"}
+    assert therapy == {"2026-06-30": 1, "2026-07-01": 3}  # yesterday's call has its own day
+    bad = await client.get("/api/kpi?from=2026-07-01&by=weekday", headers=auth)
+    assert bad.status == 400
+    assert "weekday" in (await bad.json())["error"]
+
+
+async def test_metrics_serve_the_live_gauges_to_managers_only(
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_today(db_sessions)
+    def bearer(role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {accounts[role].token}"}
+
+    response = await client.get("/metrics", headers=bearer(Role.MANAGER))
+    assert response.status == 200
+    text = await response.text()
+    assert 'clinicall_queue_waiting{queue="therapy"} 4.0' in text
+    assert 'clinicall_queue_operators_paused{queue="therapy"} 1.0' in text
+    assert 'clinicall_queue_offered_total{queue="therapy"} 3.0' in text  # today's, not yesterday's
+    assert 'clinicall_queue_answer_wait_seconds_count{queue="therapy"} 2.0' in text
+    assert (await client.get("/metrics", headers=bearer(Role.OPERATOR))).status == 403
+    assert (await client.get("/metrics")).status == 401
