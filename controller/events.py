@@ -131,7 +131,7 @@ class MemberStatus:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VariableSet(CallEvent):
-    """A channel variable the controller cares about (QUEUESTATUS, MIXMONITOR_FILENAME, CLINICALL_*)."""
+    """A channel variable the controller follows: QUEUESTATUS, MIXMONITOR_FILENAME, CLINICALL_*."""
 
     name: str
     value: str

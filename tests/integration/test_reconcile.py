@@ -102,6 +102,8 @@ async def test_killed_controller_is_reconciled_from_queue_log_without_double_cou
     first.send_signal(signal.SIGKILL)  # ... when the controller dies
     assert await first.wait() == -signal.SIGKILL
     traces = [await clinic.finished(linkedid, timeout=60) for linkedid in calls]
+    for linkedid in calls:  # Asterisk may report the completion after the last Hangup
+        await clinic.tracer.wait_for(linkedid, "AgentComplete", timeout=10)
     truth = sorted(
         (t.linkedid, int(t.named("AgentConnect")[0]["HoldTime"]),
          int(t.named("AgentComplete")[0]["TalkTime"]))
