@@ -150,8 +150,10 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
             print(f"[{done}/{total}] {item.language}/{item.key}: {state}", flush=True)
 
         try:
+            recorded = config.ivr.recorded_prompts
             paths = asyncio.run(prompt_build.build_prompts(
-                items, args.out, cache_dir=args.cache, progress=progress))
+                items, args.out, cache_dir=args.cache, progress=progress,
+                recorded=Path(recorded) if recorded else None))
         except prompt_build.PromptBuildError as exc:
             raise CommandError(str(exc), "check that espeak-ng and sox are installed") from None
         print(f"{len(paths)} prompt(s) in {args.out}")

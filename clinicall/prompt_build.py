@@ -1,5 +1,9 @@
 """Build the clinic's IVR prompts from text: espeak-ng speaks, sox makes Asterisk's 8 kHz WAV.
 
+A clinic may record its own prompts: a file ``<recorded>/<language>/<key>.<wav|mp3|ogg|flac>``
+is converted to the same format and used instead of the spoken text (every prompt it lacks is
+still spoken, so a half-recorded clinic, or one with no Ukrainian voice artist, just works).
+
 Each :class:`~ivr.prompts.PromptText` becomes ``out_dir/clinicall/<language>/<key>.wav`` (8 kHz,
 mono, 16-bit signed PCM: what Asterisk plays as ``.wav`` without transcoding).  A built prompt
 is cached under a hash of (voice, text, settings, tool versions), so running the build again
@@ -45,8 +49,12 @@ def _no_progress(done: int, total: int, item: PromptText, cached: bool) -> None:
     return None
 
 
+RECORDED_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac")
+
+
 async def build_prompts(items: Iterable[PromptText], out_dir: Path, *, cache_dir: Path,
-                        progress: Progress = _no_progress, jobs: int | None = None) -> list[Path]:
+                        progress: Progress = _no_progress, jobs: int | None = None,
+                        recorded: Path | None = None) -> list[Path]:
     """Write every prompt under ``out_dir``; return the paths in the order of ``items``.
 
     Raises :class:`PromptBuildError` if espeak-ng or sox is missing or fails; prompts already
@@ -64,7 +72,11 @@ async def build_prompts(items: Iterable[PromptText], out_dir: Path, *, cache_dir
     async def one(item: PromptText) -> Path:
         nonlocal done
         async with limit:
-            path, cached = await _build_one(item, out_dir, cache_dir, versions)
+            own = await asyncio.to_thread(_recorded_file, recorded, item) if recorded else None
+            if own is not None:
+                path, cached = await _convert_recorded(own, item, out_dir), False
+            else:
+                path, cached = await _build_one(item, out_dir, cache_dir, versions)
         done += 1
         progress(done, len(todo), item, cached)
         return path
@@ -102,6 +114,28 @@ async def _build_one(item: PromptText, out_dir: Path, cache_dir: Path,
         await asyncio.to_thread(_unlink, raw, part)
     await asyncio.to_thread(_copy_if_present, cached, target)
     return target, False
+
+
+def _recorded_file(recorded: Path, item: PromptText) -> Path | None:
+    for suffix in RECORDED_SUFFIXES:
+        candidate = recorded / item.language / f"{item.key}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+async def _convert_recorded(source: Path, item: PromptText, out_dir: Path) -> Path:
+    """The clinic's recording as Asterisk's 8 kHz mono 16-bit WAV (ffmpeg reads any format)."""
+    target = out_dir / f"{prompt_name(item.language, item.key)}.wav"
+    await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+    part = target.with_name(f".{target.name}.part.wav")
+    try:
+        await _run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
+                    "-ac", "1", "-ar", str(SAMPLE_RATE), "-sample_fmt", "s16", str(part)])
+        await asyncio.to_thread(os.replace, part, target)
+    finally:
+        await asyncio.to_thread(_unlink, part)
+    return target
 
 
 def _copy_if_present(source: Path, target: Path) -> bool:

@@ -74,7 +74,9 @@ class SimulatedClinic:
             cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
             items = prompt_texts(config)
             progress(f"speaking {len(items)} clinic prompts (cached in {cache})")
-            await build_prompts(items, asterisk.sounds_dir, cache_dir=cache)
+            recorded = config.ivr.recorded_prompts
+            await build_prompts(items, asterisk.sounds_dir, cache_dir=cache,
+                                recorded=Path(recorded) if recorded else None)
             ami = AMIClient("127.0.0.1", ports.ami, config.asterisk.ami_user,
                             config.asterisk.ami_secret, ping_interval=2.0, ping_timeout=2.0)
             async with ami:

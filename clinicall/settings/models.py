@@ -195,6 +195,9 @@ class Ivr(Frozen):
     emergency_notice: Localized
     main_menu: Ident = "main"
     menus: dict[Ident, Menu]
+    #: The clinic's own recorded prompts, ``<dir>/<language>/<key>.<wav|mp3|ogg|flac>``; each
+    #: one found replaces the spoken text of that prompt (``clinicall prompts`` converts it).
+    recorded_prompts: str | None = None
 
 
 class Kpi(Frozen):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import shutil
 import wave
 from pathlib import Path
@@ -59,3 +60,21 @@ async def test_second_run_uses_the_cache(tmp_path: Path) -> None:
 async def test_unknown_language_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PromptBuildError, match="no voice for language 'de'"):
         await build_prompts([PromptText("x", "de", "Hallo")], tmp_path, cache_dir=tmp_path / "c")
+
+
+async def test_a_recorded_prompt_replaces_the_spoken_one(tmp_path: Path) -> None:
+    """The clinic's own recording (any rate, stereo) becomes the 8 kHz prompt; others are spoken."""
+    recorded = tmp_path / "recorded"
+    (recorded / "uk").mkdir(parents=True)
+    tone = recorded / "uk" / "welcome.wav"
+    synth = await asyncio.create_subprocess_exec(
+        "sox", "-n", "-r", "44100", "-c", "2", str(tone), "synth", "1.5", "sine", "440")
+    assert await synth.wait() == 0
+    paths = await build_prompts(ITEMS, tmp_path / "sounds", cache_dir=tmp_path / "cache",
+                                recorded=recorded)
+    with wave.open(str(paths[0])) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+        assert abs(w.getnframes() / 8000 - 1.5) < 0.05  # the recording, not 2-3 s of speech
+    spoken = await build_prompts(ITEMS[:1], tmp_path / "spoken", cache_dir=tmp_path / "cache")
+    assert paths[0].read_bytes() != spoken[0].read_bytes()
+    assert _peak(paths[1])[3] > 1000  # ru has no recording: still spoken
