@@ -141,11 +141,21 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
 
 async def _print_report(parts: Running, config: ClinicConfig, since: datetime,
                         out: Print) -> None:
+    from sqlalchemy import select
+
+    from clinicall.db.models import Call
     from reports.kpi import compute
 
     async with parts.sessions() as session:
         report = await compute(session, start=since - timedelta(minutes=1),
                                end=utc_now() + timedelta(minutes=1), by="queue", config=config)
+        accounted = (await session.execute(select(Call).where(Call.started_at >= since)
+                                       .order_by(Call.started_at))).scalars().all()
+    out("demo: the account, per call (from the store):")
+    for call in accounted:
+        fate = f"missed ({call.miss_cause})" if call.missed else "not missed"
+        out(f"  {mask_number(call.caller)}: {call.ivr_outcome}, route {call.route or '-'}, "
+            f"language {call.language or '-'}, path {call.ivr_path or '-'}, {fate}")
     out("demo: the account, per queue (from the store):")
     for row in report.section("queues").rows:
         out(f"  {row['queue']:<11} offered {row['offered']}, answered {row['answered']}, "

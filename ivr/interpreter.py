@@ -167,6 +167,7 @@ class _Session:
         Returns the outcome when the call ends here, None to go back to the main menu.
         """
         self.on_hangup = "selfserved"
+        self.route = say.answer  # the topic, until the patient chooses a queue after all
         key = await self.collect([say.answer, prompts.INFO_MORE])
         if not key:
             self.path.timeout(MORE_STEP)

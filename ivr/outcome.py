@@ -27,7 +27,10 @@ INVALID = "?"
 class IvrOutcome:
     language: str
     path: str
-    route: str | None  # the route id chosen (None: no route was reached)
+    #: The route id chosen; for a call that only heard answers, the last answer's prompt key
+    #: (``info_hours``, ``service_<id>``): what the patient called about, for the topics KPI.
+    #: None: nothing was chosen.
+    route: str | None
     request: QueueRequest | None  # what was sent to port.enqueue (None: no queue entered)
     outcome: Outcome
 

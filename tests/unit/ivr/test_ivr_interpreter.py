@@ -252,6 +252,7 @@ async def test_silence_after_an_answer_is_self_service(plan: IvrPlan, config: Cl
     port = FakePort(["1", "2", "2", TIMEOUT])
     outcome = await call(plan, config, port)
     assert outcome.outcome == "selfserved"
+    assert outcome.route == "info_address"  # what the patient called about
     assert outcome.path == "lang:1/main:2/information:2/more:-"
     assert port.collects[-1][0] == "clinicall/uk/info_address"
     assert port.names()[-1] == "hangup"
