@@ -51,10 +51,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select, text
+from sqlalchemy import Select, and_, case, func, literal, null, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -159,6 +159,8 @@ async def compute(
     if connection.dialect.name == "postgresql":
         # JIT compiles these short aggregates for longer than they run (1.4 s of 3 s).
         await session.execute(text("SET LOCAL jit = off"))
+        # The window queries sort a year of calls by number: in memory, not in 4 MB runs.
+        await session.execute(text("SET LOCAL work_mem = '256MB'"))
     ctx = _Context(settings, keys, start, end, connection.dialect.name)
     step = progress or (lambda _what: None)
     step("queue attempts")
@@ -382,34 +384,76 @@ async def _call_section(session: AsyncSession, ctx: _Context) -> Section:
     return section
 
 
+def _returns_window(ctx: _Context) -> Select[Any]:
+    """Each missed call of the period with the first later contact of its number, in one pass.
+
+    A *contact* of a number is an inbound call from it that an operator answered, or an
+    answered outbound call to it.  The missed calls and the contacts (up to a horizon and a
+    day past the period, where every return search ends) are one stream partitioned by number
+    and ordered by start, latest first; a running MIN of the contacts' starts then gives, at a
+    missed call, the earliest contact at or after its start.  Peers (same start) are in the
+    running frame, so a contact at the very same instant shows as ``first = start``: those
+    rare rows fall back to the exact per-call search (:func:`_first_contact_lookup`).
+    """
+    reach = ctx.end + timedelta(hours=ctx.settings.return_horizon_h, days=2)
+    answered_attempt = select(QueueAttempt.id).where(
+        QueueAttempt.call_id == Call.id, QueueAttempt.connected_at.is_not(None)).exists()
+    no_id, no_end, no_route = (null().cast(c.type) for c in (Call.id, Call.ended_at, Call.route))
+    inbound = select(Call.caller.label("number"), Call.started_at.label("at"),
+                     Call.started_at.label("contact_at"), no_id.label("id"),
+                     no_end.label("ended_at"), no_route.label("route")).where(
+        Call.started_at >= ctx.start, Call.started_at < reach,
+        Call.direction == Direction.INBOUND.value, Call.caller.is_not(None), answered_attempt)
+    outbound = select(Call.dialled, Call.started_at, Call.started_at, no_id, no_end, no_route
+                      ).where(
+        Call.started_at >= ctx.start, Call.started_at < reach,
+        Call.direction == Direction.OUTBOUND.value, Call.dialled.is_not(None),
+        Call.answered_at.is_not(None))
+    missed = _inbound_in_period(ctx).add_columns(
+        Call.caller, Call.started_at, null().cast(Call.started_at.type), Call.id, Call.ended_at,
+        Call.route).where(
+        Call.missed.is_(True))
+    stream = union_all(inbound, outbound, missed).subquery("stream")
+    first = func.min(stream.c.contact_at).over(
+        partition_by=stream.c.number, order_by=stream.c.at.desc()).label("first_at")
+    return select(stream.c.id, stream.c.number, stream.c.at, stream.c.ended_at,
+                  stream.c.route, first)
+
+
 async def _returns(session: AsyncSession, ctx: _Context, grouping: grp.Grouping) -> Sequence[Any]:
     """Per group: missed calls returned within the minutes, and time-to-callback sums."""
     d = ctx.dialect
     s = ctx.settings
-    # Each search stops a day past the horizon (an index range; the horizon, counted from the
-    # missed call's end, is checked exactly below; no call lasts a day).
-    bound = sf.plus_seconds(Call.started_at, int(s.return_horizon_h * 3600) + 86400, d)
+    ranked = _returns_window(ctx).subquery("ranked")
+    r = ranked.c
+    # Each search stops a day past the horizon (the horizon, counted from the missed call's
+    # end, is checked exactly below; no call lasts a day).
+    bound = sf.plus_seconds(r.at, int(s.return_horizon_h * 3600) + 86400, d)
     later_in = aliased(Call)
     later_out = aliased(Call)
     answered_attempt = select(QueueAttempt.id).where(
         QueueAttempt.call_id == later_in.id, QueueAttempt.connected_at.is_not(None)).exists()
-    # MIN, not ORDER BY … LIMIT 1: PostgreSQL would walk the started_at index for the latter.
+    # The exact search, for the rare missed call with a contact at its very instant.
     first_in = (select(func.min(later_in.started_at)).where(
-        later_in.caller == Call.caller, later_in.started_at > Call.started_at,
-        later_in.started_at < bound,
+        later_in.caller == r.number, later_in.started_at > r.at, later_in.started_at < bound,
         later_in.direction == Direction.INBOUND.value, answered_attempt).scalar_subquery())
     first_out = (select(func.min(later_out.started_at)).where(
-        later_out.dialled == Call.caller, later_out.started_at > Call.started_at,
+        later_out.dialled == r.number, later_out.started_at > r.at,
         later_out.started_at < bound,
         later_out.direction == Direction.OUTBOUND.value, later_out.answered_at.is_not(None))
         .scalar_subquery())
+    exact_ms = sf.least(d, *(sf.never_if_null(sf.epoch_ms(x, d)) for x in (first_in, first_out)))
+    contact_ms = case(
+        (and_(r.first_at > r.at, r.first_at < bound), sf.epoch_ms(r.first_at, d)),
+        (r.first_at == r.at, exact_ms),
+        else_=literal(sf.NEVER_MS))
     done_callback = (select(func.min(Callback.completed_at)).where(
-        Callback.origin_call_id == Call.id, Callback.state == CallbackState.DONE.value)
+        Callback.origin_call_id == r.id, Callback.state == CallbackState.DONE.value)
         .scalar_subquery())
-    returned_ms = sf.least(d, *(sf.never_if_null(sf.epoch_ms(x, d))
-                                for x in (first_in, first_out, done_callback)))
-    base_ms = sf.epoch_ms(func.coalesce(Call.ended_at, Call.started_at), d)
-    source = _inbound_in_period(ctx).where(Call.missed.is_(True))
+    returned_ms = sf.least(d, contact_ms, sf.never_if_null(sf.epoch_ms(done_callback, d)))
+    base_ms = sf.epoch_ms(func.coalesce(r.ended_at, r.at), d)
+    grouping = ctx.grouping(at=r.at, queue=None, route=r.route, keys=_call_keys(ctx))
+    source = select().select_from(ranked).where(r.id.is_not(None))
     query, key_cols, (delta,) = _keyed(grouping, [(returned_ms - base_ms).label("delta")],
                                        source, materialized=True)
     in_horizon = delta <= int(s.return_horizon_h * HOUR_MS)
@@ -423,14 +467,34 @@ async def _returns(session: AsyncSession, ctx: _Context, grouping: grp.Grouping)
 
 
 async def _repeats(session: AsyncSession, ctx: _Context, grouping: grp.Grouping) -> Sequence[Any]:
+    """Per group: calls with a known caller, and those the caller followed within 24 h / 7 d.
+
+    The next call of the same caller is LEAD() over the caller's inbound calls ordered by
+    start (one pass over the period and the 7 days after it).  Two calls at the very same
+    instant are peers, not "later": where LEAD meets one, the exact per-call search decides.
+    """
     d = ctx.dialect
+    reach = ctx.end + timedelta(days=7, seconds=1)
+    calls = select(
+        Call.caller, Call.started_at, Call.route,
+        func.lead(Call.started_at).over(
+            partition_by=Call.caller, order_by=Call.started_at).label("next_at"),
+    ).where(Call.started_at >= ctx.start, Call.started_at < reach,
+            Call.direction == Direction.INBOUND.value, Call.caller.is_not(None)
+            ).subquery("caller_calls")
+    c = calls.c
     later = aliased(Call)
-    next_call = (select(func.min(later.started_at)).where(
-        later.caller == Call.caller, later.started_at > Call.started_at,
-        later.started_at < sf.plus_seconds(Call.started_at, 7 * 86400 + 1, d),
+    exact_next = (select(func.min(later.started_at)).where(
+        later.caller == c.caller, later.started_at > c.started_at,
+        later.started_at < sf.plus_seconds(c.started_at, 7 * 86400 + 1, d),
         later.direction == Direction.INBOUND.value).scalar_subquery())
-    gap = sf.never_if_null(sf.epoch_ms(next_call, d)) - sf.epoch_ms(Call.started_at, d)
-    source = _inbound_in_period(ctx).where(Call.caller.is_not(None))
+    next_ms = case(
+        (c.next_at > c.started_at, sf.epoch_ms(c.next_at, d)),
+        (c.next_at == c.started_at, sf.never_if_null(sf.epoch_ms(exact_next, d))),
+        else_=literal(sf.NEVER_MS))
+    gap = next_ms - sf.epoch_ms(c.started_at, d)
+    grouping = ctx.grouping(at=c.started_at, queue=None, route=c.route, keys=_call_keys(ctx))
+    source = select().select_from(calls).where(c.started_at < ctx.end)
     query, key_cols, (gap_col,) = _keyed(grouping, [gap.label("gap")], source,
                                          materialized=True)
     query = query.add_columns(

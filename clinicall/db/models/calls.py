@@ -24,7 +24,8 @@ class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
         Index(None, "started_at"),
-        Index(None, "caller", "started_at"),  # repeat calls within 24 h / 7 days
+        # repeat calls within 24 h / 7 days, answered returns: covering, read in index order
+        Index(None, "caller", "started_at", "direction"),
         Index(None, "missed", "started_at"),
         Index(None, "dialled", "started_at"),  # reports: outbound call returning a missed one
     )
@@ -62,7 +63,7 @@ class QueueAttempt(Base):
         UniqueConstraint("uniqueid", "queue", "joined_at"),
         Index(None, "queue", "joined_at"),
         Index(None, "joined_at"),
-        Index(None, "call_id"),
+        Index(None, "call_id", "connected_at"),  # reports: was the call answered (covering)
     )
 
     id: Mapped[BigId]
