@@ -34,6 +34,7 @@ from clinicall.db.models import (
     SurveyQuestion,
 )
 from reports import Report, compute
+from reports import kpi as kpi_module
 from reports.settings import KpiSettings
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -291,3 +292,20 @@ def _exported_counts(path: Path, fmt: str) -> dict[str, tuple[int, int, int]]:
     index = [header.index(n) for n in names]
     return {row[header.index("queue")]: tuple(int(row[i]) for i in index)  # type: ignore[misc]
             for row in body}
+
+
+@pytest.mark.parametrize("by", [[], ["queue"], ["route", "hour"]])
+async def test_window_pass_and_per_call_lookups_agree(
+    db_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+    by: list[str],
+) -> None:
+    """Repeats and returns: periods of a week or more use one window pass, shorter ones a
+    lookup per call; on the same day both must give the same report."""
+    async with db_sessions() as session:
+        await build_day(session)
+    by_lookup = (await report(db_sessions, by)).to_dict()
+    monkeypatch.setattr(kpi_module, "ONE_PASS_FROM", timedelta(0))
+    by_window = (await report(db_sessions, by)).to_dict()
+    assert by_window == by_lookup
+    calls = by_window["sections"]["calls"]["rows"]  # type: ignore[index]
+    assert sum(r["repeat_24h_rate"] is not None for r in calls) > 0
