@@ -437,41 +437,20 @@ async def _returns(session: AsyncSession, ctx: _Context, grouping: grp.Grouping)
     # Each search stops a day past the horizon (the horizon, counted from the missed call's
     # end, is checked exactly below; no call lasts a day).
     bound = sf.plus_seconds(r.at, int(s.return_horizon_h * 3600) + 86400, d)
-    later_in = aliased(Call)
-    later_out = aliased(Call)
-    answered_attempt = select(QueueAttempt.id).where(
-        QueueAttempt.call_id == later_in.id, QueueAttempt.connected_at.is_not(None)).exists()
     # The exact search, for the rare missed call with a contact at its very instant.
-    first_in = (select(func.min(later_in.started_at)).where(
-        later_in.caller == r.number, later_in.started_at > r.at, later_in.started_at < bound,
-        later_in.direction == Direction.INBOUND.value, answered_attempt).scalar_subquery())
-    first_out = (select(func.min(later_out.started_at)).where(
-        later_out.dialled == r.number, later_out.started_at > r.at,
-        later_out.started_at < bound,
-        later_out.direction == Direction.OUTBOUND.value, later_out.answered_at.is_not(None))
-        .scalar_subquery())
+    first_in, first_out = _first_contacts(r.number, r.at, bound)
     exact_ms = sf.least(d, *(sf.never_if_null(sf.epoch_ms(x, d)) for x in (first_in, first_out)))
     contact_ms = case(
         (and_(r.first_at > r.at, r.first_at < bound), sf.epoch_ms(r.first_at, d)),
         (r.first_at == r.at, exact_ms),
         else_=literal(sf.NEVER_MS))
-    done_callback = (select(func.min(Callback.completed_at)).where(
-        Callback.origin_call_id == r.id, Callback.state == CallbackState.DONE.value)
-        .scalar_subquery())
-    returned_ms = sf.least(d, contact_ms, sf.never_if_null(sf.epoch_ms(done_callback, d)))
+    returned_ms = sf.least(d, contact_ms, sf.never_if_null(sf.epoch_ms(_done_callback(r.id), d)))
     base_ms = sf.epoch_ms(func.coalesce(r.ended_at, r.at), d)
     grouping = ctx.grouping(at=r.at, queue=None, route=r.route, keys=_call_keys(ctx))
     source = select().select_from(ranked).where(r.id.is_not(None))
     query, key_cols, (delta,) = _keyed(grouping, [(returned_ms - base_ms).label("delta")],
                                        source, materialized=True)
-    in_horizon = delta <= int(s.return_horizon_h * HOUR_MS)
-    query = query.add_columns(
-        _count_if(delta <= int(s.unreturned_after_min * 60_000)).label("in_time"),
-        _count_if(in_horizon).label("ttc_n"),
-        func.sum(case((in_horizon, delta), else_=0)).label("ttc_sum"),
-        func.max(case((in_horizon, delta))).label("ttc_max"),
-    ).group_by(*key_cols)
-    return list((await session.execute(query)).all())
+    return list((await session.execute(_return_counts(query, delta, s).group_by(*key_cols))).all())
 
 
 async def _repeats(session: AsyncSession, ctx: _Context, grouping: grp.Grouping) -> Sequence[Any]:
@@ -491,11 +470,7 @@ async def _repeats(session: AsyncSession, ctx: _Context, grouping: grp.Grouping)
             Call.direction == Direction.INBOUND.value, Call.caller.is_not(None)
             ).subquery("caller_calls")
     c = calls.c
-    later = aliased(Call)
-    exact_next = (select(func.min(later.started_at)).where(
-        later.caller == c.caller, later.started_at > c.started_at,
-        later.started_at < sf.plus_seconds(c.started_at, 7 * 86400 + 1, d),
-        later.direction == Direction.INBOUND.value).scalar_subquery())
+    exact_next = _next_inbound(c.caller, c.started_at, d)
     next_ms = case(
         (c.next_at > c.started_at, sf.epoch_ms(c.next_at, d)),
         (c.next_at == c.started_at, sf.never_if_null(sf.epoch_ms(exact_next, d))),
@@ -505,12 +480,7 @@ async def _repeats(session: AsyncSession, ctx: _Context, grouping: grp.Grouping)
     source = select().select_from(calls).where(c.started_at < ctx.end)
     query, key_cols, (gap_col,) = _keyed(grouping, [gap.label("gap")], source,
                                          materialized=True)
-    query = query.add_columns(
-        func.count().label("known_callers"),
-        _count_if(gap_col <= 24 * HOUR_MS).label("rep24"),
-        _count_if(gap_col <= 7 * 24 * HOUR_MS).label("rep7"),
-    ).group_by(*key_cols)
-    return list((await session.execute(query)).all())
+    return list((await session.execute(_repeat_counts(query, gap_col).group_by(*key_cols))).all())
 
 
 async def _returns_by_lookup(session: AsyncSession, ctx: _Context,
@@ -521,58 +491,27 @@ async def _returns_by_lookup(session: AsyncSession, ctx: _Context,
     # Each search stops a day past the horizon (an index range; the horizon, counted from the
     # missed call's end, is checked exactly below; no call lasts a day).
     bound = sf.plus_seconds(Call.started_at, int(s.return_horizon_h * 3600) + 86400, d)
-    later_in = aliased(Call)
-    later_out = aliased(Call)
-    answered_attempt = select(QueueAttempt.id).where(
-        QueueAttempt.call_id == later_in.id, QueueAttempt.connected_at.is_not(None)).exists()
-    # MIN, not ORDER BY … LIMIT 1: PostgreSQL would walk the started_at index for the latter.
-    first_in = (select(func.min(later_in.started_at)).where(
-        later_in.caller == Call.caller, later_in.started_at > Call.started_at,
-        later_in.started_at < bound,
-        later_in.direction == Direction.INBOUND.value, answered_attempt).scalar_subquery())
-    first_out = (select(func.min(later_out.started_at)).where(
-        later_out.dialled == Call.caller, later_out.started_at > Call.started_at,
-        later_out.started_at < bound,
-        later_out.direction == Direction.OUTBOUND.value, later_out.answered_at.is_not(None))
-        .scalar_subquery())
-    done_callback = (select(func.min(Callback.completed_at)).where(
-        Callback.origin_call_id == Call.id, Callback.state == CallbackState.DONE.value)
-        .scalar_subquery())
+    first_in, first_out = _first_contacts(Call.caller, Call.started_at, bound)
+    done_callback = _done_callback(Call.id)
     returned_ms = sf.least(d, *(sf.never_if_null(sf.epoch_ms(x, d))
                                 for x in (first_in, first_out, done_callback)))
     base_ms = sf.epoch_ms(func.coalesce(Call.ended_at, Call.started_at), d)
     source = _inbound_in_period(ctx).where(Call.missed.is_(True))
     query, key_cols, (delta,) = _keyed(grouping, [(returned_ms - base_ms).label("delta")],
                                        source, materialized=True)
-    in_horizon = delta <= int(s.return_horizon_h * HOUR_MS)
-    query = query.add_columns(
-        _count_if(delta <= int(s.unreturned_after_min * 60_000)).label("in_time"),
-        _count_if(in_horizon).label("ttc_n"),
-        func.sum(case((in_horizon, delta), else_=0)).label("ttc_sum"),
-        func.max(case((in_horizon, delta))).label("ttc_max"),
-    ).group_by(*key_cols)
-    return list((await session.execute(query)).all())
+    return list((await session.execute(_return_counts(query, delta, s).group_by(*key_cols))).all())
 
 
 async def _repeats_by_lookup(session: AsyncSession, ctx: _Context,
                              grouping: grp.Grouping) -> Sequence[Any]:
     """``_repeats`` by one indexed search per call: cheaper for a short period."""
     d = ctx.dialect
-    later = aliased(Call)
-    next_call = (select(func.min(later.started_at)).where(
-        later.caller == Call.caller, later.started_at > Call.started_at,
-        later.started_at < sf.plus_seconds(Call.started_at, 7 * 86400 + 1, d),
-        later.direction == Direction.INBOUND.value).scalar_subquery())
+    next_call = _next_inbound(Call.caller, Call.started_at, d)
     gap = sf.never_if_null(sf.epoch_ms(next_call, d)) - sf.epoch_ms(Call.started_at, d)
     source = _inbound_in_period(ctx).where(Call.caller.is_not(None))
     query, key_cols, (gap_col,) = _keyed(grouping, [gap.label("gap")], source,
                                          materialized=True)
-    query = query.add_columns(
-        func.count().label("known_callers"),
-        _count_if(gap_col <= 24 * HOUR_MS).label("rep24"),
-        _count_if(gap_col <= 7 * 24 * HOUR_MS).label("rep7"),
-    ).group_by(*key_cols)
-    return list((await session.execute(query)).all())
+    return list((await session.execute(_repeat_counts(query, gap_col).group_by(*key_cols))).all())
 
 
 async def _surveys(session: AsyncSession, ctx: _Context, grouping: grp.Grouping) -> Sequence[Any]:
@@ -611,3 +550,57 @@ async def _topic_section(session: AsyncSession, ctx: _Context) -> Section:
                    missed=int(row.missed))
         section.rows.append(out)
     return section
+
+
+def _first_contacts(number: Any, at: Any, bound: Any) -> tuple[Any, Any]:
+    """The first answered inbound call from ``number`` and the first answered outbound call to
+    it, after ``at`` and before ``bound`` (MIN, not ORDER BY … LIMIT 1: PostgreSQL would walk
+    the started_at index for the latter)."""
+    later_in = aliased(Call)
+    later_out = aliased(Call)
+    answered_attempt = select(QueueAttempt.id).where(
+        QueueAttempt.call_id == later_in.id, QueueAttempt.connected_at.is_not(None)).exists()
+    first_in = (select(func.min(later_in.started_at)).where(
+        later_in.caller == number, later_in.started_at > at, later_in.started_at < bound,
+        later_in.direction == Direction.INBOUND.value, answered_attempt).scalar_subquery())
+    first_out = (select(func.min(later_out.started_at)).where(
+        later_out.dialled == number, later_out.started_at > at, later_out.started_at < bound,
+        later_out.direction == Direction.OUTBOUND.value, later_out.answered_at.is_not(None))
+        .scalar_subquery())
+    return first_in, first_out
+
+
+def _done_callback(call_id: Any) -> Any:
+    """When the first completed callback job created from the missed call ``call_id`` ended."""
+    return (select(func.min(Callback.completed_at)).where(
+        Callback.origin_call_id == call_id, Callback.state == CallbackState.DONE.value)
+        .scalar_subquery())
+
+
+def _return_counts(query: Select[Any], delta: Any, s: KpiSettings) -> Select[Any]:
+    """Returned in time, and the time-to-callback count, sum and max within the horizon."""
+    in_horizon = delta <= int(s.return_horizon_h * HOUR_MS)
+    return query.add_columns(
+        _count_if(delta <= int(s.unreturned_after_min * 60_000)).label("in_time"),
+        _count_if(in_horizon).label("ttc_n"),
+        func.sum(case((in_horizon, delta), else_=0)).label("ttc_sum"),
+        func.max(case((in_horizon, delta))).label("ttc_max"),
+    )
+
+
+def _next_inbound(caller: Any, at: Any, dialect: str) -> Any:
+    """The next inbound call from ``caller`` after ``at``, within 7 days and a second."""
+    later = aliased(Call)
+    return (select(func.min(later.started_at)).where(
+        later.caller == caller, later.started_at > at,
+        later.started_at < sf.plus_seconds(at, 7 * 86400 + 1, dialect),
+        later.direction == Direction.INBOUND.value).scalar_subquery())
+
+
+def _repeat_counts(query: Select[Any], gap: Any) -> Select[Any]:
+    """Calls with a known caller, and those followed by another within 24 h / 7 days."""
+    return query.add_columns(
+        func.count().label("known_callers"),
+        _count_if(gap <= 24 * HOUR_MS).label("rep24"),
+        _count_if(gap <= 7 * 24 * HOUR_MS).label("rep7"),
+    )
