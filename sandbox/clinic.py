@@ -11,6 +11,7 @@ exercise the fail-open dialplan.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -114,6 +115,12 @@ class SimulatedClinic:
             "Async": "true",
         })
         return linkedid
+
+    async def hang_up_after_join(self, linkedid: str, wait_s: float) -> None:
+        """The patient hangs up ``wait_s`` seconds after joining a queue (an abandon)."""
+        await self.tracer.wait_for(linkedid, "QueueCallerJoin", timeout=30)
+        await asyncio.sleep(wait_s)
+        await self.hang_up(linkedid)
 
     async def hang_up(self, linkedid: str) -> None:
         """The patient hangs up now (the caller's channel, as a real patient would)."""

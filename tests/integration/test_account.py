@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from pg import PostgresServer
+from scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 from sqlalchemy import select
 
 from clinicall.app import Controller
@@ -37,10 +38,6 @@ from sandbox.clinic import SimulatedClinic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.postgres]
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
-ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
-TUESDAY_10_KYIV = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-SUNDAY_10_KYIV = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 def _config() -> ClinicConfig:
@@ -65,14 +62,6 @@ class FanOut:
     def handle_event(self, message: Message) -> None:
         for tracker in self.trackers:
             tracker.handle_event(message)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = TUESDAY_10_KYIV
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @dataclass
@@ -133,12 +122,6 @@ async def controller(
         yield controller
 
 
-async def _hang_up_after_join(clinic: SimulatedClinic, linkedid: str, wait_s: float) -> None:
-    await clinic.tracer.wait_for(linkedid, "QueueCallerJoin", timeout=30)
-    await asyncio.sleep(wait_s)
-    await clinic.hang_up(linkedid)
-
-
 def _hold(trace: CallTrace, event: str) -> int:
     """Asterisk's own HoldTime for the call's first ``event`` (seen by the test's observer)."""
     return int(trace.named(event)[0]["HoldTime"])
@@ -178,8 +161,8 @@ async def test_scripted_calls_are_accounted_exactly_on_sqlite_and_postgresql(
     overflow = await clinic.call(digits="1w1", number=ENGLISH_NUMBER, hold_s=40)
     ivr_hangup = await clinic.call(digits="", number=ENGLISH_NUMBER, hold_s=3)
     await asyncio.gather(
-        _hang_up_after_join(clinic, abandoned, 8),
-        _hang_up_after_join(clinic, short, 2),
+        clinic.hang_up_after_join(abandoned, 8),
+        clinic.hang_up_after_join(short, 2),
     )
     traces = {
         lid: await clinic.finished(lid, timeout=90)

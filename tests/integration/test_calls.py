@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from scenario import EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 
 from clinicall.app import Controller
 from clinicall.settings.loader import load_config
@@ -25,19 +25,6 @@ from sandbox.clinic import SimulatedClinic
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
-TUESDAY_10_KYIV = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-SUNDAY_10_KYIV = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-
-
-class Clock:
-    """The controller's clock, set per test (opening hours decide the flow)."""
-
-    def __init__(self) -> None:
-        self.at = TUESDAY_10_KYIV
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 def _test_config() -> ClinicConfig:

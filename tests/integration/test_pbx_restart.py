@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 from sqlalchemy import select
 
 from clinicall.app import running
@@ -23,9 +23,6 @@ from sandbox.clinic import SimulatedClinic
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
-ENGLISH_NUMBER = "+380441234568"
-TUESDAY_10_KYIV = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

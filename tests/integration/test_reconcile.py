@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 import yaml
 from pg import PostgresServer
+from scenario import ENGLISH_NUMBER, EXAMPLE
 from sqlalchemy import func, select
 
 from clinicall.db import create_engine, session_factory
@@ -30,8 +31,6 @@ from sandbox.clinic import SimulatedClinic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.postgres]
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
-ENGLISH_NUMBER = "+380441234568"
 CALLS = 5
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import pytest
 import pytest_asyncio
+from scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,9 +36,6 @@ from sandbox.clinic import SimulatedClinic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
-ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
-TUESDAY_10_KYIV = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 TALK_TOLERANCE_S = 1.5
 NO_AUDIO_S = 0.1
 
@@ -123,12 +120,6 @@ TALKER = "op102"
 TALK_S = 4
 
 
-async def _hang_up_after_join(clinic: SimulatedClinic, linkedid: str, wait_s: float) -> None:
-    await clinic.tracer.wait_for(linkedid, "QueueCallerJoin", timeout=30)
-    await asyncio.sleep(wait_s)
-    await clinic.hang_up(linkedid)
-
-
 async def test_answered_call_is_recorded_and_unanswered_call_is_not(
     clinic: SimulatedClinic,
     controller: Controller,
@@ -139,7 +130,7 @@ async def test_answered_call_is_recorded_and_unanswered_call_is_not(
     await clinic.set_operator("op103", "noanswer")  # pediatrics' only operator
     answered = await clinic.call(digits="1w2", number=ENGLISH_NUMBER, hold_s=40)
     abandoned = await clinic.call(digits="1w3", number=ENGLISH_NUMBER, hold_s=60)
-    await _hang_up_after_join(clinic, abandoned, 3)
+    await clinic.hang_up_after_join(abandoned, 3)
     traces = {lid: await clinic.finished(lid, timeout=90) for lid in (answered, abandoned)}
     await tracker.reconcile()
     await tracker.flush()
