@@ -5,7 +5,9 @@ at 40 %, Sundays at 10 %, a winter season bump; IVR outcomes (queue, self-served
 hang-ups, after hours, failures); five specialty queues with skewed (log-normal) waits, caller
 patience so that ~15 % abandon, max-wait timeouts overflowing to the front desk, exits by key;
 callbacks of missed calls (outbound calls, most answered within minutes); CSAT/NPS answers on
-a fifth of the answered calls; repeat callers from a Zipf-like pool of numbers.
+a fifth of the answered calls; repeat callers from a Zipf-like pool of numbers.  Queue waits
+and talk times are whole seconds, as Asterisk reports them.  After the load, every call's links
+(``clinicall.db.call_links``: next call of the caller, return of a missed call) are rebuilt.
 
 Writers: SQLite through ``sqlite3.executemany`` in big batches in one transaction,
 PostgreSQL through asyncpg ``COPY``.  Times are whole milliseconds (as the engines log them).
@@ -259,9 +261,12 @@ class Generator:
         else:
             outcome = "answered"
             talk = rng.lognormvariate(math.log(talk_mean), 0.5)
+        # Whole seconds, as Asterisk reports them (queue_log holdtime/talktime, AMI HoldTime/
+        # TalkTime) and the tracker stores them.
+        wait = float(round(wait))
+        talk = float(round(talk)) if talk is not None else None
+        if outcome == "answered":
             connected = joined + _ms(wait)
-        wait = round(wait, 3)
-        talk = round(talk, 3) if talk is not None else None
         left = joined + _ms(wait + (talk or 0))
         aid = self._next("attempt")
         b.attempts.append(
@@ -433,12 +438,28 @@ async def generate(urls: list[str], calls: int, seed: int = 1, batch_rows: int =
         sw.close()
     for pw in pg_writers:
         await pw.close()
+    for url in urls:
+        linked = time.perf_counter()
+        await _rebuild_links(url)
+        print(f"\ncall links of {make_url(url).get_backend_name()} rebuilt in "
+              f"{time.perf_counter() - linked:.1f} s", end="", file=sys.stderr)
     print(
         f"\ngenerated {gen.ids['call']:,} calls, {gen.ids['attempt']:,} attempts, "
         f"{gen.ids['callback']:,} callbacks, {gen.ids['survey']:,} survey answers in "
         f"{time.perf_counter() - began:.1f} s",
         file=sys.stderr,
     )
+
+
+async def _rebuild_links(url: str) -> None:
+    from clinicall.db import call_links, create_engine, session_factory
+
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await call_links.rebuild(session)
+    finally:
+        await engine.dispose()
 
 
 def main() -> None:

@@ -78,6 +78,15 @@ class Grouping:
                 out.append(part[0])
         return sort_key(out)
 
+    def part(self, values: Sequence[Any], keys: Sequence[str]) -> tuple[Any, ...]:
+        """The SQL values of ``keys`` (a subset of this grouping's keys, in their order)."""
+        slices: dict[str, Sequence[Any]] = {}
+        i = 0
+        for key, width in zip(self.keys, self.widths, strict=True):
+            slices[key] = values[i : i + width]
+            i += width
+        return tuple(v for key in keys for v in slices[key])
+
     def labels(self, values: Sequence[Any]) -> dict[str, Value]:
         out: dict[str, Value] = {}
         i = 0
@@ -106,14 +115,15 @@ def sort_key(values: Sequence[Any]) -> tuple[tuple[int, Any], ...]:
 def build(
     keys: Sequence[str],
     *,
-    at: Any,
+    at_s: Any,
     queue: Any | None,
     route: Any,
     segments: list[tb.Segment],
-    dialect: str,
     queue_names: dict[str, str],
 ) -> Grouping:
-    """Group-by expressions for ``keys``; ``queue=None`` means the rows have no queue."""
+    """Group-by expressions for ``keys``; ``at_s`` is the rows' instant in epoch seconds;
+    ``queue=None`` means the rows have no queue.  Besides the keys of ``parse_by``,
+    ``utc_hour`` groups on whole UTC hours (the reports' hourly sums)."""
     exprs: list[ColumnElement[Any]] = []
     widths: list[int] = []
     kept: list[str] = []
@@ -127,10 +137,13 @@ def build(
             exprs.append(route)
             widths.append(1)
         elif key == "day":
-            exprs.append(tb.local_day_bucket(at, segments, dialect))
+            exprs.append(tb.local_day_bucket(at_s, segments))
+            widths.append(1)
+        elif key == "utc_hour":
+            exprs.append(at_s // tb.HOUR)
             widths.append(1)
         else:
-            exprs += [tb.local_hour_bucket(at, segments, dialect), tb.offset_expr(at, segments)]
+            exprs += [tb.local_hour_bucket(at_s, segments), tb.offset_expr(at_s, segments)]
             widths.append(2)
         kept.append(key)
     return Grouping(kept, exprs, widths, queue_names)

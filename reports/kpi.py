@@ -26,7 +26,8 @@ How each is computed here, precisely:
 - SL: "within T" is wait ≤ T, with T = the queue's ``service_level_s`` (``kpi.service_level_s``
   for a queue not in the config), taken per attempt, so a row mixing queues is still exact.
 - Percentiles are nearest-rank over answered waits: p = the ⌈p·n/100⌉-th smallest wait, the
-  same value on SQLite and PostgreSQL (computed by a window function on both).
+  same value on SQLite and PostgreSQL (the database counts each distinct wait per group,
+  Python walks the counts).
 - AHT is the mean talk time (connect → complete) of answered attempts.  Wrap-up is not stored
   per call (the queue's configured ``wrapup_s`` is a pause, not measured work), so **AHT here
   is talk only**; the column is named ``aht_talk_s`` to say so.
@@ -37,10 +38,12 @@ How each is computed here, precisely:
   start), or a ``done`` Callback created from the call (its completion).  Time to callback =
   that instant − the missed call's end (its start when the end is unknown), counted when
   within ``return_horizon_h`` (24 h).  *Unreturned* = missed calls with no return within
-  ``unreturned_after_min`` minutes (a late return is still unreturned).
+  ``unreturned_after_min`` minutes (a late return is still unreturned).  The delay from the
+  end to the return is kept on the call row (``return_delay_ms``, see
+  :mod:`clinicall.db.call_links`): a report reads it instead of searching later calls.
 - Repeat-call rate within 24 h / 7 days = inbound calls with a known caller that the same
   caller followed with another inbound call within 24 h / 7 days (start to start) / inbound
-  calls with a known caller.
+  calls with a known caller (the gap to the next call is the call row's ``repeat_gap_ms``).
 - CSAT = mean CSAT score (1–5); NPS = % of NPS answers 9–10 minus % 0–6; both from
   ``SurveyAnswer`` of the calls of the period.
 - Durations are summed in whole milliseconds (exact, so equal on both databases); seconds
@@ -51,18 +54,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, null, select, text, union_all
+from sqlalchemy import Select, Table, and_, case, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from clinicall.db import sqlexpr as sf
 from clinicall.db.models import (
     Call,
-    Callback,
-    CallbackState,
     Direction,
     IvrOutcome,
     MissCause,
@@ -70,12 +71,15 @@ from clinicall.db.models import (
     QueueOutcome,
     SurveyAnswer,
     SurveyQuestion,
+    kpi_call_hours,
+    kpi_queue_hours,
 )
 from clinicall.settings.models import ClinicConfig
 from reports import grouping as grp
-from reports import sqlfuncs as sf
+from reports import rollup
 from reports import timebuckets as tb
 from reports.settings import KpiSettings, kpi_settings
+from reports.sums import Sums
 from reports.table import Column, Report, Section, Value, normalize, ratio
 
 Progress = Callable[[str], None]
@@ -124,15 +128,15 @@ TOPIC_METRICS = [
 ]
 
 HOUR_MS = 3_600_000
-#: From this period length on, repeats and returns are one window pass over the period and
-#: the days after it; below it, one indexed search per call costs less than reading those
-#: days (the two give the same numbers: tests and the benchmark check both).
-ONE_PASS_FROM = timedelta(days=7)
 _KEY_LABEL = re.compile(r"k\d+")
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
+
+
+def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[int]:
+    return func.sum(case((condition, value), else_=0))
 
 
 def _utc(at: datetime) -> datetime:
@@ -154,27 +158,28 @@ async def compute(
 
     Sections: ``queues`` (queue attempts, grouped by all of ``by``), ``calls`` (clinic level,
     grouped by ``by`` without ``queue``) and ``topics`` (IVR route counts, grouped by the time
-    keys of ``by`` and the route).
+    keys of ``by`` and the route).  Whole hours are read from the hourly sums, which are first
+    brought up to date and committed (:mod:`reports.rollup`); the rest from the rows.
     """
     settings = kpi_settings(config)
     keys = grp.parse_by(by)
     start, end = _utc(start), _utc(end)
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        # JIT compiles these short aggregates for longer than they run (1.4 s of 3 s).
-        await session.execute(text("SET LOCAL jit = off"))
-        # The window queries sort a year of calls by number: in memory, not in 4 MB runs.
-        await session.execute(text("SET LOCAL work_mem = '256MB'"))
     ctx = _Context(settings, keys, start, end, connection.dialect.name)
     step = progress or (lambda _what: None)
+    if ctx.plan.hours is not None:
+        step("hourly sums")
+        await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
+                                      lambda lo, hi: _sum_hours(session, ctx, lo, hi))
+    if ctx.dialect == "postgresql":
+        # JIT compiles these short aggregates for longer than they run.
+        await session.execute(text("SET LOCAL jit = off"))
     step("queue attempts")
     queues = await _queue_section(session, ctx)
     step("wait percentiles")
     await _fill_percentiles(session, ctx, queues)
-    step("calls and missed calls")
-    calls = await _call_section(session, ctx)
-    step("IVR topics")
-    topics = await _topic_section(session, ctx)
+    step("calls, missed calls and IVR topics")
+    calls, topics = await _call_sections(session, ctx)
     return Report(start, end, settings.timezone, keys,
                   {"queues": queues, "calls": calls, "topics": topics})
 
@@ -183,47 +188,93 @@ class _Context:
     def __init__(self, settings: KpiSettings, keys: list[str], start: datetime, end: datetime,
                  dialect: str) -> None:
         self.settings = settings
+        self.settings_key = rollup.settings_key(settings)
         self.keys = keys
         self.start = start
         self.end = end
         self.dialect = dialect
         self.segments = tb.offset_segments(settings.zone, start, end)
+        self.plan = rollup.plan(self.segments, start, end)
 
-    def grouping(self, *, at: Any, queue: Any | None, route: Any,
-                 keys: Sequence[str] | None = None) -> grp.Grouping:
-        return grp.build(keys if keys is not None else self.keys, at=at, queue=queue,
-                         route=route, segments=self.segments, dialect=self.dialect,
+    def grouping(self, keys: Sequence[str], *, at: Any = None, at_s: Any = None,
+                 queue: Any | None, route: Any) -> grp.Grouping:
+        """Group expressions over rows whose instant is the datetime column ``at`` (or
+        ``at_s``, epoch seconds)."""
+        if at_s is None:
+            at_s = tb.epoch_seconds(at, self.dialect)
+        return grp.build(keys, at_s=at_s, queue=queue, route=route, segments=self.segments,
                          queue_names=self.settings.queue_names)
+
+    @property
+    def call_keys(self) -> list[str]:
+        return [k for k in self.keys if k != "queue"]
 
 
 def _keyed(grouping: grp.Grouping, columns: list[ColumnElement[Any]],
-           source: Select[Any], *, materialized: bool = False,
-           ) -> tuple[Select[Any], list[Any], list[Any]]:
-    """``source`` with the group expressions labelled k0…, as a subquery; its key columns.
-
-    ``materialized``: as a MATERIALIZED CTE, for columns that are correlated subqueries used
-    by several aggregates; a plain subquery is inlined and each use re-runs the subquery.
-    """
+           source: Select[Any]) -> tuple[Select[Any], list[Any], list[Any]]:
+    """``source`` with the group expressions labelled k0…, as a subquery; its key columns."""
     labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
     inner = source.add_columns(*labelled, *columns)
-    sub = (inner.cte("rows").prefix_with("MATERIALIZED") if materialized
-           else inner.subquery())
+    sub = inner.subquery()
     key_cols = [sub.c[f"k{i}"] for i in range(len(labelled))]
     return select(*key_cols), key_cols, [sub.c[c.key] for c in columns if c.key]
 
 
+async def _collect(session: AsyncSession, ctx: _Context, keys: Sequence[str],
+                   raw: Callable[[Sequence[str], datetime, datetime], list[Select[Any]]],
+                   table: Table, *, queue: bool) -> Sums:
+    """The counters of the period grouped by ``keys``: the raw spans of the plan through the
+    ``raw`` queries, the whole hours from the hourly sums in ``table``."""
+    grouping = ctx.grouping(keys, at_s=table.c.hour * tb.HOUR, route=table.c.route,
+                            queue=table.c.queue if queue else None)
+    nkeys = len(grouping.exprs)
+    sums = Sums()
+    for lo, hi in ctx.plan.raw:
+        for query in raw(keys, lo, hi):
+            sums.add_rows((await session.execute(query)).all(), nkeys)
+    if ctx.plan.hours is not None:
+        h0, h1 = ctx.plan.hours
+        labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
+        query = select(*labelled, *[
+            (func.max if name.endswith("_max") else func.sum)(table.c[name]).label(name)
+            for name in _metric_names(table)
+        ]).where(table.c.settings_key == ctx.settings_key, table.c.hour >= h0,
+                 table.c.hour < h1).group_by(*labelled)
+        sums.add_rows((await session.execute(query)).all(), nkeys)
+    return sums
+
+
+def _metric_names(table: Table) -> list[str]:
+    return [c.name for c in table.columns if c.name not in ("settings_key", "hour", "queue",
+                                                            "route")]
+
+
+async def _sum_hours(session: AsyncSession, ctx: _Context, lo: datetime, hi: datetime,
+                     ) -> tuple[Sums, Sums]:
+    """The hourly sums of [lo, hi) (whole hours), as ``rollup`` stores them."""
+    queues, calls = Sums(), Sums()
+    query = _queue_counts(ctx, ["utc_hour", "queue", "route"], lo, hi)
+    queues.add_rows((await session.execute(query)).all(), 3)
+    for query in (_call_counts(ctx, ["utc_hour", "route"], lo, hi),
+                  _survey_counts(ctx, ["utc_hour", "route"], lo, hi)):
+        calls.add_rows((await session.execute(query)).all(), 2)
+    return queues, calls
+
+
 # -- queues ----------------------------------------------------------------------------------
 
-async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
+def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
+                  ) -> Select[Any]:
+    """The queue attempts joined in [lo, hi), counted per group of ``keys``."""
     s = ctx.settings
     qa = QueueAttempt
-    route = Call.route if "route" in ctx.keys else literal(None)
-    grouping = ctx.grouping(at=qa.joined_at, queue=qa.queue, route=route)
+    grouping = ctx.grouping(keys, at=qa.joined_at, queue=qa.queue,
+                            route=Call.route if "route" in keys else literal(None))
     sl_whens = [(qa.queue == q, literal(float(t))) for q, t in s.queue_service_level_s.items()]
     threshold = (case(*sl_whens, else_=literal(float(s.service_level_s))) if sl_whens
                  else literal(float(s.service_level_s)))
-    source = select().select_from(qa).where(qa.joined_at >= ctx.start, qa.joined_at < ctx.end)
-    if "route" in ctx.keys:
+    source = select().select_from(qa).where(qa.joined_at >= lo, qa.joined_at < hi)
+    if "route" in keys:
         source = source.join(Call, Call.id == qa.call_id)
     base, key_cols, (outcome, wait, talk, sl_t) = _keyed(
         grouping,
@@ -233,374 +284,207 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
     )
     answered = outcome == QueueOutcome.ANSWERED.value
     abandoned = outcome == QueueOutcome.ABANDONED.value
-    short = and_(abandoned, wait < s.short_abandon_s)
-    query = base.add_columns(
+    return base.add_columns(
         func.count().label("offered"),
         _count_if(answered).label("answered"),
         _count_if(abandoned).label("abandoned_all"),
-        _count_if(short).label("short"),
+        _count_if(and_(abandoned, wait < s.short_abandon_s)).label("short"),
         _count_if(outcome == QueueOutcome.TIMEOUT.value).label("timeout"),
         _count_if(outcome == QueueOutcome.EXIT_KEY.value).label("exit_key"),
         _count_if(outcome == QueueOutcome.EMPTY.value).label("empty"),
         _count_if(outcome.is_(None)).label("in_queue"),
         _count_if(and_(answered, wait <= sl_t)).label("in_sl"),
-        func.sum(case((answered, sf.seconds_as_ms(wait, ctx.dialect)))).label("wait_ms"),
+        _sum_if(answered, sf.seconds_as_ms(wait, ctx.dialect)).label("wait_ms"),
         _count_if(and_(answered, wait.is_not(None))).label("wait_n"),
-        func.max(case((answered, wait))).label("wait_max"),
-        func.sum(case((answered, sf.seconds_as_ms(talk, ctx.dialect)))).label("talk_ms"),
+        _sum_if(answered, sf.seconds_as_ms(talk, ctx.dialect)).label("talk_ms"),
         _count_if(and_(answered, talk.is_not(None))).label("talk_n"),
+        func.max(case((answered, wait))).label("wait_max"),
     ).group_by(*key_cols)
+
+
+async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
+    grouping = ctx.grouping(ctx.keys, at=QueueAttempt.joined_at, queue=QueueAttempt.queue,
+                            route=Call.route)
+    sums = await _collect(session, ctx, ctx.keys,
+                          lambda k, lo, hi: [_queue_counts(ctx, k, lo, hi)],
+                          kpi_queue_hours, queue=True)
     section = Section("queues", grouping.columns(), QUEUE_METRICS)
-    nkeys = len(key_cols)
-    rows = (await session.execute(query)).all()
-    for row in sorted(rows, key=lambda r: grouping.order(r[:nkeys])):
-        m = row._mapping
-        offered, short_n = int(m["offered"] or 0), int(m["short"] or 0)
+    for key, m in sums.ordered(grouping):
+        offered, short_n = int(m.get("offered") or 0), int(m.get("short") or 0)
+        abandoned = int(m.get("abandoned_all") or 0) - short_n
         counted = offered - short_n
-        wait_n, talk_n = int(m["wait_n"] or 0), int(m["talk_n"] or 0)
-        out: dict[str, Value] = grouping.labels(row[:nkeys])
+        wait_n, talk_n = int(m.get("wait_n") or 0), int(m.get("talk_n") or 0)
+        out: dict[str, Value] = grouping.labels(key)
         out.update(
             offered=offered,
-            answered=int(m["answered"] or 0),
-            abandoned=int(m["abandoned_all"] or 0) - short_n,
+            answered=int(m.get("answered") or 0),
+            abandoned=abandoned,
             short_abandoned=short_n,
-            timeout=int(m["timeout"] or 0),
-            exit_key=int(m["exit_key"] or 0),
-            empty=int(m["empty"] or 0),
-            in_queue=int(m["in_queue"] or 0),
-            abandon_rate=ratio(int(m["abandoned_all"] or 0) - short_n, counted),
-            service_level=ratio(int(m["in_sl"] or 0), counted),
+            timeout=int(m.get("timeout") or 0),
+            exit_key=int(m.get("exit_key") or 0),
+            empty=int(m.get("empty") or 0),
+            in_queue=int(m.get("in_queue") or 0),
+            abandon_rate=ratio(abandoned, counted),
+            service_level=ratio(int(m.get("in_sl") or 0), counted),
             asa=normalize(int(m["wait_ms"]) / wait_n / 1000, "s") if wait_n else None,
             wait_p50=None,
             wait_p90=None,
-            wait_max=normalize(m["wait_max"], "s"),
+            wait_max=normalize(m.get("wait_max"), "s"),
             aht_talk=normalize(int(m["talk_ms"]) / talk_n / 1000, "s") if talk_n else None,
         )
-        out["_key"] = repr(grp.sort_key(row[:nkeys]))
+        out["_key"] = repr(grp.sort_key(key))
         section.rows.append(out)
     return section
 
 
 async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Section) -> None:
+    """p50/p90 of answered waits: the database counts each distinct wait per group (waits are
+    whole seconds, so a group has a few hundred distinct values), Python walks the counts to
+    the nearest rank."""
     qa = QueueAttempt
-    route = Call.route if "route" in ctx.keys else literal(None)
-    grouping = ctx.grouping(at=qa.joined_at, queue=qa.queue, route=route)
+    grouping = ctx.grouping(ctx.keys, at=qa.joined_at, queue=qa.queue,
+                            route=Call.route if "route" in ctx.keys else literal(None))
     source = select().select_from(qa).where(
         qa.joined_at >= ctx.start, qa.joined_at < ctx.end,
         qa.outcome == QueueOutcome.ANSWERED.value, qa.wait_s.is_not(None))
     if "route" in ctx.keys:
         source = source.join(Call, Call.id == qa.call_id)
-    labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
-    inner = source.add_columns(*labelled, qa.wait_s.label("wait")).subquery()
-    keys = [inner.c[f"k{i}"] for i in range(len(labelled))]
-    ranked = select(
-        *keys, inner.c.wait,
-        func.row_number().over(partition_by=keys or None, order_by=inner.c.wait).label("rn"),
-        func.count().over(partition_by=keys or None).label("n"),
-    ).subquery()
-    rkeys = [ranked.c[f"k{i}"] for i in range(len(labelled))]
-    p50 = (ranked.c.n * 50 + 99) // 100  # integer division: ⌈n·p/100⌉
-    p90 = (ranked.c.n * 90 + 99) // 100
-    query = select(*rkeys, ranked.c.wait, ranked.c.rn, p50.label("r50"), p90.label("r90")).where(
-        (ranked.c.rn == p50) | (ranked.c.rn == p90))
-    by_key = {row["_key"]: row for row in section.rows}
-    nkeys = len(rkeys)
+    base, key_cols, (wait,) = _keyed(grouping, [qa.wait_s.label("wait")], source)
+    query = base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait)
+    nkeys = len(key_cols)
+    counts: dict[str, list[tuple[float, int]]] = {}
     for row in (await session.execute(query)).all():
-        target = by_key[repr(grp.sort_key(row[:nkeys]))]
-        rn, wait = int(row.rn), normalize(row.wait, "s")
-        if rn == int(row.r50):
-            target["wait_p50"] = wait
-        if rn == int(row.r90):
-            target["wait_p90"] = wait
+        counts.setdefault(repr(grp.sort_key(row[:nkeys])), []).append(
+            (float(row.wait), int(row.n)))
     for done in section.rows:
-        del done["_key"]
+        waits = sorted(counts.get(str(done.pop("_key")), []))
+        done["wait_p50"] = _nearest_rank(waits, 50)
+        done["wait_p90"] = _nearest_rank(waits, 90)
+
+
+def _nearest_rank(counted: list[tuple[float, int]], p: int) -> Value:
+    """The ⌈p·n/100⌉-th smallest of the (value, count) pairs, ascending; None when empty."""
+    rank = (sum(n for _, n in counted) * p + 99) // 100
+    seen = 0
+    for value, n in counted:
+        seen += n
+        if seen >= rank > 0:
+            return normalize(value, "s")
+    return None
 
 
 # -- calls (clinic level) --------------------------------------------------------------------
 
-def _call_keys(ctx: _Context) -> list[str]:
-    return [k for k in ctx.keys if k != "queue"]
-
-
-def _inbound_in_period(ctx: _Context) -> Select[Any]:
+def _inbound_between(lo: datetime, hi: datetime) -> Select[Any]:
     return select().select_from(Call).where(
-        Call.started_at >= ctx.start, Call.started_at < ctx.end,
-        Call.direction == Direction.INBOUND.value)
+        Call.started_at >= lo, Call.started_at < hi, Call.direction == Direction.INBOUND.value)
 
 
-async def _call_section(session: AsyncSession, ctx: _Context) -> Section:
-    grouping = ctx.grouping(at=Call.started_at, queue=None, route=Call.route,
-                            keys=_call_keys(ctx))
-    section = Section("calls", grouping.columns(), CALL_METRICS)
-    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-    def merge(result: Sequence[Any]) -> None:
-        n = len(grouping.exprs)
-        for row in result:
-            key = grouping.order(row[:n])
-            rows.setdefault(key, {"_labels": grouping.labels(row[:n])}).update(
-                {k: v for k, v in row._mapping.items() if not _KEY_LABEL.fullmatch(k)})
-
-    base, key_cols, (missed, cause, outcome) = _keyed(
-        grouping, [Call.missed.label("missed"), Call.miss_cause.label("cause"),
-                   Call.ivr_outcome.label("outcome")], _inbound_in_period(ctx))
+def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
+                 ) -> Select[Any]:
+    """The inbound calls started in [lo, hi), counted per group of ``keys``; returns and
+    repeats from the links kept on each call (``clinicall.db.call_links``)."""
+    s = ctx.settings
+    grouping = ctx.grouping(keys, at=Call.started_at, queue=None, route=Call.route)
+    base, key_cols, (missed, cause, outcome, caller, delay, gap) = _keyed(grouping, [
+        Call.missed.label("missed"), Call.miss_cause.label("cause"),
+        Call.ivr_outcome.label("outcome"), Call.caller.label("caller"),
+        Call.return_delay_ms.label("delay"), Call.repeat_gap_ms.label("gap"),
+    ], _inbound_between(lo, hi))
     is_missed = missed.is_(True)
-    merge((await session.execute(base.add_columns(
+    in_horizon = and_(is_missed, delay <= int(s.return_horizon_h * HOUR_MS))
+    return base.add_columns(
         func.count().label("inbound"),
         _count_if(outcome == IvrOutcome.SELF_SERVED.value).label("self_served"),
         _count_if(is_missed).label("missed"),
         *[_count_if(and_(is_missed, cause == c)).label(f"cause_{c}") for c in CAUSES],
-    ).group_by(*key_cols))).all())
-    if ctx.end - ctx.start < ONE_PASS_FROM:
-        merge(await _returns_by_lookup(session, ctx, grouping))
-        merge(await _repeats_by_lookup(session, ctx, grouping))
-    else:
-        merge(await _returns(session, ctx, grouping))
-        merge(await _repeats(session, ctx, grouping))
-    merge(await _surveys(session, ctx, grouping))
-
-    for key in sorted(rows):
-        m = rows[key]
-        inbound = int(m.get("inbound") or 0)
-        missed_n = int(m.get("missed") or 0)
-        in_time = int(m.get("in_time") or 0)
-        ttc_n = int(m.get("ttc_n") or 0)
-        known = int(m.get("known_callers") or 0)
-        csat_n = int(m.get("csat_n") or 0)
-        nps_n = int(m.get("nps_n") or 0)
-        out: dict[str, Value] = dict(m["_labels"])
-        out.update(
-            inbound=inbound,
-            self_served=int(m.get("self_served") or 0),
-            missed=missed_n,
-            **{f"missed_{c}": int(m.get(f"cause_{c}") or 0) for c in CAUSES},
-            missed_rate=ratio(missed_n, inbound),
-            returned_in_time=in_time,
-            unreturned=missed_n - in_time,
-            time_to_callback_mean=(normalize(int(m["ttc_sum"]) / ttc_n / 1000, "s")
-                                   if ttc_n else None),
-            time_to_callback_max=(normalize(int(m["ttc_max"]) / 1000, "s") if ttc_n else None),
-            repeat_24h_rate=ratio(int(m.get("rep24") or 0), known),
-            repeat_7d_rate=ratio(int(m.get("rep7") or 0), known),
-            csat=normalize(int(m["csat_sum"]) / csat_n, "%") if csat_n else None,
-            csat_answers=csat_n,
-            nps=(normalize(100.0 * (int(m["promoters"]) - int(m["detractors"])) / nps_n, "%")
-                 if nps_n else None),
-            nps_answers=nps_n,
-        )
-        section.rows.append(out)
-    return section
+        _count_if(and_(is_missed, delay <= int(s.unreturned_after_min * 60_000))
+                  ).label("in_time"),
+        _count_if(in_horizon).label("ttc_n"),
+        _sum_if(in_horizon, delay).label("ttc_sum"),
+        _count_if(caller.is_not(None)).label("known_callers"),
+        _count_if(gap <= 24 * HOUR_MS).label("rep24"),
+        _count_if(gap <= 7 * 24 * HOUR_MS).label("rep7"),
+        func.max(case((in_horizon, delay))).label("ttc_max"),
+    ).group_by(*key_cols)
 
 
-def _returns_window(ctx: _Context) -> Select[Any]:
-    """Each missed call of the period with the first later contact of its number, in one pass.
-
-    A *contact* of a number is an inbound call from it that an operator answered, or an
-    answered outbound call to it.  The missed calls and the contacts (up to a horizon and a
-    day past the period, where every return search ends) are one stream partitioned by number
-    and ordered by start, latest first; a running MIN of the contacts' starts then gives, at a
-    missed call, the earliest contact at or after its start.  Peers (same start) are in the
-    running frame, so a contact at the very same instant shows as ``first = start``: those
-    rare rows fall back to the exact per-call search (:func:`_first_contact_lookup`).
-    """
-    reach = ctx.end + timedelta(hours=ctx.settings.return_horizon_h, days=2)
-    answered_attempt = select(QueueAttempt.id).where(
-        QueueAttempt.call_id == Call.id, QueueAttempt.connected_at.is_not(None)).exists()
-    no_id, no_end, no_route = (null().cast(c.type) for c in (Call.id, Call.ended_at, Call.route))
-    inbound = select(Call.caller.label("number"), Call.started_at.label("at"),
-                     Call.started_at.label("contact_at"), no_id.label("id"),
-                     no_end.label("ended_at"), no_route.label("route")).where(
-        Call.started_at >= ctx.start, Call.started_at < reach,
-        Call.direction == Direction.INBOUND.value, Call.caller.is_not(None), answered_attempt)
-    outbound = select(Call.dialled, Call.started_at, Call.started_at, no_id, no_end, no_route
-                      ).where(
-        Call.started_at >= ctx.start, Call.started_at < reach,
-        Call.direction == Direction.OUTBOUND.value, Call.dialled.is_not(None),
-        Call.answered_at.is_not(None))
-    missed = _inbound_in_period(ctx).add_columns(
-        Call.caller, Call.started_at, null().cast(Call.started_at.type), Call.id, Call.ended_at,
-        Call.route).where(
-        Call.missed.is_(True))
-    stream = union_all(inbound, outbound, missed).subquery("stream")
-    first = func.min(stream.c.contact_at).over(
-        partition_by=stream.c.number, order_by=stream.c.at.desc()).label("first_at")
-    return select(stream.c.id, stream.c.number, stream.c.at, stream.c.ended_at,
-                  stream.c.route, first)
-
-
-async def _returns(session: AsyncSession, ctx: _Context, grouping: grp.Grouping) -> Sequence[Any]:
-    """Per group: missed calls returned within the minutes, and time-to-callback sums."""
-    d = ctx.dialect
-    s = ctx.settings
-    ranked = _returns_window(ctx).subquery("ranked")
-    r = ranked.c
-    # Each search stops a day past the horizon (the horizon, counted from the missed call's
-    # end, is checked exactly below; no call lasts a day).
-    bound = sf.plus_seconds(r.at, int(s.return_horizon_h * 3600) + 86400, d)
-    # The exact search, for the rare missed call with a contact at its very instant.
-    first_in, first_out = _first_contacts(r.number, r.at, bound)
-    exact_ms = sf.least(d, *(sf.never_if_null(sf.epoch_ms(x, d)) for x in (first_in, first_out)))
-    contact_ms = case(
-        (and_(r.first_at > r.at, r.first_at < bound), sf.epoch_ms(r.first_at, d)),
-        (r.first_at == r.at, exact_ms),
-        else_=literal(sf.NEVER_MS))
-    returned_ms = sf.least(d, contact_ms, sf.never_if_null(sf.epoch_ms(_done_callback(r.id), d)))
-    base_ms = sf.epoch_ms(func.coalesce(r.ended_at, r.at), d)
-    grouping = ctx.grouping(at=r.at, queue=None, route=r.route, keys=_call_keys(ctx))
-    source = select().select_from(ranked).where(r.id.is_not(None))
-    query, key_cols, (delta,) = _keyed(grouping, [(returned_ms - base_ms).label("delta")],
-                                       source, materialized=True)
-    return list((await session.execute(_return_counts(query, delta, s).group_by(*key_cols))).all())
-
-
-async def _repeats(session: AsyncSession, ctx: _Context, grouping: grp.Grouping) -> Sequence[Any]:
-    """Per group: calls with a known caller, and those the caller followed within 24 h / 7 d.
-
-    The next call of the same caller is LEAD() over the caller's inbound calls ordered by
-    start (one pass over the period and the 7 days after it).  Two calls at the very same
-    instant are peers, not "later": where LEAD meets one, the exact per-call search decides.
-    """
-    d = ctx.dialect
-    reach = ctx.end + timedelta(days=7, seconds=1)
-    calls = select(
-        Call.caller, Call.started_at, Call.route,
-        func.lead(Call.started_at).over(
-            partition_by=Call.caller, order_by=Call.started_at).label("next_at"),
-    ).where(Call.started_at >= ctx.start, Call.started_at < reach,
-            Call.direction == Direction.INBOUND.value, Call.caller.is_not(None)
-            ).subquery("caller_calls")
-    c = calls.c
-    exact_next = _next_inbound(c.caller, c.started_at, d)
-    next_ms = case(
-        (c.next_at > c.started_at, sf.epoch_ms(c.next_at, d)),
-        (c.next_at == c.started_at, sf.never_if_null(sf.epoch_ms(exact_next, d))),
-        else_=literal(sf.NEVER_MS))
-    gap = next_ms - sf.epoch_ms(c.started_at, d)
-    grouping = ctx.grouping(at=c.started_at, queue=None, route=c.route, keys=_call_keys(ctx))
-    source = select().select_from(calls).where(c.started_at < ctx.end)
-    query, key_cols, (gap_col,) = _keyed(grouping, [gap.label("gap")], source,
-                                         materialized=True)
-    return list((await session.execute(_repeat_counts(query, gap_col).group_by(*key_cols))).all())
-
-
-async def _returns_by_lookup(session: AsyncSession, ctx: _Context,
-                             grouping: grp.Grouping) -> Sequence[Any]:
-    """``_returns`` by one indexed search per missed call: cheaper for a short period."""
-    d = ctx.dialect
-    s = ctx.settings
-    # Each search stops a day past the horizon (an index range; the horizon, counted from the
-    # missed call's end, is checked exactly below; no call lasts a day).
-    bound = sf.plus_seconds(Call.started_at, int(s.return_horizon_h * 3600) + 86400, d)
-    first_in, first_out = _first_contacts(Call.caller, Call.started_at, bound)
-    done_callback = _done_callback(Call.id)
-    returned_ms = sf.least(d, *(sf.never_if_null(sf.epoch_ms(x, d))
-                                for x in (first_in, first_out, done_callback)))
-    base_ms = sf.epoch_ms(func.coalesce(Call.ended_at, Call.started_at), d)
-    source = _inbound_in_period(ctx).where(Call.missed.is_(True))
-    query, key_cols, (delta,) = _keyed(grouping, [(returned_ms - base_ms).label("delta")],
-                                       source, materialized=True)
-    return list((await session.execute(_return_counts(query, delta, s).group_by(*key_cols))).all())
-
-
-async def _repeats_by_lookup(session: AsyncSession, ctx: _Context,
-                             grouping: grp.Grouping) -> Sequence[Any]:
-    """``_repeats`` by one indexed search per call: cheaper for a short period."""
-    d = ctx.dialect
-    next_call = _next_inbound(Call.caller, Call.started_at, d)
-    gap = sf.never_if_null(sf.epoch_ms(next_call, d)) - sf.epoch_ms(Call.started_at, d)
-    source = _inbound_in_period(ctx).where(Call.caller.is_not(None))
-    query, key_cols, (gap_col,) = _keyed(grouping, [gap.label("gap")], source,
-                                         materialized=True)
-    return list((await session.execute(_repeat_counts(query, gap_col).group_by(*key_cols))).all())
-
-
-async def _surveys(session: AsyncSession, ctx: _Context, grouping: grp.Grouping) -> Sequence[Any]:
-    source = _inbound_in_period(ctx).join(SurveyAnswer, SurveyAnswer.call_id == Call.id)
-    query, key_cols, (question, score) = _keyed(
+def _survey_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
+                   ) -> Select[Any]:
+    """The survey answers of the inbound calls started in [lo, hi), per group of ``keys``."""
+    grouping = ctx.grouping(keys, at=Call.started_at, queue=None, route=Call.route)
+    source = _inbound_between(lo, hi).join(SurveyAnswer, SurveyAnswer.call_id == Call.id)
+    base, key_cols, (question, score) = _keyed(
         grouping, [SurveyAnswer.question.label("question"), SurveyAnswer.score.label("score")],
         source)
     csat = question == SurveyQuestion.CSAT.value
     nps = question == SurveyQuestion.NPS.value
-    query = query.add_columns(
+    return base.add_columns(
         _count_if(csat).label("csat_n"),
-        func.sum(case((csat, score), else_=0)).label("csat_sum"),
+        _sum_if(csat, score).label("csat_sum"),
         _count_if(nps).label("nps_n"),
         _count_if(and_(nps, score >= 9)).label("promoters"),
         _count_if(and_(nps, score <= 6)).label("detractors"),
     ).group_by(*key_cols)
-    return list((await session.execute(query)).all())
 
 
-async def _topic_section(session: AsyncSession, ctx: _Context) -> Section:
-    keys = [k for k in ctx.keys if k in ("day", "hour")] + ["route"]
-    grouping = ctx.grouping(at=Call.started_at, queue=None, route=Call.route, keys=keys)
-    base, key_cols, (missed, outcome) = _keyed(
-        grouping, [Call.missed.label("missed"), Call.ivr_outcome.label("outcome")],
-        _inbound_in_period(ctx))
-    query = base.add_columns(
-        func.count().label("calls"),
-        _count_if(outcome == IvrOutcome.SELF_SERVED.value).label("self_served"),
-        _count_if(missed.is_(True)).label("missed"),
-    ).group_by(*key_cols)
-    section = Section("topics", grouping.columns(), TOPIC_METRICS)
-    n = len(key_cols)
-    for row in sorted((await session.execute(query)).all(), key=lambda r: grouping.order(r[:n])):
-        out = grouping.labels(row[:n])
-        out.update(calls=int(row.calls), self_served=int(row.self_served),
-                   missed=int(row.missed))
-        section.rows.append(out)
-    return section
+async def _call_sections(session: AsyncSession, ctx: _Context) -> tuple[Section, Section]:
+    """The ``calls`` section (clinic level, grouped by ``by`` without ``queue``) and the
+    ``topics`` section (grouped by the time keys of ``by`` and the route), from the calls
+    counted once by both sets of keys."""
+    call_keys = ctx.call_keys
+    topic_keys = [k for k in ctx.keys if k in ("day", "hour")] + ["route"]
+    both = call_keys + ([] if "route" in call_keys else ["route"])
+    grouping = ctx.grouping(both, at=Call.started_at, queue=None, route=Call.route)
+    call_grouping = ctx.grouping(call_keys, at=Call.started_at, queue=None, route=Call.route)
+    topic_grouping = ctx.grouping(topic_keys, at=Call.started_at, queue=None, route=Call.route)
+
+    def raw(keys: Sequence[str], lo: datetime, hi: datetime) -> list[Select[Any]]:
+        return [_call_counts(ctx, keys, lo, hi), _survey_counts(ctx, keys, lo, hi)]
+
+    counted = await _collect(session, ctx, both, raw, kpi_call_hours, queue=False)
+    calls_sums, topic_sums = Sums(), Sums()
+    for key, m in counted:
+        calls_sums.add(grouping.part(key, call_keys), m)
+        topic_sums.add(grouping.part(key, topic_keys), m)
+    calls = Section("calls", call_grouping.columns(), CALL_METRICS)
+    for key, m in calls_sums.ordered(call_grouping):
+        calls.rows.append(_call_row(call_grouping.labels(key), m))
+    topics = Section("topics", topic_grouping.columns(), TOPIC_METRICS)
+    for key, m in topic_sums.ordered(topic_grouping):
+        out = topic_grouping.labels(key)
+        out.update(calls=int(m["inbound"]), self_served=int(m.get("self_served") or 0),
+                   missed=int(m.get("missed") or 0))
+        topics.rows.append(out)
+    return calls, topics
 
 
-def _first_contacts(number: Any, at: Any, bound: Any) -> tuple[Any, Any]:
-    """The first answered inbound call from ``number`` and the first answered outbound call to
-    it, after ``at`` and before ``bound`` (MIN, not ORDER BY … LIMIT 1: PostgreSQL would walk
-    the started_at index for the latter)."""
-    later_in = aliased(Call)
-    later_out = aliased(Call)
-    answered_attempt = select(QueueAttempt.id).where(
-        QueueAttempt.call_id == later_in.id, QueueAttempt.connected_at.is_not(None)).exists()
-    first_in = (select(func.min(later_in.started_at)).where(
-        later_in.caller == number, later_in.started_at > at, later_in.started_at < bound,
-        later_in.direction == Direction.INBOUND.value, answered_attempt).scalar_subquery())
-    first_out = (select(func.min(later_out.started_at)).where(
-        later_out.dialled == number, later_out.started_at > at, later_out.started_at < bound,
-        later_out.direction == Direction.OUTBOUND.value, later_out.answered_at.is_not(None))
-        .scalar_subquery())
-    return first_in, first_out
-
-
-def _done_callback(call_id: Any) -> Any:
-    """When the first completed callback job created from the missed call ``call_id`` ended."""
-    return (select(func.min(Callback.completed_at)).where(
-        Callback.origin_call_id == call_id, Callback.state == CallbackState.DONE.value)
-        .scalar_subquery())
-
-
-def _return_counts(query: Select[Any], delta: Any, s: KpiSettings) -> Select[Any]:
-    """Returned in time, and the time-to-callback count, sum and max within the horizon."""
-    in_horizon = delta <= int(s.return_horizon_h * HOUR_MS)
-    return query.add_columns(
-        _count_if(delta <= int(s.unreturned_after_min * 60_000)).label("in_time"),
-        _count_if(in_horizon).label("ttc_n"),
-        func.sum(case((in_horizon, delta), else_=0)).label("ttc_sum"),
-        func.max(case((in_horizon, delta))).label("ttc_max"),
+def _call_row(labels: dict[str, Value], m: dict[str, Any]) -> dict[str, Value]:
+    inbound = int(m.get("inbound") or 0)
+    missed_n = int(m.get("missed") or 0)
+    in_time = int(m.get("in_time") or 0)
+    ttc_n = int(m.get("ttc_n") or 0)
+    known = int(m.get("known_callers") or 0)
+    csat_n = int(m.get("csat_n") or 0)
+    nps_n = int(m.get("nps_n") or 0)
+    out = dict(labels)
+    out.update(
+        inbound=inbound,
+        self_served=int(m.get("self_served") or 0),
+        missed=missed_n,
+        **{f"missed_{c}": int(m.get(f"cause_{c}") or 0) for c in CAUSES},
+        missed_rate=ratio(missed_n, inbound),
+        returned_in_time=in_time,
+        unreturned=missed_n - in_time,
+        time_to_callback_mean=(normalize(int(m["ttc_sum"]) / ttc_n / 1000, "s")
+                               if ttc_n else None),
+        time_to_callback_max=(normalize(int(m["ttc_max"]) / 1000, "s") if ttc_n else None),
+        repeat_24h_rate=ratio(int(m.get("rep24") or 0), known),
+        repeat_7d_rate=ratio(int(m.get("rep7") or 0), known),
+        csat=normalize(int(m["csat_sum"]) / csat_n, "%") if csat_n else None,
+        csat_answers=csat_n,
+        nps=(normalize(100.0 * (int(m["promoters"]) - int(m["detractors"])) / nps_n, "%")
+             if nps_n else None),
+        nps_answers=nps_n,
     )
-
-
-def _next_inbound(caller: Any, at: Any, dialect: str) -> Any:
-    """The next inbound call from ``caller`` after ``at``, within 7 days and a second."""
-    later = aliased(Call)
-    return (select(func.min(later.started_at)).where(
-        later.caller == caller, later.started_at > at,
-        later.started_at < sf.plus_seconds(at, 7 * 86400 + 1, dialect),
-        later.direction == Direction.INBOUND.value).scalar_subquery())
-
-
-def _repeat_counts(query: Select[Any], gap: Any) -> Select[Any]:
-    """Calls with a known caller, and those followed by another within 24 h / 7 days."""
-    return query.add_columns(
-        func.count().label("known_callers"),
-        _count_if(gap <= 24 * HOUR_MS).label("rep24"),
-        _count_if(gap <= 7 * 24 * HOUR_MS).label("rep7"),
-    )
+    return out

@@ -3,8 +3,8 @@
 The store keeps UTC.  Over a report period the clinic's UTC offset is piecewise constant: it
 changes only at DST transitions.  ``offset_segments`` finds those pieces (by probing the zone
 hour by hour, then bisecting each change to the second), and ``local_epoch`` builds the SQL
-``epoch(utc) + CASE WHEN t < t1 THEN off0 WHEN t < t2 THEN off1 ... END``: the local wall
-clock as seconds, from which an hour is ``// 3600`` and a day ``// 86400``.
+``epoch(utc) + CASE WHEN epoch(utc) < t1 THEN off0 WHEN ... END``: the local wall clock as
+seconds, from which an hour is ``// 3600`` and a day ``// 86400``.
 
 A day is the local calendar day (23 or 25 hours on DST days).  An hour is the local wall-clock
 hour *and* its offset, so the repeated hour of an autumn change (03:00+03 then 03:00+02 in
@@ -73,22 +73,22 @@ def epoch_seconds(column: Any, dialect: str) -> ColumnElement[int]:
     return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
-def offset_expr(column: Any, segments: list[Segment]) -> ColumnElement[int]:
-    """The clinic's UTC offset (seconds) at each row's instant, as an SQL expression."""
+def offset_expr(at_s: ColumnElement[int], segments: list[Segment]) -> ColumnElement[int]:
+    """The clinic's UTC offset (seconds) at each row's instant ``at_s`` (epoch seconds)."""
     if len(segments) == 1:
         return literal(segments[0].offset_s)
-    whens = [(column < seg.start, literal(prev.offset_s))
+    whens = [(at_s < int(seg.start.timestamp()), literal(prev.offset_s))
              for prev, seg in pairwise(segments)]
     return case(*whens, else_=literal(segments[-1].offset_s))
 
 
-def local_hour_bucket(column: Any, segments: list[Segment], dialect: str) -> ColumnElement[int]:
+def local_hour_bucket(at_s: ColumnElement[int], segments: list[Segment]) -> ColumnElement[int]:
     """Hours since 1970-01-01 00:00 local wall clock (integer division of local seconds)."""
-    return (epoch_seconds(column, dialect) + offset_expr(column, segments)) // HOUR
+    return (at_s + offset_expr(at_s, segments)) // HOUR
 
 
-def local_day_bucket(column: Any, segments: list[Segment], dialect: str) -> ColumnElement[int]:
-    return (epoch_seconds(column, dialect) + offset_expr(column, segments)) // DAY
+def local_day_bucket(at_s: ColumnElement[int], segments: list[Segment]) -> ColumnElement[int]:
+    return (at_s + offset_expr(at_s, segments)) // DAY
 
 
 def hour_label(bucket: int, offset_s: int) -> str:

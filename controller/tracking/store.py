@@ -7,8 +7,11 @@ and the IVR), so it survives restarts and is found by its unique key.
 
 ``write_call`` keeps the ``calls`` row (and its id, which recordings, callbacks, complaints and
 surveys point at) and replaces the call's queue and ring attempts, all in the caller's
-transaction: re-projecting is idempotent.  An answered call's recording reference becomes one
-``recordings`` row, found again by its path (unique).
+transaction: re-projecting is idempotent.  The links between the calls of the same number
+(the caller's next call, the return of a missed call: ``clinicall.db.call_links``) are
+refreshed with it, and the hours it touched are marked for the reports' hourly sums
+(``clinicall.db.changes``).  An answered call's recording reference becomes one ``recordings`` row,
+found again by its path (unique).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinicall.db import call_links
+from clinicall.db.changes import mark_changed
 from clinicall.db.models import (
     Call,
     IngestState,
@@ -96,10 +101,26 @@ async def write_call(
     """Insert or update the call and replace its attempts.  ``superseded``: linkedids of calls
     projected earlier from rows that turned out to belong to this one (deleted)."""
     stale = sorted(set(superseded) - {record.linkedid})
+    touched: list[call_links.Touched | None] = []
+    changed: list[datetime | None] = [record.started_at, *(a.joined_at for a in record.attempts)]
     if stale:
+        gone = await session.execute(
+            select(Call.direction, Call.caller, Call.dialled, Call.started_at)
+            .where(Call.linkedid.in_(stale)))
+        for row in gone:
+            touched.append(call_links.touched_by(*row))
+            changed.append(row.started_at)
+        changed += await session.scalars(select(QueueAttempt.joined_at).join(Call).where(
+            Call.linkedid.in_(stale)))
         await session.execute(delete(Call).where(Call.linkedid.in_(stale)))
     call = await session.scalar(select(Call).where(Call.linkedid == record.linkedid))
-    if call is None:
+    if call is not None:
+        touched.append(call_links.touched_by(call.direction, call.caller, call.dialled,
+                                             call.started_at))
+        changed.append(call.started_at)
+        changed += await session.scalars(select(QueueAttempt.joined_at).where(
+            QueueAttempt.call_id == call.id))
+    else:
         call = Call(
             linkedid=record.linkedid, direction=record.direction, started_at=record.started_at
         )
@@ -121,6 +142,10 @@ async def write_call(
             rings=rings,
         ))  # fmt: skip
     await session.flush()
+    touched.append(call_links.touched_by(record.direction, record.caller, record.dialled,
+                                         record.started_at))
+    await mark_changed(session, changed)
+    await call_links.refresh(session, (t for t in touched if t is not None))
     await _write_recording(session, record, call.id)
     return call
 

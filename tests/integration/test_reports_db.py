@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db import create_engine, session_factory
+from clinicall.db import call_links, create_engine, session_factory
 from clinicall.db.models import (
     Call,
     Callback,
@@ -32,8 +33,9 @@ from clinicall.db.models import (
     QueueOutcome,
     SurveyAnswer,
     SurveyQuestion,
+    kpi_hours_built,
 )
-from reports import Report, compute
+from reports import Report, compute, rollup
 from reports import kpi as kpi_module
 from reports.settings import KpiSettings
 
@@ -70,6 +72,12 @@ class StoreBuilder:
                     ivr_outcome=outcome, missed=miss is not None, miss_cause=miss)
         self.session.add(call)
         return call
+
+    async def commit(self) -> None:
+        """Commit, with the calls' links computed, as every writer of calls keeps them."""
+        await self.session.flush()
+        await call_links.rebuild(self.session)
+        await self.session.commit()
 
     def attempt(self, call: Call, queue: str, joined: datetime, outcome: QueueOutcome,
                 wait_s: float, talk_s: float | None = None) -> None:
@@ -121,7 +129,7 @@ async def build_day(session: AsyncSession) -> None:
                                  answered_at=call.started_at + timedelta(minutes=5)))
         session.add(SurveyAnswer(call_id=call.id, question=SurveyQuestion.NPS, score=nps,
                                  answered_at=call.started_at + timedelta(minutes=5)))
-    await session.commit()
+    await b.commit()
 
 
 async def report(sessions: async_sessionmaker[AsyncSession], by: list[str],
@@ -210,7 +218,7 @@ async def test_a_missed_call_returned_late_is_unreturned(
                outcome=IvrOutcome.QUEUE, miss=MissCause.ABANDONED)
         back = b.call("+380509999999", utc(8, 20), route="therapy", outcome=IvrOutcome.QUEUE)
         b.attempt(back, "therapy", utc(8, 20, 10), QueueOutcome.ANSWERED, 4, 50)
-        await session.commit()
+        await b.commit()
     (row,) = (await report(db_sessions, [])).section("calls").rows
     assert (row["missed"], row["returned_in_time"], row["unreturned"]) == (1, 0, 1)
     assert row["time_to_callback_mean"] == 1190.0  # 08:20:00 − 08:00:10
@@ -226,7 +234,7 @@ async def test_dst_day_and_hour_buckets(db_sessions: async_sessionmaker[AsyncSes
                    utc(22, 30, day=25, month=10)):  # 00:30+02 on the 26th
             call = b.call("+380501234567", at, route="therapy", outcome=IvrOutcome.QUEUE)
             b.attempt(call, "therapy", at, QueueOutcome.ANSWERED, 5, 10)
-        await session.commit()
+        await b.commit()
     start = datetime(2026, 10, 24, tzinfo=KYIV)
     end = datetime(2026, 10, 27, tzinfo=KYIV)
     days = (await report(db_sessions, ["day"], start, end)).section("queues").rows
@@ -294,18 +302,19 @@ def _exported_counts(path: Path, fmt: str) -> dict[str, tuple[int, int, int]]:
             for row in body}
 
 
-@pytest.mark.parametrize("by", [[], ["queue"], ["route", "hour"]])
-async def test_window_pass_and_per_call_lookups_agree(
+@pytest.mark.parametrize("by", [[], ["queue"], ["route", "hour"], ["queue", "day"]])
+@pytest.mark.parametrize("start", [DAY_START, DAY_START + timedelta(minutes=90, seconds=30.5)])
+async def test_hourly_sums_and_rows_agree(
     db_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
-    by: list[str],
+    by: list[str], start: datetime,
 ) -> None:
-    """Repeats and returns: periods of a week or more use one window pass, shorter ones a
-    lookup per call; on the same day both must give the same report."""
+    """Whole hours come from the hourly sums, the edges from the rows: the same report as
+    reading every row (a start at 01:30:30.5 leaves a partial first hour)."""
     async with db_sessions() as session:
         await build_day(session)
-    by_lookup = (await report(db_sessions, by)).to_dict()
-    monkeypatch.setattr(kpi_module, "ONE_PASS_FROM", timedelta(0))
-    by_window = (await report(db_sessions, by)).to_dict()
-    assert by_window == by_lookup
-    calls = by_window["sections"]["calls"]["rows"]  # type: ignore[index]
-    assert sum(r["repeat_24h_rate"] is not None for r in calls) > 0
+    summed = (await report(db_sessions, by, start)).to_dict()
+    async with db_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(kpi_hours_built)) > 0
+    monkeypatch.setattr(kpi_module.rollup, "plan",
+                        lambda _segments, start, end: rollup.Plan([(start, end)], None))
+    assert (await report(db_sessions, by, start)).to_dict() == summed

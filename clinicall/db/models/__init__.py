@@ -21,6 +21,12 @@ from clinicall.db.models.enums import (
 )
 from clinicall.db.models.journal import IngestState, JournalEvent
 from clinicall.db.models.recordings import Recording, RecordingAccess
+from clinicall.db.models.rollups import (
+    kpi_call_hours,
+    kpi_changed_hours,
+    kpi_hours_built,
+    kpi_queue_hours,
+)
 from clinicall.db.models.surveys import SurveyAnswer
 from clinicall.db.models.users import User
 
@@ -53,4 +59,8 @@ __all__ = [
     "SurveyAnswer",
     "SurveyQuestion",
     "User",
+    "kpi_call_hours",
+    "kpi_changed_hours",
+    "kpi_hours_built",
+    "kpi_queue_hours",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clinicall.db.models.base import BIG_ID_TYPE, Base, BigId
@@ -45,6 +45,9 @@ class Call(Base):
     hangup_side: Mapped[HangupSide | None] = mapped_column(str_enum(HangupSide))
     missed: Mapped[bool] = mapped_column(default=False)
     miss_cause: Mapped[MissCause | None] = mapped_column(str_enum(MissCause))
+    # Links to later calls of the number, for the reports (clinicall.db.call_links keeps them)
+    repeat_gap_ms: Mapped[int | None] = mapped_column(BigInteger)
+    return_delay_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     queue_attempts: Mapped[list[QueueAttempt]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="QueueAttempt.joined_at"
@@ -64,6 +67,7 @@ class QueueAttempt(Base):
         Index(None, "queue", "joined_at"),
         Index(None, "joined_at"),
         Index(None, "call_id", "connected_at"),  # reports: was the call answered (covering)
+        Index(None, "outcome", "queue", "wait_s", "joined_at"),  # reports: wait percentiles
     )
 
     id: Mapped[BigId]

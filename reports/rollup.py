@@ -1,0 +1,144 @@
+"""Which part of a report the hourly sums serve, and keeping those sums current.
+
+A period [start, end) is read from the hourly sums (``clinicall.db.models.rollups``) for its
+whole UTC hours and from the calls' own rows for the minutes at its edges.  That is exact when
+the clinic's UTC offset is a whole number of hours over the period (then every local hour and
+local day is a union of UTC hours); otherwise the whole period is read from the rows.
+
+Before a report reads them, :func:`bring_up_to_date` drops the sums of the hours that writers
+marked changed (``clinicall.db.changes``) and sums every hour of the period that has no sums
+for the report's settings yet, in its own committed transaction.  Sums are kept per *settings
+key*, the thresholds that counters depend on, so a report with other thresholds never reads
+sums made for different ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinicall.db.models import kpi_call_hours, kpi_changed_hours, kpi_hours_built, kpi_queue_hours
+from reports import timebuckets as tb
+from reports.settings import KpiSettings
+from reports.sums import Sums
+
+Span = tuple[datetime, datetime]
+#: Sums the queue attempts and the calls of [start, end) by (utc_hour, queue, route) and by
+#: (utc_hour, route): what one run of missing hours is filled with.
+HourSummer = Callable[[datetime, datetime], Awaitable[tuple[Sums, Sums]]]
+
+CHUNK = 500
+_LOCK_ID = 7_404_2611  # PostgreSQL advisory lock: one report at a time brings the sums current
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How a period is read: ``raw`` spans from the rows, ``hours`` [h0, h1) from the sums."""
+
+    raw: list[Span]
+    hours: tuple[int, int] | None
+
+
+def plan(segments: Sequence[tb.Segment], start: datetime, end: datetime) -> Plan:
+    whole_hours = all(s.offset_s % tb.HOUR == 0 and _epoch(s.start) % tb.HOUR == 0
+                      for s in segments[1:]) and segments[0].offset_s % tb.HOUR == 0
+    h0 = _epoch(start) // tb.HOUR
+    if _at(h0) < start:
+        h0 += 1
+    h1 = _epoch(end) // tb.HOUR
+    if not whole_hours or h0 >= h1:
+        return Plan([(start, end)], None)
+    raw = [(a, b) for a, b in ((start, _at(h0)), (_at(h1), end)) if a < b]
+    return Plan(raw, (h0, h1))
+
+
+def settings_key(settings: KpiSettings) -> str:
+    """The thresholds that the hourly counters depend on, as a short stable key."""
+    thresholds = {
+        "short_abandon_s": settings.short_abandon_s,
+        "service_level_s": settings.service_level_s,
+        "queue_service_level_s": sorted(settings.queue_service_level_s.items()),
+        "unreturned_after_min": settings.unreturned_after_min,
+        "return_horizon_h": settings.return_horizon_h,
+    }
+    blob = json.dumps(thresholds, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, int],
+                           sum_hours: HourSummer) -> int:
+    """Make the sums of ``key`` for the hours [h0, h1) current, and commit; returns how many
+    hours were summed."""
+    dialect = (await session.connection()).dialect.name
+    if dialect == "postgresql":
+        await session.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
+    changed = list(await session.scalars(
+        delete(kpi_changed_hours).returning(kpi_changed_hours.c.hour)))
+    for part in _chunks(sorted(changed)):
+        for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours):
+            await session.execute(delete(table).where(table.c.hour.in_(part)))
+    h0, h1 = hours
+    built = set(await session.scalars(select(kpi_hours_built.c.hour).where(
+        kpi_hours_built.c.settings_key == key, kpi_hours_built.c.hour >= h0,
+        kpi_hours_built.c.hour < h1)))
+    missing = [h for h in range(h0, h1) if h not in built]
+    claimed = await _claim(session, dialect, key, missing)
+    for run in _runs(claimed):
+        queues, calls = await sum_hours(_at(run[0]), _at(run[-1] + 1))
+        await _insert(session, kpi_queue_hours, key, queues, ("hour", "queue", "route"))
+        await _insert(session, kpi_call_hours, key, calls, ("hour", "route"))
+    await session.commit()
+    return len(claimed)
+
+
+async def _claim(session: AsyncSession, dialect: str, key: str, hours: list[int]) -> list[int]:
+    """Insert the built marks of ``hours``; the ones this call inserted (another report may
+    have summed some meanwhile) are the ones to sum."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    claimed: list[int] = []
+    for part in _chunks(hours):
+        statement = insert(kpi_hours_built).values(
+            [{"settings_key": key, "hour": h} for h in part])
+        claimed += await session.scalars(
+            statement.on_conflict_do_nothing().returning(kpi_hours_built.c.hour))
+    return sorted(claimed)
+
+
+async def _insert(session: AsyncSession, table: Any, key: str, sums: Sums,
+                  key_names: tuple[str, ...]) -> None:
+    rows = [{"settings_key": key, **dict(zip(key_names, k, strict=True)), **m} for k, m in sums]
+    metric_names = [c.name for c in table.columns if c.name not in ("settings_key", *key_names)]
+    for row in rows:
+        for name in metric_names:
+            row.setdefault(name, None if name.endswith("_max") else 0)
+    for start in range(0, len(rows), 5000):
+        await session.execute(table.insert(), rows[start : start + 5000])
+
+
+def _runs(hours: list[int]) -> list[list[int]]:
+    """Consecutive hours, grouped: each run is summed by one query."""
+    return [[h for _, h in run] for _, run in groupby(enumerate(hours), lambda ih: ih[1] - ih[0])]
+
+
+def _chunks(values: list[int]) -> list[list[int]]:
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def _at(hour: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
+
+
+__all__ = ["HourSummer", "Plan", "bring_up_to_date", "plan", "settings_key"]

@@ -1,0 +1,49 @@
+"""Counters per report group, added up from several partial results.
+
+A report's numbers come from the hourly sums of whole hours and from the rows of the minutes
+at a period's edges (``reports.rollup``); clinic-level rows also feed two sections grouped
+differently.  ``Sums`` adds such partial rows by group key: counters and sums add up, columns
+named ``*_max`` keep the largest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from reports import grouping as grp
+
+_KEY_LABEL = re.compile(r"k\d+")
+
+SortKey = tuple[tuple[int, Any], ...]
+
+
+class Sums:
+    def __init__(self) -> None:
+        self._groups: dict[SortKey, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+    def add(self, key: Sequence[Any], metrics: Mapping[str, Any]) -> None:
+        _, into = self._groups.setdefault(grp.sort_key(key), (tuple(key), {}))
+        for name, value in metrics.items():
+            if value is None:
+                continue
+            if name.endswith("_max"):
+                into[name] = max(into.get(name, value), value)
+            else:
+                into[name] = into.get(name, 0) + value
+
+    def add_rows(self, rows: Iterable[Any], nkeys: int,
+                 project: Callable[[Sequence[Any]], Sequence[Any]] | None = None) -> None:
+        """SQL rows whose first ``nkeys`` columns are the group key (labelled k0…), the rest
+        metrics; ``project`` maps the key onto a coarser one."""
+        for row in rows:
+            key = row[:nkeys]
+            self.add(project(key) if project else key,
+                     {k: v for k, v in row._mapping.items() if not _KEY_LABEL.fullmatch(k)})
+
+    def __iter__(self) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+        return iter(self._groups.values())
+
+    def ordered(self, grouping: grp.Grouping) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        return sorted(self._groups.values(), key=lambda km: grouping.order(km[0]))
