@@ -1,10 +1,15 @@
-"""Prometheus metrics: live queue gauges and today's KPIs from the store.
+"""Prometheus metrics: live queue gauges, and today's KPIs from the store.
 
 ``KpiCollector`` is a custom collector: on each scrape it reads the live state (calls waiting,
 longest wait, operators available/paused per queue) through the small ``LiveState`` protocol
-(the controller's tracking implements it), and today's counters per queue from the store,
-cached for ``ttl_s`` seconds so a tight scrape interval does not re-run the SQL.  The store
-part is refreshed by ``refresh()`` (async) because a collector's ``collect()`` is synchronous.
+(the controller's tracking implements it), and today's KPIs (local midnight to now, from
+``reports.kpi.compute``, so the same numbers as the exports and ``/api/kpi``) with the
+answered-wait histogram per queue, cached for ``ttl_s`` seconds so a tight scrape interval does
+not re-run the SQL.  The store part is refreshed by ``refresh()`` (async) because a collector's
+``collect()`` is synchronous.
+
+Counts of today are counters (they restart at local midnight, which Prometheus reads as a
+reset); rates, means and percentiles are gauges; waits of answered calls are a histogram.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import QueueAttempt, QueueOutcome
+from reports.kpi import CAUSES, compute
 from reports.settings import KpiSettings
+from reports.table import Report, Value
 
 #: Upper bounds (s) of the wait histogram's buckets.
 WAIT_BUCKETS = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -46,36 +53,65 @@ class LiveState(Protocol):
     def queues_live(self) -> Mapping[str, QueueLive]: ...
 
 
+#: Today's KPI columns served per queue: report column → (metric name, help).
+QUEUE_COUNTERS = {
+    "offered": ("clinicall_queue_offered", "Calls that joined the queue today (local day)"),
+    "answered": ("clinicall_queue_answered", "Calls connected to an operator today"),
+    "abandoned": ("clinicall_queue_abandoned", "Callers who hung up while waiting today, "
+                  "wait ≥ short_abandon_s"),
+    "short_abandoned": ("clinicall_queue_short_abandoned", "Callers who hung up while "
+                        "waiting today, wait < short_abandon_s"),
+    "timeout": ("clinicall_queue_timeout", "Calls that left the queue by max wait today"),
+    "exit_key": ("clinicall_queue_exit_key", "Calls that left the queue by a key today"),
+}
+QUEUE_GAUGES = {
+    "service_level": ("clinicall_queue_service_level_percent", "Answered within the queue's "
+                      "T / (offered − short abandons), today"),
+    "abandon_rate": ("clinicall_queue_abandon_rate_percent", "Abandoned / (offered − short "
+                     "abandons), today"),
+    "asa": ("clinicall_queue_asa_seconds", "Mean wait of answered calls today"),
+    "wait_p90": ("clinicall_queue_wait_p90_seconds", "90th percentile wait of answered "
+                 "calls today (nearest rank)"),
+    "aht_talk": ("clinicall_queue_aht_talk_seconds", "Mean talk time of answered calls "
+                 "today (no wrap-up)"),
+}
+CALL_COUNTERS = {
+    "inbound": ("clinicall_calls_inbound", "Inbound calls today"),
+    "self_served": ("clinicall_calls_self_served", "Inbound calls the IVR answered itself "
+                    "today"),
+    "returned_in_time": ("clinicall_calls_returned_in_time", "Missed calls of today returned "
+                         "within unreturned_after_min"),
+}
+CALL_GAUGES = {
+    "unreturned": ("clinicall_calls_unreturned", "Missed calls of today not returned within "
+                   "unreturned_after_min (falls as calls are returned)"),
+    "missed_rate": ("clinicall_calls_missed_rate_percent", "Missed / inbound, today"),
+    "repeat_24h_rate": ("clinicall_calls_repeat_24h_percent", "Calls of today followed by "
+                        "another from the caller within 24 h"),
+    "time_to_callback_mean": ("clinicall_calls_time_to_callback_seconds", "Mean time to "
+                              "return a missed call of today, within the horizon"),
+}
+
+
 @dataclass(frozen=True, slots=True)
-class TodayQueue:
-    offered: int
-    answered: int
-    abandoned: int
+class WaitHistogram:
+    count: int
     bucket_counts: tuple[int, ...]  # cumulative counts of answered waits ≤ each bound
-    wait_sum_s: float
+    sum_s: float
 
 
-async def today_by_queue(session: AsyncSession, settings: KpiSettings,
-                         now: datetime) -> dict[str, TodayQueue]:
-    """Offered/answered/abandoned and the answered-wait histogram per queue since local
-    midnight (abandons here include short ones: a live counter, not the KPI)."""
-    zone = settings.zone
-    local = now.astimezone(zone)
-    midnight = datetime.combine(local.date(), dtime(), zone)
+async def today_wait_histograms(session: AsyncSession, start: datetime, now: datetime
+                                ) -> dict[str, WaitHistogram]:
+    """The answered-wait histogram per queue of the attempts joined in [start, now]."""
     qa = QueueAttempt
     answered = qa.outcome == QueueOutcome.ANSWERED.value
     cols = [func.sum(case((answered & (qa.wait_s <= b), 1), else_=0)) for b in WAIT_BUCKETS]
     rows = (await session.execute(
-        select(qa.queue, func.count(),
-               func.sum(case((answered, 1), else_=0)),
-               func.sum(case((qa.outcome == QueueOutcome.ABANDONED.value, 1), else_=0)),
+        select(qa.queue, func.sum(case((answered, 1), else_=0)),
                func.sum(case((answered, qa.wait_s), else_=0.0)), *cols)
-        .where(qa.joined_at >= midnight, qa.joined_at <= now).group_by(qa.queue))).all()
-    out: dict[str, TodayQueue] = {}
-    for row in rows:
-        out[row[0]] = TodayQueue(int(row[1]), int(row[2] or 0), int(row[3] or 0),
-                                 tuple(int(v or 0) for v in row[5:]), float(row[4] or 0))
-    return out
+        .where(qa.joined_at >= start, qa.joined_at <= now).group_by(qa.queue))).all()
+    return {row[0]: WaitHistogram(int(row[1] or 0), tuple(int(v or 0) for v in row[3:]),
+                                  float(row[2] or 0)) for row in rows}
 
 
 class KpiCollector(Collector):
@@ -85,39 +121,54 @@ class KpiCollector(Collector):
         self.settings = settings
         self.live = live
         self.ttl_s = ttl_s
-        self._today: dict[str, TodayQueue] = {}
+        self._report: Report | None = None
+        self._waits: dict[str, WaitHistogram] = {}
         self._fetched = float("-inf")
 
     async def refresh(self, now: datetime | None = None) -> None:
-        """Re-read today's counters unless they are younger than ``ttl_s``."""
+        """Re-read today's KPIs unless they are younger than ``ttl_s``."""
         if time.monotonic() - self._fetched < self.ttl_s:
             return
+        now = now or datetime.now().astimezone()
+        local = now.astimezone(self.settings.zone)
+        midnight = datetime.combine(local.date(), dtime(), self.settings.zone)
         async with self.sessions() as session:
-            self._today = await today_by_queue(session, self.settings,
-                                               now or datetime.now().astimezone())
+            self._report = await compute(session, start=midnight, end=now, by="queue",
+                                         config=self.settings)
+            self._waits = await today_wait_histograms(session, midnight, now)
         self._fetched = time.monotonic()
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily
                                   | HistogramMetricFamily]:
         yield from self._live_metrics()
-        offered = CounterMetricFamily("clinicall_queue_offered", "Calls that joined the queue "
-                                      "today (local day)", labels=["queue"])
-        answered = CounterMetricFamily("clinicall_queue_answered", "Calls connected to an "
-                                       "operator today", labels=["queue"])
-        abandoned = CounterMetricFamily("clinicall_queue_abandoned", "Callers who hung up "
-                                        "while waiting today (short abandons included)",
-                                        labels=["queue"])
+        if self._report is None:
+            return
+        queues = self._report.section("queues").rows
+        yield from _families(queues, QUEUE_COUNTERS, CounterMetricFamily, "queue")
+        yield from _families(queues, QUEUE_GAUGES, GaugeMetricFamily, "queue")
         waits = HistogramMetricFamily("clinicall_queue_answer_wait_seconds", "Wait of answered "
                                       "calls today", labels=["queue"])
-        for queue, t in sorted(self._today.items()):
-            offered.add_metric([queue], t.offered)
-            answered.add_metric([queue], t.answered)
-            abandoned.add_metric([queue], t.abandoned)
-            buckets = [(str(b), float(c)) for b, c in zip(WAIT_BUCKETS, t.bucket_counts,
+        for queue, w in sorted(self._waits.items()):
+            buckets = [(str(b), float(c)) for b, c in zip(WAIT_BUCKETS, w.bucket_counts,
                                                           strict=True)]
-            buckets.append(("+Inf", float(t.answered)))
-            waits.add_metric([queue], buckets, sum_value=t.wait_sum_s)
-        yield from (offered, answered, abandoned, waits)
+            buckets.append(("+Inf", float(w.count)))
+            waits.add_metric([queue], buckets, sum_value=w.sum_s)
+        yield waits
+        calls = self._report.section("calls").rows
+        yield from _families(calls, CALL_COUNTERS, CounterMetricFamily, None)
+        yield from _families(calls, CALL_GAUGES, GaugeMetricFamily, None)
+        missed = CounterMetricFamily("clinicall_calls_missed", "Inbound calls today that "
+                                     "reached no operator and were not self-served, by cause",
+                                     labels=["cause"])
+        for row in calls:
+            for cause in CAUSES:
+                missed.add_metric([cause], float(row[f"missed_{cause}"] or 0))
+        yield missed
+        topics = CounterMetricFamily("clinicall_ivr_topic_calls", "Inbound calls today by the "
+                                     "IVR topic chosen", labels=["route"])
+        for row in self._report.section("topics").rows:
+            topics.add_metric([str(row["route"] or "none")], float(row["calls"] or 0))
+        yield topics
 
     def _live_metrics(self) -> Iterator[GaugeMetricFamily]:
         if self.live is None:
@@ -140,3 +191,20 @@ class KpiCollector(Collector):
             families["available"].add_metric([queue], q.available)
             families["paused"].add_metric([queue], q.paused)
         yield from families.values()
+
+
+Family = type[CounterMetricFamily] | type[GaugeMetricFamily]
+
+
+def _families(rows: list[dict[str, Value]], spec: Mapping[str, tuple[str, str]],
+              kind: Family, label: str | None,
+              ) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    """One metric family per report column of ``spec``; a sample per row (labelled by the
+    row's ``label`` column), none where the value is empty (no answered call: no ASA)."""
+    for column, (name, help_text) in spec.items():
+        family = kind(name, help_text, labels=[label] if label else [])
+        for row in rows:
+            value = row[column]
+            if value is not None:
+                family.add_metric([str(row[label])] if label else [], float(value))
+        yield family

@@ -7,7 +7,7 @@ local day is a union of UTC hours); otherwise the whole period is read from the 
 
 Before a report reads them, :func:`bring_up_to_date` drops the sums of the hours that writers
 marked changed (``clinicall.db.changes``) and sums every hour of the period that has no sums
-for the report's settings yet, in its own committed transaction.  Sums are kept per *settings
+for the report's settings yet; the report commits that before it reads.  Sums are kept per *settings
 key*, the thresholds that counters depend on, so a report with other thresholds never reads
 sums made for different ones.
 """
@@ -76,8 +76,8 @@ def settings_key(settings: KpiSettings) -> str:
 
 async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, int],
                            sum_hours: HourSummer) -> int:
-    """Make the sums of ``key`` for the hours [h0, h1) current, and commit; returns how many
-    hours were summed."""
+    """Make the sums of ``key`` for the hours [h0, h1) current (the caller commits); returns
+    how many hours were summed."""
     dialect = (await session.connection()).dialect.name
     if dialect == "postgresql":
         await session.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
@@ -96,7 +96,6 @@ async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, in
         queues, calls = await sum_hours(_at(run[0]), _at(run[-1] + 1))
         await _insert(session, kpi_queue_hours, key, queues, ("hour", "queue", "route"))
         await _insert(session, kpi_call_hours, key, calls, ("hour", "route"))
-    await session.commit()
     return len(claimed)
 
 

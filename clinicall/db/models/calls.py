@@ -67,7 +67,7 @@ class QueueAttempt(Base):
         Index(None, "queue", "joined_at"),
         Index(None, "joined_at"),
         Index(None, "call_id", "connected_at"),  # reports: was the call answered (covering)
-        Index(None, "outcome", "queue", "wait_s", "joined_at"),  # reports: wait percentiles
+        Index(None, "outcome", "joined_at", "queue", "wait_s"),  # reports: wait percentiles
     )
 
     id: Mapped[BigId]

@@ -6,8 +6,8 @@
   calls get theirs computed here.
 - kpi_hours_built, kpi_changed_hours, kpi_queue_hours, kpi_call_hours: the reports' hourly
   sums (``clinicall.db.models.rollups``), empty until a report fills them.
-- queue_attempts(outcome, queue, wait_s, joined_at): the answered waits of a queue in wait
-  order, for the wait percentiles.
+- queue_attempts(outcome, joined_at, queue, wait_s): the answered waits of a period, read
+  from the index alone, for the wait percentiles.
 
 Revision ID: 0006
 Revises: 0005
@@ -35,8 +35,8 @@ def upgrade() -> None:
     op.execute(rebuild_statement(op.get_bind().dialect.name))
     with op.batch_alter_table("queue_attempts", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_queue_attempts_outcome_queue_wait_s_joined_at"),
-            ["outcome", "queue", "wait_s", "joined_at"],
+            batch_op.f("ix_queue_attempts_outcome_joined_at_queue_wait_s"),
+            ["outcome", "joined_at", "queue", "wait_s"],
             unique=False,
         )
     op.create_table(
@@ -82,7 +82,7 @@ def downgrade() -> None:
     op.drop_table("kpi_changed_hours")
     op.drop_table("kpi_hours_built")
     with op.batch_alter_table("queue_attempts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_queue_attempts_outcome_queue_wait_s_joined_at"))
+        batch_op.drop_index(batch_op.f("ix_queue_attempts_outcome_joined_at_queue_wait_s"))
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_column("return_delay_ms")
         batch_op.drop_column("repeat_gap_ms")

@@ -118,5 +118,16 @@ async def test_metrics_serve_the_live_gauges_to_managers_only(
     assert 'clinicall_queue_operators_paused{queue="therapy"} 1.0' in text
     assert 'clinicall_queue_offered_total{queue="therapy"} 3.0' in text  # today's, not yesterday's
     assert 'clinicall_queue_answer_wait_seconds_count{queue="therapy"} 2.0' in text
+    # every KPI of today, the same numbers as the dashboard's
+    for sample in ('clinicall_queue_abandoned_total{queue="therapy"} 1.0',
+                   'clinicall_queue_service_level_percent{queue="therapy"} 33.33',
+                   'clinicall_queue_asa_seconds{queue="therapy"} 20.0',
+                   'clinicall_calls_inbound_total 4.0',
+                   'clinicall_calls_missed_total{cause="abandoned"} 1.0',
+                   'clinicall_calls_missed_total{cause="afterhours"} 0.0',
+                   'clinicall_calls_unreturned 1.0',
+                   'clinicall_calls_missed_rate_percent 25.0'):
+        assert sample in text, sample
+    assert 'clinicall_queue_asa_seconds{queue="ultrasound"}' not in text  # nobody answered
     assert (await client.get("/metrics", headers=bearer(Role.OPERATOR))).status == 403
     assert (await client.get("/metrics")).status == 401
