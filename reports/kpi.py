@@ -52,7 +52,6 @@ How each is computed here, precisely:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +73,7 @@ from clinicall.db.models import (
     kpi_call_hours,
     kpi_queue_hours,
 )
+from clinicall.db.models.rollups import metric_names
 from clinicall.settings.models import ClinicConfig
 from reports import grouping as grp
 from reports import rollup
@@ -128,7 +128,6 @@ TOPIC_METRICS = [
 ]
 
 HOUR_MS = 3_600_000
-_KEY_LABEL = re.compile(r"k\d+")
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -242,16 +241,11 @@ async def _collect(session: AsyncSession, ctx: _Context, keys: Sequence[str],
         labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
         query = select(*labelled, *[
             (func.max if name.endswith("_max") else func.sum)(table.c[name]).label(name)
-            for name in _metric_names(table)
+            for name in metric_names(table)
         ]).where(table.c.settings_key == ctx.settings_key, table.c.hour >= h0,
                  table.c.hour < h1).group_by(*labelled)
         sums.add_rows((await session.execute(query)).all(), nkeys)
     return sums
-
-
-def _metric_names(table: Table) -> list[str]:
-    return [c.name for c in table.columns if c.name not in ("settings_key", "hour", "queue",
-                                                            "route")]
 
 
 async def _sum_hours(session: AsyncSession, ctx: _Context, lo: datetime, hi: datetime,

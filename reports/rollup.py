@@ -20,13 +20,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
-from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import kpi_call_hours, kpi_changed_hours, kpi_hours_built, kpi_queue_hours
+from clinicall.db.models.rollups import metric_names
 from reports import timebuckets as tb
 from reports.settings import KpiSettings
 from reports.sums import Sums
@@ -112,13 +112,11 @@ async def _claim(session: AsyncSession, dialect: str, key: str, hours: list[int]
     return sorted(claimed)
 
 
-async def _insert(session: AsyncSession, table: Any, key: str, sums: Sums,
+async def _insert(session: AsyncSession, table: Table, key: str, sums: Sums,
                   key_names: tuple[str, ...]) -> None:
-    rows = [{"settings_key": key, **dict(zip(key_names, k, strict=True)), **m} for k, m in sums]
-    metric_names = [c.name for c in table.columns if c.name not in ("settings_key", *key_names)]
-    for row in rows:
-        for name in metric_names:
-            row.setdefault(name, None if name.endswith("_max") else 0)
+    empty = {name: None if name.endswith("_max") else 0 for name in metric_names(table)}
+    rows = [{"settings_key": key, **empty, **dict(zip(key_names, k, strict=True)), **m}
+            for k, m in sums]
     for start in range(0, len(rows), 5000):
         await session.execute(table.insert(), rows[start : start + 5000])
 

@@ -64,3 +64,9 @@ kpi_call_hours = Table(
     Column("ttc_max", BigInteger),
     Index(None, "settings_key", "hour"),
 )
+
+
+def metric_names(table: Table) -> list[str]:
+    """The counter columns of an hourly-sums table (all but its keys)."""
+    return [c.name for c in table.columns
+            if c.name not in ("settings_key", "hour", "queue", "route")]
