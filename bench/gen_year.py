@@ -381,8 +381,12 @@ class PostgresWriter:
                 await self.conn.copy_records_to_table(table, records=rows, columns=list(cols))
 
     async def close(self) -> None:
-        # VACUUM as autovacuum does on a table that has lived a year: it sets the visibility
-        # map, without which no index-only scan skips the table.
+        await self.conn.close()
+
+    async def vacuum(self) -> None:
+        """VACUUM as autovacuum does on a table that has lived a year: it sets the visibility
+        map, without which no index-only scan skips the table."""
+        await self.open()
         await self.conn.execute("VACUUM ANALYZE")
         await self.conn.close()
 
@@ -443,6 +447,8 @@ async def generate(urls: list[str], calls: int, seed: int = 1, batch_rows: int =
         await _rebuild_links(url)
         print(f"\ncall links of {make_url(url).get_backend_name()} rebuilt in "
               f"{time.perf_counter() - linked:.1f} s", end="", file=sys.stderr)
+    for pw in pg_writers:
+        await pw.vacuum()
     print(
         f"\ngenerated {gen.ids['call']:,} calls, {gen.ids['attempt']:,} attempts, "
         f"{gen.ids['callback']:,} callbacks, {gen.ids['survey']:,} survey answers in "
