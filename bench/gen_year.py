@@ -381,6 +381,8 @@ class PostgresWriter:
                 await self.conn.copy_records_to_table(table, records=rows, columns=list(cols))
 
     async def close(self) -> None:
+        # Statistics first: without them the links rebuild's lookups are planned as scans.
+        await self.conn.execute("ANALYZE")
         await self.conn.close()
 
     async def vacuum(self) -> None:

@@ -101,26 +101,11 @@ async def write_call(
     """Insert or update the call and replace its attempts.  ``superseded``: linkedids of calls
     projected earlier from rows that turned out to belong to this one (deleted)."""
     stale = sorted(set(superseded) - {record.linkedid})
-    touched: list[call_links.Touched | None] = []
-    changed: list[datetime | None] = [record.started_at, *(a.joined_at for a in record.attempts)]
+    touched, changed = await _footprint(session, [*stale, record.linkedid])
     if stale:
-        gone = await session.execute(
-            select(Call.direction, Call.caller, Call.dialled, Call.started_at)
-            .where(Call.linkedid.in_(stale)))
-        for row in gone:
-            touched.append(call_links.touched_by(*row))
-            changed.append(row.started_at)
-        changed += await session.scalars(select(QueueAttempt.joined_at).join(Call).where(
-            Call.linkedid.in_(stale)))
         await session.execute(delete(Call).where(Call.linkedid.in_(stale)))
     call = await session.scalar(select(Call).where(Call.linkedid == record.linkedid))
-    if call is not None:
-        touched.append(call_links.touched_by(call.direction, call.caller, call.dialled,
-                                             call.started_at))
-        changed.append(call.started_at)
-        changed += await session.scalars(select(QueueAttempt.joined_at).where(
-            QueueAttempt.call_id == call.id))
-    else:
+    if call is None:
         call = Call(
             linkedid=record.linkedid, direction=record.direction, started_at=record.started_at
         )
@@ -144,10 +129,24 @@ async def write_call(
     await session.flush()
     touched.append(call_links.touched_by(record.direction, record.caller, record.dialled,
                                          record.started_at))
-    await mark_changed(session, changed)
+    await mark_changed(session, [*changed, record.started_at,
+                                 *(a.joined_at for a in record.attempts)])
     await call_links.refresh(session, (t for t in touched if t is not None))
     await _write_recording(session, record, call.id)
     return call
+
+
+async def _footprint(session: AsyncSession, linkedids: list[str]
+                     ) -> tuple[list[call_links.Touched | None], list[datetime]]:
+    """Where the stored calls ``linkedids`` count before they are rewritten: the numbers they
+    link with, and their starts and queue joins (the hours whose sums hold them)."""
+    calls = (await session.execute(
+        select(Call.direction, Call.caller, Call.dialled, Call.started_at)
+        .where(Call.linkedid.in_(linkedids)))).all()
+    joins = await session.scalars(select(QueueAttempt.joined_at).join(Call).where(
+        Call.linkedid.in_(linkedids)))
+    return ([call_links.touched_by(*row) for row in calls],
+            [row.started_at for row in calls] + list(joins))
 
 
 async def _write_recording(session: AsyncSession, record: CallRecord, call_id: int) -> None:
