@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Update, case, func, literal, null, select, update
@@ -105,6 +106,7 @@ def rebuild_statement(dialect: str) -> Update:
     return _links_update(dialect)
 
 
+@cache
 def _links_update(dialect: str) -> Update:
     """UPDATE calls SET both links, for the inbound calls the caller's WHERE selects."""
     start_ms = sx.epoch_ms(Call.started_at, dialect)

@@ -9,14 +9,15 @@ and the IVR), so it survives restarts and is found by its unique key.
 surveys point at) and replaces the call's queue and ring attempts, all in the caller's
 transaction: re-projecting is idempotent.  The links between the calls of the same number
 (the caller's next call, the return of a missed call: ``clinicall.db.call_links``) are
-refreshed with it, and the hours it touched are marked for the reports' hourly sums
-(``clinicall.db.changes``).  An answered call's recording reference becomes one ``recordings`` row,
-found again by its path (unique).
+refreshed with it (once per batch of calls, see ``Footprint``), and the hours it touched are
+marked for the reports' hourly sums (``clinicall.db.changes``).  An answered call's recording
+reference becomes one ``recordings`` row, found again by its path (unique).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -26,6 +27,7 @@ from clinicall.db import call_links
 from clinicall.db.changes import mark_changed
 from clinicall.db.models import (
     Call,
+    Direction,
     IngestState,
     JournalEvent,
     QueueAttempt,
@@ -85,26 +87,64 @@ async def project_calls(
     keys = set(call_keys)
     mapped = await linkedids_of(session, keys)
     written = 0
+    footprint = Footprint()
     for linkedid in sorted({mapped.get(k, k) for k in keys}):
         rows = await call_rows(session, linkedid)
         record = project_call(linkedid, rows, config)
         if record is not None:
             channels = {str(r.payload.get("uniqueid") or "") for r in rows} - {"", linkedid}
-            await write_call(session, record, superseded=channels)
+            await write_call(session, record, superseded=channels, footprint=footprint)
             written += 1
+    await footprint.apply(session)
     return written
 
 
+@dataclass
+class Footprint:
+    """What written calls occupied before and after the write: the numbers whose calls'
+    links to recompute, and the instants (starts, queue joins) whose hourly sums to re-sum."""
+
+    touched: list[call_links.Touched] = field(default_factory=list)
+    changed: list[datetime] = field(default_factory=list)
+
+    def add_call(self, direction: Direction | str, caller: str | None, dialled: str | None,
+                 started_at: datetime, joins: Iterable[datetime]) -> None:
+        touched = call_links.touched_by(direction, caller, dialled, started_at)
+        if touched is not None:
+            self.touched.append(touched)
+        self.changed += [started_at, *joins]
+
+    async def apply(self, session: AsyncSession) -> None:
+        await mark_changed(session, self.changed)
+        await call_links.refresh(session, self.touched)
+        self.touched, self.changed = [], []
+
+
 async def write_call(
-    session: AsyncSession, record: CallRecord, *, superseded: Iterable[str] = ()
+    session: AsyncSession, record: CallRecord, *, superseded: Iterable[str] = (),
+    footprint: Footprint | None = None,
 ) -> Call:
     """Insert or update the call and replace its attempts.  ``superseded``: linkedids of calls
-    projected earlier from rows that turned out to belong to this one (deleted)."""
+    projected earlier from rows that turned out to belong to this one (deleted).  The links
+    and hourly sums the write affects are refreshed at once, or added to ``footprint`` for
+    its caller to apply once for many writes."""
     stale = sorted(set(superseded) - {record.linkedid})
-    touched, changed = await _footprint(session, [*stale, record.linkedid])
+    pending = footprint if footprint is not None else Footprint()
+    before = {c.linkedid: c for c in await session.scalars(
+        select(Call).where(Call.linkedid.in_([*stale, record.linkedid])))}
+    joined: dict[int, list[datetime]] = {}
+    if before:
+        ids = [c.id for c in before.values()]
+        joins = await session.execute(select(QueueAttempt.call_id, QueueAttempt.joined_at)
+                                      .where(QueueAttempt.call_id.in_(ids)))
+        for call_id, joined_at in joins:
+            joined.setdefault(call_id, []).append(joined_at)
+    for old in before.values():
+        pending.add_call(old.direction, old.caller, old.dialled, old.started_at,
+                         joined.get(old.id, []))
     if stale:
         await session.execute(delete(Call).where(Call.linkedid.in_(stale)))
-    call = await session.scalar(select(Call).where(Call.linkedid == record.linkedid))
+    call = before.get(record.linkedid)
     if call is None:
         call = Call(
             linkedid=record.linkedid, direction=record.direction, started_at=record.started_at
@@ -127,26 +167,12 @@ async def write_call(
             rings=rings,
         ))  # fmt: skip
     await session.flush()
-    touched.append(call_links.touched_by(record.direction, record.caller, record.dialled,
-                                         record.started_at))
-    await mark_changed(session, [*changed, record.started_at,
-                                 *(a.joined_at for a in record.attempts)])
-    await call_links.refresh(session, (t for t in touched if t is not None))
+    pending.add_call(record.direction, record.caller, record.dialled, record.started_at,
+                     (a.joined_at for a in record.attempts))
+    if footprint is None:
+        await pending.apply(session)
     await _write_recording(session, record, call.id)
     return call
-
-
-async def _footprint(session: AsyncSession, linkedids: list[str]
-                     ) -> tuple[list[call_links.Touched | None], list[datetime]]:
-    """Where the stored calls ``linkedids`` count before they are rewritten: the numbers they
-    link with, and their starts and queue joins (the hours whose sums hold them)."""
-    calls = (await session.execute(
-        select(Call.direction, Call.caller, Call.dialled, Call.started_at)
-        .where(Call.linkedid.in_(linkedids)))).all()
-    joins = await session.scalars(select(QueueAttempt.joined_at).join(Call).where(
-        Call.linkedid.in_(linkedids)))
-    return ([call_links.touched_by(*row) for row in calls],
-            [row.started_at for row in calls] + list(joins))
 
 
 async def _write_recording(session: AsyncSession, record: CallRecord, call_id: int) -> None:

@@ -31,7 +31,7 @@ from clinicall.db.models import (
 )
 from controller.tracking.attempts import AttemptRecord
 from controller.tracking.project import CallRecord
-from controller.tracking.store import write_call
+from controller.tracking.store import Footprint, write_call
 from reports import compute, rollup
 from reports import kpi as kpi_module
 from reports.settings import KpiSettings
@@ -107,27 +107,45 @@ async def write(sessions: Sessions, record: CallRecord, superseded: tuple[str, .
         await write_call(session, record, superseded=superseded)
 
 
+def writes(seed: int) -> list[tuple[CallRecord, tuple[str, ...]]]:
+    """The calls in a shuffled order, a2 first seen still ringing, b1 first projected under
+    its channel's id and then merged."""
+    order = list(CALLS)
+    random.Random(seed).shuffle(order)
+    out: list[tuple[CallRecord, tuple[str, ...]]] = []
+    for record in order:
+        if record.linkedid == "a2":
+            out.append((replace(record, missed=False, answered_at=None, attempts=(
+                replace(record.attempts[0], connected_at=None, outcome=None, wait_s=None,
+                        talk_s=None),)), ()))
+        if record.linkedid == "b1":
+            out.append((replace(record, linkedid="b1-chan"), ()))
+            out.append((record, ("b1-chan",)))
+            continue
+        out.append((record, ()))
+    return out
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_links_kept_by_the_tracker_equal_a_rebuild(db_sessions: Sessions, seed: int
                                                           ) -> None:
-    order = list(CALLS)
-    random.Random(seed).shuffle(order)
-    for record in order:
-        if record.linkedid == "a2":  # first seen still ringing (not answered, not missed)
-            ringing = replace(record, missed=False, answered_at=None, attempts=(
-                replace(record.attempts[0], connected_at=None, outcome=None, wait_s=None,
-                        talk_s=None),))
-            await write(db_sessions, ringing)
-        if record.linkedid == "b1":  # first projected under its channel, then merged
-            await write(db_sessions, replace(record, linkedid="b1-chan"))
-            await write(db_sessions, record, superseded=("b1-chan",))
-            continue
-        await write(db_sessions, record)
+    for record, superseded in writes(seed):
+        await write(db_sessions, record, superseded)
     kept = await links(db_sessions)
     assert kept == EXPECTED
     async with db_sessions() as session, session.begin():
         await call_links.rebuild(session)
     assert await links(db_sessions) == kept
+
+
+async def test_links_kept_by_a_batch_of_writes(db_sessions: Sessions) -> None:
+    """As the tracker's flush writes: many calls in one transaction, relinked once."""
+    async with db_sessions() as session, session.begin():
+        footprint = Footprint()
+        for record, superseded in writes(4):
+            await write_call(session, record, superseded=superseded, footprint=footprint)
+        await footprint.apply(session)
+    assert await links(db_sessions) == EXPECTED
 
 
 async def test_a_done_callback_returns_the_missed_call(db_sessions: Sessions) -> None:
