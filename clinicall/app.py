@@ -35,6 +35,8 @@ from ivr.interpreter import run_ivr
 from ivr.outcome import IvrOutcome
 from ivr.plan import IvrPlan
 from ivr.port import CallInfo
+from reports.keeper import HourlySumsKeeper
+from reports.settings import KpiSettings
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +166,8 @@ async def running(
     queue_log: str | Path | None = None,
     now: Clock = utc_now,
 ) -> AsyncIterator[Running]:
-    """The store (migrated to head), the call tracker and the controller, started in order."""
+    """The store (migrated to head), the call tracker, the keeper of the reports' hourly sums
+    and the controller, started in order."""
     from clinicall.db import create_engine, session_factory, upgrade
 
     url = db_url or config.database.url
@@ -181,6 +184,9 @@ async def running(
         )
         await tracker.start()
         stack.push_async_callback(tracker.close)
+        sums = HourlySumsKeeper(sessions, KpiSettings.from_config(config), clock=now)
+        await sums.start()
+        stack.push_async_callback(sums.close)
         controller = await stack.enter_async_context(Controller(config, account=tracker, now=now))
         yield Running(controller, tracker, engine, sessions)
 

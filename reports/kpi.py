@@ -188,6 +188,21 @@ async def compute(
                   {"queues": queues, "calls": calls, "topics": topics})
 
 
+async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: datetime,
+                             config: ClinicConfig | KpiSettings) -> int:
+    """Bring the hourly sums of the whole hours in [start, end) up to date for these
+    thresholds, and commit (what a report does first); returns how many hours were summed."""
+    start, end = _utc(start), _utc(end)
+    connection = await session.connection()
+    ctx = _Context(kpi_settings(config), [], start, end, connection.dialect.name)
+    summed = 0
+    if ctx.plan.hours is not None:
+        summed = await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
+                                               lambda lo, hi: _sum_hours(session, ctx, lo, hi))
+    await session.commit()
+    return summed
+
+
 class _Context:
     def __init__(self, settings: KpiSettings, keys: list[str], start: datetime, end: datetime,
                  dialect: str) -> None:

@@ -9,6 +9,7 @@ equal one read from the rows alone.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from controller.tracking.project import CallRecord
 from controller.tracking.store import Footprint, write_call
 from reports import compute, rollup
 from reports import kpi as kpi_module
+from reports.keeper import HourlySumsKeeper
 from reports.settings import KpiSettings
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -210,3 +212,24 @@ async def test_other_thresholds_get_their_own_sums(db_sessions: Sessions) -> Non
         again = await compute(session, start=DAY, end=DAY + timedelta(days=10),
                               config=SETTINGS)
     assert again.to_dict() == lenient.to_dict()
+
+
+async def test_the_keeper_sums_every_hour_before_any_report(db_sessions: Sessions) -> None:
+    for record in CALLS:
+        await write(db_sessions, record)
+    now = DAY + timedelta(days=12, minutes=25)
+    keeper = HourlySumsKeeper(db_sessions, SETTINGS, clock=lambda: now, every_s=0.05,
+                              chunk_hours=50)
+    assert await keeper.run_once() == 12 * 24 - 8  # 08:00 on the first day → 00:00 today
+    assert await keeper.run_once() == 0
+    await write(db_sessions, inbound("x1", None, at(10), answered=True))
+    assert await keeper.run_once() == 1  # the hour the write marked
+    await write(db_sessions, inbound("x2", None, at(11), answered=True))
+    await keeper.start()  # the loop does the same, until closed
+    for _ in range(100):
+        async with db_sessions() as session:
+            if not await session.scalar(select(func.count()).select_from(kpi_changed_hours)):
+                break
+        await asyncio.sleep(0.05)
+    await keeper.close()
+    assert await keeper.run_once() == 0

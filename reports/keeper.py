@@ -1,0 +1,80 @@
+"""Keeps the reports' hourly sums current in the background, so that no report pays for them.
+
+``clinicall run`` starts one.  Every ``every_s`` seconds it sums, for the clinic's thresholds,
+the hours that writers marked changed and the hours never summed, from the first call to the
+last whole hour, ``chunk_hours`` per transaction and newest first: a store just migrated with
+a year of calls is summed in its first minute, while the tracker's writes go in between the
+chunks (SQLite has one writer at a time).  A failure is logged and tried again next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.db.models import Call
+from reports.kpi import update_hourly_sums
+from reports.settings import KpiSettings
+
+logger = logging.getLogger(__name__)
+
+
+class HourlySumsKeeper:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: KpiSettings, *,
+                 clock: Callable[[], datetime], every_s: float = 60.0,
+                 chunk_hours: int = 168) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.every_s = every_s
+        self.chunk = timedelta(hours=chunk_hours)
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """One round; returns how many hours were summed."""
+        async with self.sessions() as session:
+            first = await session.scalar(select(func.min(Call.started_at)))
+        if first is None:
+            return 0
+        began = time.monotonic()
+        end = self.clock().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        summed = 0
+        while end > first:
+            start = max(end - self.chunk, first.replace(minute=0, second=0, microsecond=0))
+            async with self.sessions() as session:
+                summed += await update_hourly_sums(session, start=start, end=end,
+                                                   config=self.settings)
+            end = start
+        if summed > 24:
+            logger.info("hourly sums: %d hours summed in %.1f s", summed,
+                        time.monotonic() - began)
+        return summed
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="hourly-sums")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise  # we are being cancelled ourselves
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # contained: logged, tried again next round
+                logger.warning("hourly sums: update failed, retrying in %.0f s", self.every_s,
+                               exc_info=True)
+            await asyncio.sleep(self.every_s)
