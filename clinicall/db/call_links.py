@@ -17,7 +17,8 @@ both answers, as durations that no setting changes:
 
 Both are pure functions of the ``calls``, ``queue_attempts`` and ``callbacks`` rows.  A writer
 of those rows calls :func:`refresh` for the numbers it touched (calls) or
-:func:`refresh_calls` (callback jobs), in its own transaction; :func:`rebuild` recomputes every
+:func:`refresh_calls` (callback jobs), in its own transaction (both also mark the hours of the
+calls they relink as changed, for the reports' hourly sums); :func:`rebuild` recomputes every
 call (the migration that added the columns, bulk loads).  The tests prove that the refreshes
 after each write leave the same values as a rebuild.
 """
@@ -30,14 +31,24 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Update, case, func, literal, null, select, update
+from sqlalchemy import Update, case, delete, func, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from clinicall.db import sqlexpr as sx
 from clinicall.db.changes import mark_changed
-from clinicall.db.models import Call, Callback, CallbackState, Direction, QueueAttempt
+from clinicall.db.models import (
+    Call,
+    Callback,
+    CallbackState,
+    Direction,
+    QueueAttempt,
+    kpi_call_hours,
+    kpi_changed_hours,
+    kpi_hours_built,
+    kpi_queue_hours,
+)
 
 #: How far after a call its links are searched: longer than the 7 days of the repeat-call
 #: rate and than any return horizon plus the longest call, so the reports' exact checks
@@ -94,11 +105,13 @@ async def _refresh_where(session: AsyncSession, *where: ColumnElement[bool]) -> 
 
 
 async def rebuild(session: AsyncSession) -> None:
-    """Recompute the links of every call (the reports' hourly sums are not touched: call it
-    on a store whose sums are empty, or mark the hours changed)."""
+    """Recompute the links of every call, and drop the reports' hourly sums (the next report
+    or keeper round sums them again)."""
     dialect = (await session.connection()).dialect.name
     await session.execute(rebuild_statement(dialect)
                           .execution_options(synchronize_session=False))
+    for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours, kpi_changed_hours):
+        await session.execute(delete(table))
 
 
 def rebuild_statement(dialect: str) -> Update:
