@@ -1,7 +1,9 @@
 """Callback jobs: a patient to call back, claimed by exactly one controller.
 
 On PostgreSQL a job is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` over
-(state, due_at), so two controllers never dial the same patient.
+(state, due_at), so two controllers never dial the same patient.  A done job returns the
+missed call it was made from: whoever changes a job's state calls
+``clinicall.db.call_links.refresh_calls`` with its ``origin_call_id`` in the same transaction.
 """
 
 from __future__ import annotations

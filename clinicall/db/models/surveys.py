@@ -1,4 +1,8 @@
-"""Post-call survey answers: CSAT (1-5) and NPS (0-10), one answer per question per call."""
+"""Post-call survey answers: CSAT (1-5) and NPS (0-10), one answer per question per call.
+
+The reports sum them per hour of their call: a writer marks the call's start changed
+(``clinicall.db.changes.mark_changed``) in the same transaction.
+"""
 
 from __future__ import annotations
 
