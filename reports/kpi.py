@@ -26,8 +26,8 @@ How each is computed here, precisely:
 - SL: "within T" is wait ≤ T, with T = the queue's ``service_level_s`` (``kpi.service_level_s``
   for a queue not in the config), taken per attempt, so a row mixing queues is still exact.
 - Percentiles are nearest-rank over answered waits: p = the ⌈p·n/100⌉-th smallest wait, the
-  same value on SQLite and PostgreSQL (the database counts each distinct wait per group,
-  Python walks the counts).
+  same value on SQLite and PostgreSQL (the database counts each distinct wait per group and
+  finds the rank in a running sum of those counts).
 - AHT is the mean talk time (connect → complete) of answered attempts.  Wrap-up is not stored
   per call (the queue's configured ``wrapup_s`` is a pause, not measured work), so **AHT here
   is talk only**; the column is named ``aht_talk_s`` to say so.
@@ -56,7 +56,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, case, func, literal, select, text
+from sqlalchemy import Select, Table, and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -352,9 +352,10 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
 
 
 async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Section) -> None:
-    """p50/p90 of answered waits: the database counts each distinct wait per group (waits are
-    whole seconds, so a group has a few hundred distinct values), Python walks the counts to
-    the nearest rank."""
+    """p50/p90 of answered waits, nearest rank, found in the database: it counts each
+    distinct wait per group (waits are whole seconds: a few hundred values a group), runs a
+    cumulative sum over those counts in wait order, and returns only the rows where a rank
+    falls: two a group, however many answered calls the period holds."""
     qa = QueueAttempt
     grouping = ctx.grouping(ctx.keys, at=qa.joined_at, queue=qa.queue,
                             route=Call.route if "route" in ctx.keys else literal(None))
@@ -364,27 +365,27 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     if "route" in ctx.keys:
         source = source.join(Call, Call.id == qa.call_id)
     base, key_cols, (wait,) = _keyed(grouping, [qa.wait_s.label("wait")], source)
-    query = base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait)
-    nkeys = len(key_cols)
-    counts: dict[str, list[tuple[float, int]]] = {}
+    counts = base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait).subquery()
+    keys = [counts.c[f"k{i}"] for i in range(len(key_cols))]
+    n = counts.c.n
+    upto = sf.as_int(func.sum(n).over(partition_by=keys or None, order_by=counts.c.wait))
+    total = sf.as_int(func.sum(n).over(partition_by=keys or None))
+    ranked = select(*keys, counts.c.wait, n, upto.label("upto"), total.label("total")).subquery()
+    r = ranked.c
+    rank = {p: (r.total * p + 99) // 100 for p in (50, 90)}  # ⌈p·total/100⌉, integers
+    query = select(*[r[f"k{i}"] for i in range(len(keys))], r.wait,
+                   *[rank[p].label(f"r{p}") for p in rank], (r.upto - r.n).label("before"),
+                   r.upto).where(or_(*[and_(r.upto - r.n < rank[p], r.upto >= rank[p])
+                                       for p in rank]))
+    found: dict[str, dict[str, Value]] = {}
+    nkeys = len(keys)
     for row in (await session.execute(query)).all():
-        counts.setdefault(repr(grp.sort_key(row[:nkeys])), []).append(
-            (float(row.wait), int(row.n)))
+        at = found.setdefault(repr(grp.sort_key(row[:nkeys])), {})
+        for p in rank:
+            if row.before < row._mapping[f"r{p}"] <= row.upto:
+                at[f"wait_p{p}"] = normalize(float(row.wait), "s")
     for done in section.rows:
-        waits = sorted(counts.get(str(done.pop("_key")), []))
-        done["wait_p50"] = _nearest_rank(waits, 50)
-        done["wait_p90"] = _nearest_rank(waits, 90)
-
-
-def _nearest_rank(counted: list[tuple[float, int]], p: int) -> Value:
-    """The ⌈p·n/100⌉-th smallest of the (value, count) pairs, ascending; None when empty."""
-    rank = (sum(n for _, n in counted) * p + 99) // 100
-    seen = 0
-    for value, n in counted:
-        seen += n
-        if seen >= rank > 0:
-            return normalize(value, "s")
-    return None
+        done.update(found.get(str(done.pop("_key")), {}))
 
 
 # -- calls (clinic level) --------------------------------------------------------------------
