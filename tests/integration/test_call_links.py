@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db import call_links
+from clinicall.db import call_links, create_engine, session_factory, upgrade
 from clinicall.db.models import (
     Call,
     Callback,
@@ -27,6 +27,7 @@ from clinicall.db.models import (
     Direction,
     IvrOutcome,
     MissCause,
+    QueueAttempt,
     QueueOutcome,
     kpi_changed_hours,
 )
@@ -233,3 +234,29 @@ async def test_the_keeper_sums_every_hour_before_any_report(db_sessions: Session
         await asyncio.sleep(0.05)
     await keeper.close()
     assert await keeper.run_once() == 0
+
+
+async def test_the_migration_links_the_calls_a_store_already_holds(empty_db_url: str) -> None:
+    """A store at revision 0005 (before the links) with calls in it: 0006 computes them."""
+    await upgrade(empty_db_url, "0005")
+    engine = create_engine(empty_db_url)
+    try:
+        async with engine.begin() as connection:
+            calls = Call.__table__
+            attempts = QueueAttempt.__table__
+            for n, record in enumerate(CALLS, start=1):
+                await connection.execute(calls.insert().values(
+                    id=n, linkedid=record.linkedid, direction=record.direction,
+                    caller=record.caller, dialled=record.dialled,
+                    started_at=record.started_at, answered_at=record.answered_at,
+                    ended_at=record.ended_at, route=record.route, missed=record.missed,
+                    miss_cause=record.miss_cause))
+                for a in record.attempts:
+                    await connection.execute(attempts.insert().values(
+                        call_id=n, uniqueid=a.uniqueid, queue=a.queue, joined_at=a.joined_at,
+                        connected_at=a.connected_at, left_at=a.left_at, outcome=a.outcome,
+                        wait_s=a.wait_s, talk_s=a.talk_s))
+        await upgrade(empty_db_url)
+        assert await links(session_factory(engine)) == EXPECTED
+    finally:
+        await engine.dispose()
