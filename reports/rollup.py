@@ -37,7 +37,7 @@ Span = tuple[datetime, datetime]
 HourSummer = Callable[[datetime, datetime], Awaitable[tuple[Sums, Sums]]]
 
 CHUNK = 500
-_LOCK_ID = 7_404_2611  # PostgreSQL advisory lock: one report at a time brings the sums current
+_LOCK_ID = 74042611  # PostgreSQL advisory lock: one report at a time brings the sums current
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,8 @@ class Plan:
 
 
 def plan(segments: Sequence[tb.Segment], start: datetime, end: datetime) -> Plan:
+    """The whole UTC hours of [start, end) and the spans around them, or every row when the
+    clinic's offset (``segments``, see ``reports.timebuckets``) is not whole hours."""
     whole_hours = all(s.offset_s % tb.HOUR == 0 and _epoch(s.start) % tb.HOUR == 0
                       for s in segments[1:]) and segments[0].offset_s % tb.HOUR == 0
     h0 = _epoch(start) // tb.HOUR
