@@ -468,7 +468,7 @@ async def _call_sections(session: AsyncSession, ctx: _Context) -> tuple[Section,
     topics = Section("topics", topic_grouping.columns(), TOPIC_METRICS)
     for key, m in topic_sums.ordered(topic_grouping):
         out = topic_grouping.labels(key)
-        out.update(calls=int(m["inbound"]), self_served=int(m.get("self_served") or 0),
+        out.update(calls=int(m.get("inbound") or 0), self_served=int(m.get("self_served") or 0),
                    missed=int(m.get("missed") or 0))
         topics.rows.append(out)
     return calls, topics
