@@ -5,6 +5,8 @@ the hours that writers marked changed and the hours never summed, from the first
 last whole hour, ``chunk_hours`` per transaction and newest first: a store just migrated with
 a year of calls is summed in its first minute, while the tracker's writes go in between the
 chunks (SQLite has one writer at a time).  A failure is logged and tried again next round.
+Its first round also drops the sums kept for other thresholds (a config since changed, or a
+one-off report), which nothing would read again.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db.models import Call
+from clinicall.db.models import Call, kpi_call_hours, kpi_hours_built, kpi_queue_hours
+from reports import rollup
 from reports.kpi import update_hourly_sums
 from reports.settings import KpiSettings
 
@@ -35,6 +39,18 @@ class HourlySumsKeeper:
         self.every_s = every_s
         self.chunk = timedelta(hours=chunk_hours)
         self._task: asyncio.Task[None] | None = None
+
+    async def drop_other_thresholds(self) -> int:
+        """Delete the hourly sums of every settings key but the clinic's; returns the rows."""
+        key = rollup.settings_key(self.settings)
+        dropped = 0
+        async with self.sessions() as session, session.begin():
+            for table in (kpi_queue_hours, kpi_call_hours, kpi_hours_built):
+                result = await session.execute(delete(table).where(table.c.settings_key != key))
+                dropped += cast(CursorResult[Any], result).rowcount or 0
+        if dropped:
+            logger.info("hourly sums: dropped %d rows kept for other thresholds", dropped)
+        return dropped
 
     async def run_once(self) -> int:
         """One round; returns how many hours were summed."""
@@ -71,6 +87,10 @@ class HourlySumsKeeper:
                     raise  # we are being cancelled ourselves
 
     async def _loop(self) -> None:
+        try:
+            await self.drop_other_thresholds()
+        except Exception:  # contained: the sums of other thresholds are only wasted space
+            logger.warning("hourly sums: could not drop other thresholds' sums", exc_info=True)
         while True:
             try:
                 await self.run_once()

@@ -30,6 +30,7 @@ from clinicall.db.models import (
     QueueAttempt,
     QueueOutcome,
     kpi_changed_hours,
+    kpi_hours_built,
 )
 from controller.tracking.attempts import AttemptRecord
 from controller.tracking.project import CallRecord
@@ -213,6 +214,16 @@ async def test_other_thresholds_get_their_own_sums(db_sessions: Sessions) -> Non
         again = await compute(session, start=DAY, end=DAY + timedelta(days=10),
                               config=SETTINGS)
     assert again.to_dict() == lenient.to_dict()
+    # the clinic's keeper drops the sums nobody will read again (the strict ones) ...
+    keeper = HourlySumsKeeper(db_sessions, SETTINGS, clock=lambda: DAY + timedelta(days=10))
+    assert await keeper.drop_other_thresholds() > 0
+    assert await keeper.drop_other_thresholds() == 0
+    async with db_sessions() as session:
+        keys = set(await session.scalars(select(kpi_hours_built.c.settings_key).distinct()))
+        harsh_again = await compute(session, start=DAY, end=DAY + timedelta(days=10),
+                                    config=strict)
+    assert keys == {rollup.settings_key(SETTINGS)}
+    assert harsh_again.to_dict() == harsh.to_dict()  # ... and a strict report sums them anew
 
 
 async def test_the_keeper_sums_every_hour_before_any_report(db_sessions: Sessions) -> None:
