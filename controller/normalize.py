@@ -184,7 +184,12 @@ def _agent_connect(f: _Fields) -> AnyEvent:
     )
 
 
-def _agent_complete(f: _Fields) -> AnyEvent:
+def _agent_complete(f: _Fields) -> AnyEvent | None:
+    if not f.opt("Uniqueid") and not f.opt("Linkedid"):
+        # Asterisk 22 sends some AgentComplete events with no channel fields at all (both
+        # channels were gone when it was built): nothing names the call.  queue_log's
+        # COMPLETEAGENT/COMPLETECALLER line carries the same numbers and does name it.
+        return None
     return AgentCompleted(
         **f.call("Queue", "Interface", "DestUniqueid"),  # type: ignore[arg-type]
         queue=f.req("Queue"),

@@ -80,7 +80,7 @@ class CallTracer:
         self._ended.setdefault(linkedid, asyncio.Event())
 
     def __call__(self, message: Message) -> None:
-        linkedid = message.get("Linkedid")
+        linkedid = message.get("Linkedid") or self._completed_by(message)
         if not linkedid or linkedid not in self._traces:
             return
         self._traces[linkedid].events.append(message)
@@ -97,6 +97,21 @@ class CallTracer:
             channels.discard(uniqueid)
             if not channels:
                 self._ended[linkedid].set()
+
+    def _completed_by(self, message: Message) -> str | None:
+        """The call of an AgentComplete that names no channel.  Asterisk 22 sends some with
+        only Queue, Interface, MemberName, HoldTime, TalkTime and Reason (both channels were
+        gone when it was built); it belongs to the first call that this member was connected
+        to in this queue and that has no completion yet."""
+        if message.get("Event") != "AgentComplete":
+            return None
+        member = (message.get("Queue"), message.get("Interface"))
+        for linkedid, trace in self._traces.items():
+            connected = any((m.get("Queue"), m.get("Interface")) == member
+                            for m in trace.named("AgentConnect"))
+            if connected and not trace.named("AgentComplete"):
+                return linkedid
+        return None
 
     async def finished(self, linkedid: str, timeout: float) -> CallTrace:  # noqa: ASYNC109
         """Wait until every channel of the call has hung up; raise TimeoutError after timeout."""

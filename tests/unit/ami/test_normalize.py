@@ -134,6 +134,17 @@ def test_no_timestamp_uses_now_utc() -> None:
     assert event.at.tzinfo is UTC
 
 
+def test_agent_complete_without_channel_fields_is_ignored_not_malformed() -> None:
+    """Seen from Asterisk 22.10 when the caller and the operator hung up at once: the event
+    names no channel, so it cannot be tied to a call (queue_log's COMPLETEAGENT can)."""
+    bare = Message([("Event", "AgentComplete"), ("Privilege", "agent,all"),
+                    ("Timestamp", "1795940728.746409"), ("Queue", "universal"),
+                    ("Interface", "Local/op104@clinicall-sim-operators/n"),
+                    ("MemberName", "op104"), ("HoldTime", "1"), ("TalkTime", "7"),
+                    ("Reason", "agent")])
+    assert normalize(bare) is None
+
+
 def test_unknown_event_is_none() -> None:
     assert normalize(Message([("Event", "RTCPSent"), ("Uniqueid", "1.1")])) is None
     assert normalize(Message([("Response", "Success")])) is None
