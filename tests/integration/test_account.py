@@ -191,7 +191,10 @@ async def test_scripted_calls_are_accounted_exactly_on_sqlite_and_postgresql(
     assert 7 <= waits["pediatrics"] <= 10  # the patient hung up 8 s after joining
     assert waits["short"] <= 3  # ... 2 s after joining: a short abandon
 
-    end = datetime.now(UTC) + timedelta(minutes=1)
+    # Whole UTC hours around the calls: the report reads only the hourly sums of the calls
+    # the tracker wrote, and must equal the same report read from the rows.
+    start = started.replace(minute=0, second=0, microsecond=0)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     reports = {}
     for store in stores:
         await store.tracker.reconcile()
@@ -199,10 +202,11 @@ async def test_scripted_calls_are_accounted_exactly_on_sqlite_and_postgresql(
         engine = create_engine(store.url)
         async with session_factory(engine)() as session:
             reports[store.name] = await compute(
-                session, start=started - timedelta(minutes=1), end=end, by="queue",
-                config=clinic.config,
-            )
+                session, start=start, end=end, by="queue", config=clinic.config)
+            from_rows = await compute(session, start=start, end=end, by="queue",
+                                      config=clinic.config, hourly_sums=False)
         await engine.dispose()
+        assert from_rows.to_dict() == reports[store.name].to_dict(), store.name
 
     for name, report in reports.items():
         queues = {row["queue"]: row for row in report.section("queues").rows}
