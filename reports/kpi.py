@@ -172,8 +172,7 @@ async def compute(
     step = progress or (lambda _what: None)
     if ctx.plan.hours is not None:
         step("hourly sums")
-        await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
-                                      lambda lo, hi: _sum_hours(session, ctx, lo, hi))
+        await _bring_up_to_date(session, ctx)
     if ctx.dialect == "sqlite":
         # Without statistics SQLite's planner skips the covering indexes (2-5x slower at a
         # year); sampled (analysis_limit), ANALYZE costs milliseconds at any size.
@@ -199,12 +198,17 @@ async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: dat
     start, end = _utc(start), _utc(end)
     connection = await session.connection()
     ctx = _Context(kpi_settings(config), [], start, end, connection.dialect.name)
-    summed = 0
-    if ctx.plan.hours is not None:
-        summed = await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
-                                               lambda lo, hi: _sum_hours(session, ctx, lo, hi))
+    summed = await _bring_up_to_date(session, ctx)
     await session.commit()
     return summed
+
+
+async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int:
+    """The hourly sums of the period's whole hours made current (uncommitted)."""
+    if ctx.plan.hours is None:
+        return 0
+    return await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
+                                         lambda lo, hi: _sum_hours(session, ctx, lo, hi))
 
 
 class _Context:

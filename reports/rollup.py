@@ -25,6 +25,7 @@ from sqlalchemy import Table, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinicall.db.changes import hour_of
 from clinicall.db.models import kpi_call_hours, kpi_changed_hours, kpi_hours_built, kpi_queue_hours
 from clinicall.db.models.rollups import metric_names
 from reports import timebuckets as tb
@@ -53,10 +54,10 @@ def plan(segments: Sequence[tb.Segment], start: datetime, end: datetime) -> Plan
     clinic's offset (``segments``, see ``reports.timebuckets``) is not whole hours."""
     whole_hours = all(s.offset_s % tb.HOUR == 0 and _epoch(s.start) % tb.HOUR == 0
                       for s in segments[1:]) and segments[0].offset_s % tb.HOUR == 0
-    h0 = _epoch(start) // tb.HOUR
+    h0 = hour_of(start)
     if _at(h0) < start:
         h0 += 1
-    h1 = _epoch(end) // tb.HOUR
+    h1 = hour_of(end)
     if not whole_hours or h0 >= h1:
         return Plan([(start, end)], None)
     raw = [(a, b) for a, b in ((start, _at(h0)), (_at(h1), end)) if a < b]

@@ -8,13 +8,10 @@ named ``*_max`` keep the largest.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from reports import grouping as grp
-
-_KEY_LABEL = re.compile(r"k\d+")
 
 SortKey = tuple[tuple[int, Any], ...]
 
@@ -33,14 +30,10 @@ class Sums:
             else:
                 into[name] = into.get(name, 0) + value
 
-    def add_rows(self, rows: Iterable[Any], nkeys: int,
-                 project: Callable[[Sequence[Any]], Sequence[Any]] | None = None) -> None:
-        """SQL rows whose first ``nkeys`` columns are the group key (labelled k0…), the rest
-        metrics; ``project`` maps the key onto a coarser one."""
+    def add_rows(self, rows: Iterable[Any], nkeys: int) -> None:
+        """SQL rows whose first ``nkeys`` columns are the group key, the rest named metrics."""
         for row in rows:
-            key = row[:nkeys]
-            self.add(project(key) if project else key,
-                     {k: v for k, v in row._mapping.items() if not _KEY_LABEL.fullmatch(k)})
+            self.add(row[:nkeys], dict(list(row._mapping.items())[nkeys:]))
 
     def __iter__(self) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         return iter(self._groups.values())
