@@ -1,8 +1,8 @@
 """Per-call entry points: the FastAGI server adapting a live Asterisk channel to ``CallPort``."""
 
-from agi_scripts.asterisk_port import AsteriskCallPort
-from agi_scripts.channel import AgiChannel
-from agi_scripts.protocol import (
+from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
+from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.protocol import (
     AgiChannelGone,
     AgiCommandError,
     AgiEnvironment,
@@ -10,7 +10,7 @@ from agi_scripts.protocol import (
     AgiProtocolError,
     AgiReply,
 )
-from agi_scripts.server import AgiHandler, FastAgiServer, ScriptRouter
+from clinicall.agi_scripts.server import AgiHandler, FastAgiServer, ScriptRouter
 
 __all__ = [
     "AgiChannel",

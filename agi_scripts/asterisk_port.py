@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from agi_scripts import variables as v
-from agi_scripts.channel import AgiCommands
-from agi_scripts.protocol import AgiEnvironment
-from ivr.port import CallInfo, QueueRequest
+from clinicall.agi_scripts import variables as v
+from clinicall.agi_scripts.channel import AgiCommands
+from clinicall.agi_scripts.protocol import AgiEnvironment
+from clinicall.ivr.port import CallInfo, QueueRequest
 
 # A sound that plays (almost) nothing: GET DATA needs a file when the caller already started
 # typing during an earlier prompt.  Part of Asterisk's core sounds.

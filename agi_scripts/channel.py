@@ -13,7 +13,7 @@ import asyncio
 from collections import deque
 from typing import Protocol
 
-from agi_scripts.protocol import (
+from clinicall.agi_scripts.protocol import (
     AgiChannelGone,
     AgiEnvironment,
     AgiError,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ivr.port import CallerHungUp, PortError
+from clinicall.ivr.port import CallerHungUp, PortError
 
 MAX_LINE_BYTES = 65536  # no real reply comes near this; a longer line means a broken peer
 MAX_COMMAND_BYTES = 2047  # res_agi reads commands into a 2048-byte buffer (with the newline)

@@ -19,9 +19,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Self
 
-from agi_scripts.channel import AgiChannel
-from agi_scripts.protocol import AgiProtocolError, EnvironmentParser, HangupSignal, ReplyParser
-from ivr.port import CallerHungUp
+from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.protocol import (
+    AgiProtocolError,
+    EnvironmentParser,
+    HangupSignal,
+    ReplyParser,
+)
+from clinicall.ivr.port import CallerHungUp
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agi_scripts.asterisk_port import AsteriskCallPort
-from agi_scripts.channel import AgiChannel
-from agi_scripts.protocol import AgiEnvironment, AgiReply
-from agi_scripts.server import FastAgiServer
-from ivr.port import CallPort, QueueRequest
+from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
+from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.protocol import AgiEnvironment, AgiReply
+from clinicall.agi_scripts.server import FastAgiServer
+from clinicall.ivr.port import CallPort, QueueRequest
 
 Ivr = Callable[[CallPort], Awaitable[None]]
 
@@ -64,9 +64,9 @@ def _example_clinic_ivr() -> Ivr:
     The fake Asterisk answers every GET DATA with '1': language 1 (uk), main menu 1
     (appointments), appointments 1 (ultrasound), then enqueue: 16 AGI commands.
     """
+    from clinicall.ivr.interpreter import run_ivr
+    from clinicall.ivr.plan import IvrPlan
     from clinicall.settings.loader import load_config
-    from ivr.interpreter import run_ivr
-    from ivr.plan import IvrPlan
 
     config = load_config(_EXAMPLE)
     plan = IvrPlan.compile(config)

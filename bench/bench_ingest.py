@@ -48,16 +48,16 @@ from fake_engine import AmiStream, FakeAmiServer, build_stream  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
+from clinicall.controller.ami.client import STATUS_EVENT, AMIClient  # noqa: E402
+from clinicall.controller.ami.message import Message  # noqa: E402
+from clinicall.controller.events import CallEvent, EngineStatus  # noqa: E402
+from clinicall.controller.normalize import MalformedEvent, normalize  # noqa: E402
+from clinicall.controller.tracking.config import TrackingConfig  # noqa: E402
+from clinicall.controller.tracking.rows import ami_entries  # noqa: E402
+from clinicall.controller.tracking.tracker import CallTracker  # noqa: E402
 from clinicall.db import create_engine, insert_journal, session_factory, upgrade  # noqa: E402
 from clinicall.db.models import Call, JournalEvent, QueueAttempt  # noqa: E402
 from clinicall.settings.loader import load_config  # noqa: E402
-from controller.ami.client import STATUS_EVENT, AMIClient  # noqa: E402
-from controller.ami.message import Message  # noqa: E402
-from controller.events import CallEvent, EngineStatus  # noqa: E402
-from controller.normalize import MalformedEvent, normalize  # noqa: E402
-from controller.tracking.config import TrackingConfig  # noqa: E402
-from controller.tracking.rows import ami_entries  # noqa: E402
-from controller.tracking.tracker import CallTracker  # noqa: E402
 
 CONFIG = REPO / "config" / "clinic.example.yaml"
 KILL_AT = 0.4  # share of the stream received when the child is killed

@@ -35,9 +35,9 @@ from gen_year import DEFAULT_CALLS, ZONE, generate  # noqa: E402
 
 from clinicall.db import create_engine, session_factory  # noqa: E402
 from clinicall.db.models import kpi_call_hours, kpi_hours_built, kpi_queue_hours  # noqa: E402
-from reports import compute  # noqa: E402
-from reports.naive import compute_naive  # noqa: E402
-from reports.settings import KpiSettings  # noqa: E402
+from clinicall.reports import compute  # noqa: E402
+from clinicall.reports.naive import compute_naive  # noqa: E402
+from clinicall.reports.settings import KpiSettings  # noqa: E402
 
 SETTINGS = KpiSettings(
     timezone="Europe/Kyiv",

@@ -21,22 +21,22 @@ from typing import Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from agi_scripts.asterisk_port import AsteriskCallPort
-from agi_scripts.channel import AgiChannel
-from agi_scripts.server import FastAgiServer, ScriptRouter
-from agi_scripts.variables import IVR_SCRIPT
+from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
+from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
+from clinicall.agi_scripts.variables import IVR_SCRIPT
+from clinicall.controller.ami.client import AMIClient
+from clinicall.controller.ami.message import Message
+from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.tracker import CallTracker
+from clinicall.ivr.interpreter import run_ivr
+from clinicall.ivr.outcome import IvrOutcome
+from clinicall.ivr.plan import IvrPlan
+from clinicall.ivr.port import CallInfo
 from clinicall.privacy import mask_number
+from clinicall.reports.keeper import HourlySumsKeeper
+from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import ClinicConfig
-from controller.ami.client import AMIClient
-from controller.ami.message import Message
-from controller.tracking.config import TrackingConfig
-from controller.tracking.tracker import CallTracker
-from ivr.interpreter import run_ivr
-from ivr.outcome import IvrOutcome
-from ivr.plan import IvrPlan
-from ivr.port import CallInfo
-from reports.keeper import HourlySumsKeeper
-from reports.settings import KpiSettings
 
 log = logging.getLogger(__name__)
 

@@ -178,8 +178,8 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.demo import demo_clock, run_demo
+        from clinicall.sandbox.errors import SandboxUnavailable
         from clinicall.settings import ClinicConfig
-        from sandbox.errors import SandboxUnavailable
 
         config = _load(args.config)
         assert isinstance(config, ClinicConfig)
@@ -221,8 +221,8 @@ def user_command(parser: argparse.ArgumentParser) -> Handler:
 
         from clinicall.db.models import Role
         from clinicall.settings import ClinicConfig
-        from web import user_admin
-        from web.users import UserExistsError
+        from clinicall.web import user_admin
+        from clinicall.web.users import UserExistsError
 
         url = args.db
         if url is None:
@@ -262,7 +262,7 @@ def user_command(parser: argparse.ArgumentParser) -> Handler:
 # -- report ---------------------------------------------------------------------------------
 
 def report_command(parser: argparse.ArgumentParser) -> Handler:
-    from reports.cli import report_command as configure
+    from clinicall.reports.cli import report_command as configure
 
     return configure(parser)
 

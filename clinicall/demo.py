@@ -22,10 +22,10 @@ from pathlib import Path
 
 from clinicall.app import Running, running, utc_now
 from clinicall.privacy import mask_number
+from clinicall.sandbox.calltrace import CallTrace
+from clinicall.sandbox.clinic import SimulatedClinic
+from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings.models import ClinicConfig
-from sandbox.calltrace import CallTrace
-from sandbox.clinic import SimulatedClinic
-from sandbox.rootfs import ensure_root
 
 log = logging.getLogger(__name__)
 Print = Callable[[str], None]
@@ -120,8 +120,8 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
 
     from clinicall.db.models import Role
     from clinicall.serve import web_secret
-    from web.app import build_app
-    from web.users import add_user
+    from clinicall.web.app import build_app
+    from clinicall.web.users import add_user
 
     password = secrets.token_urlsafe(9)
     await add_user(parts.sessions, "demo", Role.MANAGER, password, display_name="Demo manager")
@@ -144,7 +144,7 @@ async def _print_report(parts: Running, config: ClinicConfig, since: datetime,
     from sqlalchemy import select
 
     from clinicall.db.models import Call
-    from reports.kpi import compute
+    from clinicall.reports.kpi import compute
 
     async with parts.sessions() as session:
         report = await compute(session, start=since - timedelta(minutes=1),
@@ -194,7 +194,7 @@ def demo_clock(config: ClinicConfig, at: str | None) -> tuple[Callable[[], datet
     The demo is about the menus, so when the clinic is closed right now it runs an hour after
     the next opening (the after-hours branch has its own test); ``at`` pins a time.
     """
-    from routing.hours import OpeningHours
+    from clinicall.routing.hours import OpeningHours
 
     zone = config.clinic.zone
     if at is not None:

@@ -20,8 +20,8 @@ import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from clinicall.ivr.prompts import PromptText, catalog, prompt_name
 from clinicall.settings.models import ClinicConfig
-from ivr.prompts import PromptText, catalog, prompt_name
 
 __all__ = ["PromptBuildError", "PromptText", "build_prompts", "prompt_texts"]
 

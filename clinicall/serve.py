@@ -47,7 +47,7 @@ async def serve(
     now: Clock = utc_now,
 ) -> None:
     """Run until ``stop`` is set (by default: until SIGTERM or SIGINT)."""
-    from web.app import build_app
+    from clinicall.web.app import build_app
 
     stop = stop or _stop_on_signals()
     async with running(config, db_url=db_url, now=now) as parts:

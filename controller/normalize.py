@@ -23,9 +23,9 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from controller.ami.client import STATUS_EVENT
-from controller.ami.message import Message
-from controller.events import (
+from clinicall.controller.ami.client import STATUS_EVENT
+from clinicall.controller.ami.message import Message
+from clinicall.controller.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,

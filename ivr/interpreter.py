@@ -19,11 +19,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from clinicall.ivr import prompts
+from clinicall.ivr.outcome import IvrOutcome, Outcome, Path
+from clinicall.ivr.plan import CompiledMenu, GoTo, IvrPlan, Route, Say, plan_for
+from clinicall.ivr.port import CallerHungUp, CallPort, QueueRequest
 from clinicall.settings.models import ClinicConfig
-from ivr import prompts
-from ivr.outcome import IvrOutcome, Outcome, Path
-from ivr.plan import CompiledMenu, GoTo, IvrPlan, Route, Say, plan_for
-from ivr.port import CallerHungUp, CallPort, QueueRequest
 
 #: Every key is collected, so a wrong key is answered at once rather than ignored until timeout.
 ALL_KEYS = "0123456789*#"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ivr.port import QueueRequest
+from clinicall.ivr.port import QueueRequest
 
 Outcome = Literal["queue", "selfserved", "afterhours", "hangup", "fallback"]
 """queue: sent to the chosen queue; selfserved: heard an answer and left without an operator;

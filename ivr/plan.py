@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from clinicall.ivr import prompts
+from clinicall.routing.hours import OpeningHours
+from clinicall.routing.triage import Decision, fallback, resolve
 from clinicall.settings.models import ClinicConfig
-from ivr import prompts
-from routing.hours import OpeningHours
-from routing.triage import Decision, fallback, resolve
 
 
 class PlanError(ValueError):

@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from clinicall.ivr import spoken
+from clinicall.routing.hours import OpeningHours
 from clinicall.settings.models import WEEKDAYS, ClinicConfig, Doctor, Language, Service
-from ivr import spoken
-from routing.hours import OpeningHours
 
 ROOT = "clinicall"
 

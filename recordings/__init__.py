@@ -13,7 +13,7 @@ Import into storage (size, checksum, duration, transcoding), retention and playb
 this layout and come later, as modules of their own beside it.
 """
 
-from recordings.layout import (
+from clinicall.recordings.layout import (
     FORMATS,
     RecordingFormat,
     RecordingName,

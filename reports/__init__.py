@@ -3,7 +3,7 @@
 ``compute`` (reports.kpi) is the one entry point; every other part formats its ``Report``.
 """
 
-from reports.kpi import compute
-from reports.table import Column, Report, Section
+from clinicall.reports.kpi import compute
+from clinicall.reports.table import Column, Report, Section
 
 __all__ = ["Column", "Report", "Section", "compute"]

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import cast
 
-from reports.export import FORMATS, Format
+from clinicall.reports.export import FORMATS, Format
 
 DEFAULT_CONFIG = Path("config/clinic.yaml")
 SECTIONS = ("queues", "calls", "topics")
@@ -73,11 +73,11 @@ def run_report(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     from clinicall.db import create_engine, session_factory
+    from clinicall.reports.export import write
+    from clinicall.reports.grouping import BadGroupingError
+    from clinicall.reports.kpi import compute
+    from clinicall.reports.progress import ProgressBar
     from clinicall.settings.models import ClinicConfig
-    from reports.export import write
-    from reports.grouping import BadGroupingError
-    from reports.kpi import compute
-    from reports.progress import ProgressBar
 
     assert isinstance(config, ClinicConfig)
     zone = config.clinic.zone

@@ -12,7 +12,7 @@ import io
 import json
 from typing import IO, Literal
 
-from reports.table import Report, Section
+from clinicall.reports.table import Report, Section
 
 Format = Literal["csv", "xlsx", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx", "json")

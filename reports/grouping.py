@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.sql.elements import ColumnElement
 
-from reports import timebuckets as tb
-from reports.table import Column, Value
+from clinicall.reports import timebuckets as tb
+from clinicall.reports.table import Column, Value
 
 KEYS = ("queue", "route", "day", "hour")
 ALIASES = {"specialty": "queue", "topic": "route"}

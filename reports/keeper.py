@@ -22,9 +22,9 @@ from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import Call, kpi_call_hours, kpi_hours_built, kpi_queue_hours
-from reports import rollup
-from reports.kpi import update_hourly_sums
-from reports.settings import KpiSettings
+from clinicall.reports import rollup
+from clinicall.reports.kpi import update_hourly_sums
+from clinicall.reports.settings import KpiSettings
 
 logger = logging.getLogger(__name__)
 

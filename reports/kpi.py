@@ -74,13 +74,13 @@ from clinicall.db.models import (
     kpi_queue_hours,
 )
 from clinicall.db.models.rollups import metric_names
+from clinicall.reports import grouping as grp
+from clinicall.reports import rollup
+from clinicall.reports import timebuckets as tb
+from clinicall.reports.settings import KpiSettings, kpi_settings
+from clinicall.reports.sums import Sums
+from clinicall.reports.table import Column, Report, Section, Value, normalize, ratio
 from clinicall.settings.models import ClinicConfig
-from reports import grouping as grp
-from reports import rollup
-from reports import timebuckets as tb
-from reports.settings import KpiSettings, kpi_settings
-from reports.sums import Sums
-from reports.table import Column, Report, Section, Value, normalize, ratio
 
 Progress = Callable[[str], None]
 

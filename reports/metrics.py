@@ -31,9 +31,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import QueueAttempt, QueueOutcome
-from reports.kpi import CAUSES, compute
-from reports.settings import KpiSettings
-from reports.table import Report, Value
+from clinicall.reports.kpi import CAUSES, compute
+from clinicall.reports.settings import KpiSettings
+from clinicall.reports.table import Report, Value
 
 #: Upper bounds (s) of the wait histogram's buckets.
 WAIT_BUCKETS = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)

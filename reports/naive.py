@@ -28,12 +28,12 @@ from clinicall.db.models import (
     SurveyAnswer,
     SurveyQuestion,
 )
+from clinicall.reports import grouping as grp
+from clinicall.reports import kpi
+from clinicall.reports import timebuckets as tb
+from clinicall.reports.settings import KpiSettings, kpi_settings
+from clinicall.reports.table import Report, Section, Value, normalize, ratio
 from clinicall.settings.models import ClinicConfig
-from reports import grouping as grp
-from reports import kpi
-from reports import timebuckets as tb
-from reports.settings import KpiSettings, kpi_settings
-from reports.table import Report, Section, Value, normalize, ratio
 
 NEVER = datetime.max.replace(tzinfo=UTC)
 

@@ -28,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinicall.db.changes import hour_of
 from clinicall.db.models import kpi_call_hours, kpi_changed_hours, kpi_hours_built, kpi_queue_hours
 from clinicall.db.models.rollups import metric_names
-from reports import timebuckets as tb
-from reports.settings import KpiSettings
-from reports.sums import Sums
+from clinicall.reports import timebuckets as tb
+from clinicall.reports.settings import KpiSettings
+from clinicall.reports.sums import Sums
 
 Span = tuple[datetime, datetime]
 #: Sums the queue attempts and the calls of [start, end) by (utc_hour, queue, route) and by

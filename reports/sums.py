@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from reports import grouping as grp
+from clinicall.reports import grouping as grp
 
 SortKey = tuple[tuple[int, Any], ...]
 

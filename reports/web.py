@@ -18,10 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reports.grouping import BadGroupingError
-from reports.kpi import compute
-from reports.metrics import KpiCollector, LiveState
-from reports.settings import KpiSettings
+from clinicall.reports.grouping import BadGroupingError
+from clinicall.reports.kpi import compute
+from clinicall.reports.metrics import KpiCollector, LiveState
+from clinicall.reports.settings import KpiSettings
 
 SESSIONS = web.AppKey("reports_sessions", async_sessionmaker[AsyncSession])
 KPI_SETTINGS = web.AppKey("reports_kpi_settings", KpiSettings)

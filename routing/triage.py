@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clinicall.ivr.port import QueueRequest
 from clinicall.settings.models import ClinicConfig
-from ivr.port import QueueRequest
 
 
 class TriageError(LookupError):

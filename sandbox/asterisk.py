@@ -23,11 +23,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from sandbox.errors import AsteriskBootError, AsteriskCommandError, SandboxUnavailable
-from sandbox.layout import PROMPT_FOLDER, RunLayout, asterisk_conf, create_layout, module_dir
-from sandbox.modules import DEFAULT_LOGGER_CONF, default_modules_conf
-from sandbox.mounts import mounts_under
-from sandbox.rootfs import is_ready
+from clinicall.sandbox.errors import AsteriskBootError, AsteriskCommandError, SandboxUnavailable
+from clinicall.sandbox.layout import (
+    PROMPT_FOLDER,
+    RunLayout,
+    asterisk_conf,
+    create_layout,
+    module_dir,
+)
+from clinicall.sandbox.modules import DEFAULT_LOGGER_CONF, default_modules_conf
+from clinicall.sandbox.mounts import mounts_under
+from clinicall.sandbox.rootfs import is_ready
 
 log = logging.getLogger(__name__)
 

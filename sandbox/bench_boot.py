@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from sandbox.asterisk import AsteriskSandbox
-from sandbox.modules import default_modules_conf, minimal_modules_conf
-from sandbox.ports import EnginePorts
-from sandbox.rootfs import ensure_root
+from clinicall.sandbox.asterisk import AsteriskSandbox
+from clinicall.sandbox.modules import default_modules_conf, minimal_modules_conf
+from clinicall.sandbox.ports import EnginePorts
+from clinicall.sandbox.rootfs import ensure_root
 
 CLINICALL_MODULES = (
     "pbx_config",

@@ -22,13 +22,13 @@ from pathlib import Path
 from clinicall.asterisk_config import render_asterisk_config
 from clinicall.asterisk_config import simulation as sim
 from clinicall.asterisk_config.dialplan import INBOUND
+from clinicall.controller.ami.client import AMIClient
 from clinicall.prompt_build import build_prompts, prompt_texts
+from clinicall.sandbox.asterisk import AsteriskSandbox
+from clinicall.sandbox.calltrace import CallTrace, CallTracer
+from clinicall.sandbox.ports import EnginePorts
+from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings.models import ClinicConfig
-from controller.ami.client import AMIClient
-from sandbox.asterisk import AsteriskSandbox
-from sandbox.calltrace import CallTrace, CallTracer
-from sandbox.ports import EnginePorts
-from sandbox.rootfs import default_cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from sandbox.mounts import mounts_under
+from clinicall.sandbox.mounts import mounts_under
 
 RUN_BASE = PurePosixPath("/srv/clinicall")
 PACKAGE_DATA = PurePosixPath("/usr/share/asterisk")

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sandbox.errors import SandboxUnavailable
-from sandbox.mirror import MIRROR_ENV, host_mirror
-from sandbox.mounts import mounts_under
+from clinicall.sandbox.errors import SandboxUnavailable
+from clinicall.sandbox.mirror import MIRROR_ENV, host_mirror
+from clinicall.sandbox.mounts import mounts_under
 
 DEFAULT_PACKAGES: tuple[str, ...] = (
     "asterisk",

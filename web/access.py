@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from clinicall.db.models import Role, User
-from web.cookies import COOKIE_NAME, decode_session
-from web.keys import AUTH, CLOCK, IDENTITY, SESSIONS, Identity
-from web.pages import forbidden_page
-from web.users import active_user, user_by_token
+from clinicall.web.cookies import COOKIE_NAME, decode_session
+from clinicall.web.keys import AUTH, CLOCK, IDENTITY, SESSIONS, Identity
+from clinicall.web.pages import forbidden_page
+from clinicall.web.users import active_user, user_by_token
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.reports import web as reports_web
+from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
-from reports import web as reports_web
-from reports.settings import kpi_settings
-from web import assets, auth_views, dashboard
-from web.access import access_middleware
-from web.cookies import MIN_SECRET_BYTES
-from web.keys import AUTH, CLOCK, CONFIG, LIVE, SESSIONS, THROTTLE, AuthSettings, Clock
-from web.live import LiveSource, MetricsLive
-from web.throttle import LoginThrottle
+from clinicall.web import assets, auth_views, dashboard
+from clinicall.web.access import access_middleware
+from clinicall.web.cookies import MIN_SECRET_BYTES
+from clinicall.web.keys import AUTH, CLOCK, CONFIG, LIVE, SESSIONS, THROTTLE, AuthSettings, Clock
+from clinicall.web.live import LiveSource, MetricsLive
+from clinicall.web.throttle import LoginThrottle
 
 SESSION_TTL = timedelta(hours=10)  # one shift; then log in again
 

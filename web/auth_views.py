@@ -11,10 +11,10 @@ import logging
 
 from aiohttp import web
 
-from web.cookies import COOKIE_NAME, SessionClaims, encode_session
-from web.keys import AUTH, CLOCK, SESSIONS, THROTTLE
-from web.pages import login_page
-from web.users import check_password
+from clinicall.web.cookies import COOKIE_NAME, SessionClaims, encode_session
+from clinicall.web.keys import AUTH, CLOCK, SESSIONS, THROTTLE
+from clinicall.web.pages import login_page
+from clinicall.web.users import check_password
 
 log = logging.getLogger(__name__)
 

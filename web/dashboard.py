@@ -11,13 +11,13 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from clinicall.reports import web as reports_web
+from clinicall.reports.table import Value
 from clinicall.settings.models import ClinicConfig
-from reports import web as reports_web
-from reports.table import Value
-from web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS, Identity
-from web.kpi_today import clinic_row, rows_by_queue, today_report
-from web.live import live_view, queue_name
-from web.pages import esc, layout
+from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS, Identity
+from clinicall.web.kpi_today import clinic_row, rows_by_queue, today_report
+from clinicall.web.live import live_view, queue_name
+from clinicall.web.pages import esc, layout
 
 LIVE_COLUMNS = [
     ("waiting", "Waiting", "count"),

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
-from web.live import LiveSource
-from web.throttle import LoginThrottle
+from clinicall.web.live import LiveSource
+from clinicall.web.throttle import LoginThrottle
 
 Clock = Callable[[], datetime]
 

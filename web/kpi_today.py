@@ -10,9 +10,9 @@ from datetime import datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.reports import Report, compute
+from clinicall.reports.table import Value
 from clinicall.settings.models import ClinicConfig
-from reports import Report, compute
-from reports.table import Value
 
 
 def local_midnight(config: ClinicConfig, now: datetime) -> datetime:

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
+from clinicall.reports.metrics import QueueLive
 from clinicall.settings.models import ClinicConfig
-from reports.metrics import QueueLive
 
 
 class QueueNowLike(Protocol):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinicall.db import create_engine, current_revision, session_factory
 from clinicall.db.models import Role
-from web.users import NewUser, add_user, list_users
+from clinicall.web.users import NewUser, add_user, list_users
 
 
 class NotMigratedError(RuntimeError):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import Role, User
-from web.passwords import (
+from clinicall.web.passwords import (
     DEFAULT_N,
     dummy_hash,
     hash_password,

@@ -9,10 +9,10 @@ booked) hangs up.
 
 from __future__ import annotations
 
-from agi_scripts import variables as v
+from clinicall.agi_scripts import variables as v
 from clinicall.asterisk_config.conffile import document
+from clinicall.recordings.layout import dialplan_filename
 from clinicall.settings.models import ClinicConfig
-from recordings.layout import dialplan_filename
 
 INBOUND = "clinicall-inbound"
 CALL = "clinicall-call"

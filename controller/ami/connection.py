@@ -14,9 +14,14 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from controller.ami.errors import AMIActionError, AMIConnectionLost
-from controller.ami.message import Message
-from controller.ami.protocol import DEFAULT_MAX_FRAME, AMIParser, FieldValue, encode_action
+from clinicall.controller.ami.errors import AMIActionError, AMIConnectionLost
+from clinicall.controller.ami.message import Message
+from clinicall.controller.ami.protocol import (
+    DEFAULT_MAX_FRAME,
+    AMIParser,
+    FieldValue,
+    encode_action,
+)
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.ami.message import Message
+from clinicall.controller.ami.message import Message
 
 
 class AMIError(Exception):

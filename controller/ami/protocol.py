@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from controller.ami.message import Message
+from clinicall.controller.ami.message import Message
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@
 - ``TrackingConfig`` (``config.py``): country code, short-abandon threshold, time zone.
 """
 
-from controller.tracking.attempts import AttemptRecord, RingRecord
-from controller.tracking.config import TrackingConfig
-from controller.tracking.live import LiveState, QueueNow
-from controller.tracking.marks import ClinicallMark, decode_mark
-from controller.tracking.project import CallRecord, is_short_abandon, project_call
-from controller.tracking.rows import JournalRow
-from controller.tracking.tracker import CallTracker, TrackerStats
+from clinicall.controller.tracking.attempts import AttemptRecord, RingRecord
+from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.live import LiveState, QueueNow
+from clinicall.controller.tracking.marks import ClinicallMark, decode_mark
+from clinicall.controller.tracking.project import CallRecord, is_short_abandon, project_call
+from clinicall.controller.tracking.rows import JournalRow
+from clinicall.controller.tracking.tracker import CallTracker, TrackerStats
 
 __all__ = [
     "AttemptRecord",

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from clinicall.controller.tracking.rows import JournalRow
 from clinicall.db.models import QueueOutcome
-from controller.tracking.rows import JournalRow
 
 MATCH_S = 3.0  # AMI and queue_log join times of one attempt differ by under a second
 

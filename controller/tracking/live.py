@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from controller.events import (
+from clinicall.controller.events import (
     AnyEvent,
     EngineStatus,
     MemberStatus,

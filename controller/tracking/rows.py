@@ -17,13 +17,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from clinicall.controller.events import AnyEvent, CallEvent, ChannelCreated
+from clinicall.controller.queue_log import QueueLogRecord
+from clinicall.controller.tracking.marks import ClinicallMark
 from clinicall.db import JournalEntry
 from clinicall.db.models import JournalSource
-from controller.events import AnyEvent, CallEvent, ChannelCreated
-from controller.queue_log import QueueLogRecord
-from controller.tracking.marks import ClinicallMark
-from ivr.outcome import IvrOutcome
-from ivr.port import CallInfo
+from clinicall.ivr.outcome import IvrOutcome
+from clinicall.ivr.port import CallInfo
 
 IVR_KIND = "ivr"
 CHANNEL_KIND = "channel"

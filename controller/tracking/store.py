@@ -23,6 +23,10 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinicall.controller.queue_log import TailState
+from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.project import CallRecord, project_call
+from clinicall.controller.tracking.rows import JournalRow, channel_key
 from clinicall.db import call_links
 from clinicall.db.changes import mark_changed
 from clinicall.db.models import (
@@ -34,10 +38,6 @@ from clinicall.db.models import (
     Recording,
     RingAttempt,
 )
-from controller.queue_log import TailState
-from controller.tracking.config import TrackingConfig
-from controller.tracking.project import CallRecord, project_call
-from controller.tracking.rows import JournalRow, channel_key
 
 CHUNK = 500  # keys per IN (...) list
 

@@ -33,9 +33,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db import JournalEntry, insert_journal
-from controller.ami.message import Message
-from controller.events import (
+from clinicall.controller.ami.message import Message
+from clinicall.controller.events import (
     AgentCompleted,
     AnyEvent,
     CallEvent,
@@ -44,20 +43,21 @@ from controller.events import (
     EngineStatus,
     QueueLeft,
 )
-from controller.normalize import MalformedEvent, normalize
-from controller.queue_log import QueueLogRecord, QueueLogTail, TailBatch
-from controller.tracking import store
-from controller.tracking.config import TrackingConfig
-from controller.tracking.live import LiveState
-from controller.tracking.marks import ClinicallMark, decode_mark
-from controller.tracking.rows import (
+from clinicall.controller.normalize import MalformedEvent, normalize
+from clinicall.controller.queue_log import QueueLogRecord, QueueLogTail, TailBatch
+from clinicall.controller.tracking import store
+from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.live import LiveState
+from clinicall.controller.tracking.marks import ClinicallMark, decode_mark
+from clinicall.controller.tracking.rows import (
     ami_entries,
     ivr_entries,
     mark_channel_entry,
     queue_log_entry,
 )
-from ivr.outcome import IvrOutcome
-from ivr.port import CallInfo
+from clinicall.db import JournalEntry, insert_journal
+from clinicall.ivr.outcome import IvrOutcome
+from clinicall.ivr.port import CallInfo
 
 logger = logging.getLogger(__name__)
 

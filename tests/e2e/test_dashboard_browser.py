@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
 from clinicall.settings import load_config
-from web import build_app
-from web.users import add_user
+from clinicall.web import build_app
+from clinicall.web.users import add_user
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)

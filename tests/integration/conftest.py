@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.asterisk import AsteriskSandbox
-from sandbox.errors import SandboxUnavailable
-from sandbox.ports import EnginePorts
-from sandbox.rootfs import ensure_root
+from clinicall.sandbox.asterisk import AsteriskSandbox
+from clinicall.sandbox.errors import SandboxUnavailable
+from clinicall.sandbox.ports import EnginePorts
+from clinicall.sandbox.rootfs import ensure_root
 
 SKIP_ENV = "CLINICALL_SKIP_ASTERISK"
 

@@ -23,18 +23,18 @@ from scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, C
 from sqlalchemy import select
 
 from clinicall.app import Controller
+from clinicall.controller.ami.message import Message
+from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
 from clinicall.db.models import Call, JournalEvent, QueueAttempt
+from clinicall.ivr.outcome import IvrOutcome
+from clinicall.ivr.port import CallInfo
+from clinicall.reports.kpi import compute
+from clinicall.sandbox.calltrace import CallTrace
+from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
-from controller.ami.message import Message
-from controller.tracking.config import TrackingConfig
-from controller.tracking.tracker import CallTracker
-from ivr.outcome import IvrOutcome
-from ivr.port import CallInfo
-from reports.kpi import compute
-from sandbox.calltrace import CallTrace
-from sandbox.clinic import SimulatedClinic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.postgres]
 

@@ -18,6 +18,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.controller.tracking.attempts import AttemptRecord
+from clinicall.controller.tracking.project import CallRecord
+from clinicall.controller.tracking.store import Footprint, write_call
 from clinicall.db import call_links, create_engine, session_factory, upgrade
 from clinicall.db.models import (
     Call,
@@ -32,12 +35,9 @@ from clinicall.db.models import (
     kpi_changed_hours,
     kpi_hours_built,
 )
-from controller.tracking.attempts import AttemptRecord
-from controller.tracking.project import CallRecord
-from controller.tracking.store import Footprint, write_call
-from reports import compute, rollup
-from reports.keeper import HourlySumsKeeper
-from reports.settings import KpiSettings
+from clinicall.reports import compute, rollup
+from clinicall.reports.keeper import HourlySumsKeeper
+from clinicall.reports.settings import KpiSettings
 
 Sessions = async_sessionmaker[AsyncSession]
 SETTINGS = KpiSettings(timezone="Europe/Kyiv")

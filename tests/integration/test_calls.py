@@ -18,10 +18,10 @@ import pytest_asyncio
 from scenario import EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 
 from clinicall.app import Controller
+from clinicall.sandbox.calltrace import CallTrace
+from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
-from sandbox.calltrace import CallTrace
-from sandbox.clinic import SimulatedClinic
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

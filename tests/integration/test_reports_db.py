@@ -35,8 +35,8 @@ from clinicall.db.models import (
     SurveyQuestion,
     kpi_hours_built,
 )
-from reports import Report, compute
-from reports.settings import KpiSettings
+from clinicall.reports import Report, compute
+from clinicall.reports.settings import KpiSettings
 
 KYIV = ZoneInfo("Europe/Kyiv")
 SETTINGS = KpiSettings(

@@ -10,13 +10,13 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sandbox.asterisk import AsteriskSandbox
-from sandbox.errors import AsteriskBootError, AsteriskCommandError
-from sandbox.layout import resolve_in_root
-from sandbox.mirror import mirror_from_deb822, mirror_from_sources_list
-from sandbox.mounts import mount_points, mounts_under
-from sandbox.ports import EnginePorts
-from sandbox.rootfs import cache_key
+from clinicall.sandbox.asterisk import AsteriskSandbox
+from clinicall.sandbox.errors import AsteriskBootError, AsteriskCommandError
+from clinicall.sandbox.layout import resolve_in_root
+from clinicall.sandbox.mirror import mirror_from_deb822, mirror_from_sources_list
+from clinicall.sandbox.mounts import mount_points, mounts_under
+from clinicall.sandbox.ports import EnginePorts
+from clinicall.sandbox.rootfs import cache_key
 
 AMI_USER, AMI_SECRET = "tester", "s3cret"
 SandboxFactory = Callable[..., AsteriskSandbox]  # the conftest's make_asterisk

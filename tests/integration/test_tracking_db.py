@@ -15,6 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.controller.ami.message import Message
+from clinicall.controller.tracking import CallTracker, TrackingConfig
 from clinicall.db import create_engine
 from clinicall.db.models import (
     Call,
@@ -26,10 +28,8 @@ from clinicall.db.models import (
     QueueOutcome,
     RingAttempt,
 )
-from controller.ami.message import Message
-from controller.tracking import CallTracker, TrackingConfig
-from ivr.outcome import IvrOutcome as IvrResult
-from ivr.port import CallInfo, QueueRequest
+from clinicall.ivr.outcome import IvrOutcome as IvrResult
+from clinicall.ivr.port import CallInfo, QueueRequest
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = 1763900000

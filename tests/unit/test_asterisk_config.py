@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agi_scripts import variables as v
+from clinicall.agi_scripts import variables as v
 from clinicall.asterisk_config import render_asterisk_config
 from clinicall.asterisk_config.conffile import value
 from clinicall.settings import ClinicConfig, load_config

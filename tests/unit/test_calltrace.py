@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controller.ami.message import Message
-from sandbox.calltrace import CallTracer
+from clinicall.controller.ami.message import Message
+from clinicall.sandbox.calltrace import CallTracer
 
 OP = "Local/op104@clinicall-sim-operators/n"
 

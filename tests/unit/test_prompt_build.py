@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from clinicall.ivr.prompts import PromptText
 from clinicall.prompt_build import PromptBuildError, build_prompts
-from ivr.prompts import PromptText
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox")

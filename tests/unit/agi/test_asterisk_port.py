@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from agi_scripts.asterisk_port import AsteriskCallPort
-from agi_scripts.channel import AgiChannel
-from agi_scripts.server import FastAgiServer
-from ivr.port import CallerHungUp, CallInfo, PortError, QueueRequest
+from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
+from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.server import FastAgiServer
+from clinicall.ivr.port import CallerHungUp, CallInfo, PortError, QueueRequest
 
 from .fake_asterisk import FakeAsterisk
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agi_scripts.protocol import (
+from clinicall.agi_scripts.protocol import (
     HANGUP,
     AgiChannelGone,
     AgiCommandError,
@@ -18,7 +18,7 @@ from agi_scripts.protocol import (
     parse_reply_line,
     raise_for_reply,
 )
-from ivr.port import CallerHungUp, PortError
+from clinicall.ivr.port import CallerHungUp, PortError
 
 ENV = (
     b"agi_network: yes\n"

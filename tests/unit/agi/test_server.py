@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from agi_scripts.channel import AgiChannel
-from agi_scripts.protocol import AgiCommandError, AgiProtocolError, AgiReply
-from agi_scripts.server import AgiHandler, FastAgiServer, ScriptRouter
-from ivr.port import CallerHungUp
+from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.protocol import AgiCommandError, AgiProtocolError, AgiReply
+from clinicall.agi_scripts.server import AgiHandler, FastAgiServer, ScriptRouter
+from clinicall.ivr.port import CallerHungUp
 
 from .fake_asterisk import FakeAsterisk
 
@@ -163,7 +163,7 @@ async def test_peer_closing_mid_command_ends_session_not_server(serve: Serve) ->
 async def test_peer_closing_before_blank_line_costs_nothing(
     serve: Serve, prefix: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="agi_scripts")
+    caplog.set_level(logging.DEBUG, logger="clinicall.agi_scripts")
     started: list[AgiChannel] = []
 
     async def handler(channel: AgiChannel) -> None:
@@ -182,7 +182,7 @@ async def test_peer_closing_before_blank_line_costs_nothing(
 async def test_junk_instead_of_environment_is_dropped(
     serve: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="agi_scripts")
+    caplog.set_level(logging.INFO, logger="clinicall.agi_scripts")
     server = await serve(answer_only)
     peer = await FakeAsterisk(server.port).connect()
     await peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.ami.message import Message
-from controller.ami.protocol import AMIParser
+from clinicall.controller.ami.message import Message
+from clinicall.controller.ami.protocol import AMIParser
 
 SECRET = "s3cret"
 

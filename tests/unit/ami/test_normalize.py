@@ -8,10 +8,10 @@ from typing import TypeVar
 
 import pytest
 
-from controller import events as ev
-from controller.ami.message import Message
-from controller.ami.protocol import AMIParser
-from controller.normalize import MalformedEvent, normalize, unescape_value
+from clinicall.controller import events as ev
+from clinicall.controller.ami.message import Message
+from clinicall.controller.ami.protocol import AMIParser
+from clinicall.controller.normalize import MalformedEvent, normalize, unescape_value
 
 FIXTURE = Path(__file__).parent / "fixtures" / "queue_call.ami"
 

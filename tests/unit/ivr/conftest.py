@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from ivr_fakes import load_example
 
+from clinicall.ivr.plan import IvrPlan
 from clinicall.settings.models import ClinicConfig
-from ivr.plan import IvrPlan
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from clinicall.ivr.port import CallerHungUp, CallInfo, QueueRequest
 from clinicall.settings.models import ClinicConfig
-from ivr.port import CallerHungUp, CallInfo, QueueRequest
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
 HANGUP = "<hangup>"  # script item: the caller hangs up during this collect

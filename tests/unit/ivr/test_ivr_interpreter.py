@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from ivr_fakes import ENGLISH_NUMBER, HANGUP, TIMEOUT, FakePort
 
+from clinicall.ivr.interpreter import run_ivr
+from clinicall.ivr.outcome import IvrOutcome, Path
+from clinicall.ivr.plan import IvrPlan
+from clinicall.ivr.port import CallPort
 from clinicall.settings.models import ClinicConfig
-from ivr.interpreter import run_ivr
-from ivr.outcome import IvrOutcome, Path
-from ivr.plan import IvrPlan
-from ivr.port import CallPort
 
 KYIV = ZoneInfo("Europe/Kyiv")
 MONDAY_10 = datetime(2026, 6, 1, 10, tzinfo=KYIV)

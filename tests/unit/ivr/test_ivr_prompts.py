@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from ivr_fakes import ENGLISH_NUMBER, FakePort
 
+from clinicall.ivr import spoken
+from clinicall.ivr.interpreter import run_ivr
+from clinicall.ivr.plan import IvrPlan, PlanError, number_key
+from clinicall.ivr.prompts import PromptText, catalog, prompt_name
 from clinicall.settings.models import ClinicConfig
-from ivr import spoken
-from ivr.interpreter import run_ivr
-from ivr.plan import IvrPlan, PlanError, number_key
-from ivr.prompts import PromptText, catalog, prompt_name
 
 KYIV = ZoneInfo("Europe/Kyiv")
 KEYS = ["1", "2", "3", "4", "0", "*", "9", ""]

@@ -9,15 +9,15 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from clinicall.asterisk_config import render_asterisk_config
-from clinicall.settings.loader import load_config
-from clinicall.settings.models import ClinicConfig, Recordings
-from recordings.layout import (
+from clinicall.recordings.layout import (
     FORMATS,
     RecordingName,
     dialplan_filename,
     parse_recording_path,
     recording_path,
 )
+from clinicall.settings.loader import load_config
+from clinicall.settings.models import ClinicConfig, Recordings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
 DAY = date(2026, 3, 7)

@@ -11,9 +11,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db import insert_journal
-from clinicall.db.models import Call, Recording
-from controller.events import (
+from clinicall.controller.events import (
     AgentCompleted,
     AgentConnected,
     AnyEvent,
@@ -23,11 +21,13 @@ from controller.events import (
     QueueJoined,
     VariableSet,
 )
-from controller.tracking import store
-from controller.tracking.config import TrackingConfig
-from controller.tracking.project import CallRecord, project_call
-from controller.tracking.rows import JournalRow, ami_entries, row_of
-from recordings.layout import RecordingName
+from clinicall.controller.tracking import store
+from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.project import CallRecord, project_call
+from clinicall.controller.tracking.rows import JournalRow, ami_entries, row_of
+from clinicall.db import insert_journal
+from clinicall.db.models import Call, Recording
+from clinicall.recordings.layout import RecordingName
 
 CONFIG = TrackingConfig(country_code="380")
 T0 = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from reports import rollup
-from reports import timebuckets as tb
-from reports.settings import KpiSettings
-from reports.sums import Sums
+from clinicall.reports import rollup
+from clinicall.reports import timebuckets as tb
+from clinicall.reports.settings import KpiSettings
+from clinicall.reports.sums import Sums
 
 KYIV = ZoneInfo("Europe/Kyiv")
 

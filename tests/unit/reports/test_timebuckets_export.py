@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from reports import timebuckets as tb
-from reports.export import write
-from reports.grouping import BadGroupingError, parse_by
-from reports.kpi import QUEUE_METRICS
-from reports.table import Column, Report, Section
+from clinicall.reports import timebuckets as tb
+from clinicall.reports.export import write
+from clinicall.reports.grouping import BadGroupingError, parse_by
+from clinicall.reports.kpi import QUEUE_METRICS
+from clinicall.reports.table import Column, Report, Section
 
 KYIV = ZoneInfo("Europe/Kyiv")
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from clinicall.routing.hours import OpeningHours, is_open, next_opening
 from clinicall.settings.models import ClinicConfig, Hours
-from routing.hours import OpeningHours, is_open, next_opening
 
 KYIV = ZoneInfo("Europe/Kyiv")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clinicall.routing.triage import TriageError, fallback, queue_chain, resolve, resolve_all
 from clinicall.settings.models import ClinicConfig
-from routing.triage import TriageError, fallback, queue_chain, resolve, resolve_all
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from controller.queue_log import Abandon, EnterQueue, QueueLogRecord, QueueLogTail, TailState
+from clinicall.controller.queue_log import (
+    Abandon,
+    EnterQueue,
+    QueueLogRecord,
+    QueueLogTail,
+    TailState,
+)
 
 
 def line(second: int, event: str = "ENTERQUEUE||+380441234567|1", uid: str = "1.1") -> bytes:

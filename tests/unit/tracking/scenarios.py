@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
-from controller.events import (
+from clinicall.controller.events import (
     AgentCalled,
     AgentCompleted,
     AgentConnected,
@@ -24,10 +24,16 @@ from controller.events import (
     QueueLeft,
     VariableSet,
 )
-from controller.queue_log import parse_line
-from controller.tracking.rows import JournalRow, ami_entries, ivr_entries, queue_log_entry, row_of
-from ivr.outcome import IvrOutcome, Outcome
-from ivr.port import CallInfo, QueueRequest
+from clinicall.controller.queue_log import parse_line
+from clinicall.controller.tracking.rows import (
+    JournalRow,
+    ami_entries,
+    ivr_entries,
+    queue_log_entry,
+    row_of,
+)
+from clinicall.ivr.outcome import IvrOutcome, Outcome
+from clinicall.ivr.port import CallInfo, QueueRequest
 
 T0 = 1763900000  # 2025-11-23T12:13:20Z
 UID = "1763900000.12"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
+from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.project import CallRecord, is_short_abandon, project_call
+from clinicall.controller.tracking.rows import JournalRow
 from clinicall.db.models import HangupSide, IvrOutcome, MissCause, QueueOutcome
-from controller.tracking.config import TrackingConfig
-from controller.tracking.project import CallRecord, is_short_abandon, project_call
-from controller.tracking.rows import JournalRow
 
 from .scenarios import CALLER, UID, Ami, at, ivr_rows, mark, ql_rows
 

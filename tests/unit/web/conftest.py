@@ -14,8 +14,8 @@ from web_fixtures import EXAMPLE, FAST_SCRYPT, NOW, SECRET, Account, FakeLive
 from clinicall.db.models import Role
 from clinicall.settings import load_config
 from clinicall.settings.models import ClinicConfig
-from web import build_app
-from web.users import add_user
+from clinicall.web import build_app
+from clinicall.web.users import add_user
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from web_fixtures import SECRET, Account, log_in
 
 from clinicall.db.models import Role, User
-from web.access import ACCESS, PUBLIC
-from web.cookies import COOKIE_NAME, SessionClaims, encode_session
+from clinicall.web.access import ACCESS, PUBLIC
+from clinicall.web.cookies import COOKIE_NAME, SessionClaims, encode_session
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ["/"]
@@ -179,7 +179,7 @@ async def test_wrong_password_is_logged_with_the_name_only(
     client: Client, accounts: dict[Role, Account], caplog: pytest.LogCaptureFixture
 ) -> None:
     manager = accounts[Role.MANAGER]
-    with caplog.at_level(logging.INFO, logger="web"):
+    with caplog.at_level(logging.INFO, logger="clinicall.web"):
         response = await client.post("/login", data={"username": manager.username,
                                                       "password": "guess-1234"})
     assert response.status == 401

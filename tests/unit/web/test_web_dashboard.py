@@ -11,8 +11,8 @@ from web_fixtures import Account, log_in, seed_today
 
 from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
-from web.dashboard import fmt
-from web.live import live_view
+from clinicall.web.dashboard import fmt
+from clinicall.web.live import live_view
 
 Client = TestClient[web.Request, web.Application]
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from web.auth_views import safe_next
-from web.cookies import SessionClaims, decode_session, encode_session
-from web.passwords import hash_password, new_api_token, token_digest, verify_password
-from web.throttle import LoginThrottle
+from clinicall.web.auth_views import safe_next
+from clinicall.web.cookies import SessionClaims, decode_session, encode_session
+from clinicall.web.passwords import hash_password, new_api_token, token_digest, verify_password
+from clinicall.web.throttle import LoginThrottle
 
 SECRET = b"k" * 32
 T0 = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from clinicall.cli import main
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Role, User
-from web.passwords import token_digest, verify_password
+from clinicall.web.passwords import token_digest, verify_password
 
 
 async def _user(url: str, name: str) -> User | None:
