@@ -1,7 +1,7 @@
 """The controller: one clinic's FastAGI IVR server, its AMI connection and its call account.
 
-This is the one place where the parts are wired together (STYLE.md: feature parts built and
-passed their dependencies explicitly).  ``ivr`` and ``routing`` stay pure; the engine
+This is the one place where the parts are wired together (docs/architecture.md: feature parts built
+and passed their dependencies explicitly).  ``ivr`` and ``routing`` stay pure; the engine
 specifics live in ``agi_scripts`` and ``controller``; this module only connects them and owns
 their lifetimes: :func:`running` starts everything in order and, on the way out, closes and
 awaits everything it started, in reverse.

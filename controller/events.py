@@ -20,7 +20,7 @@ from enum import StrEnum
 
 
 class LeaveReason(StrEnum):
-    """Why a caller left a queue without being answered (DESIGN.md, KPI definitions)."""
+    """Why a caller left a queue without being answered (docs/kpi.md, KPI definitions)."""
 
     ABANDON = "abandon"  # the caller hung up while waiting
     TIMEOUT = "timeout"  # max wait reached
@@ -92,7 +92,7 @@ class AgentRingNoAnswer(CallEvent):
     queue: str
     member: str
     member_name: str
-    ring_ms: int  # AMI gives milliseconds here (FACTS.md)
+    ring_ms: int  # AMI gives milliseconds here (docs/engines/asterisk.md)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,8 +12,8 @@ Asterisk puts a relative ``MixMonitor`` file under its own monitor spool
 under ``recordings.spool_dir`` (the same directory as this host sees it).  One directory per
 day keeps directories small and lets retention drop whole days.
 
-The file extension picks the format (FACTS.md): ``wav`` is 8 kHz 16-bit PCM (16 KB/s),
-``ogg`` is Vorbis and ``opus`` Ogg Opus; the last two play in browsers as they are.
+The file extension picks the format (docs/engines/asterisk.md): ``wav`` is 8 kHz 16-bit PCM (16
+KB/s), ``ogg`` is Vorbis and ``opus`` Ogg Opus; the last two play in browsers as they are.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The call-centre KPIs of a period, computed in SQL over the store.
 
-KPI definitions (DESIGN.md; this text is the contract, the README repeats it):
+KPI definitions (docs/kpi.md; this text is the contract, the README repeats it):
 
 - offered: queue attempts joined. answered: connected to an operator.
 - abandoned: the caller hung up while waiting; a short abandon (wait < ``short_abandon_s``,

@@ -1,8 +1,8 @@
 """Logging and call accounting: ``logger.conf``, ``cdr.conf``, ``cdr_manager.conf``, ``cel.conf``.
 
 The controller rebuilds what it missed while it was down from ``queue_log`` and the CDRs
-(DESIGN.md, fail open), and follows CDR and CEL live over AMI; cdr_manager and cel_manager
-load but stay silent until enabled here (FACTS.md).
+(docs/architecture.md, fail open), and follows CDR and CEL live over AMI; cdr_manager and
+cel_manager load but stay silent until enabled here (docs/engines/asterisk.md).
 """
 
 from __future__ import annotations

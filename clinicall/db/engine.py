@@ -1,8 +1,8 @@
 """Opening the store: one async engine per process, SQLite or PostgreSQL by URL.
 
 SQLite gets WAL, ``synchronous=NORMAL`` (about 30 times the single-row insert rate of the
-default journal, FACTS.md), foreign keys (off by default in SQLite!) and a busy timeout so a
-second writer waits instead of failing at once.  PostgreSQL goes through asyncpg.
+default journal, docs/store.md), foreign keys (off by default in SQLite!) and a busy
+timeout so a second writer waits instead of failing at once.  PostgreSQL goes through asyncpg.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The clinic config as frozen, typed values.
 
-One YAML file drives everything (DESIGN.md): the IVR, the triage routes, the queues and the
-Asterisk config that ``clinicall asterisk-config`` writes.  It is validated once, on load
+One YAML file drives everything (docs/architecture.md): the IVR, the triage routes, the queues and
+the Asterisk config that ``clinicall asterisk-config`` writes.  It is validated once, on load
 (:mod:`clinicall.settings.loader`), and then never changes while the process runs, so every
 part can hold on to it without copying.
 

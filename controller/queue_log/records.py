@@ -6,8 +6,8 @@ fields, the raw data fields (``data``) and where it came from (``offset``, ``lin
 the same file after a restart yields the same keys.  Events without a class here are kept as
 plain ``QueueLogRecord`` (nothing is dropped).
 
-Field layouts as written by app_queue in Asterisk 22 (FACTS.md): times are whole seconds except
-RINGNOANSWER / RINGCANCELED, which are milliseconds.
+Field layouts as written by app_queue in Asterisk 22 (docs/engines/asterisk.md): times are whole
+seconds except RINGNOANSWER / RINGCANCELED, which are milliseconds.
 """
 
 from __future__ import annotations

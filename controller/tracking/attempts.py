@@ -28,7 +28,7 @@ QL_LEFT = {
 QL_DONE = frozenset({"COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", "BLINDTRANSFER",
                      "ATTENDEDTRANSFER"})  # fmt: skip
 #: QUEUESTATUS after Queue() returns: tells a timeout (which AMI also reports as
-#: QueueCallerAbandon, FACTS.md) and an empty queue apart from an abandon.
+#: QueueCallerAbandon, docs/engines/asterisk.md) and an empty queue apart from an abandon.
 QUEUESTATUS_OUTCOME = {
     "TIMEOUT": QueueOutcome.TIMEOUT,
     "LEAVEEMPTY": QueueOutcome.EMPTY,
@@ -188,7 +188,7 @@ def _apply_ami(attempt: _Open, row: JournalRow) -> None:
     elif row.kind == "QueueAbandoned":
         v.update(abandoned=True, wait_s=float(_int(p, "hold_s") or 0),
                  position=_int(p, "position"))  # fmt: skip
-    elif row.kind == "QueueLeft":  # before AgentConnect when answered (FACTS.md)
+    elif row.kind == "QueueLeft":  # before AgentConnect when answered (docs/engines/asterisk.md)
         v.setdefault("left_at", row.at)
         v.setdefault("position", _int(p, "position"))
 

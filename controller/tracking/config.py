@@ -21,7 +21,7 @@ KNOWN_COUNTRY_CODES = (
 @dataclass(frozen=True, slots=True)
 class TrackingConfig:
     """``country_code``: digits without '+' used to complete national numbers ("" = keep them
-    as given).  ``short_abandon_s``: DESIGN.md's short abandon threshold (reports use it; the
+    as given).  ``short_abandon_s``: docs/kpi.md's short abandon threshold (reports use it; the
     tracker only carries it).  ``zone``: the clinic's time zone (rows are stored in UTC)."""
 
     country_code: str = ""

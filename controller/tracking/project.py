@@ -7,7 +7,7 @@ Sources, best first: the IVR's outcome (source agi), the dialplan's CLINICALL qu
 (written before ``Queue()``, also when the controller was down), queue_log's queue events, AMI
 events (live; hang-up, caller name, channel variables).
 
-Missed call (DESIGN.md, clinic level): an inbound call that reached no operator and was not
+Missed call (docs/kpi.md, clinic level): an inbound call that reached no operator and was not
 self-served; by cause: hung up in IVR, abandoned in queue, timeout, exit key, empty, after
 hours, failed.  An overflowed call answered in the second queue is not missed.  A call still in
 progress is not (yet) missed: it is decided when the call ends, or at once for an abandon.
@@ -293,7 +293,7 @@ def _hangup_side(
 
 
 def is_short_abandon(attempt: AttemptRecord, config: TrackingConfig) -> bool:
-    """DESIGN.md: an abandon with wait < ``short_abandon_s`` is counted apart and left out of
+    """docs/kpi.md: an abandon with wait < ``short_abandon_s`` is counted apart and left out of
     the abandon rate and the service level (it stays a missed call)."""
     return (
         attempt.outcome == QueueOutcome.ABANDONED

@@ -1,5 +1,5 @@
 """Asterisk restarts under a running controller: the AMI link comes back by itself and the
-account keeps every call, before and after (STYLE.md's named failure scenario "Asterisk
+account keeps every call, before and after (docs/architecture.md's named failure scenario "Asterisk
 restart")."""
 
 from __future__ import annotations

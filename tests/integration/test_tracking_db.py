@@ -1,7 +1,7 @@
 """CallTracker against the store, on SQLite and PostgreSQL (``db_sessions`` fixture).
 
 AMI frames go through the real normalizer, queue_log through the real incremental tail on a
-file in tmp_path; lines follow FACTS.md formats plus the dialplan's CLINICALL line.
+file in tmp_path; lines follow docs/engines/asterisk.md formats plus the dialplan's CLINICALL line.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 One ``Call`` per inbound or outbound call (keyed by the engine's ``linkedid``); one
 ``QueueAttempt`` per time the call joined a queue; one ``RingAttempt`` per member rung.
-The KPIs (DESIGN.md) are computed from these rows at report time: in particular a *short
+The KPIs (docs/kpi.md) are computed from these rows at report time: in particular a *short
 abandon* (wait < ``short_abandon_s``) is not stored, because the threshold is configuration.
 """
 

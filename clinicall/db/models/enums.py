@@ -1,6 +1,6 @@
 """The closed vocabularies of the store, as stored (their values are the stored strings).
 
-The KPI definitions (DESIGN.md) are written against these values; renaming one is a data
+The KPI definitions (docs/kpi.md) are written against these values; renaming one is a data
 migration, adding one is not (the columns are plain VARCHAR).
 """
 
@@ -44,7 +44,7 @@ class MissCause(StrEnum):
 
 
 class QueueOutcome(StrEnum):
-    """How a queue attempt ended (DESIGN.md, KPI definitions)."""
+    """How a queue attempt ended (docs/kpi.md, KPI definitions)."""
 
     ANSWERED = "answered"  # connected to an operator
     ABANDONED = "abandoned"  # the caller hung up while waiting

@@ -1,8 +1,8 @@
 """Realistic journal rows of single calls, built through the tracker's own entry functions.
 
-queue_log lines follow FACTS.md (``epoch|uniqueid|queue|agent|EVENT|data...``) plus the
-dialplan's CLINICALL line; AMI events are the normalized ``controller.events`` values with the
-sequences FACTS.md lists.  Numbers are fictitious.
+queue_log lines follow docs/engines/asterisk.md (``epoch|uniqueid|queue|agent|EVENT|data...``) plus
+the dialplan's CLINICALL line; AMI events are the normalized ``controller.events`` values with the
+sequences docs/engines/asterisk.md lists.  Numbers are fictitious.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def test_timeout_then_overflow_answered_is_not_missed() -> None:
 
 
 def test_ami_timeout_is_told_from_abandon_by_queuestatus() -> None:
-    """Asterisk emits QueueCallerAbandon on a timeout too (FACTS.md)."""
+    """Asterisk emits QueueCallerAbandon on a timeout too (docs/engines/asterisk.md)."""
     ami = Ami().created(0).join(10, "cardiology").abandon(40, "cardiology", 30)
     ami.leave(40, "cardiology").var(40.1, "QUEUESTATUS", "TIMEOUT").hangup(40.2)
     (attempt,) = project(ami.rows()).attempts
