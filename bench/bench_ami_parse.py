@@ -21,7 +21,7 @@ from typing import Any
 
 from panoramisk.ami_protocol import AMIProtocol
 
-from clinicall.controller.ami.protocol import AMIParser
+from clinicall.controller.asterisk.ami.protocol import AMIParser
 
 Headers = list[tuple[str, str]]
 NAMES = ["Олена Коваленко", "Іван Петренко", "Мария Смирнова", "John Smith", "Анна-Марія Бойко"]

@@ -48,10 +48,10 @@ from fake_engine import AmiStream, FakeAmiServer, build_stream  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
-from clinicall.controller.ami.client import STATUS_EVENT, AMIClient  # noqa: E402
-from clinicall.controller.ami.message import Message  # noqa: E402
+from clinicall.controller.asterisk.ami.client import STATUS_EVENT, AMIClient  # noqa: E402
+from clinicall.controller.asterisk.ami.message import Message  # noqa: E402
+from clinicall.controller.asterisk.normalize import MalformedEvent, normalize  # noqa: E402
 from clinicall.controller.events import CallEvent, EngineStatus  # noqa: E402
-from clinicall.controller.normalize import MalformedEvent, normalize  # noqa: E402
 from clinicall.controller.tracking.config import TrackingConfig  # noqa: E402
 from clinicall.controller.tracking.rows import ami_entries  # noqa: E402
 from clinicall.controller.tracking.tracker import CallTracker  # noqa: E402

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from clinicall.controller.ami.message import Message
-from clinicall.controller.ami.protocol import AMIParser
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import AMIParser
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "unit" / "ami" / "fixtures" / "queue_call.ami"

@@ -25,8 +25,8 @@ from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
 from clinicall.agi_scripts.variables import IVR_SCRIPT
-from clinicall.controller.ami.client import AMIClient
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.client import AMIClient
+from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.ivr.interpreter import run_ivr

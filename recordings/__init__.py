@@ -1,32 +1,7 @@
-"""Call recordings: Asterisk records every answered call; the store keeps the reference.
+"""Call recordings: import from the PBX spool, transcoding, checksums, storage layout, retention,
+complaint cases and the access audit (to come: see the recordings issue).
 
-- ``layout`` (``layout.py``): where a call's recording lives in Asterisk's monitor spool,
-  shared by the dialplan generator (the ``MixMonitor`` file name) and the tracker (which reads
-  the name back from ``MIXMONITOR_FILENAME``).
-
-MixMonitor starts before ``Queue()`` with option ``b`` (record only while bridged), so an
-unanswered call still leaves a file, without audio (a 44-byte WAV; ~2.7 KB of Vorbis headers
-for ``ogg``).  Only answered calls get a ``recordings`` row (``controller.tracking``); sweeping
-the empty files is for the import step.
-
-Import into storage (size, checksum, duration, transcoding), retention and playback build on
-this layout and come later, as modules of their own beside it.
+Where each engine writes a call's recording is the engine adapter's business
+(``clinicall.controller.asterisk.recording_layout`` for MixMonitor); the account hands this
+package only neutral ``RecordingStarted`` facts and ``recordings`` rows.
 """
-
-from clinicall.recordings.layout import (
-    FORMATS,
-    RecordingFormat,
-    RecordingName,
-    dialplan_filename,
-    parse_recording_path,
-    recording_path,
-)
-
-__all__ = [
-    "FORMATS",
-    "RecordingFormat",
-    "RecordingName",
-    "dialplan_filename",
-    "parse_recording_path",
-    "recording_path",
-]

@@ -12,8 +12,8 @@ import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from clinicall.controller.ami.message import Message
-from clinicall.controller.normalize import unescape_value
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.normalize import unescape_value
 
 _PLAY_COMMANDS = ("STREAM FILE", "GET DATA")
 

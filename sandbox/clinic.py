@@ -22,7 +22,7 @@ from pathlib import Path
 from clinicall.asterisk_config import render_asterisk_config
 from clinicall.asterisk_config import simulation as sim
 from clinicall.asterisk_config.dialplan import INBOUND
-from clinicall.controller.ami.client import AMIClient
+from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.sandbox.asterisk import AsteriskSandbox
 from clinicall.sandbox.calltrace import CallTrace, CallTracer

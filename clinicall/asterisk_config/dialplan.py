@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from clinicall.agi_scripts import variables as v
 from clinicall.asterisk_config.conffile import document
-from clinicall.recordings.layout import dialplan_filename
+from clinicall.controller.asterisk.recording_layout import dialplan_filename
 from clinicall.settings.models import ClinicConfig
 
 INBOUND = "clinicall-inbound"

@@ -6,10 +6,10 @@
 - ``TrackingConfig`` (``config.py``): country code, short-abandon threshold, time zone.
 """
 
+from clinicall.controller.asterisk.marks import ClinicallMark, decode_mark
 from clinicall.controller.tracking.attempts import AttemptRecord, RingRecord
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState, QueueNow
-from clinicall.controller.tracking.marks import ClinicallMark, decode_mark
 from clinicall.controller.tracking.project import CallRecord, is_short_abandon, project_call
 from clinicall.controller.tracking.rows import JournalRow
 from clinicall.controller.tracking.tracker import CallTracker, TrackerStats

@@ -20,13 +20,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from clinicall.controller.asterisk.recording_layout import RecordingName, parse_recording_path
 from clinicall.controller.tracking import attempts as att
 from clinicall.controller.tracking.attempts import AttemptRecord
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.phone import to_e164
 from clinicall.controller.tracking.rows import CHANNEL_KIND, IVR_KIND, JournalRow
 from clinicall.db.models import Direction, HangupSide, IvrOutcome, MissCause, QueueOutcome
-from clinicall.recordings.layout import RecordingName, parse_recording_path
 
 #: IVR outcome (ivr.outcome.Outcome, CLINICALL line) → stored IvrOutcome.  The IVR's own
 #: "fallback" (no valid input, sent to the universal queue) is still a queue outcome; the

@@ -17,9 +17,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from clinicall.controller.asterisk.marks import ClinicallMark
+from clinicall.controller.asterisk.queue_log import QueueLogRecord
 from clinicall.controller.events import AnyEvent, CallEvent, ChannelCreated
-from clinicall.controller.queue_log import QueueLogRecord
-from clinicall.controller.tracking.marks import ClinicallMark
 from clinicall.db import JournalEntry
 from clinicall.db.models import JournalSource
 from clinicall.ivr.outcome import IvrOutcome

@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.controller.queue_log import TailState
+from clinicall.controller.asterisk.queue_log import TailState
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.project import CallRecord, project_call
 from clinicall.controller.tracking.rows import JournalRow, channel_key

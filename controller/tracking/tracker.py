@@ -33,7 +33,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.marks import ClinicallMark, decode_mark
+from clinicall.controller.asterisk.normalize import MalformedEvent, normalize
+from clinicall.controller.asterisk.queue_log import QueueLogRecord, QueueLogTail, TailBatch
 from clinicall.controller.events import (
     AgentCompleted,
     AnyEvent,
@@ -43,12 +46,9 @@ from clinicall.controller.events import (
     EngineStatus,
     QueueLeft,
 )
-from clinicall.controller.normalize import MalformedEvent, normalize
-from clinicall.controller.queue_log import QueueLogRecord, QueueLogTail, TailBatch
 from clinicall.controller.tracking import store
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState
-from clinicall.controller.tracking.marks import ClinicallMark, decode_mark
 from clinicall.controller.tracking.rows import (
     ami_entries,
     ivr_entries,

@@ -23,7 +23,7 @@ from scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, C
 from sqlalchemy import select
 
 from clinicall.app import Controller
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade

@@ -15,8 +15,8 @@ from scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 from sqlalchemy import select
 
 from clinicall.app import running
-from clinicall.controller.ami.client import STATUS_EVENT
-from clinicall.controller.ami.stream import EventStream
+from clinicall.controller.asterisk.ami.client import STATUS_EVENT
+from clinicall.controller.asterisk.ami.stream import EventStream
 from clinicall.db.models import Call, QueueAttempt, QueueOutcome
 from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
@@ -74,7 +74,7 @@ async def test_controller_survives_an_asterisk_restart_and_accounts_every_call(
         (before, "universal", QueueOutcome.ANSWERED),
         (after, "universal", QueueOutcome.ANSWERED),
     ]
-    client_log = "clinicall.controller.ami.client"
+    client_log = "clinicall.controller.asterisk.ami.client"
     messages = [r.getMessage() for r in caplog.records if r.name == client_log]
     assert any(m.startswith("AMI down") for m in messages), messages
     assert any(m.startswith("AMI up") for m in messages), messages

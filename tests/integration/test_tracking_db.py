@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.tracking import CallTracker, TrackingConfig
 from clinicall.db import create_engine
 from clinicall.db.models import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.message import Message
 from clinicall.sandbox.calltrace import CallTracer
 
 OP = "Local/op104@clinicall-sim-operators/n"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from clinicall.controller.ami.message import Message
-from clinicall.controller.ami.protocol import AMIParser
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import AMIParser
 
 SECRET = "s3cret"
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from clinicall.controller.ami.client import STATUS_EVENT, AMIClient
-from clinicall.controller.ami.errors import AMIActionError, AMIAuthError, AMIConnectionLost
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.client import STATUS_EVENT, AMIClient
+from clinicall.controller.asterisk.ami.errors import AMIActionError, AMIAuthError, AMIConnectionLost
+from clinicall.controller.asterisk.ami.message import Message
 
 from .fake_ami import SECRET, FakeAMI, frame
 

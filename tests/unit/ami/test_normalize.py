@@ -9,9 +9,9 @@ from typing import TypeVar
 import pytest
 
 from clinicall.controller import events as ev
-from clinicall.controller.ami.message import Message
-from clinicall.controller.ami.protocol import AMIParser
-from clinicall.controller.normalize import MalformedEvent, normalize, unescape_value
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import AMIParser
+from clinicall.controller.asterisk.normalize import MalformedEvent, normalize, unescape_value
 
 FIXTURE = Path(__file__).parent / "fixtures" / "queue_call.ami"
 

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from clinicall.controller.ami.message import Message
-from clinicall.controller.ami.protocol import AMIParser, encode_action
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import AMIParser, encode_action
 
 BANNER = b"Asterisk Call Manager/9.0.0\r\n"
 CYRILLIC_EVENT = (

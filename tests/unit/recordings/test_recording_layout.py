@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from clinicall.asterisk_config import render_asterisk_config
-from clinicall.recordings.layout import (
+from clinicall.controller.asterisk.recording_layout import (
     FORMATS,
     RecordingName,
     dialplan_filename,

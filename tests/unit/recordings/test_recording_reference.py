@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.controller.asterisk.recording_layout import RecordingName
 from clinicall.controller.events import (
     AgentCompleted,
     AgentConnected,
@@ -27,7 +28,6 @@ from clinicall.controller.tracking.project import CallRecord, project_call
 from clinicall.controller.tracking.rows import JournalRow, ami_entries, row_of
 from clinicall.db import insert_journal
 from clinicall.db.models import Call, Recording
-from clinicall.recordings.layout import RecordingName
 
 CONFIG = TrackingConfig(country_code="380")
 T0 = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)

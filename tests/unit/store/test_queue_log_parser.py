@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clinicall.controller.queue_log import (
+from clinicall.controller.asterisk.queue_log import (
     Abandon,
     AttendedTransfer,
     Complete,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clinicall.controller.queue_log import (
+from clinicall.controller.asterisk.queue_log import (
     Abandon,
     EnterQueue,
     QueueLogRecord,

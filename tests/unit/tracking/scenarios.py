@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
+from clinicall.controller.asterisk.queue_log import parse_line
 from clinicall.controller.events import (
     AgentCalled,
     AgentCompleted,
@@ -24,7 +25,6 @@ from clinicall.controller.events import (
     QueueLeft,
     VariableSet,
 )
-from clinicall.controller.queue_log import parse_line
 from clinicall.controller.tracking.rows import (
     JournalRow,
     ami_entries,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from clinicall.controller.asterisk.marks import decode_mark
+from clinicall.controller.asterisk.queue_log import parse_line
 from clinicall.controller.events import EngineStatus, MemberStatus
-from clinicall.controller.queue_log import parse_line
 from clinicall.controller.tracking.config import TrackingConfig, country_code_of
 from clinicall.controller.tracking.live import LiveState, QueueNow
-from clinicall.controller.tracking.marks import decode_mark
 from clinicall.controller.tracking.phone import mask, to_e164
 
 from .scenarios import Ami, at

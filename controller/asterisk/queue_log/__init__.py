@@ -4,14 +4,14 @@ queue_log is the engine's own account of every queue event, written even when th
 is down; reading it after a restart is how missed events are reconciled (fail open).
 """
 
-from clinicall.controller.queue_log.parser import (
+from clinicall.controller.asterisk.queue_log.parser import (
     ParsedChunk,
     QueueLogError,
     parse_chunk,
     parse_line,
     record_key,
 )
-from clinicall.controller.queue_log.records import (
+from clinicall.controller.asterisk.queue_log.records import (
     Abandon,
     AttendedTransfer,
     Complete,
@@ -32,7 +32,7 @@ from clinicall.controller.queue_log.records import (
     Transfer,
     Unpaused,
 )
-from clinicall.controller.queue_log.tail import QueueLogTail, TailBatch, TailState
+from clinicall.controller.asterisk.queue_log.tail import QueueLogTail, TailBatch, TailState
 
 __all__ = [
     "Abandon",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from clinicall.controller.queue_log import QueueLogRecord
+from clinicall.controller.asterisk.queue_log import QueueLogRecord
 
 EVENT = "CLINICALL"
 FIELDS = 7  # linkedid outcome lang route path caller dialled

@@ -23,8 +23,8 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from clinicall.controller.ami.client import STATUS_EVENT
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.client import STATUS_EVENT
+from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.events import (
     AgentCalled,
     AgentCompleted,

@@ -24,11 +24,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from clinicall.controller.ami.connection import ActionResult, AMIConnection
-from clinicall.controller.ami.errors import AMIActionError, AMIAuthError, AMIConnectionLost
-from clinicall.controller.ami.message import Message
-from clinicall.controller.ami.protocol import DEFAULT_MAX_FRAME, FieldValue
-from clinicall.controller.ami.stream import EventStream
+from clinicall.controller.asterisk.ami.connection import ActionResult, AMIConnection
+from clinicall.controller.asterisk.ami.errors import AMIActionError, AMIAuthError, AMIConnectionLost
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import DEFAULT_MAX_FRAME, FieldValue
+from clinicall.controller.asterisk.ami.stream import EventStream
 
 log = logging.getLogger(__name__)
 

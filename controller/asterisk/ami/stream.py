@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from types import TracebackType
 
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.message import Message
 
 log = logging.getLogger(__name__)
 

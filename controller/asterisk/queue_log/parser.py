@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from clinicall.controller.queue_log import records as r
+from clinicall.controller.asterisk.queue_log import records as r
 
 MIN_FIELDS = 5  # epoch|uniqueid|queue|agent|EVENT
 MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: anything later is garbage

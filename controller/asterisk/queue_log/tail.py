@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from clinicall.controller.queue_log.parser import QueueLogError, parse_chunk
-from clinicall.controller.queue_log.records import QueueLogRecord
+from clinicall.controller.asterisk.queue_log.parser import QueueLogError, parse_chunk
+from clinicall.controller.asterisk.queue_log.records import QueueLogRecord
 
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 FINGERPRINT_MAX_LINE = 4096

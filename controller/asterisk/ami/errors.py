@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.message import Message
 
 
 class AMIError(Exception):

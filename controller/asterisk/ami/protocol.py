@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from clinicall.controller.ami.message import Message
+from clinicall.controller.asterisk.ami.message import Message
 
 log = logging.getLogger(__name__)
 

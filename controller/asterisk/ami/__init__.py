@@ -1,6 +1,6 @@
 """Asterisk Manager Interface: sans-IO protocol, message type and the asyncio client."""
 
-from clinicall.controller.ami.message import Message
-from clinicall.controller.ami.protocol import AMIParser, encode_action
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import AMIParser, encode_action
 
 __all__ = ["AMIParser", "Message", "encode_action"]

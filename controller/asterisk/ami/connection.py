@@ -14,9 +14,9 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from clinicall.controller.ami.errors import AMIActionError, AMIConnectionLost
-from clinicall.controller.ami.message import Message
-from clinicall.controller.ami.protocol import (
+from clinicall.controller.asterisk.ami.errors import AMIActionError, AMIConnectionLost
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import (
     DEFAULT_MAX_FRAME,
     AMIParser,
     FieldValue,

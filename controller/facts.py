@@ -1,0 +1,317 @@
+"""Engine-neutral call facts: what an engine adapter tells the call account, in neutral units.
+
+Every engine adapter (``controller.asterisk``, later ``controller.freeswitch``) turns its own
+frames into these small frozen values; the call account journals them (one versioned kind per
+class: ``KIND`` and ``VERSION``), the live view folds them, and the projector builds calls and
+queue attempts from them without knowing which engine spoke.
+
+Conventions (docs/architecture.md, "The engine boundary"):
+
+* ``call_id`` is the engine's id of the whole call (Asterisk linkedid, FreeSWITCH the
+  originating leg's uuid), ``channel_id`` the caller's channel (Asterisk uniqueid, FreeSWITCH
+  channel uuid).  A fact from a durable record that names only the channel has ``call_id``
+  empty: the account resolves it through :class:`ChannelOfCall` facts.
+* Durations are whole milliseconds.  Times are UTC.
+* ``durable`` is True for facts read back from the engine's own durable record (Asterisk's
+  queue_log, FreeSWITCH's call records): the account prefers them to the live view, which
+  only fills in what the record has not told yet.
+* ``key`` is the journal's idempotency key: the same engine frame always yields the same key,
+  so a replay is counted once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+
+class LeaveReason(StrEnum):
+    """Why a caller left a queue without being answered (docs/kpi.md)."""
+
+    ABANDON = "abandon"  # the caller hung up while waiting
+    TIMEOUT = "timeout"  # the queue's max wait was reached
+    EXIT_KEY = "exitkey"  # the caller pressed a key to leave (overflow or callback)
+    EMPTY = "empty"  # no operator could take the call (none logged in, or all unavailable)
+
+
+class HungUpBy(StrEnum):
+    """Who ended an answered queue call."""
+
+    CALLER = "caller"
+    AGENT = "agent"
+    TRANSFER = "transfer"
+
+
+class MemberState(StrEnum):
+    """An operator's phone as a queue sees it (paused is told apart, see ``MemberSeen``)."""
+
+    IDLE = "idle"  # can take a call
+    RINGING = "ringing"
+    IN_CALL = "in_call"  # talking, on hold or busy
+    OFFLINE = "offline"  # not registered / unreachable / invalid
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fact:
+    """Base of every fact."""
+
+    KIND: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+    key: str
+    at: datetime
+    durable: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallFact(Fact):
+    """A fact about one call; ``call_id`` may be '' when only the channel is known."""
+
+    call_id: str
+    channel_id: str
+
+
+# ---- calls and channels ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelOfCall(CallFact):
+    """The channel belongs to the call (the account resolves channel-only facts with it)."""
+
+    KIND: ClassVar[str] = "call.channel"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelOpened(CallFact):
+    """A channel of the call was created (the first one is the patient's)."""
+
+    KIND: ClassVar[str] = "channel.opened"
+
+    caller_number: str
+    caller_name: str
+    dialled: str  # the number dialled, as the engine saw it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelClosed(CallFact):
+    """A channel of the call hung up (Q.850 cause)."""
+
+    KIND: ClassVar[str] = "channel.closed"
+
+    cause: int
+    cause_text: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRouted(CallFact):
+    """What the IVR decided for the call, as the engine's dialplan recorded it right before
+    queueing (durable: written also when the controller was down; outcome ``fallback``)."""
+
+    KIND: ClassVar[str] = "call.routed"
+
+    queue: str
+    outcome: str  # "queue" | "fallback"
+    language: str
+    route: str
+    path: str
+    caller: str
+    dialled: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallDataSet(CallFact):
+    """A named piece of call data the controller follows changed (``language``, ``route``,
+    ``path``, ``outcome``, ...; names in :data:`CALL_DATA`)."""
+
+    KIND: ClassVar[str] = "call.data"
+
+    name: str
+    value: str
+
+
+#: The call data names a ``CallDataSet`` may carry (engine variables map onto these).
+CALL_DATA = frozenset({"language", "route", "path", "outcome", "queue", "priority", "dialled"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingStarted(CallFact):
+    """The engine began recording the call into ``path`` (the engine's own file path)."""
+
+    KIND: ClassVar[str] = "recording.started"
+
+    path: str  # relative to the engine's recording spool
+    format: str  # the file's format (extension): "wav", "ogg", "opus"
+
+
+# ---- queues ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueFact(CallFact):
+    queue: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueJoined(QueueFact):
+    KIND: ClassVar[str] = "queue.joined"
+
+    position: int | None = None
+    caller_number: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberRung(QueueFact):
+    """A member's phone started ringing for this caller."""
+
+    KIND: ClassVar[str] = "queue.rung"
+
+    member: str
+    member_name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RingEnded(QueueFact):
+    """A member's ringing ended unanswered (no answer, or cancelled: another took it / the
+    caller left)."""
+
+    KIND: ClassVar[str] = "queue.ring_ended"
+
+    member: str
+    member_name: str = ""
+    ring_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueAnswered(QueueFact):
+    """A member answered: the caller's wait ends here."""
+
+    KIND: ClassVar[str] = "queue.answered"
+
+    member: str
+    member_name: str = ""
+    wait_ms: int
+    ring_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueCompleted(QueueFact):
+    """The answered queue call ended."""
+
+    KIND: ClassVar[str] = "queue.completed"
+
+    member: str
+    member_name: str = ""
+    wait_ms: int | None = None
+    talk_ms: int
+    hung_up_by: HungUpBy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueLeft(QueueFact):
+    """The caller left the queue.  ``reason`` None: the engine only said "left" (answered or
+    not: it is told by the facts around it).  A later fact with a reason for the same stay
+    overrides an earlier one of the same durability (an engine may say "abandon" first and
+    "timeout" once it knows)."""
+
+    KIND: ClassVar[str] = "queue.left"
+
+    reason: LeaveReason | None = None
+    wait_ms: int | None = None
+    position: int | None = None
+    original_position: int | None = None
+    exit_key: str | None = None
+
+
+# ---- operators ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberSeen(Fact):
+    """A queue member's state now (live only)."""
+
+    KIND: ClassVar[str] = "member.seen"
+
+    queue: str
+    member: str
+    member_name: str = ""
+    state: MemberState
+    paused: bool
+    pause_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberJoined(Fact):
+    """A member was added to a queue (logged in)."""
+
+    KIND: ClassVar[str] = "member.joined"
+
+    queue: str
+    member: str
+    member_name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberLeft(Fact):
+    """A member was removed from a queue (logged out)."""
+
+    KIND: ClassVar[str] = "member.left"
+
+    queue: str
+    member: str
+    member_name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberPaused(Fact):
+    """A member paused or resumed (``queue`` '' means every queue of the member)."""
+
+    KIND: ClassVar[str] = "member.paused"
+
+    queue: str
+    member: str
+    member_name: str = ""
+    paused: bool
+    reason: str = ""
+
+
+# ---- the link -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineLink(Fact):
+    """The engine link came up (the engine is fully booted) or went down."""
+
+    KIND: ClassVar[str] = "engine.link"
+
+    up: bool
+    detail: str = ""
+
+
+AnyFact = (
+    ChannelOfCall
+    | ChannelOpened
+    | ChannelClosed
+    | CallRouted
+    | CallDataSet
+    | RecordingStarted
+    | QueueJoined
+    | MemberRung
+    | RingEnded
+    | QueueAnswered
+    | QueueCompleted
+    | QueueLeft
+    | MemberSeen
+    | MemberJoined
+    | MemberLeft
+    | MemberPaused
+    | EngineLink
+)
+
+FACT_TYPES: tuple[type[Fact], ...] = (
+    ChannelOfCall, ChannelOpened, ChannelClosed, CallRouted, CallDataSet, RecordingStarted,
+    QueueJoined, MemberRung, RingEnded, QueueAnswered, QueueCompleted, QueueLeft,
+    MemberSeen, MemberJoined, MemberLeft, MemberPaused, EngineLink,
+)  # fmt: skip
