@@ -1,0 +1,120 @@
+"""The facts' journal keys equal the keys AMI events were journaled under before the facts
+(``"ami:" + normalize(...).key``), for every event kind: a journal written by either version
+still de-duplicates a replayed frame."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from clinicall.controller.asterisk.ami.client import status_message
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
+from clinicall.controller.asterisk.normalize import normalize
+
+from .ami_frames import MEMBER, call_frame, fixture_frames, frame
+
+OWN_HEADERS = {
+    "Newchannel": (("ChannelState", "4"),),
+    "Hangup": (("Cause", "16"), ("Cause-txt", "Normal Clearing")),
+    "QueueCallerJoin": (("Queue", "therapy"), ("Position", "2"), ("Count", "2")),
+    "QueueCallerLeave": (("Queue", "therapy"), ("Position", "1"), ("Count", "0")),
+    "QueueCallerAbandon": (
+        ("Queue", "therapy"), ("Position", "2"), ("OriginalPosition", "3"), ("HoldTime", "48"),
+    ),
+    "AgentCalled": (*MEMBER, ("DestUniqueid", "1732350000.43")),
+    "AgentRingNoAnswer": (*MEMBER, ("DestUniqueid", "1732350000.43"), ("RingTime", "15023")),
+    "AgentConnect": (*MEMBER, ("DestUniqueid", "1732350000.43"), ("RingTime", "3"),
+                     ("HoldTime", "21")),
+    "AgentComplete": (*MEMBER, ("DestUniqueid", "1732350000.43"), ("HoldTime", "21"),
+                      ("TalkTime", "95"), ("Reason", "caller")),
+}  # fmt: skip
+
+MEMBER_SNAPSHOT = (
+    ("Timestamp", "1732350000.123467"), *MEMBER, ("StateInterface", "PJSIP/op1"),
+    ("CallsTaken", "1"), ("LastCall", "1732350024"), ("LastPause", "0"), ("InCall", "1"),
+    ("Status", "2"), ("Paused", "0"), ("PausedReason", "обід"),
+)  # fmt: skip
+
+
+def old_key(message: Message) -> str:
+    event = normalize(message)
+    assert event is not None
+    return "ami:" + event.key
+
+
+def new_key(message: Message, decoder: AmiFactDecoder | None = None) -> str:
+    (fact,) = (decoder or AmiFactDecoder()).decode(message)
+    return fact.key
+
+
+@pytest.mark.parametrize("event", sorted(OWN_HEADERS))
+def test_call_event_keys_unchanged(event: str) -> None:
+    message = call_frame(event, *OWN_HEADERS[event])
+    assert new_key(message) == old_key(message)
+
+
+@pytest.mark.parametrize("event", sorted(OWN_HEADERS))
+def test_call_event_keys_unchanged_without_timestamp_or_caller_id(event: str) -> None:
+    message = call_frame(event, *OWN_HEADERS[event], drop={"Timestamp"}, CallerIDNum="<unknown>")
+    assert new_key(message) == old_key(message)
+
+
+@pytest.mark.parametrize("event", ["QueueMemberStatus", "QueueMemberPause"])
+def test_member_snapshot_keys_unchanged(event: str) -> None:
+    message = frame(event, *MEMBER_SNAPSHOT)
+    assert new_key(message) == old_key(message)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CLINICALL_LANG", "uk"),
+        ("CLINICALL_PATH", "main:8\\?"),  # the key is over the raw (escaped) value
+        ("CLINICALL_ROUTE", "therapy"),
+        ("CLINICALL_OUTCOME", "fallback"),
+        ("MIXMONITOR_FILENAME", "/var/spool/asterisk/monitor/2024/11/23/1732350000.41.ogg"),
+    ],
+)
+def test_variable_keys_unchanged(variable: str, value: str) -> None:
+    message = call_frame("VarSet", ("Variable", variable), ("Value", value))
+    assert new_key(message) == old_key(message)
+
+
+def test_queuestatus_key_unchanged() -> None:
+    decoder = AmiFactDecoder()
+    decoder.decode(call_frame("QueueCallerJoin", *OWN_HEADERS["QueueCallerJoin"]))
+    message = call_frame("VarSet", ("Variable", "QUEUESTATUS"), ("Value", "TIMEOUT"))
+    assert new_key(message, decoder) == old_key(message)
+
+
+def test_fully_booted_key_unchanged() -> None:
+    message = frame(
+        "FullyBooted", ("Timestamp", "1732350000.1"), ("Status", "Fully Booted"),
+        ("Uptime", "12"), ("LastReload", "3"),
+    )  # fmt: skip
+    assert new_key(message) == old_key(message)
+
+
+def test_client_status_key_has_the_same_digest_and_a_clock_suffix() -> None:
+    """The client's own notices were journaled with the clock in the key (each is new)."""
+    now = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
+    message = status_message(False, "connection refused")
+    new = new_key(message, AmiFactDecoder(clock=lambda: now))
+    old = old_key(message)
+    assert new == old.rpartition("-")[0] + f"-{now.timestamp()}"
+
+
+def test_every_fixture_fact_has_its_old_key() -> None:
+    decoder = AmiFactDecoder()
+    compared = 0
+    for message in fixture_frames():
+        facts = decoder.decode(message)
+        event = normalize(message)
+        if not facts:
+            continue
+        assert event is not None
+        assert [f.key for f in facts] == ["ami:" + event.key]
+        compared += 1
+    assert compared == 16
