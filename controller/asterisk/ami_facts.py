@@ -31,8 +31,12 @@ from typing import TypedDict
 
 from clinicall.controller.asterisk.ami.client import STATUS_EVENT
 from clinicall.controller.asterisk.ami.message import Message
-from clinicall.controller.asterisk.ami_headers import Clock, EventHeaders, MalformedAmiEvent
-from clinicall.controller.asterisk.normalize import unescape_value
+from clinicall.controller.asterisk.ami_headers import (
+    Clock,
+    EventHeaders,
+    MalformedAmiEvent,
+    unescape_value,
+)
 from clinicall.controller.asterisk.recording_layout import parse_recording_path
 from clinicall.controller.facts import (
     CallDataSet,

@@ -31,6 +31,29 @@ _TRUE = frozenset({"1", "yes", "true"})
 Clock = Callable[[], datetime]
 
 
+_C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def unescape_value(value: str) -> str:
+    """Undo the C escaping Asterisk applies to VarSet values (``8\\?`` → ``8?``).
+
+    Asterisk 22 sends ``Value`` through ``ast_escape_c``: ``\\``, quotes, ``?`` and control
+    characters arrive backslash-escaped (seen on the real engine: an IVR path ``main:8?``
+    arrives as ``main:8\\?``).
+    """
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    chars = iter(value)
+    for ch in chars:
+        if ch != "\\":
+            out.append(ch)
+            continue
+        nxt = next(chars, "")
+        out.append(_C_ESCAPES.get(nxt, nxt))
+    return "".join(out)
+
+
 class MalformedAmiEvent(ValueError):
     """A known AMI event without a header it must have, or with a bad value in one.  The
     message names the event and the header, never the value (it may hold a phone number)."""

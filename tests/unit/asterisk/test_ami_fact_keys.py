@@ -1,6 +1,6 @@
 """The facts' journal keys equal the keys AMI events were journaled under before the facts
 (``"ami:" + normalize(...).key``), for every event kind: a journal written by either version
-still de-duplicates a replayed frame."""
+still de-duplicates a replayed frame; and values are un-escaped as before."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 from clinicall.controller.asterisk.ami.client import status_message
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
+from clinicall.controller.asterisk.ami_headers import unescape_value
 from clinicall.controller.asterisk.normalize import normalize
+from clinicall.controller.asterisk.normalize import unescape_value as old_unescape_value
 
 from .ami_frames import MEMBER, call_frame, fixture_frames, frame
 
@@ -118,3 +120,10 @@ def test_every_fixture_fact_has_its_old_key() -> None:
         assert [f.key for f in facts] == ["ami:" + event.key]
         compared += 1
     assert compared == 16
+
+
+@pytest.mark.parametrize(
+    "raw", ["uk", "main:8\\?", "a\\\\b", '\\"q\\"', "tab\\there", "trailing\\", "обід\\n"]
+)
+def test_values_unescaped_as_before(raw: str) -> None:
+    assert unescape_value(raw) == old_unescape_value(raw)
