@@ -14,7 +14,7 @@ Conventions (docs/architecture.md, "The engine boundary"):
 * Durations are whole milliseconds.  Times are UTC.
 * ``durable`` is True for facts read back from the engine's own durable record (Asterisk's
   queue_log, FreeSWITCH's call records): the account prefers them to the live view, which
-  only fills in what the record has not told yet.
+  only fills in what the record has not told yet.  ``seq`` orders durable facts of one time.
 * ``key`` is the journal's idempotency key: the same engine frame always yields the same key,
   so a replay is counted once.
 """
@@ -64,6 +64,10 @@ class Fact:
     key: str
     at: datetime
     durable: bool = False
+    #: The fact's place in the engine's durable record (Asterisk: the queue_log line's byte
+    #: offset), growing along the record: it orders durable facts of equal ``at`` (queue_log
+    #: times are whole seconds, so a join and a quick abandon often share one).  0 for live facts.
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -250,12 +250,12 @@ class AmiFactDecoder:
             self.channels.remember(channel, queue)
 
     def _queue_status(self, h: EventHeaders, value: str) -> list[Fact]:
-        channel = h.req_text("Uniqueid")
-        queue = self.channels.take(channel)
+        fields = _call(h, self.clock, "Variable", "Value")  # a malformed frame settles nothing
+        queue = self.channels.take(fields["channel_id"])
         reason = QUEUESTATUS_REASONS.get(value)
         if queue is None or reason is None:
             raise Ignored
-        return [QueueLeft(**_call(h, self.clock, "Variable", "Value"), queue=queue, reason=reason)]
+        return [QueueLeft(**fields, queue=queue, reason=reason)]
 
     # ---- members ringing and answering -------------------------------------------------
 

@@ -11,6 +11,7 @@ so member facts from here carry that name as both ``member`` and ``member_name``
 queue lines have the uniqueid "NONE" (or ""): they are not about a call.  Times are whole
 seconds except RINGNOANSWER / RINGCANCELED, which are milliseconds (docs/engines/asterisk.md).
 
+Every fact's ``seq`` is its line's byte offset, so facts of one second keep the file's order.
 Keys are the records' own keys (a digest of the line and its byte offset), exactly as the
 account journaled them before the engine-neutral facts.  A record of any other event gives [];
 the caller counts it.
@@ -97,6 +98,7 @@ class QueueCallFields(TypedDict):
     key: str
     at: datetime
     durable: bool
+    seq: int
     call_id: str
     channel_id: str
     queue: str
@@ -107,6 +109,7 @@ def _call(record: r.QueueLogRecord) -> QueueCallFields:
         key=record.key,
         at=record.at,
         durable=True,
+        seq=record.offset,
         call_id="",  # the line names only the channel
         channel_id=record.uniqueid,
         queue=record.queue,
@@ -144,17 +147,29 @@ def _left(record: r.LeftUnanswered) -> QueueLeft:
 
 def _member_fact(record: r.QueueLogRecord) -> list[Fact]:
     """ADDMEMBER, REMOVEMEMBER, PAUSE(ALL), UNPAUSE(ALL): about a member, not a call."""
-    key, at, name = record.key, record.at, record.agent
+    key, at, seq, name = record.key, record.at, record.offset, record.agent
     if isinstance(record, r.MemberAdded):
         return [
             MemberJoined(
-                key=key, at=at, durable=True, queue=record.queue, member=name, member_name=name
+                key=key,
+                at=at,
+                durable=True,
+                seq=seq,
+                queue=record.queue,
+                member=name,
+                member_name=name,
             )
         ]
     if isinstance(record, r.MemberRemoved):
         return [
             MemberLeft(
-                key=key, at=at, durable=True, queue=record.queue, member=name, member_name=name
+                key=key,
+                at=at,
+                durable=True,
+                seq=seq,
+                queue=record.queue,
+                member=name,
+                member_name=name,
             )
         ]
     if isinstance(record, r.Paused | r.Unpaused):
@@ -163,6 +178,7 @@ def _member_fact(record: r.QueueLogRecord) -> list[Fact]:
                 key=key,
                 at=at,
                 durable=True,
+                seq=seq,
                 queue=ALL_QUEUES if record.event.endswith("ALL") else record.queue,
                 member=name,
                 member_name=name,
@@ -184,6 +200,7 @@ def _mark_facts(record: r.QueueLogRecord) -> list[Fact]:
             key=record.key,
             at=mark.at,
             durable=True,
+            seq=record.offset,
             call_id=call,
             channel_id=channel,
             queue=mark.queue,
@@ -195,6 +212,11 @@ def _mark_facts(record: r.QueueLogRecord) -> list[Fact]:
             dialled=mark.dialled,
         ),
         ChannelOfCall(
-            key=channel_key(channel), at=mark.at, durable=True, call_id=call, channel_id=channel
+            key=channel_key(channel),
+            at=mark.at,
+            durable=True,
+            seq=record.offset,
+            call_id=call,
+            channel_id=channel,
         ),
     ]

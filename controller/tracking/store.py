@@ -107,8 +107,14 @@ class Footprint:
     touched: list[call_links.Touched] = field(default_factory=list)
     changed: list[datetime] = field(default_factory=list)
 
-    def add_call(self, direction: Direction | str, caller: str | None, dialled: str | None,
-                 started_at: datetime, joins: Iterable[datetime]) -> None:
+    def add_call(
+        self,
+        direction: Direction | str,
+        caller: str | None,
+        dialled: str | None,
+        started_at: datetime,
+        joins: Iterable[datetime],
+    ) -> None:
         touched = call_links.touched_by(direction, caller, dialled, started_at)
         if touched is not None:
             self.touched.append(touched)
@@ -121,7 +127,10 @@ class Footprint:
 
 
 async def write_call(
-    session: AsyncSession, record: CallRecord, *, superseded: Iterable[str] = (),
+    session: AsyncSession,
+    record: CallRecord,
+    *,
+    superseded: Iterable[str] = (),
     footprint: Footprint | None = None,
 ) -> Call:
     """Insert or update the call and replace its attempts.  ``superseded``: linkedids of calls
@@ -130,18 +139,26 @@ async def write_call(
     its caller to apply once for many writes."""
     stale = sorted(set(superseded) - {record.linkedid})
     pending = footprint if footprint is not None else Footprint()
-    before = {c.linkedid: c for c in await session.scalars(
-        select(Call).where(Call.linkedid.in_([*stale, record.linkedid])))}
+    before = {
+        c.linkedid: c
+        for c in await session.scalars(
+            select(Call).where(Call.linkedid.in_([*stale, record.linkedid]))
+        )
+    }
     joined: dict[int, list[datetime]] = {}
     if before:
         ids = [c.id for c in before.values()]
-        joins = await session.execute(select(QueueAttempt.call_id, QueueAttempt.joined_at)
-                                      .where(QueueAttempt.call_id.in_(ids)))
+        joins = await session.execute(
+            select(QueueAttempt.call_id, QueueAttempt.joined_at).where(
+                QueueAttempt.call_id.in_(ids)
+            )
+        )
         for call_id, joined_at in joins:
             joined.setdefault(call_id, []).append(joined_at)
     for old in before.values():
-        pending.add_call(old.direction, old.caller, old.dialled, old.started_at,
-                         joined.get(old.id, []))
+        pending.add_call(
+            old.direction, old.caller, old.dialled, old.started_at, joined.get(old.id, [])
+        )
     if stale:
         await session.execute(delete(Call).where(Call.linkedid.in_(stale)))
     call = before.get(record.linkedid)
@@ -167,8 +184,13 @@ async def write_call(
             rings=rings,
         ))  # fmt: skip
     await session.flush()
-    pending.add_call(record.direction, record.caller, record.dialled, record.started_at,
-                     (a.joined_at for a in record.attempts))
+    pending.add_call(
+        record.direction,
+        record.caller,
+        record.dialled,
+        record.started_at,
+        (a.joined_at for a in record.attempts),
+    )
     if footprint is None:
         await pending.apply(session)
     await _write_recording(session, record, call.id)

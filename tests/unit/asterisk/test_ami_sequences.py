@@ -337,3 +337,14 @@ def test_fixture_replayed_gives_the_same_facts() -> None:
     first = decode_all(AmiFactDecoder(), fixture_frames())
     again = decode_all(AmiFactDecoder(), fixture_frames())
     assert first == again
+
+
+def test_malformed_queuestatus_keeps_the_stay_open() -> None:
+    decoder = AmiFactDecoder()
+    decoder.decode(join())
+    broken = call_frame(
+        "VarSet", ("Variable", "QUEUESTATUS"), ("Value", "TIMEOUT"), Timestamp="garbage"
+    )
+    assert decoder.decode(broken) == []
+    assert decoder.stats.malformed == {"VarSet": 1}
+    assert len(decoder.decode(status("TIMEOUT"))) == 1

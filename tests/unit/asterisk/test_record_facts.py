@@ -46,13 +46,15 @@ def one(raw: bytes) -> Fact:
     assert fact.key.startswith("ql:")
     assert fact.at == AT
     assert fact.durable
+    assert fact.seq == OFFSET  # the line's byte offset orders facts of one second
     return fact
 
 
 def test_enterqueue_is_queue_joined_naming_only_the_channel() -> None:
     fact = one(line("ENTERQUEUE", "", "380501234567", "2", agent="NONE"))
     assert fact == QueueJoined(
-        key=fact.key, at=AT, durable=True, call_id="", channel_id=CHANNEL, queue="therapy",
+        key=fact.key, at=AT, durable=True, seq=OFFSET, call_id="", channel_id=CHANNEL,
+        queue="therapy",
         position=2, caller_number="380501234567",
     )  # fmt: skip
 
@@ -66,7 +68,8 @@ def test_enterqueue_caller_id_with_a_bar() -> None:
 def test_connect_seconds_become_ms() -> None:
     fact = one(line("CONNECT", "21", "1732350000.43", "3"))
     assert fact == QueueAnswered(
-        key=fact.key, at=AT, durable=True, call_id="", channel_id=CHANNEL, queue="therapy",
+        key=fact.key, at=AT, durable=True, seq=OFFSET, call_id="", channel_id=CHANNEL,
+        queue="therapy",
         member="Оператор 1", member_name="Оператор 1", wait_ms=21_000, ring_ms=3_000,
     )  # fmt: skip
 
@@ -83,7 +86,8 @@ def test_connect_without_ring_time() -> None:
 def test_complete(event: str, by: HungUpBy) -> None:
     fact = one(line(event, "21", "95", "1"))
     assert fact == QueueCompleted(
-        key=fact.key, at=AT, durable=True, call_id="", channel_id=CHANNEL, queue="therapy",
+        key=fact.key, at=AT, durable=True, seq=OFFSET, call_id="", channel_id=CHANNEL,
+        queue="therapy",
         member="Оператор 1", member_name="Оператор 1", wait_ms=21_000, talk_ms=95_000,
         hung_up_by=by,
     )  # fmt: skip
@@ -107,7 +111,8 @@ def test_transfers_complete_the_call(raw: bytes) -> None:
 def test_ring_ended_ms_as_written(event: str) -> None:
     fact = one(line(event, "15023"))
     assert fact == RingEnded(
-        key=fact.key, at=AT, durable=True, call_id="", channel_id=CHANNEL, queue="therapy",
+        key=fact.key, at=AT, durable=True, seq=OFFSET, call_id="", channel_id=CHANNEL,
+        queue="therapy",
         member="Оператор 1", member_name="Оператор 1", ring_ms=15023,
     )  # fmt: skip
 
@@ -123,7 +128,8 @@ def test_ring_ended_ms_as_written(event: str) -> None:
 def test_left_unanswered(event: str, reason: LeaveReason) -> None:
     fact = one(line(event, "2", "3", "48", agent="NONE"))
     assert fact == QueueLeft(
-        key=fact.key, at=AT, durable=True, call_id="", channel_id=CHANNEL, queue="therapy",
+        key=fact.key, at=AT, durable=True, seq=OFFSET, call_id="", channel_id=CHANNEL,
+        queue="therapy",
         reason=reason, wait_ms=48_000, position=2, original_position=3,
     )  # fmt: skip
     assert isinstance(fact, QueueLeft)
@@ -146,7 +152,7 @@ def test_member_added_and_removed(
 ) -> None:
     fact = one(line(event, "", uniqueid=uniqueid))
     assert fact == kind(
-        key=fact.key, at=AT, durable=True, queue="therapy", member="Оператор 1",
+        key=fact.key, at=AT, durable=True, seq=OFFSET, queue="therapy", member="Оператор 1",
         member_name="Оператор 1",
     )  # fmt: skip
 
@@ -163,7 +169,7 @@ def test_member_added_and_removed(
 def test_pause_and_unpause(event: str, queue: str, paused: bool) -> None:
     fact = one(line(event, "обід", uniqueid="NONE"))
     assert fact == MemberPaused(
-        key=fact.key, at=AT, durable=True, queue=queue, member="Оператор 1",
+        key=fact.key, at=AT, durable=True, seq=OFFSET, queue=queue, member="Оператор 1",
         member_name="Оператор 1", paused=paused, reason="обід",
     )  # fmt: skip
 
@@ -184,13 +190,14 @@ def test_clinicall_mark_routes_the_call_and_maps_the_channel() -> None:
     record = parse_line(MARK, offset=OFFSET)
     routed, channel = decode_record(record)
     assert routed == CallRouted(
-        key=record.key, at=AT, durable=True, call_id="1732350000.40", channel_id=CHANNEL,
-        queue="therapy", outcome="queue", language="uk", route="therapy", path="main:1",
-        caller="380501234567", dialled="0441234567",
+        key=record.key, at=AT, durable=True, seq=OFFSET, call_id="1732350000.40",
+        channel_id=CHANNEL, queue="therapy", outcome="queue", language="uk", route="therapy",
+        path="main:1", caller="380501234567", dialled="0441234567",
     )  # fmt: skip
     assert channel == ChannelOfCall(
-        key=f"chan:{CHANNEL}", at=AT, durable=True, call_id="1732350000.40", channel_id=CHANNEL
-    )
+        key=f"chan:{CHANNEL}", at=AT, durable=True, seq=OFFSET, call_id="1732350000.40",
+        channel_id=CHANNEL,
+    )  # fmt: skip
 
 
 def test_clinicall_mark_caller_with_bars_only_widens_the_caller() -> None:
@@ -235,3 +242,18 @@ def test_a_whole_answered_call_from_queue_log() -> None:
     assert all(f.durable for f in facts)
     assert len({f.key for f in facts}) == len(facts)
     assert {f.channel_id for f in facts if isinstance(f, QueueJoined | QueueCompleted)} == {CHANNEL}
+
+
+def test_facts_of_one_second_keep_the_file_order() -> None:
+    """A caller who hangs up at once: join and abandon share a second; ``seq`` orders them
+    (the keys, being digests, would not)."""
+    lines = [
+        b"1732350000|1.9|therapy|NONE|ENTERQUEUE||380501234567|1",
+        b"1732350000|1.9|therapy|NONE|ABANDON|1|1|0",
+    ]
+    chunk = parse_chunk(b"\n".join(lines) + b"\n", offset=10_000)
+    facts = [fact for record in chunk.records for fact in decode_record(record)]
+    joined, left = facts
+    assert joined.at == left.at
+    assert (joined.seq, left.seq) == (10_000, 10_000 + len(lines[0]) + 1)
+    assert sorted(reversed(facts), key=lambda f: (f.at, f.seq)) == facts
