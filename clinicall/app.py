@@ -1,151 +1,41 @@
-"""The controller: one clinic's FastAGI IVR server, its AMI connection and its call account.
+"""The wiring: the store, the engine the clinic config names, the call account, the keeper of
+the reports' hourly sums and the controller, started in order and closed in reverse.
 
-This is the one place where the parts are wired together (docs/architecture.md: feature parts built
-and passed their dependencies explicitly).  ``ivr`` and ``routing`` stay pure; the engine
-specifics live in ``agi_scripts`` and ``controller``; this module only connects them and owns
-their lifetimes: :func:`running` starts everything in order and, on the way out, closes and
-awaits everything it started, in reverse.
+This is the one place where the parts are wired together (docs/architecture.md): the engine
+adapter is chosen here from ``engine.type`` and handed to the engine-neutral controller and
+account as the engine port; nothing below this module knows which engine it got.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
-from clinicall.agi_scripts.channel import AgiChannel
-from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
-from clinicall.agi_scripts.variables import IVR_SCRIPT
-from clinicall.controller.asterisk.ami.client import AMIClient
-from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.port import Engine
+from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
-from clinicall.ivr.interpreter import run_ivr
-from clinicall.ivr.outcome import IvrOutcome
-from clinicall.ivr.plan import IvrPlan
-from clinicall.ivr.port import CallInfo
-from clinicall.privacy import mask_number
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import ClinicConfig
 
-log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
+__all__ = ["Running", "build_engine", "running", "utc_now"]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class CallAccount(Protocol):
-    """What the controller feeds the call account (``controller.tracking.CallTracker``)."""
-
-    async def record_ivr(
-        self, info: CallInfo, outcome: IvrOutcome, started_at: datetime
-    ) -> None: ...
-
-    def handle_event(self, message: Message) -> None:
-        """Every AMI frame, in wire order; must not block (the tracker batches)."""
-        ...
-
-
-class Controller:
-    """Runs the IVR for every call Asterisk hands over and keeps the AMI link up."""
-
-    def __init__(
-        self,
-        config: ClinicConfig,
-        *,
-        account: CallAccount | None = None,
-        now: Clock = utc_now,
-        agi_port: int | None = None,
-    ) -> None:
-        self.config = config
-        self.account = account
-        self.now = now
-        self.plan = IvrPlan.compile(config)
-        ast = config.asterisk
-        self.agi = FastAgiServer(
-            ScriptRouter({IVR_SCRIPT: self.ivr_session}),
-            host=ast.agi_host,
-            port=ast.agi_port if agi_port is None else agi_port,
-        )
-        self.ami = AMIClient(
-            ast.ami_host, ast.ami_port, ast.ami_user, ast.ami_secret, on_status=self._ami_status
-        )
-        self.calls_handled = 0
-        self._writes: set[asyncio.Task[None]] = set()
-
-    async def ivr_session(self, channel: AgiChannel) -> None:
-        """One call through the IVR; its outcome goes to the call account.
-
-        ``self.now`` is the clinic's clock for opening hours (the demo and tests pin it); the
-        account always records the real time.
-        """
-        started = utc_now()
-        port = await AsteriskCallPort.open(channel)
-        outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan)
-        self.calls_handled += 1
-        info = port.info
-        log.info(
-            "call %s from %s: %s, language %s, path %s, route %s",
-            info.call_id,
-            mask_number(info.caller_number),
-            outcome.outcome,
-            outcome.language,
-            outcome.path or "-",
-            outcome.route or "-",
-        )
-        if self.account is not None:
-            # Returning closes the FastAGI session and Asterisk moves the caller on to Queue():
-            # the patient must never wait for the database, so the write runs on its own.
-            write = asyncio.create_task(self.account.record_ivr(info, outcome, started))
-            self._writes.add(write)
-            write.add_done_callback(self._writes.discard)
-
-    def _ami_status(self, up: bool, detail: str) -> None:
-        log.info("AMI link %s%s", "up" if up else "down", f": {detail}" if detail else "")
-
-    async def start(self) -> None:
-        await self.agi.start()
-        if self.account is not None:
-            self.ami.add_handler(self.account.handle_event)
-        await self.ami.start(wait=False)
-        log.info(
-            "controller up: FastAGI on %s:%s, AMI to %s:%s",
-            self.config.asterisk.agi_host,
-            self.agi.port,
-            self.config.asterisk.ami_host,
-            self.config.asterisk.ami_port,
-        )
-
-    async def close(self) -> None:
-        await self.agi.close()
-        await self.ami.close()
-        if self._writes:  # IVR outcomes still being written: let them land in the account
-            await asyncio.gather(*self._writes)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+def build_engine(
+    config: ClinicConfig,
+    *,
+    agi_port: int | None = None,
+    queue_log: str | os.PathLike[str] | None = None,
+) -> AsteriskEngine:
+    """The engine adapter for the clinic config's ``engine:`` section."""
+    return AsteriskEngine(config.asterisk, agi_port=agi_port, queue_log=queue_log)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +43,9 @@ class Running:
     """Everything :func:`running` started, for the demo, the web app and the tests."""
 
     controller: Controller
+    engine: Engine
     tracker: CallTracker
-    engine: AsyncEngine
+    db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
 
@@ -165,31 +56,30 @@ async def running(
     db_url: str | None = None,
     queue_log: str | Path | None = None,
     now: Clock = utc_now,
+    agi_port: int | None = None,
 ) -> AsyncIterator[Running]:
-    """The store (migrated to head), the call tracker, the keeper of the reports' hourly sums
-    and the controller, started in order."""
+    """The store (migrated to head), the engine, the call tracker, the keeper of the reports'
+    hourly sums and the controller, started in order."""
     from clinicall.db import create_engine, session_factory, upgrade
 
     url = db_url or config.database.url
     _make_sqlite_dir(url)
     await upgrade(url)
     async with AsyncExitStack() as stack:
-        engine = create_engine(url)
-        stack.push_async_callback(engine.dispose)
-        sessions = session_factory(engine)
-        tracker = CallTracker(
-            sessions,
-            queue_log if queue_log is not None else config.asterisk.queue_log,
-            TrackingConfig.from_clinic(config),
-        )
+        db = create_engine(url)
+        stack.push_async_callback(db.dispose)
+        sessions = session_factory(db)
+        engine = build_engine(config, agi_port=agi_port, queue_log=queue_log)
+        tracker = CallTracker(sessions, engine, TrackingConfig.from_clinic(config))
         await tracker.start()
         stack.push_async_callback(tracker.close)
         # the account keeps real time (``now`` is the IVR's clock for opening hours)
         sums = HourlySumsKeeper(sessions, KpiSettings.from_config(config), clock=utc_now)
         await sums.start()
         stack.push_async_callback(sums.close)
-        controller = await stack.enter_async_context(Controller(config, account=tracker, now=now))
-        yield Running(controller, tracker, engine, sessions)
+        controller = Controller(config, engine, account=tracker, now=now)
+        await stack.enter_async_context(controller)
+        yield Running(controller, engine, tracker, db, sessions)
 
 
 def _make_sqlite_dir(url: str) -> None:

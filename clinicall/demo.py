@@ -97,7 +97,7 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
         since = utc_now()
         async with running(clinic.config, db_url=db_url, now=now,
                            queue_log=clinic.asterisk.queue_log_path) as parts:
-            await parts.controller.ami.wait_connected(10)
+            await parts.engine.wait_up(10)
             async with _dashboard(parts, clinic.config, web_port, out):
                 out(f"demo: controller up; {len(PATIENTS)} patients are calling "
                     f"{clinic.config.numbers[0].number}")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from clinicall.app import Clock, running, utc_now
+from clinicall.app import running
+from clinicall.controller.service import Clock, utc_now
 from clinicall.settings.models import ClinicConfig
 
 log = logging.getLogger(__name__)

@@ -55,7 +55,11 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded values after commit (no surprise lazy load in async code)."""
+    """Sessions that keep loaded values after commit (no surprise lazy load in async code),
+    guarded so that calls and what derives from them are written only by ``StoreWriter``."""
+    from clinicall.db.writer import install_guard  # the writer needs the models: import late
+
+    install_guard()
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -1,41 +1,47 @@
-"""Queue attempts from journal rows: from queue_log, from AMI, and the two merged.
+"""Queue attempts from queue facts: one builder for every stream, and the two streams merged.
 
-queue_log is the durable account (Asterisk writes it whether or not the controller listens), so
-its facts win; AMI fills an attempt whose queue_log lines are not read yet.  The two describe
-the same attempt when they agree on channel, queue and join time (within ``MATCH_S``), so an
-attempt is never counted twice.  Waits and talk times are Asterisk's own whole-second figures
-(holdtime, waittime, talktime) from either source, so both give the same numbers.
+:func:`build` turns the queue facts of one stream (the engine's live view, or its durable
+record) into attempts; it knows nothing of engines.  The durable record wins (the engine writes
+it whether or not the controller listens); the live view fills an attempt whose record is not
+read yet.  A live attempt and a durable one are the same stay when they agree on channel and
+queue and joined within ``MATCH_S`` of each other (the two streams time the same join a
+fraction of a second apart), so an attempt is never counted twice.  Waits and talk times are
+the engine's own figures, so both streams give the same numbers.
+
+Within one stream, a leave that gives no reason marks when the caller left; a leave with a
+reason says why, and a later reason overrides an earlier one unless the caller was answered
+(an engine may first report an abandon and then, once it knows, a timeout:
+docs/engines/asterisk.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from clinicall.controller.tracking.rows import JournalRow
+from clinicall.controller.facts import (
+    LeaveReason,
+    MemberRung,
+    QueueAnswered,
+    QueueCompleted,
+    QueueFact,
+    QueueJoined,
+    QueueLeft,
+    RingEnded,
+)
 from clinicall.db.models import QueueOutcome
 
-MATCH_S = 3.0  # AMI and queue_log join times of one attempt differ by under a second
+MATCH_S = 3.0  # live and durable join times of one attempt differ by under a second
 
-QL_LEFT = {
-    "ABANDON": QueueOutcome.ABANDONED,
-    "EXITWITHTIMEOUT": QueueOutcome.TIMEOUT,
-    "EXITEMPTY": QueueOutcome.EMPTY,
-    "EXITWITHKEY": QueueOutcome.EXIT_KEY,
+OUTCOME_OF = {
+    LeaveReason.ABANDON: QueueOutcome.ABANDONED,
+    LeaveReason.TIMEOUT: QueueOutcome.TIMEOUT,
+    LeaveReason.EXIT_KEY: QueueOutcome.EXIT_KEY,
+    LeaveReason.EMPTY: QueueOutcome.EMPTY,
 }
-QL_DONE = frozenset({"COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", "BLINDTRANSFER",
-                     "ATTENDEDTRANSFER"})  # fmt: skip
-#: QUEUESTATUS after Queue() returns: tells a timeout (which AMI also reports as
-#: QueueCallerAbandon, docs/engines/asterisk.md) and an empty queue apart from an abandon.
-QUEUESTATUS_OUTCOME = {
-    "TIMEOUT": QueueOutcome.TIMEOUT,
-    "LEAVEEMPTY": QueueOutcome.EMPTY,
-    "JOINEMPTY": QueueOutcome.EMPTY,
-    "LEAVEUNAVAIL": QueueOutcome.EMPTY,
-    "JOINUNAVAIL": QueueOutcome.EMPTY,
-}
+QUEUE_FACTS = (QueueJoined, MemberRung, RingEnded, QueueAnswered, QueueCompleted, QueueLeft)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,7 @@ class AttemptRecord:
     """One stay in one queue.  ``ended_at`` (complete or leave) and ``hung_up_by`` are not
     stored on the attempt; the call uses them."""
 
-    uniqueid: str
+    channel_id: str
     queue: str
     joined_at: datetime
     connected_at: datetime | None = None
@@ -77,123 +83,85 @@ class AttemptRecord:
 
 @dataclass(slots=True)
 class _Open:
-    """An attempt being built while its rows are walked."""
+    """An attempt being built while its facts are walked."""
 
     values: dict[str, Any]
     rings: list[RingRecord] = field(default_factory=list)
+    reason: LeaveReason | None = None
+    plain_left: datetime | None = None  # first leave that gave no reason
+    reason_left: datetime | None = None  # first leave that gave one
 
     def freeze(self) -> AttemptRecord:
         return AttemptRecord(**self.values, rings=tuple(self.rings))
 
 
-def _int(payload: Mapping[str, Any], name: str) -> int | None:
-    value = payload.get(name)
-    return value if isinstance(value, int) else None
+def _seconds(ms: int | None) -> float | None:
+    return None if ms is None else ms / 1000
 
 
-# ---- queue_log -----------------------------------------------------------------------------
+def _member(fact: MemberRung | RingEnded | QueueAnswered | QueueCompleted) -> str:
+    return fact.member_name or fact.member
 
 
-def from_queue_log(rows: Iterable[JournalRow]) -> list[AttemptRecord]:
-    """Attempts from queue_log rows (any order; sorted by time, then file position)."""
-    ordered = sorted(rows, key=lambda r: (r.at, r.payload.get("offset", 0), r.key))
+def build(facts: Iterable[tuple[QueueFact, int]]) -> list[AttemptRecord]:
+    """The attempts of one stream's queue facts, given with their journal ids (any order:
+    sorted by time, then journal id, which follows the engine's own order)."""
+    ordered = sorted(facts, key=lambda pair: (pair[0].at, pair[0].seq, pair[1], pair[0].key))
     done: list[_Open] = []
     current: dict[tuple[str, str], _Open] = {}
-    for row in ordered:
-        p = row.payload
-        where = (str(p.get("uniqueid", "")), str(p.get("queue", "")))
-        if row.kind == "ENTERQUEUE":
-            attempt = _Open({"uniqueid": where[0], "queue": where[1], "joined_at": row.at,
-                             "original_position": _int(p, "position")})  # fmt: skip
+    for fact, _ in ordered:
+        where = (fact.channel_id, fact.queue)
+        if isinstance(fact, QueueJoined):
+            attempt = _Open({"channel_id": fact.channel_id, "queue": fact.queue,
+                             "joined_at": fact.at, "original_position": fact.position})  # fmt: skip
             current[where] = attempt
             done.append(attempt)
-        elif (attempt_or_none := current.get(where)) is not None:
-            _apply_ql(attempt_or_none, row)
-    return [a.freeze() for a in done]
-
-
-def _apply_ql(attempt: _Open, row: JournalRow) -> None:
-    p, v, agent = row.payload, attempt.values, str(row.payload.get("agent", ""))
-    if row.kind in ("RINGNOANSWER", "RINGCANCELED"):
-        ms = _int(p, "ring_ms") or 0
-        attempt.rings.append(RingRecord(agent, row.at - timedelta(milliseconds=ms), ms, False))
-    elif row.kind == "CONNECT":
-        ring_s = _int(p, "ring_s")
-        rang_at = row.at - timedelta(seconds=ring_s or 0)
-        attempt.rings.append(
-            RingRecord(agent, rang_at, None if ring_s is None else ring_s * 1000, True)
-        )
-        v.update(connected_at=row.at, left_at=row.at, outcome=QueueOutcome.ANSWERED,
-                 wait_s=float(_int(p, "hold_s") or 0), agent=agent)  # fmt: skip
-    elif row.kind in QL_DONE:
-        v.update(talk_s=float(_int(p, "talk_s") or 0), ended_at=row.at,
-                 hung_up_by="caller" if row.kind == "COMPLETECALLER" else "agent")  # fmt: skip
-    elif row.kind in QL_LEFT:
-        v.update(left_at=row.at, ended_at=row.at, outcome=QL_LEFT[row.kind],
-                 wait_s=float(_int(p, "wait_s") or 0), position=_int(p, "position"))  # fmt: skip
-        if row.kind == "EXITWITHKEY":
-            v["exit_key"] = str(p.get("exit_key", ""))[:1] or None
-        if v.get("original_position") is None:
-            v["original_position"] = _int(p, "original_position")
-
-
-# ---- AMI -----------------------------------------------------------------------------------
-
-
-def from_ami(rows: Iterable[JournalRow]) -> list[AttemptRecord]:
-    """Attempts from normalized AMI events (any order; sorted by time, then journal id)."""
-    ordered = sorted(rows, key=lambda r: (r.at, r.id, r.key))
-    done: list[_Open] = []
-    current: dict[tuple[str, str], _Open] = {}
-    last_left: dict[str, _Open] = {}  # per channel: the attempt QUEUESTATUS will be about
-    for row in ordered:
-        p = row.payload
-        uniqueid = str(p.get("uniqueid", ""))
-        if row.kind == "VariableSet":
-            if p.get("name") == "QUEUESTATUS" and uniqueid in last_left:
-                _apply_status(last_left.pop(uniqueid), str(p.get("value", "")))
-            continue
-        where = (uniqueid, str(p.get("queue", "")))
-        if row.kind == "QueueJoined":
-            attempt = _Open({"uniqueid": where[0], "queue": where[1], "joined_at": row.at,
-                             "original_position": _int(p, "position")})  # fmt: skip
-            current[where] = attempt
-            done.append(attempt)
-        elif (attempt_or_none := current.get(where)) is not None:
-            _apply_ami(attempt_or_none, row)
-            if row.kind == "QueueLeft":
-                last_left[uniqueid] = attempt_or_none
+        elif (open_attempt := current.get(where)) is not None:
+            _apply(open_attempt, fact)
     return [_settle(a) for a in done]
 
 
-def _member(p: Mapping[str, Any]) -> str:
-    return str(p.get("member_name") or p.get("member") or "")
+def _apply(attempt: _Open, fact: QueueFact) -> None:
+    v = attempt.values
+    if isinstance(fact, MemberRung):
+        attempt.rings.append(RingRecord(_member(fact), fact.at, None, False))
+    elif isinstance(fact, RingEnded):
+        _end_ring(attempt, _member(fact), fact.ring_ms, answered=False, at=fact.at)
+    elif isinstance(fact, QueueAnswered):
+        _end_ring(attempt, _member(fact), fact.ring_ms, answered=True, at=fact.at)
+        v.update(connected_at=fact.at, outcome=QueueOutcome.ANSWERED,
+                 wait_s=_seconds(fact.wait_ms), agent=_member(fact))  # fmt: skip
+        attempt.reason_left = attempt.reason_left or fact.at
+    elif isinstance(fact, QueueCompleted):
+        v.update(talk_s=_seconds(fact.talk_ms), ended_at=fact.at,
+                 hung_up_by=str(fact.hung_up_by))  # fmt: skip
+    elif isinstance(fact, QueueLeft):
+        _leave(attempt, fact)
 
 
-def _apply_ami(attempt: _Open, row: JournalRow) -> None:
-    p, v = row.payload, attempt.values
-    if row.kind == "AgentCalled":
-        attempt.rings.append(RingRecord(_member(p), row.at, None, False))
-    elif row.kind == "AgentRingNoAnswer":
-        _end_ring(attempt, _member(p), _int(p, "ring_ms"), answered=False, at=row.at)
-    elif row.kind == "AgentConnected":
-        ring_s = _int(p, "ring_s")
-        _end_ring(attempt, _member(p), None if ring_s is None else ring_s * 1000, True, row.at)
-        v.update(connected_at=row.at, outcome=QueueOutcome.ANSWERED,
-                 wait_s=float(_int(p, "hold_s") or 0), agent=_member(p))  # fmt: skip
-        v.setdefault("left_at", row.at)
-    elif row.kind == "AgentCompleted":
-        v.update(talk_s=float(_int(p, "talk_s") or 0), ended_at=row.at,
-                 hung_up_by=str(p.get("hung_up_by") or "caller"))  # fmt: skip
-    elif row.kind == "QueueAbandoned":
-        v.update(abandoned=True, wait_s=float(_int(p, "hold_s") or 0),
-                 position=_int(p, "position"))  # fmt: skip
-    elif row.kind == "QueueLeft":  # before AgentConnect when answered (docs/engines/asterisk.md)
-        v.setdefault("left_at", row.at)
-        v.setdefault("position", _int(p, "position"))
+def _leave(attempt: _Open, fact: QueueLeft) -> None:
+    v = attempt.values
+    if fact.reason is None:
+        attempt.plain_left = attempt.plain_left or fact.at
+        v.setdefault("position", fact.position)
+        return
+    if v.get("connected_at") is not None:
+        return  # answered: whatever the engine says later, this stay was answered
+    attempt.reason = fact.reason
+    attempt.reason_left = attempt.reason_left or fact.at
+    if fact.wait_ms is not None:
+        v["wait_s"] = _seconds(fact.wait_ms)
+    if fact.position is not None:
+        v["position"] = fact.position
+    if fact.exit_key:
+        v["exit_key"] = fact.exit_key[:1]
+    if v.get("original_position") is None:
+        v["original_position"] = fact.original_position
 
 
 def _end_ring(attempt: _Open, member: str, ms: int | None, answered: bool, at: datetime) -> None:
+    """Close the member's open ring; a stream that never told the ring's start (a durable
+    record) gets a ring that started ``ms`` before ``at``."""
     for index in range(len(attempt.rings) - 1, -1, -1):
         ring = attempt.rings[index]
         if ring.member == member and ring.ring_ms is None and not ring.answered:
@@ -203,20 +171,15 @@ def _end_ring(attempt: _Open, member: str, ms: int | None, answered: bool, at: d
     attempt.rings.append(RingRecord(member, start, ms, answered))
 
 
-def _apply_status(attempt: _Open, status: str) -> None:
-    outcome = QUEUESTATUS_OUTCOME.get(status)
-    if outcome is not None and attempt.values.get("connected_at") is None:
-        attempt.values["status_outcome"] = outcome
-
-
 def _settle(attempt: _Open) -> AttemptRecord:
-    """Decide the outcome once every row is seen: a status beats the abandon event."""
+    """Decide what the walk leaves open: when the caller left, and why."""
     v = attempt.values
-    status, abandoned = v.pop("status_outcome", None), v.pop("abandoned", False)
-    if v.get("outcome") is None:
-        v["outcome"] = status or (QueueOutcome.ABANDONED if abandoned else None)
-    left = v.get("left_at")
-    if v["outcome"] not in (None, QueueOutcome.ANSWERED):
+    left = attempt.plain_left or attempt.reason_left
+    if left is not None:
+        v["left_at"] = left
+    if v.get("outcome") is None and attempt.reason is not None:
+        v["outcome"] = OUTCOME_OF[attempt.reason]
+    if v.get("outcome") not in (None, QueueOutcome.ANSWERED):
         v.setdefault("ended_at", left)
         if v.get("wait_s") is None and left is not None:
             v["wait_s"] = float(int((left - v["joined_at"]).total_seconds()))
@@ -226,24 +189,24 @@ def _settle(attempt: _Open) -> AttemptRecord:
 # ---- merge ---------------------------------------------------------------------------------
 
 
-def merge(ql: list[AttemptRecord], ami: list[AttemptRecord]) -> list[AttemptRecord]:
-    """One list: each queue_log attempt, completed from its AMI twin while queue_log has not
-    told its end yet; AMI attempts without a twin (queue_log not read yet) as they are."""
-    unused = list(ami)
+def merge(durable: list[AttemptRecord], live: list[AttemptRecord]) -> list[AttemptRecord]:
+    """One list: each durable attempt, completed from its live twin while the record has not
+    told its end yet; live attempts without a twin (record not read yet) as they are."""
+    unused = list(live)
     out: list[AttemptRecord] = []
-    for attempt in ql:
+    for attempt in durable:
         twin = _twin(attempt, unused)
         if twin is not None:
             unused.remove(twin)
             attempt = _complete(attempt, twin)
         out.append(attempt)
     out.extend(unused)
-    return sorted(out, key=lambda a: (a.joined_at, a.uniqueid, a.queue))
+    return sorted(out, key=lambda a: (a.joined_at, a.channel_id, a.queue))
 
 
 def _twin(attempt: AttemptRecord, candidates: list[AttemptRecord]) -> AttemptRecord | None:
     for other in candidates:
-        if (other.uniqueid, other.queue) == (attempt.uniqueid, attempt.queue) and abs(
+        if (other.channel_id, other.queue) == (attempt.channel_id, attempt.queue) and abs(
             (other.joined_at - attempt.joined_at).total_seconds()
         ) < MATCH_S:
             return other
@@ -254,9 +217,9 @@ _MERGED = ("connected_at", "left_at", "outcome", "wait_s", "talk_s", "agent", "p
            "original_position", "exit_key", "ended_at", "hung_up_by")  # fmt: skip
 
 
-def _complete(ql: AttemptRecord, ami: AttemptRecord) -> AttemptRecord:
-    if ql.closed:
-        return ql
-    filled = {name: getattr(ami, name) for name in _MERGED if getattr(ql, name) is None}
-    rings = ql.rings if len(ql.rings) >= len(ami.rings) else ami.rings
-    return replace(ql, **filled, rings=rings)
+def _complete(durable: AttemptRecord, live: AttemptRecord) -> AttemptRecord:
+    if durable.closed:
+        return durable
+    filled = {name: getattr(live, name) for name in _MERGED if getattr(durable, name) is None}
+    rings = durable.rings if len(durable.rings) >= len(live.rings) else live.rings
+    return replace(durable, **filled, rings=rings)

@@ -1,9 +1,9 @@
-"""What is happening now, from AMI events: callers waiting and operators' state per queue.
+"""What is happening now, from the engine's live facts: callers waiting and operators per queue.
 
-Feeds the live view and the Prometheus gauges.  Pure: ``apply`` each normalized event, read
-``snapshot(now)``.  Operators' state comes from QueueMemberStatus/QueueMemberPause (device
-state numbers as Asterisk's ``ast_device_state``).  When the engine connection drops, the
-waiting callers are forgotten (they are re-learned from events after the resync).
+Feeds the live view and the Prometheus gauges.  Pure: ``apply`` each fact, read
+``snapshot(now)``.  Operators' state comes from ``MemberSeen`` (neutral member states); an
+operator removed from a queue (``MemberLeft``) is no longer counted.  When the engine link
+drops, the waiting callers are forgotten (they are re-learned from facts after the resync).
 """
 
 from __future__ import annotations
@@ -11,18 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from clinicall.controller.events import (
-    AnyEvent,
-    EngineStatus,
-    MemberStatus,
-    QueueAbandoned,
+from clinicall.controller.facts import (
+    EngineLink,
+    Fact,
+    MemberLeft,
+    MemberSeen,
+    MemberState,
     QueueJoined,
     QueueLeft,
 )
-
-NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD = 1, 2, 3, 4, 5, 6, 7, 8
-IN_CALL_STATES = frozenset({INUSE, BUSY, RINGINUSE, ONHOLD})
-OFFLINE_STATES = frozenset({INVALID, UNAVAILABLE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,32 +33,29 @@ class QueueNow:
 
 @dataclass(frozen=True, slots=True)
 class _Member:
-    status: int
+    state: MemberState
     paused: bool
-    in_call: bool
 
 
 class LiveState:
-    """Callers waiting and operators per queue, kept from AMI events."""
+    """Callers waiting and operators per queue, kept from live facts."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, dict[str, datetime]] = {}  # queue → uniqueid → joined at
-        self._members: dict[str, dict[str, _Member]] = {}  # queue → interface → state
+        self._waiting: dict[str, dict[str, datetime]] = {}  # queue → channel id → joined at
+        self._members: dict[str, dict[str, _Member]] = {}  # queue → member → state
 
-    def apply(self, event: AnyEvent) -> None:
-        if isinstance(event, QueueJoined):
-            self._waiting.setdefault(event.queue, {})[event.uniqueid] = event.at
-        elif isinstance(event, QueueLeft | QueueAbandoned):
-            self._waiting.get(event.queue, {}).pop(event.uniqueid, None)
-        elif isinstance(event, MemberStatus):
-            member = _Member(event.status, event.paused, event.in_call)
-            self._members.setdefault(event.queue, {})[event.member] = member
-        elif isinstance(event, EngineStatus) and not event.up:
+    def apply(self, fact: Fact) -> None:
+        if isinstance(fact, QueueJoined):
+            self._waiting.setdefault(fact.queue, {})[fact.channel_id] = fact.at
+        elif isinstance(fact, QueueLeft):
+            self._waiting.get(fact.queue, {}).pop(fact.channel_id, None)
+        elif isinstance(fact, MemberSeen):
+            self._members.setdefault(fact.queue, {})[fact.member] = _Member(fact.state,
+                                                                             fact.paused)
+        elif isinstance(fact, MemberLeft):
+            self._members.get(fact.queue, {}).pop(fact.member, None)
+        elif isinstance(fact, EngineLink) and not fact.up:
             self._waiting.clear()
-
-    def forget_member(self, queue: str, member: str) -> None:
-        """A member removed from the queue (QueueMemberRemoved)."""
-        self._members.get(queue, {}).pop(member, None)
 
     def queues(self) -> list[str]:
         return sorted(set(self._waiting) | set(self._members))
@@ -72,20 +66,12 @@ class LiveState:
     def queue_now(self, queue: str, now: datetime) -> QueueNow:
         waiting = self._waiting.get(queue, {})
         longest = max(((now - t).total_seconds() for t in waiting.values()), default=0.0)
-        members = [
-            m for m in self._members.get(queue, {}).values() if m.status not in OFFLINE_STATES
-        ]
-        busy = [m for m in members if m.in_call or m.status in IN_CALL_STATES]
+        members = [m for m in self._members.get(queue, {}).values()
+                   if m.state != MemberState.OFFLINE]  # fmt: skip
         return QueueNow(
             waiting=len(waiting),
             longest_wait_s=max(longest, 0.0),
-            available=sum(
-                1 for m in members if not m.paused and m not in busy and m.status == NOT_INUSE
-            ),
+            available=sum(1 for m in members if not m.paused and m.state == MemberState.IDLE),
             paused=sum(1 for m in members if m.paused),
-            in_call=len(busy),
+            in_call=sum(1 for m in members if m.state == MemberState.IN_CALL),
         )
-
-
-def _idle(member: _Member) -> bool:
-    return not member.paused and not member.in_call and member.status == NOT_INUSE

@@ -2,10 +2,12 @@
 
 A pure function of the rows (whatever their order, whatever was journaled twice), so
 re-projecting a call after every new fact, or replaying the whole journal, gives the same rows.
+It reads engine-neutral facts only (``controller.facts``, decoded by ``codec``) and the IVR's
+own account; which engine spoke is none of its business.
 
-Sources, best first: the IVR's outcome (source agi), the dialplan's CLINICALL queue_log line
-(written before ``Queue()``, also when the controller was down), queue_log's queue events, AMI
-events (live; hang-up, caller name, channel variables).
+Sources, best first: the IVR's outcome, the dialplan's routing mark (``CallRouted``: written
+right before queueing, also when the controller was down), the call data the engine reported,
+the channels' own facts.  Queue attempts: the durable record's, completed by the live view's.
 
 Missed call (docs/kpi.md, clinic level): an inbound call that reached no operator and was not
 self-served; by cause: hung up in IVR, abandoned in queue, timeout, exit key, empty, after
@@ -16,21 +18,22 @@ progress is not (yet) missed: it is decided when the call ends, or at once for a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from clinicall.controller.asterisk.recording_layout import RecordingName, parse_recording_path
+from clinicall.controller import facts as f
 from clinicall.controller.tracking import attempts as att
 from clinicall.controller.tracking.attempts import AttemptRecord
+from clinicall.controller.tracking.codec import decode
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.phone import to_e164
-from clinicall.controller.tracking.rows import CHANNEL_KIND, IVR_KIND, JournalRow
+from clinicall.controller.tracking.rows import IVR_KIND, JournalRow
 from clinicall.db.models import Direction, HangupSide, IvrOutcome, MissCause, QueueOutcome
 
-#: IVR outcome (ivr.outcome.Outcome, CLINICALL line) → stored IvrOutcome.  The IVR's own
-#: "fallback" (no valid input, sent to the universal queue) is still a queue outcome; the
-#: store's FALLBACK means the controller was unreachable (the dialplan's CLINICALL line).
+#: IVR outcome (ivr.outcome.Outcome) → stored IvrOutcome.  The IVR's own "fallback" (no valid
+#: input, sent to the universal queue) is still a queue outcome; the store's FALLBACK means the
+#: controller was unreachable (the dialplan's routing mark).
 IVR_OUTCOMES = {
     "queue": IvrOutcome.QUEUE,
     "selfserved": IvrOutcome.SELF_SERVED,
@@ -38,7 +41,6 @@ IVR_OUTCOMES = {
     "hangup": IvrOutcome.HANGUP_IVR,
     "fallback": IvrOutcome.QUEUE,
 }
-MIXMONITOR_FILENAME = "MIXMONITOR_FILENAME"  # set by MixMonitor: the file's full path
 MARK_OUTCOMES = {"queue": IvrOutcome.QUEUE, "fallback": IvrOutcome.FALLBACK}
 ATTEMPT_MISS = {
     QueueOutcome.ABANDONED: MissCause.ABANDONED,
@@ -54,8 +56,16 @@ IVR_MISS = {
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingRef:
+    """Where the engine recorded a call: ``path`` relative to its recording spool."""
+
+    path: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallRecord:
-    linkedid: str
+    call_key: str
     direction: Direction
     caller: str | None
     dialled: str | None
@@ -71,131 +81,125 @@ class CallRecord:
     miss_cause: MissCause | None
     attempts: tuple[AttemptRecord, ...]
     caller_name: str | None = None  # not stored on the call (yet): for the live view
-    #: The call's recording (MIXMONITOR_FILENAME), only once an operator answered: MixMonitor
-    #: records only while bridged, so an unanswered call's file holds no audio.
-    recording: RecordingName | None = None
+    #: The call's recording, only once an operator answered: engines record only while
+    #: bridged, so an unanswered call's file holds no audio.
+    recording: RecordingRef | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Facts:
-    """What the IVR, the CLINICALL line and the channel variables say, merged, best first."""
+    """A call's rows, decoded and sorted by kind."""
 
-    ivr: Mapping[str, Any]
-    mark: Mapping[str, Any]
-    variables: Mapping[str, str]
+    ivr: Mapping[str, Any] = field(default_factory=dict)
+    routed: f.CallRouted | None = None
+    data: dict[str, str] = field(default_factory=dict)  # CallDataSet, the latest per name
+    channels: list[f.ChannelOpened] = field(default_factory=list)  # in order
+    closed: list[f.ChannelClosed] = field(default_factory=list)
+    durable: list[tuple[f.QueueFact, int]] = field(default_factory=list)
+    live: list[tuple[f.QueueFact, int]] = field(default_factory=list)
+    recording: f.RecordingStarted | None = None
+    times: list[datetime] = field(default_factory=list)  # of every engine fact
 
-    def pick(self, ivr: str, mark: str, variable: str = "") -> str | None:
-        for value in (self.ivr.get(ivr), self.mark.get(mark), self.variables.get(variable)):
+    def pick(self, ivr: str, routed: str, data: str = "") -> str | None:
+        mark = getattr(self.routed, routed, None) if routed and self.routed else None
+        for value in (self.ivr.get(ivr) if ivr else None, mark, self.data.get(data)):
             if value:
                 return str(value)
         return None
 
 
-def project_call(
-    linkedid: str, rows: Iterable[JournalRow], config: TrackingConfig
-) -> CallRecord | None:
-    """The call ``linkedid`` from all its journal rows; None if they hold nothing about a call."""
-    ql: list[JournalRow] = []
-    ami: list[JournalRow] = []
-    ivr: list[JournalRow] = []
-    marks: list[JournalRow] = []
-    unique = {row.key: row for row in rows}  # a row read twice counts once
-    for row in unique.values():
-        if row.kind == CHANNEL_KIND:
-            continue
+def _order(row: JournalRow) -> tuple[datetime, int, str]:
+    return (row.at, row.id, row.key)
+
+
+def _sort(rows: Iterable[JournalRow]) -> _Facts:
+    found = _Facts()
+    ivr_rows: list[JournalRow] = []
+    for row in sorted({row.key: row for row in rows}.values(), key=_order):  # once per key
         if row.kind == IVR_KIND:
-            ivr.append(row)
-        elif row.source == "queue_log":
-            (marks if row.kind == "CLINICALL" else ql).append(row)
-        elif row.source == "ami":
-            ami.append(row)
-    if not (ql or ami or ivr or marks):
+            ivr_rows.append(row)
+            continue
+        fact = decode(row.kind, row.key, row.at, row.payload)
+        if fact is None or isinstance(fact, f.ChannelOfCall):
+            continue
+        found.times.append(row.at)
+        if isinstance(fact, f.QueueFact):
+            (found.durable if fact.durable else found.live).append((fact, row.id))
+        elif isinstance(fact, f.CallRouted):
+            found.routed = found.routed or fact
+        elif isinstance(fact, f.CallDataSet):
+            found.data[fact.name] = fact.value
+        elif isinstance(fact, f.ChannelOpened):
+            found.channels.append(fact)
+        elif isinstance(fact, f.ChannelClosed):
+            found.closed.append(fact)
+        elif isinstance(fact, f.RecordingStarted):
+            found.recording = fact
+    if ivr_rows:
+        found.ivr = ivr_rows[0].payload
+    return found
+
+
+def project_call(
+    call_key: str, rows: Iterable[JournalRow], config: TrackingConfig
+) -> CallRecord | None:
+    """The call ``call_key`` from all its journal rows; None if they hold nothing about a call."""
+    facts = _sort(rows)
+    if not (facts.times or facts.ivr):
         return None
-    facts = _facts(ivr, marks, ami)
     priority = int(facts.ivr.get("priority") or 0)
     attempts = tuple(
-        a if a.priority == priority else _with_priority(a, priority)
-        for a in att.merge(att.from_queue_log(ql), att.from_ami(ami))
+        a if a.priority == priority else replace(a, priority=priority)
+        for a in att.merge(att.build(facts.durable), att.build(facts.live))
     )
-    return _call(linkedid, facts, attempts, ami, ql, marks, config)
-
-
-def _with_priority(attempt: AttemptRecord, priority: int) -> AttemptRecord:
-    return replace(attempt, priority=priority)
-
-
-def _first(rows: list[JournalRow]) -> JournalRow | None:
-    return min(rows, key=lambda r: (r.at, r.id, r.key), default=None)
-
-
-def _facts(ivr: list[JournalRow], marks: list[JournalRow], ami: list[JournalRow]) -> _Facts:
-    ivr_row, mark_row = _first(ivr), _first(marks)
-    mark: dict[str, Any] = {}
-    if mark_row is not None:
-        data = list(mark_row.payload.get("data", []))
-        if len(data) > 7:
-            data = [*data[:5], "|".join(data[5:-1]), data[-1]]
-        names = ("linkedid", "outcome", "language", "route", "path", "caller", "dialled")
-        mark = dict(zip(names, data, strict=False))
-    variables: dict[str, str] = {}
-    for row in sorted(ami, key=lambda r: (r.at, r.id, r.key)):
-        if row.kind == "VariableSet":
-            variables[str(row.payload.get("name"))] = str(row.payload.get("value", ""))
-    return _Facts(ivr_row.payload if ivr_row else {}, mark, variables)
+    return _call(call_key, facts, attempts, config)
 
 
 def _call(
-    linkedid: str,
-    facts: _Facts,
-    attempts: tuple[AttemptRecord, ...],
-    ami: list[JournalRow],
-    ql: list[JournalRow],
-    marks: list[JournalRow],
-    config: TrackingConfig,
+    call_key: str, facts: _Facts, attempts: tuple[AttemptRecord, ...], config: TrackingConfig
 ) -> CallRecord:
-    channels = sorted((r for r in ami if r.kind == "ChannelCreated"), key=lambda r: (r.at, r.id))
-    first = next((r for r in channels if r.payload.get("uniqueid") == linkedid), None)
-    first = first or (channels[0] if channels else None)
-    first_p: Mapping[str, Any] = first.payload if first else {}
-    enter = _first([r for r in ql if r.kind == "ENTERQUEUE"])
+    first = next((c for c in facts.channels if c.channel_id == call_key), None)
+    first = first or (facts.channels[0] if facts.channels else None)
+    enter = next((fact for fact, _ in facts.durable if isinstance(fact, f.QueueJoined)), None)
     caller_raw = (
         facts.pick("caller", "caller")
-        or first_p.get("caller_number")
-        or (enter.payload.get("caller_id") if enter else None)
+        or (first.caller_number if first else None)
+        or (enter.caller_number if enter else None)
     )
-    dialled_raw = facts.pick("dialled", "dialled") or first_p.get("exten")
+    dialled_raw = facts.pick("dialled", "dialled") or (first.dialled if first else None)
     outcome = _ivr_outcome(facts)
-    ended_at = _ended_at(linkedid, facts, outcome, attempts, ami)
+    ended_at = _ended_at(call_key, facts, outcome, attempts)
     if outcome is None and not attempts and ended_at is not None:
         outcome = IvrOutcome.FAILED  # ended before the IVR or a queue took it
     missed, cause = _missed(outcome, attempts, ended_at)
     answered_at = min((a.connected_at for a in attempts if a.connected_at), default=None)
     return CallRecord(
-        linkedid=linkedid,
+        call_key=call_key,
         direction=Direction.INBOUND,
         caller=_e164(caller_raw, config),
         dialled=_e164(dialled_raw, config),
-        started_at=_started_at(facts, first, attempts, marks, [*ami, *ql]),
+        started_at=_started_at(facts, first, attempts),
         answered_at=answered_at,
         ended_at=ended_at,
-        language=facts.pick("language", "language", "CLINICALL_LANG"),
-        ivr_path=facts.pick("path", "path", "CLINICALL_PATH"),
-        route=facts.pick("route", "route", "CLINICALL_ROUTE"),
+        language=facts.pick("language", "language", "language"),
+        ivr_path=facts.pick("path", "path", "path"),
+        route=facts.pick("route", "route", "route"),
         ivr_outcome=outcome,
         hangup_side=_hangup_side(outcome, attempts),
         missed=missed,
         miss_cause=cause,
         attempts=attempts,
-        caller_name=str(facts.ivr.get("caller_name") or first_p.get("caller_name") or "") or None,
+        caller_name=str(facts.ivr.get("caller_name") or (first.caller_name if first else ""))
+        or None,
         recording=_recording(facts, answered_at),
     )
 
 
-def _recording(facts: _Facts, answered_at: datetime | None) -> RecordingName | None:
-    filename = facts.variables.get(MIXMONITOR_FILENAME)
-    if answered_at is None or not filename:
+def _recording(facts: _Facts, answered_at: datetime | None) -> RecordingRef | None:
+    started = facts.recording
+    if answered_at is None or started is None or not started.path:
         return None
-    return parse_recording_path(filename)
+    return RecordingRef(started.path, started.format)
 
 
 def _e164(raw: object, config: TrackingConfig) -> str | None:
@@ -208,39 +212,33 @@ def _e164(raw: object, config: TrackingConfig) -> str | None:
 def _ivr_outcome(facts: _Facts) -> IvrOutcome | None:
     if facts.ivr.get("outcome") in IVR_OUTCOMES:
         return IVR_OUTCOMES[str(facts.ivr["outcome"])]
-    mark = facts.pick("", "outcome", "CLINICALL_OUTCOME")
+    mark = facts.pick("", "outcome", "outcome")
     return MARK_OUTCOMES.get(mark or "")
 
 
 def _started_at(
-    facts: _Facts,
-    first: JournalRow | None,
-    attempts: tuple[AttemptRecord, ...],
-    marks: list[JournalRow],
-    everything: list[JournalRow],
+    facts: _Facts, first: f.ChannelOpened | None, attempts: tuple[AttemptRecord, ...]
 ) -> datetime:
     candidates = [a.joined_at for a in attempts]
     if first is not None:
         candidates.append(first.at)
     if facts.ivr.get("started_at"):
         candidates.append(datetime.fromisoformat(str(facts.ivr["started_at"])))
-    candidates += [r.at for r in marks]
-    return min(candidates or [r.at for r in everything])
+    if facts.routed is not None:
+        candidates.append(facts.routed.at)
+    return min(candidates or facts.times)
 
 
 def _ended_at(
-    linkedid: str,
+    call_key: str,
     facts: _Facts,
     outcome: IvrOutcome | None,
     attempts: tuple[AttemptRecord, ...],
-    ami: list[JournalRow],
 ) -> datetime | None:
-    """The caller's channel hung up (AMI); else the end of the last queue attempt; else the
-    end of an IVR session that did not queue the call."""
-    callers = {linkedid, str(facts.ivr.get("uniqueid") or "")} | {a.uniqueid for a in attempts}
-    hangups = [
-        r.at for r in ami if r.kind == "ChannelHungUp" and r.payload.get("uniqueid") in callers
-    ]
+    """The caller's channel hung up; else the end of the last queue attempt; else the end of
+    an IVR session that did not queue the call."""
+    callers = {call_key, str(facts.ivr.get("channel_id") or "")} | {a.channel_id for a in attempts}
+    hangups = [c.at for c in facts.closed if c.channel_id in callers]
     if hangups:
         return max(hangups)
     if attempts:
@@ -279,7 +277,7 @@ def _hangup_side(
         by = answered[-1].hung_up_by
         if by is None:
             return None
-        return HangupSide.CALLER if by == "caller" else HangupSide.AGENT
+        return HangupSide.CALLER if by == f.HungUpBy.CALLER else HangupSide.AGENT
     if attempts:
         last = max(attempts, key=lambda a: a.joined_at).outcome
         if last == QueueOutcome.ABANDONED:

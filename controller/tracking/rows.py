@@ -1,32 +1,28 @@
 """Journal entries in and out: what the tracker writes, and the plain rows the projector reads.
 
-Payloads are JSON objects (times as ISO 8601 text) so that the journal stays readable and the
-projector is a pure function of ``JournalRow`` values, testable without a database.
-
-Kinds: an AMI event's class name (``QueueJoined``...), a queue_log event name (``ENTERQUEUE``,
-``CLINICALL``...), ``ivr`` for an IVR outcome, ``channel`` for a channel → call mapping row
-(key ``chan:<uniqueid>``, used to resolve queue_log lines of a channel to their call).
+Every engine fact is journaled under its own kind (``codec``); the controller adds two kinds
+of its own: ``ivr.outcome`` (the IVR's account of a call, one per call) and the channel → call
+mapping rows (``call.channel``, key ``chan:<channel_id>``), which resolve facts that name only
+a channel (a durable record's lines) to their call, across restarts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
-from clinicall.controller.asterisk.marks import ClinicallMark
-from clinicall.controller.asterisk.queue_log import QueueLogRecord
-from clinicall.controller.events import AnyEvent, CallEvent, ChannelCreated
+from clinicall.controller.facts import CallFact, ChannelOfCall, ChannelOpened, Fact
+from clinicall.controller.tracking.codec import encode
 from clinicall.db import JournalEntry
 from clinicall.db.models import JournalSource
 from clinicall.ivr.outcome import IvrOutcome
 from clinicall.ivr.port import CallInfo
 
-IVR_KIND = "ivr"
-CHANNEL_KIND = "channel"
+IVR_KIND = "ivr.outcome"
+IVR_VERSION = 1
+CHANNEL_KIND = ChannelOfCall.KIND
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,84 +37,49 @@ class JournalRow:
     id: int = 0
 
 
-def channel_key(uniqueid: str) -> str:
-    return f"chan:{uniqueid}"
+def channel_key(channel_id: str) -> str:
+    return f"chan:{channel_id}"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
+def source_of(fact: Fact) -> JournalSource:
+    return JournalSource.RECORD if fact.durable else JournalSource.LIVE
 
 
-def _fields(obj: Any, *skip: str) -> dict[str, Any]:
-    return {
-        f.name: _jsonable(getattr(obj, f.name))
-        for f in dataclasses.fields(obj)
-        if f.name not in skip
-    }
-
-
-def ami_entries(event: AnyEvent) -> list[JournalEntry]:
-    """The journal entries of one normalized AMI event (a channel mapping row for a new one)."""
-    call_key = event.linkedid if isinstance(event, CallEvent) else None
-    entry = JournalEntry(
-        key=f"ami:{event.key}",
-        source=JournalSource.AMI,
-        at=event.at,
-        kind=type(event).__name__,
-        payload=_fields(event, "key", "at"),
-        call_key=call_key,
-    )
-    if not isinstance(event, ChannelCreated):
-        return [entry]
-    return [entry, channel_entry(event.uniqueid, event.linkedid, event.at, JournalSource.AMI)]
+def fact_entries(fact: Fact, call_key: str | None) -> list[JournalEntry]:
+    """The journal entries of one fact: the fact, and a channel mapping row for a channel
+    first seen with its call.  ``call_key``: the fact's call (or its channel while the call is
+    unknown); None for facts about no call (operators, the link)."""
+    entry = JournalEntry(key=fact.key, source=source_of(fact), at=fact.at, kind=fact.KIND,
+                         payload=encode(fact), call_key=call_key)  # fmt: skip
+    if isinstance(fact, ChannelOpened) and fact.call_id and fact.channel_id:
+        return [entry, channel_entry(fact.channel_id, fact.call_id, fact.at, source_of(fact))]
+    return [entry]
 
 
 def channel_entry(
-    uniqueid: str, linkedid: str, at: datetime, source: JournalSource
+    channel_id: str, call_id: str, at: datetime, source: JournalSource
 ) -> JournalEntry:
-    return JournalEntry(
-        key=channel_key(uniqueid),
-        source=source,
-        at=at,
-        kind=CHANNEL_KIND,
-        payload={"uniqueid": uniqueid, "linkedid": linkedid},
-        call_key=linkedid,
-    )
+    fact = ChannelOfCall(key=channel_key(channel_id), at=at, call_id=call_id,
+                         channel_id=channel_id, durable=source == JournalSource.RECORD)  # fmt: skip
+    return JournalEntry(key=fact.key, source=source, at=at, kind=fact.KIND, payload=encode(fact),
+                        call_key=call_id)  # fmt: skip
 
 
-def queue_log_entry(record: QueueLogRecord, call_key: str | None) -> JournalEntry:
-    """``call_key``: the record's call (linkedid) if known, else its channel; None when the
-    record is not about a call (member and queue events, uniqueid NONE)."""
-    return JournalEntry(
-        key=record.key,
-        source=JournalSource.QUEUE_LOG,
-        at=record.at,
-        kind=record.event[:64],
-        payload=_fields(record, "key", "at"),
-        call_key=call_key,
-    )
-
-
-def mark_channel_entry(mark: ClinicallMark) -> JournalEntry:
-    return channel_entry(mark.uniqueid, mark.linkedid, mark.at, JournalSource.QUEUE_LOG)
+def call_key_of(fact: Fact) -> str | None:
+    if isinstance(fact, CallFact):
+        return fact.call_id or fact.channel_id or None
+    return None
 
 
 def ivr_entries(
     info: CallInfo, outcome: IvrOutcome, started_at: datetime, ended_at: datetime
 ) -> list[JournalEntry]:
-    """The IVR's account of a call (key ``ivr:<linkedid>``: one per call) and its channel row."""
+    """The IVR's account of a call (key ``ivr:<call_id>``: one per call) and its channel row."""
     request = outcome.request
     payload = {
-        "linkedid": info.call_id,
-        "uniqueid": info.channel_id,
+        "v": IVR_VERSION,
+        "call_id": info.call_id,
+        "channel_id": info.channel_id,
         "caller": info.caller_number,
         "caller_name": info.caller_name,
         "dialled": info.dialled_number,
@@ -134,13 +95,13 @@ def ivr_entries(
     }
     entry = JournalEntry(
         key=f"ivr:{info.call_id}",
-        source=JournalSource.AGI,
+        source=JournalSource.IVR,
         at=started_at,
         kind=IVR_KIND,
         payload=payload,
         call_key=info.call_id,
     )
-    return [entry, channel_entry(info.channel_id, info.call_id, started_at, JournalSource.AGI)]
+    return [entry, channel_entry(info.channel_id, info.call_id, started_at, JournalSource.IVR)]
 
 
 def row_of(entry: JournalEntry, id_: int = 0) -> JournalRow:

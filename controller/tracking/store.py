@@ -1,43 +1,38 @@
 """The thin database layer of call tracking: read a call's journal rows, write its projection.
 
-A call's rows are those whose ``call_key`` is its linkedid, plus any journaled under one of its
-channels' uniqueids before the channel → call mapping was known.  The mapping itself is kept
-in the journal as ``chan:<uniqueid>`` rows (from AMI Newchannel, the CLINICALL queue_log line
-and the IVR), so it survives restarts and is found by its unique key.
+A call's rows are those whose ``call_key`` is its call id, plus any journaled under one of its
+channels' ids before the channel → call mapping was known.  The mapping itself is kept in the
+journal as ``chan:<channel_id>`` rows (``call.channel``: from the engine's channel facts, its
+durable record's routing mark and the IVR), so it survives restarts and is found by its key.
 
 ``write_call`` keeps the ``calls`` row (and its id, which recordings, callbacks, complaints and
 surveys point at) and replaces the call's queue and ring attempts, all in the caller's
-transaction: re-projecting is idempotent.  The links between the calls of the same number
-(the caller's next call, the return of a missed call: ``clinicall.db.call_links``) are
-refreshed with it (once per batch of calls, see ``Footprint``), and the hours it touched are
-marked for the reports' hourly sums (``clinicall.db.changes``).  An answered call's recording
-reference becomes one ``recordings`` row, found again by its path (unique).
+transaction and through the caller's ``StoreWriter`` (``clinicall.db.writer``), which refreshes
+the call links and the reports' hourly marks for the whole batch: re-projecting is idempotent.
+An answered call's recording reference becomes one ``recordings`` row, found by its path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.controller.asterisk.queue_log import TailState
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.project import CallRecord, project_call
 from clinicall.controller.tracking.rows import JournalRow, channel_key
-from clinicall.db import call_links
-from clinicall.db.changes import mark_changed
 from clinicall.db.models import (
     Call,
-    Direction,
     IngestState,
     JournalEvent,
     QueueAttempt,
     Recording,
     RingAttempt,
 )
+from clinicall.db.writer import StoreWriter
 
 CHUNK = 500  # keys per IN (...) list
 
@@ -49,10 +44,14 @@ def _row(event: JournalEvent) -> JournalRow:
     )  # fmt: skip
 
 
-async def call_rows(session: AsyncSession, linkedid: str) -> list[JournalRow]:
-    """Every journal row of the call ``linkedid`` (see module docstring)."""
-    rows = [_row(e) for e in await _journal_where(session, [linkedid])]
-    channels = {str(r.payload.get("uniqueid") or "") for r in rows} - {"", linkedid}
+def _channels_named(rows: Iterable[JournalRow], call_key: str) -> set[str]:
+    return {str(r.payload.get("channel_id") or "") for r in rows} - {"", call_key}
+
+
+async def call_rows(session: AsyncSession, call_key: str) -> list[JournalRow]:
+    """Every journal row of the call ``call_key`` (see module docstring)."""
+    rows = [_row(e) for e in await _journal_where(session, [call_key])]
+    channels = _channels_named(rows, call_key)
     if channels:
         rows += [_row(e) for e in await _journal_where(session, sorted(channels))]
     return rows
@@ -67,104 +66,63 @@ async def _journal_where(session: AsyncSession, call_keys: Sequence[str]) -> lis
     return found
 
 
-async def linkedids_of(session: AsyncSession, uniqueids: Iterable[str]) -> dict[str, str]:
+async def calls_of_channels(session: AsyncSession, channel_ids: Iterable[str]) -> dict[str, str]:
     """The calls of those channels whose mapping is journaled (``chan:`` rows)."""
-    wanted = sorted(set(uniqueids))
+    wanted = sorted(set(channel_ids))
     found: dict[str, str] = {}
     for start in range(0, len(wanted), CHUNK):
-        keys = [channel_key(u) for u in wanted[start : start + CHUNK]]
+        keys = [channel_key(c) for c in wanted[start : start + CHUNK]]
         rows = await session.execute(select(JournalEvent.payload).where(JournalEvent.key.in_(keys)))
         for (payload,) in rows:
-            found[str(payload["uniqueid"])] = str(payload["linkedid"])
+            found[str(payload["channel_id"])] = str(payload["call_id"])
     return found
 
 
 async def project_calls(
     session: AsyncSession, call_keys: Iterable[str], config: TrackingConfig
 ) -> int:
-    """Re-project the calls behind ``call_keys`` (linkedids, or uniqueids of their channels)
-    from their journal rows; returns how many calls were written."""
+    """Re-project the calls behind ``call_keys`` (call ids, or ids of their channels) from
+    their journal rows; returns how many calls were written."""
     keys = set(call_keys)
-    mapped = await linkedids_of(session, keys)
+    mapped = await calls_of_channels(session, keys)
     written = 0
-    footprint = Footprint()
-    for linkedid in sorted({mapped.get(k, k) for k in keys}):
-        rows = await call_rows(session, linkedid)
-        record = project_call(linkedid, rows, config)
-        if record is not None:
-            channels = {str(r.payload.get("uniqueid") or "") for r in rows} - {"", linkedid}
-            await write_call(session, record, superseded=channels, footprint=footprint)
-            written += 1
-    await footprint.apply(session)
+    async with StoreWriter(session) as writer:
+        for call_key in sorted({mapped.get(k, k) for k in keys}):
+            rows = await call_rows(session, call_key)
+            record = project_call(call_key, rows, config)
+            if record is not None:
+                superseded = _channels_named(rows, call_key)
+                await write_call(writer, record, superseded=superseded)
+                written += 1
     return written
 
 
-@dataclass
-class Footprint:
-    """What written calls occupied before and after the write: the numbers whose calls'
-    links to recompute, and the instants (starts, queue joins) whose hourly sums to re-sum."""
-
-    touched: list[call_links.Touched] = field(default_factory=list)
-    changed: list[datetime] = field(default_factory=list)
-
-    def add_call(
-        self,
-        direction: Direction | str,
-        caller: str | None,
-        dialled: str | None,
-        started_at: datetime,
-        joins: Iterable[datetime],
-    ) -> None:
-        touched = call_links.touched_by(direction, caller, dialled, started_at)
-        if touched is not None:
-            self.touched.append(touched)
-        self.changed += [started_at, *joins]
-
-    async def apply(self, session: AsyncSession) -> None:
-        await mark_changed(session, self.changed)
-        await call_links.refresh(session, self.touched)
-        self.touched, self.changed = [], []
-
-
 async def write_call(
-    session: AsyncSession,
-    record: CallRecord,
-    *,
-    superseded: Iterable[str] = (),
-    footprint: Footprint | None = None,
+    writer: StoreWriter, record: CallRecord, *, superseded: Iterable[str] = ()
 ) -> Call:
-    """Insert or update the call and replace its attempts.  ``superseded``: linkedids of calls
-    projected earlier from rows that turned out to belong to this one (deleted).  The links
-    and hourly sums the write affects are refreshed at once, or added to ``footprint`` for
-    its caller to apply once for many writes."""
-    stale = sorted(set(superseded) - {record.linkedid})
-    pending = footprint if footprint is not None else Footprint()
-    before = {
-        c.linkedid: c
-        for c in await session.scalars(
-            select(Call).where(Call.linkedid.in_([*stale, record.linkedid]))
-        )
-    }
+    """Insert or update the call and replace its attempts.  ``superseded``: call keys of calls
+    projected earlier from rows that turned out to belong to this one (deleted).  The writer
+    is told the old and new values, so it refreshes links and hourly sums once per batch."""
+    session = writer.session
+    stale = sorted(set(superseded) - {record.call_key})
+    before = {c.call_key: c for c in await session.scalars(
+        select(Call).where(Call.call_key.in_([*stale, record.call_key])))}
     joined: dict[int, list[datetime]] = {}
     if before:
         ids = [c.id for c in before.values()]
-        joins = await session.execute(
-            select(QueueAttempt.call_id, QueueAttempt.joined_at).where(
-                QueueAttempt.call_id.in_(ids)
-            )
-        )
+        joins = await session.execute(select(QueueAttempt.call_id, QueueAttempt.joined_at)
+                                      .where(QueueAttempt.call_id.in_(ids)))
         for call_id, joined_at in joins:
             joined.setdefault(call_id, []).append(joined_at)
     for old in before.values():
-        pending.add_call(
-            old.direction, old.caller, old.dialled, old.started_at, joined.get(old.id, [])
-        )
+        writer.call_changed(old.direction, old.caller, old.dialled, old.started_at,
+                            joined.get(old.id, []))
     if stale:
-        await session.execute(delete(Call).where(Call.linkedid.in_(stale)))
-    call = before.get(record.linkedid)
+        await session.execute(delete(Call).where(Call.call_key.in_(stale)))
+    call = before.get(record.call_key)
     if call is None:
         call = Call(
-            linkedid=record.linkedid, direction=record.direction, started_at=record.started_at
+            call_key=record.call_key, direction=record.direction, started_at=record.started_at
         )
         session.add(call)
     for name in _CALL_FIELDS:
@@ -177,40 +135,32 @@ async def write_call(
         rings = [RingAttempt(member=r.member[:128], rang_at=r.rang_at, ring_ms=r.ring_ms,
                              answered=r.answered) for r in a.rings]  # fmt: skip
         session.add(QueueAttempt(
-            call_id=call.id, uniqueid=a.uniqueid, queue=a.queue, joined_at=a.joined_at,
+            call_id=call.id, channel_id=a.channel_id, queue=a.queue, joined_at=a.joined_at,
             connected_at=a.connected_at, left_at=a.left_at, outcome=a.outcome, wait_s=a.wait_s,
             talk_s=a.talk_s, agent=a.agent, position=a.position,
             original_position=a.original_position, exit_key=a.exit_key, priority=a.priority,
             rings=rings,
         ))  # fmt: skip
     await session.flush()
-    pending.add_call(
-        record.direction,
-        record.caller,
-        record.dialled,
-        record.started_at,
-        (a.joined_at for a in record.attempts),
-    )
-    if footprint is None:
-        await pending.apply(session)
+    writer.call_changed(record.direction, record.caller, record.dialled, record.started_at,
+                        (a.joined_at for a in record.attempts))
     await _write_recording(session, record, call.id)
     return call
 
 
 async def _write_recording(session: AsyncSession, record: CallRecord, call_id: int) -> None:
     """The call's ``recordings`` row, by its path.  Until the import step fills them in,
-    ``size_bytes`` 0 and ``sha256`` '' mark a file not imported yet (Asterisk may still be
+    ``size_bytes`` 0 and ``sha256`` '' mark a file not imported yet (the engine may still be
     writing it), and ``imported_at`` is the time recording began."""
-    name, started = record.recording, record.answered_at
-    if name is None or started is None:
+    ref, started = record.recording, record.answered_at
+    if ref is None or started is None:
         return
-    path = str(name.path)
-    row = await session.scalar(select(Recording).where(Recording.path == path))
+    row = await session.scalar(select(Recording).where(Recording.path == ref.path))
     if row is None:
-        row = Recording(path=path, size_bytes=0, sha256="", imported_at=started)
+        row = Recording(path=ref.path, size_bytes=0, sha256="", imported_at=started)
         session.add(row)
-    row.call_id, row.linkedid, row.format, row.started_at = (
-        call_id, name.linkedid, name.format, started,
+    row.call_id, row.call_key, row.format, row.started_at = (
+        call_id, record.call_key, ref.format, started,
     )  # fmt: skip
     await session.flush()
 
@@ -228,19 +178,17 @@ async def journal_call_keys(session: AsyncSession) -> list[str]:
     return sorted(k for k in result if k)
 
 
-async def load_tail_state(session: AsyncSession, source: str) -> TailState:
+async def load_cursor(session: AsyncSession, source: str) -> Mapping[str, Any] | None:
+    """Where the engine's durable record was read up to (opaque to the account)."""
     state = await session.get(IngestState, source)
-    if state is None:
-        return TailState()
-    return TailState(state.position, state.inode, state.line_no, state.fingerprint)
+    return None if state is None else dict(state.cursor)
 
 
-async def save_tail_state(
-    session: AsyncSession, source: str, tail: TailState, now: datetime
+async def save_cursor(
+    session: AsyncSession, source: str, cursor: Mapping[str, Any], now: datetime
 ) -> None:
     state = await session.get(IngestState, source)
     if state is None:
-        state = IngestState(source=source)
+        state = IngestState(source=source, cursor={})
         session.add(state)
-    state.position, state.inode, state.line_no = tail.offset, tail.inode, tail.line_no
-    state.fingerprint, state.updated_at = tail.fingerprint, now
+    state.cursor, state.updated_at = dict(cursor), now

@@ -1,22 +1,25 @@
-"""CallTracker: the exact account of every call, from AMI, queue_log and the IVR into the store.
+"""CallTracker: the exact account of every call, from an engine's facts and the IVR into the store.
 
-Everything is journaled first (append-only, idempotency keys), then the touched calls are
-re-projected from their journal rows (``project.py``) in the same transaction.  AMI cannot
-replay what the controller missed, queue_log can: ``reconcile`` reads queue_log from the saved
-offset (``ingest_state``) on start, after every AMI reconnect, every ``reconcile_interval_s``
-and soon after a caller leaves a queue or hangs up.
+Engine-neutral: an engine adapter hands it facts (``controller.facts``) from its live events
+(``handle_fact``) and from its durable record (``reconcile``); the IVR hands it each call's
+outcome (``record_ivr``).  Everything is journaled first (append-only, idempotency keys), then
+the touched calls are re-projected from their journal rows (``project.py``) in the same
+transaction.  Live events cannot replay what the controller missed, the durable record can:
+``reconcile`` reads it from the cursor saved in the store (``ingest_state``) on start, after
+every reconnect, every ``reconcile_interval_s`` and soon after a caller leaves a queue or
+hangs up.
 
 Usage::
 
-    tracker = CallTracker(sessions, "/var/log/asterisk/queue_log", TrackingConfig.from_clinic(cfg))
+    tracker = CallTracker(sessions, engine, TrackingConfig.from_clinic(cfg))
     await tracker.start()                      # reconciles, then runs its two loops
-    ami.add_handler(tracker.handle_event)      # every AMI event (sync, never blocks)
-    await tracker.record_ivr(info, outcome, started_at)   # from the FastAGI session
+    engine.subscribe(tracker.handle_fact)      # every live fact (sync, never blocks)
+    await tracker.record_ivr(info, outcome, started_at)   # from the IVR session
     ...
     await tracker.close()                      # stops the loops, writes what is pending
 
-A DB error never loses an event while the process lives: the batch stays pending and is
-retried with backoff.  Counters are in ``tracker.stats``; live queue state in ``tracker.live``.
+A DB error never loses a fact while the process lives: the batch stays pending and is retried
+with backoff.  Counters are in ``tracker.stats``; live queue state in ``tracker.live``.
 """
 
 from __future__ import annotations
@@ -24,46 +27,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.controller.asterisk.ami.message import Message
-from clinicall.controller.asterisk.marks import ClinicallMark, decode_mark
-from clinicall.controller.asterisk.normalize import MalformedEvent, normalize
-from clinicall.controller.asterisk.queue_log import QueueLogRecord, QueueLogTail, TailBatch
-from clinicall.controller.events import (
-    AgentCompleted,
-    AnyEvent,
-    CallEvent,
-    ChannelCreated,
-    ChannelHungUp,
-    EngineStatus,
+from clinicall.controller.facts import (
+    CallFact,
+    ChannelClosed,
+    ChannelOfCall,
+    ChannelOpened,
+    EngineLink,
+    Fact,
+    QueueCompleted,
     QueueLeft,
 )
+from clinicall.controller.port import DurableRecord, ReconcileBatch
 from clinicall.controller.tracking import store
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState
-from clinicall.controller.tracking.rows import (
-    ami_entries,
-    ivr_entries,
-    mark_channel_entry,
-    queue_log_entry,
-)
+from clinicall.controller.tracking.rows import fact_entries, ivr_entries
 from clinicall.db import JournalEntry, insert_journal
 from clinicall.ivr.outcome import IvrOutcome
 from clinicall.ivr.port import CallInfo
 
 logger = logging.getLogger(__name__)
 
-QUEUE_LOG_SOURCE = "queue_log"
-NOT_A_CALL = frozenset({"", "NONE"})  # queue_log uniqueid of member and queue events
-SOON_EVENTS = (QueueLeft, AgentCompleted, ChannelHungUp)
+SOON = (QueueLeft, QueueCompleted, ChannelClosed)
 MAX_CHANNELS = 100_000  # remembered channel → call mappings (older ones are read from the store)
 
 
@@ -75,11 +67,9 @@ def utc_now() -> datetime:
 class TrackerStats:
     """Counters for health pages and tests."""
 
-    ami_events: int = 0
-    ami_ignored: Counter[str] = field(default_factory=Counter)  # by AMI event name
-    ami_malformed: Counter[str] = field(default_factory=Counter)
-    queue_log_records: int = 0
-    queue_log_malformed: int = 0
+    live_facts: int = 0
+    record_facts: int = 0
+    record_skipped: int = 0
     journaled: int = 0  # new journal rows
     calls_projected: int = 0
     db_errors: int = 0
@@ -92,7 +82,7 @@ class CallTracker:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        queue_log_path: str | os.PathLike[str],
+        record: DurableRecord,
         config: TrackingConfig,
         *,
         clock: Callable[[], datetime] = utc_now,
@@ -103,73 +93,59 @@ class CallTracker:
         max_write: int = 5000,
         retry_max_s: float = 10.0,
     ) -> None:
-        self.sessions, self.queue_log_path, self.config, self.clock = (
-            sessions, queue_log_path, config, clock,
-        )  # fmt: skip
+        self.sessions, self.record, self.config, self.clock = sessions, record, config, clock
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.reconcile_interval_s, self.soon_delay_s = reconcile_interval_s, soon_delay_s
         self.max_write, self.retry_max_s = max_write, retry_max_s
         self.stats = TrackerStats()
         self.live = LiveState()
         self._pending: list[JournalEntry] = []
-        self._channels: dict[str, str] = {}  # uniqueid → linkedid
-        self._tail: QueueLogTail | None = None
+        self._channels: dict[str, str] = {}  # channel id → call id
+        self._cursor: Mapping[str, Any] | None = None
+        self._cursor_loaded = False
         self._lock = asyncio.Lock()  # one writer at a time in this process
         self._wake = asyncio.Event()
         self._soon = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
-    # ---- AMI ---------------------------------------------------------------------------
+    # ---- live facts --------------------------------------------------------------------
 
-    def handle_event(self, message: Message) -> None:
-        """One AMI frame (sync handler for the AMI client).  Ignored and malformed events are
-        counted per event name and logged once per name; nothing here raises or blocks."""
-        name = message.event
-        try:
-            event = normalize(message)
-        except MalformedEvent as error:
-            if not self.stats.ami_malformed[name]:
-                logger.warning("skipping malformed AMI %s events: %s", name, error)
-            self.stats.ami_malformed[name] += 1
-            return
-        if event is None:
-            if not self.stats.ami_ignored[name]:
-                logger.debug("AMI %s events are not tracked", name)
-            self.stats.ami_ignored[name] += 1
-            return
-        self.handle_normalized(event)
-
-    async def handle_message(self, message: Message) -> None:
-        """``handle_event`` for callers that await their handlers (clinicall.app.CallAccount)."""
-        self.handle_event(message)
-
-    async def engine_up(self) -> None:
-        """The AMI link (re)connected: reconcile what was missed (a failure is logged and the
-        loop retries)."""
-        await self._contained(self.reconcile(), "reconcile after reconnect")
-
-    def handle_normalized(self, event: AnyEvent) -> None:
-        """A normalized event (from any engine adapter)."""
-        self.stats.ami_events += 1
-        self.live.apply(event)
-        if isinstance(event, ChannelCreated):
-            self._remember(event.uniqueid, event.linkedid)
-        if isinstance(event, CallEvent | EngineStatus):
-            self._pending.extend(ami_entries(event))
-        if isinstance(event, SOON_EVENTS) or (isinstance(event, EngineStatus) and event.up):
+    def handle_fact(self, fact: Fact) -> None:
+        """One live fact from the engine, in wire order (sync; never raises or blocks)."""
+        self.stats.live_facts += 1
+        self.live.apply(fact)
+        if isinstance(fact, ChannelOpened) and fact.call_id and fact.channel_id:
+            self._remember(fact.channel_id, fact.call_id)
+        if isinstance(fact, CallFact | EngineLink):
+            self._pending.extend(fact_entries(fact, self._call_key(fact)))
+        if isinstance(fact, SOON) or (isinstance(fact, EngineLink) and fact.up):
             self._soon.set()
         if len(self._pending) >= self.batch_size:
             self._wake.set()
 
-    def _remember(self, uniqueid: str, linkedid: str) -> None:
+    async def engine_up(self) -> None:
+        """The engine link (re)connected: reconcile what was missed (a failure is logged and
+        the loop retries)."""
+        await self._contained(self.reconcile(), "reconcile after reconnect")
+
+    def _remember(self, channel_id: str, call_id: str) -> None:
         if len(self._channels) >= MAX_CHANNELS:
             self._channels.pop(next(iter(self._channels)))
-        self._channels[uniqueid] = linkedid
+        self._channels[channel_id] = call_id
+
+    def _call_key(self, fact: Fact) -> str | None:
+        """The fact's call: named, or its channel's call if known, else its channel (the
+        store resolves the channel when the mapping arrives later)."""
+        if not isinstance(fact, CallFact):
+            return None
+        if fact.call_id:
+            return fact.call_id
+        return self._channels.get(fact.channel_id, fact.channel_id) or None
 
     # ---- IVR ---------------------------------------------------------------------------
 
     async def record_ivr(self, info: CallInfo, outcome: IvrOutcome, started_at: datetime) -> None:
-        """The IVR's account of one call (journal key ``ivr:<linkedid>``), written at once;
+        """The IVR's account of one call (journal key ``ivr:<call id>``), written at once;
         on a DB error it stays pending for the flush loop (the IVR session is never failed)."""
         self._remember(info.channel_id, info.call_id)
         self._pending.extend(ivr_entries(info, outcome, started_at, self.clock()))
@@ -182,8 +158,8 @@ class CallTracker:
     # ---- writing -----------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Journal every pending event and re-project their calls.  Raises the DB error if
-        a write fails; the events then stay pending."""
+        """Journal every pending fact and re-project their calls.  Raises the DB error if a
+        write fails; the facts then stay pending."""
         while self._pending:
             async with self._lock:
                 batch = self._pending[: self.max_write]
@@ -197,72 +173,55 @@ class CallTracker:
                 self.stats.calls_projected += projected
 
     async def reconcile(self) -> int:
-        """Read queue_log from the saved position to its end; journal and project.  Returns
-        the number of records read.  Raises the DB error (position then not advanced)."""
+        """Read the engine's durable record from the saved cursor to its end; journal and
+        project.  Returns the number of facts read.  Raises the DB error (the cursor then
+        does not advance)."""
         read = 0
         async with self._lock:
             while True:
-                tail = await self._open_tail()
-                batch = await tail.read_async()
+                if not self._cursor_loaded:
+                    async with self.sessions() as session:
+                        self._cursor = await store.load_cursor(session, self.record.record_name)
+                    self._cursor_loaded = True
+                batch = await self.record.reconcile(self._cursor)
                 done = False
                 try:
                     await self._ingest(batch)
                     done = True
                 finally:
-                    if not done:
-                        self._tail = None  # resume from the saved position next time
-                read += len(batch.records)
+                    # a failed write resumes from the saved cursor next time
+                    self._cursor_loaded = done
+                    if done:
+                        self._cursor = batch.cursor
+                read += len(batch.facts)
                 if not batch.more:
                     return read
 
-    async def _open_tail(self) -> QueueLogTail:
-        if self._tail is None:
-            async with self.sessions() as session:
-                state = await store.load_tail_state(session, QUEUE_LOG_SOURCE)
-            self._tail = QueueLogTail(self.queue_log_path, state)
-        return self._tail
-
-    async def _ingest(self, batch: TailBatch) -> None:
-        if batch.errors:
-            first = batch.errors[0]
-            logger.warning("queue_log: %d malformed line(s) skipped, first: %s",
-                           len(batch.errors), first)  # fmt: skip
-        if batch.restarted:
-            logger.info("queue_log read from its top again (%s)", batch.restarted)
+    async def _ingest(self, batch: ReconcileBatch) -> None:
         async with self.sessions() as session, session.begin():
-            entries = await self._queue_log_entries(session, batch.records)
+            entries = await self._record_entries(session, batch.facts)
             new = await insert_journal(session, entries)
-            await store.save_tail_state(session, QUEUE_LOG_SOURCE, batch.state, self.clock())
+            await store.save_cursor(session, self.record.record_name, batch.cursor, self.clock())
             keys = {e.call_key for e in entries if e.call_key}
             projected = await store.project_calls(session, keys, self.config)
-        self.stats.queue_log_records += len(batch.records)
-        self.stats.queue_log_malformed += len(batch.errors)
+        self.stats.record_facts += len(batch.facts)
+        self.stats.record_skipped += batch.skipped
         self.stats.journaled += new
         self.stats.calls_projected += projected
 
-    async def _queue_log_entries(
-        self, session: AsyncSession, records: list[QueueLogRecord]
+    async def _record_entries(
+        self, session: AsyncSession, facts: Sequence[Fact]
     ) -> list[JournalEntry]:
-        marks: dict[int, ClinicallMark] = {}
-        for index, record in enumerate(records):
-            if (mark := decode_mark(record)) is not None:
-                marks[index] = mark
-                self._remember(mark.uniqueid, mark.linkedid)
-        unknown = {r.uniqueid for r in records if r.uniqueid not in NOT_A_CALL}
-        unknown -= self._channels.keys()
-        for uniqueid, linkedid in (await store.linkedids_of(session, unknown)).items():
-            self._remember(uniqueid, linkedid)
-        entries: list[JournalEntry] = []
-        for index, record in enumerate(records):
-            if index in marks:
-                entries.append(queue_log_entry(record, marks[index].linkedid))
-                entries.append(mark_channel_entry(marks[index]))
-            elif record.uniqueid in NOT_A_CALL:
-                entries.append(queue_log_entry(record, None))
-            else:
-                call_key = self._channels.get(record.uniqueid, record.uniqueid)
-                entries.append(queue_log_entry(record, call_key))
-        return entries
+        """Journal entries of a durable batch, each fact under its call: the record names
+        calls through its mapping facts (the dialplan's routing mark) or only channels."""
+        for fact in facts:
+            if isinstance(fact, ChannelOfCall):
+                self._remember(fact.channel_id, fact.call_id)
+        unknown = {f.channel_id for f in facts if isinstance(f, CallFact) and not f.call_id}
+        unknown -= self._channels.keys() | {""}
+        for channel_id, call_id in (await store.calls_of_channels(session, unknown)).items():
+            self._remember(channel_id, call_id)
+        return [entry for fact in facts for entry in fact_entries(fact, self._call_key(fact))]
 
     async def rebuild(self) -> int:
         """Re-project every call in the journal (after a projector change); returns how many."""
@@ -301,7 +260,7 @@ class CallTracker:
                     raise  # we are being cancelled ourselves
         await self._contained(self.flush(), "final flush")
         if self._pending:
-            logger.error("%d tracking events could not be written", len(self._pending))
+            logger.error("%d tracking facts could not be written", len(self._pending))
 
     async def _contained(self, work: Any, what: str) -> bool:
         try:
@@ -328,9 +287,9 @@ class CallTracker:
         while True:
             try:
                 await asyncio.wait_for(self._soon.wait(), delay)
-                await asyncio.sleep(self.soon_delay_s)  # let Asterisk write its line
+                await asyncio.sleep(self.soon_delay_s)  # let the engine write its record
             except TimeoutError:
                 pass
             self._soon.clear()
-            ok = await self._contained(self.reconcile(), "queue_log reconcile")
+            ok = await self._contained(self.reconcile(), "durable record reconcile")
             delay = self.reconcile_interval_s if ok else min(delay * 2, self.retry_max_s)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
+from store_writes import writing
 
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
@@ -44,19 +45,18 @@ async def _seed(engine: AsyncEngine) -> None:
     start = NOW - timedelta(hours=3)
     waits = [(12.0, QueueOutcome.ANSWERED), (45.0, QueueOutcome.ANSWERED),
              (15.0, QueueOutcome.ANSWERED), (90.0, QueueOutcome.ABANDONED)]
-    async with sessions() as session:
+    async with writing(sessions) as session:
         for n, (wait, outcome) in enumerate(waits):
             at = start + timedelta(minutes=7 * n)
             missed = outcome is not QueueOutcome.ANSWERED
-            call = Call(linkedid=f"E{n}", direction=Direction.INBOUND, started_at=at,
+            call = Call(call_key=f"E{n}", direction=Direction.INBOUND, started_at=at,
                         caller=f"+38050111222{n}", missed=missed,
                         miss_cause=MissCause.ABANDONED if missed else None)
             call.queue_attempts.append(QueueAttempt(
-                uniqueid=f"EU{n}", queue="gynecology", joined_at=at, outcome=outcome,
+                channel_id=f"EU{n}", queue="gynecology", joined_at=at, outcome=outcome,
                 wait_s=wait, left_at=at + timedelta(seconds=wait),
                 connected_at=None if missed else at + timedelta(seconds=wait)))
             session.add(call)
-        await session.commit()
 
 
 @pytest.fixture

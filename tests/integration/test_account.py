@@ -22,8 +22,10 @@ from pg import PostgresServer
 from scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 from sqlalchemy import select
 
-from clinicall.app import Controller
-from clinicall.controller.asterisk.ami.message import Message
+from clinicall.app import build_engine
+from clinicall.controller.asterisk.record import QueueLogRecord
+from clinicall.controller.facts import Fact
+from clinicall.controller.service import Controller
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
@@ -59,9 +61,9 @@ class FanOut:
         for tracker in self.trackers:
             await tracker.record_ivr(info, outcome, started_at)
 
-    def handle_event(self, message: Message) -> None:
+    def handle_fact(self, fact: Fact) -> None:
         for tracker in self.trackers:
-            tracker.handle_event(message)
+            tracker.handle_fact(fact)
 
 
 @dataclass
@@ -95,7 +97,7 @@ async def stores(
         engines.append(engine)
         tracker = CallTracker(
             session_factory(engine),
-            clinic.asterisk.queue_log_path,
+            QueueLogRecord(clinic.asterisk.queue_log_path),
             TrackingConfig.from_clinic(clinic.config),
         )
         await tracker.start()
@@ -117,8 +119,9 @@ async def controller(
     clinic: SimulatedClinic, stores: list[Store], clock: Clock
 ) -> AsyncIterator[Controller]:
     account = FanOut(*(s.tracker for s in stores))
-    async with Controller(clinic.config, account=account, now=clock) as controller:
-        await controller.ami.wait_connected(10)
+    engine = build_engine(clinic.config)
+    async with Controller(clinic.config, engine, account=account, now=clock) as controller:
+        await engine.wait_up(10)
         yield controller
 
 
@@ -131,15 +134,16 @@ async def _rows(store: Store) -> list[tuple[Any, ...]]:
     engine = create_engine(store.url)
     try:
         async with session_factory(engine)() as session:
-            calls = (await session.execute(select(Call).order_by(Call.linkedid))).scalars()
+            calls = (await session.execute(select(Call).order_by(Call.call_key))).scalars()
             out: list[tuple[Any, ...]] = [
-                (c.linkedid, c.ivr_outcome, c.route, c.language, c.missed, c.miss_cause,
+                (c.call_key, c.ivr_outcome, c.route, c.language, c.missed, c.miss_cause,
                  c.ivr_path) for c in calls
             ]
             attempts = (await session.execute(
-                select(QueueAttempt).order_by(QueueAttempt.uniqueid, QueueAttempt.joined_at)
+                select(QueueAttempt).order_by(QueueAttempt.channel_id, QueueAttempt.joined_at)
             )).scalars()
-            out += [(a.uniqueid, a.queue, a.outcome, a.wait_s, a.talk_s, a.agent) for a in attempts]
+            out += [(a.channel_id, a.queue, a.outcome, a.wait_s, a.talk_s, a.agent)
+                    for a in attempts]
             return out
     finally:
         await engine.dispose()

@@ -15,12 +15,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.controller.tracking.attempts import AttemptRecord
 from clinicall.controller.tracking.project import CallRecord
-from clinicall.controller.tracking.store import Footprint, write_call
+from clinicall.controller.tracking.store import write_call
 from clinicall.db import call_links, create_engine, session_factory, upgrade
 from clinicall.db.models import (
     Call,
@@ -30,11 +31,11 @@ from clinicall.db.models import (
     Direction,
     IvrOutcome,
     MissCause,
-    QueueAttempt,
     QueueOutcome,
     kpi_changed_hours,
     kpi_hours_built,
 )
+from clinicall.db.writer import StoreWriter
 from clinicall.reports import compute, rollup
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
@@ -49,16 +50,16 @@ def at(hours: float) -> datetime:
     return DAY + timedelta(hours=hours)
 
 
-def inbound(linkedid: str, caller: str | None, start: datetime, *, answered: bool,
+def inbound(call_key: str, caller: str | None, start: datetime, *, answered: bool,
             seconds: float = 60) -> CallRecord:
     attempt = AttemptRecord(
-        uniqueid=linkedid, queue="therapy", joined_at=start + timedelta(seconds=5),
+        channel_id=call_key, queue="therapy", joined_at=start + timedelta(seconds=5),
         connected_at=start + timedelta(seconds=8) if answered else None,
         left_at=start + timedelta(seconds=seconds),
         outcome=QueueOutcome.ANSWERED if answered else QueueOutcome.ABANDONED,
         wait_s=3.0 if answered else seconds - 5, talk_s=seconds - 8 if answered else None)
     return CallRecord(
-        linkedid=linkedid, direction=Direction.INBOUND, caller=caller, dialled=CLINIC,
+        call_key=call_key, direction=Direction.INBOUND, caller=caller, dialled=CLINIC,
         started_at=start, answered_at=attempt.connected_at,
         ended_at=start + timedelta(seconds=seconds), language="uk", ivr_path="1",
         route="therapy", ivr_outcome=IvrOutcome.QUEUE, hangup_side=None,
@@ -66,15 +67,15 @@ def inbound(linkedid: str, caller: str | None, start: datetime, *, answered: boo
         attempts=(attempt,))
 
 
-def outbound(linkedid: str, number: str, start: datetime) -> CallRecord:
+def outbound(call_key: str, number: str, start: datetime) -> CallRecord:
     return CallRecord(
-        linkedid=linkedid, direction=Direction.OUTBOUND, caller=CLINIC, dialled=number,
+        call_key=call_key, direction=Direction.OUTBOUND, caller=CLINIC, dialled=number,
         started_at=start, answered_at=start + timedelta(seconds=6),
         ended_at=start + timedelta(seconds=90), language=None, ivr_path=None, route=None,
         ivr_outcome=None, hangup_side=None, missed=False, miss_cause=None, attempts=())
 
 
-# The calls and the links worked out by hand: linkedid → (repeat_gap_ms, return_delay_ms)
+# The calls and the links worked out by hand: call key → (repeat_gap_ms, return_delay_ms)
 CALLS = [
     inbound("a1", ANNA, at(8), answered=False, seconds=10),  # missed, ends 08:00:10
     inbound("a2", ANNA, at(8 + 5 / 60), answered=True),  # its return, 4 min 50 s later
@@ -99,15 +100,14 @@ EXPECTED = {
 
 async def links(sessions: Sessions) -> dict[str, tuple[int | None, int | None]]:
     async with sessions() as session:
-        rows = await session.execute(select(Call.linkedid, Call.repeat_gap_ms,
+        rows = await session.execute(select(Call.call_key, Call.repeat_gap_ms,
                                             Call.return_delay_ms))
-        return {linkedid: (gap, delay) for linkedid, gap, delay in rows
-                if linkedid in EXPECTED}
+        return {key: (gap, delay) for key, gap, delay in rows if key in EXPECTED}
 
 
 async def write(sessions: Sessions, record: CallRecord, superseded: tuple[str, ...] = ()) -> None:
-    async with sessions() as session, session.begin():
-        await write_call(session, record, superseded=superseded)
+    async with sessions() as session, session.begin(), StoreWriter(session) as writer:
+        await write_call(writer, record, superseded=superseded)
 
 
 def writes(seed: int) -> list[tuple[CallRecord, tuple[str, ...]]]:
@@ -117,12 +117,12 @@ def writes(seed: int) -> list[tuple[CallRecord, tuple[str, ...]]]:
     random.Random(seed).shuffle(order)
     out: list[tuple[CallRecord, tuple[str, ...]]] = []
     for record in order:
-        if record.linkedid == "a2":
+        if record.call_key == "a2":
             out.append((replace(record, missed=False, answered_at=None, attempts=(
                 replace(record.attempts[0], connected_at=None, outcome=None, wait_s=None,
                         talk_s=None),)), ()))
-        if record.linkedid == "b1":
-            out.append((replace(record, linkedid="b1-chan"), ()))
+        if record.call_key == "b1":
+            out.append((replace(record, call_key="b1-chan"), ()))
             out.append((record, ("b1-chan",)))
             continue
         out.append((record, ()))
@@ -136,32 +136,29 @@ async def test_links_kept_by_the_tracker_equal_a_rebuild(db_sessions: Sessions, 
         await write(db_sessions, record, superseded)
     kept = await links(db_sessions)
     assert kept == EXPECTED
-    async with db_sessions() as session, session.begin():
+    async with db_sessions() as session, session.begin(), StoreWriter(session):
         await call_links.rebuild(session)
     assert await links(db_sessions) == kept
 
 
 async def test_links_kept_by_a_batch_of_writes(db_sessions: Sessions) -> None:
     """As the tracker's flush writes: many calls in one transaction, relinked once."""
-    async with db_sessions() as session, session.begin():
-        footprint = Footprint()
+    async with db_sessions() as session, session.begin(), StoreWriter(session) as writer:
         for record, superseded in writes(4):
-            await write_call(session, record, superseded=superseded, footprint=footprint)
-        await footprint.apply(session)
+            await write_call(writer, record, superseded=superseded)
     assert await links(db_sessions) == EXPECTED
 
 
 async def test_a_done_callback_returns_the_missed_call(db_sessions: Sessions) -> None:
     missed = inbound("m1", ANNA, at(8), answered=False, seconds=10)
     await write(db_sessions, missed)
-    async with db_sessions() as session, session.begin():
-        call_id = await session.scalar(select(Call.id).where(Call.linkedid == "m1"))
+    async with db_sessions() as session, session.begin(), StoreWriter(session) as writer:
+        call_id = await session.scalar(select(Call.id).where(Call.call_key == "m1"))
         assert call_id is not None
         session.add(Callback(phone=ANNA, reason=CallbackReason.MISSED, origin_call_id=call_id,
                              created_at=at(8), due_at=at(8), state=CallbackState.DONE,
                              completed_at=at(8 + 0.1)))
-        await session.flush()
-        await call_links.refresh_calls(session, [call_id])
+        writer.callbacks_changed([call_id])
     async with db_sessions() as session:
         delay = await session.scalar(select(Call.return_delay_ms).where(Call.id == call_id))
     assert delay == 360_000 - 10_000
@@ -251,20 +248,25 @@ async def test_the_migration_links_the_calls_a_store_already_holds(empty_db_url:
     engine = create_engine(empty_db_url)
     try:
         async with engine.begin() as connection:
-            calls = Call.__table__
-            attempts = QueueAttempt.__table__
+            # the tables as they were at 0005 (the ids were renamed since)
+            calls = sa.table("calls", *(sa.column(c) for c in (
+                "id", "linkedid", "direction", "caller", "dialled", "started_at", "answered_at",
+                "ended_at", "route", "missed", "miss_cause")))
+            attempts = sa.table("queue_attempts", *(sa.column(c) for c in (
+                "call_id", "uniqueid", "queue", "joined_at", "connected_at", "left_at", "outcome",
+                "wait_s", "talk_s", "priority")))
             for n, record in enumerate(CALLS, start=1):
                 await connection.execute(calls.insert().values(
-                    id=n, linkedid=record.linkedid, direction=record.direction,
+                    id=n, linkedid=record.call_key, direction=record.direction,
                     caller=record.caller, dialled=record.dialled,
                     started_at=record.started_at, answered_at=record.answered_at,
                     ended_at=record.ended_at, route=record.route, missed=record.missed,
                     miss_cause=record.miss_cause))
                 for a in record.attempts:
                     await connection.execute(attempts.insert().values(
-                        call_id=n, uniqueid=a.uniqueid, queue=a.queue, joined_at=a.joined_at,
+                        call_id=n, uniqueid=a.channel_id, queue=a.queue, joined_at=a.joined_at,
                         connected_at=a.connected_at, left_at=a.left_at, outcome=a.outcome,
-                        wait_s=a.wait_s, talk_s=a.talk_s))
+                        wait_s=a.wait_s, talk_s=a.talk_s, priority=a.priority))
         await upgrade(empty_db_url)
         assert await links(session_factory(engine)) == EXPECTED
     finally:

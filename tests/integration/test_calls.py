@@ -17,7 +17,9 @@ import pytest
 import pytest_asyncio
 from scenario import EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 
-from clinicall.app import Controller
+from clinicall.app import build_engine
+from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.service import Controller
 from clinicall.sandbox.calltrace import CallTrace
 from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
@@ -48,8 +50,8 @@ def clock() -> Clock:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def controller(clinic: SimulatedClinic, clock: Clock) -> AsyncIterator[Controller]:
-    async with Controller(clinic.config, now=clock) as controller:
-        await controller.ami.wait_connected(10)
+    async with Controller(clinic.config, build_engine(clinic.config), now=clock) as controller:
+        await controller.engine.wait_up(10)
         yield controller
 
 
@@ -168,7 +170,9 @@ async def test_after_hours_the_hours_are_announced_and_no_queue_is_entered(
 async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(
     clinic: SimulatedClinic, controller: Controller
 ) -> None:
-    await controller.agi.close()  # last test of the module: the FastAGI port now refuses
+    engine = controller.engine
+    assert isinstance(engine, AsteriskEngine) and engine.agi is not None
+    await engine.agi.close()  # last test of the module: the FastAGI port now refuses
     trace = await _call(clinic, "1w1w1")
     assert trace.queues_joined == ["universal"]
     assert trace.variable("CLINICALL_OUTCOME") == "fallback"

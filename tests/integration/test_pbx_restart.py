@@ -17,6 +17,7 @@ from sqlalchemy import select
 from clinicall.app import running
 from clinicall.controller.asterisk.ami.client import STATUS_EVENT
 from clinicall.controller.asterisk.ami.stream import EventStream
+from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.db.models import Call, QueueAttempt, QueueOutcome
 from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
@@ -49,8 +50,11 @@ async def test_controller_survives_an_asterisk_restart_and_accounts_every_call(
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
     async with running(clinic.config, db_url=db_url, queue_log=clinic.asterisk.queue_log_path,
                        now=lambda: TUESDAY_10_KYIV) as parts:
-        ami = parts.controller.ami
-        await ami.wait_connected(10)
+        engine = parts.engine
+        assert isinstance(engine, AsteriskEngine)  # the restart is watched on its AMI link
+        ami = engine.ami
+        await engine.wait_up(10)
+        assert (engine.health().up, engine.health().reconnects) == (True, 0)
         before = await clinic.call(digits="0", number=ENGLISH_NUMBER, hold_s=20)
         assert (await clinic.finished(before, timeout=60)).operators_connected
 
@@ -59,6 +63,8 @@ async def test_controller_survives_an_asterisk_restart_and_accounts_every_call(
             await clinic.asterisk.restart()
             async with asyncio.timeout(40):
                 assert await statuses == ["down", "up"]
+        health = engine.health()
+        assert (health.up, health.reconnects, health.engine) == (True, 1, "asterisk")
         await clinic.ami.wait_connected(30)  # the test's own observer reconnects too
         after = await clinic.call(digits="0", number=ENGLISH_NUMBER, hold_s=20)
         assert (await clinic.finished(after, timeout=60)).operators_connected
@@ -67,7 +73,7 @@ async def test_controller_survives_an_asterisk_restart_and_accounts_every_call(
         await parts.tracker.flush()
         async with parts.sessions() as session:
             rows = (await session.execute(
-                select(Call.linkedid, QueueAttempt.queue, QueueAttempt.outcome)
+                select(Call.call_key, QueueAttempt.queue, QueueAttempt.outcome)
                 .join(QueueAttempt, QueueAttempt.call_id == Call.id)
                 .order_by(QueueAttempt.joined_at))).all()
     assert [tuple(r) for r in rows] == [

@@ -126,9 +126,9 @@ async def test_killed_controller_is_reconciled_from_queue_log_without_double_cou
     try:
         async with session_factory(engine)() as session:
             rows = (await session.execute(
-                select(Call.linkedid, QueueAttempt.wait_s, QueueAttempt.talk_s)
+                select(Call.call_key, QueueAttempt.wait_s, QueueAttempt.talk_s)
                 .join(QueueAttempt, QueueAttempt.call_id == Call.id)
-                .order_by(Call.linkedid))).all()
+                .order_by(Call.call_key))).all()
             report = await compute(session, start=started - timedelta(minutes=1),
                                    end=datetime.now(UTC) + timedelta(minutes=1), by="queue",
                                    config=clinic.config)

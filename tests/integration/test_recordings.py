@@ -24,8 +24,10 @@ from scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.app import Controller
+from clinicall.app import build_engine
+from clinicall.controller.asterisk.record import QueueLogRecord
 from clinicall.controller.asterisk.recording_layout import parse_recording_path
+from clinicall.controller.service import Controller
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
@@ -68,7 +70,8 @@ async def tracker(
     clinic: SimulatedClinic, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[CallTracker]:
     tracker = CallTracker(
-        sessions, clinic.asterisk.queue_log_path, TrackingConfig.from_clinic(clinic.config)
+        sessions, QueueLogRecord(clinic.asterisk.queue_log_path),
+        TrackingConfig.from_clinic(clinic.config),
     )
     await tracker.start()
     yield tracker
@@ -77,8 +80,10 @@ async def tracker(
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def controller(clinic: SimulatedClinic, tracker: CallTracker) -> AsyncIterator[Controller]:
-    async with Controller(clinic.config, account=tracker, now=lambda: TUESDAY_10_KYIV) as ctl:
-        await ctl.ami.wait_connected(10)
+    engine = build_engine(clinic.config)
+    async with Controller(clinic.config, engine, account=tracker,
+                          now=lambda: TUESDAY_10_KYIV) as ctl:
+        await engine.wait_up(10)
         yield ctl
 
 
@@ -109,9 +114,9 @@ async def recordings_of(
 ) -> list[tuple[Recording, str]]:
     async with sessions() as session:
         rows = await session.execute(
-            select(Recording, Call.linkedid)
+            select(Recording, Call.call_key)
             .outerjoin(Call, Call.id == Recording.call_id)
-            .where(Recording.linkedid == linkedid)
+            .where(Recording.call_key == linkedid)
         )
         return [(r, str(call)) for r, call in rows]
 
@@ -167,7 +172,7 @@ async def test_answered_call_is_recorded_and_unanswered_call_is_not(
     assert await audio_seconds(empty) < NO_AUDIO_S
     assert await recordings_of(sessions, abandoned) == []
     async with sessions() as session:
-        call = await session.scalar(select(Call).where(Call.linkedid == abandoned))
+        call = await session.scalar(select(Call).where(Call.call_key == abandoned))
     assert call is not None
     assert (call.missed, call.answered_at) == (True, None)
 

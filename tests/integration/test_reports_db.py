@@ -35,6 +35,7 @@ from clinicall.db.models import (
     SurveyQuestion,
     kpi_hours_built,
 )
+from clinicall.db.writer import StoreWriter
 from clinicall.reports import Report, compute
 from clinicall.reports.settings import KpiSettings
 
@@ -65,7 +66,7 @@ class StoreBuilder:
              direction: Direction = Direction.INBOUND, dialled: str | None = None,
              answered_at: datetime | None = None) -> Call:
         self.n += 1
-        call = Call(linkedid=f"L{self.n}", direction=direction, caller=caller, dialled=dialled,
+        call = Call(call_key=f"L{self.n}", direction=direction, caller=caller, dialled=dialled,
                     started_at=at, answered_at=answered_at or at,
                     ended_at=at + timedelta(seconds=duration_s), route=route,
                     ivr_outcome=outcome, missed=miss is not None, miss_cause=miss)
@@ -74,8 +75,9 @@ class StoreBuilder:
 
     async def commit(self) -> None:
         """Commit, with the calls' links computed, as every writer of calls keeps them."""
-        await self.session.flush()
-        await call_links.rebuild(self.session)
+        async with StoreWriter(self.session):
+            await self.session.flush()
+            await call_links.rebuild(self.session)
         await self.session.commit()
 
     def attempt(self, call: Call, queue: str, joined: datetime, outcome: QueueOutcome,
@@ -84,51 +86,52 @@ class StoreBuilder:
         connected = joined + timedelta(seconds=wait_s) if outcome is QueueOutcome.ANSWERED else None
         left = joined + timedelta(seconds=wait_s + (talk_s or 0))
         call.queue_attempts.append(QueueAttempt(
-            uniqueid=f"U{self.n}", queue=queue, joined_at=joined, connected_at=connected,
+            channel_id=f"U{self.n}", queue=queue, joined_at=joined, connected_at=connected,
             left_at=left, outcome=outcome, wait_s=wait_s, talk_s=talk_s))
 
 
 async def build_day(session: AsyncSession) -> None:
-    b = StoreBuilder(session)
-    q, ans = IvrOutcome.QUEUE, QueueOutcome.ANSWERED
-    c1 = b.call("+380501111111", utc(8, 0), route="therapy", outcome=q)
-    b.attempt(c1, "therapy", utc(8, 0, 10), ans, 3, 120)  # answered after 3 s
-    c2 = b.call("+380502222222", utc(8, 5), duration_s=18, route="therapy", outcome=q,
-                miss=MissCause.ABANDONED)
-    b.attempt(c2, "therapy", utc(8, 5, 10), QueueOutcome.ABANDONED, 8)  # abandoned after 8 s
-    c3 = b.call("+380503333333", utc(8, 10), duration_s=12, route="therapy", outcome=q,
-                miss=MissCause.ABANDONED)
-    b.attempt(c3, "therapy", utc(8, 10, 10), QueueOutcome.ABANDONED, 2)  # short abandon
-    c4 = b.call("+380504444444", utc(9, 0), duration_s=200, route="therapy", outcome=q)
-    b.attempt(c4, "therapy", utc(9, 0, 10), QueueOutcome.TIMEOUT, 60)  # overflow ...
-    b.attempt(c4, "universal", utc(9, 1, 10), ans, 25, 60)  # ... answered there
-    b.call("+380505555555", utc(18, 30), duration_s=40, route=None,
-           outcome=IvrOutcome.AFTER_HOURS, miss=MissCause.AFTER_HOURS)
-    b.call("+380506666666", utc(9, 30), duration_s=20, route=None,
-           outcome=IvrOutcome.HANGUP_IVR, miss=MissCause.HANGUP_IVR)
-    c7 = b.call("+380501111111", utc(15, 0), route="therapy", outcome=q)  # repeat of c1
-    b.attempt(c7, "therapy", utc(15, 0, 10), ans, 10, 30)
-    b.call("+380507777777", utc(10, 0), route="hours", outcome=IvrOutcome.SELF_SERVED)
-    # c2 returned 6 min after it ended by an answered outbound call (and a later done job)
-    b.call("+380441234567", utc(8, 11, 18), route=None, outcome=q,
-           direction=Direction.OUTBOUND, dialled="+380502222222", answered_at=utc(8, 11, 30))
-    c10 = b.call("+380508888888", utc(11, 0), duration_s=45, route="therapy", outcome=q,
-                 miss=MissCause.EXIT_KEY)
-    b.attempt(c10, "therapy", utc(11, 0, 10), QueueOutcome.EXIT_KEY, 30)
-    await session.flush()
-    session.add_all([
-        Callback(phone="+380502222222", reason=CallbackReason.MISSED, origin_call_id=c2.id,
-                 created_at=utc(8, 5, 18), due_at=utc(8, 5, 18), state=CallbackState.DONE,
-                 completed_at=utc(8, 13)),
-        Callback(phone="+380508888888", reason=CallbackReason.REQUESTED, origin_call_id=c10.id,
-                 created_at=utc(11, 0, 45), due_at=utc(11, 0, 45)),
-    ])
-    for call, csat, nps in ((c1, 5, 10), (c4, 3, 6), (c7, 4, 9)):
-        session.add(SurveyAnswer(call_id=call.id, question=SurveyQuestion.CSAT, score=csat,
-                                 answered_at=call.started_at + timedelta(minutes=5)))
-        session.add(SurveyAnswer(call_id=call.id, question=SurveyQuestion.NPS, score=nps,
-                                 answered_at=call.started_at + timedelta(minutes=5)))
-    await b.commit()
+    async with StoreWriter(session):
+        b = StoreBuilder(session)
+        q, ans = IvrOutcome.QUEUE, QueueOutcome.ANSWERED
+        c1 = b.call("+380501111111", utc(8, 0), route="therapy", outcome=q)
+        b.attempt(c1, "therapy", utc(8, 0, 10), ans, 3, 120)  # answered after 3 s
+        c2 = b.call("+380502222222", utc(8, 5), duration_s=18, route="therapy", outcome=q,
+                    miss=MissCause.ABANDONED)
+        b.attempt(c2, "therapy", utc(8, 5, 10), QueueOutcome.ABANDONED, 8)  # abandoned after 8 s
+        c3 = b.call("+380503333333", utc(8, 10), duration_s=12, route="therapy", outcome=q,
+                    miss=MissCause.ABANDONED)
+        b.attempt(c3, "therapy", utc(8, 10, 10), QueueOutcome.ABANDONED, 2)  # short abandon
+        c4 = b.call("+380504444444", utc(9, 0), duration_s=200, route="therapy", outcome=q)
+        b.attempt(c4, "therapy", utc(9, 0, 10), QueueOutcome.TIMEOUT, 60)  # overflow ...
+        b.attempt(c4, "universal", utc(9, 1, 10), ans, 25, 60)  # ... answered there
+        b.call("+380505555555", utc(18, 30), duration_s=40, route=None,
+               outcome=IvrOutcome.AFTER_HOURS, miss=MissCause.AFTER_HOURS)
+        b.call("+380506666666", utc(9, 30), duration_s=20, route=None,
+               outcome=IvrOutcome.HANGUP_IVR, miss=MissCause.HANGUP_IVR)
+        c7 = b.call("+380501111111", utc(15, 0), route="therapy", outcome=q)  # repeat of c1
+        b.attempt(c7, "therapy", utc(15, 0, 10), ans, 10, 30)
+        b.call("+380507777777", utc(10, 0), route="hours", outcome=IvrOutcome.SELF_SERVED)
+        # c2 returned 6 min after it ended by an answered outbound call (and a later done job)
+        b.call("+380441234567", utc(8, 11, 18), route=None, outcome=q,
+               direction=Direction.OUTBOUND, dialled="+380502222222", answered_at=utc(8, 11, 30))
+        c10 = b.call("+380508888888", utc(11, 0), duration_s=45, route="therapy", outcome=q,
+                     miss=MissCause.EXIT_KEY)
+        b.attempt(c10, "therapy", utc(11, 0, 10), QueueOutcome.EXIT_KEY, 30)
+        await session.flush()
+        session.add_all([
+            Callback(phone="+380502222222", reason=CallbackReason.MISSED, origin_call_id=c2.id,
+                     created_at=utc(8, 5, 18), due_at=utc(8, 5, 18), state=CallbackState.DONE,
+                     completed_at=utc(8, 13)),
+            Callback(phone="+380508888888", reason=CallbackReason.REQUESTED, origin_call_id=c10.id,
+                     created_at=utc(11, 0, 45), due_at=utc(11, 0, 45)),
+        ])
+        for call, csat, nps in ((c1, 5, 10), (c4, 3, 6), (c7, 4, 9)):
+            session.add(SurveyAnswer(call_id=call.id, question=SurveyQuestion.CSAT, score=csat,
+                                     answered_at=call.started_at + timedelta(minutes=5)))
+            session.add(SurveyAnswer(call_id=call.id, question=SurveyQuestion.NPS, score=nps,
+                                     answered_at=call.started_at + timedelta(minutes=5)))
+        await b.commit()
 
 
 async def report(sessions: async_sessionmaker[AsyncSession], by: list[str],

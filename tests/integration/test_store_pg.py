@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from store_writes import writing
 
 from clinicall.db import (
     JournalEntry,
@@ -69,9 +70,9 @@ async def test_schema_diff_sees_a_missing_table(db_url: str) -> None:
     ]
 
 
-def _call(linkedid: str = "1700000000.1") -> Call:
+def _call(call_key: str = "1700000000.1") -> Call:
     return Call(
-        linkedid=linkedid,
+        call_key=call_key,
         direction=Direction.INBOUND,
         caller="+380441234567",
         dialled="+380442000000",
@@ -86,10 +87,10 @@ def _call(linkedid: str = "1700000000.1") -> Call:
 async def test_call_with_attempts_round_trips_with_aware_utc_times(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with db_sessions.begin() as session:
+    async with writing(db_sessions) as session:
         call = _call()
         attempt = QueueAttempt(
-            uniqueid="1700000000.1",
+            channel_id="1700000000.1",
             queue="cardiology",
             joined_at=T0 + timedelta(seconds=20),
             connected_at=T0 + timedelta(seconds=47),
@@ -125,21 +126,21 @@ async def test_time_range_query_compares_instants_not_text(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """On SQLite times are text: a bound time in another zone must still compare as an instant."""
-    async with db_sessions.begin() as session:
+    async with writing(db_sessions) as session:
         session.add_all([_call("a"), _call("b")])
-        (await session.scalars(select(Call).where(Call.linkedid == "b"))).one().started_at = (
+        (await session.scalars(select(Call).where(Call.call_key == "b"))).one().started_at = (
             T0 + timedelta(hours=2)
         )
     bound = (T0 + timedelta(hours=1)).astimezone(KYIV_SUMMER)
     async with db_sessions() as session:
-        later = (await session.scalars(select(Call.linkedid).where(Call.started_at > bound))).all()
+        later = (await session.scalars(select(Call.call_key).where(Call.started_at > bound))).all()
     assert later == ["b"]
 
 
 async def test_stored_enum_is_the_value_not_the_name(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with db_sessions.begin() as session:
+    async with writing(db_sessions) as session:
         session.add(_call())
     async with db_sessions() as session:
         raw = (await session.execute(select(func.lower(Call.ivr_outcome)))).scalar_one()
@@ -148,26 +149,26 @@ async def test_stored_enum_is_the_value_not_the_name(
     assert text.scalar_one() is Direction.INBOUND
 
 
-async def test_linkedid_is_unique(db_sessions: async_sessionmaker[AsyncSession]) -> None:
-    async with db_sessions.begin() as session:
+async def test_call_key_is_unique(db_sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with writing(db_sessions) as session:
         session.add(_call())
     with pytest.raises(IntegrityError):
-        async with db_sessions.begin() as session:
+        async with writing(db_sessions) as session:
             session.add(_call())
 
 
 async def test_foreign_keys_are_enforced(db_sessions: async_sessionmaker[AsyncSession]) -> None:
     with pytest.raises(IntegrityError):
-        async with db_sessions.begin() as session:
+        async with writing(db_sessions) as session:
             session.add(
-                QueueAttempt(call_id=424242, uniqueid="x", queue="q", joined_at=T0, position=1)
+                QueueAttempt(call_id=424242, channel_id="x", queue="q", joined_at=T0, position=1)
             )
 
 
 async def test_callback_and_ingest_state_defaults(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with db_sessions.begin() as session:
+    async with writing(db_sessions) as session:
         session.add(
             Callback(
                 phone="+380441234567",
@@ -176,7 +177,7 @@ async def test_callback_and_ingest_state_defaults(
                 due_at=T0 + timedelta(minutes=5),
             )
         )
-        session.add(IngestState(source="queue_log", inode=2**40, updated_at=T0))
+        session.add(IngestState(source="queue_log", cursor={"inode": 2**40}, updated_at=T0))
     async with db_sessions() as session:
         job = (await session.scalars(select(Callback))).one()
         state = await session.get(IngestState, "queue_log")
@@ -186,15 +187,15 @@ async def test_callback_and_ingest_state_defaults(
         T0 + timedelta(minutes=5),
     )
     assert state is not None
-    assert (state.position, state.inode, state.line_no) == (0, 2**40, 0)
+    assert state.cursor == {"inode": 2**40}  # a JSON object, big integers intact
 
 
 def _entry(key: str, second: int = 0) -> JournalEntry:
     return JournalEntry(
         key=key,
-        source=JournalSource.QUEUE_LOG,
+        source=JournalSource.RECORD,
         at=T0 + timedelta(seconds=second),
-        kind="ENTERQUEUE",
+        kind="queue.joined",
         payload={"queue": "cardiology", "position": 1, "note": "ключ"},
     )
 
@@ -202,9 +203,9 @@ def _entry(key: str, second: int = 0) -> JournalEntry:
 async def test_journal_inserts_each_key_once(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with db_sessions.begin() as session:
+    async with writing(db_sessions) as session:
         assert await insert_journal(session, [_entry("k1"), _entry("k2"), _entry("k1")]) == 2
-    async with db_sessions.begin() as session:
+    async with writing(db_sessions) as session:
         assert await insert_journal(session, [_entry("k2"), _entry("k3", 5)]) == 1
         assert await insert_journal(session, []) == 0
     async with db_sessions() as session:
@@ -212,7 +213,7 @@ async def test_journal_inserts_each_key_once(
     assert [r.key for r in rows] == ["k1", "k2", "k3"]
     assert rows[2].at == T0 + timedelta(seconds=5)
     assert rows[0].payload == {"queue": "cardiology", "position": 1, "note": "ключ"}
-    assert rows[0].source is JournalSource.QUEUE_LOG
+    assert rows[0].source is JournalSource.RECORD
 
 
 async def test_journal_counts_across_batches(
@@ -220,7 +221,7 @@ async def test_journal_counts_across_batches(
 ) -> None:
     first = [_entry(f"k{i}") for i in range(1500)]
     again = [_entry(f"k{i}") for i in range(1000, 2600)]
-    async with db_sessions.begin() as session:
+    async with writing(db_sessions) as session:
         assert await insert_journal(session, first) == 1500
         assert await insert_journal(session, again) == 1100
     async with db_sessions() as session:

@@ -1,7 +1,8 @@
 """CallTracker against the store, on SQLite and PostgreSQL (``db_sessions`` fixture).
 
-AMI frames go through the real normalizer, queue_log through the real incremental tail on a
-file in tmp_path; lines follow docs/engines/asterisk.md formats plus the dialplan's CLINICALL line.
+The tracker is fed as the Asterisk engine feeds it: AMI frames through the adapter's decoder,
+queue_log through the adapter's durable-record reader (the real incremental tail on a file in
+tmp_path); lines follow docs/engines/asterisk.md formats plus the dialplan's CLINICALL line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
+from clinicall.controller.asterisk.record import QueueLogRecord
 from clinicall.controller.tracking import CallTracker, TrackingConfig
 from clinicall.db import create_engine
 from clinicall.db.models import (
@@ -39,6 +42,9 @@ C_CALL, C_CHAN = "1763900200.30", "1763900200.31"  # fallback call on a Local ch
 CONFIG = TrackingConfig(country_code="380")
 CLINIC = "+380441234567"
 MARK = "CLINICALL"  # the dialplan's own queue_log event
+#: Facts of QUEUE_LOG's 13 lines: each CLINICALL mark gives two (the call's routing and its
+#: channel → call mapping), every other line one.
+QUEUE_LOG_FACTS = 16
 
 QUEUE_LOG = (
     f"{T0 + 10}|{A}|cardiology|NONE|{MARK}|{A}|queue|uk|cardio|lang:1/main:2|0501234567|{CLINIC}\n"
@@ -100,14 +106,23 @@ async def record_ivr(tracker: CallTracker) -> None:
 
 
 def tracker_on(sessions: Sessions, path: Path) -> CallTracker:
-    return CallTracker(sessions, path, CONFIG, clock=clock)
+    return CallTracker(sessions, QueueLogRecord(path), CONFIG, clock=clock)
+
+
+def send(tracker: CallTracker, messages: list[Message]) -> AmiFactDecoder:
+    """AMI frames to the tracker through the Asterisk adapter's decoder (returned: its stats)."""
+    decoder = AmiFactDecoder()
+    for message in messages:
+        for fact in decoder.decode(message):
+            tracker.handle_fact(fact)
+    return decoder
 
 
 async def snapshot(sessions: Sessions) -> dict[str, list[tuple[Any, ...]]]:
     """Every tracked row, ids of calls included (re-projection keeps them)."""
     async with sessions() as s:
-        calls = (await s.execute(select(Call).order_by(Call.linkedid))).scalars().all()
-        attempts = (await s.execute(select(QueueAttempt, Call.linkedid).join(Call)
+        calls = (await s.execute(select(Call).order_by(Call.call_key))).scalars().all()
+        attempts = (await s.execute(select(QueueAttempt, Call.call_key).join(Call)
                                     .order_by(QueueAttempt.joined_at))).all()  # fmt: skip
         rings = (await s.execute(select(RingAttempt).order_by(RingAttempt.rang_at))).scalars()
         journal = await s.scalar(select(JournalEvent.id).order_by(JournalEvent.id.desc()))
@@ -115,7 +130,7 @@ async def snapshot(sessions: Sessions) -> dict[str, list[tuple[Any, ...]]]:
             "calls": [
                 (
                     c.id,
-                    c.linkedid,
+                    c.call_key,
                     c.caller,
                     c.dialled,
                     c.started_at,
@@ -134,7 +149,7 @@ async def snapshot(sessions: Sessions) -> dict[str, list[tuple[Any, ...]]]:
             "attempts": [
                 (
                     link,
-                    a.uniqueid,
+                    a.channel_id,
                     a.queue,
                     a.joined_at,
                     a.connected_at,
@@ -161,8 +176,7 @@ def write_file(path: Path, data: bytes) -> None:
 async def ingest_all(sessions: Sessions, path: Path) -> CallTracker:
     write_file(path, QUEUE_LOG)
     tracker = tracker_on(sessions, path)
-    for message in ami_answered():
-        tracker.handle_event(message)
+    send(tracker, ami_answered())
     await record_ivr(tracker)
     await tracker.flush()
     await tracker.reconcile()
@@ -172,8 +186,8 @@ async def ingest_all(sessions: Sessions, path: Path) -> CallTracker:
 async def test_ingest_gives_calls_attempts_and_rings(db_sessions: Sessions, tmp_path: Path) -> None:
     tracker = await ingest_all(db_sessions, tmp_path / "queue_log")
     async with db_sessions() as s:
-        calls = {c.linkedid: c for c in (await s.scalars(select(Call))).all()}
-        attempts = {a.uniqueid: a for a in (await s.scalars(select(QueueAttempt))).all()}
+        calls = {c.call_key: c for c in (await s.scalars(select(Call))).all()}
+        attempts = {a.channel_id: a for a in (await s.scalars(select(QueueAttempt))).all()}
         rings = (await s.scalars(select(RingAttempt).order_by(RingAttempt.rang_at))).all()
     assert sorted(calls) == sorted([A, B, C_CALL])  # the Local channel is not a call of its own
     a, b, c = calls[A], calls[B], calls[C_CALL]
@@ -193,8 +207,7 @@ async def test_ingest_gives_calls_attempts_and_rings(db_sessions: Sessions, tmp_
     assert [(r.member, r.answered) for r in rings] == [
         ("op1", True), ("op1", False), ("op2", True),
     ]  # fmt: skip
-    assert tracker.stats.queue_log_records == 13
-    assert tracker.stats.ami_ignored["Newstate"] == 1
+    assert tracker.stats.record_facts == QUEUE_LOG_FACTS
 
 
 async def test_replaying_the_whole_journal_twice_changes_nothing(
@@ -221,20 +234,21 @@ async def test_reconcile_from_a_queue_log_written_in_pieces(
     cut = QUEUE_LOG.index(b"COMPLETECALLER") + 5  # in the middle of A's last line
     path.write_bytes(QUEUE_LOG[:cut])
     first = tracker_on(db_sessions, path)
-    assert await first.reconcile() == 4  # CLINICALL, ENTERQUEUE, PAUSE, CONNECT; half line waits
+    # CLINICALL (two facts), ENTERQUEUE, PAUSE, CONNECT; the half line waits
+    assert await first.reconcile() == 5
     async with db_sessions() as s:
         state = await s.get(IngestState, "queue_log")
         assert state is not None
-        assert state.position == QUEUE_LOG.rindex(b"\n", 0, cut) + 1
+        assert state.cursor["offset"] == QUEUE_LOG.rindex(b"\n", 0, cut) + 1
         (attempt,) = (await s.scalars(select(QueueAttempt))).all()
         assert (attempt.outcome, attempt.talk_s) == (QueueOutcome.ANSWERED, None)
     with path.open("ab") as file:
         file.write(QUEUE_LOG[cut:])
     second = tracker_on(db_sessions, path)  # a restarted controller resumes from the store
-    assert await second.reconcile() == 9
+    assert await second.reconcile() == QUEUE_LOG_FACTS - 5
     pieces = await snapshot(db_sessions)
     async with db_sessions() as s:
-        talk = await s.scalar(select(QueueAttempt.talk_s).where(QueueAttempt.uniqueid == A))
+        talk = await s.scalar(select(QueueAttempt.talk_s).where(QueueAttempt.channel_id == A))
     assert talk == 60.0
     assert len(pieces["calls"]) == 3
     assert len(pieces["attempts"]) == 3
@@ -248,21 +262,23 @@ async def test_malformed_lines_and_unknown_events_are_skipped_and_counted(
     bad_number = f"{T0 + 120}|{B}|cardiology|NONE|ABANDON|one|1|8\n".encode()
     path.write_bytes(garbage + QUEUE_LOG + bad_number)
     tracker = tracker_on(db_sessions, path)
-    tracker.handle_event(frame("QueueCallerJoin", 5, Position="x", Queue="cardiology"))
-    tracker.handle_event(frame("QueueCallerJoin", 6, Position="x", Queue="cardiology"))
-    tracker.handle_event(frame("AgentConnect", 7))  # no Queue header
-    tracker.handle_event(frame("RTCPSent", 8))
-    tracker.handle_event(Message([("Event", "Newexten"), ("Uniqueid", A)]))
+    decoder = send(tracker, [
+        frame("QueueCallerJoin", 5, Position="x", Queue="cardiology"),
+        frame("QueueCallerJoin", 6, Position="x", Queue="cardiology"),
+        frame("AgentConnect", 7),  # no Queue header
+        frame("RTCPSent", 8),
+        Message([("Event", "Newexten"), ("Uniqueid", A)]),
+    ])  # fmt: skip
     await tracker.flush()
-    assert await tracker.reconcile() == 13
-    assert tracker.stats.queue_log_malformed == 3
-    assert dict(tracker.stats.ami_malformed) == {"QueueCallerJoin": 2, "AgentConnect": 1}
-    assert dict(tracker.stats.ami_ignored) == {"RTCPSent": 1, "Newexten": 1}
+    assert await tracker.reconcile() == QUEUE_LOG_FACTS
+    assert tracker.stats.record_skipped == 3
+    assert dict(decoder.stats.malformed) == {"QueueCallerJoin": 2, "AgentConnect": 1}
+    assert dict(decoder.stats.ignored) == {"RTCPSent": 1, "Newexten": 1}
     async with db_sessions() as s:
-        calls = (await s.scalars(select(Call.linkedid))).all()
+        calls = (await s.scalars(select(Call.call_key))).all()
         sources = (await s.scalars(select(JournalEvent.source).distinct())).all()
     assert sorted(calls) == sorted([A, B, C_CALL])
-    assert [str(x) for x in sources] == ["queue_log"]  # no AMI row from the bad frames
+    assert [str(x) for x in sources] == ["record"]  # no live row from the bad frames
 
 
 class FlakySessions:
@@ -282,23 +298,22 @@ async def test_a_database_error_loses_nothing(db_sessions: Sessions, tmp_path: P
     path = tmp_path / "queue_log"
     write_file(path, QUEUE_LOG)
     flaky = FlakySessions(db_sessions, failures=2)
-    tracker = CallTracker(flaky, path, CONFIG, clock=clock)  # type: ignore[arg-type]
-    for message in ami_answered():
-        tracker.handle_event(message)
+    tracker = CallTracker(flaky, QueueLogRecord(path), CONFIG, clock=clock)  # type: ignore[arg-type]
+    send(tracker, ami_answered())
     with pytest.raises(OperationalError):
         await tracker.flush()
     with pytest.raises(OperationalError):
         await tracker.reconcile()
     await tracker.flush()
     await record_ivr(tracker)
-    assert await tracker.reconcile() == 13
+    assert await tracker.reconcile() == QUEUE_LOG_FACTS
     async with db_sessions() as s:
         rows = (
-            await s.scalars(select(JournalEvent.kind).where(JournalEvent.source == "ami"))
+            await s.scalars(select(JournalEvent.kind).where(JournalEvent.source == "live"))
         ).all()
     assert sorted(set(rows)) == sorted(
-        ["AgentCalled", "AgentCompleted", "AgentConnected", "ChannelCreated", "ChannelHungUp",
-         "QueueJoined", "QueueLeft", "channel"]
+        ["queue.rung", "queue.completed", "queue.answered", "channel.opened", "channel.closed",
+         "queue.joined", "queue.left", "call.channel"]
     )  # fmt: skip
     calls = await snapshot(db_sessions)
     assert len(calls["calls"]) == 3
@@ -307,29 +322,31 @@ async def test_a_database_error_loses_nothing(db_sessions: Sessions, tmp_path: P
 async def test_start_reconciles_and_close_flushes(db_sessions: Sessions, tmp_path: Path) -> None:
     path = tmp_path / "queue_log"
     write_file(path, QUEUE_LOG)
-    tracker = CallTracker(db_sessions, path, CONFIG, clock=clock, reconcile_interval_s=3600,
-                          batch_interval_s=3600)  # fmt: skip
+    tracker = CallTracker(db_sessions, QueueLogRecord(path), CONFIG, clock=clock,
+                          reconcile_interval_s=3600, batch_interval_s=3600)  # fmt: skip
     await tracker.start()
-    assert tracker.stats.queue_log_records == 13  # read at start
-    for message in ami_answered():
-        tracker.handle_event(message)
+    assert tracker.stats.record_facts == QUEUE_LOG_FACTS  # read at start
+    send(tracker, ami_answered())
     await tracker.close()  # the loops would only run in an hour: close writes what is pending
     async with db_sessions() as s:
         kinds = (
-            await s.scalars(select(JournalEvent.kind).where(JournalEvent.source == "ami"))
+            await s.scalars(select(JournalEvent.kind).where(JournalEvent.source == "live"))
         ).all()
-    assert "AgentCompleted" in kinds
+    assert "queue.completed" in kinds
     assert tracker.stats.db_errors == 0
 
 
-async def test_tracker_is_the_apps_call_account(db_sessions: Sessions, tmp_path: Path) -> None:
-    from clinicall.app import CallAccount
+async def test_tracker_is_the_controllers_call_account(
+    db_sessions: Sessions, tmp_path: Path
+) -> None:
+    from clinicall.controller.service import CallAccount
 
     path = tmp_path / "queue_log"
     write_file(path, QUEUE_LOG)
-    account: CallAccount = tracker_on(db_sessions, path)
-    for message in ami_answered():
-        await account.handle_message(message)
-    await account.engine_up()
-    assert isinstance(account, CallTracker)
-    assert account.stats.queue_log_records == 13
+    tracker = tracker_on(db_sessions, path)
+    account: CallAccount = tracker
+    for fact in AmiFactDecoder().decode(ami_answered()[0]):
+        account.handle_fact(fact)
+    await tracker.engine_up()
+    assert tracker.stats.record_facts == QUEUE_LOG_FACTS
+    assert tracker.stats.live_facts == 1

@@ -1,6 +1,6 @@
 """Calls, their queue attempts and the operators rung during each attempt.
 
-One ``Call`` per inbound or outbound call (keyed by the engine's ``linkedid``); one
+One ``Call`` per inbound or outbound call (keyed by the engine's id of the call, ``call_key``); one
 ``QueueAttempt`` per time the call joined a queue; one ``RingAttempt`` per member rung.
 The KPIs (docs/kpi.md) are computed from these rows at report time: in particular a *short
 abandon* (wait < ``short_abandon_s``) is not stored, because the threshold is configuration.
@@ -31,7 +31,9 @@ class Call(Base):
     )
 
     id: Mapped[BigId]
-    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
+    # The engine's id of the whole call (Asterisk linkedid, FreeSWITCH the first leg's uuid);
+    # ``call_id`` in other tables is the foreign key to ``calls.id``.
+    call_key: Mapped[str] = mapped_column(String(64), unique=True)
     direction: Mapped[Direction] = mapped_column(str_enum(Direction))
     caller: Mapped[str | None] = mapped_column(String(32))  # E.164 when known
     dialled: Mapped[str | None] = mapped_column(String(32))
@@ -58,12 +60,12 @@ class QueueAttempt(Base):
     """One stay of a call in one queue: join, then connect or leave.
 
     wait_s is join → connect for answered attempts and join → leave otherwise; talk_s is
-    connect → complete.  ``uniqueid`` is the caller's channel, as in queue_log.
+    connect → complete.  ``channel_id`` is the engine's id of the caller's channel.
     """
 
     __tablename__ = "queue_attempts"
     __table_args__ = (
-        UniqueConstraint("uniqueid", "queue", "joined_at"),
+        UniqueConstraint("channel_id", "queue", "joined_at"),
         Index(None, "queue", "joined_at"),
         Index(None, "joined_at"),
         Index(None, "call_id", "connected_at"),  # reports: was the call answered (covering)
@@ -72,7 +74,7 @@ class QueueAttempt(Base):
 
     id: Mapped[BigId]
     call_id: Mapped[int] = mapped_column(BIG_ID_TYPE, ForeignKey("calls.id", ondelete="CASCADE"))
-    uniqueid: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
     queue: Mapped[str] = mapped_column(String(64))
     joined_at: Mapped[datetime]
     connected_at: Mapped[datetime | None]

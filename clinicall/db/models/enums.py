@@ -96,7 +96,8 @@ class SurveyQuestion(StrEnum):
 
 
 class JournalSource(StrEnum):
-    AMI = "ami"
-    QUEUE_LOG = "queue_log"
-    AGI = "agi"
-    ESL = "esl"
+    """Which stream a journal row came from, whatever the engine (docs/architecture.md)."""
+
+    LIVE = "live"  # the engine's live events (Asterisk AMI, FreeSWITCH event socket)
+    RECORD = "record"  # the engine's durable record (Asterisk queue_log, FreeSWITCH CDR)
+    IVR = "ivr"  # the controller's own IVR sessions

@@ -1,7 +1,9 @@
 """The append-only event journal and the resume positions of the ingest sources.
 
-Every engine event (AMI frame, queue_log line, AGI step) is written here once, under its
-idempotency ``key``: replaying a source after a crash or a reconnect inserts nothing twice.
+Every engine fact (``clinicall.controller.facts``: from the live events or the durable record)
+and every IVR outcome is written here once, under its idempotency ``key``: replaying a source
+after a crash or a reconnect inserts nothing twice.  ``kind`` is the fact's kind and the
+payload carries its version (``"v"``).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinicall.db.models.base import JSON_TYPE, Base, BigId
@@ -27,19 +29,17 @@ class JournalEvent(Base):
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
-    # The call the event belongs to (its linkedid; a channel's uniqueid while that is unknown),
+    # The call the event belongs to (its call id; a channel's id while that is unknown),
     # so a call's rows can be read back together to project it.  None: not about one call.
     call_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class IngestState(Base):
-    """Where a file-like source (e.g. ``queue_log``) was read up to, to resume after restart."""
+    """Where an engine's durable record (Asterisk's ``queue_log``, ...) was read up to, to
+    resume after a restart.  The cursor is the engine adapter's own (opaque to the account)."""
 
     __tablename__ = "ingest_state"
 
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    position: Mapped[int] = mapped_column(BigInteger, default=0)  # byte offset
-    inode: Mapped[int | None] = mapped_column(BigInteger)
-    line_no: Mapped[int] = mapped_column(BigInteger, default=0)  # lines consumed so far
-    fingerprint: Mapped[str | None] = mapped_column(String(64))  # digest of the first line
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
     updated_at: Mapped[datetime]

@@ -13,17 +13,18 @@ from clinicall.db.types import str_enum
 
 
 class Recording(Base):
-    """One recording file.  ``linkedid`` is kept so that a file imported before its call row
-    exists (controller down) can still be joined later; ``call_id`` is the call's reference."""
+    """One recording file.  ``call_key`` (the engine's id of the call) is kept so that a file
+    imported before its call row exists (controller down) can still be joined later;
+    ``call_id`` is the call's reference."""
 
     __tablename__ = "recordings"
-    __table_args__ = (Index(None, "linkedid"), Index(None, "call_id"), Index(None, "started_at"))
+    __table_args__ = (Index(None, "call_key"), Index(None, "call_id"), Index(None, "started_at"))
 
     id: Mapped[Id]
     call_id: Mapped[int | None] = mapped_column(
         BIG_ID_TYPE, ForeignKey("calls.id", ondelete="SET NULL")
     )
-    linkedid: Mapped[str] = mapped_column(String(64))
+    call_key: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(512), unique=True)  # relative to the storage root
     format: Mapped[str] = mapped_column(String(16))
     size_bytes: Mapped[int]

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import StatementError
+from store_writes import writing
 
 from clinicall.db import async_url, create_engine, session_factory
 from clinicall.db.engine import UnsupportedDatabaseError
@@ -39,9 +40,9 @@ async def test_naive_datetime_is_refused(sqlite_db_url: str) -> None:
     engine = create_engine(sqlite_db_url)
     try:
         with pytest.raises(StatementError) as caught:
-            async with session_factory(engine).begin() as session:
+            async with writing(session_factory(engine)) as session:
                 session.add(
-                    Call(linkedid="1", direction=Direction.INBOUND, started_at=datetime(2026, 1, 1))
+                    Call(call_key="1", direction=Direction.INBOUND, started_at=datetime(2026, 1, 1))
                 )
         assert isinstance(caught.value.orig, NaiveDatetimeError)
     finally:

@@ -169,7 +169,7 @@ def test_fallback_call_from_queue_log_only_with_a_local_channel() -> None:
     assert (call.caller, call.language, call.route) == ("+380501234567", "uk", "cardio")
     assert (call.started_at, call.answered_at, call.ended_at) == (at(2), at(6), at(36))
     (attempt,) = call.attempts
-    assert (attempt.uniqueid, attempt.wait_s, attempt.talk_s) == (channel, 4.0, 30.0)
+    assert (attempt.channel_id, attempt.wait_s, attempt.talk_s) == (channel, 4.0, 30.0)
     assert not call.missed
 
 
@@ -189,7 +189,7 @@ def test_ami_only_call_completed_by_queue_log_gives_the_queue_log_attempts() -> 
 
 def test_half_read_queue_log_is_completed_from_ami() -> None:
     """queue_log read up to CONNECT only: the talk time comes from AgentComplete."""
-    ql = [r for r in ql_rows(ANSWERED_QL) if r.kind != "COMPLETECALLER"]
+    ql = [r for r in ql_rows(ANSWERED_QL) if r.kind != "queue.completed"]
     (attempt,) = project(answered_ami().rows() + ql).attempts
     assert (attempt.joined_at, attempt.talk_s, attempt.hung_up_by) == (at(10), 60.0, "caller")
 

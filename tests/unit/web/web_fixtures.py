@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from store_writes import writing
 
 from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
 
@@ -50,17 +51,17 @@ async def seed_today(sessions: async_sessionmaker[AsyncSession]) -> None:
 
     def call(n: int, queue: str, wait: float, outcome: QueueOutcome, at: datetime) -> Call:
         missed = outcome is not QueueOutcome.ANSWERED
-        c = Call(linkedid=f"L{n}", direction=Direction.INBOUND, caller=f"+38067000000{n}",
+        c = Call(call_key=f"L{n}", direction=Direction.INBOUND, caller=f"+38067000000{n}",
                  started_at=at, ended_at=at + timedelta(minutes=3), missed=missed,
                  miss_cause=MissCause.ABANDONED if missed else None)
         joined = at + timedelta(seconds=20)
         c.queue_attempts.append(QueueAttempt(
-            uniqueid=f"U{n}", queue=queue, joined_at=joined, outcome=outcome, wait_s=wait,
+            channel_id=f"U{n}", queue=queue, joined_at=joined, outcome=outcome, wait_s=wait,
             connected_at=joined + timedelta(seconds=wait) if not missed else None,
             left_at=joined + timedelta(seconds=wait)))
         return c
 
-    async with sessions() as session:
+    async with writing(sessions) as session:
         session.add_all([
             call(1, "therapy", 10.0, QueueOutcome.ANSWERED, base),
             call(2, "therapy", 30.0, QueueOutcome.ANSWERED, base + timedelta(minutes=5)),
@@ -68,7 +69,6 @@ async def seed_today(sessions: async_sessionmaker[AsyncSession]) -> None:
             call(4, "pediatrics", 5.0, QueueOutcome.ANSWERED, base + timedelta(minutes=15)),
             call(5, "therapy", 3.0, QueueOutcome.ANSWERED, NOW - timedelta(days=1)),
         ])
-        await session.commit()
 
 
 async def log_in(client: TestClient[web.Request, web.Application], account: Account) -> None:

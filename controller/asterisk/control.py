@@ -1,0 +1,213 @@
+"""Engine control over AMI: the engine port's ``EngineControl`` for Asterisk.
+
+Every command is one AMI action with a deadline; the AMI layer's failures map onto the port's
+errors in one place (``_mapped``): not connected → EngineUnavailable (not sent), the link lost
+while waiting → OutcomeUnknown (never re-sent: the AMI client does not re-send actions),
+``Response: Error`` → EngineRefused with the response's fields, no reply → EngineTimeout.
+
+Originate runs asynchronously in Asterisk (``Async: true``): the action's reply only says it
+was queued, the outcome arrives later as an ``OriginateResponse`` event naming the new channel.
+The channel's id is set by us (``ChannelId``), derived from the request's idempotency key, so
+the event is matched by it and, after a restart or a lost link, the call is recognised by its
+facts (its call id is the same) instead of being dialled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Mapping
+
+from clinicall.agi_scripts import variables as v
+from clinicall.controller.asterisk.ami.client import AMIClient
+from clinicall.controller.asterisk.ami.connection import ActionResult
+from clinicall.controller.asterisk.ami.errors import AMIActionError, AMIConnectionLost
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import FieldValue
+from clinicall.controller.facts import MemberState
+from clinicall.controller.port import (
+    EngineRefused,
+    EngineTimeout,
+    EngineUnavailable,
+    OriginateCause,
+    OriginateFailed,
+    OriginateRequest,
+    OriginateResult,
+    OutcomeUnknown,
+    QueueMemberStatus,
+    QueueStatus,
+)
+
+#: The generated dialplan's contexts for originated calls (clinicall.asterisk_config.dialplan).
+ORIGINATE_CONTEXT = "clinicall-originate"
+QUEUE_ENTRY_CONTEXT = "clinicall-queue-entry"
+DIALLABLE = re.compile(r"\+?[0-9]{2,20}")
+VARIABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+#: Neutral call data names → the dialplan's channel variables.
+CALL_DATA_VARIABLES = {"language": v.CLINICALL_LANG, "route": v.CLINICALL_ROUTE,
+                       "path": v.CLINICALL_PATH, "outcome": v.CLINICALL_OUTCOME,
+                       "priority": v.CLINICALL_PRIORITY}  # fmt: skip
+ORIGINATE_KEY = "CLINICALL_ORIGINATE_KEY"
+#: OriginateResponse ``Reason``: Asterisk's control frame that ended the attempt.
+ORIGINATE_REASONS = {"0": OriginateCause.NO_ROUTE, "1": OriginateCause.REJECTED,
+                     "3": OriginateCause.NO_ANSWER, "5": OriginateCause.BUSY,
+                     "8": OriginateCause.REJECTED}  # fmt: skip
+DEVICE_STATES = {"1": MemberState.IDLE, "2": MemberState.IN_CALL, "3": MemberState.IN_CALL,
+                 "7": MemberState.IN_CALL, "8": MemberState.IN_CALL, "6": MemberState.RINGING,
+                 "4": MemberState.OFFLINE, "5": MemberState.OFFLINE}  # fmt: skip
+
+
+def call_id_for(key: str) -> str:
+    """The engine's id of an originated call, the same for the same idempotency key."""
+    return "cb-" + hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
+
+
+def channel_variable(name: str) -> str:
+    """The channel variable that carries the neutral call data ``name``."""
+    if name in CALL_DATA_VARIABLES:
+        return CALL_DATA_VARIABLES[name]
+    if not VARIABLE_NAME.fullmatch(name):
+        raise ValueError(f"call data name {name!r}: lower-case letters, digits and _ only")
+    return f"CLINICALL_{name.upper()}"
+
+
+class AsteriskControl:
+    """``EngineControl`` over one AMI client.  The engine forwards every AMI frame to
+    ``on_message`` and every link loss to ``on_link_lost`` (see ``AsteriskEngine``)."""
+
+    def __init__(self, ami: AMIClient, *, deadline_s: float = 5.0,
+                 originate_context: str = ORIGINATE_CONTEXT,
+                 queue_context: str = QUEUE_ENTRY_CONTEXT) -> None:  # fmt: skip
+        self.ami, self.deadline_s = ami, deadline_s
+        self.originate_context, self.queue_context = originate_context, queue_context
+        self._originating: dict[str, asyncio.Future[Message]] = {}  # channel id → response
+
+    # ---- originate ---------------------------------------------------------------------
+
+    async def originate(self, request: OriginateRequest) -> OriginateResult:
+        if not DIALLABLE.fullmatch(request.number):
+            raise EngineRefused("Originate", "not a diallable number (digits, optional +)")
+        call_id = call_id_for(request.key)
+        if call_id in self._originating:
+            raise EngineRefused("Originate", "this key is being dialled already")
+        variables = [f"{ORIGINATE_KEY}={request.key}",
+                     f"{v.CLINICALL_PRIORITY}={request.priority}",
+                     f"{v.QUEUE_PRIO}={request.priority}"]  # fmt: skip
+        variables += [f"{channel_variable(k)}={value}" for k, value in request.data.items()]
+        fields: dict[str, FieldValue] = {
+            "Channel": f"Local/{request.number}@{self.originate_context}/n",
+            "Context": self.queue_context, "Exten": request.queue, "Priority": "1",
+            "Async": "true", "Timeout": str(int(request.ring_timeout_s * 1000)),
+            "ChannelId": call_id, "OtherChannelId": f"{call_id}-2", "Variable": variables,
+        }  # fmt: skip
+        if request.caller_id:
+            fields["CallerID"] = request.caller_id
+        response = asyncio.get_running_loop().create_future()
+        self._originating[call_id] = response
+        try:
+            await self._action("Originate", fields)
+            async with asyncio.timeout(request.ring_timeout_s + self.deadline_s):
+                event = await response
+        except TimeoutError:
+            raise EngineTimeout("Originate", "no OriginateResponse in time") from None
+        finally:
+            self._originating.pop(call_id, None)
+        if event.get("Response", "").lower() != "success":
+            cause = ORIGINATE_REASONS.get(event.get("Reason", ""), OriginateCause.FAILED)
+            raise OriginateFailed("Originate", cause, dict(event.headers))
+        return OriginateResult(request.key, call_id, call_id)
+
+    def on_message(self, message: Message) -> None:
+        """Every AMI frame: an OriginateResponse settles its originate."""
+        if message.event.lower() != "originateresponse":
+            return
+        waiting = self._originating.get(message.get("Uniqueid", ""))
+        if waiting is not None and not waiting.done():
+            waiting.set_result(message)
+
+    def on_link_lost(self, detail: str) -> None:
+        """The link dropped: originates still waiting will never hear their outcome here."""
+        for waiting in self._originating.values():
+            if not waiting.done():
+                waiting.set_exception(OutcomeUnknown("Originate", f"AMI link lost ({detail})"))
+
+    # ---- queue members -----------------------------------------------------------------
+
+    async def queue_member_add(self, queue: str, member: str, *, name: str = "",
+                               paused: bool = False) -> None:  # fmt: skip
+        await self._action("QueueAdd", {"Queue": queue, "Interface": member,
+                                        "MemberName": name or member,
+                                        "Paused": "true" if paused else "false"})  # fmt: skip
+
+    async def queue_member_remove(self, queue: str, member: str) -> None:
+        await self._action("QueueRemove", {"Queue": queue, "Interface": member})
+
+    async def queue_member_pause(self, member: str, *, paused: bool, reason: str = "",
+                                 queue: str | None = None) -> None:  # fmt: skip
+        fields: dict[str, FieldValue] = {"Interface": member,
+                                         "Paused": "true" if paused else "false"}  # fmt: skip
+        if queue:
+            fields["Queue"] = queue
+        if reason:
+            fields["Reason"] = reason
+        await self._action("QueuePause", fields)
+
+    async def queue_status(self) -> tuple[QueueStatus, ...]:
+        result = await self._action("QueueStatus", {})
+        return parse_queue_status(result.events)
+
+    # ---- calls -------------------------------------------------------------------------
+
+    async def hangup(self, channel_id: str, *, cause: int = 16) -> None:
+        await self._action("Hangup", {"Channel": channel_id, "Cause": str(cause)})
+
+    async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
+        await self._action("Setvar", {"Channel": channel_id, "Variable": channel_variable(name),
+                                      "Value": value})  # fmt: skip
+
+    # ---- one place for the errors ------------------------------------------------------
+
+    async def _action(self, name: str, fields: Mapping[str, FieldValue]) -> ActionResult:
+        if not self.ami.connected:
+            raise EngineUnavailable(name, f"AMI not connected ({self.ami.last_error or 'down'})")
+        try:
+            return await self.ami.action(name, fields, timeout=self.deadline_s)
+        except AMIActionError as error:
+            raw = dict(error.response.headers)
+            raise EngineRefused(name, error.message or "refused", raw) from None
+        except AMIConnectionLost as error:
+            raise OutcomeUnknown(name, str(error)) from None
+        except TimeoutError:
+            raise EngineTimeout(name, f"no reply within {self.deadline_s:g} s") from None
+        except ValueError as error:  # a field with CR/LF: refused before sending
+            raise EngineRefused(name, str(error)) from None
+
+
+def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
+    """A QueueStatus EventList (QueueParams, QueueMember, QueueEntry) by queue, in order."""
+    order: list[str] = []
+    members: dict[str, list[QueueMemberStatus]] = {}
+    waits: dict[str, list[float]] = {}
+    for event in events:
+        kind, queue = event.event.lower(), event.get("Queue", "")
+        if kind == "queueparams":
+            order.append(queue)
+        elif kind == "queuemember":
+            in_call = event.get("InCall", "0") == "1"
+            state = MemberState.IN_CALL if in_call else DEVICE_STATES.get(
+                event.get("Status", ""), MemberState.UNKNOWN)
+            members.setdefault(queue, []).append(QueueMemberStatus(
+                queue=queue, member=event.get("Location", ""),
+                member_name=event.get("Name", ""), state=state,
+                paused=event.get("Paused", "0") == "1", pause_reason=event.get("PausedReason", ""),
+                calls_taken=_int(event.get("CallsTaken", "0"))))  # fmt: skip
+        elif kind == "queueentry":
+            waits.setdefault(queue, []).append(float(_int(event.get("Wait", "0"))))
+    return tuple(QueueStatus(queue, tuple(members.get(queue, ())), len(waits.get(queue, ())),
+                             max(waits.get(queue, ()), default=0.0))
+                 for queue in order)  # fmt: skip
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else 0
