@@ -171,7 +171,8 @@ async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(
     clinic: SimulatedClinic, controller: Controller
 ) -> None:
     engine = controller.engine
-    assert isinstance(engine, AsteriskEngine) and engine.agi is not None
+    assert isinstance(engine, AsteriskEngine)
+    assert engine.agi is not None
     await engine.agi.close()  # last test of the module: the FastAGI port now refuses
     trace = await _call(clinic, "1w1w1")
     assert trace.queues_joined == ["universal"]
