@@ -9,8 +9,12 @@ booked) hangs up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from clinicall.agi_scripts import variables as v
 from clinicall.asterisk_config.conffile import document
+from clinicall.controller.asterisk.control import ORIGINATE_CONTEXT as ORIGINATE
+from clinicall.controller.asterisk.control import QUEUE_ENTRY_CONTEXT as QUEUE_ENTRY
 from clinicall.controller.asterisk.recording_layout import dialplan_filename
 from clinicall.settings.models import ClinicConfig
 
@@ -46,7 +50,7 @@ def _any_of(name: str, values: tuple[str, ...]) -> str:
 Step = str | tuple[str, str]  # "App(args)" or ("label", "App(args)")
 
 
-def _ext(exten: str, steps: list[Step]) -> list[str]:
+def _ext(exten: str, steps: Sequence[Step]) -> list[str]:
     """``exten => X,1,first`` then ``same => n,...``; a ``(label, app)`` step gets a label."""
     out = []
     for i, step in enumerate(steps):
@@ -159,6 +163,36 @@ def _record(config: ClinicConfig) -> list[Step]:
     return [f"MixMonitor({dialplan_filename(rec.format, config.clinic.timezone)},{RECORD_OPTIONS})"]
 
 
+def _originate(simulated: bool) -> str:
+    """The dialling side of an originated call: a simulated patient who answers, or (not yet
+    configurable: the callbacks work adds the clinic's outbound route) a refusal."""
+    if simulated:
+        from clinicall.asterisk_config import simulation
+
+        steps = [f"Goto({simulation.PATIENT},s,1)"]
+        note = "; Calls the clinic places reach a simulated patient (who answers)."
+    else:
+        steps = ["Hangup(66)"]
+        note = "; Calls the clinic places: no outbound route is configured yet, so none is made."
+    lines = [note, f"[{ORIGINATE}]"]
+    for pattern in ("_X.", "_+X."):
+        lines += _ext(pattern, steps)
+    return "\n".join(lines) + "\n"
+
+
+def _queue_entry(config: ClinicConfig) -> str:
+    """An answered originated call joins the queue named by its extension, with the priority
+    the originate gave (``CLINICALL_PRIORITY``), recorded like an inbound call."""
+    lines = ["; Answered calls the clinic placed join the queue their extension names.",
+             f"[{QUEUE_ENTRY}]"]
+    for qid in config.queues:
+        lines += _ext(qid, [f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})",
+                            f"Set({v.CLINICALL_QUEUE}={qid})", *_record(config),
+                            f"Queue({qid},{QUEUE_OPTIONS},,,{var(MAXWAIT_PREFIX + qid)})",
+                            "Hangup()"])  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def _operators() -> str:
     lines = ["; Operators' phones place no outside calls.", f"[{OPERATORS}]",
              *_ext("_X.", ["Hangup(21)"]), *_ext("_[a-z].", ["Hangup(21)"])]
@@ -169,7 +203,7 @@ def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     from clinicall.asterisk_config import simulation
 
     parts = [_globals(config), _inbound(config), _call(config, agi or agi_url(config)),
-             _operators()]
+             _operators(), _originate(simulated), _queue_entry(config)]
     if simulated:
         parts += [simulation.operators_context(), simulation.patient_context()]
     return document(*parts)

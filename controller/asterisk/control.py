@@ -39,7 +39,9 @@ from clinicall.controller.port import (
     QueueStatus,
 )
 
-#: The generated dialplan's contexts for originated calls (clinicall.asterisk_config.dialplan).
+#: Where calls the clinic places start and where they go once answered:
+#: ``Local/<number>@clinicall-originate/n`` into ``clinicall-queue-entry,<queue>`` (the
+#: generated dialplan, clinicall.asterisk_config.dialplan, defines both).
 ORIGINATE_CONTEXT = "clinicall-originate"
 QUEUE_ENTRY_CONTEXT = "clinicall-queue-entry"
 DIALLABLE = re.compile(r"\+?[0-9]{2,20}")

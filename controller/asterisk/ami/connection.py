@@ -138,6 +138,9 @@ class AMIConnection:
             pending.response = msg
             if msg.get("EventList", "").lower() != "start" or msg.response.lower() == "error":
                 pending.finish()
+                # A later event naming this ActionID (Originate's OriginateResponse, even in
+                # the same read as the reply) is an event, not part of the reply.
+                del self._pending[msg.action_id]
             return
         pending.events.append(msg)
         if pending.response is not None and msg.get("EventList", "").lower() == "complete":

@@ -8,6 +8,7 @@ half-open ones: still open, never answering (what a dead NAT or a frozen Asteris
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami.protocol import AMIParser
@@ -29,6 +30,8 @@ class FakeAMI:
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._received = asyncio.Condition()
+        #: Replies scripted per action name (lower case): the frames to send for a message.
+        self.script: dict[str, Callable[[Message], bytes]] = {}
 
     async def wait_for_action(self, action: str, count: int = 1) -> None:
         """Return once ``count`` actions named ``action`` have been received."""
@@ -89,7 +92,9 @@ class FakeAMI:
     def _answer(self, msg: Message, writer: asyncio.StreamWriter) -> None:
         action = msg.get("Action", "").lower()
         aid = ("ActionID", msg.action_id)
-        if action == "login":
+        if action in self.script:
+            writer.write(self.script[action](msg))
+        elif action == "login":
             if msg.get("Secret") != SECRET:
                 writer.write(
                     frame(("Response", "Error"), aid, ("Message", "Authentication failed"))
