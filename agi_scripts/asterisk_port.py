@@ -12,7 +12,7 @@ import re
 from clinicall.agi_scripts import variables as v
 from clinicall.agi_scripts.channel import AgiCommands
 from clinicall.agi_scripts.protocol import AgiEnvironment
-from clinicall.ivr.port import CallInfo, QueueRequest
+from clinicall.calltypes import CallInfo, QueueRequest
 
 # A sound that plays (almost) nothing: GET DATA needs a file when the caller already started
 # typing during an earlier prompt.  Part of Asterisk's core sounds.

@@ -30,7 +30,8 @@ from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiEnvironment, AgiReply
 from clinicall.agi_scripts.server import FastAgiServer
-from clinicall.ivr.port import CallPort, QueueRequest
+from clinicall.calltypes import QueueRequest
+from clinicall.ivr.port import CallPort
 
 Ivr = Callable[[CallPort], Awaitable[None]]
 

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from clinicall.calltypes import CallInfo, IvrOutcome
 from clinicall.controller.facts import Fact
 from clinicall.controller.port import Engine
 from clinicall.ivr.interpreter import run_ivr
-from clinicall.ivr.outcome import IvrOutcome
 from clinicall.ivr.plan import IvrPlan
-from clinicall.ivr.port import CallInfo, CallPort
+from clinicall.ivr.port import CallPort
 from clinicall.privacy import mask_number
 from clinicall.settings.models import ClinicConfig
 

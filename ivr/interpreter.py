@@ -19,10 +19,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from clinicall.calltypes import IvrOutcome, Outcome, QueueRequest
 from clinicall.ivr import prompts
-from clinicall.ivr.outcome import IvrOutcome, Outcome, Path
+from clinicall.ivr.outcome import Path
 from clinicall.ivr.plan import CompiledMenu, GoTo, IvrPlan, Route, Say, plan_for
-from clinicall.ivr.port import CallerHungUp, CallPort, QueueRequest
+from clinicall.ivr.port import CallerHungUp, CallPort
 from clinicall.settings.models import ClinicConfig
 
 #: Every key is collected, so a wrong key is answered at once rather than ignored until timeout.

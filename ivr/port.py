@@ -11,8 +11,9 @@ transports them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
+
+from clinicall.calltypes import CallInfo, QueueRequest
 
 
 class CallerHungUp(Exception):  # control flow, not an error: hence no "Error" suffix
@@ -21,31 +22,6 @@ class CallerHungUp(Exception):  # control flow, not an error: hence no "Error" s
 
 class PortError(Exception):
     """The engine refused or failed a command (invalid command, channel gone wrong, ...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CallInfo:
-    """What the engine tells about a call when it hands it over."""
-
-    call_id: str  # engine id of the whole call (Asterisk linkedid)
-    channel_id: str  # engine id of the caller's channel (Asterisk uniqueid)
-    caller_number: str  # as presented, not yet normalized
-    caller_name: str
-    dialled_number: str  # the clinic number the patient dialled (DNID / extension)
-    engine: str  # "asterisk" | "freeswitch"
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRequest:
-    """Where the IVR sends the caller when it is done: the engine's queue does the rest."""
-
-    queue: str
-    priority: int
-    max_wait_s: int
-    overflow_queue: str | None
-    language: str
-    path: str  # IVR path as digits and menu ids, e.g. "lang:2/main:1/appointments:3"
-    route: str  # the route id from the config (what the patient called about)
 
 
 class CallPort(Protocol):

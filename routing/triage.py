@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clinicall.ivr.port import QueueRequest
+from clinicall.calltypes import QueueRequest
 from clinicall.settings.models import ClinicConfig
 
 

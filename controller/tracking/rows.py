@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from clinicall.calltypes import CallInfo, IvrOutcome
 from clinicall.controller.facts import CallFact, ChannelOfCall, ChannelOpened, Fact
 from clinicall.controller.tracking.codec import encode
 from clinicall.db import JournalEntry
 from clinicall.db.models import JournalSource
-from clinicall.ivr.outcome import IvrOutcome
-from clinicall.ivr.port import CallInfo
 
 IVR_KIND = "ivr.outcome"
 IVR_VERSION = 1

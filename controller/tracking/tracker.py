@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.calltypes import CallInfo, IvrOutcome
 from clinicall.controller.facts import (
     CallFact,
     ChannelClosed,
@@ -50,8 +51,6 @@ from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState
 from clinicall.controller.tracking.rows import fact_entries, ivr_entries
 from clinicall.db import JournalEntry, insert_journal
-from clinicall.ivr.outcome import IvrOutcome
-from clinicall.ivr.port import CallInfo
 
 logger = logging.getLogger(__name__)
 

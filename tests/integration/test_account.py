@@ -23,6 +23,7 @@ from scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, C
 from sqlalchemy import select
 
 from clinicall.app import build_engine
+from clinicall.calltypes import CallInfo, IvrOutcome
 from clinicall.controller.asterisk.record import QueueLogRecord
 from clinicall.controller.facts import Fact
 from clinicall.controller.service import Controller
@@ -30,8 +31,6 @@ from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
 from clinicall.db.models import Call, JournalEvent, QueueAttempt
-from clinicall.ivr.outcome import IvrOutcome
-from clinicall.ivr.port import CallInfo
 from clinicall.reports.kpi import compute
 from clinicall.sandbox.calltrace import CallTrace
 from clinicall.sandbox.clinic import SimulatedClinic

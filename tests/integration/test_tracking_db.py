@@ -16,6 +16,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.calltypes import CallInfo, QueueRequest
+from clinicall.calltypes import IvrOutcome as IvrResult
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
 from clinicall.controller.asterisk.record import QueueLogRecord
@@ -31,8 +33,6 @@ from clinicall.db.models import (
     QueueOutcome,
     RingAttempt,
 )
-from clinicall.ivr.outcome import IvrOutcome as IvrResult
-from clinicall.ivr.port import CallInfo, QueueRequest
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = 1763900000

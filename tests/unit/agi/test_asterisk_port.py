@@ -10,7 +10,8 @@ import pytest
 from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.server import FastAgiServer
-from clinicall.ivr.port import CallerHungUp, CallInfo, PortError, QueueRequest
+from clinicall.calltypes import CallInfo, QueueRequest
+from clinicall.ivr.port import CallerHungUp, PortError
 
 from .fake_asterisk import FakeAsterisk
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from clinicall.ivr.port import CallerHungUp, CallInfo, QueueRequest
+from clinicall.calltypes import CallInfo, QueueRequest
+from clinicall.ivr.port import CallerHungUp
 from clinicall.settings.models import ClinicConfig
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"

@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from ivr_fakes import ENGLISH_NUMBER, HANGUP, TIMEOUT, FakePort
 
+from clinicall.calltypes import IvrOutcome
 from clinicall.ivr.interpreter import run_ivr
-from clinicall.ivr.outcome import IvrOutcome, Path
+from clinicall.ivr.outcome import Path
 from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.port import CallPort
 from clinicall.settings.models import ClinicConfig

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from asterisk_input import CALLER, CLINIC, UID, Ami, at, mark, ql_rows, rows_of
 
+from clinicall.calltypes import CallInfo, IvrOutcome, Outcome, QueueRequest
 from clinicall.controller.tracking.rows import JournalRow, ivr_entries, row_of
-from clinicall.ivr.outcome import IvrOutcome, Outcome
-from clinicall.ivr.port import CallInfo, QueueRequest
 
 __all__ = ["CALLER", "CLINIC", "UID", "Ami", "at", "ivr_rows", "mark", "ql_rows", "rows_of"]
 

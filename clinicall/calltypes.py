@@ -1,0 +1,54 @@
+"""The neutral call types: what an engine says about a call, where the IVR sends the caller,
+and what an IVR session ended with.
+
+A leaf module: ``ivr`` produces these, ``routing`` builds the queue request, the controller and
+its call account consume them, and none of those packages needs another to name them
+(docs/architecture.md, "Layers").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """What the engine tells about a call when it hands it over."""
+
+    call_id: str  # engine id of the whole call (Asterisk linkedid)
+    channel_id: str  # engine id of the caller's channel (Asterisk uniqueid)
+    caller_number: str  # as presented, not yet normalized
+    caller_name: str
+    dialled_number: str  # the clinic number the patient dialled (DNID / extension)
+    engine: str  # "asterisk" | "freeswitch"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRequest:
+    """Where the IVR sends the caller when it is done: the engine's queue does the rest."""
+
+    queue: str
+    priority: int
+    max_wait_s: int
+    overflow_queue: str | None
+    language: str
+    path: str  # IVR path as digits and menu ids, e.g. "lang:2/main:1/appointments:3"
+    route: str  # the route id from the config (what the patient called about)
+
+
+Outcome = Literal["queue", "selfserved", "afterhours", "hangup", "fallback"]
+"""queue: sent to the chosen queue; selfserved: heard an answer and left without an operator;
+afterhours: the clinic was closed (no queue); hangup: hung up in the menus; fallback: invalid
+or no input ``max_attempts`` times, sent to the universal queue."""
+
+@dataclass(frozen=True, slots=True)
+class IvrOutcome:
+    language: str
+    path: str
+    #: The route id chosen; for a call that only heard answers, the last answer's prompt key
+    #: (``info_hours``, ``service_<id>``): what the patient called about, for the topics KPI.
+    #: None: nothing was chosen.
+    route: str | None
+    request: QueueRequest | None  # what was sent to port.enqueue (None: no queue entered)
+    outcome: Outcome
