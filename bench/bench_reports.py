@@ -32,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from gen_year import DEFAULT_CALLS, ZONE, generate  # noqa: E402
+from report_oracle import compute_naive  # noqa: E402  (bench/, beside this script)
 
 from clinicall.db import create_engine, session_factory  # noqa: E402
 from clinicall.db.models import kpi_call_hours, kpi_hours_built, kpi_queue_hours  # noqa: E402
 from clinicall.reports import compute  # noqa: E402
-from clinicall.reports.naive import compute_naive  # noqa: E402
 from clinicall.reports.settings import KpiSettings  # noqa: E402
 
 SETTINGS = KpiSettings(

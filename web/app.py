@@ -14,13 +14,23 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.reports import web as reports_web
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
-from clinicall.web import assets, auth_views, dashboard
+from clinicall.web import assets, auth_views, dashboard, reports_api
 from clinicall.web.access import access_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
-from clinicall.web.keys import AUTH, CLOCK, CONFIG, LIVE, SESSIONS, THROTTLE, AuthSettings, Clock
+from clinicall.web.keys import (
+    AUTH,
+    CLOCK,
+    CONFIG,
+    KPI_SETTINGS,
+    LIVE,
+    METRICS_LIVE,
+    SESSIONS,
+    THROTTLE,
+    AuthSettings,
+    Clock,
+)
 from clinicall.web.live import LiveSource, MetricsLive
 from clinicall.web.throttle import LoginThrottle
 
@@ -76,13 +86,11 @@ def build_app(
     app.router.add_get("/assets/dashboard.js", assets.script)
     app.router.add_get("/", dashboard.dashboard)
     app.router.add_get("/api/live", dashboard.api_live)
-    app[reports_web.SESSIONS] = sessions
-    app[reports_web.KPI_SETTINGS] = kpi_settings(config)
-    app[reports_web.CLOCK] = clock
+    app[KPI_SETTINGS] = kpi_settings(config)
     if live is not None:
-        app[reports_web.LIVE_STATE] = MetricsLive(live, clock)
+        app[METRICS_LIVE] = MetricsLive(live, clock)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
-    reports_web.add_metrics(app)
+    reports_api.add_metrics(app)
     return app
 
 

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from clinicall.reports import web as reports_web
 from clinicall.reports.table import Value
 from clinicall.settings.models import ClinicConfig
+from clinicall.web import reports_api
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS, Identity
 from clinicall.web.kpi_today import clinic_row, rows_by_queue, today_report
 from clinicall.web.live import live_view, queue_name
@@ -125,9 +125,9 @@ async def api_live(request: web.Request) -> web.Response:
 
 async def api_kpi(request: web.Request) -> web.Response:
     """``/api/kpi``: today by queue on the app's clock (what the dashboard polls), or any
-    period and grouping with ``from``/``to``/``by`` (:func:`reports.web.kpi_handler`)."""
+    period and grouping with ``from``/``to``/``by`` (:func:`web.reports_api.kpi_handler`)."""
     if "from" in request.query:
-        return await reports_web.kpi_handler(request)
+        return await reports_api.kpi_handler(request)
     return await api_kpi_today(request)
 
 

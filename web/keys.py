@@ -10,6 +10,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import Role
+from clinicall.reports.metrics import LiveState
+from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import ClinicConfig
 from clinicall.web.live import LiveSource
 from clinicall.web.throttle import LoginThrottle
@@ -40,4 +42,7 @@ LIVE: web.AppKey[LiveSource | None] = web.AppKey("live")
 AUTH = web.AppKey("auth", AuthSettings)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+KPI_SETTINGS = web.AppKey("kpi_settings", KpiSettings)
+#: The live queue state as the Prometheus collector reads it (absent: no live gauges).
+METRICS_LIVE = web.AppKey("metrics_live", LiveState)
 IDENTITY = web.RequestKey("identity", Identity)

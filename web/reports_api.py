@@ -1,8 +1,9 @@
-"""The reports' web handlers: ``GET /metrics`` (Prometheus) and ``GET /api/kpi`` (JSON).
+"""The reports over HTTP: ``GET /metrics`` (Prometheus) and ``GET /api/kpi`` (JSON).
 
-The web app owner calls ``add_routes(app)`` after putting the store's session factory and
-the KPI settings in ``app[SESSIONS]`` / ``app[KPI_SETTINGS]`` (and optionally
-``app[LIVE_STATE]``).  Authentication is the app's middleware's business, not this module's.
+``reports`` computes; this module (the web app's) serves.  The app puts the store's session
+factory, the KPI settings and the clock under its keys (``web.keys``; the live state under
+``METRICS_LIVE`` when there is one) before ``add_metrics``.  Authentication is the app's
+middleware's business, not this module's.
 
     GET /api/kpi?from=2026-11-01&to=2026-11-30&by=queue,day   (local dates, both included)
 """
@@ -10,24 +11,18 @@ the KPI settings in ``app[SESSIONS]`` / ``app[KPI_SETTINGS]`` (and optionally
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.reports.grouping import BadGroupingError
 from clinicall.reports.kpi import compute
-from clinicall.reports.metrics import KpiCollector, LiveState
-from clinicall.reports.settings import KpiSettings
+from clinicall.reports.metrics import KpiCollector
+from clinicall.web.keys import CLOCK, KPI_SETTINGS, METRICS_LIVE, SESSIONS
 
-SESSIONS = web.AppKey("reports_sessions", async_sessionmaker[AsyncSession])
-KPI_SETTINGS = web.AppKey("reports_kpi_settings", KpiSettings)
-LIVE_STATE = web.AppKey("reports_live_state", LiveState)
-#: Optional: the clock that says what "today" is for the metrics (default: the real time).
-CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("reports_clock")
 _COLLECTOR = web.AppKey("reports_collector", KpiCollector)
 _REGISTRY = web.AppKey("reports_registry", CollectorRegistry)
 
@@ -48,7 +43,7 @@ def add_metrics(app: web.Application) -> None:
 
 
 async def _metrics_collector(app: web.Application) -> AsyncIterator[None]:
-    collector = KpiCollector(app[SESSIONS], app[KPI_SETTINGS], app.get(LIVE_STATE))
+    collector = KpiCollector(app[SESSIONS], app[KPI_SETTINGS], app.get(METRICS_LIVE))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     app[_COLLECTOR], app[_REGISTRY] = collector, registry
@@ -61,8 +56,7 @@ def _collector(app: web.Application) -> tuple[KpiCollector, CollectorRegistry]:
 
 async def metrics_handler(request: web.Request) -> web.Response:
     collector, registry = _collector(request.app)
-    clock = request.app.get(CLOCK)
-    await collector.refresh(clock() if clock is not None else None)
+    await collector.refresh(request.app[CLOCK]())
     body = generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -1,8 +1,8 @@
 """The obvious way to compute a report: load the period's rows into Python and count.
 
-It follows the KPI definitions of :mod:`reports.kpi` line by line with no SQL cleverness, so
-it is the reference the SQL version is checked against (tests, and the benchmark, which also
-times it as the alternative).
+It follows the KPI definitions of ``clinicall.reports.kpi`` line by line with no SQL
+cleverness, so it is the reference the benchmark checks the SQL version against, and times as
+the alternative.  A test oracle, not product code: it lives beside the benchmark.
 """
 
 from __future__ import annotations
