@@ -22,10 +22,10 @@ from pathlib import Path
 
 from clinicall.app import Running, running, utc_now
 from clinicall.privacy import mask_number
-from clinicall.sandbox.calltrace import CallTrace
-from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.calltrace import CallTrace
+from clinicall.simclinic.clinic import SimulatedClinic
 
 log = logging.getLogger(__name__)
 Print = Callable[[str], None]

@@ -32,10 +32,10 @@ from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
 from clinicall.db.models import Call, JournalEvent, QueueAttempt
 from clinicall.reports.kpi import compute
-from clinicall.sandbox.calltrace import CallTrace
-from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.calltrace import CallTrace
+from clinicall.simclinic.clinic import SimulatedClinic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.postgres]
 

@@ -20,10 +20,10 @@ from scenario import EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 from clinicall.app import build_engine
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.service import Controller
-from clinicall.sandbox.calltrace import CallTrace
-from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.calltrace import CallTrace
+from clinicall.simclinic.clinic import SimulatedClinic
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -20,8 +20,8 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.facts import Fact, MemberSeen
 from clinicall.controller.port import OriginateRequest
 from clinicall.controller.tracking.live import LiveState
-from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
+from clinicall.simclinic.clinic import SimulatedClinic
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

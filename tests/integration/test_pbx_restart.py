@@ -19,8 +19,8 @@ from clinicall.controller.asterisk.ami.client import STATUS_EVENT
 from clinicall.controller.asterisk.ami.stream import EventStream
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.db.models import Call, QueueAttempt, QueueOutcome
-from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
+from clinicall.simclinic.clinic import SimulatedClinic
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, QueueAttempt, QueueOutcome
 from clinicall.reports.kpi import compute
-from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.clinic import SimulatedClinic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.postgres]
 

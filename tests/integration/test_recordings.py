@@ -32,9 +32,9 @@ from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
 from clinicall.db.models import Call, Recording
-from clinicall.sandbox.clinic import SimulatedClinic
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.clinic import SimulatedClinic
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 

@@ -1,10 +1,16 @@
-"""The facts' journal keys equal the keys AMI events were journaled under before the facts
-(``"ami:" + normalize(...).key``), for every event kind: a journal written by either version
-still de-duplicates a replayed frame; and values are un-escaped as before."""
+"""The facts' journal keys equal the keys AMI events were journaled under before the facts, for
+every event kind: a journal written by either version still de-duplicates a replayed frame;
+and values are un-escaped as before.
+
+The earlier keys (``"ami:" + normalize(...).key``) and un-escaped values were computed by the
+previous decoder, before it was removed, for exactly these frames, and frozen in
+``ami_keys_before_facts.json``."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +18,6 @@ from clinicall.controller.asterisk.ami.client import status_message
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
 from clinicall.controller.asterisk.ami_headers import unescape_value
-from clinicall.controller.asterisk.normalize import normalize
-from clinicall.controller.asterisk.normalize import unescape_value as old_unescape_value
 
 from .ami_frames import MEMBER, call_frame, fixture_frames, frame
 
@@ -40,10 +44,7 @@ MEMBER_SNAPSHOT = (
 )  # fmt: skip
 
 
-def old_key(message: Message) -> str:
-    event = normalize(message)
-    assert event is not None
-    return "ami:" + event.key
+BEFORE = json.loads((Path(__file__).parent / "ami_keys_before_facts.json").read_text())
 
 
 def new_key(message: Message, decoder: AmiFactDecoder | None = None) -> str:
@@ -54,19 +55,19 @@ def new_key(message: Message, decoder: AmiFactDecoder | None = None) -> str:
 @pytest.mark.parametrize("event", sorted(OWN_HEADERS))
 def test_call_event_keys_unchanged(event: str) -> None:
     message = call_frame(event, *OWN_HEADERS[event])
-    assert new_key(message) == old_key(message)
+    assert new_key(message) == BEFORE[f"call:{event}"]
 
 
 @pytest.mark.parametrize("event", sorted(OWN_HEADERS))
 def test_call_event_keys_unchanged_without_timestamp_or_caller_id(event: str) -> None:
     message = call_frame(event, *OWN_HEADERS[event], drop={"Timestamp"}, CallerIDNum="<unknown>")
-    assert new_key(message) == old_key(message)
+    assert new_key(message) == BEFORE[f"bare:{event}"]
 
 
 @pytest.mark.parametrize("event", ["QueueMemberStatus", "QueueMemberPause"])
 def test_member_snapshot_keys_unchanged(event: str) -> None:
     message = frame(event, *MEMBER_SNAPSHOT)
-    assert new_key(message) == old_key(message)
+    assert new_key(message) == BEFORE[f"member:{event}"]
 
 
 @pytest.mark.parametrize(
@@ -81,14 +82,14 @@ def test_member_snapshot_keys_unchanged(event: str) -> None:
 )
 def test_variable_keys_unchanged(variable: str, value: str) -> None:
     message = call_frame("VarSet", ("Variable", variable), ("Value", value))
-    assert new_key(message) == old_key(message)
+    assert new_key(message) == BEFORE[f"var:{variable}"]
 
 
 def test_queuestatus_key_unchanged() -> None:
     decoder = AmiFactDecoder()
     decoder.decode(call_frame("QueueCallerJoin", *OWN_HEADERS["QueueCallerJoin"]))
     message = call_frame("VarSet", ("Variable", "QUEUESTATUS"), ("Value", "TIMEOUT"))
-    assert new_key(message, decoder) == old_key(message)
+    assert new_key(message, decoder) == BEFORE["var:QUEUESTATUS"]
 
 
 def test_fully_booted_key_unchanged() -> None:
@@ -96,7 +97,7 @@ def test_fully_booted_key_unchanged() -> None:
         "FullyBooted", ("Timestamp", "1732350000.1"), ("Status", "Fully Booted"),
         ("Uptime", "12"), ("LastReload", "3"),
     )  # fmt: skip
-    assert new_key(message) == old_key(message)
+    assert new_key(message) == BEFORE["FullyBooted"]
 
 
 def test_client_status_key_has_the_same_digest_and_a_clock_suffix() -> None:
@@ -104,26 +105,18 @@ def test_client_status_key_has_the_same_digest_and_a_clock_suffix() -> None:
     now = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
     message = status_message(False, "connection refused")
     new = new_key(message, AmiFactDecoder(clock=lambda: now))
-    old = old_key(message)
-    assert new == old.rpartition("-")[0] + f"-{now.timestamp()}"
+    assert new == BEFORE["status_digest"] + f"-{now.timestamp()}"
 
 
 def test_every_fixture_fact_has_its_old_key() -> None:
     decoder = AmiFactDecoder()
-    compared = 0
-    for message in fixture_frames():
-        facts = decoder.decode(message)
-        event = normalize(message)
-        if not facts:
-            continue
-        assert event is not None
-        assert [f.key for f in facts] == ["ami:" + event.key]
-        compared += 1
-    assert compared == 16
+    keys = [[f.key for f in decoder.decode(message)] for message in fixture_frames()]
+    assert [key for one in keys if one for key in one] == BEFORE["fixture"]
+    assert len(BEFORE["fixture"]) == 16 == sum(1 for one in keys if one)
 
 
 @pytest.mark.parametrize(
     "raw", ["uk", "main:8\\?", "a\\\\b", '\\"q\\"', "tab\\there", "trailing\\", "обід\\n"]
 )
 def test_values_unescaped_as_before(raw: str) -> None:
-    assert unescape_value(raw) == old_unescape_value(raw)
+    assert unescape_value(raw) == BEFORE["unescape"][raw]

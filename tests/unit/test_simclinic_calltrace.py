@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clinicall.controller.asterisk.ami.message import Message
-from clinicall.sandbox.calltrace import CallTracer
+from clinicall.simclinic.calltrace import CallTracer
 
 OP = "Local/op104@clinicall-sim-operators/n"
 

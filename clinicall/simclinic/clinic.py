@@ -25,10 +25,10 @@ from clinicall.asterisk_config.dialplan import INBOUND
 from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.sandbox.asterisk import AsteriskSandbox
-from clinicall.sandbox.calltrace import CallTrace, CallTracer
 from clinicall.sandbox.ports import EnginePorts
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.calltrace import CallTrace, CallTracer
 
 log = logging.getLogger(__name__)
 

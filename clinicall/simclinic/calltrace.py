@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from clinicall.controller.asterisk.ami.message import Message
-from clinicall.controller.asterisk.normalize import unescape_value
+from clinicall.controller.asterisk.ami_headers import unescape_value
 
 _PLAY_COMMANDS = ("STREAM FILE", "GET DATA")
 
