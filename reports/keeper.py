@@ -6,7 +6,9 @@ last whole hour, ``chunk_hours`` per transaction and newest first: a store just 
 a year of calls is summed in its first minute, while the tracker's writes go in between the
 chunks (SQLite has one writer at a time).  A failure is logged and tried again next round.
 Its first round also drops the sums kept for other thresholds (a config since changed, or a
-one-off report), which nothing would read again.
+one-off report), which nothing would read again.  Each finished round is counted
+(``rounds``, ``last_summed``) and announced, so a health page or a test can wait for one
+(``wait_rounds``) instead of polling the store.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class HourlySumsKeeper:
         self.clock = clock
         self.every_s = every_s
         self.chunk = timedelta(hours=chunk_hours)
+        self.rounds = 0  # rounds of the background loop finished (failed ones included)
+        self.last_summed: int | None = None  # hours the last round summed (None: it failed)
+        self._round_done = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
     async def drop_other_thresholds(self) -> int:
@@ -92,9 +97,18 @@ class HourlySumsKeeper:
         except Exception:  # contained: the sums of other thresholds are only wasted space
             logger.warning("hourly sums: could not drop other thresholds' sums", exc_info=True)
         while True:
+            summed: int | None = None
             try:
-                await self.run_once()
+                summed = await self.run_once()
             except Exception:  # contained: logged, tried again next round
                 logger.warning("hourly sums: update failed, retrying in %.0f s", self.every_s,
                                exc_info=True)
+            async with self._round_done:
+                self.rounds, self.last_summed = self.rounds + 1, summed
+                self._round_done.notify_all()
             await asyncio.sleep(self.every_s)
+
+    async def wait_rounds(self, count: int) -> None:
+        """Until the background loop has finished ``count`` rounds since it started."""
+        async with self._round_done:
+            await self._round_done.wait_for(lambda: self.rounds >= count)

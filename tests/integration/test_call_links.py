@@ -233,12 +233,12 @@ async def test_the_keeper_sums_every_hour_before_any_report(db_sessions: Session
     assert await keeper.run_once() == 1  # the hour the write marked
     await write(db_sessions, inbound("x2", None, at(11), answered=True))
     await keeper.start()  # the loop does the same, until closed
-    for _ in range(100):
-        async with db_sessions() as session:
-            if not await session.scalar(select(func.count()).select_from(kpi_changed_hours)):
-                break
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(30):
+        await keeper.wait_rounds(1)
+    assert keeper.last_summed == 1  # its first round summed the hour x2 marked
     await keeper.close()
+    async with db_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(kpi_changed_hours)) == 0
     assert await keeper.run_once() == 0
 
 
