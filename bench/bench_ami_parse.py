@@ -17,13 +17,14 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from panoramisk.ami_protocol import AMIProtocol
 
 from clinicall.controller.asterisk.ami.protocol import AMIParser
 
-Headers = list[tuple[str, str]]
+Header = tuple[str, str]
+Headers = list[Header]
 NAMES = ["Олена Коваленко", "Іван Петренко", "Мария Смирнова", "John Smith", "Анна-Марія Бойко"]
 
 
@@ -138,7 +139,7 @@ def run_naive(parts: list[bytes]) -> list[Headers]:
             lines = frame.decode("utf-8", "replace").split("\r\n")
             if lines[0].startswith("Asterisk Call Manager/"):
                 lines = lines[1:]
-            out.append([tuple(line.split(": ", 1)) for line in lines])  # type: ignore[misc]
+            out.append([cast(Header, tuple(line.split(": ", 1))) for line in lines])
     return out
 
 

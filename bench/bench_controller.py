@@ -10,7 +10,7 @@ that is what the controller adds (parse reply, run the menu interpreter, encode,
 The server runs in its own process, as it does next to a real Asterisk, so the fake's own work
 does not share its event loop.  Two servers, same fake, same run:
 
-* ``controller``: the real :class:`clinicall.app.Controller` (its FastAGI server and
+* ``controller``: the real :class:`clinicall.controller.service.Controller` (its FastAGI server and
   ``ivr_session`` handler, the real menu interpreter, ``config/clinic.example.yaml``) with the
   clinic clock pinned inside opening hours; the AMI link is not started (no Asterisk here).
 * ``bare``: an asyncio streams handler that sends the same command lines with raw
@@ -73,15 +73,20 @@ BARE_LINES = (
 
 
 async def serve_controller() -> None:
-    from clinicall.app import Controller
+    from clinicall.app import build_engine
+    from clinicall.controller.service import Controller
     from clinicall.settings.loader import load_config
 
-    controller = Controller(load_config(CONFIG), now=lambda: OPEN_AT, agi_port=0)
-    await controller.agi.start()  # FastAGI only: the AMI link would look for an Asterisk
+    config = load_config(CONFIG)
+    engine = build_engine(config, agi_port=0)
+    controller = Controller(config, engine, now=lambda: OPEN_AT)
+    # FastAGI only (engine.start would connect AMI, which would look for an Asterisk)
+    await engine.serve_calls(controller.ivr_session)
+    assert engine.agi is not None
     try:
-        await _announce_and_wait(controller.agi.port)
+        await _announce_and_wait(engine.agi.port)
     finally:
-        await controller.agi.close()
+        await engine.close()
 
 
 async def _bare_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -50,10 +50,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 
 from clinicall.controller.asterisk.ami.client import STATUS_EVENT, AMIClient  # noqa: E402
 from clinicall.controller.asterisk.ami.message import Message  # noqa: E402
-from clinicall.controller.asterisk.normalize import MalformedEvent, normalize  # noqa: E402
-from clinicall.controller.events import CallEvent, EngineStatus  # noqa: E402
+from clinicall.controller.asterisk.ami_facts import AmiFactDecoder  # noqa: E402
+from clinicall.controller.asterisk.record import QueueLogRecord  # noqa: E402
 from clinicall.controller.tracking.config import TrackingConfig  # noqa: E402
-from clinicall.controller.tracking.rows import ami_entries  # noqa: E402
+from clinicall.controller.tracking.rows import call_key_of, fact_entries  # noqa: E402
 from clinicall.controller.tracking.tracker import CallTracker  # noqa: E402
 from clinicall.db import create_engine, insert_journal, session_factory, upgrade  # noqa: E402
 from clinicall.db.models import Call, JournalEvent, QueueAttempt  # noqa: E402
@@ -78,12 +78,12 @@ class IngestResult:
 
 
 def input_keys(stream: AmiStream) -> set[str]:
-    """The journal keys the stream must produce (one per tracked event, plus chan: rows)."""
+    """The journal keys the stream must produce (one per fact, plus chan: rows)."""
     keys: set[str] = set()
+    decoder = AmiFactDecoder()
     for msg in stream.messages():
-        event = normalize(msg)
-        if isinstance(event, CallEvent | EngineStatus):
-            keys.update(e.key for e in ami_entries(event))
+        for fact in decoder.decode(msg):
+            keys.update(e.key for e in fact_entries(fact, call_key_of(fact)))
     return keys
 
 
@@ -109,15 +109,16 @@ async def ingest(
         if pipeline == "tracker":
             tracker = CallTracker(
                 sessions,
-                Path(tempfile.gettempdir()) / "clinicall-bench-no-queue-log",
+                QueueLogRecord(Path(tempfile.gettempdir()) / "clinicall-bench-no-queue-log"),
                 TrackingConfig.from_clinic(load_config(CONFIG)),
             )
             await tracker.start()
-            handle = tracker.handle_event
+            handle, decode = tracker.handle_fact, AmiFactDecoder().decode
 
-            def on_event(msg: Message) -> None:
+            def on_event(msg: Message) -> None:  # as the Asterisk engine feeds the account
                 nonlocal seen
-                handle(msg)
+                for fact in decode(msg):
+                    handle(fact)
                 if msg.event != STATUS_EVENT:
                     seen += 1
                     if seen == signal_at:
@@ -151,18 +152,15 @@ def _naive_handler(
     sessions: async_sessionmaker[AsyncSession], total: int, done: asyncio.Event
 ) -> Callable[[Message], Any]:
     seen = 0
+    decoder = AmiFactDecoder()
 
     async def naive(msg: Message) -> None:
         nonlocal seen
         if msg.event == STATUS_EVENT:
             return
         seen += 1
-        try:
-            event = normalize(msg)
-        except MalformedEvent:
-            event = None
-        if isinstance(event, CallEvent | EngineStatus):
-            for entry in ami_entries(event):
+        for fact in decoder.decode(msg):
+            for entry in fact_entries(fact, call_key_of(fact)):
                 async with sessions() as session, session.begin():
                     await insert_journal(session, [entry])
         if seen == total:
@@ -196,14 +194,14 @@ async def snapshot(
                 if key in keys:
                     other += key in journal  # a key stored twice (the unique index forbids it)
                     journal[key] = (kind, call_key, json.dumps(payload, sort_keys=True))
-                elif kind == "EngineStatus" and payload.get("detail") != "Fully Booted":
+                elif kind == "engine.link" and payload.get("detail") != "Fully Booted":
                     status += 1
                 else:
                     other += 1
             attempts = select(func.count()).where(QueueAttempt.call_id == Call.id)
             calls = await session.execute(
                 select(
-                    Call.linkedid,
+                    Call.call_key,
                     Call.direction,
                     Call.caller,
                     Call.started_at,
@@ -296,7 +294,7 @@ def stores(skip_pg: bool) -> Iterator[Callable[[str], list[tuple[str, str]]]]:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="clinicall-bench-")))
         pg = None
         if not skip_pg:
-            from tests.pg import PostgresServer
+            from pg import PostgresServer
 
             pg = stack.enter_context(PostgresServer())
 

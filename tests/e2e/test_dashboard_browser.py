@@ -65,8 +65,10 @@ async def server(sqlite_db_url: str) -> AsyncIterator[TestServer]:
     await _seed(engine)
     app = build_app(sessions=session_factory(engine), config=load_config(EXAMPLE),
                     live=StillLive(), secret=b"e2e-secret-" * 4, clock=lambda: NOW)
-    async with TestServer(app) as test_server:
-        yield test_server
+    server = TestServer(app)
+    await server.start_server()
+    yield server
+    await server.close()
     await engine.dispose()
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from pg import PostgresServer
-from scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 from sqlalchemy import select
 
 from clinicall.app import build_engine
@@ -36,6 +35,8 @@ from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
+
+from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.postgres]
 

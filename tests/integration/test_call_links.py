@@ -185,7 +185,9 @@ async def test_a_write_after_a_report_is_in_the_next_report(
     await write(db_sessions, inbound("x1", None, at(10), answered=True))
     await write(db_sessions, inbound("a5", ANNA, at(24 * 5 + 1), answered=True))
     async with db_sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(kpi_changed_hours)) > 0
+        marks = await session.scalar(select(func.count()).select_from(kpi_changed_hours))
+        assert marks is not None
+        assert marks > 0
     after = await report_dict(db_sessions, by)
     async with db_sessions() as session:
         assert await session.scalar(select(func.count()).select_from(kpi_changed_hours)) == 0

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from scenario import EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 
 from clinicall.app import build_engine
 from clinicall.controller.asterisk.engine import AsteriskEngine
@@ -24,6 +23,8 @@ from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
+
+from .scenario import EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from scenario import EXAMPLE
 
 from clinicall.app import build_engine
 from clinicall.asterisk_config.queues import member_interface
@@ -22,6 +21,8 @@ from clinicall.controller.port import OriginateRequest
 from clinicall.controller.tracking.live import LiveState
 from clinicall.settings.loader import load_config
 from clinicall.simclinic.clinic import SimulatedClinic
+
+from .scenario import EXAMPLE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -10,6 +10,7 @@ tracker wrote; a queue_log re-read adds nothing (the keys are kept).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from clinicall.controller.port import ReconcileBatch
 from clinicall.controller.tracking import CallTracker, TrackingConfig
 from clinicall.controller.tracking.codec import decode
 from clinicall.db import create_engine, session_factory, upgrade
@@ -45,7 +47,7 @@ class NoRecord:
 
     record_name = "queue_log"
 
-    async def reconcile(self, cursor: object) -> Any:  # pragma: no cover - never called
+    async def reconcile(self, cursor: Mapping[str, Any] | None) -> ReconcileBatch:
         raise AssertionError("rebuild reads only the journal")
 
 
@@ -162,7 +164,7 @@ async def test_rebuilding_every_call_from_the_neutral_journal_gives_the_same_row
         async with sessions() as session:
             report_before = await compute(session, start=start, end=end, by=["queue"],
                                           config=settings, hourly_sums=False)
-        tracker = CallTracker(sessions, NoRecord(), CONFIG)  # type: ignore[arg-type]
+        tracker = CallTracker(sessions, NoRecord(), CONFIG)
         assert await tracker.rebuild() == len(before["calls"])
         async with engine.connect() as connection:
             for table in ("calls", "queue_attempts", "ring_attempts"):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 from sqlalchemy import select
 
 from clinicall.app import running
@@ -21,6 +20,8 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.db.models import Call, QueueAttempt, QueueOutcome
 from clinicall.settings.loader import load_config
 from clinicall.simclinic.clinic import SimulatedClinic
+
+from .scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -20,7 +20,6 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import pytest_asyncio
-from scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +34,8 @@ from clinicall.db.models import Call, Recording
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.clinic import SimulatedClinic
+
+from .scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module")]
 

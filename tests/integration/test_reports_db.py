@@ -315,7 +315,9 @@ async def test_hourly_sums_and_rows_agree(
         await build_day(session)
     summed = (await report(db_sessions, by, start)).to_dict()
     async with db_sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(kpi_hours_built)) > 0
+        built = await session.scalar(select(func.count()).select_from(kpi_hours_built))
+        assert built is not None
+        assert built > 0
         from_rows = await compute(session, start=start, end=DAY_END, by=by, config=SETTINGS,
                                   hourly_sums=False)
     assert from_rows.to_dict() == summed

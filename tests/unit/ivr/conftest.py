@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from ivr_fakes import load_example
 
 from clinicall.ivr.plan import IvrPlan
 from clinicall.settings.models import ClinicConfig
+
+from .ivr_fakes import load_example
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from ivr_fakes import ENGLISH_NUMBER, HANGUP, TIMEOUT, FakePort
 
 from clinicall.calltypes import IvrOutcome
 from clinicall.ivr.interpreter import run_ivr
@@ -12,6 +11,8 @@ from clinicall.ivr.outcome import Path
 from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.port import CallPort
 from clinicall.settings.models import ClinicConfig
+
+from .ivr_fakes import ENGLISH_NUMBER, HANGUP, TIMEOUT, FakePort
 
 KYIV = ZoneInfo("Europe/Kyiv")
 MONDAY_10 = datetime(2026, 6, 1, 10, tzinfo=KYIV)

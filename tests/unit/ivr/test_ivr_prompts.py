@@ -6,13 +6,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from ivr_fakes import ENGLISH_NUMBER, FakePort
 
 from clinicall.ivr import spoken
 from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.plan import IvrPlan, PlanError, number_key
 from clinicall.ivr.prompts import PromptText, catalog, prompt_name
 from clinicall.settings.models import ClinicConfig
+
+from .ivr_fakes import ENGLISH_NUMBER, FakePort
 
 KYIV = ZoneInfo("Europe/Kyiv")
 KEYS = ["1", "2", "3", "4", "0", "*", "9", ""]

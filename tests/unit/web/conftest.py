@@ -9,13 +9,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from web_fixtures import EXAMPLE, FAST_SCRYPT, NOW, SECRET, Account, FakeLive
 
 from clinicall.db.models import Role
 from clinicall.settings import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.users import add_user
+
+from .web_fixtures import EXAMPLE, FAST_SCRYPT, NOW, SECRET, Account, FakeLive
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from web_fixtures import SECRET, Account, log_in
 
 from clinicall.db.models import Role, User
 from clinicall.web.access import ACCESS, PUBLIC
 from clinicall.web.cookies import COOKIE_NAME, SessionClaims, encode_session
+
+from .web_fixtures import SECRET, Account, log_in
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ["/"]
@@ -147,7 +148,7 @@ async def test_tampered_cookie_is_rejected(
 async def test_expired_cookie_is_rejected(
     client: Client, accounts: dict[Role, Account], db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    from web_fixtures import NOW
+    from .web_fixtures import NOW
 
     manager_id = await _user_id(db_sessions, accounts[Role.MANAGER].username)
     expired = encode_session(SECRET, SessionClaims(manager_id, "manager",

@@ -7,12 +7,13 @@ import re
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from web_fixtures import Account, log_in, seed_today
 
 from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
 from clinicall.web.dashboard import fmt
 from clinicall.web.live import live_view
+
+from .web_fixtures import Account, log_in, seed_today
 
 Client = TestClient[web.Request, web.Application]
 
@@ -71,7 +72,7 @@ async def test_api_live_json(client: Client, accounts: dict[Role, Account]) -> N
 
 
 def test_live_view_without_a_controller(clinic_config: ClinicConfig) -> None:
-    from web_fixtures import NOW
+    from .web_fixtures import NOW
 
     view = live_view(clinic_config, None, NOW)
     assert view["connected"] is False
