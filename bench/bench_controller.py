@@ -73,12 +73,12 @@ BARE_LINES = (
 
 
 async def serve_controller() -> None:
-    from clinicall.app import build_engine
+    from clinicall.controller.asterisk.engine import AsteriskEngine
     from clinicall.controller.service import Controller
     from clinicall.settings.loader import load_config
 
     config = load_config(CONFIG)
-    engine = build_engine(config, agi_port=0)
+    engine = AsteriskEngine(config.asterisk_engine(), agi_port=0)
     controller = Controller(config, engine, now=lambda: OPEN_AT)
     # FastAGI only (engine.start would connect AMI, which would look for an Asterisk)
     await engine.serve_calls(controller.ivr_session)

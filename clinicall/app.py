@@ -23,7 +23,8 @@ from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
-from clinicall.settings.models import ClinicConfig
+from clinicall.settings.models import AsteriskEngine as AsteriskEngineSettings
+from clinicall.settings.models import ClinicConfig, EngineMismatch
 
 __all__ = ["Running", "build_engine", "running", "utc_now"]
 
@@ -33,9 +34,13 @@ def build_engine(
     *,
     agi_port: int | None = None,
     queue_log: str | os.PathLike[str] | None = None,
-) -> AsteriskEngine:
-    """The engine adapter for the clinic config's ``engine:`` section."""
-    return AsteriskEngine(config.asterisk, agi_port=agi_port, queue_log=queue_log)
+) -> Engine:
+    """The engine adapter for the clinic config's ``engine:`` section.  ``agi_port`` and
+    ``queue_log`` override the Asterisk settings (tests, the demo's sandbox)."""
+    settings = config.engine
+    if isinstance(settings, AsteriskEngineSettings):
+        return AsteriskEngine(settings, agi_port=agi_port, queue_log=queue_log)
+    raise EngineMismatch("asterisk", settings.type)  # the only adapter of this version
 
 
 @dataclass(frozen=True, slots=True)

@@ -350,5 +350,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             print(f"  -> {exc.hint}", file=sys.stderr)
         return 1
+    except ValueError as exc:
+        from clinicall.settings.models import EngineMismatch
+
+        if not isinstance(exc, EngineMismatch):
+            raise
+        print(f"clinicall {args.command}: error: {exc}", file=sys.stderr)
+        print("  -> this version drives Asterisk only (FreeSWITCH comes next); set "
+              "'engine: {type: asterisk, ...}'", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

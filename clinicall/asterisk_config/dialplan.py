@@ -36,7 +36,8 @@ QUEUE_OPTIONS = "t"  # the operator may transfer the call (to a doctor, another 
 
 
 def agi_url(config: ClinicConfig) -> str:
-    return f"agi://{config.asterisk.agi_host}:{config.asterisk.agi_port}/{v.IVR_SCRIPT}"
+    settings = config.asterisk_engine()
+    return f"agi://{settings.agi_host}:{settings.agi_port}/{v.IVR_SCRIPT}"
 
 
 def var(name: str) -> str:

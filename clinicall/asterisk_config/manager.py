@@ -20,7 +20,7 @@ WRITE = ("system", "call", "agent", "originate", "reporting")
 
 
 def render(config: ClinicConfig, *, bind: str) -> str:
-    ami = config.asterisk
+    ami = config.asterisk_engine()
     general = section("general", [
         ("enabled", "yes"), ("port", ami.ami_port), ("bindaddr", bind),
         ("timestampevents", "yes"), ("displayconnects", "no"),

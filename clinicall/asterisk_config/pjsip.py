@@ -12,8 +12,9 @@ from clinicall.settings.models import ClinicConfig, Operator
 
 
 def render(config: ClinicConfig, *, bind: str) -> str:
+    sip_port = config.asterisk_engine().sip_port
     transport = section("transport-udp", [
-        ("type", "transport"), ("protocol", "udp"), ("bind", f"{bind}:{config.asterisk.sip_port}"),
+        ("type", "transport"), ("protocol", "udp"), ("bind", f"{bind}:{sip_port}"),
     ])
     return document(transport, *(_operator(op) for op in config.operators))
 

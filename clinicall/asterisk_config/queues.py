@@ -9,7 +9,7 @@ overflow) always takes the caller: nobody is hung up on because no operator is l
 from __future__ import annotations
 
 from clinicall.asterisk_config.conffile import document, section, yes
-from clinicall.settings.models import ClinicConfig, Queue
+from clinicall.settings.models import ASTERISK_STRATEGIES, ClinicConfig, Queue
 
 #: Caller refused/removed when every member is one of these (no one can answer soon).
 STRICT_EMPTY = "penalty,paused,invalid,unavailable"
@@ -48,7 +48,8 @@ def _queue(config: ClinicConfig, qid: str, queue: Queue, last_resort: bool,
            simulated: bool) -> str:
     empty = "no" if last_resort else STRICT_EMPTY
     settings: list[tuple[str, object]] = [
-        ("strategy", queue.strategy), ("timeout", queue.ring_s), ("retry", 2),
+        ("strategy", ASTERISK_STRATEGIES[queue.strategy]), ("timeout", queue.ring_s),
+        ("retry", 2),
         ("timeoutpriority", "app"),  # Queue()'s timeout argument (max wait) wins
         ("wrapuptime", queue.wrapup_s), ("servicelevel", queue.service_level_s),
         ("announce-position", yes(queue.announce_position)),

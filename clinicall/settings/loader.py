@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import Node
 
-from clinicall.settings import crossref, yamlmarks
+from clinicall.settings import crossref, legacy, yamlmarks
 from clinicall.settings.messages import describe
 from clinicall.settings.models import ClinicConfig
 from clinicall.settings.problems import ConfigError, ConfigProblem, Severity
@@ -75,13 +75,18 @@ def check_text(text: str, name: str) -> ConfigReport:
         problems.append(ConfigProblem(name, 1, 1, "", "expected a mapping of sections "
                                       "(clinic:, queues:, ...) at the top of the file"))
         return ConfigReport(name, None, problems)
+    upgraded, renamed = legacy.upgrade(name, root, data)
+    problems += upgraded
+    if any(p.severity == "error" for p in upgraded):
+        return ConfigReport(name, None, _sorted(problems))
     try:
         config = ClinicConfig.model_validate(data)
     except ValidationError as exc:
-        problems += [_field_problem(name, root, err) for err in exc.errors()]
+        problems += [_field_problem(name, root, err, renamed) for err in exc.errors()]
         return ConfigReport(name, None, _sorted(problems))
     for finding in crossref.check(config):
-        problems.append(_placed(name, root, finding.loc, finding.message, finding.severity))
+        loc = _as_in_file(finding.loc, renamed)
+        problems.append(_placed(name, root, loc, finding.message, finding.severity))
     has_errors = any(p.severity == "error" for p in problems)
     return ConfigReport(name, None if has_errors else config, _sorted(problems))
 
@@ -96,14 +101,31 @@ def _syntax_problem(name: str, exc: yaml.YAMLError) -> ConfigProblem:
     return ConfigProblem(name, mark.line + 1, mark.column + 1, "", text)
 
 
-def _field_problem(name: str, root: Node | None, err: ErrorDetails) -> ConfigProblem:
+#: Tagged unions: pydantic puts the tag into a location (``engine.asterisk.ami_secret``).
+TAGGED = {"engine": frozenset({"asterisk", "freeswitch"})}
+
+
+def _as_in_file(loc: yamlmarks.Loc, renamed: dict[str, str]) -> yamlmarks.Loc:
+    """A model location as the file spells it: without a union's tag, and a section under
+    its older name."""
+    if len(loc) > 1 and isinstance(loc[0], str) and loc[1] in TAGGED.get(loc[0], ()):
+        loc = (loc[0], *loc[2:])
+    if loc and isinstance(loc[0], str) and loc[0] in renamed:
+        return (renamed[loc[0]], *loc[1:])
+    return loc
+
+
+def _field_problem(name: str, root: Node | None, err: ErrorDetails,
+                   renamed: dict[str, str]) -> ConfigProblem:
+    original = err
+    err = {**err, "loc": _as_in_file(err["loc"], renamed)}  # type: ignore[typeddict-item]
     loc = tuple(p for p in err["loc"] if p != yamlmarks.KEY_MARKER)
     if err["type"] == "missing":
         place = yamlmarks.locate(root, loc[:-1])
         parent = _dotted(loc[:-1]) or "the top level"
         return ConfigProblem(name, place.line, place.column, _dotted(loc),
                              f"missing key {loc[-1]!r} under {parent!r}")
-    return _placed(name, root, err["loc"], describe(err, ClinicConfig))
+    return _placed(name, root, err["loc"], describe(original, ClinicConfig))
 
 
 def _placed(name: str, root: Node | None, loc: yamlmarks.Loc, message: str,

@@ -56,6 +56,14 @@ def describe(error: ErrorDetails, model: type[BaseModel]) -> str:
         return f"expected text{got}{hint}"
     if kind == "literal_error":
         return f"expected one of {ctx.get('expected')}{got}"
+    if kind in {"union_tag_invalid", "union_tag_not_found"}:
+        expected = str(ctx.get("expected_tags", "")).replace("'", "").split(", ")
+        tag = str(ctx.get("tag", ""))
+        close = difflib.get_close_matches(tag, expected, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        if kind == "union_tag_not_found":
+            return f"missing 'type:' (one of {', '.join(_union_tags(model, loc))})"
+        return f"unknown type {tag!r}: expected one of {', '.join(expected)}{hint}"
     if kind in {"dict_type", "model_type", "model_attributes_type"}:
         return f"expected a mapping of 'key: value' lines{got}"
     if kind == "list_type":
@@ -139,3 +147,14 @@ def _show(value: object) -> str:
     if value is None:
         return "nothing (null)"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _union_tags(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The ``type`` values a tagged union field at ``loc`` (a top-level field) accepts."""
+    field = model.model_fields.get(str(loc[0])) if loc else None
+    members = typing.get_args(field.annotation) if field is not None else ()
+    tags = []
+    for member in members:
+        tag = getattr(member, "model_fields", {}).get("type")
+        tags += [str(t) for t in typing.get_args(tag.annotation)] if tag is not None else []
+    return tags

@@ -120,11 +120,20 @@ class ClinicNumber(Frozen):
     language: Language | None = None  # set: callers of this number skip the language menu
 
 
+#: How a queue picks the operator to ring, named for both engines; each engine's names are in
+#: one table (ASTERISK_STRATEGIES here, FREESWITCH_STRATEGIES beside FreeswitchEngine).
+Strategy = Literal["ring_all", "longest_idle", "fewest_calls", "random", "round_robin",
+                   "top_down"]  # fmt: skip
+#: The neutral strategies in app_queue's names (queues.conf ``strategy``).
+ASTERISK_STRATEGIES: dict[str, str] = {
+    "ring_all": "ringall", "longest_idle": "leastrecent", "fewest_calls": "fewestcalls",
+    "random": "random", "round_robin": "rrmemory", "top_down": "linear",
+}  # fmt: skip
+
+
 class Queue(Frozen):
     name: Localized
-    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = (
-        "rrmemory"
-    )
+    strategy: Strategy = "round_robin"
     ring_s: int = Field(default=15, ge=5, le=120)  # how long one operator's phone rings
     # then the caller leaves the queue (timeout, or overflow to the next queue):
     max_wait_s: int = Field(default=300, ge=10, le=3600)
@@ -210,7 +219,11 @@ class Database(Frozen):
     url: str = "sqlite+aiosqlite:///var/clinicall.db"
 
 
-class Asterisk(Frozen):
+class AsteriskEngine(Frozen):
+    """Asterisk 22: AMI for events and control, FastAGI for the per-call IVR, queue_log as the
+    durable record (docs/engines/asterisk.md)."""
+
+    type: Literal["asterisk"] = "asterisk"
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, ge=1, le=65535)
     ami_user: Ident = "clinicall"
@@ -221,6 +234,34 @@ class Asterisk(Frozen):
     #: Asterisk's queue_log, read by the controller to complete the account (it must run on
     #: the PBX host or see this file on a shared file system).
     queue_log: str = "/var/log/asterisk/queue_log"
+
+
+class FreeswitchEngine(Frozen):
+    """FreeSWITCH 1.10: the Event Socket inbound for events and control, the outbound socket
+    for the per-call IVR, mod_cdr_csv's records as the durable record
+    (docs/engines/freeswitch.md).  The adapter is the FreeSWITCH issue's."""
+
+    type: Literal["freeswitch"]
+    esl_host: str = "127.0.0.1"
+    esl_port: int = Field(default=8021, ge=1, le=65535)
+    esl_password: Annotated[str, StringConstraints(min_length=8)]
+    #: Where the controller listens for ``socket <host>:<port> async full`` (one call each).
+    outbound_host: str = "127.0.0.1"
+    outbound_port: int = Field(default=8084, ge=1, le=65535)
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+    #: mod_cdr_csv's log directory, read to complete the account after an outage.
+    cdr_dir: str = "/var/log/freeswitch/cdr-csv"
+    recordings_dir: str = "/var/lib/freeswitch/recordings"
+
+
+#: The neutral queue strategies in mod_callcenter's names (for the FreeSWITCH adapter).
+FREESWITCH_STRATEGIES: dict[str, str] = {
+    "ring_all": "ring-all", "longest_idle": "longest-idle-agent",
+    "fewest_calls": "agent-with-fewest-calls", "random": "random",
+    "round_robin": "round-robin", "top_down": "top-down",
+}  # fmt: skip
+
+Engine = Annotated[AsteriskEngine | FreeswitchEngine, Field(discriminator="type")]
 
 
 class Recordings(Frozen):
@@ -257,6 +298,21 @@ class ClinicConfig(Frozen):
     ivr: Ivr
     kpi: Kpi = Field(default_factory=Kpi)
     database: Database = Field(default_factory=Database)
-    asterisk: Asterisk
+    engine: Engine
     recordings: Recordings = Field(default_factory=Recordings)
     http: Http = Field(default_factory=Http)
+
+    def asterisk_engine(self) -> AsteriskEngine:
+        """The engine settings, for what only Asterisk has (its config generator, its
+        sandbox); raises EngineMismatch when the clinic runs another engine."""
+        if not isinstance(self.engine, AsteriskEngine):
+            raise EngineMismatch("asterisk", self.engine.type)
+        return self.engine
+
+
+class EngineMismatch(ValueError):
+    """A command for one engine was given a config for another."""
+
+    def __init__(self, wanted: str, configured: str) -> None:
+        super().__init__(f"this needs engine type {wanted}; the config says {configured} "
+                         f"(engine.type)")

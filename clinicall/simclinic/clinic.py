@@ -37,10 +37,10 @@ Progress = Callable[[str], None]
 
 def with_ports(config: ClinicConfig, ports: EnginePorts) -> ClinicConfig:
     """The clinic config pointed at a sandbox's private loopback ports."""
-    asterisk = config.asterisk.model_copy(
+    asterisk = config.asterisk_engine().model_copy(
         update={"ami_port": ports.ami, "sip_port": ports.sip, "agi_port": ports.agi}
     )
-    return config.model_copy(update={"asterisk": asterisk})
+    return config.model_copy(update={"engine": asterisk})
 
 
 class SimulatedClinic:
@@ -78,8 +78,9 @@ class SimulatedClinic:
             recorded = config.ivr.recorded_prompts
             await build_prompts(items, asterisk.sounds_dir, cache_dir=cache,
                                 recorded=Path(recorded) if recorded else None)
-            ami = AMIClient("127.0.0.1", ports.ami, config.asterisk.ami_user,
-                            config.asterisk.ami_secret, ping_interval=2.0, ping_timeout=2.0)
+            settings = config.asterisk_engine()
+            ami = AMIClient("127.0.0.1", ports.ami, settings.ami_user, settings.ami_secret,
+                            ping_interval=2.0, ping_timeout=2.0)
             async with ami:
                 await ami.wait_connected(10)
                 yield cls(config, asterisk, ami)

@@ -28,7 +28,7 @@ from clinicall.controller.asterisk.control import AsteriskControl
 from clinicall.controller.asterisk.health import AmiHealth
 from clinicall.controller.asterisk.record import QueueLogRecord
 from clinicall.controller.port import CallHandler, EngineHealth, FactHandler, ReconcileBatch
-from clinicall.settings.models import Asterisk as AsteriskSettings
+from clinicall.settings.models import AsteriskEngine as AsteriskSettings
 
 log = logging.getLogger(__name__)
 

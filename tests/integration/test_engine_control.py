@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from clinicall.app import build_engine
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.controller.asterisk.engine import AsteriskEngine
@@ -57,7 +56,7 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def engine(clinic: SimulatedClinic) -> AsyncIterator[tuple[AsteriskEngine, Seen]]:
-    engine = build_engine(clinic.config)
+    engine = AsteriskEngine(clinic.config.asterisk_engine())
     seen = Seen()
     engine.subscribe(seen)
     await engine.start()

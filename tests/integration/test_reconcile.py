@@ -46,7 +46,7 @@ def _write_config(config: ClinicConfig, path: Path, queue_log: Path) -> Path:
     """The sandbox's clinic config as a YAML file for the controller process, open around the
     clock: the process keeps real time, and the test must not depend on when it runs."""
     data = config.model_dump(mode="json")
-    data["asterisk"]["queue_log"] = str(queue_log)
+    data["engine"]["queue_log"] = str(queue_log)
     data["hours"] = {"weekly": {day: ["00:00-24:00"] for day in data["hours"]["weekly"]},
                      "holidays": []}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

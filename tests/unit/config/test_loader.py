@@ -85,16 +85,16 @@ def test_many_problems_are_reported_at_once_in_file_order() -> None:
     text = text.replace("  timezone: Europe/Kyiv\n", "  timezone: Mars/Olympus\n")
     report = check_text(text, "clinic.yaml")
     keys = [p.key_path for p in report.errors]
-    assert keys == ["clinic.timezone", "queues.universal.ring_s", "asterisk.ami_port"]
+    assert keys == ["clinic.timezone", "queues.universal.ring_s", "engine.ami_port"]
     assert "expected at most 65535, got 99999" in report.errors[2].message
 
 
 def test_missing_key_points_at_parent() -> None:
     text = _example_with("  ami_secret: change-me-ami\n", "")
     (problem,) = check_text(text, "c.yaml").errors
-    assert problem.message == "missing key 'ami_secret' under 'asterisk'"
-    assert problem.key_path == "asterisk.ami_secret"
-    assert text.splitlines()[problem.line - 1] == "asterisk:"
+    assert problem.message == "missing key 'ami_secret' under 'engine'"
+    assert problem.key_path == "engine.ami_secret"
+    assert text.splitlines()[problem.line - 1] == "engine:"
 
 
 def test_duplicate_key_is_an_error() -> None:
