@@ -96,7 +96,8 @@ class AsteriskCallPort:
         return first + rest
 
     async def say_number(self, number: int, *, digits: str = "") -> str:
-        reply = await self._channel.command("SAY NUMBER", number, digits, minus_one_is_hangup=True)
+        reply = await self._channel.command("SAY NUMBER", number, digits,
+                                            minus_one_is_hangup=True, deadline_s=MEDIA_S)
         return _key(reply.result_int)
 
     async def set_variable(self, name: str, value: str) -> None:
@@ -121,15 +122,22 @@ class AsteriskCallPort:
         await self._channel.command("HANGUP")
 
     async def _stream(self, prompt: str, digits: str) -> str:
-        reply = await self._channel.command("STREAM FILE", prompt, digits, minus_one_is_hangup=True)
+        reply = await self._channel.command("STREAM FILE", prompt, digits,
+                                            minus_one_is_hangup=True, deadline_s=MEDIA_S)
         return _key(reply.result_int)
 
     async def _get_data(self, prompt: str, timeout_s: float, max_digits: int) -> str:
         timeout_ms = max(1, round(timeout_s * 1000))
         reply = await self._channel.command(
-            "GET DATA", prompt, timeout_ms, max_digits, minus_one_is_hangup=True
+            "GET DATA", prompt, timeout_ms, max_digits, minus_one_is_hangup=True,
+            deadline_s=MEDIA_S + timeout_s,
         )
         return reply.result  # the digits; '(timeout)' in data only says input stopped early
+
+
+#: Deadline of a command that plays a prompt (its length is the recording's): longer than any
+#: clinic prompt, short enough that a silent peer cannot hold a session for long.
+MEDIA_S = 120.0
 
 
 def _key(result: int) -> str:

@@ -47,6 +47,11 @@ class AgiChannelGone(AgiError, CallerHungUp):
     """The channel hung up: ``HANGUP`` line, ``511`` reply, ``result=-1`` or end of stream."""
 
 
+class AgiDeadline(AgiChannelGone):
+    """No reply within the command's deadline: the session ends (the connection is closed and
+    Asterisk continues its dialplan, which fails open into a queue)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AgiEnvironment:
     """The ``agi_*`` block Asterisk sends first.  Missing fields are ''.

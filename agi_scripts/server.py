@@ -21,6 +21,8 @@ from typing import Self
 
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import (
+    AgiChannelGone,
+    AgiDeadline,
     AgiProtocolError,
     EnvironmentParser,
     HangupSignal,
@@ -67,6 +69,8 @@ class FastAgiServer:
         env_timeout: float = 5.0,
         env_limit: int = 16384,
         max_sessions: int = 1000,
+        command_deadline_s: float = 10.0,
+        hangup_grace_s: float = 1.0,
     ) -> None:
         self._handler = handler
         self._host = host
@@ -74,6 +78,8 @@ class FastAgiServer:
         self.env_timeout = env_timeout
         self.env_limit = env_limit
         self.max_sessions = max_sessions
+        self.command_deadline_s = command_deadline_s
+        self.hangup_grace_s = hangup_grace_s
         self._server: asyncio.Server | None = None
         self._connections: set[_AgiConnection] = set()
         self._sessions: set[asyncio.Task[None]] = set()
@@ -141,16 +147,34 @@ class FastAgiServer:
         task.add_done_callback(self._sessions.discard)
 
     async def _run_session(self, channel: AgiChannel) -> None:
+        """One call, one scope: the handler and whatever it started for the call
+        (``channel.start_soon``) run in one task group, which a hang-up ends."""
+        uniqueid = channel.env.uniqueid
         try:
-            await self._handler(channel)
-        except CallerHungUp:
-            log.debug("AGI %s: caller hung up", channel.env.uniqueid)
-        except AgiProtocolError as exc:
-            log.warning("AGI %s: protocol error: %s", channel.env.uniqueid, exc)
-        except Exception:  # one call's bug must not take the server down
-            log.exception("AGI %s: handler failed", channel.env.uniqueid)
+            async with asyncio.TaskGroup() as call:
+                channel.bind_scope(call)
+                watcher = call.create_task(self._end_when_gone(channel))
+                try:
+                    await self._handler(channel)
+                finally:
+                    watcher.cancel()
+        except* AgiDeadline as group:
+            log.info("AGI %s: %s; the call goes on in the dialplan", uniqueid, group.exceptions[0])
+        except* CallerHungUp:
+            log.debug("AGI %s: caller hung up", uniqueid)
+        except* AgiProtocolError as group:
+            log.warning("AGI %s: protocol error: %s", uniqueid, group.exceptions[0])
+        except* Exception:  # one call's bug must not take the server down
+            log.exception("AGI %s: handler failed", uniqueid)
         finally:
             channel.close()
+
+    async def _end_when_gone(self, channel: AgiChannel) -> None:
+        """Once the caller is gone, give the handler ``hangup_grace_s`` to notice (its next
+        command fails at once), then end the call's scope, cancelling what is left."""
+        await channel.wait_hung_up()
+        await asyncio.sleep(self.hangup_grace_s)
+        raise AgiChannelGone("caller gone; the call's remaining work is cancelled")
 
 
 class _AgiConnection(asyncio.Protocol):
@@ -207,7 +231,8 @@ class _AgiConnection(asyncio.Protocol):
         self._cancel_timer()
         self._env_parser = None
         assert self._transport is not None
-        channel = self._channel = AgiChannel(env, self._transport)
+        channel = self._channel = AgiChannel(env, self._transport,
+                                             deadline_s=self._server.command_deadline_s)
         self._server._start_session(channel)
         if parser.rest:
             self._feed_replies(channel, parser.rest)

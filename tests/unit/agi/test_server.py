@@ -333,3 +333,78 @@ async def test_max_sessions_refuses_extra_connections(serve: Serve) -> None:
     assert await busy.read_to_end() == b""
     await busy.close()
     await assert_responsive(server)
+
+
+async def test_a_peer_that_never_answers_ends_the_session_at_the_deadline(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="clinicall.agi_scripts")
+    outcome = Outcome()
+
+    async def handler(channel: AgiChannel) -> None:
+        try:
+            await channel.command("ANSWER")
+        except CallerHungUp as exc:
+            outcome.set(exc)
+            raise
+
+    server = await serve(handler, command_deadline_s=0.2)
+    peer = await FakeAsterisk(server.port).start()
+    await peer.expect("ANSWER")  # ... and never a reply
+    gave_up = await outcome.get()
+    assert str(gave_up) == "ANSWER: no reply within 0.2 s"
+    assert await peer.read_to_end() == b""  # the session ended: the dialplan goes on
+    await assert_responsive(server)
+    ended = [r.getMessage() for r in caplog.records if "no reply within" in r.getMessage()]
+    assert len(ended) == 1
+    assert ended[0].endswith("the call goes on in the dialplan")
+    await peer.close()
+
+
+async def test_media_commands_get_their_own_longer_deadline(serve: Serve) -> None:
+    outcome = Outcome()
+
+    async def handler(channel: AgiChannel) -> None:
+        outcome.set(await channel.command("STREAM FILE", "long-prompt", "", deadline_s=5.0))
+
+    server = await serve(handler, command_deadline_s=0.1)
+    peer = await FakeAsterisk(server.port).start()
+    await peer.expect('STREAM FILE "long-prompt" ""')
+    await asyncio.sleep(0.3)  # the prompt plays longer than the plain command deadline
+    await peer.reply("200 result=0 endpos=2400")
+    reply = await outcome.get()
+    assert isinstance(reply, AgiReply)
+    assert reply.result == "0"
+    await peer.close()
+
+
+async def test_a_hang_up_cancels_everything_the_call_started(serve: Serve) -> None:
+    started, child_cancelled, handler_cancelled = asyncio.Event(), Outcome(), Outcome()
+
+    async def beside_the_call() -> None:  # e.g. a lookup the IVR started for this caller
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            child_cancelled.set(True)
+            raise
+
+    async def handler(channel: AgiChannel) -> None:
+        channel.start_soon(beside_the_call())
+        await started.wait()
+        try:
+            await asyncio.Event().wait()  # busy with something that is not an AGI command
+        except asyncio.CancelledError:
+            handler_cancelled.set(True)
+            raise
+
+    server = await serve(handler, hangup_grace_s=0.05)
+    peer = await FakeAsterisk(server.port).start()
+    await started.wait()
+    await peer.send(b"HANGUP\n")
+    assert await child_cancelled.get() is True
+    assert await handler_cancelled.get() is True
+    assert await peer.read_to_end() == b""
+    await assert_responsive(server)
+    assert server.session_count == 0  # both sessions are over and their tasks gone
+    await peer.close()
