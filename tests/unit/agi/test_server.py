@@ -406,5 +406,4 @@ async def test_a_hang_up_cancels_everything_the_call_started(serve: Serve) -> No
     assert await handler_cancelled.get() is True
     assert await peer.read_to_end() == b""
     await assert_responsive(server)
-    assert server.session_count == 0  # both sessions are over and their tasks gone
     await peer.close()
