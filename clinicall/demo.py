@@ -126,7 +126,7 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
     password = secrets.token_urlsafe(9)
     await add_user(parts.sessions, "demo", Role.MANAGER, password, display_name="Demo manager")
     app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
-                    secret=web_secret())
+                    health=parts.engine.health, secret=web_secret())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.http.host, config.http.port if port is None else port)

@@ -47,10 +47,22 @@ class QueueLive:
     paused: int
 
 
+@dataclass(frozen=True, slots=True)
+class LinkLive:
+    """The engine link now (the engine port's health)."""
+
+    engine: str
+    up: bool
+    reconnects: int
+    last_event_age_s: float | None  # None: no event yet
+
+
 class LiveState(Protocol):
-    """What the metrics need from the controller's live view, per queue."""
+    """What the metrics need from the controller's live view: per queue, and the link."""
 
     def queues_live(self) -> Mapping[str, QueueLive]: ...
+
+    def link_live(self) -> LinkLive | None: ...
 
 
 #: Today's KPI columns served per queue: report column → (metric name, help).
@@ -170,7 +182,7 @@ class KpiCollector(Collector):
             topics.add_metric([str(row["route"] or "none")], float(row["calls"] or 0))
         yield topics
 
-    def _live_metrics(self) -> Iterator[GaugeMetricFamily]:
+    def _live_metrics(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         if self.live is None:
             return
         state = self.live.queues_live()
@@ -191,6 +203,25 @@ class KpiCollector(Collector):
             families["available"].add_metric([queue], q.available)
             families["paused"].add_metric([queue], q.paused)
         yield from families.values()
+        yield from _link_metrics(self.live.link_live())
+
+
+def _link_metrics(link: LinkLive | None) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    if link is None:
+        return
+    up = GaugeMetricFamily("clinicall_engine_up", "1 while the link to the PBX is up",
+                           labels=["engine"])
+    up.add_metric([link.engine], 1.0 if link.up else 0.0)
+    reconnects = CounterMetricFamily("clinicall_engine_reconnects", "Times the link to the PBX "
+                                     "came back after a loss", labels=["engine"])
+    reconnects.add_metric([link.engine], float(link.reconnects))
+    yield up
+    yield reconnects
+    if link.last_event_age_s is not None:
+        age = GaugeMetricFamily("clinicall_engine_last_event_age_seconds",
+                                "Seconds since the PBX last sent an event", labels=["engine"])
+        age.add_metric([link.engine], link.last_event_age_s)
+        yield age
 
 
 Family = type[CounterMetricFamily] | type[GaugeMetricFamily]

@@ -23,6 +23,7 @@ from clinicall.web.keys import (
     AUTH,
     CLOCK,
     CONFIG,
+    HEALTH,
     KPI_SETTINGS,
     LIVE,
     METRICS_LIVE,
@@ -31,7 +32,7 @@ from clinicall.web.keys import (
     AuthSettings,
     Clock,
 )
-from clinicall.web.live import LiveSource, MetricsLive
+from clinicall.web.live import HealthSource, LiveSource, MetricsLive
 from clinicall.web.throttle import LoginThrottle
 
 SESSION_TTL = timedelta(hours=10)  # one shift; then log in again
@@ -57,11 +58,13 @@ def build_app(
     config: ClinicConfig,
     live: LiveSource | None,
     secret: bytes,
+    health: HealthSource | None = None,
     clock: Clock = utc_now,
     session_ttl: timedelta = SESSION_TTL,
     cookie_secure: bool | None = None,
 ) -> web.Application:
-    """The aiohttp application.
+    """The aiohttp application.  ``live`` and ``health`` are the controller's live view and
+    its engine link's health (None: the web runs without a controller).
 
     ``cookie_secure`` None means: Secure cookies unless ``config.http.host`` is a loopback
     address (a TLS proxy in front is then expected).  Raises ValueError for a short secret.
@@ -74,6 +77,7 @@ def build_app(
     app[SESSIONS] = sessions
     app[CONFIG] = config
     app[LIVE] = live
+    app[HEALTH] = health
     app[AUTH] = AuthSettings(secret, session_ttl, cookie_secure)
     app[CLOCK] = clock
     app.cleanup_ctx.append(_login_throttle)
@@ -88,7 +92,7 @@ def build_app(
     app.router.add_get("/api/live", dashboard.api_live)
     app[KPI_SETTINGS] = kpi_settings(config)
     if live is not None:
-        app[METRICS_LIVE] = MetricsLive(live, clock)
+        app[METRICS_LIVE] = MetricsLive(live, clock, health)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
     reports_api.add_metrics(app)
     return app

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
-from clinicall.reports.metrics import QueueLive
+from clinicall.reports.metrics import LinkLive, QueueLive
 from clinicall.settings.models import ClinicConfig
 
 
@@ -31,6 +31,26 @@ class LiveSource(Protocol):
     def snapshot(self, now: datetime) -> Mapping[str, QueueNowLike]: ...
 
 
+class EngineHealthLike(Protocol):
+    """What the web shows of the engine port's health (``controller.port.EngineHealth``)."""
+
+    @property
+    def engine(self) -> str: ...
+    @property
+    def up(self) -> bool: ...
+    @property
+    def since(self) -> datetime | None: ...
+    @property
+    def last_event_at(self) -> datetime | None: ...
+    @property
+    def reconnects(self) -> int: ...
+    @property
+    def detail(self) -> str: ...
+
+
+HealthSource = Callable[[], EngineHealthLike]
+
+
 LIVE_FIELDS = ("waiting", "longest_wait_s", "available", "paused", "in_call")
 
 
@@ -40,10 +60,13 @@ def queue_name(config: ClinicConfig, queue: str) -> str:
     return names.get(config.default_language, queue) if names else queue
 
 
-def live_view(config: ClinicConfig, live: LiveSource | None, now: datetime) -> dict[str, object]:
-    """Every configured queue (and any other the engine reports) with its state now.
+def live_view(config: ClinicConfig, live: LiveSource | None, now: datetime,
+              health: HealthSource | None = None) -> dict[str, object]:
+    """Every configured queue (and any other the engine reports) with its state now, and the
+    engine link's health.
 
-    ``connected`` is False when the web runs without a controller: the numbers are then zeros.
+    ``connected`` is True only while the link to the PBX is up (False without a controller:
+    the numbers are then zeros, or the last known ones while the link is down).
     """
     snapshot = dict(live.snapshot(now)) if live is not None else {}
     queues: dict[str, dict[str, object]] = {}
@@ -54,14 +77,34 @@ def live_view(config: ClinicConfig, live: LiveSource | None, now: datetime) -> d
             value = getattr(state, field) if state is not None else 0
             row[field] = round(value, 1) if field == "longest_wait_s" else value
         queues[queue] = row
-    return {"at": now.isoformat(), "connected": live is not None, "queues": queues}
+    link = health() if health is not None else None
+    return {"at": now.isoformat(), "connected": link is not None and link.up,
+            "engine": _engine(link), "queues": queues}
+
+
+def _engine(link: EngineHealthLike | None) -> dict[str, object] | None:
+    if link is None:
+        return None
+    return {"name": link.engine, "up": link.up, "detail": link.detail,
+            "since": link.since.isoformat() if link.since else None,
+            "last_event_at": link.last_event_at.isoformat() if link.last_event_at else None,
+            "reconnects": link.reconnects}
 
 
 class MetricsLive:
     """The live source as the Prometheus collector reads it (``reports.metrics.LiveState``)."""
 
-    def __init__(self, live: LiveSource, clock: Callable[[], datetime]) -> None:
-        self._live, self._clock = live, clock
+    def __init__(self, live: LiveSource, clock: Callable[[], datetime],
+                 health: HealthSource | None = None) -> None:
+        self._live, self._clock, self._health = live, clock, health
+
+    def link_live(self) -> LinkLive | None:
+        if self._health is None:
+            return None
+        link = self._health()
+        age = ((self._clock() - link.last_event_at).total_seconds()
+               if link.last_event_at is not None else None)
+        return LinkLive(link.engine, link.up, link.reconnects, age)
 
     def queues_live(self) -> dict[str, QueueLive]:
         return {

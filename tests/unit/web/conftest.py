@@ -16,7 +16,7 @@ from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.users import add_user
 
-from .web_fixtures import EXAMPLE, FAST_SCRYPT, NOW, SECRET, Account, FakeLive
+from .web_fixtures import EXAMPLE, FAST_SCRYPT, NOW, SECRET, Account, FakeHealth, FakeLive
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +37,16 @@ async def accounts(db_sessions: async_sessionmaker[AsyncSession]) -> dict[Role, 
 
 
 @pytest.fixture
+def health() -> FakeHealth:
+    return FakeHealth()
+
+
+@pytest.fixture
 async def client(
-    db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig
+    db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig,
+    health: FakeHealth,
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     app = build_app(sessions=db_sessions, config=clinic_config, live=FakeLive(), secret=SECRET,
-                    clock=lambda: NOW)
+                    clock=lambda: NOW, health=health)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

@@ -13,7 +13,7 @@ from clinicall.settings.models import ClinicConfig
 from clinicall.web.dashboard import fmt
 from clinicall.web.live import live_view
 
-from .web_fixtures import Account, log_in, seed_today
+from .web_fixtures import Account, FakeHealth, log_in, seed_today
 
 Client = TestClient[web.Request, web.Application]
 
@@ -66,9 +66,26 @@ async def test_api_live_json(client: Client, accounts: dict[Role, Account]) -> N
     response = await client.get("/api/live", headers={"Authorization": f"Bearer {token}"})
     live = await response.json()
     assert live["connected"] is True
+    assert live["engine"] == {"name": "asterisk", "up": True, "detail": "logged in",
+                              "since": "2026-07-01T11:00:00+00:00",
+                              "last_event_at": "2026-07-01T11:59:57+00:00", "reconnects": 2}
     assert live["queues"]["therapy"] == {"name": "Терапія", "waiting": 4, "longest_wait_s": 73.4,
                                          "available": 2, "paused": 1, "in_call": 3}
     assert live["queues"]["universal"]["waiting"] == 0
+
+
+async def test_the_live_view_says_when_the_pbx_link_is_down(
+    client: Client, accounts: dict[Role, Account], health: FakeHealth
+) -> None:
+    health.up, health.detail = False, "connection refused"
+    auth = {"Authorization": f"Bearer {accounts[Role.MANAGER].token}"}
+    live = await (await client.get("/api/live", headers=auth)).json()
+    assert (live["connected"], live["engine"]["up"], live["engine"]["detail"]) == (
+        False, False, "connection refused")  # fmt: skip
+    page = await (await client.get("/", headers=auth)).text()
+    assert "No live feed from the PBX." in page
+    metrics = await (await client.get("/metrics", headers=auth)).text()
+    assert 'clinicall_engine_up{engine="asterisk"} 0.0' in metrics
 
 
 def test_live_view_without_a_controller(clinic_config: ClinicConfig) -> None:
@@ -116,6 +133,9 @@ async def test_metrics_serve_the_live_gauges_to_managers_only(
     assert response.status == 200
     text = await response.text()
     assert 'clinicall_queue_waiting{queue="therapy"} 4.0' in text
+    assert 'clinicall_engine_up{engine="asterisk"} 1.0' in text
+    assert 'clinicall_engine_reconnects_total{engine="asterisk"} 2.0' in text
+    assert 'clinicall_engine_last_event_age_seconds{engine="asterisk"} 3.0' in text
     assert 'clinicall_queue_operators_paused{queue="therapy"} 1.0' in text
     assert 'clinicall_queue_offered_total{queue="therapy"} 3.0' in text  # today's, not yesterday's
     assert 'clinicall_queue_answer_wait_seconds_count{queue="therapy"} 2.0' in text

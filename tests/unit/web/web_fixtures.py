@@ -36,6 +36,21 @@ class FakeLive:
         return {"therapy": FakeQueueNow(4, 73.4, 2, 1, 3)}
 
 
+@dataclass(slots=True)
+class FakeHealth:
+    """The engine link as the port reports it; a test flips ``up``."""
+
+    engine: str = "asterisk"
+    up: bool = True
+    since: datetime | None = NOW - timedelta(hours=1)
+    last_event_at: datetime | None = NOW - timedelta(seconds=3)
+    reconnects: int = 2
+    detail: str = "logged in"
+
+    def __call__(self) -> FakeHealth:
+        return self
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     username: str
