@@ -40,7 +40,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-for entry in (str(REPO), str(BENCH)):
+for entry in (str(REPO), str(BENCH), str(REPO / "tests")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
@@ -53,7 +53,7 @@ from clinicall.controller.asterisk.ami.message import Message  # noqa: E402
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder  # noqa: E402
 from clinicall.controller.asterisk.record import QueueLogRecord  # noqa: E402
 from clinicall.controller.tracking.config import TrackingConfig  # noqa: E402
-from clinicall.controller.tracking.rows import call_key_of, fact_entries  # noqa: E402
+from clinicall.controller.tracking.rows import call_key_of, fact_entries, journaled  # noqa: E402
 from clinicall.controller.tracking.tracker import CallTracker  # noqa: E402
 from clinicall.db import create_engine, insert_journal, session_factory, upgrade  # noqa: E402
 from clinicall.db.models import Call, JournalEvent, QueueAttempt  # noqa: E402
@@ -82,7 +82,7 @@ def input_keys(stream: AmiStream) -> set[str]:
     keys: set[str] = set()
     decoder = AmiFactDecoder()
     for msg in stream.messages():
-        for fact in decoder.decode(msg):
+        for fact in filter(journaled, decoder.decode(msg)):
             keys.update(e.key for e in fact_entries(fact, call_key_of(fact)))
     return keys
 
@@ -159,7 +159,7 @@ def _naive_handler(
         if msg.event == STATUS_EVENT:
             return
         seen += 1
-        for fact in decoder.decode(msg):
+        for fact in filter(journaled, decoder.decode(msg)):
             for entry in fact_entries(fact, call_key_of(fact)):
                 async with sessions() as session, session.begin():
                     await insert_journal(session, [entry])

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from clinicall.calltypes import CallInfo, IvrOutcome
-from clinicall.controller.facts import CallFact, ChannelOfCall, ChannelOpened, Fact
+from clinicall.controller.facts import CallFact, ChannelOfCall, ChannelOpened, EngineLink, Fact
 from clinicall.controller.tracking.codec import encode
 from clinicall.db import JournalEntry
 from clinicall.db.models import JournalSource
@@ -62,6 +62,12 @@ def channel_entry(
                          channel_id=channel_id, durable=source == JournalSource.RECORD)  # fmt: skip
     return JournalEntry(key=fact.key, source=source, at=at, kind=fact.KIND, payload=encode(fact),
                         call_key=call_id)  # fmt: skip
+
+
+def journaled(fact: Fact) -> bool:
+    """Facts about calls and the engine link go to the journal; operators' states are the
+    live view's only (the durable record keeps members' log-ins and pauses)."""
+    return isinstance(fact, CallFact | EngineLink) or fact.durable
 
 
 def call_key_of(fact: Fact) -> str | None:

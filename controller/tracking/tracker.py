@@ -49,7 +49,7 @@ from clinicall.controller.port import DurableRecord, ReconcileBatch
 from clinicall.controller.tracking import store
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState
-from clinicall.controller.tracking.rows import fact_entries, ivr_entries
+from clinicall.controller.tracking.rows import fact_entries, ivr_entries, journaled
 from clinicall.db import JournalEntry, insert_journal
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class CallTracker:
         self.live.apply(fact)
         if isinstance(fact, ChannelOpened) and fact.call_id and fact.channel_id:
             self._remember(fact.channel_id, fact.call_id)
-        if isinstance(fact, CallFact | EngineLink):
+        if journaled(fact):
             self._pending.extend(fact_entries(fact, self._call_key(fact)))
         if isinstance(fact, SOON) or (isinstance(fact, EngineLink) and fact.up):
             self._soon.set()
