@@ -72,7 +72,7 @@ WEEKDAY = [1.0, 0.95, 0.92, 0.92, 0.9, 0.4, 0.1]
 
 CALL_COLS = (
     "id",
-    "linkedid",
+    "call_key",
     "direction",
     "caller",
     "dialled",
@@ -90,7 +90,7 @@ CALL_COLS = (
 ATTEMPT_COLS = (
     "id",
     "call_id",
-    "uniqueid",
+    "channel_id",
     "queue",
     "joined_at",
     "connected_at",
@@ -461,10 +461,11 @@ async def generate(urls: list[str], calls: int, seed: int = 1, batch_rows: int =
 
 async def _rebuild_links(url: str) -> None:
     from clinicall.db import call_links, create_engine, session_factory
+    from clinicall.db.writer import StoreWriter
 
     engine = create_engine(url)
     try:
-        async with session_factory(engine)() as session, session.begin():
+        async with session_factory(engine)() as session, session.begin(), StoreWriter(session):
             await call_links.rebuild(session)
     finally:
         await engine.dispose()
