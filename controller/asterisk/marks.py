@@ -14,31 +14,16 @@ gives them names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from clinicall.controller.asterisk.queue_log import QueueLogRecord
+from clinicall.controller.facts import CallRouted
 
 EVENT = "CLINICALL"
 FIELDS = 7  # linkedid outcome lang route path caller dialled
 
 
-@dataclass(frozen=True, slots=True)
-class ClinicallMark:
-    at: datetime
-    uniqueid: str
-    queue: str
-    linkedid: str
-    outcome: str  # "queue" | "fallback"
-    language: str
-    route: str
-    path: str
-    caller: str
-    dialled: str
-
-
-def decode_mark(record: QueueLogRecord) -> ClinicallMark | None:
-    """The named fields of a CLINICALL record; None for any other record or a short one.
+def decode_mark(record: QueueLogRecord) -> CallRouted | None:
+    """The routing fact a CLINICALL record carries (durable, under the record's own key);
+    None for any other record or a short one.
 
     A caller ID holding '|' (not escaped by Asterisk) only widens the caller field.
     """
@@ -48,15 +33,7 @@ def decode_mark(record: QueueLogRecord) -> ClinicallMark | None:
     if len(data) > FIELDS:
         data = [*data[:5], "|".join(data[5:-1]), data[-1]]
     linkedid, outcome, language, route, path, caller, dialled = data
-    return ClinicallMark(
-        at=record.at,
-        uniqueid=record.uniqueid,
-        queue=record.queue,
-        linkedid=linkedid,
-        outcome=outcome,
-        language=language,
-        route=route,
-        path=path,
-        caller=caller,
-        dialled=dialled,
-    )
+    return CallRouted(key=record.key, at=record.at, durable=True, seq=record.offset,
+                      call_id=linkedid, channel_id=record.uniqueid, queue=record.queue,
+                      outcome=outcome, language=language, route=route, path=path,
+                      caller=caller, dialled=dialled)  # fmt: skip

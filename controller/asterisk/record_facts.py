@@ -25,7 +25,6 @@ from typing import TypedDict
 from clinicall.controller.asterisk.marks import decode_mark
 from clinicall.controller.asterisk.queue_log import records as r
 from clinicall.controller.facts import (
-    CallRouted,
     ChannelOfCall,
     Fact,
     HungUpBy,
@@ -148,30 +147,10 @@ def _left(record: r.LeftUnanswered) -> QueueLeft:
 def _member_fact(record: r.QueueLogRecord) -> list[Fact]:
     """ADDMEMBER, REMOVEMEMBER, PAUSE(ALL), UNPAUSE(ALL): about a member, not a call."""
     key, at, seq, name = record.key, record.at, record.offset, record.agent
-    if isinstance(record, r.MemberAdded):
-        return [
-            MemberJoined(
-                key=key,
-                at=at,
-                durable=True,
-                seq=seq,
-                queue=record.queue,
-                member=name,
-                member_name=name,
-            )
-        ]
-    if isinstance(record, r.MemberRemoved):
-        return [
-            MemberLeft(
-                key=key,
-                at=at,
-                durable=True,
-                seq=seq,
-                queue=record.queue,
-                member=name,
-                member_name=name,
-            )
-        ]
+    if isinstance(record, r.MemberAdded | r.MemberRemoved):
+        kind = MemberJoined if isinstance(record, r.MemberAdded) else MemberLeft
+        return [kind(key=key, at=at, durable=True, seq=seq, queue=record.queue, member=name,
+                     member_name=name)]
     if isinstance(record, r.Paused | r.Unpaused):
         return [
             MemberPaused(
@@ -191,32 +170,10 @@ def _member_fact(record: r.QueueLogRecord) -> list[Fact]:
 
 def _mark_facts(record: r.QueueLogRecord) -> list[Fact]:
     """The dialplan's CLINICALL line: what the IVR decided, and the channel's call."""
-    mark = decode_mark(record)
-    if mark is None:
+    routed = decode_mark(record)
+    if routed is None:
         return []
-    call, channel = mark.linkedid, mark.uniqueid
-    return [
-        CallRouted(
-            key=record.key,
-            at=mark.at,
-            durable=True,
-            seq=record.offset,
-            call_id=call,
-            channel_id=channel,
-            queue=mark.queue,
-            outcome=mark.outcome,
-            language=mark.language,
-            route=mark.route,
-            path=mark.path,
-            caller=mark.caller,
-            dialled=mark.dialled,
-        ),
-        ChannelOfCall(
-            key=channel_key(channel),
-            at=mark.at,
-            durable=True,
-            seq=record.offset,
-            call_id=call,
-            channel_id=channel,
-        ),
-    ]
+    mapping = ChannelOfCall(key=channel_key(routed.channel_id), at=routed.at, durable=True,
+                            seq=routed.seq, call_id=routed.call_id,
+                            channel_id=routed.channel_id)  # fmt: skip
+    return [routed, mapping]
