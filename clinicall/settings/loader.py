@@ -51,22 +51,42 @@ def load_config(path: str | PathLike[str]) -> ClinicConfig:
     return report.config
 
 
+#: A clinic config is about 10 KB; anything past this is not one (and would cost seconds).
+MAX_BYTES = 1 << 20
+
+
 def check_config(path: str | PathLike[str]) -> ConfigReport:
     """Read and check ``path``; never raises for a bad config (only reports)."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return ConfigReport(name, None, [ConfigProblem(name, 0, 0, "", f"cannot read: {exc}")])
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return _unusable(name, 0, 0, f"cannot read: {exc.strerror or exc}")
+    if len(raw) > MAX_BYTES:
+        return _unusable(name, 0, 0, f"larger than {MAX_BYTES >> 20} MB: not a clinic config")
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark is fine
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return _unusable(name, line, column, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                         "save the file as UTF-8")  # fmt: skip
     return check_text(text, name)
+
+
+def _unusable(name: str, line: int, column: int, message: str) -> ConfigReport:
+    return ConfigReport(name, None, [ConfigProblem(name, line, column, "", message)])
 
 
 def check_text(text: str, name: str) -> ConfigReport:
     """Check YAML ``text`` as if read from the file ``name`` (used in messages only)."""
+    if len(text) > MAX_BYTES:
+        return _unusable(name, 0, 0, f"larger than {MAX_BYTES >> 20} MB: not a clinic config")
     try:
         data, root = yamlmarks.parse(text)
     except yaml.YAMLError as exc:
-        return ConfigReport(name, None, [_syntax_problem(name, exc)])
+        return ConfigReport(name, None, [_syntax_problem(name, exc, text)])
     problems = [
         ConfigProblem(name, line, col, _dotted(loc), "this key is given twice; remove one")
         for loc, line, col in yamlmarks.duplicate_keys(root)
@@ -91,11 +111,18 @@ def check_text(text: str, name: str) -> ConfigReport:
     return ConfigReport(name, None if has_errors else config, _sorted(problems))
 
 
-def _syntax_problem(name: str, exc: yaml.YAMLError) -> ConfigProblem:
+def _syntax_problem(name: str, exc: yaml.YAMLError, source: str) -> ConfigProblem:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow (NUL, ...)
+        line = source.count("\n", 0, exc.position) + 1
+        column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        return ConfigProblem(name, line, column, "", f"character {char!r} is not allowed in "
+                             "YAML; remove it")  # fmt: skip
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    text = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    prefix = "" if isinstance(exc, yamlmarks.RefusedYaml) else "YAML syntax error: "
+    text = f"{prefix}{problem}" + (f" ({context})" if context else "")
     if mark is None:
         return ConfigProblem(name, 0, 0, "", text)
     return ConfigProblem(name, mark.line + 1, mark.column + 1, "", text)

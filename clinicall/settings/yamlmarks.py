@@ -29,9 +29,41 @@ class Place:
     complete: bool  # the whole loc exists
 
 
+#: Deepest nesting of mappings and lists a clinic config may use (it needs about 8).
+MAX_DEPTH = 32
+
+
+class RefusedYaml(yaml.MarkedYAMLError):
+    """YAML that is valid but not accepted in a clinic config (aliases, deep nesting)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors/aliases and nesting deeper than ``MAX_DEPTH``, so any
+    input is composed in time and memory proportional to its size: no alias bomb, no
+    recursive alias, no RecursionError from a thousand nested brackets."""
+
+    depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise RefusedYaml(None, None, "anchors and aliases (&name, *name) are not "
+                              "accepted in a clinic config: write the values out",
+                              event.start_mark)  # fmt: skip
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise RefusedYaml(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                  event.start_mark)  # fmt: skip
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def parse(text: str) -> tuple[object, Node | None]:
-    """Return (data, root node); raises :class:`yaml.YAMLError` on a syntax error."""
-    loader = yaml.SafeLoader(text)
+    """Return (data, root node); raises :class:`yaml.YAMLError` on a syntax error, and
+    :class:`RefusedYaml` for anchors, aliases or too deep a nesting."""
+    loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

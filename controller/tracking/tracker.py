@@ -69,7 +69,7 @@ class TrackerStats:
     live_facts: int = 0
     record_facts: int = 0
     record_skipped: int = 0
-    journaled: int = 0  # new journal rows
+    journaled: int = 0  # new journal rows, counted once committed
     calls_projected: int = 0
     db_errors: int = 0
 
@@ -166,9 +166,10 @@ class CallTracker:
                     return
                 keys = {e.call_key for e in batch if e.call_key}
                 async with self.sessions() as session, session.begin():
-                    self.stats.journaled += await insert_journal(session, batch)
+                    new = await insert_journal(session, batch)
                     projected = await store.project_calls(session, keys, self.config)
-                del self._pending[: len(batch)]
+                del self._pending[: len(batch)]  # committed: only now are they counted
+                self.stats.journaled += new
                 self.stats.calls_projected += projected
 
     async def reconcile(self) -> int:
