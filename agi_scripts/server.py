@@ -22,9 +22,11 @@ from typing import Self
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import (
     AgiProtocolError,
+    AgiReply,
     EnvironmentParser,
     HangupSignal,
     ReplyParser,
+    ReplyStreamError,
 )
 from clinicall.ivr.port import CallerHungUp
 
@@ -215,10 +217,15 @@ class _AgiConnection(asyncio.Protocol):
     def _feed_replies(self, channel: AgiChannel, data: bytes) -> None:
         try:
             items = self._replies.feed(data)
-        except AgiProtocolError as exc:
+        except ReplyStreamError as exc:
             self._replies_broken = True
+            self._deliver(channel, exc.parsed)  # what came before the bad line still counts
             channel.on_error(exc)
             return
+        self._deliver(channel, items)
+
+    @staticmethod
+    def _deliver(channel: AgiChannel, items: list[AgiReply | HangupSignal]) -> None:
         for item in items:
             if isinstance(item, HangupSignal):
                 channel.on_hangup()
