@@ -5,16 +5,24 @@ call :meth:`AgiChannel.command`.  Commands are serialized; each one waits for ex
 reply, so an asynchronous ``HANGUP`` line can never be mistaken for a reply.  A command
 cancelled while waiting keeps its place in line: its late reply is discarded, and the next
 command still gets its own reply.
+
+Every command has a deadline: ``command_timeout`` by default, or
+the caller's own for commands that wait for the caller (a prompt's length plus the digit
+timeout).  A command past its deadline ends the session: one log line, the connection is
+closed, and Asterisk continues the dialplan after ``AGI()`` (the fail-open path).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
-from typing import Protocol
+from collections.abc import Coroutine
+from typing import Any, Protocol, TypeVar
 
 from clinicall.agi_scripts.protocol import (
     AgiChannelGone,
+    AgiCommandTimeout,
     AgiEnvironment,
     AgiError,
     AgiProtocolError,
@@ -22,6 +30,13 @@ from clinicall.agi_scripts.protocol import (
     encode_command,
     raise_for_reply,
 )
+from clinicall.agi_scripts.scope import CallScope
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_COMMAND_TIMEOUT = 10.0  # seconds; a live Asterisk answers a non-media command in ms
 
 
 class AgiCommands(Protocol):
@@ -31,7 +46,11 @@ class AgiCommands(Protocol):
     def env(self) -> AgiEnvironment: ...
 
     async def command(
-        self, command: str, *args: str | int, minus_one_is_hangup: bool = False
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
+        deadline_s: float | None = None,
     ) -> AgiReply: ...
 
 
@@ -40,11 +59,21 @@ class AgiChannel:
 
     :meth:`command` raises :class:`AgiChannelGone` (a ``CallerHungUp``) once the caller hung
     up or the connection closed, :class:`AgiCommandError` when Asterisk refuses the command,
-    :class:`AgiProtocolError` when the peer broke the protocol (the connection is then closed).
+    :class:`AgiProtocolError` when the peer broke the protocol (the connection is then closed),
+    :class:`AgiCommandTimeout` when no reply came within the deadline (the same).
+    ``scope`` holds the tasks the call started (:meth:`start_task`).
     """
 
-    def __init__(self, env: AgiEnvironment, transport: asyncio.WriteTransport) -> None:
+    def __init__(
+        self,
+        env: AgiEnvironment,
+        transport: asyncio.WriteTransport,
+        *,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> None:
         self.env = env
+        self.command_timeout = command_timeout
+        self.scope = CallScope(env.uniqueid)
         self._transport = transport
         self._lock = asyncio.Lock()
         self._waiters: deque[asyncio.Future[AgiReply]] = deque()
@@ -52,6 +81,7 @@ class AgiChannel:
         self._gone = asyncio.Event()  # set on HANGUP, end of stream or protocol error
         self._failure: str | None = None  # why the connection is unusable, once it is
         self._protocol_broken = False
+        self._timed_out = False
 
     @property
     def hung_up(self) -> bool:
@@ -63,24 +93,51 @@ class AgiChannel:
         await self._gone.wait()
 
     async def command(
-        self, command: str, *args: str | int, minus_one_is_hangup: bool = False
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
+        deadline_s: float | None = None,
     ) -> AgiReply:
-        """Send one command and return its successful reply (see class docstring)."""
+        """Send one command and return its successful reply (see class docstring).
+
+        ``deadline_s``: seconds to wait for the reply; ``command_timeout`` when not given.
+        """
         line = encode_command(command, *args)
+        deadline = self.command_timeout if deadline_s is None else deadline_s
         async with self._lock:
             self._check_usable()
             future: asyncio.Future[AgiReply] = asyncio.get_running_loop().create_future()
             self._waiters.append(future)
             # No drain(): one short line per reply awaited, the buffer cannot grow.
             self._transport.write(line)
-            reply = await future
+            try:
+                async with asyncio.timeout(deadline):
+                    reply = await future
+            except TimeoutError:
+                raise self._time_out(command, deadline) from None
         return raise_for_reply(reply, minus_one_is_hangup=minus_one_is_hangup)
+
+    def start_task(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run work beside the commands as part of this call (cancelled when it ends)."""
+        return self.scope.start(coro)
 
     def close(self) -> None:
         """End the AGI session: Asterisk continues the dialplan after ``AGI()``."""
         self._transport.close()
 
+    def _time_out(self, command: str, deadline: float) -> AgiCommandTimeout:
+        """End the session after a missed deadline; one log line (no arguments: no numbers)."""
+        self._timed_out = True
+        self._failure = f"no reply to {command} within {deadline:g} s"
+        log.warning("AGI %s: %s; ending the session", self.env.uniqueid, self._failure)
+        self.scope.cancel()
+        self._transport.close()
+        return AgiCommandTimeout(self._failure)
+
     def _check_usable(self) -> None:
+        if self._timed_out:
+            raise AgiCommandTimeout(self._failure or "timed out")
         if self._protocol_broken:
             raise AgiProtocolError(self._failure or "protocol error")
         if self._failure is not None:
@@ -101,6 +158,7 @@ class AgiChannel:
     def on_hangup(self) -> None:
         self._hung_up = True
         self._gone.set()
+        self.scope.cancel()
 
     def on_closed(self) -> None:
         if self._failure is None:
@@ -116,6 +174,7 @@ class AgiChannel:
 
     def _fail_waiters(self, error: AgiError) -> None:
         self._gone.set()
+        self.scope.cancel()
         while self._waiters:
             future = self._waiters.popleft()
             if not future.done():

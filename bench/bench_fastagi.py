@@ -144,10 +144,16 @@ class TimedChannel:
         return self._channel.env
 
     async def command(
-        self, command: str, *args: str | int, minus_one_is_hangup: bool = False
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
+        deadline_s: float | None = None,
     ) -> AgiReply:
         started = time.perf_counter()
-        reply = await self._channel.command(command, *args, minus_one_is_hangup=minus_one_is_hangup)
+        reply = await self._channel.command(
+            command, *args, minus_one_is_hangup=minus_one_is_hangup, deadline_s=deadline_s
+        )
         self._samples.append(time.perf_counter() - started)
         return reply
 
