@@ -80,7 +80,7 @@ class FastAgiServer:
         env_timeout: float = 5.0,
         env_limit: int = 16384,
         max_sessions: int = 1000,
-        max_pending_headers: int = 64,
+        max_pending_headers: int = 128,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
     ) -> None:
         self._handler = handler

@@ -223,7 +223,9 @@ async def bench_clinicall(ivr: Ivr, sessions: int, concurrency: int) -> Figures:
     async def handler(channel: AgiChannel) -> None:
         await ivr(await AsteriskCallPort.open(TimedChannel(channel, samples)))
 
-    async with FastAgiServer(handler, port=0, max_sessions=concurrency * 2) as server:
+    budget = concurrency * 2
+    server = FastAgiServer(handler, port=0, max_sessions=budget, max_pending_headers=budget)
+    async with server:
         cpu = time.process_time()
         client = await run_client(server.port, sessions, concurrency)
         cpu = time.process_time() - cpu
