@@ -18,6 +18,12 @@ from clinicall.calltypes import CallInfo, QueueRequest
 # typing during an earlier prompt.  Part of Asterisk's core sounds.
 SILENCE_PROMPT = "silence/1"
 
+# Deadlines for commands that play audio or wait for the caller (the channel's default is for
+# commands Asterisk answers at once).  Prompt lengths are not known here, so one bound covers
+# the longest prompt a menu plays; GET DATA adds its own digit timeout and a margin.
+PROMPT_DEADLINE_S = 120.0
+DEADLINE_MARGIN_S = 5.0
+
 _LINKEDID = re.compile(r"(?:[\w-]+-)?\d+\.\d+")  # "1712345678.42", or "<systemname>-1712...42"
 
 
@@ -39,9 +45,16 @@ class AsteriskCallPort:
     raises ``CallerHungUp`` when the caller is gone and ``PortError`` when Asterisk refuses.
     """
 
-    def __init__(self, channel: AgiCommands, *, linkedid: str | None = None) -> None:
+    def __init__(
+        self,
+        channel: AgiCommands,
+        *,
+        linkedid: str | None = None,
+        prompt_deadline_s: float = PROMPT_DEADLINE_S,
+    ) -> None:
         env = channel.env
         self._channel = channel
+        self._prompt_deadline_s = prompt_deadline_s
         self._info = CallInfo(
             call_id=linkedid or linkedid_from_env(env) or env.uniqueid,
             channel_id=env.uniqueid,
@@ -96,8 +109,13 @@ class AsteriskCallPort:
         return first + rest
 
     async def say_number(self, number: int, *, digits: str = "") -> str:
-        reply = await self._channel.command("SAY NUMBER", number, digits,
-                                            minus_one_is_hangup=True, deadline_s=MEDIA_S)
+        reply = await self._channel.command(
+            "SAY NUMBER",
+            number,
+            digits,
+            minus_one_is_hangup=True,
+            deadline_s=self._prompt_deadline_s,
+        )
         return _key(reply.result_int)
 
     async def set_variable(self, name: str, value: str) -> None:
@@ -122,22 +140,26 @@ class AsteriskCallPort:
         await self._channel.command("HANGUP")
 
     async def _stream(self, prompt: str, digits: str) -> str:
-        reply = await self._channel.command("STREAM FILE", prompt, digits,
-                                            minus_one_is_hangup=True, deadline_s=MEDIA_S)
+        reply = await self._channel.command(
+            "STREAM FILE",
+            prompt,
+            digits,
+            minus_one_is_hangup=True,
+            deadline_s=self._prompt_deadline_s,
+        )
         return _key(reply.result_int)
 
     async def _get_data(self, prompt: str, timeout_s: float, max_digits: int) -> str:
         timeout_ms = max(1, round(timeout_s * 1000))
         reply = await self._channel.command(
-            "GET DATA", prompt, timeout_ms, max_digits, minus_one_is_hangup=True,
-            deadline_s=MEDIA_S + timeout_s,
+            "GET DATA",
+            prompt,
+            timeout_ms,
+            max_digits,
+            minus_one_is_hangup=True,
+            deadline_s=self._prompt_deadline_s + timeout_s + DEADLINE_MARGIN_S,
         )
         return reply.result  # the digits; '(timeout)' in data only says input stopped early
-
-
-#: Deadline of a command that plays a prompt (its length is the recording's): longer than any
-#: clinic prompt, short enough that a silent peer cannot hold a session for long.
-MEDIA_S = 120.0
 
 
 def _key(result: int) -> str:

@@ -6,23 +6,23 @@ reply, so an asynchronous ``HANGUP`` line can never be mistaken for a reply.  A 
 cancelled while waiting keeps its place in line: its late reply is discarded, and the next
 command still gets its own reply.
 
-Every command has a deadline (``deadline_s``; media commands pass their own, covering the
-prompt and the wait for keys): a peer that stops answering ends the session with
-:class:`AgiDeadline` instead of holding it, and with it a session slot, for ever.  Work a call
-starts beside its commands belongs to the call's scope (:meth:`start_soon`), which ends with
-the call.
+Every command has a deadline: ``command_timeout`` by default, or
+the caller's own for commands that wait for the caller (a prompt's length plus the digit
+timeout).  A command past its deadline ends the session: one log line, the connection is
+closed, and Asterisk continues the dialplan after ``AGI()`` (the fail-open path).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from clinicall.agi_scripts.protocol import (
     AgiChannelGone,
-    AgiDeadline,
+    AgiCommandTimeout,
     AgiEnvironment,
     AgiError,
     AgiProtocolError,
@@ -30,6 +30,13 @@ from clinicall.agi_scripts.protocol import (
     encode_command,
     raise_for_reply,
 )
+from clinicall.agi_scripts.scope import CallScope
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_COMMAND_TIMEOUT = 10.0  # seconds; a live Asterisk answers a non-media command in ms
 
 
 class AgiCommands(Protocol):
@@ -39,7 +46,10 @@ class AgiCommands(Protocol):
     def env(self) -> AgiEnvironment: ...
 
     async def command(
-        self, command: str, *args: str | int, minus_one_is_hangup: bool = False,
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
         deadline_s: float | None = None,
     ) -> AgiReply: ...
 
@@ -49,14 +59,21 @@ class AgiChannel:
 
     :meth:`command` raises :class:`AgiChannelGone` (a ``CallerHungUp``) once the caller hung
     up or the connection closed, :class:`AgiCommandError` when Asterisk refuses the command,
-    :class:`AgiProtocolError` when the peer broke the protocol (the connection is then closed).
+    :class:`AgiProtocolError` when the peer broke the protocol (the connection is then closed),
+    :class:`AgiCommandTimeout` when no reply came within the deadline (the same).
+    ``scope`` holds the tasks the call started (:meth:`start_task`).
     """
 
-    def __init__(self, env: AgiEnvironment, transport: asyncio.WriteTransport, *,
-                 deadline_s: float = 10.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        env: AgiEnvironment,
+        transport: asyncio.WriteTransport,
+        *,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    ) -> None:
         self.env = env
-        self.deadline_s = deadline_s
-        self._scope: asyncio.TaskGroup | None = None
+        self.command_timeout = command_timeout
+        self.scope = CallScope(env.uniqueid)
         self._transport = transport
         self._lock = asyncio.Lock()
         self._waiters: deque[asyncio.Future[AgiReply]] = deque()
@@ -64,6 +81,7 @@ class AgiChannel:
         self._gone = asyncio.Event()  # set on HANGUP, end of stream or protocol error
         self._failure: str | None = None  # why the connection is unusable, once it is
         self._protocol_broken = False
+        self._timed_out = False
 
     @property
     def hung_up(self) -> bool:
@@ -75,13 +93,18 @@ class AgiChannel:
         await self._gone.wait()
 
     async def command(
-        self, command: str, *args: str | int, minus_one_is_hangup: bool = False,
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
         deadline_s: float | None = None,
     ) -> AgiReply:
-        """Send one command and return its successful reply (see class docstring); raises
-        AgiDeadline when no reply comes within ``deadline_s`` (default: the channel's)."""
+        """Send one command and return its successful reply (see class docstring).
+
+        ``deadline_s``: seconds to wait for the reply; ``command_timeout`` when not given.
+        """
         line = encode_command(command, *args)
-        deadline = self.deadline_s if deadline_s is None else deadline_s
+        deadline = self.command_timeout if deadline_s is None else deadline_s
         async with self._lock:
             self._check_usable()
             future: asyncio.Future[AgiReply] = asyncio.get_running_loop().create_future()
@@ -92,33 +115,29 @@ class AgiChannel:
                 async with asyncio.timeout(deadline):
                     reply = await future
             except TimeoutError:
-                error = AgiDeadline(f"{command}: no reply within {deadline:g} s")
-                self._give_up(error)
-                raise error from None
+                raise self._time_out(command, deadline) from None
         return raise_for_reply(reply, minus_one_is_hangup=minus_one_is_hangup)
 
-    def start_soon(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run ``work`` in the call's scope: it is cancelled when the call's session ends."""
-        if self._scope is None:
-            work.close()
-            raise RuntimeError("the call's session is not running")
-        return self._scope.create_task(work)
-
-    def bind_scope(self, scope: asyncio.TaskGroup) -> None:
-        """The server's task group for this call (see ``start_soon``)."""
-        self._scope = scope
-
-    def _give_up(self, error: AgiDeadline) -> None:
-        """The peer stopped answering: fail the rest and end the session."""
-        self._failure = str(error)
-        self._fail_waiters(error)
-        self._transport.close()
+    def start_task(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run work beside the commands as part of this call (cancelled when it ends)."""
+        return self.scope.start(coro)
 
     def close(self) -> None:
         """End the AGI session: Asterisk continues the dialplan after ``AGI()``."""
         self._transport.close()
 
+    def _time_out(self, command: str, deadline: float) -> AgiCommandTimeout:
+        """End the session after a missed deadline; one log line (no arguments: no numbers)."""
+        self._timed_out = True
+        self._failure = f"no reply to {command} within {deadline:g} s"
+        log.warning("AGI %s: %s; ending the session", self.env.uniqueid, self._failure)
+        self.scope.cancel()
+        self._transport.close()
+        return AgiCommandTimeout(self._failure)
+
     def _check_usable(self) -> None:
+        if self._timed_out:
+            raise AgiCommandTimeout(self._failure or "timed out")
         if self._protocol_broken:
             raise AgiProtocolError(self._failure or "protocol error")
         if self._failure is not None:
@@ -139,6 +158,7 @@ class AgiChannel:
     def on_hangup(self) -> None:
         self._hung_up = True
         self._gone.set()
+        self.scope.cancel()
 
     def on_closed(self) -> None:
         if self._failure is None:
@@ -154,6 +174,7 @@ class AgiChannel:
 
     def _fail_waiters(self, error: AgiError) -> None:
         self._gone.set()
+        self.scope.cancel()
         while self._waiters:
             future = self._waiters.popleft()
             if not future.done():

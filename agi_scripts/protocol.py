@@ -20,6 +20,21 @@ from types import MappingProxyType
 from clinicall.ivr.port import CallerHungUp, PortError
 
 MAX_LINE_BYTES = 65536  # no real reply comes near this; a longer line means a broken peer
+MAX_USAGE_BYTES = 65536  # a whole 520 usage message: res_agi's longest is a few KiB
+MAX_ENVIRONMENT_BYTES = 16384  # the agi_* block; a real one is well under 2 KiB
+EXCERPT_CHARS = 80  # how much peer-supplied text an error message or a log line may quote
+
+
+def excerpt(text: str | bytes, limit: int = EXCERPT_CHARS) -> str:
+    """Peer-supplied text fit for a log line: at most ``limit`` characters, escaped.
+
+    ``repr`` escapes CR, LF and control characters, so a peer cannot forge log lines.
+    """
+    cut = text[:limit]
+    suffix = f"... ({len(text)} in all)" if len(text) > limit else ""
+    return f"{cut!r}{suffix}"
+
+
 MAX_COMMAND_BYTES = 2047  # res_agi reads commands into a 2048-byte buffer (with the newline)
 
 
@@ -38,18 +53,25 @@ class AgiCommandError(AgiError, PortError):
     """
 
     def __init__(self, code: int, text: str) -> None:
-        super().__init__(f"{code} {text}")
+        super().__init__(f"{code} {excerpt(text)}")
         self.code = code
         self.text = text
 
 
+class AgiCommandTimeout(AgiError, PortError):
+    """No reply within the command's deadline; the session is ended (fail-open dialplan)."""
+
+
+class ReplyStreamError(AgiProtocolError):
+    """A bad line in the reply stream; ``parsed`` holds what came before it in the same read."""
+
+    def __init__(self, message: str, parsed: list[AgiReply | HangupSignal]) -> None:
+        super().__init__(message)
+        self.parsed = parsed
+
+
 class AgiChannelGone(AgiError, CallerHungUp):
     """The channel hung up: ``HANGUP`` line, ``511`` reply, ``result=-1`` or end of stream."""
-
-
-class AgiDeadline(AgiChannelGone):
-    """No reply within the command's deadline: the session ends (the connection is closed and
-    Asterisk continues its dialplan, which fails open into a queue)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +126,24 @@ class EnvironmentParser:
 
     :meth:`feed` returns the environment once the blank line arrived, ``None`` before, and
     raises :class:`AgiProtocolError` on a line that is not ``agi_name: value`` or when the
-    block grows beyond ``limit`` bytes.
+    block (up to and including its blank line) is longer than ``limit`` bytes.  The limit is
+    checked on byte offsets within the block, so one read and many small reads give the same
+    answer for the same bytes.
     """
 
-    def __init__(self, limit: int = 16384) -> None:
+    def __init__(self, limit: int = MAX_ENVIRONMENT_BYTES) -> None:
         self._limit = limit
         self._buffer = b""
         self._pairs: dict[str, str] = {}
-        self._seen = 0
+        self._consumed = 0  # bytes of complete lines taken from the block so far
         self.rest = b""
 
     def feed(self, data: bytes) -> AgiEnvironment | None:
-        self._seen += len(data)
-        buffer = self._buffer + data
+        buffer = self._buffer + data if self._buffer else data
         start = 0
-        while (end := buffer.find(b"\n", start)) >= 0:
+        while (end := buffer.find(b"\n", start, start + self._limit - self._consumed)) >= 0:
             line = buffer[start:end]
+            self._consumed += end + 1 - start
             start = end + 1
             if line.endswith(b"\r"):
                 line = line[:-1]
@@ -129,14 +153,15 @@ class EnvironmentParser:
                 return build_environment(self._pairs)
             self._add(line)
         self._buffer = buffer[start:]
-        if self._seen > self._limit:
+        if self._consumed + len(self._buffer) >= self._limit:  # a newline is still due
+            self._buffer = b""
             raise AgiProtocolError(f"environment larger than {self._limit} bytes")
         return None
 
     def _add(self, line: bytes) -> None:
         name, sep, value = line.decode("utf-8", "replace").partition(":")
         if not sep or not name.startswith("agi_") or not name[4:].isidentifier():
-            raise AgiProtocolError(f"not an AGI environment line: {line[:60]!r}")
+            raise AgiProtocolError(f"not an AGI environment line: {excerpt(line)}")
         self._pairs[name[4:]] = value[1:] if value.startswith(" ") else value
 
 
@@ -174,13 +199,13 @@ def parse_reply_line(line: str) -> AgiReply:
     """Parse one single-line reply (no newline).  AgiProtocolError when malformed."""
     match = _LINE.fullmatch(line)
     if match is None or match.group(2) != " ":
-        raise AgiProtocolError(f"malformed AGI reply: {line[:80]!r}")
+        raise AgiProtocolError(f"malformed AGI reply: {excerpt(line)}")
     code, text = int(match.group(1)), match.group(3)
     if code != 200:
         return AgiReply(code, text=text)
     result = _RESULT.fullmatch(text)
     if result is None:
-        raise AgiProtocolError(f"200 reply without result=: {line[:80]!r}")
+        raise AgiProtocolError(f"200 reply without result=: {excerpt(line)}")
     extras = dict(token.partition("=")[::2] for token in result.group(3).split() if "=" in token)
     return AgiReply(200, result.group(1), result.group(2), extras, text)
 
@@ -188,33 +213,60 @@ def parse_reply_line(line: str) -> AgiReply:
 class ReplyParser:
     """Turns the byte stream after the environment into replies and hang-up signals.
 
-    Partial lines are buffered; CRLF and LF both end a line; empty lines are skipped.  A
-    malformed line raises :class:`AgiProtocolError` and leaves the parser unusable.
+    Partial lines are buffered; CRLF and LF both end a line; empty lines are skipped.  A line
+    longer than ``line_limit`` or a ``520`` usage message longer than ``usage_limit`` (lines
+    and their newlines) is refused, checked on offsets so the same bytes give the same answer
+    in any chunking.  A malformed line raises :class:`ReplyStreamError` carrying the items
+    parsed before it in the same read, and leaves the parser unusable.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, line_limit: int = MAX_LINE_BYTES, usage_limit: int = MAX_USAGE_BYTES
+    ) -> None:
+        self._line_limit = line_limit
+        self._usage_limit = usage_limit
         self._buffer = b""
         self._usage: list[str] | None = None  # lines of a 520 usage message in progress
+        self._usage_bytes = 0
 
     def feed(self, data: bytes) -> list[AgiReply | HangupSignal]:
         buffer = self._buffer + data if self._buffer else data
         items: list[AgiReply | HangupSignal] = []
         start = 0
-        while (end := buffer.find(b"\n", start)) >= 0:
-            line = buffer[start:end].decode("utf-8", "replace").removesuffix("\r")
-            start = end + 1
-            item = self._line(line)
-            if item is not None:
-                items.append(item)
-        self._buffer = buffer[start:]
-        if len(self._buffer) > MAX_LINE_BYTES:
-            raise AgiProtocolError(f"reply line longer than {MAX_LINE_BYTES} bytes")
+        try:
+            while (end := buffer.find(b"\n", start, start + self._room() + 1)) >= 0:
+                raw = buffer[start:end]
+                start = end + 1
+                if self._usage is None:
+                    self._usage_bytes = 0  # counts from the line that may open a message
+                self._usage_bytes += len(raw) + 1
+                item = self._line(raw.decode("utf-8", "replace").removesuffix("\r"))
+                if item is not None:
+                    items.append(item)
+            self._buffer = buffer[start:]
+            if len(self._buffer) > self._room():
+                raise AgiProtocolError(self._too_long())
+        except AgiProtocolError as exc:
+            self._buffer = b""
+            self._usage = None
+            raise ReplyStreamError(str(exc), items) from None
         return items
 
     @property
     def pending(self) -> bool:
         """True while part of a reply has been received but not completed."""
         return bool(self._buffer) or self._usage is not None
+
+    def _room(self) -> int:
+        """How many bytes the line now being read may have before its newline."""
+        if self._usage is None:
+            return self._line_limit
+        return min(self._line_limit, self._usage_limit - self._usage_bytes - 1)
+
+    def _too_long(self) -> str:
+        if self._usage is not None and self._room() < self._line_limit:
+            return f"520 usage message longer than {self._usage_limit} bytes"
+        return f"reply line longer than {self._line_limit} bytes"
 
     def _line(self, line: str) -> AgiReply | HangupSignal | None:
         if self._usage is not None:

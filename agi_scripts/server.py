@@ -2,9 +2,15 @@
 
 Each connection first delivers its environment block (bounded in size and time: a peer that
 connects and closes, or sends junk, costs one short log line at most), then becomes an
-:class:`AgiChannel` handed to ``handler(channel)`` in a task the server owns.  A handler that
-raises is logged once for that call; the server keeps serving.  Closing the connection at the
-end of the handler returns the call to the dialplan, which reads the CLINICALL_* variables.
+:class:`AgiChannel` handed to ``handler(channel)`` in a task the server owns.  Two budgets
+keep one peer from locking calls out of the IVR: ``max_pending_headers`` connections may be
+sending their environment at once (each for at most ``env_timeout``), and ``max_sessions``
+counts only sessions past it; every command then has a deadline (``command_timeout``), so a
+session that stops answering ends too.  The tasks a call started live in its
+:class:`~clinicall.agi_scripts.scope.CallScope` and are awaited before the session ends.
+A handler that raises is logged once for that call; the server keeps serving.  Closing the
+connection at the end of the handler returns the call to the dialplan, which reads the
+CLINICALL_* variables.
 
 Built on ``asyncio.Protocol`` rather than streams: replies are parsed as bytes arrive, so a
 ``HANGUP`` line is noticed even between commands and the per-command path is one write and
@@ -19,14 +25,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Self
 
-from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.channel import DEFAULT_COMMAND_TIMEOUT, AgiChannel
 from clinicall.agi_scripts.protocol import (
-    AgiChannelGone,
-    AgiDeadline,
+    AgiCommandTimeout,
+    AgiError,
     AgiProtocolError,
+    AgiReply,
     EnvironmentParser,
     HangupSignal,
     ReplyParser,
+    ReplyStreamError,
 )
 from clinicall.ivr.port import CallerHungUp
 
@@ -56,8 +64,11 @@ class ScriptRouter:
 class FastAgiServer:
     """Serves FastAGI connections; ``async with FastAgiServer(handler, port=0) as server:``.
 
-    ``max_sessions`` bounds connections in progress; a connection beyond it is closed at once
-    and Asterisk continues the dialplan (the fail-open path).
+    ``max_sessions`` bounds sessions past their environment block: a session beyond it is
+    closed at once and Asterisk continues the dialplan (the fail-open path).
+    ``max_pending_headers`` bounds the connections still sending it: the oldest is dropped
+    for a new one.  ``command_timeout`` is the default
+    deadline of every AGI command (see :class:`AgiChannel`).
     """
 
     def __init__(
@@ -69,8 +80,8 @@ class FastAgiServer:
         env_timeout: float = 5.0,
         env_limit: int = 16384,
         max_sessions: int = 1000,
-        command_deadline_s: float = 10.0,
-        hangup_grace_s: float = 1.0,
+        max_pending_headers: int = 128,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
     ) -> None:
         self._handler = handler
         self._host = host
@@ -78,10 +89,12 @@ class FastAgiServer:
         self.env_timeout = env_timeout
         self.env_limit = env_limit
         self.max_sessions = max_sessions
-        self.command_deadline_s = command_deadline_s
-        self.hangup_grace_s = hangup_grace_s
+        self.max_pending_headers = max_pending_headers
+        self.command_timeout = command_timeout
         self._server: asyncio.Server | None = None
-        self._connections: set[_AgiConnection] = set()
+        # Connections still sending their environment, oldest first (insertion order).
+        self._connections: dict[_AgiConnection, None] = {}
+        self._headers_dropped = 0
         self._sessions: set[asyncio.Task[None]] = set()
 
     @property
@@ -93,7 +106,13 @@ class FastAgiServer:
 
     @property
     def session_count(self) -> int:
+        """Sessions past their environment block (what ``max_sessions`` counts)."""
         return len(self._sessions)
+
+    @property
+    def pending_header_count(self) -> int:
+        """Connections still sending their environment block."""
+        return len(self._connections)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -129,52 +148,53 @@ class FastAgiServer:
 
     # -- used by the connections ---------------------------------------------------------
 
-    def _accept(self, connection: _AgiConnection) -> bool:
-        if len(self._connections) >= self.max_sessions:
-            log.warning(
-                "FastAGI: %d sessions in progress, refusing a connection", self.max_sessions
-            )
-            return False
-        self._connections.add(connection)
-        return True
+    def _accept(self, connection: _AgiConnection) -> None:
+        """Count a new connection against the header budget; a full budget drops the oldest.
+
+        Asterisk writes the whole environment as soon as it connects, so the oldest
+        connection still without one is the least likely to be a real call: dropping it keeps
+        the newest connection (a real call behind a pile of half headers) served.
+        """
+        if len(self._connections) >= self.max_pending_headers:
+            oldest = next(iter(self._connections))
+            self._headers_dropped += 1
+            if self._headers_dropped == 1 or self._headers_dropped % 1000 == 0:
+                log.warning(
+                    "FastAGI: %d connections still sending their environment; dropped the "
+                    "oldest (%d so far)",
+                    self.max_pending_headers,
+                    self._headers_dropped,
+                )
+            oldest.drop()
+        self._connections[connection] = None
 
     def _release(self, connection: _AgiConnection) -> None:
-        self._connections.discard(connection)
+        self._connections.pop(connection, None)
 
-    def _start_session(self, channel: AgiChannel) -> None:
+    def _start_session(self, channel: AgiChannel) -> bool:
+        if len(self._sessions) >= self.max_sessions:
+            log.warning("FastAGI: %d sessions in progress, refusing one", self.max_sessions)
+            return False
         task = asyncio.get_running_loop().create_task(self._run_session(channel))
         self._sessions.add(task)
         task.add_done_callback(self._sessions.discard)
+        return True
 
     async def _run_session(self, channel: AgiChannel) -> None:
-        """One call, one scope: the handler and whatever it started for the call
-        (``channel.start_soon``) run in one task group, which a hang-up ends."""
-        uniqueid = channel.env.uniqueid
+        call = channel.env.uniqueid
         try:
-            async with asyncio.TaskGroup() as call:
-                channel.bind_scope(call)
-                watcher = call.create_task(self._end_when_gone(channel))
-                try:
-                    await self._handler(channel)
-                finally:
-                    watcher.cancel()
-        except* AgiDeadline as group:
-            log.info("AGI %s: %s; the call goes on in the dialplan", uniqueid, group.exceptions[0])
-        except* CallerHungUp:
-            log.debug("AGI %s: caller hung up", uniqueid)
-        except* AgiProtocolError as group:
-            log.warning("AGI %s: protocol error: %s", uniqueid, group.exceptions[0])
-        except* Exception:  # one call's bug must not take the server down
-            log.exception("AGI %s: handler failed", uniqueid)
+            await self._handler(channel)
+        except CallerHungUp:
+            log.debug("AGI %s: caller hung up", call)
+        except AgiCommandTimeout:
+            log.debug("AGI %s: ended after a missed deadline", call)  # the channel logged it
+        except AgiError as exc:  # peer text in it is a bounded excerpt; no traceback needed
+            log.warning("AGI %s: %s: %s", call, type(exc).__name__, exc)
+        except Exception:  # one call's bug must not take the server down
+            log.exception("AGI %s: handler failed", call)
         finally:
             channel.close()
-
-    async def _end_when_gone(self, channel: AgiChannel) -> None:
-        """Once the caller is gone, give the handler ``hangup_grace_s`` to notice (its next
-        command fails at once), then end the call's scope, cancelling what is left."""
-        await channel.wait_hung_up()
-        await asyncio.sleep(self.hangup_grace_s)
-        raise AgiChannelGone("caller gone; the call's remaining work is cancelled")
+            await channel.scope.aclose()
 
 
 class _AgiConnection(asyncio.Protocol):
@@ -192,9 +212,7 @@ class _AgiConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        if not self._server._accept(self):
-            transport.close()
-            return
+        self._server._accept(self)
         self._env_parser = EnvironmentParser(self._server.env_limit)
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._server.env_timeout, self._env_timed_out)
@@ -216,6 +234,7 @@ class _AgiConnection(asyncio.Protocol):
             self._env_parser = None
 
     def close_if_no_session(self) -> None:
+        """Server shutdown: a connection still sending its environment is closed."""
         if self._channel is None and self._transport is not None:
             self._transport.close()
 
@@ -224,26 +243,34 @@ class _AgiConnection(asyncio.Protocol):
             env = parser.feed(data)
         except AgiProtocolError as exc:
             log.info("FastAGI: dropping a connection: %s", exc)
-            self._drop()
+            self.drop()
             return
         if env is None:
             return
         self._cancel_timer()
         self._env_parser = None
+        self._server._release(self)  # past its header: counted as a session from now on
         assert self._transport is not None
-        channel = self._channel = AgiChannel(env, self._transport,
-                                             deadline_s=self._server.command_deadline_s)
-        self._server._start_session(channel)
+        channel = AgiChannel(env, self._transport, command_timeout=self._server.command_timeout)
+        if not self._server._start_session(channel):
+            self.drop()
+            return
+        self._channel = channel
         if parser.rest:
             self._feed_replies(channel, parser.rest)
 
     def _feed_replies(self, channel: AgiChannel, data: bytes) -> None:
         try:
             items = self._replies.feed(data)
-        except AgiProtocolError as exc:
+        except ReplyStreamError as exc:
             self._replies_broken = True
+            self._deliver(channel, exc.parsed)  # what came before the bad line still counts
             channel.on_error(exc)
             return
+        self._deliver(channel, items)
+
+    @staticmethod
+    def _deliver(channel: AgiChannel, items: list[AgiReply | HangupSignal]) -> None:
         for item in items:
             if isinstance(item, HangupSignal):
                 channel.on_hangup()
@@ -253,9 +280,12 @@ class _AgiConnection(asyncio.Protocol):
     def _env_timed_out(self) -> None:
         self._timer = None
         log.info("FastAGI: no complete environment within %.1f s", self._server.env_timeout)
-        self._drop()
+        self.drop()
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
+        """Close a connection that has no session (yet)."""
+        self._cancel_timer()
+        self._server._release(self)
         self._env_parser = None
         if self._transport is not None:
             self._transport.close()

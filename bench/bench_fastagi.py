@@ -145,12 +145,16 @@ class TimedChannel:
         return self._channel.env
 
     async def command(
-        self, command: str, *args: str | int, minus_one_is_hangup: bool = False,
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
         deadline_s: float | None = None,
     ) -> AgiReply:
         started = time.perf_counter()
-        reply = await self._channel.command(command, *args, minus_one_is_hangup=minus_one_is_hangup,
-                                            deadline_s=deadline_s)
+        reply = await self._channel.command(
+            command, *args, minus_one_is_hangup=minus_one_is_hangup, deadline_s=deadline_s
+        )
         self._samples.append(time.perf_counter() - started)
         return reply
 
@@ -220,7 +224,9 @@ async def bench_clinicall(ivr: Ivr, sessions: int, concurrency: int) -> Figures:
     async def handler(channel: AgiChannel) -> None:
         await ivr(await AsteriskCallPort.open(TimedChannel(channel, samples)))
 
-    async with FastAgiServer(handler, port=0, max_sessions=concurrency * 2) as server:
+    budget = concurrency * 2
+    server = FastAgiServer(handler, port=0, max_sessions=budget, max_pending_headers=budget)
+    async with server:
         cpu = time.process_time()
         client = await run_client(server.port, sessions, concurrency)
         cpu = time.process_time() - cpu

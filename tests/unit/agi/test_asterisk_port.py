@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
+from clinicall.agi_scripts.asterisk_port import DEADLINE_MARGIN_S, AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.protocol import AgiEnvironment, AgiReply, build_environment
 from clinicall.agi_scripts.server import FastAgiServer
 from clinicall.calltypes import CallInfo, QueueRequest
 from clinicall.ivr.port import CallerHungUp, PortError
@@ -250,3 +251,37 @@ async def test_unknown_command_is_port_error(run_port: RunPort) -> None:
     error = await run_port(act, [("ANSWER", "510 Invalid or unknown command")], **LINKEDID)
     assert isinstance(error, PortError)
     assert not isinstance(error, CallerHungUp)
+
+
+class DeadlineRecorder:
+    """A channel that answers every command at once and records the deadline it was given."""
+
+    def __init__(self, env: AgiEnvironment) -> None:
+        self.env = env
+        self.deadlines: list[tuple[str, float | None]] = []
+
+    async def command(
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
+        deadline_s: float | None = None,
+    ) -> AgiReply:
+        self.deadlines.append((command, deadline_s))
+        return AgiReply(200, "0")
+
+
+async def test_commands_that_wait_for_the_caller_get_the_prompt_deadline() -> None:
+    channel = DeadlineRecorder(build_environment({"uniqueid": "1.1", **LINKEDID}))
+    port = AsteriskCallPort(channel, prompt_deadline_s=30)
+    await port.answer()
+    await port.collect(["menu", "more"], digits="12", max_digits=2, timeout_s=4)
+    await port.say_number(5)
+    await port.set_variable("X", "1")
+    assert channel.deadlines == [
+        ("ANSWER", None),  # the channel's default
+        ("STREAM FILE", 30),
+        ("GET DATA", 30 + 4 + DEADLINE_MARGIN_S),
+        ("SAY NUMBER", 30),
+        ("SET VARIABLE", None),
+    ]
