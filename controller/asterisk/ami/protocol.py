@@ -25,6 +25,11 @@ _END_COMMAND = b"--END COMMAND--"
 _FOLLOWS = b"response: follows"
 
 
+#: The most of a frame's end (``\r\n\r\n`` after the last header's text) that can sit in
+#: the buffer before the frame is complete.
+PARTIAL_END = 3
+
+
 class AMIParser:
     """Incremental AMI frame parser.  Feed it whatever the socket gave; it returns whole frames.
 
@@ -73,13 +78,15 @@ class AMIParser:
                 lf = buf.find(b"\n\n", pos)
         if pos:
             del buf[:pos]
-        if len(buf) > self.max_frame and not self._discarding:
+        # A frame's bytes count without its blank line, of which up to 3 bytes ("\r\n\r") may
+        # be buffered while the last one is awaited: the same verdict however the bytes come.
+        if len(buf) > self.max_frame + PARTIAL_END and not self._discarding:
             self._skip(f"frame over {self.max_frame} bytes", bytes(buf[:200]))
             self._discarding = True
             self._follows = None
-        if self._discarding and len(buf) > 3:
-            del buf[:-3]  # keep what could be the start of the blank line
-        self._scan_from = max(0, len(buf) - 3)
+        if self._discarding and len(buf) > PARTIAL_END:
+            del buf[:-PARTIAL_END]  # keep what could be the start of the blank line
+        self._scan_from = max(0, len(buf) - PARTIAL_END)
         return out
 
     def _take_banner(self) -> bool:

@@ -189,3 +189,24 @@ def test_injection_error_does_not_echo_value() -> None:
     with pytest.raises(ValueError, match="header injection refused") as info:
         encode_action("Originate", {"CallerID": "380501234567\r\n"}, "1")
     assert "380501234567" not in str(info.value)
+
+
+def test_the_frame_limit_gives_the_same_verdict_whatever_the_chunking() -> None:
+    """A frame at, just under and just over the limit: accepted or refused alike whole, split
+    at every position, and byte by byte."""
+    limit = 64
+    for size in range(limit - 4, limit + 5):
+        header = "Event: X\r\nData: "
+        frame = (header + "y" * (size - len(header))).encode()
+        assert len(frame) == size
+        stream = frame + b"\r\n\r\n" + b"Event: After\r\n\r\n"
+        whole = [m.headers for m in AMIParser(max_frame=limit, expect_banner=False).feed(stream)]
+        assert [h[0] for h in whole][-1] == ("Event", "After")
+        assert (len(whole) == 2) == (size <= limit), size
+        for cut in range(1, len(stream)):
+            parser = AMIParser(max_frame=limit, expect_banner=False)
+            split = [m.headers for m in [*parser.feed(stream[:cut]), *parser.feed(stream[cut:])]]
+            assert split == whole, (size, cut)
+        parser = AMIParser(max_frame=limit, expect_banner=False)
+        by_byte = [m.headers for i in range(len(stream)) for m in parser.feed(stream[i : i + 1])]
+        assert by_byte == whole, size
