@@ -105,6 +105,7 @@ async def _login_throttle(app: web.Application) -> AsyncIterator[None]:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
+    response.headers["Server"] = "clinicall"  # not the framework's name and version
     if not request.path.startswith("/assets/"):
         response.headers["Cache-Control"] = "no-store"
 

@@ -27,6 +27,8 @@ _COLLECTOR = web.AppKey("reports_collector", KpiCollector)
 _REGISTRY = web.AppKey("reports_registry", CollectorRegistry)
 
 MAX_DAYS = 400
+#: The dates a report may ask for (a clinic's calls; far dates would overflow the clock).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def add_routes(app: web.Application) -> None:
@@ -75,6 +77,8 @@ async def kpi_handler(request: web.Request) -> web.Response:
         raise _bad("give from=YYYY-MM-DD (and to=YYYY-MM-DD, included)") from None
     if last < first or (last - first).days > MAX_DAYS:
         raise _bad(f"'to' must be on or after 'from', at most {MAX_DAYS} days later")
+    if not (first >= FIRST_DAY and last <= LAST_DAY):
+        raise _bad(f"dates from {FIRST_DAY} to {LAST_DAY}")
     zone = settings.zone
     start = datetime.combine(first, time(), zone)
     end = datetime.combine(last + timedelta(days=1), time(), zone)

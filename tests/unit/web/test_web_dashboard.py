@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -119,6 +120,24 @@ async def test_api_kpi_any_period_and_grouping(
     bad = await client.get("/api/kpi?from=2026-07-01&by=weekday", headers=auth)
     assert bad.status == 400
     assert "weekday" in (await bad.json())["error"]
+
+
+@pytest.mark.parametrize("query", [
+    "from=9999-12-31", "from=0001-01-01", "from=2026-07-01&to=9999-12-31", "from=2026-13-01",
+    "from=", "from=2026-07-02&to=2026-07-01", "from=1999-12-31",
+])  # fmt: skip
+async def test_api_kpi_answers_any_bad_period_with_a_400(
+    client: Client, accounts: dict[Role, Account], query: str
+) -> None:
+    auth = {"Authorization": f"Bearer {accounts[Role.MANAGER].token}"}
+    response = await client.get(f"/api/kpi?{query}", headers=auth)
+    assert response.status == 400, query
+    assert (await response.json())["error"]
+
+
+async def test_responses_do_not_name_the_server_software(client: Client) -> None:
+    response = await client.get("/login")
+    assert response.headers["Server"] == "clinicall"
 
 
 async def test_metrics_serve_the_live_gauges_to_managers_only(
