@@ -1,4 +1,4 @@
-"""Call-centre KPIs over the store: computation, exports, Prometheus metrics and the JSON API.
+"""Call-centre KPIs over the store: computation, exports and the Prometheus collector (served by web/).
 
 ``compute`` (reports.kpi) is the one entry point; every other part formats its ``Report``.
 """

@@ -32,6 +32,7 @@ from clinicall.settings.models import AsteriskEngine as AsteriskSettings
 
 log = logging.getLogger(__name__)
 
+
 class AsteriskEngine:
     """See the module docstring.  ``start`` connects AMI (in the background, with backoff);
     ``serve_calls`` opens the FastAGI port; ``close`` stops both."""
