@@ -1,4 +1,5 @@
-"""Call-centre KPIs over the store: computation, exports and the Prometheus collector (served by web/).
+"""Call-centre KPIs over the store: computation, exports and the Prometheus collector (which
+web/ serves).
 
 ``compute`` (reports.kpi) is the one entry point; every other part formats its ``Report``.
 """
