@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+
+from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.server import FastAgiServer
 
 DEFAULT_ENV: dict[str, str] = {
     "network": "yes",
@@ -89,3 +93,18 @@ class FakeAsterisk:
             with contextlib.suppress(ConnectionError):  # the server may have reset it first
                 await self._writer.wait_closed()
             self._writer = None
+
+
+Serve = Callable[..., Awaitable[FastAgiServer]]
+
+
+async def answer_only(channel: AgiChannel) -> None:
+    await channel.command("ANSWER")
+
+
+async def assert_responsive(server: FastAgiServer) -> None:
+    """Prove the server still works: a complete session on script 'ok'."""
+    peer = await FakeAsterisk(server.port).start(network_script="ok")
+    await peer.exchange("ANSWER", "200 result=0")
+    assert await peer.read_to_end() == b""
+    await peer.close()

@@ -4,47 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiCommandError, AgiProtocolError, AgiReply
-from clinicall.agi_scripts.server import AgiHandler, FastAgiServer, ScriptRouter
+from clinicall.agi_scripts.server import FastAgiServer
 from clinicall.ivr.port import CallerHungUp
 
-from .fake_asterisk import FakeAsterisk
-
-Serve = Callable[..., Awaitable[FastAgiServer]]
-
-
-async def answer_only(channel: AgiChannel) -> None:
-    await channel.command("ANSWER")
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    """Start a server on port 0 with ``handler`` on script 'ivr' and 'ok' → ANSWER."""
-    servers: list[FastAgiServer] = []
-
-    async def start(handler: AgiHandler, **options: float) -> FastAgiServer:
-        router = ScriptRouter({"ivr": handler, "ok": answer_only})
-        server = FastAgiServer(router, port=0, **options)  # type: ignore[arg-type]
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.close()
-
-
-async def assert_responsive(server: FastAgiServer) -> None:
-    """Prove the server still works: a complete session on script 'ok'."""
-    peer = await FakeAsterisk(server.port).start(network_script="ok")
-    await peer.exchange("ANSWER", "200 result=0")
-    assert await peer.read_to_end() == b""
-    await peer.close()
+from .fake_asterisk import FakeAsterisk, Serve, answer_only, assert_responsive
 
 
 class Outcome:

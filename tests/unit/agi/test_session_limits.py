@@ -9,46 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiCommandTimeout, AgiProtocolError, AgiReply
-from clinicall.agi_scripts.server import AgiHandler, FastAgiServer, ScriptRouter
+from clinicall.agi_scripts.server import AgiHandler
 from clinicall.ivr.port import CallerHungUp, PortError
 
-from .fake_asterisk import FakeAsterisk
-
-Serve = Callable[..., Awaitable[FastAgiServer]]
-
-
-async def answer_only(channel: AgiChannel) -> None:
-    await channel.command("ANSWER")
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Serve]:
-    servers: list[FastAgiServer] = []
-
-    async def start(handler: AgiHandler, **options: float) -> FastAgiServer:
-        router = ScriptRouter({"ivr": handler, "ok": answer_only})
-        server = FastAgiServer(router, port=0, **options)  # type: ignore[arg-type]
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.close()
-
-
-async def assert_gets_the_ivr(server: FastAgiServer) -> None:
-    """A well-behaved call completes a session."""
-    peer = await FakeAsterisk(server.port).start(network_script="ok")
-    await peer.exchange("ANSWER", "200 result=0")
-    assert await peer.read_to_end() == b""
-    await peer.close()
+from .fake_asterisk import FakeAsterisk, Serve, answer_only, assert_responsive
 
 
 class CallRecord:
@@ -89,7 +58,7 @@ async def test_dropped_connection_mid_command_cancels_the_calls_tasks(serve: Ser
     await call.child_cancelled.wait()
     assert call.child is not None
     assert call.child.cancelled()
-    await assert_gets_the_ivr(server)
+    await assert_responsive(server)
     assert server.session_count == 0
 
 
@@ -199,7 +168,7 @@ async def test_server_serves_other_calls_while_one_waits_for_a_reply(serve: Serv
     stuck = await FakeAsterisk(server.port).start()
     await stuck.expect("ANSWER")
     for _ in range(3):
-        await assert_gets_the_ivr(server)
+        await assert_responsive(server)
     assert not call.handler_saw.done()  # still waiting: the others did not queue behind it
     await stuck.close()
     assert await call.handler_saw == "AgiChannelGone"
@@ -213,12 +182,12 @@ async def test_half_headers_beyond_the_budget_do_not_lock_a_real_call_out(
     junk = [await FakeAsterisk(server.port).connect() for _ in range(10)]
     for peer in junk:
         await peer.send(b"agi_network: yes\nagi_uniq")
-    await assert_gets_the_ivr(server)  # the newest connection is served
+    await assert_responsive(server)  # the newest connection is served
     for peer in junk[:7]:  # the oldest half headers were dropped to make room for 4 newer
         assert await peer.read_to_end() == b""  # ones and for the real call
     assert server.pending_header_count == 3  # junk 7, 8 and 9: the real call is a session
     assert server.session_count == 0
-    await assert_gets_the_ivr(server)
+    await assert_responsive(server)
     for peer in junk:
         await peer.close()
     dropped = [r for r in caplog.records if "dropped the oldest" in r.getMessage()]
@@ -262,7 +231,7 @@ async def test_environment_of_20_kb_is_refused_in_one_write_and_in_small_writes(
         await pieces.send(block[at : at + 1500])
     assert await pieces.read_to_end() == b""
     await pieces.close()
-    await assert_gets_the_ivr(server)
+    await assert_responsive(server)
 
 
 async def test_endless_usage_flood_is_cut_and_never_reaches_the_log(
@@ -288,7 +257,7 @@ async def test_endless_usage_flood_is_cut_and_never_reaches_the_log(
             await peer.send(line * 100)
     assert await outcome == "520 usage message longer than 65536 bytes"
     await peer.close()
-    await assert_gets_the_ivr(server)
+    await assert_responsive(server)
     assert not any("injected" in r.getMessage() for r in caplog.records)
     assert all(r.exc_info is None for r in caplog.records)
 
