@@ -62,6 +62,7 @@ class Controller:
         self.now = now
         self.plan = IvrPlan.compile(config)
         self.calls_handled = 0
+        self._handled = asyncio.Condition()  # announces each call the IVR is done with
         self._writes: set[asyncio.Task[None]] = set()
 
     async def ivr_session(self, port: CallPort) -> None:
@@ -72,7 +73,9 @@ class Controller:
         """
         started = utc_now()
         outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan)
-        self.calls_handled += 1
+        async with self._handled:
+            self.calls_handled += 1
+            self._handled.notify_all()
         info = port.info
         log.info(
             "call %s from %s: %s, language %s, path %s, route %s",
@@ -90,6 +93,11 @@ class Controller:
             write = asyncio.create_task(self.account.record_ivr(info, outcome, started))
             self._writes.add(write)
             write.add_done_callback(self._writes.discard)
+
+    async def wait_handled(self, count: int) -> None:
+        """Until the IVR has finished ``count`` calls since the controller started."""
+        async with self._handled:
+            await self._handled.wait_for(lambda: self.calls_handled >= count)
 
     async def start(self) -> None:
         if self.account is not None:

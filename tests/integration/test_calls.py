@@ -147,10 +147,8 @@ async def test_hangup_mid_menu_ends_the_session_cleanly(
     handled = controller.calls_handled
     with caplog.at_level(logging.INFO):
         trace = await _call(clinic, "1", hold_s=4)
-        for _ in range(50):  # the session ends right after Asterisk's HANGUP line
-            if controller.calls_handled > handled:
-                break
-            await asyncio.sleep(0.1)
+        async with asyncio.timeout(5):  # the session ends right after Asterisk's HANGUP line
+            await controller.wait_handled(handled + 1)
     assert controller.calls_handled == handled + 1
     assert trace.queues_joined == []
     lines = [r for r in caplog.records if trace.linkedid in r.getMessage()]
