@@ -46,6 +46,9 @@ ORIGINATE_CONTEXT = "clinicall-originate"
 QUEUE_ENTRY_CONTEXT = "clinicall-queue-entry"
 DIALLABLE = re.compile(r"\+?[0-9]{2,20}")
 VARIABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+#: Originate's ``Variable`` header is split on commas by Asterisk (``a,QUEUE_PRIO=9`` sets two
+#: variables), and quotes and backslashes are argument syntax there: refused in its values.
+VARIABLE_UNSAFE = re.compile(r'[,"\\\x00-\x1f]')
 #: Neutral call data names → the dialplan's channel variables.
 CALL_DATA_VARIABLES = {"language": v.CLINICALL_LANG, "route": v.CLINICALL_ROUTE,
                        "path": v.CLINICALL_PATH, "outcome": v.CLINICALL_OUTCOME,
@@ -65,12 +68,14 @@ def call_id_for(key: str) -> str:
     return "cb-" + hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
 
 
-def channel_variable(name: str) -> str:
-    """The channel variable that carries the neutral call data ``name``."""
+def channel_variable(action: str, name: str) -> str:
+    """The channel variable that carries the neutral call data ``name`` (EngineRefused for a
+    name that is not one, before anything is sent)."""
     if name in CALL_DATA_VARIABLES:
         return CALL_DATA_VARIABLES[name]
     if not VARIABLE_NAME.fullmatch(name):
-        raise ValueError(f"call data name {name!r}: lower-case letters, digits and _ only")
+        raise EngineRefused(action, f"call data name {name!r}: lower-case letters, digits "
+                            "and _ only")  # fmt: skip
     return f"CLINICALL_{name.upper()}"
 
 
@@ -84,6 +89,10 @@ class AsteriskControl:
         self.ami, self.deadline_s = ami, deadline_s
         self.originate_context, self.queue_context = originate_context, queue_context
         self._originating: dict[str, asyncio.Future[Message]] = {}  # channel id → response
+        #: Keys whose originate was sent and then lost with the link: the call may be ringing,
+        #: so this process never dials them again (the caller learns the outcome from the
+        #: call's facts, under the same call id).
+        self._unknown: set[str] = set()
 
     # ---- originate ---------------------------------------------------------------------
 
@@ -93,10 +102,16 @@ class AsteriskControl:
         call_id = call_id_for(request.key)
         if call_id in self._originating:
             raise EngineRefused("Originate", "this key is being dialled already")
+        if request.key in self._unknown:
+            raise EngineRefused("Originate", "this key was dialled and its outcome is unknown; "
+                                "read the call's facts instead of dialling again")
         variables = [f"{ORIGINATE_KEY}={request.key}",
                      f"{v.CLINICALL_PRIORITY}={request.priority}",
                      f"{v.QUEUE_PRIO}={request.priority}"]  # fmt: skip
-        variables += [f"{channel_variable(k)}={value}" for k, value in request.data.items()]
+        variables += [f"{channel_variable('Originate', k)}={value}"
+                      for k, value in request.data.items()]
+        if any(VARIABLE_UNSAFE.search(item) for item in variables):
+            raise EngineRefused("Originate", "call data or key with a comma, quote or backslash")
         fields: dict[str, FieldValue] = {
             "Channel": f"Local/{request.number}@{self.originate_context}/n",
             "Context": self.queue_context, "Exten": request.queue, "Priority": "1",
@@ -111,6 +126,9 @@ class AsteriskControl:
             await self._action("Originate", fields)
             async with asyncio.timeout(request.ring_timeout_s + self.deadline_s):
                 event = await response
+        except OutcomeUnknown:
+            self._unknown.add(request.key)
+            raise
         except TimeoutError:
             raise EngineTimeout("Originate", "no OriginateResponse in time") from None
         finally:
@@ -165,7 +183,8 @@ class AsteriskControl:
         await self._action("Hangup", {"Channel": channel_id, "Cause": str(cause)})
 
     async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
-        await self._action("Setvar", {"Channel": channel_id, "Variable": channel_variable(name),
+        await self._action("Setvar", {"Channel": channel_id,
+                                      "Variable": channel_variable("Setvar", name),
                                       "Value": value})  # fmt: skip
 
     # ---- one place for the errors ------------------------------------------------------

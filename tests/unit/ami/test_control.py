@@ -144,6 +144,9 @@ async def test_a_link_lost_while_originating_is_unknown_and_never_redialled(
     assert server.logins == logins >= 2
     assert server.count("Originate") == 1  # yet the originate was never sent again
     assert wired.health.snapshot().reconnects == 1
+    with pytest.raises(EngineRefused, match="outcome is unknown"):  # nor dialled by mistake
+        await wired.control.originate(REQUEST)
+    assert server.count("Originate") == 1
 
 
 async def test_bad_numbers_are_refused_before_anything_is_sent(
@@ -153,8 +156,18 @@ async def test_bad_numbers_are_refused_before_anything_is_sent(
         with pytest.raises(EngineRefused):
             await wired.control.originate(OriginateRequest(key=number, number=number,
                                                            queue="therapy"))  # fmt: skip
-    with pytest.raises(ValueError, match="call data name"):
+    for data in ({"path": "a,QUEUE_PRIO=9"}, {"route": 'x"y'}, {"route": "x\\y"}):
+        with pytest.raises(EngineRefused, match="comma"):
+            await wired.control.originate(OriginateRequest(key="k", number="0501112233",
+                                                           queue="therapy", data=data))
+    with pytest.raises(EngineRefused, match="comma"):
+        await wired.control.originate(OriginateRequest(key="k,X=1", number="0501112233",
+                                                       queue="therapy"))
+    with pytest.raises(EngineRefused, match="call data name"):
         await wired.control.set_call_data("1.1", "Bad Name", "x")
+    with pytest.raises(EngineRefused, match="call data name"):
+        await wired.control.originate(OriginateRequest(key="k", number="0501112233",
+                                                       queue="therapy", data={"Bad Name": "x"}))
     assert server.count("Originate") == server.count("Setvar") == 0
 
 
