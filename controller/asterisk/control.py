@@ -25,6 +25,7 @@ from clinicall.controller.asterisk.ami.connection import ActionResult
 from clinicall.controller.asterisk.ami.errors import AMIActionError, AMIConnectionLost
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami.protocol import FieldValue
+from clinicall.controller.asterisk.ami_facts import DEVICE_STATES
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import (
     EngineRefused,
@@ -58,9 +59,6 @@ ORIGINATE_KEY = "CLINICALL_ORIGINATE_KEY"
 ORIGINATE_REASONS = {"0": OriginateCause.NO_ROUTE, "1": OriginateCause.REJECTED,
                      "3": OriginateCause.NO_ANSWER, "5": OriginateCause.BUSY,
                      "8": OriginateCause.REJECTED}  # fmt: skip
-DEVICE_STATES = {"1": MemberState.IDLE, "2": MemberState.IN_CALL, "3": MemberState.IN_CALL,
-                 "7": MemberState.IN_CALL, "8": MemberState.IN_CALL, "6": MemberState.RINGING,
-                 "4": MemberState.OFFLINE, "5": MemberState.OFFLINE}  # fmt: skip
 
 
 def call_id_for(key: str) -> str:
@@ -217,7 +215,7 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
         elif kind == "queuemember":
             in_call = event.get("InCall", "0") == "1"
             state = MemberState.IN_CALL if in_call else DEVICE_STATES.get(
-                event.get("Status", ""), MemberState.UNKNOWN)
+                _int(event.get("Status", "")), MemberState.UNKNOWN)
             members.setdefault(queue, []).append(QueueMemberStatus(
                 queue=queue, member=event.get("Location", ""),
                 member_name=event.get("Name", ""), state=state,
