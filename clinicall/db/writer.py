@@ -106,8 +106,7 @@ def _check_flush(session: Session, flush_context: UOWTransaction, instances: Any
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(getattr(obj, "__table__", None), "name", None)
         if table in GUARDED:
-            raise UnguardedWrite(f"{table} rows are written only through StoreWriter "
-                                 "(clinicall.db.writer): it keeps call links and hourly sums")
+            raise _refused(table)
 
 
 def _check_statement(state: ORMExecuteState) -> None:
@@ -115,8 +114,12 @@ def _check_statement(state: ORMExecuteState) -> None:
         return
     table = getattr(getattr(state.statement, "table", None), "name", None)
     if table in GUARDED:
-        raise UnguardedWrite(f"{table} rows are written only through StoreWriter "
-                             "(clinicall.db.writer): it keeps call links and hourly sums")
+        raise _refused(table)
+
+
+def _refused(table: str) -> UnguardedWrite:
+    return UnguardedWrite(f"{table} rows are written only through StoreWriter "
+                          "(clinicall.db.writer): it keeps call links and hourly sums")
 
 
 def install_guard() -> None:
