@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from clinicall import logbudget
+
 Handler = Callable[[argparse.Namespace], int]
 #: Declares a command's arguments on its sub-parser and returns the function that runs it.
 Configure = Callable[[argparse.ArgumentParser], Handler]
@@ -335,11 +337,19 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> tuple[
     return parser, handlers
 
 
+def configure_logging() -> None:
+    """Problems (WARNING and up) to stderr, each cause at most once a minute with a count
+    (``logbudget``): an outage writes a few lines, not thousands."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        logbudget.install(handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import Call, kpi_call_hours, kpi_hours_built, kpi_queue_hours
+from clinicall.db.reach import unreachable
 from clinicall.reports import rollup
 from clinicall.reports.kpi import update_hourly_sums
 from clinicall.reports.settings import KpiSettings
@@ -100,9 +101,11 @@ class HourlySumsKeeper:
             summed: int | None = None
             try:
                 summed = await self.run_once()
-            except Exception:  # contained: logged, tried again next round
-                logger.warning("hourly sums: update failed, retrying in %.0f s", self.every_s,
-                               exc_info=True)
+            except Exception as exc:  # contained: logged, tried again next round
+                reason = unreachable(exc)  # an outage is one line, a defect its traceback
+                logger.warning("hourly sums: update failed (%s), retrying in %.0f s",
+                               reason or "a defect", self.every_s,
+                               exc_info=None if reason else exc)
             async with self._round_done:
                 self.rounds, self.last_summed = self.rounds + 1, summed
                 self._round_done.notify_all()

@@ -82,6 +82,10 @@ class PostgresServer:
             "--no-sync",
             "--locale=C.UTF-8",
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on its data and port (after ``start`` made them, or a ``pause``)."""
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -97,6 +101,11 @@ class PostgresServer:
             options,
             "start",
         )
+
+    def pause(self) -> None:
+        """Stop the server (fast: open connections are cut) and keep its data for ``resume``:
+        what a database outage looks like to its clients."""
+        self._run("pg_ctl", "-D", self.data_dir, "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:

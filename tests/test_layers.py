@@ -22,7 +22,7 @@ PACKAGE = ROOT / "clinicall"
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "commands": frozenset({"controller", "agi_scripts", "ivr", "routing", "recordings",
                            "reports", "web", "sandbox", "db", "settings", "calltypes",
-                           "privacy"}),
+                           "privacy", "logbudget"}),
     "controller": frozenset({"agi_scripts", "ivr", "routing", "db", "settings", "calltypes",
                              "privacy"}),
     "agi_scripts": frozenset({"ivr", "settings", "calltypes", "privacy"}),
@@ -36,6 +36,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "settings": frozenset(),
     "calltypes": frozenset(),
     "privacy": frozenset(),
+    "logbudget": frozenset(),
 }  # fmt: skip
 #: Modules directly in ``clinicall/`` that are commands and wiring (everything else there is
 #: a leaf of its own name).

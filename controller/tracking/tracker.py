@@ -19,7 +19,8 @@ Usage::
     await tracker.close()                      # stops the loops, writes what is pending
 
 A DB error never loses a fact while the process lives: the batch stays pending and is retried
-with backoff.  Counters are in ``tracker.stats``; live queue state in ``tracker.live``.
+with backoff; an unreachable store is logged as one outage, two lines (``outage.py``).
+Counters are in ``tracker.stats``; live queue state in ``tracker.live``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from clinicall.controller.port import DurableRecord, ReconcileBatch
 from clinicall.controller.tracking import store
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState
+from clinicall.controller.tracking.outage import StoreOutage
 from clinicall.controller.tracking.rows import fact_entries, ivr_entries, journaled
 from clinicall.db import JournalEntry, insert_journal
 
@@ -98,6 +100,7 @@ class CallTracker:
         self.max_write, self.retry_max_s = max_write, retry_max_s
         self.stats = TrackerStats()
         self.live = LiveState()
+        self.outage = StoreOutage(logger)
         self._pending: list[JournalEntry] = []
         self._channels: dict[str, str] = {}  # channel id → call id
         self._cursor: Mapping[str, Any] | None = None
@@ -148,11 +151,7 @@ class CallTracker:
         on a DB error it stays pending for the flush loop (the IVR session is never failed)."""
         self._remember(info.channel_id, info.call_id)
         self._pending.extend(ivr_entries(info, outcome, started_at, self.clock()))
-        try:
-            await self.flush()
-        except Exception:  # contained: the entry is pending and retried by the loop
-            self.stats.db_errors += 1
-            logger.warning("IVR outcome of a call not written yet; will retry", exc_info=True)
+        await self._contained(self.flush(), "IVR outcome write")  # else pending, retried
 
     # ---- writing -----------------------------------------------------------------------
 
@@ -169,6 +168,7 @@ class CallTracker:
                     new = await insert_journal(session, batch)
                     projected = await store.project_calls(session, keys, self.config)
                 del self._pending[: len(batch)]  # committed: only now are they counted
+                self.outage.reached()
                 self.stats.journaled += new
                 self.stats.calls_projected += projected
 
@@ -204,6 +204,7 @@ class CallTracker:
             await store.save_cursor(session, self.record.record_name, batch.cursor, self.clock())
             keys = {e.call_key for e in entries if e.call_key}
             projected = await store.project_calls(session, keys, self.config)
+        self.outage.reached()
         self.stats.record_facts += len(batch.facts)
         self.stats.record_skipped += batch.skipped
         self.stats.journaled += new
@@ -265,9 +266,9 @@ class CallTracker:
     async def _contained(self, work: Any, what: str) -> bool:
         try:
             await work
-        except Exception:  # contained: logged and retried by the loops
+        except Exception as exc:  # contained: logged and retried by the loops
             self.stats.db_errors += 1
-            logger.warning("call tracking: %s failed", what, exc_info=True)
+            self.outage.failed(exc, what, len(self._pending))
             return False
         return True
 
