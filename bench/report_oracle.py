@@ -104,7 +104,8 @@ async def _queues(session: AsyncSession, s: KpiSettings, keys: list[str], start:
         ans = [r for r in g if r.outcome == QueueOutcome.ANSWERED]
         aband = [r for r in g if r.outcome == QueueOutcome.ABANDONED]
         short = [r for r in aband if r.wait_s is not None and r.wait_s < s.short_abandon_s]
-        counted = len(g) - len(short)
+        cut = sum(r.outcome == QueueOutcome.CUT for r in g)
+        counted = len(g) - len(short) - cut
         waits = [r.wait_s for r in ans if r.wait_s is not None]
         talks = [r.talk_s for r in ans if r.talk_s is not None]
         in_sl = [r for r in ans if r.wait_s is not None
@@ -116,6 +117,7 @@ async def _queues(session: AsyncSession, s: KpiSettings, keys: list[str], start:
             timeout=sum(r.outcome == QueueOutcome.TIMEOUT for r in g),
             exit_key=sum(r.outcome == QueueOutcome.EXIT_KEY for r in g),
             empty=sum(r.outcome == QueueOutcome.EMPTY for r in g),
+            cut=cut,
             in_queue=sum(r.outcome is None for r in g),
             abandon_rate=ratio(len(aband) - len(short), counted),
             service_level=ratio(len(in_sl), counted),

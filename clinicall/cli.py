@@ -340,10 +340,14 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> tuple[
 def configure_logging() -> None:
     """Problems (WARNING and up) to stderr, each cause at most once a minute with a count
     (``logbudget``): an outage writes a few lines, not thousands."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        logbudget.install(handler)
+    root = logging.getLogger()
+    if root.handlers:  # configured already (as basicConfig would, leave it alone)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logbudget.install(handler)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

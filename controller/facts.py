@@ -111,6 +111,16 @@ class ChannelClosed(CallFact):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelCut(CallFact):
+    """The engine itself ended the channel: it was stopping or restarting (Asterisk: a
+    ``SoftHangupRequest`` with the shutdown flag), or it died with the channel up (the account
+    notes that when the engine's durable record shows it started again: docs/kpi.md, "Calls
+    ended by the PBX").  The call is then not the patient's doing: hang-up side "engine"."""
+
+    KIND: ClassVar[str] = "channel.cut"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallRouted(CallFact):
     """What the IVR decided for the call, as the engine's dialplan recorded it right before
     queueing (durable: written also when the controller was down; outcome ``fallback``)."""
@@ -295,10 +305,19 @@ class EngineLink(Fact):
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineStarted(Fact):
+    """The engine started (durable: Asterisk's queue_log ``QUEUESTART``).  Every call it had
+    before is gone; the account ends those still open as cut by the engine."""
+
+    KIND: ClassVar[str] = "engine.started"
+
+
 AnyFact = (
     ChannelOfCall
     | ChannelOpened
     | ChannelClosed
+    | ChannelCut
     | CallRouted
     | CallDataSet
     | RecordingStarted
@@ -313,6 +332,7 @@ AnyFact = (
     | MemberLeft
     | MemberPaused
     | EngineLink
+    | EngineStarted
 )
 
 #: Every fact class, for the journal's codec (one versioned kind each).

@@ -92,9 +92,10 @@ QUEUE_METRICS = [
     Column("timeout", "count", "left by max wait"),
     Column("exit_key", "count", "left by a key (overflow or callback)"),
     Column("empty", "count", "no operator could take the call"),
+    Column("cut", "count", "ended by the PBX (stop, restart, crash) while waiting"),
     Column("in_queue", "count", "no outcome yet"),
-    Column("abandon_rate", "%", "abandoned / (offered − short_abandoned)"),
-    Column("service_level", "%", "answered within T / (offered − short_abandoned)"),
+    Column("abandon_rate", "%", "abandoned / (offered − short_abandoned − cut)"),
+    Column("service_level", "%", "answered within T / (offered − short_abandoned − cut)"),
     Column("asa", "s", "mean wait of answered"),
     Column("wait_p50", "s", "nearest-rank median wait of answered"),
     Column("wait_p90", "s", "nearest-rank 90th percentile wait of answered"),
@@ -314,6 +315,7 @@ def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
         _count_if(outcome == QueueOutcome.TIMEOUT.value).label("timeout"),
         _count_if(outcome == QueueOutcome.EXIT_KEY.value).label("exit_key"),
         _count_if(outcome == QueueOutcome.EMPTY.value).label("empty"),
+        _count_if(outcome == QueueOutcome.CUT.value).label("cut"),
         _count_if(outcome.is_(None)).label("in_queue"),
         _count_if(and_(answered, wait <= sl_t)).label("in_sl"),
         _sum_if(answered, sf.seconds_as_ms(wait, ctx.dialect)).label("wait_ms"),
@@ -334,7 +336,8 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
     for key, m in sums.ordered(grouping):
         offered, short_n = int(m.get("offered") or 0), int(m.get("short") or 0)
         abandoned = int(m.get("abandoned_all") or 0) - short_n
-        counted = offered - short_n
+        cut = int(m.get("cut") or 0)
+        counted = offered - short_n - cut
         wait_n, talk_n = int(m.get("wait_n") or 0), int(m.get("talk_n") or 0)
         out: dict[str, Value] = grouping.labels(key)
         out.update(
@@ -345,6 +348,7 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
             timeout=int(m.get("timeout") or 0),
             exit_key=int(m.get("exit_key") or 0),
             empty=int(m.get("empty") or 0),
+            cut=cut,
             in_queue=int(m.get("in_queue") or 0),
             abandon_rate=ratio(abandoned, counted),
             service_level=ratio(int(m.get("in_sl") or 0), counted),

@@ -75,12 +75,13 @@ QUEUE_COUNTERS = {
                         "waiting today, wait < short_abandon_s"),
     "timeout": ("clinicall_queue_timeout", "Calls that left the queue by max wait today"),
     "exit_key": ("clinicall_queue_exit_key", "Calls that left the queue by a key today"),
+    "cut": ("clinicall_queue_cut", "Waiting calls the PBX ended today (stop, restart, crash)"),
 }
 QUEUE_GAUGES = {
     "service_level": ("clinicall_queue_service_level_percent", "Answered within the queue's "
-                      "T / (offered − short abandons), today"),
+                      "T / (offered − short abandons − cut), today"),
     "abandon_rate": ("clinicall_queue_abandon_rate_percent", "Abandoned / (offered − short "
-                     "abandons), today"),
+                     "abandons − cut), today"),
     "asa": ("clinicall_queue_asa_seconds", "Mean wait of answered calls today"),
     "wait_p90": ("clinicall_queue_wait_p90_seconds", "90th percentile wait of answered "
                  "calls today (nearest rank)"),

@@ -281,9 +281,15 @@ class AsteriskSandbox:
             raise AsteriskCommandError(f"asterisk -rx {command!r} exited {rc}: {out.strip()}")
         return out
 
-    async def restart(self) -> None:
+    async def restart(self, *, crash: bool = False) -> None:
         """Stop Asterisk and start it again on the same run dir, config, ports and logs: what a
-        PBX restart looks like to the controller (AMI drops, calls end, queue_log goes on)."""
+        PBX restart looks like to the controller (AMI drops, calls end, queue_log goes on).
+        ``crash``: SIGKILL instead of an orderly stop, so Asterisk says nothing of its calls
+        (no hang-ups, no queue_log lines): what a crash or a power cut looks like."""
+        if crash and self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            await self._proc.wait()
         await self._stop_process()
         started = time.monotonic()
         await self._spawn()

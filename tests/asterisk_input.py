@@ -99,6 +99,10 @@ class Ami:
     def var(self, s: float, name: str, value: str) -> Ami:
         return self.add("VarSet", s, Variable=name, Value=value)
 
+    def soft_hangup(self, s: float, flags: int) -> Ami:
+        """Asterisk asks the channel to hang up; flag 4 is its own shutdown."""
+        return self.add("SoftHangupRequest", s, Cause=flags)
+
     def hangup(self, s: float, cause: int = 16) -> Ami:
         return self.add("Hangup", s, Cause=cause, Cause_txt="Normal Clearing")
 

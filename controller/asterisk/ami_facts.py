@@ -41,6 +41,7 @@ from clinicall.controller.asterisk.recording_layout import parse_recording_path
 from clinicall.controller.facts import (
     CallDataSet,
     ChannelClosed,
+    ChannelCut,
     ChannelOpened,
     EngineLink,
     Fact,
@@ -61,6 +62,9 @@ from clinicall.controller.facts import (
 
 logger = logging.getLogger(__name__)
 
+#: AST_SOFTHANGUP_SHUTDOWN, the flag Asterisk sets on every channel as it stops or restarts
+#: (``SoftHangupRequest`` Cause is the flags, not a Q.850 cause: docs/engines/asterisk.md).
+SOFTHANGUP_SHUTDOWN = 0x04
 MAX_CHANNELS = 10_000  # channels whose current queue stay is remembered (oldest dropped)
 MAX_IGNORED_NAMES = 256  # distinct ignored event names counted apart; the rest as OTHER
 OTHER = "<other>"
@@ -209,6 +213,13 @@ class AmiFactDecoder:
         )
         self.channels.forget(fact.channel_id)
         return [fact]
+
+    def _soft_hangup(self, h: EventHeaders) -> list[Fact]:
+        """Asterisk asks a channel to hang up; its ``Cause`` is the reason flags, and the
+        shutdown flag means Asterisk is stopping or restarting (docs/engines/asterisk.md)."""
+        if not (h.opt_num("Cause") or 0) & SOFTHANGUP_SHUTDOWN:
+            return []
+        return [ChannelCut(**_call(h, self.clock, "Channel", "Cause"))]
 
     # ---- callers in queues ---------------------------------------------------------------
 
@@ -436,6 +447,7 @@ _MAPPERS: dict[str, tuple[str, Mapper]] = {
     for name, mapper in (
         ("Newchannel", AmiFactDecoder._newchannel),
         ("Hangup", AmiFactDecoder._hangup),
+        ("SoftHangupRequest", AmiFactDecoder._soft_hangup),
         ("QueueCallerJoin", AmiFactDecoder._caller_join),
         ("QueueCallerLeave", AmiFactDecoder._caller_leave),
         ("QueueCallerAbandon", AmiFactDecoder._caller_abandon),

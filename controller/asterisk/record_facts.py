@@ -26,6 +26,7 @@ from clinicall.controller.asterisk.marks import decode_mark
 from clinicall.controller.asterisk.queue_log import records as r
 from clinicall.controller.facts import (
     ChannelOfCall,
+    EngineStarted,
     Fact,
     HungUpBy,
     LeaveReason,
@@ -88,6 +89,8 @@ def decode_record(record: r.QueueLogRecord) -> list[Fact]:
         ]
     if isinstance(record, r.LeftUnanswered):
         return [_left(record)]
+    if isinstance(record, r.QueueStart):  # app_queue loads once per Asterisk start
+        return [EngineStarted(key=record.key, at=record.at, durable=True, seq=record.offset)]
     return _member_fact(record) or _mark_facts(record)
 
 

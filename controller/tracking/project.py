@@ -11,8 +11,11 @@ the channels' own facts.  Queue attempts: the durable record's, completed by the
 
 Missed call (docs/kpi.md, clinic level): an inbound call that reached no operator and was not
 self-served; by cause: hung up in IVR, abandoned in queue, timeout, exit key, empty, after
-hours, failed.  An overflowed call answered in the second queue is not missed.  A call still in
-progress is not (yet) missed: it is decided when the call ends, or at once for an abandon.
+hours, failed, engine.  A call the engine cut (``ChannelCut``: it stopped, restarted or
+crashed) is the engine's doing, not the patient's: hang-up side "engine", its waiting queue
+attempt "cut" (not abandoned), and, unanswered, missed by cause "engine".  An overflowed call
+answered in the second queue is not missed.  A call still in progress is not (yet) missed: it
+is decided when the call ends, or at once for an abandon.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ IVR_OUTCOMES = {
     "fallback": IvrOutcome.QUEUE,
 }
 MARK_OUTCOMES = {"queue": IvrOutcome.QUEUE, "fallback": IvrOutcome.FALLBACK}
+#: IVR outcomes a cut does not change: the patient had heard what they called for.
+NOT_CUT_SHORT = (IvrOutcome.SELF_SERVED, IvrOutcome.AFTER_HOURS)
 ATTEMPT_MISS = {
     QueueOutcome.ABANDONED: MissCause.ABANDONED,
     QueueOutcome.TIMEOUT: MissCause.TIMEOUT,
@@ -95,6 +100,7 @@ class _Facts:
     data: dict[str, str] = field(default_factory=dict)  # CallDataSet, the latest per name
     channels: list[f.ChannelOpened] = field(default_factory=list)  # in order
     closed: list[f.ChannelClosed] = field(default_factory=list)
+    cuts: list[f.ChannelCut] = field(default_factory=list)  # any channel of the call
     durable: list[tuple[f.QueueFact, int]] = field(default_factory=list)
     live: list[tuple[f.QueueFact, int]] = field(default_factory=list)
     recording: f.RecordingStarted | None = None
@@ -133,6 +139,8 @@ def _sort(rows: Iterable[JournalRow]) -> _Facts:
             found.channels.append(fact)
         elif isinstance(fact, f.ChannelClosed):
             found.closed.append(fact)
+        elif isinstance(fact, f.ChannelCut):
+            found.cuts.append(fact)
         elif isinstance(fact, f.RecordingStarted):
             found.recording = fact
     if ivr_rows:
@@ -152,7 +160,30 @@ def project_call(
         a if a.priority == priority else replace(a, priority=priority)
         for a in att.merge(att.build(facts.durable), att.build(facts.live))
     )
+    cut_at = min((c.at for c in facts.cuts), default=None)
+    if cut_at is not None:
+        attempts = _cut_attempts(attempts, cut_at)
     return _call(call_key, facts, attempts, config)
+
+
+def _cut_attempts(
+    attempts: tuple[AttemptRecord, ...], cut_at: datetime
+) -> tuple[AttemptRecord, ...]:
+    """The attempt waiting when the engine cut the call: "cut", not abandoned (an engine
+    stopping hangs its callers up, and its durable record says ABANDON), ended at the cut if
+    the record never ended it (the engine died)."""
+    if not attempts:
+        return attempts
+    last = max(attempts, key=lambda a: a.joined_at)
+    if last.outcome not in (None, QueueOutcome.ABANDONED) or last.joined_at > cut_at:
+        return attempts
+    ended = last.ended_at or last.left_at or cut_at
+    wait_s = last.wait_s
+    if wait_s is None:
+        wait_s = max((cut_at - last.joined_at).total_seconds(), 0.0)
+    cut = replace(last, outcome=QueueOutcome.CUT, left_at=last.left_at or cut_at,
+                  ended_at=ended, wait_s=wait_s, hung_up_by=None)
+    return tuple(cut if a is last else a for a in attempts)
 
 
 def _call(
@@ -168,10 +199,15 @@ def _call(
     )
     dialled_raw = facts.pick("dialled", "dialled") or (first.dialled if first else None)
     outcome = _ivr_outcome(facts)
+    cut = bool(facts.cuts)
+    if cut and outcome == IvrOutcome.HANGUP_IVR:
+        outcome = IvrOutcome.FAILED  # the engine hung up in the menu, not the patient
     ended_at = _ended_at(call_key, facts, outcome, attempts)
     if outcome is None and not attempts and ended_at is not None:
         outcome = IvrOutcome.FAILED  # ended before the IVR or a queue took it
     missed, cause = _missed(outcome, attempts, ended_at)
+    if cut and not answered(attempts) and outcome not in NOT_CUT_SHORT:
+        missed, cause = True, MissCause.ENGINE
     answered_at = min((a.connected_at for a in attempts if a.connected_at), default=None)
     return CallRecord(
         call_key=call_key,
@@ -185,7 +221,7 @@ def _call(
         ivr_path=facts.pick("path", "path", "path"),
         route=facts.pick("route", "route", "route"),
         ivr_outcome=outcome,
-        hangup_side=_hangup_side(outcome, attempts),
+        hangup_side=HangupSide.ENGINE if cut else _hangup_side(outcome, attempts),
         missed=missed,
         miss_cause=cause,
         attempts=attempts,
@@ -241,6 +277,15 @@ def _ended_at(
     hangups = [c.at for c in facts.closed if c.channel_id in callers]
     if hangups:
         return max(hangups)
+    ended = _ended_without_hangup(facts, outcome, attempts)
+    if ended is None and facts.cuts:  # the engine died with the call: at its last sign of life
+        return min(c.at for c in facts.cuts)
+    return ended
+
+
+def _ended_without_hangup(
+    facts: _Facts, outcome: IvrOutcome | None, attempts: tuple[AttemptRecord, ...]
+) -> datetime | None:
     if attempts:
         last = max(attempts, key=lambda a: a.joined_at)
         return last.ended_at if last.closed else None
@@ -253,10 +298,14 @@ def _ended_at(
     return None
 
 
+def answered(attempts: tuple[AttemptRecord, ...]) -> bool:
+    return any(a.outcome == QueueOutcome.ANSWERED for a in attempts)
+
+
 def _missed(
     outcome: IvrOutcome | None, attempts: tuple[AttemptRecord, ...], ended_at: datetime | None
 ) -> tuple[bool, MissCause | None]:
-    if any(a.outcome == QueueOutcome.ANSWERED for a in attempts):
+    if answered(attempts):
         return False, None
     if outcome in IVR_MISS and not attempts:
         return True, IVR_MISS[outcome]

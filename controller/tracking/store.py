@@ -15,10 +15,10 @@ An answered call's recording reference becomes one ``recordings`` row, found by 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.controller.tracking.config import TrackingConfig
@@ -168,6 +168,24 @@ async def _write_recording(session: AsyncSession, record: CallRecord, call_id: i
 _CALL_FIELDS = ("direction", "caller", "dialled", "started_at", "answered_at", "ended_at",
                 "language", "ivr_path", "route", "ivr_outcome", "hangup_side", "missed",
                 "miss_cause")  # fmt: skip
+
+
+#: No clinic call lasts longer: an older call still open is a loose end, not the restart's.
+LONGEST_CALL = timedelta(hours=12)
+
+
+async def calls_cut_by_restart(
+    session: AsyncSession, started_at: datetime, silent_since: datetime | None
+) -> list[str]:
+    """The calls the engine had when it stopped, before starting at ``started_at``: begun in
+    the ``LONGEST_CALL`` before, and still open (nothing ever ended them), or ended after
+    ``silent_since`` (the engine's last sign of life: what ended them was its death)."""
+    ended: ColumnElement[bool] = Call.ended_at.is_(None)
+    if silent_since is not None:
+        ended = or_(ended, Call.ended_at > silent_since)
+    keys = await session.scalars(select(Call.call_key).where(
+        Call.started_at < started_at, Call.started_at >= started_at - LONGEST_CALL, ended))
+    return sorted(keys)
 
 
 async def journal_call_keys(session: AsyncSession) -> list[str]:

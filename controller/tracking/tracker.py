@@ -30,7 +30,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,9 +39,11 @@ from clinicall.calltypes import CallInfo, IvrOutcome
 from clinicall.controller.facts import (
     CallFact,
     ChannelClosed,
+    ChannelCut,
     ChannelOfCall,
     ChannelOpened,
     EngineLink,
+    EngineStarted,
     Fact,
     QueueCompleted,
     QueueLeft,
@@ -58,6 +60,10 @@ logger = logging.getLogger(__name__)
 
 SOON = (QueueLeft, QueueCompleted, ChannelClosed)
 MAX_CHANNELS = 100_000  # remembered channel → call mappings (older ones are read from the store)
+#: The engine's last sign of life belongs to its restart only if this recent (a longer silence
+#: is a link that was down, not an engine that died).
+RESTART_WINDOW = timedelta(minutes=2)
+RECORD_GRAIN = timedelta(seconds=1)  # the durable record's times are whole seconds
 
 
 def utc_now() -> datetime:
@@ -103,6 +109,8 @@ class CallTracker:
         self.outage = StoreOutage(logger)
         self._pending: list[JournalEntry] = []
         self._channels: dict[str, str] = {}  # channel id → call id
+        self._last_heard: datetime | None = None  # the newest live call fact
+        self._heard_before_loss: datetime | None = None  # the newest before the link's loss
         self._cursor: Mapping[str, Any] | None = None
         self._cursor_loaded = False
         self._lock = asyncio.Lock()  # one writer at a time in this process
@@ -118,6 +126,10 @@ class CallTracker:
         self.live.apply(fact)
         if isinstance(fact, ChannelOpened) and fact.call_id and fact.channel_id:
             self._remember(fact.channel_id, fact.call_id)
+        if isinstance(fact, CallFact):
+            self._last_heard = fact.at
+        elif isinstance(fact, EngineLink) and not fact.up:
+            self._heard_before_loss = self._last_heard
         if journaled(fact):
             self._pending.extend(fact_entries(fact, self._call_key(fact)))
         if isinstance(fact, SOON) or (isinstance(fact, EngineLink) and fact.up):
@@ -204,6 +216,9 @@ class CallTracker:
             await store.save_cursor(session, self.record.record_name, batch.cursor, self.clock())
             keys = {e.call_key for e in entries if e.call_key}
             projected = await store.project_calls(session, keys, self.config)
+            for started in (f for f in batch.facts if isinstance(f, EngineStarted)):
+                cut, recast = await self._cut_by_restart(session, started)
+                new, projected = new + cut, projected + recast
         self.outage.reached()
         self.stats.record_facts += len(batch.facts)
         self.stats.record_skipped += batch.skipped
@@ -223,6 +238,36 @@ class CallTracker:
         for channel_id, call_id in (await store.calls_of_channels(session, unknown)).items():
             self._remember(channel_id, call_id)
         return [entry for fact in facts for entry in fact_entries(fact, self._call_key(fact))]
+
+    async def _cut_by_restart(
+        self, session: AsyncSession, started: EngineStarted
+    ) -> tuple[int, int]:
+        """The engine started again: the calls it had are gone.  A stopping engine says so per
+        channel (live ``ChannelCut``); one that died said nothing.  So every call still open,
+        and every call that ended after the engine's last sign of life this controller heard
+        (its IVR session saw the line drop), is journaled as cut at that sign of life.
+        Returns the new journal rows and the calls re-projected."""
+        silent_since = self._silent_since(started.at)
+        keys = await store.calls_cut_by_restart(session, started.at, silent_since)
+        cut_at = silent_since or started.at
+        entries = [entry for key in keys for entry in fact_entries(ChannelCut(
+            key=f"{started.key}/cut/{key}", at=cut_at, call_id=key, channel_id=key), key)]
+        new = await insert_journal(session, entries)
+        if keys:
+            logger.info("the engine started at %s: %d calls it had are cut (last heard %s)",
+                        started.at.isoformat(), len(keys),
+                        silent_since.isoformat() if silent_since else "-")
+        return new, await store.project_calls(session, set(keys), self.config)
+
+    def _silent_since(self, started_at: datetime) -> datetime | None:
+        """The old engine's last live call fact before its start at ``started_at`` (None if
+        this controller did not hear it shortly before): nothing it said can end a call later.
+        The start's time is the durable record's, in whole seconds: a fact of that second may
+        still be the old engine's."""
+        window = (started_at - RESTART_WINDOW, started_at + RECORD_GRAIN)
+        heard = [t for t in (self._last_heard, self._heard_before_loss)
+                 if t is not None and window[0] <= t <= window[1]]
+        return max(heard, default=None)
 
     async def rebuild(self) -> int:
         """Re-project every call in the journal (after a projector change); returns how many."""

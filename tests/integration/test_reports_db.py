@@ -154,7 +154,7 @@ async def test_queue_kpis_by_queue(db_sessions: async_sessionmaker[AsyncSession]
     assert only(rows, queue="therapy") == {
         "queue": "therapy", "queue_name": "General practice",
         "offered": 6, "answered": 2, "abandoned": 1, "short_abandoned": 1, "timeout": 1,
-        "exit_key": 1, "empty": 0, "in_queue": 0,
+        "exit_key": 1, "empty": 0, "cut": 0, "in_queue": 0,
         "abandon_rate": 20.0,  # 1 / (6 - 1)
         "service_level": 40.0,  # waits 3 and 10 within 20 s, / (6 - 1)
         "asa": 6.5, "wait_p50": 3.0, "wait_p90": 10.0, "wait_max": 10.0,
@@ -187,7 +187,7 @@ async def test_clinic_level_kpis(db_sessions: async_sessionmaker[AsyncSession]) 
         "inbound": 9, "self_served": 1, "missed": 5,
         "missed_hangup_ivr": 1, "missed_abandoned": 2, "missed_timeout": 0,
         "missed_exitkey": 1, "missed_empty": 0, "missed_afterhours": 1, "missed_failed": 0,
-        "missed_rate": 55.56,
+        "missed_engine": 0, "missed_rate": 55.56,
         "returned_in_time": 1,  # c2, by the outbound call 6 min after it ended
         "unreturned": 4,
         "time_to_callback_mean": 360.0, "time_to_callback_max": 360.0,
@@ -195,6 +195,38 @@ async def test_clinic_level_kpis(db_sessions: async_sessionmaker[AsyncSession]) 
         "csat": 4.0, "csat_answers": 3,
         "nps": 33.33, "nps_answers": 3,  # (2 promoters − 1 detractor) / 3
     }
+
+
+async def test_calls_the_pbx_cut_are_counted_apart(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """docs/kpi.md, "cut": out of the abandon rate and service level, missed by "engine"."""
+    async with db_sessions() as session, StoreWriter(session):
+        b = StoreBuilder(session)
+        q = IvrOutcome.QUEUE
+        answered = b.call("+380501111111", utc(8, 0), route="therapy", outcome=q)
+        b.attempt(answered, "therapy", utc(8, 0, 10), QueueOutcome.ANSWERED, 3, 60)
+        abandoned = b.call("+380502222222", utc(8, 5), route="therapy", outcome=q,
+                           miss=MissCause.ABANDONED)
+        b.attempt(abandoned, "therapy", utc(8, 5, 10), QueueOutcome.ABANDONED, 8)
+        cut = b.call("+380503333333", utc(8, 10), route="therapy", outcome=q,
+                     miss=MissCause.ENGINE)
+        b.attempt(cut, "therapy", utc(8, 10, 10), QueueOutcome.CUT, 30)
+        b.call("+380504444444", utc(8, 20), route=None, outcome=IvrOutcome.FAILED,
+               miss=MissCause.ENGINE)  # cut in the menu
+        await b.commit()
+    for hourly_sums in (True, False):
+        async with db_sessions() as session:
+            result = await compute(session, start=DAY_START, end=DAY_END, by=["queue"],
+                                   config=SETTINGS, hourly_sums=hourly_sums)
+        therapy = only(result.section("queues").rows, queue="therapy")
+        assert {k: therapy[k] for k in ("offered", "answered", "abandoned", "cut",
+                                        "abandon_rate", "service_level")} == {
+            "offered": 3, "answered": 1, "abandoned": 1, "cut": 1,
+            "abandon_rate": 50.0, "service_level": 50.0,  # of 3 − 1 cut
+        }, hourly_sums
+        (calls,) = result.section("calls").rows
+        assert (calls["missed"], calls["missed_abandoned"], calls["missed_engine"]) == (3, 1, 2)
 
 
 async def test_topics_and_hours(db_sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -25,6 +25,7 @@ from clinicall.controller.tracking import CallTracker, TrackingConfig
 from clinicall.db import create_engine
 from clinicall.db.models import (
     Call,
+    HangupSide,
     IngestState,
     IvrOutcome,
     JournalEvent,
@@ -350,3 +351,57 @@ async def test_tracker_is_the_controllers_call_account(
     await tracker.engine_up()
     assert tracker.stats.record_facts == QUEUE_LOG_FACTS
     assert tracker.stats.live_facts == 1
+
+
+async def test_calls_the_engine_died_with_are_cut_at_its_next_start(
+    db_sessions: Sessions, tmp_path: Path
+) -> None:
+    """docs/kpi.md, "cut": a crash says nothing; the next QUEUESTART ends the calls still
+    open, and those whose IVR session saw the line drop after the last fact heard, as cut.
+    A call that ended before the engine fell silent is left alone."""
+    waiting, in_menu, done = "1763900400.1", "1763900420.1", "1763900390.1"
+    path = tmp_path / "queue_log"
+    path.write_bytes(
+        f"{T0 + 410}|{waiting}|cardiology|NONE|{MARK}|{waiting}|queue|uk|cardio|main:1|"
+        f"0501234567|{CLINIC}\n"
+        f"{T0 + 410}|{waiting}|cardiology|NONE|ENTERQUEUE||0501234567|1\n".encode())
+    now = [T0 + 421.5]
+    tracker = CallTracker(db_sessions, QueueLogRecord(path), CONFIG,
+                          clock=lambda: datetime.fromtimestamp(now[0], UTC))
+    caller = {"CallerIDNum": "0501234567", "Exten": "0441234567", "Context": "clinicall-in"}
+    send(tracker, [
+        frame("Newchannel", 390.1, done, **caller),
+        frame("Hangup", 395.0, done, Cause="16"),
+        frame("Newchannel", 400.1, waiting, **caller),
+        frame("QueueCallerJoin", 410.2, waiting, Queue="cardiology", Position="1"),
+        frame("Newchannel", 420.0, in_menu, **caller),  # the last fact heard: then kill -9
+    ])
+    info = CallInfo(call_id=in_menu, channel_id=in_menu, caller_number="0501234567",
+                    caller_name="", dialled_number=CLINIC, engine="asterisk")
+    hung_up = IvrResult(language="uk", path="main", route=None, request=None, outcome="hangup")
+    await tracker.record_ivr(info, hung_up, datetime.fromtimestamp(T0 + 420.1, UTC))
+    await tracker.reconcile()
+
+    async def calls() -> dict[str, tuple[Any, ...]]:
+        async with db_sessions() as s:
+            rows = (await s.execute(select(Call.call_key, Call.miss_cause, Call.hangup_side,
+                                           Call.ended_at))).all()
+        return {key: (cause, side, ended is not None) for key, cause, side, ended in rows}
+
+    assert await calls() == {
+        done: (MissCause.FAILED, HangupSide.SYSTEM, True),
+        waiting: (None, None, False),  # still waiting, as far as anyone said
+        in_menu: (MissCause.HANGUP_IVR, HangupSide.CALLER, True),
+    }
+    with path.open("ab") as log:
+        log.write(f"{T0 + 425}|NONE|NONE|NONE|QUEUESTART|\n".encode())
+    await tracker.reconcile()
+    await tracker.reconcile()  # a second read of the same start changes nothing
+    assert await calls() == {
+        done: (MissCause.FAILED, HangupSide.SYSTEM, True),
+        waiting: (MissCause.ENGINE, HangupSide.ENGINE, True),
+        in_menu: (MissCause.ENGINE, HangupSide.ENGINE, True),
+    }
+    async with db_sessions() as s:
+        attempt = (await s.execute(select(QueueAttempt))).scalar_one()
+    assert (attempt.outcome, attempt.wait_s) == (QueueOutcome.CUT, 10.0)  # joined 410, heard 420

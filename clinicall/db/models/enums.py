@@ -29,6 +29,7 @@ class HangupSide(StrEnum):
     CALLER = "caller"
     AGENT = "agent"
     SYSTEM = "system"
+    ENGINE = "engine"  # the PBX stopped, restarted or crashed (docs/kpi.md)
 
 
 class MissCause(StrEnum):
@@ -41,6 +42,7 @@ class MissCause(StrEnum):
     EMPTY = "empty"
     AFTER_HOURS = "afterhours"
     FAILED = "failed"
+    ENGINE = "engine"  # the PBX stopped, restarted or crashed: not the patient's doing
 
 
 class QueueOutcome(StrEnum):
@@ -51,6 +53,7 @@ class QueueOutcome(StrEnum):
     TIMEOUT = "timeout"  # max wait reached
     EXIT_KEY = "exitkey"  # left by a key (to overflow or callback)
     EMPTY = "empty"  # no operator could take the call
+    CUT = "cut"  # the PBX stopped, restarted or crashed while the caller waited
 
 
 class CallbackState(StrEnum):

@@ -25,7 +25,7 @@ from clinicall.db.models.base import Base
 from clinicall.db.models.enums import MissCause
 
 QUEUE_SUMS = ("offered", "answered", "abandoned_all", "short", "timeout", "exit_key", "empty",
-              "in_queue", "in_sl", "wait_ms", "wait_n", "talk_ms", "talk_n")
+              "cut", "in_queue", "in_sl", "wait_ms", "wait_n", "talk_ms", "talk_n")
 QUEUE_MAXES = ("wait_max",)
 CAUSE_SUMS = tuple(f"cause_{c.value}" for c in MissCause)
 CALL_SUMS = ("inbound", "self_served", "missed", *CAUSE_SUMS, "in_time", "ttc_n", "ttc_sum",

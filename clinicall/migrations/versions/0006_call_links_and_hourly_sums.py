@@ -20,7 +20,15 @@ import sqlalchemy as sa
 from alembic import op
 
 from clinicall.db.call_links import rebuild_statement
-from clinicall.db.models.rollups import CALL_SUMS, QUEUE_SUMS, SURVEY_SUMS
+
+# The counters as this revision made them, frozen (later revisions add columns of their own).
+QUEUE_SUMS = ("offered", "answered", "abandoned_all", "short", "timeout", "exit_key", "empty",
+              "in_queue", "in_sl", "wait_ms", "wait_n", "talk_ms", "talk_n")
+CAUSE_SUMS = tuple(f"cause_{c}" for c in ("hangup_ivr", "abandoned", "timeout", "exitkey",
+                                          "empty", "afterhours", "failed"))
+CALL_SUMS = ("inbound", "self_served", "missed", *CAUSE_SUMS, "in_time", "ttc_n", "ttc_sum",
+             "known_callers", "rep24", "rep7")
+SURVEY_SUMS = ("csat_n", "csat_sum", "nps_n", "promoters", "detractors")
 
 revision: str = "0006"
 down_revision: str | None = "0005"

@@ -12,6 +12,7 @@ from clinicall.controller.asterisk.record_facts import decode_record
 from clinicall.controller.facts import (
     CallRouted,
     ChannelOfCall,
+    EngineStarted,
     Fact,
     HungUpBy,
     LeaveReason,
@@ -212,7 +213,6 @@ def test_clinicall_mark_caller_with_bars_only_widens_the_caller() -> None:
     [
         line("CLINICALL", "1.1", "queue", "uk", agent="NONE"),  # short
         line("CLINICALL", "", "queue", "uk", "r", "p", "c", "d", agent="NONE"),  # no linkedid
-        line("QUEUESTART", uniqueid="NONE", agent="NONE"),
         line("CONFIGRELOAD", uniqueid="NONE", agent="NONE"),
         line("SYSCOMPAT", "1", "2"),
         line("AGENTLOGIN", "PJSIP/op1"),
@@ -220,6 +220,12 @@ def test_clinicall_mark_caller_with_bars_only_widens_the_caller() -> None:
 )
 def test_other_records_give_nothing(raw: bytes) -> None:
     assert decode(raw) == []
+
+
+def test_queuestart_says_the_engine_started() -> None:
+    (started,) = decode(line("QUEUESTART", uniqueid="NONE", agent="NONE"))
+    assert started == EngineStarted(key=started.key, at=AT, durable=True, seq=OFFSET)
+    assert started.key.startswith("ql:")
 
 
 def test_a_whole_answered_call_from_queue_log() -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 
+from clinicall.controller.facts import ChannelCut
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.project import CallRecord, is_short_abandon, project_call
 from clinicall.controller.tracking.rows import JournalRow
 from clinicall.db.models import HangupSide, IvrOutcome, MissCause, QueueOutcome
 
-from .scenarios import CALLER, UID, Ami, at, ivr_rows, mark, ql_rows
+from .scenarios import CALLER, UID, Ami, at, ivr_rows, mark, ql_rows, rows_of
 
 CONFIG = TrackingConfig(country_code="380")
 
@@ -204,3 +205,76 @@ def test_replayed_and_shuffled_rows_give_identical_records() -> None:
 
 def test_rows_without_call_facts_give_no_call() -> None:
     assert project_call(UID, [], CONFIG) is None
+
+
+# ---- calls the PBX cut (docs/kpi.md, "cut") ---------------------------------------------------
+
+
+def _cut_facts(seconds: float, key: str = "restart") -> list[JournalRow]:
+    """What the account journals for a call the engine died with (the tracker's sweep)."""
+    return rows_of([ChannelCut(key=f"{key}/cut/{UID}", at=at(seconds), call_id=UID,
+                               channel_id=UID)])
+
+
+def test_a_caller_waiting_when_asterisk_stops_is_cut_not_abandoned() -> None:
+    ql = f"""
+    {mark(10, "cardiology")}
+    +10|cardiology|NONE|ENTERQUEUE||{CALLER}|1
+    +14|cardiology|NONE|ABANDON|1|1|4
+    """
+    ami = Ami().created(0.1).join(10.2, "cardiology").soft_hangup(14.0, 4).hangup(14.1, 0)
+    call = project(ql_rows(ql) + ami.rows() + ivr_rows("queue"))
+    (attempt,) = call.attempts
+    assert (attempt.outcome, attempt.wait_s) == (QueueOutcome.CUT, 4.0)
+    assert (call.missed, call.miss_cause, call.hangup_side) == (
+        True, MissCause.ENGINE, HangupSide.ENGINE)  # fmt: skip
+    assert call.ended_at == at(14.1)
+
+
+def test_a_soft_hangup_that_is_not_the_shutdown_changes_nothing() -> None:
+    ql = f"""
+    {mark(10, "cardiology")}
+    +10|cardiology|NONE|ENTERQUEUE||{CALLER}|1
+    +14|cardiology|NONE|ABANDON|1|1|4
+    """
+    ami = Ami().created(0.1).join(10.2, "cardiology").soft_hangup(14.0, 1).hangup(14.1)
+    call = project(ql_rows(ql) + ami.rows() + ivr_rows("queue"))
+    assert call.attempts[0].outcome == QueueOutcome.ABANDONED
+    assert (call.miss_cause, call.hangup_side) == (MissCause.ABANDONED, HangupSide.CALLER)
+
+
+def test_a_call_in_the_menu_when_asterisk_stops_failed_it_was_not_hung_up() -> None:
+    ami = Ami().created(0.1).soft_hangup(5.0, 4).hangup(5.1, 0)
+    call = project(ami.rows() + ivr_rows("hangup", queue=None, ended=5.1))
+    assert call.ivr_outcome == IvrOutcome.FAILED
+    assert (call.missed, call.miss_cause, call.hangup_side) == (
+        True, MissCause.ENGINE, HangupSide.ENGINE)  # fmt: skip
+
+
+def test_an_answered_call_the_engine_cut_stays_answered() -> None:
+    ql = f"""
+    {mark(10, "cardiology")}
+    +10|cardiology|NONE|ENTERQUEUE||{CALLER}|1
+    +13|cardiology|op1|CONNECT|3|1763900010.15|2
+    +40|cardiology|op1|COMPLETECALLER|3|27|1
+    """
+    ami = Ami().created(0.1).soft_hangup(40.0, 4).hangup(40.1, 0)
+    call = project(ql_rows(ql) + ami.rows() + ivr_rows("queue"))
+    assert call.attempts[0].outcome == QueueOutcome.ANSWERED
+    assert (call.missed, call.miss_cause, call.hangup_side) == (False, None, HangupSide.ENGINE)
+
+
+def test_a_caller_the_engine_died_with_is_ended_at_the_cut() -> None:
+    ql = f"""
+    {mark(10, "cardiology")}
+    +10|cardiology|NONE|ENTERQUEUE||{CALLER}|1
+    """
+    open_call = project(ql_rows(ql) + ivr_rows("queue"))
+    assert (open_call.ended_at, open_call.attempts[0].outcome) == (None, None)
+    call = project(ql_rows(ql) + ivr_rows("queue") + _cut_facts(25))
+    (attempt,) = call.attempts
+    assert (attempt.outcome, attempt.wait_s, attempt.left_at) == (QueueOutcome.CUT, 15.0, at(25))
+    assert (call.ended_at, call.miss_cause, call.hangup_side) == (
+        at(25), MissCause.ENGINE, HangupSide.ENGINE)  # fmt: skip
+    twice = project(ql_rows(ql) + ivr_rows("queue") + _cut_facts(25) + _cut_facts(30, "again"))
+    assert twice == call  # the earliest cut counts; replays change nothing
