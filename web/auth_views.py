@@ -84,8 +84,8 @@ async def login_submit(request: web.Request) -> web.Response:
     throttle = app[THROTTLE]
     address = client_address(request)
     wait = throttle.wait(address, username, now)
-    if wait is not None:
-        log.warning("login refused for user %r: too many failed attempts", username)
+    if wait is not None:  # logged once, when the lock began: a flood writes no more lines
+        log.debug("login refused for user %r: too many failed attempts", username)
         return _login_response(
             request, status=429, next_path=next_path, username=username,
             error=f"Too many failed attempts. Try again in {wait} seconds.",
@@ -94,7 +94,12 @@ async def login_submit(request: web.Request) -> web.Response:
     user = await check_password(app[SESSIONS], username, password, auth.password_cost)
     if user is None:
         throttle.failed(address, username, now)
-        log.warning("failed login for user %r", username)
+        locked = throttle.wait(address, username, now)
+        if locked is None:
+            log.warning("failed login for user %r", username)
+        else:
+            log.warning("failed login for user %r: its address waits %d s before the next try",
+                        username, locked)
         return _login_response(request, status=401, next_path=next_path, username=username,
                                error="Wrong user name or password.")
     throttle.succeeded(address, username)

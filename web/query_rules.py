@@ -22,6 +22,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096
+REPLACEMENT = "\ufffd"
 
 
 def query_problem(request: web.Request) -> str | None:
@@ -35,6 +36,8 @@ def query_problem(request: web.Request) -> str | None:
         items = list(request.query.items())
     except (UnicodeError, ValueError):
         return "the query string is not valid UTF-8 text"
+    if any(REPLACEMENT in name or REPLACEMENT in value for name, value in items):
+        return "the query string is not valid UTF-8 text"  # what the URL parser put in its place
     seen: set[str] = set()
     for name, value in items:
         if name not in allowed:
