@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -16,10 +18,16 @@ from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.access import ACCESS, PUBLIC
 from clinicall.web.cookies import COOKIE_NAME
-from clinicall.web.passwords import token_digest
+from clinicall.web.passwords import (
+    PasswordCost,
+    hash_password,
+    needs_rehash,
+    token_digest,
+    verify_password,
+)
 from clinicall.web.session_store import open_session
 
-from .web_fixtures import NOW, SECRET, Account, log_in, login_token, session_token
+from .web_fixtures import FAST_COST, NOW, SECRET, Account, log_in, login_token, session_token
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ["/"]
@@ -274,3 +282,33 @@ async def test_hsts_when_cookies_are_secure(
     async with TestClient(TestServer(app)) as secure_client:
         response = await secure_client.get("/login")
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def _scrypt_hash(password: str) -> str:
+    """A hash in the former scheme (``scrypt$n$r$p$salt$key``), as older stores hold them."""
+    salt = b"0123456789abcdef"
+    key = hashlib.scrypt(password.encode(), salt=salt, n=2**10, r=8, p=1, dklen=32)
+    return f"scrypt$1024$8$1${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+
+
+@pytest.mark.parametrize("old", ["scrypt", "weaker argon2id"])
+async def test_a_login_rehashes_an_old_hash_to_the_current_cost(
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession], old: str,
+) -> None:
+    manager = accounts[Role.MANAGER]
+    weaker = PasswordCost(time_cost=1, memory_kib=512, parallelism=1)
+    stored = (_scrypt_hash(manager.password) if old == "scrypt"
+              else hash_password(manager.password, cost=weaker))
+    async with db_sessions() as session:
+        await session.execute(update(User).where(User.username == manager.username)
+                              .values(password_hash=stored))
+        await session.commit()
+    await log_in(client, manager)
+    fresh = (await _user(db_sessions, manager.username)).password_hash
+    assert fresh.startswith("$argon2id$v=19$m=1024,t=1,p=1$")  # the app's cost (FAST_COST)
+    assert not needs_rehash(fresh, FAST_COST)
+    assert verify_password(manager.password, fresh)
+    client.session.cookie_jar.clear()
+    await log_in(client, manager)  # the new hash lets the same password in
+    assert (await _user(db_sessions, manager.username)).password_hash == fresh
