@@ -4,8 +4,9 @@ Every route is looked up in :data:`ACCESS` by its path; a route missing from the
 refused to everybody (and logged), so a new page is private until someone decides otherwise.
 Not logged in: 401 JSON for the API (and /metrics), a redirect to /login for pages.  Logged in
 with a role not allowed: 403.  A request is authenticated by ``Authorization: Bearer <token>``
-or by the signed session cookie; either way the user must still exist, be active, and (for the
-cookie) still have the role the cookie names.
+or by the session cookie (a random id looked up in the store, :mod:`web.session_store`);
+either way the user must still exist and be active, and (for the cookie) still have the role
+the session was opened with.
 """
 
 from __future__ import annotations
@@ -17,19 +18,23 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from clinicall.db.models import Role, User
-from clinicall.web.cookies import COOKIE_NAME, decode_session
-from clinicall.web.keys import AUTH, CLOCK, IDENTITY, SESSIONS, Identity
+from clinicall.web.cookies import COOKIE_NAME, cookie_value
+from clinicall.web.keys import CLOCK, IDENTITY, SESSIONS, Identity
 from clinicall.web.pages import forbidden_page
-from clinicall.web.users import active_user, user_by_token
+from clinicall.web.session_store import find_session
+from clinicall.web.users import user_by_token
 
 log = logging.getLogger(__name__)
 
 #: Open without a login (the login form itself and the stylesheet/script it needs).
-PUBLIC = frozenset({"/login", "/logout", "/assets/app.css", "/assets/dashboard.js"})
+PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
+EVERYONE = frozenset(Role)
 
 #: The roles allowed on each non-public route.
 ACCESS: dict[str, frozenset[Role]] = {
+    "/logout": EVERYONE,
+    "/logout/all": EVERYONE,
     "/": STAFF,
     "/api/kpi": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
@@ -52,21 +57,20 @@ async def identify(request: web.Request) -> Identity | None:
             if scheme.lower() != "bearer" or not token.strip():
                 return None
             user = await user_by_token(session, token.strip())
-            return _identity(user, via_token=True) if user else None
-        value = request.cookies.get(COOKIE_NAME)
-        if not value:
+            return _identity(user) if user else None
+        value = cookie_value(request, COOKIE_NAME)
+        if value is None:
             return None
-        claims = decode_session(request.app[AUTH].secret, value, request.app[CLOCK]())
-        if claims is None:
-            return None
-        user = await active_user(session, claims.user_id)
-    if user is None or user.role.value != claims.role:
+        live = await find_session(session, value, request.app[CLOCK]())
+    if live is None:
         return None
-    return _identity(user, via_token=False)
+    user = live.user
+    return Identity(user.id, user.username, user.role, via_token=False,
+                    session_key_hash=live.key_hash, csrf_token=live.csrf_token)
 
 
-def _identity(user: User, *, via_token: bool) -> Identity:
-    return Identity(user.id, user.username, user.role, via_token)
+def _identity(user: User) -> Identity:
+    return Identity(user.id, user.username, user.role, via_token=True)
 
 
 @web.middleware
@@ -98,7 +102,9 @@ def _unauthorized(request: web.Request) -> web.HTTPException:
             headers={"WWW-Authenticate": 'Bearer realm="clinicall"'},
         )
     target = request.rel_url.path_qs
-    query = "" if target == "/" else "?" + urlencode({"next": target})
+    # Only a page read comes back after login (a POST to /logout would come back as a GET).
+    plain = target == "/" or request.method != "GET"
+    query = "" if plain else "?" + urlencode({"next": target})
     return web.HTTPSeeOther(location=f"/login{query}")
 
 
@@ -107,4 +113,5 @@ def _forbidden(request: web.Request, identity: Identity | None) -> web.HTTPExcep
     if wants_json(request):
         text = '{"error": "forbidden for this role"}'
         return web.HTTPForbidden(text=text, content_type="application/json")
-    return web.HTTPForbidden(text=forbidden_page(role), content_type="text/html")
+    token = identity.csrf_token if identity and identity.csrf_token else ""
+    return web.HTTPForbidden(text=forbidden_page(role, token), content_type="text/html")

@@ -1,8 +1,10 @@
-"""``/login`` (the form and its POST) and ``/logout``.
+"""``/login`` (the form and its POST), ``/logout`` and ``/logout/all`` (POST only).
 
-A failed login is logged with the user name only (never the password), and after
-``LoginThrottle.limit`` failures in a minute that name is refused (429) without checking the
-password, so guessing is slow whatever the password.
+A failed login is logged with the user name only (never the password).  Failures are counted
+by client address and by user name (:mod:`web.throttle`); a throttled attempt is refused (429,
+with ``Retry-After`` and the wait in words) without checking the password.  A login opens a
+server-side session (:mod:`web.session_store`); logging out deletes it, signing out everywhere
+deletes all of the user's.  CSRF checks run before these handlers (:mod:`web.csrf`).
 """
 
 from __future__ import annotations
@@ -11,26 +13,65 @@ import logging
 
 from aiohttp import web
 
-from clinicall.web.cookies import COOKIE_NAME, SessionClaims, encode_session
-from clinicall.web.keys import AUTH, CLOCK, SESSIONS, THROTTLE
+from clinicall.web.cookies import (
+    COOKIE_NAME,
+    LOGIN_CSRF_COOKIE,
+    LOGIN_FORM_TTL,
+    clear_cookie,
+    cookie_value,
+    set_cookie,
+)
+from clinicall.web.csrf import genuine_login_token, new_login_token
+from clinicall.web.keys import AUTH, CLOCK, IDENTITY, SESSIONS, THROTTLE
 from clinicall.web.pages import login_page
+from clinicall.web.session_store import end_all_sessions, end_session, open_session
 from clinicall.web.users import check_password
 
 log = logging.getLogger(__name__)
 
 MAX_FIELD = 256
+MAX_NEXT = 512
 
 
 def safe_next(value: str | None) -> str:
     """A local path to go to after login; anything else (another site, odd text) gives '/'."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    if not value or len(value) > MAX_NEXT:
+        return "/"
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     return value if value.isprintable() else "/"
 
 
+def client_address(request: web.Request) -> str:
+    """The peer's address as this server sees it (a reverse proxy's own address when there
+    is one: docs/web-security.md, "Throttle")."""
+    return request.remote or "unknown"
+
+
+def _login_token(request: web.Request) -> str:
+    """The login form's CSRF token: the browser's current one if this app issued it (several
+    tabs share one), else a new one."""
+    secret = request.app[AUTH].secret
+    current = cookie_value(request, LOGIN_CSRF_COOKIE)
+    if current is not None and genuine_login_token(secret, current):
+        return current
+    return new_login_token(secret)
+
+
+def _login_response(request: web.Request, *, status: int = 200, next_path: str,
+                    username: str = "", error: str = "",
+                    headers: dict[str, str] | None = None) -> web.Response:
+    token = _login_token(request)
+    page = login_page(next_path=next_path, csrf_token=token, username=username, error=error)
+    response = web.Response(status=status, text=page, content_type="text/html",
+                            headers=headers)
+    set_cookie(response, LOGIN_CSRF_COOKIE, token, LOGIN_FORM_TTL,
+               secure=request.app[AUTH].cookie_secure)
+    return response
+
+
 async def login_form(request: web.Request) -> web.Response:
-    page = login_page(next_path=safe_next(request.query.get("next")))
-    return web.Response(text=page, content_type="text/html")
+    return _login_response(request, next_path=safe_next(request.query.get("next")))
 
 
 async def login_submit(request: web.Request) -> web.Response:
@@ -41,30 +82,55 @@ async def login_submit(request: web.Request) -> web.Response:
     app = request.app
     now = app[CLOCK]()
     throttle = app[THROTTLE]
-    if throttle.blocked(username, now):
-        log.warning("login refused for user %r: too many failed attempts", username)
-        page = login_page(next_path=next_path, username=username,
-                          error="Too many failed attempts. Wait a minute and try again.")
-        return web.Response(status=429, text=page, content_type="text/html")
-    user = await check_password(app[SESSIONS], username, password)
-    if user is None:
-        throttle.failed(username, now)
-        log.warning("failed login for user %r", username)
-        page = login_page(next_path=next_path, username=username,
-                          error="Wrong user name or password.")
-        return web.Response(status=401, text=page, content_type="text/html")
-    throttle.succeeded(username)
+    address = client_address(request)
+    wait = throttle.wait(address, username, now)
+    if wait is not None:  # logged once, when the lock began: a flood writes no more lines
+        log.debug("login refused for user %r: too many failed attempts", username)
+        return _login_response(
+            request, status=429, next_path=next_path, username=username,
+            error=f"Too many failed attempts. Try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)})
     auth = app[AUTH]
-    expires = int((now + auth.session_ttl).timestamp())
-    value = encode_session(auth.secret, SessionClaims(user.id, user.role.value, expires))
+    user = await check_password(app[SESSIONS], username, password, auth.password_cost)
+    if user is None:
+        throttle.failed(address, username, now)
+        locked = throttle.wait(address, username, now)
+        if locked is None:
+            log.warning("failed login for user %r", username)
+        else:
+            log.warning("failed login for user %r: its address waits %d s before the next try",
+                        username, locked)
+        return _login_response(request, status=401, next_path=next_path, username=username,
+                               error="Wrong user name or password.")
+    throttle.succeeded(address, username)
+    opened = await open_session(app[SESSIONS], user, now, auth.session_ttl,
+                                replaces=cookie_value(request, COOKIE_NAME))
     log.info("user %r logged in", username)
     response = web.HTTPSeeOther(location=next_path)
-    response.set_cookie(COOKIE_NAME, value, max_age=int(auth.session_ttl.total_seconds()),
-                        path="/", httponly=True, samesite="Strict", secure=auth.cookie_secure)
+    set_cookie(response, COOKIE_NAME, opened.session_id, auth.session_ttl,
+               secure=auth.cookie_secure)
+    clear_cookie(response, LOGIN_CSRF_COOKIE)
     raise response
 
 
-async def logout(_request: web.Request) -> web.Response:
+async def logout(request: web.Request) -> web.Response:
+    """End this browser's session (its row is deleted at once)."""
+    identity = request[IDENTITY]
+    if identity.session_key_hash is not None:
+        await end_session(request.app[SESSIONS], identity.session_key_hash)
+    log.info("user %r logged out", identity.username)
+    raise _to_login()
+
+
+async def logout_everywhere(request: web.Request) -> web.Response:
+    """End every session of the user, in every browser."""
+    identity = request[IDENTITY]
+    ended = await end_all_sessions(request.app[SESSIONS], identity.user_id)
+    log.info("user %r signed out everywhere (%d sessions)", identity.username, ended)
+    raise _to_login()
+
+
+def _to_login() -> web.HTTPSeeOther:
     response = web.HTTPSeeOther(location="/login")
-    response.del_cookie(COOKIE_NAME, path="/")
-    raise response
+    clear_cookie(response, COOKIE_NAME)
+    return response

@@ -1,53 +1,38 @@
-"""The signed session cookie: who is logged in, with which role, until when.
+"""The web console's two cookies: the session id and the login form's CSRF token.
 
-The value is ``<user id>.<role>.<expiry unix seconds>.<signature>`` where the signature is
-HMAC-SHA256 over the first three fields with the application's secret (base64url, no
-padding).  Nothing secret is inside, only unforgeable: a changed field, a signature made with
-another secret, or an expiry in the past is refused.  The server still checks on every request
-that the user is active and has that role, so disabling a user ends their sessions.
+The session cookie holds only a random session id (``web.session_store``): who is logged in,
+with which role and until when is in the store, so ending a session there ends it for the
+cookie at once.  Both cookies are HttpOnly and SameSite=Strict, Secure when the app serves
+(or sits behind) TLS.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
+
+from aiohttp import web
 
 COOKIE_NAME = "clinicall_session"
+LOGIN_CSRF_COOKIE = "clinicall_login_csrf"
 MIN_SECRET_BYTES = 32
+#: A cookie value longer than this is no id this app issued (its ids are 43 characters).
+MAX_COOKIE_VALUE = 128
+LOGIN_FORM_TTL = timedelta(hours=1)
 
 
-@dataclass(frozen=True, slots=True)
-class SessionClaims:
-    user_id: int
-    role: str
-    expires: int  # unix seconds
-
-
-def _sign(secret: bytes, payload: str) -> str:
-    digest = hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def encode_session(secret: bytes, claims: SessionClaims) -> str:
-    """The cookie value carrying ``claims``, signed with ``secret``."""
-    if not claims.role.isalnum():
-        raise ValueError(f"a role must be alphanumeric, not {claims.role!r}")
-    payload = f"{claims.user_id}.{claims.role}.{claims.expires}"
-    return f"{payload}.{_sign(secret, payload)}"
-
-
-def decode_session(secret: bytes, value: str, now: datetime) -> SessionClaims | None:
-    """The claims of a genuine, unexpired cookie value; None for anything else."""
-    parts = value.split(".")
-    if len(parts) != 4 or not value.isascii():
+def cookie_value(request: web.Request, name: str) -> str | None:
+    """The cookie's value when it could be one this app issued (short ASCII), else None."""
+    value = request.cookies.get(name)
+    if not value or len(value) > MAX_COOKIE_VALUE or not value.isascii():
         return None
-    user_id, role, expires, signature = parts
-    if not hmac.compare_digest(_sign(secret, f"{user_id}.{role}.{expires}"), signature):
-        return None
-    if not (user_id.isdigit() and expires.isdigit()):
-        return None
-    claims = SessionClaims(int(user_id), role, int(expires))
-    return claims if claims.expires > now.timestamp() else None
+    return value
+
+
+def set_cookie(response: web.StreamResponse, name: str, value: str, ttl: timedelta, *,
+               secure: bool) -> None:
+    response.set_cookie(name, value, max_age=int(ttl.total_seconds()), path="/",
+                        httponly=True, samesite="Strict", secure=secure)
+
+
+def clear_cookie(response: web.StreamResponse, name: str) -> None:
+    response.del_cookie(name, path="/")

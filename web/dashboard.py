@@ -17,7 +17,7 @@ from clinicall.web import reports_api
 from clinicall.web.keys import CLOCK, CONFIG, HEALTH, IDENTITY, LIVE, SESSIONS, Identity
 from clinicall.web.kpi_today import clinic_row, rows_by_queue, today_report
 from clinicall.web.live import live_view, queue_name
-from clinicall.web.pages import esc, layout
+from clinicall.web.pages import esc, layout, logout_forms
 
 LIVE_COLUMNS = [
     ("waiting", "Waiting", "count"),
@@ -93,9 +93,9 @@ def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, o
   <div><h1>{esc(name)}</h1>
   <p class="sub">Time zone {esc(config.clinic.timezone)} ·
   <span id="updated">{esc(local_now)}</span></p></div>
-  <form method="post" action="/logout" class="who">
+  <div class="who">
     <span>{esc(identity.username)} ({esc(identity.role.value)})</span>
-    <button type="submit">Log out</button></form>
+    {logout_forms(identity.csrf_token) if identity.csrf_token else ""}</div>
 </header>
 <main>
   <section><h2>Now</h2>{status}
@@ -104,7 +104,8 @@ def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, o
   <div class="tiles">{clinic_cells}</div>
   {_table("Queues today", "kpi", KPI_COLUMNS, kpi_rows, 0)}</section>
 </main>"""
-    return layout(f"{name} — clinicall", body, script=True)
+    return layout(f"{name} — clinicall", body, script=True,
+                  csrf_token=identity.csrf_token or "")
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -128,6 +129,8 @@ async def api_kpi(request: web.Request) -> web.Response:
     period and grouping with ``from``/``to``/``by`` (:func:`web.reports_api.kpi_handler`)."""
     if "from" in request.query:
         return await reports_api.kpi_handler(request)
+    if request.query:
+        raise reports_api.bad_request("'to' and 'by' need 'from' (from=YYYY-MM-DD)")
     return await api_kpi_today(request)
 
 

@@ -14,6 +14,7 @@ from clinicall.reports.metrics import LiveState
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import ClinicConfig
 from clinicall.web.live import HealthSource, LiveSource
+from clinicall.web.passwords import PasswordCost
 from clinicall.web.throttle import LoginThrottle
 
 Clock = Callable[[], datetime]
@@ -21,19 +22,25 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who made a request (from the session cookie or a Bearer token)."""
+    """Who made a request (from the session cookie or a Bearer token).  A cookie request also
+    carries its session: the SHA-256 of its id (to end it) and its CSRF token."""
 
     user_id: int
     username: str
     role: Role
     via_token: bool
+    session_key_hash: str | None = None
+    csrf_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AuthSettings:
+    """``secret`` signs the login form's CSRF token; ``cookie_secure`` also turns HSTS on."""
+
     secret: bytes
     session_ttl: timedelta
     cookie_secure: bool
+    password_cost: PasswordCost
 
 
 SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])

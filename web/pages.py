@@ -14,19 +14,39 @@ def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def layout(title: str, body: str, *, script: bool = False) -> str:
+CSRF_FIELD = "csrf_token"
+
+
+def layout(title: str, body: str, *, script: bool = False, csrf_token: str = "") -> str:
+    """The page frame.  ``csrf_token`` (a logged-in page) is also put in a ``csrf-token`` meta
+    element, for a script that sends ``X-CSRF-Token`` with a state-changing fetch."""
     js = '<script src="/assets/dashboard.js" defer></script>' if script else ""
+    meta = f'<meta name="csrf-token" content="{esc(csrf_token)}">' if csrf_token else ""
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"{meta}"
         f"<title>{esc(title)}</title>"
         f'<link rel="stylesheet" href="/assets/app.css">{js}</head>'
         f"<body>{body}</body></html>\n"
     )
 
 
-def login_page(*, next_path: str, error: str = "", username: str = "") -> str:
+def csrf_input(token: str) -> str:
+    """The hidden field that carries the CSRF token in every form (docs/web-security.md)."""
+    return f'<input type="hidden" name="{CSRF_FIELD}" value="{esc(token)}">'
+
+
+def logout_forms(csrf_token: str) -> str:
+    """"Log out" (this browser) and "Sign out everywhere" (every session of the user)."""
+    return (f'<form method="post" action="/logout">{csrf_input(csrf_token)}'
+            '<button type="submit">Log out</button></form>'
+            f'<form method="post" action="/logout/all">{csrf_input(csrf_token)}'
+            '<button type="submit">Sign out everywhere</button></form>')
+
+
+def login_page(*, next_path: str, csrf_token: str, error: str = "", username: str = "") -> str:
     message = f'<p class="error" role="alert">{esc(error)}</p>' if error else ""
     body = f"""
 <main class="login">
@@ -38,13 +58,14 @@ def login_page(*, next_path: str, error: str = "", username: str = "") -> str:
     <label>Password <input name="password" type="password"
       autocomplete="current-password" required></label>
     <input type="hidden" name="next" value="{esc(next_path)}">
+    {csrf_input(csrf_token)}
     <button type="submit">Log in</button>
   </form>
 </main>"""
     return layout("Log in — clinicall", body)
 
 
-def forbidden_page(role: str | None) -> str:
+def forbidden_page(role: str | None, csrf_token: str = "") -> str:
     who = f"Your role ({esc(role)})" if role else "Nobody"
     hint = (
         "<p>Operators use the live view only (<code>/api/live</code>).</p>"
@@ -55,6 +76,17 @@ def forbidden_page(role: str | None) -> str:
 <main class="login">
   <h1>Not allowed</h1>
   <p>{who} may not open this page.</p>{hint}
-  <form method="post" action="/logout"><button type="submit">Log out</button></form>
+  {logout_forms(csrf_token) if csrf_token else ""}
 </main>"""
-    return layout("Not allowed — clinicall", body)
+    return layout("Not allowed — clinicall", body, csrf_token=csrf_token)
+
+
+def refused_page(message: str) -> str:
+    """A refusal with its reason (a failed CSRF check, a bad query) and the way back."""
+    body = f"""
+<main class="login">
+  <h1>Not done</h1>
+  <p class="error" role="alert">{esc(message)}</p>
+  <p><a href="/">Back to the dashboard</a> · <a href="/login">Log in</a></p>
+</main>"""
+    return layout("Not done — clinicall", body)

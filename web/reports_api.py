@@ -63,7 +63,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _bad(message: str) -> web.HTTPBadRequest:
+def bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": message}),
                               content_type="application/json")
 
@@ -74,11 +74,11 @@ async def kpi_handler(request: web.Request) -> web.Response:
         first = date.fromisoformat(request.query["from"])
         last = date.fromisoformat(request.query.get("to", request.query["from"]))
     except (KeyError, ValueError):
-        raise _bad("give from=YYYY-MM-DD (and to=YYYY-MM-DD, included)") from None
+        raise bad_request("give from=YYYY-MM-DD (and to=YYYY-MM-DD, included)") from None
     if last < first or (last - first).days > MAX_DAYS:
-        raise _bad(f"'to' must be on or after 'from', at most {MAX_DAYS} days later")
+        raise bad_request(f"'to' must be on or after 'from', at most {MAX_DAYS} days later")
     if not (first >= FIRST_DAY and last <= LAST_DAY):
-        raise _bad(f"dates from {FIRST_DAY} to {LAST_DAY}")
+        raise bad_request(f"dates from {FIRST_DAY} to {LAST_DAY}")
     zone = settings.zone
     start = datetime.combine(first, time(), zone)
     end = datetime.combine(last + timedelta(days=1), time(), zone)
@@ -87,5 +87,5 @@ async def kpi_handler(request: web.Request) -> web.Response:
             report = await compute(session, start=start, end=end,
                                    by=request.query.get("by", ""), config=settings)
     except BadGroupingError as exc:
-        raise _bad(str(exc)) from None
+        raise bad_request(str(exc)) from None
     return web.json_response(report.to_dict())

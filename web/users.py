@@ -1,8 +1,9 @@
 """Staff accounts in the store: create, list, and check a password or an API token.
 
 The web application and ``clinicall user`` both go through here, so a password is hashed the
-same way wherever it is set.  Password checks run scrypt in a worker thread (it is slow by
-design and must not stall the event loop).
+same way wherever it is set.  Hashing and checking a password run in a worker thread (argon2id
+is slow by design and must not stall the event loop).  A successful check of a hash weaker than
+the current cost (or of the former scrypt scheme) stores a fresh argon2id hash.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import Role, User
 from clinicall.web.passwords import (
-    DEFAULT_N,
+    DEFAULT_COST,
+    PasswordCost,
     dummy_hash,
     hash_password,
+    needs_rehash,
     new_api_token,
     token_digest,
     verify_password,
@@ -44,7 +47,7 @@ async def add_user(
     *,
     display_name: str = "",
     with_token: bool = False,
-    scrypt_n: int = DEFAULT_N,
+    cost: PasswordCost = DEFAULT_COST,
 ) -> NewUser:
     """Create an active user; with ``with_token`` also an API token (returned once).
 
@@ -52,7 +55,7 @@ async def add_user(
     """
     if not username.strip():
         raise ValueError("a user name cannot be empty")
-    password_hash = await asyncio.to_thread(hash_password, password, n=scrypt_n)
+    password_hash = await asyncio.to_thread(hash_password, password, cost=cost)
     token = new_api_token() if with_token else None
     user = User(
         username=username,
@@ -78,15 +81,25 @@ async def list_users(sessions: async_sessionmaker[AsyncSession]) -> list[User]:
 
 
 async def check_password(
-    sessions: async_sessionmaker[AsyncSession], username: str, password: str
+    sessions: async_sessionmaker[AsyncSession], username: str, password: str,
+    cost: PasswordCost = DEFAULT_COST,
 ) -> User | None:
-    """The active user with this name and password, else None (same cost either way)."""
+    """The active user with this name and password, else None (same cost either way).  A
+    matching hash that ``needs_rehash`` at ``cost`` is replaced by a fresh one."""
     async with sessions() as session:
         user = await session.scalar(select(User).where(User.username == username))
-    stored = user.password_hash if user is not None else dummy_hash()
+    stored = user.password_hash if user is not None else dummy_hash(cost)
     matches = await asyncio.to_thread(verify_password, password, stored)
     if user is None or not matches or not user.active:
         return None
+    if needs_rehash(stored, cost):
+        fresh = await asyncio.to_thread(hash_password, password, cost=cost)
+        async with sessions() as session:
+            await session.execute(update(User).where(User.id == user.id,
+                                                     User.password_hash == stored)
+                                  .values(password_hash=fresh))
+            await session.commit()
+        user.password_hash = fresh
     return user
 
 
@@ -95,7 +108,3 @@ async def user_by_token(session: AsyncSession, token: str) -> User | None:
     user = await session.scalar(select(User).where(User.api_token_hash == token_digest(token)))
     return user if user is not None and user.active else None
 
-
-async def active_user(session: AsyncSession, user_id: int) -> User | None:
-    user = await session.get(User, user_id)
-    return user if user is not None and user.active else None

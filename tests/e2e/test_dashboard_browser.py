@@ -17,11 +17,14 @@ from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
 from clinicall.settings import load_config
 from clinicall.web import build_app
+from clinicall.web.cookies import COOKIE_NAME, LOGIN_CSRF_COOKIE
+from clinicall.web.passwords import PasswordCost
 from clinicall.web.users import add_user
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "browser-test pass"
+FAST_COST = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)  # tests only
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,7 @@ class StillLive:
 async def _seed(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     for name, role in (("maria", Role.MANAGER), ("oleh", Role.OPERATOR)):
-        await add_user(sessions, name, role, PASSWORD, scrypt_n=2**10)
+        await add_user(sessions, name, role, PASSWORD, cost=FAST_COST)
     start = NOW - timedelta(hours=3)
     waits = [(12.0, QueueOutcome.ANSWERED), (45.0, QueueOutcome.ANSWERED),
              (15.0, QueueOutcome.ANSWERED), (90.0, QueueOutcome.ABANDONED)]
@@ -64,7 +67,8 @@ async def server(sqlite_db_url: str) -> AsyncIterator[TestServer]:
     engine = create_engine(sqlite_db_url)
     await _seed(engine)
     app = build_app(sessions=session_factory(engine), config=load_config(EXAMPLE),
-                    live=StillLive(), secret=b"e2e-secret-" * 4, clock=lambda: NOW)
+                    live=StillLive(), secret=b"e2e-secret-" * 4, clock=lambda: NOW,
+                    password_cost=FAST_COST)
     server = TestServer(app)
     await server.start_server()
     yield server
@@ -129,4 +133,24 @@ async def test_wrong_password_stays_on_the_login_page(browser: Any, server: Test
     await page.fill("input[name=password]", "not it")
     await page.click("button[type=submit]")
     await page.wait_for_selector("text=Wrong user name or password.")
-    assert await page.context.cookies() == []
+    names = [cookie["name"] for cookie in await page.context.cookies()]
+    assert names == [LOGIN_CSRF_COOKIE]  # the form's token; no session
+
+
+async def test_log_out_ends_the_session_for_a_copied_cookie(
+    browser: Any, server: TestServer
+) -> None:
+    page = await browser.new_page()
+    await _log_in(page, server, "maria")
+    await page.wait_for_selector("text=Queues today")
+    session = [c for c in await page.context.cookies() if c["name"] == COOKIE_NAME]
+    assert len(session) == 1
+    await page.click("form[action='/logout'] button")
+    await page.wait_for_selector("input[name=username]")
+    assert page.url.endswith("/login")
+    other = await browser.new_context()  # another browser holding a copy of the old cookie
+    await other.add_cookies(session)
+    replay = await other.new_page()
+    await replay.goto(str(server.make_url("/")))
+    assert replay.url.endswith("/login")
+    await other.close()

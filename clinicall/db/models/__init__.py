@@ -29,6 +29,7 @@ from clinicall.db.models.rollups import (
 )
 from clinicall.db.models.surveys import SurveyAnswer
 from clinicall.db.models.users import User
+from clinicall.db.models.web_sessions import WebSession
 
 __all__ = [
     "Agent",
@@ -59,6 +60,7 @@ __all__ = [
     "SurveyAnswer",
     "SurveyQuestion",
     "User",
+    "WebSession",
     "kpi_call_hours",
     "kpi_changed_hours",
     "kpi_hours_built",

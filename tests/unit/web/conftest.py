@@ -16,7 +16,7 @@ from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.users import add_user
 
-from .web_fixtures import EXAMPLE, FAST_SCRYPT, NOW, SECRET, Account, FakeHealth, FakeLive
+from .web_fixtures import EXAMPLE, FAST_COST, NOW, SECRET, Account, FakeHealth, FakeLive
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ async def accounts(db_sessions: async_sessionmaker[AsyncSession]) -> dict[Role, 
     for role in Role:
         name, password = f"{role.value}1", f"pw-{role.value}-correct horse"
         new = await add_user(db_sessions, name, role, password, with_token=True,
-                             scrypt_n=FAST_SCRYPT)
+                             cost=FAST_COST)
         assert new.api_token is not None
         made[role] = Account(name, password, role, new.api_token)
     return made
@@ -47,6 +47,6 @@ async def client(
     health: FakeHealth,
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     app = build_app(sessions=db_sessions, config=clinic_config, live=FakeLive(), secret=SECRET,
-                    clock=lambda: NOW, health=health)
+                    clock=lambda: NOW, health=health, password_cost=FAST_COST)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

@@ -3,6 +3,7 @@ it without clashing with other directories' conftest modules)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store_writes import writing
 
 from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
+from clinicall.web.passwords import PasswordCost
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
 SECRET = b"s" * 32
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # 15:00 in Kyiv
-FAST_SCRYPT = 2**10  # tests only: the hash records its cost, verification follows it
+#: Tests only: argon2id at 1 pass and 1 MiB.  The hash records its cost and verification
+#: follows it; the app is built with the same cost, so a login does not rehash.
+FAST_COST = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +90,35 @@ async def seed_today(sessions: async_sessionmaker[AsyncSession]) -> None:
         ])
 
 
-async def log_in(client: TestClient[web.Request, web.Application], account: Account) -> None:
+Client = TestClient[web.Request, web.Application]
+CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    found = CSRF_IN_PAGE.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+async def login_token(client: Client) -> str:
+    """Open the login form (which sets its CSRF cookie) and return the form's token."""
+    response = await client.get("/login")
+    assert response.status == 200
+    return csrf_in(await response.text())
+
+
+async def log_in(client: Client, account: Account) -> str:
+    """Log in through the form, as a browser does; the session's CSRF token."""
     response = await client.post("/login", data={"username": account.username,
-                                                  "password": account.password},
+                                                  "password": account.password,
+                                                  "csrf_token": await login_token(client)},
                                  allow_redirects=False)
     assert response.status == 303, await response.text()
+    return await session_token(client)
+
+
+async def session_token(client: Client) -> str:
+    """The CSRF token of the logged-in session, from the forms of the page at / (the
+    dashboard, or the refusal page an operator gets: both have the logout forms)."""
+    return csrf_in(await (await client.get("/", allow_redirects=False)).text())
