@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 DEFAULT_INTERVAL_S = 60.0
 MAX_CAUSES = 1024
+EXCERPT_CHARS = 80  # how much peer-supplied text an error message or a log line may quote
 
 Cause = tuple[str, int, str]
 
@@ -84,3 +85,13 @@ def install(handler: logging.Handler, interval_s: float = DEFAULT_INTERVAL_S) ->
     budget = RepeatBudget(interval_s)
     handler.addFilter(budget)
     return budget
+
+
+def excerpt(text: str | bytes, limit: int = EXCERPT_CHARS) -> str:
+    """Peer-supplied text fit for a log line: at most ``limit`` characters, escaped.
+
+    ``repr`` escapes CR, LF and control characters, so a peer cannot forge log lines.
+    """
+    cut = text[:limit]
+    suffix = f"... ({len(text)} in all)" if len(text) > limit else ""
+    return f"{cut!r}{suffix}"

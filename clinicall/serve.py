@@ -55,7 +55,8 @@ async def serve(
         runner: web.AppRunner | None = None
         if web_enabled:
             app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
-                            health=parts.engine.health, secret=web_secret())
+                            health=parts.engine.health, account=parts.tracker.health,
+                            secret=web_secret())
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, config.http.host, config.http.port).start()

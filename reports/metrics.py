@@ -57,12 +57,24 @@ class LinkLive:
     last_event_age_s: float | None  # None: no event yet
 
 
+@dataclass(frozen=True, slots=True)
+class AccountLive:
+    """The call account now."""
+
+    store_up: bool
+    pending: int  # facts in memory, not yet written
+    ivr_unconfirmed: int  # IVR sessions the engine never reported (since start)
+
+
 class LiveState(Protocol):
-    """What the metrics need from the controller's live view: per queue, and the link."""
+    """What the metrics need from the controller's live view: per queue, the link, the
+    account."""
 
     def queues_live(self) -> Mapping[str, QueueLive]: ...
 
     def link_live(self) -> LinkLive | None: ...
+
+    def account_live(self) -> AccountLive | None: ...
 
 
 #: Today's KPI columns served per queue: report column → (metric name, help).
@@ -205,6 +217,21 @@ class KpiCollector(Collector):
             families["paused"].add_metric([queue], q.paused)
         yield from families.values()
         yield from _link_metrics(self.live.link_live())
+        yield from _account_metrics(self.live.account_live())
+
+
+def _account_metrics(
+    books: AccountLive | None,
+) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    if books is None:
+        return
+    yield GaugeMetricFamily("clinicall_store_up", "1 while the call account's writes reach "
+                            "the store", value=1.0 if books.store_up else 0.0)
+    yield GaugeMetricFamily("clinicall_account_pending_facts", "Facts kept in memory, not yet "
+                            "written to the store", value=float(books.pending))
+    yield CounterMetricFamily("clinicall_ivr_sessions_unconfirmed", "IVR sessions the PBX never "
+                              "reported: kept apart, not counted as calls",
+                              value=float(books.ivr_unconfirmed))
 
 
 def _link_metrics(link: LinkLive | None) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:

@@ -23,6 +23,7 @@ from clinicall.web.access import access_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
 from clinicall.web.csrf import csrf_middleware
 from clinicall.web.keys import (
+    ACCOUNT,
     AUTH,
     CLOCK,
     CONFIG,
@@ -35,7 +36,7 @@ from clinicall.web.keys import (
     AuthSettings,
     Clock,
 )
-from clinicall.web.live import HealthSource, LiveSource, MetricsLive
+from clinicall.web.live import AccountSource, HealthSource, LiveSource, MetricsLive
 from clinicall.web.passwords import DEFAULT_COST, PasswordCost
 from clinicall.web.query_rules import query_middleware
 from clinicall.web.throttle import LoginThrottle
@@ -68,6 +69,7 @@ def build_app(
     live: LiveSource | None,
     secret: bytes,
     health: HealthSource | None = None,
+    account: AccountSource | None = None,
     clock: Clock = utc_now,
     session_ttl: timedelta = SESSION_TTL,
     cookie_secure: bool | None = None,
@@ -92,6 +94,7 @@ def build_app(
     app[CONFIG] = config
     app[LIVE] = live
     app[HEALTH] = health
+    app[ACCOUNT] = account
     app[AUTH] = AuthSettings(secret, session_ttl, cookie_secure, password_cost)
     app[CLOCK] = clock
     app.cleanup_ctx.append(_login_throttle)
@@ -106,7 +109,7 @@ def build_app(
     app.router.add_get("/api/live", dashboard.api_live)
     app[KPI_SETTINGS] = kpi_settings(config)
     if live is not None:
-        app[METRICS_LIVE] = MetricsLive(live, clock, health)
+        app[METRICS_LIVE] = MetricsLive(live, clock, health, account)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
     reports_api.add_metrics(app)
     return app

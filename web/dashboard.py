@@ -14,7 +14,16 @@ from aiohttp import web
 from clinicall.reports.table import Value
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import reports_api
-from clinicall.web.keys import CLOCK, CONFIG, HEALTH, IDENTITY, LIVE, SESSIONS, Identity
+from clinicall.web.keys import (
+    ACCOUNT,
+    CLOCK,
+    CONFIG,
+    HEALTH,
+    IDENTITY,
+    LIVE,
+    SESSIONS,
+    Identity,
+)
 from clinicall.web.kpi_today import clinic_row, rows_by_queue, today_report
 from clinicall.web.live import live_view, queue_name
 from clinicall.web.pages import esc, layout, logout_forms
@@ -111,7 +120,7 @@ def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, o
 async def dashboard(request: web.Request) -> web.Response:
     app = request.app
     config, now = app[CONFIG], app[CLOCK]()
-    live = live_view(config, app[LIVE], now, app[HEALTH])
+    live = live_view(config, app[LIVE], now, app[HEALTH], app[ACCOUNT])
     report = await today_report(app[SESSIONS], config, now)
     local_now = now.astimezone(config.clinic.zone).strftime("%Y-%m-%d %H:%M:%S")
     html = render_dashboard(config, request[IDENTITY], live, rows_by_queue(report),
@@ -121,7 +130,8 @@ async def dashboard(request: web.Request) -> web.Response:
 
 async def api_live(request: web.Request) -> web.Response:
     app = request.app
-    return web.json_response(live_view(app[CONFIG], app[LIVE], app[CLOCK](), app[HEALTH]))
+    return web.json_response(live_view(app[CONFIG], app[LIVE], app[CLOCK](), app[HEALTH],
+                                      app[ACCOUNT]))
 
 
 async def api_kpi(request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ from clinicall.db.models import Role
 from clinicall.reports.metrics import LiveState
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import ClinicConfig
-from clinicall.web.live import HealthSource, LiveSource
+from clinicall.web.live import AccountSource, HealthSource, LiveSource
 from clinicall.web.passwords import PasswordCost
 from clinicall.web.throttle import LoginThrottle
 
@@ -47,6 +47,7 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 CONFIG = web.AppKey("config", ClinicConfig)
 LIVE: web.AppKey[LiveSource | None] = web.AppKey("live")
 HEALTH: web.AppKey[HealthSource | None] = web.AppKey("health")
+ACCOUNT: web.AppKey[AccountSource | None] = web.AppKey("account")
 AUTH = web.AppKey("auth", AuthSettings)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
-from clinicall.reports.metrics import LinkLive, QueueLive
+from clinicall.reports.metrics import AccountLive, LinkLive, QueueLive
 from clinicall.settings.models import ClinicConfig
 
 
@@ -51,6 +51,20 @@ class EngineHealthLike(Protocol):
 HealthSource = Callable[[], EngineHealthLike]
 
 
+class AccountHealthLike(Protocol):
+    """What the web shows of the call account (``controller.tracking.tracker.AccountHealth``)."""
+
+    @property
+    def store_up(self) -> bool: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def ivr_unconfirmed(self) -> int: ...
+
+
+AccountSource = Callable[[], AccountHealthLike]
+
+
 LIVE_FIELDS = ("waiting", "longest_wait_s", "available", "paused", "in_call")
 
 
@@ -61,9 +75,10 @@ def queue_name(config: ClinicConfig, queue: str) -> str:
 
 
 def live_view(config: ClinicConfig, live: LiveSource | None, now: datetime,
-              health: HealthSource | None = None) -> dict[str, object]:
-    """Every configured queue (and any other the engine reports) with its state now, and the
-    engine link's health.
+              health: HealthSource | None = None,
+              account: AccountSource | None = None) -> dict[str, object]:
+    """Every configured queue (and any other the engine reports) with its state now, the
+    engine link's health and the call account's.
 
     ``connected`` is True only while the link to the PBX is up (False without a controller:
     the numbers are then zeros, or the last known ones while the link is down).
@@ -78,8 +93,16 @@ def live_view(config: ClinicConfig, live: LiveSource | None, now: datetime,
             row[field] = round(value, 1) if field == "longest_wait_s" else value
         queues[queue] = row
     link = health() if health is not None else None
+    books = account() if account is not None else None
     return {"at": now.isoformat(), "connected": link is not None and link.up,
-            "engine": _engine(link), "queues": queues}
+            "engine": _engine(link), "account": _account(books), "queues": queues}
+
+
+def _account(books: AccountHealthLike | None) -> dict[str, object] | None:
+    if books is None:
+        return None
+    return {"store_up": books.store_up, "pending": books.pending,
+            "ivr_unconfirmed": books.ivr_unconfirmed}
 
 
 def _engine(link: EngineHealthLike | None) -> dict[str, object] | None:
@@ -95,8 +118,15 @@ class MetricsLive:
     """The live source as the Prometheus collector reads it (``reports.metrics.LiveState``)."""
 
     def __init__(self, live: LiveSource, clock: Callable[[], datetime],
-                 health: HealthSource | None = None) -> None:
-        self._live, self._clock, self._health = live, clock, health
+                 health: HealthSource | None = None,
+                 account: AccountSource | None = None) -> None:
+        self._live, self._clock, self._health, self._account = live, clock, health, account
+
+    def account_live(self) -> AccountLive | None:
+        if self._account is None:
+            return None
+        books = self._account()
+        return AccountLive(books.store_up, books.pending, books.ivr_unconfirmed)
 
     def link_live(self) -> LinkLive | None:
         if self._health is None:

@@ -151,9 +151,12 @@ def _sort(rows: Iterable[JournalRow]) -> _Facts:
 def project_call(
     call_key: str, rows: Iterable[JournalRow], config: TrackingConfig
 ) -> CallRecord | None:
-    """The call ``call_key`` from all its journal rows; None if they hold nothing about a call."""
+    """The call ``call_key`` from all its journal rows; None if they hold nothing about a call,
+    or only an IVR session: a call the engine never reported is not a patient's call (a local
+    peer can open FastAGI sessions), and stays apart until the engine's facts arrive
+    (docs/kpi.md, "unconfirmed IVR sessions")."""
     facts = _sort(rows)
-    if not (facts.times or facts.ivr):
+    if not facts.times:
         return None
     priority = int(facts.ivr.get("priority") or 0)
     attempts = tuple(

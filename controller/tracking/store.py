@@ -170,6 +170,15 @@ _CALL_FIELDS = ("direction", "caller", "dialled", "started_at", "answered_at", "
                 "miss_cause")  # fmt: skip
 
 
+async def known_calls(session: AsyncSession, call_keys: Sequence[str]) -> set[str]:
+    """Which of ``call_keys`` are calls in the store (the engine reported them)."""
+    found: set[str] = set()
+    for start in range(0, len(call_keys), CHUNK):
+        chunk = call_keys[start : start + CHUNK]
+        found.update(await session.scalars(select(Call.call_key).where(Call.call_key.in_(chunk))))
+    return found
+
+
 #: No clinic call lasts longer: an older call still open is a loose end, not the restart's.
 LONGEST_CALL = timedelta(hours=12)
 

@@ -55,11 +55,13 @@ from clinicall.controller.tracking.live import LiveState
 from clinicall.controller.tracking.outage import StoreOutage
 from clinicall.controller.tracking.rows import fact_entries, ivr_entries, journaled
 from clinicall.db import JournalEntry, insert_journal
+from clinicall.logbudget import excerpt
 
 logger = logging.getLogger(__name__)
 
 SOON = (QueueLeft, QueueCompleted, ChannelClosed)
 MAX_CHANNELS = 100_000  # remembered channel → call mappings (older ones are read from the store)
+MAX_WATCHED = 10_000  # IVR sessions awaiting the engine's word (a flood forgets the oldest)
 #: The engine's last sign of life belongs to its restart only if this recent (a longer silence
 #: is a link that was down, not an engine that died).
 RESTART_WINDOW = timedelta(minutes=2)
@@ -80,6 +82,18 @@ class TrackerStats:
     journaled: int = 0  # new journal rows, counted once committed
     calls_projected: int = 0
     db_errors: int = 0
+    #: IVR sessions whose call the engine never reported within ``confirm_grace_s``: kept
+    #: apart (not calls, never missed ones): a local peer, or a call while the link was down.
+    ivr_unconfirmed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHealth:
+    """The call account now, for the health page and /metrics."""
+
+    store_up: bool  # the last write reached the store
+    pending: int  # facts kept in memory, not yet written
+    ivr_unconfirmed: int
 
 
 class CallTracker:
@@ -99,16 +113,19 @@ class CallTracker:
         soon_delay_s: float = 0.2,
         max_write: int = 5000,
         retry_max_s: float = 10.0,
+        confirm_grace_s: float = 60.0,
     ) -> None:
         self.sessions, self.record, self.config, self.clock = sessions, record, config, clock
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.reconcile_interval_s, self.soon_delay_s = reconcile_interval_s, soon_delay_s
         self.max_write, self.retry_max_s = max_write, retry_max_s
+        self.confirm_grace = timedelta(seconds=confirm_grace_s)
         self.stats = TrackerStats()
         self.live = LiveState()
         self.outage = StoreOutage(logger)
         self._pending: list[JournalEntry] = []
         self._channels: dict[str, str] = {}  # channel id → call id
+        self._ivr_sessions: dict[str, datetime] = {}  # call id → IVR end, until confirmed
         self._last_heard: datetime | None = None  # the newest live call fact
         self._heard_before_loss: datetime | None = None  # the newest before the link's loss
         self._cursor: Mapping[str, Any] | None = None
@@ -162,8 +179,37 @@ class CallTracker:
         """The IVR's account of one call (journal key ``ivr:<call id>``), written at once;
         on a DB error it stays pending for the flush loop (the IVR session is never failed)."""
         self._remember(info.channel_id, info.call_id)
+        self._watch(info.call_id)
         self._pending.extend(ivr_entries(info, outcome, started_at, self.clock()))
         await self._contained(self.flush(), "IVR outcome write")  # else pending, retried
+
+    def _watch(self, call_id: str) -> None:
+        if len(self._ivr_sessions) >= MAX_WATCHED:
+            self._ivr_sessions.pop(next(iter(self._ivr_sessions)))
+        self._ivr_sessions[call_id] = self.clock()
+
+    async def check_ivr_sessions(self) -> int:
+        """IVR sessions older than the grace whose call the engine never reported: counted,
+        logged, forgotten.  Returns how many were found unconfirmed now."""
+        due = self.clock() - self.confirm_grace
+        old = [key for key, at in self._ivr_sessions.items() if at <= due]
+        if not old:
+            return 0
+        async with self.sessions() as session:
+            known = await store.known_calls(session, old)
+        unconfirmed = [key for key in old if key not in known]
+        for key in old:
+            del self._ivr_sessions[key]
+        for key in unconfirmed:
+            logger.warning("an IVR session (call id %s) has no trace in the engine's events or "
+                           "record after %.0f s: kept apart, not counted as a call",
+                           excerpt(key), self.confirm_grace.total_seconds())
+        self.stats.ivr_unconfirmed += len(unconfirmed)
+        return len(unconfirmed)
+
+    def health(self) -> AccountHealth:
+        return AccountHealth(self.outage.since is None, len(self._pending),
+                             self.stats.ivr_unconfirmed)
 
     # ---- writing -----------------------------------------------------------------------
 
@@ -338,4 +384,5 @@ class CallTracker:
                 pass
             self._soon.clear()
             ok = await self._contained(self.reconcile(), "durable record reconcile")
+            ok = ok and await self._contained(self.check_ivr_sessions(), "IVR session check")
             delay = self.reconcile_interval_s if ok else min(delay * 2, self.retry_max_s)

@@ -7,6 +7,7 @@ tmp_path); lines follow docs/engines/asterisk.md formats plus the dialplan's CLI
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -405,3 +406,36 @@ async def test_calls_the_engine_died_with_are_cut_at_its_next_start(
     async with db_sessions() as s:
         attempt = (await s.execute(select(QueueAttempt))).scalar_one()
     assert (attempt.outcome, attempt.wait_s) == (QueueOutcome.CUT, 10.0)  # joined 410, heard 420
+
+
+async def test_an_ivr_session_the_engine_never_reported_is_kept_apart(
+    db_sessions: Sessions, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A local peer's FastAGI session is no patient's call: no call row, never a missed one;
+    after the grace it is counted apart and logged, with its id escaped."""
+    path = tmp_path / "queue_log"
+    path.write_bytes(b"")
+    now = [T0 + 500.0]
+    tracker = CallTracker(db_sessions, QueueLogRecord(path), CONFIG, confirm_grace_s=60,
+                          clock=lambda: datetime.fromtimestamp(now[0], UTC))
+    real, fake = "1763900500.1", "fake\r\nforged log line"
+    send(tracker, [frame("Newchannel", 499.0, real, CallerIDNum="0501234567",
+                         Exten="0441234567", Context="clinicall-in")])
+    hung_up = IvrResult(language="uk", path="main", route=None, request=None, outcome="hangup")
+    for call_id in (real, fake):
+        info = CallInfo(call_id=call_id, channel_id=call_id, caller_number="0501234567",
+                        caller_name="", dialled_number=CLINIC, engine="asterisk")
+        await tracker.record_ivr(info, hung_up, datetime.fromtimestamp(T0 + 499.5, UTC))
+    assert await tracker.check_ivr_sessions() == 0  # within the grace: not judged yet
+    now[0] += 61
+    with caplog.at_level(logging.WARNING, "clinicall.controller.tracking.tracker"):
+        assert await tracker.check_ivr_sessions() == 1
+    assert await tracker.check_ivr_sessions() == 0  # judged once
+    async with db_sessions() as s:
+        calls = (await s.execute(select(Call.call_key, Call.miss_cause))).all()
+    assert [tuple(c) for c in calls] == [(real, MissCause.HANGUP_IVR)]
+    health = tracker.health()
+    assert (health.ivr_unconfirmed, health.store_up, health.pending) == (1, True, 0)
+    (record,) = caplog.records
+    assert "'fake\\r\\nforged log line'" in record.getMessage()
+    assert "\n" not in record.getMessage()

@@ -126,8 +126,14 @@ def test_ami_timeout_is_told_from_abandon_by_queuestatus() -> None:
     assert project(plain.rows()).attempts[0].outcome == QueueOutcome.ABANDONED
 
 
-def test_after_hours_call_from_the_ivr_only() -> None:
-    call = project(ivr_rows("afterhours", queue=None, ended=25))
+def test_an_ivr_session_the_engine_never_reported_is_no_call() -> None:
+    """A FastAGI session alone proves nothing: any local peer can open one."""
+    for outcome in ("afterhours", "selfserved", "hangup", "queue"):
+        assert project_call(UID, ivr_rows(outcome, queue=None), CONFIG) is None
+
+
+def test_after_hours_call_from_the_ivr_and_its_channel() -> None:
+    call = project(ivr_rows("afterhours", queue=None, ended=25) + Ami().created(1.5).rows())
     assert call.attempts == ()
     assert (call.ivr_outcome, call.missed, call.miss_cause) == (
         IvrOutcome.AFTER_HOURS, True, MissCause.AFTER_HOURS,
@@ -145,7 +151,7 @@ def test_hang_up_in_the_ivr() -> None:
 
 
 def test_self_served_call_is_not_missed() -> None:
-    call = project(ivr_rows("selfserved", queue=None))
+    call = project(ivr_rows("selfserved", queue=None) + Ami().created(0.5).rows())
     assert (call.ivr_outcome, call.missed, call.miss_cause) == (IvrOutcome.SELF_SERVED, False, None)
 
 

@@ -16,7 +16,16 @@ from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.users import add_user
 
-from .web_fixtures import EXAMPLE, FAST_COST, NOW, SECRET, Account, FakeHealth, FakeLive
+from .web_fixtures import (
+    EXAMPLE,
+    FAST_COST,
+    NOW,
+    SECRET,
+    Account,
+    FakeAccount,
+    FakeHealth,
+    FakeLive,
+)
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +51,16 @@ def health() -> FakeHealth:
 
 
 @pytest.fixture
+def account() -> FakeAccount:
+    return FakeAccount()
+
+
+@pytest.fixture
 async def client(
     db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig,
-    health: FakeHealth,
+    health: FakeHealth, account: FakeAccount,
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     app = build_app(sessions=db_sessions, config=clinic_config, live=FakeLive(), secret=SECRET,
-                    clock=lambda: NOW, health=health, password_cost=FAST_COST)
+                    clock=lambda: NOW, health=health, account=account, password_cost=FAST_COST)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

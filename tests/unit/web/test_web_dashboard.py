@@ -14,7 +14,7 @@ from clinicall.settings.models import ClinicConfig
 from clinicall.web.dashboard import fmt
 from clinicall.web.live import live_view
 
-from .web_fixtures import Account, FakeHealth, log_in, seed_today
+from .web_fixtures import Account, FakeAccount, FakeHealth, log_in, seed_today
 
 Client = TestClient[web.Request, web.Application]
 
@@ -87,6 +87,21 @@ async def test_the_live_view_says_when_the_pbx_link_is_down(
     assert "No live feed from the PBX." in page
     metrics = await (await client.get("/metrics", headers=auth)).text()
     assert 'clinicall_engine_up{engine="asterisk"} 0.0' in metrics
+
+
+async def test_the_live_view_and_metrics_say_how_the_call_account_is(
+    client: Client, accounts: dict[Role, Account], account: FakeAccount
+) -> None:
+    auth = {"Authorization": f"Bearer {accounts[Role.MANAGER].token}"}
+    live = await (await client.get("/api/live", headers=auth)).json()
+    assert live["account"] == {"store_up": True, "pending": 0, "ivr_unconfirmed": 0}
+    account.store_up, account.pending, account.ivr_unconfirmed = False, 120, 52
+    live = await (await client.get("/api/live", headers=auth)).json()
+    assert live["account"] == {"store_up": False, "pending": 120, "ivr_unconfirmed": 52}
+    metrics = await (await client.get("/metrics", headers=auth)).text()
+    for line in ("clinicall_store_up 0.0", "clinicall_account_pending_facts 120.0",
+                 "clinicall_ivr_sessions_unconfirmed_total 52.0"):
+        assert line in metrics.splitlines(), line
 
 
 def test_live_view_without_a_controller(clinic_config: ClinicConfig) -> None:

@@ -55,6 +55,18 @@ class FakeHealth:
         return self
 
 
+@dataclass
+class FakeAccount:
+    """The call account's health as the tracker reports it; a test changes it."""
+
+    store_up: bool = True
+    pending: int = 0
+    ivr_unconfirmed: int = 0
+
+    def __call__(self) -> FakeAccount:
+        return self
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     username: str
