@@ -73,8 +73,11 @@ class FastAgiServer:
     ``max_sessions`` bounds sessions past their environment block: a session beyond it is
     closed at once and Asterisk continues the dialplan (the fail-open path).
     ``max_pending_headers`` bounds the connections still sending it: the oldest is dropped
-    for a new one, and ``max_pending_per_peer`` bounds them per address in the same way (so
-    with two PBXs allowed, neither can hold the other's share).  ``command_timeout`` is the
+    for a new one, and ``max_pending_per_peer`` bounds them per address in the same way (with
+    two PBXs allowed, half the budget each keeps either from crowding the other out).  It is
+    the whole budget by default: the allow-list leaves only the PBX's addresses, and one PBX
+    needs all of it for a burst of calls connecting at once (the server may accept a hundred
+    connections before it reads the first environment).  ``command_timeout`` is the
     default deadline of every AGI command (see :class:`AgiChannel`).  ``allow``: the peer
     addresses served (loopback by default); a connection from any other is closed at once.
     """
@@ -89,7 +92,7 @@ class FastAgiServer:
         env_limit: int = 16384,
         max_sessions: int = 1000,
         max_pending_headers: int = 128,
-        max_pending_per_peer: int = 64,
+        max_pending_per_peer: int | None = None,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         allow: PeerAllowList = LOOPBACK_ONLY,
     ) -> None:
@@ -100,7 +103,9 @@ class FastAgiServer:
         self.env_limit = env_limit
         self.max_sessions = max_sessions
         self.max_pending_headers = max_pending_headers
-        self.max_pending_per_peer = max_pending_per_peer
+        self.max_pending_per_peer = (
+            max_pending_headers if max_pending_per_peer is None else max_pending_per_peer
+        )
         self.command_timeout = command_timeout
         self.allow = allow
         self.refusals: RefusalLog | None = None  # made with the loop's clock on start
@@ -229,12 +234,18 @@ class FastAgiServer:
         except AgiCommandTimeout:
             log.debug("AGI %s: ended after a missed deadline", call)  # the channel logged it
         except AgiError as exc:  # peer text in it is a bounded excerpt; no traceback needed
-            log.warning("AGI %s: %s: %s", call, type(exc).__name__, exc)
+            log.warning("AGI %s: %s: %s", call, type(exc).__name__, _text(exc))
         except Exception:  # one call's bug must not take the server down
             log.exception("AGI %s: handler failed", call)
         finally:
             channel.close()
             await channel.scope.aclose()
+
+
+def _text(exc: AgiError) -> str:
+    """An error as a log argument: its text, not the exception, which would pin its traceback
+    (and the peer's bytes in the frames) for as long as a handler keeps the record."""
+    return str(exc)
 
 
 class _AgiConnection(asyncio.Protocol):
@@ -288,7 +299,7 @@ class _AgiConnection(asyncio.Protocol):
         try:
             env = parser.feed(data)
         except AgiProtocolError as exc:
-            log.info("FastAGI: dropping a connection: %s", exc)
+            log.info("FastAGI: dropping a connection: %s", _text(exc))
             self.drop()
             return
         if env is None:
