@@ -53,7 +53,7 @@ CALL_DEADLINE_S = 4.0
 #: Each case, attack included, ends within this (pytest-timeout adds a margin for teardown).
 CASE_DEADLINE_S = 20.0
 #: How much the process's resident memory may grow during an attack.  Measured on the
-#: development machine (2 shared cores): at most +3.1 MB in any case (floods of 100 MB cut at
+#: development machine (2 shared cores): at most +4.2 MB in any case (floods of 100 MB cut at
 #: 64 KiB or 16 KiB per connection, 1,000 half headers, 500 silent sessions).  Before the
 #: limits, one 200 MB flood grew the controller by 2.3 GB.  32 MB is ten times what was
 #: measured, room for another allocator, and a third of what a flood sends: a buffer that
@@ -300,6 +300,32 @@ async def random_bytes(port: int, stop: asyncio.Event, stats: AttackStats, watch
             stats.done.set()
 
 
+OUTSIDER_CONNECTIONS = 1000
+
+
+async def outsider(port: int, stop: asyncio.Event, stats: AttackStats, watch: Watch) -> None:
+    """1,000 sessions from an address not in ``engine.agi_allow`` (127.0.0.2: loopback, but
+    not the default's 127.0.0.1/32), each a whole environment: all closed unread."""
+    while not stop.is_set() and stats.connections < OUTSIDER_CONNECTIONS:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port,
+                                                       local_addr=("127.0.0.2", 0))  # fmt: skip
+        stats.connections += 1
+        try:
+            writer.write(environment(f"999.{stats.connections}"))
+            await writer.drain()
+            stats.bytes_sent += len(environment(f"999.{stats.connections}"))
+            assert await reader.read() == b""  # closed without a command
+            stats.cut += 1
+        except ConnectionResetError:  # closed with our environment unread
+            stats.cut += 1
+        finally:
+            await close_quietly(writer)
+        stats.ready.set()
+        watch.sample()
+    stats.done.set()
+    await stop.wait()
+
+
 # ---- the harness -----------------------------------------------------------------------
 
 
@@ -337,9 +363,9 @@ def summary(latencies: list[float]) -> str:
 @pytest.mark.timeout(CASE_DEADLINE_S + 10)
 @pytest.mark.parametrize(
     "attack",
-    [usage_flood, endless_header, half_headers, silent_sessions, random_bytes],
+    [usage_flood, endless_header, half_headers, silent_sessions, random_bytes, outsider],
     ids=["520-flood", "endless-header", "1000-half-headers", "500-silent-sessions",
-         "random-bytes"],
+         "random-bytes", "outside-the-allow-list"],
 )  # fmt: skip
 async def test_a_real_call_walks_the_menu_while_a_local_peer_attacks(
     server: FastAgiServer, attack: Attack, caplog: pytest.LogCaptureFixture
@@ -374,4 +400,7 @@ async def test_a_real_call_walks_the_menu_while_a_local_peer_attacks(
     )
     print(report)
     assert growth < RSS_GROWTH_BOUND_BYTES
+    if attack is outsider:
+        assert stats.cut == server.refused_count == OUTSIDER_CONNECTIONS
+        assert sum("refused" in r.getMessage() for r in caplog.records) == 1
     assert longest_log_line <= LOG_LINE_BOUND
