@@ -65,6 +65,9 @@ def check_config(path: str | PathLike[str]) -> ConfigReport:
         return _unusable(name, 0, 0, f"cannot read: {exc.strerror or exc}")
     if len(raw) > MAX_BYTES:
         return _unusable(name, 0, 0, f"larger than {MAX_BYTES >> 20} MB: not a clinic config")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw.count(0) > len(raw) // 4:
+        return _unusable(name, 1, 1, "UTF-16 text (a UTF-16 byte-order mark, or a zero byte in "
+                         "every other place); save the file as UTF-8")  # fmt: skip
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark is fine
     except UnicodeDecodeError as exc:
@@ -123,9 +126,25 @@ def _syntax_problem(name: str, exc: yaml.YAMLError, source: str) -> ConfigProble
     context = getattr(exc, "context", None)
     prefix = "" if isinstance(exc, yamlmarks.RefusedYaml) else "YAML syntax error: "
     text = f"{prefix}{problem}" + (f" ({context})" if context else "")
+    if mark is not None and _character_at(source, mark.line, mark.column) == "\t":
+        text += "; a tab: YAML indents with spaces only"
+
+    key = _dotted(exc.path) if isinstance(exc, yamlmarks.RefusedYaml) else ""
     if mark is None:
-        return ConfigProblem(name, 0, 0, "", text)
-    return ConfigProblem(name, mark.line + 1, mark.column + 1, "", text)
+        return ConfigProblem(name, 0, 0, key, text)
+    return ConfigProblem(name, mark.line + 1, mark.column + 1, key, text)
+
+
+def _character_at(source: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column, '' past the end."""
+    start = 0
+    for _ in range(line):
+        start = source.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = source.find("\n", start)
+    text = source[start:] if end < 0 else source[start:end]
+    return text[column] if 0 <= column < len(text) else ""
 
 
 #: Tagged unions: pydantic puts the tag into a location (``engine.asterisk.ami_secret``).

@@ -60,7 +60,8 @@ def test_utf16_and_invalid_bytes_are_named_by_line_and_column(tmp_path: Path) ->
     utf16.write_text(EXAMPLE, encoding="utf-16")
     (problem,) = check_config(utf16).errors
     assert (problem.line, problem.column) == (1, 1)
-    assert problem.message == "not UTF-8 text (byte 0xff); save the file as UTF-8"
+    assert problem.message == ("UTF-16 text (a UTF-16 byte-order mark, or a zero byte in every "
+                               "other place); save the file as UTF-8")
     latin = tmp_path / "latin.yaml"
     latin.write_bytes(EXAMPLE.encode().replace(b"database:", b"data\xe9base:", 1))
     (problem,) = check_config(latin).errors
