@@ -105,8 +105,9 @@ def check_text(text: str, name: str) -> ConfigReport:
     try:
         config = ClinicConfig.model_validate(data)
     except ValidationError as exc:
-        problems += [_field_problem(name, root, err, renamed) for err in exc.errors()]
-        return ConfigReport(name, None, _sorted(problems))
+        errors = exc.errors()
+        problems += [_field_problem(name, root, err, renamed) for err in errors[:MAX_PROBLEMS]]
+        return ConfigReport(name, None, _sorted(problems, len(errors) - MAX_PROBLEMS))
     for finding in crossref.check(config):
         loc = _as_in_file(finding.loc, renamed)
         problems.append(_placed(name, root, loc, finding.message, finding.severity))
@@ -189,5 +190,17 @@ def _dotted(loc: yamlmarks.Loc) -> str:
     return out
 
 
-def _sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:
-    return sorted(problems, key=lambda p: (p.line, p.column, p.key_path))
+#: Problems listed for one file: past this, a file is not a clinic config with mistakes but
+#: something else (and placing each problem costs time).
+MAX_PROBLEMS = 100
+
+
+def _sorted(problems: list[ConfigProblem], unplaced: int = 0) -> list[ConfigProblem]:
+    """In file order, at most ``MAX_PROBLEMS``; ``unplaced`` more were found but not placed."""
+    ordered = sorted(problems, key=lambda p: (p.line, p.column, p.key_path))
+    more = max(unplaced, 0) + max(len(ordered) - MAX_PROBLEMS, 0)
+    if not more:
+        return ordered
+    summary = ConfigProblem(ordered[0].file, 0, 0, "",
+                            f"{more:,} more problems not listed; fix these first")  # fmt: skip
+    return [*ordered[:MAX_PROBLEMS], summary]
