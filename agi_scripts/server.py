@@ -106,6 +106,8 @@ class FastAgiServer:
         self.max_pending_per_peer = (
             max_pending_headers if max_pending_per_peer is None else max_pending_per_peer
         )
+        if min(max_sessions, max_pending_headers, self.max_pending_per_peer) < 1:
+            raise ValueError("FastAGI budgets must be at least 1")
         self.command_timeout = command_timeout
         self.allow = allow
         self.refusals: RefusalLog | None = None  # made with the loop's clock on start
