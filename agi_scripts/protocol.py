@@ -18,23 +18,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from clinicall.ivr.port import CallerHungUp, PortError
+from clinicall.logbudget import excerpt
 
 MAX_LINE_BYTES = 65536  # no real reply comes near this; a longer line means a broken peer
 MAX_USAGE_BYTES = 65536  # a whole 520 usage message: res_agi's longest is a few KiB
 MAX_ENVIRONMENT_BYTES = 16384  # the agi_* block; a real one is well under 2 KiB
-EXCERPT_CHARS = 80  # how much peer-supplied text an error message or a log line may quote
-
-
-def excerpt(text: str | bytes, limit: int = EXCERPT_CHARS) -> str:
-    """Peer-supplied text fit for a log line: at most ``limit`` characters, escaped.
-
-    ``repr`` escapes CR, LF and control characters, so a peer cannot forge log lines.
-    """
-    cut = text[:limit]
-    suffix = f"... ({len(text)} in all)" if len(text) > limit else ""
-    return f"{cut!r}{suffix}"
-
-
 MAX_COMMAND_BYTES = 2047  # res_agi reads commands into a 2048-byte buffer (with the newline)
 
 

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from clinicall.agi_scripts.protocol import AgiChannelGone, excerpt
+from clinicall.agi_scripts.protocol import AgiChannelGone
+from clinicall.logbudget import excerpt
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,17 @@
 """The FastAGI server: Asterisk's ``AGI(agi://127.0.0.1:4573/ivr)`` lands here.
 
-Each connection first delivers its environment block (bounded in size and time: a peer that
-connects and closes, or sends junk, costs one short log line at most), then becomes an
-:class:`AgiChannel` handed to ``handler(channel)`` in a task the server owns.  Two budgets
-keep one peer from locking calls out of the IVR: ``max_pending_headers`` connections may be
-sending their environment at once (each for at most ``env_timeout``), and ``max_sessions``
-counts only sessions past it; every command then has a deadline (``command_timeout``), so a
-session that stops answering ends too.  The tasks a call started live in its
-:class:`~clinicall.agi_scripts.scope.CallScope` and are awaited before the session ends.
+Only the PBX's addresses are served (``allow``, the config's ``engine.agi_allow``): any other
+peer is closed on connect, before a byte is read, and counted in one rate-limited log line
+(:mod:`clinicall.agi_scripts.peers`).  Each connection first delivers its environment block
+(bounded in size and time: a peer that connects and closes, or sends junk, costs one short log
+line at most), then becomes an :class:`AgiChannel` handed to ``handler(channel)`` in a task
+the server owns.  Two budgets keep one peer from locking calls out of the IVR:
+``max_pending_headers`` connections may be sending their environment at once (each for at
+most ``env_timeout``; at most ``max_pending_per_peer`` of them from one address), and
+``max_sessions`` counts only sessions past it; every command then has a deadline
+(``command_timeout``), so a session that stops answering ends too.  The tasks a call
+started live in its :class:`~clinicall.agi_scripts.scope.CallScope` and are awaited before
+the session ends.
 A handler that raises is logged once for that call; the server keeps serving.  Closing the
 connection at the end of the handler returns the call to the dialplan, which reads the
 CLINICALL_* variables.
@@ -21,11 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Self
 
 from clinicall.agi_scripts.channel import DEFAULT_COMMAND_TIMEOUT, AgiChannel
+from clinicall.agi_scripts.peers import LOOPBACK_ONLY, PeerAllowList, RefusalLog
 from clinicall.agi_scripts.protocol import (
     AgiCommandTimeout,
     AgiError,
@@ -67,8 +73,13 @@ class FastAgiServer:
     ``max_sessions`` bounds sessions past their environment block: a session beyond it is
     closed at once and Asterisk continues the dialplan (the fail-open path).
     ``max_pending_headers`` bounds the connections still sending it: the oldest is dropped
-    for a new one.  ``command_timeout`` is the default
-    deadline of every AGI command (see :class:`AgiChannel`).
+    for a new one, and ``max_pending_per_peer`` bounds them per address in the same way (with
+    two PBXs allowed, half the budget each keeps either from crowding the other out).  It is
+    the whole budget by default: the allow-list leaves only the PBX's addresses, and one PBX
+    needs all of it for a burst of calls connecting at once (the server may accept a hundred
+    connections before it reads the first environment).  ``command_timeout`` is the
+    default deadline of every AGI command (see :class:`AgiChannel`).  ``allow``: the peer
+    addresses served (loopback by default); a connection from any other is closed at once.
     """
 
     def __init__(
@@ -81,7 +92,9 @@ class FastAgiServer:
         env_limit: int = 16384,
         max_sessions: int = 1000,
         max_pending_headers: int = 128,
+        max_pending_per_peer: int | None = None,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        allow: PeerAllowList = LOOPBACK_ONLY,
     ) -> None:
         self._handler = handler
         self._host = host
@@ -90,10 +103,18 @@ class FastAgiServer:
         self.env_limit = env_limit
         self.max_sessions = max_sessions
         self.max_pending_headers = max_pending_headers
+        self.max_pending_per_peer = (
+            max_pending_headers if max_pending_per_peer is None else max_pending_per_peer
+        )
+        if min(max_sessions, max_pending_headers, self.max_pending_per_peer) < 1:
+            raise ValueError("FastAGI budgets must be at least 1")
         self.command_timeout = command_timeout
+        self.allow = allow
+        self.refusals: RefusalLog | None = None  # made with the loop's clock on start
         self._server: asyncio.Server | None = None
         # Connections still sending their environment, oldest first (insertion order).
         self._connections: dict[_AgiConnection, None] = {}
+        self._pending_by_peer: Counter[str] = Counter()
         self._headers_dropped = 0
         self._sessions: set[asyncio.Task[None]] = set()
 
@@ -114,8 +135,14 @@ class FastAgiServer:
         """Connections still sending their environment block."""
         return len(self._connections)
 
+    @property
+    def refused_count(self) -> int:
+        """Connections refused since the start because their address is not allowed."""
+        return 0 if self.refusals is None else self.refusals.refused
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self.refusals = RefusalLog(loop.time)
         self._server = await loop.create_server(
             lambda: _AgiConnection(self), self._host, self._port, reuse_address=True
         )
@@ -148,28 +175,48 @@ class FastAgiServer:
 
     # -- used by the connections ---------------------------------------------------------
 
+    def _admit(self, peer: str) -> bool:
+        """Whether ``peer`` may connect at all; a refusal is counted (and maybe logged)."""
+        if self.allow.allows(peer):
+            return True
+        if self.refusals is not None:
+            self.refusals.refuse(peer)
+        return False
+
     def _accept(self, connection: _AgiConnection) -> None:
-        """Count a new connection against the header budget; a full budget drops the oldest.
+        """Count a new connection against the header budgets; a full one drops the oldest.
 
         Asterisk writes the whole environment as soon as it connects, so the oldest
         connection still without one is the least likely to be a real call: dropping it keeps
-        the newest connection (a real call behind a pile of half headers) served.
+        the newest connection (a real call behind a pile of half headers) served.  The
+        per-address budget is checked first, so a peer over its share loses its own oldest.
         """
+        if self._pending_by_peer[connection.peer] >= self.max_pending_per_peer:
+            own = next(c for c in self._connections if c.peer == connection.peer)
+            self._drop_pending(own)
         if len(self._connections) >= self.max_pending_headers:
-            oldest = next(iter(self._connections))
-            self._headers_dropped += 1
-            if self._headers_dropped == 1 or self._headers_dropped % 1000 == 0:
-                log.warning(
-                    "FastAGI: %d connections still sending their environment; dropped the "
-                    "oldest (%d so far)",
-                    self.max_pending_headers,
-                    self._headers_dropped,
-                )
-            oldest.drop()
+            self._drop_pending(next(iter(self._connections)))
         self._connections[connection] = None
+        self._pending_by_peer[connection.peer] += 1
+
+    def _drop_pending(self, oldest: _AgiConnection) -> None:
+        """Drop a connection still without its environment; one log line per 1,000."""
+        self._headers_dropped += 1
+        if self._headers_dropped == 1 or self._headers_dropped % 1000 == 0:
+            log.warning(
+                "FastAGI: %d connections still sending their environment (%d from its "
+                "address); dropped the oldest (%d so far)",
+                len(self._connections),
+                self._pending_by_peer[oldest.peer],
+                self._headers_dropped,
+            )
+        oldest.drop()
 
     def _release(self, connection: _AgiConnection) -> None:
-        self._connections.pop(connection, None)
+        if self._connections.pop(connection, False) is None:  # it was pending
+            self._pending_by_peer[connection.peer] -= 1
+            if not self._pending_by_peer[connection.peer]:
+                del self._pending_by_peer[connection.peer]
 
     def _start_session(self, channel: AgiChannel) -> bool:
         if len(self._sessions) >= self.max_sessions:
@@ -189,12 +236,18 @@ class FastAgiServer:
         except AgiCommandTimeout:
             log.debug("AGI %s: ended after a missed deadline", call)  # the channel logged it
         except AgiError as exc:  # peer text in it is a bounded excerpt; no traceback needed
-            log.warning("AGI %s: %s: %s", call, type(exc).__name__, exc)
+            log.warning("AGI %s: %s: %s", call, type(exc).__name__, _text(exc))
         except Exception:  # one call's bug must not take the server down
             log.exception("AGI %s: handler failed", call)
         finally:
             channel.close()
             await channel.scope.aclose()
+
+
+def _text(exc: AgiError) -> str:
+    """An error as a log argument: its text, not the exception, which would pin its traceback
+    (and the peer's bytes in the frames) for as long as a handler keeps the record."""
+    return str(exc)
 
 
 class _AgiConnection(asyncio.Protocol):
@@ -208,9 +261,15 @@ class _AgiConnection(asyncio.Protocol):
         self._replies = ReplyParser()
         self._replies_broken = False
         self._channel: AgiChannel | None = None
+        self.peer = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        peername = transport.get_extra_info("peername")
+        self.peer = str(peername[0]) if isinstance(peername, tuple) and peername else ""
+        if not self._server._admit(self.peer):
+            transport.abort()  # not the PBX: nothing is read, nothing is answered
+            return
         self._transport = transport
         self._server._accept(self)
         self._env_parser = EnvironmentParser(self._server.env_limit)
@@ -242,7 +301,7 @@ class _AgiConnection(asyncio.Protocol):
         try:
             env = parser.feed(data)
         except AgiProtocolError as exc:
-            log.info("FastAGI: dropping a connection: %s", exc)
+            log.info("FastAGI: dropping a connection: %s", _text(exc))
             self.drop()
             return
         if env is None:

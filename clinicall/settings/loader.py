@@ -65,6 +65,9 @@ def check_config(path: str | PathLike[str]) -> ConfigReport:
         return _unusable(name, 0, 0, f"cannot read: {exc.strerror or exc}")
     if len(raw) > MAX_BYTES:
         return _unusable(name, 0, 0, f"larger than {MAX_BYTES >> 20} MB: not a clinic config")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw.count(0) > len(raw) // 4:
+        return _unusable(name, 1, 1, "UTF-16 text (a UTF-16 byte-order mark, or a zero byte in "
+                         "every other place); save the file as UTF-8")  # fmt: skip
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark is fine
     except UnicodeDecodeError as exc:
@@ -102,8 +105,9 @@ def check_text(text: str, name: str) -> ConfigReport:
     try:
         config = ClinicConfig.model_validate(data)
     except ValidationError as exc:
-        problems += [_field_problem(name, root, err, renamed) for err in exc.errors()]
-        return ConfigReport(name, None, _sorted(problems))
+        errors = exc.errors()
+        problems += [_field_problem(name, root, err, renamed) for err in errors[:MAX_PROBLEMS]]
+        return ConfigReport(name, None, _sorted(problems, len(errors) - MAX_PROBLEMS))
     for finding in crossref.check(config):
         loc = _as_in_file(finding.loc, renamed)
         problems.append(_placed(name, root, loc, finding.message, finding.severity))
@@ -123,9 +127,25 @@ def _syntax_problem(name: str, exc: yaml.YAMLError, source: str) -> ConfigProble
     context = getattr(exc, "context", None)
     prefix = "" if isinstance(exc, yamlmarks.RefusedYaml) else "YAML syntax error: "
     text = f"{prefix}{problem}" + (f" ({context})" if context else "")
+    if mark is not None and _character_at(source, mark.line, mark.column) == "\t":
+        text += "; a tab: YAML indents with spaces only"
+
+    key = _dotted(exc.path) if isinstance(exc, yamlmarks.RefusedYaml) else ""
     if mark is None:
-        return ConfigProblem(name, 0, 0, "", text)
-    return ConfigProblem(name, mark.line + 1, mark.column + 1, "", text)
+        return ConfigProblem(name, 0, 0, key, text)
+    return ConfigProblem(name, mark.line + 1, mark.column + 1, key, text)
+
+
+def _character_at(source: str, line: int, column: int) -> str:
+    """The character at a 0-based line and column, '' past the end."""
+    start = 0
+    for _ in range(line):
+        start = source.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = source.find("\n", start)
+    text = source[start:] if end < 0 else source[start:end]
+    return text[column] if 0 <= column < len(text) else ""
 
 
 #: Tagged unions: pydantic puts the tag into a location (``engine.asterisk.ami_secret``).
@@ -170,5 +190,17 @@ def _dotted(loc: yamlmarks.Loc) -> str:
     return out
 
 
-def _sorted(problems: list[ConfigProblem]) -> list[ConfigProblem]:
-    return sorted(problems, key=lambda p: (p.line, p.column, p.key_path))
+#: Problems listed for one file: past this, a file is not a clinic config with mistakes but
+#: something else (and placing each problem costs time).
+MAX_PROBLEMS = 100
+
+
+def _sorted(problems: list[ConfigProblem], unplaced: int = 0) -> list[ConfigProblem]:
+    """In file order, at most ``MAX_PROBLEMS``; ``unplaced`` more were found but not placed."""
+    ordered = sorted(problems, key=lambda p: (p.line, p.column, p.key_path))
+    more = max(unplaced, 0) + max(len(ordered) - MAX_PROBLEMS, 0)
+    if not more:
+        return ordered
+    summary = ConfigProblem(ordered[0].file, 0, 0, "",
+                            f"{more:,} more problems not listed; fix these first")  # fmt: skip
+    return [*ordered[:MAX_PROBLEMS], summary]

@@ -146,7 +146,19 @@ def _show(value: object) -> str:
         return "a list"
     if value is None:
         return "nothing (null)"
-    return repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return _excerpt(value)
+    return str(value)
+
+
+#: How much of a wrong value a message repeats (the file is there for the rest).
+SHOWN_CHARS = 60
+
+
+def _excerpt(value: str) -> str:
+    if len(value) <= SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:SHOWN_CHARS]!r}... ({len(value):,} characters)"
 
 
 def _union_tags(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:

@@ -12,12 +12,14 @@ problem at once with the file, line and key.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import date, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -219,6 +221,27 @@ class Database(Frozen):
     url: str = "sqlite+aiosqlite:///var/clinicall.db"
 
 
+def _ip_network(entry: str) -> str:
+    """An address or a network in CIDR form, as ``ipaddress`` reads it (no host names: the
+    allow-list is checked against the connection's address, never resolved)."""
+    try:
+        ipaddress.ip_network(entry, strict=True)
+    except ValueError:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                "expected an IP address or a network such as '192.0.2.10' or '192.0.2.0/24' "
+                f"(host names are not resolved), got {entry!r}"
+            ) from None
+        raise ValueError(f"{entry!r} has bits set past the prefix; write {str(network)!r}"
+                         ) from None  # fmt: skip
+    return entry
+
+
+IpNetwork = Annotated[str, AfterValidator(_ip_network)]
+
+
 class AsteriskEngine(Frozen):
     """Asterisk 22: AMI for events and control, FastAGI for the per-call IVR, queue_log as the
     durable record (docs/engines/asterisk.md)."""
@@ -230,6 +253,12 @@ class AsteriskEngine(Frozen):
     ami_secret: Annotated[str, StringConstraints(min_length=8)]
     agi_host: str = "127.0.0.1"
     agi_port: int = Field(default=4573, ge=1, le=65535)
+    #: The addresses (or networks, ``192.0.2.0/24``) the FastAGI port serves: the PBX's.  A
+    #: connection from any other is closed before a byte is read, so a local process cannot
+    #: play a call into the IVR and the account.  Loopback: Asterisk on the same host.
+    agi_allow: list[IpNetwork] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"], min_length=1
+    )
     sip_port: int = Field(default=5060, ge=1, le=65535)
     #: Asterisk's queue_log, read by the controller to complete the account (it must run on
     #: the PBX host or see this file on a shared file system).

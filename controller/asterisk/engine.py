@@ -6,7 +6,8 @@ One object per Asterisk, built by the wiring from the clinic config's ``engine:`
 - live facts: every AMI frame goes through ``AmiFactDecoder`` to the subscribers, in wire order;
 - the durable record: ``queue_log`` from the account's cursor (``record.QueueLogRecord``);
 - control: ``AsteriskControl`` (Originate, QueueAdd/Remove/Pause, QueueStatus, Hangup, Setvar);
-- per-call sessions: the FastAGI server, each call handed over as an ``AsteriskCallPort``;
+- per-call sessions: the FastAGI server, each call handed over as an ``AsteriskCallPort``
+  (only from the addresses in ``agi_allow``);
 - health: the AMI link's state, last event and reconnects (``AmiHealth``).
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.peers import PeerAllowList
 from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
 from clinicall.agi_scripts.variables import IVR_SCRIPT
 from clinicall.controller.asterisk.ami.client import AMIClient
@@ -104,10 +106,12 @@ class AsteriskEngine:
         async def session(channel: AgiChannel) -> None:
             await handler(await AsteriskCallPort.open(channel))
 
-        self.agi = FastAgiServer(ScriptRouter({IVR_SCRIPT: session}),
-                                 host=self.settings.agi_host, port=self.agi_port)  # fmt: skip
+        allow = PeerAllowList.parse(self.settings.agi_allow)  # checked by the config loader
+        self.agi = FastAgiServer(ScriptRouter({IVR_SCRIPT: session}), host=self.settings.agi_host,
+                                 port=self.agi_port, allow=allow)  # fmt: skip
         await self.agi.start()
-        log.info("FastAGI on %s:%s", self.settings.agi_host, self.agi.port)
+        log.info("FastAGI on %s:%s, serving %s", self.settings.agi_host, self.agi.port,
+                 ", ".join(self.settings.agi_allow))  # fmt: skip
 
     # ---- lifecycle ---------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from clinicall.agi_scripts.protocol import (
     HangupSignal,
     ReplyParser,
     ReplyStreamError,
-    excerpt,
 )
+from clinicall.logbudget import excerpt
 
 Outcome = tuple[object, str | None]
 

@@ -17,6 +17,10 @@ OLD = ROOT / "tests" / "data" / "config" / "old_asterisk_section.yaml"
 ASTERISK_KEYS = ("  ami_host: 127.0.0.1\n  ami_port: 5038\n  ami_user: clinicall\n"
                  "  ami_secret: change-me-ami\n"
                  "  agi_host: 127.0.0.1\n  agi_port: 4573\n")  # fmt: skip
+ALLOW_LINE = '  agi_allow: ["127.0.0.1/32", "::1/128"]\n'
+#: The example's agi_allow with the comment lines above it (Asterisk only).
+ALLOW_BLOCK = EXAMPLE[EXAMPLE.rindex("\n", 0, EXAMPLE.index("  # The addresses")) + 1:
+                      EXAMPLE.index(ALLOW_LINE) + len(ALLOW_LINE)]  # fmt: skip
 
 
 def line_of(text: str, needle: str) -> int:
@@ -26,7 +30,8 @@ def line_of(text: str, needle: str) -> int:
 def freeswitch_text() -> str:
     return (EXAMPLE.replace("engine:\n  type: asterisk\n",
                             "engine:\n  type: freeswitch\n  esl_password: ClueCon-2026\n")
-            .replace(ASTERISK_KEYS, "").replace("  queue_log: /var/log/asterisk/queue_log\n", ""))
+            .replace(ALLOW_BLOCK, "").replace(ASTERISK_KEYS, "")
+            .replace("  queue_log: /var/log/asterisk/queue_log\n", ""))
 
 
 def test_the_example_runs_asterisk() -> None:
@@ -119,3 +124,29 @@ def test_asterisk_config_refuses_a_freeswitch_clinic(
     assert "needs engine type asterisk; the config says freeswitch" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_fastagi_allow_list_defaults_to_loopback_and_reads_networks() -> None:
+    default = check_text(EXAMPLE.replace(ALLOW_LINE, ""), "c.yaml").config
+    assert default is not None
+    assert default.asterisk_engine().agi_allow == ["127.0.0.1/32", "::1/128"]
+    text = EXAMPLE.replace(ALLOW_LINE, '  agi_allow: [192.0.2.0/24, "2001:db8::7"]\n')
+    config = check_text(text, "c.yaml").config
+    assert config is not None
+    assert config.asterisk_engine().agi_allow == ["192.0.2.0/24", "2001:db8::7"]
+
+
+@pytest.mark.parametrize(("entries", "key", "message"), [
+    ("[pbx.example.org]", "engine.agi_allow[0]", "expected an IP address or a network such as "
+     "'192.0.2.10' or '192.0.2.0/24' (host names are not resolved), got 'pbx.example.org'"),
+    ("[127.0.0.1, 10.1.2.3/8]", "engine.agi_allow[1]",
+     "'10.1.2.3/8' has bits set past the prefix; write '10.0.0.0/8'"),
+    ("[256.0.0.1]", "engine.agi_allow[0]", "expected an IP address or a network such as "
+     "'192.0.2.10' or '192.0.2.0/24' (host names are not resolved), got '256.0.0.1'"),
+    ("[]", "engine.agi_allow", "expected at least 1 item(s), got none"),
+    ("127.0.0.1", "engine.agi_allow", "expected a list, got '127.0.0.1'"),
+])  # fmt: skip
+def test_a_bad_allow_list_entry_is_named_at_its_line(entries: str, key: str, message: str) -> None:
+    text = EXAMPLE.replace(ALLOW_LINE, f"  agi_allow: {entries}\n")
+    (problem,) = check_text(text, "c.yaml").errors
+    assert str(problem) == f"c.yaml:{line_of(EXAMPLE, ALLOW_LINE)}: {key}: {message}"

@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from clinicall.settings import yamlmarks
 from clinicall.settings.loader import MAX_BYTES, check_config, check_text
+from clinicall.settings.yamlmarks import MAX_NODES
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = (ROOT / "config" / "clinic.example.yaml").read_text(encoding="utf-8")
@@ -60,7 +63,8 @@ def test_utf16_and_invalid_bytes_are_named_by_line_and_column(tmp_path: Path) ->
     utf16.write_text(EXAMPLE, encoding="utf-16")
     (problem,) = check_config(utf16).errors
     assert (problem.line, problem.column) == (1, 1)
-    assert problem.message == "not UTF-8 text (byte 0xff); save the file as UTF-8"
+    assert problem.message == ("UTF-16 text (a UTF-16 byte-order mark, or a zero byte in every "
+                               "other place); save the file as UTF-8")
     latin = tmp_path / "latin.yaml"
     latin.write_bytes(EXAMPLE.encode().replace(b"database:", b"data\xe9base:", 1))
     (problem,) = check_config(latin).errors
@@ -81,3 +85,35 @@ def test_a_tab_for_indentation_is_a_syntax_error_at_its_line() -> None:
     line, _, message = only_error(text)
     assert line == text[: text.index("\turl")].count("\n") + 1
     assert message.startswith("YAML syntax error:")
+
+
+@pytest.fixture(params=["libyaml", "python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both loaders PyYAML may have: libyaml's (used when present) and the pure-Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(yamlmarks, "_Loader", yaml.SafeLoader)
+    elif yamlmarks._Loader is yaml.SafeLoader:
+        pytest.skip("PyYAML was built without libyaml")
+    return str(request.param)
+
+
+@pytest.mark.timeout(10)
+def test_both_loaders_place_refusals_and_bad_characters_alike(yaml_loader: str) -> None:
+    report = check_text("clinic:\n  name: " + "[" * 500 + "]" * 500 + "\n", "c.yaml")
+    assert [str(p) for p in report.errors] == [
+        "c.yaml:2: clinic.name[0]: nested more than 32 levels deep"]
+    report = check_text("queues:\n  q: {ring_s: &r 5}\n", "c.yaml")
+    (problem,) = report.errors
+    assert (problem.line, problem.column, problem.key_path) == (2, 15, "queues.q.ring_s")
+    # A NUL after Cyrillic text: libyaml counts UTF-8 bytes, the message counts characters.
+    text = EXAMPLE.replace("database:", "база\x00:", 1)
+    line, column, _ = only_error(text)
+    assert (line, column) == (EXAMPLE[: EXAMPLE.index("database:")].count("\n") + 1, 5)
+
+
+@pytest.mark.timeout(10)
+def test_too_many_values_are_refused_where_the_cap_is_passed(yaml_loader: str) -> None:
+    text = "".join(f"k{n}: {n}\n" for n in range(MAX_NODES))
+    line, _, message = only_error(text)
+    assert line == MAX_NODES // 2  # the top mapping, then a key and a value per line
+    assert message == "more than 20,000 values: not a clinic config"
