@@ -121,13 +121,14 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
     from clinicall.db.models import Role
     from clinicall.serve import web_secret
     from clinicall.web.app import build_app
+    from clinicall.web.http_server import app_runner
     from clinicall.web.users import add_user
 
     password = secrets.token_urlsafe(9)
     await add_user(parts.sessions, "demo", Role.MANAGER, password, display_name="Demo manager")
     app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
                     health=parts.engine.health, secret=web_secret())
-    runner = web.AppRunner(app, access_log=None)
+    runner = app_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, config.http.host, config.http.port if port is None else port)
     await site.start()

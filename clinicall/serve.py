@@ -49,6 +49,7 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set (by default: until SIGTERM or SIGINT)."""
     from clinicall.web.app import build_app
+    from clinicall.web.http_server import app_runner
 
     stop = stop or _stop_on_signals()
     async with running(config, db_url=db_url, now=now) as parts:
@@ -57,7 +58,7 @@ async def serve(
             app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
                             health=parts.engine.health, account=parts.tracker.health,
                             secret=web_secret())
-            runner = web.AppRunner(app, access_log=None)
+            runner = app_runner(app)
             await runner.setup()
             await web.TCPSite(runner, config.http.host, config.http.port).start()
             log.info("web on http://%s:%s/", config.http.host, config.http.port)
