@@ -78,10 +78,14 @@ class AMIParser:
                 lf = buf.find(b"\n\n", pos)
         if pos:
             del buf[:pos]
+        if self._follows is None and not self._discarding:
+            self._drop_leading_line_ends()
         # A frame's bytes count without its blank line, of which up to 3 bytes ("\r\n\r") may
         # be buffered while the last one is awaited: the same verdict however the bytes come.
         if len(buf) > self.max_frame + PARTIAL_END and not self._discarding:
-            self._skip(f"frame over {self.max_frame} bytes", bytes(buf[:200]))
+            # An open command output is the frame refused: it is what a log line names.
+            head = buf if self._follows is None else self._follows
+            self._skip(f"frame over {self.max_frame} bytes", bytes(head[:200]))
             self._discarding = True
             self._follows = None
         if self._discarding and len(buf) > PARTIAL_END:
@@ -89,8 +93,28 @@ class AMIParser:
         self._scan_from = max(0, len(buf) - PARTIAL_END)
         return out
 
+    def _drop_leading_line_ends(self) -> None:
+        """Drop the CR and LF bytes that wait before the next frame's first byte.
+
+        Outside a command output they can only make empty frames (ignored) and a frame's
+        leading line ends are stripped anyway (``_frame``), so the frame limit counts from
+        its first other byte.  Left in the buffer, they counted against the limit only while
+        the frame was incomplete: the same frame was accepted whole and refused in pieces.
+        """
+        buf = self._buf
+        lead = 0
+        while lead < len(buf) and buf[lead] in b"\r\n":
+            lead += 1
+        if lead:
+            del buf[:lead]
+
     def _take_banner(self) -> bool:
-        """Consume the greeting line if present.  False while it cannot be decided yet."""
+        """Consume the greeting line if present.  False while it cannot be decided yet.
+
+        A banner is at most ``max_frame`` bytes before its LF: the LF is looked for in that
+        window only, so a longer line is refused as a banner (and meets the frame limit) both
+        when it arrives whole and when it arrives in pieces.
+        """
         buf = self._buf
         head = bytes(buf[: len(BANNER_PREFIX)])
         if not BANNER_PREFIX.startswith(head) or (head and head[0] in b"\r\n"):
@@ -98,7 +122,7 @@ class AMIParser:
             return True
         if len(head) < len(BANNER_PREFIX):
             return False
-        nl = buf.find(b"\n")
+        nl = buf.find(b"\n", 0, self.max_frame + 1)
         if nl < 0:
             if len(buf) > self.max_frame:
                 self._banner_pending = False  # not a real banner; let the frame limit handle it
@@ -138,8 +162,10 @@ class AMIParser:
             out.append(msg)
 
     def _check_follows_size(self) -> None:
+        """A command output is one frame to the limit, and refused in the same words: whether
+        an incomplete one is still a command output cannot be known before its end."""
         if self._follows is not None and len(self._follows) > self.max_frame:
-            self._skip(f"command output over {self.max_frame} bytes", bytes(self._follows[:200]))
+            self._skip(f"frame over {self.max_frame} bytes", bytes(self._follows[:200]))
             self._follows = None
 
     def _parse(self, raw: bytes) -> Message | None:
@@ -183,11 +209,17 @@ class AMIParser:
     def _skip(self, reason: str, head: bytes) -> None:
         """Count and log a malformed frame: its event name only, never its content."""
         self.malformed += 1
-        event = ""
-        for line in head.split(b"\n", 3)[:3]:
-            if line[:6].lower() == b"event:":
-                event = line[6:].strip().decode("ascii", "replace")[:40]
-        log.warning("AMI: skipped malformed frame (%s) event=%s", reason, event or "?")
+        log.warning("AMI: skipped malformed frame (%s) event=%s", reason, event_name_of(head))
+
+
+def event_name_of(head: bytes) -> str:
+    """The ``Event`` named in the first lines of a frame's bytes (at most 40 ASCII characters),
+    "?" when none: all a log line may say about a skipped frame."""
+    event = ""
+    for line in head.split(b"\n", 3)[:3]:
+        if line[:6].lower() == b"event:":
+            event = line[6:].strip().decode("ascii", "replace")[:40]
+    return event or "?"
 
 
 def _command_output(lines: list[str]) -> tuple[str, ...]:
