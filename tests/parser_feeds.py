@@ -4,8 +4,8 @@ record everything each one reports, so that two feedings can be compared whole.
 Shared by the property test (``tests/unit/parsers``) and the fuzz benchmark
 (``bench/fuzz_parsers.py``).  An *outcome* is a list of plain tuples: every message, reply,
 record and environment, and every error or skipped frame, in the order the parser reported
-them, plus the state left at the end of the stream.  Issue 9's rule is that the outcome
-depends on the bytes only, never on how they were cut (docs/engines/asterisk.md).
+them, plus the state left at the end of the stream.  The rule under test: the outcome depends
+on the bytes only, never on how they were cut.
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ between two reads is silently dropped, which is exactly what happens to Cyrillic
 strips each frame (a last header with an empty value disappears) and has no limit on a frame.
 
 Here a frame is kept as bytes until its blank line arrives and only then decoded, with
-replacement characters for invalid UTF-8.  Lines end in CRLF or bare LF.  A frame with a line
-that is not ``Name: value`` or larger than ``max_frame`` is malformed: it is counted, logged once
-without its content (it may hold phone numbers) and skipped; parsing goes on with the next frame.
+replacement characters for invalid UTF-8 in free text.  Lines end in CRLF or bare LF.  A frame
+with a line that is not ``Name: value``, larger than ``max_frame``, or with an id header
+(``Uniqueid``, ``Linkedid``, ``Channel``, ``Queue``, ...) that is not UTF-8 is malformed: it
+is counted, logged once without its content (it may hold phone numbers) and skipped; parsing
+goes on with the next frame.
 """
 
 from __future__ import annotations
@@ -170,7 +172,13 @@ class AMIParser:
 
     def _parse(self, raw: bytes) -> Message | None:
         """Decode a complete frame (only now: a character split across reads is whole)."""
-        text = raw.decode("utf-8", "replace")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            checked = self._decode_invalid(raw)
+            if checked is None:
+                return None
+            text = checked
         lines = text.split("\r\n") if "\r" in text else text.split("\n")
         if len(lines) != text.count("\n") + 1:  # mixed CRLF and LF in one frame
             lines = text.replace("\r\n", "\n").split("\n")
@@ -187,6 +195,22 @@ class AMIParser:
             if key not in first:
                 first[key] = value
         return Message._from_parts(headers, first, ())
+
+    def _decode_invalid(self, raw: bytes) -> str | None:
+        """A frame that is not all UTF-8: free text (a caller's name from a trunk) gets
+        replacement characters, but an id header (``is_id_header``) that is not UTF-8 makes
+        the frame malformed: a replaced id would name a call that never existed and never
+        ends.  Line by line is the same decoding: no UTF-8 sequence spans a LF."""
+        lines = raw.split(b"\n")
+        for line in lines:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                name = line.partition(b":")[0].strip().decode("ascii", "replace")
+                if is_id_header(name):
+                    self._skip(f"header {name[:40]} is not UTF-8 text", raw[:200])
+                    return None
+        return raw.decode("utf-8", "replace")
 
     def _parse_irregular(self, text: str, raw: bytes) -> Message | None:
         """Line by line: legacy command output, or find the line that makes it malformed."""
@@ -210,6 +234,18 @@ class AMIParser:
         """Count and log a malformed frame: its event name only, never its content."""
         self.malformed += 1
         log.warning("AMI: skipped malformed frame (%s) event=%s", reason, event_name_of(head))
+
+
+#: Headers that name a channel, a call, a queue or a member (``Uniqueid``, ``DestLinkedid``,
+#: ``Channel``, ``Queue``, ``Interface``, ...): the ids the account keys on.
+ID_HEADER_SUFFIXES = ("uniqueid", "linkedid", "channel")
+ID_HEADERS = frozenset({"queue", "interface", "stateinterface", "membername"})
+
+
+def is_id_header(name: str) -> bool:
+    """Whether header ``name`` (any case) carries an id, which must be UTF-8 text."""
+    key = name.lower()
+    return key in ID_HEADERS or key.endswith(ID_HEADER_SUFFIXES)
 
 
 def event_name_of(head: bytes) -> str:
