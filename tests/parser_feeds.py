@@ -122,19 +122,29 @@ def agi_outcome(chunks: Chunks, *, env_limit: int, line_limit: int, usage_limit:
 # ---- queue_log ---------------------------------------------------------------------------
 
 
+def scratch_directory() -> tempfile.TemporaryDirectory[str]:
+    """A temporary directory, on tmpfs when there is one (the benchmark writes millions of
+    small appends)."""
+    shm = Path("/dev/shm")
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return tempfile.TemporaryDirectory(prefix="clinicall-qlog-", dir=base)
+
+
 class QueueLogFeeder:
     """A real ``QueueLogTail`` on a file that grows chunk by chunk, read after every append
-    (until a read says there is no more), as the recorder polls it.  One scratch directory is
-    reused (on tmpfs when there is one: the benchmark writes millions of small appends)."""
+    (until a read says there is no more), as the recorder polls it.  The file lives in
+    ``directory`` (which the caller removes), or in a scratch directory of its own."""
 
-    def __init__(self) -> None:
-        shm = Path("/dev/shm")
-        base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-        self._dir = tempfile.TemporaryDirectory(prefix="clinicall-qlog-", dir=base)
-        self.path = Path(self._dir.name) / "queue_log"
+    def __init__(self, directory: Path | None = None) -> None:
+        self._own: tempfile.TemporaryDirectory[str] | None = None
+        if directory is None:
+            self._own = scratch_directory()
+            directory = Path(self._own.name)
+        self.path = directory / "queue_log"
 
     def close(self) -> None:
-        self._dir.cleanup()
+        if self._own is not None:
+            self._own.cleanup()
 
     def outcome(self, chunks: Chunks, *, max_bytes: int) -> Outcome:
         """Every record, then every error, each in the order the reads returned them (a batch
