@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from clinicall.agi_scripts.protocol import AgiProtocolError, EnvironmentParser
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami.protocol import AMIParser
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
@@ -103,3 +104,33 @@ def test_queue_log_free_text_that_is_not_utf8_is_replaced(line: bytes) -> None:
     record = parse_line(line)
     assert "\ufffd" in "|".join(record.data)
     assert "\ufffd" not in record.uniqueid + record.queue + record.agent + record.event
+
+
+ENVIRONMENT = (
+    b"agi_network: yes\nagi_request: agi://127.0.0.1:4573/ivr\n"
+    b"agi_channel: PJSIP/trunk-00000001\nagi_uniqueid: 1712345678.1\n"
+    b"agi_calleridname: Olena\nagi_arg_1: uk\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        (b"agi_uniqueid: 1712345678.1", b"agi_uniqueid: 1712345678.\xff"),
+        (b"agi_channel: PJSIP/trunk-00000001", b"agi_channel: PJSIP/\xc3"),
+        (b"agi_network: yes", b"agi_linkedid: \xed\xa0\x80"),
+    ],
+)
+def test_a_fastagi_id_that_is_not_utf8_ends_the_session(good: bytes, bad: bytes) -> None:
+    name = bad.partition(b":")[0].decode()
+    with pytest.raises(AgiProtocolError, match=f"^{name} is not UTF-8 text$"):
+        EnvironmentParser().feed(ENVIRONMENT.replace(good, bad))
+
+
+def test_a_fastagi_caller_name_that_is_not_utf8_is_replaced() -> None:
+    env = EnvironmentParser().feed(ENVIRONMENT.replace(b"Olena", b"Ol\xe9na"))
+    assert env is not None
+    assert (env.calleridname, env.uniqueid) == ("Ol\ufffdna", "1712345678.1")
+    valid = EnvironmentParser().feed(ENVIRONMENT.replace(b"1712345678.1", "1712\ufffd".encode()))
+    assert valid is not None  # a U+FFFD sent as valid UTF-8 is text, not a decoding error
+    assert valid.uniqueid == "1712\ufffd"
