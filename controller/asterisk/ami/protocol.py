@@ -243,9 +243,11 @@ ID_HEADERS = frozenset({"queue", "interface", "stateinterface", "membername"})
 
 
 def is_id_header(name: str) -> bool:
-    """Whether header ``name`` (any case) carries an id, which must be UTF-8 text."""
+    """Whether header ``name`` (any case) carries an id, which must be UTF-8 text.  Only a
+    plain name (ASCII letters and digits) is one: a log line may quote it."""
     key = name.lower()
-    return key in ID_HEADERS or key.endswith(ID_HEADER_SUFFIXES)
+    plain = key.isascii() and key.isalnum()
+    return plain and (key in ID_HEADERS or key.endswith(ID_HEADER_SUFFIXES))
 
 
 def event_name_of(head: bytes) -> str:

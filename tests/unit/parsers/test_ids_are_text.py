@@ -134,3 +134,13 @@ def test_a_fastagi_caller_name_that_is_not_utf8_is_replaced() -> None:
     valid = EnvironmentParser().feed(ENVIRONMENT.replace(b"1712345678.1", "1712\ufffd".encode()))
     assert valid is not None  # a U+FFFD sent as valid UTF-8 is text, not a decoding error
     assert valid.uniqueid == "1712\ufffd"
+
+
+def test_only_a_plain_header_name_is_an_id_so_a_log_line_never_quotes_another(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    forged = HANGUP.replace(b"CallerIDName: Olena", b"X\rforged line Uniqueid: \xff")
+    parser, (message,) = parse(forged)
+    assert parser.malformed == 0  # not an id header: free text, replaced
+    assert message["Uniqueid"] == "1732350000.41"
+    assert "forged" not in caplog.text
