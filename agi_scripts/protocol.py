@@ -109,14 +109,28 @@ def build_environment(raw: Mapping[str, str]) -> AgiEnvironment:
     return AgiEnvironment(**known, args=tuple(args), raw=MappingProxyType(dict(raw)))
 
 
+#: The environment's ids (the channel, the call): one that is not UTF-8 ends the session, as
+#: a replaced id would name a call the engine never reported.  Other values (a caller's name)
+#: keep replacement characters.
+ID_VARIABLES = frozenset({"agi_uniqueid", "agi_channel", "agi_linkedid"})
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class EnvironmentParser:
     """Collects the environment block; bytes after the blank line are kept in ``rest``.
 
     :meth:`feed` returns the environment once the blank line arrived, ``None`` before, and
-    raises :class:`AgiProtocolError` on a line that is not ``agi_name: value`` or when the
-    block (up to and including its blank line) is longer than ``limit`` bytes.  The limit is
-    checked on byte offsets within the block, so one read and many small reads give the same
-    answer for the same bytes.
+    raises :class:`AgiProtocolError` on a line that is not ``agi_name: value``, on an id
+    (``ID_VARIABLES``) that is not UTF-8 text, or when the block (up to and including its
+    blank line) is longer than ``limit`` bytes.  The limit is checked on byte offsets within
+    the block, so one read and many small reads give the same answer for the same bytes.
     """
 
     def __init__(self, limit: int = MAX_ENVIRONMENT_BYTES) -> None:
@@ -150,6 +164,8 @@ class EnvironmentParser:
         name, sep, value = line.decode("utf-8", "replace").partition(":")
         if not sep or not name.startswith("agi_") or not name[4:].isidentifier():
             raise AgiProtocolError(f"not an AGI environment line: {excerpt(line)}")
+        if name in ID_VARIABLES and "\ufffd" in value and not _is_utf8(line):
+            raise AgiProtocolError(f"{name} is not UTF-8 text")
         self._pairs[name[4:]] = value[1:] if value.startswith(" ") else value
 
 

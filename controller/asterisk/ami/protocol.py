@@ -5,9 +5,11 @@ between two reads is silently dropped, which is exactly what happens to Cyrillic
 strips each frame (a last header with an empty value disappears) and has no limit on a frame.
 
 Here a frame is kept as bytes until its blank line arrives and only then decoded, with
-replacement characters for invalid UTF-8.  Lines end in CRLF or bare LF.  A frame with a line
-that is not ``Name: value`` or larger than ``max_frame`` is malformed: it is counted, logged once
-without its content (it may hold phone numbers) and skipped; parsing goes on with the next frame.
+replacement characters for invalid UTF-8 in free text.  Lines end in CRLF or bare LF.  A frame
+with a line that is not ``Name: value``, larger than ``max_frame``, or with an id header
+(``Uniqueid``, ``Linkedid``, ``Channel``, ``Queue``, ...) that is not UTF-8 is malformed: it
+is counted, logged once without its content (it may hold phone numbers) and skipped; parsing
+goes on with the next frame.
 """
 
 from __future__ import annotations
@@ -78,10 +80,14 @@ class AMIParser:
                 lf = buf.find(b"\n\n", pos)
         if pos:
             del buf[:pos]
+        if self._follows is None and not self._discarding:
+            self._drop_leading_line_ends()
         # A frame's bytes count without its blank line, of which up to 3 bytes ("\r\n\r") may
         # be buffered while the last one is awaited: the same verdict however the bytes come.
         if len(buf) > self.max_frame + PARTIAL_END and not self._discarding:
-            self._skip(f"frame over {self.max_frame} bytes", bytes(buf[:200]))
+            # An open command output is the frame refused: it is what a log line names.
+            head = buf if self._follows is None else self._follows
+            self._skip(f"frame over {self.max_frame} bytes", bytes(head[:200]))
             self._discarding = True
             self._follows = None
         if self._discarding and len(buf) > PARTIAL_END:
@@ -89,8 +95,28 @@ class AMIParser:
         self._scan_from = max(0, len(buf) - PARTIAL_END)
         return out
 
+    def _drop_leading_line_ends(self) -> None:
+        """Drop the CR and LF bytes that wait before the next frame's first byte.
+
+        Outside a command output they can only make empty frames (ignored) and a frame's
+        leading line ends are stripped anyway (``_frame``), so the frame limit counts from
+        its first other byte.  Left in the buffer, they counted against the limit only while
+        the frame was incomplete: the same frame was accepted whole and refused in pieces.
+        """
+        buf = self._buf
+        lead = 0
+        while lead < len(buf) and buf[lead] in b"\r\n":
+            lead += 1
+        if lead:
+            del buf[:lead]
+
     def _take_banner(self) -> bool:
-        """Consume the greeting line if present.  False while it cannot be decided yet."""
+        """Consume the greeting line if present.  False while it cannot be decided yet.
+
+        A banner is at most ``max_frame`` bytes before its LF: the LF is looked for in that
+        window only, so a longer line is refused as a banner (and meets the frame limit) both
+        when it arrives whole and when it arrives in pieces.
+        """
         buf = self._buf
         head = bytes(buf[: len(BANNER_PREFIX)])
         if not BANNER_PREFIX.startswith(head) or (head and head[0] in b"\r\n"):
@@ -98,7 +124,7 @@ class AMIParser:
             return True
         if len(head) < len(BANNER_PREFIX):
             return False
-        nl = buf.find(b"\n")
+        nl = buf.find(b"\n", 0, self.max_frame + 1)
         if nl < 0:
             if len(buf) > self.max_frame:
                 self._banner_pending = False  # not a real banner; let the frame limit handle it
@@ -138,13 +164,21 @@ class AMIParser:
             out.append(msg)
 
     def _check_follows_size(self) -> None:
+        """A command output is one frame to the limit, and refused in the same words: whether
+        an incomplete one is still a command output cannot be known before its end."""
         if self._follows is not None and len(self._follows) > self.max_frame:
-            self._skip(f"command output over {self.max_frame} bytes", bytes(self._follows[:200]))
+            self._skip(f"frame over {self.max_frame} bytes", bytes(self._follows[:200]))
             self._follows = None
 
     def _parse(self, raw: bytes) -> Message | None:
         """Decode a complete frame (only now: a character split across reads is whole)."""
-        text = raw.decode("utf-8", "replace")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            checked = self._decode_invalid(raw)
+            if checked is None:
+                return None
+            text = checked
         lines = text.split("\r\n") if "\r" in text else text.split("\n")
         if len(lines) != text.count("\n") + 1:  # mixed CRLF and LF in one frame
             lines = text.replace("\r\n", "\n").split("\n")
@@ -161,6 +195,22 @@ class AMIParser:
             if key not in first:
                 first[key] = value
         return Message._from_parts(headers, first, ())
+
+    def _decode_invalid(self, raw: bytes) -> str | None:
+        """A frame that is not all UTF-8: free text (a caller's name from a trunk) gets
+        replacement characters, but an id header (``is_id_header``) that is not UTF-8 makes
+        the frame malformed: a replaced id would name a call that never existed and never
+        ends.  Line by line is the same decoding: no UTF-8 sequence spans a LF."""
+        lines = raw.split(b"\n")
+        for line in lines:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                name = line.partition(b":")[0].strip().decode("ascii", "replace")
+                if is_id_header(name):
+                    self._skip(f"header {name[:40]} is not UTF-8 text", raw[:200])
+                    return None
+        return raw.decode("utf-8", "replace")
 
     def _parse_irregular(self, text: str, raw: bytes) -> Message | None:
         """Line by line: legacy command output, or find the line that makes it malformed."""
@@ -183,11 +233,31 @@ class AMIParser:
     def _skip(self, reason: str, head: bytes) -> None:
         """Count and log a malformed frame: its event name only, never its content."""
         self.malformed += 1
-        event = ""
-        for line in head.split(b"\n", 3)[:3]:
-            if line[:6].lower() == b"event:":
-                event = line[6:].strip().decode("ascii", "replace")[:40]
-        log.warning("AMI: skipped malformed frame (%s) event=%s", reason, event or "?")
+        log.warning("AMI: skipped malformed frame (%s) event=%s", reason, event_name_of(head))
+
+
+#: Headers that name a channel, a call, a queue or a member (``Uniqueid``, ``DestLinkedid``,
+#: ``Channel``, ``Queue``, ``Interface``, ...): the ids the account keys on.
+ID_HEADER_SUFFIXES = ("uniqueid", "linkedid", "channel")
+ID_HEADERS = frozenset({"queue", "interface", "stateinterface", "membername"})
+
+
+def is_id_header(name: str) -> bool:
+    """Whether header ``name`` (any case) carries an id, which must be UTF-8 text.  Only a
+    plain name (ASCII letters and digits) is one: a log line may quote it."""
+    key = name.lower()
+    plain = key.isascii() and key.isalnum()
+    return plain and (key in ID_HEADERS or key.endswith(ID_HEADER_SUFFIXES))
+
+
+def event_name_of(head: bytes) -> str:
+    """The ``Event`` named in the first lines of a frame's bytes (at most 40 ASCII characters),
+    "?" when none: all a log line may say about a skipped frame."""
+    event = ""
+    for line in head.split(b"\n", 3)[:3]:
+        if line[:6].lower() == b"event:":
+            event = line[6:].strip().decode("ascii", "replace")[:40]
+    return event or "?"
 
 
 def _command_output(lines: list[str]) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 ``parse_chunk`` takes bytes read from some offset of the file and returns the records of its
 complete lines, the malformed lines (with their line number, never fatal), and how many bytes
-it consumed: a half-written last line is left for the next read.  LF and CRLF both end a line;
-invalid UTF-8 is replaced, not fatal (the key is computed from the raw bytes anyway).
+it consumed: a half-written last line is left for the next read.  LF and CRLF both end a line.
+Invalid UTF-8 in free text (a caller ID, a pause reason) is replaced, not fatal (the key is
+computed from the raw bytes anyway); in any other field (an id, an event name, a number) it
+makes the line malformed: a replaced id would name a channel or a call that never existed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 from clinicall.controller.asterisk.queue_log import records as r
 
 MIN_FIELDS = 5  # epoch|uniqueid|queue|agent|EVENT
+FIXED_FIELDS = ("time", "uniqueid", "queue", "agent", "event")
+#: Data fields that are free text; invalid UTF-8 in them is replaced.
+TEXT_FIELDS = frozenset({"url", "caller_id", "reason"})
 MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: anything later is garbage
 
 
@@ -78,10 +83,20 @@ def _parse_into(out: ParsedChunk, line: bytes, offset: int, line_no: int) -> Non
 
 def parse_line(line: bytes, *, offset: int = 0, line_no: int = 0) -> r.QueueLogRecord:
     """One line without its line ending.  Raises QueueLogError if it is not a record."""
-    fields = line.decode("utf-8", errors="replace").split("|")
+    try:
+        fields, utf8 = line.decode("utf-8").split("|"), True
+    except UnicodeDecodeError:
+        fields, utf8 = line.decode("utf-8", errors="replace").split("|"), False
     if len(fields) < MIN_FIELDS:
         raise QueueLogError(
             f"{len(fields)} fields, at least {MIN_FIELDS} expected",
+            line_no=line_no,
+            offset=offset,
+            raw=line,
+        )
+    if not utf8 and (bad := _field_not_text(line, fields[4])) is not None:
+        raise QueueLogError(
+            f"field {bad + 1} ({_field_name(fields[4], len(fields), bad)}) is not UTF-8 text",
             line_no=line_no,
             offset=offset,
             raw=line,
@@ -104,6 +119,33 @@ def parse_line(line: bytes, *, offset: int = 0, line_no: int = 0) -> r.QueueLogR
         data=tuple(data),
         **extra,
     )
+
+
+def _field_not_text(line: bytes, event: str) -> int | None:
+    """The index of the first field of ``line`` that is not UTF-8 and not free text, if any.
+    (Splitting the bytes at "|" gives the decoded fields: no UTF-8 sequence holds a "|".)"""
+    raw_fields = line.split(b"|")
+    for index, raw in enumerate(raw_fields):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if _field_name(event, len(raw_fields), index) not in TEXT_FIELDS:
+                return index
+    return None
+
+
+def _field_name(event: str, count: int, index: int) -> str:
+    """What field ``index`` of a line of ``count`` fields holds, by its event's layout."""
+    if index < MIN_FIELDS:
+        return FIXED_FIELDS[index]
+    data_index, data_count = index - MIN_FIELDS, count - MIN_FIELDS
+    known = _LAYOUTS.get(event)
+    if known is None:
+        return f"data {data_index + 1}"
+    layout = known[1]
+    if event == "ENTERQUEUE" and data_count > len(layout):  # a caller ID holding "|"
+        data_index = 0 if data_index == 0 else 2 if data_index == data_count - 1 else 1
+    return layout[data_index][0] if data_index < len(layout) else f"data {data_index + 1}"
 
 
 def _epoch(text: str) -> datetime:
