@@ -227,8 +227,7 @@ HALF_HEADERS = 1000
 
 async def half_headers(port: int, stop: asyncio.Event, stats: AttackStats, watch: Watch) -> None:
     """1,000 connections that each send part of an environment and then nothing."""
-    peers: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-    try:
+    async with _held(stop, stats, watch) as peers:
         for _ in range(HALF_HEADERS):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"agi_network: yes\nagi_uniq")
@@ -236,6 +235,18 @@ async def half_headers(port: int, stop: asyncio.Event, stats: AttackStats, watch
             peers.append((reader, writer))
             stats.connections += 1
             stats.bytes_sent += 25
+
+
+Peers = list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+
+
+@contextlib.asynccontextmanager
+async def _held(stop: asyncio.Event, stats: AttackStats, watch: Watch) -> AsyncIterator[Peers]:
+    """The attack's connections: once opened, kept until the test is done with them (noting
+    how many the server cut), then closed; closed at once if opening them failed."""
+    peers: Peers = []
+    try:
+        yield peers
         watch.sample()
         stats.ready.set()
         stats.done.set()
@@ -253,8 +264,7 @@ async def silent_sessions(
     port: int, stop: asyncio.Event, stats: AttackStats, watch: Watch
 ) -> None:
     """500 sessions that send a whole environment, take the first command, never answer."""
-    peers: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-    try:
+    async with _held(stop, stats, watch) as peers:
         for n in range(SILENT_SESSIONS):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             peers.append((reader, writer))
@@ -263,14 +273,6 @@ async def silent_sessions(
             stats.bytes_sent += len(environment(f"777.{n}"))
         for reader, _ in peers:
             assert await reader.readline() == b"ANSWER\n"  # a session, holding its place
-        watch.sample()
-        stats.ready.set()
-        stats.done.set()
-        await stop.wait()
-        stats.cut = sum(reader.at_eof() for reader, _ in peers)
-    finally:
-        for _, writer in peers:
-            await close_quietly(writer)
 
 
 RANDOM_CONNECTIONS = 200
