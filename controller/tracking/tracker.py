@@ -294,7 +294,9 @@ class CallTracker:
         (its IVR session saw the line drop), is journaled as cut at that sign of life.
         Returns the new journal rows and the calls re-projected."""
         silent_since = self._silent_since(started.at)
-        keys = await store.calls_cut_by_restart(session, started.at, silent_since)
+        # the start's time is whole seconds: a call begun in that second is the old engine's
+        keys = await store.calls_cut_by_restart(session, started.at + RECORD_GRAIN,
+                                                silent_since)
         cut_at = silent_since or started.at
         entries = [entry for key in keys for entry in fact_entries(ChannelCut(
             key=f"{started.key}/cut/{key}", at=cut_at, call_id=key, channel_id=key), key)]
