@@ -5,7 +5,12 @@ returns the handler that runs it; :data:`COMMANDS` wires them explicitly, in the
 ``--help`` lists them.  Handlers import what they need lazily, so ``clinicall --help`` stays
 fast and one unfinished part cannot break the other commands.
 
-Exit codes: 0 success, 1 failure (a bad config, a failed build), 2 usage errors (argparse).
+Every command finds the clinic config by one rule (:mod:`clinicall.settings.location`):
+``--config FILE`` (or the positional ``FILE`` where a command always took one), else
+``$CLINICALL_CONFIG``, else ``/etc/clinicall/clinic.yaml``, else ``./clinic.yaml``.
+
+Exit codes: 0 success, 1 failure (a bad config, a failed build, a store not ready), 2 usage
+errors (argparse), 70 an unexpected error (one line on stderr, the traceback in a crash log).
 """
 
 from __future__ import annotations
@@ -19,23 +24,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinicall import logbudget
+from clinicall.settings.location import RULE
 
 Handler = Callable[[argparse.Namespace], int]
 #: Declares a command's arguments on its sub-parser and returns the function that runs it.
 Configure = Callable[[argparse.ArgumentParser], Handler]
 
-EPILOG = """\
+EPILOG = f"""\
 examples:
-  clinicall check-config config/clinic.yaml
-  clinicall asterisk-config config/clinic.yaml --out /etc/asterisk
-  clinicall prompts config/clinic.yaml --out /usr/share/asterisk/sounds
-  clinicall run config/clinic.yaml -v
+  clinicall check-config /etc/clinicall/clinic.yaml
+  clinicall asterisk-config --out /etc/asterisk
+  clinicall prompts --out /usr/share/asterisk/sounds
+  clinicall db upgrade
   clinicall user add maria --role manager
+  clinicall run -v
   clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv
   clinicall demo
 
+The clinic config: {RULE}.
 Run 'clinicall COMMAND --help' for the options of one command.
 """
+#: Exit code of an unexpected error (sysexits' EX_SOFTWARE).
+EXIT_CRASH = 70
 
 
 class CommandError(Exception):
@@ -53,8 +63,57 @@ class Command:
     configure: Configure
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", metavar="FILE", type=Path, help="the clinic config (YAML)")
+CONFIG_HELP = f"the clinic config (YAML); default: {RULE}"
+
+
+def _config_arg(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+    """``--config FILE``, and the positional ``FILE`` the command took before (kept)."""
+    if positional:
+        parser.add_argument("config_file", metavar="FILE", type=Path, nargs="?", default=None,
+                            help=CONFIG_HELP)
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="the clinic config" if positional else CONFIG_HELP)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    """The config the command was told to use, by the one rule (see the module docstring)."""
+    from clinicall.settings.location import NoConfigFound, find_config
+
+    given: Path | None = getattr(args, "config_file", None)
+    if given is not None and args.config is not None and given != args.config:
+        raise CommandError(f"two configs given: {given} and --config {args.config}",
+                           "give one")
+    try:
+        return find_config(given or args.config)
+    except NoConfigFound as exc:
+        raise CommandError(str(exc), "give --config FILE, or start from "
+                           "config/clinic.example.yaml (clinicall check-config FILE)") from None
+
+
+def _load_config(args: argparse.Namespace) -> object:
+    return _load(_config_path(args))
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    """``--db`` as given, else the config's ``database.url`` (a relative SQLite path there is
+    relative to the config file)."""
+    from clinicall.settings import ClinicConfig
+
+    if args.db is not None:
+        return _checked_db_option(args.db)
+    config = _load_config(args)
+    assert isinstance(config, ClinicConfig)
+    return config.database.url
+
+
+def _checked_db_option(url: str) -> str:
+    """A ``--db`` URL the store can use, or the reason it cannot (as for database.url)."""
+    from clinicall.settings.dburl import check_database_url
+
+    try:
+        return check_database_url(url)
+    except ValueError as exc:
+        raise CommandError(f"--db: {exc}", "give a SQLite or PostgreSQL URL") from None
 
 
 def _load(path: Path) -> object:
@@ -78,15 +137,16 @@ def check_config_command(parser: argparse.ArgumentParser) -> Handler:
     def run(args: argparse.Namespace) -> int:
         from clinicall.settings import check_config
 
-        report = check_config(args.config)
+        path = _config_path(args)
+        report = check_config(path)
         for problem in report.problems:
             print(problem)
         if report.config is None:
             print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) "
-                  f"in {args.config}", file=sys.stderr)
+                  f"in {path}", file=sys.stderr)
             return 1
         c = report.config
-        print(f"OK: {args.config}: {c.clinic.name[c.default_language]} ({len(c.queues)} queues, "
+        print(f"OK: {path}: {c.clinic.name[c.default_language]} ({len(c.queues)} queues, "
               f"{len(c.operators)} operators, {len(c.ivr.menus)} menus, "
               f"{len(c.services)} services, {len(c.routes)} routes, "
               f"{len(report.warnings)} warning(s))")
@@ -113,7 +173,7 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.asterisk_config import render_asterisk_config
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        config = _load_config(args)
         assert isinstance(config, ClinicConfig)
         files = render_asterisk_config(config, simulated=args.simulated,
                                        agi_url=args.agi_url, bind=args.bind)
@@ -143,7 +203,7 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall import prompt_build
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        config = _load_config(args)
         assert isinstance(config, ClinicConfig)
         items = prompt_build.prompt_texts(config)
 
@@ -169,7 +229,8 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
 def demo_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("config", metavar="FILE", type=Path, nargs="?",
                         default=Path("config/clinic.example.yaml"),
-                        help="the clinic config (default: %(default)s)")
+                        help="the clinic config (default: %(default)s: the demo is a trial "
+                             "of the example clinic, so it does not look for the clinic's own)")
     parser.add_argument("--at", metavar="TIME", default=None,
                         help="the clinic's clock for the IVR, ISO format in the clinic's time "
                              "zone (default: now, or the next opening + 1 h when closed)")
@@ -199,58 +260,49 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
 
 # -- user -----------------------------------------------------------------------------------
 
+def _store_args(parser: argparse.ArgumentParser) -> None:
+    """``--config`` for the store the config names, or ``--db URL`` (used as given)."""
+    _config_arg(parser, positional=False)
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="database URL (default: the config's database.url)")
+
+
 def user_command(parser: argparse.ArgumentParser) -> Handler:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a web console user")
     listing = actions.add_parser("list", help="list the users (never passwords or tokens)")
     for sub in (add, listing):
-        sub.add_argument("--config", type=Path, default=Path("config/clinic.example.yaml"),
-                         metavar="FILE", help="the clinic config, for its database "
-                         "(default: %(default)s)")
-        sub.add_argument("--db", metavar="URL", default=None,
-                         help="database URL (default: the config's database.url)")
+        _store_args(sub)
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", required=True, choices=["operator", "manager", "quality", "admin"])
     add.add_argument("--display-name", default="")
-    add.add_argument("--password-env", metavar="VAR",
-                     help="read the password from this environment variable (else prompt)")
+    given = add.add_mutually_exclusive_group()
+    given.add_argument("--password-file", type=Path, metavar="FILE",
+                       help="read the password from the first line of FILE ('-': stdin)")
+    given.add_argument("--password-env", metavar="VAR",
+                       help="read the password from this environment variable")
     add.add_argument("--token", action="store_true",
                      help="also create an API token for 'Authorization: Bearer' (shown once)")
 
     def run(args: argparse.Namespace) -> int:
-        import getpass
-        import os
-
         from clinicall.db.models import Role
-        from clinicall.settings import ClinicConfig
+        from clinicall.db.status import StoreNotReady
         from clinicall.web import user_admin
         from clinicall.web.users import UserExistsError
 
-        url = args.db
-        if url is None:
-            config = _load(args.config)
-            assert isinstance(config, ClinicConfig)
-            url = config.database.url
+        url = _store_url(args)
         try:
             if args.action == "list":
                 for name, role, display, active, token in asyncio.run(user_admin.listing(url)):
                     flags = ("" if active else " inactive") + (" token" if token else "")
                     print(f"{name}\t{role}\t{display}{flags}")
                 return 0
-            if args.password_env:
-                password = os.environ.get(args.password_env, "")
-                if not password:
-                    raise CommandError(f"${args.password_env} is empty or not set",
-                                       "export the password in it, or omit --password-env")
-            else:
-                password = getpass.getpass(f"password for {args.name}: ")
-                if password != getpass.getpass("again: "):
-                    raise CommandError("the passwords differ", "type the same password twice")
+            password = _new_password(args)
             new = asyncio.run(user_admin.add(url, args.name, Role(args.role), password,
                                              display_name=args.display_name,
                                              with_token=args.token))
-        except user_admin.NotMigratedError as exc:
-            raise CommandError(str(exc), "migrate the database first") from None
+        except StoreNotReady as exc:
+            raise CommandError(str(exc), exc.hint) from None
         except (UserExistsError, ValueError) as exc:
             raise CommandError(str(exc), "choose another name or a non-empty password") from None
         print(f"added {new.user.username} ({new.user.role.value})")
@@ -259,6 +311,128 @@ def user_command(parser: argparse.ArgumentParser) -> Handler:
         return 0
 
     return run
+
+
+PASSWORD_OPTIONS = "give --password-file FILE (or '-' for stdin) or --password-env VAR"
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """The new user's password: from the file, the environment, or typed twice."""
+    import getpass
+    import os
+
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            raise CommandError(f"${args.password_env} is empty or not set",
+                               "export the password in it, or use --password-file")
+        return password
+    if args.password_file is not None:
+        return _password_from_file(args.password_file)
+    if not terminal_present():
+        raise CommandError("no terminal to ask for the password", PASSWORD_OPTIONS)
+    try:
+        password = getpass.getpass(f"password for {args.name}: ")
+        again = getpass.getpass("again: ")
+    except EOFError:
+        raise CommandError("the password was not typed (end of input)",
+                           PASSWORD_OPTIONS) from None
+    if password != again:
+        raise CommandError("the passwords differ", "type the same password twice")
+    return password
+
+
+def _password_from_file(path: Path) -> str:
+    """The first line of ``path`` (``-``: stdin), without its line ending."""
+    try:
+        if str(path) == "-":
+            line = sys.stdin.readline()
+        else:
+            with path.open(encoding="utf-8") as file:
+                line = file.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise CommandError(f"cannot read the password from {path}: {reason}",
+                           "give a readable file whose first line is the password") from None
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CommandError(f"the first line of {path} is empty",
+                           "put the password on the first line")
+    return password
+
+
+def terminal_present() -> bool:
+    """Whether getpass can ask someone: it reads the controlling terminal, /dev/tty."""
+    import os
+
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+# -- db -------------------------------------------------------------------------------------
+
+def db_command(parser: argparse.ArgumentParser) -> Handler:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    upgrade = actions.add_parser("upgrade", help="create the store, or migrate it to this "
+                                 "version's schema (nothing to do when it is current)")
+    current = actions.add_parser("current", help="say the store's revision and whether it is "
+                                 "current (exit 1 when it is not)")
+    for sub in (upgrade, current):
+        _store_args(sub)
+
+    def run(args: argparse.Namespace) -> int:
+        from clinicall.db.status import StoreNotReady, shown
+
+        url = _store_url(args)
+        try:
+            if args.action == "upgrade":
+                revision = asyncio.run(_upgrade(url))
+                print(f"the store {shown(url)} is at revision {revision} (current)")
+                return 0
+            return _say_current(url)
+        except StoreNotReady as exc:
+            raise CommandError(str(exc), exc.hint) from None
+
+    return run
+
+
+async def _upgrade(url: str) -> str:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from clinicall.app import make_sqlite_dir
+    from clinicall.db import upgrade
+    from clinicall.db.status import StoreNotReady, require_current, shown
+
+    try:
+        make_sqlite_dir(url)
+    except OSError as exc:
+        raise StoreNotReady(f"cannot make the folder of {shown(url)}: {exc.strerror}",
+                            "check the path and that this user may write there") from None
+    try:
+        await upgrade(url)
+    except (SQLAlchemyError, OSError) as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:160]
+        raise StoreNotReady(f"cannot migrate the store {shown(url)}: {reason}",
+                            "check the URL, that the database server is up and that this "
+                            "user may change it") from None
+    return (await require_current(url)).head
+
+
+def _say_current(url: str) -> int:
+    from clinicall.db.status import shown, store_status
+
+    status = asyncio.run(store_status(url))
+    if status.current:
+        print(f"the store {shown(url)} is at revision {status.revision} (current)")
+        return 0
+    at = "not migrated" if status.revision is None else f"at revision {status.revision}"
+    print(f"the store {shown(url)} is {at}; this version needs {status.head}")
+    print("  -> run 'clinicall db upgrade' (with the same --config or --db)")
+    return 1
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -278,13 +452,20 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--no-web", action="store_true", help="do not serve the web app")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every call and reconnect (INFO), not only problems")
+    parser.add_argument("--allow-example-secrets", action="store_true",
+                        help="run with the example config's 'change-me' secrets (a trial on "
+                             "a closed machine, the tests); refused otherwise")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.serve import serve
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        config = _load_config(args)
         assert isinstance(config, ClinicConfig)
+        if not args.allow_example_secrets:
+            _refuse_example_secrets(config)
+        if args.db is not None:
+            _checked_db_option(args.db)
         if args.verbose:
             logging.getLogger().setLevel(logging.INFO)
         try:
@@ -295,6 +476,24 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         return 0
 
     return run
+
+
+def _refuse_example_secrets(config: object) -> None:
+    """``change-me`` secrets are the example's: anyone who read it knows them."""
+    import os
+
+    from clinicall.serve import SECRET_ENV
+    from clinicall.settings import ClinicConfig
+    from clinicall.settings.example_secrets import example_secrets, is_example_secret
+
+    assert isinstance(config, ClinicConfig)
+    keys = example_secrets(config)
+    if is_example_secret(os.environ.get(SECRET_ENV, "")):
+        keys.append(f"${SECRET_ENV}")
+    if keys:
+        raise CommandError(f"the example's 'change-me' secrets are still set: {', '.join(keys)}",
+                           "set secrets of your own (then run 'clinicall asterisk-config' "
+                           "again), or pass --allow-example-secrets for a trial")
 
 
 # -- the command table: one line per command ------------------------------------------------
@@ -309,6 +508,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", "run the controller (FastAGI IVR, AMI, call account) and the web app",
             run_command),
     Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
+    Command("db", "create or migrate the store, or say its revision", db_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
@@ -368,10 +568,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         from clinicall.settings.models import EngineMismatch
 
         if not isinstance(exc, EngineMismatch):
-            raise
+            return _crashed(args.command, exc)
         print(f"clinicall {args.command}: error: {exc}", file=sys.stderr)
         print("  -> this version drives Asterisk only (FreeSWITCH comes next); set "
               "'engine: {type: asterisk, ...}'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the last resort: one line, not a traceback
+        return _crashed(args.command, exc)
+
+
+def _crashed(command: str, exc: Exception) -> int:
+    """An error no handler expected: one line, and the traceback in a crash log."""
+    log = write_crash_log(command)
+    print(f"clinicall {command}: unexpected error: {type(exc).__name__}: "
+          f"{_one_line(str(exc))}", file=sys.stderr)
+    if log is None:
+        print("  -> no crash log could be written; run again with the same arguments to see "
+              "if it repeats", file=sys.stderr)
+    else:
+        print(f"  -> the traceback is in {log}; please report it with that file",
+              file=sys.stderr)
+    return EXIT_CRASH
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def write_crash_log(command: str) -> Path | None:
+    """Write the exception being handled, with its traceback, to a new file readable by this
+    user only; its path (None when nothing could be written)."""
+    import os
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"clinicall-crash-{stamp}-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            # not the arguments: a --db URL may hold a password
+            out.write(f"clinicall {command}: {stamp}\n\n")
+            out.write(traceback.format_exc())
+    except OSError:
+        return None
+    return Path(name)
