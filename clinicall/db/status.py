@@ -9,8 +9,12 @@ and which command puts it right (docs/store.md, "Migrations").
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.request import pathname2url
 
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
@@ -81,13 +85,28 @@ async def store_status(url: str | URL) -> StoreStatus:
                             "check the URL (database.url in the config, or --db); for a new "
                             "store, " + UPGRADE_HINT)
     try:
-        revision = await current_revision(url)
-    except (SQLAlchemyError, OSError) as exc:
+        if path is not None:  # read only: the store's own connections would turn on WAL
+            revision = await asyncio.to_thread(_sqlite_revision, path)
+        else:
+            revision = await current_revision(url)
+    except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:160]
         raise StoreNotReady(f"cannot open the store {shown(url)}: {reason}",
                             "check the URL, that the database server is up and that this "
                             "user may read it") from None
     return StoreStatus(revision, head_revision())
+
+
+def _sqlite_revision(path: Path) -> str | None:
+    """Alembic's revision in a SQLite file, opened read-only (nothing is written to it)."""
+    uri = f"file:{pathname2url(str(path.resolve()))}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
+        table = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                   "name = 'alembic_version'").fetchone()
+        if table is None:
+            return None
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        return None if row is None else str(row[0])
 
 
 async def require_current(url: str | URL) -> StoreStatus:
