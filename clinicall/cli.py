@@ -469,13 +469,19 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         if args.verbose:
             logging.getLogger().setLevel(logging.INFO)
         try:
-            asyncio.run(serve(config, db_url=args.db, web_enabled=not args.no_web))
+            asyncio.run(serve(config, db_url=args.db, web_enabled=not args.no_web,
+                              announce=_announce))
         except OSError as exc:
             raise CommandError(f"cannot start: {exc}",
                                "is another clinicall (or something else) using the port?") from None
         return 0
 
     return run
+
+
+def _announce(line: str) -> None:
+    """A start-up line of ``run``: on stderr (the journal, under systemd), with or without -v."""
+    print(f"clinicall run: {line}", file=sys.stderr, flush=True)
 
 
 def _refuse_example_secrets(config: object) -> None:

@@ -286,3 +286,54 @@ def test_a_file_that_is_not_a_database_is_named_and_left_alone(tmp_path: Path) -
     assert_one_clear_error(code, out, err, f"cannot open the store sqlite:///{path}: file is "
                            "not a database")
     assert path.read_bytes() == before
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_run_says_what_it_started_without_v_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """One line per part on stderr, the web URL, the hint to add a user; exit 0 on SIGTERM."""
+    import signal
+
+    agi, http, ami = _free_port(), _free_port(), _free_port()
+    text = (EXAMPLE.read_text(encoding="utf-8").replace("change-me", "Kx9-own")
+            .replace("  agi_port: 4573\n", f"  agi_port: {agi}\n")
+            .replace("  ami_port: 5038\n", f"  ami_port: {ami}\n")  # nobody listens there
+            .replace("  port: 8080\n", f"  port: {http}\n"))
+    config = tmp_path / "clinic.yaml"
+    config.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in (ENV, "CLINICALL_SECRET")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "clinicall", "run", str(config), cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(REPO)}, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert process.stderr is not None
+    said: list[str] = []
+    hint = "clinicall run: web console: no user yet; add one with 'clinicall user add NAME " \
+           "--role admin'"
+    try:
+        while hint not in said:
+            line = await asyncio.wait_for(process.stderr.readline(), 30)
+            assert line, f"run ended early: {said}"
+            said.append(line.decode().rstrip("\n"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), 30)
+    store = f"sqlite+aiosqlite:///{tmp_path}/var/clinicall.db"
+    started = [line for line in said if line.startswith("clinicall run: ")]
+    assert started == [
+        f"clinicall run: store: {store} (at revision {_head()})",
+        f"clinicall run: engine: Asterisk AMI 127.0.0.1:{ami} as clinicall (connecting in the "
+        "background; a failure is logged)",
+        f"clinicall run: engine: FastAGI IVR on 127.0.0.1:{agi}, serving 127.0.0.1/32, ::1/128",
+        "clinicall run: engine: queue_log /var/log/asterisk/queue_log",
+        "clinicall run: keeper: the reports' hourly sums, brought up to date every minute",
+        f"clinicall run: web console: http://127.0.0.1:{http}/",
+        hint,
+    ]
+    assert code == 0
