@@ -337,3 +337,16 @@ async def test_run_says_what_it_started_without_v_and_stops_on_sigterm(tmp_path:
         hint,
     ]
     assert code == 0
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["db", "current"], "cannot open the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: "),
+    (["db", "upgrade"], "cannot migrate the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: "),
+    (["user", "list"], "cannot open the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: "),
+])
+def test_a_database_server_that_does_not_answer_is_one_line(
+        args: list[str], words: str, tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://clinic:hunter22@127.0.0.1:9/x"  # the discard port: refused
+    code, out, err = cli(tmp_path, *args, "--db", url)
+    assert_one_clear_error(code, out, err, words)
+    assert "hunter22" not in out + err
