@@ -136,6 +136,7 @@ def check_config_command(parser: argparse.ArgumentParser) -> Handler:
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.settings import check_config
+        from clinicall.settings.example_secrets import example_secret_warnings
 
         path = _config_path(args)
         report = check_config(path)
@@ -146,10 +147,13 @@ def check_config_command(parser: argparse.ArgumentParser) -> Handler:
                   f"in {path}", file=sys.stderr)
             return 1
         c = report.config
+        secrets = example_secret_warnings(path, c)  # fine for a trial, not for a clinic
         print(f"OK: {path}: {c.clinic.name[c.default_language]} ({len(c.queues)} queues, "
               f"{len(c.operators)} operators, {len(c.ivr.menus)} menus, "
               f"{len(c.services)} services, {len(c.routes)} routes, "
-              f"{len(report.warnings)} warning(s))")
+              f"{len(report.warnings) + len(secrets)} warning(s))")
+        for warning in secrets:
+            print(warning)
         return 0
 
     return run
@@ -460,10 +464,11 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.serve import serve
         from clinicall.settings import ClinicConfig
 
-        config = _load_config(args)
+        path = _config_path(args)
+        config = _load(path)
         assert isinstance(config, ClinicConfig)
         if not args.allow_example_secrets:
-            _refuse_example_secrets(config)
+            _refuse_example_secrets(path, config)
         if args.db is not None:
             _checked_db_option(args.db)
         if args.verbose:
@@ -484,16 +489,22 @@ def _announce(line: str) -> None:
     print(f"clinicall run: {line}", file=sys.stderr, flush=True)
 
 
-def _refuse_example_secrets(config: object) -> None:
+def _refuse_example_secrets(path: Path, config: object) -> None:
     """``change-me`` secrets are the example's: anyone who read it knows them."""
     import os
 
     from clinicall.serve import SECRET_ENV
     from clinicall.settings import ClinicConfig
-    from clinicall.settings.example_secrets import example_secrets, is_example_secret
+    from clinicall.settings.example_secrets import (
+        example_secret_warnings,
+        is_example_secret,
+    )
 
     assert isinstance(config, ClinicConfig)
-    keys = example_secrets(config)
+    warnings = example_secret_warnings(path, config)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    keys = [w.key_path for w in warnings]
     if is_example_secret(os.environ.get(SECRET_ENV, "")):
         keys.append(f"${SECRET_ENV}")
     if keys:
@@ -581,6 +592,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (``clinicall report ... | head``): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second one at exit
+        return 1
     except Exception as exc:  # the last resort: one line, not a traceback
         return _crashed(args.command, exc)
 

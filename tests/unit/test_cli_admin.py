@@ -183,12 +183,33 @@ def test_password_file_problems_are_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x.db").exists()
 
 
-def test_run_refuses_the_example_secrets(tmp_path: Path) -> None:
+SECRET_KEYS = ["operators[0].secret", "operators[1].secret", "operators[2].secret",
+               "operators[3].secret", "engine.ami_secret"]  # in file order
+
+
+def _secret_warnings() -> list[str]:
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    numbers = [i for i, line in enumerate(lines, 1) if "change-me" in line]
+    assert len(numbers) == len(SECRET_KEYS)
+    return [f"{EXAMPLE}:{n}: warning: {key}: still the example's 'change-me' secret, which "
+            "'clinicall run' refuses; set your own" for n, key in zip(numbers, SECRET_KEYS,
+                                                                       strict=True)]
+
+
+def test_run_refuses_the_example_secrets_each_with_its_line(tmp_path: Path) -> None:
     code, out, err = cli(tmp_path, "run", str(EXAMPLE), "--no-web")
     assert_one_clear_error(code, out, err, "the example's 'change-me' secrets are still set: "
-                           "engine.ami_secret, operators[0].secret, operators[1].secret, "
-                           "operators[2].secret, operators[3].secret")
+                           + ", ".join(SECRET_KEYS))
+    assert err.splitlines()[:-2] == _secret_warnings()
     assert "--allow-example-secrets" in err
+
+
+def test_check_config_points_at_the_example_secrets(tmp_path: Path) -> None:
+    code, out, err = cli(tmp_path, "check-config", str(EXAMPLE))
+    assert (code, err) == (0, "")
+    first, *rest = out.splitlines()
+    assert first.endswith(", 5 warning(s))")
+    assert rest == _secret_warnings()
 
 
 def test_a_changed_config_passes_but_an_example_web_secret_does_not(
@@ -350,3 +371,19 @@ def test_a_database_server_that_does_not_answer_is_one_line(
     code, out, err = cli(tmp_path, *args, "--db", url)
     assert_one_clear_error(code, out, err, words)
     assert "hunter22" not in out + err
+
+
+def test_a_reader_that_leaves_early_is_not_a_crash(tmp_path: Path) -> None:
+    """``clinicall check-config | head -1``: the pipe closes under the command."""
+    command = [sys.executable, "-m", "clinicall", "check-config", str(EXAMPLE)]
+    environ = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(command, cwd=tmp_path, env=environ, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()  # before the command writes a byte
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=60)
+    assert err == ""
+    assert code == 1
+    assert list(tmp_path.iterdir()) == []
