@@ -19,16 +19,24 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from clinicall import logbudget
+from clinicall.cli_args import (
+    CommandError,
+    Configure,
+    Handler,
+    checked_db_option,
+    config_arg,
+    config_path,
+    load,
+    load_config_of,
+)
+from clinicall.cli_store import db_command, user_command
+from clinicall.crashlog import write_crash_log
 from clinicall.settings.location import RULE
-
-Handler = Callable[[argparse.Namespace], int]
-#: Declares a command's arguments on its sub-parser and returns the function that runs it.
-Configure = Callable[[argparse.ArgumentParser], Handler]
 
 EPILOG = f"""\
 examples:
@@ -48,14 +56,6 @@ Run 'clinicall COMMAND --help' for the options of one command.
 EXIT_CRASH = 70
 
 
-class CommandError(Exception):
-    """A failure the user can act on: one line saying what went wrong, one saying what to do."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
 @dataclass(frozen=True, slots=True)
 class Command:
     name: str
@@ -63,82 +63,16 @@ class Command:
     configure: Configure
 
 
-CONFIG_HELP = f"the clinic config (YAML); default: {RULE}"
-
-
-def _config_arg(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
-    """``--config FILE``, and the positional ``FILE`` the command took before (kept)."""
-    if positional:
-        parser.add_argument("config_file", metavar="FILE", type=Path, nargs="?", default=None,
-                            help=CONFIG_HELP)
-    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help="the clinic config" if positional else CONFIG_HELP)
-
-
-def _config_path(args: argparse.Namespace) -> Path:
-    """The config the command was told to use, by the one rule (see the module docstring)."""
-    from clinicall.settings.location import NoConfigFound, find_config
-
-    given: Path | None = getattr(args, "config_file", None)
-    if given is not None and args.config is not None and given != args.config:
-        raise CommandError(f"two configs given: {given} and --config {args.config}",
-                           "give one")
-    try:
-        return find_config(given or args.config)
-    except NoConfigFound as exc:
-        raise CommandError(str(exc), "give --config FILE, or start from "
-                           "config/clinic.example.yaml (clinicall check-config FILE)") from None
-
-
-def _load_config(args: argparse.Namespace) -> object:
-    return _load(_config_path(args))
-
-
-def _store_url(args: argparse.Namespace) -> str:
-    """``--db`` as given, else the config's ``database.url`` (a relative SQLite path there is
-    relative to the config file)."""
-    from clinicall.settings import ClinicConfig
-
-    if args.db is not None:
-        return _checked_db_option(args.db)
-    config = _load_config(args)
-    assert isinstance(config, ClinicConfig)
-    return config.database.url
-
-
-def _checked_db_option(url: str) -> str:
-    """A ``--db`` URL the store can use, or the reason it cannot (as for database.url)."""
-    from clinicall.settings.dburl import check_database_url
-
-    try:
-        return check_database_url(url)
-    except ValueError as exc:
-        raise CommandError(f"--db: {exc}", "give a SQLite or PostgreSQL URL") from None
-
-
-def _load(path: Path) -> object:
-    """Load the config or fail with every problem listed (see check-config)."""
-    from clinicall.settings import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        raise CommandError(f"{path}: {len(exc.errors)} problem(s) in the config",
-                           f"fix them and run 'clinicall check-config {path}'") from None
-
-
 # -- check-config ---------------------------------------------------------------------------
 
 def check_config_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.settings import check_config
         from clinicall.settings.example_secrets import example_secret_warnings
 
-        path = _config_path(args)
+        path = config_path(args)
         report = check_config(path)
         for problem in report.problems:
             print(problem)
@@ -162,7 +96,7 @@ def check_config_command(parser: argparse.ArgumentParser) -> Handler:
 # -- asterisk-config ------------------------------------------------------------------------
 
 def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="directory for the generated .conf files (created if missing)")
     parser.add_argument("--simulated", action="store_true",
@@ -177,7 +111,7 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.asterisk_config import render_asterisk_config
         from clinicall.settings import ClinicConfig
 
-        config = _load_config(args)
+        config = load_config_of(args)
         assert isinstance(config, ClinicConfig)
         files = render_asterisk_config(config, simulated=args.simulated,
                                        agi_url=args.agi_url, bind=args.bind)
@@ -197,7 +131,7 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
 # -- prompts --------------------------------------------------------------------------------
 
 def prompts_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="sounds directory; files go to DIR/clinicall/<language>/<key>.wav")
     parser.add_argument("--cache", type=Path, default=Path("var/cache/prompts"), metavar="DIR",
@@ -207,7 +141,7 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall import prompt_build
         from clinicall.settings import ClinicConfig
 
-        config = _load_config(args)
+        config = load_config_of(args)
         assert isinstance(config, ClinicConfig)
         items = prompt_build.prompt_texts(config)
 
@@ -248,7 +182,7 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.sandbox.errors import SandboxUnavailable
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        config = load(args.config)
         assert isinstance(config, ClinicConfig)
         clock, note = demo_clock(config, args.at)
         print(f"demo: {note}")
@@ -262,183 +196,6 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
     return run
 
 
-# -- user -----------------------------------------------------------------------------------
-
-def _store_args(parser: argparse.ArgumentParser) -> None:
-    """``--config`` for the store the config names, or ``--db URL`` (used as given)."""
-    _config_arg(parser, positional=False)
-    parser.add_argument("--db", metavar="URL", default=None,
-                        help="database URL (default: the config's database.url)")
-
-
-def user_command(parser: argparse.ArgumentParser) -> Handler:
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="add a web console user")
-    listing = actions.add_parser("list", help="list the users (never passwords or tokens)")
-    for sub in (add, listing):
-        _store_args(sub)
-    add.add_argument("name", metavar="NAME")
-    add.add_argument("--role", required=True, choices=["operator", "manager", "quality", "admin"])
-    add.add_argument("--display-name", default="")
-    given = add.add_mutually_exclusive_group()
-    given.add_argument("--password-file", type=Path, metavar="FILE",
-                       help="read the password from the first line of FILE ('-': stdin)")
-    given.add_argument("--password-env", metavar="VAR",
-                       help="read the password from this environment variable")
-    add.add_argument("--token", action="store_true",
-                     help="also create an API token for 'Authorization: Bearer' (shown once)")
-
-    def run(args: argparse.Namespace) -> int:
-        from clinicall.db.models import Role
-        from clinicall.db.status import StoreNotReady
-        from clinicall.web import user_admin
-        from clinicall.web.users import UserExistsError
-
-        url = _store_url(args)
-        try:
-            if args.action == "list":
-                for name, role, display, active, token in asyncio.run(user_admin.listing(url)):
-                    flags = ("" if active else " inactive") + (" token" if token else "")
-                    print(f"{name}\t{role}\t{display}{flags}")
-                return 0
-            password = _new_password(args)
-            new = asyncio.run(user_admin.add(url, args.name, Role(args.role), password,
-                                             display_name=args.display_name,
-                                             with_token=args.token))
-        except StoreNotReady as exc:
-            raise CommandError(str(exc), exc.hint) from None
-        except (UserExistsError, ValueError) as exc:
-            raise CommandError(str(exc), "choose another name or a non-empty password") from None
-        print(f"added {new.user.username} ({new.user.role.value})")
-        if new.api_token:
-            print(f"API token (shown once, keep it secret): {new.api_token}")
-        return 0
-
-    return run
-
-
-PASSWORD_OPTIONS = "give --password-file FILE (or '-' for stdin) or --password-env VAR"
-
-
-def _new_password(args: argparse.Namespace) -> str:
-    """The new user's password: from the file, the environment, or typed twice."""
-    import getpass
-    import os
-
-    if args.password_env:
-        password = os.environ.get(args.password_env, "")
-        if not password:
-            raise CommandError(f"${args.password_env} is empty or not set",
-                               "export the password in it, or use --password-file")
-        return password
-    if args.password_file is not None:
-        return _password_from_file(args.password_file)
-    if not terminal_present():
-        raise CommandError("no terminal to ask for the password", PASSWORD_OPTIONS)
-    try:
-        password = getpass.getpass(f"password for {args.name}: ")
-        again = getpass.getpass("again: ")
-    except EOFError:
-        raise CommandError("the password was not typed (end of input)",
-                           PASSWORD_OPTIONS) from None
-    if password != again:
-        raise CommandError("the passwords differ", "type the same password twice")
-    return password
-
-
-def _password_from_file(path: Path) -> str:
-    """The first line of ``path`` (``-``: stdin), without its line ending."""
-    try:
-        if str(path) == "-":
-            line = sys.stdin.readline()
-        else:
-            with path.open(encoding="utf-8") as file:
-                line = file.readline()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise CommandError(f"cannot read the password from {path}: {reason}",
-                           "give a readable file whose first line is the password") from None
-    password = line.rstrip("\r\n")
-    if not password:
-        raise CommandError(f"the first line of {path} is empty",
-                           "put the password on the first line")
-    return password
-
-
-def terminal_present() -> bool:
-    """Whether getpass can ask someone: it reads the controlling terminal, /dev/tty."""
-    import os
-
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
-
-
-# -- db -------------------------------------------------------------------------------------
-
-def db_command(parser: argparse.ArgumentParser) -> Handler:
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    upgrade = actions.add_parser("upgrade", help="create the store, or migrate it to this "
-                                 "version's schema (nothing to do when it is current)")
-    current = actions.add_parser("current", help="say the store's revision and whether it is "
-                                 "current (exit 1 when it is not)")
-    for sub in (upgrade, current):
-        _store_args(sub)
-
-    def run(args: argparse.Namespace) -> int:
-        from clinicall.db.status import StoreNotReady, shown
-
-        url = _store_url(args)
-        try:
-            if args.action == "upgrade":
-                revision = asyncio.run(_upgrade(url))
-                print(f"the store {shown(url)} is at revision {revision} (current)")
-                return 0
-            return _say_current(url)
-        except StoreNotReady as exc:
-            raise CommandError(str(exc), exc.hint) from None
-
-    return run
-
-
-async def _upgrade(url: str) -> str:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from clinicall.app import make_sqlite_dir
-    from clinicall.db import upgrade
-    from clinicall.db.status import StoreNotReady, require_current, shown
-
-    try:
-        make_sqlite_dir(url)
-    except OSError as exc:
-        raise StoreNotReady(f"cannot make the folder of {shown(url)}: {exc.strerror}",
-                            "check the path and that this user may write there") from None
-    try:
-        await upgrade(url)
-    except (SQLAlchemyError, OSError) as exc:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:160]
-        raise StoreNotReady(f"cannot migrate the store {shown(url)}: {reason}",
-                            "check the URL, that the database server is up and that this "
-                            "user may change it") from None
-    return (await require_current(url)).head
-
-
-def _say_current(url: str) -> int:
-    from clinicall.db.status import shown, store_status
-
-    status = asyncio.run(store_status(url))
-    if status.current:
-        print(f"the store {shown(url)} is at revision {status.revision} (current)")
-        return 0
-    at = "not migrated" if status.revision is None else f"at revision {status.revision}"
-    print(f"the store {shown(url)} is {at}; this version needs {status.head}")
-    print("  -> run 'clinicall db upgrade' (with the same --config or --db)")
-    return 1
-
-
 # -- report ---------------------------------------------------------------------------------
 
 def report_command(parser: argparse.ArgumentParser) -> Handler:
@@ -450,7 +207,7 @@ def report_command(parser: argparse.ArgumentParser) -> Handler:
 # -- run ------------------------------------------------------------------------------------
 
 def run_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
     parser.add_argument("--db", metavar="URL", default=None,
                         help="database URL (default: the config's database.url)")
     parser.add_argument("--no-web", action="store_true", help="do not serve the web app")
@@ -464,13 +221,13 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.serve import serve
         from clinicall.settings import ClinicConfig
 
-        path = _config_path(args)
-        config = _load(path)
+        path = config_path(args)
+        config = load(path)
         assert isinstance(config, ClinicConfig)
         if not args.allow_example_secrets:
             _refuse_example_secrets(path, config)
         if args.db is not None:
-            _checked_db_option(args.db)
+            checked_db_option(args.db)
         if args.verbose:
             logging.getLogger().setLevel(logging.INFO)
         try:
@@ -618,23 +375,3 @@ def _crashed(command: str, exc: Exception) -> int:
 def _one_line(text: str, limit: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def write_crash_log(command: str) -> Path | None:
-    """Write the exception being handled, with its traceback, to a new file readable by this
-    user only; its path (None when nothing could be written)."""
-    import os
-    import tempfile
-    import traceback
-    from datetime import UTC, datetime
-
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f"clinicall-crash-{stamp}-", suffix=".log")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            # not the arguments: a --db URL may hold a password
-            out.write(f"clinicall {command}: {stamp}\n\n")
-            out.write(traceback.format_exc())
-    except OSError:
-        return None
-    return Path(name)

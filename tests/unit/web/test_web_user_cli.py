@@ -48,7 +48,7 @@ def test_add_prompts_twice_without_env(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answers = iter(["pw-one", "pw-two"])
-    monkeypatch.setattr("clinicall.cli.terminal_present", lambda: True)
+    monkeypatch.setattr("clinicall.cli_store.terminal_present", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda _prompt: next(answers))
     assert main(["user", "add", "boris", "--role", "operator", "--db", db_url]) == 1
     assert "the passwords differ" in capsys.readouterr().err
