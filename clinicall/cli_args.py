@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from clinicall.settings.location import RULE
+from clinicall.settings.location import DEFAULTS
 
 Handler = Callable[[argparse.Namespace], int]
 #: Declares a command's arguments on its sub-parser and returns the function that runs it.
@@ -26,7 +26,7 @@ class CommandError(Exception):
         self.hint = hint
 
 
-CONFIG_HELP = f"the clinic config (YAML); default: {RULE}"
+CONFIG_HELP = f"the clinic config (YAML); when none is given: {DEFAULTS}"
 
 
 def config_arg(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
@@ -35,7 +35,7 @@ def config_arg(parser: argparse.ArgumentParser, *, positional: bool = True) -> N
         parser.add_argument("config_file", metavar="FILE", type=Path, nargs="?", default=None,
                             help=CONFIG_HELP)
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help="the clinic config" if positional else CONFIG_HELP)
+                        help="the clinic config (the same as FILE)" if positional else CONFIG_HELP)
 
 
 def config_path(args: argparse.Namespace) -> Path:

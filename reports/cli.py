@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import cast
 
 from clinicall.reports.export import FORMATS, Format
-from clinicall.settings.location import RULE
+from clinicall.settings.location import DEFAULTS
 
 SECTIONS = ("queues", "calls", "topics")
 
@@ -44,7 +44,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: %(default)s)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help=f"the clinic config (default: {RULE})")
+                        help=f"the clinic config (YAML); when none is given: {DEFAULTS}")
     parser.add_argument("--db", metavar="URL", help="database URL (default: from the config)")
 
 

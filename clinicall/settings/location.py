@@ -16,8 +16,10 @@ from pathlib import Path
 ENV = "CLINICALL_CONFIG"
 SYSTEM = Path("/etc/clinicall/clinic.yaml")
 LOCAL = Path("clinic.yaml")
-#: The rule in one line, for ``--help`` and for the error when nothing is found.
-RULE = f"--config FILE, else ${ENV}, else {SYSTEM}, else ./{LOCAL}"
+#: Where a command looks when no config is named on its command line (for ``--help``).
+DEFAULTS = f"${ENV}, else {SYSTEM}, else ./{LOCAL}"
+#: The whole rule in one line.
+RULE = f"--config FILE, else {DEFAULTS}"
 
 
 class NoConfigFound(Exception):

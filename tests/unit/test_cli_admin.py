@@ -230,11 +230,14 @@ def test_two_different_configs_are_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_rule_is_said_in_help(tmp_path: Path) -> None:
-    rule = "--config FILE, else $CLINICALL_CONFIG, else /etc/clinicall/clinic.yaml, else"
-    for args in (["--help"], ["run", "--help"], ["report", "--help"], ["db", "upgrade", "-h"]):
-        code, out, _ = cli(tmp_path, *args)
+    defaults = "$CLINICALL_CONFIG, else /etc/clinicall/clinic.yaml, else ./clinic.yaml"
+    code, out, _ = cli(tmp_path, "--help")
+    assert code == 0
+    assert f"The clinic config: --config FILE, else {defaults}." in out
+    for args in (["run"], ["report"], ["db", "upgrade"], ["user", "add"], ["check-config"]):
+        code, out, _ = cli(tmp_path, *args, "--help")
         assert code == 0
-        assert rule in " ".join(out.split()), args
+        assert f"when none is given: {defaults}" in " ".join(out.split()), args
 
 
 def test_find_config_follows_the_rule(tmp_path: Path) -> None:
