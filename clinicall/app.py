@@ -68,7 +68,7 @@ async def running(
     from clinicall.db import create_engine, session_factory, upgrade
 
     url = db_url or config.database.url
-    _make_sqlite_dir(url)
+    make_sqlite_dir(url)
     await upgrade(url)
     async with AsyncExitStack() as stack:
         db = create_engine(url)
@@ -87,7 +87,7 @@ async def running(
         yield Running(controller, engine, tracker, db, sessions)
 
 
-def _make_sqlite_dir(url: str) -> None:
+def make_sqlite_dir(url: str) -> None:
     """``sqlite…:///var/clinicall.db``: create ``var/`` so a first run just works."""
     prefix, _, path = url.partition(":///")
     if prefix.startswith("sqlite") and path and path != ":memory:":

@@ -5,7 +5,12 @@ returns the handler that runs it; :data:`COMMANDS` wires them explicitly, in the
 ``--help`` lists them.  Handlers import what they need lazily, so ``clinicall --help`` stays
 fast and one unfinished part cannot break the other commands.
 
-Exit codes: 0 success, 1 failure (a bad config, a failed build), 2 usage errors (argparse).
+Every command finds the clinic config by one rule (:mod:`clinicall.settings.location`):
+``--config FILE`` (or the positional ``FILE`` where a command always took one), else
+``$CLINICALL_CONFIG``, else ``/etc/clinicall/clinic.yaml``, else ``./clinic.yaml``.
+
+Exit codes: 0 success, 1 failure (a bad config, a failed build, a store not ready), 2 usage
+errors (argparse), 70 an unexpected error (one line on stderr, the traceback in a crash log).
 """
 
 from __future__ import annotations
@@ -14,36 +19,41 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from clinicall import logbudget
+from clinicall.cli_args import (
+    CommandError,
+    Configure,
+    Handler,
+    checked_db_option,
+    config_arg,
+    config_path,
+    load,
+    load_config_of,
+)
+from clinicall.cli_store import db_command, user_command
+from clinicall.crashlog import write_crash_log
+from clinicall.settings.location import RULE
 
-Handler = Callable[[argparse.Namespace], int]
-#: Declares a command's arguments on its sub-parser and returns the function that runs it.
-Configure = Callable[[argparse.ArgumentParser], Handler]
-
-EPILOG = """\
+EPILOG = f"""\
 examples:
-  clinicall check-config config/clinic.yaml
-  clinicall asterisk-config config/clinic.yaml --out /etc/asterisk
-  clinicall prompts config/clinic.yaml --out /usr/share/asterisk/sounds
-  clinicall run config/clinic.yaml -v
+  clinicall check-config /etc/clinicall/clinic.yaml
+  clinicall asterisk-config --out /etc/asterisk
+  clinicall prompts --out /usr/share/asterisk/sounds
+  clinicall db upgrade
   clinicall user add maria --role manager
+  clinicall run -v
   clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv
   clinicall demo
 
+The clinic config: {RULE}.
 Run 'clinicall COMMAND --help' for the options of one command.
 """
-
-
-class CommandError(Exception):
-    """A failure the user can act on: one line saying what went wrong, one saying what to do."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
+#: Exit code of an unexpected error (sysexits' EX_SOFTWARE).
+EXIT_CRASH = 70
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,43 +63,31 @@ class Command:
     configure: Configure
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", metavar="FILE", type=Path, help="the clinic config (YAML)")
-
-
-def _load(path: Path) -> object:
-    """Load the config or fail with every problem listed (see check-config)."""
-    from clinicall.settings import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        raise CommandError(f"{path}: {len(exc.errors)} problem(s) in the config",
-                           f"fix them and run 'clinicall check-config {path}'") from None
-
-
 # -- check-config ---------------------------------------------------------------------------
 
 def check_config_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.settings import check_config
+        from clinicall.settings.example_secrets import example_secret_warnings
 
-        report = check_config(args.config)
+        path = config_path(args)
+        report = check_config(path)
         for problem in report.problems:
             print(problem)
         if report.config is None:
             print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) "
-                  f"in {args.config}", file=sys.stderr)
+                  f"in {path}", file=sys.stderr)
             return 1
         c = report.config
-        print(f"OK: {args.config}: {c.clinic.name[c.default_language]} ({len(c.queues)} queues, "
+        secrets = example_secret_warnings(path, c)  # fine for a trial, not for a clinic
+        print(f"OK: {path}: {c.clinic.name[c.default_language]} ({len(c.queues)} queues, "
               f"{len(c.operators)} operators, {len(c.ivr.menus)} menus, "
               f"{len(c.services)} services, {len(c.routes)} routes, "
-              f"{len(report.warnings)} warning(s))")
+              f"{len(report.warnings) + len(secrets)} warning(s))")
+        for warning in secrets:
+            print(warning)
         return 0
 
     return run
@@ -98,7 +96,7 @@ def check_config_command(parser: argparse.ArgumentParser) -> Handler:
 # -- asterisk-config ------------------------------------------------------------------------
 
 def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="directory for the generated .conf files (created if missing)")
     parser.add_argument("--simulated", action="store_true",
@@ -113,7 +111,7 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.asterisk_config import render_asterisk_config
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        config = load_config_of(args)
         assert isinstance(config, ClinicConfig)
         files = render_asterisk_config(config, simulated=args.simulated,
                                        agi_url=args.agi_url, bind=args.bind)
@@ -133,7 +131,7 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
 # -- prompts --------------------------------------------------------------------------------
 
 def prompts_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="sounds directory; files go to DIR/clinicall/<language>/<key>.wav")
     parser.add_argument("--cache", type=Path, default=Path("var/cache/prompts"), metavar="DIR",
@@ -143,7 +141,7 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall import prompt_build
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        config = load_config_of(args)
         assert isinstance(config, ClinicConfig)
         items = prompt_build.prompt_texts(config)
 
@@ -169,7 +167,8 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
 def demo_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("config", metavar="FILE", type=Path, nargs="?",
                         default=Path("config/clinic.example.yaml"),
-                        help="the clinic config (default: %(default)s)")
+                        help="the clinic config (default: %(default)s: the demo is a trial "
+                             "of the example clinic, so it does not look for the clinic's own)")
     parser.add_argument("--at", metavar="TIME", default=None,
                         help="the clinic's clock for the IVR, ISO format in the clinic's time "
                              "zone (default: now, or the next opening + 1 h when closed)")
@@ -183,7 +182,7 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.sandbox.errors import SandboxUnavailable
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        config = load(args.config)
         assert isinstance(config, ClinicConfig)
         clock, note = demo_clock(config, args.at)
         print(f"demo: {note}")
@@ -192,70 +191,6 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
                                  keep_serving=not args.exit))
         except SandboxUnavailable as exc:
             raise CommandError(str(exc), "run ./scripts/demo as root on Debian") from None
-        return 0
-
-    return run
-
-
-# -- user -----------------------------------------------------------------------------------
-
-def user_command(parser: argparse.ArgumentParser) -> Handler:
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="add a web console user")
-    listing = actions.add_parser("list", help="list the users (never passwords or tokens)")
-    for sub in (add, listing):
-        sub.add_argument("--config", type=Path, default=Path("config/clinic.example.yaml"),
-                         metavar="FILE", help="the clinic config, for its database "
-                         "(default: %(default)s)")
-        sub.add_argument("--db", metavar="URL", default=None,
-                         help="database URL (default: the config's database.url)")
-    add.add_argument("name", metavar="NAME")
-    add.add_argument("--role", required=True, choices=["operator", "manager", "quality", "admin"])
-    add.add_argument("--display-name", default="")
-    add.add_argument("--password-env", metavar="VAR",
-                     help="read the password from this environment variable (else prompt)")
-    add.add_argument("--token", action="store_true",
-                     help="also create an API token for 'Authorization: Bearer' (shown once)")
-
-    def run(args: argparse.Namespace) -> int:
-        import getpass
-        import os
-
-        from clinicall.db.models import Role
-        from clinicall.settings import ClinicConfig
-        from clinicall.web import user_admin
-        from clinicall.web.users import UserExistsError
-
-        url = args.db
-        if url is None:
-            config = _load(args.config)
-            assert isinstance(config, ClinicConfig)
-            url = config.database.url
-        try:
-            if args.action == "list":
-                for name, role, display, active, token in asyncio.run(user_admin.listing(url)):
-                    flags = ("" if active else " inactive") + (" token" if token else "")
-                    print(f"{name}\t{role}\t{display}{flags}")
-                return 0
-            if args.password_env:
-                password = os.environ.get(args.password_env, "")
-                if not password:
-                    raise CommandError(f"${args.password_env} is empty or not set",
-                                       "export the password in it, or omit --password-env")
-            else:
-                password = getpass.getpass(f"password for {args.name}: ")
-                if password != getpass.getpass("again: "):
-                    raise CommandError("the passwords differ", "type the same password twice")
-            new = asyncio.run(user_admin.add(url, args.name, Role(args.role), password,
-                                             display_name=args.display_name,
-                                             with_token=args.token))
-        except user_admin.NotMigratedError as exc:
-            raise CommandError(str(exc), "migrate the database first") from None
-        except (UserExistsError, ValueError) as exc:
-            raise CommandError(str(exc), "choose another name or a non-empty password") from None
-        print(f"added {new.user.username} ({new.user.role.value})")
-        if new.api_token:
-            print(f"API token (shown once, keep it secret): {new.api_token}")
         return 0
 
     return run
@@ -272,29 +207,67 @@ def report_command(parser: argparse.ArgumentParser) -> Handler:
 # -- run ------------------------------------------------------------------------------------
 
 def run_command(parser: argparse.ArgumentParser) -> Handler:
-    _config_arg(parser)
+    config_arg(parser)
     parser.add_argument("--db", metavar="URL", default=None,
                         help="database URL (default: the config's database.url)")
     parser.add_argument("--no-web", action="store_true", help="do not serve the web app")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every call and reconnect (INFO), not only problems")
+    parser.add_argument("--allow-example-secrets", action="store_true",
+                        help="run with the example config's 'change-me' secrets (a trial on "
+                             "a closed machine, the tests); refused otherwise")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.serve import serve
         from clinicall.settings import ClinicConfig
 
-        config = _load(args.config)
+        path = config_path(args)
+        config = load(path)
         assert isinstance(config, ClinicConfig)
+        if not args.allow_example_secrets:
+            _refuse_example_secrets(path, config)
+        if args.db is not None:
+            checked_db_option(args.db)
         if args.verbose:
             logging.getLogger().setLevel(logging.INFO)
         try:
-            asyncio.run(serve(config, db_url=args.db, web_enabled=not args.no_web))
+            asyncio.run(serve(config, db_url=args.db, web_enabled=not args.no_web,
+                              announce=_announce))
         except OSError as exc:
             raise CommandError(f"cannot start: {exc}",
                                "is another clinicall (or something else) using the port?") from None
         return 0
 
     return run
+
+
+def _announce(line: str) -> None:
+    """A start-up line of ``run``: on stderr (the journal, under systemd), with or without -v."""
+    print(f"clinicall run: {line}", file=sys.stderr, flush=True)
+
+
+def _refuse_example_secrets(path: Path, config: object) -> None:
+    """``change-me`` secrets are the example's: anyone who read it knows them."""
+    import os
+
+    from clinicall.serve import SECRET_ENV
+    from clinicall.settings import ClinicConfig
+    from clinicall.settings.example_secrets import (
+        example_secret_warnings,
+        is_example_secret,
+    )
+
+    assert isinstance(config, ClinicConfig)
+    warnings = example_secret_warnings(path, config)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    keys = [w.key_path for w in warnings]
+    if is_example_secret(os.environ.get(SECRET_ENV, "")):
+        keys.append(f"${SECRET_ENV}")
+    if keys:
+        raise CommandError(f"the example's 'change-me' secrets are still set: {', '.join(keys)}",
+                           "set secrets of your own (then run 'clinicall asterisk-config' "
+                           "again), or pass --allow-example-secrets for a trial")
 
 
 # -- the command table: one line per command ------------------------------------------------
@@ -309,6 +282,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", "run the controller (FastAGI IVR, AMI, call account) and the web app",
             run_command),
     Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
+    Command("db", "create or migrate the store, or say its revision", db_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
@@ -368,10 +342,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         from clinicall.settings.models import EngineMismatch
 
         if not isinstance(exc, EngineMismatch):
-            raise
+            return _crashed(args.command, exc)
         print(f"clinicall {args.command}: error: {exc}", file=sys.stderr)
         print("  -> this version drives Asterisk only (FreeSWITCH comes next); set "
               "'engine: {type: asterisk, ...}'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (``clinicall report ... | head``): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second one at exit
+        return 1
+    except Exception as exc:  # the last resort: one line, not a traceback
+        return _crashed(args.command, exc)
+
+
+def _crashed(command: str, exc: Exception) -> int:
+    """An error no handler expected: one line, and the traceback in a crash log."""
+    log = write_crash_log(command)
+    print(f"clinicall {command}: unexpected error: {type(exc).__name__}: "
+          f"{_one_line(str(exc))}", file=sys.stderr)
+    if log is None:
+        print("  -> no crash log could be written; run again with the same arguments to see "
+              "if it repeats", file=sys.stderr)
+    else:
+        print(f"  -> the traceback is in {log}; please report it with that file",
+              file=sys.stderr)
+    return EXIT_CRASH
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

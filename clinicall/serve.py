@@ -12,13 +12,14 @@ import logging
 import os
 import secrets
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
-from clinicall.app import running
+from clinicall.app import Running, running
 from clinicall.controller.service import Clock, utc_now
-from clinicall.settings.models import ClinicConfig
+from clinicall.settings.models import AsteriskEngine, ClinicConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,22 @@ async def serve(
     web_enabled: bool = True,
     stop: asyncio.Event | None = None,
     now: Clock = utc_now,
+    announce: Callable[[str], None] | None = None,
 ) -> None:
-    """Run until ``stop`` is set (by default: until SIGTERM or SIGINT)."""
+    """Run until ``stop`` is set (by default: until SIGTERM or SIGINT).
+
+    ``announce`` gets one line per part once it is up (the store, the engine link, the FastAGI
+    port, the keeper of the hourly sums, the web console) and a hint when the console has no
+    user yet: what an administrator starting the service wants to see without ``-v``.
+    """
     from clinicall.web.app import build_app
     from clinicall.web.http_server import app_runner
 
     stop = stop or _stop_on_signals()
     async with running(config, db_url=db_url, now=now) as parts:
+        if announce is not None:
+            for line in startup_lines(config, db_url or config.database.url):
+                announce(line)
         runner: web.AppRunner | None = None
         if web_enabled:
             app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
@@ -62,12 +72,44 @@ async def serve(
             await runner.setup()
             await web.TCPSite(runner, config.http.host, config.http.port).start()
             log.info("web on http://%s:%s/", config.http.host, config.http.port)
+            if announce is not None:
+                announce(f"web console: http://{config.http.host}:{config.http.port}/")
+                if not await _has_users(parts):
+                    announce("web console: no user yet; add one with 'clinicall user add "
+                             "NAME --role admin'")
         try:
             await stop.wait()
         finally:
             if runner is not None:
                 await runner.cleanup()
     log.info("stopped")
+
+
+def startup_lines(config: ClinicConfig, db_url: str) -> list[str]:
+    """What :func:`running` started, one line each, with where it listens or connects."""
+    from sqlalchemy import make_url
+
+    from clinicall.db.status import head_revision
+
+    store = make_url(db_url).render_as_string(hide_password=True)
+    lines = [f"store: {store} (at revision {head_revision()})"]
+    engine = config.engine
+    if isinstance(engine, AsteriskEngine):
+        lines += [f"engine: Asterisk AMI {engine.ami_host}:{engine.ami_port} as "
+                  f"{engine.ami_user} (connecting in the background; a failure is logged)",
+                  f"engine: FastAGI IVR on {engine.agi_host}:{engine.agi_port}, serving "
+                  f"{', '.join(engine.agi_allow)}",
+                  f"engine: queue_log {engine.queue_log}"]
+    else:
+        lines.append(f"engine: FreeSWITCH Event Socket {engine.esl_host}:{engine.esl_port}")
+    lines.append("keeper: the reports' hourly sums, brought up to date every minute")
+    return lines
+
+
+async def _has_users(parts: Running) -> bool:
+    from clinicall.web.users import list_users
+
+    return bool(await list_users(parts.sessions))
 
 
 def _stop_on_signals() -> asyncio.Event:

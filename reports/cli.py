@@ -3,9 +3,11 @@
     clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv \
         [--out FILE] [--config FILE] [--db URL] [--section queues|calls|topics]
 
-``--from``/``--to`` are local dates in the clinic's time zone, both included.  The database is
-``--db``, else the config's ``database.url``.  A progress bar goes to stderr, the report to
-``--out`` or stdout.  Wire it with ``Command("report", ..., report_command)``.
+``--from``/``--to`` are local dates in the clinic's time zone, both included.  The config is
+found by the one rule of every command (:mod:`clinicall.settings.location`); the database is
+``--db``, else the config's ``database.url``, and must be migrated already: a report never
+creates or changes a store (:mod:`clinicall.db.status`).  A progress bar goes to stderr, the
+report to ``--out`` or stdout.  Wire it with ``Command("report", ..., report_command)``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pathlib import Path
 from typing import cast
 
 from clinicall.reports.export import FORMATS, Format
+from clinicall.settings.location import DEFAULTS
 
-DEFAULT_CONFIG = Path("config/clinic.yaml")
 SECTIONS = ("queues", "calls", "topics")
 
 
@@ -42,7 +44,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: %(default)s)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help=f"the clinic config (default: {DEFAULT_CONFIG})")
+                        help=f"the clinic config (YAML); when none is given: {DEFAULTS}")
     parser.add_argument("--db", metavar="URL", help="database URL (default: from the config)")
 
 
@@ -52,23 +54,44 @@ def report_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namesp
     return run_report
 
 
+def _fail(message: str, hint: str = "") -> int:
+    print(f"clinicall report: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"  -> {hint}", file=sys.stderr)
+    return 1
+
+
 def run_report(args: argparse.Namespace) -> int:
+    from clinicall.db.status import StoreNotReady, require_current
     from clinicall.settings import ConfigError, load_config
+    from clinicall.settings.dburl import check_database_url
+    from clinicall.settings.location import NoConfigFound, find_config
 
     if args.date_to < args.date_from:
-        print("clinicall report: error: --to is before --from", file=sys.stderr)
-        return 1
-    path = args.config or DEFAULT_CONFIG
+        return _fail("--to is before --from")
+    try:
+        path = find_config(args.config)
+    except NoConfigFound as exc:
+        return _fail(str(exc), "give --config FILE")
     try:
         config = load_config(path)
-    except (ConfigError, OSError) as exc:
-        print(f"clinicall report: error: cannot load {path}: {exc}", file=sys.stderr)
-        print(f"  -> run 'clinicall check-config {path}' or pass --config", file=sys.stderr)
-        return 1
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return _fail(f"{path}: {len(exc.errors)} problem(s) in the config",
+                     f"fix them and run 'clinicall check-config {path}'")
     if args.format == "xlsx" and args.out is None and sys.stdout.isatty():
-        print("clinicall report: error: XLSX is binary: give --out FILE", file=sys.stderr)
-        return 1
-    return asyncio.run(_run(args, config, args.db or config.database.url))
+        return _fail("XLSX is binary: give --out FILE")
+    url = args.db or config.database.url
+    try:
+        check_database_url(url)
+    except ValueError as exc:
+        return _fail(f"--db: {exc}", "give a SQLite or PostgreSQL URL")
+    try:
+        asyncio.run(require_current(url))
+    except StoreNotReady as exc:
+        return _fail(str(exc), exc.hint)
+    return asyncio.run(_run(args, config, url))
 
 
 async def _run(args: argparse.Namespace, config: object, url: str) -> int:

@@ -1,32 +1,24 @@
 """What ``clinicall user`` does, on a database URL: add a user, list users.
 
-Opens its own engine for the one operation and disposes of it.  Refuses a database that was
-never migrated (the users table would be missing) with a plain message.
+Opens its own engine for the one operation and disposes of it.  Refuses a store that is
+missing, never migrated or at another revision (:class:`clinicall.db.status.StoreNotReady`,
+one line saying which command to run) before opening it, so a mistyped URL creates nothing.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from clinicall.db import create_engine, current_revision, session_factory
+from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Role
+from clinicall.db.status import require_current
 from clinicall.web.users import NewUser, add_user, list_users
 
 
-class NotMigratedError(RuntimeError):
-    """The database has no schema yet."""
-
-
 async def _sessions_for(url: str) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
-    if await current_revision(url) is None:
-        raise NotMigratedError(f"the database has no schema yet ({_safe(url)})")
+    await require_current(url)
     engine = create_engine(url)
     return engine, session_factory(engine)
-
-
-def _safe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 async def add(url: str, username: str, role: Role, password: str, *, display_name: str,

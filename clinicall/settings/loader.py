@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import Node
 
 from clinicall.settings import crossref, legacy, yamlmarks
+from clinicall.settings.dburl import placed_database_url
 from clinicall.settings.messages import describe
 from clinicall.settings.models import ClinicConfig
 from clinicall.settings.problems import ConfigError, ConfigProblem, Severity
@@ -75,7 +76,14 @@ def check_config(path: str | PathLike[str]) -> ConfigReport:
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         return _unusable(name, line, column, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
                          "save the file as UTF-8")  # fmt: skip
-    return check_text(text, name)
+    report = check_text(text, name)
+    if report.config is None:
+        return report
+    database = report.config.database
+    placed = placed_database_url(database.url, Path(path).parent)
+    config = report.config.model_copy(
+        update={"database": database.model_copy(update={"url": placed})})
+    return ConfigReport(name, config, report.problems)
 
 
 def _unusable(name: str, line: int, column: int, message: str) -> ConfigReport:

@@ -8,9 +8,11 @@ whole number of seconds, got 'abc'", and for a typo, the key that was probably m
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -71,10 +73,21 @@ def describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "too_short":
         return f"expected at least {ctx.get('min_length')} item(s), got none"
     if kind in {"date_parsing", "date_type", "date_from_datetime_parsing"}:
-        return f"expected a date as YYYY-MM-DD{got}"
+        return _no_such_date(value) or f"expected a date as YYYY-MM-DD{got}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return f"{error['msg']}{got}"
+
+
+def _no_such_date(value: object) -> str | None:
+    """For a well-formed date that is not in the calendar (``2026-02-30``): why, in words."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        date.fromisoformat(value)
+    except ValueError as exc:
+        return f"there is no date {value!r} ({exc}); expected YYYY-MM-DD"
+    return None
 
 
 def _unknown_key(key: str, model: type[BaseModel], parent: Loc) -> str:

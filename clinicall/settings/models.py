@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from clinicall.settings.dburl import check_database_url
+
 Language = Literal["uk", "ru", "en"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -218,7 +220,9 @@ class Kpi(Frozen):
 
 
 class Database(Frozen):
-    url: str = "sqlite+aiosqlite:///var/clinicall.db"
+    #: SQLite or PostgreSQL (:mod:`clinicall.settings.dburl`); a relative SQLite path is
+    #: relative to the config file's folder.
+    url: Annotated[str, AfterValidator(check_database_url)] = "sqlite+aiosqlite:///var/clinicall.db"
 
 
 def _ip_network(entry: str) -> str:

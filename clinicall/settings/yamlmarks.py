@@ -42,6 +42,28 @@ ALIASES_REFUSED = ("anchors and aliases (&name, *name) are not accepted in a cli
 #: libyaml when PyYAML has it (about 20 times faster); the same events, nodes and marks.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+#: base loader -> the same keeping bad dates as text (made once per base)
+_KEEPING_BAD_DATES: dict[type[yaml.SafeLoader], type[yaml.SafeLoader]] = {}
+
+
+def _keeping_bad_dates(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
+    """``base``, except that a date not in the calendar (``2026-02-30``) stays text: PyYAML
+    would raise a bare ValueError with no line; as text it reaches the model, which
+    says where it is and what is wrong with it."""
+    if base in _KEEPING_BAD_DATES:
+        return _KEEPING_BAD_DATES[base]
+
+    class Loader(base):  # type: ignore[valid-type,misc]  # a class chosen at run time
+        def construct_yaml_timestamp(self, node: ScalarNode) -> object:
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                return self.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+    _KEEPING_BAD_DATES[base] = Loader
+    return Loader
+
 
 class RefusedYaml(yaml.MarkedYAMLError):
     """YAML that is valid but not accepted in a clinic config (aliases, deep nesting, too
@@ -62,7 +84,7 @@ def parse(text: str) -> tuple[object, Node | None]:
     """
     try:
         _check_events(text)
-        loader = _Loader(text)
+        loader = _keeping_bad_dates(_Loader)(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

@@ -63,7 +63,8 @@ async def _start_controller(
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "clinicall", "run", str(config_file), "--db", db_url,
-            "--no-web", "-v", stdout=out, stderr=asyncio.subprocess.STDOUT,
+            "--no-web", "-v", "--allow-example-secrets",  # the sandbox's are the example's
+            stdout=out, stderr=asyncio.subprocess.STDOUT,
         )
     for _ in range(200):  # until its FastAGI port accepts connections
         await asyncio.sleep(0.05)

@@ -48,6 +48,7 @@ def test_add_prompts_twice_without_env(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answers = iter(["pw-one", "pw-two"])
+    monkeypatch.setattr("clinicall.cli_store.terminal_present", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda _prompt: next(answers))
     assert main(["user", "add", "boris", "--role", "operator", "--db", db_url]) == 1
     assert "the passwords differ" in capsys.readouterr().err
@@ -58,7 +59,7 @@ def test_add_prompts_twice_without_env(
 
 
 def test_duplicate_and_unmigrated(
-    db_url: str, tmp_path_factory: pytest.TempPathFactory,
+    db_url: str, empty_db_url: str, tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("PW", "x")
@@ -67,6 +68,22 @@ def test_duplicate_and_unmigrated(
     assert main(["user", "add", "c", "--role", "admin", "--password-env", "PW",
                  "--db", db_url]) == 1
     assert "already exists" in capsys.readouterr().err
-    empty = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('e') / 'empty.db'}"
-    assert main(["user", "list", "--db", empty]) == 1
-    assert "no schema yet" in capsys.readouterr().err
+    missing = tmp_path_factory.mktemp("e") / "missing.db"
+    assert main(["user", "list", "--db", f"sqlite+aiosqlite:///{missing}"]) == 1
+    assert "no store at " in capsys.readouterr().err
+    assert not missing.exists()  # looking did not create it
+    if empty_db_url.startswith("sqlite"):  # a file with no tables: an empty database
+        asyncio.run(_touch_sqlite(empty_db_url))
+    assert main(["user", "list", "--db", empty_db_url]) == 1
+    err = capsys.readouterr().err
+    assert "is not migrated (it has no tables yet)" in err
+    assert "run 'clinicall db upgrade'" in err
+
+
+async def _touch_sqlite(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.connect():
+            pass
+    finally:
+        await engine.dispose()
