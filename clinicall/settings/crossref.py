@@ -28,7 +28,7 @@ class Finding:
 def check(config: ClinicConfig) -> list[Finding]:
     """Every cross-section problem of ``config``, errors and warnings, in file order."""
     checks = (_languages, _routes, _operators, _services, _ivr, _menus, _unreachable,
-              _texts, _fallback_staffed)
+              _texts, _fallback_staffed, _callbacks)
     return [finding for each in checks for finding in each(config)]
 
 
@@ -158,3 +158,9 @@ def _fallback_staffed(c: ClinicConfig) -> Iterator[Finding]:
         yield Finding(("ivr", "fallback_route"),
                       f"no operator is a member of {route.queue!r}, the fallback queue: "
                       "callers will wait there until an operator logs in", "warning")
+
+
+def _callbacks(c: ClinicConfig) -> Iterator[Finding]:
+    for name in c.callbacks.queues:
+        if name not in c.queues:
+            yield Finding(("callbacks", "queues", name), _unknown("queue", name, c.queues))
