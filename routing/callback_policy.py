@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time, timedelta
 
+from clinicall.routing.callback_order import SharePolicy
 from clinicall.settings.models import CallbackOverride, Callbacks
 
 
@@ -28,6 +29,11 @@ class CallbackPolicy:
     default_handle_s: float
     countries: frozenset[str]  # country codes without '+'; empty: any
     blocked_prefixes: tuple[str, ...]  # E.164 prefixes with '+'
+
+    @property
+    def share(self) -> SharePolicy:
+        """The live-caller share, as :mod:`clinicall.routing.callback_order` takes it."""
+        return SharePolicy(live_share=self.live_share, window=self.share_window)
 
 
 def policy_for(callbacks: Callbacks, queue: str | None) -> CallbackPolicy:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from clinicall.routing.callback_order import SharePolicy
 from clinicall.routing.callback_policy import policy_for
 from clinicall.settings.loader import check_text
 from clinicall.settings.models import DEFAULT_MISSED_CAUSES, Callbacks
@@ -49,6 +50,7 @@ def test_a_queue_override_wins_and_the_rest_are_defaults() -> None:
     assert policy_for(callbacks, None) == other
     assert lab.first_attempt == timedelta(minutes=10)
     assert lab.blocked_prefixes == ("+380700", "+380900")
+    assert lab.share == SharePolicy(live_share=0.5, window=10)
 
 
 @pytest.mark.parametrize(("old", "new", "key", "message"), [

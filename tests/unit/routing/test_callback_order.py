@@ -129,3 +129,10 @@ def test_the_share_changes_which_callbacks_start() -> None:
                               recent=[CALLBACK, CALLBACK], policy=owed) == []
     assert keys(callbacks_to_start(line, free_operators=1, callbacks_in_flight=0,
                                    recent=[LIVE, LIVE], policy=owed)) == ["a"]
+
+
+def test_a_full_share_lets_a_callback_through_only_after_a_window_of_live_serves() -> None:
+    full = SharePolicy(live_share=1.0, window=3)
+    line = [callback("a", 0), live("x", 1)]
+    assert next_served(line, [LIVE, LIVE, CALLBACK], full) == line[1]
+    assert next_served(line, [CALLBACK, LIVE, LIVE, LIVE], full) == line[0]
