@@ -161,6 +161,19 @@ def _fallback_staffed(c: ClinicConfig) -> Iterator[Finding]:
 
 
 def _callbacks(c: ClinicConfig) -> Iterator[Finding]:
-    for name in c.callbacks.queues:
+    for name, override in c.callbacks.queues.items():
         if name not in c.queues:
             yield Finding(("callbacks", "queues", name), _unknown("queue", name, c.queues))
+        if override.first_attempt_min is not None:
+            yield from _late_target(("callbacks", "queues", name, "first_attempt_min"),
+                                    override.first_attempt_min, c.kpi.unreturned_after_min)
+    yield from _late_target(("callbacks", "first_attempt_min"), c.callbacks.first_attempt_min,
+                            c.kpi.unreturned_after_min)
+
+
+def _late_target(loc: Loc, first_attempt_min: int, unreturned_after_min: int) -> Iterator[Finding]:
+    """A first-attempt target past the KPI's "returned within" time can never meet it."""
+    if first_attempt_min > unreturned_after_min:
+        yield Finding(loc, f"the first attempt ({first_attempt_min} min) comes after "
+                           f"kpi.unreturned_after_min ({unreturned_after_min} min): every "
+                           "missed call will count as unreturned", "warning")

@@ -3,15 +3,17 @@ line and key like the rest of the config."""
 
 from __future__ import annotations
 
+import typing
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
+from clinicall.db.models.enums import MissCause
 from clinicall.routing.callback_order import SharePolicy
 from clinicall.routing.callback_policy import policy_for
 from clinicall.settings.loader import check_text
-from clinicall.settings.models import DEFAULT_MISSED_CAUSES, Callbacks
+from clinicall.settings.models import DEFAULT_MISSED_CAUSES, Callbacks, MissedCause
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = (ROOT / "config" / "clinic.example.yaml").read_text()
@@ -86,3 +88,23 @@ def test_a_bad_value_is_named_at_its_line_and_key(
     assert problem.key_path == key
     assert message in problem.message
     assert str(problem).startswith(f"c.yaml:{line_of(text, new.strip())}: {key}: ")
+
+
+def test_the_missed_causes_are_the_stores() -> None:
+    assert set(typing.get_args(MissedCause)) == {cause.value for cause in MissCause}
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("  first_attempt_min: 10 ", "  first_attempt_min: 15 ", "callbacks.first_attempt_min"),
+    ("      first_attempt_min: 5", "      first_attempt_min: 11",
+     "callbacks.queues.pediatrics.first_attempt_min"),
+])  # fmt: skip
+def test_a_target_later_than_the_kpi_is_a_warning_at_its_line(old: str, new: str,
+                                                                key: str) -> None:
+    text = EXAMPLE.replace(old, new, 1)
+    report = check_text(text, "c.yaml")
+    assert report.config is not None
+    (warning,) = report.warnings
+    assert warning.key_path == key
+    assert "after kpi.unreturned_after_min (10 min)" in warning.message
+    assert str(warning).startswith(f"c.yaml:{line_of(text, new.strip())}: warning: {key}: ")
