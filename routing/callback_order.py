@@ -101,34 +101,42 @@ def live_share_owed(recent: Sequence[WaiterKind], policy: SharePolicy) -> bool:
     return live / len(window) < policy.live_share
 
 
+def _pick(line: list[Waiter], recent: Sequence[WaiterKind], policy: SharePolicy) -> int:
+    """The index in ``line`` (non-empty, in :func:`line_order`) of who is served next."""
+    head = line[0]
+    if head.kind == WaiterKind.LIVE or not live_share_owed(recent, policy):
+        return 0
+    for index, waiter in enumerate(line):
+        if waiter.priority != head.priority:
+            break
+        if waiter.kind == WaiterKind.LIVE:
+            return index
+    return 0
+
+
 def next_served(
     waiting: Iterable[Waiter], recent: Sequence[WaiterKind] = (), policy: SharePolicy = STRICT
 ) -> Waiter | None:
     """Who an operator who frees up serves next; None when nobody waits."""
     line = line_order(waiting)
-    if not line:
-        return None
-    head = line[0]
-    if head.kind == WaiterKind.LIVE or not live_share_owed(recent, policy):
-        return head
-    live = next(
-        (w for w in line if w.kind == WaiterKind.LIVE and w.priority == head.priority), None
-    )
-    return live if live is not None else head
+    return line[_pick(line, recent, policy)] if line else None
 
 
 def serve_order(
-    waiting: Iterable[Waiter], recent: Sequence[WaiterKind] = (), policy: SharePolicy = STRICT
+    waiting: Iterable[Waiter],
+    recent: Sequence[WaiterKind] = (),
+    policy: SharePolicy = STRICT,
+    *,
+    limit: int | None = None,
 ) -> list[Waiter]:
-    """The whole line in the order it will be served if nobody joins or leaves (the share
-    applied serve by serve)."""
-    remaining = line_order(waiting)
+    """The line in the order it will be served if nobody joins or leaves (the share applied
+    serve by serve); only the first ``limit`` when given (the line is sorted once, so a few
+    serves out of thousands of pending callbacks stay cheap)."""
+    line = line_order(waiting)
     history = list(recent)
     order: list[Waiter] = []
-    while remaining:
-        chosen = next_served(remaining, history, policy)
-        assert chosen is not None  # remaining is not empty
-        remaining.remove(chosen)
+    while line and (limit is None or len(order) < limit):
+        chosen = line.pop(_pick(line, history, policy))
         history.append(chosen.kind)
         order.append(chosen)
     return order
@@ -152,5 +160,5 @@ def callbacks_to_start(
     and never more than one callback per free operator.
     """
     slots = max(0, free_operators - callbacks_in_flight)
-    dealt = serve_order(waiting, recent, policy)[:slots]
+    dealt = serve_order(waiting, recent, policy, limit=slots)
     return [w for w in dealt if w.kind == WaiterKind.CALLBACK]

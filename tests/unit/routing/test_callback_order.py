@@ -136,3 +136,11 @@ def test_a_full_share_lets_a_callback_through_only_after_a_window_of_live_serves
     line = [callback("a", 0), live("x", 1)]
     assert next_served(line, [LIVE, LIVE, CALLBACK], full) == line[1]
     assert next_served(line, [CALLBACK, LIVE, LIVE, LIVE], full) == line[0]
+
+
+def test_a_limit_gives_the_first_serves_only() -> None:
+    line = [callback(f"cb{i}", i) for i in range(5)] + [live("x", 9)]
+    owed = SharePolicy(live_share=0.5, window=2)
+    assert keys(serve_order(line, (), owed, limit=2)) == ["x", "cb0"]
+    assert serve_order(line, limit=0) == []
+    assert serve_order(line, (), owed, limit=None) == serve_order(line, (), owed)

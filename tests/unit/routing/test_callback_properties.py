@@ -60,6 +60,8 @@ def test_the_share_only_interleaves_it_never_reorders_a_kind_or_a_priority(
         assert _of(kind, served) == _of(kind, strict)
     if share.live_share == 0:
         assert served == strict
+    for limit in range(len(line) + 1):
+        assert serve_order(line, recent, share, limit=limit) == served[:limit]
 
 
 @PROPERTY
