@@ -1,1 +1,2 @@
-"""Routing: triage (which queue a menu choice leads to) and business hours.  Pure logic, no I/O."""
+"""Routing: triage (which queue a menu choice leads to), business hours, and the callback
+policy (docs/callbacks.md).  Pure logic, no I/O."""

@@ -95,6 +95,28 @@ class OpeningHours:
                     return opening
         return None
 
+    def open_until(self, at: datetime) -> datetime | None:
+        """When the opening that holds ``at`` ends, as a UTC datetime.
+
+        None when the clinic is closed at ``at`` (or stays open past :data:`HORIZON_DAYS`).
+        Intervals that touch or overlap are one opening, and so are an interval that runs to
+        midnight (``24:00``) and a next day that opens at ``00:00``.
+        """
+        _require_aware(at)
+        if not self.is_open(at):
+            return None
+        local = at.astimezone(self.zone)
+        day, position = local.date(), local.hour * 3600 + local.minute * 60 + local.second
+        for _ in range(HORIZON_DAYS):
+            for start, end in self.intervals_on(day):  # sorted by start
+                if start <= position < end:
+                    position = end
+            next_day = day + timedelta(days=1)
+            if position < _DAY_SECONDS or not any(s == 0 for s, _ in self.intervals_on(next_day)):
+                return self._instant(day, position)
+            day, position = next_day, 0
+        return None
+
     def _instant(self, day: date, seconds: int) -> datetime:
         """The UTC instant the local wall clock first shows ``seconds`` past midnight of ``day``."""
         if seconds >= _DAY_SECONDS:

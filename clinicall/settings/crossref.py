@@ -28,7 +28,7 @@ class Finding:
 def check(config: ClinicConfig) -> list[Finding]:
     """Every cross-section problem of ``config``, errors and warnings, in file order."""
     checks = (_languages, _routes, _operators, _services, _ivr, _menus, _unreachable,
-              _texts, _fallback_staffed)
+              _texts, _fallback_staffed, _callbacks)
     return [finding for each in checks for finding in each(config)]
 
 
@@ -158,3 +158,22 @@ def _fallback_staffed(c: ClinicConfig) -> Iterator[Finding]:
         yield Finding(("ivr", "fallback_route"),
                       f"no operator is a member of {route.queue!r}, the fallback queue: "
                       "callers will wait there until an operator logs in", "warning")
+
+
+def _callbacks(c: ClinicConfig) -> Iterator[Finding]:
+    for name, override in c.callbacks.queues.items():
+        if name not in c.queues:
+            yield Finding(("callbacks", "queues", name), _unknown("queue", name, c.queues))
+        if override.first_attempt_min is not None:
+            yield from _late_target(("callbacks", "queues", name, "first_attempt_min"),
+                                    override.first_attempt_min, c.kpi.unreturned_after_min)
+    yield from _late_target(("callbacks", "first_attempt_min"), c.callbacks.first_attempt_min,
+                            c.kpi.unreturned_after_min)
+
+
+def _late_target(loc: Loc, first_attempt_min: int, unreturned_after_min: int) -> Iterator[Finding]:
+    """A first-attempt target past the KPI's "returned within" time can never meet it."""
+    if first_attempt_min > unreturned_after_min:
+        yield Finding(loc, f"the first attempt ({first_attempt_min} min) comes after "
+                           f"kpi.unreturned_after_min ({unreturned_after_min} min): every "
+                           "missed call will count as unreturned", "warning")

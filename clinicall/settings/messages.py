@@ -26,6 +26,10 @@ _PATTERNS = {
     r"^\+[1-9][0-9]{7,14}$": "a phone number in E.164 form, such as '+380441234567' (quoted)",
     r"^[0-9*#]$": "a single key: 0-9, * or #",
     r"^(hours|address|service:[a-z][a-z0-9_]*)$": "'hours', 'address' or 'service:<service id>'",
+    r"^[1-9][0-9]{0,2}$": "a country calling code: 1 to 3 digits without '+', such as '380' "
+    "(quoted)",
+    r"^\+[1-9][0-9]{0,14}$": "the start of a phone number in E.164 form, such as '+380900' "
+    "(quoted)",
 }
 
 

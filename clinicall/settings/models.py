@@ -219,6 +219,66 @@ class Kpi(Frozen):
     unreturned_after_min: int = Field(default=10, ge=1, le=1440)
 
 
+#: Why a call was missed, in the store's words (``MissCause`` in clinicall/db/models/enums.py).
+MissedCause = Literal["hangup_ivr", "abandoned", "timeout", "exitkey", "empty", "afterhours",
+                      "failed", "engine"]  # fmt: skip
+#: The causes a callback job is made for by default: the patient wanted an operator and got none.
+DEFAULT_MISSED_CAUSES: tuple[MissedCause, ...] = ("abandoned", "hangup_ivr", "timeout", "failed",
+                                                  "afterhours")  # fmt: skip
+#: A country calling code: 1 to 3 digits, no '+' (``380``).
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,2}$")]
+#: The start of an E.164 number: '+' and 1 to 15 digits (``+380900``).
+NumberPrefix = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{0,14}$")]
+
+
+class CallableNumbers(Frozen):
+    """Which numbers the clinic may call back (docs/callbacks.md, "Callable numbers").
+
+    A number must be E.164 after normalization (emergency and other short numbers never are);
+    ``countries`` limits the country codes (empty: any), ``blocked_prefixes`` refuses ranges
+    such as premium-rate services.  The defaults are Ukraine's premium-rate and audiotex
+    ranges; a clinic elsewhere lists its own.
+    """
+
+    countries: list[CountryCode] = Field(default_factory=list)
+    blocked_prefixes: list[NumberPrefix] = Field(default_factory=lambda: ["+380700", "+380900"])
+
+
+class CallbackOverride(Frozen):
+    """One queue's own callback policy; a key left out takes the ``callbacks:`` default."""
+
+    first_attempt_min: int | None = Field(default=None, ge=0, le=1440)
+    attempts: int | None = Field(default=None, ge=1, le=10)
+    spacing_min: int | None = Field(default=None, ge=1, le=1440)
+    live_share: float | None = Field(default=None, ge=0, le=1)
+
+
+class Callbacks(Frozen):
+    """The callback policy (docs/callbacks.md): which missed calls are returned, when, how
+    often, and how callbacks share the line with live callers.  Per-queue overrides under
+    ``queues``."""
+
+    #: The missed causes that create a callback job (``hangup_ivr`` only after a topic).
+    missed_causes: list[MissedCause] = Field(default_factory=lambda: list(DEFAULT_MISSED_CAUSES))
+    #: The target for the first attempt of a missed call, counted from the call (open hours).
+    first_attempt_min: int = Field(default=10, ge=0, le=1440)
+    #: Tries per job (busy, no answer, rejected and failed each count) and the time between.
+    attempts: int = Field(default=3, ge=1, le=10)
+    spacing_min: int = Field(default=5, ge=1, le=1440)
+    #: No attempt starts this close to closing time (the call must end within hours).
+    closing_margin_min: int = Field(default=5, ge=0, le=240)
+    #: The patient's own wall-clock hours in which they may be called (their time zone).
+    patient_day: TimeRange = Field(default_factory=lambda: TimeRange.model_validate("09:00-21:00"))
+    #: The least share of recent serves that go to live callers when both wait (0: strict
+    #: arrival order), over the last ``share_window`` serves.
+    live_share: float = Field(default=0.0, ge=0, le=1)
+    share_window: int = Field(default=10, ge=1, le=1000)
+    #: The handle time assumed by the wait estimate before any call was handled.
+    default_handle_s: int = Field(default=180, ge=10, le=3600)
+    numbers: CallableNumbers = Field(default_factory=CallableNumbers)
+    queues: dict[Ident, CallbackOverride] = Field(default_factory=dict)
+
+
 class Database(Frozen):
     #: SQLite or PostgreSQL (:mod:`clinicall.settings.dburl`); a relative SQLite path is
     #: relative to the config file's folder.
@@ -330,6 +390,7 @@ class ClinicConfig(Frozen):
     services: dict[Ident, Service] = Field(default_factory=dict)
     ivr: Ivr
     kpi: Kpi = Field(default_factory=Kpi)
+    callbacks: Callbacks = Field(default_factory=Callbacks)
     database: Database = Field(default_factory=Database)
     engine: Engine
     recordings: Recordings = Field(default_factory=Recordings)
