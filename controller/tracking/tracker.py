@@ -18,6 +18,11 @@ Usage::
     ...
     await tracker.close()                      # stops the loops, writes what is pending
 
+Two judgments need more than one call's rows, so the tracker makes them and journals the
+result as per-call facts: an engine that started again (``EngineStarted``) cut the calls it had
+(``_cut_by_restart``), and an IVR session the engine never reported within ``confirm_grace_s``
+is no call (``check_ivr_sessions``: counted apart, never projected).
+
 A DB error never loses a fact while the process lives: the batch stays pending and is retried
 with backoff; an unreachable store is logged as one outage, two lines (``outage.py``).
 Counters are in ``tracker.stats``; live queue state in ``tracker.live``.
