@@ -109,14 +109,7 @@ class AsteriskCallPort:
         return first + rest
 
     async def say_number(self, number: int, *, digits: str = "") -> str:
-        reply = await self._channel.command(
-            "SAY NUMBER",
-            number,
-            digits,
-            minus_one_is_hangup=True,
-            deadline_s=self._prompt_deadline_s,
-        )
-        return _key(reply.result_int)
+        return await self._played("SAY NUMBER", number, digits)
 
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel.command("SET VARIABLE", name, value)
@@ -140,9 +133,14 @@ class AsteriskCallPort:
         await self._channel.command("HANGUP")
 
     async def _stream(self, prompt: str, digits: str) -> str:
+        return await self._played("STREAM FILE", prompt, digits)
+
+    async def _played(self, verb: str, what: str | int, digits: str) -> str:
+        """A command that plays something the caller may interrupt with one of ``digits``:
+        the key pressed ('' if none), under the prompts' deadline."""
         reply = await self._channel.command(
-            "STREAM FILE",
-            prompt,
+            verb,
+            what,
             digits,
             minus_one_is_hangup=True,
             deadline_s=self._prompt_deadline_s,

@@ -106,6 +106,11 @@ class _Facts:
     recording: f.RecordingStarted | None = None
     times: list[datetime] = field(default_factory=list)  # of every engine fact
 
+    @property
+    def cut_at(self) -> datetime | None:
+        """When the engine first cut the call (None: it did not)."""
+        return min((c.at for c in self.cuts), default=None)
+
     def pick(self, ivr: str, routed: str, data: str = "") -> str | None:
         mark = getattr(self.routed, routed, None) if routed and self.routed else None
         for value in (self.ivr.get(ivr) if ivr else None, mark, self.data.get(data)):
@@ -163,9 +168,8 @@ def project_call(
         a if a.priority == priority else replace(a, priority=priority)
         for a in att.merge(att.build(facts.durable), att.build(facts.live))
     )
-    cut_at = min((c.at for c in facts.cuts), default=None)
-    if cut_at is not None:
-        attempts = _cut_attempts(attempts, cut_at)
+    if facts.cut_at is not None:
+        attempts = _cut_attempts(attempts, facts.cut_at)
     return _call(call_key, facts, attempts, config)
 
 
@@ -202,7 +206,7 @@ def _call(
     )
     dialled_raw = facts.pick("dialled", "dialled") or (first.dialled if first else None)
     outcome = _ivr_outcome(facts)
-    cut = bool(facts.cuts)
+    cut = facts.cut_at is not None
     if cut and outcome == IvrOutcome.HANGUP_IVR:
         outcome = IvrOutcome.FAILED  # the engine hung up in the menu, not the patient
     ended_at = _ended_at(call_key, facts, outcome, attempts)
@@ -275,15 +279,14 @@ def _ended_at(
     attempts: tuple[AttemptRecord, ...],
 ) -> datetime | None:
     """The caller's channel hung up; else the end of the last queue attempt; else the end of
-    an IVR session that did not queue the call."""
+    an IVR session that did not queue the call; else, if the engine cut it, the cut."""
     callers = {call_key, str(facts.ivr.get("channel_id") or "")} | {a.channel_id for a in attempts}
     hangups = [c.at for c in facts.closed if c.channel_id in callers]
     if hangups:
         return max(hangups)
     ended = _ended_without_hangup(facts, outcome, attempts)
-    if ended is None and facts.cuts:  # the engine died with the call: at its last sign of life
-        return min(c.at for c in facts.cuts)
-    return ended
+    # the engine died with the call: at its last sign of life
+    return facts.cut_at if ended is None else ended
 
 
 def _ended_without_hangup(

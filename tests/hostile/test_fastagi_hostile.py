@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import random
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -176,17 +177,25 @@ async def usage_flood(port: int, stop: asyncio.Event, stats: AttackStats, watch:
             writer.write(environment(f"666.{stats.connections}"))
             await reader.readline()  # the first command: a session now
             writer.write(b"520-Invalid command syntax.  Proper usage follows:\n")
-            while not stop.is_set():
-                writer.write(FLOOD_CHUNK)
-                await writer.drain()
-                stats.sent(len(FLOOD_CHUNK), FLOOD_VOLUME)
-                stats.ready.set()
-                watch.sample()
-                await asyncio.sleep(0)  # a turn of the loop it shares with the server
+            await _pour(writer, itertools.repeat(FLOOD_CHUNK), stop, stats, watch)
         except ConnectionError:
             stats.cut += 1
         finally:
             await close_quietly(writer)
+
+
+async def _pour(writer: asyncio.StreamWriter, chunks: Iterator[bytes], stop: asyncio.Event,
+                stats: AttackStats, watch: Watch) -> None:
+    """Writes ``chunks`` as fast as the server takes them, until the test is done."""
+    for chunk in chunks:
+        if stop.is_set():
+            return
+        writer.write(chunk)
+        await writer.drain()
+        stats.sent(len(chunk), FLOOD_VOLUME)
+        stats.ready.set()
+        watch.sample()
+        await asyncio.sleep(0)  # a turn of the loop it shares with the server
 
 
 HEADER_VALUE = b"v" * 1000
@@ -206,16 +215,8 @@ async def endless_header(
         stats.connections += 1
         try:
             writer.write(b"agi_network: yes\n")
-            lines = 0
-            while not stop.is_set():
-                chunk = header_chunk(lines)
-                lines += 64
-                writer.write(chunk)
-                await writer.drain()
-                stats.sent(len(chunk), FLOOD_VOLUME)
-                stats.ready.set()
-                watch.sample()
-                await asyncio.sleep(0)  # a turn of the loop it shares with the server
+            chunks = (header_chunk(first) for first in itertools.count(0, 64))
+            await _pour(writer, chunks, stop, stats, watch)
         except ConnectionError:
             stats.cut += 1
         finally:
