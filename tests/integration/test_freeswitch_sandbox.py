@@ -1,0 +1,156 @@
+"""The generated FreeSWITCH config on a real FreeSWITCH 1.10.12: it loads, mod_callcenter holds
+the clinic's queues, agents and tiers, the event socket takes only the config's password, a
+call to the clinic number reaches the controller's outbound socket, and without the controller
+the call waits in the fallback queue.
+
+The "controller" here is a plain asyncio TCP listener on the configured socket port: the
+Event Socket client itself is tested in the FreeSWITCH adapter's own tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
+
+import pytest
+
+from clinicall.freeswitch_config.callcenter import queue_name, strategy
+from clinicall.sandbox.errors import FreeswitchCommandError
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.settings import ClinicConfig
+
+FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
+PATIENT = "0501234567"
+
+
+def rows(table: str) -> list[dict[str, str]]:
+    """``callcenter_config ... list`` output (a ``|`` table, then ``+OK``) as dicts."""
+    lines = [line for line in table.strip().splitlines() if line and line != "+OK"]
+    if not lines:
+        return []
+    header = lines[0].split("|")
+    return [dict(zip(header, line.split("|"), strict=True)) for line in lines[1:]]
+
+
+async def until(probe: Callable[[], Awaitable[str]], predicate: Callable[[str], bool],
+                *, within: float = 10.0) -> str:
+    """Poll FreeSWITCH (which has no way to notify fs_cli) until ``predicate`` holds."""
+    deadline = time.monotonic() + within
+    while True:
+        out = await probe()
+        if predicate(out):
+            return out
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s; last output:\n{out}")
+        await asyncio.sleep(0.1)
+
+
+def call_clinic(config: ClinicConfig, caller: str = PATIENT) -> str:
+    """A loopback call from ``caller`` to the clinic's first number, arriving in ``public``
+    as a trunk's call does."""
+    number = config.numbers[0].number
+    return f"originate {{origination_caller_id_number={caller}}}loopback/{number}/public &park"
+
+
+async def log_out_everyone(fs: FreeswitchSandbox, config: ClinicConfig) -> None:
+    """Nobody can answer, so a member stays ``Waiting`` instead of flickering to ``Trying``."""
+    for op in config.operators:
+        out = await fs.api(f"callcenter_config agent set status {op.id} 'Logged Out'")
+        assert out.strip().startswith("+OK"), out
+
+
+def waiting_in(queue: str, caller: str) -> Callable[[str], bool]:
+    def check(table: str) -> bool:
+        return any(r["queue"] == queue and r["cid_number"] == caller and r["state"] == "Waiting"
+                   for r in rows(table))
+
+    return check
+
+
+async def test_generated_config_loads_queues_agents_and_tiers(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, config = make_freeswitch(name="load")
+    async with fs:
+        queues = {r["name"]: r for r in rows(await fs.api("callcenter_config queue list"))}
+        for qid, queue in config.queues.items():
+            assert queues[queue_name(qid)]["strategy"] == strategy(queue)
+            assert queues[queue_name(qid)]["max_wait_time"] == str(queue.max_wait_s)
+        assert "support@default" in queues  # the administrator's own queue is still there
+        agents = {r["name"]: r for r in rows(await fs.api("callcenter_config agent list"))}
+        assert set(agents) == {op.id for op in config.operators}
+        assert all(a["status"] == "Available" for a in agents.values())
+        tiers = {(r["agent"], r["queue"], r["level"])
+                 for r in rows(await fs.api("callcenter_config tier list"))}
+        assert tiers == {(op.id, queue_name(qid), str(penalty + 1))
+                         for op in config.operators for qid, penalty in op.queues.items()}
+
+
+async def test_event_socket_takes_the_configs_password_only(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, _ = make_freeswitch(name="esl")
+    async with fs:
+        assert "is ready" in await fs.api("status")
+        real = fs.esl_password
+        for wrong in ("ClueCon", "not-the-password"):
+            fs.esl_password = wrong
+            with pytest.raises(FreeswitchCommandError):
+                await fs.api("status", limit_s=3.0)
+        fs.esl_password = real
+        assert "is ready" in await fs.api("status")
+
+
+async def test_call_reaches_the_outbound_socket_then_the_fallback_queue(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, config = make_freeswitch(name="socket")
+    channel_data: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"connect\n\n")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\n\n"), 10)
+        channel_data.set_result(head.decode("utf-8", "replace"))
+        writer.close()  # the controller goes away mid-call
+        await writer.wait_closed()
+
+    assert fs.outbound_port is not None
+    server = await asyncio.start_server(controller, "127.0.0.1", fs.outbound_port)
+    async with server, fs:
+        await log_out_everyone(fs, config)
+        assert (await fs.api(call_clinic(config))).startswith("+OK")
+        head = await asyncio.wait_for(channel_data, 10)
+        fields = dict(line.split(": ", 1) for line in head.strip().splitlines())
+        assert fields["Caller-Caller-ID-Number"] == PATIENT
+        assert unquote(fields["Caller-Destination-Number"]) == config.numbers[0].number
+        assert fields["Caller-Context"] == "clinicall"
+        # socket_resume: the call goes on to the fallback queue rather than being hung up
+        fallback = queue_name(config.routes[config.ivr.fallback_route].queue)
+        await until(lambda: fs.api(f"callcenter_config queue list members {fallback}"),
+                    waiting_in(fallback, PATIENT))
+
+
+async def test_without_the_controller_the_call_waits_in_the_fallback_queue(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, config = make_freeswitch(name="fallback")  # nothing listens on fs.outbound_port
+    fallback = queue_name(config.routes[config.ivr.fallback_route].queue)
+    async with fs:
+        await log_out_everyone(fs, config)
+        assert (await fs.api(call_clinic(config))).startswith("+OK")
+        table = await until(lambda: fs.api(f"callcenter_config queue list members {fallback}"),
+                            waiting_in(fallback, PATIENT))
+        assert len(rows(table)) == 1
+        others = [queue_name(q) for q in config.queues if queue_name(q) != fallback]
+        for other in others:
+            assert rows(await fs.api(f"callcenter_config queue list members {other}")) == []
+
+
+async def test_crash_restart_comes_back_with_the_same_config(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, config = make_freeswitch(name="crash")
+    async with fs:
+        first = fs.pid
+        await fs.restart(crash=True)
+        assert fs.pid != first
+        names = {r["name"] for r in rows(await fs.api("callcenter_config queue list"))}
+        assert {queue_name(q) for q in config.queues} <= names
