@@ -11,11 +11,13 @@ is known in advance (:data:`PREFIX_NAME`): a machine that has the build needs no
 Where the sources come from, in order:
 
 1. ``$CLINICALL_FREESWITCH_SOURCES``: a folder holding the three tarballs;
-2. a ``shared/freeswitch/src`` folder beside the repository's own folder (how the project's
-   test machines ship them);
+2. a ``shared/freeswitch/src`` folder beside the repository's folder or one of its parents
+   (how the project's test machines ship them; a git worktree may sit deeper);
 3. fetched with git from the upstream repositories at the pinned tags and commits, each
    checked against its pinned commit id, and packed the way the shipped tarballs were
-   (``git archive``).  A tarball found in a folder must match its pinned SHA-256.
+   (``git archive``) into ``$CLINICALL_CACHE/freeswitch-src`` (default
+   ``/var/cache/clinicall``), where later runs find them.  A tarball found in one of the first
+   two folders must match its pinned SHA-256.
 
 This module blocks (it runs the build); from async code call it with ``asyncio.to_thread``.
 docs/engines/freeswitch.md, "Provisioning", says the same for a person.
@@ -34,14 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinicall.sandbox.errors import SandboxUnavailable
+from clinicall.sandbox.rootfs import default_cache_dir
 
 BUILD_SCRIPT = Path(__file__).with_name("freeswitch_build.sh")
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_SOURCES = REPO_ROOT.parent / "shared" / "freeswitch" / "src"
+SHIPPED = Path("shared/freeswitch/src")
 SOURCES_ENV = "CLINICALL_FREESWITCH_SOURCES"
 PREFIX_ENV = "CLINICALL_FREESWITCH_PREFIX"
 PREFIX_NAME = "freeswitch-1.10.12-d386785746f4"
 """``freeswitch_build.sh --print-prefix``'s name for the pinned tarballs and this script."""
+BUILD_SCRIPT_SHA256 = "5359bd027c7dc3386be0918923d245279f211b68550afee96340e60a0eb7f942"
+"""The script as shipped with the sources: an edited copy would build under another prefix."""
 DEFAULT_PREFIX = Path("/var/cache") / PREFIX_NAME
 STAMP = ".freeswitch-build-complete"
 
@@ -114,13 +119,21 @@ def checked_sources(folder: Path) -> bool:
     return True
 
 
+def fetched_sources_dir() -> Path:
+    return default_cache_dir() / "freeswitch-src"
+
+
 def find_sources() -> Path | None:
     """The first folder that holds the pinned tarballs (``$CLINICALL_FREESWITCH_SOURCES``,
-    then the sources shipped beside the repository), or None."""
+    then the sources shipped beside the repository, then those fetched before), or None."""
     given = os.environ.get(SOURCES_ENV)
-    for folder in ([Path(given)] if given else []) + [SHIPPED_SOURCES]:
+    shipped = [parent / SHIPPED for parent in REPO_ROOT.parents]
+    for folder in ([Path(given)] if given else []) + shipped:
         if folder.is_dir() and checked_sources(folder):
             return folder
+    fetched = fetched_sources_dir()
+    if all((fetched / s.filename).is_file() for s in SOURCES):
+        return fetched  # checked by commit id when fetched
     return None
 
 
@@ -131,7 +144,7 @@ def fetch_sources(dest: Path, progress: Progress) -> Path:
     missing or a fetched commit is not the pinned one.
     """
     if shutil.which("git") is None or shutil.which("xz") is None:
-        raise SandboxUnavailable(_needs("git and xz-utils are not installed"))
+        raise SandboxUnavailable(_needs("git or xz is not installed"))
     dest.mkdir(parents=True, exist_ok=True)
     for source in SOURCES:
         target = dest / source.filename
@@ -154,7 +167,8 @@ def fetch_sources(dest: Path, progress: Progress) -> Path:
             _git(["-C", str(repo), "archive", "--format=tar", f"--prefix={source.top_dir}/",
                   "-o", str(tar), "FETCH_HEAD", "--", *spec])
             subprocess.run(["xz", "-T1", "-6", str(tar)], check=True)
-            shutil.move(f"{tar}.xz", target)
+            shutil.move(f"{tar}.xz", target.with_name(target.name + ".part"))
+            os.replace(target.with_name(target.name + ".part"), target)  # whole files only
     return dest
 
 
@@ -184,24 +198,20 @@ def ensure_freeswitch(prefix: Path | None = None, *, progress: Progress = print)
     A build already in progress (another test run, ``scripts/setup``) is waited for by the
     script's own lock, never started twice.  Raises SandboxUnavailable with what is needed.
     """
-    target = prefix or default_prefix()
+    explicit = prefix or (Path(os.environ[PREFIX_ENV]) if os.environ.get(PREFIX_ENV) else None)
+    target = explicit or DEFAULT_PREFIX
     if is_built(target):
         return target
     if os.geteuid() != 0:
         raise SandboxUnavailable(
             f"FreeSWITCH is not built in {target}, and building it needs root (its Debian "
             "build dependencies); run scripts/setup as root, or set CLINICALL_SKIP_FREESWITCH=1")
-    sources = find_sources()
+    # Fetched sources are checked by commit id; a pack whose bytes differ from the pinned
+    # tarballs (another git or xz version) builds under a prefix of its own.
+    sources = find_sources() or fetch_sources(fetched_sources_dir(), progress)
     with tempfile.TemporaryDirectory(prefix="clinicall-fs-build-") as work:
-        if sources is None:
-            # Checked by commit id; a pack whose bytes differ from the pinned tarballs (another
-            # git or xz version) builds under a prefix of its own.
-            sources = fetch_sources(Path(work) / "src", progress)
-        stage = Path(work)
-        shutil.copyfile(BUILD_SCRIPT, stage / "build.sh")  # the script finds src/ beside it
-        if not (stage / "src").exists():
-            (stage / "src").symlink_to(sources.resolve())
-        chosen = _run_script(stage, ["--print-prefix"]).strip() if prefix is None else str(prefix)
+        stage = _stage(Path(work), sources)
+        chosen = str(explicit) if explicit is not None else _script_prefix(stage)
         built = Path(chosen)
         if is_built(built):
             return built
@@ -213,6 +223,29 @@ def ensure_freeswitch(prefix: Path | None = None, *, progress: Progress = print)
     if not is_built(built):
         raise SandboxUnavailable(f"the FreeSWITCH build finished without its stamp in {built}")
     return built
+
+
+def find_built() -> Path | None:
+    """A finished build for the sources at hand, without building or fetching anything."""
+    if is_built(default_prefix()):
+        return default_prefix()
+    sources = find_sources()
+    if sources is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="clinicall-fs-build-") as work:
+        built = Path(_script_prefix(_stage(Path(work), sources)))
+    return built if is_built(built) else None
+
+
+def _stage(work: Path, sources: Path) -> Path:
+    """The script beside a ``src`` link to the sources: where it looks for them."""
+    shutil.copyfile(BUILD_SCRIPT, work / "build.sh")
+    (work / "src").symlink_to(sources.resolve())
+    return work
+
+
+def _script_prefix(stage: Path) -> str:
+    return _run_script(stage, ["--print-prefix"]).strip()
 
 
 def _run_script(stage: Path, args: list[str], progress: Progress | None = None) -> str:
@@ -230,3 +263,20 @@ def _run_script(stage: Path, args: list[str], progress: Progress | None = None) 
         tail = "\n".join(lines[-30:])
         raise SandboxUnavailable(f"the FreeSWITCH build script failed (exit {rc}):\n{tail}")
     return "\n".join(lines)
+
+
+def main() -> int:
+    """``python -m clinicall.sandbox.freeswitch_build``: provision (scripts/setup runs it)."""
+    import sys
+
+    try:
+        prefix = ensure_freeswitch(progress=lambda line: print(line, flush=True))
+    except SandboxUnavailable as exc:
+        print(f"setup: {exc}", file=sys.stderr)
+        return 1
+    print(f"setup: FreeSWITCH 1.10.12 is built in {prefix}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
