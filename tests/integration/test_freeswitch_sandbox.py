@@ -1,7 +1,7 @@
 """The generated FreeSWITCH config on a real FreeSWITCH 1.10.12: it loads, mod_callcenter holds
 the clinic's queues, agents and tiers, the event socket takes only the config's password, a
 call to the clinic number reaches the controller's outbound socket, and without the controller
-the call waits in the fallback queue.
+the call waits in the fallback queue (``callcenter_config queue list members``).
 
 The "controller" here is a plain asyncio TCP listener on the configured socket port: the
 Event Socket client itself is tested in the FreeSWITCH adapter's own tests.
@@ -55,15 +55,22 @@ def call_clinic(config: ClinicConfig, caller: str = PATIENT) -> str:
 
 
 async def log_out_everyone(fs: FreeswitchSandbox, config: ClinicConfig) -> None:
-    """Nobody can answer, so a member stays ``Waiting`` instead of flickering to ``Trying``."""
+    """Nobody can answer: the caller stays a member of the queue, unanswered."""
     for op in config.operators:
         out = await fs.api(f"callcenter_config agent set status {op.id} 'Logged Out'")
         assert out.strip().startswith("+OK"), out
 
 
+#: A member no operator has answered: ``Waiting``, or ``Trying`` while mod_callcenter looks for
+#: an agent (a ring-all queue shows ``Trying`` with ``serving_agent=ring-all`` even when every
+#: agent is logged out).
+UNANSWERED = {"Waiting", "Trying"}
+
+
 def waiting_in(queue: str, caller: str) -> Callable[[str], bool]:
     def check(table: str) -> bool:
-        return any(r["queue"] == queue and r["cid_number"] == caller and r["state"] == "Waiting"
+        return any(r["queue"] == queue and r["cid_number"] == caller
+                   and r["state"] in UNANSWERED and r["bridge_epoch"] == "0"
                    for r in rows(table))
 
     return check

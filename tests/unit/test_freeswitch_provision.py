@@ -41,7 +41,7 @@ def test_a_tarball_with_another_sha256_is_refused(tmp_path: Path) -> None:
 
 def test_without_git_it_says_in_one_line_what_it_needs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable) as exc:
         build.fetch_sources(tmp_path, print)
     message = str(exc.value)
