@@ -10,12 +10,15 @@ Event Socket client itself is tested in the FreeSWITCH adapter's own tests.
 from __future__ import annotations
 
 import asyncio
+import csv
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 import pytest
 
+from clinicall.agi_scripts import variables as v
+from clinicall.freeswitch_config.accounting import ACCOUNT, FIELDS
 from clinicall.freeswitch_config.callcenter import queue_name, strategy
 from clinicall.sandbox.errors import FreeswitchCommandError
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
@@ -150,6 +153,34 @@ async def test_without_the_controller_the_call_waits_in_the_fallback_queue(
         others = [queue_name(q) for q in config.queues if queue_name(q) != fallback]
         for other in others:
             assert rows(await fs.api(f"callcenter_config queue list members {other}")) == []
+
+
+async def test_a_clinic_call_leaves_its_cdr_line_with_the_queue_and_ivr_facts(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, config = make_freeswitch(name="cdr")  # no controller: the fallback path
+    fallback = queue_name(config.routes[config.ivr.fallback_route].queue)
+    async with fs:
+        await log_out_everyone(fs, config)
+        assert (await fs.api(call_clinic(config))).startswith("+OK")
+        await until(lambda: fs.api(f"callcenter_config queue list members {fallback}"),
+                    waiting_in(fallback, PATIENT))
+        await fs.api("hupall NORMAL_CLEARING")
+        cdr = fs.log_dir / "cdr-csv" / f"{ACCOUNT}.csv"
+
+        async def lines() -> str:
+            return await asyncio.to_thread(cdr.read_text) if cdr.exists() else ""
+
+        text = await until(lines, lambda s: s.endswith("\n"))
+    (row,) = [dict(zip(FIELDS, r, strict=True)) for r in csv.reader(text.splitlines())]
+    assert row["caller_id_number"] == PATIENT
+    assert row["CLINICALL_DIALLED"] == config.numbers[0].number
+    assert row[v.CLINICALL_OUTCOME] == "fallback"
+    assert row[v.CLINICALL_ROUTE] == config.ivr.fallback_route
+    assert row["cc_queue"] == fallback
+    assert row["cc_cause"] == "cancel"  # lower case here; the event says "CC-Cause: Cancel"
+    assert int(row["cc_queue_joined_epoch"]) >= int(row["start_epoch"]) > 0
+    assert row["cc_queue_answered_epoch"] == ""
+    assert row["hangup_cause"] == "NORMAL_CLEARING", row
 
 
 async def test_crash_restart_comes_back_with_the_same_config(
