@@ -10,9 +10,13 @@ Event Socket client itself is tested in the FreeSWITCH adapter's own tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import ipaddress
+import os
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -95,6 +99,46 @@ async def test_generated_config_loads_queues_agents_and_tiers(
                  for r in rows(await fs.api("callcenter_config tier list"))}
         assert tiers == {(op.id, queue_name(qid), str(penalty + 1))
                          for op in config.operators for qid, penalty in op.queues.items()}
+
+
+def bound_addresses(pid: int) -> set[tuple[str, str, int]]:
+    """(protocol, address, port) of every TCP listener and UDP socket the process holds, from
+    /proc: its socket inodes matched against the kernel's socket tables."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = set()
+    for proto in ("tcp", "tcp6", "udp", "udp6"):
+        for line in Path(f"/proc/{pid}/net/{proto}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if inode not in inodes or (proto.startswith("tcp") and state != "0A"):
+                continue
+            address_hex, port_hex = local.split(":")
+            raw = bytes.fromhex(address_hex)
+            # /proc writes each 32-bit word in host (little-endian) order
+            packed = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add((proto, str(ipaddress.ip_address(packed)), int(port_hex, 16)))
+    return found
+
+
+async def test_it_listens_on_loopback_only_and_stops_by_its_pid(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, _ = make_freeswitch(name="loopback")
+    async with fs:
+        pid = fs.pid
+        assert pid is not None
+        bound = bound_addresses(pid)
+        assert ("tcp", "127.0.0.1", fs.esl_port) in bound
+        assert ("udp", "127.0.0.1", fs.sip_port) in bound
+        assert {address for _, address, _ in bound} <= {"127.0.0.1", "::1"}, bound
+        run_dir = fs.run_dir
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not run_dir.exists()
 
 
 async def test_event_socket_takes_the_configs_password_only(
