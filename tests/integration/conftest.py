@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from clinicall.sandbox.asterisk import AsteriskSandbox
 from clinicall.sandbox.errors import SandboxUnavailable
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.freeswitch_build import find_built
+from clinicall.sandbox.freeswitch_conf import ConfInclude
 from clinicall.sandbox.ports import EnginePorts, free_ports, free_tcp_udp_port
 from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings import ClinicConfig, load_config
@@ -83,7 +84,8 @@ def make_asterisk(asterisk_root: Path) -> SandboxFactory:
 SKIP_FREESWITCH_ENV = "CLINICALL_SKIP_FREESWITCH"
 FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config/clinic.freeswitch.example.yaml"
 FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
-"""``make(config=None, *, name='test', keep_run_dir=False) -> (sandbox, config)``."""
+"""``make(config=None, *, name='test', extra_files={}, extra_includes=(), keep_run_dir=False)
+-> (sandbox, config)``."""
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +110,9 @@ def freeswitch_prefix() -> Path:
 def make_freeswitch(freeswitch_prefix: Path) -> FreeswitchFactory:
     """An (unstarted) FreeSWITCH loaded with the files ``clinicall freeswitch-config``
     generates for ``config`` (default: the FreeSWITCH example clinic), on fresh loopback
-    ports, and the config as the controller must use it (ports and ESL password set):
+    ports, and the config as the controller must use it (ports and ESL password set).
+    ``extra_files``/``extra_includes``: test-only config beside the generated one (a simulated
+    operator's context, say), included the same way:
 
         fs, config = make_freeswitch()
         async with fs:  # fs.esl_port, fs.esl_password, fs.outbound_port, fs.sip_port
@@ -116,6 +120,8 @@ def make_freeswitch(freeswitch_prefix: Path) -> FreeswitchFactory:
     """
 
     def make(config: ClinicConfig | None = None, *, name: str = "test",
+             extra_files: Mapping[str, str] | None = None,
+             extra_includes: Sequence[ConfInclude] = (),
              keep_run_dir: bool = False) -> tuple[FreeswitchSandbox, ClinicConfig]:
         base = config or load_config(FREESWITCH_EXAMPLE)
         esl_port, outbound_port = free_ports(2)
@@ -127,7 +133,8 @@ def make_freeswitch(freeswitch_prefix: Path) -> FreeswitchFactory:
         clinic = base.model_copy(update={"engine": engine})
         generated = render_freeswitch_config(clinic)
         sandbox = FreeswitchSandbox(
-            freeswitch_prefix, generated.files, generated.includes, name=name,
+            freeswitch_prefix, {**generated.files, **(extra_files or {})},
+            [*generated.includes, *extra_includes], name=name,
             esl_port=esl_port, esl_password=engine.esl_password, sip_port=sip_port,
             outbound_port=outbound_port, keep_run_dir=keep_run_dir)
         return sandbox, clinic

@@ -15,7 +15,9 @@ import csv
 import ipaddress
 import os
 import time
+import wave
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -24,6 +26,7 @@ import pytest
 from clinicall.agi_scripts import variables as v
 from clinicall.freeswitch_config.accounting import ACCOUNT, FIELDS
 from clinicall.freeswitch_config.callcenter import queue_name, strategy
+from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
 from clinicall.sandbox.errors import FreeswitchCommandError
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.settings import ClinicConfig
@@ -225,6 +228,68 @@ async def test_a_clinic_call_leaves_its_cdr_line_with_the_queue_and_ivr_facts(
     assert int(row["cc_queue_joined_epoch"]) >= int(row["start_epoch"]) > 0
     assert row["cc_queue_answered_epoch"] == ""
     assert row["hangup_cause"] == "NORMAL_CLEARING", row
+
+
+#: A simulated operator for the tests (not generated): the agent's loopback leg is bridged to an
+#: echo, so mod_callcenter sees a real channel answer (it hangs up a loopback agent that only
+#: answers).
+SIM_CONTEXT = """<include>
+  <context name="clinicall_sim">
+    <extension name="operator">
+      <condition field="destination_number" expression="^operator$">
+        <action application="bridge" data="loopback/9196/default"/>
+      </condition>
+    </extension>
+  </context>
+</include>
+"""
+
+
+SIM_OPERATOR = {
+    "extra_files": {"sim_operator.xml": SIM_CONTEXT},
+    "extra_includes": [Include("dialplan/public.xml", "</context>", True,
+                               include_line(DEFAULT_INCLUDE_DIR, "sim_operator.xml"),
+                               "after </context>")],
+}
+
+
+async def test_an_answered_queue_call_is_recorded_in_stereo_under_its_day_and_uuid(
+        make_freeswitch: FreeswitchFactory) -> None:
+    fs, config = make_freeswitch(name="record", **SIM_OPERATOR)
+    fallback = queue_name(config.routes[config.ivr.fallback_route].queue)
+    (answering, *others) = [op for op in config.operators
+                            if config.routes[config.ivr.fallback_route].queue in op.queues]
+    async with fs:
+        for op in others:
+            await fs.api(f"callcenter_config agent set status {op.id} 'Logged Out'")
+        await fs.api(f"callcenter_config agent set contact {answering.id} "
+                     "loopback/operator/clinicall_sim")
+        assert (await fs.api(call_clinic(config))).startswith("+OK")
+
+        def answered(table: str) -> bool:
+            return any(r["cid_number"] == PATIENT and r["state"] == "Answered"
+                       and r["serving_agent"] == answering.id for r in rows(table))
+
+        await until(lambda: fs.api(f"callcenter_config queue list members {fallback}"),
+                    answered)
+        await fs.api("hupall NORMAL_CLEARING")
+        cdr = fs.log_dir / "cdr-csv" / f"{ACCOUNT}.csv"
+
+        async def lines() -> str:
+            return await asyncio.to_thread(cdr.read_text) if cdr.exists() else ""
+
+        text = await until(lines, lambda s: s.endswith("\n"))
+        (row,) = [dict(zip(FIELDS, r, strict=True)) for r in csv.reader(text.splitlines())]
+        assert row["cc_agent"] == answering.id
+        assert row["cc_cause"] == "answered"
+        assert int(row["cc_queue_answered_epoch"]) >= int(row["cc_queue_joined_epoch"])
+        day = datetime.fromtimestamp(int(row["cc_queue_answered_epoch"]),
+                                     config.clinic.zone).strftime("%Y/%m/%d")
+        expected = fs.recordings_dir / day / f"{row['uuid']}.wav"
+        assert row["cc_record_filename"] == str(expected)
+        with wave.open(str(expected)) as recording:
+            assert recording.getnchannels() == 2  # the caller left, the operator right
+            assert recording.getnframes() > 0
 
 
 async def test_crash_restart_comes_back_with_the_same_config(
