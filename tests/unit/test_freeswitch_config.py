@@ -17,6 +17,7 @@ from clinicall.freeswitch_config.callcenter import queue_name
 from clinicall.freeswitch_config.command import include_dir_for
 from clinicall.freeswitch_config.xmlfile import MARK
 from clinicall.settings import ClinicConfig, load_config
+from clinicall.settings.loader import check_text
 from clinicall.settings.models import FREESWITCH_STRATEGIES, EngineMismatch
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -257,3 +258,12 @@ def test_run_refuses_a_freeswitch_clinic_saying_why(capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert "the FreeSWITCH adapter is not wired into 'run' yet" in err
     assert "Traceback" not in err
+
+
+def test_check_config_refuses_freeswitchs_default_password_at_its_line() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace("esl_password: change-me-esl",
+                                                       "esl_password: ClueCon")
+    (problem,) = check_text(text, "clinic.yaml").errors
+    line = text.splitlines().index("  esl_password: ClueCon") + 1
+    assert (problem.line, problem.key_path) == (line, "engine.esl_password")
+    assert "'ClueCon' is FreeSWITCH's default event socket password" in problem.message
