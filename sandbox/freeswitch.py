@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -30,11 +31,14 @@ from clinicall.sandbox.errors import (
 )
 from clinicall.sandbox.freeswitch_build import is_built
 from clinicall.sandbox.freeswitch_conf import GENERATED_FOLDER, ConfInclude, install
+from clinicall.sandbox.layout import prune_stale
 
 log = logging.getLogger(__name__)
 
 #: The last module the build's modules.conf loads: when it exists, every module is in.
 LAST_MODULE = "mod_say_ru"
+#: Instances' run dirs, ``<tmp>/clinicall-freeswitch/<name>-<pid of the owner>-<n>``.
+RUN_BASE = "clinicall-freeswitch"
 RUN_SUBDIRS = ("log", "db", "run", "temp", "recordings", "storage", "cache", "certs", "sounds")
 _CERTS = ("dtls-srtp.pem", "wss.pem")  # made at build time; a fresh pair costs 5-10 s of CPU
 
@@ -148,7 +152,17 @@ class FreeswitchSandbox:
         await self.stop()
 
     def _prepare(self) -> Path:
-        run_dir = Path(tempfile.mkdtemp(prefix=f"clinicall-fs-{self.name}-"))
+        base = Path(tempfile.gettempdir()) / RUN_BASE
+        base.mkdir(exist_ok=True)
+        prune_stale(base)  # left by test runs that were killed (FreeSWITCH died with them)
+        n = 0
+        while True:
+            run_dir = base / f"{self.name}-{os.getpid()}-{n}"
+            try:
+                run_dir.mkdir()
+                break
+            except FileExistsError:
+                n += 1
         for sub in RUN_SUBDIRS:
             (run_dir / sub).mkdir()
         for pem in _CERTS:
