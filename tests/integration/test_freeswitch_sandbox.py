@@ -1,7 +1,9 @@
 """The generated FreeSWITCH config on a real FreeSWITCH 1.10.12: it loads, mod_callcenter holds
-the clinic's queues, agents and tiers, the event socket takes only the config's password, a
-call to the clinic number reaches the controller's outbound socket, and without the controller
-the call waits in the fallback queue (``callcenter_config queue list members``).
+the clinic's queues, agents and tiers, the event socket takes only the config's password and
+everything listens on loopback, a call to the clinic number reaches the controller's outbound
+socket, and without the controller the call waits in the fallback queue
+(``callcenter_config queue list members``); a built prompt plays from FreeSWITCH's sound tree;
+an answered queue call is recorded; every clinic call leaves its CDR line.
 
 The "controller" here is a plain asyncio TCP listener on the configured socket port: the
 Event Socket client itself is tested in the FreeSWITCH adapter's own tests.
@@ -27,6 +29,8 @@ from clinicall.agi_scripts import variables as v
 from clinicall.freeswitch_config.accounting import ACCOUNT, FIELDS
 from clinicall.freeswitch_config.callcenter import queue_name, strategy
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
+from clinicall.ivr.prompts import PromptText, prompt_name
+from clinicall.prompt_build import build_prompts
 from clinicall.sandbox.errors import FreeswitchCommandError
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.settings import ClinicConfig
@@ -185,6 +189,57 @@ async def test_call_reaches_the_outbound_socket_then_the_fallback_queue(
         fallback = queue_name(config.routes[config.ivr.fallback_route].queue)
         await until(lambda: fs.api(f"callcenter_config queue list members {fallback}"),
                     waiting_in(fallback, PATIENT))
+
+
+async def read_message(reader: asyncio.StreamReader) -> tuple[dict[str, str], bytes]:
+    """One Event Socket message: its header block, then Content-Length bytes of body."""
+    head = (await reader.readuntil(b"\n\n")).decode("utf-8", "replace")
+    headers = dict(line.split(": ", 1) for line in head.strip().splitlines())
+    length = int(headers.get("Content-Length", "0"))
+    return headers, await reader.readexactly(length) if length else b""
+
+
+def event_fields(body: bytes) -> dict[str, str]:
+    """A ``text/event-plain`` body: URL-encoded ``Name: value`` lines."""
+    head = body.decode("utf-8", "replace").split("\n\n", 1)[0]
+    return {k: unquote(v) for k, v in (line.split(": ", 1) for line in head.splitlines())}
+
+
+async def test_a_built_prompt_plays_from_freeswitchs_sound_tree(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    fs, config = make_freeswitch(name="prompt")
+    prompt = PromptText(key="greeting", language="uk", text="Вітаємо в клініці")
+    played: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+
+    async def controller(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"connect\n\n")
+        await read_message(reader)
+        writer.write(b"myevents\n\n")
+        await read_message(reader)
+        file = "${sounds_dir}/" + prompt_name(prompt.language, prompt.key) + ".wav"
+        writer.write(("sendmsg\ncall-command: execute\nexecute-app-name: playback\n"
+                      f"execute-app-arg: {file}\nEvent-UUID: clinicall-test-1\n\n").encode())
+        while not played.done():
+            headers, body = await read_message(reader)
+            if headers.get("Content-Type") != "text/event-plain":
+                continue
+            event = event_fields(body)
+            if (event.get("Event-Name") == "CHANNEL_EXECUTE_COMPLETE"
+                    and event.get("Application-UUID") == "clinicall-test-1"):
+                played.set_result(event)
+        writer.close()
+        await writer.wait_closed()
+
+    assert fs.outbound_port is not None
+    server = await asyncio.start_server(controller, "127.0.0.1", fs.outbound_port)
+    async with server, fs:
+        (path,) = await build_prompts([prompt], fs.sounds_dir, cache_dir=tmp_path)
+        assert path == fs.sounds_dir / "clinicall" / "uk" / "greeting.wav"
+        assert (await fs.api(call_clinic(config))).startswith("+OK")
+        event = await asyncio.wait_for(played, 20)
+    assert event["Application"] == "playback"
+    assert event["Application-Response"] == "FILE PLAYED"
+    assert int(event["variable_playback_samples"]) > 8000  # more than a second at 8 kHz
 
 
 async def test_without_the_controller_the_call_waits_in_the_fallback_queue(
