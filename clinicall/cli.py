@@ -42,6 +42,7 @@ EPILOG = f"""\
 examples:
   clinicall check-config /etc/clinicall/clinic.yaml
   clinicall asterisk-config --out /etc/asterisk
+  clinicall freeswitch-config --out /etc/freeswitch/clinicall
   clinicall prompts --out /usr/share/asterisk/sounds
   clinicall db upgrade
   clinicall user add maria --role manager
@@ -126,6 +127,14 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
         return 0
 
     return run
+
+
+# -- freeswitch-config ----------------------------------------------------------------------
+
+def freeswitch_config_command(parser: argparse.ArgumentParser) -> Handler:
+    from clinicall.freeswitch_config.command import freeswitch_config_command as configure
+
+    return configure(parser)
 
 
 # -- prompts --------------------------------------------------------------------------------
@@ -224,6 +233,12 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         path = config_path(args)
         config = load(path)
         assert isinstance(config, ClinicConfig)
+        if config.engine.type == "freeswitch":
+            raise CommandError("the FreeSWITCH adapter is not wired into 'run' yet: this "
+                               "version runs the controller on Asterisk only",
+                               "'clinicall freeswitch-config' already writes FreeSWITCH's "
+                               "side; run on Asterisk ('engine: {type: asterisk, ...}') "
+                               "meanwhile")
         if not args.allow_example_secrets:
             _refuse_example_secrets(path, config)
         if args.db is not None:
@@ -277,6 +292,8 @@ COMMANDS: tuple[Command, ...] = (
             check_config_command),
     Command("asterisk-config", "write Asterisk's config files (queues, dialplan, AMI, SIP)",
             asterisk_config_command),
+    Command("freeswitch-config", "write FreeSWITCH's config files (dialplan, callcenter, "
+            "event socket, CDR) to include", freeswitch_config_command),
     Command("prompts", "synthesise the IVR prompts (uk/ru/en) as 8 kHz WAV",
             prompts_command),
     Command("run", "run the controller (FastAGI IVR, AMI, call account) and the web app",
@@ -344,8 +361,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(exc, EngineMismatch):
             return _crashed(args.command, exc)
         print(f"clinicall {args.command}: error: {exc}", file=sys.stderr)
-        print("  -> this version drives Asterisk only (FreeSWITCH comes next); set "
-              "'engine: {type: asterisk, ...}'", file=sys.stderr)
+        if args.command == "freeswitch-config":
+            hint = "this command writes FreeSWITCH's side; for Asterisk use 'asterisk-config'"
+        elif args.command == "asterisk-config":
+            hint = "this command writes Asterisk's side; for FreeSWITCH use 'freeswitch-config'"
+        else:
+            hint = ("this version runs the controller on Asterisk only (the FreeSWITCH "
+                    "adapter is not wired yet); set 'engine: {type: asterisk, ...}'")
+        print(f"  -> {hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -329,6 +330,14 @@ class AsteriskEngine(Frozen):
     queue_log: str = "/var/log/asterisk/queue_log"
 
 
+def _not_cluecon(password: object) -> object:
+    """Said before the length check, which would refuse it less helpfully."""
+    if isinstance(password, str) and password.lower() == "cluecon":
+        raise ValueError("'ClueCon' is FreeSWITCH's default event socket password, known to "
+                         "anyone; choose one of your own")
+    return password
+
+
 class FreeswitchEngine(Frozen):
     """FreeSWITCH 1.10: the Event Socket inbound for events and control, the outbound socket
     for the per-call IVR, mod_cdr_csv's records as the durable record
@@ -337,7 +346,13 @@ class FreeswitchEngine(Frozen):
     type: Literal["freeswitch"]
     esl_host: str = "127.0.0.1"
     esl_port: int = Field(default=8021, ge=1, le=65535)
-    esl_password: Annotated[str, StringConstraints(min_length=8)]
+    #: Anything but FreeSWITCH's well-known default (``ClueCon``), which every scanner tries.
+    esl_password: Annotated[str, StringConstraints(min_length=8), BeforeValidator(_not_cluecon)]
+    #: The addresses (or networks) the event socket accepts: the controller's.  Loopback: the
+    #: controller runs on the FreeSWITCH host.
+    esl_allow: list[IpNetwork] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"], min_length=1
+    )
     #: Where the controller listens for ``socket <host>:<port> async full`` (one call each).
     outbound_host: str = "127.0.0.1"
     outbound_port: int = Field(default=8084, ge=1, le=65535)

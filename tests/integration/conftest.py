@@ -1,22 +1,30 @@
 """Integration fixtures.
 
-Sandbox part: a real Asterisk 22 from the cached Debian root. When it cannot run here the
-fixtures FAIL with the reason and the next step, because a silently skipped real-engine suite
-proves nothing; ``CLINICALL_SKIP_ASTERISK=1`` turns that into a skip on purpose.
+Sandbox part: a real Asterisk 22 from the cached Debian root, and a real FreeSWITCH 1.10.12
+from its cached build. When one cannot run here the fixtures FAIL with the reason and the next
+step, because a silently skipped real-engine suite proves nothing; ``CLINICALL_SKIP_ASTERISK=1``
+(``CLINICALL_SKIP_FREESWITCH=1``) turns that into a skip on purpose.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
+from clinicall.freeswitch_config import render_freeswitch_config
 from clinicall.sandbox.asterisk import AsteriskSandbox
 from clinicall.sandbox.errors import SandboxUnavailable
-from clinicall.sandbox.ports import EnginePorts
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.sandbox.freeswitch_build import find_built
+from clinicall.sandbox.freeswitch_conf import ConfInclude
+from clinicall.sandbox.ports import EnginePorts, free_ports, free_tcp_udp_port
 from clinicall.sandbox.rootfs import ensure_root
+from clinicall.settings import ClinicConfig, load_config
+from clinicall.settings.models import FreeswitchEngine
 
 SKIP_ENV = "CLINICALL_SKIP_ASTERISK"
 
@@ -26,10 +34,13 @@ SandboxFactory = Callable[..., AsteriskSandbox]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that use the real Asterisk carry the ``asterisk`` marker (``-m 'not asterisk'``)."""
+    """Tests that use a real engine carry its marker (``-m 'not asterisk and not freeswitch'``)."""
     for item in items:
-        if "asterisk_root" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "asterisk_root" in fixtures:
             item.add_marker(pytest.mark.asterisk)
+        if "freeswitch_prefix" in fixtures:
+            item.add_marker(pytest.mark.freeswitch)
 
 
 @pytest.fixture(scope="session")
@@ -64,5 +75,68 @@ def make_asterisk(asterisk_root: Path) -> SandboxFactory:
             agi_port=ports.agi,
             keep_run_dir=keep_run_dir,
         )
+
+    return make
+
+
+# -- FreeSWITCH ------------------------------------------------------------------------------
+
+SKIP_FREESWITCH_ENV = "CLINICALL_SKIP_FREESWITCH"
+FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config/clinic.freeswitch.example.yaml"
+FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
+"""``make(config=None, *, name='test', extra_files={}, extra_includes=(), keep_run_dir=False)
+-> (sandbox, config)``."""
+
+
+@pytest.fixture(scope="session")
+def freeswitch_prefix() -> Path:
+    """The cached FreeSWITCH 1.10.12 build.  scripts/setup builds it (~5 min once, longer than
+    a test's time limit), so here it is only found, never built."""
+    try:
+        prefix = find_built()
+    except SandboxUnavailable as exc:  # a source tarball with the wrong SHA-256
+        prefix, reason = None, str(exc)
+    else:
+        reason = "FreeSWITCH is not built: run scripts/setup (it builds it once, ~5 min)"
+    if prefix is not None:
+        return prefix
+    if os.environ.get(SKIP_FREESWITCH_ENV) == "1":
+        pytest.skip(f"{SKIP_FREESWITCH_ENV}=1 and the FreeSWITCH sandbox is unavailable: "
+                    f"{reason}")
+    pytest.fail(f"The real-FreeSWITCH sandbox cannot run here: {reason}", pytrace=False)
+
+
+@pytest.fixture
+def make_freeswitch(freeswitch_prefix: Path) -> FreeswitchFactory:
+    """An (unstarted) FreeSWITCH loaded with the files ``clinicall freeswitch-config``
+    generates for ``config`` (default: the FreeSWITCH example clinic), on fresh loopback
+    ports, and the config as the controller must use it (ports and ESL password set).
+    ``extra_files``/``extra_includes``: test-only config beside the generated one (a simulated
+    operator's context, say), included the same way:
+
+        fs, config = make_freeswitch()
+        async with fs:  # fs.esl_port, fs.esl_password, fs.outbound_port, fs.sip_port
+            ...
+    """
+
+    def make(config: ClinicConfig | None = None, *, name: str = "test",
+             extra_files: Mapping[str, str] | None = None,
+             extra_includes: Sequence[ConfInclude] = (),
+             keep_run_dir: bool = False) -> tuple[FreeswitchSandbox, ClinicConfig]:
+        base = config or load_config(FREESWITCH_EXAMPLE)
+        esl_port, outbound_port = free_ports(2)
+        sip_port = free_tcp_udp_port()
+        engine = base.engine.model_copy(update={
+            "esl_host": "127.0.0.1", "esl_port": esl_port, "esl_password": secrets.token_hex(12),
+            "outbound_host": "127.0.0.1", "outbound_port": outbound_port, "sip_port": sip_port})
+        assert isinstance(engine, FreeswitchEngine), "make_freeswitch needs a FreeSWITCH clinic"
+        clinic = base.model_copy(update={"engine": engine})
+        generated = render_freeswitch_config(clinic)
+        sandbox = FreeswitchSandbox(
+            freeswitch_prefix, {**generated.files, **(extra_files or {})},
+            [*generated.includes, *extra_includes], name=name,
+            esl_port=esl_port, esl_password=engine.esl_password, sip_port=sip_port,
+            outbound_port=outbound_port, keep_run_dir=keep_run_dir)
+        return sandbox, clinic
 
     return make

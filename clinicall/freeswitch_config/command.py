@@ -1,0 +1,80 @@
+"""``clinicall freeswitch-config CONFIG --out DIR``: write FreeSWITCH's side of the clinic as
+files of clinicall's own, and say which lines to add to FreeSWITCH's own files.
+
+The usual place is a ``clinicall`` folder in FreeSWITCH's conf dir (``--out
+/etc/freeswitch/clinicall``); the include lines then name it ``$${conf_dir}/clinicall``, so
+they survive a move of the conf dir.  Anywhere else, they name the folder's absolute path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from clinicall.cli_args import CommandError, Handler, config_arg, load_config_of
+from clinicall.freeswitch_config.includes import CONF_DIR
+
+#: What the generated files use; listed for the administrator, never switched on by clinicall.
+MODULES = ("mod_event_socket", "mod_callcenter", "mod_cdr_csv", "mod_dptools", "mod_commands",
+           "mod_dialplan_xml", "mod_sofia", "mod_sndfile", "mod_local_stream")  # fmt: skip
+
+
+def include_dir_for(out: Path) -> str:
+    """How FreeSWITCH should name ``out`` in an include line."""
+    resolved = out.resolve()
+    if (resolved.parent / "freeswitch.xml").is_file():
+        return f"{CONF_DIR}/{resolved.name}"
+    return str(resolved)
+
+
+def freeswitch_config_command(parser: argparse.ArgumentParser) -> Handler:
+    config_arg(parser)
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="a folder of clinicall's own for the generated files, e.g. "
+                             "/etc/freeswitch/clinicall (created if missing)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace files of the same names that clinicall did not write "
+                             "(each is kept as NAME.bak first)")
+    parser.add_argument("--diff", action="store_true",
+                        help="show what would change against what is installed; write nothing")
+    parser.add_argument("--include-dir", default=None, metavar="PATH",
+                        help="the folder as FreeSWITCH names it in the include lines "
+                             "(default: $${conf_dir}/NAME inside FreeSWITCH's conf dir, else "
+                             "the absolute path of --out)")
+
+    def run(args: argparse.Namespace) -> int:
+        from clinicall.freeswitch_config import install, render_freeswitch_config
+        from clinicall.settings import ClinicConfig
+
+        config = load_config_of(args)
+        assert isinstance(config, ClinicConfig)
+        out: Path = args.out
+        generated = render_freeswitch_config(
+            config, include_dir=args.include_dir or include_dir_for(out))
+        try:
+            planned = install.plan(out, generated.files)
+            if args.diff:
+                sys.stdout.write(install.diff(planned) or "no changes\n")
+                return 0
+            for line in install.write(planned, force=args.force):
+                print(line)
+        except install.ForeignFiles as exc:
+            raise CommandError(f"not replacing files clinicall did not write: {exc}",
+                               "move them away, or pass --force (each is kept as NAME.bak)"
+                               ) from None
+        except OSError as exc:
+            raise CommandError(f"cannot write to {out}: {exc.strerror}",
+                               "choose a writable --out folder") from None
+        print("\nAdd each line below to FreeSWITCH's own file, once (the files above are "
+              "clinicall's; running this command again never touches yours):")
+        for include in generated.includes:
+            print(f"  {include.describe()}")
+        print(f"\nModules used (load them in modules.conf.xml): {', '.join(MODULES)}.")
+        print("Prompts: clinicall prompts --out <FreeSWITCH's sounds dir> (they go to "
+              "<sounds dir>/clinicall/<language>/<prompt>.wav).")
+        print("Then: fs_cli -x 'reloadxml' and fs_cli -x 'reload mod_callcenter', or restart "
+              "FreeSWITCH.")
+        return 0
+
+    return run

@@ -1,0 +1,102 @@
+"""The dialplan: each clinic number → answer → the controller's outbound socket → (if the
+controller is not there, or lets go of the call without ending it) the fallback queue.
+
+Two files.  ``public_numbers.xml`` goes inside the stock ``public`` context (where calls from
+trunks arrive) and only moves the clinic's numbers into clinicall's own context;
+``dialplan_context.xml`` is that context.  The call is answered, marked for the account
+(``accountcode`` picks the CDR template, docs/engines/freeswitch.md) and handed to
+``socket HOST:PORT async full`` with ``socket_resume=true``.  When the socket cannot
+connect, or the controller goes away mid-call (mod_event_socket would otherwise hang up a
+call whose socket closed), the dialplan goes on: a transfer re-reads the variables the
+controller set, and unless the
+IVR ended the call on purpose (self-served, after hours, hung up, callback booked) the caller
+joins the fallback route's queue with ``CLINICALL_OUTCOME=fallback``, as on Asterisk
+(clinicall/asterisk_config/dialplan.py): the clinic keeps answering when the controller is down.
+"""
+
+from __future__ import annotations
+
+import re
+
+from clinicall.agi_scripts import variables as v
+from clinicall.freeswitch_config.accounting import ACCOUNT
+from clinicall.freeswitch_config.callcenter import queue_name
+from clinicall.freeswitch_config.xmlfile import fragment, raw, value
+from clinicall.settings.models import ClinicConfig, FreeswitchEngine
+
+CONTEXT = "clinicall"
+#: The extension the call is transferred to after the IVR session, in CONTEXT.
+AFTER_IVR = "clinicall_after_ivr"
+#: The clinic number the patient dialled, E.164 (the same name as on Asterisk).
+DIALLED = "CLINICALL_DIALLED"
+OUTCOME_FALLBACK = "fallback"
+FINAL_OUTCOMES = (v.OUTCOME_SELFSERVED, v.OUTCOME_AFTERHOURS, v.OUTCOME_HANGUP, "callback")
+
+
+def socket_target(engine: FreeswitchEngine) -> str:
+    """``socket``'s argument: the controller's outbound listener, one connection per call."""
+    return f"{engine.outbound_host}:{engine.outbound_port} async full"
+
+
+def _action(app: str, data: str | None = None, *, anti: bool = False, quoted: bool = False,
+            indent: int = 8) -> str:
+    tag = "anti-action" if anti else "action"
+    attrs = f"application={raw(app)}"
+    if data is not None:
+        attrs += f" data={raw(data) if quoted else value(data)}"
+    return " " * indent + f"<{tag} {attrs}/>"
+
+
+def public_numbers(config: ClinicConfig) -> str:
+    lines: list[str] = []
+    for n in config.numbers:
+        digits = n.number.removeprefix("+")
+        expression = r"^\+?" + re.escape(digits) + "$"
+        lines += [
+            f"  <extension name={value('clinicall_' + digits)}>",
+            f"    <condition field=\"destination_number\" "
+            f"expression={value(expression)}>",
+            _action("set", f"{DIALLED}={n.number}", indent=6),
+            _action("transfer", f"{n.number} XML {CONTEXT}", indent=6),
+            "    </condition>",
+            "  </extension>",
+        ]
+    return fragment(lines, note="the clinic's numbers, into clinicall's context")
+
+
+def context(config: ClinicConfig) -> str:
+    engine = config.engine
+    if not isinstance(engine, FreeswitchEngine):
+        raise TypeError("the FreeSWITCH dialplan needs a FreeSWITCH engine config")
+    fallback = config.routes[config.ivr.fallback_route]
+    final = "|".join(FINAL_OUTCOMES)
+    after_ivr = f"^{AFTER_IVR}$"
+    lines = [
+        f"  <context name={value(CONTEXT)}>",
+        "    <!-- After the IVR: end the call if the IVR ended it, else the fallback queue. -->",
+        f"    <extension name={value(AFTER_IVR)}>",
+        f"      <condition field=\"destination_number\" expression={value(after_ivr)}/>",
+        f"      <condition field={raw('${' + v.CLINICALL_OUTCOME + '}')} "
+        f"expression={value('^(' + final + ')$')}>",
+        _action("hangup"),
+        _action("set", f"{v.CLINICALL_OUTCOME}={OUTCOME_FALLBACK}", anti=True),
+        _action("set", f"{v.CLINICALL_ROUTE}={config.ivr.fallback_route}", anti=True),
+        _action("set", f"{v.CLINICALL_QUEUE}={fallback.queue}", anti=True),
+        _action("callcenter", queue_name(fallback.queue), anti=True),
+        _action("hangup", anti=True),
+        "      </condition>",
+        "    </extension>",
+        "    <!-- A clinic number: answer, then the controller's IVR over the outbound socket. -->",
+        "    <extension name=\"clinicall_call\">",
+        "      <condition field=\"destination_number\" expression=\"^\\+?[0-9]+$\">",
+        _action("set", f"accountcode={ACCOUNT}"),
+        _action("set", "RECORD_STEREO=true"),
+        _action("set", "socket_resume=true"),  # the controller gone: on to the fallback
+        _action("answer"),
+        _action("socket", socket_target(engine)),
+        _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
+        "      </condition>",
+        "    </extension>",
+        "  </context>",
+    ]
+    return fragment(lines, note="clinicall's context: the IVR, then the fallback queue")
