@@ -1,13 +1,15 @@
 """``clinicall report``: the KPIs of a period as CSV, XLSX or JSON.
 
     clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv \
-        [--out FILE] [--config FILE] [--db URL] [--section queues|calls|topics]
+        [--out FILE] [--config FILE] [--db URL] [--section queues|calls|topics|survey]
 
-``--from``/``--to`` are local dates in the clinic's time zone, both included.  The config is
-found by the one rule of every command (:mod:`clinicall.settings.location`); the database is
-``--db``, else the config's ``database.url``, and must be migrated already: a report never
-creates or changes a store (:mod:`clinicall.db.status`).  A progress bar goes to stderr, the
-report to ``--out`` or stdout.  Wire it with ``Command("report", ..., report_command)``.
+``--section survey`` is the post-call survey's report instead (docs/kpi.md; ``--by`` any of
+queue, operator, route, day, hour).  ``--from``/``--to`` are local dates in the clinic's time
+zone, both included.  The config is found by the one rule of every command
+(:mod:`clinicall.settings.location`); the database is ``--db``, else the config's
+``database.url``, and must be migrated already: a report never creates or changes a store
+(:mod:`clinicall.db.status`).  A progress bar goes to stderr, the report to ``--out`` or
+stdout.  Wire it with ``Command("report", ..., report_command)``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from clinicall.reports.export import FORMATS, Format
 from clinicall.settings.location import DEFAULTS
 
 SECTIONS = ("queues", "calls", "topics")
+#: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
+OWN_REPORTS = ("survey",)
 
 
 class ReportUsageError(Exception):
@@ -39,7 +43,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="group by any of queue,specialty,route,day,hour "
                              "(comma-separated; '' for totals; default: %(default)s)")
     parser.add_argument("--format", choices=FORMATS, default="csv")
-    parser.add_argument("--section", choices=SECTIONS, default="queues",
+    parser.add_argument("--section", choices=(*SECTIONS, *OWN_REPORTS), default="queues",
                         help="the table a CSV holds (XLSX and JSON hold all; "
                              "default: %(default)s)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
@@ -100,6 +104,8 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     from clinicall.reports.grouping import BadGroupingError
     from clinicall.reports.kpi import compute
     from clinicall.reports.progress import ProgressBar
+    from clinicall.reports.settings import KpiSettings
+    from clinicall.reports.survey import compute_survey
     from clinicall.settings.models import ClinicConfig
 
     assert isinstance(config, ClinicConfig)
@@ -110,8 +116,13 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
-            report = await compute(session, start=start, end=end, by=args.by, config=config,
-                                   progress=bar.step)
+            if args.section == "survey":
+                report = await compute_survey(
+                    session, start=start, end=end, by=args.by, timezone=config.clinic.timezone,
+                    always=KpiSettings.from_config(config).survey_always)
+            else:
+                report = await compute(session, start=start, end=end, by=args.by,
+                                       config=config, progress=bar.step)
     except BadGroupingError as exc:
         print(f"clinicall report: error: {exc}", file=sys.stderr)
         return 1

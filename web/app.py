@@ -111,6 +111,7 @@ def build_app(
     if live is not None:
         app[METRICS_LIVE] = MetricsLive(live, clock, health, account)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
+    app.router.add_get("/api/survey", reports_api.survey_handler)
     reports_api.add_metrics(app)
     return app
 

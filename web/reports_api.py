@@ -1,4 +1,5 @@
-"""The reports over HTTP: ``GET /metrics`` (Prometheus) and ``GET /api/kpi`` (JSON).
+"""The reports over HTTP: ``GET /metrics`` (Prometheus), ``GET /api/kpi`` and
+``GET /api/survey`` (JSON).
 
 ``reports`` computes; this module (the web app's) serves.  The app puts the store's session
 factory, the KPI settings and the clock under its keys (``web.keys``; the live state under
@@ -6,6 +7,7 @@ factory, the KPI settings and the clock under its keys (``web.keys``; the live s
 middleware's business, not this module's.
 
     GET /api/kpi?from=2026-11-01&to=2026-11-30&by=queue,day   (local dates, both included)
+    GET /api/survey?from=2026-11-01&to=2026-11-30&by=operator (queue, operator, route, day, hour)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from prometheus_client.registry import CollectorRegistry
 from clinicall.reports.grouping import BadGroupingError
 from clinicall.reports.kpi import compute
 from clinicall.reports.metrics import KpiCollector
+from clinicall.reports.survey import compute_survey
 from clinicall.web.keys import CLOCK, KPI_SETTINGS, METRICS_LIVE, SESSIONS
 
 _COLLECTOR = web.AppKey("reports_collector", KpiCollector)
@@ -35,6 +38,7 @@ def add_routes(app: web.Application) -> None:
     """Register /metrics and /api/kpi (see :func:`add_metrics` for /metrics alone)."""
     add_metrics(app)
     app.router.add_get("/api/kpi", kpi_handler)
+    app.router.add_get("/api/survey", survey_handler)
 
 
 def add_metrics(app: web.Application) -> None:
@@ -68,7 +72,8 @@ def bad_request(message: str) -> web.HTTPBadRequest:
                               content_type="application/json")
 
 
-async def kpi_handler(request: web.Request) -> web.Response:
+def period(request: web.Request) -> tuple[datetime, datetime]:
+    """``from``/``to`` (local dates, both included) as [start, end) in the clinic's zone."""
     settings = request.app[KPI_SETTINGS]
     try:
         first = date.fromisoformat(request.query["from"])
@@ -82,10 +87,31 @@ async def kpi_handler(request: web.Request) -> web.Response:
     zone = settings.zone
     start = datetime.combine(first, time(), zone)
     end = datetime.combine(last + timedelta(days=1), time(), zone)
+    return start, end
+
+
+async def kpi_handler(request: web.Request) -> web.Response:
+    settings = request.app[KPI_SETTINGS]
+    start, end = period(request)
     try:
         async with request.app[SESSIONS]() as session:
             report = await compute(session, start=start, end=end,
                                    by=request.query.get("by", ""), config=settings)
+    except BadGroupingError as exc:
+        raise bad_request(str(exc)) from None
+    return web.json_response(report.to_dict())
+
+
+async def survey_handler(request: web.Request) -> web.Response:
+    """The post-call survey's figures (docs/kpi.md, Survey), grouped by ``by``."""
+    settings = request.app[KPI_SETTINGS]
+    start, end = period(request)
+    try:
+        async with request.app[SESSIONS]() as session:
+            report = await compute_survey(session, start=start, end=end,
+                                          by=request.query.get("by", ""),
+                                          timezone=settings.timezone,
+                                          always=settings.survey_always)  # fmt: skip
     except BadGroupingError as exc:
         raise bad_request(str(exc)) from None
     return web.json_response(report.to_dict())

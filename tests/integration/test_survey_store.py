@@ -19,7 +19,6 @@ STARTED = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 AT = datetime(2026, 11, 24, 9, 5, tzinfo=UTC)  # an hour later: the answers' own time
 ANSWERED = AnsweredCall(language="en", queue="therapy", operator="op103", route="test_results")
 
-pytestmark = pytest.mark.asyncio
 
 
 async def _call(sessions: async_sessionmaker[AsyncSession], key: str) -> int:
