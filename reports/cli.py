@@ -1,14 +1,15 @@
 """``clinicall report``: the KPIs of a period as CSV, XLSX or JSON.
 
     clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv \
-        [--out FILE] [--config FILE] [--db URL] [--section queues|calls|topics|survey]
+        [--out FILE] [--config FILE] [--db URL] [--section queues|calls|topics|survey|demand]
 
 ``--section survey`` is the post-call survey's report instead (docs/kpi.md; ``--by`` any of
-queue, operator, route, day, hour).  ``--from``/``--to`` are local dates in the clinic's time
-zone, both included.  The config is found by the one rule of every command
-(:mod:`clinicall.settings.location`); the database is ``--db``, else the config's
-``database.url``, and must be migrated already: a report never creates or changes a store
-(:mod:`clinicall.db.status`).  A progress bar goes to stderr, the report to ``--out`` or
+queue, operator, route, day, hour); ``--section demand`` the demand analytics (``--by`` is not
+used; a CSV holds the hour-of-week heatmap, JSON and XLSX every table).  ``--from``/``--to``
+are local dates in the clinic's time zone, both included.  The config is found by the one rule
+of every command (:mod:`clinicall.settings.location`); the database is ``--db``, else the
+config's ``database.url``, and must be migrated already: a report never creates or changes a
+store (:mod:`clinicall.db.status`).  A progress bar goes to stderr, the report to ``--out`` or
 stdout.  Wire it with ``Command("report", ..., report_command)``.
 """
 
@@ -27,7 +28,9 @@ from clinicall.settings.location import DEFAULTS
 
 SECTIONS = ("queues", "calls", "topics")
 #: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
-OWN_REPORTS = ("survey",)
+OWN_REPORTS = ("survey", "demand")
+#: The table a CSV of an own report holds (XLSX and JSON hold all of its tables).
+CSV_TABLE = {"survey": "survey", "demand": "heatmap"}
 
 
 class ReportUsageError(Exception):
@@ -100,6 +103,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     from clinicall.db import create_engine, session_factory
+    from clinicall.reports.demand import compute_demand
     from clinicall.reports.export import write
     from clinicall.reports.grouping import BadGroupingError
     from clinicall.reports.kpi import compute
@@ -120,6 +124,8 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
                 report = await compute_survey(
                     session, start=start, end=end, by=args.by, timezone=config.clinic.timezone,
                     always=KpiSettings.from_config(config).survey_always)
+            elif args.section == "demand":
+                report = await compute_demand(session, start=start, end=end, config=config)
             else:
                 report = await compute(session, start=start, end=end, by=args.by,
                                        config=config, progress=bar.step)
@@ -130,11 +136,12 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
         await engine.dispose()
     bar.step(f"writing {args.format.upper()}")
     fmt = cast(Format, args.format)
+    table = CSV_TABLE.get(args.section, args.section)
     if args.out is None:
-        write(report, fmt, sys.stdout.buffer, args.section)
+        write(report, fmt, sys.stdout.buffer, table)
         sys.stdout.flush()
     else:
         with args.out.open("wb") as out:
-            write(report, fmt, out, args.section)
+            write(report, fmt, out, table)
     bar.finish(f"wrote {args.out or 'stdout'}")
     return 0

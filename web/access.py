@@ -38,6 +38,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/": STAFF,
     "/api/kpi": STAFF,
     "/api/survey": STAFF,
+    "/api/demand": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
 }

@@ -20,6 +20,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/login": frozenset({"next"}),
     "/api/kpi": frozenset({"from", "to", "by"}),
     "/api/survey": frozenset({"from", "to", "by"}),
+    "/api/demand": frozenset({"from", "to"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096

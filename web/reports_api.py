@@ -8,6 +8,7 @@ middleware's business, not this module's.
 
     GET /api/kpi?from=2026-11-01&to=2026-11-30&by=queue,day   (local dates, both included)
     GET /api/survey?from=2026-11-01&to=2026-11-30&by=operator (queue, operator, route, day, hour)
+    GET /api/demand?from=2026-11-01&to=2026-11-30   (every demand table; needs the clinic config)
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from clinicall.reports.demand import compute_demand
 from clinicall.reports.grouping import BadGroupingError
 from clinicall.reports.kpi import compute
 from clinicall.reports.metrics import KpiCollector
 from clinicall.reports.survey import compute_survey
-from clinicall.web.keys import CLOCK, KPI_SETTINGS, METRICS_LIVE, SESSIONS
+from clinicall.web.keys import CLOCK, CONFIG, KPI_SETTINGS, METRICS_LIVE, SESSIONS
 
 _COLLECTOR = web.AppKey("reports_collector", KpiCollector)
 _REGISTRY = web.AppKey("reports_registry", CollectorRegistry)
@@ -39,6 +41,7 @@ def add_routes(app: web.Application) -> None:
     add_metrics(app)
     app.router.add_get("/api/kpi", kpi_handler)
     app.router.add_get("/api/survey", survey_handler)
+    app.router.add_get("/api/demand", demand_handler)
 
 
 def add_metrics(app: web.Application) -> None:
@@ -114,4 +117,14 @@ async def survey_handler(request: web.Request) -> web.Response:
                                           always=settings.survey_always)  # fmt: skip
     except BadGroupingError as exc:
         raise bad_request(str(exc)) from None
+    return web.json_response(report.to_dict())
+
+
+async def demand_handler(request: web.Request) -> web.Response:
+    """Demand analytics (docs/kpi.md, Demand); the menus and routes come from the clinic
+    config the app runs with."""
+    start, end = period(request)
+    config = request.app[CONFIG]
+    async with request.app[SESSIONS]() as session:
+        report = await compute_demand(session, start=start, end=end, config=config)
     return web.json_response(report.to_dict())

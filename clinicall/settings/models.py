@@ -167,6 +167,8 @@ class Route(Frozen):
     priority: int = Field(default=0, ge=0, le=10)
     overflow_to: Ident | None = None
     overflow_after_s: int | None = Field(default=None, ge=5, le=3600)
+    #: The doctor this route books (a menu key per doctor): demand per doctor (docs/kpi.md).
+    doctor: Ident | None = None
 
 
 class Doctor(Frozen):

@@ -19,7 +19,7 @@ from clinicall.db.models import (
     SurveyQuestion,
 )
 
-from .web_fixtures import NOW, Account
+from .web_fixtures import NOW, Account, seed_today
 
 Client = TestClient[web.Request, web.Application]
 
@@ -91,3 +91,20 @@ async def test_api_survey_groups_a_period(
     operator = await client.get(f"/api/survey?from={today}",
                                 headers=bearer(accounts[Role.OPERATOR]))
     assert operator.status == 403
+
+
+async def test_api_demand_serves_every_demand_table(
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_today(db_sessions)  # therapy 3 calls, pediatrics 1, at 13:xx local, a Wednesday
+    today = NOW.date().isoformat()
+    response = await client.get(f"/api/demand?from={today}",
+                                headers=bearer(accounts[Role.MANAGER]))  # fmt: skip
+    assert response.status == 200, await response.text()
+    heatmap = (await response.json())["sections"]["heatmap"]["rows"]
+    assert [(r["specialty"], r["weekday"], r["hour"], r["calls"]) for r in heatmap] == [
+        ("pediatrics", 3, 13, 1), ("therapy", 3, 13, 3)]
+    bad = await client.get(f"/api/demand?from={today}&by=queue",
+                           headers=bearer(accounts[Role.MANAGER]))  # fmt: skip
+    assert bad.status == 400
