@@ -39,6 +39,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/kpi": STAFF,
     "/api/survey": STAFF,
     "/api/demand": STAFF,
+    "/api/staffing": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
 }

@@ -9,6 +9,7 @@ middleware's business, not this module's.
     GET /api/kpi?from=2026-11-01&to=2026-11-30&by=queue,day   (local dates, both included)
     GET /api/survey?from=2026-11-01&to=2026-11-30&by=operator (queue, operator, route, day, hour)
     GET /api/demand?from=2026-11-01&to=2026-11-30   (every demand table; needs the clinic config)
+    GET /api/staffing?from=2026-11-02&to=2026-11-29&sl=80&t=20&max_abandon=5   (history window)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from clinicall.reports.demand import compute_demand
 from clinicall.reports.grouping import BadGroupingError
 from clinicall.reports.kpi import compute
 from clinicall.reports.metrics import KpiCollector
+from clinicall.reports.staffing import Target, compute_staffing
 from clinicall.reports.survey import compute_survey
 from clinicall.web.keys import CLOCK, CONFIG, KPI_SETTINGS, METRICS_LIVE, SESSIONS
 
@@ -42,6 +44,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/kpi", kpi_handler)
     app.router.add_get("/api/survey", survey_handler)
     app.router.add_get("/api/demand", demand_handler)
+    app.router.add_get("/api/staffing", staffing_handler)
 
 
 def add_metrics(app: web.Application) -> None:
@@ -127,4 +130,22 @@ async def demand_handler(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     async with request.app[SESSIONS]() as session:
         report = await compute_demand(session, start=start, end=end, config=config)
+    return web.json_response(report.to_dict())
+
+
+async def staffing_handler(request: web.Request) -> web.Response:
+    """Operators needed per queue and hour of week (reports.staffing) from the window's calls;
+    ``sl`` (%), ``t`` (s; absent: each queue's own) and ``max_abandon`` (%) set the target."""
+    start, end = period(request)
+    try:
+        sl = float(request.query.get("sl", "80")) / 100
+        t = float(request.query["t"]) if "t" in request.query else None
+        max_abandon = float(request.query.get("max_abandon", "100")) / 100
+    except ValueError:
+        raise bad_request("sl, t and max_abandon are numbers") from None
+    if not (0 < sl < 1 and 0 <= max_abandon <= 1 and (t is None or 0 < t <= 3600)):
+        raise bad_request("sl in (0, 100), t in (0, 3600], max_abandon in [0, 100]")
+    async with request.app[SESSIONS]() as session:
+        report = await compute_staffing(session, start=start, end=end, config=request.app[CONFIG],
+                                        target=Target(sl=sl, t_s=t, max_abandon=max_abandon))
     return web.json_response(report.to_dict())

@@ -108,3 +108,23 @@ async def test_api_demand_serves_every_demand_table(
     bad = await client.get(f"/api/demand?from={today}&by=queue",
                            headers=bearer(accounts[Role.MANAGER]))  # fmt: skip
     assert bad.status == 400
+
+
+async def test_api_staffing_advises_from_a_window(
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_today(db_sessions)  # therapy: 2 answered, 1 abandoned after 40 s
+    today = NOW.date().isoformat()
+    response = await client.get(f"/api/staffing?from={today}&sl=80&t=20",
+                                headers=bearer(accounts[Role.MANAGER]))  # fmt: skip
+    assert response.status == 200, await response.text()
+    sections = (await response.json())["sections"]
+    about = {r["queue"]: r for r in sections["assumptions"]["rows"]}
+    # censored fit: waits 10 + 30 + 40 s over one abandon
+    assert (about["therapy"]["abandons"], about["therapy"]["patience_s"]) == (1, 80.0)
+    assert about["pediatrics"]["patience_s"] is None  # nobody abandoned: Erlang C stands
+    for bad in ("sl=180", "t=abc", "max_abandon=-1"):
+        response = await client.get(f"/api/staffing?from={today}&{bad}",
+                                    headers=bearer(accounts[Role.MANAGER]))  # fmt: skip
+        assert response.status == 400, bad
