@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import math
 import random
 import statistics
 import sys
@@ -92,6 +93,10 @@ async def test_erlang_a_advice_matches_a_simulated_day_better_than_erlang_c(
     rows = {int(str(r["hour"])): r for r in report.section("staffing").rows}
     assert sorted(rows) == sorted(PROFILE)
     assert all(r["weekday"] == 2 for r in rows.values())  # Tuesday
+    for hour, rate in PROFILE.items():  # the forecast: within 3 standard errors of the truth
+        forecast = rows[hour]["offered_per_h"]
+        assert isinstance(forecast, float | int)
+        assert abs(forecast - rate) <= 3 * math.sqrt(rate / len(TUESDAYS)), (hour, forecast)
     advised: dict[int, int] = {}
     by_c: dict[int, int] = {}
     for hour, row in rows.items():
