@@ -12,7 +12,11 @@ From the queue attempts of a history window (whole weeks are best; ``weeks`` = i
   of abandons; with no abandon in the window the patience is unknown and Erlang A is not
   applied (Erlang C's advice stands);
 - *operators needed*: the fewest N whose predicted service level (answered within the queue's
-  T / offered) reaches the target and whose abandon probability stays under ``max_abandon``.
+  T / offered) reaches the target and whose abandon probability stays under ``max_abandon``;
+- *logged in*: the mean number of operators logged in to the queue in that hour of the week
+  (``agent_sessions``: login to logout, overlapping the hour, over the window), and the hour
+  marked ``under`` (fewer than Erlang A needs), ``over`` (a whole operator or more beyond it)
+  or ``ok``; empty when the store holds no logins of the queue.
 
 Assumptions, stated with every report: Poisson arrivals at the forecast rate within the hour,
 exponential handle times and patience, operators dedicated to the queue, first come first
@@ -24,12 +28,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import QueueAttempt, QueueOutcome
+from clinicall.db.models import AgentSession, QueueAttempt, QueueOutcome
 from clinicall.reports.erlang import erlang_a_performance, erlang_c_performance
 from clinicall.reports.table import Column, Report, Section, Value
 from clinicall.settings.models import ClinicConfig
@@ -80,6 +85,27 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+HOUR = timedelta(hours=1)
+
+
+async def logged_in_by_hour(session: AsyncSession, start: datetime, end: datetime,
+                            zone: ZoneInfo) -> dict[tuple[str, int, int], float]:  # fmt: skip
+    """Per (queue, ISO weekday, local hour): operator-hours logged in over [start, end)."""
+    out: defaultdict[tuple[str, int, int], float] = defaultdict(float)
+    rows = await session.execute(
+        select(AgentSession.queue, AgentSession.login_at, AgentSession.logout_at)
+        .where(AgentSession.login_at < end)
+    )  # fmt: skip
+    for queue, login, logout in rows:
+        a, b = max(_aware(login), start), min(_aware(logout) if logout else end, end)
+        while a < b:
+            local = a.astimezone(zone)
+            bucket_end = min(b, (a.replace(minute=0, second=0, microsecond=0) + HOUR))
+            out[(queue, local.isoweekday(), local.hour)] += (bucket_end - a) / HOUR
+            a = bucket_end
+    return out
+
+
 @dataclass(slots=True)
 class _Queue:
     joins: defaultdict[tuple[int, int], int]
@@ -117,6 +143,8 @@ async def compute_staffing(session: AsyncSession, *, start: datetime, end: datet
         Column("agents_erlang_a", "count"), Column("sl_erlang_a", "%"),
         Column("abandon_erlang_a", "%"),
         Column("agents_erlang_c", "count"), Column("sl_erlang_c", "%"),
+        Column("logged_in", "count", "mean operators logged in to the queue in this hour"),
+        Column("staffed", "", "under / ok / over, against Erlang A"),
     ])  # fmt: skip
     about = Section("assumptions", [Column("queue")], [
         Column("weeks", "", "history window in weeks"), Column("offered", "count"),
@@ -124,6 +152,8 @@ async def compute_staffing(session: AsyncSession, *, start: datetime, end: datet
         Column("abandons", "count"), Column("waits", "count"), Column("patience_s", "s"),
         Column("target_sl", "%"), Column("max_abandon", "%"), Column("model"),
     ])  # fmt: skip
+    logged = await logged_in_by_hour(session, start, end, zone)
+    known = {queue for queue, _, _ in logged}
     for queue in sorted(queues):
         q = queues[queue]
         configured = config.queues.get(queue)
@@ -137,7 +167,10 @@ async def compute_staffing(session: AsyncSession, *, start: datetime, end: datet
             continue
         for (weekday, hour), joins in sorted(q.joins.items()):
             rate = joins / weeks / 3600.0
-            staffing.rows.append(_advice(queue, weekday, hour, rate, aht, patience, t, target))
+            row = _advice(queue, weekday, hour, rate, aht, patience, t, target)
+            if queue in known:
+                _compare(row, logged.get((queue, weekday, hour), 0.0) / weeks)
+            staffing.rows.append(row)
     return Report(start, end, config.clinic.timezone, [], {"staffing": staffing,
                                                             "assumptions": about})
 
@@ -154,6 +187,14 @@ def _about(queue: str, q: _Queue, weeks: float, aht: float, patience: float | No
             ASSUMPTIONS + " No abandon in the window: patience unknown, Erlang A not applied."}
 
 
+def _compare(row: dict[str, Value], logged_in: float) -> None:
+    needed = row["agents_erlang_a"]
+    row["logged_in"] = round(logged_in, 3)
+    if isinstance(needed, int):
+        row["staffed"] = ("under" if logged_in < needed else
+                          "over" if logged_in >= needed + 1 else "ok")  # fmt: skip
+
+
 def _advice(queue: str, weekday: int, hour: int, rate: float, aht: float,
             patience: float | None, t: float, target: Target) -> dict[str, Value]:  # fmt: skip
     by_c = agents_needed(rate, aht, None, t, target)
@@ -164,6 +205,7 @@ def _advice(queue: str, weekday: int, hour: int, rate: float, aht: float,
         "patience_s": None if patience is None else round(patience, 3), "t_s": t,
         "agents_erlang_a": by_a, "agents_erlang_c": by_c,
         "sl_erlang_a": None, "abandon_erlang_a": None, "sl_erlang_c": None,
+        "logged_in": None, "staffed": None,
     }  # fmt: skip
     if by_a is not None and patience is not None:
         perf = erlang_a_performance(rate, aht, patience, by_a, t)

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store_writes import writing
 
-from clinicall.db.models import Call, Direction, QueueAttempt, QueueOutcome
+from clinicall.db.models import Agent, AgentSession, Call, Direction, QueueAttempt, QueueOutcome
 from clinicall.reports.erlang import erlang_a_performance, erlang_c_performance
 from clinicall.reports.staffing import Target, compute_staffing
 from clinicall.settings.loader import load_config
@@ -74,6 +74,18 @@ async def _history(sessions: async_sessionmaker[AsyncSession]) -> int:
                         wait_s=wait, talk_s=talk,
                         connected_at=joined + timedelta(seconds=wait) if talk else None))
                     session.add(call)
+        # The operators who took these calls: three all day, a fourth half an hour at 11:30.
+        agents = [Agent(interface=f"Local/op{i}") for i in range(4)]
+        session.add_all(agents)
+        await session.flush()
+        for day in TUESDAYS:
+            for agent in agents[:3]:
+                session.add(AgentSession(agent_id=agent.id, queue="therapy",
+                                         login_at=day + timedelta(hours=9),
+                                         logout_at=day + timedelta(hours=17)))  # fmt: skip
+            session.add(AgentSession(agent_id=agents[3].id, queue="therapy",
+                                     login_at=day + timedelta(hours=11, minutes=30),
+                                     logout_at=day + timedelta(hours=12)))  # fmt: skip
     return n
 
 
@@ -105,6 +117,11 @@ async def test_erlang_a_advice_matches_a_simulated_day_better_than_erlang_c(
         assert isinstance(c, int)
         assert a <= c  # Erlang C, ignoring abandons, never asks for fewer
         advised[hour], by_c[hour] = a, c
+        logged = row["logged_in"]
+        assert isinstance(logged, float)
+        assert logged == (3.5 if hour == 11 else 3.0)  # from the agent sessions
+        assert row["staffed"] == ("under" if logged < a else "over" if logged >= a + 1 else "ok")
+    assert [rows[h]["staffed"] for h in (9, 11, 16)] == ["ok", "under", "ok"]
     assert sum(advised.values()) < sum(by_c.values())
 
     # A fresh Tuesday at the true rates, staffed as Erlang A advises, 30 times over.
