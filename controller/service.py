@@ -1,5 +1,6 @@
 """The controller: every call the engine hands over runs through the IVR, and its outcome and
-the engine's facts go to the call account.
+the engine's facts go to the call account; a call handed back after its operator hung up runs
+the post-call survey (``ivr.survey``), whose answers go to the account too.
 
 Engine-neutral: it is given an ``Engine`` (``controller.port``) and never learns which one.
 ``ivr`` and ``routing`` stay pure; the wiring (``clinicall.app``) builds the engine from the
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from clinicall.calltypes import CallInfo, IvrOutcome, SurveyOutcome
+from clinicall.calltypes import AnsweredCall, CallInfo, IvrOutcome, SurveyOutcome
 from clinicall.controller.facts import Fact
 from clinicall.controller.port import Engine
 from clinicall.ivr.interpreter import run_ivr
@@ -84,8 +85,9 @@ class Controller:
         ``self.now`` is the clinic's clock for opening hours (the demo and tests pin it); the
         account always records the real time.
         """
-        if port.info.answered is not None:
-            await self.survey_session(port)
+        answered = port.info.answered
+        if answered is not None:
+            await self.survey_session(port, answered)
             return
         started = utc_now()
         outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan)
@@ -108,16 +110,15 @@ class Controller:
             # (owned here, awaited on close).
             self._own(self.account.record_ivr(info, outcome, started))
 
-    async def survey_session(self, port: CallPort) -> None:
+    async def survey_session(self, port: CallPort, answered: AnsweredCall) -> None:
         """The post-call survey of an answered call; its answers go to the survey account."""
         info = port.info
-        assert info.answered is not None  # checked by the caller
-        outcome = await run_survey(port, self.plan, language=info.answered.language)
+        outcome = await run_survey(port, self.plan, language=answered.language)
         async with self._handled:
             self.surveys_handled += 1
             self._handled.notify_all()
         log.info("call %s survey (queue %s, operator %s): CSAT %s, NPS %s%s", info.call_id,
-                 info.answered.queue or "-", info.answered.operator or "-",
+                 answered.queue or "-", answered.operator or "-",
                  outcome.csat if outcome.csat is not None else "-",
                  outcome.nps if outcome.nps is not None else "-",
                  "" if outcome.complete else ", partial")  # fmt: skip
