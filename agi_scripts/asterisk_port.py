@@ -12,7 +12,7 @@ import re
 from clinicall.agi_scripts import variables as v
 from clinicall.agi_scripts.channel import AgiCommands
 from clinicall.agi_scripts.protocol import AgiEnvironment
-from clinicall.calltypes import CallInfo, QueueRequest
+from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
 
 # A sound that plays (almost) nothing: GET DATA needs a file when the caller already started
 # typing during an earlier prompt.  Part of Asterisk's core sounds.
@@ -31,6 +31,15 @@ def linkedid_from_env(env: AgiEnvironment) -> str | None:
     """The call's linkedid if the environment carries it (agi_linkedid or the first arg)."""
     candidate = env.get("linkedid") or (env.args[0] if env.args else "")
     return candidate if _LINKEDID.fullmatch(candidate) else None
+
+
+def answered_from_env(env: AgiEnvironment) -> AnsweredCall | None:
+    """The answered call a ``survey`` session is about, from its arguments
+    (:data:`variables.SURVEY_AGI_ARGS`); None for any other script."""
+    if env.network_script != v.SURVEY_SCRIPT:
+        return None
+    language, queue, operator, route = (list(env.args[1:5]) + [""] * 4)[:4]
+    return AnsweredCall(language=language, queue=queue, operator=operator, route=route)
 
 
 def _presented(value: str) -> str:
@@ -62,6 +71,7 @@ class AsteriskCallPort:
             caller_name=_presented(env.calleridname),
             dialled_number=_presented(env.dnid) or env.extension,
             engine="asterisk",
+            answered=answered_from_env(env),
         )
 
     @classmethod
@@ -126,6 +136,7 @@ class AsteriskCallPort:
             (v.CLINICALL_PATH, request.path),
             (v.CLINICALL_ROUTE, request.route),
             (v.CLINICALL_OUTCOME, v.OUTCOME_QUEUE),
+            *([(v.CLINICALL_SURVEY, "1")] if request.survey else []),
         ):
             await self.set_variable(name, value)
 

@@ -19,6 +19,7 @@ CLINICALL_LANG: Final = "CLINICALL_LANG"  # uk | ru | en, the language chosen in
 CLINICALL_PATH: Final = "CLINICALL_PATH"  # IVR path, e.g. "lang:2/main:1/appointments:3"
 CLINICALL_ROUTE: Final = "CLINICALL_ROUTE"  # route id from the clinic config
 CLINICALL_OUTCOME: Final = "CLINICALL_OUTCOME"  # one of the OUTCOME_* values below
+CLINICALL_SURVEY: Final = "CLINICALL_SURVEY"  # '1': the post-call survey follows the operator
 
 # Values of CLINICALL_OUTCOME.  Unset after AGI() means clinicall did not run or failed:
 # the dialplan then fails open into the default queue.
@@ -33,9 +34,24 @@ QUEUE_PRIO: Final = "QUEUE_PRIO"  # read by app_queue as the caller's priority
 CHANNEL_LANGUAGE: Final = "CHANNEL(language)"  # prompts and SAY NUMBER follow it
 CHANNEL_LINKEDID: Final = "CHANNEL(linkedid)"  # id shared by every channel of one call
 AGISIGHUP: Final = "AGISIGHUP"  # 'yes' (default): Asterisk sends the HANGUP line
+# Set by app_queue on the caller's channel when it is bridged to a member (``setqueuevar``,
+# ``setinterfacevar`` in queues.conf): the queue and the member's name (the operator id).
+QUEUENAME: Final = "QUEUENAME"
+MEMBERNAME: Final = "MEMBERNAME"
 
 # The IVR's FastAGI script name and its arguments as the dialplan passes them:
 # ``AGI(agi://127.0.0.1:4573/ivr,${CHANNEL(linkedid)})``.  Passing the linkedid as the first
 # argument saves one round trip per call (res_agi sends no agi_linkedid).
 IVR_SCRIPT: Final = "ivr"
 IVR_AGI_ARGS: Final = ("${CHANNEL(linkedid)}",)
+
+# The post-call survey: after an operator hung up on a patient who agreed, the dialplan calls
+# ``AGI(agi://127.0.0.1:4573/survey,<linkedid>,<language>,<queue>,<operator>,<route>)``.
+SURVEY_SCRIPT: Final = "survey"
+SURVEY_AGI_ARGS: Final = (
+    "${CHANNEL(linkedid)}",
+    "${" + CLINICALL_LANG + "}",
+    "${" + QUEUENAME + "}",
+    "${" + MEMBERNAME + "}",
+    "${" + CLINICALL_ROUTE + "}",
+)

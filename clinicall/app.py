@@ -82,7 +82,7 @@ async def running(
         sums = HourlySumsKeeper(sessions, KpiSettings.from_config(config), clock=utc_now)
         await sums.start()
         stack.push_async_callback(sums.close)
-        controller = Controller(config, engine, account=tracker, now=now)
+        controller = Controller(config, engine, account=tracker, surveys=tracker, now=now)
         await stack.enter_async_context(controller)
         yield Running(controller, engine, tracker, db, sessions)
 

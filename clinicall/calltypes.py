@@ -22,6 +22,20 @@ class CallInfo:
     caller_name: str
     dialled_number: str  # the clinic number the patient dialled (DNID / extension)
     engine: str  # "asterisk" | "freeswitch"
+    #: Set when the engine hands the call over a second time, after an operator hung up on a
+    #: patient who agreed to the post-call survey (None: the call's first, IVR session).
+    answered: AnsweredCall | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredCall:
+    """Who answered the call the survey is about: the queue, operator and route, as the
+    engine knew them when the operator's leg ended, and the patient's language."""
+
+    language: str
+    queue: str
+    operator: str
+    route: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +49,9 @@ class QueueRequest:
     language: str
     path: str  # IVR path as digits and menu ids, e.g. "lang:2/main:1/appointments:3"
     route: str  # the route id from the config (what the patient called about)
+    #: The patient agreed to (or the queue always runs) the post-call survey: the engine keeps
+    #: the patient's leg after the operator hangs up and hands it back (docs/kpi.md, Survey).
+    survey: bool = False
 
 
 Outcome = Literal["queue", "selfserved", "afterhours", "hangup", "fallback"]
@@ -52,3 +69,13 @@ class IvrOutcome:
     route: str | None
     request: QueueRequest | None  # what was sent to port.enqueue (None: no queue entered)
     outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyOutcome:
+    """The answers of one post-call survey.  ``complete``: every question was answered; a
+    patient who hung up, pressed ``#`` or stayed silent leaves the rest None."""
+
+    csat: int | None  # 1-5
+    nps: int | None  # 0-10
+    complete: bool

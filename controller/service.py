@@ -1,5 +1,6 @@
 """The controller: every call the engine hands over runs through the IVR, and its outcome and
-the engine's facts go to the call account.
+the engine's facts go to the call account; a call handed back after its operator hung up runs
+the post-call survey (``ivr.survey``), whose answers go to the account too.
 
 Engine-neutral: it is given an ``Engine`` (``controller.port``) and never learns which one.
 ``ivr`` and ``routing`` stay pure; the wiring (``clinicall.app``) builds the engine from the
@@ -10,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
-from clinicall.calltypes import CallInfo, IvrOutcome
+from clinicall.calltypes import AnsweredCall, CallInfo, IvrOutcome, SurveyOutcome
 from clinicall.controller.facts import Fact
 from clinicall.controller.port import Engine
 from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.port import CallPort
+from clinicall.ivr.survey import run_survey
 from clinicall.privacy import mask_number
 from clinicall.settings.models import ClinicConfig
 
@@ -45,6 +47,14 @@ class CallAccount(Protocol):
         ...
 
 
+class SurveyAccount(Protocol):
+    """Where the post-call survey's answers go (``controller.tracking.CallTracker``)."""
+
+    async def record_survey(self, info: CallInfo, outcome: SurveyOutcome) -> None:
+        """``info.answered`` names what the answers rate; never raises (retries, logs)."""
+        ...
+
+
 class Controller:
     """Runs the IVR for every call the engine hands over; see the module docstring."""
 
@@ -54,23 +64,31 @@ class Controller:
         engine: Engine,
         *,
         account: CallAccount | None = None,
+        surveys: SurveyAccount | None = None,
         now: Clock = utc_now,
     ) -> None:
         self.config = config
         self.engine = engine
         self.account = account
+        self.surveys = surveys
         self.now = now
         self.plan = IvrPlan.compile(config)
         self.calls_handled = 0
+        self.surveys_handled = 0
         self._handled = asyncio.Condition()  # announces each call the IVR is done with
         self._writes: set[asyncio.Task[None]] = set()
 
     async def ivr_session(self, port: CallPort) -> None:
-        """One call through the IVR; its outcome goes to the call account.
+        """One call through the IVR; its outcome goes to the call account.  A call handed back
+        after its operator hung up (``info.answered``) runs the post-call survey instead.
 
         ``self.now`` is the clinic's clock for opening hours (the demo and tests pin it); the
         account always records the real time.
         """
+        answered = port.info.answered
+        if answered is not None:
+            await self.survey_session(port, answered)
+            return
         started = utc_now()
         outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan)
         async with self._handled:
@@ -90,9 +108,39 @@ class Controller:
             # Returning ends the call's IVR session and the engine moves the caller on to its
             # queue: the patient must never wait for the database, so the write runs on its own
             # (owned here, awaited on close).
-            write = asyncio.create_task(self.account.record_ivr(info, outcome, started))
-            self._writes.add(write)
-            write.add_done_callback(self._writes.discard)
+            self._own(self.account.record_ivr(info, outcome, started))
+
+    async def survey_session(self, port: CallPort, answered: AnsweredCall) -> None:
+        """The post-call survey of an answered call; its answers go to the survey account."""
+        info = port.info
+        outcome = await run_survey(port, self.plan, language=answered.language)
+        async with self._handled:
+            self.surveys_handled += 1
+            self._handled.notify_all()
+        log.info("call %s survey (queue %s, operator %s): CSAT %s, NPS %s%s", info.call_id,
+                 answered.queue or "-", answered.operator or "-",
+                 outcome.csat if outcome.csat is not None else "-",
+                 outcome.nps if outcome.nps is not None else "-",
+                 "" if outcome.complete else ", partial")  # fmt: skip
+        if self.surveys is not None:
+            self._own(self.surveys.record_survey(info, outcome))
+
+    def _own(self, write: Coroutine[Any, Any, None]) -> None:
+        """Run an account write on its own (the patient never waits for the store); it is
+        awaited on close."""
+        task = asyncio.create_task(write)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def writes_done(self) -> None:
+        """Until every account write started so far has finished."""
+        if self._writes:
+            await asyncio.gather(*self._writes)
+
+    async def wait_surveyed(self, count: int) -> None:
+        """Until ``count`` post-call surveys have ended since the controller started."""
+        async with self._handled:
+            await self._handled.wait_for(lambda: self.surveys_handled >= count)
 
     async def wait_handled(self, count: int) -> None:
         """Until the IVR has finished ``count`` calls since the controller started."""

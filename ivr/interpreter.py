@@ -8,13 +8,16 @@ the welcome and emergency notice in front.  Each menu prompt is played with barg
 ``0`` from any menu goes to the operator route; ``*`` goes back one menu.  Invalid or no input
 repeats the menu with ``invalid``/``no_input`` in front, and after ``max_attempts`` misses the
 caller goes to the operator queue ("fallback"), never hung up on.  :class:`CallerHungUp`
-ends the session quietly with the path so far.
+ends the session quietly with the path so far.  Before a queue whose ``survey`` is ``ask``, the
+patient is asked whether they agree to the post-call survey (``1`` = yes, path step
+``survey``); the survey itself runs when the engine hands the call back (:mod:`ivr.survey`).
 
 Outcomes and the path format are described in :mod:`ivr.outcome`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -35,6 +38,8 @@ BACK_KEY = "*"
 MAX_STEPS = 64
 LANGUAGE_STEP = "lang"
 MORE_STEP = "more"
+SURVEY_STEP = "survey"
+SURVEY_YES = "1"
 
 
 class AfterHours(Protocol):
@@ -115,11 +120,26 @@ class _Session:
 
     async def send(self, target: Route, outcome: Outcome) -> IvrOutcome:
         self.route = target.decision.route
+        survey = await self.survey_consent(target.decision.queue)
         await self.port.play([self.names[target.announce]])
         request = target.decision.request(language=self.language, path=str(self.path))
+        if survey:
+            request = dataclasses.replace(request, survey=True)
         await self.port.enqueue(request)
         self.request = request
         return self.end(outcome)
+
+    async def survey_consent(self, queue: str) -> bool:
+        """Whether the patient will hear the post-call survey (asked when the queue says so)."""
+        mode = self.plan.surveys.get(queue, "off")
+        if mode != "ask":
+            return mode == "always"
+        key = await self.collect([prompts.SURVEY_OFFER])
+        if key:
+            self.path.press(SURVEY_STEP, key)
+        else:
+            self.path.timeout(SURVEY_STEP)
+        return key == SURVEY_YES
 
     async def menus(self) -> IvrOutcome:
         plan = self.plan

@@ -2,7 +2,8 @@
 
 The path is every key press in order, as ``<step>:<key>`` joined by ``/``; ``<step>`` is
 ``lang`` for the language menu, a menu id, or ``more`` for the "press 0 for an operator" question
-after a self-service answer.  The key is the digit pressed (``*`` = back one menu), followed by
+after a self-service answer, or ``survey`` for the post-call survey offer (``survey:1``:
+agreed).  The key is the digit pressed (``*`` = back one menu), followed by
 ``?`` when the menu had no such option (``main:7?``); ``-`` means nothing was pressed before the
 timeout (``main:-``).  Example: ``lang:2/main:9?/main:1/appointments:3``.
 """

@@ -15,7 +15,7 @@ from datetime import date
 from clinicall.ivr import prompts
 from clinicall.routing.hours import OpeningHours
 from clinicall.routing.triage import Decision, fallback, resolve
-from clinicall.settings.models import ClinicConfig
+from clinicall.settings.models import ClinicConfig, SurveyMode
 
 
 class PlanError(ValueError):
@@ -70,6 +70,7 @@ class IvrPlan:
     hours: OpeningHours
     holidays: Mapping[date, str]  # local date -> holiday prompt key
     names: Mapping[str, Mapping[str, str]]  # language -> prompt key -> sound name
+    surveys: Mapping[str, SurveyMode]  # queue id -> "ask" | "always" (absent: off)
 
     @classmethod
     def compile(cls, config: ClinicConfig) -> IvrPlan:
@@ -78,6 +79,10 @@ class IvrPlan:
             names[p.language][p.key] = prompts.prompt_name(p.language, p.key)
         keys = set.intersection(*(set(n) for n in names.values()))
         menus = {mid: _compile_menu(config, mid, keys) for mid in config.ivr.menus}
+        surveys = {qid: q.survey for qid, q in config.queues.items() if q.survey != "off"}
+        if surveys:
+            for key in prompts.SURVEY_KEYS:
+                _require(keys, key)
         if config.ivr.main_menu not in menus:
             raise PlanError(f"main menu {config.ivr.main_menu!r} is not defined")
         return cls(
@@ -95,6 +100,7 @@ class IvrPlan:
             hours=OpeningHours.from_config(config.hours, config.clinic.zone),
             holidays={h.date: prompts.holiday_key(h.date) for h in config.hours.holidays},
             names=names,
+            surveys=surveys,
         )
 
     def language_for(self, dialled: str) -> str | None:

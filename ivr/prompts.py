@@ -18,6 +18,8 @@ Keys are stable identifiers (they are file names):
 ``info_hours``, ``info_address``, ``service_<id>``  the self-service answers
 ``info_more``      "press 0 for an operator, any other key for the main menu, or hang up"
 ``goodbye``
+``survey_offer``, ``survey_csat``, ``survey_nps``, ``survey_thanks``  the post-call survey
+                   (only when a queue's ``survey`` is not ``off``)
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ INFO_HOURS = "info_hours"
 INFO_ADDRESS = "info_address"
 INFO_MORE = "info_more"
 GOODBYE = "goodbye"
+SURVEY_OFFER = "survey_offer"
+SURVEY_CSAT = "survey_csat"
+SURVEY_NPS = "survey_nps"
+SURVEY_THANKS = "survey_thanks"
+SURVEY_KEYS = (SURVEY_OFFER, SURVEY_CSAT, SURVEY_NPS, SURVEY_THANKS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,36 @@ _FIXED: dict[str, dict[str, str]] = {
         "uk": "Дякуємо за дзвінок. До побачення.",
         "ru": "Спасибо за звонок. До свидания.",
         "en": "Thank you for calling. Goodbye.",
+    },
+}
+
+# The post-call survey (docs/kpi.md, Survey): CSAT 1-5, NPS 0-10 ("1" "0" for 10).
+_SURVEY: dict[str, dict[str, str]] = {
+    SURVEY_OFFER: {
+        "uk": "Після розмови ми поставимо два короткі запитання про якість обслуговування. "
+        "Щоб взяти участь, натисніть 1.",
+        "ru": "После разговора мы зададим два коротких вопроса о качестве обслуживания. "
+        "Чтобы принять участие, нажмите 1.",
+        "en": "After the call we will ask two short questions about our service. "
+        "To take part, press 1.",
+    },
+    SURVEY_CSAT: {
+        "uk": "Оцініть, будь ласка, розмову від 1 до 5, де 5 — відмінно.",
+        "ru": "Оцените, пожалуйста, разговор от 1 до 5, где 5 — отлично.",
+        "en": "Please rate the call from 1 to 5, where 5 is excellent.",
+    },
+    SURVEY_NPS: {
+        "uk": "Наскільки ймовірно, що ви порекомендуєте нашу клініку знайомим, від 0 до 10? "
+        "Для 10 натисніть 1 і 0. Після оцінки натисніть решітку.",
+        "ru": "Насколько вероятно, что вы порекомендуете нашу клинику знакомым, от 0 до 10? "
+        "Для 10 нажмите 1 и 0. После оценки нажмите решётку.",
+        "en": "How likely are you to recommend our clinic to a friend, from 0 to 10? "
+        "For 10, press 1 and 0. Then press the hash key.",
+    },
+    SURVEY_THANKS: {
+        "uk": "Дякуємо за ваші відповіді. До побачення.",
+        "ru": "Спасибо за ваши ответы. До свидания.",
+        "en": "Thank you for your answers. Goodbye.",
     },
 }
 
@@ -216,7 +253,14 @@ def _catalog_for(config: ClinicConfig, language: Language) -> list[PromptText]:
     ]
     out += _holiday_texts(config, lang)
     out += [p(service_key(k), service_text(config, lang, s)) for k, s in config.services.items()]
+    if survey_enabled(config):
+        out += [p(key, texts[lang]) for key, texts in _SURVEY.items()]
     return out
+
+
+def survey_enabled(config: ClinicConfig) -> bool:
+    """Whether any queue runs the post-call survey (its prompts are then in the catalog)."""
+    return any(q.survey != "off" for q in config.queues.values())
 
 
 def catalog(config: ClinicConfig) -> list[PromptText]:

@@ -1,13 +1,18 @@
 """``clinicall report``: the KPIs of a period as CSV, XLSX or JSON.
 
     clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv \
-        [--out FILE] [--config FILE] [--db URL] [--section queues|calls|topics]
+        [--out FILE] [--config FILE] [--db URL] [--section queues|...|staffing]
 
-``--from``/``--to`` are local dates in the clinic's time zone, both included.  The config is
-found by the one rule of every command (:mod:`clinicall.settings.location`); the database is
-``--db``, else the config's ``database.url``, and must be migrated already: a report never
-creates or changes a store (:mod:`clinicall.db.status`).  A progress bar goes to stderr, the
-report to ``--out`` or stdout.  Wire it with ``Command("report", ..., report_command)``.
+``--section survey`` is the post-call survey's report instead (docs/kpi.md; ``--by`` any of
+queue, operator, route, day, hour); ``--section demand`` the demand analytics (``--by`` is not
+used; a CSV holds the hour-of-week heatmap, JSON and XLSX every table); ``--section
+staffing`` the operators needed per queue and hour of week from the period's calls
+(``--target-sl 80/20``, ``--max-abandon 5``).  ``--from``/``--to``
+are local dates in the clinic's time zone, both included.  The config is found by the one rule
+of every command (:mod:`clinicall.settings.location`); the database is ``--db``, else the
+config's ``database.url``, and must be migrated already: a report never creates or changes a
+store (:mod:`clinicall.db.status`).  A progress bar goes to stderr, the report to ``--out`` or
+stdout.  Wire it with ``Command("report", ..., report_command)``.
 """
 
 from __future__ import annotations
@@ -18,12 +23,19 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from clinicall.reports.export import FORMATS, Format
 from clinicall.settings.location import DEFAULTS
 
+if TYPE_CHECKING:
+    from clinicall.reports.staffing import Target
+
 SECTIONS = ("queues", "calls", "topics")
+#: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
+OWN_REPORTS = ("survey", "demand", "staffing")
+#: The table a CSV of an own report holds (XLSX and JSON hold all of its tables).
+CSV_TABLE = {"survey": "survey", "demand": "heatmap", "staffing": "staffing"}
 
 
 class ReportUsageError(Exception):
@@ -39,9 +51,15 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="group by any of queue,specialty,route,day,hour "
                              "(comma-separated; '' for totals; default: %(default)s)")
     parser.add_argument("--format", choices=FORMATS, default="csv")
-    parser.add_argument("--section", choices=SECTIONS, default="queues",
+    parser.add_argument("--section", choices=(*SECTIONS, *OWN_REPORTS), default="queues",
                         help="the table a CSV holds (XLSX and JSON hold all; "
                              "default: %(default)s)")
+    parser.add_argument("--target-sl", default="80/20", metavar="PCT/SECONDS",
+                        help="staffing: the service level to reach (default: %(default)s; "
+                             "'80' alone: each queue's own service_level_s)")
+    parser.add_argument("--max-abandon", type=float, default=100.0, metavar="PCT",
+                        help="staffing: the highest acceptable abandon rate, Erlang A "
+                             "(default: no limit)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
     parser.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help=f"the clinic config (YAML); when none is given: {DEFAULTS}")
@@ -61,6 +79,22 @@ def _fail(message: str, hint: str = "") -> int:
     return 1
 
 
+def parse_target(text: str, max_abandon: float) -> Target:
+    """``80/20`` (80 % within 20 s) or ``80`` (within each queue's own T), and a percentage."""
+    from clinicall.reports.staffing import Target
+
+    pct, _, seconds = text.partition("/")
+    try:
+        sl, t = float(pct) / 100, float(seconds) if seconds else None
+    except ValueError:
+        raise ValueError(f"--target-sl: expected PCT/SECONDS, got {text!r}") from None
+    if not (0 < sl < 1) or (t is not None and not 0 < t <= 3600):
+        raise ValueError(f"--target-sl: expected 0-100 % within 1-3600 s, got {text!r}")
+    if not 0 <= max_abandon <= 100:
+        raise ValueError(f"--max-abandon: expected 0-100 %, got {max_abandon}")
+    return Target(sl=sl, t_s=t, max_abandon=max_abandon / 100)
+
+
 def run_report(args: argparse.Namespace) -> int:
     from clinicall.db.status import StoreNotReady, require_current
     from clinicall.settings import ConfigError, load_config
@@ -69,6 +103,10 @@ def run_report(args: argparse.Namespace) -> int:
 
     if args.date_to < args.date_from:
         return _fail("--to is before --from")
+    try:
+        args.target = parse_target(args.target_sl, args.max_abandon)
+    except ValueError as exc:
+        return _fail(str(exc), "e.g. --target-sl 80/20 --max-abandon 5")
     try:
         path = find_config(args.config)
     except NoConfigFound as exc:
@@ -96,10 +134,14 @@ def run_report(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     from clinicall.db import create_engine, session_factory
+    from clinicall.reports.demand import compute_demand
     from clinicall.reports.export import write
     from clinicall.reports.grouping import BadGroupingError
     from clinicall.reports.kpi import compute
     from clinicall.reports.progress import ProgressBar
+    from clinicall.reports.settings import KpiSettings
+    from clinicall.reports.staffing import compute_staffing
+    from clinicall.reports.survey import compute_survey
     from clinicall.settings.models import ClinicConfig
 
     assert isinstance(config, ClinicConfig)
@@ -110,8 +152,18 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
-            report = await compute(session, start=start, end=end, by=args.by, config=config,
-                                   progress=bar.step)
+            if args.section == "survey":
+                report = await compute_survey(
+                    session, start=start, end=end, by=args.by, timezone=config.clinic.timezone,
+                    always=KpiSettings.from_config(config).survey_always)
+            elif args.section == "demand":
+                report = await compute_demand(session, start=start, end=end, config=config)
+            elif args.section == "staffing":
+                report = await compute_staffing(session, start=start, end=end, config=config,
+                                                target=args.target)
+            else:
+                report = await compute(session, start=start, end=end, by=args.by,
+                                       config=config, progress=bar.step)
     except BadGroupingError as exc:
         print(f"clinicall report: error: {exc}", file=sys.stderr)
         return 1
@@ -119,11 +171,12 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
         await engine.dispose()
     bar.step(f"writing {args.format.upper()}")
     fmt = cast(Format, args.format)
+    table = CSV_TABLE.get(args.section, args.section)
     if args.out is None:
-        write(report, fmt, sys.stdout.buffer, args.section)
+        write(report, fmt, sys.stdout.buffer, table)
         sys.stdout.flush()
     else:
         with args.out.open("wb") as out:
-            write(report, fmt, out, args.section)
+            write(report, fmt, out, table)
     bar.finish(f"wrote {args.out or 'stdout'}")
     return 0

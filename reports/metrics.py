@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clinicall.db.models import QueueAttempt, QueueOutcome
 from clinicall.reports.kpi import CAUSES, compute
 from clinicall.reports.settings import KpiSettings
+from clinicall.reports.survey import compute_survey
 from clinicall.reports.table import Report, Value
 
 #: Upper bounds (s) of the wait histogram's buckets.
@@ -118,6 +119,22 @@ CALL_GAUGES = {
 }
 
 
+#: Today's post-call survey per queue and per operator (docs/kpi.md, Survey).
+SURVEY_COUNTERS = {
+    "due": ("clinicall_survey_due", "Answered calls of today due a survey (agreed, or the "
+            "queue always asks)"),
+    "answered": ("clinicall_survey_answered", "Surveys of today's calls with an answer"),
+    "partial": ("clinicall_survey_partial", "Surveys of today's calls left unfinished"),
+    "csat_answers": ("clinicall_survey_csat_answers", "CSAT answers of today's calls"),
+    "nps_answers": ("clinicall_survey_nps_answers", "NPS answers of today's calls"),
+}
+SURVEY_GAUGES = {
+    "response_rate": ("clinicall_survey_response_rate_percent", "Answered / due, today"),
+    "csat_mean": ("clinicall_survey_csat_mean", "Mean CSAT (1-5) of today's calls"),
+    "nps": ("clinicall_survey_nps", "NPS of today's calls: % 9-10 minus % 0-6"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class WaitHistogram:
     count: int
@@ -147,6 +164,7 @@ class KpiCollector(Collector):
         self.live = live
         self.ttl_s = ttl_s
         self._report: Report | None = None
+        self._surveys: dict[str, Report] = {}
         self._waits: dict[str, WaitHistogram] = {}
         self._fetched = float("-inf")
 
@@ -161,6 +179,12 @@ class KpiCollector(Collector):
             self._report = await compute(session, start=midnight, end=now, by="queue",
                                          config=self.settings)
             self._waits = await today_wait_histograms(session, midnight, now)
+            self._surveys = {
+                by: await compute_survey(session, start=midnight, end=now, by=by,
+                                         timezone=self.settings.timezone,
+                                         always=self.settings.survey_always)
+                for by in ("queue", "operator")
+            }  # fmt: skip
         self._fetched = time.monotonic()
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily
@@ -194,6 +218,22 @@ class KpiCollector(Collector):
         for row in self._report.section("topics").rows:
             topics.add_metric([str(row["route"] or "none")], float(row["calls"] or 0))
         yield topics
+        yield from self._survey_metrics()
+
+    def _survey_metrics(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        for by, report in self._surveys.items():
+            rows = report.section("survey").rows
+            suffix = "" if by == "queue" else f"_by_{by}"
+            counters = {k: (n + suffix, h) for k, (n, h) in SURVEY_COUNTERS.items()}
+            gauges = {k: (n + suffix, h) for k, (n, h) in SURVEY_GAUGES.items()}
+            yield from _families(rows, counters, CounterMetricFamily, by)
+            yield from _families(rows, gauges, GaugeMetricFamily, by)
+            scores = CounterMetricFamily(f"clinicall_survey_csat_score{suffix}", "CSAT answers "
+                                         "of today's calls by score", labels=[by, "score"])
+            for row in rows:
+                for n in range(1, 6):
+                    scores.add_metric([str(row[by]), str(n)], float(row[f"csat_{n}"] or 0))
+            yield scores
 
     def _live_metrics(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         if self.live is None:

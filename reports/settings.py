@@ -20,6 +20,9 @@ class KpiSettings:
     unreturned_after_min: float = 10
     queue_names: dict[str, str] = field(default_factory=dict)  # id -> display name
     return_horizon_h: float = RETURN_HORIZON_H
+    #: Queues whose every answered patient hears the post-call survey (reports.survey: their
+    #: answered calls are due a survey without the IVR's question).
+    survey_always: frozenset[str] = frozenset()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -38,6 +41,7 @@ class KpiSettings:
             queue_service_level_s={q: v.service_level_s for q, v in config.queues.items()},
             unreturned_after_min=config.kpi.unreturned_after_min,
             queue_names={q: v.name.get(lang) or q for q, v in config.queues.items()},
+            survey_always=frozenset(q for q, v in config.queues.items() if v.survey == "always"),
         )
 
 

@@ -37,6 +37,9 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/logout/all": EVERYONE,
     "/": STAFF,
     "/api/kpi": STAFF,
+    "/api/survey": STAFF,
+    "/api/demand": STAFF,
+    "/api/staffing": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
 }

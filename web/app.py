@@ -111,6 +111,9 @@ def build_app(
     if live is not None:
         app[METRICS_LIVE] = MetricsLive(live, clock, health, account)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
+    app.router.add_get("/api/survey", reports_api.survey_handler)
+    app.router.add_get("/api/demand", reports_api.demand_handler)
+    app.router.add_get("/api/staffing", reports_api.staffing_handler)
     reports_api.add_metrics(app)
     return app
 

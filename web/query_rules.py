@@ -19,6 +19,9 @@ from clinicall.web.pages import refused_page
 QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/login": frozenset({"next"}),
     "/api/kpi": frozenset({"from", "to", "by"}),
+    "/api/survey": frozenset({"from", "to", "by"}),
+    "/api/demand": frozenset({"from", "to"}),
+    "/api/staffing": frozenset({"from", "to", "sl", "t", "max_abandon"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096

@@ -4,7 +4,9 @@ The dialplan fails open: if the IVR cannot be reached or returns without a queue
 still goes to the fallback route's queue (``CLINICALL_OUTCOME=fallback``); a specialty queue
 that nobody can answer (or whose max wait passed) hands the caller to its overflow queue; and
 only an IVR outcome that ended the call on purpose (self-served, after hours, hung up, callback
-booked) hangs up.
+booked) hangs up.  A patient who agreed to the post-call survey (``CLINICALL_SURVEY=1``) is
+queued with option ``c``: when the operator hangs up, the patient's leg continues into the
+survey (a second FastAGI session, script ``survey``).
 """
 
 from __future__ import annotations
@@ -33,11 +35,21 @@ OVERFLOW_STATUSES = ("TIMEOUT", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVE
 #: QUEUESTATUS values meaning nobody could take the call (never the patient's fault).
 EMPTY_STATUSES = OVERFLOW_STATUSES[1:]
 QUEUE_OPTIONS = "t"  # the operator may transfer the call (to a doctor, another desk)
+#: ... and ``c``: the patient's leg continues after the operator hangs up (post-call survey).
+SURVEY_QUEUE_OPTIONS = QUEUE_OPTIONS + "c"
+#: The options of the call's Queue() steps, chosen once from ``CLINICALL_SURVEY``.
+QUEUE_OPTIONS_VAR = "CLINICALL_QUEUE_OPTIONS"
 
 
 def agi_url(config: ClinicConfig) -> str:
     settings = config.asterisk_engine()
     return f"agi://{settings.agi_host}:{settings.agi_port}/{v.IVR_SCRIPT}"
+
+
+def survey_url(ivr_url: str) -> str:
+    """The survey's FastAGI URL: the IVR's server, script ``survey``."""
+    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
+    return f"{base}/{v.SURVEY_SCRIPT}"
 
 
 def var(name: str) -> str:
@@ -88,6 +100,19 @@ def _call(config: ClinicConfig, agi: str) -> str:
     args = ",".join((agi, *v.IVR_AGI_ARGS))
     outcome, queue, overflow = v.CLINICALL_OUTCOME, v.CLINICALL_QUEUE, v.CLINICALL_OVERFLOW
     maxwait_of_overflow = var(MAXWAIT_PREFIX + var(overflow))
+    # Only a clinic with a surveying queue gets the survey's steps (the same dialplan else).
+    surveys = any(q.survey != "off" for q in config.queues.values())
+    options = var(QUEUE_OPTIONS_VAR) if surveys else QUEUE_OPTIONS
+    surveyed: list[Step] = [
+        f'GotoIf($["{var(v.CLINICALL_SURVEY)}" = "1" & "{var(v.MEMBERNAME)}" != ""]?survey)'
+    ] if surveys else []
+    choose_options: list[Step] = [
+        f'Set({QUEUE_OPTIONS_VAR}=${{IF($["{var(v.CLINICALL_SURVEY)}" = "1"]'
+        f"?{SURVEY_QUEUE_OPTIONS}:{QUEUE_OPTIONS})}})"
+    ] if surveys else []
+    survey: list[Step] = [
+        ("survey", f"AGI({','.join((survey_url(agi), *v.SURVEY_AGI_ARGS))})"), "Hangup()",
+    ] if surveys else []
     steps: list[Step] = [
         "Answer()",
         f"AGI({args})",
@@ -95,18 +120,23 @@ def _call(config: ClinicConfig, agi: str) -> str:
         f"GotoIf($[{_any_of(outcome, FINAL_OUTCOMES)}]?done)",
         f'GotoIf($["{var(queue)}" = ""]?fallback)',
         ("queue", f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})"),
+        *choose_options,
         _call_facts_line(),
         *_record(config),
-        f"Queue({var(queue)},{QUEUE_OPTIONS},,,{var(v.CLINICALL_MAX_WAIT)})",
+        f"Queue({var(queue)},{options},,,{var(v.CLINICALL_MAX_WAIT)})",
+        *surveyed,
         f'GotoIf($[("{var(overflow)}" != "") & ({_any_of("QUEUESTATUS", OVERFLOW_STATUSES)})]'
         "?overflow)",
         f"GotoIf($[{_any_of('QUEUESTATUS', EMPTY_STATUSES)}]?last)",
         ("done", "Hangup()"),
-        ("overflow", f"Queue({var(overflow)},{QUEUE_OPTIONS},,,{maxwait_of_overflow})"),
+        ("overflow", f"Queue({var(overflow)},{options},,,{maxwait_of_overflow})"),
+        *surveyed,
         f"GotoIf($[{_any_of('QUEUESTATUS', EMPTY_STATUSES)}]?last)",
         "Hangup()",
-        ("last", f"Queue({fallback.queue},{QUEUE_OPTIONS},,,{fallback_queue.max_wait_s})"),
+        ("last", f"Queue({fallback.queue},{options},,,{fallback_queue.max_wait_s})"),
+        *surveyed,
         "Hangup()",
+        *survey,
     ]
     max_wait = fallback.overflow_after_s or fallback_queue.max_wait_s
     fail_open: list[Step] = [

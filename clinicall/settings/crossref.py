@@ -62,6 +62,8 @@ def _routes(c: ClinicConfig) -> Iterator[Finding]:
         if route.overflow_to is not None and route.overflow_to not in c.queues:
             yield Finding(("routes", name, "overflow_to"),
                           _unknown("queue", route.overflow_to, c.queues))
+        if route.doctor is not None and route.doctor not in c.doctors:
+            yield Finding(("routes", name, "doctor"), _unknown("doctor", route.doctor, c.doctors))
         if route.overflow_to is not None and route.overflow_to == route.queue:
             yield Finding(("routes", name, "overflow_to"),
                           "a route cannot overflow into its own queue")

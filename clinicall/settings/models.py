@@ -136,6 +136,10 @@ ASTERISK_STRATEGIES: dict[str, str] = {
 }  # fmt: skip
 
 
+#: Per queue: no post-call survey; ask the patient before the queue; survey every answered one.
+SurveyMode = Literal["off", "ask", "always"]
+
+
 class Queue(Frozen):
     name: Localized
     strategy: Strategy = "round_robin"
@@ -145,6 +149,9 @@ class Queue(Frozen):
     service_level_s: int = Field(default=20, ge=1, le=600)
     wrapup_s: int = Field(default=5, ge=0, le=600)
     announce_position: bool = True
+    #: The post-call survey (docs/kpi.md, Survey): off, ask the patient before the queue, or
+    #: always (every answered patient hears it).
+    survey: SurveyMode = "off"
 
 
 class Operator(Frozen):
@@ -161,6 +168,8 @@ class Route(Frozen):
     priority: int = Field(default=0, ge=0, le=10)
     overflow_to: Ident | None = None
     overflow_after_s: int | None = Field(default=None, ge=5, le=3600)
+    #: The doctor this route books (a menu key per doctor): demand per doctor (docs/kpi.md).
+    doctor: Ident | None = None
 
 
 class Doctor(Frozen):

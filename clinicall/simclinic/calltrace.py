@@ -10,12 +10,26 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_headers import unescape_value
 
 _PLAY_COMMANDS = ("STREAM FILE", "GET DATA")
+
+Match = Callable[[Message], bool]
+
+
+def played_prompt(message: Message) -> str | None:
+    """The sound an ``AGIExecStart`` of ``STREAM FILE``/``GET DATA`` plays (None: another)."""
+    if message.get("Event") != "AGIExecStart":
+        return None
+    command = message.get("Command", "")
+    for verb in _PLAY_COMMANDS:
+        if command.upper().startswith(verb + " "):
+            return command[len(verb) + 1 :].split(" ", 1)[0].strip('"')
+    return None
 
 
 @dataclass
@@ -43,13 +57,7 @@ class CallTrace:
     @property
     def prompts_played(self) -> list[str]:
         """Sound files the IVR asked Asterisk to play, in order (``clinicall/uk/menu_main``)."""
-        played = []
-        for m in self.named("AGIExecStart"):
-            command = m.get("Command", "")
-            for verb in _PLAY_COMMANDS:
-                if command.upper().startswith(verb + " "):
-                    played.append(command[len(verb) + 1 :].split(" ", 1)[0].strip('"'))
-        return played
+        return [p for m in self.named("AGIExecStart") if (p := played_prompt(m)) is not None]
 
     def variable(self, name: str) -> str | None:
         """The last value the channel variable ``name`` was set to (None: never set)."""
@@ -73,7 +81,7 @@ class CallTracer:
         self._traces: dict[str, CallTrace] = {}
         self._open_channels: defaultdict[str, set[str]] = defaultdict(set)
         self._ended: dict[str, asyncio.Event] = {}
-        self._waiters: list[tuple[str, str, asyncio.Future[Message]]] = []
+        self._waiters: list[tuple[str, Match, asyncio.Future[Message]]] = []
 
     def expect(self, linkedid: str) -> None:
         self._traces.setdefault(linkedid, CallTrace(linkedid))
@@ -85,7 +93,7 @@ class CallTracer:
             return
         self._traces[linkedid].events.append(message)
         event = message.get("Event")
-        for waiter in [w for w in self._waiters if w[:2] == (linkedid, event)]:
+        for waiter in [w for w in self._waiters if w[0] == linkedid and w[1](message)]:
             self._waiters.remove(waiter)
             if not waiter[2].done():
                 waiter[2].set_result(message)
@@ -121,10 +129,18 @@ class CallTracer:
 
     async def wait_for(self, linkedid: str, event: str, timeout: float) -> Message:  # noqa: ASYNC109
         """The first ``event`` of the call, waiting up to ``timeout`` s for it to arrive."""
-        seen = self._traces[linkedid].named(event)
+        return await self.wait_until(linkedid, lambda m: m.get("Event") == event, timeout)
+
+    async def wait_for_prompt(self, linkedid: str, prompt: str, timeout: float) -> Message:  # noqa: ASYNC109
+        """The first time Asterisk starts playing ``prompt`` on the call (``AGIExecStart``)."""
+        return await self.wait_until(linkedid, lambda m: played_prompt(m) == prompt, timeout)
+
+    async def wait_until(self, linkedid: str, match: Match, timeout: float) -> Message:  # noqa: ASYNC109
+        """The call's first event that ``match`` accepts, waiting up to ``timeout`` s."""
+        seen = [m for m in self._traces[linkedid].events if match(m)]
         if seen:
             return seen[0]
-        waiter = (linkedid, event, asyncio.get_running_loop().create_future())
+        waiter = (linkedid, match, asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
         try:
             async with asyncio.timeout(timeout):

@@ -33,6 +33,9 @@ from clinicall.simclinic.calltrace import CallTrace, CallTracer
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+#: The uniqueid suffix of the patient's own leg (``;2``, running ``clinicall-sim-patient``).
+PATIENT_LEG = "-p"
+KEY_PAUSE_S = 0.2  # between two keys a simulated patient presses
 
 
 def with_ports(config: ClinicConfig, ports: EnginePorts) -> ClinicConfig:
@@ -111,7 +114,7 @@ class SimulatedClinic:
             "Priority": "1",
             "CallerID": f"Patient <{caller}>",
             "ChannelId": linkedid,
-            "OtherChannelId": linkedid + "-p",
+            "OtherChannelId": linkedid + PATIENT_LEG,
             "Variable": [f"{sim.DIGITS}={digits}", f"{sim.HOLD}={hold_s}"],
             "Async": "true",
         })
@@ -129,6 +132,23 @@ class SimulatedClinic:
         channel = next(m.get("Channel", "") for m in trace.named("Newchannel")
                        if m.get("Uniqueid") == linkedid)
         await self.ami.action("Hangup", {"Channel": channel, "Cause": "16"})
+
+    async def press(self, linkedid: str, digits: str) -> None:
+        """The patient presses ``digits`` now: one AMI ``PlayDTMF`` per key (250 ms, Asterisk
+        sends it before it answers), sent from the patient's own leg of the Local channel.
+
+        A human leaves a pause between keys, and so must the simulation: Asterisk holds back a
+        key that follows the last one within 45 ms until the channel reads its next frame,
+        and a silent Local channel sends none (``SendDTMF`` leaves 100 ms between keys).
+        """
+        trace = self.tracer.trace(linkedid)
+        channel = next(m.get("Channel", "") for m in trace.named("Newchannel")
+                       if m.get("Uniqueid") == linkedid + PATIENT_LEG)
+        for i, digit in enumerate(digits):
+            if i:
+                await asyncio.sleep(KEY_PAUSE_S)  # the patient's pause, not a wait for a signal
+            await self.ami.action("PlayDTMF", {"Channel": channel, "Digit": digit,
+                                               "Duration": "250"})
 
     async def finished(self, linkedid: str, timeout: float = 60.0) -> CallTrace:  # noqa: ASYNC109
         return await self.tracer.finished(linkedid, timeout)

@@ -22,7 +22,7 @@ from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.peers import PeerAllowList
 from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
-from clinicall.agi_scripts.variables import IVR_SCRIPT
+from clinicall.agi_scripts.variables import IVR_SCRIPT, SURVEY_SCRIPT
 from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
@@ -101,14 +101,16 @@ class AsteriskEngine:
     # ---- calls -------------------------------------------------------------------------
 
     async def serve_calls(self, handler: CallHandler) -> None:
-        """Open the FastAGI port: each call the dialplan hands over runs ``handler``."""
+        """Open the FastAGI port: each call the dialplan hands over runs ``handler`` (the IVR,
+        and the post-call survey: its port's ``info.answered`` is set)."""
 
         async def session(channel: AgiChannel) -> None:
             await handler(await AsteriskCallPort.open(channel))
 
         allow = PeerAllowList.parse(self.settings.agi_allow)  # checked by the config loader
-        self.agi = FastAgiServer(ScriptRouter({IVR_SCRIPT: session}), host=self.settings.agi_host,
-                                 port=self.agi_port, allow=allow)  # fmt: skip
+        router = ScriptRouter({IVR_SCRIPT: session, SURVEY_SCRIPT: session})
+        self.agi = FastAgiServer(router, host=self.settings.agi_host, port=self.agi_port,
+                                 allow=allow)
         await self.agi.start()
         log.info("FastAGI on %s:%s, serving %s", self.settings.agi_host, self.agi.port,
                  ", ".join(self.settings.agi_allow))  # fmt: skip

@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.calltypes import CallInfo, IvrOutcome
+from clinicall.calltypes import CallInfo, IvrOutcome, SurveyOutcome
 from clinicall.controller.facts import (
     CallFact,
     ChannelClosed,
@@ -59,6 +59,7 @@ from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState
 from clinicall.controller.tracking.outage import StoreOutage
 from clinicall.controller.tracking.rows import fact_entries, ivr_entries, journaled
+from clinicall.controller.tracking.surveys import CallNotInStore, write_survey
 from clinicall.db import JournalEntry, insert_journal
 from clinicall.logbudget import excerpt
 
@@ -71,6 +72,10 @@ MAX_WATCHED = 10_000  # IVR sessions awaiting the engine's word (a flood forgets
 #: is a link that was down, not an engine that died).
 RESTART_WINDOW = timedelta(minutes=2)
 RECORD_GRAIN = timedelta(seconds=1)  # the durable record's times are whole seconds
+#: Tries to write a survey's answers (the store down, the call not projected yet), with the
+#: delay doubling from SURVEY_RETRY_S: about a minute in all.
+SURVEY_TRIES = 7
+SURVEY_RETRY_S = 0.5
 
 
 def utc_now() -> datetime:
@@ -187,6 +192,32 @@ class CallTracker:
         self._watch(info.call_id)
         self._pending.extend(ivr_entries(info, outcome, started_at, self.clock()))
         await self._contained(self.flush(), "IVR outcome write")  # else pending, retried
+
+    async def record_survey(self, info: CallInfo, outcome: SurveyOutcome) -> None:
+        """A post-call survey's answers, written against the call at once; while the store is
+        unreachable or the call not in it yet, retried with backoff (``SURVEY_TRIES``), then
+        logged as lost.  Never raises."""
+        answered = info.answered
+        if answered is None:
+            logger.error("a survey without the answered call it rates (call id %s): dropped",
+                         excerpt(info.call_id))
+            return
+        at, delay = self.clock(), SURVEY_RETRY_S
+        for _ in range(SURVEY_TRIES):
+            try:
+                await self.flush()  # the call's own facts first
+                async with self.sessions() as session, session.begin():
+                    await write_survey(session, info.call_id, answered, outcome, at)
+                return
+            except CallNotInStore:
+                pass
+            except Exception as exc:  # contained: retried below
+                self.stats.db_errors += 1
+                self.outage.failed(exc, "survey write", len(self._pending))
+            await asyncio.sleep(delay)  # backoff: nothing signals that the store came back
+            delay *= 2
+        logger.error("the survey of call %s could not be written (CSAT %s, NPS %s): lost",
+                     excerpt(info.call_id), outcome.csat, outcome.nps)
 
     def _watch(self, call_id: str) -> None:
         if len(self._ivr_sessions) >= MAX_WATCHED:

@@ -95,6 +95,36 @@ def test_dialplan_fails_open_into_fallback_queue(config: ClinicConfig) -> None:
     assert "CLINICALL_MAXWAIT_universal=600" in render_asterisk_config(config)["extensions.conf"]
 
 
+def test_without_a_surveying_queue_the_dialplan_has_no_survey(config: ClinicConfig) -> None:
+    text = render_asterisk_config(config)["extensions.conf"]
+    assert "survey" not in text
+    assert v.CLINICALL_SURVEY not in text
+
+
+def test_a_patient_who_agreed_is_queued_with_c_and_continues_into_the_survey(
+    config: ClinicConfig,
+) -> None:
+    queues = dict(config.queues)
+    queues["therapy"] = queues["therapy"].model_copy(update={"survey": "ask"})
+    surveyed = config.model_copy(update={"queues": queues})
+    text = render_asterisk_config(surveyed, agi_url="agi://10.0.0.5:4600/ivr")["extensions.conf"]
+    steps = [val for _, val in sections(text)["clinicall-call"]]
+    options = '${IF($["${CLINICALL_SURVEY}" = "1"]?tc:t)}'
+    assert f"n,Set(CLINICALL_QUEUE_OPTIONS={options})" in steps
+    queue_steps = [i for i, s in enumerate(steps) if "Queue(" in s and "QueueLog" not in s]
+    assert len(queue_steps) == 6  # first, overflow, last resort; for both number patterns
+    for i in queue_steps:
+        assert ",${CLINICALL_QUEUE_OPTIONS}," in steps[i]
+        # answered (app_queue set MEMBERNAME) and agreed: on to the survey
+        assert steps[i + 1] == (
+            'n,GotoIf($["${CLINICALL_SURVEY}" = "1" & "${MEMBERNAME}" != ""]?survey)'
+        )
+    agi = ("n(survey),AGI(agi://10.0.0.5:4600/survey,${CHANNEL(linkedid)},${CLINICALL_LANG},"
+           "${QUEUENAME},${MEMBERNAME},${CLINICALL_ROUTE})")  # fmt: skip
+    assert steps.count(agi) == 2
+    assert steps[steps.index(agi) + 1] == "n,Hangup()"
+
+
 def test_agi_url_can_be_overridden(config: ClinicConfig) -> None:
     text = render_asterisk_config(config, agi_url="agi://10.0.0.5:4600/ivr")["extensions.conf"]
     assert "AGI(agi://10.0.0.5:4600/ivr," in text

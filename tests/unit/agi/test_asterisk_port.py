@@ -11,7 +11,7 @@ from clinicall.agi_scripts.asterisk_port import DEADLINE_MARGIN_S, AsteriskCallP
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiEnvironment, AgiReply, build_environment
 from clinicall.agi_scripts.server import FastAgiServer
-from clinicall.calltypes import CallInfo, QueueRequest
+from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
 from clinicall.ivr.port import CallerHungUp, PortError
 
 from .fake_asterisk import FakeAsterisk
@@ -285,3 +285,53 @@ async def test_commands_that_wait_for_the_caller_get_the_prompt_deadline() -> No
         ("SAY NUMBER", 30),
         ("SET VARIABLE", None),
     ]
+
+
+async def test_a_survey_session_names_the_answered_call(run_port: RunPort) -> None:
+    async def info(port: AsteriskCallPort) -> CallInfo:
+        return port.info
+
+    args = {"arg_2": "ru", "arg_3": "gynecology", "arg_4": "op102", "arg_5": "gynecology"}
+    got = await run_port(info, [], **LINKEDID, **args, network_script="survey")
+    assert isinstance(got, CallInfo)
+    assert got.call_id == "1712345678.0"
+    assert got.answered == AnsweredCall(
+        language="ru", queue="gynecology", operator="op102", route="gynecology"
+    )
+    ivr = await run_port(info, [], **LINKEDID, **args, network_script="ivr")
+    assert isinstance(ivr, CallInfo)
+    assert ivr.answered is None  # the IVR's own session is about no answered call
+
+
+async def test_a_survey_session_with_missing_arguments_keeps_them_empty(
+    run_port: RunPort,
+) -> None:
+    async def info(port: AsteriskCallPort) -> CallInfo:
+        return port.info
+
+    got = await run_port(info, [], **LINKEDID, arg_2="en", network_script="survey")
+    assert isinstance(got, CallInfo)
+    assert got.answered == AnsweredCall(language="en", queue="", operator="", route="")
+
+
+async def test_enqueue_with_the_survey_asks_the_dialplan_for_it(run_port: RunPort) -> None:
+    request = QueueRequest("therapy", 0, 180, None, "en", "main:1/survey:1", "therapy",
+                           survey=True)  # fmt: skip
+
+    async def act(port: AsteriskCallPort) -> str:
+        await port.enqueue(request)
+        return "queued"
+
+    script = [
+        ('SET VARIABLE "CLINICALL_QUEUE" "therapy"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_PRIORITY" "0"', "200 result=1"),
+        ('SET VARIABLE "QUEUE_PRIO" "0"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_MAX_WAIT" "180"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_OVERFLOW" ""', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_LANG" "en"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_PATH" "main:1/survey:1"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_ROUTE" "therapy"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_OUTCOME" "queue"', "200 result=1"),
+        ('SET VARIABLE "CLINICALL_SURVEY" "1"', "200 result=1"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == "queued"

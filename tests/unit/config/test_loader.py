@@ -133,6 +133,11 @@ def test_unquoted_digit_key_asks_for_quotes() -> None:
         ("  therapy: {queue: therapy, priority: 0, overflow_to: universal",
          "  therapy: {queue: therapy, priority: 0, overflow_to: univers",
          "routes.therapy.overflow_to", "did you mean 'universal'"),
+        ("  pediatrics: {queue: pediatrics, priority: 1,",
+         "  pediatrics: {queue: pediatrics, doctor: lysenka, priority: 1,",
+         "routes.pediatrics.doctor", "did you mean 'lysenko'"),
+        ("    max_wait_s: 120\n", "    max_wait_s: 120\n    survey: sometimes\n",
+         "queues.pediatrics.survey", "expected one of"),
     ],
 )
 def test_cross_reference_errors(old: str, new: str, key: str, words: str) -> None:
