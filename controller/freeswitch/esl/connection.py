@@ -1,5 +1,7 @@
 """One Event Socket TCP link: a reader task, replies matched in order, background jobs by uuid.
 
+Used by both sides: the inbound client (``client``) and each outbound session (``outbound``).
+
 FreeSWITCH answers commands (``api``, ``bgapi``, ``event``, ``sendmsg``...) strictly in the
 order they were sent, with no id in the reply, so replies are matched to a FIFO of waiters.
 A waiter whose deadline passed keeps its place (its late reply is read and dropped), or every
@@ -67,19 +69,22 @@ class EslConnection:
         writer: asyncio.StreamWriter,
         on_event: Callable[[EslEvent], None],
         *,
+        on_notice: Callable[[EslMessage], None] | None = None,
+        hold_events: bool = True,
         max_header: int = protocol.DEFAULT_MAX_HEADER,
         max_body: int = protocol.DEFAULT_MAX_BODY,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._on_event = on_event
+        self._on_notice = on_notice
         self._parser = protocol.EslParser(max_header=max_header, max_body=max_body)
         self._replies: deque[_Waiter] = deque()
         self._jobs: dict[str, asyncio.Future[EslEvent]] = {}
         self._unclaimed: OrderedDict[str, EslEvent] = OrderedDict()
         self._auth_request: asyncio.Future[EslMessage] = asyncio.get_running_loop().create_future()
         self._lost: str | None = None
-        self._held: list[EslEvent] | None = []  # events until ``release``; None after
+        self._held: list[EslEvent] | None = [] if hold_events else None  # until ``release``
         self.rejected = False
         self.goodbye = False  # FreeSWITCH sent its disconnect notice
         self.reader_task: asyncio.Task[str] | None = None
@@ -182,7 +187,10 @@ class EslConnection:
             if not self._auth_request.done():
                 self._auth_request.set_result(message)
         elif kind == protocol.DISCONNECT_NOTICE:
-            self.goodbye = True
+            if message.get("Content-Disposition") != "linger":
+                self.goodbye = True
+            if self._on_notice is not None:
+                self._on_notice(message)
         elif kind == protocol.RUDE_REJECTION:
             self.rejected = True
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from esl_transcripts import rows
 
@@ -61,37 +62,61 @@ Script = Callable[[Peer], Awaitable[None]]
 
 
 def first_line(command: str) -> str:
-    """What a command is matched on: its first line; any subscription is ``event`` and any
-    password ``auth`` (the transcript's answer depends on neither)."""
+    """What a command is matched on: its first line; any subscription is ``event``, any
+    password ``auth``, any ``linger N`` ``linger`` (the recorded answer depends on none)."""
     line = command.split("\n", 1)[0]
-    return line.split(" ", 1)[0] if line.startswith(("event ", "auth ")) else line
+    return line.split(" ", 1)[0] if line.startswith(("event ", "auth ", "linger")) else line
 
 
-def answers(name: str) -> tuple[bytes, dict[str, list[bytes]]]:
-    """What FreeSWITCH sent before any command, and after each command (by first line;
-    a command recorded twice is answered in turn)."""
+def event_uuid(command: str) -> str | None:
+    """The ``Event-UUID`` a ``sendmsg`` carries (it comes back as ``Application-UUID``)."""
+    for line in command.split("\n")[1:]:
+        name, _, value = line.partition(": ")
+        if name.lower() == "event-uuid":
+            return value
+    return None
+
+
+@dataclass(slots=True)
+class Answer:
+    """What FreeSWITCH sent after one recorded command, and that command's Event-UUID."""
+
+    data: bytes
+    event_uuid: str | None
+    last: bool = False  # FreeSWITCH closed the socket after it
+
+
+def answers(name: str) -> tuple[bytes, dict[str, list[Answer]]]:
+    """What FreeSWITCH sent before any command, and after each command (by ``first_line``;
+    a command recorded several times is answered in turn)."""
     greeting = b""
-    table: dict[str, list[bytes]] = {}
-    key: str | None = None
+    table: dict[str, list[Answer]] = {}
+    current: Answer | None = None
     for row in rows(name):
         if not row.inbound:
-            key = first_line(row.data.decode()[:-2])
-            table.setdefault(key, []).append(b"")
-        elif key is None:
+            command = row.data.decode()[:-2]
+            current = Answer(b"", event_uuid(command))
+            table.setdefault(first_line(command), []).append(current)
+        elif current is None:
             greeting += row.data
         else:
-            table[key][-1] += row.data
+            current.data += row.data
+    if current is not None:
+        current.last = True
     return greeting, table
 
 
 def replay(name: str, *, until: str | None = None) -> Script:
     """Answer as the transcript did; with ``until``, drop the link (no answer) when a command
-    with that first line arrives."""
+    with that first line arrives.  The ``Event-UUID`` of a ``sendmsg`` replaces the recorded
+    one in everything sent from then on (same length: every Content-Length still holds), and
+    the link closes after the transcript's last bytes, as FreeSWITCH closed it."""
     greeting, table = answers(name)
 
     async def script(peer: Peer) -> None:
         peer.send(greeting)
         used: dict[str, int] = {}
+        renamed: dict[bytes, bytes] = {}
         while (command := await peer.command()) is not None:
             key = first_line(command)
             if until is not None and key == until:
@@ -102,8 +127,18 @@ def replay(name: str, *, until: str | None = None) -> Script:
             recorded = table.get(key, [])
             if turn >= len(recorded):
                 raise AssertionError(f"the transcript {name} has no answer to {key!r}")
-            peer.send(recorded[turn])
+            answer = recorded[turn]
+            sent = event_uuid(command)
+            if answer.event_uuid and sent:
+                renamed[answer.event_uuid.encode()] = sent.encode()
+            data = answer.data
+            for old, new in renamed.items():
+                data = data.replace(old, new)
+            peer.send(data)
             await peer.drain()
+            if answer.last:
+                await peer.close()
+                return
 
     return script
 
