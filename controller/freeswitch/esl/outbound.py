@@ -89,6 +89,11 @@ class OutboundSession:
         if reply.event is None or not reply.reply_text.startswith("+OK"):
             raise EslCommandError("connect", reply.reply_text or "no channel data")
         self.channel = reply.event
+        if reply.get("Socket-Mode") != "async":
+            # Static mode answers a sendmsg only once the application ends and has no linger:
+            # the dialplan (or originate) must say ``socket HOST:PORT async full``.
+            mode = reply.get("Socket-Mode", "?")
+            raise EslCommandError("connect", f"socket mode {mode[:20]!r}, not async")
         await self.command("myevents")
         if linger:
             await self.command("linger")

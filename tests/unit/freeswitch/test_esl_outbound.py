@@ -198,3 +198,41 @@ async def replay_connect(peer: Peer) -> None:
         assert command is not None
         assert command == next(script).decode()[:-2]
         peer.send(table[command][0].data)
+
+
+async def test_a_socket_in_static_mode_is_refused_before_the_handler(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    async def ivr(session: OutboundSession) -> None:
+        ran.append(session.uuid)
+
+    async def static_socket(peer: Peer) -> None:
+        assert await peer.command() == "connect"
+        _, table = answers("outbound_ivr")
+        peer.send(table["connect"][0].data.replace(b"Socket-Mode: async", b"Socket-Mode: static"))
+        while await peer.command() not in (None, "exit"):
+            pass
+
+    server = await serve(ivr)
+    peer = await asyncio.wait_for(connect_to(server.port, static_socket), 10)
+    assert ran == []
+    assert peer.commands == ["connect", "exit"]
+    assert "socket mode 'static', not async" in caplog.text
+
+
+async def test_no_digit_within_the_wait_is_none(serve: Serve) -> None:
+    got: list[str | None] = []
+
+    async def ivr(session: OutboundSession) -> None:
+        got.append(await session.read_digit(0.05))
+
+    async def freeswitch(peer: Peer) -> None:
+        await replay_connect(peer)
+        while await peer.command() not in (None, "exit"):
+            pass
+
+    server = await serve(ivr)
+    await asyncio.wait_for(connect_to(server.port, freeswitch), 10)
+    assert got == [None]
