@@ -23,10 +23,8 @@ class Headers:
 
     def __init__(self, headers: list[tuple[str, str]]) -> None:
         self.headers = headers
-        first: dict[str, str] = {}
-        for name, value in headers:
-            first.setdefault(name.lower(), value)
-        self._first = first
+        # Built from the end, so the first of a repeated header wins.
+        self._first = {name.lower(): value for name, value in reversed(headers)}
 
     @overload
     def get(self, name: str) -> str | None: ...
