@@ -10,6 +10,7 @@ Decisions (docs/engines/freeswitch.md, "Inbound"):
   event) and puts ``CUSTOM`` and its subclasses last (``subscription_command``);
 * a command pending when the link dies fails with ``EslLinkLost`` at once and is never re-sent
   (a ``bgapi originate`` re-sent after a reconnect dials the patient twice);
+* a link that answers nothing (half-open) is found by a keepalive ``api status`` and dropped;
 * a wrong password or an ACL refusal stops the client (retrying cannot help) unless
   ``retry_auth``; any other failure is retried with backoff;
 * every link change is also delivered as a synthetic event (``STATUS_EVENT``), so a consumer
@@ -28,9 +29,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+from uuid import uuid4
 
 from clinicall.controller.freeswitch.esl import protocol
-from clinicall.controller.freeswitch.esl.commands import encode_command, subscription_command
+from clinicall.controller.freeswitch.esl.commands import (
+    encode_command,
+    encode_sendmsg,
+    subscription_command,
+)
 from clinicall.controller.freeswitch.esl.connection import EslConnection, command_label
 from clinicall.controller.freeswitch.esl.errors import (
     EslAuthError,
@@ -137,6 +143,8 @@ class EslClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         retry_auth: bool = False,
+        keepalive_interval: float = 10.0,
+        keepalive_timeout: float = 5.0,
         on_status: StatusHook | None = None,
         max_header: int = protocol.DEFAULT_MAX_HEADER,
         max_body: int = protocol.DEFAULT_MAX_BODY,
@@ -148,6 +156,7 @@ class EslClient:
         self.connect_timeout, self.command_timeout = connect_timeout, command_timeout
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.retry_auth = retry_auth
+        self.keepalive_interval, self.keepalive_timeout = keepalive_interval, keepalive_timeout
         self.on_status = on_status
         self.max_header, self.max_body = max_header, max_body
         self.last_error = ""
@@ -219,6 +228,28 @@ class EslClient:
         started), TimeoutError."""
         deadline = self.command_timeout if timeout is None else timeout
         return await self._live().bgapi(command, deadline)
+
+    async def sendmsg(
+        self,
+        uuid: str,
+        app: str,
+        arg: str = "",
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> str:
+        """Run dialplan application ``app`` on channel ``uuid`` (``sendmsg <uuid>``, e.g.
+        ``record_session``); returns once FreeSWITCH accepted it (its completion, if wanted,
+        is the CHANNEL_EXECUTE_COMPLETE whose ``Application-UUID`` is the returned uuid).
+        Raises EslCommandError on ``-ERR``, and as ``api``."""
+        event_uuid = str(uuid4())
+        label = f"sendmsg {app[:30]}"
+        data = encode_sendmsg(app, arg, event_uuid=event_uuid, uuid=uuid)
+        reply = await self._live().send(
+            data, label, self.command_timeout if timeout is None else timeout
+        )
+        if not reply.reply_text.startswith("+OK"):
+            raise EslCommandError(label, reply.reply_text)
+        return event_uuid
 
     async def command(self, text: str, *, timeout: float | None = None) -> str:  # noqa: ASYNC109
         """Any other command (``sendmsg <uuid>``, ``filter``...): its ``Reply-Text``.
@@ -322,8 +353,7 @@ class EslClient:
         attempt = 0
         while True:
             if conn is not None:
-                assert conn.reader_task is not None
-                reason = await asyncio.shield(conn.reader_task)
+                reason = await self._watch(conn)
                 await self._drop(conn, reason)
                 self._set_status(False, reason)
                 conn = None
@@ -346,6 +376,31 @@ class EslClient:
                     self.host, self.port, self.last_error,
                     min(self.backoff_max, self.backoff_initial * 2 ** min(attempt, 30)),
                 )  # fmt: skip
+
+    async def _watch(self, conn: EslConnection) -> str:
+        """Until the link ends (the reader's reason) or stops answering (the keepalive's)."""
+        assert conn.reader_task is not None
+        if not self.keepalive_interval:
+            return await asyncio.shield(conn.reader_task)
+        pinger = asyncio.create_task(self._keepalive(conn), name="esl-keepalive")
+        try:
+            await asyncio.wait({conn.reader_task, pinger}, return_when=asyncio.FIRST_COMPLETED)
+            return pinger.result() if pinger.done() else conn.reader_task.result()
+        finally:
+            await _cancel_and_wait(pinger)
+
+    async def _keepalive(self, conn: EslConnection) -> str:
+        """A half-open link (a cut cable, a frozen FreeSWITCH) answers nothing and closes
+        nothing: an ``api status`` every ``keepalive_interval`` s must be answered within
+        ``keepalive_timeout`` s."""
+        while True:
+            await asyncio.sleep(self.keepalive_interval)
+            try:
+                await conn.send(encode_command("api status"), "keepalive", self.keepalive_timeout)
+            except TimeoutError:
+                return f"no answer to a keepalive within {self.keepalive_timeout:g} s"
+            except EslLinkLost as exc:
+                return str(exc)
 
     def _set_status(self, up: bool, detail: str) -> None:
         self.since = datetime.now(UTC)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from clinicall.logbudget import excerpt
 log = logging.getLogger(__name__)
 
 READ_SIZE = 64 * 1024
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_:]{0,31}")
 #: BACKGROUND_JOB results kept while no waiter claims them (oldest dropped first).
 MAX_UNCLAIMED_JOBS = 256
 REPLY_TYPES = frozenset({protocol.COMMAND_REPLY, protocol.API_RESPONSE})
@@ -49,9 +51,13 @@ EVENT_TYPES = frozenset({protocol.EVENT_PLAIN, protocol.EVENT_JSON})
 
 
 def command_label(command: str) -> str:
-    """What an error or a log line may say about a command: its first two words (the
-    arguments may hold a phone number or a password)."""
-    return " ".join(command.split()[:2])[:40]
+    """What an error or a log line may say about a command: its first word, and the second
+    when it is a plain name (``api uuid_kill``, ``bgapi originate``); never the arguments,
+    which may hold a phone number or a password."""
+    words = command.split()[:2]
+    if len(words) == 2 and (words[0] == "auth" or not _PLAIN_NAME.fullmatch(words[1])):
+        words.pop()  # ``auth``'s word is the password
+    return " ".join(words)[:40]
 
 
 @dataclass(slots=True)

@@ -8,10 +8,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from esl_transcripts import server_bytes
+from esl_transcripts import server_bytes, writes
 
 from clinicall.controller.freeswitch.esl import EslParser
 from clinicall.controller.freeswitch.esl.client import STATUS_EVENT, EslClient
+from clinicall.controller.freeswitch.esl.connection import command_label
 from clinicall.controller.freeswitch.esl.errors import (
     EslAuthError,
     EslCommandError,
@@ -309,3 +310,55 @@ async def test_a_failing_handler_does_not_stop_the_others(
             pass
     assert event["DTMF-Digit"] == "#"
     assert "handler bug" in caplog.text
+
+
+async def test_a_link_that_stops_answering_is_dropped_and_reopened(
+    fake_factory: Factory,
+) -> None:
+    fake = await fake_factory(scripted(hold), scripted(hold))
+    changes: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()
+    client = client_for(fake, keepalive_interval=0.05, keepalive_timeout=0.1,
+                        on_status=lambda up, detail: changes.put_nowait((up, detail)))  # fmt: skip
+    async with client:
+        assert (await asyncio.wait_for(changes.get(), 5))[0]
+        down = await asyncio.wait_for(changes.get(), 5)
+        assert down == (False, "no answer to a keepalive within 0.1 s")
+        assert (await asyncio.wait_for(changes.get(), 5))[0]
+    assert fake.peers[0].commands[2] == "api status"
+    assert client.health().reconnects == 1
+
+
+async def test_sendmsg_runs_an_application_on_a_channel(fake_factory: Factory) -> None:
+    recorded = [w.decode()[:-2] for w in writes("record_session")]
+    originate = next(c for c in recorded if c.startswith("bgapi originate"))
+    record = next(c for c in recorded if c.startswith("sendmsg "))
+    uuid = record.split("\n")[0].removeprefix("sendmsg ")
+    path = record.split("execute-app-arg: ")[1].split("\n")[0]
+    fake = await fake_factory(replay("record_session"))
+    async with client_for(fake, events=["CHANNEL_ANSWER", "RECORD_START"]) as esl:
+        stream = esl.events()
+        # As recorded: the originate's result comes once the call is answered, after the
+        # CHANNEL_ANSWER that the recording client waited for before sending sendmsg.
+        job = asyncio.create_task(esl.bgapi(originate.removeprefix("bgapi ")))
+        async for event in stream:
+            if event.name == "CHANNEL_ANSWER" and event.unique_id == uuid:
+                break
+        event_uuid = await esl.sendmsg(uuid, "record_session", path)
+        async for event in stream:
+            if event.name == "RECORD_START":
+                break
+        assert (await job).startswith("+OK")
+    assert event["Record-File-Path"] == path
+    sent = next(c for c in fake.peers[0].commands if c.startswith("sendmsg "))
+    assert sent == (f"sendmsg {uuid}\ncall-command: execute\nexecute-app-name: record_session\n"
+                    f"execute-app-arg: {path}\nEvent-UUID: {event_uuid}")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "label"),
+    [("status", "status"), ("uuid_kill 25f4db4a-ed15 NORMAL_CLEARING", "uuid_kill"),
+     ("originate {origination_caller_id_number=380441234567}loopback/1", "originate"),
+     ("auth ClueCon", "auth"), ("callcenter_config agent add x", "callcenter_config agent")],
+)  # fmt: skip
+def test_an_error_names_a_command_by_its_words_not_its_arguments(command: str, label: str) -> None:
+    assert command_label(command) == label
