@@ -240,7 +240,8 @@ class OutboundSession:
 class OutboundServer:
     """Listens for FreeSWITCH's ``socket`` app; runs ``handler(session)`` per call, after
     ``connect``/``myevents``/``linger``, and closes the session when it returns.  Every
-    session's task is owned: ``close`` cancels and awaits them."""
+    session's task is owned: ``close`` cancels and awaits them.  At most ``max_sessions``
+    run at once; a call beyond them is closed at once."""
 
     def __init__(
         self,
@@ -250,6 +251,7 @@ class OutboundServer:
         *,
         command_timeout: float = 10.0,
         linger: bool = True,
+        max_sessions: int = 1000,
         max_header: int = protocol.DEFAULT_MAX_HEADER,
         max_body: int = protocol.DEFAULT_MAX_BODY,
     ) -> None:
@@ -257,6 +259,8 @@ class OutboundServer:
         self.host, self.port = host, port
         self.command_timeout = command_timeout
         self.linger = linger
+        self.max_sessions = max_sessions
+        self.refused = 0  # connections closed at once: ``max_sessions`` were running
         self.max_header, self.max_body = max_header, max_body
         self.served = 0  # sessions that connected, in all
         self._server: asyncio.Server | None = None
@@ -283,6 +287,13 @@ class OutboundServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._sessions) >= self.max_sessions:
+            # Closed unanswered, the socket app fails and the dialplan goes on to its
+            # fallback (docs/engines/freeswitch.md): better than a call nobody drives.
+            self.refused += 1
+            log.warning("ESL: %d sessions running; a new call is refused", len(self._sessions))
+            writer.transport.abort()
+            return
         self._sessions.add(task)
         task.add_done_callback(self._sessions.discard)
         session: OutboundSession | None = None

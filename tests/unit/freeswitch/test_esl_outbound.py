@@ -236,3 +236,25 @@ async def test_no_digit_within_the_wait_is_none(serve: Serve) -> None:
     server = await serve(ivr)
     await asyncio.wait_for(connect_to(server.port, freeswitch), 10)
     assert got == [None]
+
+
+async def test_calls_beyond_the_session_limit_are_closed_at_once() -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def ivr(session: OutboundSession) -> None:
+        started.set()
+        await release.wait()
+
+    server = OutboundServer(ivr, command_timeout=2.0, max_sessions=1)
+    await server.start()
+    try:
+        first = asyncio.create_task(connect_to(server.port, replay("outbound_ivr")))
+        await asyncio.wait_for(started.wait(), 5)
+        second = await asyncio.wait_for(connect_to(server.port, replay("outbound_ivr")), 5)
+        assert second.commands == []  # closed before its connect
+        assert server.refused == 1
+        release.set()
+        await asyncio.wait_for(first, 5)
+    finally:
+        await server.close()
+    assert server.served == 1
