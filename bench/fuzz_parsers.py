@@ -4,8 +4,8 @@ fed three ways.
 Every input is built from the seed corpus of ``tests/parser_corpus.py`` (the recorded AMI
 fixture's frames, a FastAGI environment and res_agi's reply shapes, queue_log lines of an
 answered call, the short messages of the recorded FreeSWITCH transcripts, and pieces sized
-limit-2 .. limit+2), then mutated: bit flips, truncation,
-duplication of a slice, insertion of CR / LF / NUL / 0xFF / blank lines, and oversize runs.
+limit-2 .. limit+2), then mutated: bit flips, truncation, duplication of a slice, insertion
+of CR / LF / NUL / 0xFF / blank lines, and oversize runs.
 It is fed whole, in random chunks and byte by byte (``tests/parser_feeds.py``: the real
 parsers, the queue_log one through a real ``QueueLogTail`` on a growing file) and the three
 outcomes (messages, replies, records, skipped frames, errors, end state) must be equal.
@@ -77,7 +77,9 @@ class Target:
 
 
 TARGETS = {
-    "ami": Target("ami", corpus.AMI_CORPUS, corpus.ami_limit_pieces(), corpus.AMI_MAX_FRAME, 4),
+    "ami": Target(
+        "ami", corpus.AMI_CORPUS, corpus.ami_limit_pieces(), corpus.AMI_MAX_FRAME, 4
+    ),
     "fastagi": Target(
         "fastagi", corpus.AGI_CORPUS, corpus.agi_limit_pieces(), corpus.AGI_USAGE_LIMIT, 6
     ),

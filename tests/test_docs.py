@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _definitions(text: str, heading: str) -> str:
     """The section's definitions: from the first one (offered) to the next heading."""
     body = text.split(heading, 1)[1].split("\n## ", 1)[0]
-    return body[body.index("- offered:") :].strip()
+    return body[body.index("- offered:"):].strip()
 
 
 def test_the_readme_and_docs_kpi_define_the_kpis_identically() -> None:

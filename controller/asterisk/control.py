@@ -101,17 +101,13 @@ class AsteriskControl:
         if call_id in self._originating:
             raise EngineRefused("Originate", "this key is being dialled already")
         if request.key in self._unknown:
-            raise EngineRefused(
-                "Originate",
-                "this key was dialled and its outcome is unknown; "
-                "read the call's facts instead of dialling again",
-            )
+            raise EngineRefused("Originate", "this key was dialled and its outcome is unknown; "
+                                "read the call's facts instead of dialling again")
         variables = [f"{ORIGINATE_KEY}={request.key}",
                      f"{v.CLINICALL_PRIORITY}={request.priority}",
                      f"{v.QUEUE_PRIO}={request.priority}"]  # fmt: skip
-        variables += [
-            f"{channel_variable('Originate', k)}={value}" for k, value in request.data.items()
-        ]
+        variables += [f"{channel_variable('Originate', k)}={value}"
+                      for k, value in request.data.items()]
         if any(VARIABLE_UNSAFE.search(item) for item in variables):
             raise EngineRefused("Originate", "call data or key with a comma, quote or backslash")
         fields: dict[str, FieldValue] = {
@@ -218,11 +214,8 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
             order.append(queue)
         elif kind == "queuemember":
             in_call = event.get("InCall", "0") == "1"
-            state = (
-                MemberState.IN_CALL
-                if in_call
-                else DEVICE_STATES.get(_int(event.get("Status", "")), MemberState.UNKNOWN)
-            )
+            state = MemberState.IN_CALL if in_call else DEVICE_STATES.get(
+                _int(event.get("Status", "")), MemberState.UNKNOWN)
             members.setdefault(queue, []).append(QueueMemberStatus(
                 queue=queue, member=event.get("Location", ""),
                 member_name=event.get("Name", ""), state=state,

@@ -152,17 +152,8 @@ def _member_fact(record: r.QueueLogRecord) -> list[Fact]:
     key, at, seq, name = record.key, record.at, record.offset, record.agent
     if isinstance(record, r.MemberAdded | r.MemberRemoved):
         kind = MemberJoined if isinstance(record, r.MemberAdded) else MemberLeft
-        return [
-            kind(
-                key=key,
-                at=at,
-                durable=True,
-                seq=seq,
-                queue=record.queue,
-                member=name,
-                member_name=name,
-            )
-        ]
+        return [kind(key=key, at=at, durable=True, seq=seq, queue=record.queue, member=name,
+                     member_name=name)]
     if isinstance(record, r.Paused | r.Unpaused):
         return [
             MemberPaused(

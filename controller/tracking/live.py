@@ -50,7 +50,8 @@ class LiveState:
         elif isinstance(fact, QueueLeft):
             self._waiting.get(fact.queue, {}).pop(fact.channel_id, None)
         elif isinstance(fact, MemberSeen):
-            self._members.setdefault(fact.queue, {})[fact.member] = _Member(fact.state, fact.paused)
+            self._members.setdefault(fact.queue, {})[fact.member] = _Member(fact.state,
+                                                                             fact.paused)
         elif isinstance(fact, MemberLeft):
             self._members.get(fact.queue, {}).pop(fact.member, None)
         elif isinstance(fact, EngineLink) and not fact.up:

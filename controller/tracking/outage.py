@@ -35,18 +35,12 @@ class StoreOutage:
             self.since = self.clock()
             self.logger.warning(
                 "call tracking: the store is unreachable (%s); %d facts kept in memory, "
-                "retrying with backoff",
-                reason,
-                pending,
-            )
+                "retrying with backoff", reason, pending)
 
     def reached(self) -> None:
         if self.since is None:
             return
         self.logger.warning(
             "call tracking: the store is reachable again after %.0f s (%d writes failed "
-            "meanwhile); catching up",
-            self.clock() - self.since,
-            self.failures,
-        )
+            "meanwhile); catching up", self.clock() - self.since, self.failures)
         self.since, self.failures = None, 0

@@ -188,14 +188,8 @@ def _cut_attempts(
     wait_s = last.wait_s
     if wait_s is None:
         wait_s = max((cut_at - last.joined_at).total_seconds(), 0.0)
-    cut = replace(
-        last,
-        outcome=QueueOutcome.CUT,
-        left_at=last.left_at or cut_at,
-        ended_at=ended,
-        wait_s=wait_s,
-        hung_up_by=None,
-    )
+    cut = replace(last, outcome=QueueOutcome.CUT, left_at=last.left_at or cut_at,
+                  ended_at=ended, wait_s=wait_s, hung_up_by=None)
     return tuple(cut if a is last else a for a in attempts)
 
 

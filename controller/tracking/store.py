@@ -105,26 +105,18 @@ async def write_call(
     is told the old and new values, so it refreshes links and hourly sums once per batch."""
     session = writer.session
     stale = sorted(set(superseded) - {record.call_key})
-    before = {
-        c.call_key: c
-        for c in await session.scalars(
-            select(Call).where(Call.call_key.in_([*stale, record.call_key]))
-        )
-    }
+    before = {c.call_key: c for c in await session.scalars(
+        select(Call).where(Call.call_key.in_([*stale, record.call_key])))}
     joined: dict[int, list[datetime]] = {}
     if before:
         ids = [c.id for c in before.values()]
-        joins = await session.execute(
-            select(QueueAttempt.call_id, QueueAttempt.joined_at).where(
-                QueueAttempt.call_id.in_(ids)
-            )
-        )
+        joins = await session.execute(select(QueueAttempt.call_id, QueueAttempt.joined_at)
+                                      .where(QueueAttempt.call_id.in_(ids)))
         for call_id, joined_at in joins:
             joined.setdefault(call_id, []).append(joined_at)
     for old in before.values():
-        writer.call_changed(
-            old.direction, old.caller, old.dialled, old.started_at, joined.get(old.id, [])
-        )
+        writer.call_changed(old.direction, old.caller, old.dialled, old.started_at,
+                            joined.get(old.id, []))
     if stale:
         await session.execute(delete(Call).where(Call.call_key.in_(stale)))
     call = before.get(record.call_key)
@@ -150,13 +142,8 @@ async def write_call(
             rings=rings,
         ))  # fmt: skip
     await session.flush()
-    writer.call_changed(
-        record.direction,
-        record.caller,
-        record.dialled,
-        record.started_at,
-        (a.joined_at for a in record.attempts),
-    )
+    writer.call_changed(record.direction, record.caller, record.dialled, record.started_at,
+                        (a.joined_at for a in record.attempts))
     await _write_recording(session, record, call.id)
     return call
 
@@ -205,11 +192,8 @@ async def calls_cut_by_restart(
     ended: ColumnElement[bool] = Call.ended_at.is_(None)
     if silent_since is not None:
         ended = or_(ended, Call.ended_at > silent_since)
-    keys = await session.scalars(
-        select(Call.call_key).where(
-            Call.started_at < started_at, Call.started_at >= started_at - LONGEST_CALL, ended
-        )
-    )
+    keys = await session.scalars(select(Call.call_key).where(
+        Call.started_at < started_at, Call.started_at >= started_at - LONGEST_CALL, ended))
     return sorted(keys)
 
 

@@ -206,19 +206,15 @@ class CallTracker:
         for key in old:
             del self._ivr_sessions[key]
         for key in unconfirmed:
-            logger.warning(
-                "an IVR session (call id %s) has no trace in the engine's events or "
-                "record after %.0f s: kept apart, not counted as a call",
-                excerpt(key),
-                self.confirm_grace.total_seconds(),
-            )
+            logger.warning("an IVR session (call id %s) has no trace in the engine's events or "
+                           "record after %.0f s: kept apart, not counted as a call",
+                           excerpt(key), self.confirm_grace.total_seconds())
         self.stats.ivr_unconfirmed += len(unconfirmed)
         return len(unconfirmed)
 
     def health(self) -> AccountHealth:
-        return AccountHealth(
-            self.outage.since is None, len(self._pending), self.stats.ivr_unconfirmed
-        )
+        return AccountHealth(self.outage.since is None, len(self._pending),
+                             self.stats.ivr_unconfirmed)
 
     # ---- writing -----------------------------------------------------------------------
 
@@ -304,24 +300,16 @@ class CallTracker:
         Returns the new journal rows and the calls re-projected."""
         silent_since = self._silent_since(started.at)
         # the start's time is whole seconds: a call begun in that second is the old engine's
-        keys = await store.calls_cut_by_restart(session, started.at + RECORD_GRAIN, silent_since)
+        keys = await store.calls_cut_by_restart(session, started.at + RECORD_GRAIN,
+                                                silent_since)
         cut_at = silent_since or started.at
-        entries = [
-            entry
-            for key in keys
-            for entry in fact_entries(
-                ChannelCut(key=f"{started.key}/cut/{key}", at=cut_at, call_id=key, channel_id=key),
-                key,
-            )
-        ]
+        entries = [entry for key in keys for entry in fact_entries(ChannelCut(
+            key=f"{started.key}/cut/{key}", at=cut_at, call_id=key, channel_id=key), key)]
         new = await insert_journal(session, entries)
         if keys:
-            logger.info(
-                "the engine started at %s: %d calls it had are cut (last heard %s)",
-                started.at.isoformat(),
-                len(keys),
-                silent_since.isoformat() if silent_since else "-",
-            )
+            logger.info("the engine started at %s: %d calls it had are cut (last heard %s)",
+                        started.at.isoformat(), len(keys),
+                        silent_since.isoformat() if silent_since else "-")
         return new, await store.project_calls(session, set(keys), self.config)
 
     def _silent_since(self, started_at: datetime) -> datetime | None:
@@ -330,11 +318,8 @@ class CallTracker:
         The start's time is the durable record's, in whole seconds: a fact of that second may
         still be the old engine's."""
         window = (started_at - RESTART_WINDOW, started_at + RECORD_GRAIN)
-        heard = [
-            t
-            for t in (self._last_heard, self._heard_before_loss)
-            if t is not None and window[0] <= t <= window[1]
-        ]
+        heard = [t for t in (self._last_heard, self._heard_before_loss)
+                 if t is not None and window[0] <= t <= window[1]]
         return max(heard, default=None)
 
     async def rebuild(self) -> int:

@@ -16,13 +16,8 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 SKIP_BROWSER_ENV = "CLINICALL_SKIP_BROWSER"
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
 
 
@@ -31,17 +26,13 @@ def chromium_path() -> Path:
     if os.environ.get(SKIP_BROWSER_ENV) == "1":
         pytest.skip(f"browser tests skipped ({SKIP_BROWSER_ENV}=1)")
     if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not installed: apt-get install chromium "
-            f"(or set {SKIP_BROWSER_ENV}=1 to skip these tests)"
-        )
+        pytest.fail(f"Chromium is not installed: apt-get install chromium "
+                    f"(or set {SKIP_BROWSER_ENV}=1 to skip these tests)")
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
-        pytest.fail(
-            "Playwright is not installed: .venv/bin/pip install playwright "
-            "(never 'playwright install': the Debian chromium is used)"
-        )
+        pytest.fail("Playwright is not installed: .venv/bin/pip install playwright "
+                    "(never 'playwright install': the Debian chromium is used)")
     return CHROMIUM
 
 
@@ -51,8 +42,7 @@ async def browser(chromium_path: Path) -> AsyncIterator[object]:
 
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
-        )
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium
         finally:

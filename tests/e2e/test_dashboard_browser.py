@@ -46,35 +46,19 @@ async def _seed(engine: AsyncEngine) -> None:
     for name, role in (("maria", Role.MANAGER), ("oleh", Role.OPERATOR)):
         await add_user(sessions, name, role, PASSWORD, cost=FAST_COST)
     start = NOW - timedelta(hours=3)
-    waits = [
-        (12.0, QueueOutcome.ANSWERED),
-        (45.0, QueueOutcome.ANSWERED),
-        (15.0, QueueOutcome.ANSWERED),
-        (90.0, QueueOutcome.ABANDONED),
-    ]
+    waits = [(12.0, QueueOutcome.ANSWERED), (45.0, QueueOutcome.ANSWERED),
+             (15.0, QueueOutcome.ANSWERED), (90.0, QueueOutcome.ABANDONED)]
     async with writing(sessions) as session:
         for n, (wait, outcome) in enumerate(waits):
             at = start + timedelta(minutes=7 * n)
             missed = outcome is not QueueOutcome.ANSWERED
-            call = Call(
-                call_key=f"E{n}",
-                direction=Direction.INBOUND,
-                started_at=at,
-                caller=f"+38050111222{n}",
-                missed=missed,
-                miss_cause=MissCause.ABANDONED if missed else None,
-            )
-            call.queue_attempts.append(
-                QueueAttempt(
-                    channel_id=f"EU{n}",
-                    queue="gynecology",
-                    joined_at=at,
-                    outcome=outcome,
-                    wait_s=wait,
-                    left_at=at + timedelta(seconds=wait),
-                    connected_at=None if missed else at + timedelta(seconds=wait),
-                )
-            )
+            call = Call(call_key=f"E{n}", direction=Direction.INBOUND, started_at=at,
+                        caller=f"+38050111222{n}", missed=missed,
+                        miss_cause=MissCause.ABANDONED if missed else None)
+            call.queue_attempts.append(QueueAttempt(
+                channel_id=f"EU{n}", queue="gynecology", joined_at=at, outcome=outcome,
+                wait_s=wait, left_at=at + timedelta(seconds=wait),
+                connected_at=None if missed else at + timedelta(seconds=wait)))
             session.add(call)
 
 
@@ -82,14 +66,9 @@ async def _seed(engine: AsyncEngine) -> None:
 async def server(sqlite_db_url: str) -> AsyncIterator[TestServer]:
     engine = create_engine(sqlite_db_url)
     await _seed(engine)
-    app = build_app(
-        sessions=session_factory(engine),
-        config=load_config(EXAMPLE),
-        live=StillLive(),
-        secret=b"e2e-secret-" * 4,
-        clock=lambda: NOW,
-        password_cost=FAST_COST,
-    )
+    app = build_app(sessions=session_factory(engine), config=load_config(EXAMPLE),
+                    live=StillLive(), secret=b"e2e-secret-" * 4, clock=lambda: NOW,
+                    password_cost=FAST_COST)
     server = TestServer(app)
     await server.start_server()
     yield server

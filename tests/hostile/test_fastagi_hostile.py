@@ -184,13 +184,8 @@ async def usage_flood(port: int, stop: asyncio.Event, stats: AttackStats, watch:
             await close_quietly(writer)
 
 
-async def _pour(
-    writer: asyncio.StreamWriter,
-    chunks: Iterator[bytes],
-    stop: asyncio.Event,
-    stats: AttackStats,
-    watch: Watch,
-) -> None:
+async def _pour(writer: asyncio.StreamWriter, chunks: Iterator[bytes], stop: asyncio.Event,
+                stats: AttackStats, watch: Watch) -> None:
     """Writes ``chunks`` as fast as the server takes them, until the test is done."""
     for chunk in chunks:
         if stop.is_set():
@@ -211,7 +206,9 @@ def header_chunk(first: int) -> bytes:
     return b"".join(b"agi_x%d: %s\n" % (n, HEADER_VALUE) for n in range(first, first + 64))
 
 
-async def endless_header(port: int, stop: asyncio.Event, stats: AttackStats, watch: Watch) -> None:
+async def endless_header(
+    port: int, stop: asyncio.Event, stats: AttackStats, watch: Watch
+) -> None:
     """An environment of ``agi_*`` lines that never reaches its blank line."""
     while not stop.is_set():
         _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -264,7 +261,9 @@ async def _held(stop: asyncio.Event, stats: AttackStats, watch: Watch) -> AsyncI
 SILENT_SESSIONS = 500
 
 
-async def silent_sessions(port: int, stop: asyncio.Event, stats: AttackStats, watch: Watch) -> None:
+async def silent_sessions(
+    port: int, stop: asyncio.Event, stats: AttackStats, watch: Watch
+) -> None:
     """500 sessions that send a whole environment, take the first command, never answer."""
     async with _held(stop, stats, watch) as peers:
         for n in range(SILENT_SESSIONS):

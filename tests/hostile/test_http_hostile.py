@@ -17,9 +17,8 @@ from clinicall.web.http_server import app_runner
 MALFORMED = [
     pytest.param(b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", id="invalid-url"),
     pytest.param(b"GARBAGE" * 2000 + b"\r\n\r\n", id="not-http"),
-    pytest.param(
-        b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 9000 + b"\r\n\r\n", id="header-too-long"
-    ),
+    pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 9000 + b"\r\n\r\n",
+                 id="header-too-long"),
     pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX: \x1b[2J\r\nforged\r\n\r\n", id="control"),
 ]
 
@@ -63,11 +62,8 @@ async def test_a_malformed_request_gets_a_fixed_answer_and_one_short_log_line(
     assert head.split(b" ", 2)[1] == b"400", head
     assert body == b"400 Bad Request\n"
     assert b"\r\nServer: clinicall\r\n" in head + b"\r\n"
-    records = [
-        r
-        for r in caplog.records
-        if r.levelno >= logging.DEBUG and r.name.startswith(("aiohttp", "clinicall"))
-    ]
+    records = [r for r in caplog.records if r.levelno >= logging.DEBUG
+               and r.name.startswith(("aiohttp", "clinicall"))]
     assert len(records) == 1, [r.getMessage() for r in records]
     (record,) = records
     assert record.exc_info is None

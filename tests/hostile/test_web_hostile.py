@@ -51,9 +51,8 @@ class Staff:
 
 @pytest.fixture
 async def staff(db_sessions: async_sessionmaker[AsyncSession]) -> Staff:
-    new = await add_user(
-        db_sessions, "manager", Role.MANAGER, PASSWORD, with_token=True, cost=FAST_COST
-    )
+    new = await add_user(db_sessions, "manager", Role.MANAGER, PASSWORD, with_token=True,
+                         cost=FAST_COST)
     await add_user(db_sessions, "operator", Role.OPERATOR, PASSWORD, cost=FAST_COST)
     assert new.api_token is not None
     return Staff(new.api_token)
@@ -61,14 +60,8 @@ async def staff(db_sessions: async_sessionmaker[AsyncSession]) -> Staff:
 
 @pytest.fixture
 async def server(db_sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[TestServer]:
-    app = build_app(
-        sessions=db_sessions,
-        config=load_config(EXAMPLE),
-        live=None,
-        secret=SECRET,
-        clock=lambda: NOW,
-        password_cost=FAST_COST,
-    )
+    app = build_app(sessions=db_sessions, config=load_config(EXAMPLE), live=None,
+                    secret=SECRET, clock=lambda: NOW, password_cost=FAST_COST)
     test_server = TestServer(app, host="127.0.0.1")
     await test_server.start_server()
     try:
@@ -86,11 +79,9 @@ async def client(server: TestServer) -> AsyncIterator[Client]:
 def _client_from(server: TestServer, address: str) -> Client:
     """A browser-like client (its own cookie jar) whose connections leave from ``address``
     (any 127.0.0.0/8 address works); closing it leaves the server running."""
-    return aiohttp.ClientSession(
-        base_url=server.make_url("/"),
-        cookie_jar=aiohttp.CookieJar(unsafe=True),
-        connector=aiohttp.TCPConnector(local_addr=(address, 0)),
-    )
+    return aiohttp.ClientSession(base_url=server.make_url("/"),
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                 connector=aiohttp.TCPConnector(local_addr=(address, 0)))
 
 
 def _csrf_in(html: str) -> str:
@@ -103,18 +94,11 @@ async def _login_token(client: Client) -> str:
     return _csrf_in(await (await client.get("/login")).text())
 
 
-async def _post_login(
-    client: Client, username: str, password: str, token: str | None = None
-) -> aiohttp.ClientResponse:
-    return await client.post(
-        "/login",
-        allow_redirects=False,
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": token if token is not None else await _login_token(client),
-        },
-    )
+async def _post_login(client: Client, username: str, password: str,
+                      token: str | None = None) -> aiohttp.ClientResponse:
+    return await client.post("/login", allow_redirects=False, data={
+        "username": username, "password": password,
+        "csrf_token": token if token is not None else await _login_token(client)})
 
 
 async def _log_in(client: Client) -> str:
@@ -159,9 +143,8 @@ async def test_sign_out_everywhere_ends_the_other_browsers_session(
         await _log_in(other)
         token = await _log_in(client)
         assert (await other.get("/api/kpi")).status == 200
-        response = await client.post(
-            "/logout/all", data={"csrf_token": token}, allow_redirects=False
-        )
+        response = await client.post("/logout/all", data={"csrf_token": token},
+                                     allow_redirects=False)
         assert response.status == 303
         assert (await other.get("/api/kpi")).status == 401
         assert (await client.get("/api/kpi")).status == 401
@@ -185,9 +168,8 @@ async def test_disabling_the_user_ends_the_session_for_good(
 
     async def set_active(active: bool) -> None:
         async with db_sessions() as session:
-            await session.execute(
-                update(User).where(User.username == "manager").values(active=active)
-            )
+            await session.execute(update(User).where(User.username == "manager")
+                                  .values(active=active))
             await session.commit()
 
     await set_active(False)
@@ -205,21 +187,16 @@ async def test_a_login_purges_expired_sessions_and_the_browsers_old_one(
     assert manager is not None
     planted = await open_session(db_sessions, manager, NOW, timedelta(hours=10))
     async with db_sessions() as session:  # rows open_session would have purged
-        session.add_all(
-            WebSession(
-                key_hash=f"{hours:064d}",
-                user_id=manager.id,
-                role=Role.MANAGER,
-                csrf_token="t",
-                created_at=NOW - timedelta(hours=10 + hours),
-                expires_at=NOW - timedelta(hours=hours),
-                last_seen_at=NOW - timedelta(hours=hours),
-            )
-            for hours in range(1, 6)
-        )
+        session.add_all(WebSession(key_hash=f"{hours:064d}", user_id=manager.id,
+                                   role=Role.MANAGER, csrf_token="t",
+                                   created_at=NOW - timedelta(hours=10 + hours),
+                                   expires_at=NOW - timedelta(hours=hours),
+                                   last_seen_at=NOW - timedelta(hours=hours))
+                        for hours in range(1, 6))
         await session.commit()
     assert await count_sessions(db_sessions) == 6
-    client.cookie_jar.update_cookies({COOKIE_NAME: planted.session_id}, _base(client))
+    client.cookie_jar.update_cookies({COOKIE_NAME: planted.session_id},
+                                     _base(client))
     await _log_in(client)
     assert await count_sessions(db_sessions) == 1  # the new one: expired rows and the
     assert _session_cookie(client) != planted.session_id  # browser's old id are gone
@@ -256,24 +233,16 @@ async def test_a_post_from_another_site_is_403_even_with_the_token(
 ) -> None:
     token = await _log_in(client)
     host = _base(client).authority
-    for headers in (
-        {"Origin": "https://evil.example"},
-        {"Origin": "null"},
-        {"Referer": "https://evil.example/page"},
-        {"Origin": f"http://{host}.evil.example"},
-    ):
-        response = await client.post(
-            "/logout", data={"csrf_token": token}, headers=headers, allow_redirects=False
-        )
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                    {"Referer": "https://evil.example/page"},
+                    {"Origin": f"http://{host}.evil.example"}):
+        response = await client.post("/logout", data={"csrf_token": token}, headers=headers,
+                                     allow_redirects=False)
         assert response.status == 403, headers
         assert "sent from another site" in await response.text()
     assert (await client.get("/api/kpi")).status == 200
-    response = await client.post(
-        "/logout",
-        data={"csrf_token": token},
-        headers={"Origin": f"http://{host}"},
-        allow_redirects=False,
-    )
+    response = await client.post("/logout", data={"csrf_token": token},
+                                 headers={"Origin": f"http://{host}"}, allow_redirects=False)
     assert response.status == 303
 
 
@@ -286,33 +255,19 @@ async def test_login_needs_the_forms_own_token(client: Client, staff: Staff) -> 
         assert (await _post_login(client, "manager", PASSWORD, token=forged)).status == 403
     client.cookie_jar.clear()  # the token without its cookie
     assert (await _post_login(client, "manager", PASSWORD, token=token)).status == 403
-    response = await client.post(
-        "/login",
-        allow_redirects=False,
-        headers={"Origin": "https://evil.example"},
-        data={
-            "username": "manager",
-            "password": PASSWORD,
-            "csrf_token": await _login_token(client),
-        },
-    )
+    response = await client.post("/login", allow_redirects=False, headers={
+        "Origin": "https://evil.example"}, data={
+        "username": "manager", "password": PASSWORD, "csrf_token": await _login_token(client)})
     assert response.status == 403
     assert (await _post_login(client, "manager", PASSWORD)).status == 303
 
 
 async def test_bearer_requests_are_exempt(client: Client, staff: Staff) -> None:
-    response = await client.post(
-        "/logout",
-        allow_redirects=False,
-        headers={
-            "Authorization": f"Bearer {staff.manager_token}",
-            "Origin": "https://elsewhere.example",
-        },
-    )
+    response = await client.post("/logout", allow_redirects=False, headers={
+        "Authorization": f"Bearer {staff.manager_token}", "Origin": "https://elsewhere.example"})
     assert response.status == 303  # no cookie to abuse, and no browser adds this header
-    response = await client.post(
-        "/logout", allow_redirects=False, headers={"Authorization": "Bearer not-a-token"}
-    )
+    response = await client.post("/logout", allow_redirects=False,
+                                 headers={"Authorization": "Bearer not-a-token"})
     assert response.status == 401
 
 
@@ -339,10 +294,8 @@ async def test_an_attacker_cannot_lock_the_real_manager_out(
         response = await _post_login(manager, "manager", PASSWORD)
         assert response.status == 303, await response.text()
         assert (await manager.get("/api/kpi")).status == 200
-    print(
-        f"attacker: {statuses.count(401)} checked, {statuses.count(429)} refused; "
-        f"the real manager from a fresh address got in"
-    )
+    print(f"attacker: {statuses.count(401)} checked, {statuses.count(429)} refused; "
+          f"the real manager from a fresh address got in")
 
 
 async def test_the_failure_tables_stay_bounded(
@@ -368,10 +321,8 @@ async def test_the_failure_tables_stay_bounded(
     assert max(throttle.sizes()) <= MAX_KEYS
     assert throttle.sizes() == (MAX_KEYS, MAX_KEYS, MAX_KEYS)
     assert grown < 32 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB"
-    print(
-        f"throttle: {throttle.sizes()} keys after 110,000 failures; RSS grew "
-        f"{grown / 2**20:.1f} MiB (bound 32 MiB)"
-    )
+    print(f"throttle: {throttle.sizes()} keys after 110,000 failures; RSS grew "
+          f"{grown / 2**20:.1f} MiB (bound 32 MiB)")
 
 
 def _rss_bytes() -> int:
@@ -384,38 +335,10 @@ def _rss_bytes() -> int:
 
 ROUTES = ["/api/live", "/api/kpi", "/metrics", "/", "/login"]
 KEYS = ["from", "to", "by", "next", "x", "", "from[]", "%00", "%ff%fe", "%d0%ba", "a" * 300]
-VALUES = [
-    "2026-07-01",
-    "9999-12-31",
-    "0001-01-01",
-    "2026-02-30",
-    "queue,day",
-    "queue,queue",
-    "week,hour,queue,route,day",
-    "",
-    "%",
-    "%zz",
-    "%0",
-    "%00",
-    "%ff",
-    "%c3%28",
-    "%ed%a0%80",
-    "%e2%80%ae",
-    "%f0%9f%98%80",
-    "+",
-    "&",
-    "=",
-    "==",
-    ";",
-    "\\",
-    "..%2f..%2f",
-    "-1",
-    "1e309",
-    "NaN",
-    "2026-07-01T00:00",
-    "  2026-07-01",
-    "%0a%0d",
-]
+VALUES = ["2026-07-01", "9999-12-31", "0001-01-01", "2026-02-30", "queue,day", "queue,queue",
+          "week,hour,queue,route,day", "", "%", "%zz", "%0", "%00", "%ff", "%c3%28", "%ed%a0%80",
+          "%e2%80%ae", "%f0%9f%98%80", "+", "&", "=", "==", ";", "\\", "..%2f..%2f", "-1",
+          "1e309", "NaN", "2026-07-01T00:00", "  2026-07-01", "%0a%0d"]
 
 
 def _random_value(rng: random.Random) -> str:
@@ -434,19 +357,9 @@ def _raw_value(rng: random.Random) -> str:
     if kind == 3:
         return rng.choice(VALUES) * rng.randrange(50, 400)  # long
     if kind == 4:
-        text = "".join(
-            chr(
-                rng.choice(
-                    [
-                        rng.randrange(0x20, 0x7F),
-                        rng.randrange(0x80, 0x3000),
-                        rng.randrange(0x1F300, 0x1F600),
-                        0,
-                    ]
-                )
-            )
-            for _ in range(rng.randrange(1, 20))
-        )
+        text = "".join(chr(rng.choice([rng.randrange(0x20, 0x7f), rng.randrange(0x80, 0x3000),
+                                       rng.randrange(0x1F300, 0x1F600), 0]))
+                       for _ in range(rng.randrange(1, 20)))
         return "".join(f"%{b:02x}" for b in text.encode("utf-8", "surrogatepass"))
     return rng.choice(VALUES) + rng.choice(VALUES)
 
@@ -490,26 +403,23 @@ def _json_error(body: str) -> bool:
     return isinstance(message, dict) and bool(message.get("error"))
 
 
-@pytest.mark.parametrize(
-    ("query", "says"),
-    [
-        ("from=9999-12-31", "dates from"),
-        ("from=0001-01-01", "dates from"),
-        ("from=2026-07-01&from=2026-07-02", "more than once"),
-        ("to=2026-07-01", "need 'from'"),
-        ("by=queue", "need 'from'"),
-        ("from=2026-07-01&by=weekday", "weekday"),
-        ("from=2026-07-01&color=red", "unknown query parameter 'color'"),
-        ("from=2026-07-01%00", "control characters"),
-        ("from=%ff%fe", "valid UTF-8"),
-    ],
-)
+@pytest.mark.parametrize(("query", "says"), [
+    ("from=9999-12-31", "dates from"),
+    ("from=0001-01-01", "dates from"),
+    ("from=2026-07-01&from=2026-07-02", "more than once"),
+    ("to=2026-07-01", "need 'from'"),
+    ("by=queue", "need 'from'"),
+    ("from=2026-07-01&by=weekday", "weekday"),
+    ("from=2026-07-01&color=red", "unknown query parameter 'color'"),
+    ("from=2026-07-01%00", "control characters"),
+    ("from=%ff%fe", "valid UTF-8"),
+])
 async def test_bad_kpi_queries_say_what_is_wrong(
     client: Client, staff: Staff, query: str, says: str
 ) -> None:
     url = URL(f"{_base(client)}api/kpi?{query}", encoded=True)
-    async with client.get(
-        url, headers={"Authorization": f"Bearer {staff.manager_token}"}
-    ) as response:
+    async with client.get(url, headers={
+            "Authorization": f"Bearer {staff.manager_token}"}) as response:
         assert response.status == 400
         assert says in (await response.json())["error"]
+

@@ -41,6 +41,7 @@ from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.postgres]
 
 
+
 def _config() -> ClinicConfig:
     """The example clinic; ultrasound overflows to the front desk after 5 s (its minimum)."""
     config = load_config(EXAMPLE)
@@ -135,17 +136,14 @@ async def _rows(store: Store) -> list[tuple[Any, ...]]:
         async with session_factory(engine)() as session:
             calls = (await session.execute(select(Call).order_by(Call.call_key))).scalars()
             out: list[tuple[Any, ...]] = [
-                (c.call_key, c.ivr_outcome, c.route, c.language, c.missed, c.miss_cause, c.ivr_path)
-                for c in calls
+                (c.call_key, c.ivr_outcome, c.route, c.language, c.missed, c.miss_cause,
+                 c.ivr_path) for c in calls
             ]
-            attempts = (
-                await session.execute(
-                    select(QueueAttempt).order_by(QueueAttempt.channel_id, QueueAttempt.joined_at)
-                )
-            ).scalars()
-            out += [
-                (a.channel_id, a.queue, a.outcome, a.wait_s, a.talk_s, a.agent) for a in attempts
-            ]
+            attempts = (await session.execute(
+                select(QueueAttempt).order_by(QueueAttempt.channel_id, QueueAttempt.joined_at)
+            )).scalars()
+            out += [(a.channel_id, a.queue, a.outcome, a.wait_s, a.talk_s, a.agent)
+                    for a in attempts]
             return out
     finally:
         await engine.dispose()
@@ -208,11 +206,9 @@ async def test_scripted_calls_are_accounted_exactly_on_sqlite_and_postgresql(
         engine = create_engine(store.url)
         async with session_factory(engine)() as session:
             reports[store.name] = await compute(
-                session, start=start, end=end, by="queue", config=clinic.config
-            )
-            from_rows = await compute(
-                session, start=start, end=end, by="queue", config=clinic.config, hourly_sums=False
-            )
+                session, start=start, end=end, by="queue", config=clinic.config)
+            from_rows = await compute(session, start=start, end=end, by="queue",
+                                      config=clinic.config, hourly_sums=False)
         await engine.dispose()
         assert from_rows.to_dict() == reports[store.name].to_dict(), store.name
 

@@ -50,56 +50,29 @@ def at(hours: float) -> datetime:
     return DAY + timedelta(hours=hours)
 
 
-def inbound(
-    call_key: str, caller: str | None, start: datetime, *, answered: bool, seconds: float = 60
-) -> CallRecord:
+def inbound(call_key: str, caller: str | None, start: datetime, *, answered: bool,
+            seconds: float = 60) -> CallRecord:
     attempt = AttemptRecord(
-        channel_id=call_key,
-        queue="therapy",
-        joined_at=start + timedelta(seconds=5),
+        channel_id=call_key, queue="therapy", joined_at=start + timedelta(seconds=5),
         connected_at=start + timedelta(seconds=8) if answered else None,
         left_at=start + timedelta(seconds=seconds),
         outcome=QueueOutcome.ANSWERED if answered else QueueOutcome.ABANDONED,
-        wait_s=3.0 if answered else seconds - 5,
-        talk_s=seconds - 8 if answered else None,
-    )
+        wait_s=3.0 if answered else seconds - 5, talk_s=seconds - 8 if answered else None)
     return CallRecord(
-        call_key=call_key,
-        direction=Direction.INBOUND,
-        caller=caller,
-        dialled=CLINIC,
-        started_at=start,
-        answered_at=attempt.connected_at,
-        ended_at=start + timedelta(seconds=seconds),
-        language="uk",
-        ivr_path="1",
-        route="therapy",
-        ivr_outcome=IvrOutcome.QUEUE,
-        hangup_side=None,
-        missed=not answered,
-        miss_cause=None if answered else MissCause.ABANDONED,
-        attempts=(attempt,),
-    )
+        call_key=call_key, direction=Direction.INBOUND, caller=caller, dialled=CLINIC,
+        started_at=start, answered_at=attempt.connected_at,
+        ended_at=start + timedelta(seconds=seconds), language="uk", ivr_path="1",
+        route="therapy", ivr_outcome=IvrOutcome.QUEUE, hangup_side=None,
+        missed=not answered, miss_cause=None if answered else MissCause.ABANDONED,
+        attempts=(attempt,))
 
 
 def outbound(call_key: str, number: str, start: datetime) -> CallRecord:
     return CallRecord(
-        call_key=call_key,
-        direction=Direction.OUTBOUND,
-        caller=CLINIC,
-        dialled=number,
-        started_at=start,
-        answered_at=start + timedelta(seconds=6),
-        ended_at=start + timedelta(seconds=90),
-        language=None,
-        ivr_path=None,
-        route=None,
-        ivr_outcome=None,
-        hangup_side=None,
-        missed=False,
-        miss_cause=None,
-        attempts=(),
-    )
+        call_key=call_key, direction=Direction.OUTBOUND, caller=CLINIC, dialled=number,
+        started_at=start, answered_at=start + timedelta(seconds=6),
+        ended_at=start + timedelta(seconds=90), language=None, ivr_path=None, route=None,
+        ivr_outcome=None, hangup_side=None, missed=False, miss_cause=None, attempts=())
 
 
 # The calls and the links worked out by hand: call key → (repeat_gap_ms, return_delay_ms)
@@ -127,9 +100,8 @@ EXPECTED = {
 
 async def links(sessions: Sessions) -> dict[str, tuple[int | None, int | None]]:
     async with sessions() as session:
-        rows = await session.execute(
-            select(Call.call_key, Call.repeat_gap_ms, Call.return_delay_ms)
-        )
+        rows = await session.execute(select(Call.call_key, Call.repeat_gap_ms,
+                                            Call.return_delay_ms))
         return {key: (gap, delay) for key, gap, delay in rows if key in EXPECTED}
 
 
@@ -146,25 +118,9 @@ def writes(seed: int) -> list[tuple[CallRecord, tuple[str, ...]]]:
     out: list[tuple[CallRecord, tuple[str, ...]]] = []
     for record in order:
         if record.call_key == "a2":
-            out.append(
-                (
-                    replace(
-                        record,
-                        missed=False,
-                        answered_at=None,
-                        attempts=(
-                            replace(
-                                record.attempts[0],
-                                connected_at=None,
-                                outcome=None,
-                                wait_s=None,
-                                talk_s=None,
-                            ),
-                        ),
-                    ),
-                    (),
-                )
-            )
+            out.append((replace(record, missed=False, answered_at=None, attempts=(
+                replace(record.attempts[0], connected_at=None, outcome=None, wait_s=None,
+                        talk_s=None),)), ()))
         if record.call_key == "b1":
             out.append((replace(record, call_key="b1-chan"), ()))
             out.append((record, ("b1-chan",)))
@@ -174,7 +130,8 @@ def writes(seed: int) -> list[tuple[CallRecord, tuple[str, ...]]]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_links_kept_by_the_tracker_equal_a_rebuild(db_sessions: Sessions, seed: int) -> None:
+async def test_links_kept_by_the_tracker_equal_a_rebuild(db_sessions: Sessions, seed: int
+                                                          ) -> None:
     for record, superseded in writes(seed):
         await write(db_sessions, record, superseded)
     kept = await links(db_sessions)
@@ -198,35 +155,20 @@ async def test_a_done_callback_returns_the_missed_call(db_sessions: Sessions) ->
     async with db_sessions() as session, session.begin(), StoreWriter(session) as writer:
         call_id = await session.scalar(select(Call.id).where(Call.call_key == "m1"))
         assert call_id is not None
-        session.add(
-            Callback(
-                phone=ANNA,
-                reason=CallbackReason.MISSED,
-                origin_call_id=call_id,
-                created_at=at(8),
-                due_at=at(8),
-                state=CallbackState.DONE,
-                completed_at=at(8 + 0.1),
-            )
-        )
+        session.add(Callback(phone=ANNA, reason=CallbackReason.MISSED, origin_call_id=call_id,
+                             created_at=at(8), due_at=at(8), state=CallbackState.DONE,
+                             completed_at=at(8 + 0.1)))
         writer.callbacks_changed([call_id])
     async with db_sessions() as session:
         delay = await session.scalar(select(Call.return_delay_ms).where(Call.id == call_id))
     assert delay == 360_000 - 10_000
 
 
-async def report_dict(
-    sessions: Sessions, by: list[str], *, hourly_sums: bool = True
-) -> dict[str, object]:
+async def report_dict(sessions: Sessions, by: list[str], *, hourly_sums: bool = True
+                      ) -> dict[str, object]:
     async with sessions() as session:
-        report = await compute(
-            session,
-            start=DAY,
-            end=DAY + timedelta(days=10),
-            by=by,
-            config=SETTINGS,
-            hourly_sums=hourly_sums,
-        )
+        report = await compute(session, start=DAY, end=DAY + timedelta(days=10), by=by,
+                               config=SETTINGS, hourly_sums=hourly_sums)
     return report.to_dict()
 
 
@@ -258,14 +200,16 @@ async def test_other_thresholds_get_their_own_sums(db_sessions: Sessions) -> Non
         await write(db_sessions, record)
     strict = replace(SETTINGS, service_level_s=1)
     async with db_sessions() as session:
-        lenient = await compute(session, start=DAY, end=DAY + timedelta(days=10), config=SETTINGS)
+        lenient = await compute(session, start=DAY, end=DAY + timedelta(days=10),
+                                config=SETTINGS)
     async with db_sessions() as session:
         harsh = await compute(session, start=DAY, end=DAY + timedelta(days=10), config=strict)
     (row_lenient,), (row_harsh,) = lenient.section("queues").rows, harsh.section("queues").rows
     # 3 of 7 attempts answered after 3 s: within 20 s, not within 1 s
     assert (row_lenient["service_level"], row_harsh["service_level"]) == (42.86, 0.0)
     async with db_sessions() as session:
-        again = await compute(session, start=DAY, end=DAY + timedelta(days=10), config=SETTINGS)
+        again = await compute(session, start=DAY, end=DAY + timedelta(days=10),
+                              config=SETTINGS)
     assert again.to_dict() == lenient.to_dict()
     # the clinic's keeper drops the sums nobody will read again (the strict ones) ...
     keeper = HourlySumsKeeper(db_sessions, SETTINGS, clock=lambda: DAY + timedelta(days=10))
@@ -273,7 +217,8 @@ async def test_other_thresholds_get_their_own_sums(db_sessions: Sessions) -> Non
     assert await keeper.drop_other_thresholds() == 0
     async with db_sessions() as session:
         keys = set(await session.scalars(select(kpi_hours_built.c.settings_key).distinct()))
-        harsh_again = await compute(session, start=DAY, end=DAY + timedelta(days=10), config=strict)
+        harsh_again = await compute(session, start=DAY, end=DAY + timedelta(days=10),
+                                    config=strict)
     assert keys == {rollup.settings_key(SETTINGS)}
     assert harsh_again.to_dict() == harsh.to_dict()  # ... and a strict report sums them anew
 
@@ -282,9 +227,8 @@ async def test_the_keeper_sums_every_hour_before_any_report(db_sessions: Session
     for record in CALLS:
         await write(db_sessions, record)
     now = DAY + timedelta(days=12, minutes=25)
-    keeper = HourlySumsKeeper(
-        db_sessions, SETTINGS, clock=lambda: now, every_s=0.05, chunk_hours=50
-    )
+    keeper = HourlySumsKeeper(db_sessions, SETTINGS, clock=lambda: now, every_s=0.05,
+                              chunk_hours=50)
     assert await keeper.run_once() == 12 * 24 - 8  # 08:00 on the first day → 00:00 today
     assert await keeper.run_once() == 0
     await write(db_sessions, inbound("x1", None, at(10), answered=True))
@@ -307,74 +251,24 @@ async def test_the_migration_links_the_calls_a_store_already_holds(empty_db_url:
     try:
         async with engine.begin() as connection:
             # the tables as they were at 0005 (the ids were renamed since)
-            calls = sa.table(
-                "calls",
-                *(
-                    sa.column(c)
-                    for c in (
-                        "id",
-                        "linkedid",
-                        "direction",
-                        "caller",
-                        "dialled",
-                        "started_at",
-                        "answered_at",
-                        "ended_at",
-                        "route",
-                        "missed",
-                        "miss_cause",
-                    )
-                ),
-            )
-            attempts = sa.table(
-                "queue_attempts",
-                *(
-                    sa.column(c)
-                    for c in (
-                        "call_id",
-                        "uniqueid",
-                        "queue",
-                        "joined_at",
-                        "connected_at",
-                        "left_at",
-                        "outcome",
-                        "wait_s",
-                        "talk_s",
-                        "priority",
-                    )
-                ),
-            )
+            calls = sa.table("calls", *(sa.column(c) for c in (
+                "id", "linkedid", "direction", "caller", "dialled", "started_at", "answered_at",
+                "ended_at", "route", "missed", "miss_cause")))
+            attempts = sa.table("queue_attempts", *(sa.column(c) for c in (
+                "call_id", "uniqueid", "queue", "joined_at", "connected_at", "left_at", "outcome",
+                "wait_s", "talk_s", "priority")))
             for n, record in enumerate(CALLS, start=1):
-                await connection.execute(
-                    calls.insert().values(
-                        id=n,
-                        linkedid=record.call_key,
-                        direction=record.direction,
-                        caller=record.caller,
-                        dialled=record.dialled,
-                        started_at=record.started_at,
-                        answered_at=record.answered_at,
-                        ended_at=record.ended_at,
-                        route=record.route,
-                        missed=record.missed,
-                        miss_cause=record.miss_cause,
-                    )
-                )
+                await connection.execute(calls.insert().values(
+                    id=n, linkedid=record.call_key, direction=record.direction,
+                    caller=record.caller, dialled=record.dialled,
+                    started_at=record.started_at, answered_at=record.answered_at,
+                    ended_at=record.ended_at, route=record.route, missed=record.missed,
+                    miss_cause=record.miss_cause))
                 for a in record.attempts:
-                    await connection.execute(
-                        attempts.insert().values(
-                            call_id=n,
-                            uniqueid=a.channel_id,
-                            queue=a.queue,
-                            joined_at=a.joined_at,
-                            connected_at=a.connected_at,
-                            left_at=a.left_at,
-                            outcome=a.outcome,
-                            wait_s=a.wait_s,
-                            talk_s=a.talk_s,
-                            priority=a.priority,
-                        )
-                    )
+                    await connection.execute(attempts.insert().values(
+                        call_id=n, uniqueid=a.channel_id, queue=a.queue, joined_at=a.joined_at,
+                        connected_at=a.connected_at, left_at=a.left_at, outcome=a.outcome,
+                        wait_s=a.wait_s, talk_s=a.talk_s, priority=a.priority))
         await upgrade(empty_db_url)
         assert await links(session_factory(engine)) == EXPECTED
     finally:

@@ -29,6 +29,7 @@ from .scenario import EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
+
 def _test_config() -> ClinicConfig:
     """The example clinic, with a shorter digit timeout so silent patients finish sooner."""
     config = load_config(EXAMPLE)
@@ -82,13 +83,8 @@ BRANCHES = [
 
 @pytest.mark.parametrize(("digits", "language", "queue", "route", "path"), BRANCHES)
 async def test_menu_branch_reaches_its_queue_and_an_operator_answers(
-    clinic: SimulatedClinic,
-    controller: Controller,
-    digits: str,
-    language: str,
-    queue: str,
-    route: str,
-    path: str,
+    clinic: SimulatedClinic, controller: Controller,
+    digits: str, language: str, queue: str, route: str, path: str,
 ) -> None:
     trace = await _call(clinic, digits)
     assert trace.queues_joined == [queue]

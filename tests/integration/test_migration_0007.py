@@ -65,8 +65,7 @@ def _value(column: sa.Column[Any], value: Any) -> Any:
 
 async def _insert_0006(connection: AsyncConnection, data: dict[str, Any]) -> None:
     tables = await connection.run_sync(
-        lambda sync: {t: sa.Table(t, sa.MetaData(), autoload_with=sync) for t in TABLES}
-    )
+        lambda sync: {t: sa.Table(t, sa.MetaData(), autoload_with=sync) for t in TABLES})
     for name in TABLES:
         table = tables[name]
         rows = [{k: _value(table.c[k], v) for k, v in row.items()} for row in data[name]]
@@ -75,8 +74,7 @@ async def _insert_0006(connection: AsyncConnection, data: dict[str, Any]) -> Non
         for name in ("calls", "queue_attempts", "ring_attempts", "recordings", "event_journal"):
             await connection.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                f"(SELECT max(id) FROM {name}))"
-            )
+                f"(SELECT max(id) FROM {name}))")
 
 
 async def _rows(connection: AsyncConnection, table: str) -> list[dict[str, Any]]:
@@ -160,14 +158,12 @@ async def test_rebuilding_every_call_from_the_neutral_journal_gives_the_same_row
     sessions = session_factory(engine)
     settings = KpiSettings(timezone="Europe/Kyiv")
     try:
-        start = min(row["started_at"] for row in before["calls"]).replace(
-            minute=0, second=0, microsecond=0
-        )
+        start = min(row["started_at"] for row in before["calls"]).replace(minute=0, second=0,
+                                                                          microsecond=0)
         end = max(row["started_at"] for row in before["calls"]).replace(minute=59, second=59)
         async with sessions() as session:
-            report_before = await compute(
-                session, start=start, end=end, by=["queue"], config=settings, hourly_sums=False
-            )
+            report_before = await compute(session, start=start, end=end, by=["queue"],
+                                          config=settings, hourly_sums=False)
         tracker = CallTracker(sessions, NoRecord(), CONFIG)
         assert await tracker.rebuild() == len(before["calls"])
         async with engine.connect() as connection:
@@ -177,9 +173,8 @@ async def test_rebuilding_every_call_from_the_neutral_journal_gives_the_same_row
             recordings = await _rows(connection, "recordings")
         assert recordings == _renamed("recordings", before["recordings"])
         async with sessions() as session:
-            report_after = await compute(
-                session, start=start, end=end, by=["queue"], config=settings, hourly_sums=False
-            )
+            report_after = await compute(session, start=start, end=end, by=["queue"],
+                                         config=settings, hourly_sums=False)
         assert report_after == report_before
     finally:
         await engine.dispose()
@@ -193,7 +188,5 @@ def _json(value: Any) -> dict[str, Any]:
 def _without_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Attempts and rings get new ids when a call is re-projected (the call keeps its own)."""
     drop = {"id", "queue_attempt_id"}
-    return sorted(
-        ({k: v for k, v in row.items() if k not in drop} for row in rows),
-        key=lambda r: json.dumps(r, default=str, sort_keys=True),
-    )
+    return sorted(({k: v for k, v in row.items() if k not in drop} for row in rows),
+                  key=lambda r: json.dumps(r, default=str, sort_keys=True))

@@ -27,11 +27,11 @@ from .scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
-    async with SimulatedClinic.run(
-        load_config(EXAMPLE), root=asterisk_root, name="restart"
-    ) as clinic:
+    async with SimulatedClinic.run(load_config(EXAMPLE), root=asterisk_root,
+                                   name="restart") as clinic:
         yield clinic
 
 
@@ -50,12 +50,8 @@ async def test_controller_survives_an_asterisk_restart_and_accounts_every_call(
     clinic: SimulatedClinic, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
-    async with running(
-        clinic.config,
-        db_url=db_url,
-        queue_log=clinic.asterisk.queue_log_path,
-        now=lambda: TUESDAY_10_KYIV,
-    ) as parts:
+    async with running(clinic.config, db_url=db_url, queue_log=clinic.asterisk.queue_log_path,
+                       now=lambda: TUESDAY_10_KYIV) as parts:
         engine = parts.engine
         assert isinstance(engine, AsteriskEngine)  # the restart is watched on its AMI link
         ami = engine.ami
@@ -80,13 +76,10 @@ async def test_controller_survives_an_asterisk_restart_and_accounts_every_call(
         await parts.tracker.reconcile()
         await parts.tracker.flush()
         async with parts.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Call.call_key, QueueAttempt.queue, QueueAttempt.outcome)
-                    .join(QueueAttempt, QueueAttempt.call_id == Call.id)
-                    .order_by(QueueAttempt.joined_at)
-                )
-            ).all()
+            rows = (await session.execute(
+                select(Call.call_key, QueueAttempt.queue, QueueAttempt.outcome)
+                .join(QueueAttempt, QueueAttempt.call_id == Call.id)
+                .order_by(QueueAttempt.joined_at))).all()
         assert await _cut_calls(parts, waiting, in_menu) == {
             waiting: (IvrOutcome.QUEUE, MissCause.ENGINE, HangupSide.ENGINE),
             in_menu: (IvrOutcome.FAILED, MissCause.ENGINE, HangupSide.ENGINE),
@@ -109,12 +102,8 @@ async def test_calls_the_pbx_died_with_are_ended_as_cut_when_it_starts_again(
     tells the account that every call still open, and every one that ended as the link
     dropped, died with it."""
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
-    async with running(
-        clinic.config,
-        db_url=db_url,
-        queue_log=clinic.asterisk.queue_log_path,
-        now=lambda: TUESDAY_10_KYIV,
-    ) as parts:
+    async with running(clinic.config, db_url=db_url, queue_log=clinic.asterisk.queue_log_path,
+                       now=lambda: TUESDAY_10_KYIV) as parts:
         await parts.engine.wait_up(10)
         answered = await clinic.call(digits="0", number=ENGLISH_NUMBER, hold_s=20)
         assert (await clinic.finished(answered, timeout=60)).operators_connected
@@ -131,19 +120,12 @@ async def test_calls_the_pbx_died_with_are_ended_as_cut_when_it_starts_again(
             answered: (IvrOutcome.QUEUE, None, HangupSide.AGENT),  # ended before: untouched
         }
         async with parts.sessions() as session:
-            outcomes = {
-                key: outcome
-                for key, outcome in (
-                    await session.execute(
-                        select(Call.call_key, QueueAttempt.outcome)
-                        .join(QueueAttempt, QueueAttempt.call_id == Call.id)
-                        .where(Call.call_key.in_((answered, waiting, in_menu)))
-                    )
-                ).all()
-            }
-            ended = (
-                await session.execute(select(Call.ended_at).where(Call.call_key == waiting))
-            ).scalar_one()
+            outcomes = {key: outcome for key, outcome in (await session.execute(
+                select(Call.call_key, QueueAttempt.outcome)
+                .join(QueueAttempt, QueueAttempt.call_id == Call.id)
+                .where(Call.call_key.in_((answered, waiting, in_menu))))).all()}
+            ended = (await session.execute(select(Call.ended_at).where(
+                Call.call_key == waiting))).scalar_one()
     assert outcomes == {answered: QueueOutcome.ANSWERED, waiting: QueueOutcome.CUT}
     assert ended is not None
 
@@ -165,11 +147,7 @@ async def _a_caller_waiting_and_one_in_the_menu(clinic: SimulatedClinic) -> tupl
 
 async def _cut_calls(parts: Running, *keys: str) -> dict[str, tuple[object, ...]]:
     async with parts.sessions() as session:
-        rows = (
-            await session.execute(
-                select(Call.call_key, Call.ivr_outcome, Call.miss_cause, Call.hangup_side).where(
-                    Call.call_key.in_(keys)
-                )
-            )
-        ).all()
+        rows = (await session.execute(
+            select(Call.call_key, Call.ivr_outcome, Call.miss_cause, Call.hangup_side)
+            .where(Call.call_key.in_(keys)))).all()
     return {key: (outcome, cause, side) for key, outcome, cause, side in rows}

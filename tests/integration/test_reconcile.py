@@ -37,9 +37,8 @@ CALLS = 5
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
-    async with SimulatedClinic.run(
-        load_config(EXAMPLE), root=asterisk_root, name="reconcile"
-    ) as clinic:
+    async with SimulatedClinic.run(load_config(EXAMPLE), root=asterisk_root,
+                                   name="reconcile") as clinic:
         yield clinic
 
 
@@ -48,10 +47,8 @@ def _write_config(config: ClinicConfig, path: Path, queue_log: Path) -> Path:
     clock: the process keeps real time, and the test must not depend on when it runs."""
     data = config.model_dump(mode="json")
     data["engine"]["queue_log"] = str(queue_log)
-    data["hours"] = {
-        "weekly": {day: ["00:00-24:00"] for day in data["hours"]["weekly"]},
-        "holidays": [],
-    }
+    data["hours"] = {"weekly": {day: ["00:00-24:00"] for day in data["hours"]["weekly"]},
+                     "holidays": []}
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -65,18 +62,9 @@ async def _start_controller(
 ) -> asyncio.subprocess.Process:
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "clinicall",
-            "run",
-            str(config_file),
-            "--db",
-            db_url,
-            "--no-web",
-            "-v",
-            "--allow-example-secrets",  # the sandbox's are the example's
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
+            sys.executable, "-m", "clinicall", "run", str(config_file), "--db", db_url,
+            "--no-web", "-v", "--allow-example-secrets",  # the sandbox's are the example's
+            stdout=out, stderr=asyncio.subprocess.STDOUT,
         )
     for _ in range(200):  # until its FastAGI port accepts connections
         await asyncio.sleep(0.05)
@@ -91,12 +79,9 @@ async def _answered_attempts(db_url: str) -> int:
     try:
         async with session_factory(engine)() as session:
             count = await session.scalar(
-                select(func.count())
-                .select_from(QueueAttempt)
-                .where(
-                    QueueAttempt.outcome == QueueOutcome.ANSWERED, QueueAttempt.talk_s.is_not(None)
-                )
-            )
+                select(func.count()).select_from(QueueAttempt).where(
+                    QueueAttempt.outcome == QueueOutcome.ANSWERED,
+                    QueueAttempt.talk_s.is_not(None)))
             return int(count or 0)
     finally:
         await engine.dispose()
@@ -106,19 +91,16 @@ async def test_killed_controller_is_reconciled_from_queue_log_without_double_cou
     clinic: SimulatedClinic, postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     db_url = postgres_server.url(postgres_server.create_database("reconcile")).render_as_string()
-    config_file = _write_config(
-        clinic.config, tmp_path / "clinic.yaml", clinic.asterisk.queue_log_path
-    )
+    config_file = _write_config(clinic.config, tmp_path / "clinic.yaml",
+                                clinic.asterisk.queue_log_path)
     log = tmp_path / "controller.log"
     for op in clinic.config.operators:
         await clinic.set_operator(op.id, "answer", ring_s=1, talk_s=6)
     started = datetime.now(UTC)
 
     first = await _start_controller(config_file, db_url, log)
-    calls = [
-        await clinic.call(digits="0", number=ENGLISH_NUMBER, hold_s=60, caller=f"+38050100000{i}")
-        for i in range(CALLS)
-    ]
+    calls = [await clinic.call(digits="0", number=ENGLISH_NUMBER, hold_s=60,
+                               caller=f"+38050100000{i}") for i in range(CALLS)]
     for linkedid in calls:  # every patient is past the IVR and in the queue ...
         await clinic.tracer.wait_for(linkedid, "QueueCallerJoin", timeout=30)
     first.send_signal(signal.SIGKILL)  # ... when the controller dies
@@ -127,11 +109,8 @@ async def test_killed_controller_is_reconciled_from_queue_log_without_double_cou
     for linkedid in calls:  # Asterisk may report the completion after the last Hangup
         await clinic.tracer.wait_for(linkedid, "AgentComplete", timeout=10)
     truth = sorted(
-        (
-            t.linkedid,
-            int(t.named("AgentConnect")[0]["HoldTime"]),
-            int(t.named("AgentComplete")[0]["TalkTime"]),
-        )
+        (t.linkedid, int(t.named("AgentConnect")[0]["HoldTime"]),
+         int(t.named("AgentComplete")[0]["TalkTime"]))
         for t in traces
     )
     assert all(t.operators_connected for t in traces)
@@ -148,24 +127,16 @@ async def test_killed_controller_is_reconciled_from_queue_log_without_double_cou
     engine = create_engine(db_url)
     try:
         async with session_factory(engine)() as session:
-            rows = (
-                await session.execute(
-                    select(Call.call_key, QueueAttempt.wait_s, QueueAttempt.talk_s)
-                    .join(QueueAttempt, QueueAttempt.call_id == Call.id)
-                    .order_by(Call.call_key)
-                )
-            ).all()
-            report = await compute(
-                session,
-                start=started - timedelta(minutes=1),
-                end=datetime.now(UTC) + timedelta(minutes=1),
-                by="queue",
-                config=clinic.config,
-            )
+            rows = (await session.execute(
+                select(Call.call_key, QueueAttempt.wait_s, QueueAttempt.talk_s)
+                .join(QueueAttempt, QueueAttempt.call_id == Call.id)
+                .order_by(Call.call_key))).all()
+            report = await compute(session, start=started - timedelta(minutes=1),
+                                   end=datetime.now(UTC) + timedelta(minutes=1), by="queue",
+                                   config=clinic.config)
     finally:
         await engine.dispose()
     assert [(lid, w, t) for lid, w, t in rows] == [
-        (lid, float(w), float(t)) for lid, w, t in truth
-    ]  # one attempt each, exact
+        (lid, float(w), float(t)) for lid, w, t in truth]  # one attempt each, exact
     (universal,) = report.section("queues").rows
     assert (universal["offered"], universal["answered"]) == (CALLS, CALLS)

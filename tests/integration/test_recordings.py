@@ -71,8 +71,7 @@ async def tracker(
     clinic: SimulatedClinic, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[CallTracker]:
     tracker = CallTracker(
-        sessions,
-        QueueLogRecord(clinic.asterisk.queue_log_path),
+        sessions, QueueLogRecord(clinic.asterisk.queue_log_path),
         TrackingConfig.from_clinic(clinic.config),
     )
     await tracker.start()
@@ -83,9 +82,8 @@ async def tracker(
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def controller(clinic: SimulatedClinic, tracker: CallTracker) -> AsyncIterator[Controller]:
     engine = build_engine(clinic.config)
-    async with Controller(
-        clinic.config, engine, account=tracker, now=lambda: TUESDAY_10_KYIV
-    ) as ctl:
+    async with Controller(clinic.config, engine, account=tracker,
+                          now=lambda: TUESDAY_10_KYIV) as ctl:
         await engine.wait_up(10)
         yield ctl
 

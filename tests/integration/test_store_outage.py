@@ -75,9 +75,8 @@ def _patient(i: int) -> tuple[str, int]:
     return ("", 3) if i % 10 == 0 else ("0", 60)
 
 
-async def _place_calls(
-    clinic: SimulatedClinic, postgres: PostgresServer, stopped: asyncio.Event
-) -> list[str]:
+async def _place_calls(clinic: SimulatedClinic, postgres: PostgresServer,
+                       stopped: asyncio.Event) -> list[str]:
     calls: list[str] = []
     abandons: list[asyncio.Task[None]] = []
     for i in range(CALLS):
@@ -112,12 +111,8 @@ async def test_a_30_s_store_outage_under_50_calls_loses_nothing_and_logs_a_few_l
     counter = LineCounter()
     logbudget.install(counter)
     root = logging.getLogger()
-    async with running(
-        clinic.config,
-        db_url=url,
-        queue_log=clinic.asterisk.queue_log_path,
-        now=lambda: TUESDAY_10_KYIV,
-    ) as parts:
+    async with running(clinic.config, db_url=url, queue_log=clinic.asterisk.queue_log_path,
+                       now=lambda: TUESDAY_10_KYIV) as parts:
         await parts.engine.wait_up(10)
         root.addHandler(counter)
         try:
@@ -139,21 +134,15 @@ async def test_a_30_s_store_outage_under_50_calls_loses_nothing_and_logs_a_few_l
             root.removeHandler(counter)
         async with parts.sessions() as session:
             stored = {c.call_key: c for c in (await session.execute(select(Call))).scalars()}
-            attempts = (
-                await session.execute(
-                    select(
-                        Call.call_key, QueueAttempt.queue, QueueAttempt.outcome, QueueAttempt.agent
-                    )
-                    .join(QueueAttempt, QueueAttempt.call_id == Call.id)
-                    .order_by(QueueAttempt.joined_at)
-                )
-            ).all()
+            attempts = (await session.execute(
+                select(Call.call_key, QueueAttempt.queue, QueueAttempt.outcome,
+                       QueueAttempt.agent)
+                .join(QueueAttempt, QueueAttempt.call_id == Call.id)
+                .order_by(QueueAttempt.joined_at))).all()
         stats = parts.tracker.stats
-    print(
-        f"\noutage {outage_s:.1f} s under {CALLS} calls: {len(counter.lines)} log lines, "
-        f"{stats.db_errors} failed writes, caught up {caught_up:.1f} s after the last call, "
-        f"{stats.journaled} journal rows"
-    )
+    print(f"\noutage {outage_s:.1f} s under {CALLS} calls: {len(counter.lines)} log lines, "
+          f"{stats.db_errors} failed writes, caught up {caught_up:.1f} s after the last call, "
+          f"{stats.journaled} journal rows")
     for line in counter.lines:
         print("  |", line)
 

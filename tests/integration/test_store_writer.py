@@ -73,17 +73,9 @@ async def test_the_writer_marks_the_hours_and_links_the_calls_it_wrote(
         call_id = await session.scalar(select(Call.id).where(Call.call_key == "m2"))
         assert call_id is not None
         later = T0 + timedelta(hours=2)
-        session.add(
-            Callback(
-                phone=ANNA,
-                reason=CallbackReason.MISSED,
-                origin_call_id=call_id,
-                created_at=later,
-                due_at=later,
-                state=CallbackState.DONE,
-                completed_at=later + timedelta(minutes=5),
-            )
-        )
+        session.add(Callback(phone=ANNA, reason=CallbackReason.MISSED, origin_call_id=call_id,
+                             created_at=later, due_at=later, state=CallbackState.DONE,
+                             completed_at=later + timedelta(minutes=5)))
         writer.callbacks_changed([call_id])
     async with db_sessions() as session:
         delay = await session.scalar(select(Call.return_delay_ms).where(Call.id == call_id))

@@ -365,42 +365,28 @@ async def test_calls_the_engine_died_with_are_cut_at_its_next_start(
     path.write_bytes(
         f"{T0 + 410}|{waiting}|cardiology|NONE|{MARK}|{waiting}|queue|uk|cardio|main:1|"
         f"0501234567|{CLINIC}\n"
-        f"{T0 + 410}|{waiting}|cardiology|NONE|ENTERQUEUE||0501234567|1\n".encode()
-    )
+        f"{T0 + 410}|{waiting}|cardiology|NONE|ENTERQUEUE||0501234567|1\n".encode())
     now = [T0 + 421.5]
-    tracker = CallTracker(
-        db_sessions, QueueLogRecord(path), CONFIG, clock=lambda: datetime.fromtimestamp(now[0], UTC)
-    )
+    tracker = CallTracker(db_sessions, QueueLogRecord(path), CONFIG,
+                          clock=lambda: datetime.fromtimestamp(now[0], UTC))
     caller = {"CallerIDNum": "0501234567", "Exten": "0441234567", "Context": "clinicall-in"}
-    send(
-        tracker,
-        [
-            frame("Newchannel", 390.1, done, **caller),
-            frame("Hangup", 395.0, done, Cause="16"),
-            frame("Newchannel", 400.1, waiting, **caller),
-            frame("QueueCallerJoin", 410.2, waiting, Queue="cardiology", Position="1"),
-            frame("Newchannel", 420.3, in_menu, **caller),  # the last fact heard: then kill -9
-        ],
-    )
-    info = CallInfo(
-        call_id=in_menu,
-        channel_id=in_menu,
-        caller_number="0501234567",
-        caller_name="",
-        dialled_number=CLINIC,
-        engine="asterisk",
-    )
+    send(tracker, [
+        frame("Newchannel", 390.1, done, **caller),
+        frame("Hangup", 395.0, done, Cause="16"),
+        frame("Newchannel", 400.1, waiting, **caller),
+        frame("QueueCallerJoin", 410.2, waiting, Queue="cardiology", Position="1"),
+        frame("Newchannel", 420.3, in_menu, **caller),  # the last fact heard: then kill -9
+    ])
+    info = CallInfo(call_id=in_menu, channel_id=in_menu, caller_number="0501234567",
+                    caller_name="", dialled_number=CLINIC, engine="asterisk")
     hung_up = IvrResult(language="uk", path="main", route=None, request=None, outcome="hangup")
     await tracker.record_ivr(info, hung_up, datetime.fromtimestamp(T0 + 420.1, UTC))
     await tracker.reconcile()
 
     async def calls() -> dict[str, tuple[Any, ...]]:
         async with db_sessions() as s:
-            rows = (
-                await s.execute(
-                    select(Call.call_key, Call.miss_cause, Call.hangup_side, Call.ended_at)
-                )
-            ).all()
+            rows = (await s.execute(select(Call.call_key, Call.miss_cause, Call.hangup_side,
+                                           Call.ended_at))).all()
         return {key: (cause, side, ended is not None) for key, cause, side, ended in rows}
 
     assert await calls() == {
@@ -433,37 +419,15 @@ async def test_an_ivr_session_the_engine_never_reported_is_kept_apart(
     path = tmp_path / "queue_log"
     path.write_bytes(b"")
     now = [T0 + 500.0]
-    tracker = CallTracker(
-        db_sessions,
-        QueueLogRecord(path),
-        CONFIG,
-        confirm_grace_s=60,
-        clock=lambda: datetime.fromtimestamp(now[0], UTC),
-    )
+    tracker = CallTracker(db_sessions, QueueLogRecord(path), CONFIG, confirm_grace_s=60,
+                          clock=lambda: datetime.fromtimestamp(now[0], UTC))
     real, fake = "1763900500.1", "fake\r\nforged log line"
-    send(
-        tracker,
-        [
-            frame(
-                "Newchannel",
-                499.0,
-                real,
-                CallerIDNum="0501234567",
-                Exten="0441234567",
-                Context="clinicall-in",
-            )
-        ],
-    )
+    send(tracker, [frame("Newchannel", 499.0, real, CallerIDNum="0501234567",
+                         Exten="0441234567", Context="clinicall-in")])
     hung_up = IvrResult(language="uk", path="main", route=None, request=None, outcome="hangup")
     for call_id in (real, fake):
-        info = CallInfo(
-            call_id=call_id,
-            channel_id=call_id,
-            caller_number="0501234567",
-            caller_name="",
-            dialled_number=CLINIC,
-            engine="asterisk",
-        )
+        info = CallInfo(call_id=call_id, channel_id=call_id, caller_number="0501234567",
+                        caller_name="", dialled_number=CLINIC, engine="asterisk")
         await tracker.record_ivr(info, hung_up, datetime.fromtimestamp(T0 + 499.5, UTC))
     assert await tracker.check_ivr_sessions() == 0  # within the grace: not judged yet
     now[0] += 61

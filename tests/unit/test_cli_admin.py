@@ -27,17 +27,9 @@ def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, 
     and no $CLINICALL_CONFIG unless ``env`` gives one."""
     environ = {k: v for k, v in os.environ.items() if k != ENV}
     environ |= {"PYTHONPATH": str(REPO), **(env or {})}
-    done = subprocess.run(
-        [sys.executable, "-m", "clinicall", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        timeout=60,
-        check=False,
-    )
+    done = subprocess.run([sys.executable, "-m", "clinicall", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          start_new_session=True, timeout=60, check=False)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -68,23 +60,15 @@ NEEDS_CONFIG = {
 }
 
 
-@pytest.mark.skipif(
-    Path("/etc/clinicall/clinic.yaml").exists(),
-    reason="this machine has a clinic config where the rule looks",
-)
+@pytest.mark.skipif(Path("/etc/clinicall/clinic.yaml").exists(),
+                    reason="this machine has a clinic config where the rule looks")
 @pytest.mark.parametrize("command", sorted(NEEDS_CONFIG))
 def test_every_command_without_a_config_says_so_and_creates_nothing(
-    command: str, tmp_path: Path
-) -> None:
+        command: str, tmp_path: Path) -> None:
     code, out, err = cli(tmp_path, *NEEDS_CONFIG[command], env={"PW": "secret pw"})
-    assert_one_clear_error(
-        code,
-        out,
-        err,
-        "no clinic config: none given, $CLINICALL_CONFIG "
-        "is not set, and neither /etc/clinicall/clinic.yaml nor "
-        "./clinic.yaml exists",
-    )
+    assert_one_clear_error(code, out, err, "no clinic config: none given, $CLINICALL_CONFIG "
+                           "is not set, and neither /etc/clinicall/clinic.yaml nor "
+                           "./clinic.yaml exists")
     assert files_in(tmp_path) == []
 
 
@@ -98,75 +82,40 @@ STORE_COMMANDS = {
 
 @pytest.mark.parametrize("command", sorted(STORE_COMMANDS))
 @pytest.mark.parametrize("where", ["typo.db", "no-such-folder/clinicall.db"])
-def test_a_mistyped_store_is_named_and_not_created(
-    command: str, where: str, tmp_path: Path
-) -> None:
+def test_a_mistyped_store_is_named_and_not_created(command: str, where: str,
+                                                   tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / where}"
-    code, out, err = cli(
-        tmp_path,
-        *STORE_COMMANDS[command],
-        "--config",
-        str(EXAMPLE),
-        "--db",
-        url,
-        env={"PW": "secret pw"},
-    )
+    code, out, err = cli(tmp_path, *STORE_COMMANDS[command], "--config", str(EXAMPLE),
+                         "--db", url, env={"PW": "secret pw"})
     assert_one_clear_error(code, out, err, f"no store at {url}")
     assert "clinicall db upgrade" in err
     assert files_in(tmp_path) == []
 
 
-@pytest.mark.parametrize(
-    "command",
-    sorted(
-        {
-            **STORE_COMMANDS,
-            "db upgrade": ["db", "upgrade"],
-            "run": ["run", "--allow-example-secrets"],
-        }
-    ),
-)
+@pytest.mark.parametrize("command", sorted({**STORE_COMMANDS, "db upgrade": ["db", "upgrade"],
+                                            "run": ["run", "--allow-example-secrets"]}))
 def test_a_database_the_store_cannot_use_is_refused_before_anything_opens(
-    command: str, tmp_path: Path
-) -> None:
-    args = {
-        **STORE_COMMANDS,
-        "db upgrade": ["db", "upgrade"],
-        "run": ["run", "--allow-example-secrets"],
-    }[command]
-    code, out, err = cli(
-        tmp_path,
-        *args,
-        "--config",
-        str(EXAMPLE),
-        "--db",
-        "mysql://u:pw@x/db",
-        env={"PW": "secret pw"},
-    )
-    assert_one_clear_error(
-        code, out, err, "--db: unsupported database 'mysql' in 'mysql://u:***@x/db'"
-    )
+        command: str, tmp_path: Path) -> None:
+    args = {**STORE_COMMANDS, "db upgrade": ["db", "upgrade"],
+            "run": ["run", "--allow-example-secrets"]}[command]
+    code, out, err = cli(tmp_path, *args, "--config", str(EXAMPLE), "--db", "mysql://u:pw@x/db",
+                         env={"PW": "secret pw"})
+    assert_one_clear_error(code, out, err, "--db: unsupported database 'mysql' in "
+                           "'mysql://u:***@x/db'")
     assert files_in(tmp_path) == []
 
 
 @pytest.mark.parametrize("command", sorted(STORE_COMMANDS))
 def test_an_empty_store_is_not_migrated_and_says_which_command_to_run(
-    command: str, tmp_path: Path
-) -> None:
+        command: str, tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()  # SQLite reads an empty file as a database with no tables
-    code, out, err = cli(
-        tmp_path,
-        *STORE_COMMANDS[command],
-        "--config",
-        str(EXAMPLE),
-        "--db",
-        f"sqlite:///{path}",
-        env={"PW": "secret pw"},
-    )
+    code, out, err = cli(tmp_path, *STORE_COMMANDS[command], "--config", str(EXAMPLE),
+                         "--db", f"sqlite:///{path}", env={"PW": "secret pw"})
     if command == "db current":  # the answer to the question, not an error
         assert (code, err) == (1, "")
-        assert out.splitlines()[0].endswith("is not migrated; this version needs " + _head())
+        assert out.splitlines()[0].endswith("is not migrated; this version needs "
+                                            + _head())
         return
     assert_one_clear_error(code, out, err, "is not migrated (it has no tables yet)")
     assert "run 'clinicall db upgrade' (with the same --config or --db)" in err
@@ -180,16 +129,8 @@ def _head() -> str:
 
 
 def test_user_add_without_a_terminal_asks_for_a_password_option(tmp_path: Path) -> None:
-    code, out, err = cli(
-        tmp_path,
-        "user",
-        "add",
-        "maria",
-        "--role",
-        "manager",
-        "--db",
-        f"sqlite:///{tmp_path / 'x.db'}",
-    )
+    code, out, err = cli(tmp_path, "user", "add", "maria", "--role", "manager", "--db",
+                         f"sqlite:///{tmp_path / 'x.db'}")
     assert_one_clear_error(code, out, err, "no terminal to ask for the password")
     assert "--password-file FILE" in err
     assert "--password-env VAR" in err
@@ -219,17 +160,8 @@ def test_the_store_is_made_next_to_the_config_and_used_by_every_command(tmp_path
 
     password = tmp_path / "pw"
     password.write_text("correct horse\nignored\n", encoding="utf-8")
-    code, out, err = cli(
-        elsewhere,
-        "user",
-        "add",
-        "maria",
-        "--role",
-        "manager",
-        "--password-file",
-        str(password),
-        env=env,
-    )
+    code, out, err = cli(elsewhere, "user", "add", "maria", "--role", "manager",
+                         "--password-file", str(password), env=env)
     assert (code, out) == (0, "added maria (manager)\n"), err
     code, out, err = cli(elsewhere, "user", "list", env=env)
     assert (code, out) == (0, "maria\tmanager\t\n"), err
@@ -242,51 +174,32 @@ def test_the_store_is_made_next_to_the_config_and_used_by_every_command(tmp_path
 def test_password_file_problems_are_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("\n", encoding="utf-8")
-    for path, words in (
-        (tmp_path / "absent", "cannot read the password from"),
-        (empty, "is empty"),
-    ):
-        code, out, err = cli(
-            tmp_path,
-            "user",
-            "add",
-            "maria",
-            "--role",
-            "manager",
-            "--password-file",
-            str(path),
-            "--db",
-            f"sqlite:///{tmp_path / 'x.db'}",
-        )
+    for path, words in ((tmp_path / "absent", "cannot read the password from"),
+                        (empty, "is empty")):
+        code, out, err = cli(tmp_path, "user", "add", "maria", "--role", "manager",
+                             "--password-file", str(path), "--db",
+                             f"sqlite:///{tmp_path / 'x.db'}")
         assert_one_clear_error(code, out, err, words)
     assert not (tmp_path / "x.db").exists()
 
 
-SECRET_KEYS = [
-    "operators[0].secret",
-    "operators[1].secret",
-    "operators[2].secret",
-    "operators[3].secret",
-    "engine.ami_secret",
-]  # in file order
+SECRET_KEYS = ["operators[0].secret", "operators[1].secret", "operators[2].secret",
+               "operators[3].secret", "engine.ami_secret"]  # in file order
 
 
 def _secret_warnings() -> list[str]:
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
     numbers = [i for i, line in enumerate(lines, 1) if "change-me" in line]
     assert len(numbers) == len(SECRET_KEYS)
-    return [
-        f"{EXAMPLE}:{n}: warning: {key}: still the example's 'change-me' secret, which "
-        "'clinicall run' refuses; set your own"
-        for n, key in zip(numbers, SECRET_KEYS, strict=True)
-    ]
+    return [f"{EXAMPLE}:{n}: warning: {key}: still the example's 'change-me' secret, which "
+            "'clinicall run' refuses; set your own" for n, key in zip(numbers, SECRET_KEYS,
+                                                                       strict=True)]
 
 
 def test_run_refuses_the_example_secrets_each_with_its_line(tmp_path: Path) -> None:
     code, out, err = cli(tmp_path, "run", str(EXAMPLE), "--no-web")
-    assert_one_clear_error(
-        code, out, err, "the example's 'change-me' secrets are still set: " + ", ".join(SECRET_KEYS)
-    )
+    assert_one_clear_error(code, out, err, "the example's 'change-me' secrets are still set: "
+                           + ", ".join(SECRET_KEYS))
     assert err.splitlines()[:-2] == _secret_warnings()
     assert "--allow-example-secrets" in err
 
@@ -299,20 +212,20 @@ def test_check_config_points_at_the_example_secrets(tmp_path: Path) -> None:
     assert rest == _secret_warnings()
 
 
-def test_a_changed_config_passes_but_an_example_web_secret_does_not(tmp_path: Path) -> None:
+def test_a_changed_config_passes_but_an_example_web_secret_does_not(
+        tmp_path: Path) -> None:
     config = tmp_path / "clinic.yaml"
-    config.write_text(
-        EXAMPLE.read_text(encoding="utf-8").replace("change-me", "Kx9-own"), encoding="utf-8"
-    )
-    code, out, err = cli(
-        tmp_path, "run", "--no-web", env={ENV: str(config), "CLINICALL_SECRET": "change-me"}
-    )
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("change-me", "Kx9-own"),
+                      encoding="utf-8")
+    code, out, err = cli(tmp_path, "run", "--no-web", env={ENV: str(config),
+                                                           "CLINICALL_SECRET": "change-me"})
     assert_one_clear_error(code, out, err, "secrets are still set: $CLINICALL_SECRET")
 
 
 def test_two_different_configs_are_a_usage_error(tmp_path: Path) -> None:
     code, out, err = cli(tmp_path, "check-config", str(EXAMPLE), "--config", "other.yaml")
-    assert_one_clear_error(code, out, err, f"two configs given: {EXAMPLE} and --config other.yaml")
+    assert_one_clear_error(code, out, err, f"two configs given: {EXAMPLE} and --config "
+                           "other.yaml")
     assert cli(tmp_path, "check-config", "--config", str(EXAMPLE))[0] == 0
 
 
@@ -342,8 +255,8 @@ def test_find_config_follows_the_rule(tmp_path: Path) -> None:
 
 
 def test_an_unexpected_error_is_one_line_and_a_crash_log(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     import tempfile
 
     import clinicall.settings
@@ -356,10 +269,8 @@ def test_an_unexpected_error_is_one_line_and_a_crash_log(
     assert main(["check-config", str(EXAMPLE)]) == EXIT_CRASH
     err = capsys.readouterr().err.splitlines()
     (log,) = tmp_path.glob("clinicall-crash-*.log")
-    assert err == [
-        "clinicall check-config: unexpected error: RuntimeError: the disk fell off",
-        f"  -> the traceback is in {log}; please report it with that file",
-    ]
+    assert err == ["clinicall check-config: unexpected error: RuntimeError: the disk fell off",
+                   f"  -> the traceback is in {log}; please report it with that file"]
     text = log.read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in text
     assert "RuntimeError: the disk" in text
@@ -378,9 +289,8 @@ def test_the_store_status_of_a_store_from_another_version(tmp_path: Path) -> Non
         engine = create_engine(url)
         try:
             async with engine.begin() as connection:
-                await connection.execute(
-                    text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
-                )
+                await connection.execute(text("CREATE TABLE alembic_version "
+                                              "(version_num VARCHAR(32) PRIMARY KEY)"))
                 await connection.execute(text("INSERT INTO alembic_version VALUES ('9999')"))
         finally:
             await engine.dispose()
@@ -397,9 +307,8 @@ def test_a_file_that_is_not_a_database_is_named_and_left_alone(tmp_path: Path) -
     path.write_bytes(b"these are not the tables you are looking for\n" * 100)
     before = path.read_bytes()
     code, out, err = cli(tmp_path, "user", "list", "--db", f"sqlite:///{path}")
-    assert_one_clear_error(
-        code, out, err, f"cannot open the store sqlite:///{path}: file is not a database"
-    )
+    assert_one_clear_error(code, out, err, f"cannot open the store sqlite:///{path}: file is "
+                           "not a database")
     assert path.read_bytes() == before
 
 
@@ -416,34 +325,21 @@ async def test_run_says_what_it_started_without_v_and_stops_on_sigterm(tmp_path:
     import signal
 
     agi, http, ami = _free_port(), _free_port(), _free_port()
-    text = (
-        EXAMPLE.read_text(encoding="utf-8")
-        .replace("change-me", "Kx9-own")
-        .replace("  agi_port: 4573\n", f"  agi_port: {agi}\n")
-        .replace("  ami_port: 5038\n", f"  ami_port: {ami}\n")  # nobody listens there
-        .replace("  port: 8080\n", f"  port: {http}\n")
-    )
+    text = (EXAMPLE.read_text(encoding="utf-8").replace("change-me", "Kx9-own")
+            .replace("  agi_port: 4573\n", f"  agi_port: {agi}\n")
+            .replace("  ami_port: 5038\n", f"  ami_port: {ami}\n")  # nobody listens there
+            .replace("  port: 8080\n", f"  port: {http}\n"))
     config = tmp_path / "clinic.yaml"
     config.write_text(text, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in (ENV, "CLINICALL_SECRET")}
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "clinicall",
-        "run",
-        str(config),
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(REPO)},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+        sys.executable, "-m", "clinicall", "run", str(config), cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(REPO)}, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
     said: list[str] = []
-    hint = (
-        "clinicall run: web console: no user yet; add one with 'clinicall user add NAME "
-        "--role admin'"
-    )
+    hint = "clinicall run: web console: no user yet; add one with 'clinicall user add NAME " \
+           "--role admin'"
     try:
         while hint not in said:
             line = await asyncio.wait_for(process.stderr.readline(), 30)
@@ -467,23 +363,13 @@ async def test_run_says_what_it_started_without_v_and_stops_on_sigterm(tmp_path:
     assert code == 0
 
 
-@pytest.mark.parametrize(
-    ("args", "words"),
-    [
-        (
-            ["db", "current"],
-            "cannot open the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: ",
-        ),
-        (
-            ["db", "upgrade"],
-            "cannot migrate the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: ",
-        ),
-        (["user", "list"], "cannot open the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: "),
-    ],
-)
+@pytest.mark.parametrize(("args", "words"), [
+    (["db", "current"], "cannot open the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: "),
+    (["db", "upgrade"], "cannot migrate the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: "),
+    (["user", "list"], "cannot open the store postgresql+asyncpg://clinic:***@127.0.0.1:9/x: "),
+])
 def test_a_database_server_that_does_not_answer_is_one_line(
-    args: list[str], words: str, tmp_path: Path
-) -> None:
+        args: list[str], words: str, tmp_path: Path) -> None:
     url = "postgresql+asyncpg://clinic:hunter22@127.0.0.1:9/x"  # the discard port: refused
     code, out, err = cli(tmp_path, *args, "--db", url)
     assert_one_clear_error(code, out, err, words)
@@ -494,9 +380,8 @@ def test_a_reader_that_leaves_early_is_not_a_crash(tmp_path: Path) -> None:
     """``clinicall check-config | head -1``: the pipe closes under the command."""
     command = [sys.executable, "-m", "clinicall", "check-config", str(EXAMPLE)]
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
-    with subprocess.Popen(
-        command, cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as process:
+    with subprocess.Popen(command, cwd=tmp_path, env=environ, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
         assert process.stdout is not None
         assert process.stderr is not None
         process.stdout.close()  # before the command writes a byte

@@ -15,13 +15,8 @@ class Clock:
         return self.now
 
 
-def _record(
-    msg: str,
-    *args: object,
-    level: int = logging.WARNING,
-    name: str = "x",
-    exc: BaseException | None = None,
-) -> logging.LogRecord:
+def _record(msg: str, *args: object, level: int = logging.WARNING, name: str = "x",
+            exc: BaseException | None = None) -> logging.LogRecord:
     exc_info = (type(exc), exc, exc.__traceback__) if exc else None
     return logging.LogRecord(name, level, __file__, 1, msg, args, exc_info)
 

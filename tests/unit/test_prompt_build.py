@@ -14,8 +14,7 @@ from clinicall.ivr.prompts import PromptText
 from clinicall.prompt_build import PromptBuildError, build_prompts
 
 pytestmark = pytest.mark.skipif(
-    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox"
-)
+    not (shutil.which("espeak-ng") and shutil.which("sox")), reason="needs espeak-ng and sox")
 
 ITEMS = [
     PromptText("welcome", "uk", "Вітаємо у медичному центрі."),
@@ -33,9 +32,8 @@ def _peak(path: Path) -> tuple[int, int, int, int]:
 
 async def test_builds_asterisk_wav_per_language(tmp_path: Path) -> None:
     paths = await build_prompts(ITEMS, tmp_path / "sounds", cache_dir=tmp_path / "cache")
-    assert paths == [
-        tmp_path / "sounds" / "clinicall" / lang / "welcome.wav" for lang in ("uk", "ru", "en")
-    ]
+    assert paths == [tmp_path / "sounds" / "clinicall" / lang / "welcome.wav"
+                     for lang in ("uk", "ru", "en")]
     for path in paths:
         rate, channels, width, peak = _peak(path)
         assert (rate, channels, width) == (8000, 1, 2)
@@ -54,8 +52,7 @@ async def test_second_run_uses_the_cache(tmp_path: Path) -> None:
     await build_prompts(changed, tmp_path / "b", cache_dir=tmp_path / "cache", progress=progress)
     assert sorted(seen) == [("en", False), ("ru", True), ("uk", True)]
     assert (tmp_path / "b/clinicall/uk/welcome.wav").read_bytes() == (
-        tmp_path / "a/clinicall/uk/welcome.wav"
-    ).read_bytes()
+        tmp_path / "a/clinicall/uk/welcome.wav").read_bytes()
     assert len(list((tmp_path / "cache").glob("*.wav"))) == 4
     assert not list((tmp_path / "cache").glob("*.part.wav"))
 
@@ -71,12 +68,10 @@ async def test_a_recorded_prompt_replaces_the_spoken_one(tmp_path: Path) -> None
     (recorded / "uk").mkdir(parents=True)
     tone = recorded / "uk" / "welcome.wav"
     synth = await asyncio.create_subprocess_exec(
-        "sox", "-n", "-r", "44100", "-c", "2", str(tone), "synth", "1.5", "sine", "440"
-    )
+        "sox", "-n", "-r", "44100", "-c", "2", str(tone), "synth", "1.5", "sine", "440")
     assert await synth.wait() == 0
-    paths = await build_prompts(
-        ITEMS, tmp_path / "sounds", cache_dir=tmp_path / "cache", recorded=recorded
-    )
+    paths = await build_prompts(ITEMS, tmp_path / "sounds", cache_dir=tmp_path / "cache",
+                                recorded=recorded)
     with wave.open(str(paths[0])) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
         assert abs(w.getnframes() / 8000 - 1.5) < 0.05  # the recording, not 2-3 s of speech

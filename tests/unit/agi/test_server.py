@@ -301,3 +301,4 @@ async def test_max_sessions_refuses_extra_connections(serve: Serve) -> None:
     assert await busy.read_to_end() == b""
     await busy.close()
     await assert_responsive(server)
+

@@ -38,9 +38,8 @@ class Wired:
 
     def __init__(self, server: FakeAMI, deadline_s: float = 1.0) -> None:
         self.health = AmiHealth()
-        self.ami = AMIClient(
-            "127.0.0.1", server.port, "clinicall", SECRET, on_status=self._status, **FAST
-        )  # type: ignore[arg-type]
+        self.ami = AMIClient("127.0.0.1", server.port, "clinicall", SECRET,
+                             on_status=self._status, **FAST)  # type: ignore[arg-type]
         self.control = AsteriskControl(self.ami, deadline_s=deadline_s)
         self.ami.add_handler(self._frame)
         self.statuses: asyncio.Queue[bool] = asyncio.Queue()
@@ -102,13 +101,8 @@ async def test_originate_answered_sends_one_action_with_the_key_derived_ids(
         result.call_id, f"{result.call_id}-2")  # fmt: skip
     assert sent.get("Timeout") == "5000"
     variables = [value for name, value in sent.headers if name == "Variable"]
-    assert variables == [
-        "CLINICALL_ORIGINATE_KEY=callback-17",
-        "CLINICALL_PRIORITY=5",
-        "QUEUE_PRIO=5",
-        "CLINICALL_LANG=uk",
-        "CLINICALL_ROUTE=therapy",
-    ]
+    assert variables == ["CLINICALL_ORIGINATE_KEY=callback-17", "CLINICALL_PRIORITY=5",
+                         "QUEUE_PRIO=5", "CLINICALL_LANG=uk", "CLINICALL_ROUTE=therapy"]
 
 
 @pytest.mark.parametrize(("reason", "cause"), [
@@ -128,8 +122,7 @@ async def test_originate_failures_carry_their_cause(
 
 async def test_originate_without_an_outcome_times_out(server: FakeAMI, wired: Wired) -> None:
     server.script["originate"] = lambda msg: frame(
-        ("Response", "Success"), ("ActionID", msg.action_id), ("Message", "queued")
-    )
+        ("Response", "Success"), ("ActionID", msg.action_id), ("Message", "queued"))
     quick = OriginateRequest(key="k", number="0501112233", queue="therapy", ring_timeout_s=0.1)
     with pytest.raises(EngineTimeout):
         await wired.control.originate(quick)
@@ -139,8 +132,7 @@ async def test_a_link_lost_while_originating_is_unknown_and_never_redialled(
     server: FakeAMI, wired: Wired
 ) -> None:
     server.script["originate"] = lambda msg: frame(
-        ("Response", "Success"), ("ActionID", msg.action_id), ("Message", "queued")
-    )
+        ("Response", "Success"), ("ActionID", msg.action_id), ("Message", "queued"))
     pending = asyncio.create_task(wired.control.originate(REQUEST))
     await server.wait_for_action("Originate")
     server.drop()
@@ -166,26 +158,22 @@ async def test_bad_numbers_are_refused_before_anything_is_sent(
                                                            queue="therapy"))  # fmt: skip
     for data in ({"path": "a,QUEUE_PRIO=9"}, {"route": 'x"y'}, {"route": "x\\y"}):
         with pytest.raises(EngineRefused, match="comma"):
-            await wired.control.originate(
-                OriginateRequest(key="k", number="0501112233", queue="therapy", data=data)
-            )
+            await wired.control.originate(OriginateRequest(key="k", number="0501112233",
+                                                           queue="therapy", data=data))
     with pytest.raises(EngineRefused, match="comma"):
-        await wired.control.originate(
-            OriginateRequest(key="k,X=1", number="0501112233", queue="therapy")
-        )
+        await wired.control.originate(OriginateRequest(key="k,X=1", number="0501112233",
+                                                       queue="therapy"))
     with pytest.raises(EngineRefused, match="call data name"):
         await wired.control.set_call_data("1.1", "Bad Name", "x")
     with pytest.raises(EngineRefused, match="call data name"):
-        await wired.control.originate(
-            OriginateRequest(key="k", number="0501112233", queue="therapy", data={"Bad Name": "x"})
-        )
+        await wired.control.originate(OriginateRequest(key="k", number="0501112233",
+                                                       queue="therapy", data={"Bad Name": "x"}))
     assert server.count("Originate") == server.count("Setvar") == 0
 
 
 async def test_queue_member_round_trips(server: FakeAMI, wired: Wired) -> None:
     server.script["queueremove"] = lambda msg: frame(
-        ("Response", "Success"), ("ActionID", msg.action_id), ("Message", "Removed")
-    )
+        ("Response", "Success"), ("ActionID", msg.action_id), ("Message", "Removed"))
     control = wired.control
     await control.queue_member_add("therapy", "PJSIP/op1", name="Olena", paused=True)
     await control.queue_member_remove("therapy", "PJSIP/op1")
@@ -198,10 +186,7 @@ async def test_queue_member_round_trips(server: FakeAMI, wired: Wired) -> None:
         ("Action", "QueueAdd"), ("Queue", "therapy"), ("Interface", "PJSIP/op1"),
         ("MemberName", "Olena"), ("Paused", "true")]  # fmt: skip
     assert [(n, v) for n, v in remove.headers if n != "ActionID"] == [
-        ("Action", "QueueRemove"),
-        ("Queue", "therapy"),
-        ("Interface", "PJSIP/op1"),
-    ]
+        ("Action", "QueueRemove"), ("Queue", "therapy"), ("Interface", "PJSIP/op1")]
     assert [(n, v) for n, v in pause.headers if n != "ActionID"] == [
         ("Action", "QueuePause"), ("Interface", "PJSIP/op9"), ("Paused", "true"),
         ("Queue", "therapy"), ("Reason", "lunch")]  # fmt: skip
@@ -210,37 +195,18 @@ async def test_queue_member_round_trips(server: FakeAMI, wired: Wired) -> None:
 async def test_queue_status_is_read_from_its_event_list(server: FakeAMI, wired: Wired) -> None:
     def status(msg: Message) -> bytes:
         aid = ("ActionID", msg.action_id)
-        return (
-            frame(("Response", "Success"), aid, ("EventList", "start"))
-            + frame(("Event", "QueueParams"), aid, ("Queue", "therapy"))
-            + frame(
-                ("Event", "QueueMember"),
-                aid,
-                ("Queue", "therapy"),
-                ("Name", "Olena"),
-                ("Location", "PJSIP/op1"),
-                ("Status", "1"),
-                ("Paused", "1"),
-                ("PausedReason", "lunch"),
-                ("CallsTaken", "7"),
-                ("InCall", "0"),
-            )
-            + frame(
-                ("Event", "QueueMember"),
-                aid,
-                ("Queue", "therapy"),
-                ("Name", "Ivan"),
-                ("Location", "PJSIP/op2"),
-                ("Status", "2"),
-                ("Paused", "0"),
-                ("CallsTaken", "3"),
-                ("InCall", "1"),
-            )
-            + frame(("Event", "QueueEntry"), aid, ("Queue", "therapy"), ("Wait", "42"))
-            + frame(("Event", "QueueEntry"), aid, ("Queue", "therapy"), ("Wait", "7"))
-            + frame(("Event", "QueueParams"), aid, ("Queue", "pediatrics"))
-            + frame(("Event", "QueueStatusComplete"), aid, ("EventList", "Complete"))
-        )
+        return (frame(("Response", "Success"), aid, ("EventList", "start"))
+                + frame(("Event", "QueueParams"), aid, ("Queue", "therapy"))
+                + frame(("Event", "QueueMember"), aid, ("Queue", "therapy"), ("Name", "Olena"),
+                        ("Location", "PJSIP/op1"), ("Status", "1"), ("Paused", "1"),
+                        ("PausedReason", "lunch"), ("CallsTaken", "7"), ("InCall", "0"))
+                + frame(("Event", "QueueMember"), aid, ("Queue", "therapy"), ("Name", "Ivan"),
+                        ("Location", "PJSIP/op2"), ("Status", "2"), ("Paused", "0"),
+                        ("CallsTaken", "3"), ("InCall", "1"))
+                + frame(("Event", "QueueEntry"), aid, ("Queue", "therapy"), ("Wait", "42"))
+                + frame(("Event", "QueueEntry"), aid, ("Queue", "therapy"), ("Wait", "7"))
+                + frame(("Event", "QueueParams"), aid, ("Queue", "pediatrics"))
+                + frame(("Event", "QueueStatusComplete"), aid, ("EventList", "Complete")))
 
     server.script["queuestatus"] = status
     therapy, pediatrics = await wired.control.queue_status()
@@ -254,8 +220,7 @@ async def test_queue_status_is_read_from_its_event_list(server: FakeAMI, wired: 
 
 async def test_hangup_and_call_data_name_the_channel(server: FakeAMI, wired: Wired) -> None:
     ok: Callable[[Message], bytes] = lambda msg: frame(  # noqa: E731
-        ("Response", "Success"), ("ActionID", msg.action_id)
-    )
+        ("Response", "Success"), ("ActionID", msg.action_id))
     server.script.update(hangup=ok, setvar=ok)
     await wired.control.hangup("1712345678.5", cause=17)
     await wired.control.set_call_data("1712345678.5", "language", "ru")

@@ -17,7 +17,7 @@ from clinicall.settings.models import DEFAULT_MISSED_CAUSES, Callbacks, MissedCa
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = (ROOT / "config" / "clinic.example.yaml").read_text()
-SECTION = EXAMPLE[EXAMPLE.index("callbacks:\n") : EXAMPLE.index("\ndatabase:")]
+SECTION = EXAMPLE[EXAMPLE.index("callbacks:\n"): EXAMPLE.index("\ndatabase:")]
 
 
 def line_of(text: str, needle: str) -> int:
@@ -99,7 +99,8 @@ def test_the_missed_causes_are_the_stores() -> None:
     ("      first_attempt_min: 5", "      first_attempt_min: 11",
      "callbacks.queues.pediatrics.first_attempt_min"),
 ])  # fmt: skip
-def test_a_target_later_than_the_kpi_is_a_warning_at_its_line(old: str, new: str, key: str) -> None:
+def test_a_target_later_than_the_kpi_is_a_warning_at_its_line(old: str, new: str,
+                                                                key: str) -> None:
     text = EXAMPLE.replace(old, new, 1)
     report = check_text(text, "c.yaml")
     assert report.config is not None

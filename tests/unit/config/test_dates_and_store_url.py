@@ -28,14 +28,9 @@ def _line_of(text: str, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
-@pytest.mark.parametrize(
-    ("day", "why"),
-    [
-        ("2026-02-30", "day is out of range for month"),
-        ("2026-13-01", "month must be in 1..12"),
-        ("2025-02-29", "day is out of range for month"),
-    ],
-)
+@pytest.mark.parametrize(("day", "why"), [("2026-02-30", "day is out of range for month"),
+                                          ("2026-13-01", "month must be in 1..12"),
+                                          ("2025-02-29", "day is out of range for month")])
 def test_a_date_not_in_the_calendar_names_its_line(day: str, why: str) -> None:
     text = _with(HOLIDAY, f"    - date: {day}\n")
     (problem,) = check_text(text, "c.yaml").errors
@@ -50,20 +45,15 @@ def test_a_real_leap_day_is_a_date() -> None:
     assert str(report.config.hours.holidays[0].date) == "2028-02-29"
 
 
-@pytest.mark.parametrize(
-    ("url", "words"),
-    [
-        ("mysql://x", "unsupported database 'mysql' in 'mysql://x'"),
-        ("oracle://u:hunter22@h/db", "unsupported database 'oracle' in 'oracle://u:***@h/db'"),
-        (
-            "sqlite+pysqlite:///x.db",
-            "driver 'sqlite+pysqlite' is not supported: write 'sqlite+aiosqlite'",
-        ),
-        ("postgresql+psycopg2://h/db", "write 'postgresql+asyncpg'"),
-        ("://", "not a database URL"),
-        ("var/clinicall.db", "not a database URL"),
-    ],
-)
+@pytest.mark.parametrize(("url", "words"), [
+    ("mysql://x", "unsupported database 'mysql' in 'mysql://x'"),
+    ("oracle://u:hunter22@h/db", "unsupported database 'oracle' in 'oracle://u:***@h/db'"),
+    ("sqlite+pysqlite:///x.db", "driver 'sqlite+pysqlite' is not supported: write "
+                                "'sqlite+aiosqlite'"),
+    ("postgresql+psycopg2://h/db", "write 'postgresql+asyncpg'"),
+    ("://", "not a database URL"),
+    ("var/clinicall.db", "not a database URL"),
+])
 def test_an_unusable_database_url_is_a_config_error(url: str, words: str) -> None:
     text = _with(DB_URL, f'  url: "{url}"\n')
     (problem,) = check_text(text, "c.yaml").errors
@@ -72,32 +62,28 @@ def test_an_unusable_database_url_is_a_config_error(url: str, words: str) -> Non
     assert "hunter22" not in problem.message
 
 
-def test_a_driver_that_is_not_installed_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_driver_that_is_not_installed_is_a_config_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "asyncpg" else real(name, *a)
-    )
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "asyncpg" else real(name, *a))
     text = _with(DB_URL, "  url: postgresql://clinic@db.example/clinic\n")
     (problem,) = check_text(text, "c.yaml").errors
     assert problem.key_path == "database.url"
     assert "needs the Python package 'asyncpg', which is not installed" in problem.message
 
 
-@pytest.mark.parametrize(
-    ("url", "placed"),
-    [
-        ("sqlite+aiosqlite:///var/clinicall.db", "sqlite+aiosqlite:///{dir}/var/clinicall.db"),
-        ("sqlite:///store.db", "sqlite:///{dir}/store.db"),
-        ("sqlite+aiosqlite:////srv/clinic.db", "sqlite+aiosqlite:////srv/clinic.db"),
-        ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
-        ("postgresql+asyncpg://u:pw@h/db", "postgresql+asyncpg://u:pw@h/db"),
-    ],
-)
+@pytest.mark.parametrize(("url", "placed"), [
+    ("sqlite+aiosqlite:///var/clinicall.db", "sqlite+aiosqlite:///{dir}/var/clinicall.db"),
+    ("sqlite:///store.db", "sqlite:///{dir}/store.db"),
+    ("sqlite+aiosqlite:////srv/clinic.db", "sqlite+aiosqlite:////srv/clinic.db"),
+    ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+    ("postgresql+asyncpg://u:pw@h/db", "postgresql+asyncpg://u:pw@h/db"),
+])
 def test_a_relative_sqlite_path_is_relative_to_the_config_file(
-    tmp_path: Path, url: str, placed: str
-) -> None:
+        tmp_path: Path, url: str, placed: str) -> None:
     folder = tmp_path / "etc"
     folder.mkdir()
     (folder / "clinic.yaml").write_text(_with(DB_URL, f'  url: "{url}"\n'), encoding="utf-8")
@@ -109,13 +95,8 @@ def test_a_relative_sqlite_path_is_relative_to_the_config_file(
 def test_check_config_command_reports_a_bad_date_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "clinic.yaml"
     path.write_text(_with(HOLIDAY, "    - date: 2026-02-30\n"), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "clinicall", "check-config", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    run = subprocess.run([sys.executable, "-m", "clinicall", "check-config", str(path)],
+                         capture_output=True, text=True, cwd=REPO, check=False)
     assert run.returncode == 1
     assert f"{path}:40: hours.holidays[0].date: there is no date '2026-02-30'" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr

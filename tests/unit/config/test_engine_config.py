@@ -28,15 +28,10 @@ def line_of(text: str, needle: str) -> int:
 
 
 def freeswitch_text() -> str:
-    return (
-        EXAMPLE.replace(
-            "engine:\n  type: asterisk\n",
-            "engine:\n  type: freeswitch\n  esl_password: ClueCon-2026\n",
-        )
-        .replace(ALLOW_BLOCK, "")
-        .replace(ASTERISK_KEYS, "")
-        .replace("  queue_log: /var/log/asterisk/queue_log\n", "")
-    )
+    return (EXAMPLE.replace("engine:\n  type: asterisk\n",
+                            "engine:\n  type: freeswitch\n  esl_password: ClueCon-2026\n")
+            .replace(ALLOW_BLOCK, "").replace(ASTERISK_KEYS, "")
+            .replace("  queue_log: /var/log/asterisk/queue_log\n", ""))
 
 
 def test_the_example_runs_asterisk() -> None:
@@ -53,11 +48,8 @@ def test_a_freeswitch_engine_is_read_with_its_defaults() -> None:
     assert report.config is not None
     engine = report.config.engine
     assert isinstance(engine, FreeswitchEngine)
-    assert (engine.esl_port, engine.outbound_port, engine.esl_password) == (
-        8021,
-        8084,
-        "ClueCon-2026",
-    )
+    assert (engine.esl_port, engine.outbound_port, engine.esl_password) == (8021, 8084,
+                                                                             "ClueCon-2026")
     with pytest.raises(EngineMismatch, match="needs engine type asterisk; the config says "
                                              "freeswitch"):  # fmt: skip
         report.config.asterisk_engine()
@@ -70,7 +62,8 @@ def test_an_unknown_or_missing_type_is_named_at_its_line() -> None:
     assert problem.message == ("unknown type 'asterix': expected one of asterisk, freeswitch; "
                                "did you mean 'asterisk'?")  # fmt: skip
     missing = check_text(EXAMPLE.replace("  type: asterisk\n", ""), "c.yaml")
-    assert [p.message for p in missing.errors] == ["missing 'type:' (one of asterisk, freeswitch)"]
+    assert [p.message for p in missing.errors] == [
+        "missing 'type:' (one of asterisk, freeswitch)"]
 
 
 def test_a_missing_key_of_the_engine_points_into_its_section() -> None:
@@ -90,8 +83,7 @@ def test_an_old_asterisk_section_loads_with_advice_at_its_line() -> None:
     assert section.line == line_of(text, "\nasterisk:") + 1
     assert str(section) == (
         f"{OLD}:{section.line}: warning: asterisk: the 'asterisk:' section is now 'engine:': "
-        "rename it and add 'type: asterisk' as its first key (read that way for now)"
-    )
+        "rename it and add 'type: asterisk' as its first key (read that way for now)")
 
 
 def test_errors_inside_an_old_section_name_the_old_keys() -> None:
@@ -105,10 +97,8 @@ def test_both_sections_are_an_error_naming_both_lines() -> None:
     text = EXAMPLE + "asterisk:\n  ami_secret: something-long\n"
     (problem,) = check_text(text, "c.yaml").errors
     assert problem.line == line_of(text, "\nasterisk:") + 1
-    assert problem.message == (
-        f"both 'asterisk:' and 'engine:' (line {line_of(text, 'engine:')})"
-        " are given; keep 'engine:' only"
-    )
+    assert problem.message == (f"both 'asterisk:' and 'engine:' (line {line_of(text, 'engine:')})"
+                               " are given; keep 'engine:' only")
 
 
 def test_strategies_are_neutral_and_asterisk_names_still_read() -> None:
@@ -117,8 +107,7 @@ def test_strategies_are_neutral_and_asterisk_names_still_read() -> None:
     assert {q.strategy for q in report.config.queues.values()} == {"round_robin", "ring_all"}
     warned = {w.key_path: w.message for w in report.warnings if w.key_path.endswith("strategy")}
     assert warned["queues.ultrasound.strategy"] == (
-        "'rrmemory' is Asterisk's name; write 'round_robin' (read that way for now)"
-    )
+        "'rrmemory' is Asterisk's name; write 'round_robin' (read that way for now)")
     assert len(warned) == len(report.config.queues)
     bad = check_text(EXAMPLE.replace("strategy: round_robin", "strategy: fastest", 1), "c.yaml")
     (problem,) = bad.errors

@@ -16,8 +16,8 @@ from clinicall.settings.yamlmarks import MAX_NODES
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = (ROOT / "config" / "clinic.example.yaml").read_text(encoding="utf-8")
 BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
-)
+    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n"
+    for p, n in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def only_error(text: str) -> tuple[int, int, str]:
@@ -41,10 +41,8 @@ def test_anchors_and_aliases_are_refused(text: str) -> None:
     line, column, message = only_error(text)
     assert line >= 1
     assert column >= 1
-    assert message == (
-        "anchors and aliases (&name, *name) are not accepted in a clinic config: "
-        "write the values out"
-    )
+    assert message == ("anchors and aliases (&name, *name) are not accepted in a clinic config: "
+                       "write the values out")
 
 
 def test_a_file_past_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
@@ -65,10 +63,8 @@ def test_utf16_and_invalid_bytes_are_named_by_line_and_column(tmp_path: Path) ->
     utf16.write_text(EXAMPLE, encoding="utf-16")
     (problem,) = check_config(utf16).errors
     assert (problem.line, problem.column) == (1, 1)
-    assert problem.message == (
-        "UTF-16 text (a UTF-16 byte-order mark, or a zero byte in every "
-        "other place); save the file as UTF-8"
-    )
+    assert problem.message == ("UTF-16 text (a UTF-16 byte-order mark, or a zero byte in every "
+                               "other place); save the file as UTF-8")
     latin = tmp_path / "latin.yaml"
     latin.write_bytes(EXAMPLE.encode().replace(b"database:", b"data\xe9base:", 1))
     (problem,) = check_config(latin).errors
@@ -105,8 +101,7 @@ def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 def test_both_loaders_place_refusals_and_bad_characters_alike(yaml_loader: str) -> None:
     report = check_text("clinic:\n  name: " + "[" * 500 + "]" * 500 + "\n", "c.yaml")
     assert [str(p) for p in report.errors] == [
-        "c.yaml:2: clinic.name[0]: nested more than 32 levels deep"
-    ]
+        "c.yaml:2: clinic.name[0]: nested more than 32 levels deep"]
     report = check_text("queues:\n  q: {ring_s: &r 5}\n", "c.yaml")
     (problem,) = report.errors
     assert (problem.line, problem.column, problem.key_path) == (2, 15, "queues.q.ring_s")

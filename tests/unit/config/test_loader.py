@@ -17,22 +17,13 @@ BAD = REPO / "tests" / "data" / "config" / "bad"
 
 #: fixture -> (line, key path, words the message must contain)
 EXPECTED = {
-    "wrong_type.yaml": (
-        77,
-        "queues.universal.ring_s",
-        "expected a whole number of seconds, got 'abc'",
-    ),
-    "unknown_queue_in_route.yaml": (
-        105,
-        "routes.gynecology.queue",
-        "unknown queue 'gynaecology'; did you mean 'gynecology'?",
-    ),
+    "wrong_type.yaml": (77, "queues.universal.ring_s",
+                        "expected a whole number of seconds, got 'abc'"),
+    "unknown_queue_in_route.yaml": (105, "routes.gynecology.queue",
+                                    "unknown queue 'gynaecology'; did you mean 'gynecology'?"),
     "bad_time.yaml": (37, "hours.weekly.sat[0]", "'25:00-26:00'"),
-    "unknown_key_typo.yaml": (
-        65,
-        "queues.pediatrics.ringtime",
-        "unknown key 'ringtime'; did you mean 'ring_s'?",
-    ),
+    "unknown_key_typo.yaml": (65, "queues.pediatrics.ringtime",
+                              "unknown key 'ringtime'; did you mean 'ring_s'?"),
     "yaml_syntax.yaml": (58, "", "YAML syntax error"),
     "missing_language.yaml": (188, "ivr.menus.information.prompt", "missing text in en"),
 }
@@ -67,26 +58,16 @@ def test_bad_fixture_names_line_and_key(name: str) -> None:
 def test_check_config_command_prints_problem_and_fails(name: str) -> None:
     line, key, words = EXPECTED[name]
     path = BAD / name
-    run = subprocess.run(
-        [sys.executable, "-m", "clinicall", "check-config", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    run = subprocess.run([sys.executable, "-m", "clinicall", "check-config", str(path)],
+                         capture_output=True, text=True, cwd=REPO, check=False)
     assert run.returncode == 1
     assert f"{path}:{line}: " + (f"{key}: " if key else "") in run.stdout + run.stderr
     assert words in run.stdout + run.stderr
 
 
 def test_check_config_command_accepts_example() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "clinicall", "check-config", str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
+    run = subprocess.run([sys.executable, "-m", "clinicall", "check-config", str(EXAMPLE)],
+                         capture_output=True, text=True, cwd=REPO, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("OK: ")
     assert "5 queues, 4 operators, 4 menus, 3 services" in run.stdout
@@ -133,56 +114,25 @@ def test_unquoted_digit_key_asks_for_quotes() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "key", "words"),
     [
-        (
-            "    queues: {gynecology: 0, universal: 1}",
-            "    queues: {gyn: 0, universal: 1}",
-            "operators[1].queues.gyn",
-            "unknown queue 'gyn'",
-        ),
-        (
-            "    doctors: [lysenko]",
-            "    doctors: [lysenk]",
-            "services.pediatrician_visit.doctors[0]",
-            "did you mean 'lysenko'",
-        ),
-        (
-            '        "3": {menu: services}',
-            '        "3": {menu: servicez}',
-            "ivr.menus.information.options.3.menu",
-            "unknown menu 'servicez'",
-        ),
-        (
-            '"service:pediatrician_visit"',
-            '"service:dentist"',
-            "ivr.menus.services.options.3.say",
-            "unknown service 'dentist'",
-        ),
-        (
-            "  fallback_route: operator ",
-            "  fallback_route: nobody ",
-            "ivr.fallback_route",
-            "unknown route 'nobody'",
-        ),
+        ("    queues: {gynecology: 0, universal: 1}", "    queues: {gyn: 0, universal: 1}",
+         "operators[1].queues.gyn", "unknown queue 'gyn'"),
+        ("    doctors: [lysenko]", "    doctors: [lysenk]",
+         "services.pediatrician_visit.doctors[0]", "did you mean 'lysenko'"),
+        ('        "3": {menu: services}', '        "3": {menu: servicez}',
+         "ivr.menus.information.options.3.menu", "unknown menu 'servicez'"),
+        ('"service:pediatrician_visit"', '"service:dentist"',
+         "ivr.menus.services.options.3.say", "unknown service 'dentist'"),
+        ("  fallback_route: operator ", "  fallback_route: nobody ", "ivr.fallback_route",
+         "unknown route 'nobody'"),
         ("  main_menu: main\n", "  main_menu: start\n", "ivr.main_menu", "unknown menu 'start'"),
-        (
-            "default_language: uk",
-            "default_language: ru\nlanguages_x: 1",
-            "languages_x",
-            "unknown key 'languages_x'",
-        ),
+        ("default_language: uk", "default_language: ru\nlanguages_x: 1", "languages_x",
+         "unknown key 'languages_x'"),
         ("  - id: op102", "  - id: op101", "operators[1].id", "used twice"),
-        (
-            "languages: [uk, ru, en]",
-            "languages: [uk, ru]",
-            "numbers[1].language",
-            "'en' is not one of languages",
-        ),
-        (
-            "  therapy: {queue: therapy, priority: 0, overflow_to: universal",
-            "  therapy: {queue: therapy, priority: 0, overflow_to: univers",
-            "routes.therapy.overflow_to",
-            "did you mean 'universal'",
-        ),
+        ("languages: [uk, ru, en]", "languages: [uk, ru]", "numbers[1].language",
+         "'en' is not one of languages"),
+        ("  therapy: {queue: therapy, priority: 0, overflow_to: universal",
+         "  therapy: {queue: therapy, priority: 0, overflow_to: univers",
+         "routes.therapy.overflow_to", "did you mean 'universal'"),
     ],
 )
 def test_cross_reference_errors(old: str, new: str, key: str, words: str) -> None:
@@ -190,8 +140,7 @@ def test_cross_reference_errors(old: str, new: str, key: str, words: str) -> Non
     report = check_text(text, "c.yaml")
     assert report.config is None
     assert any(p.key_path == key and words in p.message for p in report.errors), [
-        str(p) for p in report.problems
-    ]
+        str(p) for p in report.problems]
     line = next(p.line for p in report.errors if p.key_path == key)
     assert line > 0
 
@@ -207,10 +156,9 @@ def test_unreachable_menu_is_only_a_warning() -> None:
 
 
 def test_menu_cycles_are_allowed() -> None:
-    text = _example_with(
-        '        "3": {say: "service:pediatrician_visit"}',
-        '        "3": {say: "service:pediatrician_visit"}\n        "9": {menu: main}',
-    )
+    text = _example_with('        "3": {say: "service:pediatrician_visit"}',
+                         '        "3": {say: "service:pediatrician_visit"}\n'
+                         '        "9": {menu: main}')
     assert check_text(text, "c.yaml").problems == []
 
 

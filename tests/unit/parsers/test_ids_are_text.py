@@ -82,7 +82,9 @@ def test_a_junk_frame_with_invalid_ids_gives_no_fact() -> None:
         (b"1700000010|u|q|NONE|ENTERQUEUE||38044|\xff", "field 8 (position)"),
     ],
 )
-def test_a_queue_log_id_that_is_not_utf8_makes_the_line_malformed(line: bytes, reason: str) -> None:
+def test_a_queue_log_id_that_is_not_utf8_makes_the_line_malformed(
+    line: bytes, reason: str
+) -> None:
     with pytest.raises(QueueLogError, match=re.escape(f"{reason} is not UTF-8 text")):
         parse_line(line, line_no=3)
     parsed = parse_chunk(line + b"\n1700000011|u|q|NONE|ABANDON|1|1|3\n")

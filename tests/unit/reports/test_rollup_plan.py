@@ -34,10 +34,8 @@ def test_the_minutes_at_the_edges_are_read_from_the_rows() -> None:
     start = datetime(2026, 11, 10, 8, 15, 30, 500_000, tzinfo=UTC)
     end = datetime(2026, 11, 10, 17, 40, tzinfo=UTC)
     p = plan("Europe/Kyiv", start, end)
-    assert p.raw == [
-        (start, datetime(2026, 11, 10, 9, tzinfo=UTC)),
-        (datetime(2026, 11, 10, 17, tzinfo=UTC), end),
-    ]
+    assert p.raw == [(start, datetime(2026, 11, 10, 9, tzinfo=UTC)),
+                     (datetime(2026, 11, 10, 17, tzinfo=UTC), end)]
     assert p.hours == (hour(start) + 1, hour(end))
 
 
@@ -56,11 +54,8 @@ def test_a_half_hour_offset_is_all_rows() -> None:
 
 def test_thresholds_name_the_sums_and_names_do_not() -> None:
     base = KpiSettings(timezone="Europe/Kyiv", queue_service_level_s={"therapy": 20})
-    renamed = KpiSettings(
-        timezone="UTC",
-        queue_service_level_s={"therapy": 20},
-        queue_names={"therapy": "General practice"},
-    )
+    renamed = KpiSettings(timezone="UTC", queue_service_level_s={"therapy": 20},
+                          queue_names={"therapy": "General practice"})
     stricter = KpiSettings(timezone="Europe/Kyiv", queue_service_level_s={"therapy": 15})
     assert rollup.settings_key(base) == rollup.settings_key(renamed)
     assert rollup.settings_key(base) != rollup.settings_key(stricter)
@@ -71,7 +66,5 @@ def test_sums_add_counters_and_keep_the_largest_max() -> None:
     sums.add(("therapy", None), {"offered": 2, "wait_max": 30.0, "wait_ms": None})
     sums.add(("therapy", None), {"offered": 3, "wait_max": 12.0, "wait_ms": 500})
     sums.add(("universal", None), {"offered": 1})
-    assert list(sums) == [
-        (("therapy", None), {"offered": 5, "wait_max": 30.0, "wait_ms": 500}),
-        (("universal", None), {"offered": 1}),
-    ]
+    assert list(sums) == [(("therapy", None), {"offered": 5, "wait_max": 30.0, "wait_ms": 500}),
+                          (("universal", None), {"offered": 1})]

@@ -21,19 +21,16 @@ KYIV = ZoneInfo("Europe/Kyiv")
 
 
 def test_kyiv_autumn_change_is_one_segment_boundary_at_0100_utc() -> None:
-    segs = tb.offset_segments(
-        KYIV, datetime(2026, 10, 24, tzinfo=KYIV), datetime(2026, 10, 27, tzinfo=KYIV)
-    )
+    segs = tb.offset_segments(KYIV, datetime(2026, 10, 24, tzinfo=KYIV),
+                              datetime(2026, 10, 27, tzinfo=KYIV))
     assert [(s.start, s.offset_s) for s in segs] == [
         (datetime(2026, 10, 23, 21, tzinfo=UTC), 10800),
-        (datetime(2026, 10, 25, 1, tzinfo=UTC), 7200),
-    ]
+        (datetime(2026, 10, 25, 1, tzinfo=UTC), 7200)]
 
 
 def test_no_change_in_november_is_one_segment() -> None:
-    segs = tb.offset_segments(
-        KYIV, datetime(2026, 11, 1, tzinfo=KYIV), datetime(2026, 12, 1, tzinfo=KYIV)
-    )
+    segs = tb.offset_segments(KYIV, datetime(2026, 11, 1, tzinfo=KYIV),
+                              datetime(2026, 12, 1, tzinfo=KYIV))
     assert len(segs) == 1
     assert segs[0].offset_s == 7200
 
@@ -54,41 +51,21 @@ def test_parse_by_aliases_and_errors() -> None:
 def _report() -> Report:
     section = Section("queues", [Column("queue"), Column("hour", "time")], QUEUE_METRICS[:3])
     section.rows = [
-        {
-            "queue": "therapy",
-            "hour": "2026-10-25T03:00:00+02:00",
-            "offered": 3,
-            "answered": 2,
-            "abandoned": None,
-        },
-        {
-            "queue": "педіатрія",
-            "hour": "2026-10-25T04:00:00+02:00",
-            "offered": 1,
-            "answered": 1,
-            "abandoned": 0,
-        },
+        {"queue": "therapy", "hour": "2026-10-25T03:00:00+02:00", "offered": 3, "answered": 2,
+         "abandoned": None},
+        {"queue": "педіатрія", "hour": "2026-10-25T04:00:00+02:00", "offered": 1,
+         "answered": 1, "abandoned": 0},
     ]
-    return Report(
-        datetime(2026, 10, 25, tzinfo=UTC),
-        datetime(2026, 10, 26, tzinfo=UTC),
-        "Europe/Kyiv",
-        ["queue", "hour"],
-        {"queues": section},
-    )
+    return Report(datetime(2026, 10, 25, tzinfo=UTC), datetime(2026, 10, 26, tzinfo=UTC),
+                  "Europe/Kyiv", ["queue", "hour"], {"queues": section})
 
 
 def test_csv_parses_back_with_units_in_headers() -> None:
     out = io.BytesIO()
     write(_report(), "csv", out)
     rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8"))))
-    assert rows[0] == [
-        "queue",
-        "hour [time]",
-        "offered [count]",
-        "answered [count]",
-        "abandoned [count]",
-    ]
+    assert rows[0] == ["queue", "hour [time]", "offered [count]", "answered [count]",
+                       "abandoned [count]"]
     assert rows[1] == ["therapy", "2026-10-25T03:00:00+02:00", "3", "2", ""]
     assert rows[2][0] == "педіатрія"
 

@@ -41,12 +41,8 @@ def test_what_is_not_written_as_a_number_does_not_normalize(raw: str) -> None:
 
 def test_a_national_number_needs_the_clinic_country_code() -> None:
     assert normalize("0501234567", country_code="") is None
-    assert (
-        check_number(
-            "0501234567", country_code="", countries=frozenset(), blocked_prefixes=()
-        ).refusal
-        == Refusal.NOT_A_NUMBER
-    )
+    assert check_number("0501234567", country_code="", countries=frozenset(),
+                        blocked_prefixes=()).refusal == Refusal.NOT_A_NUMBER
 
 
 @pytest.mark.parametrize("raw", [None, "", "  ", "anonymous", "Unknown", "restricted"])
@@ -59,9 +55,8 @@ def test_emergency_and_service_numbers_are_short(raw: str) -> None:
     assert check(raw) == NumberCheck(None, Refusal.SHORT)
 
 
-@pytest.mark.parametrize(
-    "raw", ["+3805012345678901", "+0501234567", "200", "ext 201", "1234567890"]
-)
+@pytest.mark.parametrize("raw", ["+3805012345678901", "+0501234567", "200", "ext 201",
+                                 "1234567890"])
 def test_malformed_or_too_long_numbers_are_refused(raw: str) -> None:
     verdict = check(raw)
     assert not verdict.callable

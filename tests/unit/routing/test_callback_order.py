@@ -125,17 +125,10 @@ def test_the_share_never_lets_a_lower_priority_live_caller_pass() -> None:
 def test_the_share_changes_which_callbacks_start() -> None:
     line = [callback("a", 0), live("x", 1)]
     owed = SharePolicy(live_share=0.5, window=2)
-    assert (
-        callbacks_to_start(
-            line, free_operators=1, callbacks_in_flight=0, recent=[CALLBACK, CALLBACK], policy=owed
-        )
-        == []
-    )
-    assert keys(
-        callbacks_to_start(
-            line, free_operators=1, callbacks_in_flight=0, recent=[LIVE, LIVE], policy=owed
-        )
-    ) == ["a"]
+    assert callbacks_to_start(line, free_operators=1, callbacks_in_flight=0,
+                              recent=[CALLBACK, CALLBACK], policy=owed) == []
+    assert keys(callbacks_to_start(line, free_operators=1, callbacks_in_flight=0,
+                                   recent=[LIVE, LIVE], policy=owed)) == ["a"]
 
 
 def test_a_full_share_lets_a_callback_through_only_after_a_window_of_live_serves() -> None:

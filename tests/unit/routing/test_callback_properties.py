@@ -24,13 +24,8 @@ from clinicall.routing.hours import OpeningHours
 from clinicall.settings.models import Callbacks, Hours
 
 #: No saved examples and no deadline: every run (and a loaded machine) tries the same ones.
-PROPERTY = settings(
-    max_examples=150,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+PROPERTY = settings(max_examples=150, derandomize=True, database=None, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 KYIV = ZoneInfo("Europe/Kyiv")
 
@@ -110,7 +105,8 @@ EDGES = sorted({day * 1440 + hour * 60 + minute + offset
 
 @settings(PROPERTY, max_examples=80)
 @given(st.one_of(st.sampled_from(EDGES), st.integers(0, 7 * 24 * 60 - 1)), st.sampled_from(ZONES))
-def test_the_earliest_call_is_allowed_and_no_earlier_minute_is(minute: int, zone: ZoneInfo) -> None:
+def test_the_earliest_call_is_allowed_and_no_earlier_minute_is(minute: int,
+                                                               zone: ZoneInfo) -> None:
     at = datetime(2026, 6, 1, tzinfo=KYIV) + timedelta(minutes=minute)
     due = earliest_call(at, hours=HOURS, patient_zone=zone, policy=POLICY)
     assert due is not None

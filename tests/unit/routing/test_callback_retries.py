@@ -24,8 +24,7 @@ from clinicall.settings.models import Callbacks, Hours
 KYIV = ZoneInfo("Europe/Kyiv")
 ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS = OpeningHours.from_config(
-    Hours.model_validate({"weekly": {d: ["08:00-20:00"] for d in ALL_DAYS}}), KYIV
-)
+    Hours.model_validate({"weekly": {d: ["08:00-20:00"] for d in ALL_DAYS}}), KYIV)
 POLICY = policy_for(Callbacks(), None)  # 3 attempts, 5 minutes apart
 
 
@@ -36,9 +35,8 @@ def kyiv(d: int, h: int, mi: int = 0) -> datetime:
 TEN = kyiv(1, 10)
 
 
-def after(
-    outcome: AttemptOutcome, attempts_before: int, now: datetime = TEN, hours: OpeningHours = HOURS
-) -> Transition:
+def after(outcome: AttemptOutcome, attempts_before: int, now: datetime = TEN,
+          hours: OpeningHours = HOURS) -> Transition:
     return after_attempt(outcome, attempts_before=attempts_before, now=now, hours=hours,
                          patient_zone=KYIV, policy=POLICY)  # fmt: skip
 
@@ -53,14 +51,13 @@ def test_answered_is_done_and_counts_the_attempt() -> None:
 
 
 def test_the_patient_calling_in_cancels_without_an_attempt() -> None:
-    assert after(AttemptOutcome.CALLED_IN, 1) == Transition(
-        JobState.CANCELLED, 1, None, "called_in"
-    )
+    assert after(AttemptOutcome.CALLED_IN, 1) == Transition(JobState.CANCELLED, 1, None,
+                                                            "called_in")
 
 
 @pytest.mark.parametrize("outcome", sorted(COUNTED))
 def test_each_unreached_outcome_counts_and_retries_after_the_spacing(
-    outcome: AttemptOutcome,
+    outcome: AttemptOutcome
 ) -> None:
     assert after(outcome, 0) == Transition(JobState.PENDING, 1, kyiv(1, 10, 5), outcome.value)
     assert after(outcome, 1) == Transition(JobState.PENDING, 2, kyiv(1, 10, 5), outcome.value)
@@ -85,8 +82,7 @@ def test_a_three_try_job_is_dialled_three_times_then_failed() -> None:
 
 def test_an_operator_who_misses_the_whisper_costs_the_patient_no_attempt() -> None:
     assert after(AttemptOutcome.OPERATOR_MISSED, 2) == Transition(
-        JobState.PENDING, 2, kyiv(1, 10), "operator_missed"
-    )
+        JobState.PENDING, 2, kyiv(1, 10), "operator_missed")
 
 
 def test_a_retry_that_would_fall_after_hours_waits_for_the_next_opening() -> None:
@@ -105,5 +101,4 @@ def test_no_calling_window_left_fails_the_job_saying_so() -> None:
     closed = OpeningHours.from_config(Hours.model_validate({"weekly": {d: [] for d in ALL_DAYS}}),
                                       KYIV)  # fmt: skip
     assert after(AttemptOutcome.NO_ANSWER, 0, hours=closed) == Transition(
-        JobState.FAILED, 1, None, NO_WINDOW
-    )
+        JobState.FAILED, 1, None, NO_WINDOW)

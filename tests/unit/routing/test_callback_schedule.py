@@ -29,16 +29,14 @@ def week(**weekly: list[str]) -> OpeningHours:
     days |= {"sat": ["09:00-15:00"], "sun": []}
     days.update(weekly)
     return OpeningHours.from_config(
-        Hours.model_validate({"weekly": days, "holidays": [{"date": "2026-06-10"}]}), KYIV
-    )
+        Hours.model_validate({"weekly": days, "holidays": [{"date": "2026-06-10"}]}), KYIV)
 
 
 HOURS = week()  # 2026-06-01 is a Monday; 2026-06-10 (Wednesday) a holiday
 
 
-def earliest(
-    at: datetime, zone: ZoneInfo = KYIV, policy: CallbackPolicy = DEFAULT
-) -> datetime | None:
+def earliest(at: datetime, zone: ZoneInfo = KYIV, policy: CallbackPolicy = DEFAULT
+             ) -> datetime | None:
     return earliest_call(at, hours=HOURS, patient_zone=zone, policy=policy)
 
 
@@ -78,12 +76,8 @@ def test_a_clinic_that_never_opens_in_the_patient_day_gives_none() -> None:
         {"weekly": {d: ["01:00-05:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat",
                                                  "sun")}}), KYIV)  # fmt: skip
     assert earliest_call(kyiv(1, 12), hours=night, patient_zone=KYIV, policy=DEFAULT) is None
-    closed = OpeningHours.from_config(
-        Hours.model_validate(
-            {"weekly": {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
-        ),
-        KYIV,
-    )
+    closed = OpeningHours.from_config(Hours.model_validate(
+        {"weekly": {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}), KYIV)
     assert earliest_call(kyiv(1, 12), hours=closed, patient_zone=KYIV, policy=DEFAULT) is None
 
 
@@ -95,9 +89,8 @@ def test_patient_day_to_midnight_includes_the_last_second() -> None:
 
 
 def test_first_attempt_during_hours_is_due_now_and_on_time() -> None:
-    attempt = first_attempt(
-        kyiv(1, 10), kyiv(1, 10, 1), hours=HOURS, patient_zone=KYIV, policy=DEFAULT
-    )
+    attempt = first_attempt(kyiv(1, 10), kyiv(1, 10, 1), hours=HOURS, patient_zone=KYIV,
+                            policy=DEFAULT)
     assert attempt is not None
     assert attempt.due_at == kyiv(1, 10, 1)
     assert attempt.target == kyiv(1, 10, 10)
@@ -105,17 +98,15 @@ def test_first_attempt_during_hours_is_due_now_and_on_time() -> None:
 
 
 def test_first_attempt_is_never_before_the_call() -> None:
-    attempt = first_attempt(
-        kyiv(1, 10, 5), kyiv(1, 10), hours=HOURS, patient_zone=KYIV, policy=DEFAULT
-    )
+    attempt = first_attempt(kyiv(1, 10, 5), kyiv(1, 10), hours=HOURS, patient_zone=KYIV,
+                            policy=DEFAULT)
     assert attempt is not None
     assert attempt.due_at == kyiv(1, 10, 5)
 
 
 def test_first_attempt_after_hours_is_the_next_morning_and_late() -> None:
-    attempt = first_attempt(
-        kyiv(1, 22), kyiv(1, 22), hours=HOURS, patient_zone=KYIV, policy=DEFAULT
-    )
+    attempt = first_attempt(kyiv(1, 22), kyiv(1, 22), hours=HOURS, patient_zone=KYIV,
+                            policy=DEFAULT)
     assert attempt is not None
     assert attempt.due_at == kyiv(2, 9)
     assert not attempt.on_time
@@ -124,17 +115,16 @@ def test_first_attempt_after_hours_is_the_next_morning_and_late() -> None:
 @pytest.mark.parametrize("minutes", [0, 5, 30])
 def test_the_target_follows_the_policy(minutes: int) -> None:
     policy = replace(DEFAULT, first_attempt=timedelta(minutes=minutes))
-    attempt = first_attempt(kyiv(1, 10), kyiv(1, 10), hours=HOURS, patient_zone=KYIV, policy=policy)
+    attempt = first_attempt(kyiv(1, 10), kyiv(1, 10), hours=HOURS, patient_zone=KYIV,
+                            policy=policy)
     assert attempt is not None
     assert attempt.target == kyiv(1, 10) + timedelta(minutes=minutes)
 
 
 def test_calls_missed_overnight_are_due_together_and_served_in_arrival_order() -> None:
     arrivals = {"late": kyiv(1, 23, 50), "first": kyiv(1, 20, 30), "middle": kyiv(2, 3)}
-    due = {
-        key: first_attempt(at, kyiv(2, 4), hours=HOURS, patient_zone=KYIV, policy=DEFAULT)
-        for key, at in arrivals.items()
-    }
+    due = {key: first_attempt(at, kyiv(2, 4), hours=HOURS, patient_zone=KYIV, policy=DEFAULT)
+           for key, at in arrivals.items()}
     assert {attempt.due_at for attempt in due.values() if attempt} == {kyiv(2, 9)}
     line = [Waiter(WaiterKind.CALLBACK, key, at, 0) for key, at in arrivals.items()]
     assert [w.key for w in serve_order(line)] == ["first", "late", "middle"]

@@ -144,8 +144,7 @@ def test_open_until_is_the_end_of_the_current_opening(config: ClinicConfig) -> N
 
 def test_open_until_joins_touching_intervals_and_midnight() -> None:
     h = OpeningHours.from_config(
-        hours(mon=["08:00-12:00", "12:00-14:00", "16:00-24:00"], tue=["00:00-02:00"]), KYIV
-    )
+        hours(mon=["08:00-12:00", "12:00-14:00", "16:00-24:00"], tue=["00:00-02:00"]), KYIV)
     assert h.open_until(kyiv(2026, 6, 1, 9)) == kyiv(2026, 6, 1, 14)
     assert h.open_until(kyiv(2026, 6, 1, 17)) == kyiv(2026, 6, 2, 2)
     shut_tuesday = OpeningHours.from_config(hours(mon=["16:00-24:00"]), KYIV)
@@ -154,16 +153,7 @@ def test_open_until_joins_touching_intervals_and_midnight() -> None:
 
 def test_open_around_the_clock_never_closes_within_the_horizon() -> None:
     every_day = ["00:00-24:00"]
-    h = OpeningHours.from_config(
-        hours(
-            mon=every_day,
-            tue=every_day,
-            wed=every_day,
-            thu=every_day,
-            fri=every_day,
-            sat=every_day,
-            sun=every_day,
-        ),
-        KYIV,
-    )
+    h = OpeningHours.from_config(hours(mon=every_day, tue=every_day, wed=every_day,
+                                       thu=every_day, fri=every_day, sat=every_day,
+                                       sun=every_day), KYIV)
     assert h.open_until(kyiv(2026, 6, 1, 12)) is None

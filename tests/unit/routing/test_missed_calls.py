@@ -30,37 +30,23 @@ def at(minute: int) -> datetime:
     return T0 + timedelta(minutes=minute)
 
 
-def missed(
-    cause: str = "abandoned",
-    *,
-    caller: str | None = "0501234567",
-    queue: str = "lab",
-    minute: int = 0,
-    topic: bool = True,
-) -> MissedCall:
+def missed(cause: str = "abandoned", *, caller: str | None = "0501234567", queue: str = "lab",
+           minute: int = 0, topic: bool = True) -> MissedCall:
     return MissedCall(caller=caller, queue=queue, arrived_at=at(minute), cause=cause,
                       topic_chosen=topic)  # fmt: skip
 
 
-def job(
-    job_id: int = 7,
-    *,
-    queue: str | None = "lab",
-    minute: int = 0,
-    state: JobState = JobState.PENDING,
-    reason: JobReason = JobReason.MISSED,
-    phone: str = PHONE,
-) -> CallbackJob:
+def job(job_id: int = 7, *, queue: str | None = "lab", minute: int = 0,
+        state: JobState = JobState.PENDING, reason: JobReason = JobReason.MISSED,
+        phone: str = PHONE) -> CallbackJob:
     return CallbackJob(id=job_id, phone=phone, queue=queue, reason=reason, arrived_at=at(minute),
                        due_at=at(minute), state=state)  # fmt: skip
 
 
-def decide(
-    call: MissedCall, jobs: tuple[CallbackJob, ...] = (), answered: datetime | None = None
-) -> Intake:
-    return intake(
-        call, open_jobs=jobs, last_answered_at=answered, country_code="380", policy=POLICY
-    )
+def decide(call: MissedCall, jobs: tuple[CallbackJob, ...] = (),
+           answered: datetime | None = None) -> Intake:
+    return intake(call, open_jobs=jobs, last_answered_at=answered, country_code="380",
+                  policy=POLICY)
 
 
 def test_the_causes_are_the_stores() -> None:
@@ -87,9 +73,8 @@ def test_the_causes_are_configurable() -> None:
 
 
 def test_an_ivr_hang_up_before_choosing_a_topic_makes_no_job() -> None:
-    assert decide(missed("hangup_ivr", topic=False)) == Intake(
-        Action.SKIP, skip=SkipReason.NO_TOPIC
-    )
+    assert decide(missed("hangup_ivr", topic=False)) == Intake(Action.SKIP,
+                                                               skip=SkipReason.NO_TOPIC)
     assert decide(missed("abandoned", topic=False)).action == Action.CREATE
 
 
@@ -97,12 +82,10 @@ def test_an_ivr_hang_up_before_choosing_a_topic_makes_no_job() -> None:
     (None, Refusal.HIDDEN), ("anonymous", Refusal.HIDDEN), ("112", Refusal.SHORT),
     ("0900123456", Refusal.BLOCKED), ("ext-201", Refusal.NOT_A_NUMBER),
 ])  # fmt: skip
-def test_an_uncallable_number_makes_no_job_and_says_why(
-    caller: str | None, refusal: Refusal
-) -> None:
-    assert decide(missed(caller=caller)) == Intake(
-        Action.SKIP, skip=SkipReason.NOT_CALLABLE, refusal=refusal
-    )
+def test_an_uncallable_number_makes_no_job_and_says_why(caller: str | None,
+                                                        refusal: Refusal) -> None:
+    assert decide(missed(caller=caller)) == Intake(Action.SKIP, skip=SkipReason.NOT_CALLABLE,
+                                                   refusal=refusal)
 
 
 def test_a_patient_who_got_through_since_gets_no_job() -> None:
@@ -114,9 +97,8 @@ def test_a_patient_who_got_through_since_gets_no_job() -> None:
 
 def test_a_second_missed_call_merges_keeping_the_earliest_arrival() -> None:
     pending = job(minute=2)
-    assert decide(missed(minute=9), (pending,)) == Intake(
-        Action.MERGE, phone=PHONE, job_id=7, arrived_at=at(2)
-    )
+    assert decide(missed(minute=9), (pending,)) == Intake(Action.MERGE, phone=PHONE, job_id=7,
+                                                         arrived_at=at(2))
     # a late-told earlier call moves the job's place forward
     assert decide(missed(minute=1), (pending,)).arrived_at == at(1)
 
@@ -131,7 +113,7 @@ def test_a_claimed_job_merges_too_and_the_earliest_of_two_is_kept() -> None:
     job(state=JobState.CANCELLED), job(reason=JobReason.REMINDER), job(phone="+380671112233"),
 ])  # fmt: skip
 def test_a_job_of_another_queue_number_purpose_or_a_settled_one_does_not_merge(
-    other: CallbackJob,
+    other: CallbackJob
 ) -> None:
     assert decide(missed(minute=9), (other,)).action == Action.CREATE
 

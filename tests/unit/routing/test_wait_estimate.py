@@ -13,14 +13,8 @@ from clinicall.routing.wait_estimate import (
 )
 
 
-def estimate(
-    live: int = 0,
-    callbacks: int = 0,
-    logged_in: int = 2,
-    free: int = 0,
-    handle: tuple[float, ...] = (120.0, 240.0),
-    abandon: float = 0.0,
-) -> float | None:
+def estimate(live: int = 0, callbacks: int = 0, logged_in: int = 2, free: int = 0,
+             handle: tuple[float, ...] = (120.0, 240.0), abandon: float = 0.0) -> float | None:
     return estimate_wait_s(live_ahead=live, callbacks_ahead=callbacks, logged_in=logged_in,
                            free=free, recent_handle_s=handle, abandon_rate=abandon,
                            default_handle_s=300.0)  # fmt: skip

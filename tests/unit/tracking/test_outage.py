@@ -17,23 +17,16 @@ def _refused() -> sa.OperationalError:
     return sa.OperationalError("INSERT ...", {}, ConnectionRefusedError(111, "Connection refused"))
 
 
-@pytest.mark.parametrize(
-    ("error", "reason"),
-    [
-        (
-            ConnectionRefusedError(111, "Connection refused"),
-            "ConnectionRefusedError: [Errno 111] Connection refused",
-        ),
-        (_refused(), "ConnectionRefusedError: [Errno 111] Connection refused"),
-        (TimeoutError(), "TimeoutError"),
-        (
-            sa.OperationalError("SELECT 1", {}, Exception("database is locked")),
-            "Exception: database is locked",
-        ),
-        (ValueError("a bug"), None),
-        (sa.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed")), None),
-    ],
-)
+@pytest.mark.parametrize(("error", "reason"), [
+    (ConnectionRefusedError(111, "Connection refused"),
+     "ConnectionRefusedError: [Errno 111] Connection refused"),
+    (_refused(), "ConnectionRefusedError: [Errno 111] Connection refused"),
+    (TimeoutError(), "TimeoutError"),
+    (sa.OperationalError("SELECT 1", {}, Exception("database is locked")),
+     "Exception: database is locked"),
+    (ValueError("a bug"), None),
+    (sa.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed")), None),
+])
 def test_unreachable_tells_an_outage_from_a_defect(error: Exception, reason: str | None) -> None:
     assert unreachable(error) == reason
 

@@ -218,9 +218,8 @@ def test_rows_without_call_facts_give_no_call() -> None:
 
 def _cut_facts(seconds: float, key: str = "restart") -> list[JournalRow]:
     """What the account journals for a call the engine died with (the tracker's sweep)."""
-    return rows_of(
-        [ChannelCut(key=f"{key}/cut/{UID}", at=at(seconds), call_id=UID, channel_id=UID)]
-    )
+    return rows_of([ChannelCut(key=f"{key}/cut/{UID}", at=at(seconds), call_id=UID,
+                               channel_id=UID)])
 
 
 def test_a_caller_waiting_when_asterisk_stops_is_cut_not_abandoned() -> None:

@@ -38,7 +38,8 @@ async def accounts(db_sessions: async_sessionmaker[AsyncSession]) -> dict[Role, 
     made: dict[Role, Account] = {}
     for role in Role:
         name, password = f"{role.value}1", f"pw-{role.value}-correct horse"
-        new = await add_user(db_sessions, name, role, password, with_token=True, cost=FAST_COST)
+        new = await add_user(db_sessions, name, role, password, with_token=True,
+                             cost=FAST_COST)
         assert new.api_token is not None
         made[role] = Account(name, password, role, new.api_token)
     return made
@@ -56,20 +57,10 @@ def account() -> FakeAccount:
 
 @pytest.fixture
 async def client(
-    db_sessions: async_sessionmaker[AsyncSession],
-    clinic_config: ClinicConfig,
-    health: FakeHealth,
-    account: FakeAccount,
+    db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig,
+    health: FakeHealth, account: FakeAccount,
 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    app = build_app(
-        sessions=db_sessions,
-        config=clinic_config,
-        live=FakeLive(),
-        secret=SECRET,
-        clock=lambda: NOW,
-        health=health,
-        account=account,
-        password_cost=FAST_COST,
-    )
+    app = build_app(sessions=db_sessions, config=clinic_config, live=FakeLive(), secret=SECRET,
+                    clock=lambda: NOW, health=health, account=account, password_cost=FAST_COST)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

@@ -105,9 +105,8 @@ async def test_deactivated_user_is_refused_at_once(
     await log_in(client, manager)
     assert (await client.get("/api/kpi")).status == 200
     async with db_sessions() as session:
-        await session.execute(
-            update(User).where(User.username == manager.username).values(active=False)
-        )
+        await session.execute(update(User).where(User.username == manager.username)
+                              .values(active=False))
         await session.commit()
     assert (await client.get("/api/kpi")).status == 401
     assert (await client.get("/api/kpi", headers=bearer(manager))).status == 401
@@ -119,15 +118,13 @@ async def test_role_change_invalidates_the_cookie(
     manager = accounts[Role.MANAGER]
     await log_in(client, manager)
     async with db_sessions() as session:
-        await session.execute(
-            update(User).where(User.username == manager.username).values(role=Role.OPERATOR)
-        )
+        await session.execute(update(User).where(User.username == manager.username)
+                              .values(role=Role.OPERATOR))
         await session.commit()
     assert (await client.get("/api/live")).status == 401
     async with db_sessions() as session:
-        await session.execute(
-            update(User).where(User.username == manager.username).values(role=Role.MANAGER)
-        )
+        await session.execute(update(User).where(User.username == manager.username)
+                              .values(role=Role.MANAGER))
         await session.commit()
     assert (await client.get("/api/live")).status == 401  # the session was ended, not paused
 
@@ -139,19 +136,9 @@ async def _user(sessions: async_sessionmaker[AsyncSession], name: str) -> User:
     return user
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "",
-        "x",
-        "A" * 43,
-        "A" * 129,
-        "é" * 43,
-        "1.manager.99999999999.sig",
-        "%00",
-        "a b",
-    ],
-)
+@pytest.mark.parametrize("value", [
+    "", "x", "A" * 43, "A" * 129, "é" * 43, "1.manager.99999999999.sig", "%00", "a b",
+])
 async def test_a_session_id_the_store_does_not_hold_is_rejected(
     client: Client, accounts: dict[Role, Account], value: str
 ) -> None:
@@ -193,16 +180,11 @@ async def test_login_sets_a_strict_httponly_cookie_and_logout_clears_it(
     client: Client, accounts: dict[Role, Account]
 ) -> None:
     manager = accounts[Role.MANAGER]
-    response = await client.post(
-        "/login",
-        data={
-            "username": manager.username,
-            "password": manager.password,
-            "next": "/api/live",
-            "csrf_token": await login_token(client),
-        },
-        allow_redirects=False,
-    )
+    response = await client.post("/login", data={"username": manager.username,
+                                                  "password": manager.password,
+                                                  "next": "/api/live",
+                                                  "csrf_token": await login_token(client)},
+                                 allow_redirects=False)
     assert response.status == 303
     assert response.headers["Location"] == "/api/live"
     cookie = response.cookies[COOKIE_NAME]
@@ -227,14 +209,9 @@ async def test_wrong_password_is_logged_with_the_name_only(
 ) -> None:
     manager = accounts[Role.MANAGER]
     with caplog.at_level(logging.INFO, logger="clinicall.web"):
-        response = await client.post(
-            "/login",
-            data={
-                "username": manager.username,
-                "password": "guess-1234",
-                "csrf_token": await login_token(client),
-            },
-        )
+        response = await client.post("/login", data={"username": manager.username,
+                                                      "password": "guess-1234",
+                                                      "csrf_token": await login_token(client)})
     assert response.status == 401
     assert "Wrong user name or password" in await response.text()
     assert manager.username in caplog.text
@@ -248,15 +225,13 @@ async def test_failed_logins_are_rate_limited_per_address_and_user(
     manager, quality = accounts[Role.MANAGER], accounts[Role.QUALITY]
     token = await login_token(client)
     for _ in range(5):
-        response = await client.post(
-            "/login", data={"username": manager.username, "password": "wrong", "csrf_token": token}
-        )
+        response = await client.post("/login", data={"username": manager.username,
+                                                      "password": "wrong", "csrf_token": token})
         assert response.status == 401
-    response = await client.post(
-        "/login",
-        data={"username": manager.username, "password": manager.password, "csrf_token": token},
-        allow_redirects=False,
-    )
+    response = await client.post("/login", data={"username": manager.username,
+                                                  "password": manager.password,
+                                                  "csrf_token": token},
+                                 allow_redirects=False)
     assert response.status == 429  # from this address, even the right password, for now
     assert response.headers["Retry-After"] == "60"  # the clock stands still: the whole minute
     assert "Try again in 60 seconds." in await response.text()
@@ -268,16 +243,10 @@ async def test_login_never_redirects_off_site(
     client: Client, accounts: dict[Role, Account], target: str
 ) -> None:
     manager = accounts[Role.MANAGER]
-    response = await client.post(
-        "/login",
-        data={
-            "username": manager.username,
-            "password": manager.password,
-            "next": target,
-            "csrf_token": await login_token(client),
-        },
-        allow_redirects=False,
-    )
+    response = await client.post("/login", data={"username": manager.username,
+                                                  "password": manager.password, "next": target,
+                                                  "csrf_token": await login_token(client)},
+                                 allow_redirects=False)
     assert response.headers["Location"] == "/"
 
 
@@ -308,9 +277,8 @@ async def test_security_headers_on_every_response(client: Client) -> None:
 async def test_hsts_when_cookies_are_secure(
     db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig
 ) -> None:
-    app = build_app(
-        sessions=db_sessions, config=clinic_config, live=None, secret=SECRET, cookie_secure=True
-    )
+    app = build_app(sessions=db_sessions, config=clinic_config, live=None, secret=SECRET,
+                    cookie_secure=True)
     async with TestClient(TestServer(app)) as secure_client:
         response = await secure_client.get("/login")
         assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
@@ -325,22 +293,16 @@ def _scrypt_hash(password: str) -> str:
 
 @pytest.mark.parametrize("old", ["scrypt", "weaker argon2id"])
 async def test_a_login_rehashes_an_old_hash_to_the_current_cost(
-    client: Client,
-    accounts: dict[Role, Account],
-    db_sessions: async_sessionmaker[AsyncSession],
-    old: str,
+    client: Client, accounts: dict[Role, Account],
+    db_sessions: async_sessionmaker[AsyncSession], old: str,
 ) -> None:
     manager = accounts[Role.MANAGER]
     weaker = PasswordCost(time_cost=1, memory_kib=512, parallelism=1)
-    stored = (
-        _scrypt_hash(manager.password)
-        if old == "scrypt"
-        else hash_password(manager.password, cost=weaker)
-    )
+    stored = (_scrypt_hash(manager.password) if old == "scrypt"
+              else hash_password(manager.password, cost=weaker))
     async with db_sessions() as session:
-        await session.execute(
-            update(User).where(User.username == manager.username).values(password_hash=stored)
-        )
+        await session.execute(update(User).where(User.username == manager.username)
+                              .values(password_hash=stored))
         await session.commit()
     await log_in(client, manager)
     fresh = (await _user(db_sessions, manager.username)).password_hash

@@ -26,8 +26,7 @@ def cell(html: str, attr: str, key: str) -> str:
 
 
 async def test_dashboard_shows_todays_kpis_and_the_live_state(
-    client: Client,
-    accounts: dict[Role, Account],
+    client: Client, accounts: dict[Role, Account],
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await seed_today(db_sessions)
@@ -35,44 +34,27 @@ async def test_dashboard_shows_todays_kpis_and_the_live_state(
     html = await (await client.get("/")).text()
     assert "Europe/Kyiv" in html
     assert "Терапія" in html  # the queue's name in the clinic's default language
-    expected_kpi = {
-        "therapy:offered": "3",
-        "therapy:answered": "2",
-        "therapy:abandoned": "1",
-        "therapy:service_level": "33.3 %",
-        "therapy:asa": "20.0 s",
-        "pediatrics:offered": "1",
-        "pediatrics:service_level": "100.0 %",
-        "pediatrics:asa": "5.0 s",
-        "ultrasound:offered": "0",
-        "ultrasound:asa": "—",
-        "calls:inbound": "4",
-        "calls:missed": "1",
-        "calls:missed_rate": "25.0 %",
-        "calls:unreturned": "1",
-    }
+    expected_kpi = {"therapy:offered": "3", "therapy:answered": "2", "therapy:abandoned": "1",
+                    "therapy:service_level": "33.3 %", "therapy:asa": "20.0 s",
+                    "pediatrics:offered": "1", "pediatrics:service_level": "100.0 %",
+                    "pediatrics:asa": "5.0 s", "ultrasound:offered": "0",
+                    "ultrasound:asa": "—", "calls:inbound": "4", "calls:missed": "1",
+                    "calls:missed_rate": "25.0 %", "calls:unreturned": "1"}
     assert {k: cell(html, "kpi", k) for k in expected_kpi} == expected_kpi
-    expected_live = {
-        "therapy:waiting": "4",
-        "therapy:longest_wait_s": "73.4 s",
-        "therapy:available": "2",
-        "therapy:paused": "1",
-        "therapy:in_call": "3",
-        "gynecology:waiting": "0",
-    }
+    expected_live = {"therapy:waiting": "4", "therapy:longest_wait_s": "73.4 s",
+                     "therapy:available": "2", "therapy:paused": "1", "therapy:in_call": "3",
+                     "gynecology:waiting": "0"}
     assert {k: cell(html, "live", k) for k in expected_live} == expected_live
     assert "<script>" not in html  # no inline script: the CSP forbids it
 
 
 async def test_api_kpi_is_todays_report_by_queue(
-    client: Client,
-    accounts: dict[Role, Account],
+    client: Client, accounts: dict[Role, Account],
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await seed_today(db_sessions)
-    response = await client.get(
-        "/api/kpi", headers={"Authorization": f"Bearer {accounts[Role.QUALITY].token}"}
-    )
+    response = await client.get("/api/kpi",
+                                headers={"Authorization": f"Bearer {accounts[Role.QUALITY].token}"})
     report = await response.json()
     assert report["start"] == "2026-06-30T21:00:00+00:00"  # local midnight, Kyiv summer time
     rows = {r["queue"]: r for r in report["sections"]["queues"]["rows"]}
@@ -85,22 +67,11 @@ async def test_api_live_json(client: Client, accounts: dict[Role, Account]) -> N
     response = await client.get("/api/live", headers={"Authorization": f"Bearer {token}"})
     live = await response.json()
     assert live["connected"] is True
-    assert live["engine"] == {
-        "name": "asterisk",
-        "up": True,
-        "detail": "logged in",
-        "since": "2026-07-01T11:00:00+00:00",
-        "last_event_at": "2026-07-01T11:59:57+00:00",
-        "reconnects": 2,
-    }
-    assert live["queues"]["therapy"] == {
-        "name": "Терапія",
-        "waiting": 4,
-        "longest_wait_s": 73.4,
-        "available": 2,
-        "paused": 1,
-        "in_call": 3,
-    }
+    assert live["engine"] == {"name": "asterisk", "up": True, "detail": "logged in",
+                              "since": "2026-07-01T11:00:00+00:00",
+                              "last_event_at": "2026-07-01T11:59:57+00:00", "reconnects": 2}
+    assert live["queues"]["therapy"] == {"name": "Терапія", "waiting": 4, "longest_wait_s": 73.4,
+                                         "available": 2, "paused": 1, "in_call": 3}
     assert live["queues"]["universal"]["waiting"] == 0
 
 
@@ -128,11 +99,8 @@ async def test_the_live_view_and_metrics_say_how_the_call_account_is(
     live = await (await client.get("/api/live", headers=auth)).json()
     assert live["account"] == {"store_up": False, "pending": 120, "ivr_unconfirmed": 52}
     metrics = await (await client.get("/metrics", headers=auth)).text()
-    for line in (
-        "clinicall_store_up 0.0",
-        "clinicall_account_pending_facts 120.0",
-        "clinicall_ivr_sessions_unconfirmed_total 52.0",
-    ):
+    for line in ("clinicall_store_up 0.0", "clinicall_account_pending_facts 120.0",
+                 "clinicall_ivr_sessions_unconfirmed_total 52.0"):
         assert line in metrics.splitlines(), line
 
 
@@ -153,13 +121,13 @@ def test_fmt_matches_the_script_rules() -> None:
 
 
 async def test_api_kpi_any_period_and_grouping(
-    client: Client,
-    accounts: dict[Role, Account],
+    client: Client, accounts: dict[Role, Account],
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await seed_today(db_sessions)
     auth = {"Authorization": f"Bearer {accounts[Role.MANAGER].token}"}
-    response = await client.get("/api/kpi?from=2026-06-30&to=2026-07-01&by=queue,day", headers=auth)
+    response = await client.get("/api/kpi?from=2026-06-30&to=2026-07-01&by=queue,day",
+                                headers=auth)
     assert response.status == 200
     rows = (await response.json())["sections"]["queues"]["rows"]
     therapy = {r["day"]: r["offered"] for r in rows if r["queue"] == "therapy"}
@@ -188,12 +156,10 @@ async def test_responses_do_not_name_the_server_software(client: Client) -> None
 
 
 async def test_metrics_serve_the_live_gauges_to_managers_only(
-    client: Client,
-    accounts: dict[Role, Account],
+    client: Client, accounts: dict[Role, Account],
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await seed_today(db_sessions)
-
     def bearer(role: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {accounts[role].token}"}
 
@@ -208,16 +174,14 @@ async def test_metrics_serve_the_live_gauges_to_managers_only(
     assert 'clinicall_queue_offered_total{queue="therapy"} 3.0' in text  # today's, not yesterday's
     assert 'clinicall_queue_answer_wait_seconds_count{queue="therapy"} 2.0' in text
     # every KPI of today, the same numbers as the dashboard's
-    for sample in (
-        'clinicall_queue_abandoned_total{queue="therapy"} 1.0',
-        'clinicall_queue_service_level_percent{queue="therapy"} 33.33',
-        'clinicall_queue_asa_seconds{queue="therapy"} 20.0',
-        "clinicall_calls_inbound_total 4.0",
-        'clinicall_calls_missed_total{cause="abandoned"} 1.0',
-        'clinicall_calls_missed_total{cause="afterhours"} 0.0',
-        "clinicall_calls_unreturned 1.0",
-        "clinicall_calls_missed_rate_percent 25.0",
-    ):
+    for sample in ('clinicall_queue_abandoned_total{queue="therapy"} 1.0',
+                   'clinicall_queue_service_level_percent{queue="therapy"} 33.33',
+                   'clinicall_queue_asa_seconds{queue="therapy"} 20.0',
+                   'clinicall_calls_inbound_total 4.0',
+                   'clinicall_calls_missed_total{cause="abandoned"} 1.0',
+                   'clinicall_calls_missed_total{cause="afterhours"} 0.0',
+                   'clinicall_calls_unreturned 1.0',
+                   'clinicall_calls_missed_rate_percent 25.0'):
         assert sample in text, sample
     assert 'clinicall_queue_asa_seconds{queue="ultrasound"}' not in text  # nobody answered
     assert (await client.get("/metrics", headers=bearer(Role.OPERATOR))).status == 403

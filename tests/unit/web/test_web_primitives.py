@@ -78,38 +78,29 @@ def test_login_token_is_genuine_only_with_its_secret() -> None:
     assert not genuine_login_token(b"o" * 32, token)
     assert new_login_token(SECRET) != token
     nonce, _, signature = token.partition(".")
-    for forged in (
-        "",
-        nonce,
-        f"{nonce}.",
-        f"x{nonce}.{signature}",
-        f"{nonce}.{signature}x",
-        f"{nonce}.é",
-    ):
+    for forged in ("", nonce, f"{nonce}.", f"x{nonce}.{signature}", f"{nonce}.{signature}x",
+                   f"{nonce}.é"):
         assert not genuine_login_token(SECRET, forged), forged
 
 
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        ({}, True),
-        ({"Origin": "http://clinic.example:8080"}, True),
-        ({"Origin": "https://CLINIC.example:8080"}, True),
-        ({"Referer": "http://clinic.example:8080/login?next=/"}, True),
-        ({"Origin": "http://evil.example:8080"}, False),
-        ({"Origin": "http://clinic.example"}, False),  # another port is another site
-        ({"Origin": "http://clinic.example.evil.example:8080"}, False),
-        ({"Origin": "null"}, False),
-        ({"Origin": "http://evil.example", "Referer": "http://clinic.example:8080/"}, False),
-        ({"Referer": "http://evil.example/x"}, False),
-        ({"Origin": "http://[::1"}, False),
-        ({"Origin": "ftp://clinic.example:8080"}, False),
-    ],
-)
-def test_same_site_compares_origin_with_the_host(headers: dict[str, str], expected: bool) -> None:
-    request = make_mocked_request(
-        "POST", "/logout", headers={"Host": "clinic.example:8080", **headers}
-    )
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({}, True),
+    ({"Origin": "http://clinic.example:8080"}, True),
+    ({"Origin": "https://CLINIC.example:8080"}, True),
+    ({"Referer": "http://clinic.example:8080/login?next=/"}, True),
+    ({"Origin": "http://evil.example:8080"}, False),
+    ({"Origin": "http://clinic.example"}, False),  # another port is another site
+    ({"Origin": "http://clinic.example.evil.example:8080"}, False),
+    ({"Origin": "null"}, False),
+    ({"Origin": "http://evil.example", "Referer": "http://clinic.example:8080/"}, False),
+    ({"Referer": "http://evil.example/x"}, False),
+    ({"Origin": "http://[::1"}, False),
+    ({"Origin": "ftp://clinic.example:8080"}, False),
+])
+def test_same_site_compares_origin_with_the_host(headers: dict[str, str],
+                                                 expected: bool) -> None:
+    request = make_mocked_request("POST", "/logout",
+                                  headers={"Host": "clinic.example:8080", **headers})
     assert same_site(request) is expected
 
 
@@ -165,18 +156,9 @@ def test_failure_table_is_bounded_and_forgets_expired_windows() -> None:
     assert len(table) == 1  # the expired windows went as the new failure came
 
 
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        (None, "/"),
-        ("", "/"),
-        ("/api/live", "/api/live"),
-        ("//evil.example", "/"),
-        ("https://evil.example", "/"),
-        ("/\\evil", "/"),
-        ("/a\nb", "/"),
-        ("/" + "a" * 600, "/"),
-    ],
-)
+@pytest.mark.parametrize(("given", "expected"), [
+    (None, "/"), ("", "/"), ("/api/live", "/api/live"), ("//evil.example", "/"),
+    ("https://evil.example", "/"), ("/\\evil", "/"), ("/a\nb", "/"), ("/" + "a" * 600, "/"),
+])
 def test_safe_next(given: str | None, expected: str) -> None:
     assert safe_next(given) == expected

@@ -26,20 +26,8 @@ def test_add_with_env_password_and_token_then_list(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("ANNA_PW", "s3cret pass")
-    code = main(
-        [
-            "user",
-            "add",
-            "anna",
-            "--role",
-            "manager",
-            "--password-env",
-            "ANNA_PW",
-            "--token",
-            "--db",
-            db_url,
-        ]
-    )
+    code = main(["user", "add", "anna", "--role", "manager", "--password-env", "ANNA_PW",
+                 "--token", "--db", db_url])
     out = capsys.readouterr().out
     assert code == 0
     assert "added anna (manager)" in out
@@ -71,19 +59,14 @@ def test_add_prompts_twice_without_env(
 
 
 def test_duplicate_and_unmigrated(
-    db_url: str,
-    empty_db_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    db_url: str, empty_db_url: str, tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("PW", "x")
-    assert (
-        main(["user", "add", "c", "--role", "admin", "--password-env", "PW", "--db", db_url]) == 0
-    )
-    assert (
-        main(["user", "add", "c", "--role", "admin", "--password-env", "PW", "--db", db_url]) == 1
-    )
+    assert main(["user", "add", "c", "--role", "admin", "--password-env", "PW",
+                 "--db", db_url]) == 0
+    assert main(["user", "add", "c", "--role", "admin", "--password-env", "PW",
+                 "--db", db_url]) == 1
     assert "already exists" in capsys.readouterr().err
     missing = tmp_path_factory.mktemp("e") / "missing.db"
     assert main(["user", "list", "--db", f"sqlite+aiosqlite:///{missing}"]) == 1

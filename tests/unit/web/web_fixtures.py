@@ -82,39 +82,24 @@ async def seed_today(sessions: async_sessionmaker[AsyncSession]) -> None:
 
     def call(n: int, queue: str, wait: float, outcome: QueueOutcome, at: datetime) -> Call:
         missed = outcome is not QueueOutcome.ANSWERED
-        c = Call(
-            call_key=f"L{n}",
-            direction=Direction.INBOUND,
-            caller=f"+38067000000{n}",
-            started_at=at,
-            ended_at=at + timedelta(minutes=3),
-            missed=missed,
-            miss_cause=MissCause.ABANDONED if missed else None,
-        )
+        c = Call(call_key=f"L{n}", direction=Direction.INBOUND, caller=f"+38067000000{n}",
+                 started_at=at, ended_at=at + timedelta(minutes=3), missed=missed,
+                 miss_cause=MissCause.ABANDONED if missed else None)
         joined = at + timedelta(seconds=20)
-        c.queue_attempts.append(
-            QueueAttempt(
-                channel_id=f"U{n}",
-                queue=queue,
-                joined_at=joined,
-                outcome=outcome,
-                wait_s=wait,
-                connected_at=joined + timedelta(seconds=wait) if not missed else None,
-                left_at=joined + timedelta(seconds=wait),
-            )
-        )
+        c.queue_attempts.append(QueueAttempt(
+            channel_id=f"U{n}", queue=queue, joined_at=joined, outcome=outcome, wait_s=wait,
+            connected_at=joined + timedelta(seconds=wait) if not missed else None,
+            left_at=joined + timedelta(seconds=wait)))
         return c
 
     async with writing(sessions) as session:
-        session.add_all(
-            [
-                call(1, "therapy", 10.0, QueueOutcome.ANSWERED, base),
-                call(2, "therapy", 30.0, QueueOutcome.ANSWERED, base + timedelta(minutes=5)),
-                call(3, "therapy", 40.0, QueueOutcome.ABANDONED, base + timedelta(minutes=10)),
-                call(4, "pediatrics", 5.0, QueueOutcome.ANSWERED, base + timedelta(minutes=15)),
-                call(5, "therapy", 3.0, QueueOutcome.ANSWERED, NOW - timedelta(days=1)),
-            ]
-        )
+        session.add_all([
+            call(1, "therapy", 10.0, QueueOutcome.ANSWERED, base),
+            call(2, "therapy", 30.0, QueueOutcome.ANSWERED, base + timedelta(minutes=5)),
+            call(3, "therapy", 40.0, QueueOutcome.ABANDONED, base + timedelta(minutes=10)),
+            call(4, "pediatrics", 5.0, QueueOutcome.ANSWERED, base + timedelta(minutes=15)),
+            call(5, "therapy", 3.0, QueueOutcome.ANSWERED, NOW - timedelta(days=1)),
+        ])
 
 
 Client = TestClient[web.Request, web.Application]
@@ -137,15 +122,10 @@ async def login_token(client: Client) -> str:
 
 async def log_in(client: Client, account: Account) -> str:
     """Log in through the form, as a browser does; the session's CSRF token."""
-    response = await client.post(
-        "/login",
-        data={
-            "username": account.username,
-            "password": account.password,
-            "csrf_token": await login_token(client),
-        },
-        allow_redirects=False,
-    )
+    response = await client.post("/login", data={"username": account.username,
+                                                  "password": account.password,
+                                                  "csrf_token": await login_token(client)},
+                                 allow_redirects=False)
     assert response.status == 303, await response.text()
     return await session_token(client)
 
