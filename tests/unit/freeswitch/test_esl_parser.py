@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from urllib.parse import unquote
 
 import pytest
-from esl_transcripts import NAMES, reads, server_bytes, writes
+from esl_transcripts import DATA, NAMES, reads, server_bytes, writes
 
 from clinicall.controller.freeswitch.esl import EslMessage, EslParser
 from clinicall.controller.freeswitch.esl.commands import (
@@ -378,3 +379,12 @@ def test_a_command_with_a_line_end_is_refused(bad: str) -> None:
         encode_command(bad)
     with pytest.raises(ValueError, match="CR/LF"):
         encode_sendmsg("playback", bad, event_uuid="u")
+
+
+def test_the_transcripts_are_the_size_their_readme_gives() -> None:
+    """The recordings are kept byte-exact: a reformatted or edited file changes its size."""
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    sizes = dict(re.findall(r"^\| (\S+\.esl\.jsonl) \| (\d+) \|", readme, re.MULTILINE))
+    assert sorted(sizes) == sorted(f"{name}.esl.jsonl" for name in NAMES)
+    for file, size in sizes.items():
+        assert (DATA / file).stat().st_size == int(size), file
