@@ -362,3 +362,27 @@ async def test_sendmsg_runs_an_application_on_a_channel(fake_factory: Factory) -
 )  # fmt: skip
 def test_an_error_names_a_command_by_its_words_not_its_arguments(command: str, label: str) -> None:
     assert command_label(command) == label
+
+
+async def test_json_events_arrive_decoded_like_plain_ones(fake_factory: Factory) -> None:
+    recorded = [w.decode()[:-2] for w in writes("inbound_events_json")]
+    originate = next(c for c in recorded if c.startswith("bgapi originate"))
+    fake = await fake_factory(replay("inbound_events_json"))
+    names = ["CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE",
+             "DTMF", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"]  # fmt: skip
+    client = client_for(fake, events=names, subclasses=["callcenter::info"], event_format="json")
+    stream = client.events()
+    digits: list[str] = []
+    async with client:
+        result = await client.bgapi(originate.removeprefix("bgapi "))
+        async for event in stream:
+            if event.name == "DTMF":
+                digits.append(event["DTMF-Digit"])
+            if event.name == "CHANNEL_HANGUP_COMPLETE" and len(digits) == 4:
+                break
+    assert result.startswith("+OK ")
+    assert digits == ["1", "2", "3", "#"]
+    assert fake.peers[0].commands[1] == (
+        "event json CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE DTMF "
+        "CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE BACKGROUND_JOB CUSTOM callcenter::info"
+    )
