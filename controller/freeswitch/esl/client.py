@@ -212,7 +212,8 @@ class EslClient:
         """``api command``: its output (an error is output too: it starts ``-ERR``).
 
         Raises EslNotConnected, EslLinkLost, TimeoutError, ValueError (CR/LF in the command).
-        A blocking ``api`` holds the link: FreeSWITCH answers nothing else meanwhile."""
+        A blocking ``api`` holds the link: FreeSWITCH answers nothing else meanwhile, the
+        keepalive included, so anything slow (an originate) goes through ``bgapi``."""
         reply = await self._live().send(
             encode_command(f"api {command}"),
             f"api {command_label(command)}",
@@ -266,7 +267,8 @@ class EslClient:
         """Connect, authenticate, subscribe, and keep the link up in the background.
 
         With ``wait`` (default) the first attempt's failure is raised (EslAuthError,
-        OSError, TimeoutError, EslLinkLost); with ``wait=False`` it is retried with backoff."""
+        OSError, TimeoutError, EslLinkLost, EslNotConnected, EslCommandError); with
+        ``wait=False`` it is retried with backoff."""
         if self._supervisor is not None:
             raise RuntimeError("EslClient already started")
         self._dispatcher = asyncio.create_task(self._dispatch(), name="esl-dispatch")
@@ -369,7 +371,7 @@ class EslClient:
                 if not self.retry_auth:
                     self._notify(False, str(exc))
                     return
-            except (OSError, TimeoutError, EslLinkLost, EslCommandError) as exc:
+            except (OSError, TimeoutError, EslLinkLost, EslNotConnected, EslCommandError) as exc:
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
                 log.warning(
                     "ESL reconnect to %s:%s failed (%s); next try in up to %.1f s",
@@ -399,7 +401,7 @@ class EslClient:
                 await conn.send(encode_command("api status"), "keepalive", self.keepalive_timeout)
             except TimeoutError:
                 return f"no answer to a keepalive within {self.keepalive_timeout:g} s"
-            except EslLinkLost as exc:
+            except (EslLinkLost, EslNotConnected) as exc:
                 return str(exc)
 
     def _set_status(self, up: bool, detail: str) -> None:

@@ -35,6 +35,7 @@ from clinicall.controller.freeswitch.esl.errors import (
     EslAuthError,
     EslCommandError,
     EslLinkLost,
+    EslNotConnected,
     EslRejected,
 )
 from clinicall.controller.freeswitch.esl.message import EslEvent, EslMessage
@@ -118,8 +119,9 @@ class EslConnection:
     async def send(self, data: bytes, label: str, timeout: float) -> EslMessage:  # noqa: ASYNC109
         """Write one command and wait for its reply (``command/reply`` or ``api/response``).
 
-        Raises TimeoutError (the reply may still come; it is dropped), EslLinkLost (the link
-        died first: not re-sent), EslRejected (the ACL refused the connection)."""
+        Raises TimeoutError (the reply may still come; it is dropped), EslNotConnected (the
+        link was already gone: not sent), EslLinkLost (the link died after sending: not
+        re-sent), EslRejected (the ACL refused the connection)."""
         waiter = self._enqueue(data, label)
         try:
             async with asyncio.timeout(timeout):
@@ -129,7 +131,7 @@ class EslConnection:
 
     def _enqueue(self, data: bytes, label: str) -> _Waiter:
         if self._lost is not None or self._writer.is_closing():
-            raise EslLinkLost(f"{label} not sent: {self._lost or 'connection closing'}")
+            raise EslNotConnected(f"{label} not sent: {self._lost or 'connection closing'}")
         waiter = _Waiter(label, asyncio.get_running_loop().create_future())
         self._replies.append(waiter)
         self._writer.write(data)

@@ -37,6 +37,7 @@ from clinicall.controller.freeswitch.esl.errors import (
     EslError,
     EslHungUp,
     EslLinkLost,
+    EslNotConnected,
 )
 from clinicall.controller.freeswitch.esl.message import EslEvent, EslMessage
 
@@ -107,7 +108,7 @@ class OutboundSession:
         label = command_label(text)
         try:
             reply = await self._conn.send(encode_command(text), label, self._deadline(timeout))
-        except EslLinkLost as exc:
+        except (EslLinkLost, EslNotConnected) as exc:
             raise EslHungUp(str(exc)) from None
         if reply.reply_text.startswith("-ERR"):
             raise EslCommandError(label, reply.reply_text)
@@ -130,7 +131,7 @@ class OutboundSession:
                 data = encode_sendmsg(app, arg, event_uuid=event_uuid)
                 try:
                     reply = await self._conn.send(data, f"execute {app}", deadline)
-                except EslLinkLost as exc:
+                except (EslLinkLost, EslNotConnected) as exc:
                     raise EslHungUp(str(exc)) from None
                 if not reply.reply_text.startswith("+OK"):
                     raise EslCommandError(f"execute {app}", reply.reply_text)
