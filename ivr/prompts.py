@@ -41,6 +41,8 @@ INFO_HOURS = "info_hours"
 INFO_ADDRESS = "info_address"
 INFO_MORE = "info_more"
 GOODBYE = "goodbye"
+#: "This call may be recorded" (``recordings.consent``), played before the queue.
+RECORDING_CONSENT = "recording_consent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,4 +223,9 @@ def _catalog_for(config: ClinicConfig, language: Language) -> list[PromptText]:
 
 def catalog(config: ClinicConfig) -> list[PromptText]:
     """Every clinic prompt the IVR may play, for each of the clinic's languages."""
-    return [prompt for lang in config.languages for prompt in _catalog_for(config, lang)]
+    prompts = [prompt for lang in config.languages for prompt in _catalog_for(config, lang)]
+    consent = config.recordings.consent if config.recordings.enabled else None
+    if consent:
+        prompts += [PromptText(RECORDING_CONSENT, lang, consent[lang])
+                    for lang in config.languages if lang in consent]
+    return prompts

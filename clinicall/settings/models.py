@@ -368,6 +368,21 @@ class Recordings(Frozen):
     enabled: bool = True
     format: Literal["ogg", "wav", "opus"] = "ogg"  # the file extension picks the codec
     spool_dir: str = "/var/spool/asterisk/monitor"
+    #: clinicall's own storage (docs/recordings.md): ``<YYYY>/<MM>/<DD>/<recording id>.<ext>``.
+    storage_dir: str = "/var/lib/clinicall/recordings"
+    #: The browser copy the importer makes: Ogg Opus, or MP3 at 16 kHz or more.
+    transcode: Literal["opus", "mp3"] = "opus"
+    #: Record each side on its own file (MixMonitor ``r()`` / ``t()``) so the importer makes a
+    #: stereo copy: patient left, operator right (docs/engines/asterisk.md).
+    stereo: bool = True
+    #: A spool file no row claims and without audio (an unanswered call) is swept once older.
+    sweep_after_s: int = Field(default=3600, ge=0)
+    #: Retention in days per purpose (``quality`` for every recording); a recording linked to
+    #: a complaint is kept while the case is open and ``complaint_days_after_close`` after.
+    retention_days: dict[Ident, int] = Field(default_factory=lambda: {"quality": 90})
+    complaint_days_after_close: int = Field(default=30, ge=0)
+    #: "This call may be recorded", per language, played before the queue (None: no notice).
+    consent: Localized | None = None
 
 
 class Http(Frozen):

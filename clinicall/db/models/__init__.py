@@ -20,7 +20,13 @@ from clinicall.db.models.enums import (
     SurveyQuestion,
 )
 from clinicall.db.models.journal import IngestState, JournalEvent
-from clinicall.db.models.recordings import Recording, RecordingAccess
+from clinicall.db.models.recordings import (
+    ComplaintRecording,
+    Recording,
+    RecordingAccess,
+    RecordingHold,
+    RecordingNote,
+)
 from clinicall.db.models.rollups import (
     kpi_call_hours,
     kpi_changed_hours,
@@ -42,6 +48,7 @@ __all__ = [
     "CallbackState",
     "Complaint",
     "ComplaintEvent",
+    "ComplaintRecording",
     "ComplaintState",
     "Direction",
     "HangupSide",
@@ -55,6 +62,8 @@ __all__ = [
     "Recording",
     "RecordingAccess",
     "RecordingAction",
+    "RecordingHold",
+    "RecordingNote",
     "RingAttempt",
     "Role",
     "SurveyAnswer",

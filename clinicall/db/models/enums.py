@@ -83,6 +83,8 @@ class RecordingAction(StrEnum):
     DOWNLOAD = "download"
     DELETE = "delete"
     EXPORT = "export"
+    NOTE = "note"  # a reviewer's time-stamped note (recording_notes)
+    HOLD = "hold"  # a manual legal hold set or released
 
 
 class ComplaintState(StrEnum):
