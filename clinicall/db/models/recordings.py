@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Table, Text, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from clinicall.db.models.base import BIG_ID_TYPE, JSON_TYPE, Base, Id
 from clinicall.db.models.enums import RecordingAction
@@ -119,3 +119,24 @@ class RecordingAccess(Base):
 def json_peaks(value: Any) -> list[list[int]]:
     """The stored peaks as lists of ints (JSON columns come back as plain lists)."""
     return [[int(v) for v in channel] for channel in value or []]
+
+
+class AuditRowChange(RuntimeError):
+    """An update or delete of an access audit row: the audit is append-only."""
+
+
+def _refuse_change(mapper: object, connection: object, target: RecordingAccess) -> None:
+    raise AuditRowChange(f"the access audit is append-only (row {target.id})")
+
+
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    tables = {m.local_table.name for m in state.all_mappers if isinstance(m.local_table, Table)}
+    if RecordingAccess.__tablename__ in tables:
+        raise AuditRowChange("the access audit is append-only (bulk update or delete)")
+
+
+event.listen(RecordingAccess, "before_update", _refuse_change)
+event.listen(RecordingAccess, "before_delete", _refuse_change)
+event.listen(Session, "do_orm_execute", _refuse_bulk_change)
