@@ -75,11 +75,11 @@ async def plan(sessions: async_sessionmaker[AsyncSession], policy: Policy,
     shortest = min([*policy.days.values(), policy.complaint_days_after_close])
     out = Plan()
     async with sessions() as session:
-        rows = list((await session.execute(
+        rows = list(await session.execute(
             select(Recording.id, Recording.purpose, Recording.started_at)
             .where(Recording.deleted_at.is_(None), Recording.sha256 != "",
                    Recording.started_at < now - timedelta(days=shortest))
-            .order_by(Recording.id))).tuples())  # fmt: skip
+            .order_by(Recording.id)))  # fmt: skip
         ids = [r[0] for r in rows]
         holds = await _held_by_hand(session, ids)
         cases = await _complaint_ends(session, ids)
@@ -158,7 +158,7 @@ async def _complaint_ends(session: AsyncSession,
             select(ComplaintRecording.recording_id, Complaint.resolved_at)
             .join(Complaint, Complaint.id == ComplaintRecording.complaint_id)
             .where(ComplaintRecording.recording_id.in_(chunk)))  # fmt: skip
-        for rid, resolved in rows.tuples():
+        for rid, resolved in rows:
             if rid in ends and ends[rid] is None:
                 continue
             previous = ends.get(rid)
