@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
 EVERYONE = frozenset(Role)
+#: Who may hear recordings (docs/recordings.md); downloading is checked on top of this.
+REVIEWERS = frozenset({Role.MANAGER, Role.QUALITY})
 
 #: The roles allowed on each non-public route.
 ACCESS: dict[str, frozenset[Role]] = {
@@ -39,6 +41,11 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/kpi": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
+    "/api/recordings": REVIEWERS,
+    "/api/recordings/{id}/listen": REVIEWERS,
+    "/api/recordings/{id}/audio": REVIEWERS,
+    "/api/recordings/{id}/download": REVIEWERS,
+    "/api/recordings/{id}/notes": REVIEWERS,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

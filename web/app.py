@@ -12,13 +12,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.recordings.storage import Storage
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
-from clinicall.web import assets, auth_views, dashboard, reports_api
+from clinicall.web import assets, auth_views, dashboard, recordings_api, reports_api
 from clinicall.web.access import access_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
 from clinicall.web.csrf import csrf_middleware
@@ -112,6 +114,7 @@ def build_app(
         app[METRICS_LIVE] = MetricsLive(live, clock, health, account)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
     reports_api.add_metrics(app)
+    recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
     return app
 
 

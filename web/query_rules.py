@@ -19,6 +19,10 @@ from clinicall.web.pages import refused_page
 QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/login": frozenset({"next"}),
     "/api/kpi": frozenset({"from", "to", "by"}),
+    "/api/recordings": frozenset({"from", "to", "queue", "operator", "digits", "min_s",
+                                  "max_s"}),
+    "/api/recordings/{id}/audio": frozenset({"listen"}),
+    "/api/recordings/{id}/download": frozenset({"reason"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096

@@ -357,6 +357,13 @@ FREESWITCH_STRATEGIES: dict[str, str] = {
 Engine = Annotated[AsteriskEngine | FreeswitchEngine, Field(discriminator="type")]
 
 
+DownloadRole = Literal["manager", "quality", "admin"]
+
+
+def _managers_only() -> list[DownloadRole]:
+    return ["manager"]
+
+
 class Recordings(Frozen):
     """Recording of answered calls (Asterisk's MixMonitor, only while the caller is bridged).
 
@@ -383,6 +390,8 @@ class Recordings(Frozen):
     complaint_days_after_close: int = Field(default=30, ge=0)
     #: "This call may be recorded", per language, played before the queue (None: no notice).
     consent: Localized | None = None
+    #: Web roles that may download a recording's file (listening is manager and quality).
+    download_roles: list[DownloadRole] = Field(default_factory=_managers_only)
 
 
 class Http(Frozen):
