@@ -46,6 +46,9 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/recordings/{id}/audio": REVIEWERS,
     "/api/recordings/{id}/download": REVIEWERS,
     "/api/recordings/{id}/notes": REVIEWERS,
+    "/api/complaints": REVIEWERS,
+    "/api/complaints/{id}/state": REVIEWERS,
+    "/api/complaints/{id}/calls": REVIEWERS,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

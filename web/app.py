@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clinicall.recordings.storage import Storage
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
-from clinicall.web import assets, auth_views, dashboard, recordings_api, reports_api
+from clinicall.web import (
+    assets,
+    auth_views,
+    complaints_api,
+    dashboard,
+    recordings_api,
+    reports_api,
+)
 from clinicall.web.access import access_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
 from clinicall.web.csrf import csrf_middleware
@@ -113,8 +120,9 @@ def build_app(
     if live is not None:
         app[METRICS_LIVE] = MetricsLive(live, clock, health, account)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
-    reports_api.add_metrics(app)
     recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
+    complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
+    reports_api.add_metrics(app)
     return app
 
 

@@ -394,6 +394,17 @@ class Recordings(Frozen):
     download_roles: list[DownloadRole] = Field(default_factory=_managers_only)
 
 
+class Complaints(Frozen):
+    """Complaint cases' deadlines (recordings.complaints): a letter to the patient at once,
+    a decision within days."""
+
+    acknowledge_within_hours: int = Field(default=24, ge=1)
+    resolve_within_days: int = Field(default=5, ge=1)
+    #: Who takes part in a case (shown on it): roles in the clinic, not web roles.
+    participants: list[str] = Field(
+        default_factory=lambda: ["branch director", "head of department", "chief doctor"])
+
+
 class Http(Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -418,6 +429,7 @@ class ClinicConfig(Frozen):
     database: Database = Field(default_factory=Database)
     engine: Engine
     recordings: Recordings = Field(default_factory=Recordings)
+    complaints: Complaints = Field(default_factory=Complaints)
     http: Http = Field(default_factory=Http)
 
     def asterisk_engine(self) -> AsteriskEngine:

@@ -4,7 +4,7 @@ from clinicall.db.models.agents import Agent, AgentPause, AgentSession
 from clinicall.db.models.base import Base
 from clinicall.db.models.callbacks import Callback
 from clinicall.db.models.calls import Call, QueueAttempt, RingAttempt
-from clinicall.db.models.complaints import Complaint, ComplaintEvent
+from clinicall.db.models.complaints import Complaint, ComplaintCall, ComplaintEvent
 from clinicall.db.models.enums import (
     CallbackReason,
     CallbackState,
@@ -47,6 +47,7 @@ __all__ = [
     "CallbackReason",
     "CallbackState",
     "Complaint",
+    "ComplaintCall",
     "ComplaintEvent",
     "ComplaintRecording",
     "ComplaintState",

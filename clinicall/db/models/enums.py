@@ -88,11 +88,14 @@ class RecordingAction(StrEnum):
 
 
 class ComplaintState(StrEnum):
-    OPEN = "open"
+    """A case's steps, in order (recordings.complaints): the patient gets a letter at once
+    (acknowledged), a decision (resolved), then the clinic reviews the case (reviewed)."""
+
+    NEW = "new"
     ACKNOWLEDGED = "acknowledged"
     INVESTIGATING = "investigating"
     RESOLVED = "resolved"
-    CLOSED = "closed"
+    REVIEWED = "reviewed"
 
 
 class SurveyQuestion(StrEnum):

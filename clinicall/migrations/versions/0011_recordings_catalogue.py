@@ -1,7 +1,9 @@
 """recordings catalogue: what the importer computes once (peaks, channels, the transcode's
 path, where the engine wrote the file), retention's tombstone rule and purpose, manual legal
-holds, reviewers' notes, the links of recordings to complaint cases, and the hash chain of
-the access audit (docs/recordings.md).
+holds, reviewers' notes, the links of recordings and calls to complaint cases, the hash chain
+of the access audit, and the complaint case's steps (new → acknowledged → investigating →
+resolved → reviewed: the states "open" and "closed" become "new" and "reviewed"), deadlines,
+topic and reply (docs/recordings.md).
 
 Revision ID: 0011
 Revises: 0009
@@ -96,8 +98,39 @@ def upgrade() -> None:
     op.create_index(op.f("ix_complaint_recordings_recording_id"), "complaint_recordings",
                     ["recording_id"], unique=False)
 
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("acknowledge_due_at", sa.DateTime(timezone=True),
+                                      nullable=True))
+        batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("topic", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("reply", sa.Text(), nullable=True))
+    op.execute("UPDATE complaints SET state = 'new' WHERE state = 'open'")
+    op.execute("UPDATE complaints SET state = 'reviewed' WHERE state = 'closed'")
+    op.create_table(
+        "complaint_calls",
+        sa.Column("complaint_id", sa.Integer(), nullable=False),
+        sa.Column("call_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  nullable=False),
+        sa.ForeignKeyConstraint(["complaint_id"], ["complaints.id"],
+                                name=op.f("fk_complaint_calls_complaint_id_complaints"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["call_id"], ["calls.id"],
+                                name=op.f("fk_complaint_calls_call_id_calls"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("complaint_id", "call_id", name=op.f("pk_complaint_calls")),
+    )
+    op.create_index(op.f("ix_complaint_calls_call_id"), "complaint_calls", ["call_id"],
+                    unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_complaint_calls_call_id"), table_name="complaint_calls")
+    op.drop_table("complaint_calls")
+    op.execute("UPDATE complaints SET state = 'open' WHERE state = 'new'")
+    op.execute("UPDATE complaints SET state = 'closed' WHERE state = 'reviewed'")
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        for column in ("reply", "topic", "reviewed_at", "acknowledge_due_at"):
+            batch_op.drop_column(column)
     op.drop_index(op.f("ix_complaint_recordings_recording_id"),
                   table_name="complaint_recordings")
     op.drop_table("complaint_recordings")

@@ -54,7 +54,7 @@ async def generate(sessions: async_sessionmaker[AsyncSession], root: Path) -> Ge
     out = Generated()
     open_case = Complaint(summary="rude", state=ComplaintState.INVESTIGATING, opened_at=NOW,
                           due_at=NOW + timedelta(days=5))
-    closed_long_ago = Complaint(summary="late", state=ComplaintState.CLOSED, opened_at=NOW,
+    closed_long_ago = Complaint(summary="late", state=ComplaintState.REVIEWED, opened_at=NOW,
                                 due_at=NOW, resolved_at=NOW - timedelta(days=45))
     closed_lately = Complaint(summary="lost", state=ComplaintState.RESOLVED, opened_at=NOW,
                               due_at=NOW, resolved_at=NOW - timedelta(days=10))
