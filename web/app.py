@@ -26,6 +26,7 @@ from clinicall.web import (
     complaints_api,
     dashboard,
     recordings_api,
+    recordings_page,
     reports_api,
 )
 from clinicall.web.access import access_middleware
@@ -41,6 +42,7 @@ from clinicall.web.keys import (
     LIVE,
     METRICS_LIVE,
     SESSIONS,
+    STYLE_NONCE,
     THROTTLE,
     AuthSettings,
     Clock,
@@ -121,6 +123,7 @@ def build_app(
         app[METRICS_LIVE] = MetricsLive(live, clock, health, account)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
     recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
+    recordings_page.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)
     return app
@@ -133,6 +136,10 @@ async def _login_throttle(app: web.Application) -> AsyncIterator[None]:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
+    if nonce := request.get(STYLE_NONCE):
+        policy = SECURITY_HEADERS["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = policy.replace(
+            "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
     response.headers["Server"] = "clinicall"  # not the framework's name and version
     if request.secure or request.app[AUTH].cookie_secure:
         response.headers["Strict-Transport-Security"] = HSTS
