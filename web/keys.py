@@ -58,4 +58,4 @@ IDENTITY = web.RequestKey("identity", Identity)
 
 #: A request's nonce for one inline ``<style>`` (the recordings page's waveform library):
 #: the security headers add it to the page's ``style-src`` (docs/web-security.md).
-STYLE_NONCE = "clinicall.style_nonce"
+STYLE_NONCE = web.RequestKey("style_nonce", str)

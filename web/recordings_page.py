@@ -81,11 +81,11 @@ async def page(request: web.Request) -> web.Response:
  <button type="submit">Search</button>
 </form>
 <p id="message" role="status"></p>
+<label>Why are you listening? <select id="reason">{reasons}</select></label>
 <table id="results"><thead><tr><th>When</th><th>Queue</th><th>Operator</th><th>Number</th>
 <th>Duration</th><th></th></tr></thead><tbody></tbody></table>
 <section id="player" hidden>
  <h2>Recording <span id="playing"></span></h2>
- <label>Why are you listening? <select id="reason">{reasons}</select></label>
  <p class="legend"><span class="patient">patient</span> <span class="operator">operator</span></p>
  <div id="waveform"></div>
  <button id="play" type="button">Play / pause</button>
