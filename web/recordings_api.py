@@ -228,13 +228,16 @@ async def _send_file(request: web.Request, rid: int, relative: str, *,
         await response.prepare(request)
         await asyncio.to_thread(handle.seek, start)
         left = length
-        while left > 0:
-            block = await asyncio.to_thread(handle.read, min(CHUNK, left))
-            if not block:
-                break
-            await response.write(block)
-            left -= len(block)
-        await response.write_eof()
+        try:
+            while left > 0:
+                block = await asyncio.to_thread(handle.read, min(CHUNK, left))
+                if not block:
+                    break
+                await response.write(block)
+                left -= len(block)
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the player moved on (a seek drops the request it no longer needs)
         return response
     finally:
         await asyncio.to_thread(handle.close)

@@ -290,3 +290,57 @@ async def test_a_catalogue_path_outside_the_root_is_refused_on_every_file_route(
     async with db_sessions() as session:
         audited = await session.scalar(select(func.count()).select_from(RecordingAccess))
     assert audited == 2  # the attempts are on record too
+
+
+
+class DroppedConnection:
+    """A payload writer whose peer went away after the headers (a seek dropped the request)."""
+
+    buffer_size = 0
+    output_size = 0
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    async def write_headers(self, status_line: str, headers: object) -> None:
+        return None
+
+    def send_headers(self) -> None:
+        return None
+
+    async def write(self, chunk: bytes) -> None:
+        self.writes += 1
+        raise ConnectionResetError("Cannot write to closing transport")
+
+    async def write_eof(self, chunk: bytes = b"") -> None:
+        raise ConnectionResetError("Cannot write to closing transport")
+
+    async def drain(self) -> None:
+        return None
+
+    def enable_compression(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def enable_chunking(self) -> None:
+        return None
+
+    def set_eof(self) -> None:
+        return None
+
+
+async def test_a_player_that_drops_a_request_midway_is_no_error(tmp_path: Path) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from clinicall.recordings.storage import Storage
+    from clinicall.web import recordings_api
+
+    name = "2026/07/01/1.play.opus"
+    (tmp_path / name).parent.mkdir(parents=True)
+    (tmp_path / name).write_bytes(PLAY)
+    app = web.Application()
+    app[recordings_api.STORAGE] = Storage(tmp_path)
+    writer = DroppedConnection()
+    request = make_mocked_request("GET", "/audio", app=app, writer=writer)
+    response = await recordings_api._send_file(request, 1, name)
+    assert response.status == 200
+    assert writer.writes == 1  # it stopped at the first failed write
