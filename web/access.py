@@ -49,6 +49,8 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/recordings": REVIEWERS,
     "/assets/player.js": REVIEWERS,
     "/assets/wavesurfer-7.12.12.min.js": REVIEWERS,
+    "/api/audit": frozenset({Role.ADMIN}),
+    "/api/audit.csv": frozenset({Role.ADMIN}),
     "/api/complaints": REVIEWERS,
     "/api/complaints/{id}/state": REVIEWERS,
     "/api/complaints/{id}/calls": REVIEWERS,

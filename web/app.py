@@ -22,6 +22,7 @@ from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import (
     assets,
+    audit_api,
     auth_views,
     complaints_api,
     dashboard,
@@ -124,6 +125,7 @@ def build_app(
     app.router.add_get("/api/kpi", dashboard.api_kpi)
     recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
     recordings_page.add_routes(app)
+    audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)
     return app

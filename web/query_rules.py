@@ -23,6 +23,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
                                   "max_s"}),
     "/api/recordings/{id}/audio": frozenset({"listen"}),
     "/api/recordings/{id}/download": frozenset({"reason"}),
+    "/api/audit": frozenset({"after"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096

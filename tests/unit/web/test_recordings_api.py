@@ -344,3 +344,31 @@ async def test_a_player_that_drops_a_request_midway_is_no_error(tmp_path: Path) 
     response = await recordings_api._send_file(request, 1, name)
     assert response.status == 200
     assert writer.writes == 1  # it stopped at the first failed write
+
+
+async def test_admins_read_and_export_the_audit_and_nobody_else_does(
+    client: Client, accounts: dict[Role, Account], recordings: list[int],
+) -> None:
+    manager, admin = accounts[Role.MANAGER], accounts[Role.ADMIN]
+    for _ in range(3):
+        await open_session(client, manager, recordings[0])
+    page = await (await client.get("/api/audit?after=0", headers=bearer(admin))).json()
+    assert [r["action"] for r in page["rows"]] == ["play"] * 3
+    assert page["more"] is False
+    first = page["rows"][0]["id"]
+    later = await (await client.get(f"/api/audit?after={first}", headers=bearer(admin))).json()
+    assert len(later["rows"]) == 2
+    export = await client.get("/api/audit.csv", headers=bearer(admin))
+    assert export.status == 200
+    lines = (await export.text()).splitlines()
+    assert lines[0] == ("id,at,user_id,action,recording_id,remote_addr,reason,detail,"
+                        "prev_hash,row_hash")
+    assert len(lines) == 4
+    assert lines[2].split(",")[-2] == lines[1].split(",")[-1]  # the chain, in the export
+    for role in (Role.MANAGER, Role.QUALITY, Role.OPERATOR):
+        for url in ("/api/audit", "/api/audit.csv"):
+            assert (await client.get(url, headers=bearer(accounts[role]))).status == 403
+    assert (await client.get("/api/audit?after=x", headers=bearer(admin))).status == 400
+    for method in ("DELETE", "POST", "PUT"):
+        refused = await client.request(method, "/api/audit", headers=bearer(admin))
+        assert refused.status == 405
