@@ -48,7 +48,7 @@ def audit_command(parser: argparse.ArgumentParser) -> Handler:
 
 async def _import(args: argparse.Namespace) -> int:
     from clinicall.db import create_engine, session_factory
-    from clinicall.recordings.importer import Importer
+    from clinicall.recordings.importer import LOCK_FILE, Importer, ImportRunning
     from clinicall.recordings.storage import Spool, Storage
     from clinicall.settings import ClinicConfig
 
@@ -61,6 +61,9 @@ async def _import(args: argparse.Namespace) -> int:
                             Spool(Path(rec.spool_dir)), transcode=rec.transcode,
                             sweep_after_s=rec.sweep_after_s)
         report = await importer.run(_show("import"))
+    except ImportRunning as exc:
+        raise CommandError(str(exc), "wait for it to finish (it holds "
+                           f"{Path(rec.storage_dir) / LOCK_FILE})") from None
     finally:
         await engine.dispose()
     for rid, why in sorted(report.failed.items()):

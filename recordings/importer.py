@@ -22,6 +22,7 @@ still be catching up) and counted.  docs/recordings.md.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import os
 import re
@@ -46,6 +47,7 @@ PATIENT_SIDE, OPERATOR_SIDE = "-rx", "-tx"
 #: A spool file of the layout: ``<YYYY>/<MM>/<DD>/<name>.<ext>``.
 _SPOOL_FILE = re.compile(r"^[0-9]{4}/[0-9]{2}/[0-9]{2}/[A-Za-z0-9][A-Za-z0-9._-]{0,70}$")
 NO_AUDIO_S = 0.1
+LOCK_FILE = ".import.lock"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -108,6 +110,15 @@ class Importer:
         self.now = now
 
     async def run(self, progress: Progress = _no_progress) -> ImportReport:
+        """One import pass.  Raises :class:`ImportRunning` when another pass (another
+        process) holds the storage's lock: two passes would clear each other's ``.partial``."""
+        lock = await self._off_loop(_take_lock, self.storage)
+        try:
+            return await self._run(progress)
+        finally:
+            await self._off_loop(os.close, lock)
+
+    async def _run(self, progress: Progress) -> ImportReport:
         report = ImportReport()
         await self._off_loop(_clear_partial, self.storage)
         async with self.sessions() as session:
@@ -206,6 +217,23 @@ def _make(job: Job, storage: Storage, fmt: media.BrowserFormat) -> Imported:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)
     return Imported(original, transcode, facts, measured)
+
+
+class ImportRunning(RuntimeError):
+    """Another import pass holds the storage's lock."""
+
+
+def _take_lock(storage: Storage) -> int:
+    """An exclusive ``flock`` on ``<storage>/.import.lock`` (released when the fd closes, so a
+    killed pass leaves no stale lock)."""
+    storage.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(storage.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ImportRunning("another recordings import is running") from None
+    return fd
 
 
 def _clear_partial(storage: Storage) -> None:

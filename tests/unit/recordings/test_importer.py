@@ -5,6 +5,7 @@ by the next run with no duplicate row and no orphan file."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Recording
-from clinicall.recordings.importer import Importer
+from clinicall.recordings.importer import LOCK_FILE, Importer
 from clinicall.recordings.storage import Spool, Storage
 
 from .spool_files import DAY, add_row, engine_recording, tone
@@ -43,7 +44,8 @@ def importer(sessions: async_sessionmaker[AsyncSession], tmp_path: Path,
 
 def stored_files(tmp_path: Path) -> list[str]:
     root = tmp_path / "store"
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and p.name != LOCK_FILE)  # .partial/ counts: no orphan there
 
 
 async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[Recording]:
@@ -208,3 +210,20 @@ async def test_kill_9_mid_transcode_then_rerun_finishes_without_duplicates_or_or
     assert AudioSegment.from_file(tmp_path / "store" / row.transcode_path).channels == 2
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Recording)) == 1
+
+
+async def test_a_second_import_pass_is_refused_while_one_runs(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    from clinicall.recordings.importer import LOCK_FILE, ImportRunning
+
+    (tmp_path / "store").mkdir()
+    held = os.open(tmp_path / "store" / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as another process's pass
+        with pytest.raises(ImportRunning):
+            await importer(sessions, tmp_path).run()
+    finally:
+        os.close(held)
+    report = await importer(sessions, tmp_path).run()  # the lock went with its holder
+    assert report.imported == 0

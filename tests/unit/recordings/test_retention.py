@@ -161,9 +161,9 @@ async def test_cli_dry_run_lists_and_changes_nothing(
         (root / old.path).write_bytes(b"audio")
     config = tmp_path / "clinic.yaml"
     text = EXAMPLE.read_text(encoding="utf-8")
-    anchor = "  spool_dir: /var/spool/asterisk/monitor\n"
+    anchor = "  storage_dir: /var/lib/clinicall/recordings\n"
     assert anchor in text
-    config.write_text(text.replace(anchor, anchor + f"  storage_dir: {root}\n"), "utf-8")
+    config.write_text(text.replace(anchor, f"  storage_dir: {root}\n"), "utf-8")
     import asyncio
 
     argv = ["recordings", "retention", "--config", str(config), "--db", sqlite_db_url]
