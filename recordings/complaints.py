@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import (
+    Call,
     Complaint,
     ComplaintCall,
     ComplaintEvent,
@@ -47,6 +48,8 @@ async def open_case(session: AsyncSession, rules: Complaints, *, summary: str, n
     """A new case with its deadlines; linked to ``call_id`` (and its recordings) if given."""
     if not summary.strip():
         raise CaseError("a complaint needs a summary")
+    if call_id is not None and await session.get(Call, call_id) is None:
+        raise CaseError(f"no call {call_id}")
     case = Complaint(summary=summary.strip(), phone=phone, call_id=call_id, owner_id=owner_id,
                      topic=topic, state=ComplaintState.NEW, opened_at=now,
                      acknowledge_due_at=now + timedelta(hours=rules.acknowledge_within_hours),
@@ -85,6 +88,8 @@ async def advance(session: AsyncSession, case_id: int, to: ComplaintState, *, no
 async def link_call(session: AsyncSession, case_id: int, call_id: int, *, now: datetime,
                     user_id: int | None = None) -> int:
     """Attach a call and every recording of it; the number of recordings newly linked."""
+    if await session.get(Call, call_id) is None:
+        raise CaseError(f"no call {call_id}")
     if await session.get(ComplaintCall, (case_id, call_id)) is None:
         session.add(ComplaintCall(complaint_id=case_id, call_id=call_id))
         session.add(ComplaintEvent(complaint_id=case_id, user_id=user_id, at=now,

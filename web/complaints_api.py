@@ -109,11 +109,15 @@ async def create_case(request: web.Request) -> web.Response:
         raise _bad("call_id: a call's id")
     now = request.app[CLOCK]()
     who = request[IDENTITY]
-    async with request.app[SESSIONS]() as session, session.begin():
-        case = await complaints.open_case(
-            session, request.app[CONFIG].complaints, summary=summary, now=now, phone=phone,
-            call_id=call_id, topic=topic, owner_id=who.user_id, user_id=who.user_id)
-        view = _view(case, now)
+    try:
+        async with request.app[SESSIONS]() as session, session.begin():
+            case = await complaints.open_case(
+                session, request.app[CONFIG].complaints, summary=summary, now=now,
+                phone=phone, call_id=call_id, topic=topic, owner_id=who.user_id,
+                user_id=who.user_id)
+            view = _view(case, now)
+    except complaints.CaseError as exc:
+        raise _bad(str(exc)) from None
     return web.json_response(view, status=201)
 
 
@@ -145,10 +149,13 @@ async def attach_call(request: web.Request) -> web.Response:
     if not isinstance(call_id, int) or isinstance(call_id, bool):
         raise _bad("call_id: a call's id")
     now = request.app[CLOCK]()
-    async with request.app[SESSIONS]() as session, session.begin():
-        if await session.get(Complaint, case_id) is None:
-            raise web.HTTPNotFound(text='{"error": "no such case"}',
-                                   content_type="application/json")
-        linked = await complaints.link_call(session, case_id, call_id, now=now,
-                                            user_id=request[IDENTITY].user_id)
+    try:
+        async with request.app[SESSIONS]() as session, session.begin():
+            if await session.get(Complaint, case_id) is None:
+                raise web.HTTPNotFound(text='{"error": "no such case"}',
+                                       content_type="application/json")
+            linked = await complaints.link_call(session, case_id, call_id, now=now,
+                                                user_id=request[IDENTITY].user_id)
+    except complaints.CaseError as exc:
+        raise _bad(str(exc)) from None
     return web.json_response({"recordings_linked": linked})

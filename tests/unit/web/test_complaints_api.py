@@ -132,6 +132,15 @@ async def test_state_changes_over_http_and_refusals(
     assert (await moved.json())["state"] == "acknowledged"
     assert (await client.post(url, headers=quality, json={"state": "closed"})).status == 400
     assert (await client.post("/api/complaints", headers=quality, json={})).status == 400
+    no_call = await client.post("/api/complaints", headers=quality,
+                                json={"summary": "s", "call_id": 999999})
+    assert (no_call.status, (await no_call.json())["error"]) == (400, "no call 999999")
+    attach = await client.post(f"/api/complaints/{made['id']}/calls", headers=quality,
+                               json={"call_id": 999999})
+    assert attach.status == 400
+    missing_case = await client.post("/api/complaints/999999/calls", headers=quality,
+                                     json={"call_id": 1})
+    assert missing_case.status == 404
     operator = bearer(accounts[Role.OPERATOR])
     assert (await client.get("/api/complaints", headers=operator)).status == 403
     assert (await client.post(url, headers=operator, json={"state": "x"})).status == 403
