@@ -34,6 +34,7 @@ from clinicall.cli_args import (
     load,
     load_config_of,
 )
+from clinicall.cli_recordings import audit_command, recordings_command
 from clinicall.cli_store import db_command, user_command
 from clinicall.crashlog import write_crash_log
 from clinicall.settings.location import RULE
@@ -303,6 +304,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
+    Command("recordings", "import recordings from the PBX spool, or apply retention",
+            recordings_command),
+    Command("audit", "verify the hash chain of the recordings access audit", audit_command),
 )
 
 

@@ -48,6 +48,8 @@ SURVEY_CSAT = "survey_csat"
 SURVEY_NPS = "survey_nps"
 SURVEY_THANKS = "survey_thanks"
 SURVEY_KEYS = (SURVEY_OFFER, SURVEY_CSAT, SURVEY_NPS, SURVEY_THANKS)
+#: "This call may be recorded" (``recordings.consent``), played before the queue.
+RECORDING_CONSENT = "recording_consent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,4 +267,9 @@ def survey_enabled(config: ClinicConfig) -> bool:
 
 def catalog(config: ClinicConfig) -> list[PromptText]:
     """Every clinic prompt the IVR may play, for each of the clinic's languages."""
-    return [prompt for lang in config.languages for prompt in _catalog_for(config, lang)]
+    prompts = [prompt for lang in config.languages for prompt in _catalog_for(config, lang)]
+    consent = config.recordings.consent if config.recordings.enabled else None
+    if consent:
+        prompts += [PromptText(RECORDING_CONSENT, lang, consent[lang])
+                    for lang in config.languages if lang in consent]
+    return prompts

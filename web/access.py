@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
 EVERYONE = frozenset(Role)
+#: Who may hear recordings (docs/recordings.md); downloading is checked on top of this.
+REVIEWERS = frozenset({Role.MANAGER, Role.QUALITY})
 
 #: The roles allowed on each non-public route.
 ACCESS: dict[str, frozenset[Role]] = {
@@ -42,6 +44,19 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/staffing": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
+    "/api/recordings": REVIEWERS,
+    "/api/recordings/{id}/listen": REVIEWERS,
+    "/api/recordings/{id}/audio": REVIEWERS,
+    "/api/recordings/{id}/download": REVIEWERS,
+    "/api/recordings/{id}/notes": REVIEWERS,
+    "/recordings": REVIEWERS,
+    "/assets/player.js": REVIEWERS,
+    "/assets/wavesurfer-7.12.12.min.js": REVIEWERS,
+    "/api/audit": frozenset({Role.ADMIN}),
+    "/api/audit.csv": frozenset({Role.ADMIN}),
+    "/api/complaints": REVIEWERS,
+    "/api/complaints/{id}/state": REVIEWERS,
+    "/api/complaints/{id}/calls": REVIEWERS,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -12,13 +12,24 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.recordings.storage import Storage
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
-from clinicall.web import assets, auth_views, dashboard, reports_api
+from clinicall.web import (
+    assets,
+    audit_api,
+    auth_views,
+    complaints_api,
+    dashboard,
+    recordings_api,
+    recordings_page,
+    reports_api,
+)
 from clinicall.web.access import access_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
 from clinicall.web.csrf import csrf_middleware
@@ -32,6 +43,7 @@ from clinicall.web.keys import (
     LIVE,
     METRICS_LIVE,
     SESSIONS,
+    STYLE_NONCE,
     THROTTLE,
     AuthSettings,
     Clock,
@@ -114,6 +126,10 @@ def build_app(
     app.router.add_get("/api/survey", reports_api.survey_handler)
     app.router.add_get("/api/demand", reports_api.demand_handler)
     app.router.add_get("/api/staffing", reports_api.staffing_handler)
+    recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
+    recordings_page.add_routes(app)
+    audit_api.add_routes(app)
+    complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)
     return app
 
@@ -125,6 +141,10 @@ async def _login_throttle(app: web.Application) -> AsyncIterator[None]:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
+    if nonce := request.get(STYLE_NONCE):
+        policy = SECURITY_HEADERS["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = policy.replace(
+            "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
     response.headers["Server"] = "clinicall"  # not the framework's name and version
     if request.secure or request.app[AUTH].cookie_secure:
         response.headers["Strict-Transport-Security"] = HSTS

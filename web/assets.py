@@ -37,6 +37,10 @@ td { font-variant-numeric: tabular-nums; }
 .login label { display: block; margin: .8rem 0; }
 .login input { display: block; width: 100%; padding: .45rem; font: inherit; margin-top: .2rem; }
 .error { color: #a4161a; }
+.filters { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin: 1rem 0; }
+#waveform { background: #fff; border: 1px solid var(--line); margin: .5rem 0; }
+.legend .patient { color: #0b6e99; } .legend .operator { color: #b5480b; }
+tr.overdue td { background: #fde8e8; color: #a4161a; font-weight: 600; }
 button { font: inherit; padding: .4rem 1rem; border: 1px solid var(--accent);
          background: var(--accent); color: #fff; border-radius: 4px; cursor: pointer; }
 """

@@ -55,3 +55,7 @@ KPI_SETTINGS = web.AppKey("kpi_settings", KpiSettings)
 #: The live queue state as the Prometheus collector reads it (absent: no live gauges).
 METRICS_LIVE = web.AppKey("metrics_live", LiveState)
 IDENTITY = web.RequestKey("identity", Identity)
+
+#: A request's nonce for one inline ``<style>`` (the recordings page's waveform library):
+#: the security headers add it to the page's ``style-src`` (docs/web-security.md).
+STYLE_NONCE = web.RequestKey("style_nonce", str)

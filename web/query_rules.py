@@ -22,6 +22,11 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/api/survey": frozenset({"from", "to", "by"}),
     "/api/demand": frozenset({"from", "to"}),
     "/api/staffing": frozenset({"from", "to", "sl", "t", "max_abandon"}),
+    "/api/recordings": frozenset({"from", "to", "queue", "operator", "digits", "min_s",
+                                  "max_s"}),
+    "/api/recordings/{id}/audio": frozenset({"listen"}),
+    "/api/recordings/{id}/download": frozenset({"reason"}),
+    "/api/audit": frozenset({"after"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096

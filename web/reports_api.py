@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from clinicall.reports.demand import compute_demand
 from clinicall.reports.grouping import BadGroupingError
@@ -32,6 +33,16 @@ from clinicall.web.keys import CLOCK, CONFIG, KPI_SETTINGS, METRICS_LIVE, SESSIO
 
 _COLLECTOR = web.AppKey("reports_collector", KpiCollector)
 _REGISTRY = web.AppKey("reports_registry", CollectorRegistry)
+
+
+class ExtraCollector(Collector, Protocol):
+    """Another part's metrics on /metrics (complaints): refreshed before each scrape."""
+
+    async def refresh(self, now: datetime) -> None: ...
+
+
+#: Collectors other parts add to /metrics (set before the app starts).
+METRICS_EXTRA: web.AppKey[list[ExtraCollector]] = web.AppKey("metrics_extra")
 
 MAX_DAYS = 400
 #: The dates a report may ask for (a clinic's calls; far dates would overflow the clock).
@@ -58,6 +69,8 @@ async def _metrics_collector(app: web.Application) -> AsyncIterator[None]:
     collector = KpiCollector(app[SESSIONS], app[KPI_SETTINGS], app.get(METRICS_LIVE))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
+    for extra in app.get(METRICS_EXTRA, ()):
+        registry.register(extra)
     app[_COLLECTOR], app[_REGISTRY] = collector, registry
     yield
 
@@ -69,6 +82,8 @@ def _collector(app: web.Application) -> tuple[KpiCollector, CollectorRegistry]:
 async def metrics_handler(request: web.Request) -> web.Response:
     collector, registry = _collector(request.app)
     await collector.refresh(request.app[CLOCK]())
+    for extra in request.app.get(METRICS_EXTRA, ()):
+        await extra.refresh(request.app[CLOCK]())
     body = generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

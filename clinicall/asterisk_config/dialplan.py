@@ -182,16 +182,36 @@ def _call_facts_line() -> str:
 #: MixMonitor option ``b``: record only while bridged (an unanswered call leaves an empty
 #: file and no Recording row).  No post-command: caller data must never reach a shell.
 RECORD_OPTIONS = "b"
+#: The channel variable holding ``<day>/<linkedid>``, evaluated once for the three files.
+RECORD_BASE = "CLINICALL_REC"
+#: Suffixes of the two one-sided files (``r()``: heard from the patient, ``t()``: sent to the
+#: patient, i.e. the operator); the importer makes them the stereo copy's left and right.
+PATIENT_SIDE, OPERATOR_SIDE = "-rx", "-tx"
 
 
 def _record(config: ClinicConfig) -> list[Step]:
-    """``MixMonitor(<day>/<linkedid>.<fmt>,b)`` before the first ``Queue()``; it stays on the
-    channel through overflow and fallback queues.  The name holds the date and linkedid only
-    (:mod:`recordings.layout`)."""
+    """The consent notice (``recordings.consent``, in the caller's language), then
+    ``MixMonitor(<day>/<linkedid>.<fmt>,b...)`` before the first ``Queue()``; it stays on the
+    channel through overflow and fallback queues.  The names hold the date and linkedid only
+    (:mod:`recordings.layout`); with ``recordings.stereo`` each side also goes to its own file
+    (``r()`` and ``t()``, docs/engines/asterisk.md)."""
     rec = config.recordings
     if not rec.enabled:
         return []
-    return [f"MixMonitor({dialplan_filename(rec.format, config.clinic.timezone)},{RECORD_OPTIONS})"]
+    steps: list[Step] = []
+    if rec.consent:
+        lang = var(v.CLINICALL_LANG)
+        default = config.default_language
+        steps.append(f'Playback(clinicall/${{IF($["{lang}" = ""]?{default}:{lang})}}'
+                     "/recording_consent)")
+    filename = dialplan_filename(rec.format, config.clinic.timezone)
+    if not rec.stereo:
+        return [*steps, f"MixMonitor({filename},{RECORD_OPTIONS})"]
+    base = var(RECORD_BASE)
+    options = (f"{RECORD_OPTIONS}r({base}{PATIENT_SIDE}.{rec.format})"
+               f"t({base}{OPERATOR_SIDE}.{rec.format})")
+    return [*steps, f"Set({RECORD_BASE}={filename.rpartition('.')[0]})",
+            f"MixMonitor({base}.{rec.format},{options})"]
 
 
 def _originate(simulated: bool) -> str:

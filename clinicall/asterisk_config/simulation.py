@@ -7,7 +7,8 @@ talks ``SIM_TALK_<id>`` seconds, 5 by default, hangs up) or ``noanswer`` (rings 
 
 Patients: AMI ``Originate`` of ``Local/s@clinicall-sim-patient/n`` into ``clinicall-inbound``
 at a clinic number, with the variables ``SIM_DIGITS`` (keys to press; ``w`` waits 0.5 s, e.g.
-``1ww2``) and ``SIM_HOLD`` (seconds to stay on the line afterwards, 60 by default).
+``1ww2``), ``SIM_HOLD`` (seconds to stay on the line afterwards, 60 by default) and
+``SIM_TONE`` (a tone in Hz the patient plays meanwhile; silent by default).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ OP_TALK = "SIM_TALK_"  # + operator id: seconds
 OP_RING = "SIM_RING_"  # + operator id: seconds before answering
 DIGITS = "SIM_DIGITS"
 HOLD = "SIM_HOLD"
+TONE = "SIM_TONE"  # Hz the patient plays while holding (none by default)
 #: A sound every Asterisk install has (core sounds, en).
 OPERATOR_GREETING = "beep"
 TALK_TONE = "440"
@@ -57,6 +59,9 @@ def patient_context() -> str:
         " same => n,Wait(1)",
         f' same => n,GotoIf($["{digits}" = ""]?hold)',
         f" same => n,SendDTMF({digits},250)",
-        f' same => n(hold),Wait(${{IF($["{hold}" = ""]?60:{hold})}})',
+        f' same => n(hold),GotoIf($["${{{TONE}}}" = ""]?wait)',
+        # A patient who talks: the recordings proof tells the two sides apart by their tones.
+        f" same => n,PlayTones(${{{TONE}}})",
+        f' same => n(wait),Wait(${{IF($["{hold}" = ""]?60:{hold})}})',
         " same => n,Hangup()",
     ]) + "\n"

@@ -381,6 +381,13 @@ FREESWITCH_STRATEGIES: dict[str, str] = {
 Engine = Annotated[AsteriskEngine | FreeswitchEngine, Field(discriminator="type")]
 
 
+DownloadRole = Literal["manager", "quality", "admin"]
+
+
+def _managers_only() -> list[DownloadRole]:
+    return ["manager"]
+
+
 class Recordings(Frozen):
     """Recording of answered calls (Asterisk's MixMonitor, only while the caller is bridged).
 
@@ -392,6 +399,34 @@ class Recordings(Frozen):
     enabled: bool = True
     format: Literal["ogg", "wav", "opus"] = "ogg"  # the file extension picks the codec
     spool_dir: str = "/var/spool/asterisk/monitor"
+    #: clinicall's own storage (docs/recordings.md): ``<YYYY>/<MM>/<DD>/<recording id>.<ext>``.
+    storage_dir: str = "/var/lib/clinicall/recordings"
+    #: The browser copy the importer makes: Ogg Opus, or MP3 at 16 kHz or more.
+    transcode: Literal["opus", "mp3"] = "opus"
+    #: Record each side on its own file (MixMonitor ``r()`` / ``t()``) so the importer makes a
+    #: stereo copy: patient left, operator right (docs/engines/asterisk.md).
+    stereo: bool = True
+    #: A spool file no row claims and without audio (an unanswered call) is swept once older.
+    sweep_after_s: int = Field(default=3600, ge=0)
+    #: Retention in days per purpose (``quality`` for every recording); a recording linked to
+    #: a complaint is kept while the case is open and ``complaint_days_after_close`` after.
+    retention_days: dict[Ident, int] = Field(default_factory=lambda: {"quality": 90})
+    complaint_days_after_close: int = Field(default=30, ge=0)
+    #: "This call may be recorded", per language, played before the queue (None: no notice).
+    consent: Localized | None = None
+    #: Web roles that may download a recording's file (listening is manager and quality).
+    download_roles: list[DownloadRole] = Field(default_factory=_managers_only)
+
+
+class Complaints(Frozen):
+    """Complaint cases' deadlines (recordings.complaints): a letter to the patient at once,
+    a decision within days."""
+
+    acknowledge_within_hours: int = Field(default=24, ge=1)
+    resolve_within_days: int = Field(default=5, ge=1)
+    #: Who takes part in a case (shown on it): roles in the clinic, not web roles.
+    participants: list[str] = Field(
+        default_factory=lambda: ["branch director", "head of department", "chief doctor"])
 
 
 class Http(Frozen):
@@ -418,6 +453,7 @@ class ClinicConfig(Frozen):
     database: Database = Field(default_factory=Database)
     engine: Engine
     recordings: Recordings = Field(default_factory=Recordings)
+    complaints: Complaints = Field(default_factory=Complaints)
     http: Http = Field(default_factory=Http)
 
     def asterisk_engine(self) -> AsteriskEngine:

@@ -99,11 +99,12 @@ class SimulatedClinic:
                                                  "Value": str(value)})
 
     async def call(self, *, digits: str = "", hold_s: int = 30, number: str | None = None,
-                   caller: str = "+380501112233") -> str:
+                   caller: str = "+380501112233", tone_hz: int | None = None) -> str:
         """Place one patient call; return its linkedid (wait with :meth:`finished`).
 
         ``digits`` are pressed one second after the IVR answers (``w`` waits 0.5 s between
-        keys); the patient then stays on the line ``hold_s`` seconds unless the call ends first.
+        keys); the patient then stays on the line ``hold_s`` seconds unless the call ends first,
+        playing a tone of ``tone_hz`` meanwhile if given (a patient who talks).
         """
         linkedid = f"sim-{uuid.uuid4().hex[:12]}"
         self.tracer.expect(linkedid)
@@ -115,7 +116,8 @@ class SimulatedClinic:
             "CallerID": f"Patient <{caller}>",
             "ChannelId": linkedid,
             "OtherChannelId": linkedid + PATIENT_LEG,
-            "Variable": [f"{sim.DIGITS}={digits}", f"{sim.HOLD}={hold_s}"],
+            "Variable": [f"{sim.DIGITS}={digits}", f"{sim.HOLD}={hold_s}",
+                         f"{sim.TONE}={tone_hz or ''}"],
             "Async": "true",
         })
         return linkedid

@@ -18,21 +18,27 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pytest
 import pytest_asyncio
+from pydub import AudioSegment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.app import build_engine
+from clinicall.asterisk_config import simulation
 from clinicall.controller.asterisk.record import QueueLogRecord
 from clinicall.controller.asterisk.recording_layout import parse_recording_path
 from clinicall.controller.service import Controller
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
-from clinicall.db.models import Call, Recording
+from clinicall.db.models import Call, QueueAttempt, Recording
+from clinicall.recordings.importer import Importer
+from clinicall.recordings.storage import Spool, Storage
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
 
 from .scenario import ENGLISH_NUMBER, EXAMPLE, TUESDAY_10_KYIV
@@ -182,3 +188,77 @@ async def test_answered_call_is_recorded_and_unanswered_call_is_not(
     await tracker.rebuild()
     ((again, _),) = await recordings_of(sessions, answered)
     assert (again.id, again.path, again.call_id) == (row.id, row.path, row.call_id)
+
+
+PATIENT_HZ = 700
+OPERATOR_HZ = int(simulation.TALK_TONE)
+DURATION_TOLERANCE_S = 0.2
+HZ_TOLERANCE = 5.0
+
+
+def bridged_s(trace: CallTrace, linkedid: str) -> float:
+    """How long the patient's channel was bridged to the operator (BridgeEnter → BridgeLeave,
+    by the events' Timestamp headers: manager.conf ``timestampevents``)."""
+    (enter,) = [m for m in trace.named("BridgeEnter") if m.get("Uniqueid") == linkedid]
+    (leave,) = [m for m in trace.named("BridgeLeave") if m.get("Uniqueid") == linkedid]
+    return float(leave["Timestamp"]) - float(enter["Timestamp"])
+
+
+def dominant_hz(samples: np.ndarray, rate: int) -> tuple[float, float]:
+    """The strongest frequency of ``samples`` and its share of the spectrum's energy."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    peak = int(np.argmax(spectrum[1:])) + 1
+    share = float(spectrum[peak - 2:peak + 3].sum() / spectrum.sum())
+    return peak * rate / len(samples), share
+
+
+async def test_import_gives_each_side_its_own_channel_and_the_talk_time(
+    clinic: SimulatedClinic,
+    controller: Controller,
+    tracker: CallTracker,
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    """The patient plays 700 Hz, the operator 440 Hz: after the import, the stereo copy holds
+    one tone per channel, and the recording lasts the talk time the account holds."""
+    await clinic.set_operator(TALKER, "answer", talk_s=TALK_S)
+    linkedid = await clinic.call(digits="1w2", number=ENGLISH_NUMBER, hold_s=40,
+                                 tone_hz=PATIENT_HZ)
+    trace = await clinic.finished(linkedid, timeout=90)
+    await tracker.reconcile()
+    await tracker.flush()
+    ((row, _),) = await recordings_of(sessions, linkedid)
+    async with sessions() as session:
+        talk_s = await session.scalar(
+            select(QueueAttempt.talk_s).join(Call, Call.id == QueueAttempt.call_id)
+            .where(Call.call_key == linkedid, QueueAttempt.talk_s.is_not(None)))  # fmt: skip
+    assert talk_s is not None
+
+    importer = Importer(sessions, Storage(tmp_path / "store"), Spool(monitor_dir(clinic)))
+    report = await importer.run()
+
+    assert row.id not in report.failed
+    assert row.id not in report.missing
+    ((done, _),) = await recordings_of(sessions, linkedid)
+    assert done.sha256 != ""
+    assert done.transcode_path is not None
+    assert done.channels == 2
+    assert done.duration_s is not None
+    # The account's talk time is Asterisk's TalkTime: whole seconds, from second-truncated
+    # clocks (docs/engines/asterisk.md), so it bounds the recording only to a second; the
+    # bridged time itself, from the AMI events' own Timestamp headers, to 0.2 s.
+    assert talk_s - 1 < done.duration_s < talk_s + 1, (done.duration_s, talk_s)
+    assert abs(done.duration_s - bridged_s(trace, linkedid)) <= DURATION_TOLERANCE_S, (
+        done.duration_s, bridged_s(trace, linkedid))
+    assert not (monitor_dir(clinic) / row.path).exists()
+
+    audio = AudioSegment.from_file(tmp_path / "store" / done.transcode_path)
+    assert audio.channels == 2
+    frames = np.array(audio.get_array_of_samples(), dtype=np.float64).reshape(-1, 2)
+    middle = frames[len(frames) // 4: 3 * len(frames) // 4]  # past the operator's beep
+    (left_hz, left_share), (right_hz, right_share) = (
+        dominant_hz(middle[:, side], audio.frame_rate) for side in (0, 1))
+    assert abs(left_hz - PATIENT_HZ) <= HZ_TOLERANCE, left_hz
+    assert abs(right_hz - OPERATOR_HZ) <= HZ_TOLERANCE, right_hz
+    assert left_share > 0.5, left_share  # the tone dominates its channel: no cross-talk
+    assert right_share > 0.5, right_share

@@ -4,7 +4,7 @@ from clinicall.db.models.agents import Agent, AgentPause, AgentSession
 from clinicall.db.models.base import Base
 from clinicall.db.models.callbacks import Callback
 from clinicall.db.models.calls import Call, QueueAttempt, RingAttempt
-from clinicall.db.models.complaints import Complaint, ComplaintEvent
+from clinicall.db.models.complaints import Complaint, ComplaintCall, ComplaintEvent
 from clinicall.db.models.enums import (
     CallbackReason,
     CallbackState,
@@ -20,7 +20,13 @@ from clinicall.db.models.enums import (
     SurveyQuestion,
 )
 from clinicall.db.models.journal import IngestState, JournalEvent
-from clinicall.db.models.recordings import Recording, RecordingAccess
+from clinicall.db.models.recordings import (
+    ComplaintRecording,
+    Recording,
+    RecordingAccess,
+    RecordingHold,
+    RecordingNote,
+)
 from clinicall.db.models.rollups import (
     kpi_call_hours,
     kpi_changed_hours,
@@ -41,7 +47,9 @@ __all__ = [
     "CallbackReason",
     "CallbackState",
     "Complaint",
+    "ComplaintCall",
     "ComplaintEvent",
+    "ComplaintRecording",
     "ComplaintState",
     "Direction",
     "HangupSide",
@@ -55,6 +63,8 @@ __all__ = [
     "Recording",
     "RecordingAccess",
     "RecordingAction",
+    "RecordingHold",
+    "RecordingNote",
     "RingAttempt",
     "Role",
     "SurveyAnswer",

@@ -23,14 +23,18 @@ class Complaint(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     summary: Mapped[str] = mapped_column(Text)
     state: Mapped[ComplaintState] = mapped_column(
-        str_enum(ComplaintState, length=16), default=ComplaintState.OPEN
+        str_enum(ComplaintState, length=16), default=ComplaintState.NEW
     )
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     opened_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
-    due_at: Mapped[datetime]
+    due_at: Mapped[datetime]  # resolve by (complaints.resolve_within_days)
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
+    acknowledge_due_at: Mapped[datetime | None]  # complaints.acknowledge_within_hours
+    reviewed_at: Mapped[datetime | None]
+    topic: Mapped[str | None] = mapped_column(String(64))
+    reply: Mapped[str | None] = mapped_column(Text)  # what the patient was sent
 
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", cascade="all, delete-orphan", order_by="ComplaintEvent.at"
@@ -51,3 +55,16 @@ class ComplaintEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+class ComplaintCall(Base):
+    """A call linked to a complaint case (the one it came in on, or one attached by hand)."""
+
+    __tablename__ = "complaint_calls"
+
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), primary_key=True
+    )
+    call_id: Mapped[int] = mapped_column(
+        BIG_ID_TYPE, ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -83,14 +83,19 @@ class RecordingAction(StrEnum):
     DOWNLOAD = "download"
     DELETE = "delete"
     EXPORT = "export"
+    NOTE = "note"  # a reviewer's time-stamped note (recording_notes)
+    HOLD = "hold"  # a manual legal hold set or released
 
 
 class ComplaintState(StrEnum):
-    OPEN = "open"
+    """A case's steps, in order (recordings.complaints): the patient gets a letter at once
+    (acknowledged), a decision (resolved), then the clinic reviews the case (reviewed)."""
+
+    NEW = "new"
     ACKNOWLEDGED = "acknowledged"
     INVESTIGATING = "investigating"
     RESOLVED = "resolved"
-    CLOSED = "closed"
+    REVIEWED = "reviewed"
 
 
 class SurveyQuestion(StrEnum):

@@ -16,6 +16,7 @@ from clinicall.controller.asterisk.recording_layout import (
     parse_recording_path,
     recording_path,
 )
+from clinicall.ivr.prompts import RECORDING_CONSENT, catalog
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig, Recordings
 
@@ -92,8 +93,11 @@ def test_dialplan_records_before_the_first_queue_on_every_path(config: ClinicCon
     (label,) = [i for i, line in enumerate(lines) if "n(queue)," in line]  # fail-open jumps here
     assert len(record) == 1
     assert label < record[0] < min(queues)
+    base = dialplan_filename("ogg", "Europe/Kyiv").removesuffix(".ogg")
+    assert lines[record[0] - 1].split(",", 1)[1] == f"Set(CLINICALL_REC={base})"
     step = lines[record[0]].split(",", 1)[1]
-    assert step == f"MixMonitor({dialplan_filename('ogg', 'Europe/Kyiv')},b)"
+    assert step == ("MixMonitor(${CLINICALL_REC}.ogg,"
+                    "br(${CLINICALL_REC}-rx.ogg)t(${CLINICALL_REC}-tx.ogg))")
 
 
 def test_dialplan_gives_mixmonitor_no_caller_data_and_no_command(config: ClinicConfig) -> None:
@@ -102,12 +106,42 @@ def test_dialplan_gives_mixmonitor_no_caller_data_and_no_command(config: ClinicC
         args = line.split("MixMonitor(", 1)[1].removesuffix(")")
         assert "CALLERID" not in args
         assert "CONNECTEDLINE" not in args
-        # The file name and option b only: no post-command (Asterisk would run it in a shell).
-        assert args == dialplan_filename("ogg", "Europe/Kyiv") + ",b"
+        # The file names and options b, r(), t() only: no post-command (Asterisk would run it
+        # in a shell), and the names are the layout's (date and linkedid).
+        assert args == ("${CLINICALL_REC}.ogg,"
+                        "br(${CLINICALL_REC}-rx.ogg)t(${CLINICALL_REC}-tx.ogg)")
+    sets = [line for line in text.splitlines() if "Set(CLINICALL_REC=" in line]
+    assert sets
+    for line in sets:
+        base = dialplan_filename("ogg", "Europe/Kyiv").removesuffix(".ogg")
+        assert line.endswith(f"Set(CLINICALL_REC={base})")
+
+
+def test_consent_notice_plays_before_recording_in_the_callers_language(
+    config: ClinicConfig,
+) -> None:
+    consent = {"uk": "Розмова може записуватися.", "en": "This call may be recorded."}
+    with_notice = config.model_copy(
+        update={"recordings": Recordings.model_validate({"consent": consent})})
+    lines = _call_context(with_notice)
+    (notice,) = [i for i, line in enumerate(lines) if "recording_consent" in line]
+    (record,) = [i for i, line in enumerate(lines) if "MixMonitor(" in line]
+    assert notice < record
+    assert 'Playback(clinicall/${IF($["${CLINICALL_LANG}" = ""]?' in lines[notice]
+    assert "recording_consent" not in render_asterisk_config(config)["extensions.conf"]
+    spoken = {(p.language, p.text) for p in catalog(with_notice) if p.key == RECORDING_CONSENT}
+    assert spoken == set(consent.items())  # built like every prompt (prompt_build)
+
+
+def test_mono_recording_is_one_file(config: ClinicConfig) -> None:
+    mono = config.model_copy(update={"recordings": Recordings(stereo=False)})
+    text = render_asterisk_config(mono)["extensions.conf"]
+    args = {line.split("MixMonitor(", 1)[1] for line in text.splitlines() if "MixMonitor(" in line}
+    assert args == {dialplan_filename("ogg", "Europe/Kyiv") + ",b)"}
 
 
 def test_recording_can_be_switched_off_or_change_format(config: ClinicConfig) -> None:
     off = config.model_copy(update={"recordings": Recordings(enabled=False)})
     assert "MixMonitor" not in render_asterisk_config(off)["extensions.conf"]
     wav = config.model_copy(update={"recordings": Recordings(format="wav")})
-    assert "${CHANNEL(linkedid)}.wav,b)" in render_asterisk_config(wav)["extensions.conf"]
+    assert "MixMonitor(${CLINICALL_REC}.wav,br(" in render_asterisk_config(wav)["extensions.conf"]

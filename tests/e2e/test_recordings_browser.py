@@ -1,0 +1,184 @@
+"""In a real browser (Debian's Chromium): a manager searches, plays and seeks a recording the
+importer made from ffmpeg tones (Range requests seen, one audit row), an overdue complaint is
+highlighted; a quality reviewer adds a note; an operator is refused the page and the API."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from store_writes import writing
+
+from clinicall.db import create_engine, session_factory
+from clinicall.db.models import (
+    Call,
+    Direction,
+    QueueAttempt,
+    QueueOutcome,
+    Recording,
+    RecordingAccess,
+    RecordingAction,
+    RecordingNote,
+    Role,
+)
+from clinicall.recordings import complaints
+from clinicall.recordings.importer import Importer
+from clinicall.recordings.storage import Spool, Storage
+from clinicall.settings import load_config
+from clinicall.web import build_app
+from clinicall.web.passwords import PasswordCost
+from clinicall.web.users import add_user
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
+NOW = datetime.now(UTC)
+PASSWORD = "browser-test pass"
+FAST_COST = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)  # tests only
+DAY = f"{NOW:%Y/%m/%d}"
+
+
+def tone(path: Path, hz: int, seconds: int) -> None:
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is needed (scripts/setup installs it)"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"sine=frequency={hz}:sample_rate=8000:duration={seconds}", "-ac", "1",
+                    "-c:a", "libvorbis", str(path)], check=True)
+
+
+@dataclass
+class Site:
+    server: TestServer
+    sessions: async_sessionmaker[AsyncSession]
+
+
+async def _seed(sessions: async_sessionmaker[AsyncSession], spool: Path, store: Path) -> None:
+    for name, role in (("maria", Role.MANAGER), ("iryna", Role.QUALITY),
+                       ("oleh", Role.OPERATOR)):
+        await add_user(sessions, name, role, PASSWORD, cost=FAST_COST)
+    at = NOW - timedelta(hours=1)
+    async with writing(sessions) as session:
+        call = Call(call_key="1764840000.5", direction=Direction.INBOUND, caller="+380671112233",
+                    started_at=at, missed=False)
+        call.queue_attempts.append(QueueAttempt(
+            channel_id="1764840000.5", queue="gynecology", joined_at=at, connected_at=at,
+            outcome=QueueOutcome.ANSWERED, wait_s=3.0, talk_s=30.0, agent="op102"))
+        session.add(call)
+        await session.flush()
+        call_id = call.id
+    for suffix, hz in (("", 440), ("-rx", 700), ("-tx", 440)):
+        tone(spool / DAY / f"1764840000.5{suffix}.ogg", hz, 30)
+    async with sessions.begin() as session:
+        session.add(Recording(call_id=call_id, call_key="1764840000.5",
+                              path=f"{DAY}/1764840000.5.ogg", format="ogg", size_bytes=0,
+                              sha256="", started_at=at, imported_at=at))
+    report = await Importer(sessions, Storage(store), Spool(spool)).run()
+    assert report.imported == 1
+    rules = load_config(EXAMPLE).complaints
+    async with sessions.begin() as session:
+        await complaints.open_case(session, rules, summary="rude on the phone",
+                                   now=NOW - timedelta(days=3), call_id=call_id)
+
+
+@pytest.fixture
+async def site(sqlite_db_url: str, tmp_path: Path) -> AsyncIterator[Site]:
+    engine = create_engine(sqlite_db_url)
+    sessions = session_factory(engine)
+    store = tmp_path / "store"
+    await _seed(sessions, tmp_path / "spool", store)
+    config = load_config(EXAMPLE)
+    rec = config.recordings.model_copy(update={"storage_dir": str(store)})
+    app = build_app(sessions=sessions, config=config.model_copy(update={"recordings": rec}),
+                    live=None, secret=b"e2e-secret-" * 4, password_cost=FAST_COST)
+    server = TestServer(app)
+    await server.start_server()
+    yield Site(server, sessions)
+    await server.close()
+    await engine.dispose()
+
+
+async def _log_in(page: Any, site: Site, name: str) -> None:
+    await page.goto(str(site.server.make_url("/recordings")))
+    assert "/login" in page.url
+    await page.fill("input[name=username]", name)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+
+
+async def _audit(sessions: async_sessionmaker[AsyncSession]) -> list[RecordingAccess]:
+    async with sessions() as session:
+        return list(await session.scalars(select(RecordingAccess).order_by(RecordingAccess.id)))
+
+
+async def test_manager_searches_plays_and_seeks_and_one_audit_row_is_written(
+    browser: Any, site: Site, tmp_path: Path,
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    ranges: list[str] = []
+    page.on("request", lambda r: ranges.append(r.headers.get("range", ""))
+            if "/audio?" in r.url else None)
+    await _log_in(page, site, "maria")
+    await page.wait_for_selector("#results tbody tr")
+    await page.fill("input[name=digits]", "2233")
+    await page.click("#search button[type=submit]")
+    await page.wait_for_selector("text=1 recording(s)")
+    assert "\u2022\u2022\u20222233" in await page.inner_text("#results")
+    overdue = page.locator("#cases tr.overdue")
+    await overdue.wait_for()
+    assert "rude on the phone" in await overdue.inner_text()
+
+    await page.select_option("#reason", "complaint review")
+    async with page.expect_request(lambda r: "/audio?" in r.url):
+        await page.click("button.listen")
+    await page.wait_for_selector("#waveform canvas", state="attached")
+    await page.wait_for_function("() => ws && ws.getDuration() > 29")
+    await page.click("#play")
+    await page.wait_for_function("() => ws.getCurrentTime() > 0.2")
+    await page.evaluate("ws.seekTo(0.9)")
+    await page.wait_for_function("() => ws.getCurrentTime() > 26")
+    await page.select_option("#speed", "2")
+    assert await page.evaluate("ws.getPlaybackRate()") == 2
+
+    assert any(value.startswith("bytes=") for value in ranges), ranges  # seeks by Range
+    rows = await _audit(site.sessions)
+    assert [(r.action, r.reason) for r in rows] == [(RecordingAction.PLAY, "complaint review")]
+    assert not [p for p in problems if "Content Security Policy" in p], problems
+    shot = tmp_path / "recordings.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}; audio requests: {len(ranges)}")
+
+
+async def test_quality_reviewer_adds_a_note(browser: Any, site: Site) -> None:
+    page = await browser.new_page()
+    await _log_in(page, site, "iryna")
+    await page.wait_for_selector("#results tbody tr")
+    await page.click("button.listen")
+    await page.wait_for_function("() => ws && ws.getDuration() > 29")
+    await page.evaluate("ws.setTime(12.5)")
+    await page.fill("#note input[name=text]", "operator interrupts the patient")
+    await page.click("#note button[type=submit]")
+    await page.wait_for_selector("text=12.5 s: operator interrupts the patient")
+    async with site.sessions() as session:
+        (note,) = await session.scalars(select(RecordingNote))
+    assert (note.offset_s, note.text) == (12.5, "operator interrupts the patient")
+    actions = [r.action for r in await _audit(site.sessions)]
+    assert actions == [RecordingAction.PLAY, RecordingAction.NOTE]
+
+
+async def test_operator_is_refused_the_page_and_the_api(browser: Any, site: Site) -> None:
+    page = await browser.new_page()
+    await _log_in(page, site, "oleh")
+    await page.wait_for_selector("text=Not allowed")
+    for url in ("/recordings", "/api/recordings", "/api/complaints"):
+        response = await page.goto(str(site.server.make_url(url)))
+        assert response.status == 403, url
