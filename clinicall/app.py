@@ -20,6 +20,7 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.port import Engine
 from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
@@ -82,6 +83,9 @@ async def running(
         sums = HourlySumsKeeper(sessions, KpiSettings.from_config(config), clock=utc_now)
         await sums.start()
         stack.push_async_callback(sums.close)
+        seed = MemberSeed(tracker.live, engine.control)  # the wallboard's operators at link-up
+        engine.subscribe(seed.handle_fact)
+        stack.push_async_callback(seed.close)
         controller = Controller(config, engine, account=tracker, now=now)
         await stack.enter_async_context(controller)
         yield Running(controller, engine, tracker, db, sessions)

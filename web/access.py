@@ -20,6 +20,7 @@ from aiohttp import web
 from clinicall.db.models import Role, User
 from clinicall.web.cookies import COOKIE_NAME, cookie_value
 from clinicall.web.keys import CLOCK, IDENTITY, SESSIONS, Identity
+from clinicall.web.kiosk import kiosk_token_ok
 from clinicall.web.pages import forbidden_page
 from clinicall.web.session_store import find_session
 from clinicall.web.users import user_by_token
@@ -27,7 +28,10 @@ from clinicall.web.users import user_by_token
 log = logging.getLogger(__name__)
 
 #: Open without a login (the login form itself and the stylesheet/script it needs).
-PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js"})
+PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js",
+                    "/assets/console.css", "/assets/wallboard.js"})
+#: Open with the config's read-only kiosk token (``?token=``) instead of a login: a wall screen.
+KIOSK = frozenset({"/kiosk/wallboard", "/kiosk/ws"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
 EVERYONE = frozenset(Role)
 
@@ -39,13 +43,15 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/kpi": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
+    "/wallboard": EVERYONE,
+    "/ws/wallboard": EVERYONE,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or request.path == "/metrics"
+    return request.path.startswith(("/api/", "/ws/")) or request.path == "/metrics"
 
 
 async def identify(request: web.Request) -> Identity | None:
@@ -80,6 +86,10 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)  # 404 / 405: nothing behind it to protect
     path = resource.canonical
     if path in PUBLIC:
+        return await handler(request)
+    if path in KIOSK:
+        if not kiosk_token_ok(request):
+            raise web.HTTPNotFound()  # a wrong token learns nothing, not even that it exists
         return await handler(request)
     rule = ACCESS.get(path)
     if rule is None:

@@ -17,10 +17,14 @@ def esc(value: object) -> str:
 CSRF_FIELD = "csrf_token"
 
 
-def layout(title: str, body: str, *, script: bool = False, csrf_token: str = "") -> str:
+def layout(title: str, body: str, *, script: bool = False, csrf_token: str = "",
+           scripts: tuple[str, ...] = (), styles: tuple[str, ...] = ()) -> str:
     """The page frame.  ``csrf_token`` (a logged-in page) is also put in a ``csrf-token`` meta
-    element, for a script that sends ``X-CSRF-Token`` with a state-changing fetch."""
-    js = '<script src="/assets/dashboard.js" defer></script>' if script else ""
+    element, for a script that sends ``X-CSRF-Token`` with a state-changing fetch.
+    ``script`` adds the dashboard's script, ``scripts`` any other of the app's own."""
+    sources = (("/assets/dashboard.js",) if script else ()) + scripts
+    js = "".join(f'<script src="{esc(src)}" defer></script>' for src in sources)
+    js += "".join(f'<link rel="stylesheet" href="{esc(href)}">' for href in styles)
     meta = f'<meta name="csrf-token" content="{esc(csrf_token)}">' if csrf_token else ""
     return (
         "<!doctype html>\n"

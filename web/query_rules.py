@@ -19,6 +19,8 @@ from clinicall.web.pages import refused_page
 QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/login": frozenset({"next"}),
     "/api/kpi": frozenset({"from", "to", "by"}),
+    "/kiosk/wallboard": frozenset({"token"}),
+    "/kiosk/ws": frozenset({"token"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096
