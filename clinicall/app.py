@@ -16,7 +16,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.port import Engine
 from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
@@ -89,6 +91,19 @@ async def running(
         controller = Controller(config, engine, account=tracker, now=now)
         await stack.enter_async_context(controller)
         yield Running(controller, engine, tracker, db, sessions)
+
+
+def operator_desk(config: ClinicConfig, parts: Running) -> OperatorDesk:
+    """The web console's way to the engine for operators (docs/console.md).  A member not
+    seen in any queue yet is the engine's phone of the operator: Asterisk ``PJSIP/<id>``,
+    FreeSWITCH's agent named by the id."""
+    asterisk = isinstance(config.engine, AsteriskEngineSettings)
+
+    def default_member(operator_id: str) -> str:
+        return member_interface(operator_id, simulated=False) if asterisk else operator_id
+
+    return OperatorDesk(parts.engine.control, parts.tracker.live, default_member,
+                        country_code=TrackingConfig.from_clinic(config).country_code)
 
 
 def make_sqlite_dir(url: str) -> None:

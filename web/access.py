@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: Open without a login (the login form itself and the stylesheet/script it needs).
 PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js",
-                    "/assets/console.css", "/assets/wallboard.js"})
+                    "/assets/console.css", "/assets/wallboard.js", "/assets/operator.js"})
 #: Open with the config's read-only kiosk token (``?token=``) instead of a login: a wall screen.
 KIOSK = frozenset({"/kiosk/wallboard", "/kiosk/ws"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
@@ -45,6 +45,11 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
     "/wallboard": EVERYONE,
     "/ws/wallboard": EVERYONE,
+    "/operator": frozenset({Role.OPERATOR}),
+    "/ws/operator": frozenset({Role.OPERATOR}),
+    "/api/operator/queue": frozenset({Role.OPERATOR}),
+    "/api/operator/pause": frozenset({Role.OPERATOR}),
+    "/api/operator/disposition": frozenset({Role.OPERATOR}),
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

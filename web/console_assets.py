@@ -32,6 +32,12 @@ CSS = """
 .st-wrap_up { background: #fef3c7; color: #78350f; }
 .st-paused { background: #fde2e1; color: #7f1d1d; }
 .st-offline { background: #e5e7eb; color: #374151; }
+.pop { background: #fff; border: 2px solid var(--accent); border-radius: 6px;
+       padding: .8rem 1rem; margin: 1rem 0; }
+.pop-facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+.pop-facts dt { color: var(--muted); }
+.pop-facts dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
+.dispositions { display: flex; flex-wrap: wrap; gap: .5rem; }
 .board.is-stale .tiles, .board.is-stale .grid { opacity: .55; }
 @media (max-width: 600px) {
   header { flex-wrap: wrap; padding: .8rem 1rem; }
@@ -144,6 +150,134 @@ WALLBOARD_JS = """
 """
 
 
+OPERATOR_JS = """
+"use strict";
+(function () {
+  const main = document.querySelector("main.desk");
+  const feed = document.getElementById("feed");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const staleAfter = Number(main.dataset.staleAfter) * 1000;
+  let socket = null, lastPush = 0, backoff = 1000, lastCall = null, state = null;
+
+  function show(id, on) { document.getElementById(id).hidden = !on; }
+  function error(message) {
+    const el = document.getElementById("desk-error");
+    el.textContent = message || "";
+    el.hidden = !message;
+  }
+  async function post(path, body) {
+    const response = await fetch(path, {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify(body)});
+    if (response.status === 401) { window.location.assign("/login"); return null; }
+    const answer = await response.json().catch(() => ({error: "no answer"}));
+    if (!response.ok) error(answer.error || ("error " + response.status));
+    else error("");
+    return {status: response.status, answer: answer};
+  }
+  function paintQueues(s) {
+    const body = document.querySelector("#my-queues tbody");
+    body.replaceChildren(...s.queues.map((q) => {
+      const row = document.createElement("tr");
+      row.dataset.queue = q.queue;
+      const name = document.createElement("th");
+      name.textContent = q.name;
+      const status = document.createElement("td");
+      status.textContent = q.logged_in ? (q.paused ? "paused: " + q.reason : "logged in")
+                                       : "logged out";
+      const act = document.createElement("td");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = q.logged_in ? "Log out" : "Log in";
+      button.dataset.action = q.logged_in ? "out" : "in";
+      button.onclick = () => post("/api/operator/queue",
+                                  {queue: q.queue, logged_in: !q.logged_in});
+      act.append(button);
+      row.append(name, status, act);
+      return row;
+    }));
+    document.getElementById("pause-state").textContent =
+      s.paused ? "paused: " + s.reason : "";
+  }
+  function paintCall(call) {
+    if (call) {
+      lastCall = call;
+      document.getElementById("pop-title").textContent =
+        call.phase === "ringing" ? "Incoming call" : "On the line";
+      for (const el of document.querySelectorAll("[data-pop]")) {
+        const v = call[el.dataset.pop];
+        el.textContent = v === null || v === undefined || v === "" ? "\u2014" :
+          (el.dataset.pop === "wait_s" ? Math.round(v) + " s" : String(v));
+      }
+      const list = document.getElementById("pop-previous");
+      list.replaceChildren(...(call.previous.length ? call.previous.map((p) => {
+        const li = document.createElement("li");
+        li.textContent = new Date(p.at).toLocaleString() + " \u00b7 " + (p.route || "\u2014") +
+          " \u00b7 " + p.outcome + (p.disposition ? " \u00b7 " + p.disposition : "");
+        return li;
+      }) : [Object.assign(document.createElement("li"), {textContent: "none"})]));
+      show("pop", true);
+      show("after-call", false);
+    } else {
+      show("pop", false);
+      if (lastCall && lastCall.phase === "in_call") {
+        document.getElementById("after-call-id").textContent = lastCall.number;
+        document.getElementById("disposition-done").textContent = "";
+        show("after-call", true);
+      }
+    }
+  }
+  function markFeed() {
+    const stale = !socket || socket.readyState !== WebSocket.OPEN ||
+      Date.now() - lastPush > staleAfter;
+    feed.textContent = stale ? "stale" : "live";
+    feed.className = "feed " + (stale ? "stale" : "live");
+  }
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + main.dataset.socket);
+    socket.onopen = () => { backoff = 1000; markFeed(); };
+    socket.onmessage = (event) => {
+      state = JSON.parse(event.data);
+      lastPush = Date.now();
+      if (state.available) { paintQueues(state); paintCall(state.call); }
+      markFeed();
+    };
+    socket.onclose = () => {
+      markFeed();
+      setTimeout(connect, Math.min(backoff, 30000) * (0.8 + Math.random() * 0.4));
+      backoff = Math.min(backoff * 2, 30000);
+    };
+  }
+  document.getElementById("pause").onclick = () => post("/api/operator/pause",
+    {paused: true, reason: document.getElementById("pause-reason").value});
+  document.getElementById("resume").onclick = () => post("/api/operator/pause",
+    {paused: false});
+  async function dispose(value, tries) {
+    const done = document.getElementById("disposition-done");
+    const result = await post("/api/operator/disposition",
+                              {call_id: lastCall.call_id, disposition: value});
+    if (result && result.status === 409 && tries > 0) {
+      done.textContent = "saving\u2026";  // the account writes the call shortly after it ends
+      setTimeout(() => dispose(value, tries - 1), 1500);
+      return;
+    }
+    if (result && result.status === 200) {
+      error("");
+      done.textContent = "saved";
+      lastCall = null;
+      show("after-call", false);
+    }
+  }
+  for (const button of document.querySelectorAll("button.disposition")) {
+    button.onclick = () => { if (lastCall) dispose(button.dataset.disposition, 10); };
+  }
+  setInterval(markFeed, 1000);  // a local clock only: no request
+  connect();
+})();
+"""
+
+
 async def stylesheet(_request: web.Request) -> web.Response:
     return web.Response(text=CSS, content_type="text/css",
                         headers={"Cache-Control": "max-age=300"})
@@ -154,7 +288,13 @@ async def wallboard_script(_request: web.Request) -> web.Response:
                         headers={"Cache-Control": "max-age=300"})
 
 
-PUBLIC_ASSETS = {"/assets/console.css": stylesheet, "/assets/wallboard.js": wallboard_script}
+async def operator_script(_request: web.Request) -> web.Response:
+    return web.Response(text=OPERATOR_JS, content_type="text/javascript",
+                        headers={"Cache-Control": "max-age=300"})
+
+
+PUBLIC_ASSETS = {"/assets/console.css": stylesheet, "/assets/wallboard.js": wallboard_script,
+                 "/assets/operator.js": operator_script}
 
 
 def add_routes(app: web.Application) -> None:

@@ -17,6 +17,7 @@ from datetime import datetime
 from clinicall.controller.facts import (
     EngineLink,
     Fact,
+    MemberJoined,
     MemberLeft,
     MemberRung,
     MemberSeen,
@@ -27,6 +28,7 @@ from clinicall.controller.facts import (
     QueueLeft,
     RingEnded,
 )
+from clinicall.controller.tracking.live_calls import LiveCalls
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class LiveState:
         self._waiting: dict[str, dict[str, datetime]] = {}  # queue → channel id → joined at
         self._members: dict[str, dict[str, _Member]] = {}  # queue → member → state
         self._listeners: list[ChangeListener] = []
+        self.calls = LiveCalls()  # the calls ringing or talking to each member (screen-pop)
 
     def watch(self, listener: ChangeListener) -> None:
         """Call ``listener`` (sync, must not block) after every fact that changed the state:
@@ -80,7 +83,7 @@ class LiveState:
         self._listeners.append(listener)
 
     def apply(self, fact: Fact) -> None:
-        if self._fold(fact):
+        if self.calls.apply(fact) | self._fold(fact):
             for listener in self._listeners:
                 listener()
 
@@ -93,6 +96,12 @@ class LiveState:
             self._seen(fact)
         elif isinstance(fact, MemberRung | RingEnded | QueueAnswered | QueueCompleted):
             self._call_step(fact)
+        elif isinstance(fact, MemberJoined):
+            if fact.member in self._members.get(fact.queue, {}):
+                return False
+            self._seen(MemberSeen(key=fact.key, at=fact.at, queue=fact.queue, member=fact.member,
+                                  member_name=fact.member_name, state=MemberState.IDLE,
+                                  paused=False))
         elif isinstance(fact, MemberLeft):
             self._members.get(fact.queue, {}).pop(fact.member, None)
         elif isinstance(fact, EngineLink) and not fact.up:
