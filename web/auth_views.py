@@ -13,6 +13,7 @@ import logging
 
 from aiohttp import web
 
+from clinicall.db.models import Role
 from clinicall.web.cookies import (
     COOKIE_NAME,
     LOGIN_CSRF_COOKIE,
@@ -106,6 +107,8 @@ async def login_submit(request: web.Request) -> web.Response:
     opened = await open_session(app[SESSIONS], user, now, auth.session_ttl,
                                 replaces=cookie_value(request, COOKIE_NAME))
     log.info("user %r logged in", username)
+    if next_path == "/" and user.role == Role.OPERATOR:
+        next_path = "/operator"  # the dashboard is the staff's; an operator's home is their desk
     response = web.HTTPSeeOther(location=next_path)
     set_cookie(response, COOKIE_NAME, opened.session_id, auth.session_ttl,
                secure=auth.cookie_secure)

@@ -72,7 +72,8 @@ def login_page(*, next_path: str, csrf_token: str, error: str = "", username: st
 def forbidden_page(role: str | None, csrf_token: str = "") -> str:
     who = f"Your role ({esc(role)})" if role else "Nobody"
     hint = (
-        "<p>Operators use the live view only (<code>/api/live</code>).</p>"
+        '<p>Operators work at <a href="/operator">their desk</a> and may open the '
+        '<a href="/wallboard">wallboard</a>.</p>'
         if role == "operator"
         else ""
     )

@@ -118,6 +118,8 @@ async def test_manager_sees_the_seeded_numbers(
 async def test_operator_is_refused_the_dashboard(browser: Any, server: TestServer) -> None:
     page = await browser.new_page()
     await _log_in(page, server, "oleh")
+    await page.wait_for_url("**/operator")  # an operator's home is their desk
+    await page.goto(str(server.make_url("/")))
     await page.wait_for_selector("text=Not allowed")
     assert "Your role (operator) may not open this page." in await page.inner_text("main")
     response = await page.goto(str(server.make_url("/api/kpi")))
