@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Open without a login (the login form itself and the stylesheet/script it needs).
 PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js",
-                    "/assets/console.css", "/assets/wallboard.js", "/assets/operator.js"})
+                    "/assets/console.css", "/assets/wallboard.js", "/assets/operator.js",
+                    "/assets/reports.js", "/assets/vendor/chart.umd.min.js"})
 #: Open with the config's read-only kiosk token (``?token=``) instead of a login: a wall screen.
 KIOSK = frozenset({"/kiosk/wallboard", "/kiosk/ws"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
@@ -50,6 +51,8 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/operator/queue": frozenset({Role.OPERATOR}),
     "/api/operator/pause": frozenset({Role.OPERATOR}),
     "/api/operator/disposition": frozenset({Role.OPERATOR}),
+    "/reports": STAFF,
+    "/reports/download": STAFF,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

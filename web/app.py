@@ -23,6 +23,7 @@ from clinicall.web import (
     auth_views,
     console_assets,
     dashboard,
+    manager_reports,
     operator_desk,
     reports_api,
     wallboard,
@@ -127,6 +128,7 @@ def build_app(
     console_assets.add_routes(app)
     wallboard.add_routes(app)
     operator_desk.add_routes(app, desk)
+    manager_reports.add_routes(app)
     return app
 
 

@@ -9,6 +9,9 @@ one-second timer (no request) marks the board stale when the last push is older 
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 from aiohttp import web
 
 CSS = """
@@ -38,6 +41,16 @@ CSS = """
 .pop-facts dt { color: var(--muted); }
 .pop-facts dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .dispositions { display: flex; flex-wrap: wrap; gap: .5rem; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 28rem), 1fr));
+          gap: 1rem; margin: 1rem 0; }
+.chart { margin: 0; background: #fff; border: 1px solid var(--line); padding: .5rem;
+         min-width: 0; }
+.chart canvas { width: 100%; height: 260px; }
+.presets { display: flex; flex-wrap: wrap; gap: .4rem; margin: 1rem 0 .5rem; }
+.preset { padding: .2rem .6rem; border: 1px solid var(--line); border-radius: 4px;
+          background: #fff; }
+.period { display: flex; flex-wrap: wrap; gap: .8rem; align-items: end; }
 .board.is-stale .tiles, .board.is-stale .grid { opacity: .55; }
 @media (max-width: 600px) {
   header { flex-wrap: wrap; padding: .8rem 1rem; }
@@ -278,6 +291,44 @@ OPERATOR_JS = """
 """
 
 
+REPORTS_JS = """
+"use strict";
+(function () {
+  const colours = ["#0b6e99", "#c53030", "#2f855a", "#b7791f", "#6b46c1", "#2c7a7b"];
+  for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
+    const spec = JSON.parse(canvas.dataset.chart);
+    spec.datasets.forEach((d, i) => {
+      d.backgroundColor = colours[i % colours.length];
+      d.borderColor = colours[i % colours.length];
+      d.spanGaps = true;
+    });
+    canvas.chart = new Chart(canvas, {type: spec.type,
+      data: {labels: spec.labels, datasets: spec.datasets},
+      options: {responsive: true, maintainAspectRatio: false, animation: false}});
+  }
+})();
+"""
+
+#: The kept Chart.js (web/vendor/chartjs/README.md); a test checks the file against this.
+CHART_JS = Path(__file__).resolve().parent / "vendor" / "chartjs" / "chart.umd.min.js"
+CHART_JS_SHA256 = "48444a82d4edcb5bec0f1965faacdde18d9c17db3063d042abada2f705c9f54a"
+
+
+@functools.cache
+def chart_js_bytes() -> bytes:
+    return CHART_JS.read_bytes()  # once, at the first request (200 kB)
+
+
+async def chart_js(_request: web.Request) -> web.Response:
+    return web.Response(body=chart_js_bytes(), content_type="text/javascript",
+                        headers={"Cache-Control": "max-age=86400"})
+
+
+async def reports_script(_request: web.Request) -> web.Response:
+    return web.Response(text=REPORTS_JS, content_type="text/javascript",
+                        headers={"Cache-Control": "max-age=300"})
+
+
 async def stylesheet(_request: web.Request) -> web.Response:
     return web.Response(text=CSS, content_type="text/css",
                         headers={"Cache-Control": "max-age=300"})
@@ -294,7 +345,8 @@ async def operator_script(_request: web.Request) -> web.Response:
 
 
 PUBLIC_ASSETS = {"/assets/console.css": stylesheet, "/assets/wallboard.js": wallboard_script,
-                 "/assets/operator.js": operator_script}
+                 "/assets/operator.js": operator_script, "/assets/reports.js": reports_script,
+                 "/assets/vendor/chart.umd.min.js": chart_js}
 
 
 def add_routes(app: web.Application) -> None:

@@ -102,7 +102,7 @@ def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, o
   <div><h1>{esc(name)}</h1>
   <p class="sub">Time zone {esc(config.clinic.timezone)} ·
   <span id="updated">{esc(local_now)}</span></p></div>
-  <div class="who">
+  <div class="who"><a href="/reports">Reports</a> <a href="/wallboard">Wallboard</a>
     <span>{esc(identity.username)} ({esc(identity.role.value)})</span>
     {logout_forms(identity.csrf_token) if identity.csrf_token else ""}</div>
 </header>

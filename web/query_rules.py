@@ -21,6 +21,8 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/api/kpi": frozenset({"from", "to", "by"}),
     "/kiosk/wallboard": frozenset({"token"}),
     "/kiosk/ws": frozenset({"token"}),
+    "/reports": frozenset({"from", "to", "period"}),
+    "/reports/download": frozenset({"from", "to", "period", "by", "format", "section"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096
