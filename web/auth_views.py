@@ -63,7 +63,9 @@ def _login_response(request: web.Request, *, status: int = 200, next_path: str,
                     username: str = "", error: str = "",
                     headers: dict[str, str] | None = None) -> web.Response:
     token = _login_token(request)
-    page = login_page(next_path=next_path, csrf_token=token, username=username, error=error)
+    plain_http = request.app[AUTH].cookie_secure and not request.secure
+    page = login_page(next_path=next_path, csrf_token=token, username=username, error=error,
+                      plain_http=plain_http)
     response = web.Response(status=status, text=page, content_type="text/html",
                             headers=headers)
     set_cookie(response, LOGIN_CSRF_COOKIE, token, LOGIN_FORM_TTL,

@@ -50,8 +50,23 @@ def logout_forms(csrf_token: str) -> str:
             '<button type="submit">Sign out everywhere</button></form>')
 
 
-def login_page(*, next_path: str, csrf_token: str, error: str = "", username: str = "") -> str:
+#: Said on the login page when it was reached over plain HTTP while cookies are Secure.
+PLAIN_HTTP_WARNING = (
+    "Signing in cannot work here: this page came over plain HTTP, and the console's cookies "
+    "are Secure (its address is not loopback), so your browser will not keep them. Open the "
+    "console over HTTPS (a TLS reverse proxy in front of it), or run it on 127.0.0.1 and use "
+    "it on that machine or through an SSH tunnel. The README's production section shows how.")
+
+
+def login_page(*, next_path: str, csrf_token: str, error: str = "", username: str = "",
+               plain_http: bool = False) -> str:
+    """``plain_http``: the page came over plain HTTP while cookies are Secure: sign-in cannot
+    work, so the page says why and what to do, and the button is disabled."""
     message = f'<p class="error" role="alert">{esc(error)}</p>' if error else ""
+    if plain_http:
+        message = (f'<p class="error" role="alert" id="plain-http">'
+                   f"{esc(PLAIN_HTTP_WARNING)}</p>{message}")
+
     body = f"""
 <main class="login">
   <h1>clinicall</h1>
@@ -63,7 +78,7 @@ def login_page(*, next_path: str, csrf_token: str, error: str = "", username: st
       autocomplete="current-password" required></label>
     <input type="hidden" name="next" value="{esc(next_path)}">
     {csrf_input(csrf_token)}
-    <button type="submit">Log in</button>
+    <button type="submit"{" disabled" if plain_http else ""}>Log in</button>
   </form>
 </main>"""
     return layout("Log in — clinicall", body)
