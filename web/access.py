@@ -19,6 +19,7 @@ from aiohttp import web
 
 from clinicall.db.models import Role, User
 from clinicall.web.cookies import COOKIE_NAME, cookie_value
+from clinicall.web.i18n import language_of
 from clinicall.web.keys import CLOCK, IDENTITY, SESSIONS, Identity
 from clinicall.web.kiosk import kiosk_token_ok
 from clinicall.web.pages import forbidden_page
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 #: Open without a login (the login form itself and the stylesheet/script it needs).
 PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js",
                     "/assets/console.css", "/assets/wallboard.js", "/assets/operator.js",
-                    "/assets/reports.js", "/assets/vendor/chart.umd.min.js"})
+                    "/assets/reports.js", "/assets/vendor/chart.umd.min.js", "/language"})
 #: Open with the config's read-only kiosk token (``?token=``) instead of a login: a wall screen.
 KIOSK = frozenset({"/kiosk/wallboard", "/kiosk/ws"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
@@ -132,4 +133,5 @@ def _forbidden(request: web.Request, identity: Identity | None) -> web.HTTPExcep
         text = '{"error": "forbidden for this role"}'
         return web.HTTPForbidden(text=text, content_type="application/json")
     token = identity.csrf_token if identity and identity.csrf_token else ""
-    return web.HTTPForbidden(text=forbidden_page(role, token), content_type="text/html")
+    return web.HTTPForbidden(text=forbidden_page(role, token, language_of(request)),
+                             content_type="text/html")

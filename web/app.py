@@ -23,6 +23,7 @@ from clinicall.web import (
     auth_views,
     console_assets,
     dashboard,
+    language_view,
     manager_reports,
     operator_desk,
     reports_api,
@@ -129,6 +130,7 @@ def build_app(
     wallboard.add_routes(app)
     operator_desk.add_routes(app, desk)
     manager_reports.add_routes(app)
+    language_view.add_routes(app)
     return app
 
 

@@ -64,6 +64,7 @@ WALLBOARD_JS = """
 (function () {
   const board = document.querySelector("main.board");
   const feed = document.getElementById("feed");
+  const words = JSON.parse(board.dataset.words);
   const staleAfter = Number(board.dataset.staleAfter) * 1000;
   let lastPush = 0, lastState = null, serverSkew = 0, backoff = 1000, socket = null;
 
@@ -90,11 +91,11 @@ WALLBOARD_JS = """
       tile.append(text("h3", q.name));
       const dl = document.createElement("dl");
       const aged = q.waiting ? (serverNow() - Date.parse(state.at)) / 1000 : 0;
-      const rows = [["Waiting", String(q.waiting), "waiting", "big"],
-                    ["Longest wait", duration(q.longest_wait_s + aged), "longest_wait_s"],
-                    ["SL today", pct(q.service_level), "service_level"],
-                    ["Abandoned today", String(q.abandoned), "abandoned"],
-                    ["Missed today", String(q.missed), "missed"]];
+      const rows = [[words.waiting, String(q.waiting), "waiting", "big"],
+                    [words.longest_wait, duration(q.longest_wait_s + aged), "longest_wait_s"],
+                    [words.sl_today, pct(q.service_level), "service_level"],
+                    [words.abandoned_today, String(q.abandoned), "abandoned"],
+                    [words.missed_today, String(q.missed), "missed"]];
       for (const [label, value, field, cls] of rows) {
         const dd = text("dd", value, cls);
         dd.dataset.field = field;
@@ -110,8 +111,9 @@ WALLBOARD_JS = """
       const row = document.createElement("tr");
       row.dataset.member = op.member;
       const status = document.createElement("td");
-      status.append(text("span", op.status.replace("_", " "), "st st-" + op.status));
-      const left = op.wrapup_until ? " (" + duration(-since(op.wrapup_until)) + " left)" : "";
+      status.append(text("span", words["st_" + op.status], "st st-" + op.status));
+      const left = op.wrapup_until ?
+        " (" + duration(-since(op.wrapup_until)) + " " + words.left + ")" : "";
       const forCell = text("td", duration(since(op.since)) + left);
       forCell.dataset.since = op.since;
       row.append(text("th", op.name), status, text("td", op.reason || ""), forCell,
@@ -122,14 +124,13 @@ WALLBOARD_JS = """
   function paint(state) {
     paintTiles(state);
     paintOperators(state);
-    document.getElementById("updated").textContent =
-      "updated " + new Date(Date.parse(state.at)).toLocaleTimeString();
+    document.getElementById("updated").textContent = words.updated + " " + state.at_local;
   }
   function markFeed() {
     const stale = !socket || socket.readyState !== WebSocket.OPEN || !lastPush ||
       Date.now() - lastPush > staleAfter || (lastState && !lastState.connected);
     feed.textContent = stale ? (lastState && !lastState.connected && socket &&
-      socket.readyState === WebSocket.OPEN ? "stale: no PBX link" : "stale") : "live";
+      socket.readyState === WebSocket.OPEN ? words.stale_no_pbx : words.stale) : words.live;
     feed.className = "feed " + (stale ? "stale" : "live");
     board.classList.toggle("is-stale", stale);
   }
@@ -168,6 +169,7 @@ OPERATOR_JS = """
 (function () {
   const main = document.querySelector("main.desk");
   const feed = document.getElementById("feed");
+  const words = JSON.parse(main.dataset.words);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const staleAfter = Number(main.dataset.staleAfter) * 1000;
   let socket = null, lastPush = 0, backoff = 1000, lastCall = null, state = null;
@@ -183,7 +185,7 @@ OPERATOR_JS = """
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
       body: JSON.stringify(body)});
     if (response.status === 401) { window.location.assign("/login"); return null; }
-    const answer = await response.json().catch(() => ({error: "no answer"}));
+    const answer = await response.json().catch(() => ({error: words.no_answer}));
     if (!response.ok) error(answer.error || ("error " + response.status));
     else error("");
     return {status: response.status, answer: answer};
@@ -196,12 +198,12 @@ OPERATOR_JS = """
       const name = document.createElement("th");
       name.textContent = q.name;
       const status = document.createElement("td");
-      status.textContent = q.logged_in ? (q.paused ? "paused: " + q.reason : "logged in")
-                                       : "logged out";
+      status.textContent = q.logged_in ? (q.paused ? words.paused + ": " + q.reason_label
+                                                  : words.logged_in) : words.logged_out;
       const act = document.createElement("td");
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = q.logged_in ? "Log out" : "Log in";
+      button.textContent = q.logged_in ? words.queue_log_out : words.queue_log_in;
       button.dataset.action = q.logged_in ? "out" : "in";
       button.onclick = () => post("/api/operator/queue",
                                   {queue: q.queue, logged_in: !q.logged_in});
@@ -210,13 +212,13 @@ OPERATOR_JS = """
       return row;
     }));
     document.getElementById("pause-state").textContent =
-      s.paused ? "paused: " + s.reason : "";
+      s.paused ? words.paused + ": " + s.reason_label : "";
   }
   function paintCall(call) {
     if (call) {
       lastCall = call;
       document.getElementById("pop-title").textContent =
-        call.phase === "ringing" ? "Incoming call" : "On the line";
+        call.phase === "ringing" ? words.incoming_call : words.on_the_line;
       for (const el of document.querySelectorAll("[data-pop]")) {
         const v = call[el.dataset.pop];
         el.textContent = v === null || v === undefined || v === "" ? "\u2014" :
@@ -225,10 +227,10 @@ OPERATOR_JS = """
       const list = document.getElementById("pop-previous");
       list.replaceChildren(...(call.previous.length ? call.previous.map((p) => {
         const li = document.createElement("li");
-        li.textContent = new Date(p.at).toLocaleString() + " \u00b7 " + (p.route || "\u2014") +
+        li.textContent = p.at_local + " \u00b7 " + (p.route || "\u2014") +
           " \u00b7 " + p.outcome + (p.disposition ? " \u00b7 " + p.disposition : "");
         return li;
-      }) : [Object.assign(document.createElement("li"), {textContent: "none"})]));
+      }) : [Object.assign(document.createElement("li"), {textContent: words.none})]));
       show("pop", true);
       show("after-call", false);
     } else {
@@ -243,7 +245,7 @@ OPERATOR_JS = """
   function markFeed() {
     const stale = !socket || socket.readyState !== WebSocket.OPEN ||
       Date.now() - lastPush > staleAfter;
-    feed.textContent = stale ? "stale" : "live";
+    feed.textContent = stale ? words.stale : words.live;
     feed.className = "feed " + (stale ? "stale" : "live");
   }
   function connect() {
@@ -271,13 +273,13 @@ OPERATOR_JS = """
     const result = await post("/api/operator/disposition",
                               {call_id: lastCall.call_id, disposition: value});
     if (result && result.status === 409 && tries > 0) {
-      done.textContent = "saving\u2026";  // the account writes the call shortly after it ends
+      done.textContent = words.saving;  // the account writes the call shortly after it ends
       setTimeout(() => dispose(value, tries - 1), 1500);
       return;
     }
     if (result && result.status === 200) {
       error("");
-      done.textContent = "saved";
+      done.textContent = words.saved;
       lastCall = null;
       show("after-call", false);
     }

@@ -25,10 +25,11 @@ from clinicall.reports.export import FORMATS, write
 from clinicall.reports.grouping import BadGroupingError
 from clinicall.settings.models import ClinicConfig
 from clinicall.web.dashboard import fmt
+from clinicall.web.i18n import language_of, tr
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, SESSIONS
 from clinicall.web.live import queue_name
 from clinicall.web.manager_period import PRESETS, BadPeriod, Period, period_of
-from clinicall.web.pages import esc, layout, logout_forms
+from clinicall.web.pages import esc, language_links, layout, logout_forms
 
 SECTIONS = ("queues", "calls", "topics")
 UNRETURNED_MAX = 200
@@ -108,21 +109,21 @@ def _chart(kind: str, labels: list[str], datasets: list[tuple[str, list[object]]
 
 
 def _charts(config: ClinicConfig, hourly: Report, daily: Report,
-            queues: Report) -> dict[str, Chart]:
+            queues: Report, lang: str = "en") -> dict[str, Chart]:
     hours: dict[int, list[float]] = {h: [0.0, 0.0] for h in range(24)}
     for row in hourly.section("calls").rows:
         hour = datetime.fromisoformat(str(row["hour"])).hour
         hours[hour][0] += float(cast(float, row.get("inbound") or 0))
         hours[hour][1] += float(cast(float, row.get("missed") or 0))
     per_hour = _chart("bar", [f"{h:02d}" for h in range(24)],
-                      [("Calls", [hours[h][0] for h in range(24)]),
-                       ("Missed", [hours[h][1] for h in range(24)])])
+                      [(tr(lang, "calls"), [hours[h][0] for h in range(24)]),
+                       (tr(lang, "missed"), [hours[h][1] for h in range(24)])])
     qrows = queues.section("queues").rows
     waits = _chart("bar", [queue_name(config, str(r["queue"])) for r in qrows],
-                   [(label, [r.get(field) for r in qrows])
-                    for field, label in (("wait_p50", "Median wait, s"),
-                                         ("wait_p90", "90th percentile, s"),
-                                         ("wait_max", "Longest, s"))])
+                   [(tr(lang, label), [r.get(field) for r in qrows])
+                    for field, label in (("wait_p50", "median_wait"),
+                                         ("wait_p90", "p90_wait"),
+                                         ("wait_max", "longest_s"))])
     days = sorted({str(r["day"]) for r in daily.section("queues").rows})
     by_queue: dict[str, dict[str, object]] = {}
     for r in daily.section("queues").rows:
@@ -131,13 +132,13 @@ def _charts(config: ClinicConfig, hourly: Report, daily: Report,
                                for q, v in by_queue.items()])
     trows = queues.section("topics").rows
     topics = _chart("bar", [str(r.get("route") or "—") for r in trows],
-                    [("Calls", [r.get("calls") for r in trows])])
+                    [(tr(lang, "calls"), [r.get("calls") for r in trows])])
     return {"per_hour": per_hour, "waits": waits, "service_level": sl, "topics": topics}
 
 
 def _table(title: str, rows: list[dict[str, object]], key: str,
-           columns: list[tuple[str, str]], names: dict[str, str]) -> str:
-    head = "".join(f"<th>{esc(c)}</th>" for c, _ in columns)
+           columns: list[tuple[str, str]], names: dict[str, str], lang: str) -> str:
+    head = "".join(f"<th>{esc(tr(lang, 'k_' + c))}</th>" for c, _ in columns)
     body = "".join(
         f'<tr><th scope="row">{esc(names.get(str(r.get(key, "")), r.get(key, "")))}</th>'
         + "".join(f'<td data-report="{esc(str(r.get(key, "")))}:{c}">{esc(fmt(r.get(c), u))}'
@@ -146,19 +147,18 @@ def _table(title: str, rows: list[dict[str, object]], key: str,
             f"{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
-CHART_TITLES = {"per_hour": "Calls and missed calls by hour of the day",
-                "waits": "Wait of answered calls per queue",
-                "service_level": "Service level per queue per day, %",
-                "topics": "Topics in demand"}
+CHART_TITLES = {"per_hour": "chart_per_hour", "waits": "chart_waits",
+                "service_level": "chart_sl", "topics": "chart_topics"}
 
 
 async def reports_page(request: web.Request) -> web.Response:
     config, identity = request.app[CONFIG], request[IDENTITY]
+    lang = language_of(request)
     period = _period(request)
     queues = await _report(request, period, "queue")
     hourly = await _report(request, period, "hour")
     daily = await _report(request, period, "queue,day")
-    charts = _charts(config, hourly, daily, queues)
+    charts = _charts(config, hourly, daily, queues, lang)
     missed = await unreturned(request, period)
     names = {q: queue_name(config, q) for q in config.queues}
     query = f"from={period.first}&amp;to={period.last}&amp;by=queue"
@@ -166,43 +166,50 @@ async def reports_page(request: web.Request) -> web.Response:
         f'<a href="/reports/download?{query}&amp;format={f}&amp;section={s}" download>'
         f"{f.upper()}{'' if f != 'csv' else ' (' + s + ')'}</a>"
         for f in FORMATS for s in (SECTIONS if f == "csv" else ("queues",)))
-    presets = "".join(f'<a class="preset" href="/reports?period={p}">{esc(p.replace("_", " "))}'
-                      "</a>" for p in PRESETS)
+    presets = "".join(f'<a class="preset" href="/reports?period={p}">{esc(tr(lang, p))}</a>'
+                      for p in PRESETS)
     chart_html = "".join(
-        f'<figure class="chart"><figcaption>{esc(CHART_TITLES[k])}</figcaption>'
+        f'<figure class="chart"><figcaption>{esc(tr(lang, CHART_TITLES[k]))}</figcaption>'
         f'<canvas data-chart="{esc(json.dumps(v))}" role="img" '
-        f'aria-label="{esc(CHART_TITLES[k])}"></canvas></figure>' for k, v in charts.items())
+        f'aria-label="{esc(tr(lang, CHART_TITLES[k]))}"></canvas></figure>'
+        for k, v in charts.items())
     missed_rows = "".join(
         f'<tr><td>{esc(m["at"])}</td>'
         f'<td>{esc(m["caller"])}</td><td>{esc(m["name"])}</td><td>{esc(m["cause"])}</td>'
-        f'<td>{esc(m["route"])}</td><td>{esc(m["age_min"])} min</td></tr>' for m in missed)
+        f'<td>{esc(m["route"])}</td><td>{esc(m["age_min"])} {esc(tr(lang, "minutes"))}</td>'
+        "</tr>" for m in missed)
     calls_row = queues.section("calls").rows
+    missed_heads = "".join(f"<th>{esc(tr(lang, k))}</th>"
+                           for k in ("when", "number", "name", "cause", "topic", "age"))
     body = f"""
 <header>
-  <div><h1>Reports</h1><p class="sub">{period.first} – {period.last} ·
-  time zone {esc(config.clinic.timezone)}</p></div>
-  <div class="who"><a href="/">Dashboard</a> <a href="/wallboard">Wallboard</a>
+  <div><h1>{esc(tr(lang, "reports"))}</h1><p class="sub">{period.first} – {period.last} ·
+  {esc(tr(lang, "time_zone"))} {esc(config.clinic.timezone)}</p></div>
+  <div class="who">{language_links(lang, "/reports")}
+  <a href="/">{esc(tr(lang, "dashboard"))}</a> <a href="/wallboard">{esc(tr(lang, "wallboard"))}</a>
   <span>{esc(identity.username)} ({esc(identity.role.value)})</span>
-  {logout_forms(identity.csrf_token or "")}</div>
+  {logout_forms(identity.csrf_token or "", lang)}</div>
 </header>
 <main class="reports">
-  <nav class="presets" aria-label="Period">{presets}</nav>
+  <nav class="presets" aria-label="{esc(tr(lang, "reports"))}">{presets}</nav>
   <form method="get" action="/reports" class="period">
-    <label>From <input type="date" name="from" value="{period.first}" required></label>
-    <label>To <input type="date" name="to" value="{period.last}" required></label>
-    <button type="submit">Show</button>
+    <label>{esc(tr(lang, "from"))} <input type="date" name="from" value="{period.first}"
+      required></label>
+    <label>{esc(tr(lang, "to"))} <input type="date" name="to" value="{period.last}"
+      required></label>
+    <button type="submit">{esc(tr(lang, "show"))}</button>
   </form>
-  <p class="downloads">Download: {downloads}</p>
-  {_table("Calls", [dict(r) for r in calls_row], "_", CALL_COLUMNS, {})}
-  {_table("Queues", [dict(r) for r in queues.section("queues").rows], "queue",
-          QUEUE_COLUMNS, names)}
+  <p class="downloads">{esc(tr(lang, "download"))}: {downloads}</p>
+  {_table(tr(lang, "calls"), [dict(r) for r in calls_row], "_", CALL_COLUMNS, {}, lang)}
+  {_table(tr(lang, "queues"), [dict(r) for r in queues.section("queues").rows], "queue",
+          QUEUE_COLUMNS, names, lang)}
   <section class="charts">{chart_html}</section>
-  <section><h2>Missed calls not returned yet ({len(missed)})</h2>
-  <div class="scroll"><table id="unreturned"><thead><tr><th>When</th><th>Number</th>
-  <th>Name</th><th>Cause</th><th>Topic</th><th>Age</th></tr></thead>
+  <section><h2>{esc(tr(lang, "unreturned_title"))} ({len(missed)})</h2>
+  <div class="scroll"><table id="unreturned"><thead><tr>{missed_heads}</tr></thead>
   <tbody>{missed_rows}</tbody></table></div></section>
 </main>"""
-    html = layout("Reports — clinicall", body, csrf_token=identity.csrf_token or "",
+    html = layout(f"{tr(lang, 'reports')} — clinicall", body, lang=lang,
+                  csrf_token=identity.csrf_token or "",
                   scripts=("/assets/vendor/chart.umd.min.js", "/assets/reports.js"),
                   styles=("/assets/console.css",))
     return web.Response(text=html, content_type="text/html")

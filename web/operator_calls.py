@@ -4,6 +4,7 @@ operator gives a call they answered (columns of migration 0012)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,7 +17,8 @@ PREVIOUS_MAX = 10
 
 
 async def previous_calls(sessions: async_sessionmaker[AsyncSession], number: str,
-                         now: datetime, *, exclude: str = "") -> list[dict[str, object]]:
+                         now: datetime, *, zone: ZoneInfo,
+                         exclude: str = "") -> list[dict[str, object]]:
     """The number's calls of the last 30 days, newest first, with their outcome."""
     since = now - timedelta(days=PREVIOUS_DAYS)
     async with sessions() as session:
@@ -24,7 +26,9 @@ async def previous_calls(sessions: async_sessionmaker[AsyncSession], number: str
             select(Call).where(Call.caller == number, Call.started_at >= since,
                                Call.call_key != exclude)
             .order_by(Call.started_at.desc()).limit(PREVIOUS_MAX))).all()
-    return [{"call_id": c.call_key, "at": c.started_at.isoformat(), "route": c.route or "",
+    return [{"call_id": c.call_key, "at": c.started_at.isoformat(),
+             "at_local": c.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+             "route": c.route or "",
              "outcome": _outcome(c), "disposition": c.disposition or ""} for c in calls]
 
 

@@ -25,6 +25,7 @@ from typing import Protocol
 from aiohttp import WSMsgType, web
 
 from clinicall.web.csrf import same_site
+from clinicall.web.i18n import Lang, language_of, tr, words_json
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS
 from clinicall.web.operator_calls import DispositionRefused, previous_calls, store_disposition
 from clinicall.web.operator_view import (
@@ -33,7 +34,7 @@ from clinicall.web.operator_view import (
     desk_state,
     operator_of,
 )
-from clinicall.web.pages import esc, layout, logout_forms
+from clinicall.web.pages import esc, language_links, layout, logout_forms
 from clinicall.web.reports_api import bad_request
 from clinicall.web.wallboard import STALE_AFTER_S
 from clinicall.web.wallboard_push import HEARTBEAT_S, SEND_TIMEOUT_S, WatchedLive
@@ -66,14 +67,14 @@ class OperatorPush:
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
-        self._sockets: dict[web.WebSocketResponse, str] = {}
+        self._sockets: dict[web.WebSocketResponse, tuple[str, Lang]] = {}  # → operator, lang
         self._changed = asyncio.Event()
         self._previous: dict[str, list[dict[str, object]]] = {}  # call id → previous calls
 
     def wake(self) -> None:
         self._changed.set()
 
-    async def state(self, operator_id: str) -> dict[str, object]:
+    async def state(self, operator_id: str, lang: Lang) -> dict[str, object]:
         app = self._app
         config, now, desk = app[CONFIG], app[CLOCK](), app[DESK]
         operator = operator_of(config, operator_id)
@@ -85,11 +86,12 @@ class OperatorPush:
             call_id = now_call.call.call_id
             if call_id not in self._previous:
                 self._previous[call_id] = await previous_calls(
-                    app[SESSIONS], now_call.caller_e164, now, exclude=call_id)
+                    app[SESSIONS], now_call.caller_e164, now, zone=config.clinic.zone,
+                    exclude=call_id)
             previous = self._previous[call_id]
         state = desk_state(config, operator, desk.memberships(operator_id),
                            now_call.call if now_call else None,
-                           now_call.caller_e164 if now_call else None, previous, now)
+                           now_call.caller_e164 if now_call else None, previous, now, lang)
         state["available"] = True
         return state
 
@@ -99,9 +101,9 @@ class OperatorPush:
                 async with asyncio.timeout(HEARTBEAT_S):
                     await self._changed.wait()
             self._changed.clear()
-            for operator_id in set(self._sockets.values()):
-                text = json.dumps(await self.state(operator_id))
-                for ws in [w for w, o in self._sockets.items() if o == operator_id]:
+            for who in set(self._sockets.values()):
+                text = json.dumps(await self.state(*who))
+                for ws in [w for w, o in self._sockets.items() if o == who]:
                     try:
                         async with asyncio.timeout(SEND_TIMEOUT_S):
                             await ws.send_str(text)
@@ -113,8 +115,9 @@ class OperatorPush:
     async def serve(self, request: web.Request, operator_id: str) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
-        await ws.send_str(json.dumps(await self.state(operator_id)))
-        self._sockets[ws] = operator_id
+        lang = language_of(request)
+        await ws.send_str(json.dumps(await self.state(operator_id, lang)))
+        self._sockets[ws] = (operator_id, lang)
         try:
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
@@ -148,17 +151,21 @@ async def _push_context(app: web.Application) -> AsyncIterator[None]:
         await push.close_all()
 
 
+OPERATOR_WORDS = ("incoming_call", "on_the_line", "none", "logged_in", "logged_out",
+                  "queue_log_in", "queue_log_out", "paused", "live", "stale", "saved", "saving",
+                  "no_answer")
+
+
 def render_operator_page(request: web.Request) -> str:
     app, identity = request.app, request[IDENTITY]
     config = app[CONFIG]
-    lang = config.default_language
+    lang = language_of(request)
     operator = operator_of(config, identity.username)
     token = identity.csrf_token or ""
     if operator is None:
-        problem = (f"No operator with the id {identity.username!r} in the clinic config: "
-                   "an operator's user name must be their operator id.")
+        problem = tr(lang, "no_operator_id", id=repr(identity.username))
     elif app[DESK] is None:
-        problem = "The console runs without the controller: queue login is unavailable."
+        problem = tr(lang, "no_controller")
     else:
         problem = ""
     reasons = "".join(f'<option value="{esc(k)}">{esc(v.get(lang, k))}</option>'
@@ -166,48 +173,50 @@ def render_operator_page(request: web.Request) -> str:
     dispositions = "".join(
         f'<button type="button" class="disposition" data-disposition="{esc(k)}">'
         f"{esc(v.get(lang, k))}</button>" for k, v in config.console.dispositions.items())
+    facts = "".join(f'<dt>{esc(tr(lang, word))}</dt><dd data-pop="{field}"></dd>'
+                    for word, field in (("number", "number"), ("name", "name"),
+                                        ("language", "language"), ("queue", "queue_name"),
+                                        ("route", "route"), ("ivr_path", "path"),
+                                        ("waited", "wait_s")))
     body = f"""
 <header class="board-head">
   <div><h1>{esc(operator.name if operator else identity.username)}</h1>
   <p class="sub"><span id="feed" class="feed stale" role="status"
-    aria-live="polite">connecting…</span></p></div>
-  <div class="who"><span>{esc(identity.username)} ({esc(identity.role.value)})</span>
-  {logout_forms(token)}</div>
+    aria-live="polite">{esc(tr(lang, "connecting"))}</span></p></div>
+  <div class="who">{language_links(lang, "/operator")}
+  <a href="/wallboard">{esc(tr(lang, "wallboard"))}</a>
+  <span>{esc(identity.username)} ({esc(identity.role.value)})</span>
+  {logout_forms(token, lang)}</div>
 </header>
-<main class="board desk" data-socket="/ws/operator" data-stale-after="{STALE_AFTER_S:g}">
+<main class="board desk" data-socket="/ws/operator" data-stale-after="{STALE_AFTER_S:g}"
+  data-words="{esc(words_json(lang, OPERATOR_WORDS))}">
   {f'<p class="error" role="alert">{esc(problem)}</p>' if problem else ""}
   <p id="desk-error" class="error" role="alert" hidden></p>
-  <section aria-label="Screen-pop" id="pop" class="pop" hidden>
-    <h2 id="pop-title">Incoming call</h2>
-    <dl class="pop-facts">
-      <dt>Number</dt><dd data-pop="number"></dd>
-      <dt>Name</dt><dd data-pop="name"></dd>
-      <dt>Language</dt><dd data-pop="language"></dd>
-      <dt>Queue</dt><dd data-pop="queue_name"></dd>
-      <dt>Route</dt><dd data-pop="route"></dd>
-      <dt>IVR path</dt><dd data-pop="path"></dd>
-      <dt>Waited</dt><dd data-pop="wait_s"></dd>
-    </dl>
-    <h3>Previous calls (30 days)</h3>
+  <section aria-label="{esc(tr(lang, "incoming_call"))}" id="pop" class="pop" hidden>
+    <h2 id="pop-title">{esc(tr(lang, "incoming_call"))}</h2>
+    <dl class="pop-facts">{facts}</dl>
+    <h3>{esc(tr(lang, "previous_calls"))}</h3>
     <ul id="pop-previous"></ul>
   </section>
-  <section aria-label="Disposition" id="after-call" hidden>
-    <h2>After the call</h2>
-    <p>What was the call <span id="after-call-id"></span>?</p>
+  <section aria-label="{esc(tr(lang, "after_the_call"))}" id="after-call" hidden>
+    <h2>{esc(tr(lang, "after_the_call"))}</h2>
+    <p>{esc(tr(lang, "what_was_call"))} <span id="after-call-id"></span>?</p>
     <div class="dispositions">{dispositions}</div>
   </section>
   <p id="disposition-done" role="status"></p>
-  <section aria-label="My queues"><h2>My queues</h2>
-  <table id="my-queues" class="grid"><thead><tr><th>Queue</th><th>Status</th><th></th></tr>
-  </thead><tbody></tbody></table></section>
-  <section aria-label="Pause"><h2>Pause</h2>
-  <label>Reason <select id="pause-reason">{reasons}</select></label>
-  <button type="button" id="pause">Pause</button>
-  <button type="button" id="resume">Resume</button>
+  <section aria-label="{esc(tr(lang, "my_queues"))}"><h2>{esc(tr(lang, "my_queues"))}</h2>
+  <div class="scroll"><table id="my-queues" class="grid"><thead><tr>
+  <th>{esc(tr(lang, "queue"))}</th><th>{esc(tr(lang, "status"))}</th><th></th></tr>
+  </thead><tbody></tbody></table></div></section>
+  <section aria-label="{esc(tr(lang, "pause"))}"><h2>{esc(tr(lang, "pause"))}</h2>
+  <label>{esc(tr(lang, "reason"))} <select id="pause-reason">{reasons}</select></label>
+  <button type="button" id="pause">{esc(tr(lang, "pause"))}</button>
+  <button type="button" id="resume">{esc(tr(lang, "resume"))}</button>
   <span id="pause-state" role="status"></span></section>
 </main>"""
-    return layout("Operator — clinicall", body, scripts=("/assets/operator.js",),
-                  styles=("/assets/console.css",), csrf_token=token)
+    return layout(f"{tr(lang, 'my_desk')} — clinicall", body,
+                  scripts=("/assets/operator.js",), styles=("/assets/console.css",),
+                  csrf_token=token, lang=lang)
 
 
 async def operator_page(request: web.Request) -> web.Response:

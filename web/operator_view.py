@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from clinicall.settings.models import ClinicConfig, Operator
+from clinicall.web.i18n import Lang
 from clinicall.web.live import queue_name
 
 SEPARATOR = " › "
@@ -89,16 +90,24 @@ def path_in_words(config: ClinicConfig, path: str) -> str:
 
 def desk_state(config: ClinicConfig, operator: Operator, memberships: Iterable[MembershipLike],
                call: LiveCallLike | None, caller_e164: str | None,
-               previous: Sequence[Mapping[str, object]], now: datetime) -> dict[str, object]:
+               previous: Sequence[Mapping[str, object]], now: datetime,
+               lang: Lang = "en") -> dict[str, object]:
     seen = {m.queue: m for m in memberships if m.state != "offline"}
+    reasons = config.console.pause_reasons
+
+    def label(reason: str) -> str:  # the reason's words in the page's language
+        return reasons[reason].get(lang, reason) if reason in reasons else reason
+
     queues = [{"queue": q, "name": queue_name(config, q), "logged_in": q in seen,
                "paused": seen[q].paused if q in seen else False,
-               "reason": seen[q].pause_reason if q in seen else ""}
+               "reason": seen[q].pause_reason if q in seen else "",
+               "reason_label": label(seen[q].pause_reason) if q in seen else ""}
               for q in operator.queues]
     paused = [q for q in queues if q["paused"]]
     return {"at": now.isoformat(), "operator": operator.id, "name": operator.name,
             "queues": queues, "paused": bool(paused),
             "reason": paused[0]["reason"] if paused else "",
+            "reason_label": paused[0]["reason_label"] if paused else "",
             "call": _call(config, call, caller_e164, previous, now) if call else None}
 
 

@@ -22,6 +22,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/kiosk/wallboard": frozenset({"token"}),
     "/kiosk/ws": frozenset({"token"}),
     "/reports": frozenset({"from", "to", "period"}),
+    "/language": frozenset({"set", "next"}),
     "/reports/download": frozenset({"from", "to", "period", "by", "format", "section"}),
 }
 MAX_VALUE = 512

@@ -142,6 +142,7 @@ def wallboard_state(config: ClinicConfig, live: Mapping[str, QueueNowLike],
                     now: datetime, *, connected: bool) -> dict[str, object]:
     limits = config.console.wallboard
     return {"at": now.isoformat(), "connected": connected,
+            "at_local": now.astimezone(config.clinic.zone).strftime("%H:%M:%S"),
             "limits": {"wait_amber_s": limits.wait_amber_s, "wait_red_s": limits.wait_red_s,
                        "sl_amber_pct": limits.sl_amber_pct, "sl_red_pct": limits.sl_red_pct},
             "queues": tiles(config, live, today),

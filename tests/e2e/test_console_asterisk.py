@@ -28,6 +28,7 @@ from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings import load_config
 from clinicall.simclinic.clinic import SimulatedClinic
 from clinicall.web import build_app
+from clinicall.web.i18n import LANG_COOKIE
 from clinicall.web.users import add_user
 
 from .console_fixtures import (
@@ -138,6 +139,8 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
                          missed=True, miss_cause=MissCause.ABANDONED))
     await add_user(parts.sessions, "op102", Role.OPERATOR, PASSWORD, cost=FAST_COST)
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await page.context.add_cookies([{"name": LANG_COOKIE, "value": "en",  # English words
+                                     "url": str(console.make_url("/"))}])
     try:
         await log_in(page, console, "op102", "/operator")
         await page.wait_for_selector("#feed.live")
@@ -146,7 +149,7 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
 
         await page.select_option("#pause-reason", "lunch")
         await page.click("#pause")
-        await page.locator("#pause-state", has_text="paused: lunch").wait_for(timeout=5000)
+        await page.locator("#pause-state", has_text="paused: Lunch").wait_for(timeout=5000)
         member = await _member(parts, "gynecology", "op102")
         assert (member.paused, member.pause_reason) == (True, "lunch")  # in the engine
         await page.click("#resume")

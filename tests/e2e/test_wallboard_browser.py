@@ -17,6 +17,7 @@ from clinicall.controller.tracking.live import LiveState
 from clinicall.db import create_engine, session_factory
 from clinicall.settings import load_config
 from clinicall.web import build_app
+from clinicall.web.i18n import tr
 from clinicall.web.wallboard_push import PUSH
 
 from .console_fixtures import EXAMPLE, FAST_COST, KIOSK_TOKEN, SECRET, Requests, add_users, log_in
@@ -67,7 +68,7 @@ async def test_pushes_repaint_the_board_without_a_request(
                               member="PJSIP/op102", member_name="Iryna",
                               state=MemberState.IDLE, paused=True, pause_reason="lunch"))
         row = page.locator('tr[data-member="PJSIP/op102"]')
-        await row.locator("text=paused").wait_for(timeout=5000)
+        await row.locator(".st-paused").wait_for(timeout=5000)
         assert "lunch" in await row.inner_text()
         live.apply(QueueLeft(key="l1", at=datetime.now(UTC), call_id="c1", channel_id="c1",
                              queue="gynecology"))
@@ -92,7 +93,7 @@ async def test_a_dropped_socket_is_marked_stale_and_reconnects(
         page.on("websocket", lambda ws: sockets.append(ws))
         await server.app[PUSH].close_all()  # the server drops every wallboard
         await page.wait_for_selector("#feed.stale", timeout=5000)
-        assert (await page.inner_text("#feed")).startswith("stale")
+        assert await page.inner_text("#feed") == tr("uk", "stale")  # the clinic's language
         await page.wait_for_selector("#feed.live", timeout=10000)  # back after ~1 s
         assert len(sockets) == 1  # one new socket, not a request loop
         live.apply(joined(3))

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.settings.models import ClinicConfig, Http
 from clinicall.web import build_app
-from clinicall.web.pages import PLAIN_HTTP_WARNING, esc
+from clinicall.web.i18n import LANG_COOKIE, LANGUAGES, tr
+from clinicall.web.pages import esc
 
 from .web_fixtures import FAST_COST, NOW, SECRET, FakeLive
 
@@ -25,11 +26,12 @@ async def test_a_lan_address_over_plain_http_says_why_and_disables_the_button(
     db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig
 ) -> None:
     async with TestClient(TestServer(_app(db_sessions, clinic_config, "0.0.0.0"))) as client:
-        page = await (await client.get("/login")).text()
-    assert esc(PLAIN_HTTP_WARNING) in page
-    assert '<button type="submit" disabled>' in page
-    assert "README" in PLAIN_HTTP_WARNING
-    assert "HTTPS" in PLAIN_HTTP_WARNING
+        for lang in LANGUAGES:
+            page = await (await client.get("/login", cookies={LANG_COOKIE: lang})).text()
+            assert esc(tr(lang, "plain_http")) in page
+            assert '<button type="submit" disabled>' in page
+            assert "README" in tr(lang, "plain_http")
+            assert "HTTPS" in tr(lang, "plain_http")
 
 
 async def test_on_loopback_the_login_page_has_no_warning(
