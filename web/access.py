@@ -52,6 +52,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/operator/queue": frozenset({Role.OPERATOR}),
     "/api/operator/pause": frozenset({Role.OPERATOR}),
     "/api/operator/disposition": frozenset({Role.OPERATOR}),
+    "/api/openapi.json": EVERYONE,
     "/reports": STAFF,
     "/reports/download": STAFF,
 }

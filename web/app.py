@@ -25,6 +25,7 @@ from clinicall.web import (
     dashboard,
     language_view,
     manager_reports,
+    openapi,
     operator_desk,
     reports_api,
     wallboard,
@@ -131,6 +132,7 @@ def build_app(
     operator_desk.add_routes(app, desk)
     manager_reports.add_routes(app)
     language_view.add_routes(app)
+    openapi.add_routes(app)
     return app
 
 
