@@ -53,6 +53,12 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/operator/pause": frozenset({Role.OPERATOR}),
     "/api/operator/disposition": frozenset({Role.OPERATOR}),
     "/api/openapi.json": EVERYONE,
+    "/admin": frozenset({Role.ADMIN}),
+    "/admin/users": frozenset({Role.ADMIN}),
+    "/admin/users/{user_id}": frozenset({Role.ADMIN}),
+    "/admin/sessions/{session_id}": frozenset({Role.ADMIN}),
+    "/account": EVERYONE,
+    "/account/password": EVERYONE,
     "/reports": STAFF,
     "/reports/download": STAFF,
 }

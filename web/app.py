@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import (
+    admin_pages,
     assets,
     auth_views,
     console_assets,
@@ -133,6 +134,7 @@ def build_app(
     manager_reports.add_routes(app)
     language_view.add_routes(app)
     openapi.add_routes(app)
+    admin_pages.add_routes(app)
     return app
 
 

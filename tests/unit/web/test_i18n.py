@@ -38,8 +38,9 @@ def test_an_unknown_key_is_an_error_not_a_blank() -> None:
         tr("uk", "no_such_key")
 
 
-PAGES = {Role.MANAGER: ["/", "/reports", "/wallboard"], Role.OPERATOR: ["/operator"],
-         Role.QUALITY: ["/"]}
+PAGES = {Role.MANAGER: ["/", "/reports", "/wallboard", "/account"],
+         Role.OPERATOR: ["/operator", "/account"], Role.QUALITY: ["/"],
+         Role.ADMIN: ["/admin", "/account"]}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
