@@ -1,5 +1,5 @@
 """Every console page on a 390 px wide phone: no sideways scroll (wide tables scroll inside
-their own box instead)."""
+their own box instead), and every field has a label."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from clinicall.web.users import add_user
 from .console_fixtures import EXAMPLE, FAST_COST, PASSWORD, SECRET, add_users, log_in
 
 PHONE = {"width": 390, "height": 844}
-PAGES = {"maria": ["/", "/reports", "/wallboard"], "op102": ["/operator", "/wallboard"]}
+PAGES = {"maria": ["/", "/reports", "/wallboard", "/account"],
+         "op102": ["/operator", "/wallboard"], "adam": ["/admin"]}
 
 
 @pytest.fixture
@@ -45,6 +46,15 @@ async def server(sqlite_db_url: str) -> AsyncIterator[TestServer]:
     yield server
     await server.close()
     await engine.dispose()
+
+
+UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]
+  .filter(el => el.type !== "hidden" && !el.labels.length && !el.getAttribute("aria-label"))
+  .map(el => el.name || el.id)"""
+
+
+async def _every_field_is_labelled(page: Any) -> None:
+    assert await page.evaluate(UNLABELLED) == [], page.url
 
 
 async def _no_sideways_scroll(page: Any) -> None:
@@ -70,6 +80,7 @@ async def test_no_page_scrolls_sideways_at_390_px(
                 await page.goto(str(server.make_url(path)))
                 await page.wait_for_load_state("networkidle")
                 await _no_sideways_scroll(page)
+                await _every_field_is_labelled(page)
         except Exception:
             await page.screenshot(path=str(tmp_path / f"phone-{user}-{lang}.png"),
                                   full_page=True)
