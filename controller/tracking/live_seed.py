@@ -33,6 +33,7 @@ class MemberSeed:
         self._live, self._control, self._clock = live, control, clock
         self._task: asyncio.Task[None] | None = None
         self.seeded = asyncio.Event()  # set after each completed seed (tests wait on it)
+        self.tried = asyncio.Event()  # set after each attempt, done or failed
 
     def handle_fact(self, fact: Fact) -> None:
         if isinstance(fact, EngineLink) and fact.up and (self._task is None
@@ -40,6 +41,12 @@ class MemberSeed:
             self._task = asyncio.create_task(self._seed(), name="live-member-seed")
 
     async def _seed(self) -> None:
+        try:
+            await self._fold()
+        finally:
+            self.tried.set()
+
+    async def _fold(self) -> None:
         try:
             queues = await self._control.queue_status()
         except EngineError as exc:
