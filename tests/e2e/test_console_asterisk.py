@@ -3,7 +3,8 @@
 
 - wallboard: a patient calls, the IVR routes them to gynecology, and the waiting counter on an
   open wallboard changes with no request from the page; it goes back when they hang up;
-- operator: op102 pauses with a reason (seen in the engine's queue status), resumes, gets a
+- operator: op102 pauses with a reason (seen in the engine's queue status and on the
+  wallboard), resumes, gets a
   real call routed to them with a screen-pop (IVR path in words, a previous call of the
   number), and marks it resolved: the disposition and the caller's name are on the call."""
 
@@ -138,9 +139,10 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
                          started_at=earlier, caller=PATIENT, route="gynecology",
                          missed=True, miss_cause=MissCause.ABANDONED))
     await add_user(parts.sessions, "op102", Role.OPERATOR, PASSWORD, cost=FAST_COST)
-    page = await browser.new_page(viewport={"width": 1280, "height": 900})
-    await page.context.add_cookies([{"name": LANG_COOKIE, "value": "en",  # English words
-                                     "url": str(console.make_url("/"))}])
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_cookies([{"name": LANG_COOKIE, "value": "en",  # English words
+                                "url": str(console.make_url("/"))}])
+    page = await context.new_page()
     try:
         await log_in(page, console, "op102", "/operator")
         await page.wait_for_selector("#feed.live")
@@ -152,6 +154,12 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
         await page.locator("#pause-state", has_text="paused: Lunch").wait_for(timeout=5000)
         member = await _member(parts, "gynecology", "op102")
         assert (member.paused, member.pause_reason) == (True, "lunch")  # in the engine
+        board = await context.new_page()  # and on the wallboard (the same session)
+        await board.goto(str(console.make_url("/wallboard")))
+        await board.locator("#operators tr", has_text="op102").locator(
+            ".st-paused").wait_for(timeout=5000)
+        assert "lunch" in await board.locator("#operators tr", has_text="op102").inner_text()
+        await board.close()
         await page.click("#resume")
         await page.locator('#my-queues tr[data-queue="gynecology"]',
                            has_text="logged in").wait_for(timeout=5000)
