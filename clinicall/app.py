@@ -16,10 +16,13 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.port import Engine
 from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
+from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
@@ -82,9 +85,25 @@ async def running(
         sums = HourlySumsKeeper(sessions, KpiSettings.from_config(config), clock=utc_now)
         await sums.start()
         stack.push_async_callback(sums.close)
+        seed = MemberSeed(tracker.live, engine.control)  # the wallboard's operators at link-up
+        engine.subscribe(seed.handle_fact)
+        stack.push_async_callback(seed.close)
         controller = Controller(config, engine, account=tracker, surveys=tracker, now=now)
         await stack.enter_async_context(controller)
         yield Running(controller, engine, tracker, db, sessions)
+
+
+def operator_desk(config: ClinicConfig, parts: Running) -> OperatorDesk:
+    """The web console's way to the engine for operators (docs/console.md).  A member not
+    seen in any queue yet is the engine's phone of the operator: Asterisk ``PJSIP/<id>``,
+    FreeSWITCH's agent named by the id."""
+    asterisk = isinstance(config.engine, AsteriskEngineSettings)
+
+    def default_member(operator_id: str) -> str:
+        return member_interface(operator_id, simulated=False) if asterisk else operator_id
+
+    return OperatorDesk(parts.engine.control, parts.tracker.live, default_member,
+                        country_code=TrackingConfig.from_clinic(config).country_code)
 
 
 def make_sqlite_dir(url: str) -> None:

@@ -118,6 +118,7 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
     """Serve the web app and make a one-off manager login for this demo."""
     from aiohttp import web
 
+    from clinicall.app import operator_desk
     from clinicall.db.models import Role
     from clinicall.serve import web_secret
     from clinicall.web.app import build_app
@@ -127,7 +128,8 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
     password = secrets.token_urlsafe(9)
     await add_user(parts.sessions, "demo", Role.MANAGER, password, display_name="Demo manager")
     app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
-                    health=parts.engine.health, secret=web_secret())
+                    health=parts.engine.health, secret=web_secret(),
+                    desk=operator_desk(config, parts))
     runner = app_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, config.http.host, config.http.port if port is None else port)

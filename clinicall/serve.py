@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from clinicall.app import Running, running
+from clinicall.app import Running, operator_desk, running
 from clinicall.controller.service import Clock, utc_now
 from clinicall.settings.models import AsteriskEngine, ClinicConfig
 
@@ -67,7 +67,7 @@ async def serve(
         if web_enabled:
             app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
                             health=parts.engine.health, account=parts.tracker.health,
-                            secret=web_secret())
+                            secret=web_secret(), desk=operator_desk(config, parts))
             runner = app_runner(app)
             await runner.setup()
             await web.TCPSite(runner, config.http.host, config.http.port).start()

@@ -19,7 +19,9 @@ from aiohttp import web
 
 from clinicall.db.models import Role, User
 from clinicall.web.cookies import COOKIE_NAME, cookie_value
+from clinicall.web.i18n import language_of
 from clinicall.web.keys import CLOCK, IDENTITY, SESSIONS, Identity
+from clinicall.web.kiosk import kiosk_token_ok
 from clinicall.web.pages import forbidden_page
 from clinicall.web.session_store import find_session
 from clinicall.web.users import user_by_token
@@ -27,7 +29,11 @@ from clinicall.web.users import user_by_token
 log = logging.getLogger(__name__)
 
 #: Open without a login (the login form itself and the stylesheet/script it needs).
-PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js"})
+PUBLIC = frozenset({"/login", "/assets/app.css", "/assets/dashboard.js",
+                    "/assets/console.css", "/assets/wallboard.js", "/assets/operator.js",
+                    "/assets/reports.js", "/assets/vendor/chart.umd.min.js", "/language"})
+#: Open with the config's read-only kiosk token (``?token=``) instead of a login: a wall screen.
+KIOSK = frozenset({"/kiosk/wallboard", "/kiosk/ws"})
 STAFF = frozenset({Role.MANAGER, Role.QUALITY, Role.ADMIN})
 EVERYONE = frozenset(Role)
 #: Who may hear recordings (docs/recordings.md); downloading is checked on top of this.
@@ -57,13 +63,29 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/complaints": REVIEWERS,
     "/api/complaints/{id}/state": REVIEWERS,
     "/api/complaints/{id}/calls": REVIEWERS,
+    "/wallboard": EVERYONE,
+    "/ws/wallboard": EVERYONE,
+    "/operator": frozenset({Role.OPERATOR}),
+    "/ws/operator": frozenset({Role.OPERATOR}),
+    "/api/operator/queue": frozenset({Role.OPERATOR}),
+    "/api/operator/pause": frozenset({Role.OPERATOR}),
+    "/api/operator/disposition": frozenset({Role.OPERATOR}),
+    "/api/openapi.json": EVERYONE,
+    "/admin": frozenset({Role.ADMIN}),
+    "/admin/users": frozenset({Role.ADMIN}),
+    "/admin/users/{user_id}": frozenset({Role.ADMIN}),
+    "/admin/sessions/{session_id}": frozenset({Role.ADMIN}),
+    "/account": EVERYONE,
+    "/account/password": EVERYONE,
+    "/reports": STAFF,
+    "/reports/download": STAFF,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or request.path == "/metrics"
+    return request.path.startswith(("/api/", "/ws/")) or request.path == "/metrics"
 
 
 async def identify(request: web.Request) -> Identity | None:
@@ -99,6 +121,10 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     path = resource.canonical
     if path in PUBLIC:
         return await handler(request)
+    if path in KIOSK:
+        if not kiosk_token_ok(request):
+            raise web.HTTPNotFound()  # a wrong token learns nothing, not even that it exists
+        return await handler(request)
     rule = ACCESS.get(path)
     if rule is None:
         log.error("route %s has no access rule: refused to everybody", path)
@@ -132,4 +158,5 @@ def _forbidden(request: web.Request, identity: Identity | None) -> web.HTTPExcep
         text = '{"error": "forbidden for this role"}'
         return web.HTTPForbidden(text=text, content_type="application/json")
     token = identity.csrf_token if identity and identity.csrf_token else ""
-    return web.HTTPForbidden(text=forbidden_page(role, token), content_type="text/html")
+    return web.HTTPForbidden(text=forbidden_page(role, token, language_of(request)),
+                             content_type="text/html")

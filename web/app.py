@@ -21,14 +21,21 @@ from clinicall.recordings.storage import Storage
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import (
+    admin_pages,
     assets,
     audit_api,
     auth_views,
     complaints_api,
+    console_assets,
     dashboard,
+    language_view,
+    manager_reports,
+    openapi,
+    operator_desk,
     recordings_api,
     recordings_page,
     reports_api,
+    wallboard,
 )
 from clinicall.web.access import access_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
@@ -49,6 +56,7 @@ from clinicall.web.keys import (
     Clock,
 )
 from clinicall.web.live import AccountSource, HealthSource, LiveSource, MetricsLive
+from clinicall.web.operator_desk import DeskLike
 from clinicall.web.passwords import DEFAULT_COST, PasswordCost
 from clinicall.web.query_rules import query_middleware
 from clinicall.web.throttle import LoginThrottle
@@ -86,6 +94,7 @@ def build_app(
     session_ttl: timedelta = SESSION_TTL,
     cookie_secure: bool | None = None,
     password_cost: PasswordCost = DEFAULT_COST,
+    desk: DeskLike | None = None,
 ) -> web.Application:
     """The aiohttp application.  ``live`` and ``health`` are the controller's live view and
     its engine link's health (None: the web runs without a controller).
@@ -93,7 +102,9 @@ def build_app(
     ``cookie_secure`` None means: Secure cookies unless ``config.http.host`` is a loopback
     address (a TLS proxy in front is then expected); HSTS is sent when the request came over
     TLS or cookies are Secure.  ``password_cost`` is the argon2id cost new hashes get (and
-    weaker ones are rehashed to on login).  Raises ValueError for a short secret.
+    weaker ones are rehashed to on login).  ``desk`` is the operators' way to the engine
+    (``controller.desk.OperatorDesk``; None: no queue login).  Raises ValueError for a short
+    secret.
     """
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"the cookie secret needs at least {MIN_SECRET_BYTES} bytes")
@@ -131,6 +142,13 @@ def build_app(
     audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)
+    console_assets.add_routes(app)
+    wallboard.add_routes(app)
+    operator_desk.add_routes(app, desk)
+    manager_reports.add_routes(app)
+    language_view.add_routes(app)
+    openapi.add_routes(app)
+    admin_pages.add_routes(app)
     return app
 
 

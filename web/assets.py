@@ -43,6 +43,15 @@ td { font-variant-numeric: tabular-nums; }
 tr.overdue td { background: #fde8e8; color: #a4161a; font-weight: 600; }
 button { font: inherit; padding: .4rem 1rem; border: 1px solid var(--accent);
          background: var(--accent); color: #fff; border-radius: 4px; cursor: pointer; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.who { flex-wrap: wrap; }
+.langs { display: flex; gap: .4rem; }
+@media (max-width: 600px) {
+  header { flex-wrap: wrap; padding: .8rem 1rem; }
+  main { padding: 0 1rem 1rem; }
+  .login { margin: 1rem; padding: 1.2rem; }
+  .tile { min-width: 0; flex: 1 1 9rem; }
+}
 """
 
 JS = """

@@ -13,6 +13,7 @@ import logging
 
 from aiohttp import web
 
+from clinicall.db.models import Role
 from clinicall.web.cookies import (
     COOKIE_NAME,
     LOGIN_CSRF_COOKIE,
@@ -22,6 +23,7 @@ from clinicall.web.cookies import (
     set_cookie,
 )
 from clinicall.web.csrf import genuine_login_token, new_login_token
+from clinicall.web.i18n import language_of, tr
 from clinicall.web.keys import AUTH, CLOCK, IDENTITY, SESSIONS, THROTTLE
 from clinicall.web.pages import login_page
 from clinicall.web.session_store import end_all_sessions, end_session, open_session
@@ -62,7 +64,9 @@ def _login_response(request: web.Request, *, status: int = 200, next_path: str,
                     username: str = "", error: str = "",
                     headers: dict[str, str] | None = None) -> web.Response:
     token = _login_token(request)
-    page = login_page(next_path=next_path, csrf_token=token, username=username, error=error)
+    plain_http = request.app[AUTH].cookie_secure and not request.secure
+    page = login_page(next_path=next_path, csrf_token=token, username=username, error=error,
+                      plain_http=plain_http, lang=language_of(request))
     response = web.Response(status=status, text=page, content_type="text/html",
                             headers=headers)
     set_cookie(response, LOGIN_CSRF_COOKIE, token, LOGIN_FORM_TTL,
@@ -88,7 +92,7 @@ async def login_submit(request: web.Request) -> web.Response:
         log.debug("login refused for user %r: too many failed attempts", username)
         return _login_response(
             request, status=429, next_path=next_path, username=username,
-            error=f"Too many failed attempts. Try again in {wait} seconds.",
+            error=tr(language_of(request), "too_many", n=wait),
             headers={"Retry-After": str(wait)})
     auth = app[AUTH]
     user = await check_password(app[SESSIONS], username, password, auth.password_cost)
@@ -101,11 +105,13 @@ async def login_submit(request: web.Request) -> web.Response:
             log.warning("failed login for user %r: its address waits %d s before the next try",
                         username, locked)
         return _login_response(request, status=401, next_path=next_path, username=username,
-                               error="Wrong user name or password.")
+                               error=tr(language_of(request), "wrong_password"))
     throttle.succeeded(address, username)
     opened = await open_session(app[SESSIONS], user, now, auth.session_ttl,
                                 replaces=cookie_value(request, COOKIE_NAME))
     log.info("user %r logged in", username)
+    if next_path == "/" and user.role == Role.OPERATOR:
+        next_path = "/operator"  # the dashboard is the staff's; an operator's home is their desk
     response = web.HTTPSeeOther(location=next_path)
     set_cookie(response, COOKIE_NAME, opened.session_id, auth.session_ttl,
                secure=auth.cookie_secure)

@@ -14,6 +14,7 @@ from aiohttp import web
 from clinicall.reports.table import Value
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import reports_api
+from clinicall.web.i18n import language_of, tr
 from clinicall.web.keys import (
     ACCOUNT,
     CLOCK,
@@ -26,28 +27,28 @@ from clinicall.web.keys import (
 )
 from clinicall.web.kpi_today import clinic_row, rows_by_queue, today_report
 from clinicall.web.live import live_view, queue_name
-from clinicall.web.pages import esc, layout, logout_forms
+from clinicall.web.pages import esc, language_links, layout, logout_forms
 
 LIVE_COLUMNS = [
-    ("waiting", "Waiting", "count"),
-    ("longest_wait_s", "Longest wait", "s"),
-    ("available", "Available", "count"),
-    ("paused", "Paused", "count"),
-    ("in_call", "In call", "count"),
+    ("waiting", "k_waiting", "count"),
+    ("longest_wait_s", "k_longest_wait", "s"),
+    ("available", "k_available", "count"),
+    ("paused", "k_paused", "count"),
+    ("in_call", "k_in_call", "count"),
 ]
 KPI_COLUMNS = [
-    ("offered", "Offered", "count"),
-    ("answered", "Answered", "count"),
-    ("abandoned", "Abandoned", "count"),
-    ("timeout", "Timed out", "count"),
-    ("service_level", "Service level", "%"),
-    ("asa", "ASA", "s"),
+    ("offered", "k_offered", "count"),
+    ("answered", "k_answered", "count"),
+    ("abandoned", "k_abandoned", "count"),
+    ("timeout", "k_timeout", "count"),
+    ("service_level", "k_service_level", "%"),
+    ("asa", "k_asa", "s"),
 ]
 CLINIC_COLUMNS = [
-    ("inbound", "Inbound calls", "count"),
-    ("missed", "Missed", "count"),
-    ("unreturned", "Missed, not called back", "count"),
-    ("missed_rate", "Missed rate", "%"),
+    ("inbound", "k_inbound", "count"),
+    ("missed", "k_missed", "count"),
+    ("unreturned", "k_unreturned", "count"),
+    ("missed_rate", "k_missed_rate", "%"),
 ]
 
 
@@ -67,8 +68,9 @@ def _cell(attr: str, key: str, value: object, unit: str) -> str:
 
 
 def _table(caption: str, attr: str, columns: list[tuple[str, str, str]],
-           rows: list[tuple[str, str, Mapping[str, object]]], default: object) -> str:
-    head = "".join(f"<th>{esc(title)}</th>" for _, title, _ in columns)
+           rows: list[tuple[str, str, Mapping[str, object]]], default: object,
+           lang: str = "en") -> str:
+    head = "".join(f"<th>{esc(tr(lang, title))}</th>" for _, title, _ in columns)
     body = "".join(
         f"<tr><th scope=\"row\">{esc(name)}</th>"
         + "".join(_cell(attr, f"{key}:{f}", values.get(f, default if u == "count" else None), u)
@@ -76,13 +78,14 @@ def _table(caption: str, attr: str, columns: list[tuple[str, str, str]],
         + "</tr>"
         for key, name, values in rows
     )
-    return (f'<table><caption>{esc(caption)}</caption><thead><tr><th>Queue</th>{head}</tr>'
-            f"</thead><tbody>{body}</tbody></table>")
+    return (f'<div class="scroll"><table><caption>{esc(caption)}</caption><thead><tr>'
+            f"<th>{esc(tr(lang, 'queue'))}</th>{head}</tr>"
+            f"</thead><tbody>{body}</tbody></table></div>")
 
 
 def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, object],
                      kpi: dict[str, dict[str, Value]], clinic: dict[str, Value],
-                     local_now: str) -> str:
+                     local_now: str, lang: str = "en") -> str:
     live_queues = live["queues"]
     assert isinstance(live_queues, dict)
     queues = list(dict.fromkeys([*live_queues, *kpi]))
@@ -90,31 +93,34 @@ def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, o
     kpi_rows: list[tuple[str, str, Mapping[str, object]]] = [
         (q, queue_name(config, q), kpi.get(q, {})) for q in queues]
     clinic_cells = "".join(
-        f'<div class="tile"><span class="label">{esc(title)}</span>'
+        f'<div class="tile"><span class="label">{esc(tr(lang, title))}</span>'
         f'<span class="value" data-kpi="calls:{f}" data-unit="{u}">'
         f'{esc(fmt(clinic.get(f, 0 if u == "count" else None), u))}</span></div>'
         for f, title, u in CLINIC_COLUMNS
     )
-    status = "" if live["connected"] else '<p class="warn">No live feed from the PBX.</p>'
+    status = ("" if live["connected"]
+              else f'<p class="warn">{esc(tr(lang, "no_live_feed"))}</p>')
     name = config.clinic.name.get(config.default_language, "")
     body = f"""
 <header>
   <div><h1>{esc(name)}</h1>
-  <p class="sub">Time zone {esc(config.clinic.timezone)} ·
+  <p class="sub">{esc(tr(lang, "time_zone_cap"))} {esc(config.clinic.timezone)} ·
   <span id="updated">{esc(local_now)}</span></p></div>
-  <div class="who">
+  <div class="who">{language_links(lang, "/")}
+    <a href="/reports">{esc(tr(lang, "reports"))}</a>
+    <a href="/wallboard">{esc(tr(lang, "wallboard"))}</a>
     <span>{esc(identity.username)} ({esc(identity.role.value)})</span>
-    {logout_forms(identity.csrf_token) if identity.csrf_token else ""}</div>
+    {logout_forms(identity.csrf_token, lang) if identity.csrf_token else ""}</div>
 </header>
 <main>
-  <section><h2>Now</h2>{status}
-  {_table("Queues now", "live", LIVE_COLUMNS, live_rows, 0)}</section>
-  <section><h2>Today</h2>
+  <section><h2>{esc(tr(lang, "now"))}</h2>{status}
+  {_table(tr(lang, "queues_now"), "live", LIVE_COLUMNS, live_rows, 0, lang)}</section>
+  <section><h2>{esc(tr(lang, "today_title"))}</h2>
   <div class="tiles">{clinic_cells}</div>
-  {_table("Queues today", "kpi", KPI_COLUMNS, kpi_rows, 0)}</section>
+  {_table(tr(lang, "queues_today"), "kpi", KPI_COLUMNS, kpi_rows, 0, lang)}</section>
 </main>"""
     return layout(f"{name} — clinicall", body, script=True,
-                  csrf_token=identity.csrf_token or "")
+                  csrf_token=identity.csrf_token or "", lang=lang)
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -124,7 +130,7 @@ async def dashboard(request: web.Request) -> web.Response:
     report = await today_report(app[SESSIONS], config, now)
     local_now = now.astimezone(config.clinic.zone).strftime("%Y-%m-%d %H:%M:%S")
     html = render_dashboard(config, request[IDENTITY], live, rows_by_queue(report),
-                            clinic_row(report), local_now)
+                            clinic_row(report), local_now, language_of(request))
     return web.Response(text=html, content_type="text/html")
 
 

@@ -27,6 +27,11 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/api/recordings/{id}/audio": frozenset({"listen"}),
     "/api/recordings/{id}/download": frozenset({"reason"}),
     "/api/audit": frozenset({"after"}),
+    "/kiosk/wallboard": frozenset({"token"}),
+    "/kiosk/ws": frozenset({"token"}),
+    "/reports": frozenset({"from", "to", "period"}),
+    "/language": frozenset({"set", "next"}),
+    "/reports/download": frozenset({"from", "to", "period", "by", "format", "section"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096

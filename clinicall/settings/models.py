@@ -434,6 +434,42 @@ class Http(Frozen):
     port: int = Field(default=8080, ge=1, le=65535)
 
 
+DEFAULT_PAUSE_REASONS: dict[str, dict[Language, str]] = {
+    "break": {"uk": "Перерва", "ru": "Перерыв", "en": "Break"},
+    "lunch": {"uk": "Обід", "ru": "Обед", "en": "Lunch"},
+    "paperwork": {"uk": "Документи", "ru": "Документы", "en": "Paperwork"},
+}
+DEFAULT_DISPOSITIONS: dict[str, dict[Language, str]] = {
+    "resolved": {"uk": "Вирішено", "ru": "Решено", "en": "Resolved"},
+    "needs_callback": {"uk": "Потрібен дзвінок", "ru": "Нужен звонок", "en": "Needs a callback"},
+    "complaint": {"uk": "Скарга", "ru": "Жалоба", "en": "Complaint"},
+    "wrong_number": {"uk": "Помилковий номер", "ru": "Ошибочный номер", "en": "Wrong number"},
+}
+
+
+class Wallboard(Frozen):
+    """When a wallboard tile turns amber and red: the longest wait past ``wait_*_s`` or
+    today's service level under ``sl_*_pct`` (docs/console.md)."""
+
+    wait_amber_s: int = Field(default=60, ge=1, le=3600)
+    wait_red_s: int = Field(default=180, ge=1, le=3600)
+    sl_amber_pct: float = Field(default=80.0, ge=0, le=100)
+    sl_red_pct: float = Field(default=60.0, ge=0, le=100)
+
+
+class Console(Frozen):
+    """The web console (docs/console.md): the wallboard's thresholds, the read-only token of
+    the kiosk wallboard (None: no kiosk URL), the operators' pause reasons and the
+    dispositions an operator gives a call, each with its label per language."""
+
+    wallboard: Wallboard = Field(default_factory=Wallboard)
+    kiosk_token: Annotated[str, StringConstraints(min_length=24)] | None = None
+    pause_reasons: dict[Ident, Localized] = Field(
+        default_factory=lambda: dict(DEFAULT_PAUSE_REASONS))
+    dispositions: dict[Ident, Localized] = Field(
+        default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
+
+
 class ClinicConfig(Frozen):
     """The whole clinic config (see config/clinic.example.yaml)."""
 
@@ -455,6 +491,7 @@ class ClinicConfig(Frozen):
     recordings: Recordings = Field(default_factory=Recordings)
     complaints: Complaints = Field(default_factory=Complaints)
     http: Http = Field(default_factory=Http)
+    console: Console = Field(default_factory=Console)
 
     def asterisk_engine(self) -> AsteriskEngine:
         """The engine settings, for what only Asterisk has (its config generator, its

@@ -85,10 +85,13 @@ class CallRecord:
     missed: bool
     miss_cause: MissCause | None
     attempts: tuple[AttemptRecord, ...]
-    caller_name: str | None = None  # not stored on the call (yet): for the live view
+    caller_name: str | None = None  # the caller id's name (migration 0012)
     #: The call's recording, only once an operator answered: engines record only while
     #: bridged, so an unanswered call's file holds no audio.
     recording: RecordingRef | None = None
+
+
+CALLER_NAME_CHARS = 80  # the column's size (migration 0012)
 
 
 @dataclass(slots=True)
@@ -233,7 +236,7 @@ def _call(
         miss_cause=cause,
         attempts=attempts,
         caller_name=str(facts.ivr.get("caller_name") or (first.caller_name if first else ""))
-        or None,
+        [:CALLER_NAME_CHARS] or None,
         recording=_recording(facts, answered_at),
     )
 

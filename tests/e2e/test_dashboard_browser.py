@@ -18,6 +18,7 @@ from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueO
 from clinicall.settings import load_config
 from clinicall.web import build_app
 from clinicall.web.cookies import COOKIE_NAME, LOGIN_CSRF_COOKIE
+from clinicall.web.i18n import LANG_COOKIE
 from clinicall.web.passwords import PasswordCost
 from clinicall.web.users import add_user
 
@@ -76,7 +77,14 @@ async def server(sqlite_db_url: str) -> AsyncIterator[TestServer]:
     await engine.dispose()
 
 
+async def english(page: Any, server: TestServer) -> None:
+    """These tests read the English words: the user picked English (the clinic's is uk)."""
+    await page.context.add_cookies([{"name": LANG_COOKIE, "value": "en",
+                                     "url": str(server.make_url("/"))}])
+
+
 async def _log_in(page: Any, server: TestServer, name: str) -> None:
+    await english(page, server)
     await page.goto(str(server.make_url("/")))
     assert page.url.endswith("/login")
     await page.fill("input[name=username]", name)
@@ -118,6 +126,8 @@ async def test_manager_sees_the_seeded_numbers(
 async def test_operator_is_refused_the_dashboard(browser: Any, server: TestServer) -> None:
     page = await browser.new_page()
     await _log_in(page, server, "oleh")
+    await page.wait_for_url("**/operator")  # an operator's home is their desk
+    await page.goto(str(server.make_url("/")))
     await page.wait_for_selector("text=Not allowed")
     assert "Your role (operator) may not open this page." in await page.inner_text("main")
     response = await page.goto(str(server.make_url("/api/kpi")))
@@ -128,13 +138,14 @@ async def test_operator_is_refused_the_dashboard(browser: Any, server: TestServe
 
 async def test_wrong_password_stays_on_the_login_page(browser: Any, server: TestServer) -> None:
     page = await browser.new_page()
+    await english(page, server)
     await page.goto(str(server.make_url("/login")))
     await page.fill("input[name=username]", "maria")
     await page.fill("input[name=password]", "not it")
     await page.click("button[type=submit]")
     await page.wait_for_selector("text=Wrong user name or password.")
     names = [cookie["name"] for cookie in await page.context.cookies()]
-    assert names == [LOGIN_CSRF_COOKIE]  # the form's token; no session
+    assert sorted(names) == sorted([LOGIN_CSRF_COOKIE, LANG_COOKIE])  # no session
 
 
 async def test_log_out_ends_the_session_for_a_copied_cookie(

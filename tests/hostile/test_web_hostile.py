@@ -28,7 +28,9 @@ from clinicall.db.models import Role, User, WebSession
 from clinicall.settings import load_config
 from clinicall.web import build_app
 from clinicall.web.cookies import COOKIE_NAME
+from clinicall.web.i18n import tr
 from clinicall.web.keys import THROTTLE
+from clinicall.web.pages import esc
 from clinicall.web.passwords import PasswordCost
 from clinicall.web.session_store import count_sessions, open_session
 from clinicall.web.throttle import MAX_KEYS
@@ -289,7 +291,7 @@ async def test_an_attacker_cannot_lock_the_real_manager_out(
         assert refused.status == 429  # even the right password, from the attacker's address
         wait = int(refused.headers["Retry-After"])
         assert 0 < wait <= 600
-        assert f"Try again in {wait} seconds." in await refused.text()
+        assert esc(tr("uk", "too_many", n=wait)) in await refused.text()
     async with _client_from(server, "127.0.0.7") as manager:
         response = await _post_login(manager, "manager", PASSWORD)
         assert response.status == 303, await response.text()

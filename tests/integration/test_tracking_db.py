@@ -198,6 +198,7 @@ async def test_ingest_gives_calls_attempts_and_rings(db_sessions: Sessions, tmp_
     )  # fmt: skip
     assert a.answered_at == datetime.fromtimestamp(T0 + 13, UTC)
     assert a.ended_at == datetime.fromtimestamp(T0 + 73.3, UTC)
+    assert a.caller_name == "Олена"  # stored on the call since migration 0012
     assert (attempts[A].outcome, attempts[A].wait_s, attempts[A].talk_s, attempts[A].priority) == (
         QueueOutcome.ANSWERED, 3.0, 60.0, 2,
     )  # fmt: skip

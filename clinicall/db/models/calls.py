@@ -43,6 +43,7 @@ class Call(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     ivr_path: Mapped[str | None] = mapped_column(String(255))  # keys pressed, e.g. "2>1"
     route: Mapped[str | None] = mapped_column(String(64))  # triage topic
+    caller_name: Mapped[str | None] = mapped_column(String(80))  # the caller id's name
     ivr_outcome: Mapped[IvrOutcome | None] = mapped_column(str_enum(IvrOutcome))
     hangup_side: Mapped[HangupSide | None] = mapped_column(str_enum(HangupSide))
     missed: Mapped[bool] = mapped_column(default=False)
@@ -50,6 +51,10 @@ class Call(Base):
     # Links to later calls of the number, for the reports (clinicall.db.call_links keeps them)
     repeat_gap_ms: Mapped[int | None] = mapped_column(BigInteger)
     return_delay_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # What the operator marked the call with (console.dispositions; docs/console.md).
+    disposition: Mapped[str | None] = mapped_column(String(40))
+    disposition_by: Mapped[str | None] = mapped_column(String(64))
+    disposition_at: Mapped[datetime | None]
 
     queue_attempts: Mapped[list[QueueAttempt]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="QueueAttempt.joined_at"

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
 from clinicall.web.dashboard import fmt
+from clinicall.web.i18n import tr
 from clinicall.web.live import live_view
+from clinicall.web.pages import esc
 
 from .web_fixtures import Account, FakeAccount, FakeHealth, log_in, seed_today
 
@@ -84,7 +86,7 @@ async def test_the_live_view_says_when_the_pbx_link_is_down(
     assert (live["connected"], live["engine"]["up"], live["engine"]["detail"]) == (
         False, False, "connection refused")  # fmt: skip
     page = await (await client.get("/", headers=auth)).text()
-    assert "No live feed from the PBX." in page
+    assert esc(tr("uk", "no_live_feed")) in page  # the clinic's language
     metrics = await (await client.get("/metrics", headers=auth)).text()
     assert 'clinicall_engine_up{engine="asterisk"} 0.0' in metrics
 

@@ -1,0 +1,157 @@
+"""The operator's JSON API on a fake desk: what reaches the engine port, what is refused and
+why (not their queue, an unknown reason, no CSRF token, another role, no controller), and an
+engine refusal said as a 502 without a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.db.models import Role
+from clinicall.settings.models import ClinicConfig
+from clinicall.web import build_app
+from clinicall.web.i18n import tr
+from clinicall.web.operator_view import MembershipLike
+from clinicall.web.pages import esc
+from clinicall.web.users import add_user
+
+from .web_fixtures import FAST_COST, NOW, SECRET, Account, FakeLive, log_in
+
+Client = TestClient[web.Request, web.Application]
+PASSWORD = "pw-operator-correct horse"
+
+
+class Refused(Exception):
+    pass
+
+
+@dataclass
+class FakeDesk:
+    commands: list[tuple[str, ...]] = field(default_factory=list)
+    refuse: bool = False
+
+    def memberships(self, operator_id: str) -> list[MembershipLike]:
+        return []
+
+    async def log_in(self, operator_id: str, queue: str) -> None:
+        self._do("in", operator_id, queue)
+
+    async def log_out(self, operator_id: str, queue: str) -> None:
+        self._do("out", operator_id, queue)
+
+    async def pause(self, operator_id: str, *, paused: bool, reason: str = "") -> None:
+        self._do("pause" if paused else "resume", operator_id, reason)
+
+    def call_now(self, operator_id: str) -> None:
+        return None
+
+    def _do(self, *command: str) -> None:
+        if self.refuse:
+            raise Refused("QueueAdd: Unable to add interface: Already there")
+        self.commands.append(command)
+
+
+async def _client(sessions: async_sessionmaker[AsyncSession], config: ClinicConfig,
+                  desk: FakeDesk | None) -> Client:
+    app = build_app(sessions=sessions, config=config, live=FakeLive(), secret=SECRET,
+                    clock=lambda: NOW, password_cost=FAST_COST, desk=desk)
+    return TestClient(TestServer(app))
+
+
+@pytest.fixture
+async def desk_client(
+    db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig
+) -> AsyncIterator[tuple[Client, FakeDesk, str]]:
+    await add_user(db_sessions, "op102", Role.OPERATOR, PASSWORD, cost=FAST_COST)
+    desk = FakeDesk()
+    async with await _client(db_sessions, clinic_config, desk) as client:
+        token = await log_in(client, Account("op102", PASSWORD, Role.OPERATOR, ""))
+        yield client, desk, token
+
+
+async def test_queue_login_logout_and_pause_reach_the_desk(
+    desk_client: tuple[Client, FakeDesk, str]
+) -> None:
+    client, desk, token = desk_client
+    headers = {"X-CSRF-Token": token}
+    for path, body in (("/api/operator/queue", {"queue": "gynecology", "logged_in": True}),
+                       ("/api/operator/queue", {"queue": "universal", "logged_in": False}),
+                       ("/api/operator/pause", {"paused": True, "reason": "lunch"}),
+                       ("/api/operator/pause", {"paused": False})):
+        response = await client.post(path, json=body, headers=headers)
+        assert response.status == 200, await response.text()
+    assert desk.commands == [("in", "op102", "gynecology"), ("out", "op102", "universal"),
+                             ("pause", "op102", "lunch"), ("resume", "op102", "")]
+
+
+@pytest.mark.parametrize(("path", "body", "message"), [
+    ("/api/operator/queue", {"queue": "pediatrics", "logged_in": True}, "one of your queues"),
+    ("/api/operator/queue", {"queue": "gynecology", "logged_in": "yes"}, "logged_in"),
+    ("/api/operator/pause", {"paused": True, "reason": "nap"}, "reason: one of"),
+    ("/api/operator/pause", {"paused": 1}, "paused: true or false"),
+    ("/api/operator/disposition", {"call_id": "c1", "disposition": "great"}, "disposition"),
+    ("/api/operator/disposition", {"call_id": "", "disposition": "resolved"}, "call_id"),
+    ("/api/operator/queue", ["gynecology"], "JSON object"),
+])
+async def test_bad_input_is_a_400_saying_what(
+    desk_client: tuple[Client, FakeDesk, str], path: str, body: object, message: str
+) -> None:
+    client, desk, token = desk_client
+    response = await client.post(path, json=body, headers={"X-CSRF-Token": token})
+    assert response.status == 400
+    assert message in (await response.json())["error"]
+    assert desk.commands == []
+
+
+async def test_without_the_csrf_token_nothing_reaches_the_engine(
+    desk_client: tuple[Client, FakeDesk, str]
+) -> None:
+    client, desk, _ = desk_client
+    response = await client.post("/api/operator/pause", json={"paused": True,
+                                                               "reason": "lunch"})
+    assert response.status == 403
+    assert desk.commands == []
+
+
+async def test_a_disposition_for_a_call_not_in_the_account_is_a_409(
+    desk_client: tuple[Client, FakeDesk, str]
+) -> None:
+    client, _, token = desk_client
+    response = await client.post("/api/operator/disposition", headers={"X-CSRF-Token": token},
+                                 json={"call_id": "nope", "disposition": "resolved"})
+    assert response.status == 409
+    assert (await response.json())["error"] == "the call is not in the account yet"
+
+
+async def test_an_engine_refusal_is_a_502_with_its_reason(
+    desk_client: tuple[Client, FakeDesk, str]
+) -> None:
+    client, desk, token = desk_client
+    desk.refuse = True
+    response = await client.post("/api/operator/queue", headers={"X-CSRF-Token": token},
+                                 json={"queue": "gynecology", "logged_in": True})
+    assert response.status == 502
+    assert "Already there" in (await response.json())["error"]
+
+
+async def test_other_roles_are_refused_and_no_controller_is_a_503(
+    db_sessions: async_sessionmaker[AsyncSession], clinic_config: ClinicConfig,
+    accounts: dict[Role, Account],
+) -> None:
+    async with await _client(db_sessions, clinic_config, FakeDesk()) as client:
+        await log_in(client, accounts[Role.MANAGER])
+        assert (await client.get("/operator")).status == 403
+        assert (await client.post("/api/operator/pause", json={})).status == 403
+    await add_user(db_sessions, "op101", Role.OPERATOR, PASSWORD, cost=FAST_COST)
+    async with await _client(db_sessions, clinic_config, None) as client:
+        token = await log_in(client, Account("op101", PASSWORD, Role.OPERATOR, ""))
+        page = await client.get("/operator")
+        assert esc(tr("uk", "no_controller")) in await page.text()  # the clinic's language
+        response = await client.post("/api/operator/pause", headers={"X-CSRF-Token": token},
+                                     json={"paused": False})
+        assert response.status == 503

@@ -1,0 +1,146 @@
+"""The wallboard's push: every connected wallboard gets the new state over its WebSocket as
+soon as the controller's live state changes, and a heartbeat when nothing changes.
+
+The live state (``controller.tracking.live.LiveState``) calls ``watch`` listeners after each
+fact that changed it; the listener only sets an event, and one task per app builds the state
+once and sends it to every socket.  Facts that arrive while a state is being sent coalesce
+into the next send.  With nothing new the same state goes out every ``HEARTBEAT_S`` seconds,
+so a page that hears nothing for longer knows its push stopped and marks itself stale.
+Today's numbers (service level, abandoned, missed) come from the store at most every
+``TODAY_EVERY_S`` seconds.  docs/console.md describes the whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from aiohttp import WSMsgType, web
+
+from clinicall.reports.table import Value
+from clinicall.web.keys import CLOCK, CONFIG, HEALTH, LIVE, SESSIONS
+from clinicall.web.kpi_today import rows_by_queue, today_report
+from clinicall.web.live import QueueNowLike
+from clinicall.web.wallboard_view import MemberNowLike, wallboard_state
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5.0
+TODAY_EVERY_S = 15.0
+SEND_TIMEOUT_S = 2.0  # a wallboard that cannot take a message this long is dropped
+
+
+@runtime_checkable
+class WatchedLive(Protocol):
+    """The live state with its operator grid and change signal (``LiveState``)."""
+
+    def snapshot(self, now: datetime) -> Mapping[str, QueueNowLike]: ...
+    def members(self) -> Iterable[MemberNowLike]: ...
+    def watch(self, listener: Callable[[], None]) -> None: ...
+
+
+class WallboardPush:
+    """The sockets of the open wallboards and the task that feeds them."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._changed = asyncio.Event()
+        self._today: dict[str, dict[str, Value]] = {}
+        self._today_at: datetime | None = None
+        self.sent = 0  # states sent (all sockets count once), for tests and the benchmark
+
+    def wake(self) -> None:
+        self._changed.set()
+
+    async def state(self) -> dict[str, object]:
+        now = self._app[CLOCK]()
+        await self._refresh_today(now)
+        live = self._app[LIVE]
+        snapshot = dict(live.snapshot(now)) if live is not None else {}
+        members = list(live.members()) if isinstance(live, WatchedLive) else []
+        health = self._app[HEALTH]
+        connected = live is not None and (health is None or health().up)
+        return wallboard_state(self._app[CONFIG], snapshot, members, self._today, now,
+                               connected=connected)
+
+    async def _refresh_today(self, now: datetime) -> None:
+        if self._today_at is not None and (now - self._today_at).total_seconds() < TODAY_EVERY_S:
+            return
+        try:
+            report = await today_report(self._app[SESSIONS], self._app[CONFIG], now)
+        except Exception:  # the store is down: the live part still goes out
+            log.warning("wallboard: today's numbers unavailable (store)", exc_info=True)
+            return
+        self._today, self._today_at = rows_by_queue(report), now
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HEARTBEAT_S):
+                    await self._changed.wait()
+            self._changed.clear()
+            if self._sockets:
+                await self.broadcast(json.dumps(await self.state()))
+
+    async def broadcast(self, text: str) -> None:
+        sockets = list(self._sockets)
+        results = await asyncio.gather(*(self._send(ws, text) for ws in sockets))
+        for ws, ok in zip(sockets, results, strict=True):
+            if not ok:
+                self._sockets.discard(ws)
+        self.sent += 1
+
+    @staticmethod
+    async def _send(ws: web.WebSocketResponse, text: str) -> bool:
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await ws.send_str(text)
+        except (ConnectionError, TimeoutError, RuntimeError):
+            return False
+        return True
+
+    async def serve(self, request: web.Request) -> web.WebSocketResponse:
+        """One wallboard's socket: the state at once, then every push until it closes.
+        Anything the page sends is ignored (the socket is read only to see it close)."""
+        ws = web.WebSocketResponse(heartbeat=30.0)
+        await ws.prepare(request)
+        await ws.send_str(json.dumps(await self.state()))
+        self._sockets.add(ws)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
+    async def close_all(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"server shutting down")
+        self._sockets.clear()
+
+
+PUSH = web.AppKey("wallboard_push", WallboardPush)
+
+
+async def push_context(app: web.Application) -> AsyncIterator[None]:
+    """Start the push with the app and stop it (and close the sockets) at shutdown."""
+    push = WallboardPush(app)
+    app[PUSH] = push
+    live = app[LIVE]
+    if isinstance(live, WatchedLive):
+        live.watch(push.wake)
+    task = asyncio.create_task(push.run(), name="wallboard-push")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await push.close_all()
