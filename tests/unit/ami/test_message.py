@@ -1,0 +1,73 @@
+"""``Message`` lookups: the first value of a name in any case, whether the parser built the
+message (names and values split in one pass) or code did (``Message(headers)``), and for
+names the one-string index cannot hold (non-ASCII, a "\\n" inside)."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinicall.controller.asterisk.ami.message import Message
+from clinicall.controller.asterisk.ami.protocol import AMIParser
+
+
+def parsed(frame: bytes) -> Message:
+    (msg,) = AMIParser(expect_banner=False).feed(frame + b"\r\n\r\n")
+    return msg
+
+
+def test_first_value_of_a_name_in_any_case() -> None:
+    msg = parsed(b"Event: Newexten\r\nUNIQUEID: 1.1\r\nUniqueid: 1.2\r\nVariable: a\r\nvariable: b")
+    assert msg.get("uniqueid") == "1.1"
+    assert msg["Uniqueid"] == "1.1"
+    assert msg.getall("VARIABLE") == ["a", "b"]
+    assert msg.event == "Newexten"
+    assert msg.action_id == ""
+    assert "uniqueID" in msg
+    assert msg.headers == [
+        ("Event", "Newexten"),
+        ("UNIQUEID", "1.1"),
+        ("Uniqueid", "1.2"),
+        ("Variable", "a"),
+        ("variable", "b"),
+    ]
+
+
+def test_a_lookup_never_matches_across_names() -> None:
+    msg = parsed(b"Event: X\r\nQueue: therapy\r\nQueueEntry: 1")
+    assert msg.get("Queue") == "therapy"
+    assert msg.get("Entry") is None
+    assert msg.get("Queue\nQueueEntry") is None
+    assert msg.get("") is None
+    with pytest.raises(KeyError):
+        _ = msg["Event\nQueue"]
+
+
+def test_an_empty_name_and_an_empty_value() -> None:
+    msg = parsed(b"Event: X\r\n: nameless\r\nCallerIDName: ")
+    assert msg.get("") == "nameless"
+    assert msg.get("calleridname") == ""
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Événement", "a"), ("ÉVÉNEMENT", "b"), ("Event", "c")],
+        [("A\nB", "a"), ("a\nb", "b"), ("Event", "c")],
+        [("ΑΣ", "a"), ("ας", "b"), ("Event", "c")],
+    ],
+)
+def test_names_the_one_string_index_cannot_hold(headers: list[tuple[str, str]]) -> None:
+    msg = Message(headers)
+    first, second, _ = headers
+    assert msg.get(first[0]) == "a"
+    assert msg.get(second[0]) == ("a" if first[0].lower() == second[0].lower() else "b")
+    assert msg.event == "c"
+    assert msg.get("A") is None
+
+
+def test_built_and_parsed_messages_are_equal() -> None:
+    msg = parsed(b"Event: Hangup\r\nUniqueid: 1.1")
+    assert msg == Message([("Event", "Hangup"), ("Uniqueid", "1.1")])
+    assert msg != Message([("Event", "Hangup"), ("Uniqueid", "1.2")])
+    assert len(msg) == 2
+    assert list(msg) == [("Event", "Hangup"), ("Uniqueid", "1.1")]
