@@ -5,6 +5,8 @@ names the one-string index cannot hold (non-ASCII, a "\\n" inside)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami.protocol import AMIParser
@@ -71,3 +73,29 @@ def test_built_and_parsed_messages_are_equal() -> None:
     assert msg != Message([("Event", "Hangup"), ("Uniqueid", "1.2")])
     assert len(msg) == 2
     assert list(msg) == [("Event", "Hangup"), ("Uniqueid", "1.1")]
+
+
+#: Characters that decide how a line splits or lowers: separators, case pairs, a final sigma.
+TRICKY = st.sampled_from(["a", "B", ":", " ", ": ", "\r", "Σ", "İ", "ß", "-", "é", "0"])
+TEXT = st.lists(TRICKY, max_size=6).map("".join)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=6), st.sampled_from(["\r\n", "\n"]))
+def test_the_one_pass_split_agrees_with_the_line_by_line_parse(
+    pairs: list[tuple[str, str]], line_end: str
+) -> None:
+    """Whatever a frame's lines hold, the one-pass split gives the line-by-line parse's
+    message (or hands the frame to it), and lookups find the same first values."""
+    text = line_end.join(f"{name}: {value}" for name, value in pairs)
+    raw = text.encode()
+    lines = text.replace("\r\n", "\n").split("\n")
+    parser = AMIParser(expect_banner=False)
+    one_pass = parser._parse(raw)
+    by_line = parser._parse_per_line(text, raw, lines)
+    assert one_pass == by_line
+    if one_pass is not None and by_line is not None:
+        for name, _ in one_pass.headers:
+            assert one_pass.get(name) == by_line.get(name) == dict(
+                reversed([(n.lower(), v) for n, v in by_line.headers])
+            ).get(name.lower())
