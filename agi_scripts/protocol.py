@@ -201,6 +201,35 @@ _RESULT = re.compile(r"result=(\S*)(?: \((.*)\))?((?: \S+)*) *", re.DOTALL)
 
 def parse_reply_line(line: str) -> AgiReply:
     """Parse one single-line reply (no newline).  AgiProtocolError when malformed."""
+    if line.startswith("200 result="):
+        plain = _plain_success(line)
+        if plain is not None:
+            return plain
+    return _parse_any_reply(line)
+
+
+def _plain_success(line: str) -> AgiReply | None:
+    """The replies nearly every command gets, ``200 result=1`` or ``200 result=0
+    endpos=8000``, read without the two regexes (a tenth of a FastAGI session's time, the
+    speed issue measured); None for any other shape, which ``_parse_any_reply`` then reads to
+    the same reply."""
+    value, _, tail = line[11:].partition(" ")
+    if not (value.isascii() and value.isprintable()):
+        return None
+    if not tail:
+        return AgiReply(200, value, None, {}, line[4:])
+    name, equals, number = tail.partition("=")
+    if (
+        equals
+        and name.isascii()
+        and name.isalnum()
+        and (not number or (number.isascii() and number.isalnum()))
+    ):
+        return AgiReply(200, value, None, {name: number}, line[4:])
+    return None
+
+
+def _parse_any_reply(line: str) -> AgiReply:
     match = _LINE.fullmatch(line)
     if match is None or match.group(2) != " ":
         raise AgiProtocolError(f"malformed AGI reply: {excerpt(line)}")

@@ -28,7 +28,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
 from clinicall.agi_scripts.channel import DEFAULT_COMMAND_TIMEOUT, AgiChannel
 from clinicall.agi_scripts.peers import LOOPBACK_ONLY, PeerAllowList, RefusalLog
@@ -264,7 +264,9 @@ class _AgiConnection(asyncio.Protocol):
         self.peer = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # A stream transport, whatever its class: uvloop's is not an asyncio.Transport
+        # subclass, and an assert on the class refused every connection under it.
+        transport = cast(asyncio.Transport, transport)
         peername = transport.get_extra_info("peername")
         self.peer = str(peername[0]) if isinstance(peername, tuple) and peername else ""
         if not self._server._admit(self.peer):

@@ -1,4 +1,5 @@
-"""AMI parser throughput and correctness: clinicall vs panoramisk 1.4 vs a naive split parser.
+"""AMI parser throughput and correctness: clinicall vs panoramisk 1.4, a naive split parser
+and a regex parser.
 
 One synthetic-but-realistic byte stream (~100k events, ~330 B each: Queue*/Agent*/VarSet/
 Newexten with Cyrillic caller names and some empty last values; the channel snapshot is cut to
@@ -6,7 +7,16 @@ its main headers to get the 330 B average measured on a real stream), cut into c
 positions, as TCP would.  Prints events/s per parser and, per parser, how many events come out
 different from the stream that was written (lost events, dropped or mangled headers).
 
-Run: .venv/bin/python bench/bench_ami_parse.py [events]
+Run: .venv/bin/python bench/bench_ami_parse.py [events] [rounds]
+or  .venv/bin/python bench/bench_ami_parse.py EVENTS none|clinicall|clinicall+lookup|naive|regex
+(one parser once, to count its instructions under callgrind; see bench/README.md)
+The parsers take turns, ``rounds`` times (default 5), and each one's round with the least CPU
+time counts: on a shared machine wall time includes waiting for a core, CPU time does not.
+The ratio column is the fastest correct peer's CPU time over the parser's, in the same run
+(above 1: faster than that peer); events/s is wall time, for scale.  Each parser is timed to
+its own output (clinicall's ``Message`` list, the peers' header lists), compared afterwards.
+``clinicall + lookup`` also reads each frame's ``ActionID``, as the AMI client does for every
+frame: ``Message`` lowers its names for lookups on the first one.
 panoramisk is measured at its protocol level (AMIProtocol.data_received with a dummy
 transport and a factory that only collects events), i.e. without Manager's regex dispatch.
 """
@@ -14,6 +24,7 @@ transport and a factory that only collects events), i.e. without Manager's regex
 from __future__ import annotations
 
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +32,7 @@ from typing import Any, cast
 
 from panoramisk.ami_protocol import AMIProtocol
 
+from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami.protocol import AMIParser
 
 Header = tuple[str, str]
@@ -87,11 +99,22 @@ def chunks(data: bytes, rng: random.Random, max_size: int) -> list[bytes]:
     return out
 
 
-def run_clinicall(parts: list[bytes]) -> list[Headers]:
+def run_clinicall(parts: list[bytes]) -> list[Message]:
     parser = AMIParser()
-    out: list[Headers] = []
+    out: list[Message] = []
     for part in parts:
-        out.extend(m.headers for m in parser.feed(part))
+        out += parser.feed(part)
+    return out
+
+
+def run_clinicall_lookup(parts: list[bytes]) -> list[Message]:
+    parser = AMIParser()
+    out: list[Message] = []
+    for part in parts:
+        got = parser.feed(part)
+        for msg in got:
+            _ = msg.action_id
+        out += got
     return out
 
 
@@ -111,7 +134,7 @@ class _Factory:
         self.events.append(message)
 
 
-def run_panoramisk(parts: list[bytes]) -> list[Headers]:
+def run_panoramisk(parts: list[bytes]) -> list[Any]:
     proto = AMIProtocol()
     proto.connection_made(_Transport())
     proto.encoding = "utf8"  # what panoramisk's Manager sets (its default is ascii)
@@ -119,8 +142,12 @@ def run_panoramisk(parts: list[bytes]) -> list[Headers]:
     proto.factory = factory
     for part in parts:
         proto.data_received(part)
+    return factory.events
+
+
+def panoramisk_headers(events: list[Any]) -> list[Headers]:
     out: list[Headers] = []
-    for msg in factory.events:
+    for msg in events:
         headers: Headers = []
         for key, value in msg.items():
             if key == "content":  # panoramisk's slot for command output, not a header
@@ -143,6 +170,25 @@ def run_naive(parts: list[bytes]) -> list[Headers]:
     return out
 
 
+_HEADER = re.compile(r"([^:\r\n]*): ([^\r\n]*)")
+
+
+def run_regex(parts: list[bytes]) -> list[Headers]:
+    """Frames cut at the last blank line of the buffer, decoded once, headers by findall."""
+    buf = b""
+    out: list[Headers] = []
+    for part in parts:
+        buf += part
+        end = buf.rfind(b"\r\n\r\n")
+        if end < 0:
+            continue
+        block, buf = buf[:end].decode("utf-8", "replace"), buf[end + 4 :]
+        if block.startswith("Asterisk Call Manager/"):
+            block = block.partition("\r\n")[2]
+        out.extend(_HEADER.findall(frame) for frame in block.split("\r\n\r\n"))
+    return out
+
+
 def differences(expected: list[Headers], got: list[Headers]) -> str:
     """'identical', or how many events were lost and how headers came out wrong."""
     lost = abs(len(expected) - len(got))
@@ -160,14 +206,29 @@ def differences(expected: list[Headers], got: list[Headers]) -> str:
     return f"{lost} lost, {empty_dropped} lost an empty header, {mangled} mangled text"
 
 
-def timed(fn: Callable[[list[bytes]], list[Headers]], parts: list[bytes]) -> tuple[float, Any]:
-    """Best of two runs (the machine is shared; the best run is the least disturbed)."""
-    best, result = float("inf"), None
-    for _ in range(2):
-        start = time.perf_counter()
-        result = fn(parts)
-        best = min(best, time.perf_counter() - start)
-    return best, result
+def as_headers(name: str, output: list[Any]) -> list[Headers]:
+    """A parser's own output as header lists, to compare (after timing: each parser is timed
+    to its own output, as its consumer would get it)."""
+    if name.startswith("clinicall"):
+        return [m.headers for m in output]
+    if name.startswith("panoramisk"):
+        return panoramisk_headers(output)
+    return output
+
+
+def timed(
+    parsers: dict[str, Callable[[list[bytes]], list[Any]]], parts: list[bytes], rounds: int
+) -> dict[str, tuple[float, float, list[Any]]]:
+    """Wall and CPU seconds of each parser's round with the least CPU, and its output."""
+    best: dict[str, tuple[float, float, list[Any]]] = {}
+    for _ in range(rounds):
+        for name, fn in parsers.items():
+            start, cpu = time.perf_counter(), time.process_time()
+            result = fn(parts)
+            wall, used = time.perf_counter() - start, time.process_time() - cpu
+            if name not in best or used < best[name][1]:
+                best[name] = (wall, used, result)
+    return best
 
 
 def chunkings(data: bytes, rng: random.Random) -> Iterator[tuple[str, list[bytes]]]:
@@ -180,24 +241,56 @@ def main() -> None:
     rng = random.Random(22)
     expected = make_events(count, rng)
     data = encode(expected)
+    if len(sys.argv) > 2 and not sys.argv[2].isdigit():
+        only(sys.argv[2], data, rng)
+        return
     print(f"stream: {count} events, {len(data) / 1e6:.1f} MB, {len(data) / count:.0f} B/event")
-    parsers = {
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    parsers: dict[str, Callable[[list[bytes]], list[Any]]] = {
         "clinicall": run_clinicall,
+        "clinicall + lookup": run_clinicall_lookup,
         "panoramisk 1.4": run_panoramisk,
         "naive split": run_naive,
+        "regex findall": run_regex,
     }
     for label, parts in chunkings(data, rng):
-        print(f"\nchunks {label} ({len(parts)} reads)")
-        for name, fn in parsers.items():
-            seconds, got = timed(fn, parts)
-            verdict = differences(expected, got)
-            print(f"  {name:15s} {count / seconds:>9,.0f} events/s   {verdict}")
+        print(f"\nchunks {label} ({len(parts)} reads), best of {rounds} rounds taken in turn")
+        results = timed(parsers, parts, rounds)
+        verdicts = {
+            name: differences(expected, as_headers(name, got))
+            for name, (_, _, got) in results.items()
+        }
+        peers = [n for n in results if not n.startswith("clinicall") and verdicts[n] == "identical"]
+        fastest = min(peers, key=lambda n: results[n][1])
+        print(f"  {'parser':20s} {'events/s':>9s} {'µs CPU/event':>12s} {'÷ ' + fastest:>18s}")
+        for name, (wall, cpu, _) in results.items():
+            ratio = results[fastest][1] / cpu
+            print(
+                f"  {name:20s} {count / wall:>9,.0f} {cpu / count * 1e6:>12.2f} "
+                f"{ratio:>17.2f}×   {verdicts[name]}"
+            )
     small = data[: len(encode(expected[:5000]))]
     print("\nclinicall, first 5000 events, 1..16 B chunks, 5 seeds:", end=" ")
     same = all(
-        run_clinicall(chunks(small, random.Random(s), 16)) == expected[:5000] for s in range(5)
+        as_headers("clinicall", run_clinicall(chunks(small, random.Random(s), 16)))
+        == expected[:5000]
+        for s in range(5)
     )
     print("identical" if same else "DIFFERENT")
+
+
+def only(name: str, data: bytes, rng: random.Random) -> None:
+    """One parser once on the 1..1460 B chunks, nothing else: for an instruction count
+    (``valgrind --tool=callgrind``), less the same run with ``none``."""
+    parsers: dict[str, Callable[[list[bytes]], object]] = {
+        "none": lambda parts: None,
+        "clinicall": run_clinicall,
+        "clinicall+lookup": run_clinicall_lookup,
+        "naive": run_naive,
+        "regex": run_regex,
+    }
+    parts = dict(chunkings(data, rng))["random 1..1460 B"]
+    parsers[name](parts)
 
 
 if __name__ == "__main__":

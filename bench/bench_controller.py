@@ -1,7 +1,8 @@
 """Controller-added latency: from a caller's digit reaching the controller to its next command.
 
 A fake Asterisk opens N concurrent FastAGI sessions on loopback and answers every command as
-Asterisk does (``200 result=0 endpos=...`` for STREAM FILE, ``200 result=1`` for SET VARIABLE;
+Asterisk does (``200 result=0 endpos=...`` for STREAM FILE, ``200 result=1`` for SET VARIABLE,
+``200 result=0`` for EXEC MSet;
 GET DATA gets ``200 result=<digit>`` after a random think time), walking the menu path
 language 1 → main 1 (appointments) → 3 (pediatrics).  Per GET DATA it measures, on the fake's
 side, the time from writing the reply that carries the digit to reading the next command line:
@@ -51,22 +52,24 @@ SCRIPT = ("1", "1", "3")
 EXPECTED_QUEUE = "pediatrics"
 
 # What the controller sends for that path, for the bare floor server to send the same lines.
-BARE_LINES = (
-    ['ANSWER', 'STREAM FILE "clinicall/uk/language_menu" "0123456789*#"',
-     'STREAM FILE "clinicall/ru/language_menu" "0123456789*#"',
-     'GET DATA "clinicall/en/language_menu" "5000" "1"',
-     'SET VARIABLE "CHANNEL(language)" "uk"',
-     'STREAM FILE "clinicall/uk/welcome" "0123456789*#"',
-     'STREAM FILE "clinicall/uk/emergency" "0123456789*#"',
-     'GET DATA "clinicall/uk/menu_main" "5000" "1"',
-     'GET DATA "clinicall/uk/menu_appointments" "5000" "1"',
-     'STREAM FILE "clinicall/uk/queue_pediatrics" ""']
-    + [f'SET VARIABLE "{name}" "{value}"' for name, value in (
-        ("CLINICALL_QUEUE", EXPECTED_QUEUE), ("CLINICALL_PRIORITY", "1"), ("QUEUE_PRIO", "1"),
-        ("CLINICALL_MAX_WAIT", "60"), ("CLINICALL_OVERFLOW", "universal"),
-        ("CLINICALL_LANG", "uk"), ("CLINICALL_PATH", "lang:1/main:1/appointments:3"),
-        ("CLINICALL_ROUTE", "pediatrics"), ("CLINICALL_OUTCOME", "queue"))]
+_QUEUE_VARIABLES = (
+    ("CLINICALL_QUEUE", EXPECTED_QUEUE), ("CLINICALL_PRIORITY", "1"), ("QUEUE_PRIO", "1"),
+    ("CLINICALL_MAX_WAIT", "60"), ("CLINICALL_OVERFLOW", "universal"),
+    ("CLINICALL_LANG", "uk"), ("CLINICALL_PATH", "lang:1/main:1/appointments:3"),
+    ("CLINICALL_ROUTE", "pediatrics"), ("CLINICALL_OUTCOME", "queue"),
 )  # fmt: skip
+BARE_LINES = [
+    'ANSWER', 'STREAM FILE "clinicall/uk/language_menu" "0123456789*#"',
+    'STREAM FILE "clinicall/ru/language_menu" "0123456789*#"',
+    'GET DATA "clinicall/en/language_menu" "5000" "1"',
+    'SET VARIABLE "CHANNEL(language)" "uk"',
+    'STREAM FILE "clinicall/uk/welcome" "0123456789*#"',
+    'STREAM FILE "clinicall/uk/emergency" "0123456789*#"',
+    'GET DATA "clinicall/uk/menu_main" "5000" "1"',
+    'GET DATA "clinicall/uk/menu_appointments" "5000" "1"',
+    'STREAM FILE "clinicall/uk/queue_pediatrics" ""',
+    'EXEC "MSet" "' + ",".join(f"{name}={value}" for name, value in _QUEUE_VARIABLES) + '"',
+]  # fmt: skip
 
 
 # ---- the servers (child process) -------------------------------------------------------
@@ -168,6 +171,9 @@ async def fake_call(
             elif command.startswith('SET VARIABLE "CLINICALL_QUEUE"'):
                 queue = command.split('"')[3]
                 reply = "200 result=1\n"
+            elif command.startswith('EXEC "MSet" "CLINICALL_QUEUE='):
+                queue = command.split("=", 1)[1].split(",", 1)[0]
+                reply = "200 result=0\n"
             else:  # ANSWER, SET VARIABLE, ...
                 reply = "200 result=1\n" if command.startswith("SET") else "200 result=0\n"
             writer.write(reply.encode())

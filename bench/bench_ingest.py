@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class IngestResult:
     seconds: float
     journal_rows: int
     calls: int | None
+    cpu_s: float = float("nan")  # this process's CPU: client, account, fake AMI, SQLite
 
     @property
     def rate(self) -> float:
@@ -129,11 +131,13 @@ async def ingest(
             client.add_handler(on_event)
         else:
             client.add_handler(_naive_handler(sessions, total, done))
+        cpu_at = time.process_time()
         await client.start()
         await done.wait()
         if tracker is not None:
             await tracker.flush()
         finished = asyncio.get_running_loop().time()
+        cpu_s = time.process_time() - cpu_at
         assert server.first_byte_at is not None
         seconds = finished - server.first_byte_at
     finally:
@@ -145,7 +149,7 @@ async def ingest(
         rows = await session.scalar(select(func.count()).select_from(JournalEvent)) or 0
         calls = await session.scalar(select(func.count()).select_from(Call)) or 0
     await engine.dispose()
-    return IngestResult(store, pipeline, total, seconds, rows, calls if tracker else None)
+    return IngestResult(store, pipeline, total, seconds, rows, calls if tracker else None, cpu_s)
 
 
 def _naive_handler(
@@ -311,11 +315,12 @@ def stores(skip_pg: bool) -> Iterator[Callable[[str], list[tuple[str, str]]]]:
 def print_ingest(results: list[IngestResult], *, header: bool = True) -> None:
     if header:
         print(f"{'store':<11} {'pipeline':<9} {'events':>7} {'seconds':>8} {'events/s':>9} "
-              f"{'journal rows':>12} {'calls projected':>15}")  # fmt: skip
+              f"{'µs CPU/event':>12} {'journal rows':>12} {'calls projected':>15}")  # fmt: skip
     for r in results:
         calls = "-" if r.calls is None else str(r.calls)
+        cpu = r.cpu_s / r.events * 1e6
         print(f"{r.store:<11} {r.pipeline:<9} {r.events:>7} {r.seconds:>8.2f} {r.rate:>9.0f} "
-              f"{r.journal_rows:>12} {calls:>15}")  # fmt: skip
+              f"{cpu:>12.1f} {r.journal_rows:>12} {calls:>15}")  # fmt: skip
 
 
 def print_loss(results: list[LossResult]) -> None:

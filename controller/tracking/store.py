@@ -37,11 +37,9 @@ from clinicall.db.writer import StoreWriter
 CHUNK = 500  # keys per IN (...) list
 
 
-def _row(event: JournalEvent) -> JournalRow:
-    return JournalRow(
-        source=str(event.source), kind=event.kind, at=event.at, key=event.key,
-        payload=event.payload, id=event.id,
-    )  # fmt: skip
+#: The columns a ``JournalRow`` is made of, in its fields' order.
+_ROW_COLUMNS = (JournalEvent.source, JournalEvent.kind, JournalEvent.at, JournalEvent.key,
+                JournalEvent.payload, JournalEvent.id)  # fmt: skip
 
 
 def _channels_named(rows: Iterable[JournalRow], call_key: str) -> set[str]:
@@ -50,19 +48,26 @@ def _channels_named(rows: Iterable[JournalRow], call_key: str) -> set[str]:
 
 async def call_rows(session: AsyncSession, call_key: str) -> list[JournalRow]:
     """Every journal row of the call ``call_key`` (see module docstring)."""
-    rows = [_row(e) for e in await _journal_where(session, [call_key])]
+    rows = await _journal_where(session, [call_key])
     channels = _channels_named(rows, call_key)
     if channels:
-        rows += [_row(e) for e in await _journal_where(session, sorted(channels))]
+        rows += await _journal_where(session, sorted(channels))
     return rows
 
 
-async def _journal_where(session: AsyncSession, call_keys: Sequence[str]) -> list[JournalEvent]:
-    found: list[JournalEvent] = []
+async def _journal_where(session: AsyncSession, call_keys: Sequence[str]) -> list[JournalRow]:
+    """Read as columns, not ORM objects: every flush re-reads each touched call's rows, and
+    an ORM instance per row (identity map, attribute state) cost more than the query."""
+    found: list[JournalRow] = []
     for start in range(0, len(call_keys), CHUNK):
         chunk = call_keys[start : start + CHUNK]
-        result = await session.scalars(select(JournalEvent).where(JournalEvent.call_key.in_(chunk)))
-        found.extend(result)
+        result = await session.execute(
+            select(*_ROW_COLUMNS).where(JournalEvent.call_key.in_(chunk))
+        )
+        found.extend(
+            JournalRow(source=str(source), kind=kind, at=at, key=key, payload=payload, id=id_)
+            for source, kind, at, key, payload, id_ in result
+        )
     return found
 
 

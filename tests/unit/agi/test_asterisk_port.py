@@ -213,18 +213,59 @@ async def test_enqueue_sets_dialplan_variables(run_port: RunPort) -> None:
         await port.enqueue(request)
         return "queued"
 
+    # Runs of plain values in one MSet each; the empty overflow (MSet would skip it) alone.
     script = [
-        ('SET VARIABLE "CLINICALL_QUEUE" "cardiology"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_PRIORITY" "5"', "200 result=1"),
-        ('SET VARIABLE "QUEUE_PRIO" "5"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_MAX_WAIT" "300"', "200 result=1"),
+        (
+            'EXEC "MSet" "CLINICALL_QUEUE=cardiology,CLINICALL_PRIORITY=5,QUEUE_PRIO=5,'
+            'CLINICALL_MAX_WAIT=300"',
+            "200 result=0",
+        ),
         ('SET VARIABLE "CLINICALL_OVERFLOW" ""', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_LANG" "ru"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_PATH" "lang:2/main:1/appointments:3"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_ROUTE" "cardio-appointment"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_OUTCOME" "queue"', "200 result=1"),
+        (
+            'EXEC "MSet" "CLINICALL_LANG=ru,CLINICALL_PATH=lang:2/main:1/appointments:3,'
+            'CLINICALL_ROUTE=cardio-appointment,CLINICALL_OUTCOME=queue"',
+            "200 result=0",
+        ),
     ]
     assert await run_port(act, script, **LINKEDID) == "queued"
+
+
+async def test_values_msets_splitter_would_read_go_one_by_one(run_port: RunPort) -> None:
+    pairs = [
+        ("A", "1"),
+        ("B", "x,y"),
+        ("C", 'say "hi"'),
+        ("D", "(a"),
+        ("E", "2"),
+        ("F", "3"),
+        ("G", "back\\slash"),
+        ("H", "4"),
+    ]
+
+    async def act(port: AsteriskCallPort) -> str:
+        await port.set_variables(pairs)
+        return "set"
+
+    script = [
+        ('SET VARIABLE "A" "1"', "200 result=1"),
+        ('SET VARIABLE "B" "x,y"', "200 result=1"),
+        ('SET VARIABLE "C" "say \\"hi\\""', "200 result=1"),
+        ('SET VARIABLE "D" "(a"', "200 result=1"),
+        ('EXEC "MSet" "E=2,F=3"', "200 result=0"),
+        ('SET VARIABLE "G" "back\\\\slash"', "200 result=1"),
+        ('SET VARIABLE "H" "4"', "200 result=1"),
+    ]
+    assert await run_port(act, script, **LINKEDID) == "set"
+
+
+async def test_mset_missing_is_port_error(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> str:
+        await port.set_variables([("A", "1"), ("B", "2")])
+        return "not reached"
+
+    error = await run_port(act, [('EXEC "MSet" "A=1,B=2"', "200 result=-2")], **LINKEDID)
+    assert isinstance(error, PortError)
+    assert not isinstance(error, CallerHungUp)
 
 
 async def test_dead_channel_511_is_hang_up(run_port: RunPort) -> None:

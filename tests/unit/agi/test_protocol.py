@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clinicall.agi_scripts.protocol import (
     HANGUP,
@@ -14,6 +18,7 @@ from clinicall.agi_scripts.protocol import (
     EnvironmentParser,
     HangupSignal,
     ReplyParser,
+    _parse_any_reply,
     encode_command,
     parse_reply_line,
     raise_for_reply,
@@ -300,3 +305,22 @@ def _asterisk_split(line: str) -> list[str]:
 def test_quoting_round_trips_through_asterisk_splitting(value: str) -> None:
     line = encode_command("SET VARIABLE", "NAME", value).decode().rstrip("\n")
     assert _asterisk_split(line) == ["SET", "VARIABLE", "NAME", value]
+
+
+#: Pieces of reply lines: the common shapes and what could make a shortcut misread them.
+REPLY_PIECES = st.sampled_from(
+    ["200 result=", "0", "1", "-1", "49", " ", "  ", "endpos=", "8000", "(timeout)", "=",
+     "\t", "é", "x", "(", ")", "٣", "\x00", "a=b"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(st.lists(REPLY_PIECES, max_size=7).map("".join))
+def test_the_shortcut_for_plain_replies_reads_what_the_regexes_read(line: str) -> None:
+    def outcome(parse: Callable[[str], AgiReply]) -> AgiReply | str:
+        try:
+            return parse(line)
+        except AgiProtocolError as error:
+            return str(error)
+
+    assert outcome(parse_reply_line) == outcome(_parse_any_reply)
