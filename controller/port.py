@@ -64,6 +64,7 @@ class OriginateCause(StrEnum):
     REJECTED = "rejected"  # congestion, declined
     NO_ROUTE = "no_route"  # the channel could not be created
     FAILED = "failed"
+    AGENT_MISSED = "agent_missed"  # agent first: the operator did not answer; nobody dialled
 
 
 class OriginateFailed(EngineError):
@@ -91,6 +92,10 @@ class OriginateRequest:
     caller_id: str = ""
     ring_timeout_s: float = 30.0
     data: Mapping[str, str] = field(default_factory=dict)  # call data set on the new call
+    #: Agent first (a callback): the queue member to ring first, with a whisper from
+    #: ``data``; only once they answer is ``number`` dialled and bridged to them.  Empty: the
+    #: number is dialled first and the answered callee joins ``queue``.
+    agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +118,21 @@ class QueueMemberStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueEntryStatus:
+    """One live caller waiting in a queue: how long, at which priority."""
+
+    channel_id: str
+    wait_s: float
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStatus:
     queue: str
     members: tuple[QueueMemberStatus, ...]
     waiting: int
     longest_wait_s: float
+    entries: tuple[QueueEntryStatus, ...] = ()  # the waiting callers, in queue order
 
 
 @dataclass(frozen=True, slots=True)

@@ -373,11 +373,16 @@ class CallbackStore:
 
     async def settle(self, job: JobRow, attempt: AttemptRow | None, *, outcome: str,
                      settlement: Settlement, now: datetime) -> bool:  # fmt: skip
-        """Store an attempt's outcome and the job's next values (through the writer, so a done
-        job returns its missed call).  False when the job is no longer this controller's claim
-        (nothing is written)."""
+        """Store an attempt's outcome (always: it happened) and the job's next values (through
+        the writer, so a done job returns its missed call).  False when the job is no longer
+        this controller's claim (staff cancelled it, or the lease ran out and another
+        controller holds it): the job is then left as it is."""
         done = settlement.state != CallbackState.PENDING.value
         async with self.sessions.begin() as session, StoreWriter(session) as writer:
+            if attempt is not None:
+                await session.execute(update(CallbackAttempt).where(
+                    CallbackAttempt.id == attempt.id, CallbackAttempt.outcome.is_(None))
+                    .values(outcome=outcome, ended_at=now))
             values: dict[str, object] = {
                 "state": settlement.state, "attempts": settlement.attempts,
                 "result": settlement.result, "claimed_by": None, "lease_until": None,
@@ -391,12 +396,46 @@ class CallbackStore:
                 .execution_options(synchronize_session=False))
             if changed.rowcount != 1:  # type: ignore[attr-defined]
                 return False
-            if attempt is not None:
-                await session.execute(update(CallbackAttempt).where(
-                    CallbackAttempt.id == attempt.id).values(outcome=outcome, ended_at=now))
             if job.origin_call_id is not None:
                 writer.callbacks_changed([job.origin_call_id])
         return True
+
+    async def release(self, job_id: int, *, due_at: datetime | None = None) -> None:
+        """Give back a claim without an attempt (no operator after all, outside the window):
+        the job is pending again, due at ``due_at`` (unchanged when None)."""
+        values: dict[str, object] = {"state": CallbackState.PENDING.value, "claimed_by": None,
+                                     "lease_until": None}  # fmt: skip
+        if due_at is not None:
+            values["due_at"] = due_at
+        async with self.sessions.begin() as session, StoreWriter(session):
+            await session.execute(update(Callback).where(
+                Callback.id == job_id, Callback.state == CallbackState.CLAIMED.value,
+                Callback.claimed_by == self.owner).values(**values)
+                .execution_options(synchronize_session=False))
+
+    async def postpone(self, job_id: int, due_at: datetime) -> None:
+        """A pending job that may not be dialled now is due at ``due_at`` (the next window)."""
+        async with self.sessions.begin() as session, StoreWriter(session):
+            await session.execute(update(Callback).where(
+                Callback.id == job_id, Callback.state == CallbackState.PENDING.value)
+                .values(due_at=due_at).execution_options(synchronize_session=False))
+
+    async def open_attempts(self, job_ids: Iterable[int]) -> dict[int, AttemptRow]:
+        """The attempts without an outcome of these jobs, by job."""
+        ids = sorted(set(job_ids))
+        if not ids:
+            return {}
+        async with self.sessions() as session:
+            rows = await session.scalars(select(CallbackAttempt).where(
+                CallbackAttempt.callback_id.in_(ids), CallbackAttempt.outcome.is_(None)))
+            return {row.callback_id: _attempt(row) for row in rows}
+
+    async def reserved_agents(self) -> set[str]:
+        """The operators held by attempts in progress (no outcome yet), on every controller."""
+        async with self.sessions() as session:
+            rows = await session.scalars(select(CallbackAttempt.agent).where(
+                CallbackAttempt.outcome.is_(None), CallbackAttempt.agent.is_not(None)))
+            return {agent for agent in rows if agent}
 
     async def cancel(self, job_id: int, *, now: datetime, result: str = "cancelled") -> bool:
         """Cancel an open job (staff): a job being dialled is cancelled too, and its attempt

@@ -36,6 +36,7 @@ from clinicall.controller.port import (
     OriginateRequest,
     OriginateResult,
     OutcomeUnknown,
+    QueueEntryStatus,
     QueueMemberStatus,
     QueueStatus,
 )
@@ -207,7 +208,7 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
     """A QueueStatus EventList (QueueParams, QueueMember, QueueEntry) by queue, in order."""
     order: list[str] = []
     members: dict[str, list[QueueMemberStatus]] = {}
-    waits: dict[str, list[float]] = {}
+    entries: dict[str, list[QueueEntryStatus]] = {}
     for event in events:
         kind, queue = event.event.lower(), event.get("Queue", "")
         if kind == "queueparams":
@@ -222,9 +223,12 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
                 paused=event.get("Paused", "0") == "1", pause_reason=event.get("PausedReason", ""),
                 calls_taken=_int(event.get("CallsTaken", "0"))))  # fmt: skip
         elif kind == "queueentry":
-            waits.setdefault(queue, []).append(float(_int(event.get("Wait", "0"))))
-    return tuple(QueueStatus(queue, tuple(members.get(queue, ())), len(waits.get(queue, ())),
-                             max(waits.get(queue, ()), default=0.0))
+            entries.setdefault(queue, []).append(QueueEntryStatus(
+                event.get("Uniqueid", ""), float(_int(event.get("Wait", "0"))),
+                _int(event.get("Priority", "0"))))  # fmt: skip
+    return tuple(QueueStatus(queue, tuple(members.get(queue, ())), len(entries.get(queue, ())),
+                             max((e.wait_s for e in entries.get(queue, ())), default=0.0),
+                             tuple(entries.get(queue, ())))
                  for queue in order)  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from clinicall.db.types import str_enum
 
 def _created_at(context: DefaultExecutionContext) -> datetime:
     """A job written without its place (staff, older code) holds its creation time."""
-    value: datetime = context.get_current_parameters()["created_at"]
+    value: datetime = context.get_current_parameters()["created_at"]  # type: ignore[no-untyped-call]
     return value
 
 
