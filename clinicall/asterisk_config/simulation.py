@@ -8,6 +8,8 @@ talks ``SIM_TALK_<id>`` seconds, 5 by default, hangs up) or ``noanswer`` (rings 
 Patients: AMI ``Originate`` of ``Local/s@clinicall-sim-patient/n`` into ``clinicall-inbound``
 at a clinic number, with the variables ``SIM_DIGITS`` (keys to press; ``w`` waits 0.5 s, e.g.
 ``1ww2``) and ``SIM_HOLD`` (seconds to stay on the line afterwards, 60 by default).
+A patient the clinic calls (the originate context sets ``SIM_NUMBER``, the dialled digits)
+answers unless the GLOBAL ``SIM_PATIENT_<digits>`` is ``noanswer`` (then it rings 120 s).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ OP_TALK = "SIM_TALK_"  # + operator id: seconds
 OP_RING = "SIM_RING_"  # + operator id: seconds before answering
 DIGITS = "SIM_DIGITS"
 HOLD = "SIM_HOLD"
+NUMBER = "SIM_NUMBER"  # the digits the clinic dialled (calls the clinic places)
+PATIENT_BEHAVIOUR = "SIM_PATIENT_"  # + digits: noanswer
 #: A sound every Asterisk install has (core sounds, en).
 OPERATOR_GREETING = "beep"
 TALK_TONE = "440"
@@ -51,12 +55,16 @@ def operators_context() -> str:
 
 def patient_context() -> str:
     digits, hold = "${" + DIGITS + "}", "${" + HOLD + "}"
+    behaviour = "${" + PATIENT_BEHAVIOUR + "${" + NUMBER + "}}"
     return "\n".join([
         f"[{PATIENT}]",
-        "exten => s,1,Answer()",
+        f'exten => s,1,GotoIf($["{behaviour}" = "noanswer"]?noanswer)',
+        " same => n,Answer()",
         " same => n,Wait(1)",
         f' same => n,GotoIf($["{digits}" = ""]?hold)',
         f" same => n,SendDTMF({digits},250)",
         f' same => n(hold),Wait(${{IF($["{hold}" = ""]?60:{hold})}})',
+        " same => n,Hangup()",
+        " same => n(noanswer),Wait(120)",
         " same => n,Hangup()",
     ]) + "\n"

@@ -258,6 +258,8 @@ class Callbacks(Frozen):
     often, and how callbacks share the line with live callers.  Per-queue overrides under
     ``queues``."""
 
+    #: Whether the scheduler runs and dials (it calls patients: the clinic turns it on).
+    enabled: bool = False
     #: The missed causes that create a callback job (``hangup_ivr`` only after a topic).
     missed_causes: list[MissedCause] = Field(default_factory=lambda: list(DEFAULT_MISSED_CAUSES))
     #: The target for the first attempt of a missed call, counted from the call (open hours).
