@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -106,7 +107,10 @@ def build_callback_scheduler(config: ClinicConfig, engine: Engine,
     from clinicall.db.callbacks import CallbackStore
 
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
-    settings = settings or SchedulerSettings(owner=name, caller_id=config.numbers[0].number)
+    own = config.callbacks
+    settings = settings or SchedulerSettings(
+        owner=name, caller_id=config.numbers[0].number, lease=timedelta(seconds=own.lease_s),
+        resolve_after=timedelta(seconds=own.resolve_after_s))
     store = CallbackStore(sessions, owner=settings.owner, lease=settings.lease)
     if not isinstance(engine, AsteriskEngine):
         raise EngineMismatch("asterisk", engine.name)  # the only adapter of this version
