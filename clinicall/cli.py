@@ -34,6 +34,7 @@ from clinicall.cli_args import (
     load,
     load_config_of,
 )
+from clinicall.cli_callbacks import callbacks_command
 from clinicall.cli_store import db_command, user_command
 from clinicall.crashlog import write_crash_log
 from clinicall.settings.location import RULE
@@ -286,6 +287,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
+    Command("callbacks", "list, show or cancel callback jobs (numbers masked)",
+            callbacks_command),
 )
 
 

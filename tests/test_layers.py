@@ -41,7 +41,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 }  # fmt: skip
 #: Modules directly in ``clinicall/`` that are commands and wiring (everything else there is
 #: a leaf of its own name).
-COMMANDS = {"cli", "cli_args", "cli_store", "crashlog", "app", "demo", "serve",
+COMMANDS = {"cli", "cli_args", "cli_callbacks", "cli_store", "crashlog", "app", "demo", "serve",
             "asterisk_config", "prompt_build", "simclinic", "__main__", "__init__",
             "migrations"}  # fmt: skip
 ENGINE_ADAPTERS = ("clinicall.controller.asterisk", "clinicall.controller.freeswitch")
