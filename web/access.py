@@ -39,6 +39,10 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/kpi": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
+    # callback jobs (web.callbacks_api): read by the desk, cancelled by managers
+    "/api/callbacks": frozenset({Role.MANAGER, Role.ADMIN, Role.OPERATOR}),
+    "/api/callbacks/{job}": frozenset({Role.MANAGER, Role.ADMIN, Role.OPERATOR}),
+    "/api/callbacks/{job}/cancel": frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
-from clinicall.web import assets, auth_views, dashboard, reports_api
+from clinicall.web import assets, auth_views, callbacks_api, dashboard, reports_api
 from clinicall.web.access import access_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
 from clinicall.web.csrf import csrf_middleware
@@ -112,6 +112,7 @@ def build_app(
         app[METRICS_LIVE] = MetricsLive(live, clock, health, account)
     app.router.add_get("/api/kpi", dashboard.api_kpi)
     reports_api.add_metrics(app)
+    callbacks_api.add_routes(app)
     return app
 
 

@@ -19,6 +19,7 @@ from clinicall.web.pages import refused_page
 QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/login": frozenset({"next"}),
     "/api/kpi": frozenset({"from", "to", "by"}),
+    "/api/callbacks": frozenset({"state", "limit"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096
