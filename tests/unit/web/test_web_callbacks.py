@@ -22,8 +22,9 @@ ANNA = "+380501112233"
 @pytest.fixture
 async def job(db_sessions: async_sessionmaker[AsyncSession]) -> int:
     store = CallbackStore(db_sessions, owner="t", lease=timedelta(minutes=3))
+    made = NOW - timedelta(minutes=1)  # today, before the app's clock
     return await store.add_job(phone=ANNA, queue="therapy", reason=CallbackReason.MISSED,
-                               arrived_at=NOW, due_at=NOW, now=NOW)  # fmt: skip
+                               arrived_at=made, due_at=made, now=made)  # fmt: skip
 
 
 def bearer(account: Account) -> dict[str, str]:
@@ -75,3 +76,14 @@ async def test_bad_queries_are_400_with_the_reason(
                                 headers=bearer(accounts[Role.MANAGER]))  # fmt: skip
     assert response.status == 400
     assert "error" in await response.json()
+
+
+async def test_metrics_carry_todays_callback_figures(
+    client: Client, accounts: dict[Role, Account], job: int
+) -> None:
+    manager = bearer(accounts[Role.MANAGER])
+    assert (await client.post(f"/api/callbacks/{job}/cancel", headers=manager)).status == 200
+    lines = (await (await client.get("/metrics", headers=manager)).text()).splitlines()
+    assert 'clinicall_callback_jobs_total{cause="missed"} 1.0' in lines
+    assert "clinicall_callback_missed_unreturned 0.0" in lines
+    assert not any(line.startswith("clinicall_callback_success_ratio") for line in lines)
