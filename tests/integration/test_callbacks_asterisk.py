@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -176,3 +177,45 @@ async def test_an_unanswered_callback_is_retried_then_failed(
     for key in keys:  # each attempt dialled the patient exactly once, unanswered
         trace = await clinic.finished(call_id_for(key), timeout=60)
         assert _patient_dials(trace) == ["NOANSWER"]
+
+
+async def test_a_callback_due_after_hours_waits_for_the_next_opening(
+    clinic: SimulatedClinic, app: Running
+) -> None:
+    """The example clinic's own hours (closed on Sunday), the scheduler's clock on a Sunday:
+    nothing is dialled until Monday's first instant the clinic is open and the patient is
+    awake (09:00 in Kyiv), then the callback is placed."""
+    caller = "+380501230003"
+    await _missed_call(clinic, app, caller)
+    now = datetime.now(UTC)
+    kyiv = ZoneInfo("Europe/Kyiv")
+    local = now.astimezone(kyiv)
+    sunday = datetime.combine(local.date() + timedelta(days=(6 - local.weekday()) % 7 or 7),
+                              time(12, 0), kyiv)  # fmt: skip
+    monday_nine = datetime.combine(sunday.date() + timedelta(days=1), time(9, 0), kyiv)
+    clock = ShiftedClock()
+    clock.offset = sunday - now
+    example = load_config(EXAMPLE)  # closed on Sundays, opens 08:00; patients' day from 09:00
+    config = app.controller.config.model_copy(update={"hours": example.hours,
+                                                      "callbacks": example.callbacks})
+    # the clock is up to a week ahead of the missed call: look back far enough for it
+    settings = SchedulerSettings(owner="after-hours", ring_timeout_s=RING_S,
+                                 intake_since=timedelta(days=8))
+    assert isinstance(app.engine, AsteriskEngine)
+    store = CallbackStore(app.sessions, owner="after-hours", lease=settings.lease)
+    later = CallbackScheduler(app.engine.control, store, config, call_id_for=call_id_for,
+                              clock=clock, settings=settings, country_code="380")
+    await _set_operators(clinic, "answer")
+    assert await later.run_once() == []
+    [job] = [j for j in await store.jobs() if j.phone == caller]
+    assert (job.state, job.due_at) == ("pending", monday_nine.astimezone(UTC))
+    _expect_callbacks(clinic, range(job.id, job.id + 1), 1)
+    clock.offset = monday_nine - datetime.now(UTC) - timedelta(seconds=5)
+    assert await later.run_once() == []  # five seconds early: still waiting
+    clock.offset += timedelta(seconds=6)
+    assert await later.run_once() == [job.id]
+    await later.attempts_done()
+    [job] = [j for j in await store.jobs() if j.phone == caller]
+    assert (job.state, job.result) == ("done", "answered")
+    trace = await clinic.finished(call_id_for(f"cb{job.id}-1"), timeout=60)
+    assert _patient_dials(trace) == ["ANSWER"]
