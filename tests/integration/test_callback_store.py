@@ -136,3 +136,29 @@ async def test_each_missed_call_is_decided_once(db_sessions: Sessions) -> None:
                              arrived_at=second.started_at) == job_id  # fmt: skip
     assert await cbs.missed_calls(T0, limit=10) == []
     assert len(await cbs.jobs()) == 1
+
+
+async def test_a_second_open_job_for_a_number_and_queue_is_refused(db_sessions: Sessions) -> None:
+    """Two controllers that both decided "create" for two missed calls of one number: the
+    second create is refused and leaves its call undecided (the next round merges it)."""
+    async with db_sessions.begin() as session, StoreWriter(session) as writer:
+        for key in ("m1", "m2"):
+            session.add(Call(call_key=key, direction=Direction.INBOUND, caller=ANNA,
+                             started_at=T0, missed=True, miss_cause=MissCause.ABANDONED))
+        writer.call_changed(Direction.INBOUND, ANNA, None, T0)
+    cbs = store(db_sessions)
+    first, second = await cbs.missed_calls(T0, limit=10)
+
+    def job(origin: int) -> Callback:
+        return Callback(phone=ANNA, queue="therapy", reason=CallbackReason.MISSED, due_at=T0,
+                        arrived_at=T0, created_at=T0, origin_call_id=origin)  # fmt: skip
+
+    assert await cbs.take_in(first.call_id, action="create", now=T0, create=job(first.call_id))
+    assert await cbs.take_in(second.call_id, action="create", now=T0,
+                             create=job(second.call_id)) is None  # fmt: skip
+    assert [c.call_id for c in await cbs.missed_calls(T0, limit=10)] == [second.call_id]
+    assert len(await cbs.jobs()) == 1
+    reminder = await cbs.add_job(phone=ANNA, queue="therapy", reason=CallbackReason.REMINDER,
+                                 arrived_at=T0, due_at=T0, now=T0)  # reminders stand apart
+    assert len(await cbs.jobs()) == 2
+    assert reminder

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinicall.db.models.base import BIG_ID_TYPE, Base, Id
 from clinicall.db.models.enums import CallbackReason, CallbackState
 from clinicall.db.types import str_enum
+
+#: The rows the unique open-job index covers.
+OPEN_JOB = "state IN ('pending', 'claimed') AND reason <> 'reminder'"
 
 
 def _created_at(context: DefaultExecutionContext) -> datetime:
@@ -37,6 +40,10 @@ class Callback(Base):
         Index(None, "phone", "created_at"),
         Index(None, "origin_call_id"),  # reports: the callback job of a missed call
         Index(None, "queue", "state", "arrived_at"),  # the scheduler: a queue's line
+        # one open job per number and queue (missed calls merge into it), even when two
+        # controllers take in two missed calls of the number at once; reminders stand apart
+        Index("ix_callbacks_open_phone_queue", "phone", "queue", unique=True,
+              postgresql_where=text(OPEN_JOB), sqlite_where=text(OPEN_JOB)),
     )
 
     id: Mapped[Id]

@@ -2,8 +2,9 @@
 
 ``callbacks`` gains ``arrived_at`` (the arrival of the earliest call the job stands for: its
 place in line, docs/callbacks.md "Exact place"; existing rows take ``created_at``),
-``priority`` (the queue priority of that call) and ``lease_until`` (a claim whose lease ran
-out is taken again).  ``callback_attempts`` holds one row per dialling, with the originate's
+``priority`` (the queue priority of that call), ``lease_until`` (a claim whose lease ran
+out is taken again) and a partial unique index: one open job per number and queue.
+``callback_attempts`` holds one row per dialling, with the originate's
 idempotency key, written before the originate is sent (unique, so an attempt is sent at most
 once) and the attempt's outcome (NULL until settled).  ``callback_intake`` holds the decision
 taken on each missed call (a job made, merged into, or none), so each is decided once.
@@ -24,6 +25,9 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+#: One open job per number and queue (the model's partial unique index).
+OPEN_JOB = "state IN ('pending', 'claimed') AND reason <> 'reminder'"
+
 
 def upgrade() -> None:
     with op.batch_alter_table("callbacks") as batch:
@@ -37,6 +41,9 @@ def upgrade() -> None:
         batch.alter_column("priority", existing_type=sa.Integer(), server_default=None)
         batch.create_index(batch.f("ix_callbacks_queue_state_arrived_at"),
                            ["queue", "state", "arrived_at"], unique=False)
+    op.create_index("ix_callbacks_open_phone_queue", "callbacks", ["phone", "queue"],
+                    unique=True, postgresql_where=sa.text(OPEN_JOB),
+                    sqlite_where=sa.text(OPEN_JOB))
     op.create_table(
         "callback_attempts",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -81,6 +88,7 @@ def downgrade() -> None:
     op.drop_table("callback_intake")
     op.drop_index(op.f("ix_callback_attempts_started_at"), table_name="callback_attempts")
     op.drop_table("callback_attempts")
+    op.drop_index("ix_callbacks_open_phone_queue", table_name="callbacks")
     with op.batch_alter_table("callbacks") as batch:
         batch.drop_index(batch.f("ix_callbacks_queue_state_arrived_at"))
         batch.drop_column("lease_until")
