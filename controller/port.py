@@ -76,6 +76,11 @@ class OriginateFailed(EngineError):
         self.cause = cause
 
 
+#: The call data ``outcome`` an adapter records *durably* (in the engine's own record, read
+#: back by ``reconcile``) when the patient of an agent-first originate answered: a controller
+#: that died meanwhile learns from it that the attempt reached the patient.
+CALLBACK_ANSWERED = "callback_answered"
+
 # ---- values ---------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from clinicall.controller.asterisk.control import (
 )
 from clinicall.controller.asterisk.control import ORIGINATE_CONTEXT as ORIGINATE
 from clinicall.controller.asterisk.control import QUEUE_ENTRY_CONTEXT as QUEUE_ENTRY
+from clinicall.controller.asterisk.marks import CALLBACK_EVENT as CALLBACK_MARK
 from clinicall.controller.asterisk.recording_layout import dialplan_filename
 from clinicall.settings.models import ClinicConfig
 
@@ -202,7 +203,8 @@ def _callback() -> str:
     operator; once they answer, this runs on their channel: a whisper (a tone, then how many
     minutes ago the patient called), then the patient is dialled through the originate
     context; on answer the patient hears a short announcement (``U()``, which also tells the
-    controller: ``UserEvent ClinicallCallback``, Status ANSWER) and both are bridged.  A patient
+    controller: ``UserEvent ClinicallCallback``, Status ANSWER, and queue_log, durably:
+    ``CLINICALLCB``, so a controller that was down learns it) and both are bridged.  A patient
     who does not answer ends the call with the ``DIALSTATUS`` in the same event; an operator
     who hangs up first, with ``CANCEL`` (the ``h`` extension)."""
     key, status = var(CALLBACK_KEY), var("DIALSTATUS")
@@ -210,12 +212,15 @@ def _callback() -> str:
         f"NoOp(callback {var('CLINICALL_CALLBACK')}: {var('CLINICALL_REASON')})",
         f"Playback({WHISPER_SOUND})",
         f'ExecIf($["{var(WHISPER_AGO)}" != ""]?SayNumber({var(WHISPER_AGO)}))',
-        f"Dial(Local/${{EXTEN}}@{ORIGINATE}/n,{var(RING_S)},U({CALLBACK_ANSWERED}^{key}))",
+        f"Dial(Local/${{EXTEN}}@{ORIGINATE}/n,{var(RING_S)},"
+        f"U({CALLBACK_ANSWERED}^{key}^{var(v.CLINICALL_QUEUE)}))",
         f"UserEvent({CALLBACK_EVENT},Key: {key},Status: {status})",
         "Hangup()",
     ]
     answered = [f"[{CALLBACK_ANSWERED}]",
                 *_ext("s", [f"Playback({ANNOUNCEMENT_SOUND})",
+                            f"QueueLog(${{ARG2}},${{UNIQUEID}},NONE,{CALLBACK_MARK},"
+                            "${CHANNEL(linkedid)}|ANSWER)",
                             f"UserEvent({CALLBACK_EVENT},Key: ${{ARG1}},Status: ANSWER)",
                             "Return()"])]  # fmt: skip
     lines = ["; Callbacks, agent first: the operator answered; whisper, then dial the patient.",

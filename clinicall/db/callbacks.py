@@ -41,6 +41,7 @@ from clinicall.db.models import (
     CallbackReason,
     CallbackState,
     Direction,
+    JournalEvent,
     QueueAttempt,
 )
 from clinicall.db.writer import StoreWriter
@@ -50,6 +51,8 @@ OPEN = (CallbackState.PENDING.value, CallbackState.CLAIMED.value)
 #: The outcome stored on an attempt whose call the engine has no record of (see
 #: ``CallbackStore.settle``): it counts as a failed try, and is never re-sent.
 UNKNOWN = "unknown"
+#: The journal kind of a call data fact (``controller.facts.CallDataSet.KIND``).
+CALL_DATA_KIND = "call.data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,15 @@ class MissedCallRow:
     queue: str | None  # the last queue it waited in, if any
     priority: int
     language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """The account's record of one call: an operator connected to it in a queue, and the
+    ``outcome`` call data the engine set on it (``CallDataSet`` facts in the journal)."""
+
+    connected: bool
+    outcomes: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,16 +247,21 @@ class CallbackStore:
                                   queue=queue, priority=priority or 0, language=language)
                     for i, caller, at, cause, route, queue, priority, language in rows]
 
-    async def call_outcome(self, call_key: str) -> tuple[bool, bool] | None:
-        """What the account recorded (from the engine's facts) about the call ``call_key``:
-        (it exists, an operator was connected to it), or None when it holds nothing."""
+    async def call_record(self, call_key: str) -> CallRecord | None:
+        """What the account recorded (from the engine's facts, live or read back from its
+        durable record) about the call ``call_key``; None when it holds nothing."""
         async with self.sessions() as session:
             call = await session.scalar(select(Call).where(Call.call_key == call_key))
-            if call is None:
+            values = list(await session.scalars(select(JournalEvent.payload).where(
+                JournalEvent.call_key == call_key, JournalEvent.kind == CALL_DATA_KIND)))
+            outcomes = {str(p.get("value")) for p in values if p.get("name") == "outcome"}
+            if call is None and not outcomes:
                 return None
-            connected = await session.scalar(select(QueueAttempt.id).where(
-                QueueAttempt.call_id == call.id, QueueAttempt.connected_at.is_not(None)).limit(1))
-            return True, connected is not None or call.answered_at is not None
+            connected = call is not None and await session.scalar(
+                select(QueueAttempt.id).where(QueueAttempt.call_id == call.id,
+                                              QueueAttempt.connected_at.is_not(None))
+                .limit(1)) is not None  # fmt: skip
+            return CallRecord(connected=connected, outcomes=frozenset(outcomes))
 
     # ---- intake ------------------------------------------------------------------------
 

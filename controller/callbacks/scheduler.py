@@ -36,6 +36,7 @@ from typing import Any
 from clinicall.controller.callbacks.intake import take_in_missed
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import (
+    CALLBACK_ANSWERED,
     EngineControl,
     EngineError,
     EngineRefused,
@@ -280,9 +281,10 @@ class CallbackScheduler:
         """Settle an attempt sent before (by this process before a restart, or another
         controller) from what the engine recorded about its call; never dial it again."""
         now = self.clock()
-        facts = await self.store.call_outcome(attempt.call_id)
-        if facts is not None:
-            outcome = AttemptOutcome.ANSWERED if facts[1] else AttemptOutcome.NO_ANSWER
+        record = await self.store.call_record(attempt.call_id)
+        if record is not None:
+            reached = record.connected or CALLBACK_ANSWERED in record.outcomes
+            outcome = AttemptOutcome.ANSWERED if reached else AttemptOutcome.NO_ANSWER
             await self._settle(job, attempt, outcome.value, outcome, now)
         elif now - attempt.started_at >= self.settings.resolve_after:
             await self._settle(job, attempt, UNKNOWN, AttemptOutcome.FAILED, now)

@@ -24,13 +24,14 @@ from callback_fakes import (
 from sqlalchemy import select
 
 from clinicall.controller.port import (
+    CALLBACK_ANSWERED,
     OriginateCause,
     OriginateFailed,
     OutcomeUnknown,
     QueueEntryStatus,
 )
-from clinicall.db.models import Call, CallbackIntake
-from clinicall.db.writer import StoreWriter
+from clinicall.db import JournalEntry, insert_journal
+from clinicall.db.models import Call, CallbackIntake, JournalSource
 
 T0 = TUESDAY_10_KYIV
 
@@ -165,10 +166,11 @@ async def test_an_attempt_in_flight_at_a_crash_is_settled_from_the_engine_not_re
     await restarted.attempts_done()
     [job] = await restarted.store.jobs()
     assert job.state == "claimed"  # the engine's record is not in the account yet: wait
-    async with db_sessions.begin() as session, StoreWriter(session) as writer:
-        session.add(Call(call_key=call_id_for(request.key), direction="outbound",
-                         dialled=ANNA, started_at=clock.at, answered_at=clock.at))
-        writer.call_changed("outbound", None, ANNA, clock.at)
+    async with db_sessions.begin() as session:  # the engine's durable record, read back
+        await insert_journal(session, [JournalEntry(
+            key="cbmark-1", source=JournalSource.RECORD, at=clock.at, kind="call.data",
+            payload={"v": 1, "call_id": call_id_for(request.key), "name": "outcome",
+                     "value": CALLBACK_ANSWERED}, call_key=call_id_for(request.key))])
     clock.at += lease + timedelta(seconds=1)
     await restarted.run_once()
     await restarted.attempts_done()

@@ -25,6 +25,7 @@ from clinicall.app import Running, running
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.db.callbacks import CallbackStore
 from clinicall.db.models import Call
 from clinicall.settings.loader import load_config
@@ -69,7 +70,8 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
 async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
               ) -> AsyncIterator[Running]:  # fmt: skip
     db = tmp_path_factory.mktemp("callbacks") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}") as parts:
+    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
+                       queue_log=clinic.asterisk.queue_log_path) as parts:
         await parts.engine.wait_up(10)
         yield parts
 
@@ -142,6 +144,14 @@ async def test_a_missed_call_is_called_back_agent_first_and_a_second_adds_no_job
     assert attempt.started_at - job.arrived_at < timedelta(minutes=10)  # within the target
     trace = await clinic.finished(call_id_for(attempt.key), timeout=60)
     assert _patient_dials(trace) == ["ANSWER"]  # the patient was dialled once and answered
+    # what a controller that died meanwhile would learn: the engine's durable record holds
+    # that the patient answered (the account reads it back)
+    await app.tracker.reconcile()
+    record = await scheduler.store.call_record(attempt.call_id)
+    assert record is not None
+    assert CALLBACK_ANSWERED in record.outcomes, [
+        line for line in clinic.asterisk.queue_log_path.read_text().splitlines()
+        if "CLINICALLCB" in line]
     callbacks = [m for m in trace.named("UserEvent")
                  if m.get("UserEvent") == "ClinicallCallback"]
     assert callbacks
