@@ -9,15 +9,19 @@ account as the engine port; nothing below this module knows which engine it got.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinicall.asterisk_config.queues import member_interface
+from clinicall.controller.asterisk.control import call_id_for as asterisk_call_id
 from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.port import Engine
 from clinicall.controller.service import Clock, Controller, utc_now
@@ -29,7 +33,7 @@ from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import AsteriskEngine as AsteriskEngineSettings
 from clinicall.settings.models import ClinicConfig, EngineMismatch
 
-__all__ = ["Running", "build_engine", "running", "utc_now"]
+__all__ = ["Running", "build_callback_scheduler", "build_engine", "running", "utc_now"]
 
 
 def build_engine(
@@ -55,6 +59,7 @@ class Running:
     tracker: CallTracker
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    callbacks: CallbackScheduler | None = None  # None unless ``callbacks.enabled``
 
 
 @asynccontextmanager
@@ -90,7 +95,34 @@ async def running(
         stack.push_async_callback(seed.close)
         controller = Controller(config, engine, account=tracker, surveys=tracker, now=now)
         await stack.enter_async_context(controller)
-        yield Running(controller, engine, tracker, db, sessions)
+        callbacks = None
+        if config.callbacks.enabled:
+            callbacks = build_callback_scheduler(config, engine, sessions)
+            await callbacks.start()
+            stack.push_async_callback(callbacks.close)
+        yield Running(controller, engine, tracker, db, sessions, callbacks)
+
+
+def build_callback_scheduler(config: ClinicConfig, engine: Engine,
+                             sessions: async_sessionmaker[AsyncSession], *,
+                             owner: str | None = None,
+                             settings: SchedulerSettings | None = None) -> CallbackScheduler:
+    """The callback scheduler on the engine's control and the store, in real time (the
+    account's clock: the missed calls it reads carry real times).  ``owner`` names this
+    process in the jobs' claims (host and pid by default)."""
+    from clinicall.db.callbacks import CallbackStore
+
+    name = owner or f"{socket.gethostname()}:{os.getpid()}"
+    own = config.callbacks
+    settings = settings or SchedulerSettings(
+        owner=name, caller_id=config.numbers[0].number, lease=timedelta(seconds=own.lease_s),
+        resolve_after=timedelta(seconds=own.resolve_after_s))
+    store = CallbackStore(sessions, owner=settings.owner, lease=settings.lease)
+    if not isinstance(engine, AsteriskEngine):
+        raise EngineMismatch("asterisk", engine.name)  # the only adapter of this version
+    return CallbackScheduler(engine.control, store, config, call_id_for=asterisk_call_id,
+                             clock=utc_now, settings=settings,
+                             country_code=TrackingConfig.from_clinic(config).country_code)
 
 
 def operator_desk(config: ClinicConfig, parts: Running) -> OperatorDesk:

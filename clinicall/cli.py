@@ -34,6 +34,7 @@ from clinicall.cli_args import (
     load,
     load_config_of,
 )
+from clinicall.cli_callbacks import callbacks_command
 from clinicall.cli_recordings import audit_command, recordings_command
 from clinicall.cli_store import db_command, user_command
 from clinicall.crashlog import write_crash_log
@@ -307,6 +308,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("recordings", "import recordings from the PBX spool, or apply retention",
             recordings_command),
     Command("audit", "verify the hash chain of the recordings access audit", audit_command),
+    Command("callbacks", "list, show or cancel callback jobs (numbers masked)",
+            callbacks_command),
 )
 
 

@@ -64,6 +64,7 @@ class OriginateCause(StrEnum):
     REJECTED = "rejected"  # congestion, declined
     NO_ROUTE = "no_route"  # the channel could not be created
     FAILED = "failed"
+    AGENT_MISSED = "agent_missed"  # agent first: the operator did not answer; nobody dialled
 
 
 class OriginateFailed(EngineError):
@@ -74,6 +75,11 @@ class OriginateFailed(EngineError):
         super().__init__(action, f"originate failed: {cause}", raw)
         self.cause = cause
 
+
+#: The call data ``outcome`` an adapter records *durably* (in the engine's own record, read
+#: back by ``reconcile``) when the patient of an agent-first originate answered: a controller
+#: that died meanwhile learns from it that the attempt reached the patient.
+CALLBACK_ANSWERED = "callback_answered"
 
 # ---- values ---------------------------------------------------------------------------------
 
@@ -91,6 +97,10 @@ class OriginateRequest:
     caller_id: str = ""
     ring_timeout_s: float = 30.0
     data: Mapping[str, str] = field(default_factory=dict)  # call data set on the new call
+    #: Agent first (a callback): the queue member to ring first, with a whisper from
+    #: ``data``; only once they answer is ``number`` dialled and bridged to them.  Empty: the
+    #: number is dialled first and the answered callee joins ``queue``.
+    agent: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +123,21 @@ class QueueMemberStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueEntryStatus:
+    """One live caller waiting in a queue: how long, at which priority."""
+
+    channel_id: str
+    wait_s: float
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStatus:
     queue: str
     members: tuple[QueueMemberStatus, ...]
     waiting: int
     longest_wait_s: float
+    entries: tuple[QueueEntryStatus, ...] = ()  # the waiting callers, in queue order
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as dtime
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import QueueAttempt, QueueOutcome
+from clinicall.reports.callbacks import CallbackFigures, callback_figures
 from clinicall.reports.kpi import CAUSES, compute
 from clinicall.reports.settings import KpiSettings
 from clinicall.reports.survey import compute_survey
@@ -166,6 +167,7 @@ class KpiCollector(Collector):
         self._report: Report | None = None
         self._surveys: dict[str, Report] = {}
         self._waits: dict[str, WaitHistogram] = {}
+        self._callbacks: CallbackFigures | None = None
         self._fetched = float("-inf")
 
     async def refresh(self, now: datetime | None = None) -> None:
@@ -185,6 +187,9 @@ class KpiCollector(Collector):
                                          always=self.settings.survey_always)
                 for by in ("queue", "operator")
             }  # fmt: skip
+            self._callbacks = await callback_figures(
+                session, start=midnight, end=now,
+                unreturned_after=timedelta(minutes=self.settings.unreturned_after_min))
         self._fetched = time.monotonic()
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily
@@ -219,6 +224,8 @@ class KpiCollector(Collector):
             topics.add_metric([str(row["route"] or "none")], float(row["calls"] or 0))
         yield topics
         yield from self._survey_metrics()
+        if self._callbacks is not None:
+            yield from _callback_metrics(self._callbacks)
 
     def _survey_metrics(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         for by, report in self._surveys.items():
@@ -258,6 +265,34 @@ class KpiCollector(Collector):
         yield from families.values()
         yield from _link_metrics(self.live.link_live())
         yield from _account_metrics(self.live.account_live())
+
+
+def _callback_metrics(figures: CallbackFigures) -> Iterator[GaugeMetricFamily
+                                                            | CounterMetricFamily]:
+    """Today's callback figures (reports.callbacks); a figure with no data yet is left out."""
+    jobs = CounterMetricFamily("clinicall_callback_jobs", "Callback jobs made today, by the "
+                               "missed call's cause or the job's reason", labels=["cause"])
+    for cause, count in figures.jobs_by_cause.items():
+        jobs.add_metric([cause], float(count))
+    yield jobs
+    first = GaugeMetricFamily("clinicall_callback_first_attempt_seconds", "From the patient's "
+                              "call to the first attempt, today's jobs", labels=["quantile"])
+    for quantile, value in (("0.5", figures.first_attempt_p50_s),
+                            ("0.9", figures.first_attempt_p90_s)):  # fmt: skip
+        if value is not None:
+            first.add_metric([quantile], value)
+    yield first
+    for name, text, value in (
+        ("clinicall_callback_attempts_per_job", "Attempts per settled job made today",
+         figures.attempts_per_job),
+        ("clinicall_callback_success_ratio", "Done over settled (done, failed) jobs made today",
+         figures.success_rate),
+    ):  # fmt: skip
+        if value is not None:
+            yield GaugeMetricFamily(name, text, value=value)
+    yield GaugeMetricFamily("clinicall_callback_missed_unreturned", "Missed calls today not "
+                            "returned within unreturned_after_min",
+                            value=float(figures.missed_unreturned))
 
 
 def _account_metrics(

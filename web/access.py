@@ -79,6 +79,10 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/account/password": EVERYONE,
     "/reports": STAFF,
     "/reports/download": STAFF,
+    # callback jobs (web.callbacks_api): read by the desk, cancelled by managers
+    "/api/callbacks": frozenset({Role.MANAGER, Role.ADMIN, Role.OPERATOR}),
+    "/api/callbacks/{job}": frozenset({Role.MANAGER, Role.ADMIN, Role.OPERATOR}),
+    "/api/callbacks/{job}/cancel": frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

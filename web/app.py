@@ -25,6 +25,7 @@ from clinicall.web import (
     assets,
     audit_api,
     auth_views,
+    callbacks_api,
     complaints_api,
     console_assets,
     dashboard,
@@ -149,6 +150,7 @@ def build_app(
     language_view.add_routes(app)
     openapi.add_routes(app)
     admin_pages.add_routes(app)
+    callbacks_api.add_routes(app)
     return app
 
 

@@ -15,8 +15,14 @@ from collections.abc import Sequence
 
 from clinicall.agi_scripts import variables as v
 from clinicall.asterisk_config.conffile import document
+from clinicall.controller.asterisk.control import (
+    CALLBACK_ANSWERED,
+    CALLBACK_CONTEXT,
+    CALLBACK_EVENT,
+)
 from clinicall.controller.asterisk.control import ORIGINATE_CONTEXT as ORIGINATE
 from clinicall.controller.asterisk.control import QUEUE_ENTRY_CONTEXT as QUEUE_ENTRY
+from clinicall.controller.asterisk.marks import CALLBACK_EVENT as CALLBACK_MARK
 from clinicall.controller.asterisk.recording_layout import dialplan_filename
 from clinicall.settings.models import ClinicConfig
 
@@ -215,12 +221,13 @@ def _record(config: ClinicConfig) -> list[Step]:
 
 
 def _originate(simulated: bool) -> str:
-    """The dialling side of an originated call: a simulated patient who answers, or (not yet
-    configurable: the callbacks work adds the clinic's outbound route) a refusal."""
+    """The dialling side of an originated call: a simulated patient (who answers unless the
+    test says otherwise), or (not yet configurable: the clinic's outbound trunk) a refusal."""
     if simulated:
         from clinicall.asterisk_config import simulation
 
-        steps = [f"Goto({simulation.PATIENT},s,1)"]
+        steps = [f"Set({simulation.NUMBER}=${{FILTER(0-9,${{EXTEN}})}})",
+                 f"Goto({simulation.PATIENT},s,1)"]
         note = "; Calls the clinic places reach a simulated patient (who answers)."
     else:
         steps = ["Hangup(66)"]
@@ -229,6 +236,52 @@ def _originate(simulated: bool) -> str:
     for pattern in ("_X.", "_+X."):
         lines += _ext(pattern, steps)
     return "\n".join(lines) + "\n"
+
+
+#: The callback flow's call data (set by the originate, controller/asterisk/control.py).
+CALLBACK_KEY = "CLINICALL_ORIGINATE_KEY"
+RING_S = "CLINICALL_RING_S"
+WHISPER_AGO = "CLINICALL_AGO_MIN"
+#: What the operator hears first and the patient hears on answer (core sounds, en); the
+#: worded prompts per language come with the IVR's callback prompts.
+WHISPER_SOUND = "beep"
+ANNOUNCEMENT_SOUND = "beep"
+
+
+def _callback() -> str:
+    """Agent first (docs/callbacks.md, "The callback call"): the originate rang the reserved
+    operator; once they answer, this runs on their channel: a whisper (a tone, then how many
+    minutes ago the patient called), then the patient is dialled through the originate
+    context; on answer the patient hears a short announcement (``U()``, which also tells the
+    controller: ``UserEvent ClinicallCallback``, Status ANSWER, and queue_log, durably:
+    ``CLINICALLCB``, so a controller that was down learns it) and both are bridged.  A patient
+    who does not answer ends the call with the ``DIALSTATUS`` in the same event; an operator
+    who hangs up first, with ``CANCEL`` (the ``h`` extension)."""
+    key, status = var(CALLBACK_KEY), var("DIALSTATUS")
+    steps: list[Step] = [
+        f"NoOp(callback {var('CLINICALL_CALLBACK')}: {var('CLINICALL_REASON')})",
+        f"Playback({WHISPER_SOUND})",
+        f'ExecIf($["{var(WHISPER_AGO)}" != ""]?SayNumber({var(WHISPER_AGO)}))',
+        f"Dial(Local/${{EXTEN}}@{ORIGINATE}/n,{var(RING_S)},"
+        f"U({CALLBACK_ANSWERED}^{key}^{var(v.CLINICALL_QUEUE)}))",
+        f"UserEvent({CALLBACK_EVENT},Key: {key},Status: {status})",
+        "Hangup()",
+    ]
+    answered = [f"[{CALLBACK_ANSWERED}]",
+                *_ext("s", [f"Playback({ANNOUNCEMENT_SOUND})",
+                            f"QueueLog(${{ARG2}},${{UNIQUEID}},NONE,{CALLBACK_MARK},"
+                            "${CHANNEL(linkedid)}|ANSWER)",
+                            f"UserEvent({CALLBACK_EVENT},Key: ${{ARG1}},Status: ANSWER)",
+                            "Return()"])]  # fmt: skip
+    lines = ["; Callbacks, agent first: the operator answered; whisper, then dial the patient.",
+             f"[{CALLBACK_CONTEXT}]"]
+    for pattern in ("_X.", "_+X."):
+        lines += _ext(pattern, steps)
+    # the operator hung up first (no DIALSTATUS yet: before the dial): the controller still
+    # hears how it ended; a second event after an answered call is ignored
+    ended = f'${{IF($["{status}" = ""]?CANCEL:{status})}}'
+    lines += _ext("h", [f"UserEvent({CALLBACK_EVENT},Key: {key},Status: {ended})"])
+    return "\n".join(lines + answered) + "\n"
 
 
 def _queue_entry(config: ClinicConfig) -> str:
@@ -254,7 +307,7 @@ def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     from clinicall.asterisk_config import simulation
 
     parts = [_globals(config), _inbound(config), _call(config, agi or agi_url(config)),
-             _operators(), _originate(simulated), _queue_entry(config)]
+             _operators(), _originate(simulated), _callback(), _queue_entry(config)]
     if simulated:
         parts += [simulation.operators_context(), simulation.patient_context()]
     return document(*parts)

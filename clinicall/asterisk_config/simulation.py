@@ -9,6 +9,8 @@ Patients: AMI ``Originate`` of ``Local/s@clinicall-sim-patient/n`` into ``clinic
 at a clinic number, with the variables ``SIM_DIGITS`` (keys to press; ``w`` waits 0.5 s, e.g.
 ``1ww2``), ``SIM_HOLD`` (seconds to stay on the line afterwards, 60 by default) and
 ``SIM_TONE`` (a tone in Hz the patient plays meanwhile; silent by default).
+A patient the clinic calls (the originate context sets ``SIM_NUMBER``, the dialled digits)
+answers unless the GLOBAL ``SIM_PATIENT_<digits>`` is ``noanswer`` (then it rings 120 s).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ OP_RING = "SIM_RING_"  # + operator id: seconds before answering
 DIGITS = "SIM_DIGITS"
 HOLD = "SIM_HOLD"
 TONE = "SIM_TONE"  # Hz the patient plays while holding (none by default)
+NUMBER = "SIM_NUMBER"  # the digits the clinic dialled (calls the clinic places)
+PATIENT_BEHAVIOUR = "SIM_PATIENT_"  # + digits: noanswer
 #: A sound every Asterisk install has (core sounds, en).
 OPERATOR_GREETING = "beep"
 TALK_TONE = "440"
@@ -53,9 +57,11 @@ def operators_context() -> str:
 
 def patient_context() -> str:
     digits, hold = "${" + DIGITS + "}", "${" + HOLD + "}"
+    behaviour = "${" + PATIENT_BEHAVIOUR + "${" + NUMBER + "}}"
     return "\n".join([
         f"[{PATIENT}]",
-        "exten => s,1,Answer()",
+        f'exten => s,1,GotoIf($["{behaviour}" = "noanswer"]?noanswer)',
+        " same => n,Answer()",
         " same => n,Wait(1)",
         f' same => n,GotoIf($["{digits}" = ""]?hold)',
         f" same => n,SendDTMF({digits},250)",
@@ -63,5 +69,7 @@ def patient_context() -> str:
         # A patient who talks: the recordings proof tells the two sides apart by their tones.
         f" same => n,PlayTones(${{{TONE}}})",
         f' same => n(wait),Wait(${{IF($["{hold}" = ""]?60:{hold})}})',
+        " same => n,Hangup()",
+        " same => n(noanswer),Wait(120)",
         " same => n,Hangup()",
     ]) + "\n"

@@ -268,6 +268,14 @@ class Callbacks(Frozen):
     often, and how callbacks share the line with live callers.  Per-queue overrides under
     ``queues``."""
 
+    #: Whether the scheduler runs and dials (it calls patients: the clinic turns it on).
+    enabled: bool = False
+    #: How long a controller's claim on a job holds (longer than any attempt); a controller
+    #: that died leaves its jobs to be claimed again after it.
+    lease_s: int = Field(default=180, ge=5, le=3600)
+    #: An attempt sent before a restart whose call the engine's record does not show by then
+    #: is stored as ``unknown`` and counts as a failed try (it is never sent again).
+    resolve_after_s: int = Field(default=300, ge=5, le=86400)
     #: The missed causes that create a callback job (``hangup_ivr`` only after a topic).
     missed_causes: list[MissedCause] = Field(default_factory=lambda: list(DEFAULT_MISSED_CAUSES))
     #: The target for the first attempt of a missed call, counted from the call (open hours).

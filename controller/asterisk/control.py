@@ -36,6 +36,7 @@ from clinicall.controller.port import (
     OriginateRequest,
     OriginateResult,
     OutcomeUnknown,
+    QueueEntryStatus,
     QueueMemberStatus,
     QueueStatus,
 )
@@ -45,6 +46,18 @@ from clinicall.controller.port import (
 #: generated dialplan, clinicall.asterisk_config.dialplan, defines both).
 ORIGINATE_CONTEXT = "clinicall-originate"
 QUEUE_ENTRY_CONTEXT = "clinicall-queue-entry"
+#: Agent first (a callback): the operator's interface is dialled into
+#: ``clinicall-callback,<number>``, which whispers, dials the patient through
+#: ``clinicall-originate`` and reports the patient's answer or ``DIALSTATUS`` as a
+#: ``UserEvent`` named ``ClinicallCallback`` (Key, Status); docs/callbacks.md.
+CALLBACK_CONTEXT = "clinicall-callback"
+CALLBACK_ANSWERED = "clinicall-callback-answered"
+CALLBACK_EVENT = "ClinicallCallback"
+#: Dial()'s DIALSTATUS for the patient's leg → the port's cause (ANSWER is success; CANCEL:
+#: the operator hung up before the patient answered).
+DIAL_STATUSES = {"NOANSWER": OriginateCause.NO_ANSWER, "BUSY": OriginateCause.BUSY,
+                 "CONGESTION": OriginateCause.REJECTED, "CHANUNAVAIL": OriginateCause.NO_ROUTE,
+                 "CANCEL": OriginateCause.AGENT_MISSED}  # fmt: skip
 DIALLABLE = re.compile(r"\+?[0-9]{2,20}")
 VARIABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 #: Originate's ``Variable`` header is split on commas by Asterisk (``a,QUEUE_PRIO=9`` sets two
@@ -87,6 +100,8 @@ class AsteriskControl:
         self.ami, self.deadline_s = ami, deadline_s
         self.originate_context, self.queue_context = originate_context, queue_context
         self._originating: dict[str, asyncio.Future[Message]] = {}  # channel id → response
+        #: Agent-first originates waiting for the patient's leg: key → its ClinicallCallback.
+        self._patients: dict[str, asyncio.Future[Message]] = {}
         #: Keys whose originate was sent and then lost with the link: the call may be ringing,
         #: so this process never dials them again (the caller learns the outcome from the
         #: call's facts, under the same call id).
@@ -108,6 +123,9 @@ class AsteriskControl:
                      f"{v.QUEUE_PRIO}={request.priority}"]  # fmt: skip
         variables += [f"{channel_variable('Originate', k)}={value}"
                       for k, value in request.data.items()]
+        if request.agent:
+            variables += [f"CLINICALL_RING_S={int(request.ring_timeout_s)}",
+                          f"{v.CLINICALL_QUEUE}={request.queue}"]  # fmt: skip
         if any(VARIABLE_UNSAFE.search(item) for item in variables):
             raise EngineRefused("Originate", "call data or key with a comma, quote or backslash")
         fields: dict[str, FieldValue] = {
@@ -116,37 +134,58 @@ class AsteriskControl:
             "Async": "true", "Timeout": str(int(request.ring_timeout_s * 1000)),
             "ChannelId": call_id, "OtherChannelId": f"{call_id}-2", "Variable": variables,
         }  # fmt: skip
+        if request.agent:  # agent first: ring the operator, then the patient from the dialplan
+            fields.update({"Channel": request.agent, "Context": CALLBACK_CONTEXT,
+                           "Exten": request.number})  # fmt: skip
         if request.caller_id:
             fields["CallerID"] = request.caller_id
-        response = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        response: asyncio.Future[Message] = loop.create_future()
+        patient: asyncio.Future[Message] = loop.create_future()
         self._originating[call_id] = response
+        if request.agent:
+            self._patients[request.key] = patient
         try:
             await self._action("Originate", fields)
             async with asyncio.timeout(request.ring_timeout_s + self.deadline_s):
                 event = await response
+            if event.get("Response", "").lower() != "success":
+                cause = (OriginateCause.AGENT_MISSED if request.agent else
+                         ORIGINATE_REASONS.get(event.get("Reason", ""), OriginateCause.FAILED))
+                raise OriginateFailed("Originate", cause, dict(event.headers))
+            if request.agent:
+                async with asyncio.timeout(request.ring_timeout_s + self.deadline_s):
+                    said = await patient
+                status = said.get("Status", "").upper()
+                if status != "ANSWER":
+                    raise OriginateFailed("Originate", DIAL_STATUSES.get(
+                        status, OriginateCause.FAILED), dict(said.headers))
         except OutcomeUnknown:
             self._unknown.add(request.key)
             raise
         except TimeoutError:
-            raise EngineTimeout("Originate", "no OriginateResponse in time") from None
+            raise EngineTimeout("Originate", "no outcome of the originate in time") from None
         finally:
             self._originating.pop(call_id, None)
-        if event.get("Response", "").lower() != "success":
-            cause = ORIGINATE_REASONS.get(event.get("Reason", ""), OriginateCause.FAILED)
-            raise OriginateFailed("Originate", cause, dict(event.headers))
+            self._patients.pop(request.key, None)
         return OriginateResult(request.key, call_id, call_id)
 
     def on_message(self, message: Message) -> None:
-        """Every AMI frame: an OriginateResponse settles its originate."""
-        if message.event.lower() != "originateresponse":
+        """Every AMI frame: an OriginateResponse settles its originate, a ClinicallCallback
+        user event its patient's leg."""
+        kind = message.event.lower()
+        if kind == "originateresponse":
+            waiting = self._originating.get(message.get("Uniqueid", ""))
+        elif kind == "userevent" and message.get("UserEvent", "") == CALLBACK_EVENT:
+            waiting = self._patients.get(message.get("Key", ""))
+        else:
             return
-        waiting = self._originating.get(message.get("Uniqueid", ""))
         if waiting is not None and not waiting.done():
             waiting.set_result(message)
 
     def on_link_lost(self, detail: str) -> None:
         """The link dropped: originates still waiting will never hear their outcome here."""
-        for waiting in self._originating.values():
+        for waiting in (*self._originating.values(), *self._patients.values()):
             if not waiting.done():
                 waiting.set_exception(OutcomeUnknown("Originate", f"AMI link lost ({detail})"))
 
@@ -207,7 +246,7 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
     """A QueueStatus EventList (QueueParams, QueueMember, QueueEntry) by queue, in order."""
     order: list[str] = []
     members: dict[str, list[QueueMemberStatus]] = {}
-    waits: dict[str, list[float]] = {}
+    entries: dict[str, list[QueueEntryStatus]] = {}
     for event in events:
         kind, queue = event.event.lower(), event.get("Queue", "")
         if kind == "queueparams":
@@ -222,9 +261,12 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
                 paused=event.get("Paused", "0") == "1", pause_reason=event.get("PausedReason", ""),
                 calls_taken=_int(event.get("CallsTaken", "0"))))  # fmt: skip
         elif kind == "queueentry":
-            waits.setdefault(queue, []).append(float(_int(event.get("Wait", "0"))))
-    return tuple(QueueStatus(queue, tuple(members.get(queue, ())), len(waits.get(queue, ())),
-                             max(waits.get(queue, ()), default=0.0))
+            entries.setdefault(queue, []).append(QueueEntryStatus(
+                event.get("Uniqueid", ""), float(_int(event.get("Wait", "0"))),
+                _int(event.get("Priority", "0"))))  # fmt: skip
+    return tuple(QueueStatus(queue, tuple(members.get(queue, ())), len(entries.get(queue, ())),
+                             max((e.wait_s for e in entries.get(queue, ())), default=0.0),
+                             tuple(entries.get(queue, ())))
                  for queue in order)  # fmt: skip
 
 

@@ -15,7 +15,8 @@ gives them names.
 from __future__ import annotations
 
 from clinicall.controller.asterisk.queue_log import QueueLogRecord
-from clinicall.controller.facts import CallRouted
+from clinicall.controller.facts import CallDataSet, CallRouted
+from clinicall.controller.port import CALLBACK_ANSWERED
 
 EVENT = "CLINICALL"
 FIELDS = 7  # linkedid outcome lang route path caller dialled
@@ -37,3 +38,20 @@ def decode_mark(record: QueueLogRecord) -> CallRouted | None:
                       call_id=linkedid, channel_id=record.uniqueid, queue=record.queue,
                       outcome=outcome, language=language, route=route, path=path,
                       caller=caller, dialled=dialled)  # fmt: skip
+
+
+#: The callback flow's line, written when the patient answers a callback (docs/callbacks.md,
+#: "The callback call"): ``epoch|uniqueid|queue|NONE|CLINICALLCB|linkedid|ANSWER``.
+CALLBACK_EVENT = "CLINICALLCB"
+
+
+def decode_callback_mark(record: QueueLogRecord) -> CallDataSet | None:
+    """The fact a CLINICALLCB record carries: the patient answered the callback call
+    ``linkedid`` (durable: it reaches the account after a controller that was down comes
+    back, and settles the attempt); None for any other record."""
+    data = list(record.data)
+    if record.event != CALLBACK_EVENT or len(data) < 2 or not data[0] or data[1] != "ANSWER":
+        return None
+    return CallDataSet(key=record.key, at=record.at, durable=True, seq=record.offset,
+                       call_id=data[0], channel_id=record.uniqueid, name="outcome",
+                       value=CALLBACK_ANSWERED)  # fmt: skip

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypedDict
 
-from clinicall.controller.asterisk.marks import decode_mark
+from clinicall.controller.asterisk.marks import decode_callback_mark, decode_mark
 from clinicall.controller.asterisk.queue_log import records as r
 from clinicall.controller.facts import (
     ChannelOfCall,
@@ -172,10 +172,12 @@ def _member_fact(record: r.QueueLogRecord) -> list[Fact]:
 
 
 def _mark_facts(record: r.QueueLogRecord) -> list[Fact]:
-    """The dialplan's CLINICALL line: what the IVR decided, and the channel's call."""
+    """The dialplan's CLINICALL line: what the IVR decided, and the channel's call; or its
+    CLINICALLCB line: a patient answered a callback."""
     routed = decode_mark(record)
     if routed is None:
-        return []
+        answered = decode_callback_mark(record)
+        return [answered] if answered is not None else []
     mapping = ChannelOfCall(key=channel_key(routed.channel_id), at=routed.at, durable=True,
                             seq=routed.seq, call_id=routed.call_id,
                             channel_id=routed.channel_id)  # fmt: skip

@@ -57,6 +57,7 @@ NEEDS_CONFIG = {
     "user add": ["user", "add", "maria", "--role", "manager", "--password-env", "PW"],
     "db upgrade": ["db", "upgrade"],
     "db current": ["db", "current"],
+    "callbacks list": ["callbacks", "list"],
 }
 
 
@@ -77,6 +78,7 @@ STORE_COMMANDS = {
     "user list": ["user", "list"],
     "user add": ["user", "add", "maria", "--role", "manager", "--password-env", "PW"],
     "db current": ["db", "current"],
+    "callbacks list": ["callbacks", "list"],
 }
 
 

@@ -2,7 +2,7 @@
 
 from clinicall.db.models.agents import Agent, AgentPause, AgentSession
 from clinicall.db.models.base import Base
-from clinicall.db.models.callbacks import Callback
+from clinicall.db.models.callbacks import Callback, CallbackAttempt, CallbackIntake
 from clinicall.db.models.calls import Call, QueueAttempt, RingAttempt
 from clinicall.db.models.complaints import Complaint, ComplaintCall, ComplaintEvent
 from clinicall.db.models.enums import (
@@ -44,6 +44,8 @@ __all__ = [
     "Base",
     "Call",
     "Callback",
+    "CallbackAttempt",
+    "CallbackIntake",
     "CallbackReason",
     "CallbackState",
     "Complaint",

@@ -256,3 +256,70 @@ async def test_health_follows_the_link(server: FakeAMI, wired: Wired) -> None:
         assert await wired.statuses.get() is True
     health = wired.health.snapshot()
     assert (health.up, health.reconnects) == (True, 1)
+
+
+AGENT_FIRST = OriginateRequest(key="cb17-1", number="+380501112233", queue="therapy",
+                               ring_timeout_s=5, data={"ago_min": "4"},
+                               agent="PJSIP/op1")  # fmt: skip
+
+
+def agent_then_patient(agent: str, status: str | None) -> Callable[[Message], bytes]:
+    """The operator's leg ends as ``agent`` (OriginateResponse), then the callback context
+    reports the patient's leg (``ClinicallCallback`` with ``status``; None: never)."""
+
+    def reply(msg: Message) -> bytes:
+        aid = ("ActionID", msg.action_id)
+        out = frame(("Response", "Success"), aid, ("Message", "Originate successfully queued"))
+        out += frame(("Event", "OriginateResponse"), aid, ("Response", agent),
+                     ("Channel", "PJSIP/op1-00000001"), ("Reason", "4" if agent == "Success"
+                                                         else "3"),
+                     ("Uniqueid", msg.get("ChannelId", "")))  # fmt: skip
+        if status is not None:
+            out += frame(("Event", "UserEvent"), ("UserEvent", "ClinicallCallback"),
+                         ("Key", "someone-else"), ("Status", "ANSWER"))  # not this call's
+            out += frame(("Event", "UserEvent"), ("UserEvent", "ClinicallCallback"),
+                         ("Key", "cb17-1"), ("Status", status))  # fmt: skip
+        return out
+
+    return reply
+
+
+async def test_agent_first_rings_the_operator_into_the_callback_context(
+    server: FakeAMI, wired: Wired
+) -> None:
+    server.script["originate"] = agent_then_patient("Success", "ANSWER")
+    result = await wired.control.originate(AGENT_FIRST)
+    assert (result.call_id, result.answered) == (call_id_for("cb17-1"), True)
+    (sent,) = [m for m in server.actions if m.get("Action") == "Originate"]
+    assert (sent.get("Channel"), sent.get("Context"), sent.get("Exten")) == (
+        "PJSIP/op1", "clinicall-callback", "+380501112233")  # fmt: skip
+    variables = [value for name, value in sent.headers if name == "Variable"]
+    assert "CLINICALL_AGO_MIN=4" in variables
+    assert "CLINICALL_RING_S=5" in variables
+
+
+@pytest.mark.parametrize(("agent", "status", "cause"), [
+    ("Failure", None, OriginateCause.AGENT_MISSED),
+    ("Success", "NOANSWER", OriginateCause.NO_ANSWER),
+    ("Success", "BUSY", OriginateCause.BUSY),
+    ("Success", "CONGESTION", OriginateCause.REJECTED),
+    ("Success", "CHANUNAVAIL", OriginateCause.NO_ROUTE),
+    ("Success", "CANCEL", OriginateCause.AGENT_MISSED),
+])  # fmt: skip
+async def test_agent_first_outcomes_carry_the_patients_cause(
+    server: FakeAMI, wired: Wired, agent: str, status: str | None, cause: OriginateCause
+) -> None:
+    server.script["originate"] = agent_then_patient(agent, status)
+    with pytest.raises(OriginateFailed) as failed:
+        await wired.control.originate(AGENT_FIRST)
+    assert failed.value.cause is cause
+
+
+async def test_agent_first_without_the_patients_outcome_times_out(
+    server: FakeAMI, wired: Wired
+) -> None:
+    server.script["originate"] = agent_then_patient("Success", None)
+    quick = OriginateRequest(key="cb17-1", number="+380501112233", queue="therapy",
+                             ring_timeout_s=0.1, agent="PJSIP/op1")  # fmt: skip
+    with pytest.raises(EngineTimeout):
+        await wired.control.originate(quick)

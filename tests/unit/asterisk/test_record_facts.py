@@ -10,6 +10,7 @@ import pytest
 from clinicall.controller.asterisk.queue_log import parse_chunk, parse_line
 from clinicall.controller.asterisk.record_facts import decode_record
 from clinicall.controller.facts import (
+    CallDataSet,
     CallRouted,
     ChannelOfCall,
     EngineStarted,
@@ -25,6 +26,7 @@ from clinicall.controller.facts import (
     QueueLeft,
     RingEnded,
 )
+from clinicall.controller.port import CALLBACK_ANSWERED
 
 CHANNEL = "1732350000.41"
 AT = datetime(2024, 11, 23, 8, 20, 21, tzinfo=UTC)
@@ -263,3 +265,19 @@ def test_facts_of_one_second_keep_the_file_order() -> None:
     assert joined.at == left.at
     assert (joined.seq, left.seq) == (10_000, 10_000 + len(lines[0]) + 1)
     assert sorted(reversed(facts), key=lambda f: (f.at, f.seq)) == facts
+
+
+def test_the_callback_mark_says_the_patient_answered_the_call() -> None:
+    raw = line("CLINICALLCB", "cb-0a1b2c", "ANSWER", agent="NONE", uniqueid="1732350000.77")
+    [answered] = decode(raw)
+    assert isinstance(answered, CallDataSet)
+    assert (answered.call_id, answered.channel_id, answered.name, answered.value) == (
+        "cb-0a1b2c", "1732350000.77", "outcome", CALLBACK_ANSWERED)  # fmt: skip
+    assert (answered.durable, answered.at, answered.seq) == (True, AT, OFFSET)
+
+
+@pytest.mark.parametrize("data", [("cb-0a1b2c",), ("", "ANSWER"), ("cb-0a1b2c", "NOANSWER")])
+def test_a_callback_mark_that_is_short_empty_or_not_an_answer_gives_nothing(
+    data: tuple[str, ...],
+) -> None:
+    assert decode(line("CLINICALLCB", *data, agent="NONE")) == []

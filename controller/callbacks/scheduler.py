@@ -1,0 +1,300 @@
+"""The callback scheduler: dials the store's due jobs through the engine port, exactly once.
+
+One owned task runs rounds (every ``interval_s``, or at once when woken).  A round:
+
+1. takes in the account's new missed calls (``intake``) and cancels the pending jobs of
+   patients who got through since (``CallbackStore.settle_answered``);
+2. for each queue with claimable jobs, asks the engine for the queue (``queue_status``, with
+   its deadline) and lets the pure policy pick the callbacks to start
+   (``routing.callback_order.callbacks_to_start``): never more than the free operators no
+   callback holds, in strict arrival order against the live callers by default;
+3. claims those jobs under a lease (``CallbackStore.claim``: ``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL), commits each attempt's idempotency key, then sends the originate, agent
+   first: the reserved operator is rung with a whisper, then the patient is dialled;
+4. stores every attempt's outcome and the job's next state from
+   ``routing.callback_retries.after_attempt`` (retries within the calling window, ``failed``
+   when they are used up).
+
+**Never dialled twice.**  An attempt whose key was committed and whose outcome is unknown (the
+link was lost, the deadline passed, or this process died) is never sent again: the next
+claim of its job, here or on another controller once the lease ran out, settles it from what
+the engine recorded about its call (the account's row for the call id the key derives) and
+only then may a *new* attempt, with a new key, follow per the retry policy.  When the engine
+recorded nothing within ``resolve_after`` the attempt is stored as ``unknown`` and counts as
+a failed try (docs/callbacks.md, "The scheduler").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from clinicall.controller.callbacks.intake import take_in_missed
+from clinicall.controller.facts import MemberState
+from clinicall.controller.port import (
+    CALLBACK_ANSWERED,
+    EngineControl,
+    EngineError,
+    EngineRefused,
+    EngineTimeout,
+    EngineUnavailable,
+    OriginateCause,
+    OriginateFailed,
+    OriginateRequest,
+    OutcomeUnknown,
+    QueueMemberStatus,
+    QueueStatus,
+)
+from clinicall.db.callbacks import UNKNOWN, AttemptRow, CallbackStore, JobRow, Settlement
+from clinicall.privacy import mask_number
+from clinicall.routing.callback_order import Waiter, WaiterKind, callbacks_to_start
+from clinicall.routing.callback_policy import CallbackPolicy, policy_for
+from clinicall.routing.callback_retries import NO_WINDOW, AttemptOutcome, after_attempt
+from clinicall.routing.callback_schedule import earliest_call
+from clinicall.routing.hours import OpeningHours
+from clinicall.routing.patient_time import patient_zone
+from clinicall.settings.models import ClinicConfig
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+#: The engine's reasons an originate failed → the attempt's outcome.
+OUTCOMES = {OriginateCause.NO_ANSWER: AttemptOutcome.NO_ANSWER,
+            OriginateCause.BUSY: AttemptOutcome.BUSY,
+            OriginateCause.REJECTED: AttemptOutcome.REJECTED,
+            OriginateCause.NO_ROUTE: AttemptOutcome.FAILED,
+            OriginateCause.FAILED: AttemptOutcome.FAILED,
+            OriginateCause.AGENT_MISSED: AttemptOutcome.OPERATOR_MISSED}  # fmt: skip
+#: Stored on an attempt whose originate the engine never got (its link was down): the job
+#: goes back to its place uncounted, like an operator who missed the whisper.
+NOT_SENT = "not_sent"
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    """``owner``: this controller's name in the claims (unique per process).  ``lease`` must
+    exceed the longest attempt (the operator's and the patient's ring time plus the engine's
+    deadline)."""
+
+    owner: str
+    interval_s: float = 1.0
+    lease: timedelta = timedelta(minutes=3)
+    ring_timeout_s: float = 30.0
+    resolve_after: timedelta = timedelta(minutes=5)
+    intake_since: timedelta = timedelta(days=1)
+    line_limit: int = 200
+    caller_id: str = ""
+
+
+def free_members(status: QueueStatus | None, reserved: set[str]) -> list[QueueMemberStatus]:
+    """The queue's operators who can take a call now and that no callback holds, the ones
+    who took the fewest calls first."""
+    if status is None:
+        return []
+    free = [m for m in status.members
+            if m.state == MemberState.IDLE and not m.paused and m.member not in reserved]
+    return sorted(free, key=lambda m: (m.calls_taken, m.member))
+
+
+def live_waiters(status: QueueStatus | None, now: datetime) -> list[Waiter]:
+    if status is None:
+        return []
+    return [Waiter(WaiterKind.LIVE, entry.channel_id or f"live{i}",
+                   now - timedelta(seconds=entry.wait_s), entry.priority)
+            for i, entry in enumerate(status.entries)]  # fmt: skip
+
+
+class CallbackScheduler:
+    """See the module docstring.  ``call_id_for``: the engine's id of the call an
+    idempotency key places (the engine adapter's), stored with the key before dialling."""
+
+    def __init__(self, control: EngineControl, store: CallbackStore, config: ClinicConfig, *,
+                 call_id_for: Callable[[str], str], clock: Clock, settings: SchedulerSettings,
+                 country_code: str) -> None:  # fmt: skip
+        self.control, self.store, self.config = control, store, config
+        self.call_id_for, self.clock, self.settings = call_id_for, clock, settings
+        self.country_code = country_code
+        self.hours = OpeningHours.from_config(config.hours, config.clinic.zone)
+        self._task: asyncio.Task[None] | None = None
+        self._attempts: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    # ---- lifetime ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="callback-scheduler")
+
+    async def close(self) -> None:
+        """Stop the rounds; attempts still dialling are cancelled and stay open in the store
+        (their keys are written), to be settled from the engine's facts by the next claim."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        for task in self._attempts:
+            task.cancel()
+        await asyncio.gather(*self._attempts, return_exceptions=True)
+
+    def wake(self) -> None:
+        """Run a round now (a missed call was written, an operator freed up)."""
+        self._wake.set()
+
+    async def attempts_done(self) -> None:
+        """Until every attempt this scheduler started has settled (tests, shutdown)."""
+        while self._attempts:
+            await asyncio.gather(*list(self._attempts), return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.run_once()
+            except Exception:  # the store or the engine failed this round: try the next
+                log.exception("callback round failed")
+            try:
+                async with asyncio.timeout(self.settings.interval_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    # ---- one round ---------------------------------------------------------------------
+
+    async def run_once(self) -> list[int]:
+        """One round (see the module docstring); the ids of the jobs it claimed."""
+        now = self.clock()
+        await take_in_missed(self.store, self.config, now=now, country_code=self.country_code,
+                             since=self.settings.intake_since, hours=self.hours)  # fmt: skip
+        await self.store.settle_answered(now)
+        queues = await self.store.queues_due(now)
+        if not queues:
+            return []
+        try:
+            statuses = {s.queue: s for s in await self.control.queue_status()}
+        except EngineError as error:
+            log.warning("callbacks wait: no queue status (%s)", error)
+            return []
+        in_flight = await self.store.in_flight(now)
+        reserved = await self.store.reserved_agents()
+        claimed: list[int] = []
+        for queue in queues:
+            claimed += await self._serve(queue, statuses.get(queue or ""), now,
+                                         in_flight.get(queue, 0), reserved)  # fmt: skip
+        return claimed
+
+    def _policy(self, job: JobRow) -> CallbackPolicy:
+        return policy_for(self.config.callbacks, job.queue)
+
+    def _window(self, job: JobRow, now: datetime) -> datetime | None:
+        """The first instant at or after ``now`` the job may be dialled (None: never)."""
+        zone = patient_zone(job.phone, self.config.clinic.zone)
+        return earliest_call(now, hours=self.hours, patient_zone=zone, policy=self._policy(job))
+
+    async def _serve(self, queue: str | None, status: QueueStatus | None, now: datetime,
+                     in_flight: int, reserved: set[str]) -> list[int]:  # fmt: skip
+        line = await self.store.line(queue, now, limit=self.settings.line_limit)
+        unsettled = await self.store.open_attempts(j.id for j in line)
+        ready: list[JobRow] = []
+        for job in line:
+            if job.id in unsettled:  # sent before and never settled: settle, never re-send
+                for held in await self.store.claim([job.id], now):
+                    self._spawn(self._resolve(held, unsettled[job.id]))
+                continue
+            window = self._window(job, now)
+            if window is None:  # no calling window in the horizon: the job cannot be done
+                for held in await self.store.claim([job.id], now):
+                    await self.store.settle(held, None, outcome=NO_WINDOW, now=now,
+                                            settlement=Settlement("failed", held.attempts,
+                                                                  None, NO_WINDOW))
+            elif window > now and job.state == "pending":
+                await self.store.postpone(job.id, window)
+            elif window > now:  # an expired claim outside the window: back to pending
+                for held in await self.store.claim([job.id], now):
+                    await self.store.release(held.id, due_at=window)
+            else:
+                ready.append(job)
+        members = free_members(status, reserved)
+        held_by_claims = max(0, in_flight - len(reserved))
+        callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
+                     for j in ready]  # fmt: skip
+        share = self._policy(ready[0]).share if ready else None
+        if share is None:
+            return []
+        starting = callbacks_to_start([*live_waiters(status, now), *callbacks],
+                                      free_operators=len(members),
+                                      callbacks_in_flight=held_by_claims, policy=share)
+        claimed = await self.store.claim([int(w.key) for w in starting], now)
+        # at most one job per operator: ``starting`` never outnumbers ``members``
+        for job, member in zip(claimed, members, strict=False):
+            self._spawn(self._attempt(job, member.member))
+        return [job.id for job in claimed]
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._attempts.add(task)
+        task.add_done_callback(self._attempts.discard)
+
+    # ---- one attempt -------------------------------------------------------------------
+
+    async def _attempt(self, job: JobRow, agent: str) -> None:
+        attempt = await self.store.begin_attempt(job, call_id_for=self.call_id_for,
+                                                 agent=agent, now=self.clock())
+        if attempt is None:  # the claim was lost meanwhile: nothing was sent
+            return
+        request = OriginateRequest(
+            key=attempt.key, number=job.phone, queue=job.queue or "", priority=job.priority,
+            caller_id=self.settings.caller_id, ring_timeout_s=self.settings.ring_timeout_s,
+            data=self._whisper(job), agent=agent)  # fmt: skip
+        stored: str
+        try:
+            await self.control.originate(request)
+            outcome = AttemptOutcome.ANSWERED
+            stored = outcome.value
+        except OriginateFailed as failed:
+            outcome = OUTCOMES.get(failed.cause, AttemptOutcome.FAILED)
+            stored = outcome.value
+        except EngineUnavailable:
+            outcome, stored = AttemptOutcome.OPERATOR_MISSED, NOT_SENT
+        except (OutcomeUnknown, EngineTimeout) as error:
+            log.warning("callback %s: attempt %s outcome unknown (%s); settled from the "
+                        "engine's facts later, never re-sent", job.id, attempt.number, error)
+            return
+        except EngineRefused as error:
+            log.warning("callback %s: originate refused (%s)", job.id, error)
+            outcome, stored = AttemptOutcome.FAILED, AttemptOutcome.FAILED.value
+        log.info("callback %s to %s: %s", job.id, mask_number(job.phone), stored)
+        await self._settle(job, attempt, stored, outcome, self.clock())
+
+    def _whisper(self, job: JobRow) -> dict[str, str]:
+        """What the operator hears first: which job, why, how long ago the patient called."""
+        ago = max(0, int((self.clock() - job.arrived_at).total_seconds() // 60))
+        data = {"callback": str(job.id), "reason": job.reason, "ago_min": str(ago)}
+        if job.language:
+            data["language"] = job.language
+        return data
+
+    async def _resolve(self, job: JobRow, attempt: AttemptRow) -> None:
+        """Settle an attempt sent before (by this process before a restart, or another
+        controller) from what the engine recorded about its call; never dial it again."""
+        now = self.clock()
+        record = await self.store.call_record(attempt.call_id)
+        if record is not None:
+            reached = record.connected or CALLBACK_ANSWERED in record.outcomes
+            outcome = AttemptOutcome.ANSWERED if reached else AttemptOutcome.NO_ANSWER
+            await self._settle(job, attempt, outcome.value, outcome, now)
+        elif now - attempt.started_at >= self.settings.resolve_after:
+            await self._settle(job, attempt, UNKNOWN, AttemptOutcome.FAILED, now)
+        # else: the engine's record may still arrive (the account reconciles it); the claim
+        # stays until its lease runs out and the next claim looks again
+
+    async def _settle(self, job: JobRow, attempt: AttemptRow, stored: str,
+                      outcome: AttemptOutcome, now: datetime) -> None:  # fmt: skip
+        zone = patient_zone(job.phone, self.config.clinic.zone)
+        step = after_attempt(outcome, attempts_before=job.attempts, now=now, hours=self.hours,
+                             patient_zone=zone, policy=self._policy(job))  # fmt: skip
+        settlement = Settlement(step.state.value, step.attempts, step.due_at, step.result)
+        await self.store.settle(job, attempt, outcome=stored, settlement=settlement, now=now)

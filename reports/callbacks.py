@@ -1,0 +1,75 @@
+"""Callback figures of a period (docs/callbacks.md, "Figures"; docs/kpi.md for the returned
+missed calls): jobs made by cause, time from the patient's call to the first attempt (p50 and
+p90, nearest rank), attempts per settled job, success rate, and the missed calls not returned
+within ``unreturned_after_min``.
+
+A job belongs to the period it was made in.  Its cause is the missed call's (``abandoned``,
+``hangup_ivr``, ...) for a missed-call job, else its reason (``requested``, ``manual``,
+``reminder``).  The success rate is done jobs over settled ones (done, failed); a cancelled
+job (the patient got through, or staff) is neither.  Computed from the rows, for a day or a
+few (the ``/metrics`` collector asks for today).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinicall.db.models import Call, Callback, CallbackAttempt, CallbackState, Direction
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFigures:
+    jobs_by_cause: dict[str, int] = field(default_factory=dict)
+    first_attempt_p50_s: float | None = None
+    first_attempt_p90_s: float | None = None
+    attempts_per_job: float | None = None  # over settled jobs (done, failed)
+    success_rate: float | None = None  # done / (done + failed)
+    missed_unreturned: int = 0  # missed calls not returned within the threshold
+
+
+def nearest_rank(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile (``share`` in (0, 1]) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(share * len(ordered))) - 1]
+
+
+async def callback_figures(session: AsyncSession, *, start: datetime, end: datetime,
+                           unreturned_after: timedelta) -> CallbackFigures:  # fmt: skip
+    first_attempt = (select(func.min(CallbackAttempt.started_at))
+                     .where(CallbackAttempt.callback_id == Callback.id).scalar_subquery())
+    rows = (await session.execute(
+        select(Callback.reason, Call.miss_cause, Callback.state, Callback.attempts,
+               Callback.arrived_at, first_attempt)
+        .outerjoin(Call, Call.id == Callback.origin_call_id)
+        .where(Callback.created_at >= start, Callback.created_at < end))).all()  # fmt: skip
+    causes: Counter[str] = Counter()
+    waits: list[float] = []
+    settled: list[tuple[str, int]] = []
+    for reason, cause, state, attempts, arrived, first in rows:
+        causes[str(cause) if reason == "missed" and cause else str(reason)] += 1
+        if first is not None:
+            waits.append(max(0.0, (first - arrived).total_seconds()))
+        if state in (CallbackState.DONE.value, CallbackState.FAILED.value):
+            settled.append((str(state), int(attempts)))
+    done = sum(1 for state, _ in settled if state == CallbackState.DONE.value)
+    limit_ms = int(unreturned_after.total_seconds() * 1000)
+    unreturned = await session.scalar(select(func.count()).select_from(Call).where(
+        Call.direction == Direction.INBOUND.value, Call.missed.is_(True),
+        Call.started_at >= start, Call.started_at < end,
+        or_(Call.return_delay_ms.is_(None), Call.return_delay_ms > limit_ms)))
+    return CallbackFigures(
+        jobs_by_cause=dict(sorted(causes.items())),
+        first_attempt_p50_s=nearest_rank(waits, 0.5),
+        first_attempt_p90_s=nearest_rank(waits, 0.9),
+        attempts_per_job=sum(a for _, a in settled) / len(settled) if settled else None,
+        success_rate=done / len(settled) if settled else None,
+        missed_unreturned=int(unreturned or 0),
+    )

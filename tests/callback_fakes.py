@@ -1,0 +1,137 @@
+"""What the callback scheduler's tests share: a scripted engine control, the example clinic,
+a movable clock and missed calls written into the account."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.facts import MemberState
+from clinicall.controller.port import (
+    OriginateRequest,
+    OriginateResult,
+    QueueEntryStatus,
+    QueueMemberStatus,
+    QueueStatus,
+)
+from clinicall.db.callbacks import CallbackStore
+from clinicall.db.models import (
+    Call,
+    Direction,
+    IvrOutcome,
+    MissCause,
+    QueueAttempt,
+    QueueOutcome,
+)
+from clinicall.db.writer import StoreWriter
+from clinicall.settings.loader import load_config
+from clinicall.settings.models import ClinicConfig
+
+Sessions = async_sessionmaker[AsyncSession]
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "clinic.example.yaml"
+QUEUE = "ultrasound"
+TUESDAY_10_KYIV = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the clinic is open
+TUESDAY_21_KYIV = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)  # closed (opens 08:00 Kyiv)
+WEDNESDAY_OPENING = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 09:00 Kyiv: clinic and patient
+ANNA = "+380501111111"
+
+
+def example_config(**callbacks: object) -> ClinicConfig:
+    config = load_config(EXAMPLE)
+    return config.model_copy(update={"callbacks": config.callbacks.model_copy(update=callbacks)})
+
+
+def call_id_for(key: str) -> str:
+    return f"call-{key}"
+
+
+class Clock:
+    def __init__(self, at: datetime = TUESDAY_10_KYIV) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+#: What the fake engine does with one originate: return (answered), or raise this error.
+Outcome = Exception | None
+
+
+class ScriptedControl:
+    """``EngineControl`` with a queue whose members and waiting callers a test sets, and
+    originates that end as scripted (by default: answered).  ``hold``: originates wait for
+    this event before they end (an originate "in flight")."""
+
+    def __init__(self, members: int = 1) -> None:
+        self.members = [QueueMemberStatus(QUEUE, f"Local/op{i}@ops", f"op{i}", MemberState.IDLE,
+                                          paused=False) for i in range(1, members + 1)]
+        self.entries: list[QueueEntryStatus] = []
+        self.sent: list[OriginateRequest] = []
+        self.script: list[Outcome] = []
+        self.hold: asyncio.Event | None = None
+        self.started = asyncio.Event()
+
+    async def originate(self, request: OriginateRequest) -> OriginateResult:
+        self.sent.append(request)
+        self.started.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        return OriginateResult(request.key, call_id_for(request.key), call_id_for(request.key))
+
+    async def queue_status(self) -> tuple[QueueStatus, ...]:
+        longest = max((e.wait_s for e in self.entries), default=0.0)
+        return (QueueStatus(QUEUE, tuple(self.members), len(self.entries), longest,
+                            tuple(self.entries)),)  # fmt: skip
+
+    async def queue_member_add(self, queue: str, member: str, *, name: str = "",
+                               paused: bool = False) -> None:  # fmt: skip
+        raise NotImplementedError
+
+    async def queue_member_remove(self, queue: str, member: str) -> None:
+        raise NotImplementedError
+
+    async def queue_member_pause(self, member: str, *, paused: bool, reason: str = "",
+                                 queue: str | None = None) -> None:  # fmt: skip
+        raise NotImplementedError
+
+    async def hangup(self, channel_id: str, *, cause: int = 16) -> None:
+        raise NotImplementedError
+
+    async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
+        raise NotImplementedError
+
+
+def scheduler(sessions: Sessions, control: ScriptedControl, clock: Callable[[], datetime],
+              config: ClinicConfig | None = None, *, owner: str = "c1",
+              lease: timedelta = timedelta(minutes=3)) -> CallbackScheduler:  # fmt: skip
+    store = CallbackStore(sessions, owner=owner, lease=lease)
+    settings = SchedulerSettings(owner=owner, lease=lease, interval_s=0.05)
+    return CallbackScheduler(control, store, config or example_config(), call_id_for=call_id_for,
+                             clock=clock, settings=settings, country_code="380")
+
+
+async def write_call(sessions: Sessions, key: str, at: datetime, *, caller: str = ANNA,
+                     answered: bool = False, queue: str = QUEUE) -> int:  # fmt: skip
+    """An inbound call that waited in ``queue``: abandoned after a minute, or answered."""
+    async with sessions.begin() as session, StoreWriter(session) as writer:
+        call = Call(call_key=key, direction=Direction.INBOUND, caller=caller, started_at=at,
+                    ended_at=at + timedelta(minutes=1), ivr_outcome=IvrOutcome.QUEUE,
+                    route=QUEUE, missed=not answered,
+                    miss_cause=None if answered else MissCause.ABANDONED)  # fmt: skip
+        call.queue_attempts.append(QueueAttempt(
+            channel_id=f"{key}-ch", queue=queue, joined_at=at + timedelta(seconds=10),
+            connected_at=at + timedelta(seconds=20) if answered else None,
+            left_at=at + timedelta(minutes=1),
+            outcome=QueueOutcome.ANSWERED if answered else QueueOutcome.ABANDONED))
+        session.add(call)
+        writer.call_changed(Direction.INBOUND, caller, None, at, [at + timedelta(seconds=10)])
+        await session.flush()
+        return call.id

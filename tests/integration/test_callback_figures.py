@@ -1,0 +1,42 @@
+"""The callback figures of a period, on SQLite and PostgreSQL: jobs by cause, time to the
+first attempt (nearest rank), attempts per settled job, success rate, missed calls not
+returned within the threshold."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from callback_fakes import TUESDAY_10_KYIV, Clock, ScriptedControl, Sessions, scheduler, write_call
+
+from clinicall.controller.port import OriginateCause, OriginateFailed
+from clinicall.reports.callbacks import callback_figures, nearest_rank
+
+T0 = TUESDAY_10_KYIV
+
+
+def test_nearest_rank() -> None:
+    assert nearest_rank([], 0.5) is None
+    assert nearest_rank([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert nearest_rank([float(i) for i in range(1, 11)], 0.9) == 9.0
+
+
+async def test_figures_of_a_day(db_sessions: Sessions) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl(members=2)
+    await write_call(db_sessions, "m1", T0, caller="+380501111111")
+    await write_call(db_sessions, "m2", T0 + timedelta(minutes=1), caller="+380502222222")
+    await write_call(db_sessions, "m3", T0 + timedelta(minutes=1), caller="112")  # no job
+    control.script = [None, OriginateFailed("Originate", OriginateCause.BUSY)]
+    cbs = scheduler(db_sessions, control, clock, owner="c1")
+    await cbs.run_once()
+    await cbs.attempts_done()
+    async with db_sessions() as session:
+        figures = await callback_figures(session, start=T0, end=T0 + timedelta(hours=1),
+                                         unreturned_after=timedelta(minutes=10))
+    assert figures.jobs_by_cause == {"abandoned": 2}
+    # first attempts 2 and 1 minutes after the calls
+    assert (figures.first_attempt_p50_s, figures.first_attempt_p90_s) == (60.0, 120.0)
+    done, busy = sorted(await cbs.store.jobs(), key=lambda j: j.state)
+    assert (done.state, busy.state) == ("done", "pending")  # one answered, one to retry
+    assert (figures.attempts_per_job, figures.success_rate) == (1.0, 1.0)
+    # returned: the answered callback's call; not: the busy one and the short number
+    assert figures.missed_unreturned == 2

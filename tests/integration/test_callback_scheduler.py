@@ -1,0 +1,198 @@
+"""The callback scheduler against a scripted engine control, on SQLite and PostgreSQL: intake
+of missed calls, agent first, strict order against live callers, retries, the calling window,
+cancellation by an answered call, and no attempt ever sent twice across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from callback_fakes import (
+    ANNA,
+    QUEUE,
+    TUESDAY_10_KYIV,
+    TUESDAY_21_KYIV,
+    WEDNESDAY_OPENING,
+    Clock,
+    ScriptedControl,
+    Sessions,
+    call_id_for,
+    example_config,
+    scheduler,
+    write_call,
+)
+from sqlalchemy import select
+
+from clinicall.controller.port import (
+    CALLBACK_ANSWERED,
+    OriginateCause,
+    OriginateFailed,
+    OutcomeUnknown,
+    QueueEntryStatus,
+)
+from clinicall.db import JournalEntry, insert_journal
+from clinicall.db.models import Call, CallbackIntake, JournalSource
+
+T0 = TUESDAY_10_KYIV
+
+
+async def test_a_missed_call_is_called_back_once_agent_first(db_sessions: Sessions) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl()
+    first = await write_call(db_sessions, "m1", T0)
+    await write_call(db_sessions, "m2", T0 + timedelta(minutes=1))  # the same number again
+    cbs = scheduler(db_sessions, control, clock)
+    claimed = await cbs.run_once()
+    await cbs.attempts_done()
+    [job] = await cbs.store.jobs()
+    assert claimed == [job.id]
+    assert (job.phone, job.queue, job.arrived_at, job.origin_call_id) == (ANNA, QUEUE, T0, first)
+    assert (job.state, job.attempts, job.result) == ("done", 1, "answered")
+    [request] = control.sent
+    assert (request.number, request.queue, request.agent) == (ANNA, QUEUE, "Local/op1@ops")
+    assert request.key == f"cb{job.id}-1"
+    assert request.data == {"callback": str(job.id), "reason": "missed", "ago_min": "2"}
+    [attempt] = await cbs.store.attempts(job.id)
+    assert (attempt.call_id, attempt.outcome) == (call_id_for(request.key), "answered")
+    async with db_sessions() as session:
+        decisions = (await session.scalars(select(CallbackIntake.action)
+                                           .order_by(CallbackIntake.call_id))).all()
+        returned = await session.scalar(select(Call.return_delay_ms).where(Call.id == first))
+    assert decisions == ["create", "merge"]
+    assert returned is not None  # the done callback returns the missed call in the reports
+    assert await cbs.run_once() == []  # nothing left: no second dial
+    assert len(control.sent) == 1
+
+
+async def test_no_callback_passes_a_live_caller_who_came_first(db_sessions: Sessions) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=5)), ScriptedControl(members=1)
+    await write_call(db_sessions, "m1", T0)
+    control.entries = [QueueEntryStatus("live-1", wait_s=600.0)]  # waiting since before T0
+    cbs = scheduler(db_sessions, control, clock)
+    assert await cbs.run_once() == []  # the one free operator is the live caller's
+    control.entries = [QueueEntryStatus("live-2", wait_s=60.0)]  # came after the patient
+    assert len(await cbs.run_once()) == 1
+    await cbs.attempts_done()
+    assert len(control.sent) == 1
+
+
+async def test_never_more_callbacks_than_free_operators(db_sessions: Sessions) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=5)), ScriptedControl(members=2)
+    for i in range(4):
+        await write_call(db_sessions, f"m{i}", T0 + timedelta(seconds=i),
+                         caller=f"+38050111111{i}")  # fmt: skip
+    cbs = scheduler(db_sessions, control, clock)
+    control.hold = asyncio.Event()
+    assert len(await cbs.run_once()) == 2
+    assert await cbs.run_once() == []  # both operators are held by callbacks in flight
+    control.hold.set()
+    await cbs.attempts_done()
+    assert sorted(r.agent for r in control.sent) == ["Local/op1@ops", "Local/op2@ops"]
+    control.hold = None
+    assert len(await cbs.run_once()) == 2
+    await cbs.attempts_done()
+    numbers = [r.number for r in control.sent]  # by arrival: the earlier two first
+    assert sorted(numbers[:2]) == ["+380501111110", "+380501111111"]
+    assert sorted(numbers[2:]) == ["+380501111112", "+380501111113"]
+
+
+async def test_an_unanswered_callback_is_retried_per_policy_then_failed(
+    db_sessions: Sessions,
+) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=1)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    control.script = [OriginateFailed("Originate", OriginateCause.NO_ANSWER),
+                      OriginateFailed("Originate", OriginateCause.BUSY)]  # fmt: skip
+    cbs = scheduler(db_sessions, control, clock, example_config(attempts=2, spacing_min=5))
+    await cbs.run_once()
+    await cbs.attempts_done()
+    [job] = await cbs.store.jobs()
+    assert (job.state, job.attempts, job.due_at) == ("pending", 1, clock.at + timedelta(minutes=5))
+    clock.at += timedelta(minutes=4)
+    assert await cbs.run_once() == []  # not due yet
+    clock.at += timedelta(minutes=1)
+    await cbs.run_once()
+    await cbs.attempts_done()
+    [job] = await cbs.store.jobs()
+    assert (job.state, job.attempts, job.result) == ("failed", 2, "busy")
+    assert [a.outcome for a in await cbs.store.attempts(job.id)] == ["no_answer", "busy"]
+    assert [r.key for r in control.sent] == [f"cb{job.id}-1", f"cb{job.id}-2"]
+
+
+async def test_a_call_missed_after_hours_waits_for_the_next_opening(db_sessions: Sessions) -> None:
+    clock, control = Clock(TUESDAY_21_KYIV + timedelta(minutes=1)), ScriptedControl()
+    await write_call(db_sessions, "m1", TUESDAY_21_KYIV)
+    cbs = scheduler(db_sessions, control, clock)
+    assert await cbs.run_once() == []
+    [job] = await cbs.store.jobs()
+    assert (job.state, job.due_at) == ("pending", WEDNESDAY_OPENING)
+    clock.at = WEDNESDAY_OPENING - timedelta(seconds=1)
+    assert await cbs.run_once() == []
+    clock.at = WEDNESDAY_OPENING
+    assert await cbs.run_once() == [job.id]
+    await cbs.attempts_done()
+    assert len(control.sent) == 1
+
+
+async def test_a_patient_who_got_through_is_not_called_back(db_sessions: Sessions) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=1)), ScriptedControl(members=0)
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    await cbs.run_once()  # the job waits: no operator
+    await write_call(db_sessions, "a1", T0 + timedelta(minutes=2), answered=True)
+    await cbs.run_once()
+    [job] = await cbs.store.jobs()
+    assert (job.state, job.result) == ("cancelled", "called_in")
+    assert control.sent == []
+
+
+async def test_an_attempt_in_flight_at_a_crash_is_settled_from_the_engine_not_redialled(
+    db_sessions: Sessions,
+) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=1)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    lease = timedelta(minutes=3)
+    crashed = scheduler(db_sessions, control, clock, owner="before", lease=lease)
+    control.script = [OutcomeUnknown("Originate", "link lost")]
+    await crashed.run_once()
+    await crashed.attempts_done()
+    [job] = await crashed.store.jobs()
+    [request] = control.sent
+    assert job.state == "claimed"
+    # the restarted controller: nothing while the lease holds, then the engine's record
+    restarted = scheduler(db_sessions, control, clock, owner="after", lease=lease)
+    assert await restarted.run_once() == []
+    clock.at += lease + timedelta(seconds=1)
+    await restarted.run_once()
+    await restarted.attempts_done()
+    [job] = await restarted.store.jobs()
+    assert job.state == "claimed"  # the engine's record is not in the account yet: wait
+    async with db_sessions.begin() as session:  # the engine's durable record, read back
+        await insert_journal(session, [JournalEntry(
+            key="cbmark-1", source=JournalSource.RECORD, at=clock.at, kind="call.data",
+            payload={"v": 1, "call_id": call_id_for(request.key), "name": "outcome",
+                     "value": CALLBACK_ANSWERED}, call_key=call_id_for(request.key))])
+    clock.at += lease + timedelta(seconds=1)
+    await restarted.run_once()
+    await restarted.attempts_done()
+    [job] = await restarted.store.jobs()
+    assert (job.state, job.result) == ("done", "answered")
+    assert control.sent == [request]  # dialled once, across the restart
+
+
+async def test_an_attempt_the_engine_never_recorded_counts_as_unknown(
+    db_sessions: Sessions,
+) -> None:
+    clock, control = Clock(T0 + timedelta(minutes=1)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    control.script = [OutcomeUnknown("Originate", "link lost")]
+    cbs = scheduler(db_sessions, control, clock)
+    await cbs.run_once()
+    await cbs.attempts_done()
+    clock.at += timedelta(minutes=6)  # past the lease and resolve_after
+    await cbs.run_once()
+    await cbs.attempts_done()
+    [job] = await cbs.store.jobs()
+    [attempt] = await cbs.store.attempts(job.id)
+    assert attempt.outcome == "unknown"
+    assert (job.state, job.attempts) == ("pending", 1)  # retried later, with a new key
+    assert len(control.sent) == 1
