@@ -42,8 +42,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 #: Modules directly in ``clinicall/`` that are commands and wiring (everything else there is
 #: a leaf of its own name).
 COMMANDS = {"cli", "cli_args", "cli_store", "cli_recordings", "cli_callbacks", "crashlog", "app",
-            "demo", "serve", "asterisk_config", "freeswitch_config", "prompt_build", "simclinic", "__main__",
-            "__init__", "migrations"}  # fmt: skip
+            "demo", "serve", "asterisk_config", "freeswitch_config", "prompt_build", "simclinic",
+            "__main__", "__init__", "migrations"}  # fmt: skip
 ENGINE_ADAPTERS = ("clinicall.controller.asterisk", "clinicall.controller.freeswitch")
 TOP_LEVEL_FOLDERS = {"ivr", "routing", "agi_scripts", "recordings", "controller", "reports",
                      "web", "sandbox"}  # fmt: skip
