@@ -28,7 +28,7 @@ class Finding:
 def check(config: ClinicConfig) -> list[Finding]:
     """Every cross-section problem of ``config``, errors and warnings, in file order."""
     checks = (_languages, _routes, _operators, _services, _ivr, _menus, _unreachable,
-              _texts, _fallback_staffed, _callbacks)
+              _texts, _fallback_staffed, _callbacks, _trunks)
     return [finding for each in checks for finding in each(config)]
 
 
@@ -76,6 +76,16 @@ def _operators(c: ClinicConfig) -> Iterator[Finding]:
         for queue in op.queues:
             if queue not in c.queues:
                 yield Finding(("operators", i, "queues", queue), _unknown("queue", queue, c.queues))
+
+
+def _trunks(c: ClinicConfig) -> Iterator[Finding]:
+    """A trunk's id names its SIP endpoint, so it must differ from every operator's and trunk's."""
+    taken = {op.id for op in c.operators}
+    for i, trunk in enumerate(c.trunks):
+        if trunk.id in taken:
+            yield Finding(("trunks", i, "id"), f"trunk id {trunk.id!r} is already an operator's "
+                                               "or another trunk's (each names a SIP endpoint)")
+        taken.add(trunk.id)
 
 
 def _services(c: ClinicConfig) -> Iterator[Finding]:
