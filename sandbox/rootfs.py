@@ -4,7 +4,8 @@ Debian stable ships no Asterisk; unstable ships 22.x. Building a root takes one 
 (94 s measured on 2 cores) and ~400 MB, so it is cached OUTSIDE the clone
 (``$CLINICALL_CACHE`` or ``/var/cache/clinicall``) under a key derived from the package list
 and suite. A build goes into a temporary directory, gets its readiness marker, and is then
-renamed into place in one step; a lock file serialises concurrent builders of the same key. A root without its marker is never returned.
+renamed into place in one step; a lock file serialises concurrent builders of the same key. A
+root without its marker is never returned.
 
 This module blocks (it runs a build tool); from async code call it with ``asyncio.to_thread``.
 """
