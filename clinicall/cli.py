@@ -36,6 +36,7 @@ from clinicall.cli_args import (
 )
 from clinicall.cli_store import db_command, user_command
 from clinicall.crashlog import write_crash_log
+from clinicall.doctor.command import doctor_command
 from clinicall.settings.location import RULE
 
 EPILOG = f"""\
@@ -46,6 +47,7 @@ examples:
   clinicall db upgrade
   clinicall user add maria --role manager
   clinicall run -v
+  clinicall doctor
   clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv
   clinicall demo
 
@@ -299,6 +301,8 @@ COMMANDS: tuple[Command, ...] = (
             run_command),
     Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
     Command("db", "create or migrate the store, or say its revision", db_command),
+    Command("doctor", "check a live installation (AMI, FastAGI, queue_log, prompts, drift, "
+                      "store, web) and say what to fix", doctor_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
