@@ -76,7 +76,7 @@ def test_run_says_ready_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
                 pass  # READY=1 came after the console listens
             proc.send_signal(signal.SIGTERM)
             assert sock.recv(4096) == b"STOPPING=1\nSTATUS=stopping"
-            out, err = proc.communicate(timeout=30)
+            _, err = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:
                 proc.kill()
