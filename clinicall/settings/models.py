@@ -428,7 +428,7 @@ class RtpPorts(Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> RtpPorts:
         if self.end <= self.start:
-            raise ValueError("rtp_ports: end must be above start")
+            raise ValueError("end must be above start (the range is start to end, inclusive)")
         return self
 
 
