@@ -25,7 +25,8 @@ INBOUND = "clinicall-inbound"
 CALL = "clinicall-call"
 OPERATORS = "clinicall-operators"
 #: Per-queue max wait, so an overflow queue applies its own: ${CLINICALL_MAXWAIT_<queue>}
-#: (channel variables set as the call starts: a second ``[globals]`` would be ignored).
+#: (channel variables set as the call starts, so nothing of ours lands in the administrator's
+#: ``[globals]``).
 MAXWAIT_PREFIX = "CLINICALL_MAXWAIT_"
 #: The clinic number the patient dialled, E.164 (the dialled digits for an unknown number).
 DIALLED = "CLINICALL_DIALLED"

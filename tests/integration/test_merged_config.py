@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from clinicall import generated_files as gen
 from clinicall.app import build_engine
 from clinicall.asterisk_config import installed_asterisk_config, modules, render_asterisk_config
 from clinicall.asterisk_config.includes import INCLUDED_FROM
@@ -226,16 +227,17 @@ async def test_operators_outside_calls_go_through_the_clinics_context(
 
 
 async def test_generating_again_changes_nothing_and_touches_no_file_of_theirs(
-    clinic: SimulatedClinic, tmp_path: Path,
+    clinic: SimulatedClinic,
 ) -> None:
     config = clinic.config
     installed = {**installed_asterisk_config(config, simulated=True), **own_files(config)}
     etc = clinic.asterisk.layout.host(clinic.asterisk.layout.dir("etc"))
-    on_disk = {name: (etc / name).read_text() for name in installed}
-    assert on_disk == installed
+    assert {name: (etc / name).read_text() for name in installed} == installed
+    before = {p.name: p.stat().st_mtime_ns for p in etc.iterdir()}
     again = render_asterisk_config(config, simulated=True)
-    assert {name: on_disk[name] for name in again} == again
+    assert gen.apply(gen.plan(etc, again)) == [f"unchanged {etc / name}" for name in sorted(again)]
+    assert {p.name: p.stat().st_mtime_ns for p in etc.iterdir()} == before
     for name in again:  # every generated file is pulled in by the file the README names
         target = INCLUDED_FROM[name][0]
         if name != "clinicall_pjsip_global.conf":  # their pjsip.conf has a global
-            assert f"#include {name}" in on_disk[target]
+            assert f"#include {name}" in installed[target]

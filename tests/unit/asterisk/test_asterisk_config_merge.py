@@ -111,7 +111,7 @@ def test_only_clinicall_contexts_and_sections_extended_not_redefined(config: Cli
     ext = sections(files["clinicall_extensions.conf"])
     assert all(name.startswith("clinicall-") for name in ext)  # no [globals] to shadow theirs
     for name, text in files.items():
-        assert "[general]\n" not in text, name  # a second [general] would be ignored
+        assert "[general]\n" not in text, name  # theirs is extended with (+), not redefined
         for needed in INCLUDED_FROM[name][1]:
             assert f"[{needed}](+)" in text
 
