@@ -293,7 +293,7 @@ def _refuse_example_secrets(path: Path, config: object) -> None:
 COMMANDS: tuple[Command, ...] = (
     Command("check-config", "check the clinic config; list every problem with its line",
             check_config_command),
-    Command("asterisk-config", "write Asterisk's config files (queues, dialplan, AMI, SIP)",
+    Command("asterisk-config", "write clinicall_*.conf beside Asterisk's own files",
             asterisk_config_command),
     Command("prompts", "synthesise the IVR prompts (uk/ru/en) as 8 kHz WAV",
             prompts_command),
@@ -301,8 +301,8 @@ COMMANDS: tuple[Command, ...] = (
             run_command),
     Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
     Command("db", "create or migrate the store, or say its revision", db_command),
-    Command("doctor", "check a live installation (AMI, FastAGI, queue_log, prompts, drift, "
-                      "store, web) and say what to fix", doctor_command),
+    Command("doctor", "check a live installation, one line per check with its fix",
+            doctor_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),
