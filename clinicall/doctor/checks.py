@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from clinicall import generated_files as gen
-from clinicall.asterisk_config import render_asterisk_config
+from clinicall.asterisk_config import modules, render_asterisk_config
 from clinicall.controller.asterisk.ami.errors import AMIError
 from clinicall.doctor import drift
 from clinicall.doctor.ami_session import AmiSession, LoginRefused
@@ -30,7 +30,7 @@ from clinicall.settings.models import ClinicConfig
 #: each.  ListCommands answers with the ones the user's write rights allow.
 ACTIONS_USED = ("Originate", "QueueAdd", "QueueRemove", "QueuePause", "QueueStatus",
                 "QueueSummary", "Setvar", "Getvar", "Hangup", "Redirect", "CoreShowChannels",
-                "QueueLog", "ShowDialPlan")
+                "QueueLog", "ShowDialPlan", "ModuleCheck")
 #: Sound file extensions Asterisk plays a prompt from.
 SOUND_SUFFIXES = (".wav", ".WAV", ".sln", ".gsm", ".ulaw", ".alaw", ".g722", ".ogg")
 #: Largest difference between the PBX's clock and this host's before call times disagree.
@@ -59,6 +59,7 @@ async def run_checks(config: ClinicConfig, options: Options) -> list[Check]:
         async with AmiSession(settings, options.timeout_s) as ami:
             out.append(await _guarded("ami", lambda: _ami_rights(ami, config), options))
             ami_checks: dict[str, Callable[[], Awaitable[Check]]] = {
+                "modules": lambda: _modules(ami),
                 "clock": lambda: _clock(ami, config),
                 "queue_log": lambda: _queue_log(ami, config, options),
                 "dialplan": lambda: _dialplan(ami, files),
@@ -76,7 +77,7 @@ async def run_checks(config: ClinicConfig, options: Options) -> list[Check]:
                                  f"({_reason(exc)})",
                           "start Asterisk, and include clinicall_manager.conf from manager.conf"))
         by_ami = _unchecked(options)
-    out.append(by_ami["clock"])
+    out += [by_ami["modules"], by_ami["clock"]]
     out.append(await _guarded("fastagi", lambda: _fastagi(config, options), options))
     out.append(by_ami["queue_log"])
     out.append(_prompts(config, options))
@@ -91,7 +92,7 @@ def _unchecked(options: Options) -> dict[str, Check]:
     """What depends on AMI, when AMI is not there: said, never silently skipped."""
     def no(name: str) -> Check:
         return failed(name, "not checked: AMI is not reachable", "fix ami first")
-    checks = {name: no(name) for name in ("dialplan", "queues")}
+    checks = {name: no(name) for name in ("modules", "dialplan", "queues")}
     checks["clock"] = _local_clock_only()
     checks["queue_log"] = no("queue_log")
     return checks
@@ -127,6 +128,21 @@ async def _ami_rights(ami: AmiSession, config: ClinicConfig) -> Check:
                       "give the user the write rights of clinicall_manager.conf "
                       "(system,call,agent,originate,reporting) and reload manager")
     return passed("ami", f"logged in as {where}; may send all {len(ACTIONS_USED)} actions used")
+
+
+async def _modules(ami: AmiSession) -> Check:
+    """Each module clinicall needs is loaded (``ModuleCheck`` answers an error otherwise)."""
+    missing = []
+    for name in modules.names():
+        try:
+            await ami.action("ModuleCheck", {"Module": name})
+        except AMIError:
+            missing.append(name)
+    if missing:
+        return failed("modules", f"not loaded: {', '.join(missing)}",
+                      "remove their noload lines from modules.conf (or load them) and restart "
+                      "Asterisk")
+    return passed("modules", f"all {len(modules.names())} modules clinicall needs are loaded")
 
 
 def _local_clock_only() -> Check:

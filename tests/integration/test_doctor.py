@@ -79,10 +79,10 @@ async def test_a_healthy_installation_is_all_ok(
     clinic: SimulatedClinic, installed: ClinicConfig, running: None,
 ) -> None:
     checks = await run_checks(installed, options(clinic, installed))
-    assert [c.name for c in checks] == ["ami", "clock", "fastagi", "queue_log", "prompts",
-                                        "files", "dialplan", "queues", "store", "web"]
+    assert [c.name for c in checks] == ["ami", "modules", "clock", "fastagi", "queue_log",
+                                        "prompts", "files", "dialplan", "queues", "store", "web"]
     assert [c.lines() for c in checks if not c.ok] == []
-    assert "may send all 13 actions used" in by_name(checks)["ami"].detail
+    assert "may send all 14 actions used" in by_name(checks)["ami"].detail
 
 
 async def test_a_wrong_ami_password_is_named_with_its_fix(
@@ -112,6 +112,19 @@ async def test_a_closed_fastagi_port_is_named_with_its_fix(
     assert fastagi.detail.startswith(f"nothing answers at 127.0.0.1:{closed}")
     assert "start 'clinicall run'" in fastagi.fix
     assert [c.name for c in checks.values() if not c.ok] == ["fastagi"]
+
+
+async def test_a_module_not_loaded_is_named(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    await clinic.asterisk.rx("module unload app_mixmonitor.so")
+    try:
+        checks = by_name(await run_checks(installed, options(clinic, installed)))
+    finally:
+        await clinic.asterisk.rx("module load app_mixmonitor.so")
+    assert checks["modules"].detail == "not loaded: app_mixmonitor"
+    assert "noload" in checks["modules"].fix
+    assert [c.name for c in checks.values() if not c.ok] == ["modules"]
 
 
 async def test_a_missing_prompt_file_is_named(

@@ -95,8 +95,8 @@ def test_doctor_with_nothing_running_says_each_fix_and_exits_1(
     assert "Traceback" not in out + err
     heads = [line for line in out.splitlines() if not line.startswith("      ")]
     assert [line.split()[:2] for line in heads[:-1]] == [
-        ["FAIL", name] for name in ("ami", "clock", "fastagi", "queue_log", "prompts", "files",
-                                    "dialplan", "queues", "store", "web")]
+        ["FAIL", name] for name in ("ami", "modules", "clock", "fastagi", "queue_log",
+                                    "prompts", "files", "dialplan", "queues", "store", "web")]
     assert all(" -> " in line for line in heads[:-1])
-    assert heads[-1].startswith("0 OK, 10 to fix: ami, clock")
+    assert heads[-1].startswith("0 OK, 11 to fix: ami, modules, clock")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.yaml"]  # nothing created
