@@ -35,8 +35,10 @@ from .scenario import ENGLISH_NUMBER, EXAMPLE, Clock
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-TRUNK_IP, OWN_TRUNK_IP = "127.0.0.2", "127.0.0.3"
-SIPP_PORT, OWN_SIPP_PORT = free_ports(2, socket.SOCK_DGRAM)
+TRUNK_IP, OWN_TRUNK_IP, REGISTRAR_IP = "127.0.0.2", "127.0.0.3", "127.0.0.4"
+SIPP_PORT, OWN_SIPP_PORT, REGISTRAR_PORT = free_ports(3, socket.SOCK_DGRAM)
+REGISTERING = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
+                    username="clinic77", password="pw-77-provider")
 #: SIPp's RTP ports (it takes the next ones up too), away from Asterisk's range below.
 SIPP_MEDIA, OWN_SIPP_MEDIA = 32000, 32010
 
@@ -93,7 +95,7 @@ def clinic_config(ports: EnginePorts) -> ClinicConfig:
     ivr = config.ivr.model_copy(update={"digit_timeout_s": 3.0})
     trunk = Trunk(id="provider", host=f"{TRUNK_IP}:{SIPP_PORT}", match=[TRUNK_IP])
     return with_ports(config.model_copy(update={
-        "ivr": ivr, "trunks": [trunk],
+        "ivr": ivr, "trunks": [trunk, REGISTERING],
         "sip": Sip(outside_context="outside-line", rtp_ports=RtpPorts(start=31000, end=31200)),
     }), ports)
 
@@ -172,6 +174,7 @@ async def test_both_configs_load_and_every_module_it_needs_is_there(
     endpoints = await ast.rx("pjsip show endpoints")
     assert "legacy-trunk" in endpoints
     assert "provider" in endpoints
+    assert "voip" in endpoints
     assert "ultrasound has 0 calls" in await ast.rx("queue show ultrasound")
     rtp = await ast.rx("rtp show settings")
     assert "Port start:      31000" in rtp
@@ -198,6 +201,25 @@ async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
     path = events.first(lambda m: m.get("Event") == "VarSet" and m.get("Channel") == channel
                         and m.get("Variable") == "CLINICALL_PATH")
     assert (await asyncio.wait_for(path, 1))["Value"] == "main:1/appointments:2"
+
+
+async def test_a_registering_trunk_registers_with_its_line(
+    clinic: SimulatedClinic, events: Events, tmp_path: Path,
+) -> None:
+    registered = events.first(lambda m: m.get("Event") == "Registry"
+                              and m.get("Status") == "Registered")
+    registrar = await sipp.Registrar(REGISTRAR_IP, REGISTRAR_PORT).start(
+        tmp_path, username="clinic77", contact_user="380441234567")  # the first clinic number
+    try:
+        await clinic.asterisk.rx("pjsip send register voip")
+        out, _ = await asyncio.wait_for(registrar.communicate(), 60)
+    finally:
+        if registrar.returncode is None:
+            registrar.kill()
+            await registrar.wait()
+    assert registrar.returncode == 0, out.decode(errors="replace")[-2000:]
+    assert (await asyncio.wait_for(registered, 10))["Domain"] == (
+        f"sip:{REGISTRAR_IP}:{REGISTRAR_PORT}")
 
 
 async def test_the_clinics_own_trunk_still_reaches_its_voicemail(
