@@ -32,10 +32,10 @@ Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: "Patient" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>
 Call-ID: [call_id]
-CSeq: 1 INVITE
+CSeq: {cseq} INVITE
 Contact: <sip:{caller}@[local_ip]:[local_port]>
 Max-Forwards: 70
-Content-Type: application/sdp
+{auth}Content-Type: application/sdp
 Content-Length: [len]
 
 v=0
@@ -54,7 +54,7 @@ Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: "Patient" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
 Call-ID: [call_id]
-CSeq: 1 ACK
+CSeq: {cseq} ACK
 Contact: <sip:{caller}@[local_ip]:[local_port]>
 Max-Forwards: 70
 Content-Length: 0
@@ -71,20 +71,32 @@ Content-Length: 0
 """
 
 
-def scenario(*, caller: str, keys: str, first_key_ms: int, between_ms: int) -> str:
+def scenario(*, caller: str, keys: str, first_key_ms: int, between_ms: int,
+             password: str | None = None) -> str:
     """The call's SIPp XML: INVITE, ACK, keys, then the PBX's BYE (within a minute) answered.
+
+    ``password``: the caller is a phone that logs in: the first INVITE is challenged (401)
+    and sent again with its digest answer, as user ``caller``.
 
     A key may be pressed once per call: each pcap carries fixed RTP timestamps, and a second
     event with the same timestamp is, by RFC 4733, the same key press (Asterisk drops it).
     """
     if len(set(keys)) != len(keys):
         raise ValueError(f"each key once per call (RFC 4733 timestamps repeat): {keys!r}")
-    def cdata(text: str) -> str:
-        return "<![CDATA[\n" + text.format(caller=caller) + "]]>"
+    def cdata(text: str, cseq: int = 1, auth: str = "") -> str:
+        return "<![CDATA[\n" + text.format(caller=caller, cseq=cseq, auth=auth) + "]]>"
     steps = [f'<send retrans="500">{cdata(_INVITE)}</send>',
-             '<recv response="100" optional="true"/>', '<recv response="180" optional="true"/>',
-             '<recv response="183" optional="true"/>', '<recv response="200" rrs="true"/>',
-             f"<send>{cdata(_ACK)}</send>", f'<pause milliseconds="{first_key_ms}"/>']
+             '<recv response="100" optional="true"/>']
+    cseq = 1
+    if password is not None:
+        answer = f"[authentication username={caller} password={password}]\n"
+        steps += ['<recv response="401" auth="true"/>', f"<send>{cdata(_ACK)}</send>",
+                  f'<send retrans="500">{cdata(_INVITE, 2, answer)}</send>',
+                  '<recv response="100" optional="true"/>']
+        cseq = 2
+    steps += ['<recv response="180" optional="true"/>',
+              '<recv response="183" optional="true"/>', '<recv response="200" rrs="true"/>',
+              f"<send>{cdata(_ACK, cseq)}</send>", f'<pause milliseconds="{first_key_ms}"/>']
     for i, key in enumerate(keys):
         if i:
             steps.append(f'<pause milliseconds="{between_ms}"/>')
@@ -105,13 +117,14 @@ class SipCall:
     pbx_port: int
     number: str
     caller: str = "380501112233"
+    password: str | None = None  # a phone that logs in (its user name is ``caller``)
 
     async def run(self, folder: Path, *, keys: str = "", first_key_ms: int = 2500,
                   between_ms: int = 1500, limit_s: float = 90.0) -> tuple[int, str]:
         """SIPp's exit code (0: every step happened) and its output."""
         xml = folder / f"call-{self.local_ip}-{self.local_port}.xml"
         xml.write_text(scenario(caller=self.caller, keys=keys, first_key_ms=first_key_ms,
-                                between_ms=between_ms))
+                                between_ms=between_ms, password=self.password))
         proc = await asyncio.create_subprocess_exec(
             "sipp", f"127.0.0.1:{self.pbx_port}", "-sf", str(xml), "-s", self.number,
             "-i", self.local_ip, "-p", str(self.local_port), "-mi", self.local_ip,

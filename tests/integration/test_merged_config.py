@@ -2,10 +2,12 @@
 
 The clinic's own files (a trunk endpoint of theirs, a voicemail context, an outside-line context
 for operators) include the generated ``clinicall_*.conf`` files exactly as the printed
-instructions say.  A SIP patient arrives through the generated trunk endpoint (SIPp, keys as
-RFC 4733 events) and reaches a specialty queue; the clinic's own trunk still reaches their
-voicemail and operators' outside calls still reach their context.  Every assertion is on what
-Asterisk reported.
+instructions say.  A SIP patient arrives through the generated IP-matched trunk endpoint
+(SIPp, keys as RFC 4733 events) and reaches a specialty queue; the registering trunk registers
+with a provider that challenges it; an operator's phone on the trunk's own address is still
+the operator's and dials out through the clinic's context; the clinic's own trunk still reaches
+their voicemail; generating again changes nothing.  Every assertion is on what Asterisk
+reported (or on SIPp's scripted exchange succeeding).
 """
 
 from __future__ import annotations
@@ -36,11 +38,11 @@ from .scenario import ENGLISH_NUMBER, EXAMPLE, Clock
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TRUNK_IP, OWN_TRUNK_IP, REGISTRAR_IP = "127.0.0.2", "127.0.0.3", "127.0.0.4"
-SIPP_PORT, OWN_SIPP_PORT, REGISTRAR_PORT = free_ports(3, socket.SOCK_DGRAM)
+SIPP_PORT, OWN_SIPP_PORT, REGISTRAR_PORT, PHONE_PORT = free_ports(4, socket.SOCK_DGRAM)
 REGISTERING = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
                     username="clinic77", password="pw-77-provider")
 #: SIPp's RTP ports (it takes the next ones up too), away from Asterisk's range below.
-SIPP_MEDIA, OWN_SIPP_MEDIA = 32000, 32010
+SIPP_MEDIA, OWN_SIPP_MEDIA, PHONE_MEDIA = 32000, 32010, 32020
 
 OWN_EXTENSIONS = """[general]
 static = yes
@@ -236,17 +238,33 @@ async def test_the_clinics_own_trunk_still_reaches_its_voicemail(
     assert reached["Context"] == "desk-voicemail"
 
 
+async def test_an_operators_phone_beside_the_trunk_dials_out_through_the_clinics_context(
+    clinic: SimulatedClinic, events: Events, tmp_path: Path,
+) -> None:
+    """A phone on the trunk's own address is still the operator's phone (found by user name
+    first), logs in, and its outside call reaches the clinic's own context."""
+    operator = clinic.config.operators[0]
+    dialled = events.first(lambda m: m.get("Event") == "VarSet"
+                           and m.get("Variable") == "OUTSIDE_DIALLED"
+                           and m.get("Channel", "").startswith(f"PJSIP/{operator.id}-"))
+    phone = sipp.SipCall(TRUNK_IP, PHONE_PORT, PHONE_MEDIA, clinic.asterisk.sip_port or 0,
+                         "0445556677", caller=operator.id, password=operator.secret)
+    code, output = await phone.run(tmp_path, first_key_ms=100)  # the context hangs up
+    assert code == 0, output
+    assert (await asyncio.wait_for(dialled, 5))["Value"] == "0445556677"
+
+
 async def test_operators_outside_calls_go_through_the_clinics_context(
     clinic: SimulatedClinic, events: Events,
 ) -> None:
     dialled = events.first(lambda m: m.get("Event") == "VarSet"
-                           and m.get("Variable") == "OUTSIDE_DIALLED")
+                           and m.get("Variable") == "OUTSIDE_DIALLED"
+                           and m.get("Channel", "").startswith("Local/0441112233@"))
     await clinic.ami.action("Originate", {
         "Channel": "Local/0441112233@clinicall-operators/n", "Application": "Wait",
         "Data": "2", "Async": "true"})
     reached = await asyncio.wait_for(dialled, 10)  # only outside-line sets it
     assert reached["Value"] == "0441112233"
-    assert reached["Channel"].startswith("Local/0441112233@clinicall-operators-")
 
 
 async def test_generating_again_changes_nothing_and_touches_no_file_of_theirs(
