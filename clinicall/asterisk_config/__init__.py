@@ -47,7 +47,10 @@ def render_asterisk_config(config: ClinicConfig, *, simulated: bool = False,
     }
 
 
-def installed_asterisk_config(config: ClinicConfig, **options: object) -> dict[str, str]:
+def installed_asterisk_config(config: ClinicConfig, *, simulated: bool = False,
+                              agi_url: str | None = None, bind: str = "127.0.0.1",
+                              sip_bind: str | None = None) -> dict[str, str]:
     """What ``/etc/asterisk`` holds on a fresh install after ``clinicall asterisk-config`` and
     the printed include lines: the sandbox boots exactly this (options as above)."""
-    return fresh_install(render_asterisk_config(config, **options))  # type: ignore[arg-type]
+    return fresh_install(render_asterisk_config(config, simulated=simulated, agi_url=agi_url,
+                                                bind=bind, sip_bind=sip_bind))
