@@ -41,8 +41,8 @@ TRUNK_IP, OWN_TRUNK_IP, REGISTRAR_IP = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 SIPP_PORT, OWN_SIPP_PORT, REGISTRAR_PORT, PHONE_PORT = free_ports(4, socket.SOCK_DGRAM)
 REGISTERING = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
                     username="clinic77", password="pw-77-provider")
-#: SIPp's RTP ports (it takes the next ones up too), away from Asterisk's range below.
-SIPP_MEDIA, OWN_SIPP_MEDIA, PHONE_MEDIA = 32000, 32010, 32020
+#: SIPp's RTP ports (it takes the next ones up too).
+SIPP_MEDIA, OWN_SIPP_MEDIA, PHONE_MEDIA = (sipp.free_media_port() for _ in range(3))
 
 OWN_EXTENSIONS = """[general]
 static = yes
