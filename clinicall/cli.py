@@ -38,6 +38,7 @@ from clinicall.cli_callbacks import callbacks_command
 from clinicall.cli_recordings import audit_command, recordings_command
 from clinicall.cli_store import db_command, user_command
 from clinicall.crashlog import write_crash_log
+from clinicall.doctor.command import doctor_command
 from clinicall.settings.location import RULE
 
 EPILOG = f"""\
@@ -49,6 +50,7 @@ examples:
   clinicall db upgrade
   clinicall user add maria --role manager
   clinicall run -v
+  clinicall doctor
   clinicall report --from 2026-11-01 --to 2026-11-30 --by queue,hour --format csv
   clinicall demo
 
@@ -101,31 +103,47 @@ def check_config_command(parser: argparse.ArgumentParser) -> Handler:
 def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
     config_arg(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="directory for the generated .conf files (created if missing)")
+                        help="Asterisk's config directory; only clinicall_*.conf files are "
+                             "written there (created if missing)")
+    parser.add_argument("--diff", action="store_true",
+                        help="show what would change against what is installed; write nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a clinicall_*.conf that clinicall did not write "
+                             "(its old text is kept as .bak)")
     parser.add_argument("--simulated", action="store_true",
                         help="queue members are simulated operators (Local channels), and add "
                              "the simulated patient context, for the demo and the tests")
     parser.add_argument("--bind", default="127.0.0.1",
-                        help="address AMI and SIP listen on (default: %(default)s)")
+                        help="address AMI listens on, and SIP unless the config's sip.bind "
+                             "says otherwise (default: %(default)s)")
     parser.add_argument("--agi-url", default=None,
                         help="FastAGI URL of the IVR (default: from the config's asterisk:)")
 
     def run(args: argparse.Namespace) -> int:
+        from clinicall import generated_files as gen
         from clinicall.asterisk_config import render_asterisk_config
+        from clinicall.asterisk_config.includes import instructions
         from clinicall.settings import ClinicConfig
 
         config = load_config_of(args)
         assert isinstance(config, ClinicConfig)
         files = render_asterisk_config(config, simulated=args.simulated,
                                        agi_url=args.agi_url, bind=args.bind)
+        changes = gen.plan(args.out, files)
+        if args.diff:
+            sys.stdout.write(gen.unified_diff(changes) or f"no change in {args.out}\n")
+            return 0
         try:
-            args.out.mkdir(parents=True, exist_ok=True)
-            for name, text in sorted(files.items()):
-                (args.out / name).write_text(text, encoding="utf-8")
-                print(f"wrote {args.out / name}")
+            lines = gen.apply(changes, force=args.force)
+        except gen.ForeignFiles as exc:
+            raise CommandError(f"not clinicall's (no generated-file header), left alone: {exc}",
+                               "rename it, or pass --force to replace it (a .bak is kept)"
+                               ) from None
         except OSError as exc:
             raise CommandError(f"cannot write to {args.out}: {exc.strerror}",
                                "choose a writable --out directory") from None
+        print("\n".join(lines))
+        print(instructions(files), end="")
         return 0
 
     return run
@@ -292,7 +310,7 @@ def _refuse_example_secrets(path: Path, config: object) -> None:
 COMMANDS: tuple[Command, ...] = (
     Command("check-config", "check the clinic config; list every problem with its line",
             check_config_command),
-    Command("asterisk-config", "write Asterisk's config files (queues, dialplan, AMI, SIP)",
+    Command("asterisk-config", "write clinicall_*.conf beside Asterisk's own files",
             asterisk_config_command),
     Command("freeswitch-config", "write FreeSWITCH's config files (dialplan, callcenter, "
             "event socket, CDR) to include", freeswitch_config_command),
@@ -302,6 +320,8 @@ COMMANDS: tuple[Command, ...] = (
             run_command),
     Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
     Command("db", "create or migrate the store, or say its revision", db_command),
+    Command("doctor", "check a live installation, one line per check with its fix",
+            doctor_command),
     Command("demo", "run the demo: local Asterisk 22, controller, simulated patients",
             demo_command),
     Command("user", "add or list web console users (roles, passwords, API tokens)", user_command),

@@ -88,7 +88,7 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
     if db_url == DEMO_DB:
         for suffix in ("", "-wal", "-shm"):
             DEMO_DB_FILE.with_name(DEMO_DB_FILE.name + suffix).unlink(missing_ok=True)
-    out("demo: preparing the Asterisk 22 root (first run builds it: ~20 s, then cached)")
+    out("demo: preparing the Asterisk 22 root (first run builds it: 1-2 min, then cached)")
     root = await asyncio.to_thread(ensure_root, progress=lambda line: out(f"  {line}"))
     async with SimulatedClinic.run(config, root=root, name="demo",
                                    progress=lambda line: out(f"demo: {line}")) as clinic:

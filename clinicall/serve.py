@@ -17,6 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from clinicall import sdnotify
 from clinicall.app import Running, operator_desk, running
 from clinicall.controller.service import Clock, utc_now
 from clinicall.settings.models import AsteriskEngine, ClinicConfig
@@ -77,12 +78,20 @@ async def serve(
                 if not await _has_users(parts):
                     announce("web console: no user yet; add one with 'clinicall user add "
                              "NAME --role admin'")
+        sdnotify.notify("READY=1", f"STATUS={_status(config, web_enabled)}")
         try:
             await stop.wait()
         finally:
+            sdnotify.notify("STOPPING=1", "STATUS=stopping")
             if runner is not None:
                 await runner.cleanup()
     log.info("stopped")
+
+
+def _status(config: ClinicConfig, web_enabled: bool) -> str:
+    """The one line ``systemctl status`` shows while running."""
+    web = f"; console http://{config.http.host}:{config.http.port}/" if web_enabled else ""
+    return f"serving {config.clinic.name[config.default_language]}{web}"
 
 
 def startup_lines(config: ClinicConfig, db_url: str) -> list[str]:

@@ -1,10 +1,11 @@
 """A cached Debian-unstable root holding a real Asterisk 22, built with mmdebstrap.
 
-Debian stable ships no Asterisk; unstable ships 22.x. Building a root takes ~20 s and ~400 MB,
-so it is cached OUTSIDE the clone (``$CLINICALL_CACHE`` or ``/var/cache/clinicall``) under a key
-derived from the package list and suite. A build goes into a temporary directory, gets its
-readiness marker, and is then renamed into place in one step; a lock file serialises concurrent
-builders of the same key. A root without its marker is never returned.
+Debian stable ships no Asterisk; unstable ships 22.x. Building a root takes one to two minutes
+(94 s measured on 2 cores) and ~400 MB, so it is cached OUTSIDE the clone
+(``$CLINICALL_CACHE`` or ``/var/cache/clinicall``) under a key derived from the package list
+and suite. A build goes into a temporary directory, gets its readiness marker, and is then
+renamed into place in one step; a lock file serialises concurrent builders of the same key. A
+root without its marker is never returned.
 
 This module blocks (it runs a build tool); from async code call it with ``asyncio.to_thread``.
 """
@@ -174,7 +175,7 @@ def _build(
 ) -> None:
     progress(
         f"sandbox: building a Debian {suite} root with {', '.join(packages)} from {mirror} "
-        "(about 20 s, once; cached afterwards)"
+        "(one to two minutes, once; cached afterwards)"
     )
     rc, lines = _run_build(mmdebstrap_command(packages, building, mirror, suite), progress)
     if rc != 0:

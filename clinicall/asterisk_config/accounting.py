@@ -1,4 +1,5 @@
-"""Logging and call accounting: ``logger.conf``, ``cdr.conf``, ``cdr_manager.conf``, ``cel.conf``.
+"""Logging and call accounting, added to the administrator's ``logger.conf``, ``cdr.conf``,
+``cdr_manager.conf`` and ``cel.conf`` (each extends their ``[general]``; their log files stay).
 
 The controller rebuilds what it missed while it was down from ``queue_log`` and the CDRs
 (docs/architecture.md, fail open), and follows CDR and CEL live over AMI; cdr_manager and
@@ -11,29 +12,26 @@ from clinicall.asterisk_config.conffile import document, section
 
 
 def logger() -> str:
-    general = section("general", [
-        ("dateformat", "%F %T.%3q"), ("queue_log", "yes"), ("queue_log_to_file", "yes"),
+    return document(section("general", [
+        ("queue_log", "yes"), ("queue_log_to_file", "yes"),
         ("queue_log_name", "queue_log"), ("queue_log_realtime_use_gmt", "yes"),
-    ])
-    files = section("logfiles", [
-        ("console", "notice,warning,error"),
-        ("messages.log", "notice,warning,error,verbose(1)"),
-    ], op="=>")
-    return document(general, files)
+    ], extend=True))
 
 
 def cdr() -> str:
     return document(section("general", [
         ("enable", "yes"), ("unanswered", "yes"), ("congestion", "yes"),
         ("endbeforehexten", "yes"), ("initiatedseconds", "yes"),
-    ]), section("csv", [("usegmtime", "yes"), ("loguniqueid", "yes"), ("loguserfield", "yes"),
-                        ("accountlogs", "no")]))
+    ], extend=True), section("csv", [("usegmtime", "yes"), ("loguniqueid", "yes"),
+                                     ("loguserfield", "yes"), ("accountlogs", "no")],
+                             extend=True))
 
 
 def cdr_manager() -> str:
-    return document(section("general", [("enabled", "yes")]))
+    return document(section("general", [("enabled", "yes")], extend=True))
 
 
 def cel() -> str:
-    return document(section("general", [("enable", "yes"), ("apps", "all"), ("events", "ALL")]),
-                    section("manager", [("enabled", "yes")]))
+    return document(section("general", [("enable", "yes"), ("apps", "all"), ("events", "ALL")],
+                            extend=True),
+                    section("manager", [("enabled", "yes")], extend=True))

@@ -1,4 +1,7 @@
-"""``extensions.conf``: the clinic numbers → the IVR (FastAGI) → the queue it chose.
+"""``clinicall_extensions.conf``: the clinic numbers → the IVR (FastAGI) → the queue it chose.
+
+Only ``clinicall-*`` contexts, so it is included into the administrator's ``extensions.conf``
+beside their own; the clinic's trunks deliver into ``clinicall-inbound``.
 
 The dialplan fails open: if the IVR cannot be reached or returns without a queue, the caller
 still goes to the fallback route's queue (``CLINICALL_OUTCOME=fallback``); a specialty queue
@@ -29,7 +32,9 @@ from clinicall.settings.models import ClinicConfig
 INBOUND = "clinicall-inbound"
 CALL = "clinicall-call"
 OPERATORS = "clinicall-operators"
-#: Per-queue max wait, so an overflow queue applies its own: ${CLINICALL_MAXWAIT_<queue>}.
+#: Per-queue max wait, so an overflow queue applies its own: ${CLINICALL_MAXWAIT_<queue>}
+#: (channel variables set as the call starts, so nothing of ours lands in the administrator's
+#: ``[globals]``).
 MAXWAIT_PREFIX = "CLINICALL_MAXWAIT_"
 #: The clinic number the patient dialled, E.164 (the dialled digits for an unknown number).
 DIALLED = "CLINICALL_DIALLED"
@@ -80,10 +85,9 @@ def _ext(exten: str, steps: Sequence[Step]) -> list[str]:
     return out
 
 
-def _globals(config: ClinicConfig) -> str:
-    lines = ["[globals]"]
-    lines += [f"{MAXWAIT_PREFIX}{qid}={q.max_wait_s}" for qid, q in config.queues.items()]
-    return "\n".join(lines) + "\n"
+def _max_waits(config: ClinicConfig) -> str:
+    return "MSet(" + ",".join(f"{MAXWAIT_PREFIX}{qid}={q.max_wait_s}"
+                              for qid, q in config.queues.items()) + ")"
 
 
 def _inbound(config: ClinicConfig) -> str:
@@ -121,6 +125,7 @@ def _call(config: ClinicConfig, agi: str) -> str:
     ] if surveys else []
     steps: list[Step] = [
         "Answer()",
+        _max_waits(config),
         f"AGI({args})",
         f'GotoIf($["{var("AGISTATUS")}" != "SUCCESS"]?fallback)',
         f"GotoIf($[{_any_of(outcome, FINAL_OUTCOMES)}]?done)",
@@ -292,22 +297,40 @@ def _queue_entry(config: ClinicConfig) -> str:
     for qid in config.queues:
         lines += _ext(qid, [f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})",
                             f"Set({v.CLINICALL_QUEUE}={qid})", *_record(config),
-                            f"Queue({qid},{QUEUE_OPTIONS},,,{var(MAXWAIT_PREFIX + qid)})",
+                            f"Queue({qid},{QUEUE_OPTIONS},,,{config.queues[qid].max_wait_s})",
                             "Hangup()"])  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
-def _operators() -> str:
-    lines = ["; Operators' phones place no outside calls.", f"[{OPERATORS}]",
-             *_ext("_X.", ["Hangup(21)"]), *_ext("_[a-z].", ["Hangup(21)"])]
+#: Seconds an operator's call to a colleague rings.
+RING_COLLEAGUE_S = 30
+
+
+def _operators(config: ClinicConfig) -> str:
+    """What operators' phones dial: a colleague by id, the IVR as a patient hears it (the
+    ``sip.ivr_extension`` or a clinic number), and everything else through the clinic's own
+    outside-line context (``sip.outside_context``), or nothing when there is none."""
+    lines = ["; Operators' phones: colleagues, the IVR, then the clinic's outside line.",
+             f"[{OPERATORS}]"]
+    for op in config.operators:
+        lines += _ext(op.id, [f"Dial(PJSIP/{op.id},{RING_COLLEAGUE_S})", "Hangup()"])
+    first = config.numbers[0].number
+    lines += _ext(config.sip.ivr_extension, [f"Goto({INBOUND},{first},1)"])
+    for n in config.numbers:
+        for exten in (n.number, n.number.removeprefix("+")):
+            lines += _ext(exten, [f"Goto({INBOUND},{exten},1)"])
+    if config.sip.outside_context:
+        lines.append(f"include => {config.sip.outside_context}")
+    else:
+        lines += [*_ext("_X.", ["Hangup(21)"]), *_ext("_[a-z].", ["Hangup(21)"])]
     return "\n".join(lines) + "\n"
 
 
 def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     from clinicall.asterisk_config import simulation
 
-    parts = [_globals(config), _inbound(config), _call(config, agi or agi_url(config)),
-             _operators(), _originate(simulated), _callback(), _queue_entry(config)]
+    parts = [_inbound(config), _call(config, agi or agi_url(config)),
+             _operators(config), _originate(simulated), _callback(), _queue_entry(config)]
     if simulated:
         parts += [simulation.operators_context(), simulation.patient_context()]
     return document(*parts)

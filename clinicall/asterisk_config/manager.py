@@ -1,4 +1,7 @@
-"""``manager.conf``: AMI on loopback, one user with only the rights the controller uses.
+"""``clinicall_manager.conf``: AMI on loopback, one user with only the rights the controller uses.
+
+Included at the end of the administrator's ``manager.conf``: its ``[general](+)`` turns AMI on
+at the configured address and port (other AMI users of theirs keep working).
 
 Rights (Asterisk 22 class names), read = events the controller follows:
 ``call`` (Newchannel, Hangup, CEL), ``agent`` (queue caller/member events), ``agi``
@@ -23,9 +26,8 @@ def render(config: ClinicConfig, *, bind: str) -> str:
     ami = config.asterisk_engine()
     general = section("general", [
         ("enabled", "yes"), ("port", ami.ami_port), ("bindaddr", bind),
-        ("timestampevents", "yes"), ("displayconnects", "no"),
-        ("webenabled", "no"), ("allowmultiplelogin", "yes"),
-    ])
+        ("timestampevents", "yes"), ("allowmultiplelogin", "yes"),
+    ], extend=True)
     user = section(ami.ami_user, [
         ("secret", ami.ami_secret), ("deny", "0.0.0.0/0.0.0.0"),
         ("permit", "127.0.0.1/255.255.255.255"), ("read", ",".join(READ)),

@@ -1,4 +1,4 @@
-"""``queues.conf``: one queue per configured queue, with the operators as static members.
+"""``clinicall_queues.conf``: one queue per configured queue, the operators as static members.
 
 A specialty queue that has somewhere to overflow refuses callers when nobody can take them
 (``joinempty``/``leavewhenempty``), so the dialplan moves the caller on at once; a queue that is
@@ -37,7 +37,7 @@ def render(config: ClinicConfig, *, simulated: bool) -> str:
         ("persistentmembers", "no"),  # members come from the clinic config; QueueAdd is live
         ("autofill", "yes"), ("shared_lastcall", "yes"),
         ("log_membername_as_agent", "yes"),  # queue_log's agent field is the operator id
-    ])
+    ], extend=True)
     last_resort = last_resort_queues(config)
     queues = [_queue(config, qid, queue, qid in last_resort, simulated)
               for qid, queue in config.queues.items()]

@@ -7,12 +7,14 @@ so the loader can point at its line.  Pure functions over the typed config; no f
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import time
 
 from pydantic import BaseModel
 
-from clinicall.settings.models import ClinicConfig, Localized, Menu
+from clinicall.settings.models import ClinicConfig, Localized, Menu, TimeRange
 from clinicall.settings.problems import Severity
 
 Loc = tuple[str | int, ...]
@@ -28,7 +30,7 @@ class Finding:
 def check(config: ClinicConfig) -> list[Finding]:
     """Every cross-section problem of ``config``, errors and warnings, in file order."""
     checks = (_languages, _routes, _operators, _services, _ivr, _menus, _unreachable,
-              _texts, _fallback_staffed, _callbacks)
+              _texts, _fallback_staffed, _callbacks, _trunks, _hours)
     return [finding for each in checks for finding in each(config)]
 
 
@@ -80,6 +82,36 @@ def _operators(c: ClinicConfig) -> Iterator[Finding]:
                 yield Finding(("operators", i, "queues", queue), _unknown("queue", queue, c.queues))
 
 
+def _hours(c: ClinicConfig) -> Iterator[Finding]:
+    """Opening intervals of one day must not overlap: which one closes the day is unclear."""
+    days: list[tuple[Loc, list[TimeRange]]] = [
+        (("hours", "weekly", day), ranges) for day, ranges in c.hours.weekly.items()]
+    days += [(("hours", "holidays", i, "hours"), h.hours) for i, h in enumerate(c.hours.holidays)]
+    for loc, ranges in days:
+        ordered = sorted(enumerate(ranges), key=lambda item: item[1].start)
+        for (_, first), (j, second) in itertools.pairwise(ordered):
+            if second.start < first.end:
+                merged = f"{_hhmm(first.start)}-{_hhmm(max(first.end, second.end))}"
+                yield Finding((*loc, j), f"opening intervals overlap: "
+                              f"'{_hhmm(first.start)}-{_hhmm(first.end)}' and "
+                              f"'{_hhmm(second.start)}-{_hhmm(second.end)}'; write them as one, "
+                              f"'{merged}'")
+
+
+def _hhmm(t: time) -> str:
+    return "24:00" if t == time(23, 59, 59) else t.strftime("%H:%M")
+
+
+def _trunks(c: ClinicConfig) -> Iterator[Finding]:
+    """A trunk's id names its SIP endpoint, so it must differ from every operator's and trunk's."""
+    taken = {op.id for op in c.operators}
+    for i, trunk in enumerate(c.trunks):
+        if trunk.id in taken:
+            yield Finding(("trunks", i, "id"), f"trunk id {trunk.id!r} is already an operator's "
+                                               "or another trunk's (each names a SIP endpoint)")
+        taken.add(trunk.id)
+
+
 def _services(c: ClinicConfig) -> Iterator[Finding]:
     for name, service in c.services.items():
         for i, doctor in enumerate(service.doctors):
@@ -102,6 +134,9 @@ def _menus(c: ClinicConfig) -> Iterator[Finding]:
             loc: Loc = ("ivr", "menus", name, "options", digit)
             if option.menu is not None and option.menu not in c.ivr.menus:
                 yield Finding((*loc, "menu"), _unknown("menu", option.menu, c.ivr.menus))
+            if option.menu == name:
+                yield Finding((*loc, "menu"), f"menu {name!r} leads to itself: the caller "
+                              "would hear it again and again; name another menu or a route")
             if option.route is not None and option.route not in c.routes:
                 yield Finding((*loc, "route"), _unknown("route", option.route, c.routes))
             if option.say is not None and option.say.startswith("service:"):

@@ -476,6 +476,90 @@ class Console(Frozen):
         default_factory=lambda: dict(DEFAULT_PAUSE_REASONS))
     dispositions: dict[Ident, Localized] = Field(
         default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
+# -- SIP: trunks, where SIP listens, NAT, RTP ports, operators' dialling --------------------
+# A PBX answers a trunk's INVITE only when it can tell which endpoint sent it: an IP-matched
+# trunk is recognised by the provider's addresses, a registering trunk by the provider's host
+# (and the ``line`` its registration carries).  Either way its calls land in the clinic's
+# inbound context, so the IVR answers the clinic numbers (docs/engines/asterisk.md).
+
+#: A host name, an IPv4 address or a bracketed IPv6 address, with an optional :port.
+Host = Annotated[str, StringConstraints(
+    pattern=r"^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")]
+#: A name in the engine's own config (an existing context or transport), as the
+#: administrator wrote it: letters, digits, '-', '_', '.'.
+EngineName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")]
+Codec = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{2,20}$")]
+SipUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+._-]{1,64}$")]
+_ADDRESS = re.compile(r"^[0-9A-Fa-f:.]+$")
+
+
+class Trunk(Frozen):
+    """One provider trunk: IP-matched (``match``), registering (``registration: true``), or both.
+
+    ``host`` is where outbound requests (the registration, later the clinic's own calls) go and,
+    when ``match`` is empty, the address an incoming INVITE is recognised by.
+    """
+
+    id: Ident
+    host: Host
+    match: list[IpNetwork] = Field(default_factory=list)
+    registration: bool = False
+    username: SipUser | None = None
+    password: Annotated[str, StringConstraints(min_length=1)] | None = None
+    #: The user part the provider calls the clinic at, through a registration (the
+    #: registration's contact): by default the first clinic number without '+'.
+    contact_user: SipUser | None = None
+    codecs: list[Codec] = Field(default_factory=lambda: ["alaw", "ulaw"], min_length=1)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Trunk:
+        if self.registration and not (self.username and self.password):
+            raise ValueError("a trunk with registration: true needs a username and a password")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password, or neither")
+        return self
+
+
+class RtpPorts(Frozen):
+    """The UDP ports the media uses: open them in the firewall."""
+
+    start: int = Field(default=10000, ge=1024, le=65534)
+    end: int = Field(default=20000, ge=1025, le=65535)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RtpPorts:
+        if self.end <= self.start:
+            raise ValueError("end must be above start (the range is start to end, inclusive)")
+        return self
+
+
+class Sip(Frozen):
+    """Where SIP listens and how it is seen from outside; the operators' dialling."""
+
+    #: The address SIP listens on; by default the one AMI uses (loopback: a trial install).
+    #: A clinic taking trunk calls sets its LAN or public address, or ``0.0.0.0``.
+    bind: str | None = None
+    #: An existing transport of the administrator's to use instead of generating one (when
+    #: their pjsip.conf already listens on the SIP port).
+    transport: EngineName | None = None
+    #: The public address the PBX is seen at behind NAT (SDP and Contact say it).
+    external_address: str | None = None
+    #: Networks that are not behind the NAT (phones on the LAN): the private ranges.
+    local_nets: list[IpNetwork] = Field(default_factory=list)
+    rtp_ports: RtpPorts = Field(default_factory=RtpPorts)
+    #: The clinic's existing context that places outside calls; operators' phones reach it for
+    #: anything that is not an operator, a clinic number or the IVR.  None: no outside calls.
+    outside_context: EngineName | None = None
+    #: What an operator dials to reach the IVR as a patient would (a test call).
+    ivr_extension: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}$")] = "700"
+
+    @model_validator(mode="after")
+    def _addresses(self) -> Sip:
+        for name in ("bind", "external_address"):
+            address = getattr(self, name)
+            if address is not None and not _ADDRESS.match(address):
+                raise ValueError(f"{name}: expected an IP address, got {address!r}")
+        return self
 
 
 class ClinicConfig(Frozen):
@@ -500,6 +584,8 @@ class ClinicConfig(Frozen):
     complaints: Complaints = Field(default_factory=Complaints)
     http: Http = Field(default_factory=Http)
     console: Console = Field(default_factory=Console)
+    sip: Sip = Field(default_factory=Sip)
+    trunks: list[Trunk] = Field(default_factory=list)
 
     def asterisk_engine(self) -> AsteriskEngine:
         """The engine settings, for what only Asterisk has (its config generator, its

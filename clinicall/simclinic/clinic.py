@@ -1,7 +1,8 @@
 """A simulated clinic on a real Asterisk: the generated config, prompts, operators, patients.
 
 Used by the demo and by the integration tests.  It starts a private Asterisk 22 from the cached
-Debian root with exactly the config ``clinicall asterisk-config --simulated`` generates (queue
+Debian root with exactly the config ``clinicall asterisk-config --simulated`` generates, included
+as a fresh install includes it (``installed_asterisk_config``; queue
 members are ``Local/<id>@clinicall-sim-operators/n``), drops the clinic's spoken prompts into
 its sound directory, and places patients as AMI Originates of ``Local/s@clinicall-sim-patient``
 that press keys with ``SendDTMF``.  It does not start the controller: the caller runs
@@ -15,11 +16,11 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from clinicall.asterisk_config import render_asterisk_config
+from clinicall.asterisk_config import installed_asterisk_config
 from clinicall.asterisk_config import simulation as sim
 from clinicall.asterisk_config.dialplan import INBOUND
 from clinicall.controller.asterisk.ami.client import AMIClient
@@ -65,10 +66,14 @@ class SimulatedClinic:
         root: Path,
         name: str = "clinic",
         progress: Progress = lambda line: None,
+        own_files: Mapping[str, str] | None = None,
+        ports: EnginePorts | None = None,
     ) -> AsyncIterator[SimulatedClinic]:
-        ports = EnginePorts.pick()
+        """``own_files``: the administrator's files (``extensions.conf`` with their contexts
+        and the ``#include``), in place of a fresh install's."""
+        ports = ports or EnginePorts.pick()
         config = with_ports(config, ports)
-        conf = render_asterisk_config(config, simulated=True)
+        conf = {**installed_asterisk_config(config, simulated=True), **(own_files or {})}
         asterisk = AsteriskSandbox(
             root, conf, name=name, ami_port=ports.ami, sip_port=ports.sip, agi_port=ports.agi
         )

@@ -1,6 +1,9 @@
 """Hostile and careless YAML through the entry point ``clinicall check-config`` and ``clinicall
 run`` use (``check_config`` on a file): each is one clear message naming the file, the line
-and, where there is one, the key; within 2 s and 200 MB; and the CLI exits 1 with no traceback.
+and, where there is one, the key, with what to write instead; within 2 s and 200 MB; and the
+CLI exits 1 with no traceback.  The table holds what hostile files do (alias bombs, 50 MB,
+nesting, encodings, tabs, duplicate keys) and what careless hands do (impossible dates,
+overlapping hours, unknown languages, a menu leading to itself, typos of every kind).
 
 Time and memory are measured, not guessed: the wall time of each check in this process with
 the peak of ``tracemalloc`` (what the loader allocated), and for the CLI the child's own peak
@@ -39,6 +42,12 @@ BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
 
 def line_of(needle: str) -> int:
     return EXAMPLE[: EXAMPLE.index(needle)].count("\n") + 1
+
+
+def edited(old: str, new: str) -> bytes:
+    """The example with its first ``old`` replaced by ``new``, as bytes."""
+    assert old in EXAMPLE, old
+    return EXAMPLE.replace(old, new, 1).encode()
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,76 @@ CASES = [
                                              "  ami_port: 5038\n  ami_port: 5039\n").encode(),
             line_of("  ami_port: 5038\n") + 1, "engine.ami_port",
             "this key is given twice; remove one"),
+    Hostile("50-MB", EXAMPLE.encode() + b"# padding\n" * (5 << 20), 0, "",
+            "larger than 1 MB: not a clinic config"),
+    *(Hostile(name, edited(old, new), line_of(old), key, message)
+      for name, old, new, key, message in [
+        ("impossible-date-feb-30", "    - date: 2026-12-25\n", "    - date: 2026-02-30\n",
+         "hours.holidays[0].date",
+         "there is no date '2026-02-30' (day is out of range for month); expected YYYY-MM-DD"),
+        ("impossible-month-13", "    - date: 2026-12-25\n", "    - date: 2026-13-01\n",
+         "hours.holidays[0].date",
+         "there is no date '2026-13-01' (month must be in 1..12); expected YYYY-MM-DD"),
+        ("overlapping-hours", '    mon: ["08:00-20:00"]', '    mon: ["08:00-13:00", "12:00-20:00"]',
+         "hours.weekly.mon[1]", "opening intervals overlap: '08:00-13:00' and '12:00-20:00'; "
+         "write them as one, '08:00-20:00'"),
+        ("hours-end-before-start", '    tue: ["08:00-20:00"]', '    tue: ["20:00-08:00"]',
+         "hours.weekly.tue[0]", "the end of an opening interval must be after its start"),
+        ("hour-25", '    wed: ["08:00-20:00"]', '    wed: ["08:00-25:00"]', "hours.weekly.wed[0]",
+         "expected hours 00-24 in 'HH:MM-HH:MM', got '08:00-25:00'"),
+        ("unknown-language", "languages: [uk, ru, en]", "languages: [uk, ru, de]", "languages[2]",
+         "expected one of 'uk', 'ru' or 'en', got 'de'"),
+        ("menu-loops-to-itself", '        "4": {route: complaint}\n',
+         '        "4": {menu: main}\n', "ivr.menus.main.options.4.menu",
+         "menu 'main' leads to itself: the caller would hear it again and again; name another "
+         "menu or a route"),
+        ("unknown-route", '        "4": {route: complaint}', '        "4": {route: complain}',
+         "ivr.menus.main.options.4.route", "unknown route 'complain'; did you mean 'complaint'?"),
+        ("route-to-unknown-queue", "  complaint: {queue: universal, priority: 2}",
+         "  complaint: {queue: universl, priority: 2}", "routes.complaint.queue",
+         "unknown queue 'universl'; did you mean 'universal'?"),
+        ("operator-in-unknown-queue", "    queues: {gynecology: 0, universal: 1}",
+         "    queues: {gynaecology: 0, universal: 1}", "operators[1].queues.gynaecology",
+         "unknown queue 'gynaecology'; did you mean 'gynecology'?"),
+        ("number-not-e164", '  - number: "+380441234568"', '  - number: "0441234568"',
+         "numbers[1].number", "expected a phone number in E.164 form, such as '+380441234567' "
+         "(quoted), got '0441234568'"),
+        ("bad-time-zone", "  timezone: Europe/Kyiv", "  timezone: Europe/Kyivv", "clinic.timezone",
+         "unknown time zone 'Europe/Kyivv'; use an IANA name such as 'Europe/Kyiv'"),
+        ("ring-not-a-number", "    ring_s: 15\n", "    ring_s: fast\n", "queues.ultrasound.ring_s",
+         "expected a whole number of seconds, got 'fast'"),
+        ("unknown-strategy", "    strategy: round_robin\n", "    strategy: fastest\n",
+         "queues.ultrasound.strategy", "expected one of 'ring_all', 'longest_idle', "
+         "'fewest_calls', 'random', 'round_robin' or 'top_down', got 'fastest'"),
+        ("mysql-url", "  url: sqlite+aiosqlite:///var/clinicall.db", "  url: mysql://x",
+         "database.url", "unsupported database 'mysql' in 'mysql://x': expected "
+         "sqlite+aiosqlite:///var/clinicall.db or postgresql+asyncpg://USER:PASS@HOST/DB"),
+        ("short-ami-secret", "  ami_secret: change-me-ami", "  ami_secret: short",
+         "engine.ami_secret", "expected at least 8 characters, got 'short'"),
+        ("agi-allow-host-name", '  agi_allow: ["127.0.0.1/32", "::1/128"]',
+         '  agi_allow: ["pbx.local"]', "engine.agi_allow[0]",
+         "expected an IP address or a network such as '192.0.2.10' or '192.0.2.0/24' (host "
+         "names are not resolved), got 'pbx.local'"),
+        ("web-port-70000", "  port: 8080", "  port: 70000", "http.port",
+         "expected at most 65535, got 70000"),
+        ("section-name-typo", "kpi:\n", "kpis:\n", "kpis",
+         "unknown key 'kpis'; did you mean 'kpi'?"),
+        ("unknown-recording-format", "  format: ogg ", "  format: mp3 ", "recordings.format",
+         "expected one of 'ogg', 'wav' or 'opus', got 'mp3'"),
+        ("fallback-route-unknown", "  fallback_route: operator", "  fallback_route: operater",
+         "ivr.fallback_route", "unknown route 'operater'; did you mean 'operator'?"),
+      ]),
+    Hostile("empty-file", b"", 1, "",
+            "expected a mapping of sections (clinic:, queues:, ...) at the top of the file"),
+    Hostile("trunk-registering-without-credentials",
+            (EXAMPLE + "trunks:\n  - {id: voip, host: sip.example, registration: true}\n"
+             ).encode(), EXAMPLE.count("\n") + 2, "trunks[0]",  # the item, after 'trunks:'
+
+            "a trunk with registration: true needs a username and a password"),
+    Hostile("rtp-range-reversed",
+            (EXAMPLE + "sip:\n  rtp_ports: {start: 20000, end: 10000}\n").encode(),
+            EXAMPLE.count("\n") + 2, "sip.rtp_ports",
+            "end must be above start (the range is start to end, inclusive)"),
 ]  # fmt: skip
 
 #: The cases also run through the CLI (a Python start each, so not all of them).

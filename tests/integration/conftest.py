@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def asterisk_root() -> Path:
-    """The cached Debian root with Asterisk 22, built on first use (~20 s, then ~0 s)."""
+    """The cached Debian root with Asterisk 22, built on first use (1-2 min, then ~0 s)."""
     try:
         return ensure_root(progress=lambda line: print(line, flush=True))
     except SandboxUnavailable as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clinicall.cli import EXIT_CRASH, main
+from clinicall.cli import COMMANDS, EXIT_CRASH, main
 from clinicall.db import create_engine
 from clinicall.settings.location import ENV, NoConfigFound, find_config
 
@@ -58,7 +58,13 @@ NEEDS_CONFIG = {
     "db upgrade": ["db", "upgrade"],
     "db current": ["db", "current"],
     "callbacks list": ["callbacks", "list"],
+    "doctor": ["doctor", "--timeout", "1"],
 }
+
+
+def test_the_walk_covers_every_command() -> None:
+    """A new command joins the walk (demo brings its own example config)."""
+    assert {args[0] for args in NEEDS_CONFIG.values()} == {c.name for c in COMMANDS} - {"demo"}
 
 
 @pytest.mark.skipif(Path("/etc/clinicall/clinic.yaml").exists(),
@@ -128,6 +134,19 @@ def _head() -> str:
     from clinicall.db.status import head_revision
 
     return head_revision()
+
+
+def test_doctor_on_a_mistyped_store_names_it_and_creates_nothing(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'typo.db'}"
+    code, out, err = cli(tmp_path, "doctor", "--config", str(EXAMPLE), "--db", url,
+                         "--timeout", "1", "--asterisk-etc", str(tmp_path / "etc"),
+                         "--sounds", str(tmp_path / "sounds"))
+    assert code == 1
+    assert "Traceback" not in out + err
+    (store,) = [line for line in out.splitlines() if line.startswith("FAIL  store")]
+    assert f"no store at {url}" in store
+    assert "clinicall db upgrade" in store
+    assert files_in(tmp_path) == []
 
 
 def test_user_add_without_a_terminal_asks_for_a_password_option(tmp_path: Path) -> None:

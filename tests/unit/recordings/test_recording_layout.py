@@ -81,7 +81,7 @@ def test_settings_offer_exactly_the_layout_formats() -> None:
 
 
 def _call_context(config: ClinicConfig) -> list[str]:
-    text = render_asterisk_config(config)["extensions.conf"]
+    text = render_asterisk_config(config)["clinicall_extensions.conf"]
     section = text.split("[clinicall-call]", 1)[1].split("\n[", 1)[0]
     return section.split("exten => _+X.", 1)[0].splitlines()  # the first extension
 
@@ -101,7 +101,7 @@ def test_dialplan_records_before_the_first_queue_on_every_path(config: ClinicCon
 
 
 def test_dialplan_gives_mixmonitor_no_caller_data_and_no_command(config: ClinicConfig) -> None:
-    text = render_asterisk_config(config)["extensions.conf"]
+    text = render_asterisk_config(config)["clinicall_extensions.conf"]
     for line in (line for line in text.splitlines() if "MixMonitor(" in line):
         args = line.split("MixMonitor(", 1)[1].removesuffix(")")
         assert "CALLERID" not in args
@@ -142,6 +142,7 @@ def test_mono_recording_is_one_file(config: ClinicConfig) -> None:
 
 def test_recording_can_be_switched_off_or_change_format(config: ClinicConfig) -> None:
     off = config.model_copy(update={"recordings": Recordings(enabled=False)})
-    assert "MixMonitor" not in render_asterisk_config(off)["extensions.conf"]
+    assert "MixMonitor" not in render_asterisk_config(off)["clinicall_extensions.conf"]
     wav = config.model_copy(update={"recordings": Recordings(format="wav")})
-    assert "MixMonitor(${CLINICALL_REC}.wav,br(" in render_asterisk_config(wav)["extensions.conf"]
+    dialplan = render_asterisk_config(wav)["clinicall_extensions.conf"]
+    assert "MixMonitor(${CLINICALL_REC}.wav,br(" in dialplan

@@ -1,0 +1,186 @@
+"""``clinicall doctor`` on a real Asterisk 22 running the generated config, with the
+controller and the web console up (``clinicall run`` in-process): all OK when healthy, and
+each fault an administrator meets reported on its own line with its fix."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from clinicall.doctor.checks import Options, run_checks
+from clinicall.doctor.result import Check
+from clinicall.sandbox.ports import free_port
+from clinicall.serve import SECRET_ENV, serve
+from clinicall.settings.loader import load_config
+from clinicall.settings.models import ClinicConfig, Http
+from clinicall.simclinic.clinic import SimulatedClinic
+
+from .scenario import EXAMPLE, Clock
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
+    async with SimulatedClinic.run(load_config(EXAMPLE), root=asterisk_root,
+                                   name="doctor") as clinic:
+        yield clinic
+
+
+@pytest.fixture(scope="module")
+def installed(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory) -> ClinicConfig:
+    """The clinic config as installed: the sandbox's queue_log, a free web port, a store."""
+    store = tmp_path_factory.mktemp("doctor") / "clinicall.db"
+    engine = clinic.config.asterisk_engine().model_copy(
+        update={"queue_log": str(clinic.asterisk.queue_log_path)})
+    database = clinic.config.database.model_copy(update={"url": f"sqlite+aiosqlite:///{store}"})
+    return clinic.config.model_copy(update={
+        "engine": engine, "database": database, "http": Http(port=free_port())})
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running(installed: ClinicConfig) -> AsyncIterator[None]:
+    """``clinicall run``: store, controller (FastAGI), web console; up once it says so."""
+    stop, up = asyncio.Event(), asyncio.Event()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SECRET_ENV, "doctor-test-secret-" + "x" * 32)
+        task = asyncio.create_task(serve(
+            installed, stop=stop, now=Clock(),
+            announce=lambda line: up.set() if line.startswith("web console: http") else None))
+        said = asyncio.ensure_future(up.wait())
+        await asyncio.wait([said, task], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            said.cancel()
+            task.result()  # raises what stopped it
+        assert said.done(), "clinicall run did not bring the web console up in 30 s"
+        yield
+        stop.set()
+        await task
+
+
+def options(clinic: SimulatedClinic, config: ClinicConfig, **changes: object) -> Options:
+    layout = clinic.asterisk.layout
+    base = Options(store_url=config.database.url, sounds=clinic.asterisk.sounds_dir,
+                   etc=layout.host(layout.dir("etc")), simulated=True, timeout_s=3.0)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+async def test_a_healthy_installation_is_all_ok(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    checks = await run_checks(installed, options(clinic, installed))
+    assert [c.name for c in checks] == ["ami", "modules", "clock", "fastagi", "queue_log",
+                                        "prompts", "files", "dialplan", "queues", "store", "web"]
+    assert [c.lines() for c in checks if not c.ok] == []
+    assert "may send all 14 actions used" in by_name(checks)["ami"].detail
+
+
+async def test_a_wrong_ami_password_is_named_with_its_fix(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    engine = installed.asterisk_engine().model_copy(update={"ami_secret": "not-the-secret"})
+    wrong = installed.model_copy(update={"engine": engine})
+    checks = by_name(await run_checks(wrong, options(clinic, wrong)))
+    ami = checks["ami"]
+    assert not ami.ok
+    assert ami.detail.startswith("login as 'clinicall' refused (Authentication failed)")
+    assert "set engine.ami_secret to the secret of clinicall_manager.conf" in ami.fix
+    assert checks["dialplan"].detail == "not checked: AMI is not reachable"
+    assert [checks[name].ok for name in ("store", "web", "fastagi")] == [True, True, True]
+
+
+async def test_a_closed_fastagi_port_is_named_with_its_fix(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    closed = free_port()
+    engine = installed.asterisk_engine().model_copy(update={"agi_port": closed})
+    moved = installed.model_copy(update={"engine": engine})
+    checks = by_name(await run_checks(moved, options(clinic, moved, agi_url=(
+        f"agi://127.0.0.1:{installed.asterisk_engine().agi_port}/ivr"))))
+    fastagi = checks["fastagi"]
+    assert not fastagi.ok
+    assert fastagi.detail.startswith(f"nothing answers at 127.0.0.1:{closed}")
+    assert "start 'clinicall run'" in fastagi.fix
+    assert [c.name for c in checks.values() if not c.ok] == ["fastagi"]
+
+
+async def test_a_module_not_loaded_is_named(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    await clinic.asterisk.rx("module unload app_mixmonitor.so")
+    try:
+        checks = by_name(await run_checks(installed, options(clinic, installed)))
+    finally:
+        await clinic.asterisk.rx("module load app_mixmonitor.so")
+    assert checks["modules"].detail == "not loaded: app_mixmonitor"
+    assert "noload" in checks["modules"].fix
+    assert [c.name for c in checks.values() if not c.ok] == ["modules"]
+
+
+async def test_a_missing_prompt_file_is_named(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    prompt = clinic.asterisk.sounds_dir / "clinicall" / "ru" / "welcome.wav"
+    aside = prompt.with_name("welcome.aside")
+    prompt.rename(aside)
+    try:
+        checks = by_name(await run_checks(installed, options(clinic, installed)))
+    finally:
+        aside.rename(prompt)
+    prompts = checks["prompts"]
+    assert not prompts.ok
+    assert prompts.detail.endswith(f"prompts missing in {clinic.asterisk.sounds_dir}: ru/welcome")
+    assert prompts.detail.startswith("1 of ")
+    assert prompts.fix == f"run 'clinicall prompts --out {clinic.asterisk.sounds_dir}'"
+
+
+async def test_queues_conf_edited_by_hand_is_drift_with_its_diff(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    opts = options(clinic, installed)
+    assert opts.etc is not None
+    queues = opts.etc / "clinicall_queues.conf"
+    original = queues.read_text()
+    edited = original.replace("member => Local/op104@clinicall-sim-operators/n,1,op104\n", "", 1)
+    assert edited != original
+    queues.write_text(edited)
+    try:
+        await clinic.asterisk.rx("queue reload all")
+        checks = by_name(await run_checks(installed, opts))
+    finally:
+        queues.write_text(original)
+        await clinic.asterisk.rx("queue reload all")
+    files, loaded = checks["files"], checks["queues"]
+    assert not files.ok
+    assert files.detail == "differ from the generated: clinicall_queues.conf (changed)"
+    assert "+member => Local/op104@clinicall-sim-operators/n,1,op104" in files.extra
+    assert not loaded.ok
+    assert "-ultrasound: member Local/op104@clinicall-sim-operators/n penalty 1 name op104" in (
+        loaded.extra)
+    assert "queue reload all" in loaded.fix
+    healed = by_name(await run_checks(installed, opts))
+    assert healed["queues"].ok
+    assert healed["files"].ok
+
+
+async def test_a_store_not_migrated_is_named_with_the_command(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None, tmp_path: Path,
+) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    checks = by_name(await run_checks(installed, options(
+        clinic, installed, store_url=f"sqlite+aiosqlite:///{empty}")))
+    store = checks["store"]
+    assert not store.ok
+    assert "not migrated" in store.detail
+    assert store.fix == "run 'clinicall db upgrade' (with the same --config or --db)"
