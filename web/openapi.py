@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from clinicall.web.access import ACCESS
+from clinicall.web.openapi_review import review_operations
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -27,7 +28,8 @@ def _answers(ok: str, schema: dict[str, Any] | None = None, *extra: int) -> dict
                                "401": {"description": "not logged in", **_json(ERROR)},
                                "403": {"description": "role not allowed, or CSRF refused",
                                        **_json(ERROR)}}
-    texts = {400: "bad input (the message says what)", 409: "not yet possible",
+    texts = {400: "bad input (the message says what)", 404: "no such item",
+             409: "not yet possible", 416: "range past the end",
              502: "the phone system refused", 503: "no controller behind the console"}
     for code in extra:
         answers[str(code)] = {"description": texts[code], **_json(ERROR)}
@@ -108,6 +110,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "summary": "WebSocket: the operator's queues, pause and screen-pop, pushed",
         "responses": _answers("upgraded to a WebSocket", None)}},
 }
+OPERATIONS.update(review_operations(_answers, _body, _json))
 
 
 def document() -> dict[str, Any]:

@@ -35,6 +35,7 @@ from clinicall.recordings.importer import Importer
 from clinicall.recordings.storage import Spool, Storage
 from clinicall.settings import load_config
 from clinicall.web import build_app
+from clinicall.web.i18n import CATALOGUE
 from clinicall.web.passwords import PasswordCost
 from clinicall.web.users import add_user
 
@@ -178,7 +179,9 @@ async def test_quality_reviewer_adds_a_note(browser: Any, site: Site) -> None:
 async def test_operator_is_refused_the_page_and_the_api(browser: Any, site: Site) -> None:
     page = await browser.new_page()
     await _log_in(page, site, "oleh")
-    await page.wait_for_selector("text=Not allowed")
+    await page.wait_for_url("**/recordings")  # back where they were going, refused there
+    refused = await page.inner_text("h1")
+    assert refused in CATALOGUE["not_allowed"].values()
     for url in ("/recordings", "/api/recordings", "/api/complaints"):
         response = await page.goto(str(site.server.make_url(url)))
         assert response.status == 403, url

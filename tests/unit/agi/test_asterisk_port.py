@@ -364,15 +364,10 @@ async def test_enqueue_with_the_survey_asks_the_dialplan_for_it(run_port: RunPor
         return "queued"
 
     script = [
-        ('SET VARIABLE "CLINICALL_QUEUE" "therapy"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_PRIORITY" "0"', "200 result=1"),
-        ('SET VARIABLE "QUEUE_PRIO" "0"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_MAX_WAIT" "180"', "200 result=1"),
+        ('EXEC "MSet" "CLINICALL_QUEUE=therapy,CLINICALL_PRIORITY=0,QUEUE_PRIO=0,'
+         'CLINICALL_MAX_WAIT=180"', "200 result=0"),
         ('SET VARIABLE "CLINICALL_OVERFLOW" ""', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_LANG" "en"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_PATH" "main:1/survey:1"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_ROUTE" "therapy"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_OUTCOME" "queue"', "200 result=1"),
-        ('SET VARIABLE "CLINICALL_SURVEY" "1"', "200 result=1"),
+        ('EXEC "MSet" "CLINICALL_LANG=en,CLINICALL_PATH=main:1/survey:1,CLINICALL_ROUTE=therapy,'
+         'CLINICALL_OUTCOME=queue,CLINICALL_SURVEY=1"', "200 result=0"),
     ]
     assert await run_port(act, script, **LINKEDID) == "queued"
