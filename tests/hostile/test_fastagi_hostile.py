@@ -136,7 +136,7 @@ async def well_behaved_call(port: int, uid: str) -> tuple[dict[str, str], float]
                 reply = "200 result=1"
             elif command.startswith('EXEC "MSet"'):  # plain values only: a=b,c=d
                 pairs = command.split('"')[3].split(",")
-                variables.update(pair.split("=", 1) for pair in pairs)
+                variables.update(pair.partition("=")[::2] for pair in pairs)
                 reply = "200 result=0"
             else:  # ANSWER
                 reply = "200 result=0"
