@@ -31,8 +31,10 @@ from clinicall.cli_args import (
     checked_db_option,
     config_arg,
     config_path,
+    generated_args,
     load,
     load_config_of,
+    write_generated,
 )
 from clinicall.cli_callbacks import callbacks_command
 from clinicall.cli_recordings import audit_command, recordings_command
@@ -105,11 +107,7 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="Asterisk's config directory; only clinicall_*.conf files are "
                              "written there (created if missing)")
-    parser.add_argument("--diff", action="store_true",
-                        help="show what would change against what is installed; write nothing")
-    parser.add_argument("--force", action="store_true",
-                        help="replace a clinicall_*.conf that clinicall did not write "
-                             "(its old text is kept as .bak)")
+    generated_args(parser)
     parser.add_argument("--simulated", action="store_true",
                         help="queue members are simulated operators (Local channels), and add "
                              "the simulated patient context, for the demo and the tests")
@@ -120,7 +118,6 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
                         help="FastAGI URL of the IVR (default: from the config's asterisk:)")
 
     def run(args: argparse.Namespace) -> int:
-        from clinicall import generated_files as gen
         from clinicall.asterisk_config import render_asterisk_config
         from clinicall.asterisk_config.includes import instructions
         from clinicall.settings import ClinicConfig
@@ -129,20 +126,8 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
         assert isinstance(config, ClinicConfig)
         files = render_asterisk_config(config, simulated=args.simulated,
                                        agi_url=args.agi_url, bind=args.bind)
-        changes = gen.plan(args.out, files)
-        if args.diff:
-            sys.stdout.write(gen.unified_diff(changes) or f"no change in {args.out}\n")
+        if not write_generated(args.out, files, diff=args.diff, force=args.force):
             return 0
-        try:
-            lines = gen.apply(changes, force=args.force)
-        except gen.ForeignFiles as exc:
-            raise CommandError(f"not clinicall's (no generated-file header), left alone: {exc}",
-                               "rename it, or pass --force to replace it (a .bak is kept)"
-                               ) from None
-        except OSError as exc:
-            raise CommandError(f"cannot write to {args.out}: {exc.strerror}",
-                               "choose a writable --out directory") from None
-        print("\n".join(lines))
         print(instructions(files), end="")
         return 0
 

@@ -181,7 +181,8 @@ def test_a_file_of_the_administrators_is_never_overwritten_without_force(
     theirs.write_text("; hand-made\n[q]\n")
     assert main(["asterisk-config", str(EXAMPLE), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert f"not clinicall's (no generated-file header), left alone: {theirs}" in err
+    assert ("not replacing files clinicall did not write (no generated-file header): "
+            f"{theirs}") in err
     assert "--force" in err
     assert [p.name for p in tmp_path.iterdir()] == ["clinicall_queues.conf"]
     assert main(["asterisk-config", str(EXAMPLE), "--out", str(tmp_path), "--diff"]) == 0
