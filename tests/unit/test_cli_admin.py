@@ -50,6 +50,7 @@ def assert_one_clear_error(code: int, out: str, err: str, words: str) -> None:
 NEEDS_CONFIG = {
     "check-config": ["check-config"],
     "asterisk-config": ["asterisk-config", "--out", "etc-asterisk"],
+    "freeswitch-config": ["freeswitch-config", "--out", "etc-freeswitch"],
     "prompts": ["prompts", "--out", "sounds"],
     "run": ["run", "--no-web"],
     "report": ["report", *PERIOD],
@@ -59,6 +60,9 @@ NEEDS_CONFIG = {
     "db current": ["db", "current"],
     "callbacks list": ["callbacks", "list"],
     "doctor": ["doctor", "--timeout", "1"],
+    "recordings import": ["recordings", "import"],
+    "recordings retention": ["recordings", "retention"],
+    "audit verify": ["audit", "verify"],
 }
 
 
