@@ -129,9 +129,26 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
         if not write_generated(args.out, files, diff=args.diff, force=args.force):
             return 0
         print(instructions(files), end="")
+        _warn_of_own_transports(args.out, config)
         return 0
 
     return run
+
+
+def _warn_of_own_transports(out: Path, config: object) -> None:
+    """Say so when the administrator's pjsip.conf has a transport and clinicall made its own."""
+    from clinicall.asterisk_config.own_transports import transports
+    from clinicall.settings import ClinicConfig
+
+    assert isinstance(config, ClinicConfig)
+    try:
+        theirs = transports((out / "pjsip.conf").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return
+    if theirs and config.sip.transport is None:
+        print(f"Note: {out / 'pjsip.conf'} has a transport of its own ({', '.join(theirs)}); "
+              f"two on one port fail to bind: set 'sip.transport: {theirs[0]}' under sip: in "
+              "the clinic config and generate again.")
 
 
 # -- freeswitch-config ----------------------------------------------------------------------
