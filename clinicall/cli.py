@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -165,8 +166,10 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
     config_arg(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="sounds directory; files go to DIR/clinicall/<language>/<key>.wav")
-    parser.add_argument("--cache", type=Path, default=Path("var/cache/prompts"), metavar="DIR",
-                        help="cache of synthesised prompts (default: %(default)s)")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="cache of synthesised prompts (default: $CLINICALL_CACHE/prompts, "
+                             "else /var/cache/clinicall/prompts as root, else "
+                             "~/.cache/clinicall/prompts)")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall import prompt_build
@@ -183,14 +186,30 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
         try:
             recorded = config.ivr.recorded_prompts
             paths = asyncio.run(prompt_build.build_prompts(
-                items, args.out, cache_dir=args.cache, progress=progress,
+                items, args.out, cache_dir=args.cache or prompt_cache_dir(), progress=progress,
                 recorded=Path(recorded) if recorded else None))
         except prompt_build.PromptBuildError as exc:
             raise CommandError(str(exc), "check that espeak-ng and sox are installed") from None
+        except OSError as exc:
+            raise CommandError(f"cannot write {exc.filename}: {exc.strerror}",
+                               "choose a writable --out (and --cache) folder") from None
         print(f"{len(paths)} prompt(s) in {args.out}")
         return 0
 
     return run
+
+
+def prompt_cache_dir() -> Path:
+    """Where synthesised prompts are cached when --cache is not given: never the working
+    directory (a root shell in / would fill /var/cache/prompts), and the demo's cache as root."""
+    from clinicall.sandbox.rootfs import CACHE_ENV, DEFAULT_CACHE
+
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]) / "prompts"
+    if os.geteuid() == 0:
+        return DEFAULT_CACHE / "prompts"
+    home_cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(home_cache) / "clinicall" / "prompts"
 
 
 # -- demo -----------------------------------------------------------------------------------
