@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,8 +32,10 @@ from clinicall.cli_args import (
     checked_db_option,
     config_arg,
     config_path,
+    generated_args,
     load,
     load_config_of,
+    write_generated,
 )
 from clinicall.cli_callbacks import callbacks_command
 from clinicall.cli_recordings import audit_command, recordings_command
@@ -105,11 +108,7 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="Asterisk's config directory; only clinicall_*.conf files are "
                              "written there (created if missing)")
-    parser.add_argument("--diff", action="store_true",
-                        help="show what would change against what is installed; write nothing")
-    parser.add_argument("--force", action="store_true",
-                        help="replace a clinicall_*.conf that clinicall did not write "
-                             "(its old text is kept as .bak)")
+    generated_args(parser)
     parser.add_argument("--simulated", action="store_true",
                         help="queue members are simulated operators (Local channels), and add "
                              "the simulated patient context, for the demo and the tests")
@@ -120,7 +119,6 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
                         help="FastAGI URL of the IVR (default: from the config's asterisk:)")
 
     def run(args: argparse.Namespace) -> int:
-        from clinicall import generated_files as gen
         from clinicall.asterisk_config import render_asterisk_config
         from clinicall.asterisk_config.includes import instructions
         from clinicall.settings import ClinicConfig
@@ -129,24 +127,29 @@ def asterisk_config_command(parser: argparse.ArgumentParser) -> Handler:
         assert isinstance(config, ClinicConfig)
         files = render_asterisk_config(config, simulated=args.simulated,
                                        agi_url=args.agi_url, bind=args.bind)
-        changes = gen.plan(args.out, files)
-        if args.diff:
-            sys.stdout.write(gen.unified_diff(changes) or f"no change in {args.out}\n")
+        if not write_generated(args.out, files, diff=args.diff, force=args.force):
             return 0
-        try:
-            lines = gen.apply(changes, force=args.force)
-        except gen.ForeignFiles as exc:
-            raise CommandError(f"not clinicall's (no generated-file header), left alone: {exc}",
-                               "rename it, or pass --force to replace it (a .bak is kept)"
-                               ) from None
-        except OSError as exc:
-            raise CommandError(f"cannot write to {args.out}: {exc.strerror}",
-                               "choose a writable --out directory") from None
-        print("\n".join(lines))
         print(instructions(files), end="")
+        _warn_of_own_transports(args.out, config)
         return 0
 
     return run
+
+
+def _warn_of_own_transports(out: Path, config: object) -> None:
+    """Say so when the administrator's pjsip.conf has a transport and clinicall made its own."""
+    from clinicall.asterisk_config.own_transports import transports
+    from clinicall.settings import ClinicConfig
+
+    assert isinstance(config, ClinicConfig)
+    try:
+        theirs = transports((out / "pjsip.conf").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return
+    if theirs and config.sip.transport is None:
+        print(f"Note: {out / 'pjsip.conf'} has a transport of its own ({', '.join(theirs)}); "
+              f"two on one port fail to bind: set 'sip.transport: {theirs[0]}' under sip: in "
+              "the clinic config and generate again.")
 
 
 # -- freeswitch-config ----------------------------------------------------------------------
@@ -163,8 +166,10 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
     config_arg(parser)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="sounds directory; files go to DIR/clinicall/<language>/<key>.wav")
-    parser.add_argument("--cache", type=Path, default=Path("var/cache/prompts"), metavar="DIR",
-                        help="cache of synthesised prompts (default: %(default)s)")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="cache of synthesised prompts (default: $CLINICALL_CACHE/prompts, "
+                             "else /var/cache/clinicall/prompts as root, else "
+                             "~/.cache/clinicall/prompts)")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall import prompt_build
@@ -181,14 +186,30 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
         try:
             recorded = config.ivr.recorded_prompts
             paths = asyncio.run(prompt_build.build_prompts(
-                items, args.out, cache_dir=args.cache, progress=progress,
+                items, args.out, cache_dir=args.cache or prompt_cache_dir(), progress=progress,
                 recorded=Path(recorded) if recorded else None))
         except prompt_build.PromptBuildError as exc:
             raise CommandError(str(exc), "check that espeak-ng and sox are installed") from None
+        except OSError as exc:
+            raise CommandError(f"cannot write {exc.filename}: {exc.strerror}",
+                               "choose a writable --out (and --cache) folder") from None
         print(f"{len(paths)} prompt(s) in {args.out}")
         return 0
 
     return run
+
+
+def prompt_cache_dir() -> Path:
+    """Where synthesised prompts are cached when --cache is not given: never the working
+    directory (a root shell in / would fill /var/cache/prompts), and the demo's cache as root."""
+    from clinicall.sandbox.rootfs import CACHE_ENV, DEFAULT_CACHE
+
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]) / "prompts"
+    if os.geteuid() == 0:
+        return DEFAULT_CACHE / "prompts"
+    home_cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(home_cache) / "clinicall" / "prompts"
 
 
 # -- demo -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from clinicall.settings.location import DEFAULTS
@@ -97,3 +97,36 @@ def store_args(parser: argparse.ArgumentParser) -> None:
     config_arg(parser, positional=False)
     parser.add_argument("--db", metavar="URL", default=None,
                         help="database URL (default: the config's database.url)")
+
+
+def generated_args(parser: argparse.ArgumentParser) -> None:
+    """``--diff`` and ``--force``, the same for both engine config generators."""
+    parser.add_argument("--diff", action="store_true",
+                        help="show what would change against what is installed; write nothing")
+    parser.add_argument("--force", action="store_true",
+                        help="replace files of the same names that clinicall did not write "
+                             "(each is kept as NAME.bak first)")
+
+
+def write_generated(out: Path, files: Mapping[str, str], *, diff: bool, force: bool) -> bool:
+    """Both engine config generators' ``--out``/``--diff``/``--force``, said the same way
+    (:mod:`clinicall.generated_files`): print the diff (False: nothing written), or write and
+    print one line per file (True), or fail in one line without writing anything."""
+    from clinicall import generated_files as gen
+
+    try:
+        changes = gen.plan(out, files)
+        if diff:
+            sys.stdout.write(gen.unified_diff(changes) or f"no change in {out}\n")
+            return False
+        lines = gen.apply(changes, force=force)
+    except gen.ForeignFiles as exc:
+        raise CommandError(f"not replacing files clinicall did not write (no generated-file "
+                           f"header): {exc}",
+                           "move them away, or pass --force (each is kept as NAME.bak)"
+                           ) from None
+    except OSError as exc:
+        raise CommandError(f"cannot write to {out}: {exc.strerror}",
+                           "choose a writable --out folder") from None
+    print("\n".join(lines))
+    return True

@@ -5,8 +5,11 @@ files of their own, each starting with a header that says so (:func:`header`).  
 :func:`plan` compares each file with what is installed: a file that does not exist is new, one
 whose text is equal is left alone (running the generator again touches nothing), one that
 carries the header is ours to update, and any other file is the administrator's: :func:`apply`
-refuses to touch it unless forced, and even then keeps a ``.bak`` copy.  :func:`unified_diff`
-shows what would change against what is installed (``--diff``).
+refuses to touch it unless forced, and even then keeps a ``.bak`` copy (``.bak.1``, ... when
+one is there already, so no earlier copy is lost).  :func:`unified_diff` shows what would change
+against what is installed (``--diff``).  A file is replaced in one rename, keeping the owner,
+group and mode of the file it replaces (a new file gets those of its folder, and mode 0640):
+the engine runs as its own user and must still read what root wrote.
 
     changes = plan(out_dir, {"clinicall_queues.conf": text, ...})
     print(unified_diff(changes))          # --diff: nothing is written
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -118,10 +122,15 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o640)  # they hold secrets (AMI, SIP)
+        try:
+            before = path.stat()
+            mode = before.st_mode & 0o7777
+        except FileNotFoundError:
+            before = path.parent.stat()
+            mode = 0o640  # they hold secrets (AMI, SIP, the event socket)
+        os.chmod(tmp, mode)
+        if os.geteuid() == 0:  # root writing /etc/asterisk: the files stay the engine's
+            os.chown(tmp, before.st_uid, before.st_gid)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -144,10 +153,21 @@ def apply(changes: Iterable[Change], *, force: bool = False) -> list[str]:
         if state is State.SAME:
             lines.append(f"unchanged {change.path}")
             continue
+        note = ""
         if state is State.FOREIGN:
-            backup = change.path.with_name(change.path.name + ".bak")
-            _write_atomically(backup, change.old or "")
-            lines.append(f"kept {backup} (the file was not clinicall's)")
+            backup = backup_name(change.path)
+            shutil.copy2(change.path, backup)
+            note = f" (the file that was there is kept as {backup})"
         _write_atomically(change.path, change.new)
-        lines.append(f"wrote {change.path}")
+        lines.append(f"wrote {change.path}{note}")
     return lines
+
+
+def backup_name(path: Path) -> Path:
+    """``<name>.bak``, or the first free ``<name>.bak.N``: a second --force keeps the first copy."""
+    candidate = path.with_name(path.name + ".bak")
+    n = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.bak.{n}")
+        n += 1
+    return candidate

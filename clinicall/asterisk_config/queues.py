@@ -32,12 +32,20 @@ def member_interface(operator_id: str, *, simulated: bool) -> str:
     return f"PJSIP/{operator_id}"
 
 
+#: The settings Asterisk reads only from queues.conf's ``[general]``, which clinicall needs; they
+#: replace the administrator's values there, for their queues too (README, "Asterisk: your
+#: config and clinicall's").  Everything a queue can set itself is set per queue instead.
+GENERAL_ONLY = (
+    ("persistentmembers", "no"),  # members come from the clinic config; QueueAdd is live
+    ("shared_lastcall", "yes"),  # an operator in two queues gets their wrap-up in both
+    ("log_membername_as_agent", "yes"),  # queue_log's agent field is the operator id
+)
+
+
 def render(config: ClinicConfig, *, simulated: bool) -> str:
-    general = section("general", [
-        ("persistentmembers", "no"),  # members come from the clinic config; QueueAdd is live
-        ("autofill", "yes"), ("shared_lastcall", "yes"),
-        ("log_membername_as_agent", "yes"),  # queue_log's agent field is the operator id
-    ], extend=True)
+    general = section("general", GENERAL_ONLY, extend=True,
+                      comment="global-only settings clinicall needs: they replace yours, for "
+                              "every queue (the rest is set per queue below)")
     last_resort = last_resort_queues(config)
     queues = [_queue(config, qid, queue, qid in last_resort, simulated)
               for qid, queue in config.queues.items()]

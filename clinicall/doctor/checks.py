@@ -242,6 +242,13 @@ async def _queues(ami: AmiSession, config: ClinicConfig, files: dict[str, str]) 
 
 # -- this host: FastAGI, prompts, generated files, store, web -------------------------------
 
+#: Why the FastAGI check connects from this host and not from Asterisk: AMI has no action that
+#: opens a TCP connection, and the only way to make Asterisk connect (an Originate into AGI)
+#: places a call, which a check must never do.
+FROM_THIS_HOST = ("from this host (not from Asterisk: AMI can make Asterisk connect only by "
+                  "placing a call)")
+
+
 async def _fastagi(config: ClinicConfig, options: Options) -> Check:
     s = config.asterisk_engine()
     try:
@@ -249,11 +256,11 @@ async def _fastagi(config: ClinicConfig, options: Options) -> Check:
                                            options.timeout_s)
     except (OSError, TimeoutError) as exc:
         return failed("fastagi", f"nothing answers at {s.agi_host}:{s.agi_port} "
-                                 f"({_reason(exc)})",
+                                 f"({_reason(exc)}), tried {FROM_THIS_HOST}",
                       "start 'clinicall run' (or the clinicall service); check engine.agi_port")
     writer.close()
     await writer.wait_closed()
-    return passed("fastagi", f"{s.agi_host}:{s.agi_port} accepts connections")
+    return passed("fastagi", f"{s.agi_host}:{s.agi_port} accepts connections {FROM_THIS_HOST}")
 
 
 def _prompts(config: ClinicConfig, options: Options) -> Check:
@@ -281,11 +288,12 @@ def _files(files: dict[str, str], options: Options) -> Check:
     if not off:
         return passed("files", f"the {len(changes)} clinicall_*.conf in {options.etc} are "
                                "the generated ones")
-    names = ", ".join(f"{c.name} ({c.state})" for c in off)
+    names = ", ".join(f"{c.name} ({'missing' if c.state is gen.State.NEW else c.state})"
+                      for c in off)
     diff = gen.unified_diff(c for c in off if c.state is not gen.State.NEW).splitlines()
     if len(diff) > drift.MAX_DIFF_LINES:
         diff = [*diff[:drift.MAX_DIFF_LINES], f"... {len(diff) - drift.MAX_DIFF_LINES} more"]
-    return failed("files", f"differ from the generated: {names}",
+    return failed("files", f"in {options.etc}, not the generated ones: {names}",
                   REGENERATE.format(etc=options.etc), tuple(diff))
 
 

@@ -2,10 +2,10 @@
 
 :func:`render_freeswitch_config` returns the files (name → text, all of them clinicall's own,
 each marked by :data:`~.xmlfile.HEADER`) and the include lines an administrator adds to
-FreeSWITCH's stock files to bring them in; ``clinicall freeswitch-config`` writes and prints
-them (:mod:`.install`).  One module per concern: :mod:`.dialplan`, :mod:`.callcenter`,
-:mod:`.event_socket`, :mod:`.accounting`, :mod:`.directory`; :mod:`.includes` says where each
-file goes.
+FreeSWITCH's stock files to bring them in; ``clinicall freeswitch-config`` writes them by the
+same rules as ``asterisk-config`` (:mod:`clinicall.generated_files`) and prints the lines.  One
+module per concern: :mod:`.dialplan`, :mod:`.callcenter`, :mod:`.event_socket`,
+:mod:`.accounting`, :mod:`.directory`; :mod:`.includes` says where each file goes.
 """
 
 from __future__ import annotations

@@ -9,10 +9,15 @@ they survive a move of the conf dir.  Anywhere else, they name the folder's abso
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from clinicall.cli_args import CommandError, Handler, config_arg, load_config_of
+from clinicall.cli_args import (
+    Handler,
+    config_arg,
+    generated_args,
+    load_config_of,
+    write_generated,
+)
 from clinicall.freeswitch_config.includes import CONF_DIR
 
 #: What the generated files use; listed for the administrator, never switched on by clinicall.
@@ -33,18 +38,14 @@ def freeswitch_config_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="a folder of clinicall's own for the generated files, e.g. "
                              "/etc/freeswitch/clinicall (created if missing)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace files of the same names that clinicall did not write "
-                             "(each is kept as NAME.bak first)")
-    parser.add_argument("--diff", action="store_true",
-                        help="show what would change against what is installed; write nothing")
+    generated_args(parser)
     parser.add_argument("--include-dir", default=None, metavar="PATH",
                         help="the folder as FreeSWITCH names it in the include lines "
                              "(default: $${conf_dir}/NAME inside FreeSWITCH's conf dir, else "
                              "the absolute path of --out)")
 
     def run(args: argparse.Namespace) -> int:
-        from clinicall.freeswitch_config import install, render_freeswitch_config
+        from clinicall.freeswitch_config import render_freeswitch_config
         from clinicall.settings import ClinicConfig
 
         config = load_config_of(args)
@@ -52,20 +53,8 @@ def freeswitch_config_command(parser: argparse.ArgumentParser) -> Handler:
         out: Path = args.out
         generated = render_freeswitch_config(
             config, include_dir=args.include_dir or include_dir_for(out))
-        try:
-            planned = install.plan(out, generated.files)
-            if args.diff:
-                sys.stdout.write(install.diff(planned) or "no changes\n")
-                return 0
-            for line in install.write(planned, force=args.force):
-                print(line)
-        except install.ForeignFiles as exc:
-            raise CommandError(f"not replacing files clinicall did not write: {exc}",
-                               "move them away, or pass --force (each is kept as NAME.bak)"
-                               ) from None
-        except OSError as exc:
-            raise CommandError(f"cannot write to {out}: {exc.strerror}",
-                               "choose a writable --out folder") from None
+        if not write_generated(out, generated.files, diff=args.diff, force=args.force):
+            return 0
         print("\nAdd each line below to FreeSWITCH's own file, once (the files above are "
               "clinicall's; running this command again never touches yours):")
         for include in generated.includes:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from clinicall.doctor.checks import Options, run_checks
+from clinicall.doctor.checks import FROM_THIS_HOST, Options, run_checks
 from clinicall.doctor.result import Check
 from clinicall.sandbox.ports import free_port
 from clinicall.serve import SECRET_ENV, serve
@@ -110,6 +110,7 @@ async def test_a_closed_fastagi_port_is_named_with_its_fix(
     fastagi = checks["fastagi"]
     assert not fastagi.ok
     assert fastagi.detail.startswith(f"nothing answers at 127.0.0.1:{closed}")
+    assert fastagi.detail.endswith(f"tried {FROM_THIS_HOST}")
     assert "start 'clinicall run'" in fastagi.fix
     assert [c.name for c in checks.values() if not c.ok] == ["fastagi"]
 
@@ -162,7 +163,8 @@ async def test_queues_conf_edited_by_hand_is_drift_with_its_diff(
         await clinic.asterisk.rx("queue reload all")
     files, loaded = checks["files"], checks["queues"]
     assert not files.ok
-    assert files.detail == "differ from the generated: clinicall_queues.conf (changed)"
+    assert files.detail == (f"in {opts.etc}, not the generated ones: clinicall_queues.conf "
+                            "(changed)")
     assert "+member => Local/op104@clinicall-sim-operators/n,1,op104" in files.extra
     assert not loaded.ok
     assert "-ultrasound: member Local/op104@clinicall-sim-operators/n penalty 1 name op104" in (

@@ -98,7 +98,7 @@ def test_dialplan_fails_open_into_fallback_queue(config: ClinicConfig) -> None:
 
 
 def test_without_a_surveying_queue_the_dialplan_has_no_survey(config: ClinicConfig) -> None:
-    text = render_asterisk_config(config)["extensions.conf"]
+    text = render_asterisk_config(config)["clinicall_extensions.conf"]
     assert "survey" not in text
     assert v.CLINICALL_SURVEY not in text
 
@@ -109,7 +109,8 @@ def test_a_patient_who_agreed_is_queued_with_c_and_continues_into_the_survey(
     queues = dict(config.queues)
     queues["therapy"] = queues["therapy"].model_copy(update={"survey": "ask"})
     surveyed = config.model_copy(update={"queues": queues})
-    text = render_asterisk_config(surveyed, agi_url="agi://10.0.0.5:4600/ivr")["extensions.conf"]
+    text = render_asterisk_config(surveyed, agi_url="agi://10.0.0.5:4600/ivr")[
+        "clinicall_extensions.conf"]
     steps = [val for _, val in sections(text)["clinicall-call"]]
     options = '${IF($["${CLINICALL_SURVEY}" = "1"]?tc:t)}'
     assert f"n,Set(CLINICALL_QUEUE_OPTIONS={options})" in steps
@@ -144,6 +145,17 @@ def test_queues_overflow_specialties_but_never_refuse_last_resort(config: Clinic
     for key in ("setinterfacevar", "setqueuevar", "setqueueentryvar", "autofill"):
         assert one(conf["therapy"], key) == "yes"
     assert one(conf["therapy"], "ringinuse") == "no"
+
+
+def test_the_administrators_general_gets_only_what_a_queue_cannot_set_itself(
+        config: ClinicConfig) -> None:
+    """``[general](+)`` replaces the administrator's values for their own queues too: only the
+    settings Asterisk reads nowhere else go there, each queue sets the rest itself."""
+    conf = sections(render_asterisk_config(config)["clinicall_queues.conf"])
+    assert dict(conf["general"]) == {"persistentmembers": "no", "shared_lastcall": "yes",
+                                     "log_membername_as_agent": "yes"}
+    for qid in config.queues:
+        assert one(conf[qid], "autofill") == "yes"
 
 
 def test_route_without_overflow_makes_its_queue_last_resort(config: ClinicConfig) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clinicall.cli import COMMANDS, EXIT_CRASH, main
+from clinicall.cli import COMMANDS, EXIT_CRASH, main, prompt_cache_dir
 from clinicall.db import create_engine
 from clinicall.settings.location import ENV, NoConfigFound, find_config
 
@@ -50,6 +50,7 @@ def assert_one_clear_error(code: int, out: str, err: str, words: str) -> None:
 NEEDS_CONFIG = {
     "check-config": ["check-config"],
     "asterisk-config": ["asterisk-config", "--out", "etc-asterisk"],
+    "freeswitch-config": ["freeswitch-config", "--out", "etc-freeswitch"],
     "prompts": ["prompts", "--out", "sounds"],
     "run": ["run", "--no-web"],
     "report": ["report", *PERIOD],
@@ -59,6 +60,9 @@ NEEDS_CONFIG = {
     "db current": ["db", "current"],
     "callbacks list": ["callbacks", "list"],
     "doctor": ["doctor", "--timeout", "1"],
+    "recordings import": ["recordings", "import"],
+    "recordings retention": ["recordings", "retention"],
+    "audit verify": ["audit", "verify"],
 }
 
 
@@ -411,3 +415,25 @@ def test_a_reader_that_leaves_early_is_not_a_crash(tmp_path: Path) -> None:
     assert err == ""
     assert code == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_prompts_are_cached_outside_the_working_directory(tmp_path: Path) -> None:
+    """Run from /, a cache under the working directory would have been /var/cache/prompts."""
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    code, out, err = cli(work, "prompts", "--config", str(EXAMPLE), "--out", "sounds",
+                         env={"CLINICALL_CACHE": str(cache)})
+    assert (code, err) == (0, "")
+    assert out.endswith(" prompt(s) in sounds\n")
+    assert [p.name for p in work.iterdir()] == ["sounds"]
+    assert len(list((cache / "prompts").glob("*.wav"))) == int(out.split()[-4])
+
+
+def test_the_prompt_cache_is_the_demos_as_root_else_the_users(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CLINICALL_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert prompt_cache_dir() == Path("/var/cache/clinicall/prompts")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert prompt_cache_dir() == tmp_path / "clinicall" / "prompts"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from clinicall import generated_files as gen
 from clinicall.agi_scripts import variables as v
 from clinicall.cli import main
 from clinicall.freeswitch_config import includes as inc
-from clinicall.freeswitch_config import install, render_freeswitch_config
+from clinicall.freeswitch_config import render_freeswitch_config
 from clinicall.freeswitch_config.accounting import FIELDS
 from clinicall.freeswitch_config.callcenter import queue_name
 from clinicall.freeswitch_config.command import include_dir_for
@@ -198,18 +199,18 @@ def test_include_lines_name_the_conf_dir_when_the_folder_is_inside_it(tmp_path: 
 def test_writing_again_changes_nothing_and_a_change_is_rewritten(
         config: ClinicConfig, tmp_path: Path) -> None:
     files = render_freeswitch_config(config).files
-    first = install.write(install.plan(tmp_path, files), force=False)
+    first = gen.apply(gen.plan(tmp_path, files), force=False)
     assert all(line.startswith("wrote ") for line in first)
-    again = install.plan(tmp_path, files)
-    assert {p.state for p in again} == {install.State.SAME}
-    assert install.diff(again) == ""
+    again = gen.plan(tmp_path, files)
+    assert {p.state for p in again} == {gen.State.SAME}
+    assert gen.unified_diff(again) == ""
     changed = {**files, inc.ACL: files[inc.ACL].replace("::1/128", "192.0.2.7/32")}
-    planned = install.plan(tmp_path, changed)
-    assert [p.path.name for p in planned if p.state is install.State.CHANGED] == [inc.ACL]
-    shown = install.diff(planned)
+    planned = gen.plan(tmp_path, changed)
+    assert [p.path.name for p in planned if p.state is gen.State.CHANGED] == [inc.ACL]
+    shown = gen.unified_diff(planned)
     assert '-    <node type="allow" cidr="::1/128"/>' in shown
     assert '+    <node type="allow" cidr="192.0.2.7/32"/>' in shown
-    install.write(planned, force=False)
+    gen.apply(planned, force=False)
     assert (tmp_path / inc.ACL).read_text() == changed[inc.ACL]
     assert not list(tmp_path.glob("*.bak*"))
 
@@ -219,16 +220,16 @@ def test_a_file_clinicall_did_not_write_is_kept_unless_forced_then_backed_up(
     files = render_freeswitch_config(config).files
     own = tmp_path / inc.QUEUES
     own.write_text("<include><!-- the administrator's queues --></include>\n")
-    with pytest.raises(install.ForeignFiles) as refused:
-        install.write(install.plan(tmp_path, files), force=False)
+    with pytest.raises(gen.ForeignFiles) as refused:
+        gen.apply(gen.plan(tmp_path, files), force=False)
     assert refused.value.paths == [own]
     assert sorted(p.name for p in tmp_path.iterdir()) == [inc.QUEUES]  # nothing written
-    done = install.write(install.plan(tmp_path, files), force=True)
+    done = gen.apply(gen.plan(tmp_path, files), force=True)
     assert f"wrote {own} (the file that was there is kept as {own}.bak)" in done
     assert (tmp_path / f"{inc.QUEUES}.bak").read_text().startswith("<include><!-- the admin")
     assert own.read_text() == files[inc.QUEUES]
     own.write_text("<include><!-- edited again by hand --></include>\n")
-    install.write(install.plan(tmp_path, files), force=True)
+    gen.apply(gen.plan(tmp_path, files), force=True)
     assert (tmp_path / f"{inc.QUEUES}.bak.1").read_text().startswith("<include><!-- edited")
     assert (tmp_path / f"{inc.QUEUES}.bak").read_text().startswith("<include><!-- the admin")
 
@@ -238,13 +239,13 @@ def test_the_command_refuses_in_one_line_and_diff_writes_nothing(
     out = tmp_path / "clinicall"
     assert main(["freeswitch-config", str(EXAMPLE), "--out", str(out), "--diff"]) == 0
     assert not out.exists()
-    assert f"+++ {out / inc.ACL} (generated)" in capsys.readouterr().out
+    assert f"--- /dev/null\n+++ {out / inc.ACL}\n" in capsys.readouterr().out
     out.mkdir()
     (out / inc.TIERS).write_text("mine\n")
     assert main(["freeswitch-config", str(EXAMPLE), "--out", str(out)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [f"clinicall freeswitch-config: error: not replacing files clinicall did "
-                   f"not write: {out / inc.TIERS}",
+                   f"not write (no generated-file header): {out / inc.TIERS}",
                    "  -> move them away, or pass --force (each is kept as NAME.bak)"]
     assert (out / inc.TIERS).read_text() == "mine\n"
     assert main(["freeswitch-config", str(EXAMPLE), "--out", str(out), "--force"]) == 0

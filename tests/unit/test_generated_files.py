@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,12 @@ def test_force_keeps_a_backup_of_the_foreign_file(tmp_path: Path) -> None:
     lines = gen.apply(gen.plan(tmp_path, {"theirs.conf": HEADER + "x\n"}), force=True)
     assert (tmp_path / "theirs.conf.bak").read_text() == "; the clinic's own\n"
     assert (tmp_path / "theirs.conf").read_text() == HEADER + "x\n"
-    assert lines == [f"kept {tmp_path / 'theirs.conf.bak'} (the file was not clinicall's)",
-                     f"wrote {tmp_path / 'theirs.conf'}"]
+    assert lines == [f"wrote {tmp_path / 'theirs.conf'} (the file that was there is kept as "
+                     f"{tmp_path / 'theirs.conf.bak'})"]
+    (tmp_path / "theirs.conf").write_text("; edited by hand again\n")
+    gen.apply(gen.plan(tmp_path, {"theirs.conf": HEADER + "x\n"}), force=True)
+    assert (tmp_path / "theirs.conf.bak.1").read_text() == "; edited by hand again\n"
+    assert (tmp_path / "theirs.conf.bak").read_text() == "; the clinic's own\n"
 
 
 def test_writing_again_touches_nothing(tmp_path: Path) -> None:
@@ -77,3 +82,19 @@ def test_diff_shows_what_would_change_and_writes_nothing(tmp_path: Path) -> None
 def test_names_stay_inside_the_folder(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="stay inside"):
         gen.plan(tmp_path, {name: HEADER})
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file away")
+def test_root_writes_files_the_engine_user_can_still_read(tmp_path: Path) -> None:
+    """/etc/asterisk is the asterisk user's: a file root adds or replaces stays its."""
+    etc = tmp_path / "asterisk"
+    etc.mkdir()
+    os.chown(etc, 4321, 4322)
+    gen.apply(gen.plan(etc, {"clinicall_a.conf": HEADER + "1\n"}))
+    new = (etc / "clinicall_a.conf").stat()
+    assert (new.st_uid, new.st_gid, new.st_mode & 0o777) == (4321, 4322, 0o640)
+    os.chown(etc / "clinicall_a.conf", 4323, 4324)
+    os.chmod(etc / "clinicall_a.conf", 0o644)
+    gen.apply(gen.plan(etc, {"clinicall_a.conf": HEADER + "2\n"}))
+    replaced = (etc / "clinicall_a.conf").stat()
+    assert (replaced.st_uid, replaced.st_gid, replaced.st_mode & 0o777) == (4323, 4324, 0o644)

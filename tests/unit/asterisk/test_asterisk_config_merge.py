@@ -181,7 +181,8 @@ def test_a_file_of_the_administrators_is_never_overwritten_without_force(
     theirs.write_text("; hand-made\n[q]\n")
     assert main(["asterisk-config", str(EXAMPLE), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert f"not clinicall's (no generated-file header), left alone: {theirs}" in err
+    assert ("not replacing files clinicall did not write (no generated-file header): "
+            f"{theirs}") in err
     assert "--force" in err
     assert [p.name for p in tmp_path.iterdir()] == ["clinicall_queues.conf"]
     assert main(["asterisk-config", str(EXAMPLE), "--out", str(tmp_path), "--diff"]) == 0
@@ -203,3 +204,17 @@ def test_a_hand_edit_of_a_generated_file_shows_in_the_diff(
     capsys.readouterr()
     assert main(["asterisk-config", str(EXAMPLE), "--out", str(tmp_path), "--diff"]) == 0
     assert "-timeout = 99\n+timeout = 15\n" in capsys.readouterr().out
+
+
+def test_a_transport_of_the_administrators_is_pointed_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pjsip.conf").write_text("[global]\ntype=global\n\n[transport-udp] ; theirs\n"
+                                         "type = transport\nprotocol=udp\n")
+    assert main(["asterisk-config", str(EXAMPLE), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (f"Note: {tmp_path / 'pjsip.conf'} has a transport of its own (transport-udp); two "
+            "on one port fail to bind: set 'sip.transport: transport-udp'") in out
+    (tmp_path / "pjsip.conf").write_text("[global]\ntype=global\n")
+    assert main(["asterisk-config", str(EXAMPLE), "--out", str(tmp_path)]) == 0
+    assert "Note:" not in capsys.readouterr().out
