@@ -128,14 +128,14 @@ def test_consent_notice_plays_before_recording_in_the_callers_language(
     (record,) = [i for i, line in enumerate(lines) if "MixMonitor(" in line]
     assert notice < record
     assert 'Playback(clinicall/${IF($["${CLINICALL_LANG}" = ""]?' in lines[notice]
-    assert "recording_consent" not in render_asterisk_config(config)["extensions.conf"]
+    assert "recording_consent" not in render_asterisk_config(config)["clinicall_extensions.conf"]
     spoken = {(p.language, p.text) for p in catalog(with_notice) if p.key == RECORDING_CONSENT}
     assert spoken == set(consent.items())  # built like every prompt (prompt_build)
 
 
 def test_mono_recording_is_one_file(config: ClinicConfig) -> None:
     mono = config.model_copy(update={"recordings": Recordings(stereo=False)})
-    text = render_asterisk_config(mono)["extensions.conf"]
+    text = render_asterisk_config(mono)["clinicall_extensions.conf"]
     args = {line.split("MixMonitor(", 1)[1] for line in text.splitlines() if "MixMonitor(" in line}
     assert args == {dialplan_filename("ogg", "Europe/Kyiv") + ",b)"}
 
