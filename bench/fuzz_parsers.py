@@ -1,9 +1,11 @@
-"""Fuzz the three byte parsers (AMI, FastAGI, queue_log): mutated inputs, each fed three ways.
+"""Fuzz the four byte parsers (AMI, FastAGI, queue_log, Event Socket): mutated inputs, each
+fed three ways.
 
 Every input is built from the seed corpus of ``tests/parser_corpus.py`` (the recorded AMI
 fixture's frames, a FastAGI environment and res_agi's reply shapes, queue_log lines of an
-answered call, and pieces sized limit-2 .. limit+2), then mutated: bit flips, truncation,
-duplication of a slice, insertion of CR / LF / NUL / 0xFF / blank lines, and oversize runs.
+answered call, the short messages of the recorded FreeSWITCH transcripts, and pieces sized
+limit-2 .. limit+2), then mutated: bit flips, truncation, duplication of a slice, insertion
+of CR / LF / NUL / 0xFF / blank lines, and oversize runs.
 It is fed whole, in random chunks and byte by byte (``tests/parser_feeds.py``: the real
 parsers, the queue_log one through a real ``QueueLogTail`` on a growing file) and the three
 outcomes (messages, replies, records, skipped frames, errors, end state) must be equal.
@@ -51,11 +53,12 @@ from parser_feeds import (  # noqa: E402
     agi_outcome,
     ami_outcome,
     byte_by_byte,
+    esl_outcome,
     random_chunks,
     scratch_directory,
 )
 
-PARSERS = ("ami", "fastagi", "queue_log")
+PARSERS = ("ami", "fastagi", "queue_log", "esl")
 BATCH = 500  # inputs per task sent to a worker
 SAMPLES = 5  # failing inputs kept per kind and parser, to print
 STRAYS = (b"\r", b"\n", b"\r\n", b"\x00", b"\xff", b"\r\n\r\n", b"\n\n", b"\r" * 7, b":", b"|")
@@ -87,11 +90,12 @@ TARGETS = {
         corpus.QUEUE_LOG_MAX_BYTES,
         3,
     ),
+    "esl": Target("esl", corpus.ESL_CORPUS, corpus.esl_limit_pieces(), corpus.ESL_MAX_BODY, 4),
 }
 #: Default share of the inputs per parser, in percent.  Not equal: fed byte by byte, an AMI
 #: input (~1 KB) costs ~7 times a FastAGI one, and a queue_log input costs a tail read (open,
-#: stat, seek, read) per byte, ~20 µs; equal thirds would take most of the run on queue_log.
-SHARES = "40,45,15"
+#: stat, seek, read) per byte, ~20 µs; equal shares would take most of the run on queue_log.
+SHARES = "30,35,10,25"
 
 
 def make_input(target: Target, rng: random.Random) -> bytes:
@@ -138,6 +142,8 @@ def mutate(data: bytearray, target: Target, rng: random.Random) -> None:
 def outcome_of(name: str, chunks: Chunks, feeder: QueueLogFeeder) -> Outcome:
     if name == "ami":
         return ami_outcome(chunks, max_frame=corpus.AMI_MAX_FRAME)
+    if name == "esl":
+        return esl_outcome(chunks, max_header=corpus.ESL_MAX_HEADER, max_body=corpus.ESL_MAX_BODY)
     if name == "fastagi":
         return agi_outcome(
             chunks,
@@ -264,8 +270,8 @@ def split(inputs: int, shares: list[int]) -> list[int]:
 
 def tasks(per_parser: list[int], seed: int) -> Iterator[tuple[str, int, list[int]]]:
     """Batches of input indexes, the parsers taking turns, ``per_parser[i]`` for parser i."""
-    starts = [0, 0, 0]
-    while any(starts[i] < per_parser[i] for i in range(3)):
+    starts = [0] * len(PARSERS)
+    while any(starts[i] < per_parser[i] for i in range(len(PARSERS))):
         for i, name in enumerate(PARSERS):
             if starts[i] < per_parser[i]:
                 end = min(starts[i] + BATCH, per_parser[i])
@@ -384,18 +390,18 @@ def run_only(spec: str, seed: int) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.fuzz_parsers",
-        description="Fuzz the AMI, FastAGI and queue_log parsers with mutated inputs, each "
-        "fed whole, in random chunks and byte by byte; count crashes, hangs and "
+        description="Fuzz the AMI, FastAGI, queue_log and Event Socket parsers with mutated "
+        "inputs, each fed whole, in random chunks and byte by byte; count crashes, hangs and "
         "disagreements (all must be 0: exit status 1 otherwise).",
     )
     parser.add_argument(
-        "--inputs", type=int, default=1_000_000, help="inputs in all, shared by the three "
+        "--inputs", type=int, default=1_000_000, help="inputs in all, shared by the four "
         "parsers (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--shares", default=SHARES, metavar="AMI,FASTAGI,QUEUE_LOG",
+        "--shares", default=SHARES, metavar="AMI,FASTAGI,QUEUE_LOG,ESL",
         help="how the inputs are shared by the parsers, in parts (default: %(default)s; "
-        "1,1,1 for equal thirds)",
+        "1,1,1,1 for equal quarters)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=20261204, help="(default: %(default)s)")
     parser.add_argument(
@@ -419,9 +425,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     try:
         args.shares = [int(part) for part in args.shares.split(",")]
     except ValueError:
-        parser.error("--shares wants three whole numbers: AMI,FASTAGI,QUEUE_LOG")
-    if len(args.shares) != 3 or min(args.shares) < 0 or not sum(args.shares):
-        parser.error("--shares wants three whole numbers >= 0, not all 0")
+        parser.error("--shares wants four whole numbers: AMI,FASTAGI,QUEUE_LOG,ESL")
+    if len(args.shares) != len(PARSERS) or min(args.shares) < 0 or not sum(args.shares):
+        parser.error("--shares wants four whole numbers >= 0, not all 0")
     if args.inputs < 1 or args.workers < 1 or args.deadline <= 0 or args.progress <= 0:
         parser.error("--inputs and --workers must be positive, --deadline and --progress > 0")
     return args

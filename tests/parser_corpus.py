@@ -1,15 +1,21 @@
-"""Valid wire pieces for the three byte parsers, and pieces sized at and around each limit.
+"""Valid wire pieces for the four byte parsers, and pieces sized at and around each limit.
 
 The seed of the chunking property test and of the fuzz benchmark: the AMI frames of the
 recorded fixture (``tests/unit/ami/fixtures/queue_call.ami``), a FastAGI environment and the
-reply shapes res_agi sends, and queue_log lines of an answered call.  Limits are small so that
-byte-by-byte feeding stays cheap and every limit is reached often; the parsers take them as
-parameters, and the rule under test (same bytes, same outcome) does not depend on their size.
+reply shapes res_agi sends, queue_log lines of an answered call, and the Event Socket messages
+of the recorded FreeSWITCH transcripts (``tests/data/freeswitch``) that fit the small limits.
+Limits are small so that byte-by-byte feeding stays cheap and every limit is reached often;
+the parsers take them as parameters, and the rule under test (same bytes, same outcome) does
+not depend on their size.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from esl_transcripts import NAMES, server_bytes
+
+from clinicall.controller.freeswitch.esl.protocol import EslParser
 
 FIXTURE = Path(__file__).parent / "unit" / "ami" / "fixtures" / "queue_call.ami"
 
@@ -18,6 +24,8 @@ AGI_ENV_LIMIT = 600
 AGI_LINE_LIMIT = 96
 AGI_USAGE_LIMIT = 256
 QUEUE_LOG_MAX_BYTES = 96
+ESL_MAX_HEADER = 400
+ESL_MAX_BODY = 700
 
 
 def _ami_corpus() -> tuple[bytes, ...]:
@@ -138,4 +146,55 @@ def queue_log_limit_pieces(max_bytes: int = QUEUE_LOG_MAX_BYTES) -> tuple[bytes,
     for size in range(max_bytes - 3, max_bytes + 3):  # with its newline: limit-2 .. limit+2
         line = queue_log_sized(size)
         pieces += [line, line[:-1] + b"\r\n"]
+    return tuple(pieces)
+
+
+def _esl_corpus() -> tuple[bytes, ...]:
+    """Each recorded message whose header block and body fit the small limits (the short
+    replies, api outputs, notices and BACKGROUND_JOB), plus the shapes no transcript has."""
+    pieces: dict[bytes, None] = {}
+    for name in NAMES:
+        stream = server_bytes(name)
+        for message in EslParser().feed(stream):
+            head = "".join(f"{k}: {v}\n" for k, v in message.headers).encode() + b"\n"
+            whole = head + message.body
+            if (len(head) <= ESL_MAX_HEADER and len(message.body) <= ESL_MAX_BODY
+                    and whole in stream):  # fmt: skip
+                pieces[whole] = None
+    pieces[
+        b"Content-Type: text/rude-rejection\nContent-Length: 24\n\nAccess Denied, go away.\n"
+    ] = None
+    json_job = b'{"Event-Name":"BACKGROUND_JOB","Content-Length":"4","_body":"+OK\\n"}'
+    pieces[b"Content-Length: 63\nContent-Type: text/event-json\n\n" + json_job] = None
+    plain_dtmf = b"Event-Name: DTMF\nUnique-ID: u%201\nDTMF-Digit: %23\nContent-Length: 2\n\nok"
+    pieces[b"Content-Length: 61\nContent-Type: text/event-plain\n\n" + plain_dtmf] = None
+    return tuple(pieces)
+
+
+ESL_CORPUS = _esl_corpus()
+
+
+def esl_sized_block(size: int) -> bytes:
+    """A header block of exactly ``size`` bytes (without its blank line), no body (≥ 30)."""
+    head = b"Content-Type: command/reply\nPad: "
+    return head + b"x" * (size - len(head)) + b"\n\n"
+
+
+def esl_sized_body(size: int) -> bytes:
+    """An api/response with a body of exactly ``size`` bytes."""
+    return (
+        b"Content-Type: api/response\nContent-Length: %d\n\n" % size
+        + b"b\n" * (size // 2)
+        + b"b" * (size % 2)
+    )
+
+
+def esl_limit_pieces(
+    max_header: int = ESL_MAX_HEADER, max_body: int = ESL_MAX_BODY
+) -> tuple[bytes, ...]:
+    """Header blocks and bodies sized limit-2 .. limit+2."""
+    pieces: list[bytes] = []
+    for delta in range(-2, 3):
+        pieces += [esl_sized_block(max_header + delta), esl_sized_body(max_body + delta)]
+        pieces.append(b"\n" * 3 + esl_sized_block(max_header + delta))
     return tuple(pieces)

@@ -1,5 +1,6 @@
-"""Feed the three byte parsers (AMI, FastAGI, queue_log) the same bytes in any chunking and
-record everything each one reports, so that two feedings can be compared whole.
+"""Feed the four byte parsers (AMI, FastAGI, queue_log, FreeSWITCH's Event Socket) the same
+bytes in any chunking and record everything each one reports, so that two feedings can be
+compared whole.
 
 Shared by the property test (``tests/unit/parsers``) and the fuzz benchmark
 (``bench/fuzz_parsers.py``).  An *outcome* is a list of plain tuples: every message, reply,
@@ -28,6 +29,8 @@ from clinicall.agi_scripts.protocol import (
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami.protocol import AMIParser, event_name_of
 from clinicall.controller.asterisk.queue_log import QueueLogTail
+from clinicall.controller.freeswitch.esl.message import EslMessage
+from clinicall.controller.freeswitch.esl.protocol import EslParser, content_type_of
 
 Outcome = list[tuple[object, ...]]
 #: How one input is fed: the list of chunks it is cut into.
@@ -82,6 +85,45 @@ def ami_outcome(chunks: Chunks, *, max_frame: int) -> Outcome:
     if traced != [("message", tuple(m.headers), m.body) for m in returned]:
         raise AssertionError("feed() returned other frames than it parsed")
     return [*parser.trace, ("end", parser.banner, parser.malformed)]
+
+
+# ---- Event Socket ------------------------------------------------------------------------
+
+
+class TracingEslParser(EslParser):
+    """The real parser, with each message and each skipped message noted in wire order."""
+
+    def __init__(self, *, max_header: int, max_body: int) -> None:
+        super().__init__(max_header=max_header, max_body=max_body)
+        self.trace: Outcome = []
+
+    def _emit(self, message: EslMessage, out: list[EslMessage]) -> None:
+        super()._emit(message, out)
+        self.trace.append(esl_item(message))
+
+    def _skip(self, reason: str, head: bytes) -> None:
+        super()._skip(reason, head)
+        self.trace.append(("skipped", reason, content_type_of(head)))
+
+
+def esl_item(message: EslMessage) -> tuple[object, ...]:
+    event = message.event
+    decoded = None if event is None else (tuple(event.headers), event.body)
+    return ("message", tuple(message.headers), message.body, decoded)
+
+
+def esl_outcome(chunks: Chunks, *, max_header: int, max_body: int) -> Outcome:
+    """Every message and skip, the count of skips, and how many bytes wait at the end."""
+    parser = TracingEslParser(max_header=max_header, max_body=max_body)
+    returned: list[EslMessage] = []
+    for chunk in chunks:
+        returned += parser.feed(chunk)
+        if parser.buffered > max(max_header, max_body) + 1:
+            raise AssertionError(f"{parser.buffered} bytes buffered: over the limits")
+    traced = [t for t in parser.trace if t[0] == "message"]
+    if traced != [esl_item(m) for m in returned]:
+        raise AssertionError("feed() returned other messages than it parsed")
+    return [*parser.trace, ("end", parser.malformed, parser.buffered)]
 
 
 # ---- FastAGI -----------------------------------------------------------------------------
@@ -172,5 +214,5 @@ class QueueLogFeeder:
         return [*records, *errors, *restarts, end]
 
 
-#: The three parsers by name, each as a function of the chunks (limits bound by the caller).
+#: The four parsers by name, each as a function of the chunks (limits bound by the caller).
 Feed = Callable[[Chunks], Outcome]

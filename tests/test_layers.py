@@ -118,6 +118,19 @@ def test_nothing_engine_neutral_imports_an_engine_adapter() -> None:
     assert wrong == []
 
 
+def test_an_engine_adapter_imports_no_other_adapter() -> None:
+    """Engine specifics stay in their own package: FreeSWITCH's never borrows Asterisk's."""
+    wrong = []
+    for module, path in modules():
+        own = next((a for a in ENGINE_ADAPTERS if module.startswith(a)), None)
+        if own is None:
+            continue
+        for name, line in imports(module, path):
+            if name.startswith(ENGINE_ADAPTERS) and not name.startswith(own):
+                wrong.append(f"{where(path, line)}: {module} imports {name}")
+    assert wrong == []
+
+
 def test_only_the_clinicall_namespace_is_imported() -> None:
     files = [*package_files(), *(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").glob("*.py")]
     wrong = []

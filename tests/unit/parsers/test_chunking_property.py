@@ -1,5 +1,5 @@
-"""Issue 9, item 2: each byte parser gives the same outcome for the same bytes however they
-are cut: fed whole, in random chunks and byte by byte.
+"""Issue 9, item 2 (issue 12 for the Event Socket): each byte parser gives the same outcome
+for the same bytes however they are cut: fed whole, in random chunks and byte by byte.
 
 The outcome is everything the parser reports (``tests/parser_feeds.py``): messages, replies,
 records, and the frames it skipped or the error it raised, in order, and its state at the end.
@@ -22,11 +22,15 @@ from parser_corpus import (
     AGI_USAGE_LIMIT,
     AMI_CORPUS,
     AMI_MAX_FRAME,
+    ESL_CORPUS,
+    ESL_MAX_BODY,
+    ESL_MAX_HEADER,
     QUEUE_LOG_CORPUS,
     QUEUE_LOG_MAX_BYTES,
     agi_limit_pieces,
     ami_limit_pieces,
     ami_sized,
+    esl_limit_pieces,
     queue_log_limit_pieces,
 )
 from parser_feeds import (
@@ -37,6 +41,7 @@ from parser_feeds import (
     ami_outcome,
     byte_by_byte,
     cut,
+    esl_outcome,
 )
 
 PROPERTY = settings(
@@ -100,6 +105,14 @@ def test_fastagi_outcome_is_the_same_in_any_chunking(data: st.DataObject, stream
         )
 
     check_same_outcome(data, stream, feed)
+
+
+@PROPERTY
+@given(st.data(), wire(ESL_CORPUS, esl_limit_pieces()))
+def test_esl_outcome_is_the_same_in_any_chunking(data: st.DataObject, stream: bytes) -> None:
+    check_same_outcome(
+        data, stream, lambda c: esl_outcome(c, max_header=ESL_MAX_HEADER, max_body=ESL_MAX_BODY)
+    )
 
 
 @pytest.fixture(scope="module")

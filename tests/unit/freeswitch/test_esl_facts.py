@@ -1,0 +1,245 @@
+"""The recorded events of a real FreeSWITCH 1.10.12 → the neutral facts the account keeps:
+an answered mod_callcenter call, an abandoned one, a recording, a plain call (plain and JSON
+events alike), and what a malformed or unknown event gives (nothing, counted)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import pytest
+from esl_transcripts import server_bytes
+
+from clinicall.controller.facts import (
+    ChannelClosed,
+    ChannelCut,
+    ChannelOfCall,
+    ChannelOpened,
+    EngineLink,
+    Fact,
+    HungUpBy,
+    LeaveReason,
+    MemberPaused,
+    MemberRung,
+    MemberSeen,
+    MemberState,
+    QueueAnswered,
+    QueueCompleted,
+    QueueJoined,
+    QueueLeft,
+    RecordingStarted,
+    RingEnded,
+)
+from clinicall.controller.freeswitch.esl import EslEvent, EslParser
+from clinicall.controller.freeswitch.esl.client import status_event
+from clinicall.controller.freeswitch.esl_facts import EslFactDecoder
+
+F = TypeVar("F", bound=Fact)
+CORE = "07918c3c-3bbe-45d3-a228-2adf08de9ddb"
+CLOCK = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+
+def recorded_events(name: str) -> list[EslEvent]:
+    return [
+        m.event
+        for m in EslParser().feed(server_bytes(name))
+        if m.event is not None and m.content_type != "command/reply"
+    ]
+
+
+def decode(name: str, decoder: EslFactDecoder | None = None) -> list[Fact]:
+    decoder = decoder or EslFactDecoder(recordings_dir="/var/fs/rec", clock=lambda: CLOCK)
+    return [fact for event in recorded_events(name) for fact in decoder.decode(event)]
+
+
+def of(facts: list[Fact], kind: type[F]) -> list[F]:
+    return [f for f in facts if isinstance(f, kind) and type(f) is kind]
+
+
+def at(epoch_us: int) -> datetime:
+    return datetime.fromtimestamp(epoch_us / 1_000_000, UTC)
+
+
+MEMBER = "3b9ab22f-9416-4ce4-81c5-e87487ca8037"  # loopback/9990-b: the caller in the queue
+AGENT = "esltest-agent@default"
+QUEUE = "esltest@default"
+
+
+def test_an_answered_queue_call() -> None:
+    facts = decode("inbound_callcenter")
+    queue_facts = [f for f in facts if isinstance(f, QueueJoined | MemberRung | QueueAnswered
+                                                    | QueueCompleted | QueueLeft)]  # fmt: skip
+    assert queue_facts == [
+        QueueJoined(key=f"esl:{CORE}:661:queue.joined", at=at(1795432679731129),
+                    call_id=MEMBER, channel_id=MEMBER, queue=QUEUE,
+                    caller_number="380441234567"),
+        MemberRung(key=f"esl:{CORE}:671:queue.rung", at=at(1795432679811141), call_id="",
+                   channel_id=MEMBER, queue=QUEUE, member=AGENT),
+        QueueAnswered(key=f"esl:{CORE}:712:queue.answered", at=at(1795432680131124),
+                      call_id="", channel_id=MEMBER, queue=QUEUE, member=AGENT,
+                      wait_ms=1000, ring_ms=1000),
+        QueueCompleted(key=f"esl:{CORE}:753:queue.completed", at=at(1795432682231146),
+                       call_id="", channel_id=MEMBER, queue=QUEUE, member=AGENT,
+                       wait_ms=1000, talk_ms=2000, hung_up_by=HungUpBy.AGENT),
+    ]  # fmt: skip
+    # The member's call id is told by its own channel's facts (and is the same).
+    links = {f.channel_id: f.call_id for f in of(facts, ChannelOfCall)}
+    assert links[MEMBER] == MEMBER
+    closed = {f.channel_id: (f.cause, f.cause_text) for f in of(facts, ChannelClosed)}
+    assert closed[MEMBER] == (16, "NORMAL_CLEARING")
+    assert len(closed) == 5
+
+
+def test_the_operators_status_and_state() -> None:
+    facts = decode("inbound_callcenter")
+    paused = of(facts, MemberPaused)
+    assert [(f.member, f.queue, f.paused) for f in paused] == [(AGENT, "", False)]
+    seen = [(f.member, f.state) for f in of(facts, MemberSeen)]
+    assert seen == [(AGENT, MemberState.RINGING), (AGENT, MemberState.IN_CALL),
+                    (AGENT, MemberState.IDLE)]  # fmt: skip
+
+
+def test_an_abandoned_queue_call() -> None:
+    facts = decode("inbound_callcenter_abandoned")
+    member = "edfa77e7-1125-4aa5-b1ea-db4a318e6686"
+    (joined,) = of(facts, QueueJoined)
+    (left,) = of(facts, QueueLeft)
+    assert joined == QueueJoined(key=f"esl:{CORE}:823:queue.joined", at=at(1795432685911132),
+                                 call_id=member, channel_id=member, queue=QUEUE,
+                                 caller_number="380441234568")  # fmt: skip
+    assert left == QueueLeft(key=f"esl:{CORE}:837:queue.left", at=at(1795432689911150),
+                             call_id=member, channel_id=member, queue=QUEUE,
+                             reason=LeaveReason.ABANDON, wait_ms=4000)  # fmt: skip
+    assert of(facts, QueueAnswered) == []
+    assert of(facts, MemberPaused) == []  # "Logged Out" is no pause
+
+
+def test_a_recording_under_the_spool_is_named_relative_to_it() -> None:
+    facts = decode("record_session")
+    (started,) = of(facts, RecordingStarted)
+    assert started.path == "esltest_record_session.wav"
+    assert started.format == "wav"
+    assert started.channel_id == started.call_id == "25f4db4a-ed15-4a0b-ab17-07e4749b1fc0"
+    elsewhere = EslFactDecoder(recordings_dir="/var/lib/freeswitch/recordings")
+    assert of(decode("record_session", elsewhere), RecordingStarted) == []
+    assert elsewhere.stats.ignored["RECORD_START"] == 1
+    assert elsewhere.stats.ignored["RECORD_STOP"] == 1
+
+
+@pytest.mark.parametrize("name", ["inbound_events_plain", "inbound_events_json"])
+def test_a_plain_call_opens_and_closes_its_channels(name: str) -> None:
+    facts = decode(name)
+    opened = of(facts, ChannelOpened)
+    closed = of(facts, ChannelClosed)
+    assert len(opened) == len(closed) == 2
+    assert {f.channel_id for f in opened} == {f.channel_id for f in closed}
+    dialled = sorted(f.dialled for f in opened)
+    assert dialled[-1] == "9999"
+    assert {f.cause for f in closed} == {16}
+    keys = [f.key for f in facts]
+    assert len(keys) == len(set(keys))
+
+
+def test_the_same_events_give_the_same_keys() -> None:
+    assert [f.key for f in decode("inbound_callcenter")] == [
+        f.key for f in decode("inbound_callcenter")
+    ]
+
+
+def test_hung_up_by_the_caller_when_the_members_channel_went_first() -> None:
+    events = recorded_events("inbound_callcenter")
+    member_hangup = next(
+        e for e in events if e.name == "CHANNEL_HANGUP_COMPLETE" and e.unique_id == MEMBER
+    )
+    agent_hangup = next(
+        e for e in events if e.name == "CHANNEL_HANGUP_COMPLETE" and e.get("Channel-Name") ==
+        "null/esltest-agent"
+    )  # fmt: skip
+    reordered = [e for e in events if e not in (member_hangup, agent_hangup)]
+    end = next(i for i, e in enumerate(reordered) if e.get("CC-Action") == "bridge-agent-end")
+    reordered[end:end] = [member_hangup, agent_hangup]
+    decoder = EslFactDecoder()
+    facts = [f for e in reordered for f in decoder.decode(e)]
+    (completed,) = of(facts, QueueCompleted)
+    assert completed.hung_up_by is HungUpBy.CALLER
+
+
+def callcenter(action: str, **headers: str) -> EslEvent:
+    base = [("Event-Subclass", "callcenter::info"), ("Event-Name", "CUSTOM"),
+            ("Core-UUID", "c"), ("Event-Sequence", "9"),
+            ("Event-Date-Timestamp", "1795432679731129"), ("CC-Action", action)]  # fmt: skip
+    return EslEvent([*base, *headers.items()])
+
+
+def test_a_failed_offer_ends_the_ring() -> None:
+    event = callcenter("bridge-agent-fail", **{"CC-Queue": QUEUE, "CC-Agent": AGENT,
+                       "CC-Member-Session-UUID": MEMBER, "CC-Agent-Called-Time": "100",
+                       "CC-Agent-Aborted-Time": "115", "CC-Hangup-Cause": "NO_ANSWER"})  # fmt: skip
+    (fact,) = EslFactDecoder().decode(event)
+    assert fact == RingEnded(key="esl:c:9:queue.ring_ended", at=at(1795432679731129),
+                             call_id="", channel_id=MEMBER, queue=QUEUE, member=AGENT,
+                             ring_ms=15000)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [("TIMEOUT", LeaveReason.TIMEOUT), ("NO_AGENT_TIMEOUT", LeaveReason.EMPTY),
+     ("EXIT_WITH_KEY", LeaveReason.EXIT_KEY), ("NONE", None)],
+)  # fmt: skip
+def test_why_a_caller_left_unanswered(reason: str, expected: LeaveReason | None) -> None:
+    event = callcenter("member-queue-end", **{"CC-Queue": QUEUE, "CC-Cause": "Cancel",
+                       "CC-Cancel-Reason": reason, "CC-Member-Session-UUID": MEMBER})  # fmt: skip
+    (fact,) = EslFactDecoder().decode(event)
+    assert isinstance(fact, QueueLeft)
+    assert fact.reason is expected
+    assert fact.wait_ms is None
+
+
+def test_an_engine_shutdown_cuts_the_channel() -> None:
+    event = EslEvent([("Event-Name", "CHANNEL_HANGUP_COMPLETE"), ("Core-UUID", "c"),
+                      ("Event-Sequence", "5"), ("Unique-ID", "u"), ("Channel-Call-UUID", "u"),
+                      ("Hangup-Cause", "SYSTEM_SHUTDOWN"),
+                      ("variable_hangup_cause_q850", "41")])  # fmt: skip
+    closed, cut = EslFactDecoder(clock=lambda: CLOCK).decode(event)
+    assert isinstance(closed, ChannelClosed)
+    assert closed.cause == 41
+    assert cut == ChannelCut(key="esl:c:5:channel.cut", at=CLOCK, call_id="u", channel_id="u")
+
+
+def test_the_clients_link_status_is_an_engine_link_fact() -> None:
+    decoder = EslFactDecoder(clock=lambda: CLOCK)
+    (down,) = decoder.decode(status_event(False, "connection closed by FreeSWITCH"))
+    assert down == EngineLink(key=f"esl:link:down:{CLOCK.timestamp()}", at=CLOCK, up=False,
+                              detail="connection closed by FreeSWITCH")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("event", "name"),
+    [
+        (EslEvent([("Event-Name", "CHANNEL_HANGUP_COMPLETE"), ("Core-UUID", "c"),
+                   ("Event-Sequence", "5"), ("Unique-ID", "u")]), "CHANNEL_HANGUP_COMPLETE"),
+        (callcenter("bridge-agent-start", **{"CC-Queue": QUEUE, "CC-Agent": AGENT,
+                    "CC-Member-Session-UUID": MEMBER, "CC-Member-Joined-Time": "soon",
+                    "CC-Agent-Called-Time": "1", "CC-Agent-Answered-Time": "2"}),
+         "callcenter::info bridge-agent-start"),
+        (callcenter("member-queue-start", **{"CC-Queue": QUEUE}),
+         "callcenter::info member-queue-start"),
+    ],
+)  # fmt: skip
+def test_a_malformed_followed_event_gives_nothing_and_is_counted_once(
+    event: EslEvent, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    decoder = EslFactDecoder()
+    assert decoder.decode(event) == []
+    assert decoder.decode(event) == []
+    assert decoder.stats.malformed[name] == 2
+    assert caplog.text.count("skipping malformed ESL") == 1
+    assert "soon" not in caplog.text
+
+
+def test_unknown_events_are_counted_as_ignored() -> None:
+    decoder = EslFactDecoder()
+    assert decoder.decode(EslEvent([("Event-Name", "HEARTBEAT")])) == []
+    other = EslEvent([("Event-Subclass", "sofia::register"), ("Event-Name", "CUSTOM")])
+    assert decoder.decode(other) == []
+    assert decoder.stats.ignored == {"HEARTBEAT": 1, "CUSTOM sofia::register": 1}
