@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.port import Engine
 from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
@@ -24,7 +25,7 @@ from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import AsteriskEngine as AsteriskEngineSettings
-from clinicall.settings.models import ClinicConfig, EngineMismatch
+from clinicall.settings.models import ClinicConfig
 
 __all__ = ["Running", "build_engine", "running", "utc_now"]
 
@@ -40,7 +41,7 @@ def build_engine(
     settings = config.engine
     if isinstance(settings, AsteriskEngineSettings):
         return AsteriskEngine(settings, agi_port=agi_port, queue_log=queue_log)
-    raise EngineMismatch("asterisk", settings.type)  # the only adapter of this version
+    return FreeswitchEngine(settings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,12 +233,6 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         path = config_path(args)
         config = load(path)
         assert isinstance(config, ClinicConfig)
-        if config.engine.type == "freeswitch":
-            raise CommandError("the FreeSWITCH adapter is not wired into 'run' yet: this "
-                               "version runs the controller on Asterisk only",
-                               "'clinicall freeswitch-config' already writes FreeSWITCH's "
-                               "side; run on Asterisk ('engine: {type: asterisk, ...}') "
-                               "meanwhile")
         if not args.allow_example_secrets:
             _refuse_example_secrets(path, config)
         if args.db is not None:
@@ -366,8 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "asterisk-config":
             hint = "this command writes Asterisk's side; for FreeSWITCH use 'freeswitch-config'"
         else:
-            hint = ("this version runs the controller on Asterisk only (the FreeSWITCH "
-                    "adapter is not wired yet); set 'engine: {type: asterisk, ...}'")
+            hint = "set 'engine: {type: asterisk, ...}' or 'engine: {type: freeswitch, ...}'"
         print(f"  -> {hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,197 @@
+"""Simulated patients and operators on a real FreeSWITCH, and what FreeSWITCH says happened.
+
+A patient is a loopback call into the ``public`` context (as a trunk's call arrives): its
+``-a`` leg (uuid known beforehand) parks, its ``-b`` leg is the clinic's side of the call and
+reaches the controller's outbound socket.  The patient presses a key by ``uuid_send_dtmf`` on
+the ``-a`` leg, which mod_loopback queues as received DTMF on the ``-b`` leg; a key is pressed
+each time the IVR starts waiting for keys there (``play_and_get_digits``), as a patient
+answering each menu does.  An operator is a mod_callcenter agent whose contact is a loopback
+leg into the test-only ``clinicall_sim`` context: it is bridged to a ``talk`` leg that
+answers, echoes and hangs up after ``TALK_S`` seconds.  (mod_callcenter gives up on a loopback
+agent whose own leg answers; the bridge makes mod_loopback replace the operator's legs by the
+``talk`` leg, so the hang-up is scheduled there.)
+
+Everything a test asserts comes from the test's own Event Socket link (``CallObserver``), never
+from what clinicall believes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from clinicall.controller.freeswitch.esl.client import EslClient
+from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.settings import ClinicConfig
+
+TALK_S = 3
+#: The test-only dialplan: operators who answer and hang up after TALK_S seconds, and a
+#: patient who answers a call the clinic places (and stays on until the test ends it).
+SIM_CONTEXT = f"""<include>
+  <context name="clinicall_sim">
+    <extension name="operator">
+      <condition field="destination_number" expression="^operator$">
+        <action application="bridge" data="loopback/talk/clinicall_sim"/>
+      </condition>
+    </extension>
+    <extension name="talk">
+      <condition field="destination_number" expression="^talk$">
+        <action application="sched_hangup" data="+{TALK_S} NORMAL_CLEARING"/>
+        <action application="answer"/>
+        <action application="echo"/>
+      </condition>
+    </extension>
+    <extension name="answering_patient">
+      <condition field="destination_number" expression="^\\+?380[0-9]+$">
+        <action application="answer"/>
+        <action application="park"/>
+      </condition>
+    </extension>
+    <extension name="busy_patient">
+      <condition field="destination_number" expression="^0[0-9]+$">
+        <action application="hangup" data="USER_BUSY"/>
+      </condition>
+    </extension>
+  </context>
+</include>
+"""
+SIM = {
+    "extra_files": {"sim_operator.xml": SIM_CONTEXT},
+    "extra_includes": [Include("dialplan/public.xml", "</context>", True,
+                               include_line(DEFAULT_INCLUDE_DIR, "sim_operator.xml"),
+                               "after </context>")],
+}  # fmt: skip
+SIM_CONTEXT_NAME = "clinicall_sim"
+OPERATOR_CONTACT = "loopback/operator/clinicall_sim"
+PROMPT = re.compile(r"clinicall/[a-z]{2}/[a-z0-9_]+")
+OBSERVED = ("CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE")
+
+
+@dataclass
+class CallTrace:
+    """One patient's call as FreeSWITCH reported it on the test's own link."""
+
+    patient: str  # the ``-a`` leg's uuid
+    caller: str
+    digits: list[str]
+    clinic_leg: str = ""  # the ``-b`` leg: the one the outbound socket drives
+    prompts: list[str] = field(default_factory=list)  # in the order they started
+    queues_joined: list[str] = field(default_factory=list)
+    agents_answered: list[str] = field(default_factory=list)
+    queue_ends: list[tuple[str, str]] = field(default_factory=list)  # (cause, cancel reason)
+    variables: dict[str, str] = field(default_factory=dict)  # the clinic leg's, at its end
+    waits_for_keys: int = 0
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    on_menu: Callable[[CallTrace], None] | None = None
+
+    def variable(self, name: str) -> str | None:
+        return self.variables.get(f"variable_{name}")
+
+
+class CallObserver:
+    """The test's own Event Socket link: follows every patient's call and presses their keys."""
+
+    def __init__(self, fs: FreeswitchSandbox) -> None:
+        assert fs.esl_port is not None
+        self.fs = fs
+        self.esl = EslClient(fs.esl_host, fs.esl_port, fs.esl_password, events=OBSERVED,
+                             subclasses=("callcenter::info",))  # fmt: skip
+        self.esl.add_handler(self._on_event)
+        self.calls: dict[str, CallTrace] = {}  # by caller number
+        self._sends: set[asyncio.Task[str]] = set()
+
+    async def __aenter__(self) -> CallObserver:
+        await self.esl.start()
+        await self.esl.wait_connected(10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._sends:
+            await asyncio.wait(self._sends)
+        await self.esl.close()
+
+    async def call(self, config: ClinicConfig, caller: str, digits: str = "", *,
+                   number: str | None = None) -> CallTrace:  # fmt: skip
+        """A patient calls the clinic (its first number unless ``number``) and presses one of
+        ``digits`` each time the IVR waits for a key (``-`` stays silent that time)."""
+        trace = CallTrace(str(uuid.uuid4()), caller, list(digits))
+        self.calls[caller] = trace
+        dialled = number or config.numbers[0].number
+        out = await self.esl.bgapi(
+            f"originate {{origination_uuid={trace.patient},origination_caller_id_number="
+            f"{caller}}}loopback/{dialled}/public &park", timeout=20)
+        assert out.startswith("+OK"), out
+        return trace
+
+    async def hang_up(self, trace: CallTrace) -> None:
+        out = await self.esl.api(f"uuid_kill {trace.patient}")
+        assert out.startswith("+OK"), out
+
+    async def finished(self, trace: CallTrace, timeout: float = 60) -> CallTrace:
+        await asyncio.wait_for(trace.ended.wait(), timeout)
+        return trace
+
+    def _on_event(self, event: EslEvent) -> None:
+        name = event.name
+        if name == "CUSTOM":
+            self._on_callcenter(event)
+            return
+        trace = self.calls.get(event.get("Caller-Caller-ID-Number", ""))
+        if trace is None:
+            return
+        channel = event.unique_id
+        if name == "CHANNEL_EXECUTE":
+            app = event.get("Application", "")
+            if app == "socket" and not trace.clinic_leg:
+                trace.clinic_leg = channel
+            if channel != trace.clinic_leg or not trace.clinic_leg:
+                return
+            if app in ("playback", "play_and_get_digits", "say"):
+                trace.prompts += PROMPT.findall(event.get("Application-Data", ""))
+            if app == "play_and_get_digits":
+                trace.waits_for_keys += 1
+                if trace.on_menu is not None:
+                    trace.on_menu(trace)
+                if trace.digits:
+                    self._press(trace, trace.digits.pop(0))
+        elif name == "CHANNEL_HANGUP_COMPLETE" and channel == trace.clinic_leg:
+            trace.variables = dict(event.headers)
+            trace.ended.set()
+
+    def _on_callcenter(self, event: EslEvent) -> None:
+        member = event.get("CC-Member-Session-UUID", "")
+        trace = next((t for t in self.calls.values() if t.clinic_leg == member), None)
+        if trace is None:
+            return
+        action = event.get("CC-Action", "")
+        queue = event.get("CC-Queue", "").removesuffix("@clinicall")
+        if action == "member-queue-start":
+            trace.queues_joined.append(queue)
+        elif action == "bridge-agent-start":
+            trace.agents_answered.append(event.get("CC-Agent", ""))
+        elif action == "member-queue-end":
+            trace.queue_ends.append((event.get("CC-Cause", ""),
+                                     event.get("CC-Cancel-Reason", "")))  # fmt: skip
+
+    def _press(self, trace: CallTrace, digit: str) -> None:
+        if digit == "-":
+            return
+        task = asyncio.create_task(self.esl.api(f"uuid_send_dtmf {trace.patient} {digit}"))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+
+async def operators_answer(fs: FreeswitchSandbox, config: ClinicConfig,
+                           only: set[str] | None = None) -> None:  # fmt: skip
+    """Every operator (or those in ``only``) answers; the others are logged out."""
+    for op in config.operators:
+        if only is None or op.id in only:
+            out = await fs.api(f"callcenter_config agent set contact {op.id} {OPERATOR_CONTACT}")
+        else:
+            out = await fs.api(f"callcenter_config agent set status {op.id} 'Logged Out'")
+        assert out.strip().startswith("+OK"), out

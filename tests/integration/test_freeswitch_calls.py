@@ -1,0 +1,249 @@
+"""Patients' calls through a real FreeSWITCH 1.10.12 driven by ``clinicall run``'s wiring:
+the IVR over the outbound socket, triage into mod_callcenter, the call account from the
+inbound Event Socket, and the engine port's control commands.
+
+Each test starts a FreeSWITCH loaded with the config ``clinicall freeswitch-config``
+generates (and a test-only context of simulated operators and patients, tests/integration/
+fs_patients.py), then ``clinicall.app.running`` with the FreeSWITCH clinic config: the same
+wiring ``clinicall run`` uses.  What FreeSWITCH did is read from the test's own Event Socket
+link; the account from the store after the controller closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from clinicall.app import Running, running
+from clinicall.controller.facts import ChannelClosed, Fact
+from clinicall.controller.freeswitch.engine import FreeswitchEngine
+from clinicall.controller.port import (
+    EngineRefused,
+    OriginateCause,
+    OriginateFailed,
+    OriginateRequest,
+)
+from clinicall.db import create_engine, session_factory
+from clinicall.db.models import Call, QueueAttempt
+from clinicall.prompt_build import build_prompts, prompt_texts
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.sandbox.rootfs import default_cache_dir
+from clinicall.settings import ClinicConfig, load_config
+from clinicall.settings.models import FreeswitchEngine as FreeswitchSettings
+
+from .fs_patients import SIM, SIM_CONTEXT_NAME, TALK_S, CallObserver, CallTrace, operators_answer
+from .scenario import TUESDAY_10_KYIV, Clock
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
+
+FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / \
+    "clinic.freeswitch.example.yaml"
+FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
+ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
+
+
+def _config() -> ClinicConfig:
+    """The FreeSWITCH example clinic, with a short digit timeout so silence ends sooner."""
+    config = load_config(FREESWITCH_EXAMPLE)
+    return config.model_copy(update={"ivr": config.ivr.model_copy(update={"digit_timeout_s": 2.0})})
+
+
+@dataclass
+class Clinic:
+    fs: FreeswitchSandbox
+    config: ClinicConfig
+    parts: Running
+    observer: CallObserver
+    db_url: str
+    closed: dict[str, asyncio.Event]  # the clinic leg's ChannelClosed, as the engine told
+
+    def closed_for(self, trace: CallTrace) -> asyncio.Event:
+        return self.closed.setdefault(trace.clinic_leg, asyncio.Event())
+
+
+@asynccontextmanager
+async def clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
+                 *, answering: set[str] | None = None) -> AsyncIterator[Clinic]:  # fmt: skip
+    """A FreeSWITCH with the clinic's prompts, ``running`` (store, engine, account,
+    controller) and the test's observer.  Leaving it closes the controller first, so every
+    write of the account is done when the test reads the store."""
+    fs, config = make_freeswitch(_config(), name=name, **SIM)
+    cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'clinicall.db'}"
+    closed: dict[str, asyncio.Event] = {}
+
+    def on_fact(fact: Fact) -> None:
+        if isinstance(fact, ChannelClosed):
+            closed.setdefault(fact.channel_id, asyncio.Event()).set()
+
+    async with fs:
+        await build_prompts(prompt_texts(config), fs.sounds_dir, cache_dir=cache)
+        await operators_answer(fs, config, answering)
+        async with CallObserver(fs) as observer:
+            async with running(config, db_url=db_url, now=Clock()) as parts:
+                assert isinstance(parts.engine, FreeswitchEngine)
+                parts.engine.subscribe(on_fact)  # after the account: it has the fact first
+                await parts.engine.wait_up(10)
+                yield Clinic(fs, config, parts, observer, db_url, closed)
+
+
+async def account_rows(db_url: str) -> tuple[list[Call], list[QueueAttempt]]:
+    engine = create_engine(db_url)
+    try:
+        async with session_factory(engine)() as session:
+            calls = list((await session.execute(select(Call))).scalars())
+            attempts = list((await session.execute(
+                select(QueueAttempt).order_by(QueueAttempt.joined_at))).scalars())  # fmt: skip
+            return calls, attempts
+    finally:
+        await engine.dispose()
+
+
+async def finished(c: Clinic, trace: CallTrace, timeout: float = 60) -> CallTrace:
+    """FreeSWITCH ended the clinic's leg, and the engine gave the account its last fact."""
+    try:
+        await c.observer.finished(trace, timeout)
+    except TimeoutError:
+        print("DEBUG", trace)
+        print(await c.fs.api("callcenter_config queue list members"))
+        print(await c.fs.api("show channels"))
+        print(await c.fs.api("callcenter_config agent list"))
+        raise
+    await asyncio.wait_for(c.closed_for(trace).wait(), 10)
+    return trace
+
+
+async def test_a_menu_branch_reaches_its_queue_an_operator_answers_and_is_accounted(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    # Ukrainian (1), appointments (1), ultrasound (1): op101 and op104 answer ultrasound
+    async with clinic(make_freeswitch, tmp_path, "branch") as c:
+        trace = await c.observer.call(c.config, "0501110001", "111")
+        await finished(c, trace)
+        assert c.parts.controller.calls_handled == 1
+    assert trace.queues_joined == ["ultrasound"]
+    assert len(trace.agents_answered) == 1
+    assert trace.agents_answered[0] in {"op101", "op104"}
+    assert trace.variable("CLINICALL_LANG") == "uk"
+    assert trace.variable("CLINICALL_PATH") == "lang:1/main:1/appointments:1"
+    assert trace.variable("CLINICALL_ROUTE") == "ultrasound"
+    assert trace.variable("CLINICALL_OUTCOME") == "queue"
+    assert trace.prompts[:3] == ["clinicall/uk/language_menu", "clinicall/ru/language_menu",
+                                 "clinicall/en/language_menu"]
+    assert trace.prompts[-1] == "clinicall/uk/queue_ultrasound"
+
+    calls, attempts = await account_rows(c.db_url)
+    for x in calls:
+        print("CALL", x.call_key, x.direction, x.caller, x.dialled, x.ivr_outcome, x.route, x.hangup_side, x.missed, x.miss_cause)
+    for x in attempts:
+        print("ATT", x.channel_id, x.queue, x.outcome, x.wait_s, x.talk_s, x.agent)
+    print("LEG", trace.clinic_leg, trace.patient)
+    (call,) = calls
+    assert (call.call_key, call.caller, call.language, call.route, call.ivr_outcome,
+            call.missed) == (trace.clinic_leg, "0501110001", "uk", "ultrasound", "queue",
+                             False)  # fmt: skip
+    assert call.ivr_path == "lang:1/main:1/appointments:1"
+    assert call.hangup_side is not None and call.hangup_side.value == "agent"
+    (attempt,) = attempts
+    assert (attempt.queue, attempt.agent) == ("ultrasound", trace.agents_answered[0])
+    assert attempt.outcome is not None and attempt.outcome.value == "answered"
+    assert attempt.wait_s is not None and 0 <= attempt.wait_s <= 3
+    assert attempt.talk_s is not None and TALK_S - 2 <= attempt.talk_s <= TALK_S + 1
+
+
+async def test_a_self_service_answer_ends_the_call_without_a_queue(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    # English number: no language menu.  2 = information, 3 = a service's description,
+    # then silence after the answer: goodbye and hang-up
+    async with clinic(make_freeswitch, tmp_path, "selfserve") as c:
+        trace = await c.observer.call(c.config, "0501110002", "23", number=ENGLISH_NUMBER)
+        await finished(c, trace)
+    assert trace.queues_joined == []
+    assert "clinicall/uk/language_menu" not in trace.prompts
+    assert trace.prompts[-1] == "clinicall/en/goodbye"
+    calls, attempts = await account_rows(c.db_url)
+    (call,) = calls
+    assert (call.language, call.ivr_outcome, call.ivr_path) == ("en", "selfserved",
+                                                                "main:2/information:3/more:t")
+    assert attempts == []
+
+
+async def test_a_patient_who_hangs_up_in_the_menu_ends_the_session_cleanly(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    async with clinic(make_freeswitch, tmp_path, "hangup") as c:
+        trace = await c.observer.call(c.config, "0501110003", "1")
+        hung_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_menu(t: CallTrace) -> None:  # the second wait for keys: the main menu
+            if t.waits_for_keys == 2 and not hung_up.done():
+                hung_up.set_result(None)
+
+        trace.on_menu = on_menu
+        await asyncio.wait_for(hung_up, 30)
+        await c.observer.hang_up(trace)
+        await finished(c, trace)
+        await c.parts.controller.wait_handled(1)
+    assert trace.queues_joined == []
+    calls, attempts = await account_rows(c.db_url)
+    (call,) = calls
+    assert (call.language, call.ivr_outcome, call.missed) == ("uk", "hangup", True)
+    assert call.hangup_side is not None and call.hangup_side.value == "caller"
+    assert attempts == []
+
+
+async def test_engine_control_on_the_real_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    fs, config = make_freeswitch(_config(), name="control", **SIM)
+    settings = config.engine
+    assert isinstance(settings, FreeswitchSettings)
+    engine = FreeswitchEngine(settings, originate_context=SIM_CONTEXT_NAME)
+    async with fs:
+        await engine.start()
+        try:
+            await engine.wait_up(10)
+            control = engine.control
+            assert engine.health().up
+
+            def members(status: Any, queue: str) -> dict[str, Any]:
+                (q,) = [s for s in status if s.queue == queue]
+                return {m.member: m for m in q.members}
+
+            before = await control.queue_status()
+            assert {s.queue for s in before} == set(config.queues)
+            assert set(members(before, "pediatrics")) == {"op103"}
+            await control.queue_member_add("pediatrics", "op101", paused=True)
+            after = members(await control.queue_status(), "pediatrics")
+            assert set(after) == {"op101", "op103"} and after["op101"].paused
+            await control.queue_member_pause("op101", paused=False)
+            assert not members(await control.queue_status(), "pediatrics")["op101"].paused
+            await control.queue_member_remove("pediatrics", "op101")
+            assert set(members(await control.queue_status(), "pediatrics")) == {"op103"}
+            with pytest.raises(EngineRefused):
+                await control.queue_member_pause("nobody", paused=True)
+
+            # Nobody answers pediatrics: the answered callee waits there
+            await fs.api("callcenter_config agent set status op103 'Logged Out'")
+            result = await control.originate(OriginateRequest(
+                key="callback-1", number="+380501234567", queue="pediatrics", priority=1))
+            assert result.call_id == result.channel_id
+            members_out = await fs.api("callcenter_config queue list members pediatrics@clinicall")
+            assert result.call_id in members_out
+            waiting = [s for s in await control.queue_status() if s.queue == "pediatrics"]
+            assert waiting[0].waiting == 1
+            await control.set_call_data(result.channel_id, "route", "callback")
+            assert (await fs.api(f"uuid_getvar {result.channel_id} CLINICALL_ROUTE")).strip() \
+                == "callback"
+            await control.hangup(result.channel_id)
+            with pytest.raises(OriginateFailed) as failed:
+                await control.originate(OriginateRequest(
+                    key="callback-2", number="0501234567", queue="pediatrics"))
+            assert failed.value.cause is OriginateCause.BUSY
+        finally:
+            await engine.close()
