@@ -49,6 +49,9 @@ from clinicall.controller.port import (
 #: mod_callcenter's queues of a clinic: ``<queue id>@clinicall``
 #: (clinicall/freeswitch_config/callcenter.py names them).
 QUEUE_DOMAIN = "clinicall"
+#: The account code that marks the clinic's channels (the generated dialplan sets it on a
+#: clinic call, originate on a call the clinic places; it also picks the CDR template).
+ACCOUNT = "clinicall"
 #: Where an answered originated call goes: the generated dialplan's after-IVR extension.
 AFTER_IVR = "clinicall_after_ivr XML clinicall"
 #: The context the dialling leg of an originated call runs in (the generated dialplan's).
@@ -154,7 +157,7 @@ class FreeswitchControl:
         variables = {
             "origination_uuid": call_id, ORIGINATE_KEY: request.key,
             "originate_timeout": str(max(1, round(request.ring_timeout_s))),
-            "accountcode": QUEUE_DOMAIN, v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
+            "accountcode": ACCOUNT, v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
             v.CLINICALL_QUEUE: request.queue, v.CLINICALL_PRIORITY: str(request.priority),
             "cc_base_score": str(request.priority * SCORE_PER_PRIORITY),
         }  # fmt: skip

@@ -19,7 +19,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from clinicall.controller.freeswitch.call_port import FreeswitchCallPort
-from clinicall.controller.freeswitch.control import ORIGINATE_CONTEXT, FreeswitchControl
+from clinicall.controller.freeswitch.control import (
+    ACCOUNT,
+    ORIGINATE_CONTEXT,
+    QUEUE_DOMAIN,
+    FreeswitchControl,
+)
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.esl.outbound import OutboundServer, OutboundSession
@@ -55,7 +60,8 @@ class FreeswitchEngine:
                              events=EVENTS, subclasses=(CALLCENTER,),
                              on_status=self._on_status)  # fmt: skip
         self._control = FreeswitchControl(self.esl, originate_context=originate_context)
-        self.decoder = EslFactDecoder(recordings_dir=settings.recordings_dir)
+        self.decoder = EslFactDecoder(recordings_dir=settings.recordings_dir, account=ACCOUNT,
+                                      queue_domain=QUEUE_DOMAIN)  # fmt: skip
         self._handlers: list[FactHandler] = []
         self.outbound: OutboundServer | None = None
         self.esl.add_handler(self._on_event)

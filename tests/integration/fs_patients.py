@@ -132,8 +132,8 @@ class CallObserver:
         out = await self.esl.api(f"uuid_kill {trace.patient}")
         assert out.startswith("+OK"), out
 
-    async def finished(self, trace: CallTrace, timeout: float = 60) -> CallTrace:
-        await asyncio.wait_for(trace.ended.wait(), timeout)
+    async def finished(self, trace: CallTrace, within: float = 60) -> CallTrace:
+        await asyncio.wait_for(trace.ended.wait(), within)
         return trace
 
     def _on_event(self, event: EslEvent) -> None:
