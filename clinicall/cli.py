@@ -274,8 +274,9 @@ def _refuse_example_secrets(path: Path, config: object) -> None:
     if is_example_secret(os.environ.get(SECRET_ENV, "")):
         keys.append(f"${SECRET_ENV}")
     if keys:
+        generator = f"{config.engine.type}-config"
         raise CommandError(f"the example's 'change-me' secrets are still set: {', '.join(keys)}",
-                           "set secrets of your own (then run 'clinicall asterisk-config' "
+                           f"set secrets of your own (then run 'clinicall {generator}' "
                            "again), or pass --allow-example-secrets for a trial")
 
 

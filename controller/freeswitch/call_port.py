@@ -25,14 +25,13 @@ them when the caller hangs up; every command has a deadline.  ``EslHungUp`` beco
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from clinicall.agi_scripts import variables as v
 from clinicall.calltypes import CallInfo, QueueRequest
 from clinicall.controller.freeswitch.control import SCORE_PER_PRIORITY
 from clinicall.controller.freeswitch.esl.errors import EslCommandError, EslHungUp
 from clinicall.controller.freeswitch.esl.message import EslEvent
-from clinicall.controller.freeswitch.esl.outbound import OutboundSession
 from clinicall.ivr.port import CallerHungUp, PortError
 
 #: The channel variable ``play_and_get_digits`` leaves the digits in.
@@ -52,6 +51,22 @@ ARG_UNSAFE = frozenset("|$\r\n")
 #: The ``say`` module per IVR language (FreeSWITCH has no Ukrainian module: Russian numbers
 #: are closest; the build holds no say sound files, see docs/engines/freeswitch.md).
 SAY_MODULES = {"en": "en", "ru": "ru", "uk": "ru"}
+
+
+class CallSession(Protocol):
+    """What the port needs of an outbound session (``esl.outbound.OutboundSession``)."""
+
+    channel: EslEvent
+
+    @property
+    def hung_up(self) -> bool: ...
+
+    async def execute(self, app: str, arg: str = "", *,
+                      timeout: float | None = None) -> EslEvent: ...  # noqa: ASYNC109  # fmt: skip
+
+    async def hangup(self, cause: str = "NORMAL_CLEARING") -> None: ...
+
+    def start_task(self, coro: Coroutine[Any, Any, Any], name: str = "") -> Any: ...
 
 
 def _presented(value: str) -> str:
@@ -93,7 +108,7 @@ class FreeswitchCallPort:
     Build it with ``await FreeswitchCallPort.open(session)`` once the session is connected."""
 
     def __init__(
-        self, session: OutboundSession, *, prompt_deadline_s: float = PROMPT_DEADLINE_S
+        self, session: CallSession, *, prompt_deadline_s: float = PROMPT_DEADLINE_S
     ) -> None:
         self._session = session
         self._prompt_deadline_s = prompt_deadline_s
@@ -102,7 +117,7 @@ class FreeswitchCallPort:
         self._terminators = ""  # unknown until first set
 
     @classmethod
-    async def open(cls, session: OutboundSession) -> FreeswitchCallPort:
+    async def open(cls, session: CallSession) -> FreeswitchCallPort:
         return cls(session)
 
     @property

@@ -24,10 +24,10 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from clinicall.agi_scripts import variables as v
 from clinicall.controller.facts import MemberState
-from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.errors import (
     EslCommandError,
     EslLinkLost,
@@ -87,6 +87,16 @@ WAITING_MEMBER_STATES = frozenset({"Waiting", "Trying"})
 SCORE_PER_PRIORITY = 3600
 
 
+class EslApi(Protocol):
+    """What control needs of the inbound client (``esl.client.EslClient``)."""
+
+    async def api(self, command: str, *,
+                  timeout: float | None = None) -> str: ...  # noqa: ASYNC109  # fmt: skip
+
+    async def bgapi(self, command: str, *,
+                    timeout: float | None = None) -> str: ...  # noqa: ASYNC109  # fmt: skip
+
+
 def call_id_for(key: str) -> str:
     """The uuid of an originated call, the same for the same idempotency key (a UUID-shaped
     hash: FreeSWITCH takes any string, the CDR and the facts keep it as the call id)."""
@@ -131,7 +141,7 @@ class FreeswitchControl:
     """``EngineControl`` over one inbound ESL client.  The engine forwards every link loss to
     ``on_link_lost`` (nothing to do: a bgapi waiting for its job fails by itself)."""
 
-    def __init__(self, esl: EslClient, *, deadline_s: float = 5.0,
+    def __init__(self, esl: EslApi, *, deadline_s: float = 5.0,
                  originate_context: str = ORIGINATE_CONTEXT,
                  clock: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.esl, self.deadline_s = esl, deadline_s
