@@ -83,7 +83,8 @@ class CallTrace:
     prompts: list[str] = field(default_factory=list)  # in the order they started
     queues_joined: list[str] = field(default_factory=list)
     agents_answered: list[str] = field(default_factory=list)
-    queue_ends: list[tuple[str, str]] = field(default_factory=list)  # (cause, cancel reason)
+    #: (cause, cancel reason, seconds waited) of each member-queue-end
+    queue_ends: list[tuple[str, str, int]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)  # the clinic leg's, at its end
     waits_for_keys: int = 0
     ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -175,8 +176,10 @@ class CallObserver:
         elif action == "bridge-agent-start":
             trace.agents_answered.append(event.get("CC-Agent", ""))
         elif action == "member-queue-end":
+            waited = (int(event.get("CC-Member-Leaving-Time", "0"))
+                      - int(event.get("CC-Member-Joined-Time", "0")))  # fmt: skip
             trace.queue_ends.append((event.get("CC-Cause", ""),
-                                     event.get("CC-Cancel-Reason", "")))  # fmt: skip
+                                     event.get("CC-Cancel-Reason", ""), waited))  # fmt: skip
 
     def _press(self, trace: CallTrace, digit: str) -> None:
         if digit == "-":

@@ -263,3 +263,46 @@ async def test_engine_control_on_the_real_freeswitch(
             assert failed.value.cause is OriginateCause.BUSY
         finally:
             await engine.close()
+
+
+async def test_with_nobody_in_its_queue_the_caller_overflows_and_is_answered_there(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    # pediatrics' only operator (op103) is logged out: mod_callcenter gives the caller up
+    # after the queue's no-agent time (10 s), the dialplan moves them to the overflow queue
+    answering = {"op101", "op102", "op104"}
+    async with clinic(make_freeswitch, tmp_path, "overflow", answering=answering) as c:
+        trace = await c.observer.call(c.config, "0501110004", "113")
+        await finished(c, trace, within=90)
+    assert trace.queues_joined == ["pediatrics", "universal"]
+    cause, reason, waited = trace.queue_ends[0]
+    assert (cause, reason) == ("Cancel", "NO_AGENT_TIMEOUT")
+    assert waited >= 10  # the queue's no-agent time (mod_callcenter checks it every few s)
+    assert len(trace.agents_answered) == 1
+    assert trace.agents_answered[0] in answering
+    assert trace.variable("CLINICALL_QUEUE") == "universal"
+    assert trace.variable("CLINICALL_ROUTE") == "pediatrics"
+    calls, attempts = await account_rows(c.db_url)
+    (call,) = calls
+    assert (call.route, call.ivr_outcome, call.missed) == ("pediatrics", IvrOutcome.QUEUE,
+                                                           False)  # fmt: skip
+    assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+        ("pediatrics", QueueOutcome.EMPTY, None),
+        ("universal", QueueOutcome.ANSWERED, trace.agents_answered[0])]  # fmt: skip
+    assert attempts[0].wait_s == waited
+
+
+async def test_wrong_keys_three_times_go_to_the_universal_queue(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    async with clinic(make_freeswitch, tmp_path, "wrongkeys") as c:
+        trace = await c.observer.call(c.config, "0501110005", "1888")
+        await finished(c, trace)
+    assert trace.queues_joined == ["universal"]
+    assert trace.variable("CLINICALL_PATH") == "lang:1/main:8?/main:8?/main:8?"
+    assert trace.variable("CLINICALL_ROUTE") == "operator"
+    assert trace.prompts.count("clinicall/uk/invalid") == 2
+    assert len(trace.agents_answered) == 1
+    calls, _ = await account_rows(c.db_url)
+    (call,) = calls
+    # the IVR's own fallback is a queue call to the account (controller/tracking/project.py)
+    assert (call.ivr_outcome, call.route) == (IvrOutcome.QUEUE, "operator")
+    assert call.ivr_path == "lang:1/main:8?/main:8?/main:8?"
