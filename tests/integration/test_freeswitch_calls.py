@@ -123,9 +123,10 @@ async def account_rows(db_url: str) -> tuple[list[Call], list[QueueAttempt]]:
 
 
 async def finished(c: Clinic, trace: CallTrace, within: float = 60) -> CallTrace:
-    """FreeSWITCH ended the clinic's leg, and the engine gave the account the leg's end and,
-    for an answered call, the end of its talk (mod_callcenter's bridge-agent-end may come
-    after the caller's channel is gone)."""
+    """FreeSWITCH ended the clinic's leg, the engine gave the account the leg's end and, for
+    an answered call, the end of its talk (mod_callcenter's bridge-agent-end may come after
+    the caller's channel is gone), and the IVR finished every call placed so far (a session
+    the IVR ended by hanging up is still completing its ``hangup`` when the channel is gone)."""
     await c.observer.finished(trace, within)
     leg = trace.clinic_leg
 
@@ -135,6 +136,7 @@ async def finished(c: Clinic, trace: CallTrace, within: float = 60) -> CallTrace
         return closed and (talked or not trace.agents_answered)
 
     await c.until_told(told)
+    await asyncio.wait_for(c.parts.controller.wait_handled(len(c.observer.calls)), 10)
     return trace
 
 
@@ -204,7 +206,6 @@ async def test_a_patient_who_hangs_up_in_the_menu_ends_the_session_cleanly(
         await asyncio.wait_for(hung_up, 30)
         await c.observer.hang_up(trace)
         await finished(c, trace)
-        await c.parts.controller.wait_handled(1)
     assert trace.queues_joined == []
     calls, attempts = await account_rows(c.db_url)
     (call,) = calls
