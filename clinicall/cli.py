@@ -174,10 +174,13 @@ def prompts_command(parser: argparse.ArgumentParser) -> Handler:
 # -- demo -----------------------------------------------------------------------------------
 
 def demo_command(parser: argparse.ArgumentParser) -> Handler:
-    parser.add_argument("config", metavar="FILE", type=Path, nargs="?",
-                        default=Path("config/clinic.example.yaml"),
-                        help="the clinic config (default: %(default)s: the demo is a trial "
-                             "of the example clinic, so it does not look for the clinic's own)")
+    parser.add_argument("config", metavar="FILE", type=Path, nargs="?", default=None,
+                        help="the clinic config (default: config/clinic.example.yaml, or "
+                             "config/clinic.freeswitch.example.yaml with --engine freeswitch: "
+                             "the demo is a trial of the example clinic, so it does not look "
+                             "for the clinic's own)")
+    parser.add_argument("--engine", choices=("asterisk", "freeswitch"), default=None,
+                        help="the engine to run the demo on (default: the config's)")
     parser.add_argument("--at", metavar="TIME", default=None,
                         help="the clinic's clock for the IVR, ISO format in the clinic's time "
                              "zone (default: now, or the next opening + 1 h when closed)")
@@ -191,8 +194,15 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.sandbox.errors import SandboxUnavailable
         from clinicall.settings import ClinicConfig
 
-        config = load(args.config)
+        path = args.config or Path("config/clinic.freeswitch.example.yaml"
+                                   if args.engine == "freeswitch"
+                                   else "config/clinic.example.yaml")  # fmt: skip
+        config = load(path)
         assert isinstance(config, ClinicConfig)
+        if args.engine is not None and config.engine.type != args.engine:
+            raise CommandError(f"{path} is a clinic on {config.engine.type}, not {args.engine}",
+                               f"leave out --engine, or give a config with 'engine: "
+                               f"{{type: {args.engine}, ...}}'")  # fmt: skip
         clock, note = demo_clock(config, args.at)
         print(f"demo: {note}")
         try:

@@ -94,6 +94,11 @@ class Controller:
             self._writes.add(write)
             write.add_done_callback(self._writes.discard)
 
+    async def wait_written(self) -> None:
+        """Until every IVR outcome handed to the account so far is written (or failed)."""
+        if self._writes:
+            await asyncio.wait(set(self._writes))
+
     async def wait_handled(self, count: int) -> None:
         """Until the IVR has finished ``count`` calls since the controller started."""
         async with self._handled:

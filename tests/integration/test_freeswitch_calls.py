@@ -40,8 +40,15 @@ from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import FreeswitchEngine as FreeswitchSettings
+from clinicall.simclinic.freeswitch import (
+    SIM,
+    SIM_CONTEXT_NAME,
+    TALK_S,
+    CallObserver,
+    CallTrace,
+    operators_answer,
+)
 
-from .fs_patients import SIM, SIM_CONTEXT_NAME, TALK_S, CallObserver, CallTrace, operators_answer
 from .scenario import Clock
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]

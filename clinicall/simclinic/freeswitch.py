@@ -1,4 +1,5 @@
-"""Simulated patients and operators on a real FreeSWITCH, and what FreeSWITCH says happened.
+"""A simulated clinic on a real FreeSWITCH: the generated config, prompts, operators, patients,
+and what FreeSWITCH says happened.  Used by the demo and by the integration tests.
 
 A patient is a loopback call into the ``public`` context (as a trunk's call arrives): its
 ``-a`` leg (uuid known beforehand) parks, its ``-b`` leg is the clinic's side of the call and
@@ -11,23 +12,35 @@ answers, echoes and hangs up after ``TALK_S`` seconds.  (mod_callcenter gives up
 agent whose own leg answers; the bridge makes mod_loopback replace the operator's legs by the
 ``talk`` leg, so the hang-up is scheduled there.)
 
-Everything a test asserts comes from the test's own Event Socket link (``CallObserver``), never
-from what clinicall believes.
+Everything the tests and the demo report comes from an Event Socket link of their own
+(``CallObserver``), never from what clinicall believes.  ``FreeswitchClinic.run`` starts the
+whole simulated clinic (the sandbox FreeSWITCH on fresh loopback ports, the clinic's prompts,
+answering operators, the observer); it does not start the controller.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.freeswitch_config import render_freeswitch_config
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
+from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.sandbox.ports import free_ports, free_tcp_udp_port
+from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig
+from clinicall.settings.models import FreeswitchEngine
 
 TALK_S = 3
 #: The test-only dialplan: operators who answer and hang up after TALK_S seconds, and a
@@ -60,12 +73,11 @@ SIM_CONTEXT = f"""<include>
   </context>
 </include>
 """
-SIM = {
-    "extra_files": {"sim_operator.xml": SIM_CONTEXT},
-    "extra_includes": [Include("dialplan/public.xml", "</context>", True,
-                               include_line(DEFAULT_INCLUDE_DIR, "sim_operator.xml"),
-                               "after </context>")],
-}  # fmt: skip
+SIM_FILES = {"sim_operator.xml": SIM_CONTEXT}
+SIM_INCLUDES = [Include("dialplan/public.xml", "</context>", True,
+                        include_line(DEFAULT_INCLUDE_DIR, "sim_operator.xml"), "after </context>")]
+#: ``make_freeswitch(**SIM)`` in the tests: the test-only context beside the generated files.
+SIM: dict[str, Any] = {"extra_files": SIM_FILES, "extra_includes": SIM_INCLUDES}
 SIM_CONTEXT_NAME = "clinicall_sim"
 OPERATOR_CONTACT = "loopback/operator/clinicall_sim"
 PROMPT = re.compile(r"clinicall/[a-z]{2}/[a-z0-9_]+")
@@ -93,6 +105,14 @@ class CallTrace:
     def variable(self, name: str) -> str | None:
         return self.variables.get(f"variable_{name}")
 
+    @property
+    def operators_connected(self) -> list[str]:
+        return self.agents_answered
+
+    @property
+    def prompts_played(self) -> list[str]:
+        return self.prompts
+
 
 class CallObserver:
     """The test's own Event Socket link: follows every patient's call and presses their keys."""
@@ -119,8 +139,9 @@ class CallObserver:
     async def call(self, config: ClinicConfig, caller: str, digits: str = "", *,
                    number: str | None = None) -> CallTrace:  # fmt: skip
         """A patient calls the clinic (its first number unless ``number``) and presses one of
-        ``digits`` each time the IVR waits for a key (``-`` stays silent that time)."""
-        trace = CallTrace(str(uuid.uuid4()), caller, list(digits))
+        ``digits`` each time the IVR waits for a key (``-`` stays silent that time; ``w``,
+        the Asterisk simulation's pause, is skipped: here each key waits for its menu)."""
+        trace = CallTrace(str(uuid.uuid4()), caller, [d for d in digits if d != "w"])
         self.calls[caller] = trace
         dialled = number or config.numbers[0].number
         out = await self.esl.bgapi(
@@ -198,3 +219,81 @@ async def operators_answer(fs: FreeswitchSandbox, config: ClinicConfig,
         else:
             out = await fs.api(f"callcenter_config agent set status {op.id} 'Logged Out'")
         assert out.strip().startswith("+OK"), out
+
+
+def with_ports(config: ClinicConfig) -> ClinicConfig:
+    """The clinic config pointed at fresh loopback ports, with a random event socket
+    password."""
+    esl_port, outbound_port = free_ports(2)
+    engine = config.engine.model_copy(update={
+        "esl_host": "127.0.0.1", "esl_port": esl_port, "esl_password": secrets.token_hex(12),
+        "outbound_host": "127.0.0.1", "outbound_port": outbound_port,
+        "sip_port": free_tcp_udp_port()})  # fmt: skip
+    if not isinstance(engine, FreeswitchEngine):
+        raise TypeError("a simulated FreeSWITCH clinic needs a FreeSWITCH clinic config")
+    return config.model_copy(update={"engine": engine})
+
+
+def sandbox_for(prefix: Path, config: ClinicConfig, *, name: str,
+                simulated: bool = True) -> FreeswitchSandbox:  # fmt: skip
+    """An unstarted FreeSWITCH with the files ``clinicall freeswitch-config`` generates for
+    ``config`` (its ports set by :func:`with_ports`) and, ``simulated``, the test context."""
+    engine = config.engine
+    assert isinstance(engine, FreeswitchEngine)
+    generated = render_freeswitch_config(config)
+    extra_files = SIM_FILES if simulated else {}
+    extra_includes = SIM_INCLUDES if simulated else []
+    return FreeswitchSandbox(
+        prefix, {**generated.files, **extra_files}, [*generated.includes, *extra_includes],
+        name=name, esl_port=engine.esl_port, esl_password=engine.esl_password,
+        sip_port=engine.sip_port, outbound_port=engine.outbound_port)
+
+
+class FreeswitchClinic:
+    """A running sandbox FreeSWITCH with the clinic's config, prompts and answering
+    operators, and the observer that places patients (see the module docstring)."""
+
+    def __init__(self, config: ClinicConfig, fs: FreeswitchSandbox,
+                 observer: CallObserver) -> None:  # fmt: skip
+        self.config, self.fs, self.observer = config, fs, observer
+        self._holds: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    @asynccontextmanager
+    async def run(cls, config: ClinicConfig, *, prefix: Path, name: str = "clinic",
+                  progress: Callable[[str], None] = lambda line: None,
+                  ) -> AsyncIterator[FreeswitchClinic]:  # fmt: skip
+        config = with_ports(config)
+        fs = sandbox_for(prefix, config, name=name)
+        async with fs:
+            progress(f"FreeSWITCH up; event socket on port {fs.esl_port}")
+            cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
+            items = prompt_texts(config)
+            progress(f"speaking {len(items)} clinic prompts (cached in {cache})")
+            await build_prompts(items, fs.sounds_dir, cache_dir=cache)
+            await operators_answer(fs, config)
+            async with CallObserver(fs) as observer:
+                clinic = cls(config, fs, observer)
+                try:
+                    yield clinic
+                finally:
+                    for task in clinic._holds:
+                        task.cancel()
+                    if clinic._holds:
+                        await asyncio.wait(clinic._holds)
+
+    async def call(self, digits: str, *, hold_s: float, number: str | None = None,
+                   caller: str = "+380501112233") -> CallTrace:  # fmt: skip
+        """A patient who presses ``digits`` and hangs up after ``hold_s`` s if the call has
+        not ended before."""
+        trace = await self.observer.call(self.config, caller, digits, number=number)
+        task = asyncio.create_task(self._hold(trace, hold_s))
+        self._holds.add(task)
+        task.add_done_callback(self._holds.discard)
+        return trace
+
+    async def _hold(self, trace: CallTrace, hold_s: float) -> None:
+        try:
+            await asyncio.wait_for(trace.ended.wait(), hold_s)
+        except TimeoutError:
+            await self.observer.hang_up(trace)
