@@ -3,8 +3,8 @@ the IVR over the outbound socket, triage into mod_callcenter, the call account f
 inbound Event Socket, and the engine port's control commands.
 
 Each test starts a FreeSWITCH loaded with the config ``clinicall freeswitch-config``
-generates (and a test-only context of simulated operators and patients, tests/integration/
-fs_patients.py), then ``clinicall.app.running`` with the FreeSWITCH clinic config: the same
+generates (and the simulated clinic's context of operators and patients,
+clinicall/simclinic/freeswitch.py), then ``clinicall.app.running`` with the FreeSWITCH clinic config: the same
 wiring ``clinicall run`` uses.  What FreeSWITCH did is read from the test's own Event Socket
 link; the account from the store after the controller closed.
 """
