@@ -302,3 +302,12 @@ def test_check_config_refuses_freeswitchs_default_password_at_its_line() -> None
     line = text.splitlines().index("  esl_password: ClueCon") + 1
     assert (problem.line, problem.key_path) == (line, "engine.esl_password")
     assert "'ClueCon' is FreeSWITCH's default event socket password" in problem.message
+
+
+def test_the_demo_refuses_an_engine_its_config_is_not_on(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", str(EXAMPLE), "--engine", "asterisk", "--exit"]) == 1
+    err = capsys.readouterr().err
+    assert f"{EXAMPLE} is a clinic on freeswitch, not asterisk" in err
+    assert "leave out --engine" in err
+    assert "Traceback" not in err
