@@ -81,7 +81,7 @@ SIM: dict[str, Any] = {"extra_files": SIM_FILES, "extra_includes": SIM_INCLUDES}
 SIM_CONTEXT_NAME = "clinicall_sim"
 OPERATOR_CONTACT = "loopback/operator/clinicall_sim"
 PROMPT = re.compile(r"clinicall/[a-z]{2}/[a-z0-9_]+")
-OBSERVED = ("CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE")
+OBSERVED = ("CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY")
 
 
 @dataclass
@@ -100,6 +100,7 @@ class CallTrace:
     variables: dict[str, str] = field(default_factory=dict)  # the clinic leg's, at its end
     waits_for_keys: int = 0
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    destroyed: asyncio.Event = field(default_factory=asyncio.Event)  # its CDR is written
     on_menu: Callable[[CallTrace], None] | None = None
 
     def variable(self, name: str) -> str | None:
@@ -184,6 +185,8 @@ class CallObserver:
         elif name == "CHANNEL_HANGUP_COMPLETE" and channel == trace.clinic_leg:
             trace.variables = dict(event.headers)
             trace.ended.set()
+        elif name == "CHANNEL_DESTROY" and channel == trace.clinic_leg:
+            trace.destroyed.set()
 
     def _on_callcenter(self, event: EslEvent) -> None:
         member = event.get("CC-Member-Session-UUID", "")

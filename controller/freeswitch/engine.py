@@ -8,17 +8,19 @@ One object per FreeSWITCH, built by the wiring from the clinic config's ``engine
 - per-call sessions: the outbound-socket server the dialplan's ``socket`` connects to, each
   call handed over as a ``FreeswitchCallPort``;
 - health: the inbound link's state, last event and reconnects;
-- the durable record: not read yet (``reconcile`` returns no facts; the CDR reader is the
-  FreeSWITCH issue's next step, docs/engines/freeswitch.md).
+- the durable record: mod_cdr_csv's ``<cdr_dir>/clinicall.csv`` from the account's cursor
+  (``cdr.CdrRecord``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from clinicall.controller.freeswitch.call_port import FreeswitchCallPort
+from clinicall.controller.freeswitch.cdr import CdrRecord
 from clinicall.controller.freeswitch.control import (
     ACCOUNT,
     ORIGINATE_CONTEXT,
@@ -37,7 +39,6 @@ log = logging.getLogger(__name__)
 #: The events the account follows (controller/freeswitch/esl_facts.py decodes them).
 EVENTS = ("CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE",
           "RECORD_START", "RECORD_STOP")  # fmt: skip
-RECORD_NAME = "freeswitch_cdr"
 
 
 class FreeswitchEngine:
@@ -60,6 +61,8 @@ class FreeswitchEngine:
                              events=EVENTS, subclasses=(CALLCENTER,),
                              on_status=self._on_status)  # fmt: skip
         self._control = FreeswitchControl(self.esl, originate_context=originate_context)
+        self.record = CdrRecord(Path(settings.cdr_dir) / f"{ACCOUNT}.csv",
+                                queue_domain=QUEUE_DOMAIN)  # fmt: skip
         self.decoder = EslFactDecoder(recordings_dir=settings.recordings_dir, account=ACCOUNT,
                                       queue_domain=QUEUE_DOMAIN)  # fmt: skip
         self._handlers: list[FactHandler] = []
@@ -82,11 +85,10 @@ class FreeswitchEngine:
 
     @property
     def record_name(self) -> str:
-        return RECORD_NAME
+        return self.record.record_name
 
     async def reconcile(self, cursor: Mapping[str, Any] | None) -> ReconcileBatch:
-        """Not read yet: no facts, the cursor unchanged (the live events are the account)."""
-        return ReconcileBatch((), dict(cursor or {}))
+        return await self.record.reconcile(cursor)
 
     # ---- health ------------------------------------------------------------------------
 

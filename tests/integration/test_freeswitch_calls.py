@@ -4,9 +4,9 @@ inbound Event Socket, and the engine port's control commands.
 
 Each test starts a FreeSWITCH loaded with the config ``clinicall freeswitch-config``
 generates (and the simulated clinic's context of operators and patients,
-clinicall/simclinic/freeswitch.py), then ``clinicall.app.running`` with the FreeSWITCH clinic config: the same
-wiring ``clinicall run`` uses.  What FreeSWITCH did is read from the test's own Event Socket
-link; the account from the store after the controller closed.
+clinicall/simclinic/freeswitch.py), then ``clinicall.app.running`` with the FreeSWITCH clinic
+config: the same wiring ``clinicall run`` uses.  What FreeSWITCH did is read from the test's
+own Event Socket link; the account from the store after the controller closed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from clinicall.app import Running, running
 from clinicall.controller.facts import ChannelClosed, Fact, QueueCompleted
+from clinicall.controller.freeswitch.control import ACCOUNT
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.port import (
     EngineRefused,
@@ -88,6 +89,8 @@ async def clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
     controller) and the test's observer.  Leaving it closes the controller first, so every
     write of the account is done when the test reads the store."""
     fs, config = make_freeswitch(_config(), name=name, **SIM)
+    engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv")})
+    config = config.model_copy(update={"engine": engine})  # the account reads the real CDR
     cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'clinicall.db'}"
     facts: list[Fact] = []
@@ -132,8 +135,9 @@ async def account_rows(db_url: str) -> tuple[list[Call], list[QueueAttempt]]:
 async def finished(c: Clinic, trace: CallTrace, within: float = 60) -> CallTrace:
     """FreeSWITCH ended the clinic's leg, the engine gave the account the leg's end and, for
     an answered call, the end of its talk (mod_callcenter's bridge-agent-end may come after
-    the caller's channel is gone), and the IVR finished every call placed so far (a session
-    the IVR ended by hanging up is still completing its ``hangup`` when the channel is gone)."""
+    the caller's channel is gone), the IVR finished every call placed so far (a session the
+    IVR ended by hanging up is still completing its ``hangup`` when the channel is gone), and
+    the account read the call's CDR line."""
     await c.observer.finished(trace, within)
     leg = trace.clinic_leg
 
@@ -144,6 +148,10 @@ async def finished(c: Clinic, trace: CallTrace, within: float = 60) -> CallTrace
 
     await c.until_told(told)
     await asyncio.wait_for(c.parts.controller.wait_handled(len(c.observer.calls)), 10)
+    # the call's CDR line is written (before the channel is destroyed): the account reads it
+    # too, and the durable facts must merge with the live ones into the same rows
+    await asyncio.wait_for(trace.destroyed.wait(), 10)
+    assert await c.parts.tracker.reconcile() > 0
     return trace
 
 
@@ -314,3 +322,37 @@ async def test_wrong_keys_three_times_go_to_the_universal_queue(
     # the IVR's own fallback is a queue call to the account (controller/tracking/project.py)
     assert (call.ivr_outcome, call.route) == (IvrOutcome.QUEUE, "operator")
     assert call.ivr_path == "lang:1/main:8?/main:8?/main:8?"
+
+
+async def test_a_call_taken_while_the_controller_was_down_is_accounted_from_the_cdr(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    fs, config = make_freeswitch(_config(), name="outage", **SIM)
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'clinicall.db'}"
+    async with fs:
+        cdr_dir = fs.log_dir / "cdr-csv"
+        engine = config.engine.model_copy(update={"cdr_dir": str(cdr_dir)})
+        config = config.model_copy(update={"engine": engine})
+        await operators_answer(fs, config)
+        # nobody listens on the outbound port: the dialplan fails open to the fallback queue
+        async with CallObserver(fs) as observer:
+            trace = await observer.call(config, "0501110006", "1")
+            await observer.finished(trace, 60)
+            # mod_cdr_csv writes the line in the channel's reporting state, before it is
+            # destroyed
+            await asyncio.wait_for(trace.destroyed.wait(), 10)
+        cdr = cdr_dir / f"{ACCOUNT}.csv"
+        assert (await asyncio.to_thread(cdr.read_text)).count("\n") == 1
+        # the controller comes back: the account reconciles from the CDR when it starts
+        async with running(config, db_url=db_url, now=Clock()):
+            pass
+    assert trace.queues_joined == ["universal"]
+    assert trace.waits_for_keys == 0  # no IVR ran
+    calls, attempts = await account_rows(db_url)
+    (call,) = calls
+    assert (call.call_key, call.ivr_outcome, call.route, call.missed) == (
+        trace.clinic_leg, IvrOutcome.FALLBACK, "operator", False)
+    (attempt,) = attempts
+    assert (attempt.queue, attempt.outcome, attempt.agent) == (
+        "universal", QueueOutcome.ANSWERED, trace.agents_answered[0])
+    assert attempt.talk_s is not None
+    assert TALK_S - 1 <= attempt.talk_s <= TALK_S + 1
