@@ -89,8 +89,6 @@ async def clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
     controller) and the test's observer.  Leaving it closes the controller first, so every
     write of the account is done when the test reads the store."""
     fs, config = make_freeswitch(_config(), name=name, **SIM)
-    engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv")})
-    config = config.model_copy(update={"engine": engine})  # the account reads the real CDR
     cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'clinicall.db'}"
     facts: list[Fact] = []
@@ -108,6 +106,8 @@ async def clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
         task.add_done_callback(notices.discard)
 
     async with fs:
+        engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv")})
+        config = config.model_copy(update={"engine": engine})  # the account reads the CDR
         await build_prompts(prompt_texts(config), fs.sounds_dir, cache_dir=cache)
         await operators_answer(fs, config, answering)
         async with CallObserver(fs) as observer, running(config, db_url=db_url,
