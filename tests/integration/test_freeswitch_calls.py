@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from clinicall.app import Running, running
-from clinicall.controller.facts import ChannelClosed, Fact, QueueCompleted
+from clinicall.controller.facts import ChannelClosed, Fact, QueueCompleted, QueueJoined
 from clinicall.controller.freeswitch.control import ACCOUNT
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.port import (
@@ -235,6 +235,13 @@ async def test_engine_control_on_the_real_freeswitch(
     settings = config.engine
     assert isinstance(settings, FreeswitchSettings)
     engine = FreeswitchEngine(settings, originate_context=SIM_CONTEXT_NAME)
+    joined: dict[str, asyncio.Event] = {}
+
+    def on_fact(fact: Fact) -> None:
+        if isinstance(fact, QueueJoined):
+            joined.setdefault(fact.channel_id, asyncio.Event()).set()
+
+    engine.subscribe(on_fact)
     async with fs:
         await engine.start()
         try:
@@ -265,6 +272,8 @@ async def test_engine_control_on_the_real_freeswitch(
             result = await control.originate(OriginateRequest(
                 key="callback-1", number="+380501234567", queue="pediatrics", priority=1))
             assert result.call_id == result.channel_id
+            # the answered callee runs the queue extension: mod_callcenter tells its joining
+            await asyncio.wait_for(joined.setdefault(result.call_id, asyncio.Event()).wait(), 10)
             members_out = await fs.api("callcenter_config queue list members pediatrics@clinicall")
             assert result.call_id in members_out
             waiting = [s for s in await control.queue_status() if s.queue == "pediatrics"]
