@@ -270,6 +270,9 @@ class FreeswitchClinic:
         fs = sandbox_for(prefix, config, name=name)
         async with fs:
             progress(f"FreeSWITCH up; event socket on port {fs.esl_port}")
+            # the account reads this FreeSWITCH's CDR file
+            engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv")})
+            config = config.model_copy(update={"engine": engine})
             cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
             items = prompt_texts(config)
             progress(f"speaking {len(items)} clinic prompts (cached in {cache})")
