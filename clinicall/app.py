@@ -23,6 +23,7 @@ from clinicall.controller.asterisk.control import call_id_for as asterisk_call_i
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.desk import OperatorDesk
+from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.port import Engine
 from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
@@ -47,7 +48,7 @@ def build_engine(
     settings = config.engine
     if isinstance(settings, AsteriskEngineSettings):
         return AsteriskEngine(settings, agi_port=agi_port, queue_log=queue_log)
-    raise EngineMismatch("asterisk", settings.type)  # the only adapter of this version
+    return FreeswitchEngine(settings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,10 +215,13 @@ def prompt_cache_dir() -> Path:
 # -- demo -----------------------------------------------------------------------------------
 
 def demo_command(parser: argparse.ArgumentParser) -> Handler:
-    parser.add_argument("config", metavar="FILE", type=Path, nargs="?",
-                        default=Path("config/clinic.example.yaml"),
-                        help="the clinic config (default: %(default)s: the demo is a trial "
-                             "of the example clinic, so it does not look for the clinic's own)")
+    parser.add_argument("config", metavar="FILE", type=Path, nargs="?", default=None,
+                        help="the clinic config (default: config/clinic.example.yaml, or "
+                             "config/clinic.freeswitch.example.yaml with --engine freeswitch: "
+                             "the demo is a trial of the example clinic, so it does not look "
+                             "for the clinic's own)")
+    parser.add_argument("--engine", choices=("asterisk", "freeswitch"), default=None,
+                        help="the engine to run the demo on (default: the config's)")
     parser.add_argument("--at", metavar="TIME", default=None,
                         help="the clinic's clock for the IVR, ISO format in the clinic's time "
                              "zone (default: now, or the next opening + 1 h when closed)")
@@ -232,8 +235,15 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
         from clinicall.sandbox.errors import SandboxUnavailable
         from clinicall.settings import ClinicConfig
 
-        config = load(args.config)
+        path = args.config or Path("config/clinic.freeswitch.example.yaml"
+                                   if args.engine == "freeswitch"
+                                   else "config/clinic.example.yaml")  # fmt: skip
+        config = load(path)
         assert isinstance(config, ClinicConfig)
+        if args.engine is not None and config.engine.type != args.engine:
+            raise CommandError(f"{path} is a clinic on {config.engine.type}, not {args.engine}",
+                               f"leave out --engine, or give a config with 'engine: "
+                               f"{{type: {args.engine}, ...}}'")  # fmt: skip
         clock, note = demo_clock(config, args.at)
         print(f"demo: {note}")
         try:
@@ -274,12 +284,6 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         path = config_path(args)
         config = load(path)
         assert isinstance(config, ClinicConfig)
-        if config.engine.type == "freeswitch":
-            raise CommandError("the FreeSWITCH adapter is not wired into 'run' yet: this "
-                               "version runs the controller on Asterisk only",
-                               "'clinicall freeswitch-config' already writes FreeSWITCH's "
-                               "side; run on Asterisk ('engine: {type: asterisk, ...}') "
-                               "meanwhile")
         if not args.allow_example_secrets:
             _refuse_example_secrets(path, config)
         if args.db is not None:
@@ -321,8 +325,9 @@ def _refuse_example_secrets(path: Path, config: object) -> None:
     if is_example_secret(os.environ.get(SECRET_ENV, "")):
         keys.append(f"${SECRET_ENV}")
     if keys:
+        generator = f"{config.engine.type}-config"
         raise CommandError(f"the example's 'change-me' secrets are still set: {', '.join(keys)}",
-                           "set secrets of your own (then run 'clinicall asterisk-config' "
+                           f"set secrets of your own (then run 'clinicall {generator}' "
                            "again), or pass --allow-example-secrets for a trial")
 
 
@@ -414,8 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "asterisk-config":
             hint = "this command writes Asterisk's side; for FreeSWITCH use 'freeswitch-config'"
         else:
-            hint = ("this version runs the controller on Asterisk only (the FreeSWITCH "
-                    "adapter is not wired yet); set 'engine: {type: asterisk, ...}'")
+            hint = "set 'engine: {type: asterisk, ...}' or 'engine: {type: freeswitch, ...}'"
         print(f"  -> {hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,11 +1,13 @@
-"""The demo: a real local Asterisk 22, the controller, simulated operators and patients.
+"""The demo: a real local Asterisk 22 (or FreeSWITCH 1.10, ``--engine freeswitch``), the
+controller, simulated operators and patients.
 
 It builds (or reuses) the sandbox root, starts Asterisk with the config generated from the
 clinic YAML, runs the controller, the call account (SQLite in ``var/demo.db``) and the web
 dashboard in this process, and places a scripted set of patients who press keys like real
 ones: each chooses a language, a branch of the menu, a specialty; one asks about a scan's
 price and preparation, one presses wrong keys, one hangs up in the menu.  Each call's fate is
-printed as Asterisk reported it over AMI, then the day's KPIs as the store computed them.
+printed as the engine reported it (Asterisk over AMI, FreeSWITCH over its Event Socket), then
+the day's KPIs as the store computed them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from clinicall.app import Running, running, utc_now
 from clinicall.privacy import mask_number
@@ -26,6 +29,8 @@ from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
+from clinicall.simclinic.freeswitch import CallTrace as FreeswitchTrace
+from clinicall.simclinic.freeswitch import FreeswitchClinic
 
 log = logging.getLogger(__name__)
 Print = Callable[[str], None]
@@ -56,8 +61,23 @@ PATIENTS: tuple[Patient, ...] = (
 )
 
 
-def describe(patient: Patient, trace: CallTrace) -> str:
-    """One line: what the patient wanted and what Asterisk says happened."""
+class TraceView(Protocol):
+    """What either engine's simulated clinic says happened to a call."""
+
+    @property
+    def queues_joined(self) -> list[str]: ...
+
+    @property
+    def operators_connected(self) -> list[str]: ...
+
+    @property
+    def prompts_played(self) -> list[str]: ...
+
+    def variable(self, name: str) -> str | None: ...
+
+
+def describe(patient: Patient, trace: TraceView) -> str:
+    """One line: what the patient wanted and what the engine says happened."""
     lang = trace.variable("CLINICALL_LANG") or "-"
     path = trace.variable("CLINICALL_PATH") or "-"
     if trace.queues_joined:
@@ -80,14 +100,20 @@ DEMO_DB = f"sqlite+aiosqlite:///{DEMO_DB_FILE}"
 
 async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float = 2.0,
                    now: Callable[[], datetime] = utc_now, db_url: str = DEMO_DB,
-                   web_port: int | None = None, keep_serving: bool = False) -> list[CallTrace]:
+                   web_port: int | None = None,
+                   keep_serving: bool = False) -> list[CallTrace] | list[FreeswitchTrace]:
     """Run the demo; with ``keep_serving`` the dashboard stays up until Ctrl-C / SIGTERM.
 
     The demo's store is its own and starts empty each run, so the report shows this run.
+    The engine is the config's (``engine.type``).
     """
     if db_url == DEMO_DB:
         for suffix in ("", "-wal", "-shm"):
             DEMO_DB_FILE.with_name(DEMO_DB_FILE.name + suffix).unlink(missing_ok=True)
+    if config.engine.type == "freeswitch":
+        return await _run_freeswitch_demo(config, out=out, stagger_s=stagger_s, now=now,
+                                          db_url=db_url, web_port=web_port,
+                                          keep_serving=keep_serving)  # fmt: skip
     out("demo: preparing the Asterisk 22 root (first run builds it: 1-2 min, then cached)")
     root = await asyncio.to_thread(ensure_root, progress=lambda line: out(f"  {line}"))
     async with SimulatedClinic.run(config, root=root, name="demo",
@@ -110,6 +136,55 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
                     await _until_stopped()
     out(f"demo: done, {len(traces)} calls")
     return traces
+
+
+async def _run_freeswitch_demo(config: ClinicConfig, *, out: Print, stagger_s: float,
+                               now: Callable[[], datetime], db_url: str, web_port: int | None,
+                               keep_serving: bool) -> list[FreeswitchTrace]:  # fmt: skip
+    """The same demo on the sandbox FreeSWITCH (built once by scripts/setup)."""
+    from clinicall.sandbox.errors import SandboxUnavailable
+    from clinicall.sandbox.freeswitch_build import find_built
+
+    prefix = await asyncio.to_thread(find_built)
+    if prefix is None:
+        raise SandboxUnavailable("FreeSWITCH is not built here: scripts/setup builds it once "
+                                 "(about 5 minutes)")  # fmt: skip
+    out(f"demo: starting FreeSWITCH from {prefix}")
+    async with FreeswitchClinic.run(config, prefix=prefix, name="demo",
+                                    progress=lambda line: out(f"demo: {line}")) as clinic:
+        since = utc_now()
+        async with running(clinic.config, db_url=db_url, now=now) as parts:
+            await parts.engine.wait_up(10)
+            async with _dashboard(parts, clinic.config, web_port, out):
+                out(f"demo: controller up; {len(PATIENTS)} patients are calling "
+                    f"{clinic.config.numbers[0].number}")
+                traces = await _place_all_freeswitch(clinic, out, stagger_s)
+                # a call the IVR was still ending when the patient's leg went: its outcome
+                await parts.controller.wait_handled(len(traces))
+                await parts.controller.wait_written()
+                await parts.tracker.flush()
+                await _print_report(parts, clinic.config, since, out)
+                if keep_serving:
+                    out("demo: the dashboard stays up; press Ctrl-C to stop")
+                    await _until_stopped()
+    out(f"demo: done, {len(traces)} calls")
+    return traces
+
+
+async def _place_all_freeswitch(clinic: FreeswitchClinic, out: Print,
+                                stagger_s: float) -> list[FreeswitchTrace]:  # fmt: skip
+    async def one(i: int, patient: Patient) -> FreeswitchTrace:
+        await asyncio.sleep(i * stagger_s)
+        trace = await clinic.call(patient.digits, hold_s=patient.hold_s, number=patient.number,
+                                  caller=patient.caller)  # fmt: skip
+        out(f"call {i + 1}: {mask_number(patient.caller)} dials, wants {patient.wants}")
+        await clinic.observer.finished(trace, patient.hold_s + 120)
+        out(f"call {i + 1} ended: {describe(patient, trace)}")
+        return trace
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(i, p)) for i, p in enumerate(PATIENTS)]
+    return [t.result() for t in tasks]
 
 
 @asynccontextmanager

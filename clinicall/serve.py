@@ -110,7 +110,10 @@ def startup_lines(config: ClinicConfig, db_url: str) -> list[str]:
                   f"{', '.join(engine.agi_allow)}",
                   f"engine: queue_log {engine.queue_log}"]
     else:
-        lines.append(f"engine: FreeSWITCH Event Socket {engine.esl_host}:{engine.esl_port}")
+        lines += [f"engine: FreeSWITCH Event Socket {engine.esl_host}:{engine.esl_port} "
+                  "(connecting in the background; a failure is logged)",
+                  f"engine: outbound socket IVR on {engine.outbound_host}:"
+                  f"{engine.outbound_port}"]
     lines.append("keeper: the reports' hourly sums, brought up to date every minute")
     return lines
 

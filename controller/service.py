@@ -142,6 +142,11 @@ class Controller:
         async with self._handled:
             await self._handled.wait_for(lambda: self.surveys_handled >= count)
 
+    async def wait_written(self) -> None:
+        """Until every IVR outcome handed to the account so far is written (or failed)."""
+        if self._writes:
+            await asyncio.wait(set(self._writes))
+
     async def wait_handled(self, count: int) -> None:
         """Until the IVR has finished ``count`` calls since the controller started."""
         async with self._handled:

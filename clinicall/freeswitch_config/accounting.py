@@ -13,21 +13,14 @@ mod_callcenter keeps these for the caller's last queue only: an earlier queue of
 
 from __future__ import annotations
 
-from clinicall.agi_scripts import variables as v
+from clinicall.controller.freeswitch.cdr import FIELDS as CDR_FIELDS
 from clinicall.freeswitch_config.xmlfile import fragment
 
 #: The accountcode the dialplan sets and the template's (and the CSV file's) name.
 ACCOUNT = "clinicall"
-#: The template's columns in order: the channel variables, written as ``"${name}"``.
-FIELDS: tuple[str, ...] = (
-    "uuid", "bleg_uuid", "caller_id_number", "destination_number", "CLINICALL_DIALLED",
-    "start_epoch", "answer_epoch", "end_epoch", "hangup_cause", "sip_hangup_disposition",
-    v.CLINICALL_OUTCOME, v.CLINICALL_LANG, v.CLINICALL_ROUTE, v.CLINICALL_PATH,
-    v.CLINICALL_QUEUE,
-    "cc_queue", "cc_member_uuid", "cc_queue_joined_epoch", "cc_queue_answered_epoch",
-    "cc_queue_terminated_epoch", "cc_queue_canceled_epoch", "cc_cause", "cc_cancel_reason",
-    "cc_agent", "cc_record_filename",
-)  # fmt: skip
+#: The template's columns in order: the channel variables, written as ``"${name}"`` (the
+#: account's reader of the file owns the list: controller/freeswitch/cdr.py).
+FIELDS = CDR_FIELDS
 
 
 def template_text() -> str:

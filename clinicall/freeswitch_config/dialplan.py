@@ -20,13 +20,22 @@ import re
 
 from clinicall.agi_scripts import variables as v
 from clinicall.freeswitch_config.accounting import ACCOUNT
-from clinicall.freeswitch_config.callcenter import queue_name
+from clinicall.freeswitch_config.callcenter import QUEUE_DOMAIN, queue_name
 from clinicall.freeswitch_config.xmlfile import fragment, raw, value
 from clinicall.settings.models import ClinicConfig, FreeswitchEngine
 
 CONTEXT = "clinicall"
 #: The extension the call is transferred to after the IVR session, in CONTEXT.
 AFTER_IVR = "clinicall_after_ivr"
+#: Where a caller goes when their queue stay ended: on to the overflow queue after the
+#: queue's timeout, else the call ends.
+AFTER_QUEUE = "clinicall_after_queue"
+#: The context the dialling leg of a call the clinic places runs in (the engine port's
+#: originate, controller/freeswitch/control.py): no outbound route is configured yet, so it
+#: refuses, as on Asterisk.
+ORIGINATE_CONTEXT = "clinicall_originate"
+#: mod_callcenter's ``cc_cancel_reason`` when the queue gave the caller up for time.
+TIMED_OUT = ("TIMEOUT", "NO_AGENT_TIMEOUT")
 #: The clinic number the patient dialled, E.164 (the same name as on Asterisk).
 DIALLED = "CLINICALL_DIALLED"
 OUTCOME_FALLBACK = "fallback"
@@ -71,8 +80,34 @@ def context(config: ClinicConfig) -> str:
     fallback = config.routes[config.ivr.fallback_route]
     final = "|".join(FINAL_OUTCOMES)
     after_ivr = f"^{AFTER_IVR}$"
+    queue = "${" + v.CLINICALL_QUEUE + "}@" + QUEUE_DOMAIN
+    after_queue = f"^{AFTER_QUEUE}$"
     lines = [
         f"  <context name={value(CONTEXT)}>",
+        "    <!-- After the IVR: the queue it chose (CLINICALL_QUEUE), then its overflow. -->",
+        "    <extension name=\"clinicall_queue\">",
+        f"      <condition field=\"destination_number\" expression={value(after_ivr)}/>",
+        f"      <condition field={raw('${' + v.CLINICALL_OUTCOME + '}')} "
+        f"expression={value('^' + v.OUTCOME_QUEUE + '$')}>",
+        _action("callcenter", queue, quoted=True),
+        _action("transfer", f"{AFTER_QUEUE} XML {CONTEXT}"),
+        "      </condition>",
+        "    </extension>",
+        "    <extension name=\"clinicall_overflow\">",
+        f"      <condition field=\"destination_number\" expression={value(after_queue)}/>",
+        f"      <condition field=\"${{cc_cancel_reason}}\" "
+        f"expression={value('^(' + '|'.join(TIMED_OUT) + ')$')}/>",
+        f"      <condition field={raw('${' + v.CLINICALL_OVERFLOW + '}')} expression=\"^.+$\">",
+        _action("set", f"{v.CLINICALL_QUEUE}=${{{v.CLINICALL_OVERFLOW}}}", quoted=True),
+        _action("set", f"{v.CLINICALL_OVERFLOW}="),
+        _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
+        "      </condition>",
+        "    </extension>",
+        "    <extension name=\"clinicall_queue_done\">",
+        f"      <condition field=\"destination_number\" expression={value(after_queue)}>",
+        _action("hangup"),
+        "      </condition>",
+        "    </extension>",
         "    <!-- After the IVR: end the call if the IVR ended it, else the fallback queue. -->",
         f"    <extension name={value(AFTER_IVR)}>",
         f"      <condition field=\"destination_number\" expression={value(after_ivr)}/>",
@@ -98,5 +133,14 @@ def context(config: ClinicConfig) -> str:
         "      </condition>",
         "    </extension>",
         "  </context>",
+        f"  <context name={value(ORIGINATE_CONTEXT)}>",
+        "    <!-- Calls the clinic places: no outbound route is configured yet. -->",
+        "    <extension name=\"clinicall_no_route\">",
+        "      <condition field=\"destination_number\" expression=\"^\\+?[0-9]+$\">",
+        _action("hangup", "OUTGOING_CALL_BARRED"),
+        "      </condition>",
+        "    </extension>",
+        "  </context>",
     ]
-    return fragment(lines, note="clinicall's context: the IVR, then the fallback queue")
+    return fragment(lines, note="clinicall's contexts: the IVR, its queues and the fallback "
+                    "queue; calls the clinic places")

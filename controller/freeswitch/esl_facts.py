@@ -172,6 +172,16 @@ class EslFactDecoder:
     ``recordings_dir`` is FreeSWITCH's recording spool: a RECORD_START of a file under it
     gives ``RecordingStarted`` with the path relative to it; a file elsewhere was not started
     by clinicall's dialplan and gives no fact.
+
+    ``account``: when given, only channels whose ``accountcode`` is it are the clinic's and
+    give channel facts (the generated dialplan sets it on a clinic call before answering, the
+    engine's originate on a call the clinic places).  Every other channel of the FreeSWITCH
+    (an operator's leg mod_callcenter dials, which is a call of its own there, unlike on
+    Asterisk where it shares the caller's linkedid; other PBX traffic) gives none.  Since the
+    dialplan sets the account code after CHANNEL_CREATE, such a channel is told as opened at
+    its CHANNEL_ANSWER, at its creation time (``Caller-Channel-Created-Time``).
+    ``queue_domain``: mod_callcenter's queue names ``<id>@<domain>`` become the clinic's
+    queue ids.
     """
 
     def __init__(
@@ -180,11 +190,16 @@ class EslFactDecoder:
         recordings_dir: str = "/var/lib/freeswitch/recordings",
         clock: Clock = utc_now,
         max_channels: int = MAX_CHANNELS,
+        account: str | None = None,
+        queue_domain: str | None = None,
     ) -> None:
         self.recordings_dir = PurePosixPath(recordings_dir)
         self.clock = clock
         self.stats = EslDecodeStats()
         self.hangups = FirstHangups(max_channels)
+        self.account = account
+        self.queue_domain = queue_domain
+        self.opened = FirstHangups(max_channels)  # channels already told as opened
 
     def decode(self, event: EslEvent) -> list[Fact]:
         """The facts of one event ([] for events the account does not follow)."""
@@ -223,19 +238,37 @@ class EslFactDecoder:
 
     # ---- channels ------------------------------------------------------------------------
 
+    def _clinics(self, e: EslEvent) -> bool:
+        return self.account is None or e.get("variable_accountcode") == self.account
+
     def _channel_create(self, e: EslEvent) -> list[Fact]:
+        if not self._clinics(e):
+            raise Ignored
+        return self._opened(e, _at(e, self.clock))
+
+    def _opened(self, e: EslEvent, at: datetime) -> list[Fact]:
         fields = _channel(e, self.clock, ChannelOfCall.KIND)
+        own = _channel(e, self.clock, ChannelOpened.KIND)
+        own["at"] = at
         opened = ChannelOpened(
-            **_channel(e, self.clock, ChannelOpened.KIND),
+            **own,
             caller_number=e.get("Caller-Caller-ID-Number", ""),
             caller_name=e.get("Caller-Caller-ID-Name", ""),
             dialled=e.get("Caller-Destination-Number", ""),
         )
+        self.opened.note(fields["channel_id"])
         return [ChannelOfCall(**fields), opened]
 
     def _channel_answer(self, e: EslEvent) -> list[Fact]:
         """No neutral fact says "answered" (the account learns answers from queue facts);
-        the channel's link to its call is told again, for a link that came up mid-call."""
+        the channel's link to its call is told again, for a link that came up mid-call.  A
+        clinic channel whose account code came after its creation is opened here."""
+        if not self._clinics(e):
+            raise Ignored
+        if self.account is not None and self.opened.get(_req(e, "Unique-ID")) is None:
+            created = _opt_num(e, "Caller-Channel-Created-Time")
+            at = _at(e, self.clock) if created is None else _micros(created)
+            return self._opened(e, at)
         return [ChannelOfCall(**_channel(e, self.clock, ChannelOfCall.KIND))]
 
     def _channel_hangup(self, e: EslEvent) -> list[Fact]:
@@ -246,6 +279,8 @@ class EslFactDecoder:
     def _channel_hangup_complete(self, e: EslEvent) -> list[Fact]:
         fields = _channel(e, self.clock, ChannelClosed.KIND)
         self.hangups.note(fields["channel_id"])
+        if not self._clinics(e):
+            raise Ignored
         cause_text = e.get("Hangup-Cause", "")
         facts: list[Fact] = [
             ChannelClosed(
@@ -273,11 +308,17 @@ class EslFactDecoder:
 
     # ---- mod_callcenter: callers ---------------------------------------------------------
 
+    def _queue(self, e: EslEvent) -> str:
+        name = _req(e, "CC-Queue")
+        if self.queue_domain is None:
+            return name
+        return name.removesuffix(f"@{self.queue_domain}")
+
     def _member_queue_start(self, e: EslEvent) -> list[Fact]:
         return [
             QueueJoined(
                 **_member(e, QueueJoined.KIND, self.clock),
-                queue=_req(e, "CC-Queue"),
+                queue=self._queue(e),
                 caller_number=e.get("CC-Member-CID-Number", ""),
             )
         ]
@@ -292,7 +333,7 @@ class EslFactDecoder:
         return [
             QueueLeft(
                 **_member(e, QueueLeft.KIND, self.clock),
-                queue=_req(e, "CC-Queue"),
+                queue=self._queue(e),
                 reason=reason,
                 wait_ms=wait,
             )
@@ -304,7 +345,7 @@ class EslFactDecoder:
         return [
             MemberRung(
                 **_member(e, MemberRung.KIND, self.clock),
-                queue=_req(e, "CC-Queue"),
+                queue=self._queue(e),
                 member=_req(e, "CC-Agent"),
             )
         ]
@@ -316,7 +357,7 @@ class EslFactDecoder:
         return [
             RingEnded(
                 **_member(e, RingEnded.KIND, self.clock),
-                queue=_req(e, "CC-Queue"),
+                queue=self._queue(e),
                 member=_req(e, "CC-Agent"),
                 ring_ms=ring,
             )
@@ -328,7 +369,7 @@ class EslFactDecoder:
         return [
             QueueAnswered(
                 **_member(e, QueueAnswered.KIND, self.clock),
-                queue=_req(e, "CC-Queue"),
+                queue=self._queue(e),
                 member=_req(e, "CC-Agent"),
                 wait_ms=max(0, answered - joined) * 1000,
                 ring_ms=max(0, answered - called) * 1000,
@@ -346,7 +387,7 @@ class EslFactDecoder:
         return [
             QueueCompleted(
                 **fields,
-                queue=_req(e, "CC-Queue"),
+                queue=self._queue(e),
                 member=_req(e, "CC-Agent"),
                 wait_ms=max(0, answered - joined) * 1000,
                 talk_ms=max(0, ended - answered) * 1000,
@@ -425,7 +466,11 @@ def _at(e: EslEvent, clock: Clock) -> datetime:
         return clock()
     if not _NUMBER.fullmatch(raw):
         raise MalformedEslEvent(e.name, "Event-Date-Timestamp", "is not a number")
-    return datetime.fromtimestamp(int(raw) / 1_000_000, UTC)
+    return _micros(int(raw))
+
+
+def _micros(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, UTC)
 
 
 def _key(e: EslEvent, kind: str) -> str:

@@ -5,47 +5,35 @@ BACKGROUND_JOB, the CHANNEL_* events of that call (and the facts they give).  Ou
 loopback call whose originating leg runs ``socket 127.0.0.1:PORT async full``; the session
 plays a tone_stream and hangs up, each execute matched by its CHANNEL_EXECUTE_COMPLETE.
 
-Skipped with the reason when ``CLINICALL_SKIP_FREESWITCH=1`` or when there is no FreeSWITCH
-build (``tests/freeswitch_instance.py`` says where it looks).
+The FreeSWITCH is the sandbox's (``make_freeswitch``, tests/integration/conftest.py): the
+generated clinic config on fresh loopback ports; ``CLINICALL_SKIP_FREESWITCH=1`` skips.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
-from freeswitch_instance import FreeswitchInstance, find_prefix
 
 from clinicall.controller.facts import ChannelClosed, ChannelOpened
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.esl.outbound import OutboundServer, OutboundSession
 from clinicall.controller.freeswitch.esl_facts import EslFactDecoder
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.settings import ClinicConfig
 
-SKIP_ENV = "CLINICALL_SKIP_FREESWITCH"
+pytestmark = pytest.mark.freeswitch
+
+FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
 TONE = "tone_stream://%(300,0,440)"
 EVENT_WAIT_S = 10.0
 
 
-@pytest.fixture(scope="module")
-def freeswitch() -> Iterator[FreeswitchInstance]:
-    if os.environ.get(SKIP_ENV) == "1":
-        pytest.skip(f"real-FreeSWITCH tests skipped ({SKIP_ENV}=1)")
-    prefix, why = find_prefix()
-    if prefix is None:
-        pytest.skip(why)
-    instance = FreeswitchInstance(prefix)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
-
-
-def client(fs: FreeswitchInstance, events: list[str]) -> EslClient:
-    return EslClient("127.0.0.1", fs.esl_port, fs.password, events=events,
+def client(fs: FreeswitchSandbox, events: list[str]) -> EslClient:
+    assert fs.esl_port is not None
+    return EslClient(fs.esl_host, fs.esl_port, fs.esl_password, events=events,
                      subclasses=["callcenter::info"], command_timeout=10.0)  # fmt: skip
 
 
@@ -57,7 +45,9 @@ async def next_event(stream: asyncio.Queue[EslEvent], name: str, unique_id: str)
                 return event
 
 
-async def test_inbound_api_bgapi_and_channel_events(freeswitch: FreeswitchInstance) -> None:
+async def test_inbound_api_bgapi_and_channel_events(
+        make_freeswitch: FreeswitchFactory) -> None:
+    freeswitch, _ = make_freeswitch(name="esl-inbound")
     seen: asyncio.Queue[EslEvent] = asyncio.Queue()
     decoder = EslFactDecoder()
     facts = []
@@ -68,7 +58,7 @@ async def test_inbound_api_bgapi_and_channel_events(freeswitch: FreeswitchInstan
 
     esl = client(freeswitch, ["CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"])
     esl.add_handler(on_event)
-    async with esl:
+    async with freeswitch, esl:
         assert "is ready" in await esl.api("status")
         result = await esl.bgapi("originate loopback/9196/default &park", timeout=15)
         assert result.startswith("+OK ")
@@ -91,7 +81,8 @@ async def test_inbound_api_bgapi_and_channel_events(freeswitch: FreeswitchInstan
     assert [(f.cause, f.cause_text) for f in ended] == [(16, "NORMAL_CLEARING")]
 
 
-async def test_outbound_session_plays_and_hangs_up(freeswitch: FreeswitchInstance) -> None:
+async def test_outbound_session_plays_and_hangs_up(make_freeswitch: FreeswitchFactory) -> None:
+    freeswitch, _ = make_freeswitch(name="esl-outbound")
     done: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
 
     async def ivr(session: OutboundSession) -> None:
@@ -115,7 +106,7 @@ async def test_outbound_session_plays_and_hangs_up(freeswitch: FreeswitchInstanc
     server = OutboundServer(ivr, command_timeout=10.0)
     port = await server.start()
     try:
-        async with client(freeswitch, ["CHANNEL_HANGUP_COMPLETE"]) as esl:
+        async with freeswitch, client(freeswitch, ["CHANNEL_HANGUP_COMPLETE"]) as esl:
             result = await esl.bgapi(
                 # Quoted: originate splits its arguments at spaces (unquoted, the socket
                 # app gets only the address and runs in static mode).

@@ -58,8 +58,9 @@ def test_the_numbers_go_into_clinicalls_context(config: ClinicConfig) -> None:
 
 def test_the_call_is_answered_then_handed_to_the_outbound_socket(config: ClinicConfig) -> None:
     root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
-    (context,) = root.findall("context")
-    assert context.get("name") == "clinicall"
+    assert [c.get("name") for c in root.findall("context")] == ["clinicall",
+                                                                "clinicall_originate"]
+    context = root.findall("context")[0]
     call = context.find("extension[@name='clinicall_call']/condition")
     assert call is not None
     steps = [(a.get("application"), a.get("data")) for a in call]
@@ -85,6 +86,36 @@ def test_after_the_ivr_the_call_ends_or_falls_back_to_the_default_queue(
                         ("set", f"{v.CLINICALL_ROUTE}=operator"),
                         ("set", f"{v.CLINICALL_QUEUE}=universal"),
                         ("callcenter", "universal@clinicall"), ("hangup", None)]
+
+
+def test_after_the_ivr_the_chosen_queue_then_its_overflow_after_a_timeout(
+        config: ClinicConfig) -> None:
+    root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
+    names = [e.get("name") for e in root.findall("context/extension")]
+    assert names[:4] == ["clinicall_queue", "clinicall_overflow", "clinicall_queue_done",
+                         "clinicall_after_ivr"]  # the queue is tried before the fail-open
+    queue = root.find("context/extension[@name='clinicall_queue']")
+    assert queue is not None
+    _, outcome = queue.findall("condition")
+    assert (outcome.get("field"), outcome.get("expression")) == ("${CLINICALL_OUTCOME}",
+                                                                 "^queue$")
+    assert [(a.get("application"), a.get("data")) for a in outcome] == [
+        ("callcenter", "${CLINICALL_QUEUE}@clinicall"),
+        ("transfer", "clinicall_after_queue XML clinicall")]
+    overflow = root.find("context/extension[@name='clinicall_overflow']")
+    assert overflow is not None
+    conditions = overflow.findall("condition")
+    assert [(c.get("field"), c.get("expression")) for c in conditions] == [
+        ("destination_number", "^clinicall_after_queue$"),
+        ("${cc_cancel_reason}", "^(TIMEOUT|NO_AGENT_TIMEOUT)$"),
+        ("${CLINICALL_OVERFLOW}", "^.+$")]
+    assert [(a.get("application"), a.get("data")) for a in conditions[-1]] == [
+        ("set", "CLINICALL_QUEUE=${CLINICALL_OVERFLOW}"), ("set", "CLINICALL_OVERFLOW="),
+        ("transfer", "clinicall_after_ivr XML clinicall")]
+    originate = root.find("context[@name='clinicall_originate']/extension/condition")
+    assert originate is not None  # no outbound route configured yet: refused, as on Asterisk
+    assert [(a.get("application"), a.get("data")) for a in originate] == [
+        ("hangup", "OUTGOING_CALL_BARRED")]
 
 
 def queue_params(text: str) -> dict[str, dict[str, str]]:
@@ -254,10 +285,14 @@ def test_the_command_refuses_in_one_line_and_diff_writes_nothing(
     assert (out / f"{inc.TIERS}.bak").read_text() == "mine\n"
 
 
-def test_run_refuses_a_freeswitch_clinic_saying_why(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_takes_a_freeswitch_clinic_and_refuses_only_the_examples_secrets(
+        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(EXAMPLE)]) == 1
     err = capsys.readouterr().err
-    assert "the FreeSWITCH adapter is not wired into 'run' yet" in err
+    assert "the example's 'change-me' secrets are still set" in err
+    assert "engine.esl_password" in err
+    assert "then run 'clinicall freeswitch-config' again" in err
+    assert "not wired" not in err
     assert "Traceback" not in err
 
 
@@ -268,3 +303,12 @@ def test_check_config_refuses_freeswitchs_default_password_at_its_line() -> None
     line = text.splitlines().index("  esl_password: ClueCon") + 1
     assert (problem.line, problem.key_path) == (line, "engine.esl_password")
     assert "'ClueCon' is FreeSWITCH's default event socket password" in problem.message
+
+
+def test_the_demo_refuses_an_engine_its_config_is_not_on(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", str(EXAMPLE), "--engine", "asterisk", "--exit"]) == 1
+    err = capsys.readouterr().err
+    assert f"{EXAMPLE} is a clinic on freeswitch, not asterisk" in err
+    assert "leave out --engine" in err
+    assert "Traceback" not in err

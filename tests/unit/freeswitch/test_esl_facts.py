@@ -243,3 +243,46 @@ def test_unknown_events_are_counted_as_ignored() -> None:
     other = EslEvent([("Event-Subclass", "sofia::register"), ("Event-Name", "CUSTOM")])
     assert decoder.decode(other) == []
     assert decoder.stats.ignored == {"HEARTBEAT": 1, "CUSTOM sofia::register": 1}
+
+
+def channel_event(name: str, seq: int, channel: str, **variables: str) -> EslEvent:
+    return EslEvent([
+        ("Event-Name", name), ("Core-UUID", CORE), ("Event-Sequence", str(seq)),
+        ("Event-Date-Timestamp", "1795432680000000"), ("Unique-ID", channel),
+        ("Channel-Call-UUID", channel), ("Caller-Caller-ID-Number", "0501234567"),
+        ("Caller-Destination-Number", "+380441234567"),
+        ("Caller-Channel-Created-Time", "1795432679000000"),
+        ("Hangup-Cause", "NORMAL_CLEARING"), ("variable_hangup_cause_q850", "16"),
+        *((f"variable_{k}", v) for k, v in variables.items()),
+    ])  # fmt: skip
+
+
+def test_with_an_account_only_the_clinics_channels_give_channel_facts() -> None:
+    decoder = EslFactDecoder(clock=lambda: CLOCK, account="clinicall")
+    # the clinic's leg: created before the dialplan set its account code, opened at answer
+    assert decoder.decode(channel_event("CHANNEL_CREATE", 1, "caller")) == []
+    opened = decoder.decode(channel_event("CHANNEL_ANSWER", 2, "caller", accountcode="clinicall"))
+    assert [type(f) for f in opened] == [ChannelOfCall, ChannelOpened]
+    assert opened[1].at == at(1795432679000000)  # when the channel was created
+    again = decoder.decode(channel_event("CHANNEL_ANSWER", 3, "caller", accountcode="clinicall"))
+    assert [type(f) for f in again] == [ChannelOfCall]
+    # an operator's leg mod_callcenter dials is a call of its own in FreeSWITCH: no facts
+    for seq, name in enumerate(("CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_HANGUP",
+                                "CHANNEL_HANGUP_COMPLETE"), start=4):  # fmt: skip
+        assert decoder.decode(channel_event(name, seq, "agent-leg")) == []
+    closed = decoder.decode(channel_event("CHANNEL_HANGUP_COMPLETE", 9, "caller",
+                                          accountcode="clinicall"))  # fmt: skip
+    assert [(type(f), f.channel_id) for f in of(closed, ChannelClosed)] == [
+        (ChannelClosed, "caller")]
+    assert len(closed) == 1
+    # a call the clinic places carries the account code from its creation
+    placed = decoder.decode(channel_event("CHANNEL_CREATE", 10, "cb", accountcode="clinicall"))
+    assert [type(f) for f in placed] == [ChannelOfCall, ChannelOpened]
+    assert decoder.hangups.get("agent-leg") is not None  # still known for who hung up first
+
+
+def test_with_a_queue_domain_queues_are_named_by_the_clinics_id() -> None:
+    decoder = EslFactDecoder(recordings_dir="/var/fs/rec", clock=lambda: CLOCK,
+                             queue_domain="default")  # fmt: skip
+    joined = of(decode("inbound_callcenter", decoder), QueueJoined)
+    assert [f.queue for f in joined] == ["esltest"]

@@ -1,0 +1,303 @@
+"""Engine control over the inbound Event Socket: the engine port's ``EngineControl`` for
+FreeSWITCH (docs/engines/freeswitch.md, "Engine control").
+
+Every command is one ``api`` (or ``bgapi``) with a deadline; the ESL layer's failures map onto
+the port's errors in one place (``_api``): not connected → EngineUnavailable (not sent), the
+link lost while waiting → OutcomeUnknown (never re-sent), output starting ``-ERR`` →
+EngineRefused, no answer → EngineTimeout.
+
+Originate is ``bgapi originate {origination_uuid=<id>,...}loopback/<number>/<context>
+clinicall_after_ivr XML clinicall``: the job's BACKGROUND_JOB says ``+OK <uuid>`` once the
+callee answered, or ``-ERR <CAUSE>``; the answered callee then runs the dialplan's
+``clinicall_after_ivr`` with ``CLINICALL_OUTCOME=queue`` and joins the queue, as an IVR caller
+does.  The channel's uuid is derived from the request's idempotency key, so after a restart
+or a lost link the call is recognised by its facts instead of being dialled again.
+
+Queue members are mod_callcenter agents (operator ids) and tiers: log-in is ``tier add`` (and
+the agent's status), log-out ``tier del``, pause the agent's status ``On Break``.  An agent's
+status is per agent, not per queue: a pause in one queue pauses the operator everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from clinicall.agi_scripts import variables as v
+from clinicall.controller.facts import MemberState
+from clinicall.controller.freeswitch.esl.errors import (
+    EslCommandError,
+    EslLinkLost,
+    EslNotConnected,
+)
+from clinicall.controller.port import (
+    EngineRefused,
+    EngineTimeout,
+    EngineUnavailable,
+    OriginateCause,
+    OriginateFailed,
+    OriginateRequest,
+    OriginateResult,
+    OutcomeUnknown,
+    QueueMemberStatus,
+    QueueStatus,
+)
+
+#: mod_callcenter's queues of a clinic: ``<queue id>@clinicall``
+#: (clinicall/freeswitch_config/callcenter.py names them).
+QUEUE_DOMAIN = "clinicall"
+#: The account code that marks the clinic's channels (the generated dialplan sets it on a
+#: clinic call, originate on a call the clinic places; it also picks the CDR template).
+ACCOUNT = "clinicall"
+#: Where an answered originated call goes: the generated dialplan's after-IVR extension.
+AFTER_IVR = "clinicall_after_ivr XML clinicall"
+#: The context the dialling leg of an originated call runs in (the generated dialplan's).
+ORIGINATE_CONTEXT = "clinicall_originate"
+ORIGINATE_KEY = "CLINICALL_ORIGINATE_KEY"
+DIALLABLE = re.compile(r"\+?[0-9]{2,20}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}")
+VARIABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+#: Characters that end or re-open an originate's ``{a=b,c=d}`` block or an argument.
+VALUE_UNSAFE = re.compile(r"[,{}\[\]'\"\\\s$]")
+CALL_DATA_VARIABLES = {"language": v.CLINICALL_LANG, "route": v.CLINICALL_ROUTE,
+                       "path": v.CLINICALL_PATH, "outcome": v.CLINICALL_OUTCOME,
+                       "priority": v.CLINICALL_PRIORITY}  # fmt: skip
+#: BACKGROUND_JOB ``-ERR <cause>`` → why the call did not connect.
+ORIGINATE_CAUSES = {
+    "NO_ANSWER": OriginateCause.NO_ANSWER, "NO_USER_RESPONSE": OriginateCause.NO_ANSWER,
+    "ORIGINATOR_CANCEL": OriginateCause.NO_ANSWER, "ALLOTTED_TIMEOUT": OriginateCause.NO_ANSWER,
+    "USER_BUSY": OriginateCause.BUSY,
+    "CALL_REJECTED": OriginateCause.REJECTED, "NORMAL_CIRCUIT_CONGESTION":
+    OriginateCause.REJECTED, "OUTGOING_CALL_BARRED": OriginateCause.REJECTED,
+    "NO_ROUTE_DESTINATION": OriginateCause.NO_ROUTE, "UNALLOCATED_NUMBER":
+    OriginateCause.NO_ROUTE, "SUBSCRIBER_ABSENT": OriginateCause.NO_ROUTE,
+    "INVALID_NUMBER_FORMAT": OriginateCause.NO_ROUTE,
+}  # fmt: skip
+#: mod_callcenter agent states → a member's state (``Logged Out`` status → offline).
+AGENT_STATES = {"Waiting": MemberState.IDLE, "Receiving": MemberState.RINGING,
+                "Reserved": MemberState.RINGING, "In a queue call": MemberState.IN_CALL,
+                "Idle": MemberState.IDLE}  # fmt: skip
+ON_BREAK, AVAILABLE, LOGGED_OUT = "On Break", "Available", "Logged Out"
+WAITING_MEMBER_STATES = frozenset({"Waiting", "Trying"})
+#: A priority level outranks an hour of waiting (mod_callcenter serves the highest score:
+#: ``cc_base_score`` plus the seconds waited); the IVR's port uses the same.
+SCORE_PER_PRIORITY = 3600
+
+
+class EslApi(Protocol):
+    """What control needs of the inbound client (``esl.client.EslClient``)."""
+
+    async def api(self, command: str, *,
+                  timeout: float | None = None) -> str: ...  # noqa: ASYNC109  # fmt: skip
+
+    async def bgapi(self, command: str, *,
+                    timeout: float | None = None) -> str: ...  # noqa: ASYNC109  # fmt: skip
+
+
+def call_id_for(key: str) -> str:
+    """The uuid of an originated call, the same for the same idempotency key (a UUID-shaped
+    hash: FreeSWITCH takes any string, the CDR and the facts keep it as the call id)."""
+    h = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def queue_name(queue: str) -> str:
+    return queue if "@" in queue else f"{queue}@{QUEUE_DOMAIN}"
+
+
+def neutral_queue(name: str) -> str:
+    return name.removesuffix(f"@{QUEUE_DOMAIN}")
+
+
+def rows(table: str) -> list[dict[str, str]]:
+    """A ``callcenter_config ... list`` answer (a ``|`` table, then ``+OK``) as dicts."""
+    lines = [line for line in table.strip().splitlines() if line and line != "+OK"]
+    if not lines:
+        return []
+    header = lines[0].split("|")
+    return [dict(zip(header, line.split("|"), strict=False)) for line in lines[1:]
+            if line.count("|") == len(header) - 1]  # fmt: skip
+
+
+def channel_variable(action: str, name: str) -> str:
+    if name in CALL_DATA_VARIABLES:
+        return CALL_DATA_VARIABLES[name]
+    if not VARIABLE_NAME.fullmatch(name):
+        raise EngineRefused(action, f"call data name {name!r}: lower-case letters, digits "
+                            "and _ only")  # fmt: skip
+    return f"CLINICALL_{name.upper()}"
+
+
+def _checked(action: str, what: str, text: str, pattern: re.Pattern[str] = NAME) -> str:
+    if not pattern.fullmatch(text):
+        raise EngineRefused(action, f"{what} {text[:40]!r} is not a valid name")
+    return text
+
+
+class FreeswitchControl:
+    """``EngineControl`` over one inbound ESL client.  The engine forwards every link loss to
+    ``on_link_lost`` (nothing to do: a bgapi waiting for its job fails by itself)."""
+
+    def __init__(self, esl: EslApi, *, deadline_s: float = 5.0,
+                 originate_context: str = ORIGINATE_CONTEXT,
+                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self.esl, self.deadline_s = esl, deadline_s
+        self.originate_context = originate_context
+        self.clock = clock
+        self._originating: set[str] = set()
+        #: Keys whose originate was sent and then lost with the link: never dialled again here.
+        self._unknown: set[str] = set()
+
+    # ---- originate ---------------------------------------------------------------------
+
+    async def originate(self, request: OriginateRequest) -> OriginateResult:
+        action = "originate"
+        if not DIALLABLE.fullmatch(request.number):
+            raise EngineRefused(action, "not a diallable number (digits, optional +)")
+        _checked(action, "queue", request.queue)
+        call_id = call_id_for(request.key)
+        if call_id in self._originating:
+            raise EngineRefused(action, "this key is being dialled already")
+        if request.key in self._unknown:
+            raise EngineRefused(action, "this key was dialled and its outcome is unknown; "
+                                "read the call's facts instead of dialling again")
+        variables = {
+            "origination_uuid": call_id, ORIGINATE_KEY: request.key,
+            "originate_timeout": str(max(1, round(request.ring_timeout_s))),
+            "accountcode": ACCOUNT, v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
+            v.CLINICALL_QUEUE: request.queue, v.CLINICALL_PRIORITY: str(request.priority),
+            "cc_base_score": str(request.priority * SCORE_PER_PRIORITY),
+        }  # fmt: skip
+        if request.caller_id:
+            variables["origination_caller_id_number"] = request.caller_id
+        for name, value in request.data.items():
+            variables[channel_variable(action, name)] = value
+        if any(VALUE_UNSAFE.search(value) for value in variables.values()):
+            raise EngineRefused(action, "call data, caller id or key with a comma, brace, "
+                                "quote, space or $")  # fmt: skip
+        block = ",".join(f"{k}={x}" for k, x in variables.items())
+        command = (f"originate {{{block}}}loopback/{request.number}/{self.originate_context} "
+                   f"{AFTER_IVR}")  # fmt: skip
+        self._originating.add(call_id)
+        try:
+            output = await self._bgapi(action, command, request.ring_timeout_s + self.deadline_s)
+        except OutcomeUnknown:
+            self._unknown.add(request.key)
+            raise
+        finally:
+            self._originating.discard(call_id)
+        if output.startswith("+OK"):
+            return OriginateResult(request.key, call_id, call_id)
+        cause = output.removeprefix("-ERR").strip().split()[0] if output.strip() else ""
+        raise OriginateFailed(action, ORIGINATE_CAUSES.get(cause, OriginateCause.FAILED),
+                              {"cause": cause})  # fmt: skip
+
+    def on_link_lost(self, detail: str) -> None:
+        """The ESL client fails a pending bgapi by itself (EslLinkLost → OutcomeUnknown)."""
+
+    # ---- queue members -----------------------------------------------------------------
+
+    async def queue_member_add(self, queue: str, member: str, *, name: str = "",
+                               paused: bool = False) -> None:  # fmt: skip
+        action = "queue_member_add"
+        agent = _checked(action, "member", member)
+        q = queue_name(_checked(action, "queue", queue))
+        await self._api(action, f"callcenter_config tier add {q} {agent} 1 1")
+        await self._status(action, agent, ON_BREAK if paused else AVAILABLE)
+
+    async def queue_member_remove(self, queue: str, member: str) -> None:
+        action = "queue_member_remove"
+        agent = _checked(action, "member", member)
+        q = queue_name(_checked(action, "queue", queue))
+        await self._api(action, f"callcenter_config tier del {q} {agent}")
+
+    async def queue_member_pause(self, member: str, *, paused: bool, reason: str = "",
+                                 queue: str | None = None) -> None:  # fmt: skip
+        """Per agent: mod_callcenter has no per-queue pause and no pause reason."""
+        action = "queue_member_pause"
+        agent = _checked(action, "member", member)
+        await self._status(action, agent, ON_BREAK if paused else AVAILABLE)
+
+    async def queue_status(self) -> tuple[QueueStatus, ...]:
+        """The clinic's queues (``<id>@clinicall``): their agents by tier, the members
+        waiting (``Waiting`` or ``Trying``) and the longest wait."""
+        action = "queue_status"
+        listed = rows(await self._api(action, "callcenter_config queue list"))
+        # the clinic's queues only (a stock config also has ``support@default``)
+        queues = sorted(r["name"] for r in listed if r["name"].endswith(f"@{QUEUE_DOMAIN}"))
+        members = rows(await self._api(action, "callcenter_config queue list members"))
+        now = self.clock()
+        result = []
+        for q in queues:
+            if not NAME.fullmatch(q):
+                continue
+            agents = rows(await self._api(action, f"callcenter_config queue list agents {q}"))
+            waits = [max(0.0, now - float(m.get("joined_epoch") or now)) for m in members
+                     if m.get("queue") == q and m.get("state") in WAITING_MEMBER_STATES]
+            result.append(QueueStatus(
+                queue=neutral_queue(q),
+                members=tuple(_member_status(neutral_queue(q), a) for a in agents),
+                waiting=len(waits), longest_wait_s=max(waits, default=0.0)))  # fmt: skip
+        return tuple(result)
+
+    # ---- calls -------------------------------------------------------------------------
+
+    async def hangup(self, channel_id: str, *, cause: int = 16) -> None:
+        action = "hangup"
+        await self._api(action, f"uuid_kill {_checked(action, 'channel', channel_id)} {cause}")
+
+    async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
+        action = "set_call_data"
+        if "\n" in value or "\r" in value:
+            raise EngineRefused(action, "a value with a line break")
+        variable = channel_variable(action, name)
+        await self._api(action, f"uuid_setvar {_checked(action, 'channel', channel_id)} "
+                        f"{variable} {value}")  # fmt: skip
+
+    # ---- one place for the errors ------------------------------------------------------
+
+    async def _status(self, action: str, agent: str, status: str) -> None:
+        await self._api(action, f"callcenter_config agent set status {agent} '{status}'")
+
+    async def _api(self, action: str, command: str) -> str:
+        try:
+            output = await self.esl.api(command, timeout=self.deadline_s)
+        except EslNotConnected as error:
+            raise EngineUnavailable(action, str(error)) from None
+        except EslLinkLost as error:
+            raise OutcomeUnknown(action, str(error)) from None
+        except TimeoutError:
+            raise EngineTimeout(action, f"no answer within {self.deadline_s:g} s") from None
+        except ValueError as error:
+            raise EngineRefused(action, str(error)) from None
+        if output.startswith("-ERR") or output.startswith("-USAGE"):
+            raise EngineRefused(action, output.strip()[:200], {"output": output[:200]})
+        return output
+
+    async def _bgapi(self, action: str, command: str, timeout_s: float) -> str:
+        try:
+            return await self.esl.bgapi(command, timeout=timeout_s)
+        except EslNotConnected as error:
+            raise EngineUnavailable(action, str(error)) from None
+        except EslLinkLost as error:
+            raise OutcomeUnknown(action, str(error)) from None
+        except EslCommandError as error:
+            raise EngineRefused(action, error.reply) from None
+        except TimeoutError:
+            raise EngineTimeout(action, f"no result within {timeout_s:g} s") from None
+        except ValueError as error:
+            raise EngineRefused(action, str(error)) from None
+
+
+def _member_status(queue: str, agent: dict[str, str]) -> QueueMemberStatus:
+    status = agent.get("status", "")
+    state = (MemberState.OFFLINE if status == LOGGED_OUT
+             else AGENT_STATES.get(agent.get("state", ""), MemberState.UNKNOWN))  # fmt: skip
+    calls = agent.get("calls_answered", "0")
+    return QueueMemberStatus(queue=queue, member=agent.get("name", ""),
+                             member_name=agent.get("name", ""), state=state,
+                             paused=status == ON_BREAK,
+                             calls_taken=int(calls) if calls.isdigit() else 0)  # fmt: skip
