@@ -210,8 +210,8 @@ async def test_an_operator_logging_in_and_out_leaves_a_session(
             select(AgentSession.queue, AgentSession.login_at, AgentSession.logout_at)
             .join(Agent, Agent.id == AgentSession.agent_id)
             .where(Agent.interface == "op_session"))).all()  # fmt: skip
-    ((queue, login, logout),) = rows
-    login, logout = _aware(login), _aware(logout)
+    ((queue, logged_in, logged_out),) = rows
+    login, logout = _aware(logged_in), _aware(logged_out)
     assert queue == "pediatrics"
     assert login is not None
     assert logout is not None
