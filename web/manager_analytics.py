@@ -55,12 +55,14 @@ def survey_html(rows: list[dict[str, Value]], config: ClinicConfig, lang: str) -
     scores = [sum(_num(r.get(f"csat_{n}")) for r in rows) for n in range(1, 6)]
     chart = {"type": "bar", "labels": [str(n) for n in range(1, 6)],
              "datasets": [{"label": tr(lang, "chart_csat"), "data": scores}]}  # fmt: skip
-    return (f'<section id="survey"><h2>{esc(tr(lang, "survey_title"))}</h2>'
-            f'<div class="scroll"><table><thead><tr><th>{esc(tr(lang, "queue"))}</th>{head}'
-            f"</tr></thead><tbody>{body}</tbody></table></div>"
-            f'<figure class="chart"><figcaption>{esc(tr(lang, "chart_csat"))}</figcaption>'
-            f'<canvas data-chart="{esc(json.dumps(chart))}" role="img" '
-            f'aria-label="{esc(tr(lang, "chart_csat"))}"></canvas></figure></section>')
+    return (
+        f'<section id="survey"><h2>{esc(tr(lang, "survey_title"))}</h2>'
+        f'<div class="scroll"><table><thead><tr><th>{esc(tr(lang, "queue"))}</th>{head}'
+        f"</tr></thead><tbody>{body}</tbody></table></div>"
+        f'<figure class="chart"><figcaption>{esc(tr(lang, "chart_csat"))}</figcaption>'
+        f'<canvas data-chart="{esc(json.dumps(chart))}" role="img" '
+        f'aria-label="{esc(tr(lang, "chart_csat"))}"></canvas></figure></section>'
+    )
 
 
 def heatmap_html(rows: list[dict[str, Value]], lang: str) -> str:
@@ -79,10 +81,12 @@ def heatmap_html(rows: list[dict[str, Value]], lang: str) -> str:
             shade = f' class="heat-{math.ceil(HEAT_SHADES * n / top)}"' if n else ""
             row += f'<td data-report="heat:{day}:{hour}"{shade}>{int(n) if n else ""}</td>'
         body += f'<tr><th scope="row">{esc(tr(lang, f"wd_{day}"))}</th>{row}</tr>'
-    return (f'<section id="demand"><h2>{esc(tr(lang, "demand_title"))}</h2>'
-            f'<div class="scroll"><table class="heatmap"><caption>'
-            f'{esc(tr(lang, "heatmap_caption"))}</caption><thead><tr><th></th>{head}</tr>'
-            f"</thead><tbody>{body}</tbody></table></div></section>")
+    return (
+        f'<section id="demand"><h2>{esc(tr(lang, "demand_title"))}</h2>'
+        f'<div class="scroll"><table class="heatmap"><caption>'
+        f"{esc(tr(lang, 'heatmap_caption'))}</caption><thead><tr><th></th>{head}</tr>"
+        f"</thead><tbody>{body}</tbody></table></div></section>"
+    )
 
 
 def staffing_html(rows: list[dict[str, Value]], config: ClinicConfig, lang: str,
@@ -93,33 +97,42 @@ def staffing_html(rows: list[dict[str, Value]], config: ClinicConfig, lang: str,
         where = f"{r['queue']}:{r['weekday']}:{r['hour']}"
         staffed = str(r.get("staffed") or "")
         mark = f' class="staffed-{staffed}"' if staffed in ("under", "over") else ""
-        body += (f"<tr{mark}><th scope=\"row\">{esc(queue_name(config, str(r['queue'])))}</th>"
-                 f"<td>{esc(tr(lang, 'wd_' + str(r['weekday'])))}</td>"
-                 f"<td>{int(_num(r['hour'])):02d}:00</td>"
-                 + "".join(f'<td data-report="staff:{esc(where)}:{c}">{esc(fmt(r.get(c), u))}'
-                           "</td>" for c, u in STAFFING_COLUMNS)
-                 + f'<td data-report="staff:{esc(where)}:staffed">'
-                 f"{esc(tr(lang, 'staffed_' + staffed) if staffed else '')}</td></tr>")
-    return (f'<section id="staffing"><h2>{esc(tr(lang, "staffing_title"))}</h2>'
-            f'<p class="sub">{esc(tr(lang, "staffing_window", first=window[0], last=window[1]))}'
-            f'</p><div class="scroll"><table><thead><tr><th>{esc(tr(lang, "queue"))}</th>'
-            f'<th>{esc(tr(lang, "weekday"))}</th><th>{esc(tr(lang, "hour"))}</th>{head}'
-            f'<th>{esc(tr(lang, "k_staffed"))}</th></tr></thead><tbody>{body}</tbody></table>'
-            f'</div><p class="note">{esc(tr(lang, "staffing_model"))}</p></section>')
+        body += (
+            f'<tr{mark}><th scope="row">{esc(queue_name(config, str(r["queue"])))}</th>'
+            f"<td>{esc(tr(lang, 'wd_' + str(r['weekday'])))}</td>"
+            f"<td>{int(_num(r['hour'])):02d}:00</td>"
+            + "".join(
+                f'<td data-report="staff:{esc(where)}:{c}">{esc(fmt(r.get(c), u))}</td>'
+                for c, u in STAFFING_COLUMNS
+            )
+            + f'<td data-report="staff:{esc(where)}:staffed">'
+            f"{esc(tr(lang, 'staffed_' + staffed) if staffed else '')}</td></tr>"
+        )
+    return (
+        f'<section id="staffing"><h2>{esc(tr(lang, "staffing_title"))}</h2>'
+        f'<p class="sub">{esc(tr(lang, "staffing_window", first=window[0], last=window[1]))}'
+        f'</p><div class="scroll"><table><thead><tr><th>{esc(tr(lang, "queue"))}</th>'
+        f"<th>{esc(tr(lang, 'weekday'))}</th><th>{esc(tr(lang, 'hour'))}</th>{head}"
+        f"<th>{esc(tr(lang, 'k_staffed'))}</th></tr></thead><tbody>{body}</tbody></table>"
+        f'</div><p class="note">{esc(tr(lang, "staffing_model"))}</p></section>'
+    )
 
 
 async def analytics_html(session: AsyncSession, config: ClinicConfig, start: datetime,
                          end: datetime, lang: str) -> str:  # fmt: skip
     """The three sections for the period [start, end) (local midnights)."""
     always = [q for q, v in config.queues.items() if v.survey == "always"]
-    survey = await compute_survey(session, start=start, end=end, by="queue",
-                                  timezone=config.clinic.timezone, always=always)
+    survey = await compute_survey(
+        session, start=start, end=end, by="queue", timezone=config.clinic.timezone, always=always
+    )
     demand = await compute_demand(session, start=start, end=end, config=config)
     history = end - timedelta(weeks=STAFFING_WEEKS)
     staffing = await compute_staffing(session, start=history, end=end, config=config)
     zone = config.clinic.zone
     window = (str(history.astimezone(zone).date()),
               str((end - timedelta(days=1)).astimezone(zone).date()))  # fmt: skip
-    return (survey_html(survey.section("survey").rows, config, lang)
-            + heatmap_html(demand.section("heatmap").rows, lang)
-            + staffing_html(staffing.section("staffing").rows, config, lang, window))
+    return (
+        survey_html(survey.section("survey").rows, config, lang)
+        + heatmap_html(demand.section("heatmap").rows, lang)
+        + staffing_html(staffing.section("staffing").rows, config, lang, window)
+    )

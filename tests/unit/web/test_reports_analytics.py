@@ -58,12 +58,22 @@ async def _seed(sessions: async_sessionmaker[AsyncSession]) -> None:
         session.add_all([first, second, abandoned, agent])
         await session.flush()
         for call, question, score, complete in [
-            (first, SurveyQuestion.CSAT, 4, True), (first, SurveyQuestion.NPS, 10, True),
+            (first, SurveyQuestion.CSAT, 4, True),
+            (first, SurveyQuestion.NPS, 10, True),
             (second, SurveyQuestion.CSAT, 2, False),
         ]:
-            session.add(SurveyAnswer(call_id=call.id, question=question, score=score,
-                                     answered_at=call.started_at, queue="therapy",
-                                     operator="op103", route="therapy", complete=complete))
+            session.add(
+                SurveyAnswer(
+                    call_id=call.id,
+                    question=question,
+                    score=score,
+                    answered_at=call.started_at,
+                    queue="therapy",
+                    operator="op103",
+                    route="therapy",
+                    complete=complete,
+                )
+            )
         session.add(AgentSession(agent_id=agent.id, queue="therapy",
                                  login_at=MONDAY + timedelta(hours=9),
                                  logout_at=MONDAY + timedelta(hours=12)))  # fmt: skip
@@ -84,8 +94,10 @@ async def test_survey_heatmap_and_staffing_on_the_reports_page(
     response = await client.get(PERIOD)
     assert response.status == 200
     page = await response.text()
-    survey = {c: _cell(page, f"survey:therapy:{c}") for c in (
-        "due", "answered", "response_rate", "partial", "csat_mean", "nps_answers", "nps")}
+    survey = {
+        c: _cell(page, f"survey:therapy:{c}")
+        for c in ("due", "answered", "response_rate", "partial", "csat_mean", "nps_answers", "nps")
+    }
     assert survey == {"due": "2", "answered": "2", "response_rate": "100.0 %", "partial": "1",
                       "csat_mean": "3.0", "nps_answers": "1", "nps": "100.0"}  # fmt: skip
     assert '"data": [0.0, 1.0, 0.0, 1.0, 0.0]' in page.replace("&quot;", '"')  # CSAT 2 and 4
