@@ -112,6 +112,8 @@ CALLBACK_COLS = (
     "queue",
     "language",
     "created_at",
+    "arrived_at",
+    "priority",
     "due_at",
     "state",
     "attempts",
@@ -323,6 +325,8 @@ class Generator:
                 None,
                 "uk",
                 missed_end,
+                missed_end,  # arrived: the missed call's end (docs/callbacks.md)
+                0,
                 missed_end,
                 "done" if answered else "failed",
                 1,

@@ -66,9 +66,24 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="URL", help="database URL (default: from the config)")
 
 
+STAFFING_HELP = """\
+--section staffing: operators needed per queue and hour of the week.
+  The period is the history: give whole weeks, at least one (four is a good window), e.g.
+  --from 2026-11-02 --to 2026-11-29.  The forecast of each hour is the mean of the same hour
+  of the week over the window; AHT is talk + the queue's wrap-up; patience is fitted from the
+  abandons (answered callers count as having waited at least that long).
+  Model: Poisson arrivals at the forecast rate; exponential handle time and patience;
+  operators dedicated to the queue; first come, first served; each hour in steady state.
+  Erlang A allows for callers hanging up; Erlang C (beside it) does not and asks for more.
+  'logged_in' and 'staffed' compare with the operators' recorded log-ins (under / ok / over).
+  A summary and the next step go to stderr; the table to --out or stdout."""
+
+
 def report_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """The CLI's ``Configure`` for ``report``: declares the arguments, returns the handler."""
     add_report_arguments(parser)
+    parser.epilog = STAFFING_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     return run_report
 
 
@@ -103,6 +118,14 @@ def run_report(args: argparse.Namespace) -> int:
 
     if args.date_to < args.date_from:
         return _fail("--to is before --from")
+    days = (args.date_to - args.date_from).days + 1
+    if args.section == "staffing" and days < 7:
+        return _fail(f"a staffing forecast needs at least one whole week of history (got "
+                     f"{days} days)", "e.g. four weeks, Monday to Sunday: "
+                     "--from 2026-11-02 --to 2026-11-29")  # fmt: skip
+    if args.section == "staffing" and days % 7:
+        print(f"clinicall report: warning: {days} days is not whole weeks: some hours of the "
+              "week occur once more than others, and their forecast is high", file=sys.stderr)
     try:
         args.target = parse_target(args.target_sl, args.max_abandon)
     except ValueError as exc:
@@ -179,4 +202,8 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
         with args.out.open("wb") as out:
             write(report, fmt, out, table)
     bar.finish(f"wrote {args.out or 'stdout'}")
+    if args.section == "staffing":
+        from clinicall.reports.staffing_summary import summary_lines
+
+        print("\n".join(summary_lines(report)), file=sys.stderr)
     return 0

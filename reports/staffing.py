@@ -70,7 +70,12 @@ def agents_needed(rate: float, aht: float, patience: float | None, t: float,
     None when not even MAX_AGENTS would."""
     if rate <= 0:
         return 0
-    start = 0 if patience is not None else math.floor(rate * aht) + 1
+    # Operators answer at most N / AHT calls a second, so the share answered (within t or
+    # not) is at most N / load: fewer than sl·load operators never reach the target.  Erlang C
+    # needs N > load besides (else its queue grows without bound).
+    start = math.floor(target.sl * rate * aht)
+    if patience is None:
+        start = max(start, math.floor(rate * aht) + 1)
     for agents in range(start, MAX_AGENTS + 1):
         if patience is None:
             perf = erlang_c_performance(rate, aht, agents, t)

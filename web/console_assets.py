@@ -47,6 +47,10 @@ CSS = """
 .chart { margin: 0; background: #fff; border: 1px solid var(--line); padding: .5rem;
          min-width: 0; }
 .chart canvas { width: 100%; height: 260px; }
+.heatmap td { text-align: center; min-width: 1.6rem; }
+.heat-1 { background: #e3f1f8; } .heat-2 { background: #b9dcee; } .heat-3 { background: #7fbfdf; }
+.heat-4 { background: #3f9bc8; color: #fff; } .heat-5 { background: #0b6e99; color: #fff; }
+.staffed-under { background: #fde2e2; } .staffed-over { background: #fdf3d7; }
 .presets { display: flex; flex-wrap: wrap; gap: .4rem; margin: 1rem 0 .5rem; }
 .preset { padding: .2rem .6rem; border: 1px solid var(--line); border-radius: 4px;
           background: #fff; }

@@ -164,6 +164,76 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "last_week": {"uk": "минулий тиждень", "ru": "прошлая неделя", "en": "last week"},
     "this_month": {"uk": "цей місяць", "ru": "этот месяц", "en": "this month"},
     "last_month": {"uk": "минулий місяць", "ru": "прошлый месяц", "en": "last month"},
+    # reports: survey, demand, staffing (web/manager_analytics.py)
+    "survey_title": {"uk": "Опитування після дзвінка", "ru": "Опрос после звонка",
+                     "en": "Post-call survey"},
+    "chart_csat": {"uk": "Оцінки задоволеності (CSAT 1–5)",
+                   "ru": "Оценки удовлетворённости (CSAT 1–5)",
+                   "en": "Satisfaction answers (CSAT 1–5)"},
+    "k_due": {"uk": "Мали б опитати", "ru": "Следовало опросить", "en": "Due"},
+    "k_response_rate": {"uk": "Частка відповідей", "ru": "Доля ответов",
+                        "en": "Response rate"},
+    "k_partial": {"uk": "Неповні", "ru": "Неполные", "en": "Partial"},
+    "k_csat_mean": {"uk": "Середня оцінка CSAT", "ru": "Средняя оценка CSAT",
+                    "en": "CSAT mean"},
+    "k_nps_answers": {"uk": "Відповіді NPS", "ru": "Ответы NPS", "en": "NPS answers"},
+    "k_nps": {"uk": "Індекс NPS", "ru": "Индекс NPS", "en": "NPS"},
+    "demand_title": {"uk": "Попит за годинами тижня", "ru": "Спрос по часам недели",
+                     "en": "Demand by hour of the week"},
+    "heatmap_caption": {"uk": "Дзвінки за днем тижня та годиною (місцевий час)",
+                        "ru": "Звонки по дню недели и часу (местное время)",
+                        "en": "Calls by weekday and hour (local time)"},
+    "wd_1": {"uk": "Пн", "ru": "Пн", "en": "Mon"},
+    "wd_2": {"uk": "Вт", "ru": "Вт", "en": "Tue"},
+    "wd_3": {"uk": "Ср", "ru": "Ср", "en": "Wed"},
+    "wd_4": {"uk": "Чт", "ru": "Чт", "en": "Thu"},
+    "wd_5": {"uk": "Пт", "ru": "Пт", "en": "Fri"},
+    "wd_6": {"uk": "Сб", "ru": "Сб", "en": "Sat"},
+    "wd_7": {"uk": "Нд", "ru": "Вс", "en": "Sun"},
+    "weekday": {"uk": "День", "ru": "День", "en": "Day"},
+    "hour": {"uk": "Година", "ru": "Час", "en": "Hour"},
+    "staffing_title": {"uk": "Скільки операторів потрібно", "ru": "Сколько нужно операторов",
+                       "en": "Operators needed"},
+    "staffing_window": {"uk": "Прогноз за тими самими годинами тижня з {first} по {last}.",
+                        "ru": "Прогноз по тем же часам недели с {first} по {last}.",
+                        "en": "Forecast from the same hours of the week, {first} to {last}."},
+    "staffing_model": {
+        "uk": "Модель: дзвінки надходять випадково (Пуассон) з прогнозованою частотою; час "
+              "обслуговування (розмова + післядзвінкова обробка) і терпіння пацієнтів "
+              "експоненційні, терпіння оцінено за покинутими дзвінками; оператори працюють "
+              "лише з цією чергою; кожна година стала. Ерланг A враховує, що пацієнти кладуть "
+              "слухавку, Ерланг C — ні, тож радить більше. Червоним — години, де операторів "
+              "менше, ніж радить Ерланг A; жовтим — де на одного чи більше зайвий. Далі: "
+              "змініть розклад змін на червоні години і порівняйте за тиждень.",
+        "ru": "Модель: звонки поступают случайно (Пуассон) с прогнозной частотой; время "
+              "обслуживания (разговор + постобработка) и терпение пациентов экспоненциальны, "
+              "терпение оценено по брошенным звонкам; операторы работают только с этой "
+              "очередью; каждый час стационарен. Эрланг A учитывает, что пациенты кладут "
+              "трубку, Эрланг C — нет, поэтому советует больше. Красным — часы, где "
+              "операторов меньше, чем советует Эрланг A; жёлтым — где один или больше "
+              "лишний. Дальше: измените график смен на красные часы и сравните через неделю.",
+        "en": "Model: calls arrive at random (Poisson) at the forecast rate; handle time (talk "
+              "+ wrap-up) and patients' patience are exponential, the patience fitted from "
+              "the abandoned calls; operators serve this queue only; each hour is steady. "
+              "Erlang A allows for patients hanging up, Erlang C does not and so advises "
+              "more. Red: hours with fewer operators logged in than Erlang A advises; yellow: "
+              "one or more beyond it. Next: move shifts onto the red hours and compare a "
+              "week later."},
+    "k_offered_per_h": {"uk": "Дзвінків за годину", "ru": "Звонков в час",
+                        "en": "Calls per hour"},
+    "k_aht_s": {"uk": "Сер. обслуговування", "ru": "Ср. обслуживание", "en": "AHT"},
+    "k_agents_erlang_a": {"uk": "Потрібно (Ерланг A)", "ru": "Нужно (Эрланг A)",
+                          "en": "Needed (Erlang A)"},
+    "k_sl_erlang_a": {"uk": "Рівень сервісу (A)", "ru": "Уровень сервиса (A)",
+                      "en": "Service level (A)"},
+    "k_abandon_erlang_a": {"uk": "Покинуть (A)", "ru": "Бросят (A)", "en": "Abandon (A)"},
+    "k_agents_erlang_c": {"uk": "Потрібно (Ерланг C)", "ru": "Нужно (Эрланг C)",
+                          "en": "Needed (Erlang C)"},
+    "k_logged_in": {"uk": "Були на зміні", "ru": "Были на смене", "en": "Logged in"},
+    "k_staffed": {"uk": "Укомплектовано", "ru": "Укомплектовано", "en": "Staffed"},
+    "staffed_under": {"uk": "замало", "ru": "мало", "en": "under"},
+    "staffed_ok": {"uk": "достатньо", "ru": "достаточно", "en": "ok"},
+    "staffed_over": {"uk": "забагато", "ru": "много", "en": "over"},
     # dashboard
     "now": {"uk": "Зараз", "ru": "Сейчас", "en": "Now"},
     "today_title": {"uk": "Сьогодні", "ru": "Сегодня", "en": "Today"},

@@ -6,7 +6,8 @@ and missed calls per hour of the day, the wait of answered calls per queue (medi
 percentile, longest), the service level per queue per day, and the topics in demand; the
 missed calls of the period not returned yet, with their cause and age; and CSV / XLSX / JSON
 downloads written by ``reports.export.write`` exactly as ``clinicall report`` writes them for
-the same dates, grouping and section.  docs/console.md.
+the same dates, grouping and section; then the survey, demand and staffing sections
+(web/manager_analytics.py).  docs/console.md.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from clinicall.web.dashboard import fmt
 from clinicall.web.i18n import language_of, tr
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, SESSIONS
 from clinicall.web.live import queue_name
+from clinicall.web.manager_analytics import analytics_html
 from clinicall.web.manager_period import PRESETS, BadPeriod, Period, period_of
 from clinicall.web.pages import esc, language_links, layout, logout_forms
 
@@ -160,6 +162,9 @@ async def reports_page(request: web.Request) -> web.Response:
     daily = await _report(request, period, "queue,day")
     charts = _charts(config, hourly, daily, queues, lang)
     missed = await unreturned(request, period)
+    async with request.app[SESSIONS]() as session:  # survey, demand, staffing
+        analytics = await analytics_html(session, config, *period.bounds(config.clinic.zone),
+                                         lang)  # fmt: skip
     names = {q: queue_name(config, q) for q in config.queues}
     query = f"from={period.first}&amp;to={period.last}&amp;by=queue"
     downloads = " · ".join(
@@ -207,6 +212,7 @@ async def reports_page(request: web.Request) -> web.Response:
   <section><h2>{esc(tr(lang, "unreturned_title"))} ({len(missed)})</h2>
   <div class="scroll"><table id="unreturned"><thead><tr>{missed_heads}</tr></thead>
   <tbody>{missed_rows}</tbody></table></div></section>
+  {analytics}
 </main>"""
     html = layout(f"{tr(lang, 'reports')} — clinicall", body, lang=lang,
                   csrf_token=identity.csrf_token or "",

@@ -58,6 +58,7 @@ from clinicall.controller.tracking import store
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live import LiveState
 from clinicall.controller.tracking.outage import StoreOutage
+from clinicall.controller.tracking.presence import write_presence
 from clinicall.controller.tracking.rows import fact_entries, ivr_entries, journaled
 from clinicall.controller.tracking.surveys import CallNotInStore, write_survey
 from clinicall.db import JournalEntry, insert_journal
@@ -298,6 +299,7 @@ class CallTracker:
             await store.save_cursor(session, self.record.record_name, batch.cursor, self.clock())
             keys = {e.call_key for e in entries if e.call_key}
             projected = await store.project_calls(session, keys, self.config)
+            await write_presence(session, batch.facts)  # operators' log-ins and pauses
             for started in (f for f in batch.facts if isinstance(f, EngineStarted)):
                 cut, recast = await self._cut_by_restart(session, started)
                 new, projected = new + cut, projected + recast

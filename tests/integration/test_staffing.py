@@ -200,6 +200,16 @@ async def test_report_command_writes_the_staffing_table(
         exported = table[int(str(row["hour"]))]
         assert exported["agents_erlang_a [count]"] == str(row["agents_erlang_a"])
         assert exported["agents_erlang_c [count]"] == str(row["agents_erlang_c"])
+    under = [r for r in report.section("staffing").rows if r["staffed"] == "under"]
+    assert under, "the history's three operators cannot carry the 11:00 peak"
+    # The summary on stderr: the queue's line, the assumptions and the next step.
+    assert f"  therapy: {len(report.section('staffing').rows)} hours with calls" in stderr
+    assert f"under-staffed {len(under)} h: Tue " in stderr
+    assert "Model: Poisson arrivals at the forecast rate" in stderr
+    assert "Next: move operators' shifts into the under-staffed hours" in stderr
+    code, stderr = await run("--to", "2026-11-04")
+    assert code == 1
+    assert "needs at least one whole week of history (got 3 days)" in stderr
     code, stderr = await run("--target-sl", "eighty")
     assert code == 1
     assert "--target-sl: expected PCT/SECONDS, got 'eighty'" in stderr

@@ -1,5 +1,7 @@
 """The post-call survey on the real Asterisk 22: consent in the IVR, Queue() option ``c``, the
-two questions after the operator hung up, and the answers in the store.
+two questions after the operator hung up, and the answers in the store; a queue whose survey is
+``always`` surveys without asking.  And, on the same Asterisk, an operator's log-in and log-out
+becoming a session in the store (the staffing report's operators present).
 
 Patients are Local channels; they press the survey's keys when Asterisk starts the question's
 prompt (the test's own AMI observer sees ``AGIExecStart``), sent from their own leg with AMI
@@ -10,6 +12,7 @@ what Asterisk reported; the answers on the store the controller's tracker wrote.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,8 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from clinicall.app import Running, running
-from clinicall.db.models import Call, SurveyAnswer
+from clinicall.asterisk_config.queues import SIM_OPERATORS
+from clinicall.db.models import Agent, AgentSession, Call, SurveyAnswer
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.calltrace import CallTrace
@@ -34,14 +38,17 @@ THANKS = "clinicall/en/survey_thanks"
 OFFER = "clinicall/en/survey_offer"
 ULTRASOUND_AGREES = "1w1w1"  # main: appointments, ultrasound; the survey offer: 1 (yes)
 ULTRASOUND_DECLINES = "1w1w2"
+GYNECOLOGY = "1w2"  # main: appointments, gynecology (its survey: always)
 HOLD_S = 90  # the patient stays on the line for the whole survey unless the call ends first
 
 
 def _config() -> ClinicConfig:
-    """The example clinic; ultrasound asks for the survey; a short digit timeout."""
+    """The example clinic; ultrasound asks for the survey, gynecology always surveys; a short
+    digit timeout."""
     config = load_config(EXAMPLE)
     queues = dict(config.queues)
     queues["ultrasound"] = queues["ultrasound"].model_copy(update={"survey": "ask"})
+    queues["gynecology"] = queues["gynecology"].model_copy(update={"survey": "always"})
     ivr = config.ivr.model_copy(update={"digit_timeout_s": 2.0})
     return config.model_copy(update={"queues": queues, "ivr": ivr})
 
@@ -163,3 +170,50 @@ async def test_hanging_up_during_the_survey_keeps_what_was_answered(
     assert await _answers(app, linkedid) == [
         ("csat", 5, "ultrasound", operator, "ultrasound", False),
     ]
+
+
+async def test_always_surveys_without_asking(clinic: SimulatedClinic, app: Running) -> None:
+    surveys = app.controller.surveys_handled
+    linkedid = await clinic.call(digits=GYNECOLOGY, number=ENGLISH_NUMBER, hold_s=HOLD_S)
+    await clinic.tracer.wait_for_prompt(linkedid, CSAT, timeout=60)
+    (operator,) = clinic.tracer.trace(linkedid).operators_connected
+    await clinic.press(linkedid, "3")
+    await clinic.tracer.wait_for_prompt(linkedid, NPS, timeout=30)
+    await clinic.press(linkedid, "10")
+    trace = await _end(clinic, app, linkedid, surveys + 1)
+    assert trace.variable("CLINICALL_PATH") == "main:1/appointments:2"  # no consent step
+    assert OFFER not in trace.prompts_played
+    assert trace.prompts_played[-3:] == [CSAT, NPS, THANKS]
+    assert await _answers(app, linkedid) == [
+        ("csat", 3, "gynecology", operator, "gynecology", True),
+        ("nps", 10, "gynecology", operator, "gynecology", True),
+    ]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands times back naive (UTC)."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+async def test_an_operator_logging_in_and_out_leaves_a_session(
+    clinic: SimulatedClinic, app: Running
+) -> None:
+    """QueueAdd and QueueRemove, as the operator's desk sends them: Asterisk logs ADDMEMBER and
+    REMOVEMEMBER before it acknowledges, so the record read after the acks holds both."""
+    control, member = app.engine.control, f"Local/op_session@{SIM_OPERATORS}/n"
+    before = datetime.now(UTC)
+    await control.queue_member_add("pediatrics", member, name="op_session")
+    await control.queue_member_remove("pediatrics", member)
+    await app.tracker.reconcile()
+    async with app.sessions() as session:
+        rows = (await session.execute(
+            select(AgentSession.queue, AgentSession.login_at, AgentSession.logout_at)
+            .join(Agent, Agent.id == AgentSession.agent_id)
+            .where(Agent.interface == "op_session"))).all()  # fmt: skip
+    ((queue, logged_in, logged_out),) = rows
+    login, logout = _aware(logged_in), _aware(logged_out)
+    assert queue == "pediatrics"
+    assert login is not None
+    assert logout is not None
+    # queue_log times are whole seconds
+    assert before - timedelta(seconds=1) <= login <= logout <= datetime.now(UTC)
