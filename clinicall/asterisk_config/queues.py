@@ -1,4 +1,10 @@
-"""``clinicall_queues.conf``: one queue per configured queue, the operators as static members.
+"""``clinicall_queues.conf``: one queue per configured queue, and no members.
+
+Operators are dynamic members (``QueueAdd``): a member the config listed would be static, and
+Asterisk refuses to ``QueueRemove`` a static member, so nobody could log out of a queue.  The
+controller logs operators in to their configured queues at start (``controller/shift_logins``);
+``persistentmembers`` keeps who is logged in where across Asterisk restarts
+(docs/engines/asterisk.md, "Queue members").
 
 A specialty queue that has somewhere to overflow refuses callers when nobody can take them
 (``joinempty``/``leavewhenempty``), so the dialplan moves the caller on at once; a queue that is
@@ -34,7 +40,7 @@ def member_interface(operator_id: str, *, simulated: bool) -> str:
 
 def render(config: ClinicConfig, *, simulated: bool) -> str:
     general = section("general", [
-        ("persistentmembers", "no"),  # members come from the clinic config; QueueAdd is live
+        ("persistentmembers", "yes"),  # dynamic members survive an Asterisk restart
         ("autofill", "yes"), ("shared_lastcall", "yes"),
         ("log_membername_as_agent", "yes"),  # queue_log's agent field is the operator id
     ], extend=True)
@@ -61,11 +67,5 @@ def _queue(config: ClinicConfig, qid: str, queue: Queue, last_resort: bool,
         ("setinterfacevar", "yes"), ("setqueuevar", "yes"), ("setqueueentryvar", "yes"),
         ("reportholdtime", "no"), ("timeoutrestart", "no"),
     ]
-    for op in config.operators:
-        if qid in op.queues:
-            interface = member_interface(op.id, simulated=simulated)
-            state = f",PJSIP/{op.id}" if not simulated else ""
-            settings.append(("member", f"{interface},{op.queues[qid]},{op.id}{state}"))
     note = "last resort: always takes callers" if last_resort else "overflows if nobody answers"
-    lines = section(qid, settings, comment=note)
-    return lines.replace("member = ", "member => ")
+    return section(qid, settings, comment=note)
