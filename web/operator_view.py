@@ -2,8 +2,9 @@
 
 Their queues (the config's skills of the operator whose id is the user name) with whether they
 are logged in and paused, and the call that rings them or that they talk on: the caller's
-number and name, language, the route and IVR path in words, the wait, and the number's
-previous calls (read from the store by web/operator_desk.py).  docs/console.md.
+number and name, language, the route and IVR path in words, the wait, the number's previous
+calls and its open callbacks and complaints (read from the store by web/operator_desk.py).
+docs/console.md.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def path_in_words(config: ClinicConfig, path: str) -> str:
 def desk_state(config: ClinicConfig, operator: Operator, memberships: Iterable[MembershipLike],
                call: LiveCallLike | None, caller_e164: str | None,
                previous: Sequence[Mapping[str, object]], now: datetime,
-               lang: Lang = "en") -> dict[str, object]:
+               lang: Lang = "en",
+               open_cases: Mapping[str, Sequence[Mapping[str, object]]] | None = None,
+               ) -> dict[str, object]:
     seen = {m.queue: m for m in memberships if m.state != "offline"}
     reasons = config.console.pause_reasons
 
@@ -108,11 +111,13 @@ def desk_state(config: ClinicConfig, operator: Operator, memberships: Iterable[M
             "queues": queues, "paused": bool(paused),
             "reason": paused[0]["reason"] if paused else "",
             "reason_label": paused[0]["reason_label"] if paused else "",
-            "call": _call(config, call, caller_e164, previous, now) if call else None}
+            "call": _call(config, call, caller_e164, previous, now, open_cases or {})
+            if call else None}
 
 
 def _call(config: ClinicConfig, call: LiveCallLike, caller_e164: str | None,
-          previous: Sequence[Mapping[str, object]], now: datetime) -> dict[str, object]:
+          previous: Sequence[Mapping[str, object]], now: datetime,
+          open_cases: Mapping[str, Sequence[Mapping[str, object]]]) -> dict[str, object]:
     waited_until = call.answered_at or now  # the wait ends when they answer
     wait = (waited_until - call.joined_at).total_seconds() if call.joined_at else None
     return {"call_id": call.call_id, "phase": call.phase,
@@ -122,4 +127,6 @@ def _call(config: ClinicConfig, call: LiveCallLike, caller_e164: str | None,
             "route": route_in_words(config, call.route),
             "path": path_in_words(config, call.path),
             "wait_s": round(wait, 1) if wait is not None else None,
-            "previous": list(previous)}
+            "previous": list(previous),
+            "callbacks": list(open_cases.get("callbacks", ())),
+            "complaints": list(open_cases.get("complaints", ()))}

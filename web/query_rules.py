@@ -32,7 +32,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/reports": frozenset({"from", "to", "period"}),
     "/language": frozenset({"set", "next"}),
     "/reports/download": frozenset({"from", "to", "period", "by", "format", "section"}),
-    "/api/callbacks": frozenset({"state", "limit"}),
+    "/api/callbacks": frozenset({"state", "limit", "queue"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096
