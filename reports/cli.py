@@ -31,7 +31,7 @@ from clinicall.settings.location import DEFAULTS
 if TYPE_CHECKING:
     from clinicall.reports.staffing import Target
 
-SECTIONS = ("queues", "calls", "topics")
+SECTIONS = ("queues", "calls", "topics", "resolution")
 #: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
 OWN_REPORTS = ("survey", "demand", "staffing")
 #: The table a CSV of an own report holds (XLSX and JSON hold all of its tables).

@@ -262,6 +262,10 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
                      "en": "Missed, not called back"},
     "k_missed_rate": {"uk": "Частка пропущених", "ru": "Доля пропущенных",
                       "en": "Missed rate"},
+    "k_fcr": {"uk": "Вирішено з першого дзвінка", "ru": "Решено с первого звонка",
+              "en": "First-contact resolution"},
+    "k_dispositioned": {"uk": "Позначено операторами", "ru": "Отмечено операторами",
+                        "en": "Marked by operators"},
     "k_repeat_24h_rate": {"uk": "Повторні за 24 год", "ru": "Повторные за 24 ч",
                           "en": "Repeat calls within 24 h"},
 }

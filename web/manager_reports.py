@@ -31,12 +31,13 @@ from clinicall.web.live import queue_name
 from clinicall.web.manager_period import PRESETS, BadPeriod, Period, period_of
 from clinicall.web.pages import esc, language_links, layout, logout_forms
 
-SECTIONS = ("queues", "calls", "topics")
+SECTIONS = ("queues", "calls", "topics", "resolution")
 UNRETURNED_MAX = 200
 QUEUE_COLUMNS = [("offered", "count"), ("answered", "count"), ("abandoned", "count"),
                  ("timeout", "count"), ("service_level", "%"), ("asa", "s"), ("wait_p90", "s")]
 CALL_COLUMNS = [("inbound", "count"), ("missed", "count"), ("unreturned", "count"),
-                ("missed_rate", "%"), ("repeat_24h_rate", "%")]
+                ("missed_rate", "%"), ("repeat_24h_rate", "%"), ("fcr", "%"),
+                ("dispositioned", "count")]  # FCR from dispositions beside the repeat proxy
 
 
 def _bad(message: str) -> web.HTTPBadRequest:
@@ -178,7 +179,9 @@ async def reports_page(request: web.Request) -> web.Response:
         f'<td>{esc(m["caller"])}</td><td>{esc(m["name"])}</td><td>{esc(m["cause"])}</td>'
         f'<td>{esc(m["route"])}</td><td>{esc(m["age_min"])} {esc(tr(lang, "minutes"))}</td>'
         "</tr>" for m in missed)
-    calls_row = queues.section("calls").rows
+    resolution = queues.section("resolution").rows  # one row at most: no call keys
+    calls_row: list[dict[str, object]] = [{**r, **(resolution[0] if resolution else {})}
+                                          for r in queues.section("calls").rows]
     missed_heads = "".join(f"<th>{esc(tr(lang, k))}</th>"
                            for k in ("when", "number", "name", "cause", "topic", "age"))
     body = f"""
@@ -200,7 +203,7 @@ async def reports_page(request: web.Request) -> web.Response:
     <button type="submit">{esc(tr(lang, "show"))}</button>
   </form>
   <p class="downloads">{esc(tr(lang, "download"))}: {downloads}</p>
-  {_table(tr(lang, "calls"), [dict(r) for r in calls_row], "_", CALL_COLUMNS, {}, lang)}
+  {_table(tr(lang, "calls"), calls_row, "_", CALL_COLUMNS, {}, lang)}
   {_table(tr(lang, "queues"), [dict(r) for r in queues.section("queues").rows], "queue",
           QUEUE_COLUMNS, names, lang)}
   <section class="charts">{chart_html}</section>

@@ -101,7 +101,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                        {"name": "format", "in": "query",
                         "schema": {"enum": ["csv", "xlsx", "json"]}},
                        {"name": "section", "in": "query",
-                        "schema": {"enum": ["queues", "calls", "topics"]}}],
+                        "schema": {"enum": ["queues", "calls", "topics",
+                                            "resolution"]}}],
         "responses": _answers("the file", None, 400)}},
     "/ws/wallboard": {"get": {
         "summary": "WebSocket: the wallboard's state, pushed on every change (and every 5 s)",
