@@ -120,7 +120,7 @@ def _charts(config: ClinicConfig, hourly: Report, daily: Report,
                       [(tr(lang, "calls"), [hours[h][0] for h in range(24)]),
                        (tr(lang, "missed"), [hours[h][1] for h in range(24)])])
     qrows = queues.section("queues").rows
-    waits = _chart("bar", [queue_name(config, str(r["queue"])) for r in qrows],
+    waits = _chart("bar", [queue_name(config, str(r["queue"]), lang) for r in qrows],
                    [(tr(lang, label), [r.get(field) for r in qrows])
                     for field, label in (("wait_p50", "median_wait"),
                                          ("wait_p90", "p90_wait"),
@@ -129,7 +129,7 @@ def _charts(config: ClinicConfig, hourly: Report, daily: Report,
     by_queue: dict[str, dict[str, object]] = {}
     for r in daily.section("queues").rows:
         by_queue.setdefault(str(r["queue"]), {})[str(r["day"])] = r.get("service_level")
-    sl = _chart("line", days, [(queue_name(config, q), [v.get(d) for d in days])
+    sl = _chart("line", days, [(queue_name(config, q, lang), [v.get(d) for d in days])
                                for q, v in by_queue.items()])
     trows = queues.section("topics").rows
     topics = _chart("bar", [str(r.get("route") or "—") for r in trows],
@@ -161,7 +161,7 @@ async def reports_page(request: web.Request) -> web.Response:
     daily = await _report(request, period, "queue,day")
     charts = _charts(config, hourly, daily, queues, lang)
     missed = await unreturned(request, period)
-    names = {q: queue_name(config, q) for q in config.queues}
+    names = {q: queue_name(config, q, lang) for q in config.queues}
     query = f"from={period.first}&amp;to={period.last}&amp;by=queue"
     downloads = " · ".join(
         f'<a href="/reports/download?{query}&amp;format={f}&amp;section={s}" download>'

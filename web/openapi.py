@@ -107,6 +107,10 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "/ws/wallboard": {"get": {
         "summary": "WebSocket: the wallboard's state, pushed on every change (and every 5 s)",
         "responses": _answers("upgraded to a WebSocket", None)}},
+    "/ws/dashboard": {"get": {
+        "summary": "WebSocket: the dashboard's live queues and today's KPIs, pushed on every "
+                   "change (and every 5 s)",
+        "responses": _answers("upgraded to a WebSocket", None)}},
     "/ws/operator": {"get": {
         "summary": "WebSocket: the operator's queues, pause and screen-pop, pushed",
         "responses": _answers("upgraded to a WebSocket", None)}},

@@ -65,12 +65,12 @@ def _words(ident: str) -> str:
     return ident.replace("_", " ").capitalize()
 
 
-def route_in_words(config: ClinicConfig, route: str) -> str:
+def route_in_words(config: ClinicConfig, route: str, lang: str | None = None) -> str:
     """The route's topic and the queue it goes to: "Gynecology (Гінекологія)"."""
     if not route:
         return ""
     target = config.routes.get(route)
-    queue = queue_name(config, target.queue) if target is not None else ""
+    queue = queue_name(config, target.queue, lang) if target is not None else ""
     return f"{_words(route)} ({queue})" if queue else _words(route)
 
 
@@ -101,7 +101,7 @@ def desk_state(config: ClinicConfig, operator: Operator, memberships: Iterable[M
     def label(reason: str) -> str:  # the reason's words in the page's language
         return reasons[reason].get(lang, reason) if reason in reasons else reason
 
-    queues = [{"queue": q, "name": queue_name(config, q), "logged_in": q in seen,
+    queues = [{"queue": q, "name": queue_name(config, q, lang), "logged_in": q in seen,
                "paused": seen[q].paused if q in seen else False,
                "reason": seen[q].pause_reason if q in seen else "",
                "reason_label": label(seen[q].pause_reason) if q in seen else ""}
@@ -111,20 +111,21 @@ def desk_state(config: ClinicConfig, operator: Operator, memberships: Iterable[M
             "queues": queues, "paused": bool(paused),
             "reason": paused[0]["reason"] if paused else "",
             "reason_label": paused[0]["reason_label"] if paused else "",
-            "call": _call(config, call, caller_e164, previous, now, open_cases or {})
+            "call": _call(config, call, caller_e164, previous, now, open_cases or {}, lang)
             if call else None}
 
 
 def _call(config: ClinicConfig, call: LiveCallLike, caller_e164: str | None,
           previous: Sequence[Mapping[str, object]], now: datetime,
-          open_cases: Mapping[str, Sequence[Mapping[str, object]]]) -> dict[str, object]:
+          open_cases: Mapping[str, Sequence[Mapping[str, object]]],
+          lang: Lang = "en") -> dict[str, object]:
     waited_until = call.answered_at or now  # the wait ends when they answer
     wait = (waited_until - call.joined_at).total_seconds() if call.joined_at else None
     return {"call_id": call.call_id, "phase": call.phase,
             "number": caller_e164 or call.caller_number, "name": call.caller_name,
             "language": call.language, "queue": call.queue,
-            "queue_name": queue_name(config, call.queue),
-            "route": route_in_words(config, call.route),
+            "queue_name": queue_name(config, call.queue, lang),
+            "route": route_in_words(config, call.route, lang),
             "path": path_in_words(config, call.path),
             "wait_s": round(wait, 1) if wait is not None else None,
             "previous": list(previous),
