@@ -46,6 +46,7 @@ CONFIG = REPO / "config" / "clinic.example.yaml"
 KIOSK_TOKEN = "bench-kiosk-token-0123456789abcdef"
 SECRET = b"bench-secret-" * 4
 POLL_EVERY_S = 5.0
+FACTS_KEY = '"bench_facts": '
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -160,6 +161,7 @@ class Seen:
     latencies: list[float] = field(default_factory=list)
     messages: int = 0
     bytes: int = 0
+    dropped: int = 0  # sockets the console closed before the end (too slow to take a push)
 
 
 async def push_clients(port: int, clients: int, started: asyncio.Event, stop: asyncio.Event,
@@ -170,27 +172,32 @@ async def push_clients(port: int, clients: int, started: asyncio.Event, stop: as
     url = f"ws://127.0.0.1:{port}/kiosk/ws?token={KIOSK_TOKEN}"
     connected = 0
     all_in = asyncio.Event()
+    sockets: list[aiohttp.ClientWebSocketResponse] = []
 
     async def one(http: aiohttp.ClientSession) -> None:
         nonlocal connected
         async with http.ws_connect(url, headers={"Origin": origin}, heartbeat=None) as ws:
+            sockets.append(ws)
             connected += 1
             if connected == clients:
                 all_in.set()
-            while not stop.is_set():
-                try:
-                    async with asyncio.timeout(1):
-                        message = await ws.receive()
-                except TimeoutError:
-                    continue
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    return
+            async for message in ws:  # until this bench closes it at the end
                 at = time.time()
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    break
                 seen.messages += 1
                 seen.bytes += len(message.data)
-                if started.is_set():
-                    for _, applied in json.loads(message.data).get("bench_facts", ()):
-                        seen.latencies.append(at - applied)
+                # the instrument is the state's last key: parse only it (the clients share
+                # one process and would otherwise spend it on the whole state)
+                tail = message.data[message.data.rindex(FACTS_KEY) + len(FACTS_KEY):-1]
+                for _, applied in json.loads(tail):
+                    seen.latencies.append(at - applied)
+            if not stop.is_set():
+                seen.dropped += 1
+
+    async def stopper() -> None:
+        await stop.wait()
+        await asyncio.gather(*(ws.close() for ws in sockets))
 
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -198,7 +205,7 @@ async def push_clients(port: int, clients: int, started: asyncio.Event, stop: as
         async with asyncio.timeout(60):
             await all_in.wait()
         started.set()
-        await asyncio.gather(*tasks)
+        await asyncio.gather(stopper(), *tasks)
 
 
 @dataclass
@@ -307,7 +314,7 @@ async def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     return {"mode": mode, "facts": len(facts), "samples": len(latencies),
             "p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99),
             "cpu_pct": 100 * (cpu1 - cpu0) / (wall1 - wall0),
-            "messages": seen.messages, "failed": polls.failed,
+            "messages": seen.messages, "failed": polls.failed, "dropped": seen.dropped,
             "mb_sent": (seen.bytes or polls.bytes) / 1e6}
 
 
@@ -331,7 +338,8 @@ def main() -> None:
         r = asyncio.run(run_mode(mode, args))
         print(f"{r['mode']:<6} {r['facts']:>6} {r['samples']:>9} {r['p50_ms']:>9.1f} "
               f"{r['p99_ms']:>9.1f} {r['cpu_pct']:>11.1f}% {r['mb_sent']:>8.1f}"
-              + (f"  ({r['failed']} failed polls)" if r["failed"] else ""), flush=True)
+              + (f"  ({r['failed']} failed polls)" if r["failed"] else "")
+              + (f"  ({r['dropped']} sockets dropped)" if r["dropped"] else ""), flush=True)
 
 
 if __name__ == "__main__":
