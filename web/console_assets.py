@@ -88,7 +88,7 @@ WALLBOARD_JS = """
     tiles.replaceChildren(...state.queues.map((q) => {
       const tile = text("article", "", "tile " + q.level);
       tile.dataset.queue = q.queue;
-      tile.append(text("h3", q.name));
+      tile.append(text("h3", (q.names && q.names[document.documentElement.lang]) || q.name));
       const dl = document.createElement("dl");
       const aged = q.waiting ? (serverNow() - Date.parse(state.at)) / 1000 : 0;
       const rows = [[words.waiting, String(q.waiting), "waiting", "big"],
