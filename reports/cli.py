@@ -148,7 +148,7 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     zone = config.clinic.zone
     start = datetime.combine(args.date_from, time(), zone)
     end = datetime.combine(args.date_to + timedelta(days=1), time(), zone)
-    bar = ProgressBar(total=5)
+    bar = ProgressBar(total=6)  # compute's five steps and the writing
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
