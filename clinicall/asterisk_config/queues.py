@@ -39,19 +39,19 @@ def member_interface(operator_id: str, *, simulated: bool) -> str:
 
 
 def render(config: ClinicConfig, *, simulated: bool) -> str:
+    """``simulated`` changes nothing here any more (members are added live, with
+    :func:`member_interface`'s interface); kept so every renderer takes the same arguments."""
     general = section("general", [
         ("persistentmembers", "yes"),  # dynamic members survive an Asterisk restart
         ("autofill", "yes"), ("shared_lastcall", "yes"),
         ("log_membername_as_agent", "yes"),  # queue_log's agent field is the operator id
     ], extend=True)
     last_resort = last_resort_queues(config)
-    queues = [_queue(config, qid, queue, qid in last_resort, simulated)
-              for qid, queue in config.queues.items()]
+    queues = [_queue(qid, queue, qid in last_resort) for qid, queue in config.queues.items()]
     return document(general, *queues)
 
 
-def _queue(config: ClinicConfig, qid: str, queue: Queue, last_resort: bool,
-           simulated: bool) -> str:
+def _queue(qid: str, queue: Queue, last_resort: bool) -> str:
     empty = "no" if last_resort else STRICT_EMPTY
     settings: list[tuple[str, object]] = [
         ("strategy", ASTERISK_STRATEGIES[queue.strategy]), ("timeout", queue.ring_s),
