@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +26,7 @@ from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.port import Engine
 from clinicall.controller.service import Clock, Controller, utc_now
+from clinicall.controller.shift_logins import ShiftLogins, Skills
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
@@ -61,6 +62,7 @@ class Running:
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     callbacks: CallbackScheduler | None = None  # None unless ``callbacks.enabled``
+    shift: ShiftLogins | None = None  # the operators' queue logins at link-up
 
 
 @asynccontextmanager
@@ -94,6 +96,9 @@ async def running(
         seed = MemberSeed(tracker.live, engine.control)  # the wallboard's operators at link-up
         engine.subscribe(seed.handle_fact)
         stack.push_async_callback(seed.close)
+        shift = ShiftLogins(engine.control, operator_skills(config), default_member(config))
+        engine.subscribe(shift.handle_fact)  # dynamic members: docs/engines/asterisk.md
+        stack.push_async_callback(shift.close)
         controller = Controller(config, engine, account=tracker, surveys=tracker, now=now)
         await stack.enter_async_context(controller)
         callbacks = None
@@ -101,7 +106,7 @@ async def running(
             callbacks = build_callback_scheduler(config, engine, sessions)
             await callbacks.start()
             stack.push_async_callback(callbacks.close)
-        yield Running(controller, engine, tracker, db, sessions, callbacks)
+        yield Running(controller, engine, tracker, db, sessions, callbacks, shift)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,
@@ -126,17 +131,26 @@ def build_callback_scheduler(config: ClinicConfig, engine: Engine,
                              country_code=TrackingConfig.from_clinic(config).country_code)
 
 
-def operator_desk(config: ClinicConfig, parts: Running) -> OperatorDesk:
-    """The web console's way to the engine for operators (docs/console.md).  A member not
-    seen in any queue yet is the engine's phone of the operator: Asterisk ``PJSIP/<id>``,
-    FreeSWITCH's agent named by the id."""
+def operator_skills(config: ClinicConfig) -> list[Skills]:
+    return [Skills(op.id, dict(op.queues)) for op in config.operators]
+
+
+def default_member(config: ClinicConfig) -> Callable[[str], str]:
+    """A member not seen in any queue yet is the engine's phone of the operator: Asterisk
+    ``PJSIP/<id>``, FreeSWITCH's agent named by the id."""
     asterisk = isinstance(config.engine, AsteriskEngineSettings)
 
-    def default_member(operator_id: str) -> str:
+    def member(operator_id: str) -> str:
         return member_interface(operator_id, simulated=False) if asterisk else operator_id
 
-    return OperatorDesk(parts.engine.control, parts.tracker.live, default_member,
-                        country_code=TrackingConfig.from_clinic(config).country_code)
+    return member
+
+
+def operator_desk(config: ClinicConfig, parts: Running) -> OperatorDesk:
+    """The web console's way to the engine for operators (docs/console.md)."""
+    return OperatorDesk(parts.engine.control, parts.tracker.live, default_member(config),
+                        country_code=TrackingConfig.from_clinic(config).country_code,
+                        shift=parts.shift)
 
 
 def make_sqlite_dir(url: str) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clinicall.controller.port import EngineControl
+from clinicall.controller.shift_logins import ShiftLogins
 from clinicall.controller.tracking.live import LiveState, MemberNow
 from clinicall.controller.tracking.live_calls import LiveCall
 from clinicall.controller.tracking.phone import to_e164
@@ -32,9 +33,11 @@ class DeskCall:
 
 class OperatorDesk:
     def __init__(self, control: EngineControl, live: LiveState,
-                 default_member: Callable[[str], str], *, country_code: str = "") -> None:
+                 default_member: Callable[[str], str], *, country_code: str = "",
+                 shift: ShiftLogins | None = None) -> None:
         self._control, self._live = control, live
         self._default_member, self._country = default_member, country_code
+        self._shift = shift  # told of logins and logouts, so a link-up does not undo them
 
     def memberships(self, operator_id: str) -> list[MemberNow]:
         """The operator's queue memberships the engine reported (logged in: not offline)."""
@@ -45,11 +48,16 @@ class OperatorDesk:
         return seen[0].member if seen else self._default_member(operator_id)
 
     async def log_in(self, operator_id: str, queue: str) -> None:
+        penalty = self._shift.penalty(operator_id, queue) if self._shift is not None else 0
         await self._control.queue_member_add(queue, self.member_of(operator_id),
-                                             name=operator_id)
+                                             name=operator_id, penalty=penalty)
+        if self._shift is not None:
+            self._shift.logged_in(operator_id, queue)
 
     async def log_out(self, operator_id: str, queue: str) -> None:
         await self._control.queue_member_remove(queue, self.member_of(operator_id))
+        if self._shift is not None:
+            self._shift.logged_out(operator_id, queue)
 
     async def pause(self, operator_id: str, *, paused: bool, reason: str = "") -> None:
         """Pause (with ``reason``) or resume in every queue the operator is in."""

@@ -181,8 +181,9 @@ class EngineControl(Protocol):
         ...
 
     async def queue_member_add(self, queue: str, member: str, *, name: str = "",
-                               paused: bool = False) -> None:  # fmt: skip
-        """Log a member in.  Asterisk: ``QueueAdd``.  FreeSWITCH: ``callcenter_config agent
+                               paused: bool = False, penalty: int = 0) -> None:  # fmt: skip
+        """Log a member in (``penalty``: the operator's configured penalty in this queue).
+        Asterisk: ``QueueAdd``.  FreeSWITCH: ``callcenter_config agent
         add`` + ``tier add``."""
         ...
 

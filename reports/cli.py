@@ -31,7 +31,7 @@ from clinicall.settings.location import DEFAULTS
 if TYPE_CHECKING:
     from clinicall.reports.staffing import Target
 
-SECTIONS = ("queues", "calls", "topics")
+SECTIONS = ("queues", "calls", "topics", "resolution")
 #: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
 OWN_REPORTS = ("survey", "demand", "staffing")
 #: The table a CSV of an own report holds (XLSX and JSON hold all of its tables).
@@ -171,7 +171,7 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     zone = config.clinic.zone
     start = datetime.combine(args.date_from, time(), zone)
     end = datetime.combine(args.date_to + timedelta(days=1), time(), zone)
-    bar = ProgressBar(total=5)
+    bar = ProgressBar(total=6)  # compute's five steps and the writing
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:

@@ -77,6 +77,7 @@ from clinicall.db.models.rollups import metric_names
 from clinicall.reports import grouping as grp
 from clinicall.reports import rollup
 from clinicall.reports import timebuckets as tb
+from clinicall.reports.resolution import resolution_section
 from clinicall.reports.settings import KpiSettings, kpi_settings
 from clinicall.reports.sums import Sums
 from clinicall.reports.table import Column, Report, Section, Value, normalize, ratio
@@ -158,9 +159,11 @@ async def compute(
     """The KPIs of [start, end) grouped by ``by`` (see the module docstring for definitions).
 
     Sections: ``queues`` (queue attempts, grouped by all of ``by``), ``calls`` (clinic level,
-    grouped by ``by`` without ``queue``) and ``topics`` (IVR route counts, grouped by the time
-    keys of ``by`` and the route).  Whole hours are read from the hourly sums, which are first
-    brought up to date (:mod:`reports.rollup`) and committed; the rest from the rows.
+    grouped by ``by`` without ``queue``), ``topics`` (IVR route counts, grouped by the time
+    keys of ``by`` and the route) and ``resolution`` (first-contact resolution from the
+    operators' dispositions, grouped as ``calls``; :mod:`reports.resolution`).  Whole hours
+    are read from the hourly sums, which are first brought up to date (:mod:`reports.rollup`)
+    and committed; the rest from the rows.
     ``hourly_sums=False`` reads every row instead: the same numbers, slower (a check).
     """
     settings = kpi_settings(config)
@@ -188,8 +191,13 @@ async def compute(
     await _fill_percentiles(session, ctx, queues)
     step("calls, missed calls and IVR topics")
     calls, topics = await _call_sections(session, ctx)
+    step("first-contact resolution")
+    resolution = await resolution_section(
+        session, ctx.grouping(ctx.call_keys, at=Call.started_at, queue=None, route=Call.route),
+        start, end)
     return Report(start, end, settings.timezone, keys,
-                  {"queues": queues, "calls": calls, "topics": topics})
+                  {"queues": queues, "calls": calls, "topics": topics,
+                   "resolution": resolution})
 
 
 async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: datetime,

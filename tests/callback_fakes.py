@@ -92,7 +92,7 @@ class ScriptedControl:
                             tuple(self.entries)),)  # fmt: skip
 
     async def queue_member_add(self, queue: str, member: str, *, name: str = "",
-                               paused: bool = False) -> None:  # fmt: skip
+                               paused: bool = False, penalty: int = 0) -> None:  # fmt: skip
         raise NotImplementedError
 
     async def queue_member_remove(self, queue: str, member: str) -> None:

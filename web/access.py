@@ -44,6 +44,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/logout": EVERYONE,
     "/logout/all": EVERYONE,
     "/": STAFF,
+    "/ws/dashboard": STAFF,
     "/api/kpi": STAFF,
     "/api/survey": STAFF,
     "/api/demand": STAFF,

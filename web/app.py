@@ -29,6 +29,7 @@ from clinicall.web import (
     complaints_api,
     console_assets,
     dashboard,
+    dashboard_push,
     language_view,
     manager_reports,
     openapi,
@@ -145,6 +146,7 @@ def build_app(
     reports_api.add_metrics(app)
     console_assets.add_routes(app)
     wallboard.add_routes(app)
+    dashboard_push.add_routes(app)  # the dashboard at / is pushed, not polled
     operator_desk.add_routes(app, desk)
     manager_reports.add_routes(app)
     language_view.add_routes(app)

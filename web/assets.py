@@ -1,7 +1,8 @@
 """The dashboard's stylesheet and script, served from memory (no files to package or find).
 
-The script refreshes the cells the page marked with ``data-live`` / ``data-kpi`` from
-``/api/live`` and ``/api/kpi`` every 5 s; its ``fmt`` matches ``web.dashboard.fmt``.
+The script repaints the cells the page marked with ``data-live`` / ``data-kpi`` from the pushes
+of ``/ws/dashboard`` (web/dashboard_push.py; no polling, reconnect with back-off, "stale"
+when the push stops); its ``fmt`` matches ``web.dashboard.fmt``.
 """
 
 from __future__ import annotations
@@ -56,41 +57,65 @@ button { font: inherit; padding: .4rem 1rem; border: 1px solid var(--accent);
 
 JS = """
 "use strict";
-function fmt(value, unit) {
-  if (value === null || value === undefined) return "\\u2014";
-  if (unit === "s") return Number(value).toFixed(1) + " s";
-  if (unit === "%") return Number(value).toFixed(1) + " %";
-  return String(value);
-}
-function put(attr, key, value) {
-  const cell = document.querySelector("[data-" + attr + '="' + key + '"]');
-  if (cell) cell.textContent = fmt(value, cell.dataset.unit);
-}
-async function getJson(url) {
-  const response = await fetch(url, {credentials: "same-origin"});
-  if (response.status === 401) { window.location.assign("/login"); return null; }
-  return response.ok ? response.json() : null;
-}
-async function refresh() {
-  const live = await getJson("/api/live");
-  if (live) {
-    for (const [queue, state] of Object.entries(live.queues)) {
-      for (const [field, value] of Object.entries(state)) put("live", queue + ":" + field, value);
-    }
-    const stamp = document.getElementById("updated");
-    if (stamp) stamp.textContent = "updated " + new Date().toLocaleTimeString();
+(function () {
+  const main = document.querySelector("main[data-socket]");
+  const words = JSON.parse(main.dataset.words);
+  const staleAfter = Number(main.dataset.staleAfter) * 1000;
+  const feed = document.getElementById("feed");
+  let socket = null, lastPush = 0, backoff = 1000;
+  function fmt(value, unit) {
+    if (value === null || value === undefined) return "\\u2014";
+    if (unit === "s") return Number(value).toFixed(1) + " s";
+    if (unit === "%") return Number(value).toFixed(1) + " %";
+    return String(value);
   }
-  const kpi = await getJson("/api/kpi");
-  if (kpi) {
-    for (const row of kpi.sections.queues.rows) {
-      for (const [field, value] of Object.entries(row)) put("kpi", row.queue + ":" + field, value);
-    }
-    for (const [field, value] of Object.entries(kpi.sections.calls.rows[0] || {})) {
-      put("kpi", "calls:" + field, value);
-    }
+  function put(attr, key, value) {
+    const cell = document.querySelector("[data-" + attr + '="' + key + '"]');
+    if (cell) cell.textContent = fmt(value, cell.dataset.unit);
   }
-}
-setInterval(() => { refresh().catch(() => {}); }, 5000);
+  function paint(state) {
+    for (const [queue, now] of Object.entries(state.live.queues)) {
+      for (const [field, value] of Object.entries(now)) put("live", queue + ":" + field, value);
+    }
+    const kpi = state.kpi;
+    if (kpi) {
+      for (const row of kpi.sections.queues.rows) {
+        for (const [field, value] of Object.entries(row)) {
+          put("kpi", row.queue + ":" + field, value);
+        }
+      }
+      for (const [field, value] of Object.entries(kpi.sections.calls.rows[0] || {})) {
+        put("kpi", "calls:" + field, value);
+      }
+    }
+    document.getElementById("updated").textContent =
+      words.updated + " " + new Date().toLocaleTimeString(document.documentElement.lang);
+  }
+  function markFeed() {
+    const stale = !socket || socket.readyState !== WebSocket.OPEN ||
+      Date.now() - lastPush > staleAfter;
+    feed.textContent = stale ? words.stale : words.live;
+    feed.className = "feed " + (stale ? "stale" : "live");
+  }
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + main.dataset.socket);
+    socket.onopen = () => { backoff = 1000; };
+    socket.onmessage = (event) => {
+      lastPush = Date.now();
+      paint(JSON.parse(event.data));
+      markFeed();
+    };
+    socket.onclose = (event) => {
+      markFeed();
+      setTimeout(connect, Math.min(backoff, 30000) * (0.8 + Math.random() * 0.4));
+      backoff = Math.min(backoff * 2, 30000);
+    };
+  }
+  window.dashboard = { paint: paint, socket: () => socket };
+  setInterval(markFeed, 1000);  // a local clock only: no request
+  connect();
+})();
 """
 
 

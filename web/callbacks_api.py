@@ -3,7 +3,8 @@
 Roles (:mod:`web.access`): managers, admins and operators read; managers and admins cancel.
 The patient's number is shown whole only to managers and admins (they call patients about a
 failed callback); operators and everyone else get it masked (clinicall.privacy), as the logs
-do.  ``GET /api/callbacks?state=pending,claimed&limit=50`` (``state``: comma-separated),
+do.  ``GET /api/callbacks?state=pending,claimed&queue=therapy&limit=50`` (``state``, ``queue``:
+comma-separated; the operator's page asks for the jobs of the operator's queues),
 ``GET /api/callbacks/{id}``, ``POST /api/callbacks/{id}/cancel``.
 """
 
@@ -24,6 +25,7 @@ CANCELLERS = frozenset({Role.MANAGER, Role.ADMIN})
 FULL_NUMBERS = frozenset({Role.MANAGER, Role.ADMIN})
 STATES = frozenset({"pending", "claimed", "done", "failed", "cancelled"})
 MAX_LIMIT = 500
+MAX_QUEUES = 50
 
 
 def _store(request: web.Request) -> CallbackStore:
@@ -65,7 +67,10 @@ async def list_jobs(request: web.Request) -> web.Response:
     limit_text = request.query.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise _bad(f"limit is a number from 1 to {MAX_LIMIT}")
-    jobs = await _store(request).jobs(states=states, limit=int(limit_text))
+    queues = [q for q in request.query.get("queue", "").split(",") if q]
+    if len(queues) > MAX_QUEUES or any(len(q) > 64 for q in queues):
+        raise _bad(f"queue: at most {MAX_QUEUES} queue ids")
+    jobs = await _store(request).jobs(states=states, limit=int(limit_text), queues=queues)
     full = _full(request)
     return web.json_response({"jobs": [job_json(job, full=full) for job in jobs]})
 

@@ -92,7 +92,7 @@ WALLBOARD_JS = """
     tiles.replaceChildren(...state.queues.map((q) => {
       const tile = text("article", "", "tile " + q.level);
       tile.dataset.queue = q.queue;
-      tile.append(text("h3", q.name));
+      tile.append(text("h3", (q.names && q.names[document.documentElement.lang]) || q.name));
       const dl = document.createElement("dl");
       const aged = q.waiting ? (serverNow() - Date.parse(state.at)) / 1000 : 0;
       const rows = [[words.waiting, String(q.waiting), "waiting", "big"],
@@ -218,6 +218,36 @@ OPERATOR_JS = """
     document.getElementById("pause-state").textContent =
       s.paused ? words.paused + ": " + s.reason_label : "";
   }
+  function listInto(id, items, text) {
+    document.getElementById(id).replaceChildren(...(items && items.length ? items.map((x) =>
+      Object.assign(document.createElement("li"), {textContent: text(x)})) :
+      [Object.assign(document.createElement("li"), {textContent: words.none})]));
+  }
+  const jobs = document.getElementById("my-callbacks");
+  async function loadCallbacks() {
+    const response = await fetch(jobs.dataset.source, {credentials: "same-origin"});
+    if (response.status === 401) { window.location.assign("/login"); return; }
+    if (!response.ok) { error("error " + response.status); return; }
+    const when = new Intl.DateTimeFormat(jobs.dataset.lang, {timeZone: jobs.dataset.zone,
+      dateStyle: "short", timeStyle: "short"});
+    const rows = (await response.json()).jobs.map((j) => {
+      const row = document.createElement("tr");
+      row.dataset.job = j.id;
+      for (const v of [j.phone, j.queue || "\u2014", j.reason, j.state,
+                       when.format(new Date(j.due_at)), j.attempts]) {
+        row.append(Object.assign(document.createElement("td"), {textContent: String(v)}));
+      }
+      return row;
+    });
+    if (!rows.length) {
+      const empty = document.createElement("tr");
+      empty.append(Object.assign(document.createElement("td"),
+                                 {colSpan: 6, textContent: words.none}));
+      rows.push(empty);
+    }
+    jobs.tBodies[0].replaceChildren(...rows);
+  }
+  document.getElementById("callbacks-refresh").onclick = loadCallbacks;
   function paintCall(call) {
     if (call) {
       lastCall = call;
@@ -235,11 +265,18 @@ OPERATOR_JS = """
           " \u00b7 " + p.outcome + (p.disposition ? " \u00b7 " + p.disposition : "");
         return li;
       }) : [Object.assign(document.createElement("li"), {textContent: words.none})]));
+      listInto("pop-callbacks", call.callbacks, (j) => words.callback + " #" + j.id +
+        " \u00b7 " + (j.queue || "\u2014") + " \u00b7 " + j.reason + " \u00b7 " + j.state +
+        " \u00b7 " + j.due_local + " \u00b7 " + words.attempts + ": " + j.attempts);
+      listInto("pop-complaints", call.complaints, (c) => words.complaint + " #" + c.id +
+        " \u00b7 " + c.state + " \u00b7 " + c.opened_local +
+        (c.topic ? " \u00b7 " + c.topic : "") + " \u00b7 " + c.summary);
       show("pop", true);
       show("after-call", false);
     } else {
       show("pop", false);
       if (lastCall && lastCall.phase === "in_call") {
+        loadCallbacks();  // a call just ended: the jobs may have changed
         document.getElementById("after-call-id").textContent = lastCall.number;
         document.getElementById("disposition-done").textContent = "";
         show("after-call", true);
@@ -292,6 +329,7 @@ OPERATOR_JS = """
     button.onclick = () => { if (lastCall) dispose(button.dataset.disposition, 10); };
   }
   setInterval(markFeed, 1000);  // a local clock only: no request
+  loadCallbacks();
   connect();
 })();
 """

@@ -33,6 +33,7 @@ from yarl import URL
 
 from clinicall.web.access import Handler, wants_json
 from clinicall.web.cookies import LOGIN_CSRF_COOKIE, cookie_value
+from clinicall.web.i18n import language_of, tr
 from clinicall.web.keys import AUTH, IDENTITY
 from clinicall.web.pages import refused_page
 
@@ -107,29 +108,31 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if identity is not None and identity.via_token:
         return await handler(request)
     if not same_site(request):
-        raise _refused(request, "Refused: this request was sent from another site.")
+        raise _refused(request, "refused_other_site")
     given = await _given_token(request)
     if identity is not None:
         if not _equal(given, identity.csrf_token):
-            raise _refused(request, "Refused: the form's security token is missing or wrong. "
-                                    "Reload the page and try again.")
+            raise _refused(request, "refused_csrf_token")
     elif request.match_info.route.resource is not None and (
             request.match_info.route.resource.canonical == LOGIN_PATH):
         cookie = cookie_value(request, LOGIN_CSRF_COOKIE)
         if not (_equal(given, cookie) and cookie is not None
                 and genuine_login_token(request.app[AUTH].secret, cookie)):
-            raise _refused(request, "Refused: the login form has expired or was not sent "
-                                    "from this site. Open the login page again.")
+            raise _refused(request, "refused_login_form")
     else:
-        raise _refused(request, "Refused: a state-changing request needs a login.")
+        raise _refused(request, "refused_needs_login")
     return await handler(request)
 
 
-def _refused(request: web.Request, message: str) -> web.HTTPForbidden:
+def _refused(request: web.Request, reason: str) -> web.HTTPForbidden:
+    """``reason``: the catalogue key of the refusal (web/i18n.py): English for the API, the
+    user's language on the page."""
     resource = request.match_info.route.resource
     log.warning("CSRF check refused %s %s", request.method,
                 resource.canonical if resource is not None else "?")
     if wants_json(request):
-        return web.HTTPForbidden(text=json.dumps({"error": message}),
+        return web.HTTPForbidden(text=json.dumps({"error": tr("en", reason)}),
                                  content_type="application/json")
-    return web.HTTPForbidden(text=refused_page(message), content_type="text/html")
+    lang = language_of(request)
+    return web.HTTPForbidden(text=refused_page(tr(lang, reason), lang),
+                             content_type="text/html")

@@ -1,8 +1,11 @@
-"""The manager's dashboard (``/``) and the two JSON feeds it polls (``/api/live``, ``/api/kpi``).
+"""The manager's dashboard (``/``) and the two JSON feeds of its data (``/api/live``,
+``/api/kpi``).
 
 The page is complete without JavaScript (rendered from the same data as the feeds); the
-script only refreshes the cells every few seconds.  Cells carry ``data-live="queue:field"`` /
-``data-kpi="queue:field"`` so the script finds them without knowing the layout.
+script repaints the cells from the pushes of ``/ws/dashboard`` (web/dashboard_push.py: the
+same two bodies, pushed on every change of the live state; no polling).  Cells carry
+``data-live="queue:field"`` / ``data-kpi="queue:field"`` so the script finds them without
+knowing the layout.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from aiohttp import web
 from clinicall.reports.table import Value
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import reports_api
-from clinicall.web.i18n import language_of, tr
+from clinicall.web.i18n import language_of, tr, words_json
 from clinicall.web.keys import (
     ACCOUNT,
     CLOCK,
@@ -28,6 +31,7 @@ from clinicall.web.keys import (
 from clinicall.web.kpi_today import clinic_row, rows_by_queue, today_report
 from clinicall.web.live import live_view, queue_name
 from clinicall.web.pages import esc, language_links, layout, logout_forms
+from clinicall.web.wallboard import STALE_AFTER_S
 
 LIVE_COLUMNS = [
     ("waiting", "k_waiting", "count"),
@@ -89,9 +93,9 @@ def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, o
     live_queues = live["queues"]
     assert isinstance(live_queues, dict)
     queues = list(dict.fromkeys([*live_queues, *kpi]))
-    live_rows = [(q, queue_name(config, q), live_queues.get(q, {})) for q in queues]
+    live_rows = [(q, queue_name(config, q, lang), live_queues.get(q, {})) for q in queues]
     kpi_rows: list[tuple[str, str, Mapping[str, object]]] = [
-        (q, queue_name(config, q), kpi.get(q, {})) for q in queues]
+        (q, queue_name(config, q, lang), kpi.get(q, {})) for q in queues]
     clinic_cells = "".join(
         f'<div class="tile"><span class="label">{esc(tr(lang, title))}</span>'
         f'<span class="value" data-kpi="calls:{f}" data-unit="{u}">'
@@ -105,21 +109,23 @@ def render_dashboard(config: ClinicConfig, identity: Identity, live: dict[str, o
 <header>
   <div><h1>{esc(name)}</h1>
   <p class="sub">{esc(tr(lang, "time_zone_cap"))} {esc(config.clinic.timezone)} ·
-  <span id="updated">{esc(local_now)}</span></p></div>
+  <span id="feed" class="feed stale" role="status" aria-live="polite">{esc(
+      tr(lang, "connecting"))}</span> · <span id="updated">{esc(local_now)}</span></p></div>
   <div class="who">{language_links(lang, "/")}
     <a href="/reports">{esc(tr(lang, "reports"))}</a>
     <a href="/wallboard">{esc(tr(lang, "wallboard"))}</a>
     <span>{esc(identity.username)} ({esc(identity.role.value)})</span>
     {logout_forms(identity.csrf_token, lang) if identity.csrf_token else ""}</div>
 </header>
-<main>
+<main data-socket="/ws/dashboard" data-stale-after="{STALE_AFTER_S:g}"
+  data-words="{esc(words_json(lang, ("updated", "live", "stale")))}">
   <section><h2>{esc(tr(lang, "now"))}</h2>{status}
   {_table(tr(lang, "queues_now"), "live", LIVE_COLUMNS, live_rows, 0, lang)}</section>
   <section><h2>{esc(tr(lang, "today_title"))}</h2>
   <div class="tiles">{clinic_cells}</div>
   {_table(tr(lang, "queues_today"), "kpi", KPI_COLUMNS, kpi_rows, 0, lang)}</section>
 </main>"""
-    return layout(f"{name} — clinicall", body, script=True,
+    return layout(f"{name} — clinicall", body, script=True, styles=("/assets/console.css",),
                   csrf_token=identity.csrf_token or "", lang=lang)
 
 

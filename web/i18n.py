@@ -33,6 +33,31 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "too_many": {"uk": "Забагато невдалих спроб. Спробуйте через {n} с.",
                  "ru": "Слишком много неудачных попыток. Попробуйте через {n} с.",
                  "en": "Too many failed attempts. Try again in {n} seconds."},
+    "not_done": {"uk": "Не виконано", "ru": "Не выполнено", "en": "Not done"},
+    "back_to_dashboard": {"uk": "Назад до панелі", "ru": "Назад к панели",
+                          "en": "Back to the dashboard"},
+    "refused_other_site": {"uk": "Відхилено: запит надіслано з іншого сайту.",
+                           "ru": "Отклонено: запрос отправлен с другого сайта.",
+                           "en": "Refused: this request was sent from another site."},
+    "refused_csrf_token": {
+        "uk": "Відхилено: захисного токена форми немає або він неправильний. Оновіть сторінку "
+              "і спробуйте ще раз.",
+        "ru": "Отклонено: защитного токена формы нет или он неверный. Обновите страницу и "
+              "попробуйте ещё раз.",
+        "en": "Refused: the form's security token is missing or wrong. Reload the page and "
+              "try again."},
+    "refused_login_form": {
+        "uk": "Відхилено: форма входу застаріла або надіслана не з цього сайту. Відкрийте "
+              "сторінку входу знову.",
+        "ru": "Отклонено: форма входа устарела или отправлена не с этого сайта. Откройте "
+              "страницу входа снова.",
+        "en": "Refused: the login form has expired or was not sent from this site. Open the "
+              "login page again."},
+    "refused_needs_login": {"uk": "Відхилено: запит, що змінює дані, потребує входу.",
+                            "ru": "Отклонено: запрос, изменяющий данные, требует входа.",
+                            "en": "Refused: a state-changing request needs a login."},
+    "bad_address": {"uk": "Неправильна адреса: {problem}.", "ru": "Неверный адрес: {problem}.",
+                    "en": "Bad address: {problem}."},
     "plain_http": {
         "uk": "Увійти тут неможливо: сторінку відкрито через звичайний HTTP, а кукі консолі "
               "захищені (Secure, адреса не локальна), тож браузер їх не збереже. Відкрийте "
@@ -103,6 +128,18 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "previous_calls": {"uk": "Попередні дзвінки (30 днів)", "ru": "Предыдущие звонки (30 дней)",
                        "en": "Previous calls (30 days)"},
     "none": {"uk": "немає", "ru": "нет", "en": "none"},
+    "open_callbacks": {"uk": "Незакриті передзвони", "ru": "Незакрытые перезвоны",
+                       "en": "Open callbacks"},
+    "open_complaints": {"uk": "Відкриті скарги", "ru": "Открытые жалобы",
+                        "en": "Open complaints"},
+    "my_callbacks": {"uk": "Передзвони моїх черг", "ru": "Перезвоны моих очередей",
+                     "en": "Callbacks of my queues"},
+    "refresh": {"uk": "Оновити", "ru": "Обновить", "en": "Refresh"},
+    "due": {"uk": "Коли", "ru": "Когда", "en": "Due"},
+    "attempts": {"uk": "Спроби", "ru": "Попытки", "en": "Attempts"},
+    "state": {"uk": "Стан", "ru": "Состояние", "en": "State"},
+    "complaint": {"uk": "Скарга", "ru": "Жалоба", "en": "Complaint"},
+    "callback": {"uk": "Передзвон", "ru": "Перезвон", "en": "Callback"},
     "after_the_call": {"uk": "Після дзвінка", "ru": "После звонка", "en": "After the call"},
     "what_was_call": {"uk": "Яким був дзвінок", "ru": "Каким был звонок",
                       "en": "What was the call"},
@@ -320,6 +357,10 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
                      "en": "Missed, not called back"},
     "k_missed_rate": {"uk": "Частка пропущених", "ru": "Доля пропущенных",
                       "en": "Missed rate"},
+    "k_fcr": {"uk": "Вирішено з першого дзвінка", "ru": "Решено с первого звонка",
+              "en": "First-contact resolution"},
+    "k_dispositioned": {"uk": "Позначено операторами", "ru": "Отмечено операторами",
+                        "en": "Marked by operators"},
     "k_repeat_24h_rate": {"uk": "Повторні за 24 год", "ru": "Повторные за 24 ч",
                           "en": "Repeat calls within 24 h"},
 }

@@ -68,10 +68,14 @@ AccountSource = Callable[[], AccountHealthLike]
 LIVE_FIELDS = ("waiting", "longest_wait_s", "available", "paused", "in_call")
 
 
-def queue_name(config: ClinicConfig, queue: str) -> str:
-    """The queue's name in the clinic's default language (its id when not configured)."""
+def queue_name(config: ClinicConfig, queue: str, lang: str | None = None) -> str:
+    """The queue's name in ``lang`` where the config has it, else in the clinic's default
+    language (its id when not configured)."""
     names = config.queues[queue].name if queue in config.queues else None
-    return names.get(config.default_language, queue) if names else queue
+    if not names:
+        return queue
+    chosen = next((text for code, text in names.items() if code == lang), "")
+    return chosen or names.get(config.default_language, queue)
 
 
 def live_view(config: ClinicConfig, live: LiveSource | None, now: datetime,

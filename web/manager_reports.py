@@ -33,12 +33,13 @@ from clinicall.web.manager_analytics import analytics_html
 from clinicall.web.manager_period import PRESETS, BadPeriod, Period, period_of
 from clinicall.web.pages import esc, language_links, layout, logout_forms
 
-SECTIONS = ("queues", "calls", "topics")
+SECTIONS = ("queues", "calls", "topics", "resolution")
 UNRETURNED_MAX = 200
 QUEUE_COLUMNS = [("offered", "count"), ("answered", "count"), ("abandoned", "count"),
                  ("timeout", "count"), ("service_level", "%"), ("asa", "s"), ("wait_p90", "s")]
 CALL_COLUMNS = [("inbound", "count"), ("missed", "count"), ("unreturned", "count"),
-                ("missed_rate", "%"), ("repeat_24h_rate", "%")]
+                ("missed_rate", "%"), ("repeat_24h_rate", "%"), ("fcr", "%"),
+                ("dispositioned", "count")]  # FCR from dispositions beside the repeat proxy
 
 
 def _bad(message: str) -> web.HTTPBadRequest:
@@ -121,7 +122,7 @@ def _charts(config: ClinicConfig, hourly: Report, daily: Report,
                       [(tr(lang, "calls"), [hours[h][0] for h in range(24)]),
                        (tr(lang, "missed"), [hours[h][1] for h in range(24)])])
     qrows = queues.section("queues").rows
-    waits = _chart("bar", [queue_name(config, str(r["queue"])) for r in qrows],
+    waits = _chart("bar", [queue_name(config, str(r["queue"]), lang) for r in qrows],
                    [(tr(lang, label), [r.get(field) for r in qrows])
                     for field, label in (("wait_p50", "median_wait"),
                                          ("wait_p90", "p90_wait"),
@@ -130,7 +131,7 @@ def _charts(config: ClinicConfig, hourly: Report, daily: Report,
     by_queue: dict[str, dict[str, object]] = {}
     for r in daily.section("queues").rows:
         by_queue.setdefault(str(r["queue"]), {})[str(r["day"])] = r.get("service_level")
-    sl = _chart("line", days, [(queue_name(config, q), [v.get(d) for d in days])
+    sl = _chart("line", days, [(queue_name(config, q, lang), [v.get(d) for d in days])
                                for q, v in by_queue.items()])
     trows = queues.section("topics").rows
     topics = _chart("bar", [str(r.get("route") or "—") for r in trows],
@@ -165,7 +166,7 @@ async def reports_page(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:  # survey, demand, staffing
         analytics = await analytics_html(session, config, *period.bounds(config.clinic.zone),
                                          lang)  # fmt: skip
-    names = {q: queue_name(config, q) for q in config.queues}
+    names = {q: queue_name(config, q, lang) for q in config.queues}
     query = f"from={period.first}&amp;to={period.last}&amp;by=queue"
     downloads = " · ".join(
         f'<a href="/reports/download?{query}&amp;format={f}&amp;section={s}" download>'
@@ -183,7 +184,9 @@ async def reports_page(request: web.Request) -> web.Response:
         f'<td>{esc(m["caller"])}</td><td>{esc(m["name"])}</td><td>{esc(m["cause"])}</td>'
         f'<td>{esc(m["route"])}</td><td>{esc(m["age_min"])} {esc(tr(lang, "minutes"))}</td>'
         "</tr>" for m in missed)
-    calls_row = queues.section("calls").rows
+    resolution = queues.section("resolution").rows  # one row at most: no call keys
+    calls_row: list[dict[str, object]] = [{**r, **(resolution[0] if resolution else {})}
+                                          for r in queues.section("calls").rows]
     missed_heads = "".join(f"<th>{esc(tr(lang, k))}</th>"
                            for k in ("when", "number", "name", "cause", "topic", "age"))
     body = f"""
@@ -205,7 +208,7 @@ async def reports_page(request: web.Request) -> web.Response:
     <button type="submit">{esc(tr(lang, "show"))}</button>
   </form>
   <p class="downloads">{esc(tr(lang, "download"))}: {downloads}</p>
-  {_table(tr(lang, "calls"), [dict(r) for r in calls_row], "_", CALL_COLUMNS, {}, lang)}
+  {_table(tr(lang, "calls"), calls_row, "_", CALL_COLUMNS, {}, lang)}
   {_table(tr(lang, "queues"), [dict(r) for r in queues.section("queues").rows], "queue",
           QUEUE_COLUMNS, names, lang)}
   <section class="charts">{chart_html}</section>

@@ -101,10 +101,15 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                        {"name": "format", "in": "query",
                         "schema": {"enum": ["csv", "xlsx", "json"]}},
                        {"name": "section", "in": "query",
-                        "schema": {"enum": ["queues", "calls", "topics"]}}],
+                        "schema": {"enum": ["queues", "calls", "topics",
+                                            "resolution"]}}],
         "responses": _answers("the file", None, 400)}},
     "/ws/wallboard": {"get": {
         "summary": "WebSocket: the wallboard's state, pushed on every change (and every 5 s)",
+        "responses": _answers("upgraded to a WebSocket", None)}},
+    "/ws/dashboard": {"get": {
+        "summary": "WebSocket: the dashboard's live queues and today's KPIs, pushed on every "
+                   "change (and every 5 s)",
         "responses": _answers("upgraded to a WebSocket", None)}},
     "/ws/operator": {"get": {
         "summary": "WebSocket: the operator's queues, pause and screen-pop, pushed",

@@ -88,6 +88,7 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
         "/api/callbacks": {"get": {
             "summary": "Callback jobs by state (numbers masked unless the role sees them whole)",
             "parameters": [_query("state", TEXT, "comma-separated job states"),
+                           _query("queue", TEXT, "comma-separated queue ids"),
                            _query("limit", {"type": "integer"})],
             "responses": answers("the jobs", OBJECT, 400)}},
         "/api/callbacks/{job}": {"get": {

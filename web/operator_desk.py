@@ -28,6 +28,7 @@ from clinicall.web.csrf import same_site
 from clinicall.web.i18n import Lang, language_of, tr, words_json
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS
 from clinicall.web.operator_calls import DispositionRefused, previous_calls, store_disposition
+from clinicall.web.operator_open_cases import open_cases
 from clinicall.web.operator_view import (
     LiveCallLike,
     MembershipLike,
@@ -70,6 +71,7 @@ class OperatorPush:
         self._sockets: dict[web.WebSocketResponse, tuple[str, Lang]] = {}  # → operator, lang
         self._changed = asyncio.Event()
         self._previous: dict[str, list[dict[str, object]]] = {}  # call id → previous calls
+        self._open: dict[str, dict[str, list[dict[str, object]]]] = {}  # call id → open cases
 
     def wake(self) -> None:
         self._changed.set()
@@ -82,16 +84,20 @@ class OperatorPush:
             return {"at": now.isoformat(), "operator": operator_id, "available": False}
         now_call = desk.call_now(operator_id)
         previous: list[dict[str, object]] = []
+        cases: dict[str, list[dict[str, object]]] = {}
         if now_call is not None and now_call.caller_e164:
             call_id = now_call.call.call_id
-            if call_id not in self._previous:
+            if call_id not in self._previous:  # read once per call
                 self._previous[call_id] = await previous_calls(
                     app[SESSIONS], now_call.caller_e164, now, zone=config.clinic.zone,
                     exclude=call_id)
-            previous = self._previous[call_id]
+                self._open[call_id] = await open_cases(
+                    app[SESSIONS], now_call.caller_e164, zone=config.clinic.zone)
+            previous, cases = self._previous[call_id], self._open[call_id]
         state = desk_state(config, operator, desk.memberships(operator_id),
                            now_call.call if now_call else None,
-                           now_call.caller_e164 if now_call else None, previous, now, lang)
+                           now_call.caller_e164 if now_call else None, previous, now, lang,
+                           open_cases=cases)
         state["available"] = True
         return state
 
@@ -111,6 +117,7 @@ class OperatorPush:
                         self._sockets.pop(ws, None)
             if len(self._previous) > 1000:  # calls long gone
                 self._previous.clear()
+                self._open.clear()
 
     async def serve(self, request: web.Request, operator_id: str) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30.0)
@@ -153,7 +160,12 @@ async def _push_context(app: web.Application) -> AsyncIterator[None]:
 
 OPERATOR_WORDS = ("incoming_call", "on_the_line", "none", "logged_in", "logged_out",
                   "queue_log_in", "queue_log_out", "paused", "live", "stale", "saved", "saving",
-                  "no_answer")
+                  "no_answer", "callback", "complaint", "attempts")
+
+
+def my_callbacks_url(queues: Iterable[str]) -> str:
+    """The operator's own callback list: the open jobs of their queues (``/api/callbacks``)."""
+    return "/api/callbacks?state=pending,claimed&limit=100&queue=" + ",".join(queues)
 
 
 def render_operator_page(request: web.Request) -> str:
@@ -173,6 +185,7 @@ def render_operator_page(request: web.Request) -> str:
     dispositions = "".join(
         f'<button type="button" class="disposition" data-disposition="{esc(k)}">'
         f"{esc(v.get(lang, k))}</button>" for k, v in config.console.dispositions.items())
+    callbacks_url = my_callbacks_url(operator.queues if operator else ())
     facts = "".join(f'<dt>{esc(tr(lang, word))}</dt><dd data-pop="{field}"></dd>'
                     for word, field in (("number", "number"), ("name", "name"),
                                         ("language", "language"), ("queue", "queue_name"),
@@ -197,6 +210,10 @@ def render_operator_page(request: web.Request) -> str:
     <dl class="pop-facts">{facts}</dl>
     <h3>{esc(tr(lang, "previous_calls"))}</h3>
     <ul id="pop-previous"></ul>
+    <h3>{esc(tr(lang, "open_callbacks"))}</h3>
+    <ul id="pop-callbacks"></ul>
+    <h3>{esc(tr(lang, "open_complaints"))}</h3>
+    <ul id="pop-complaints"></ul>
   </section>
   <section aria-label="{esc(tr(lang, "after_the_call"))}" id="after-call" hidden>
     <h2>{esc(tr(lang, "after_the_call"))}</h2>
@@ -213,6 +230,15 @@ def render_operator_page(request: web.Request) -> str:
   <button type="button" id="pause">{esc(tr(lang, "pause"))}</button>
   <button type="button" id="resume">{esc(tr(lang, "resume"))}</button>
   <span id="pause-state" role="status"></span></section>
+  <section aria-label="{esc(tr(lang, "my_callbacks"))}"><h2>{esc(tr(lang, "my_callbacks"))}</h2>
+  <button type="button" id="callbacks-refresh">{esc(tr(lang, "refresh"))}</button>
+  <div class="scroll"><table id="my-callbacks" class="grid"
+    data-source="{esc(callbacks_url)}" data-zone="{esc(config.clinic.timezone)}"
+    data-lang="{lang}"><thead><tr>
+  <th>{esc(tr(lang, "number"))}</th><th>{esc(tr(lang, "queue"))}</th>
+  <th>{esc(tr(lang, "reason"))}</th><th>{esc(tr(lang, "state"))}</th>
+  <th>{esc(tr(lang, "due"))}</th><th>{esc(tr(lang, "attempts"))}</th></tr>
+  </thead><tbody></tbody></table></div></section>
 </main>"""
     return layout(f"{tr(lang, 'my_desk')} — clinicall", body,
                   scripts=("/assets/operator.js",), styles=("/assets/console.css",),

@@ -2,8 +2,9 @@
 
 Their queues (the config's skills of the operator whose id is the user name) with whether they
 are logged in and paused, and the call that rings them or that they talk on: the caller's
-number and name, language, the route and IVR path in words, the wait, and the number's
-previous calls (read from the store by web/operator_desk.py).  docs/console.md.
+number and name, language, the route and IVR path in words, the wait, the number's previous
+calls and its open callbacks and complaints (read from the store by web/operator_desk.py).
+docs/console.md.
 """
 
 from __future__ import annotations
@@ -64,12 +65,12 @@ def _words(ident: str) -> str:
     return ident.replace("_", " ").capitalize()
 
 
-def route_in_words(config: ClinicConfig, route: str) -> str:
+def route_in_words(config: ClinicConfig, route: str, lang: str | None = None) -> str:
     """The route's topic and the queue it goes to: "Gynecology (Гінекологія)"."""
     if not route:
         return ""
     target = config.routes.get(route)
-    queue = queue_name(config, target.queue) if target is not None else ""
+    queue = queue_name(config, target.queue, lang) if target is not None else ""
     return f"{_words(route)} ({queue})" if queue else _words(route)
 
 
@@ -91,14 +92,16 @@ def path_in_words(config: ClinicConfig, path: str) -> str:
 def desk_state(config: ClinicConfig, operator: Operator, memberships: Iterable[MembershipLike],
                call: LiveCallLike | None, caller_e164: str | None,
                previous: Sequence[Mapping[str, object]], now: datetime,
-               lang: Lang = "en") -> dict[str, object]:
+               lang: Lang = "en",
+               open_cases: Mapping[str, Sequence[Mapping[str, object]]] | None = None,
+               ) -> dict[str, object]:
     seen = {m.queue: m for m in memberships if m.state != "offline"}
     reasons = config.console.pause_reasons
 
     def label(reason: str) -> str:  # the reason's words in the page's language
         return reasons[reason].get(lang, reason) if reason in reasons else reason
 
-    queues = [{"queue": q, "name": queue_name(config, q), "logged_in": q in seen,
+    queues = [{"queue": q, "name": queue_name(config, q, lang), "logged_in": q in seen,
                "paused": seen[q].paused if q in seen else False,
                "reason": seen[q].pause_reason if q in seen else "",
                "reason_label": label(seen[q].pause_reason) if q in seen else ""}
@@ -108,18 +111,23 @@ def desk_state(config: ClinicConfig, operator: Operator, memberships: Iterable[M
             "queues": queues, "paused": bool(paused),
             "reason": paused[0]["reason"] if paused else "",
             "reason_label": paused[0]["reason_label"] if paused else "",
-            "call": _call(config, call, caller_e164, previous, now) if call else None}
+            "call": _call(config, call, caller_e164, previous, now, open_cases or {}, lang)
+            if call else None}
 
 
 def _call(config: ClinicConfig, call: LiveCallLike, caller_e164: str | None,
-          previous: Sequence[Mapping[str, object]], now: datetime) -> dict[str, object]:
+          previous: Sequence[Mapping[str, object]], now: datetime,
+          open_cases: Mapping[str, Sequence[Mapping[str, object]]],
+          lang: Lang = "en") -> dict[str, object]:
     waited_until = call.answered_at or now  # the wait ends when they answer
     wait = (waited_until - call.joined_at).total_seconds() if call.joined_at else None
     return {"call_id": call.call_id, "phase": call.phase,
             "number": caller_e164 or call.caller_number, "name": call.caller_name,
             "language": call.language, "queue": call.queue,
-            "queue_name": queue_name(config, call.queue),
-            "route": route_in_words(config, call.route),
+            "queue_name": queue_name(config, call.queue, lang),
+            "route": route_in_words(config, call.route, lang),
             "path": path_in_words(config, call.path),
             "wait_s": round(wait, 1) if wait is not None else None,
-            "previous": list(previous)}
+            "previous": list(previous),
+            "callbacks": list(open_cases.get("callbacks", ())),
+            "complaints": list(open_cases.get("complaints", ()))}

@@ -107,12 +107,14 @@ def forbidden_page(role: str | None, csrf_token: str = "", lang: str = "en") -> 
                   lang=lang)
 
 
-def refused_page(message: str) -> str:
-    """A refusal with its reason (a failed CSRF check, a bad query) and the way back."""
+def refused_page(message: str, lang: str = "en") -> str:
+    """A refusal with its reason (a failed CSRF check, a bad query) and the way back, in the
+    user's language (``message`` already in it)."""
     body = f"""
 <main class="login">
-  <h1>Not done</h1>
+  <h1>{esc(tr(lang, "not_done"))}</h1>
   <p class="error" role="alert">{esc(message)}</p>
-  <p><a href="/">Back to the dashboard</a> · <a href="/login">Log in</a></p>
+  <p><a href="/">{esc(tr(lang, "back_to_dashboard"))}</a> ·
+  <a href="/login">{esc(tr(lang, "log_in"))}</a></p>
 </main>"""
-    return layout("Not done — clinicall", body)
+    return layout(f"{tr(lang, 'not_done')} — clinicall", body, lang=lang)

@@ -13,6 +13,7 @@ import json
 from aiohttp import web
 
 from clinicall.web.access import Handler, wants_json
+from clinicall.web.i18n import language_of, tr
 from clinicall.web.pages import refused_page
 
 #: The parameters each route takes (by its path); every other route takes none.
@@ -32,7 +33,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/reports": frozenset({"from", "to", "period"}),
     "/language": frozenset({"set", "next"}),
     "/reports/download": frozenset({"from", "to", "period", "by", "format", "section"}),
-    "/api/callbacks": frozenset({"state", "limit"}),
+    "/api/callbacks": frozenset({"state", "limit", "queue"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096
@@ -82,5 +83,6 @@ async def query_middleware(request: web.Request, handler: Handler) -> web.Stream
     if wants_json(request):
         raise web.HTTPBadRequest(text=json.dumps({"error": problem}),
                                  content_type="application/json")
-    raise web.HTTPBadRequest(text=refused_page(f"Bad address: {problem}."),
+    lang = language_of(request)  # the problem itself is technical: said as is
+    raise web.HTTPBadRequest(text=refused_page(tr(lang, "bad_address", problem=problem), lang),
                              content_type="text/html")

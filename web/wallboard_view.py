@@ -15,6 +15,7 @@ from typing import Protocol
 
 from clinicall.reports.table import Value
 from clinicall.settings.models import ClinicConfig, Wallboard
+from clinicall.web.i18n import LANGUAGES
 from clinicall.web.live import QueueNowLike, queue_name
 
 #: Queue outcomes counted as "missed" on a tile (besides the abandons, shown apart).
@@ -79,6 +80,8 @@ def tiles(config: ClinicConfig, live: Mapping[str, QueueNowLike],
         service_level = float(sl) if isinstance(sl, int | float) else None
         out.append({
             "queue": queue, "name": queue_name(config, queue),
+            # one push serves every screen: each page picks its own language's name
+            "names": {lang: queue_name(config, queue, lang) for lang in LANGUAGES},
             "waiting": now.waiting if now is not None else 0,
             "longest_wait_s": longest,
             "service_level": service_level,

@@ -1,4 +1,10 @@
-"""``clinicall_queues.conf``: one queue per configured queue, the operators as static members.
+"""``clinicall_queues.conf``: one queue per configured queue, and no members.
+
+Operators are dynamic members (``QueueAdd``): a member the config listed would be static, and
+Asterisk refuses to ``QueueRemove`` a static member, so nobody could log out of a queue.  The
+controller logs operators in to their configured queues at start (``controller/shift_logins``);
+``persistentmembers`` keeps who is logged in where across Asterisk restarts
+(docs/engines/asterisk.md, "Queue members").
 
 A specialty queue that has somewhere to overflow refuses callers when nobody can take them
 (``joinempty``/``leavewhenempty``), so the dialplan moves the caller on at once; a queue that is
@@ -36,24 +42,24 @@ def member_interface(operator_id: str, *, simulated: bool) -> str:
 #: replace the administrator's values there, for their queues too (README, "Asterisk: your
 #: config and clinicall's").  Everything a queue can set itself is set per queue instead.
 GENERAL_ONLY = (
-    ("persistentmembers", "no"),  # members come from the clinic config; QueueAdd is live
+    ("persistentmembers", "yes"),  # dynamic members (added live) survive an Asterisk restart
     ("shared_lastcall", "yes"),  # an operator in two queues gets their wrap-up in both
     ("log_membername_as_agent", "yes"),  # queue_log's agent field is the operator id
 )
 
 
 def render(config: ClinicConfig, *, simulated: bool) -> str:
+    """``simulated`` changes nothing here any more (members are added live, with
+    :func:`member_interface`'s interface); kept so every renderer takes the same arguments."""
     general = section("general", GENERAL_ONLY, extend=True,
                       comment="global-only settings clinicall needs: they replace yours, for "
                               "every queue (the rest is set per queue below)")
     last_resort = last_resort_queues(config)
-    queues = [_queue(config, qid, queue, qid in last_resort, simulated)
-              for qid, queue in config.queues.items()]
+    queues = [_queue(qid, queue, qid in last_resort) for qid, queue in config.queues.items()]
     return document(general, *queues)
 
 
-def _queue(config: ClinicConfig, qid: str, queue: Queue, last_resort: bool,
-           simulated: bool) -> str:
+def _queue(qid: str, queue: Queue, last_resort: bool) -> str:
     empty = "no" if last_resort else STRICT_EMPTY
     settings: list[tuple[str, object]] = [
         ("strategy", ASTERISK_STRATEGIES[queue.strategy]), ("timeout", queue.ring_s),
@@ -69,11 +75,5 @@ def _queue(config: ClinicConfig, qid: str, queue: Queue, last_resort: bool,
         ("setinterfacevar", "yes"), ("setqueuevar", "yes"), ("setqueueentryvar", "yes"),
         ("reportholdtime", "no"), ("timeoutrestart", "no"),
     ]
-    for op in config.operators:
-        if qid in op.queues:
-            interface = member_interface(op.id, simulated=simulated)
-            state = f",PJSIP/{op.id}" if not simulated else ""
-            settings.append(("member", f"{interface},{op.queues[qid]},{op.id}{state}"))
     note = "last resort: always takes callers" if last_resort else "overflows if nobody answers"
-    lines = section(qid, settings, comment=note)
-    return lines.replace("member = ", "member => ")
+    return section(qid, settings, comment=note)

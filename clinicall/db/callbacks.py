@@ -164,12 +164,15 @@ class CallbackStore:
             row = await session.get(Callback, job_id)
             return _job(row) if row is not None else None
 
-    async def jobs(self, *, states: Iterable[str] = (), limit: int = 100) -> list[JobRow]:
-        """The newest jobs first, in these states (all when empty)."""
-        wanted = list(states)
+    async def jobs(self, *, states: Iterable[str] = (), limit: int = 100,
+                   queues: Iterable[str] = ()) -> list[JobRow]:
+        """The newest jobs first, in these states and of these queues (all when empty)."""
+        wanted, of_queues = list(states), list(queues)
         query = select(Callback).order_by(Callback.created_at.desc(), Callback.id.desc())
         if wanted:
             query = query.where(Callback.state.in_(wanted))
+        if of_queues:
+            query = query.where(Callback.queue.in_(of_queues))
         async with self.sessions() as session:
             return [_job(row) for row in await session.scalars(query.limit(limit))]
 

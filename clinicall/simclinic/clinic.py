@@ -23,6 +23,7 @@ from pathlib import Path
 from clinicall.asterisk_config import installed_asterisk_config
 from clinicall.asterisk_config import simulation as sim
 from clinicall.asterisk_config.dialplan import INBOUND
+from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.sandbox.asterisk import AsteriskSandbox
@@ -68,9 +69,12 @@ class SimulatedClinic:
         progress: Progress = lambda line: None,
         own_files: Mapping[str, str] | None = None,
         ports: EnginePorts | None = None,
+        log_in_operators: bool = True,
     ) -> AsyncIterator[SimulatedClinic]:
         """``own_files``: the administrator's files (``extensions.conf`` with their contexts
-        and the ``#include``), in place of a fresh install's."""
+        and the ``#include``), in place of a fresh install's.  ``log_in_operators``: add every
+        simulated operator to their configured queues, as the controller does at start
+        (the generated config has no static members: docs/engines/asterisk.md)."""
         ports = ports or EnginePorts.pick()
         config = with_ports(config, ports)
         conf = {**installed_asterisk_config(config, simulated=True), **(own_files or {})}
@@ -91,7 +95,18 @@ class SimulatedClinic:
                             ping_interval=2.0, ping_timeout=2.0)
             async with ami:
                 await ami.wait_connected(10)
-                yield cls(config, asterisk, ami)
+                clinic = cls(config, asterisk, ami)
+                if log_in_operators:
+                    await clinic.log_in_operators()
+                yield clinic
+
+    async def log_in_operators(self) -> None:
+        """Every operator into their configured queues, with their penalty (``QueueAdd``)."""
+        for op in self.config.operators:
+            for queue, penalty in op.queues.items():
+                await self.ami.action("QueueAdd", {
+                    "Queue": queue, "Interface": member_interface(op.id, simulated=True),
+                    "MemberName": op.id, "Penalty": str(penalty)})
 
     async def set_operator(self, operator_id: str, behaviour: str = "answer", *,
                            talk_s: int | None = None, ring_s: int | None = None) -> None:

@@ -192,9 +192,10 @@ class AsteriskControl:
     # ---- queue members -----------------------------------------------------------------
 
     async def queue_member_add(self, queue: str, member: str, *, name: str = "",
-                               paused: bool = False) -> None:  # fmt: skip
+                               paused: bool = False, penalty: int = 0) -> None:  # fmt: skip
         await self._action("QueueAdd", {"Queue": queue, "Interface": member,
                                         "MemberName": name or member,
+                                        "Penalty": str(penalty),
                                         "Paused": "true" if paused else "false"})  # fmt: skip
 
     async def queue_member_remove(self, queue: str, member: str) -> None:

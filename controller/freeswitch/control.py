@@ -201,11 +201,15 @@ class FreeswitchControl:
     # ---- queue members -----------------------------------------------------------------
 
     async def queue_member_add(self, queue: str, member: str, *, name: str = "",
-                               paused: bool = False) -> None:  # fmt: skip
+                               paused: bool = False, penalty: int = 0) -> None:  # fmt: skip
+        """The tier's level is the penalty + 1, as the generated tiers have it
+        (docs/engines/freeswitch.md)."""
         action = "queue_member_add"
         agent = _checked(action, "member", member)
         q = queue_name(_checked(action, "queue", queue))
-        await self._api(action, f"callcenter_config tier add {q} {agent} 1 1")
+        if not 0 <= penalty < 100:
+            raise EngineRefused(action, f"penalty {penalty}: expected 0 to 99")
+        await self._api(action, f"callcenter_config tier add {q} {agent} {penalty + 1} 1")
         await self._status(action, agent, ON_BREAK if paused else AVAILABLE)
 
     async def queue_member_remove(self, queue: str, member: str) -> None:

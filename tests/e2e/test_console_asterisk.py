@@ -187,3 +187,39 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
         await page.screenshot(path=str(tmp_path / "operator-asterisk-failure.png"),
                               full_page=True)
         raise
+
+
+async def _listed(parts: Running, queue: str, operator_id: str) -> bool:
+    (status,) = [q for q in await parts.engine.control.queue_status() if q.queue == queue]
+    return any(m.member_name == operator_id for m in status.members)
+
+
+async def test_an_operator_logs_out_of_a_queue_and_back_in_from_the_page(
+    browser: Any, running_parts: Running, console: TestServer, tmp_path: Path,
+) -> None:
+    """Operators are dynamic members (no static ones in the generated queues.conf), so the
+    engine takes the logout: its queue status no longer lists them, then lists them again."""
+    parts = running_parts
+    assert await _listed(parts, "gynecology", "op102")  # logged in at start
+    await add_user(parts.sessions, "op102", Role.OPERATOR, PASSWORD, cost=FAST_COST)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_cookies([{"name": LANG_COOKIE, "value": "en",
+                                "url": str(console.make_url("/"))}])
+    page = await context.new_page()
+    row = '#my-queues tr[data-queue="gynecology"]'
+    try:
+        await log_in(page, console, "op102", "/operator")
+        await page.wait_for_selector("#feed.live")
+        await page.locator(row, has_text="logged in").wait_for(timeout=10000)
+        await page.click(f'{row} button[data-action="out"]')
+        await page.locator(row, has_text="logged out").wait_for(timeout=10000)
+        assert await page.inner_text("#desk-error") == ""
+        assert not await _listed(parts, "gynecology", "op102")  # the engine let them go
+        assert await _listed(parts, "universal", "op102")  # one queue only
+        await page.click(f'{row} button[data-action="in"]')
+        await page.locator(row, has_text="logged in").wait_for(timeout=10000)
+        assert await _listed(parts, "gynecology", "op102")
+    except Exception:
+        await page.screenshot(path=str(tmp_path / "logout-asterisk-failure.png"),
+                              full_page=True)
+        raise

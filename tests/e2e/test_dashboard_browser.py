@@ -13,14 +13,18 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from store_writes import writing
 
+from clinicall.controller.facts import QueueJoined
+from clinicall.controller.tracking.live import LiveState
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, Direction, MissCause, QueueAttempt, QueueOutcome, Role
 from clinicall.settings import load_config
 from clinicall.web import build_app
 from clinicall.web.cookies import COOKIE_NAME, LOGIN_CSRF_COOKIE
-from clinicall.web.i18n import LANG_COOKIE
+from clinicall.web.i18n import LANG_COOKIE, tr
 from clinicall.web.passwords import PasswordCost
 from clinicall.web.users import add_user
+
+from .console_fixtures import Requests, log_in
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
@@ -112,7 +116,7 @@ async def test_manager_sees_the_seeded_numbers(
     assert await text("live", "gynecology:waiting") == "6"
     assert await text("live", "gynecology:longest_wait_s") == "128.5 s"
     assert "Медичний центр" in await page.title()
-    await page.evaluate("refresh()")  # what the 5 s timer runs: the feeds give the same text
+    await page.wait_for_selector("#feed.live")  # the first push: the same text as the page
     assert (await page.inner_text("#updated")).startswith("updated ")
     assert await text("kpi", "gynecology:asa") == "24.0 s"
     assert await text("kpi", "calls:missed_rate") == "25.0 %"
@@ -121,6 +125,47 @@ async def test_manager_sees_the_seeded_numbers(
     await page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     print(f"screenshot: {shot}")
+
+
+@pytest.fixture
+async def live_server(sqlite_db_url: str) -> AsyncIterator[tuple[TestServer, LiveState]]:
+    engine = create_engine(sqlite_db_url)
+    await _seed(engine)
+    live = LiveState()
+    app = build_app(sessions=session_factory(engine), config=load_config(EXAMPLE), live=live,
+                    secret=b"e2e-secret-" * 4, password_cost=FAST_COST)
+    server = TestServer(app)
+    await server.start_server()
+    yield server, live
+    await server.close()
+    await engine.dispose()
+
+
+async def test_the_dashboard_is_pushed_not_polled(
+    browser: Any, live_server: tuple[TestServer, LiveState], tmp_path: Path
+) -> None:
+    server, live = live_server
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    waiting = '[data-live="gynecology:waiting"]'
+    try:
+        await page.context.add_cookies([{"name": LANG_COOKIE, "value": "ru",
+                                         "url": str(server.make_url("/"))}])
+        await log_in(page, server, "maria", "/")
+        await page.wait_for_selector("#feed.live")
+        assert await page.inner_text("#feed") == tr("ru", "live")
+        assert "Гинекология" in await page.inner_text("main")  # the queue's Russian name
+        assert await page.inner_text(waiting) == "0"
+        requests = Requests(page)
+        for n in (1, 2):
+            live.apply(QueueJoined(key=f"j{n}", at=datetime.now(UTC), call_id=f"c{n}",
+                                   channel_id=f"c{n}", queue="gynecology"))
+        await page.wait_for_function(
+            f"() => document.querySelector('{waiting}').textContent === '2'", timeout=5000)
+        assert (await page.inner_text("#updated")).startswith(tr("ru", "updated") + " ")
+        assert requests.urls == []  # the change came over the socket, no request
+    except Exception:
+        await page.screenshot(path=str(tmp_path / "dashboard-push-failure.png"), full_page=True)
+        raise
 
 
 async def test_operator_is_refused_the_dashboard(browser: Any, server: TestServer) -> None:

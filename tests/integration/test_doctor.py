@@ -152,7 +152,8 @@ async def test_queues_conf_edited_by_hand_is_drift_with_its_diff(
     assert opts.etc is not None
     queues = opts.etc / "clinicall_queues.conf"
     original = queues.read_text()
-    edited = original.replace("member => Local/op104@clinicall-sim-operators/n,1,op104\n", "", 1)
+    edited = original.replace("[ultrasound]\nstrategy = rrmemory\n",
+                              "[ultrasound]\nstrategy = ringall\n", 1)
     assert edited != original
     queues.write_text(edited)
     try:
@@ -165,10 +166,9 @@ async def test_queues_conf_edited_by_hand_is_drift_with_its_diff(
     assert not files.ok
     assert files.detail == (f"in {opts.etc}, not the generated ones: clinicall_queues.conf "
                             "(changed)")
-    assert "+member => Local/op104@clinicall-sim-operators/n,1,op104" in files.extra
+    assert "+strategy = rrmemory" in files.extra
     assert not loaded.ok
-    assert "-ultrasound: member Local/op104@clinicall-sim-operators/n penalty 1 name op104" in (
-        loaded.extra)
+    assert "-ultrasound: strategy rrmemory" in loaded.extra
     assert "queue reload all" in loaded.fix
     healed = by_name(await run_checks(installed, opts))
     assert healed["queues"].ok

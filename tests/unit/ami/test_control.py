@@ -175,7 +175,8 @@ async def test_queue_member_round_trips(server: FakeAMI, wired: Wired) -> None:
     server.script["queueremove"] = lambda msg: frame(
         ("Response", "Success"), ("ActionID", msg.action_id), ("Message", "Removed"))
     control = wired.control
-    await control.queue_member_add("therapy", "PJSIP/op1", name="Olena", paused=True)
+    await control.queue_member_add("therapy", "PJSIP/op1", name="Olena", paused=True,
+                                   penalty=2)
     await control.queue_member_remove("therapy", "PJSIP/op1")
     with pytest.raises(EngineRefused) as refused:  # the fake answers QueuePause with an error
         await control.queue_member_pause("PJSIP/op9", paused=True, reason="lunch",
@@ -184,7 +185,7 @@ async def test_queue_member_round_trips(server: FakeAMI, wired: Wired) -> None:
     add, remove, pause = (server.actions[-3], server.actions[-2], server.actions[-1])
     assert [(n, v) for n, v in add.headers if n != "ActionID"] == [
         ("Action", "QueueAdd"), ("Queue", "therapy"), ("Interface", "PJSIP/op1"),
-        ("MemberName", "Olena"), ("Paused", "true")]  # fmt: skip
+        ("MemberName", "Olena"), ("Penalty", "2"), ("Paused", "true")]  # fmt: skip
     assert [(n, v) for n, v in remove.headers if n != "ActionID"] == [
         ("Action", "QueueRemove"), ("Queue", "therapy"), ("Interface", "PJSIP/op1")]
     assert [(n, v) for n, v in pause.headers if n != "ActionID"] == [

@@ -40,7 +40,7 @@ class FakeControl:
         raise NotImplementedError
 
     async def queue_member_add(self, queue: str, member: str, *, name: str = "",
-                               paused: bool = False) -> None:
+                               paused: bool = False, penalty: int = 0) -> None:
         self.sent.append(("add", queue, member, name))
 
     async def queue_member_remove(self, queue: str, member: str) -> None:

@@ -70,3 +70,20 @@ async def test_the_language_switch_sets_the_cookie_and_comes_back(client: Client
     assert (await client.get("/language?set=de", allow_redirects=False)).status == 400
     away = await client.get("/language?set=uk&next=//evil.example", allow_redirects=False)
     assert away.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_refusal_pages_are_in_the_users_language(
+    client: Client, accounts: dict[Role, Account], lang: str
+) -> None:
+    client.session.cookie_jar.update_cookies({LANG_COOKIE: lang})
+    await log_in(client, accounts[Role.MANAGER])
+    refused = await client.post("/logout", data={"csrf_token": "forged"},
+                                allow_redirects=False)
+    page = await refused.text()
+    assert refused.status == 403
+    assert tr(lang, "refused_csrf_token") in page.replace("&#x27;", "'")
+    assert tr(lang, "not_done") in page
+    bad = await client.get("/reports?colour=red")
+    assert bad.status == 400
+    assert tr(lang, "bad_address", problem="").split(":")[0] in await bad.text()

@@ -58,6 +58,7 @@ def test_tiles_join_the_live_state_and_today_per_queue() -> None:
     assert (gyn["waiting"], gyn["longest_wait_s"], gyn["service_level"]) == (3, 200.0, 50.0)
     assert (gyn["abandoned"], gyn["missed"], gyn["level"]) == (2, 2, "red")
     assert (out["therapy"]["waiting"], out["therapy"]["service_level"]) == (0, None)
+    assert gyn["names"] == {"uk": "Гінекологія", "ru": "Гинекология", "en": "Gynecology"}
 
 
 def test_an_operator_in_wrap_up_then_available() -> None:

@@ -68,7 +68,28 @@ async def test_a_manager_cancels_an_open_job_once(
     assert missing.status == 404
 
 
-@pytest.mark.parametrize("query", ["state=lost", "limit=0", "limit=x", "limit=501"])
+async def test_the_queue_filter_lists_only_the_jobs_of_those_queues(
+    client: Client, accounts: dict[Role, Account], job: int,
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = CallbackStore(db_sessions, owner="t", lease=timedelta(minutes=3))
+    made = NOW - timedelta(minutes=2)
+    other = await store.add_job(phone="+380671112233", queue="pediatrics", now=made,
+                                reason=CallbackReason.MISSED, arrived_at=made, due_at=made)
+    operator = bearer(accounts[Role.OPERATOR])
+
+    async def listed(query: str) -> list[int]:
+        response = await client.get(f"/api/callbacks?{query}", headers=operator)
+        assert response.status == 200
+        return [j["id"] for j in (await response.json())["jobs"]]
+
+    assert await listed("state=pending&queue=therapy") == [job]
+    assert await listed("queue=pediatrics,gynecology") == [other]
+    assert await listed("state=pending&queue=therapy,pediatrics") == [job, other]
+
+
+@pytest.mark.parametrize("query", ["state=lost", "limit=0", "limit=x", "limit=501",
+                                   "queue=" + ",".join(["q"] * 51)])
 async def test_bad_queries_are_400_with_the_reason(
     client: Client, accounts: dict[Role, Account], query: str
 ) -> None:

@@ -1,0 +1,83 @@
+"""First-contact resolution from the operators' dispositions: the ``resolution`` section.
+
+The definition is docs/kpi.md's: of the inbound calls of the period (by start) that an
+operator marked after the call (``Call.disposition``, ``console.dispositions``; docs/console.md),
+FCR = those marked ``resolved`` / those marked with anything but ``wrong_number`` (a wrong number
+was never a request to resolve).  Beside it, the share of calls marked ``resolved`` whose caller
+called again within 24 h (``repeat_gap_ms``): where the operators' word and the repeat-call
+proxy disagree.  Only the two disposition ids ``resolved`` and ``wrong_number`` have a meaning
+here; a clinic's other ids count as marked and unresolved.
+
+Dispositions are few and are written after the call (so an hour's sums would have to be
+redone for each), so this section always reads the call rows of the period, grouped as the
+``calls`` section (``by`` without ``queue``); no hourly sums.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinicall.db.models import Call, Direction
+from clinicall.reports import grouping as grp
+from clinicall.reports.sums import Sums
+from clinicall.reports.table import Column, Section, ratio
+
+RESOLVED, WRONG_NUMBER = "resolved", "wrong_number"
+DAY_MS = 24 * 3_600_000
+
+RESOLUTION_METRICS = [
+    Column("dispositioned", "count", "inbound calls an operator marked after the call"),
+    Column("resolved", "count", "of them marked resolved"),
+    Column("wrong_number", "count", "of them marked wrong number"),
+    Column("fcr", "%", "resolved / (marked − wrong number): first-contact resolution"),
+    Column("resolved_repeat_24h_rate", "%",
+           "calls marked resolved whose caller called again within 24 h"),
+]
+
+
+def _count_if(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _query(grouping: grp.Grouping, start: datetime, end: datetime) -> Select[Any]:
+    """Counted over a subquery that labels the group keys (k0…), so both databases group by
+    plain columns (the key expressions carry bound parameters)."""
+    labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
+    inner = select(*labelled, Call.disposition.label("disposition"),
+                   Call.caller.label("caller"), Call.repeat_gap_ms.label("gap")).where(
+        Call.started_at >= start, Call.started_at < end,
+        Call.direction == Direction.INBOUND.value, Call.disposition.is_not(None)).subquery()
+    keys = [inner.c[f"k{i}"] for i in range(len(labelled))]
+    resolved = inner.c.disposition == RESOLVED
+    return select(
+        *keys,
+        func.count().label("dispositioned"),
+        _count_if(resolved).label("resolved"),
+        _count_if(inner.c.disposition == WRONG_NUMBER).label("wrong_number"),
+        _count_if(and_(resolved, inner.c.caller.is_not(None))).label("resolved_known"),
+        _count_if(and_(resolved, inner.c.gap <= DAY_MS)).label("resolved_rep24"),
+    ).group_by(*keys)
+
+
+async def resolution_section(session: AsyncSession, grouping: grp.Grouping,
+                             start: datetime, end: datetime) -> Section:
+    """The section's rows in the grouping's order: one per group that has marked calls (and
+    without group keys always one, as the ``calls`` section)."""
+    sums = Sums()
+    sums.add_rows((await session.execute(_query(grouping, start, end))).all(),
+                  len(grouping.exprs))
+    section = Section("resolution", grouping.columns(), RESOLUTION_METRICS)
+    for key, m in sums.ordered(grouping):
+        marked, resolved = int(m.get("dispositioned", 0)), int(m.get("resolved", 0))
+        wrong = int(m.get("wrong_number", 0))
+        out = grouping.labels(key)
+        out.update(dispositioned=marked, resolved=resolved, wrong_number=wrong,
+                   fcr=ratio(resolved, marked - wrong),
+                   resolved_repeat_24h_rate=ratio(int(m.get("resolved_rep24", 0)),
+                                                  int(m.get("resolved_known", 0))))
+        section.rows.append(out)
+    return section
