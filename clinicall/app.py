@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,12 +29,16 @@ from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
+from clinicall.recordings.import_loop import ImportLoop
+from clinicall.recordings.importer import Importer
+from clinicall.recordings.storage import Spool, Storage
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import AsteriskEngine as AsteriskEngineSettings
 from clinicall.settings.models import ClinicConfig, EngineMismatch
 
-__all__ = ["Running", "build_callback_scheduler", "build_engine", "running", "utc_now"]
+__all__ = ["Running", "build_callback_scheduler", "build_engine", "build_import_loop", "running",
+           "utc_now"]
 
 
 def build_engine(
@@ -60,6 +65,8 @@ class Running:
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     callbacks: CallbackScheduler | None = None  # None unless ``callbacks.enabled``
+    #: None unless ``recordings.enabled`` and ``recordings.import_every_s``.
+    recordings_import: ImportLoop | None = None
 
 
 @asynccontextmanager
@@ -100,7 +107,26 @@ async def running(
             callbacks = build_callback_scheduler(config, engine, sessions)
             await callbacks.start()
             stack.push_async_callback(callbacks.close)
-        yield Running(controller, engine, tracker, db, sessions, callbacks)
+        recordings_import = build_import_loop(config, sessions)
+        if recordings_import is not None:
+            await recordings_import.start()
+            stack.push_async_callback(recordings_import.close)
+        yield Running(controller, engine, tracker, db, sessions, callbacks, recordings_import)
+
+
+def build_import_loop(config: ClinicConfig,
+                      sessions: async_sessionmaker[AsyncSession]) -> ImportLoop | None:
+    """The recordings importer on ``recordings.import_every_s`` (docs/recordings.md)."""
+    rec = config.recordings
+    if not rec.enabled or not rec.import_every_s:
+        return None
+
+    def importer(executor: Executor) -> Importer:
+        return Importer(sessions, Storage(Path(rec.storage_dir)), Spool(Path(rec.spool_dir)),
+                        transcode=rec.transcode, sweep_after_s=rec.sweep_after_s,
+                        executor=executor)
+
+    return ImportLoop.for_importer(importer, every_s=rec.import_every_s)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,

@@ -416,6 +416,9 @@ class Recordings(Frozen):
     stereo: bool = True
     #: A spool file no row claims and without audio (an unanswered call) is swept once older.
     sweep_after_s: int = Field(default=3600, ge=0)
+    #: ``clinicall run`` imports finished recordings every so many seconds (0: only by hand,
+    #: ``clinicall recordings import``); recordings.import_loop.
+    import_every_s: int = Field(default=60, ge=0, le=86400)
     #: Retention in days per purpose (``quality`` for every recording); a recording linked to
     #: a complaint is kept while the case is open and ``complaint_days_after_close`` after.
     retention_days: dict[Ident, int] = Field(default_factory=lambda: {"quality": 90})
