@@ -429,6 +429,16 @@ class Recordings(Frozen):
     download_roles: list[DownloadRole] = Field(default_factory=_managers_only)
 
 
+class ComplaintMessage(Frozen):
+    """The IVR's complaint route offers a voice message (ivr.voice_message): after a beep, up to
+    ``max_s`` (or ``silence_s`` of silence, or ``#``), re-recorded or kept by key; it opens a
+    complaint case with the message as its first recording (docs/recordings.md)."""
+
+    route: Ident = "complaint"
+    max_s: int = Field(default=120, ge=5, le=600)
+    silence_s: int = Field(default=5, ge=1, le=30)
+
+
 class Complaints(Frozen):
     """Complaint cases' deadlines (recordings.complaints): a letter to the patient at once,
     a decision within days."""
@@ -438,6 +448,8 @@ class Complaints(Frozen):
     #: Who takes part in a case (shown on it): roles in the clinic, not web roles.
     participants: list[str] = Field(
         default_factory=lambda: ["branch director", "head of department", "chief doctor"])
+    #: None: the complaint route goes straight to its queue (no voice message offered).
+    voice_message: ComplaintMessage | None = None
 
 
 class Http(Frozen):
