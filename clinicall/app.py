@@ -8,6 +8,7 @@ account as the engine port; nothing below this module knows which engine it got.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -29,13 +30,17 @@ from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
+from clinicall.ivr.voice_message import VoiceMessage
 from clinicall.recordings.import_loop import ImportLoop
 from clinicall.recordings.importer import Importer
 from clinicall.recordings.storage import Spool, Storage
+from clinicall.recordings.voice_complaints import MessageCase, open_from_message
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import AsteriskEngine as AsteriskEngineSettings
 from clinicall.settings.models import ClinicConfig, EngineMismatch
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Running", "build_callback_scheduler", "build_engine", "build_import_loop", "running",
            "utc_now"]
@@ -100,7 +105,9 @@ async def running(
         seed = MemberSeed(tracker.live, engine.control)  # the wallboard's operators at link-up
         engine.subscribe(seed.handle_fact)
         stack.push_async_callback(seed.close)
-        controller = Controller(config, engine, account=tracker, surveys=tracker, now=now)
+        messages = VoiceComplaints(config, sessions, tracker)
+        controller = Controller(config, engine, account=tracker, surveys=tracker, now=now,
+                                messages=messages)
         await stack.enter_async_context(controller)
         callbacks = None
         if config.callbacks.enabled:
@@ -112,6 +119,32 @@ async def running(
             await recordings_import.start()
             stack.push_async_callback(recordings_import.close)
         yield Running(controller, engine, tracker, db, sessions, callbacks, recordings_import)
+
+
+class VoiceComplaints:
+    """The controller's :class:`MessageAccount`: a voice message left on the complaint route
+    opens a case (recordings.voice_complaints), after the account wrote what it has of the
+    call so the case is linked to it."""
+
+    def __init__(self, config: ClinicConfig, sessions: async_sessionmaker[AsyncSession],
+                 tracker: CallTracker) -> None:
+        self.config, self.sessions, self.tracker = config, sessions, tracker
+        self.opened: list[MessageCase] = []  # this process's cases, newest last (tests)
+
+    async def record_message(self, message: VoiceMessage) -> None:
+        try:
+            await self.tracker.flush()
+            case = await open_from_message(
+                self.sessions, self.config.complaints, call_key=message.call.call_id,
+                phone=message.call.caller_number, spool_path=f"{message.name}.{message.fmt}",
+                fmt=message.fmt, seconds=message.seconds, topic=message.route, at=utc_now())
+        except Exception:  # the message stays in the spool; said in the log, the call goes on
+            log.exception("call %s: the complaint message could not be filed",
+                          message.call.call_id)
+            return
+        self.opened.append(case)
+        log.info("call %s: complaint case %s opened from a voice message", message.call.call_id,
+                 case.case_id)
 
 
 def build_import_loop(config: ClinicConfig,
