@@ -49,10 +49,11 @@ class VoiceMessage:
     recorded_at: datetime
 
 
-def message_name(call_id: str, at: datetime) -> str:
-    """``<YYYY>/<MM>/<DD>/<call id>-complaint``: the layout of the engine's call recordings
-    (docs/recordings.md), so the importer takes it like any other."""
-    return f"{at:%Y/%m/%d}/{call_id}-complaint"
+def message_name(call_id: str) -> str:
+    """``<call id>-complaint``, directly in the engine's recording spool: Asterisk's RECORD FILE
+    creates no directory (MixMonitor's dated folders may not exist yet), and the spool itself
+    always does.  The importer takes it by its row like any recording (docs/recordings.md)."""
+    return f"{call_id}-complaint"
 
 
 async def leave_message(port: CallPort, names: Mapping[str, str],
@@ -73,7 +74,7 @@ async def leave_message(port: CallPort, names: Mapping[str, str],
     path.press(OFFER_STEP, key)
     if key != LEAVE_KEY:
         return False
-    name = message_name(port.info.call_id, now)
+    name = message_name(port.info.call_id)
     seconds = 0.0
 
     def message() -> VoiceMessage:

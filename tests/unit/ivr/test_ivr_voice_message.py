@@ -18,7 +18,7 @@ from .ivr_fakes import HANGUP, TIMEOUT, FakePort
 
 KYIV = ZoneInfo("Europe/Kyiv")
 MONDAY_10 = datetime(2026, 6, 1, 10, tzinfo=KYIV)
-MESSAGE = "2026/06/01/c1-complaint"
+MESSAGE = "c1-complaint"
 UK = "clinicall/uk/"
 
 

@@ -26,7 +26,7 @@ from clinicall.recordings.voice_complaints import open_from_message
 from clinicall.settings.models import Complaints
 
 AT = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
-PATH = "2026/12/04/1764835200.4-complaint.wav"
+PATH = "1764835200.4-complaint.wav"
 
 
 @pytest.fixture
