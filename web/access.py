@@ -55,6 +55,8 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/recordings/{id}/audio": REVIEWERS,
     "/api/recordings/{id}/download": REVIEWERS,
     "/api/recordings/{id}/notes": REVIEWERS,
+    "/api/recordings/{id}/hold": REVIEWERS,
+    "/api/recordings/{id}/hold/release": REVIEWERS,
     "/recordings": REVIEWERS,
     "/assets/player.js": REVIEWERS,
     "/assets/wavesurfer-7.12.12.min.js": REVIEWERS,

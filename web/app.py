@@ -29,6 +29,7 @@ from clinicall.web import (
     complaints_api,
     console_assets,
     dashboard,
+    holds_api,
     language_view,
     manager_reports,
     openapi,
@@ -140,6 +141,7 @@ def build_app(
     app.router.add_get("/api/staffing", reports_api.staffing_handler)
     recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
     recordings_page.add_routes(app)
+    holds_api.add_routes(app)
     audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)

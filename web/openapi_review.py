@@ -61,6 +61,16 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
                      "requestBody": body({"text": TEXT, "offset_s": {"type": "number"}},
                                          ["text", "offset_s"]),
                      "responses": {**answers("stored", OBJECT, 400, 404), **created}}},
+        "/api/recordings/{id}/hold": {"post": {
+            "summary": "Hold the recording against retention (a legal hold); audited",
+            "parameters": recording,
+            "requestBody": body({"reason": TEXT}, ["reason"]),
+            "responses": {**answers("held", OBJECT, 400, 404, 409), **created}}},
+        "/api/recordings/{id}/hold/release": {"post": {
+            "summary": "Release the recording's hold; retention may then take it; audited",
+            "parameters": recording,
+            "requestBody": body({"reason": TEXT}, ["reason"]),
+            "responses": answers("released", OBJECT, 400, 404, 409)}},
         "/api/complaints": {
             "get": {"summary": "Complaint cases with their deadlines (overdue flagged)",
                     "responses": answers("the cases", OBJECT)},
