@@ -26,6 +26,7 @@ from clinicall.web import (
     audit_api,
     auth_views,
     callbacks_api,
+    complaint_flag_api,
     complaints_api,
     console_assets,
     dashboard,
@@ -142,6 +143,7 @@ def build_app(
     recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
     recordings_page.add_routes(app)
     holds_api.add_routes(app)
+    complaint_flag_api.add_routes(app)
     audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)

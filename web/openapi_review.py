@@ -89,6 +89,12 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
             "parameters": [_path("id")],
             "requestBody": body({"call_id": {"type": "integer"}}, ["call_id"]),
             "responses": answers("linked", OBJECT, 400, 404)}},
+        "/api/operator/complaint": {"post": {
+            "summary": "The operator flags the call they took as a complaint: a case is "
+                       "opened for it (or the one it has is returned)",
+            "requestBody": body({"call_id": TEXT, "note": TEXT}, ["call_id"]),
+            "responses": {**answers("the call's existing case", OBJECT, 400, 409),
+                          **created}}},
         "/api/audit": {"get": {
             "summary": "The recordings access audit, oldest first, a page after a row id",
             "parameters": [_query("after", {"type": "integer"})],
