@@ -56,6 +56,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/recordings/{id}/download": REVIEWERS,
     "/api/recordings/{id}/notes": REVIEWERS,
     "/api/recordings/{id}/hold": REVIEWERS,
+    "/api/recordings/{id}/timeline": REVIEWERS,
     "/api/recordings/{id}/hold/release": REVIEWERS,
     "/recordings": REVIEWERS,
     "/assets/player.js": REVIEWERS,

@@ -38,6 +38,7 @@ from clinicall.web import (
     recordings_api,
     recordings_page,
     reports_api,
+    timeline_api,
     wallboard,
 )
 from clinicall.web.access import access_middleware
@@ -144,6 +145,7 @@ def build_app(
     recordings_page.add_routes(app)
     holds_api.add_routes(app)
     complaint_flag_api.add_routes(app)
+    timeline_api.add_routes(app)
     audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)

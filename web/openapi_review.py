@@ -61,6 +61,11 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
                      "requestBody": body({"text": TEXT, "offset_s": {"type": "number"}},
                                          ["text", "offset_s"]),
                      "responses": {**answers("stored", OBJECT, 400, 404), **created}}},
+        "/api/recordings/{id}/timeline": {"get": {
+            "summary": "The call behind the recording, step by step (IVR, queues, rings, "
+                       "talk, transfers, end), each with its offset from the recording's start",
+            "parameters": recording,
+            "responses": answers("the steps", OBJECT, 404)}},
         "/api/recordings/{id}/hold": {"post": {
             "summary": "Hold the recording against retention (a legal hold); audited",
             "parameters": recording,
