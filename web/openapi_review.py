@@ -37,7 +37,10 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
                            _query("operator", TEXT),
                            _query("digits", TEXT, "the last digits of the number"),
                            _query("min_s", {"type": "number"}),
-                           _query("max_s", {"type": "number"})],
+                           _query("max_s", {"type": "number"}),
+                           _query("topic", TEXT, "the IVR's route"),
+                           _query("complaint", {"type": "integer"},
+                                  "recordings linked to this complaint case")],
             "responses": answers("the recordings found", OBJECT, 400)}},
         "/api/recordings/{id}/listen": {"post": {
             "summary": "Open a listening session (one audit row) and get its key",

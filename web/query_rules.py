@@ -23,7 +23,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/api/demand": frozenset({"from", "to"}),
     "/api/staffing": frozenset({"from", "to", "sl", "t", "max_abandon"}),
     "/api/recordings": frozenset({"from", "to", "queue", "operator", "digits", "min_s",
-                                  "max_s"}),
+                                  "max_s", "topic", "complaint"}),
     "/api/recordings/{id}/audio": frozenset({"listen"}),
     "/api/recordings/{id}/download": frozenset({"reason"}),
     "/api/audit": frozenset({"after"}),
