@@ -66,6 +66,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/complaints": REVIEWERS,
     "/api/complaints/{id}/state": REVIEWERS,
     "/api/complaints/{id}/calls": REVIEWERS,
+    "/api/complaints/report": REVIEWERS,
     "/wallboard": EVERYONE,
     "/ws/wallboard": EVERYONE,
     "/operator": frozenset({Role.OPERATOR}),

@@ -27,6 +27,7 @@ from clinicall.web import (
     auth_views,
     callbacks_api,
     complaint_flag_api,
+    complaint_report_api,
     complaints_api,
     console_assets,
     dashboard,
@@ -146,6 +147,7 @@ def build_app(
     holds_api.add_routes(app)
     complaint_flag_api.add_routes(app)
     timeline_api.add_routes(app)
+    complaint_report_api.add_routes(app)
     audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)

@@ -86,6 +86,11 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
                      "requestBody": body({"summary": TEXT, "topic": TEXT, "phone": TEXT,
                                           "call_id": {"type": "integer"}}, ["summary"]),
                      "responses": {**answers("opened", OBJECT, 400), **created}}},
+        "/api/complaints/report": {"get": {
+            "summary": "Complaint cases opened in the period per queue and topic: counts, "
+                       "overdue now, time to acknowledge and to resolve (p50/p90)",
+            "parameters": [_query("from", DATE), _query("to", DATE)],
+            "responses": answers("the report", OBJECT, 400)}},
         "/api/complaints/{id}/state": {"post": {
             "summary": "Move a case one step: new, acknowledged, investigating, resolved, "
                        "reviewed",
