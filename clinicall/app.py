@@ -149,9 +149,15 @@ class VoiceComplaints:
 
 def build_import_loop(config: ClinicConfig,
                       sessions: async_sessionmaker[AsyncSession]) -> ImportLoop | None:
-    """The recordings importer on ``recordings.import_every_s`` (docs/recordings.md)."""
+    """The recordings importer on ``recordings.import_every_s`` (docs/recordings.md); None
+    when it is off or this host has no spool directory (the PBX runs elsewhere, or a
+    sandbox)."""
     rec = config.recordings
     if not rec.enabled or not rec.import_every_s:
+        return None
+    if not Path(rec.spool_dir).is_dir():  # no PBX spool on this host: nothing to import
+        log.warning("recordings: no spool directory %s on this host; recordings are not "
+                    "imported (set recordings.spool_dir)", rec.spool_dir)
         return None
 
     def importer(executor: Executor) -> Importer:

@@ -72,6 +72,7 @@ class ImportLoop:
         self._done = 0
         self._running_pass = False
         self._executor: ThreadPoolExecutor | None = None
+        self._last_problem: str | None = None
 
     @classmethod
     def for_importer(cls, make: Callable[[Executor], Importer], *, every_s: float,
@@ -109,10 +110,15 @@ class ImportLoop:
         self._running_pass = True
         try:
             report = await self.importer.run(keep_going=lambda: not self._stopping)
-        except Exception:  # the store or the lock: this pass is lost, the next one retries
-            log.exception("recordings import pass failed")
+        except Exception as exc:  # the store, the lock, the storage: the next pass retries
+            problem = f"{type(exc).__name__}: {exc}"
+            if problem != self._last_problem:  # one line per new problem, not every period
+                log.warning("recordings import pass failed: %s", problem)
+            self._last_problem = problem
             self.health.failed_passes += 1
             report = None
+        else:
+            self._last_problem = None
         finally:
             self._running_pass = False
         now = self.clock()
