@@ -61,6 +61,9 @@ def monitor_dir(clinic: SimulatedClinic) -> Path:
 async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
               ) -> AsyncIterator[Running]:  # fmt: skip
     work = tmp_path_factory.mktemp("autoimport")
+    # Debian's asterisk package installs the monitor spool; the sandbox's Asterisk makes it
+    # at its first MixMonitor, and running() starts the importer only where the spool is.
+    monitor_dir(clinic).mkdir(parents=True, exist_ok=True)
     recordings = clinic.config.recordings.model_copy(update={
         "spool_dir": str(monitor_dir(clinic)), "storage_dir": str(work / "store"),
         "import_every_s": IMPORT_EVERY_S})
