@@ -11,8 +11,9 @@ import re
 
 from clinicall.agi_scripts import variables as v
 from clinicall.agi_scripts.channel import AgiCommands
-from clinicall.agi_scripts.protocol import AgiCommandError, AgiEnvironment
+from clinicall.agi_scripts.protocol import AgiChannelGone, AgiCommandError, AgiEnvironment
 from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
+from clinicall.ivr.port import PortError, Recorded
 
 # A sound that plays (almost) nothing: GET DATA needs a file when the caller already started
 # typing during an earlier prompt.  Part of Asterisk's core sounds.
@@ -23,6 +24,18 @@ SILENCE_PROMPT = "silence/1"
 # the longest prompt a menu plays; GET DATA adds its own digit timeout and a margin.
 PROMPT_DEADLINE_S = 120.0
 DEADLINE_MARGIN_S = 5.0
+#: Asterisk's spool as the PBX sees it: ``astspooldir`` from asterisk.conf, asked once per
+#: recording session (AGI's RECORD FILE puts a relative name under the *sounds* dir, so the
+#: path must be absolute), else Asterisk's built-in default.  MixMonitor's relative names land
+#: in its ``monitor/`` (docs/recordings.md), and so do the voice messages.
+SPOOL_DIR_QUERY = "${AST_CONFIG(asterisk.conf,directories,astspooldir)}"
+DEFAULT_SPOOL_DIR = "/var/spool/asterisk"
+#: RECORD FILE counts ``endpos`` in samples of the recording's format (8 kHz for telephony).
+RECORD_RATE = 8000
+#: RECORD FILE's ``result=-1`` reasons that are not a hang-up (res_agi: the file could not be
+#: opened or the stream not seeked).
+WRITE_FAILURES = frozenset({"writefile", "seekfail"})
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,200}")
 
 _LINKEDID = re.compile(r"(?:[\w-]+-)?\d+\.\d+")  # "1712345678.42", or "<systemname>-1712...42"
 
@@ -65,9 +78,11 @@ class AsteriskCallPort:
         *,
         linkedid: str | None = None,
         prompt_deadline_s: float = PROMPT_DEADLINE_S,
+        monitor_dir: str | None = None,
     ) -> None:
         env = channel.env
         self._channel = channel
+        self._monitor_dir = monitor_dir.rstrip("/") if monitor_dir else None
         self._prompt_deadline_s = prompt_deadline_s
         self._info = CallInfo(
             call_id=linkedid or linkedid_from_env(env) or env.uniqueid,
@@ -168,6 +183,31 @@ class AsteriskCallPort:
 
     async def hangup(self) -> None:
         await self._channel.command("HANGUP")
+
+    async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
+                     finish_keys: str, beep: bool = True) -> Recorded:
+        """AGI ``RECORD FILE <monitor dir>/<name> <fmt> <keys> <ms> [BEEP] s=<silence>``:
+        the reply's result is the key's code (0: time limit or silence), ``endpos`` the
+        samples written."""
+        if not _SAFE_NAME.fullmatch(name) or ".." in name.split("/"):
+            raise ValueError(f"not a recording name: {name!r}")
+        if self._monitor_dir is None:
+            reply = await self._channel.command("GET FULL VARIABLE", SPOOL_DIR_QUERY)
+            spool = reply.data if reply.result == "1" and reply.data else DEFAULT_SPOOL_DIR
+            self._monitor_dir = spool.rstrip("/") + "/monitor"
+        args: list[str | int] = [f"{self._monitor_dir}/{name}", fmt, finish_keys,
+                                 round(max_s * 1000)]
+        if beep:
+            args.append("BEEP")
+        args.append(f"s={max(1, round(silence_s))}")
+        reply = await self._channel.command("RECORD FILE", *args,
+                                            deadline_s=max_s + DEADLINE_MARGIN_S)
+        if reply.result == "-1" and reply.data in WRITE_FAILURES:
+            raise PortError(f"RECORD FILE could not write the message ({reply.data})")
+        if reply.result_int < 0:
+            raise AgiChannelGone("RECORD FILE result=-1: channel hung up")
+        samples = int(reply.extras.get("endpos", "0") or 0)
+        return Recorded(_key(reply.result_int), samples / RECORD_RATE)
 
     async def _stream(self, prompt: str, digits: str) -> str:
         return await self._played("STREAM FILE", prompt, digits)

@@ -8,9 +8,11 @@ account as the engine port; nothing below this module knows which engine it got.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,12 +32,20 @@ from clinicall.controller.shift_logins import ShiftLogins, Skills
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
+from clinicall.ivr.voice_message import VoiceMessage
+from clinicall.recordings.import_loop import ImportLoop
+from clinicall.recordings.importer import Importer
+from clinicall.recordings.storage import Spool, Storage
+from clinicall.recordings.voice_complaints import MessageCase, open_from_message
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import AsteriskEngine as AsteriskEngineSettings
 from clinicall.settings.models import ClinicConfig, EngineMismatch
 
-__all__ = ["Running", "build_callback_scheduler", "build_engine", "running", "utc_now"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Running", "build_callback_scheduler", "build_engine", "build_import_loop", "running",
+           "utc_now"]
 
 
 def build_engine(
@@ -63,6 +73,8 @@ class Running:
     sessions: async_sessionmaker[AsyncSession]
     callbacks: CallbackScheduler | None = None  # None unless ``callbacks.enabled``
     shift: ShiftLogins | None = None  # the operators' queue logins at link-up
+    #: None unless ``recordings.enabled`` and ``recordings.import_every_s``.
+    recordings_import: ImportLoop | None = None
 
 
 @asynccontextmanager
@@ -99,14 +111,68 @@ async def running(
         shift = ShiftLogins(engine.control, operator_skills(config), default_member(config))
         engine.subscribe(shift.handle_fact)  # dynamic members: docs/engines/asterisk.md
         stack.push_async_callback(shift.close)
-        controller = Controller(config, engine, account=tracker, surveys=tracker, now=now)
+        messages = VoiceComplaints(config, sessions, tracker)
+        controller = Controller(config, engine, account=tracker, surveys=tracker, now=now,
+                                messages=messages)
         await stack.enter_async_context(controller)
         callbacks = None
         if config.callbacks.enabled:
             callbacks = build_callback_scheduler(config, engine, sessions)
             await callbacks.start()
             stack.push_async_callback(callbacks.close)
-        yield Running(controller, engine, tracker, db, sessions, callbacks, shift)
+        recordings_import = build_import_loop(config, sessions)
+        if recordings_import is not None:
+            await recordings_import.start()
+            stack.push_async_callback(recordings_import.close)
+        yield Running(controller, engine, tracker, db, sessions, callbacks, shift,
+                      recordings_import)
+
+
+class VoiceComplaints:
+    """The controller's :class:`MessageAccount`: a voice message left on the complaint route
+    opens a case (recordings.voice_complaints), after the account wrote what it has of the
+    call so the case is linked to it."""
+
+    def __init__(self, config: ClinicConfig, sessions: async_sessionmaker[AsyncSession],
+                 tracker: CallTracker) -> None:
+        self.config, self.sessions, self.tracker = config, sessions, tracker
+        self.opened: list[MessageCase] = []  # this process's cases, newest last (tests)
+
+    async def record_message(self, message: VoiceMessage) -> None:
+        try:
+            await self.tracker.flush()
+            case = await open_from_message(
+                self.sessions, self.config.complaints, call_key=message.call.call_id,
+                phone=message.call.caller_number, spool_path=f"{message.name}.{message.fmt}",
+                fmt=message.fmt, seconds=message.seconds, topic=message.route, at=utc_now())
+        except Exception:  # the message stays in the spool; said in the log, the call goes on
+            log.exception("call %s: the complaint message could not be filed",
+                          message.call.call_id)
+            return
+        self.opened.append(case)
+        log.info("call %s: complaint case %s opened from a voice message", message.call.call_id,
+                 case.case_id)
+
+
+def build_import_loop(config: ClinicConfig,
+                      sessions: async_sessionmaker[AsyncSession]) -> ImportLoop | None:
+    """The recordings importer on ``recordings.import_every_s`` (docs/recordings.md); None
+    when it is off or this host has no spool directory (the PBX runs elsewhere, or a
+    sandbox)."""
+    rec = config.recordings
+    if not rec.enabled or not rec.import_every_s:
+        return None
+    if not Path(rec.spool_dir).is_dir():  # no PBX spool on this host: nothing to import
+        log.warning("recordings: no spool directory %s on this host; recordings are not "
+                    "imported (set recordings.spool_dir)", rec.spool_dir)
+        return None
+
+    def importer(executor: Executor) -> Importer:
+        return Importer(sessions, Storage(Path(rec.storage_dir)), Spool(Path(rec.spool_dir)),
+                        transcode=rec.transcode, sweep_after_s=rec.sweep_after_s,
+                        executor=executor)
+
+    return ImportLoop.for_importer(importer, every_s=rec.import_every_s)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,

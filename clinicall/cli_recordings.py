@@ -1,4 +1,5 @@
-"""``clinicall recordings import|retention [--dry-run]`` and ``clinicall audit verify``.
+"""``clinicall recordings import|retention [--dry-run]|hold|release`` and ``clinicall audit
+verify``.
 
 Long runs print progress (``[done/total]``) on stdout; the result is one summary line.
 docs/recordings.md.
@@ -26,10 +27,18 @@ def recordings_command(parser: argparse.ArgumentParser) -> Handler:
     store_args(ret)
     ret.add_argument("--dry-run", action="store_true",
                      help="list what would be deleted and what is held; change nothing")
+    for action, what in (("hold", "keep a recording past its retention (a legal hold)"),
+                         ("release", "release a recording's hold")):
+        cmd = sub.add_parser(action, help=what)
+        store_args(cmd)
+        cmd.add_argument("recording", type=int, help="the recording's id")
+        cmd.add_argument("--reason", required=True, help="why (written to the access audit)")
 
     def run(args: argparse.Namespace) -> int:
         if args.action == "import":
             return asyncio.run(_import(args))
+        if args.action in ("hold", "release"):
+            return asyncio.run(_hold(args))
         return asyncio.run(_retention(args))
 
     return run
@@ -102,6 +111,29 @@ async def _retention(args: argparse.Namespace) -> int:
         await engine.dispose()
     print(f"deleted {removed}, held {len(plan.held)}, "
           f"{len(plan.unknown_purpose)} with a purpose the config does not name (kept)")
+    return 0
+
+
+async def _hold(args: argparse.Namespace) -> int:
+    """Set or release a manual hold from the command line: audited with no user (the audit's
+    ``detail`` says it came from the command line)."""
+    from clinicall.db import create_engine, session_factory
+    from clinicall.recordings import holds
+    from clinicall.recordings.audit import AuditLog
+
+    change = holds.set_hold if args.action == "hold" else holds.release_hold
+    engine = create_engine(store_url(args))
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            row = await change(session, AuditLog(), args.recording, reason=args.reason,
+                               at=datetime.now(UTC), remote_addr=None)
+            hold_id = row.id
+    except holds.HoldError as exc:
+        raise CommandError(str(exc), "see the recording's holds in the access audit") from None
+    finally:
+        await engine.dispose()
+    done = "held" if args.action == "hold" else "released"
+    print(f"recording {args.recording} {done} (hold {hold_id})")
     return 0
 
 

@@ -58,6 +58,7 @@ async def serve(
     """
     from clinicall.web.app import build_app
     from clinicall.web.http_server import app_runner
+    from clinicall.web.recordings_metrics import add_import_health
 
     stop = stop or _stop_on_signals()
     async with running(config, db_url=db_url, now=now) as parts:
@@ -69,6 +70,8 @@ async def serve(
             app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
                             health=parts.engine.health, account=parts.tracker.health,
                             secret=web_secret(), desk=operator_desk(config, parts))
+            if parts.recordings_import is not None:
+                add_import_health(app, parts.recordings_import.health)
             runner = app_runner(app)
             await runner.setup()
             await web.TCPSite(runner, config.http.host, config.http.port).start()
@@ -115,6 +118,10 @@ def startup_lines(config: ClinicConfig, db_url: str) -> list[str]:
                   f"engine: outbound socket IVR on {engine.outbound_host}:"
                   f"{engine.outbound_port}"]
     lines.append("keeper: the reports' hourly sums, brought up to date every minute")
+    rec = config.recordings
+    if rec.enabled and rec.import_every_s:
+        lines.append(f"recordings: imported from {rec.spool_dir} into {rec.storage_dir} every "
+                     f"{rec.import_every_s} s")
     return lines
 
 

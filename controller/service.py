@@ -23,6 +23,7 @@ from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.port import CallPort
 from clinicall.ivr.survey import run_survey
+from clinicall.ivr.voice_message import VoiceMessage
 from clinicall.privacy import mask_number
 from clinicall.settings.models import ClinicConfig
 
@@ -55,6 +56,15 @@ class SurveyAccount(Protocol):
         ...
 
 
+class MessageAccount(Protocol):
+    """Where the complaint route's voice messages go (a case is opened: app wiring,
+    recordings.voice_complaints)."""
+
+    async def record_message(self, message: VoiceMessage) -> None:
+        """Never raises (logs)."""
+        ...
+
+
 class Controller:
     """Runs the IVR for every call the engine hands over; see the module docstring."""
 
@@ -66,11 +76,13 @@ class Controller:
         account: CallAccount | None = None,
         surveys: SurveyAccount | None = None,
         now: Clock = utc_now,
+        messages: MessageAccount | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
         self.account = account
         self.surveys = surveys
+        self.messages = messages
         self.now = now
         self.plan = IvrPlan.compile(config)
         self.calls_handled = 0
@@ -90,7 +102,8 @@ class Controller:
             await self.survey_session(port, answered)
             return
         started = utc_now()
-        outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan)
+        outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan,
+                                message_left=self._message_left if self.messages else None)
         async with self._handled:
             self.calls_handled += 1
             self._handled.notify_all()
@@ -124,6 +137,11 @@ class Controller:
                  "" if outcome.complete else ", partial")  # fmt: skip
         if self.surveys is not None:
             self._own(self.surveys.record_survey(info, outcome))
+
+    def _message_left(self, message: VoiceMessage) -> None:
+        """The case is opened beside the call (owned, awaited on close)."""
+        if self.messages is not None:
+            self._own(self.messages.record_message(message))
 
     def _own(self, write: Coroutine[Any, Any, None]) -> None:
         """Run an account write on its own (the patient never waits for the store); it is

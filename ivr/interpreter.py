@@ -27,6 +27,7 @@ from clinicall.ivr import prompts
 from clinicall.ivr.outcome import Path
 from clinicall.ivr.plan import CompiledMenu, GoTo, IvrPlan, Route, Say, plan_for
 from clinicall.ivr.port import CallerHungUp, CallPort
+from clinicall.ivr.voice_message import VoiceMessage, leave_message
 from clinicall.settings.models import ClinicConfig
 
 #: Every key is collected, so a wrong key is answered at once rather than ignored until timeout.
@@ -55,9 +56,13 @@ class AfterHours(Protocol):
 class _Session:
     """The state of one call: language, path, what was reached."""
 
-    def __init__(self, port: CallPort, plan: IvrPlan) -> None:
+    def __init__(self, port: CallPort, plan: IvrPlan,
+                 message_left: Callable[[VoiceMessage], None] | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
         self.port = port
         self.plan = plan
+        self.message_left = message_left
+        self.now = now
         self.language = plan.default_language
         self.names = plan.names[self.language]
         self.path = Path()
@@ -120,6 +125,9 @@ class _Session:
 
     async def send(self, target: Route, outcome: Outcome) -> IvrOutcome:
         self.route = target.decision.route
+        if await self.voice_message(target):
+            await self.port.hangup()
+            return self.end("selfserved")
         survey = await self.survey_consent(target.decision.queue)
         await self.port.play([self.names[target.announce]])
         request = target.decision.request(language=self.language, path=str(self.path))
@@ -128,6 +136,23 @@ class _Session:
         await self.port.enqueue(request)
         self.request = request
         return self.end(outcome)
+
+    async def voice_message(self, target: Route) -> bool:
+        """On the complaint route, the voice message (ivr.voice_message); True when the
+        patient left one (the call then ends)."""
+        settings = self.plan.complaint_message
+        if (settings is None or self.message_left is None or self.now is None
+                or target.decision.route != settings.route):
+            return False
+        handed_on = self.message_left
+
+        def deliver(message: VoiceMessage) -> None:
+            self.on_hangup = "selfserved"  # even when the patient hangs up to finish
+            handed_on(message)
+
+        return await leave_message(self.port, self.names, settings, language=self.language,
+                                   path=self.path, timeout_s=self.plan.digit_timeout_s,
+                                   now=self.now(), deliver=deliver)
 
     async def survey_consent(self, queue: str) -> bool:
         """Whether the patient will hear the post-call survey (asked when the queue says so)."""
@@ -208,16 +233,19 @@ async def run_ivr(
     now: Callable[[], datetime],
     plan: IvrPlan | None = None,
     after_hours: AfterHours | None = None,
+    message_left: Callable[[VoiceMessage], None] | None = None,
 ) -> IvrOutcome:
     """Run one call through the IVR and say how it ended (see the module docstring).
 
     ``now`` gives the current aware time (injected for tests); ``plan`` is the config compiled
     with :meth:`IvrPlan.compile`; when not given, :func:`ivr.plan.plan_for` compiles it once per
     config object.
+    ``message_left`` gets the complaint route's voice message (ivr.voice_message; without it
+    the route goes to its queue as before).
     Raises :class:`ivr.port.PortError` when the engine fails a command; never
     :class:`CallerHungUp`.
     """
-    session = _Session(port, plan if plan is not None else plan_for(config))
+    session = _Session(port, plan if plan is not None else plan_for(config), message_left, now)
     try:
         await port.answer()
         await session.choose_language()

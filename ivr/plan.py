@@ -15,7 +15,7 @@ from datetime import date
 from clinicall.ivr import prompts
 from clinicall.routing.hours import OpeningHours
 from clinicall.routing.triage import Decision, fallback, resolve
-from clinicall.settings.models import ClinicConfig, SurveyMode
+from clinicall.settings.models import ClinicConfig, ComplaintMessage, SurveyMode
 
 
 class PlanError(ValueError):
@@ -71,6 +71,8 @@ class IvrPlan:
     holidays: Mapping[date, str]  # local date -> holiday prompt key
     names: Mapping[str, Mapping[str, str]]  # language -> prompt key -> sound name
     surveys: Mapping[str, SurveyMode]  # queue id -> "ask" | "always" (absent: off)
+    #: The route that offers a voice message first (``complaints.voice_message``), if any.
+    complaint_message: ComplaintMessage | None = None
 
     @classmethod
     def compile(cls, config: ClinicConfig) -> IvrPlan:
@@ -101,6 +103,7 @@ class IvrPlan:
             holidays={h.date: prompts.holiday_key(h.date) for h in config.hours.holidays},
             names=names,
             surveys=surveys,
+            complaint_message=config.complaints.voice_message,
         )
 
     def language_for(self, dialled: str) -> str | None:

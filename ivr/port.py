@@ -11,6 +11,7 @@ transports them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from clinicall.calltypes import CallInfo, QueueRequest
@@ -22,6 +23,15 @@ class CallerHungUp(Exception):  # control flow, not an error: hence no "Error" s
 
 class PortError(Exception):
     """The engine refused or failed a command (invalid command, channel gone wrong, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What :meth:`CallPort.record` left: the key that ended it ('' for the time limit or
+    silence) and the engine's measure of the audio written, in seconds."""
+
+    key: str
+    seconds: float
 
 
 class CallPort(Protocol):
@@ -55,6 +65,16 @@ class CallPort(Protocol):
 
     async def enqueue(self, request: QueueRequest) -> None:
         """Hand the caller to the engine's queue; the IVR session ends after this."""
+        ...
+
+    async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
+                     finish_keys: str, beep: bool = True) -> Recorded:
+        """Record what the caller says into ``name.fmt``, a name relative to the engine's
+        recording spool (the directory its call recordings go to, ``recordings.spool_dir``
+        on this host), after a beep, until one of ``finish_keys``, ``silence_s`` of silence
+        or ``max_s``; an existing file is overwritten (a re-recording).  Asterisk: AGI
+        ``RECORD FILE``; FreeSWITCH: the ``record`` application (``record_session`` records a
+        bridged call, not a message)."""
         ...
 
     async def hangup(self) -> None: ...

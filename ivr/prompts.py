@@ -20,6 +20,8 @@ Keys are stable identifiers (they are file names):
 ``goodbye``
 ``survey_offer``, ``survey_csat``, ``survey_nps``, ``survey_thanks``  the post-call survey
                    (only when a queue's ``survey`` is not ``off``)
+``complaint_offer``, ``complaint_record``, ``complaint_confirm``, ``complaint_saved``  the
+                   complaint route's voice message (only with ``complaints.voice_message``)
 """
 
 from __future__ import annotations
@@ -50,6 +52,36 @@ SURVEY_THANKS = "survey_thanks"
 SURVEY_KEYS = (SURVEY_OFFER, SURVEY_CSAT, SURVEY_NPS, SURVEY_THANKS)
 #: "This call may be recorded" (``recordings.consent``), played before the queue.
 RECORDING_CONSENT = "recording_consent"
+#: The complaint route's voice message (``complaints.voice_message``; ivr.voice_message).
+COMPLAINT_OFFER = "complaint_offer"
+COMPLAINT_RECORD = "complaint_record"
+COMPLAINT_CONFIRM = "complaint_confirm"
+COMPLAINT_SAVED = "complaint_saved"
+_COMPLAINT: dict[str, dict[str, str]] = {
+    COMPLAINT_OFFER: {
+        "uk": "Щоб залишити голосове повідомлення зі скаргою, натисніть 1. Щоб поговорити з "
+        "оператором, натисніть 2 або залишайтеся на лінії.",
+        "ru": "Чтобы оставить голосовое сообщение с жалобой, нажмите 1. Чтобы поговорить с "
+        "оператором, нажмите 2 или оставайтесь на линии.",
+        "en": "To leave a voice message about your complaint, press 1. To speak to an "
+        "operator, press 2 or stay on the line.",
+    },
+    COMPLAINT_RECORD: {
+        "uk": "Говоріть після сигналу. Закінчивши, натисніть решітку.",
+        "ru": "Говорите после сигнала. Закончив, нажмите решётку.",
+        "en": "Please speak after the tone. When you have finished, press the hash key.",
+    },
+    COMPLAINT_CONFIRM: {
+        "uk": "Щоб зберегти повідомлення, натисніть 1. Щоб записати його знову, натисніть 2.",
+        "ru": "Чтобы сохранить сообщение, нажмите 1. Чтобы записать его заново, нажмите 2.",
+        "en": "To keep your message, press 1. To record it again, press 2.",
+    },
+    COMPLAINT_SAVED: {
+        "uk": "Дякуємо. Вашу скаргу зареєстровано, ми відповімо вам найближчим часом.",
+        "ru": "Спасибо. Ваша жалоба зарегистрирована, мы ответим вам в ближайшее время.",
+        "en": "Thank you. Your complaint is registered and we will reply to you soon.",
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,4 +304,7 @@ def catalog(config: ClinicConfig) -> list[PromptText]:
     if consent:
         prompts += [PromptText(RECORDING_CONSENT, lang, consent[lang])
                     for lang in config.languages if lang in consent]
+    if config.complaints.voice_message is not None:
+        prompts += [PromptText(key, lang, texts[lang])
+                    for lang in config.languages for key, texts in _COMPLAINT.items()]
     return prompts

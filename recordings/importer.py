@@ -1,6 +1,8 @@
 """Take each finished recording from the engine's spool into clinicall's storage.
 
-For each ``recordings`` row still pointing into the spool (``sha256`` empty), in a worker:
+For each ``recordings`` row still pointing into the spool (``sha256`` empty) whose call the
+account saw end (a row is written when the call is answered, while the engine still writes
+the file; a row without a call is taken at once), in a worker:
 checksum and size of the engine's file, its decoded duration, the stereo copy (patient left,
 operator right, from the two one-sided files when the engine wrote them), its peaks, and the
 browser copy.  Then, in this order, so that a crash anywhere (kill -9 mid-transcode included)
@@ -31,14 +33,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db.models import Recording
+from clinicall.db.models import Call, Recording
 from clinicall.recordings import media
 from clinicall.recordings.storage import PARTIAL_DIR, Spool, Storage, stored_name
 
@@ -47,6 +49,9 @@ PATIENT_SIDE, OPERATOR_SIDE = "-rx", "-tx"
 #: A spool file of the layout: ``<YYYY>/<MM>/<DD>/<name>.<ext>``.
 _SPOOL_FILE = re.compile(r"^[0-9]{4}/[0-9]{2}/[0-9]{2}/[A-Za-z0-9][A-Za-z0-9._-]{0,70}$")
 NO_AUDIO_S = 0.1
+#: A call's recording is taken this long after the account saw the call end: the engine closes
+#: the file at hangup, a moment after the event (a file still open does not decode).
+SETTLE_S = 2.0
 LOCK_FILE = ".import.lock"
 
 P = ParamSpec("P")
@@ -70,6 +75,7 @@ class ImportReport:
     leftover: int = 0  # spool files of rows already imported (a crash after the commit)
     swept: int = 0  # empty files of unanswered calls
     unclaimed: int = 0  # files no row claims, kept: with audio, or too fresh to sweep
+    in_progress: int = 0  # rows of calls not ended yet (or just now): left for the next run
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,24 +115,36 @@ class Importer:
         self.executor = executor
         self.now = now
 
-    async def run(self, progress: Progress = _no_progress) -> ImportReport:
+    async def run(self, progress: Progress = _no_progress, *,
+                  keep_going: Callable[[], bool] = lambda: True) -> ImportReport:
         """One import pass.  Raises :class:`ImportRunning` when another pass (another
-        process) holds the storage's lock: two passes would clear each other's ``.partial``."""
+        process) holds the storage's lock: two passes would clear each other's ``.partial``.
+        ``keep_going`` is asked before each file: False ends the pass there (a shutdown)."""
         lock = await self._off_loop(_take_lock, self.storage)
         try:
-            return await self._run(progress)
+            return await self._run(progress, keep_going)
         finally:
             await self._off_loop(os.close, lock)
 
-    async def _run(self, progress: Progress) -> ImportReport:
+    async def _run(self, progress: Progress, keep_going: Callable[[], bool]) -> ImportReport:
         report = ImportReport()
         await self._off_loop(_clear_partial, self.storage)
         async with self.sessions() as session:
-            pending = list(await session.scalars(
-                select(Recording).where(Recording.sha256 == "", Recording.deleted_at.is_(None))
-                .order_by(Recording.id)))  # fmt: skip
+            found = (await session.execute(
+                select(Recording, Call.ended_at).outerjoin(Call, Call.id == Recording.call_id)
+                .where(Recording.sha256 == "", Recording.deleted_at.is_(None))
+                .order_by(Recording.id))).all()  # fmt: skip
             session.expunge_all()
+        settled = self.now() - timedelta(seconds=SETTLE_S)
+        pending = []
+        for row, ended_at in found:
+            if row.call_id is not None and (ended_at is None or _utc(ended_at) > settled):
+                report.in_progress += 1  # the engine may still be writing the file
+            else:
+                pending.append(row)
         for done, row in enumerate(pending, 1):
+            if not keep_going():
+                return report
             await self._import_one(row, report)
             progress(done, len(pending))
         await self._sweep(report)
@@ -195,6 +213,10 @@ class Importer:
     async def _off_loop(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _make(job: Job, storage: Storage, fmt: media.BrowserFormat) -> Imported:

@@ -54,7 +54,10 @@ def file_facts(path: Path) -> FileFacts:
 
 
 def decode(path: Path) -> AudioSegment:
-    return AudioSegment.from_file(path)
+    """The file's audio.  Opened here and closed on return: given a path to a WAV file, pydub
+    opens it itself and leaves it open (the voice messages are WAV)."""
+    with path.open("rb") as source:
+        return AudioSegment.from_file(source, format=path.suffix.lstrip(".") or None)
 
 
 def stereo(patient: AudioSegment, operator: AudioSegment) -> AudioSegment:

@@ -7,7 +7,8 @@
 queue, operator, route, day, hour); ``--section demand`` the demand analytics (``--by`` is not
 used; a CSV holds the hour-of-week heatmap, JSON and XLSX every table); ``--section
 staffing`` the operators needed per queue and hour of week from the period's calls
-(``--target-sl 80/20``, ``--max-abandon 5``).  ``--from``/``--to``
+(``--target-sl 80/20``, ``--max-abandon 5``); ``--section complaints`` the complaint cases
+opened in the period per queue and topic (reports.complaints).  ``--from``/``--to``
 are local dates in the clinic's time zone, both included.  The config is found by the one rule
 of every command (:mod:`clinicall.settings.location`); the database is ``--db``, else the
 config's ``database.url``, and must be migrated already: a report never creates or changes a
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
 
 SECTIONS = ("queues", "calls", "topics", "resolution")
 #: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
-OWN_REPORTS = ("survey", "demand", "staffing")
+OWN_REPORTS = ("survey", "demand", "staffing", "complaints")
 #: The table a CSV of an own report holds (XLSX and JSON hold all of its tables).
-CSV_TABLE = {"survey": "survey", "demand": "heatmap", "staffing": "staffing"}
+CSV_TABLE = {"survey": "survey", "demand": "heatmap", "staffing": "staffing",
+             "complaints": "complaints"}
 
 
 class ReportUsageError(Exception):
@@ -157,6 +159,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     from clinicall.db import create_engine, session_factory
+    from clinicall.reports.complaints import compute_complaints
     from clinicall.reports.demand import compute_demand
     from clinicall.reports.export import write
     from clinicall.reports.grouping import BadGroupingError
@@ -181,6 +184,10 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
                     always=KpiSettings.from_config(config).survey_always)
             elif args.section == "demand":
                 report = await compute_demand(session, start=start, end=end, config=config)
+            elif args.section == "complaints":
+                report = await compute_complaints(session, start=start, end=end,
+                                                  timezone=config.clinic.timezone,
+                                                  now=datetime.now(zone))
             elif args.section == "staffing":
                 report = await compute_staffing(session, start=start, end=end, config=config,
                                                 target=args.target)

@@ -26,10 +26,13 @@ from clinicall.web import (
     audit_api,
     auth_views,
     callbacks_api,
+    complaint_flag_api,
+    complaint_report_api,
     complaints_api,
     console_assets,
     dashboard,
     dashboard_push,
+    holds_api,
     language_view,
     manager_reports,
     openapi,
@@ -37,6 +40,7 @@ from clinicall.web import (
     recordings_api,
     recordings_page,
     reports_api,
+    timeline_api,
     wallboard,
 )
 from clinicall.web.access import access_middleware
@@ -141,6 +145,10 @@ def build_app(
     app.router.add_get("/api/staffing", reports_api.staffing_handler)
     recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
     recordings_page.add_routes(app)
+    holds_api.add_routes(app)
+    complaint_flag_api.add_routes(app)
+    timeline_api.add_routes(app)
+    complaint_report_api.add_routes(app)
     audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
     reports_api.add_metrics(app)

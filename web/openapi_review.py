@@ -37,7 +37,10 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
                            _query("operator", TEXT),
                            _query("digits", TEXT, "the last digits of the number"),
                            _query("min_s", {"type": "number"}),
-                           _query("max_s", {"type": "number"})],
+                           _query("max_s", {"type": "number"}),
+                           _query("topic", TEXT, "the IVR's route"),
+                           _query("complaint", {"type": "integer"},
+                                  "recordings linked to this complaint case")],
             "responses": answers("the recordings found", OBJECT, 400)}},
         "/api/recordings/{id}/listen": {"post": {
             "summary": "Open a listening session (one audit row) and get its key",
@@ -61,6 +64,21 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
                      "requestBody": body({"text": TEXT, "offset_s": {"type": "number"}},
                                          ["text", "offset_s"]),
                      "responses": {**answers("stored", OBJECT, 400, 404), **created}}},
+        "/api/recordings/{id}/timeline": {"get": {
+            "summary": "The call behind the recording, step by step (IVR, queues, rings, "
+                       "talk, transfers, end), each with its offset from the recording's start",
+            "parameters": recording,
+            "responses": answers("the steps", OBJECT, 404)}},
+        "/api/recordings/{id}/hold": {"post": {
+            "summary": "Hold the recording against retention (a legal hold); audited",
+            "parameters": recording,
+            "requestBody": body({"reason": TEXT}, ["reason"]),
+            "responses": {**answers("held", OBJECT, 400, 404, 409), **created}}},
+        "/api/recordings/{id}/hold/release": {"post": {
+            "summary": "Release the recording's hold; retention may then take it; audited",
+            "parameters": recording,
+            "requestBody": body({"reason": TEXT}, ["reason"]),
+            "responses": answers("released", OBJECT, 400, 404, 409)}},
         "/api/complaints": {
             "get": {"summary": "Complaint cases with their deadlines (overdue flagged)",
                     "responses": answers("the cases", OBJECT)},
@@ -68,6 +86,11 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
                      "requestBody": body({"summary": TEXT, "topic": TEXT, "phone": TEXT,
                                           "call_id": {"type": "integer"}}, ["summary"]),
                      "responses": {**answers("opened", OBJECT, 400), **created}}},
+        "/api/complaints/report": {"get": {
+            "summary": "Complaint cases opened in the period per queue and topic: counts, "
+                       "overdue now, time to acknowledge and to resolve (p50/p90)",
+            "parameters": [_query("from", DATE), _query("to", DATE)],
+            "responses": answers("the report", OBJECT, 400)}},
         "/api/complaints/{id}/state": {"post": {
             "summary": "Move a case one step: new, acknowledged, investigating, resolved, "
                        "reviewed",
@@ -79,6 +102,12 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
             "parameters": [_path("id")],
             "requestBody": body({"call_id": {"type": "integer"}}, ["call_id"]),
             "responses": answers("linked", OBJECT, 400, 404)}},
+        "/api/operator/complaint": {"post": {
+            "summary": "The operator flags the call they took as a complaint: a case is "
+                       "opened for it (or the one it has is returned)",
+            "requestBody": body({"call_id": TEXT, "note": TEXT}, ["call_id"]),
+            "responses": {**answers("the call's existing case", OBJECT, 400, 409),
+                          **created}}},
         "/api/audit": {"get": {
             "summary": "The recordings access audit, oldest first, a page after a row id",
             "parameters": [_query("after", {"type": "integer"})],

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import (
     Call,
+    ComplaintRecording,
     QueueAttempt,
     Recording,
     RecordingAccess,
@@ -75,7 +76,8 @@ def _not_found() -> web.HTTPNotFound:
 # -- search ---------------------------------------------------------------------------------
 
 async def search(request: web.Request) -> web.Response:
-    """Recordings by day (the clinic's), queue, operator, the number's last digits, duration."""
+    """Recordings by day (the clinic's), queue, operator, the number's last digits, duration,
+    topic (the IVR's route) and complaint case."""
     query = request.query
     zone = request.app[CONFIG].clinic.zone
     stmt = _search_statement()
@@ -93,6 +95,15 @@ async def search(request: web.Request) -> web.Response:
         if not _DIGITS.match(query["digits"]):
             raise BadInput("digits: 2 to 6 digits, the end of the number")
         stmt = stmt.where(Call.caller.like(f"%{query['digits']}"))
+    if "topic" in query:  # the IVR's route (the triage topic)
+        stmt = stmt.where(Call.route == query["topic"])
+    if "complaint" in query:
+        raw = query["complaint"]
+        if not raw.isdigit() or len(raw) > 18:
+            raise BadInput("complaint: a complaint case's id")
+        stmt = stmt.where(Recording.id.in_(
+            select(ComplaintRecording.recording_id)
+            .where(ComplaintRecording.complaint_id == int(raw))))  # fmt: skip
     if "min_s" in query:
         stmt = stmt.where(Recording.duration_s >= _seconds(query["min_s"], "min_s"))
     if "max_s" in query:

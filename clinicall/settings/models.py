@@ -416,6 +416,9 @@ class Recordings(Frozen):
     stereo: bool = True
     #: A spool file no row claims and without audio (an unanswered call) is swept once older.
     sweep_after_s: int = Field(default=3600, ge=0)
+    #: ``clinicall run`` imports finished recordings every so many seconds (0: only by hand,
+    #: ``clinicall recordings import``); recordings.import_loop.
+    import_every_s: int = Field(default=60, ge=0, le=86400)
     #: Retention in days per purpose (``quality`` for every recording); a recording linked to
     #: a complaint is kept while the case is open and ``complaint_days_after_close`` after.
     retention_days: dict[Ident, int] = Field(default_factory=lambda: {"quality": 90})
@@ -424,6 +427,16 @@ class Recordings(Frozen):
     consent: Localized | None = None
     #: Web roles that may download a recording's file (listening is manager and quality).
     download_roles: list[DownloadRole] = Field(default_factory=_managers_only)
+
+
+class ComplaintMessage(Frozen):
+    """The IVR's complaint route offers a voice message (ivr.voice_message): after a beep, up to
+    ``max_s`` (or ``silence_s`` of silence, or ``#``), re-recorded or kept by key; it opens a
+    complaint case with the message as its first recording (docs/recordings.md)."""
+
+    route: Ident = "complaint"
+    max_s: int = Field(default=120, ge=5, le=600)
+    silence_s: int = Field(default=5, ge=1, le=30)
 
 
 class Complaints(Frozen):
@@ -435,6 +448,8 @@ class Complaints(Frozen):
     #: Who takes part in a case (shown on it): roles in the clinic, not web roles.
     participants: list[str] = Field(
         default_factory=lambda: ["branch director", "head of department", "chief doctor"])
+    #: None: the complaint route goes straight to its queue (no voice message offered).
+    voice_message: ComplaintMessage | None = None
 
 
 class Http(Frozen):

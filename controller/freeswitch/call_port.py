@@ -32,7 +32,7 @@ from clinicall.calltypes import CallInfo, QueueRequest
 from clinicall.controller.freeswitch.control import SCORE_PER_PRIORITY
 from clinicall.controller.freeswitch.esl.errors import EslCommandError, EslHungUp
 from clinicall.controller.freeswitch.esl.message import EslEvent
-from clinicall.ivr.port import CallerHungUp, PortError
+from clinicall.ivr.port import CallerHungUp, PortError, Recorded
 
 #: The channel variable ``play_and_get_digits`` leaves the digits in.
 DIGITS_VARIABLE = "clinicall_digits"
@@ -169,6 +169,13 @@ class FreeswitchCallPort:
             v.CLINICALL_ROUTE: request.route,
             v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
         })  # fmt: skip
+
+    async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
+                     finish_keys: str, beep: bool = True) -> Recorded:
+        """Not yet on FreeSWITCH (its counterpart is the ``record`` application): the voice
+        message on the complaint route is refused here: the session ends and the dialplan's
+        fail-open puts the caller in the fallback queue (docs/engines/freeswitch.md, "Gaps")."""
+        raise PortError("recording a voice message is not available on FreeSWITCH yet")
 
     async def hangup(self) -> None:
         if self._session.hung_up:

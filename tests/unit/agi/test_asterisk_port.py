@@ -7,12 +7,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from clinicall.agi_scripts.asterisk_port import DEADLINE_MARGIN_S, AsteriskCallPort
+from clinicall.agi_scripts.asterisk_port import (
+    DEADLINE_MARGIN_S,
+    SPOOL_DIR_QUERY,
+    AsteriskCallPort,
+)
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiEnvironment, AgiReply, build_environment
 from clinicall.agi_scripts.server import FastAgiServer
 from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
-from clinicall.ivr.port import CallerHungUp, PortError
+from clinicall.ivr.port import CallerHungUp, PortError, Recorded
 
 from .fake_asterisk import FakeAsterisk
 
@@ -371,3 +375,58 @@ async def test_enqueue_with_the_survey_asks_the_dialplan_for_it(run_port: RunPor
          'CLINICALL_OUTCOME=queue,CLINICALL_SURVEY=1"', "200 result=0"),
     ]
     assert await run_port(act, script, **LINKEDID) == "queued"
+
+
+async def test_record_writes_into_the_monitor_spool_after_a_beep(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> Recorded:
+        return await port.record("2026/12/04/1712345678.0-complaint", fmt="wav", max_s=120,
+                                 silence_s=5, finish_keys="#")
+
+    script = [(f'GET FULL VARIABLE "{SPOOL_DIR_QUERY}"', "200 result=1 (/srv/pbx/spool/)"),
+              ('RECORD FILE "/srv/pbx/spool/monitor/2026/12/04/1712345678.0-complaint" '
+               '"wav" "#" "120000" "BEEP" "s=5"', "200 result=35 (dtmf) endpos=36000")]
+    assert await run_port(act, script, **LINKEDID) == Recorded("#", 4.5)
+
+
+async def test_record_to_the_time_limit_or_silence_has_no_key(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> Recorded:
+        return await port.record("2026/12/04/x-complaint", fmt="wav", max_s=10, silence_s=3,
+                                 finish_keys="#", beep=False)
+
+    script = [(f'GET FULL VARIABLE "{SPOOL_DIR_QUERY}"', "200 result=0"),  # not configured
+              ('RECORD FILE "/var/spool/asterisk/monitor/2026/12/04/x-complaint" "wav" "#" '
+               '"10000" "s=3"', "200 result=0 (timeout) endpos=80000")]
+    assert await run_port(act, script, **LINKEDID) == Recorded("", 10.0)
+
+
+async def test_record_hang_up(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> Recorded:
+        return await port.record("2026/12/04/x-complaint", fmt="wav", max_s=10, silence_s=3,
+                                 finish_keys="#")
+
+    script = [(f'GET FULL VARIABLE "{SPOOL_DIR_QUERY}"', "200 result=1 (/var/spool/asterisk)"),
+              ('RECORD FILE "/var/spool/asterisk/monitor/2026/12/04/x-complaint" "wav" "#" '
+               '"10000" "BEEP" "s=3"', "200 result=-1 (hangup) endpos=16000")]
+    assert isinstance(await run_port(act, script, **LINKEDID), CallerHungUp)
+
+
+@pytest.mark.parametrize("name", ["../etc/x", "/abs/x", "a/../../x", "a b", ""])
+async def test_record_refuses_a_name_outside_the_spool(run_port: RunPort, name: str) -> None:
+    async def act(port: AsteriskCallPort) -> object:
+        try:
+            return await port.record(name, fmt="wav", max_s=10, silence_s=3, finish_keys="#")
+        except ValueError as exc:
+            return exc
+
+    assert isinstance(await run_port(act, [], **LINKEDID), ValueError)
+
+
+async def test_record_into_a_missing_directory_is_a_port_error(run_port: RunPort) -> None:
+    async def act(port: AsteriskCallPort) -> Recorded:
+        return await port.record("x-complaint", fmt="wav", max_s=10, silence_s=3,
+                                 finish_keys="#")
+
+    script = [(f'GET FULL VARIABLE "{SPOOL_DIR_QUERY}"', "200 result=1 (/var/spool/asterisk)"),
+              ('RECORD FILE "/var/spool/asterisk/monitor/x-complaint" "wav" "#" '
+               '"10000" "BEEP" "s=3"', "200 result=-1 (writefile)")]
+    assert isinstance(await run_port(act, script, **LINKEDID), PortError)

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from clinicall.calltypes import CallInfo, QueueRequest
-from clinicall.ivr.port import CallerHungUp
+from clinicall.ivr.port import CallerHungUp, Recorded
 from clinicall.settings.models import ClinicConfig
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.example.yaml"
@@ -42,6 +42,8 @@ class FakePort:
         self.collects: list[list[str]] = []
         self.played: list[str] = []
         self.enqueued: list[QueueRequest] = []
+        self.recorded: list[tuple[str, str, float, float, str]] = []
+        self.hang_up_while_recording = False
         self.hung_up = False
         self._info = CallInfo("c1", "ch1", "+380501112233", "", dialled, "asterisk")
 
@@ -93,6 +95,15 @@ class FakePort:
     async def enqueue(self, request: QueueRequest) -> None:
         self._step("enqueue", request)
         self.enqueued.append(request)
+
+    async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
+                     finish_keys: str, beep: bool = True) -> Recorded:
+        self._step("record", name)
+        self.recorded.append((name, fmt, max_s, silence_s, finish_keys))
+        if self.hang_up_while_recording:
+            self.hung_up = True
+            raise CallerHungUp
+        return Recorded("#", 4.5)
 
     async def hangup(self) -> None:
         self._step("hangup")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import Recording
-from clinicall.recordings.importer import LOCK_FILE, Importer
+from clinicall.db.models import Call, Direction, Recording
+from clinicall.db.writer import StoreWriter
+from clinicall.recordings.importer import LOCK_FILE, SETTLE_S, Importer
 from clinicall.recordings.storage import Spool, Storage
 
-from .spool_files import DAY, add_row, engine_recording, tone
+from .spool_files import DAY, STARTED, add_row, engine_recording, tone
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -227,3 +229,34 @@ async def test_a_second_import_pass_is_refused_while_one_runs(
         os.close(held)
     report = await importer(sessions, tmp_path).run()  # the lock went with its holder
     assert report.imported == 0
+
+
+async def test_a_call_still_in_progress_is_left_for_the_next_run(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """The account writes the row when the call is answered; the engine writes the file until
+    hangup.  Until the call has ended (and SETTLE_S after), the row is not taken."""
+    relative = engine_recording(tmp_path / "spool", "1764840003.3")
+    rid = await add_row(sessions, relative, "1764840003.3")
+    async with sessions() as session, session.begin(), StoreWriter(session):
+        call = Call(call_key="1764840003.3", direction=Direction.INBOUND, started_at=STARTED)
+        session.add(call)
+        await session.flush()
+        (await session.get_one(Recording, rid)).call_id = call.id
+        call_id = call.id
+    ended = STARTED + timedelta(seconds=30)
+    clock = [ended]
+    run = Importer(sessions, Storage(tmp_path / "store"), Spool(tmp_path / "spool"),
+                   now=lambda: clock[0])
+
+    talking = await run.run()
+    async with sessions() as session, session.begin(), StoreWriter(session):
+        (await session.get_one(Call, call_id)).ended_at = ended
+    just_ended = await run.run()
+    clock[0] = ended + timedelta(seconds=SETTLE_S + 0.1)
+    settled = await run.run()
+
+    assert (talking.in_progress, talking.imported) == (1, 0)
+    assert (just_ended.in_progress, just_ended.imported) == (1, 0)
+    assert (settled.in_progress, settled.imported) == (0, 1)
+    assert (tmp_path / "spool" / relative).exists() is False

@@ -175,3 +175,41 @@ async def test_cli_dry_run_lists_and_changes_nothing(
     assert await asyncio.to_thread(main, argv) == 0
     assert "deleted 1," in capsys.readouterr().out
     assert not (root / old.path).exists()
+
+
+async def test_cli_hold_keeps_a_recording_from_retention_until_released(
+    sessions: async_sessionmaker[AsyncSession], sqlite_db_url: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    old_at = datetime.now(UTC) - timedelta(days=200)
+    async with sessions() as session, session.begin():
+        old = Recording(call_key="1.2", path="y", format="ogg", size_bytes=1, sha256="b" * 64,
+                        started_at=old_at, imported_at=old_at)
+        session.add(old)
+        await session.flush()
+        rid = old.id
+    hold = ["recordings", "hold", str(rid), "--reason", "lawsuit", "--db", sqlite_db_url,
+            "--config", str(EXAMPLE)]
+    release = ["recordings", "release", str(rid), "--reason", "settled", "--db",
+               sqlite_db_url, "--config", str(EXAMPLE)]
+
+    assert await asyncio.to_thread(main, hold) == 0
+    assert f"recording {rid} held" in capsys.readouterr().out
+    plan = await retention.plan(sessions, POLICY, datetime.now(UTC))
+    assert rid in plan.held
+    assert rid not in [item.recording_id for item in plan.due]
+    assert await asyncio.to_thread(main, hold) != 0  # already held: said, nothing changed
+    assert "already held" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, release) == 0
+    plan = await retention.plan(sessions, POLICY, datetime.now(UTC))
+    assert rid in [item.recording_id for item in plan.due]
+    async with sessions() as session:
+        actions = list(await session.scalars(select(RecordingAccess.detail)
+                                             .where(RecordingAccess.recording_id == rid)
+                                             .order_by(RecordingAccess.id)))
+        (hold_id,) = await session.scalars(select(RecordingHold.id)
+                                           .where(RecordingHold.recording_id == rid))
+    assert actions == [f"hold {hold_id} set", f"hold {hold_id} released"]
+    assert (await verify(sessions)).intact

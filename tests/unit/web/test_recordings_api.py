@@ -18,6 +18,9 @@ from store_writes import writing
 
 from clinicall.db.models import (
     Call,
+    Complaint,
+    ComplaintRecording,
+    ComplaintState,
     Direction,
     QueueAttempt,
     QueueOutcome,
@@ -53,7 +56,8 @@ async def recordings(db_sessions: async_sessionmaker[AsyncSession], store: Path)
     for n, (caller, queue, agent, duration, at) in enumerate(specs):
         async with writing(db_sessions) as session:
             call = Call(call_key=f"R{n}", direction=Direction.INBOUND, caller=caller,
-                        started_at=at, ended_at=at + timedelta(minutes=3), missed=False)
+                        started_at=at, ended_at=at + timedelta(minutes=3), missed=False,
+                        route=queue)
             call.queue_attempts.append(QueueAttempt(
                 channel_id=f"U{n}", queue=queue, joined_at=at, connected_at=at,
                 outcome=QueueOutcome.ANSWERED, wait_s=1.0, talk_s=duration, agent=agent))
@@ -132,6 +136,7 @@ async def test_operators_and_admins_are_refused_and_strangers_must_log_in(
 
 async def test_search_by_digits_queue_operator_duration_and_day(
     client: Client, accounts: dict[Role, Account], recordings: list[int],
+    db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async def ids(query: str) -> list[int]:
         response = await client.get(f"/api/recordings?{query}",
@@ -147,11 +152,22 @@ async def test_search_by_digits_queue_operator_duration_and_day(
     assert await ids("min_s=60") == [second]
     assert await ids("max_s=60") == [first]
     assert await ids(f"from={NOW.date()}&to={NOW.date()}") == [first]
+    assert await ids("topic=therapy") == [first]  # the IVR's route
+    assert await ids("topic=nothing") == []
+    async with db_sessions.begin() as session:
+        case = Complaint(summary="s", state=ComplaintState.NEW, opened_at=NOW, due_at=NOW)
+        session.add(case)
+        await session.flush()
+        session.add(ComplaintRecording(complaint_id=case.id, recording_id=second))
+        case_id = case.id
+    assert await ids(f"complaint={case_id}") == [second]
+    assert await ids(f"complaint={case_id + 1}") == []
     response = await client.get("/api/recordings?digits=2233",
                                 headers=bearer(accounts[Role.MANAGER]))
     (found,) = (await response.json())["recordings"]
     assert found["number"] == "\u2022\u2022\u20222233"  # never the whole number
-    for bad in ("digits=22%25", "digits=1", "from=yesterday", "min_s=-1", "sort=id"):
+    for bad in ("digits=22%25", "digits=1", "from=yesterday", "min_s=-1", "sort=id",
+                "complaint=x", "complaint=-1"):
         response = await client.get(f"/api/recordings?{bad}",
                                     headers=bearer(accounts[Role.MANAGER]))
         assert response.status == 400, bad
