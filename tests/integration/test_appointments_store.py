@@ -32,7 +32,8 @@ async def test_a_second_import_of_the_same_rows_changes_nothing(db_sessions: Ses
     moved = [appointment("a1", 11), appointment("a2", 10)]
     assert await store.import_rows(moved, T0) == ImportCount(updated=1, unchanged=1)
     again = await store.by_external_id("a1")
-    assert again is not None and first is not None
+    assert again is not None
+    assert first is not None
     assert (again.id, again.starts_at.hour) == (first.id, 11)
 
 
@@ -50,14 +51,16 @@ async def test_a_reminder_is_planned_once_even_by_two_planners(db_sessions: Sess
         assert await session.scalar(select(func.count()).select_from(Callback)) == 1
     assert await store.to_remind(T0, T0 + timedelta(days=2)) == []
     of_job = await store.of_job(planned[0])
-    assert of_job is not None and of_job.external_id == "a1"
+    assert of_job is not None
+    assert of_job.external_id == "a1"
 
 
 async def test_answers_set_the_state_and_a_cancellation_stays(db_sessions: Sessions) -> None:
     store = AppointmentStore(db_sessions)
     await store.import_rows([appointment("a1"), appointment("a2")], T0)
     a1, a2 = await store.by_external_id("a1"), await store.by_external_id("a2")
-    assert a1 is not None and a2 is not None
+    assert a1 is not None
+    assert a2 is not None
     assert await store.record_answer(a1.id, CONFIRMED, T0)
     assert await store.record_answer(a2.id, CANCELLED, T0)
     assert not await store.record_answer(a2.id, CONFIRMED, T0)  # cancelled stays cancelled
