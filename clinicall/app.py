@@ -24,6 +24,7 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.port import Engine
+from clinicall.controller.reminder_book import ReminderBook
 from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live_seed import MemberSeed
@@ -93,7 +94,8 @@ async def running(
         seed = MemberSeed(tracker.live, engine.control)  # the wallboard's operators at link-up
         engine.subscribe(seed.handle_fact)
         stack.push_async_callback(seed.close)
-        controller = Controller(config, engine, account=tracker, surveys=tracker, now=now)
+        controller = Controller(config, engine, account=tracker, surveys=tracker, now=now,
+                                reminders=reminder_book(config, sessions))
         await stack.enter_async_context(controller)
         callbacks = None
         if config.callbacks.enabled:
@@ -101,6 +103,14 @@ async def running(
             await callbacks.start()
             stack.push_async_callback(callbacks.close)
         yield Running(controller, engine, tracker, db, sessions, callbacks)
+
+
+def reminder_book(config: ClinicConfig, sessions: async_sessionmaker[AsyncSession],
+                  ) -> ReminderBook:  # fmt: skip
+    """The reminder calls' appointments and answers (docs/reminders.md)."""
+    from clinicall.db.appointments import AppointmentStore
+
+    return ReminderBook(AppointmentStore(sessions), config, clock=utc_now)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,
