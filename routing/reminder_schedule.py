@@ -29,7 +29,7 @@ class ReminderTiming:
         return cls(timedelta(hours=reminders.lead_h), timedelta(minutes=reminders.min_notice_min))
 
     def planning_range(self, now: datetime) -> tuple[datetime, datetime]:
-        """The appointments whose reminder is planned now start in ``[start, end)``: within
+        """The appointments whose reminder is planned now start in ``[start, end]``: within
         the lead time, and not too soon to be worth a call."""
         return now + self.min_notice, now + self.lead
 

@@ -133,10 +133,10 @@ class AppointmentStore:
             return [_row(a) for a in await session.scalars(query)]
 
     async def to_remind(self, start: datetime, end: datetime) -> list[AppointmentRow]:
-        """Scheduled appointments starting in ``[start, end)`` without a reminder job."""
+        """Scheduled appointments starting in ``[start, end]`` without a reminder job."""
         async with self.sessions() as session:
             rows = await session.scalars(select(Appointment).where(
-                Appointment.starts_at >= start, Appointment.starts_at < end,
+                Appointment.starts_at >= start, Appointment.starts_at <= end,
                 Appointment.state == AppointmentState.SCHEDULED.value,
                 Appointment.reminder_job_id.is_(None)).order_by(Appointment.starts_at))
             return [_row(a) for a in rows]
