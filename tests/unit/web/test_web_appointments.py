@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clinicall.db.appointments import CONFIRMED, UNREACHED, AppointmentStore
 from clinicall.db.models import Role
 
 from .web_fixtures import NOW, Account
@@ -87,3 +89,22 @@ async def test_bad_queries(client: Client, accounts: dict[Role, Account], query:
                                 headers=bearer(accounts[Role.MANAGER]))  # fmt: skip
     assert response.status == 400
     assert "error" in await response.json()
+
+
+async def test_metrics_count_todays_reminder_answers(
+    client: Client, accounts: dict[Role, Account], db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    manager = bearer(accounts[Role.MANAGER])
+    for external_id in ("B-4", "B-5", "B-6"):
+        assert (await client.put(f"/api/appointments/{external_id}", json=booking(),
+                                 headers=manager)).status == 201  # fmt: skip
+    store = AppointmentStore(db_sessions)
+    answered = NOW - timedelta(minutes=5)  # today, before the app's clock
+    for external_id, result in (("B-4", CONFIRMED), ("B-5", CONFIRMED), ("B-6", UNREACHED)):
+        row = await store.by_external_id(external_id)
+        assert row is not None
+        await store.record_answer(row.id, result, answered)
+    lines = (await (await client.get("/metrics", headers=manager)).text()).splitlines()
+    assert 'clinicall_reminders_total{result="confirmed"} 2.0' in lines
+    assert 'clinicall_reminders_total{result="unreached"} 1.0' in lines
+    assert not any('result="cancelled"' in line for line in lines)
