@@ -1,8 +1,10 @@
 """Appointments in the store: imported idempotently, each given one reminder job, answered.
 
 - **Import** (:meth:`AppointmentStore.import_rows`) is keyed by ``external_id``: a row equal
-  to the stored one changes nothing, a changed one (moved, another doctor) is updated and its
-  reminder planned again if it was not made yet; so a file imported twice changes nothing.
+  to the stored one changes nothing, a changed one (another doctor) is updated; a *moved* one
+  (another start) is scheduled again: its answer is cleared, its reminder job, if still
+  pending, cancelled (``moved``), and a new reminder is planned for the new time (a cancelled
+  appointment stays cancelled).  A file imported twice changes nothing.
 - **Planning** (:meth:`AppointmentStore.plan_reminder`) makes the reminder's job (a
   ``callbacks`` row of reason ``reminder``) and links it in one transaction, only while the
   appointment has none: two controllers planning at once make one job.
@@ -89,7 +91,7 @@ class AppointmentStore:
         transaction: the file's good rows go in together)."""
         given = {row.external_id: row for row in rows}
         created = updated = unchanged = 0
-        async with self.sessions.begin() as session:
+        async with self.sessions.begin() as session, StoreWriter(session):
             stored = {a.external_id: a for a in await session.scalars(
                 select(Appointment).where(Appointment.external_id.in_(list(given))))}
             for external_id, row in given.items():
@@ -103,11 +105,26 @@ class AppointmentStore:
                 elif _same(old, row):
                     unchanged += 1
                 else:
+                    if (old.starts_at != row.starts_at
+                            and old.state != AppointmentState.CANCELLED):  # fmt: skip
+                        await self._moved(session, old, now)
                     old.phone, old.language, old.doctor = row.phone, row.language, row.doctor
                     old.specialty, old.starts_at, old.updated_at = (row.specialty,
                                                                     row.starts_at, now)
                     updated += 1
         return ImportCount(created, updated, unchanged)
+
+    @staticmethod
+    async def _moved(session: AsyncSession, old: Appointment, now: datetime) -> None:
+        """A moved appointment is scheduled again, with a new reminder to come."""
+        if old.reminder_job_id is not None:
+            await session.execute(update(Callback).where(
+                Callback.id == old.reminder_job_id,
+                Callback.state == CallbackState.PENDING.value).values(
+                state=CallbackState.CANCELLED.value, result="moved", completed_at=now)
+                .execution_options(synchronize_session=False))
+        old.state = AppointmentState.SCHEDULED
+        old.reminder_job_id = old.reminder_result = old.reminder_at = None
 
     async def get(self, appointment_id: int) -> AppointmentRow | None:
         async with self.sessions() as session:

@@ -69,3 +69,32 @@ async def test_answers_set_the_state_and_a_cancellation_stays(db_sessions: Sessi
         ("a1", "confirmed", "confirmed"), ("a2", "cancelled", "cancelled")]
     open_ones = await store.between(T0, T0 + timedelta(days=2), states=["scheduled"])
     assert open_ones == []
+
+
+async def test_a_moved_appointment_is_reminded_again(db_sessions: Sessions) -> None:
+    store = AppointmentStore(db_sessions)
+    await store.import_rows([appointment("a1"), appointment("a2")], T0)
+    jobs = {}
+    for row in await store.to_remind(T0, T0 + timedelta(days=2)):
+        jobs[row.external_id] = await store.plan_reminder(row, queue="therapy", due_at=T0,
+                                                          now=T0)  # fmt: skip
+    a1 = await store.by_external_id("a1")
+    assert a1 is not None
+    await store.record_answer(a1.id, CONFIRMED, T0)
+    a2 = await store.by_external_id("a2")
+    assert a2 is not None
+    await store.record_answer(a2.id, CANCELLED, T0)
+    moved = [appointment("a1", 15), appointment("a2", 15)]
+    assert await store.import_rows(moved, T0) == ImportCount(updated=2)
+    again = await store.by_external_id("a1")
+    assert again is not None
+    assert (again.state, again.reminder_job_id, again.reminder_result) == ("scheduled", None,
+                                                                           None)
+    still = await store.by_external_id("a2")
+    assert still is not None
+    assert (still.state, still.reminder_job_id) == ("cancelled", jobs["a2"])
+    async with db_sessions() as session:
+        old = await session.get(Callback, jobs["a1"])
+        assert old is not None
+        assert (old.state, old.result) == ("cancelled", "moved")
+    assert [r.external_id for r in await store.to_remind(T0, T0 + timedelta(days=2))] == ["a1"]
