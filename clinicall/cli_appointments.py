@@ -75,8 +75,8 @@ async def _run(args: argparse.Namespace, config: ClinicConfig, url: str) -> int:
     from clinicall.db import create_engine, session_factory
     from clinicall.db.status import require_current
 
-    content = _read(args.file) if args.action == "import" else ""
     await require_current(url)
+    content = _read(args.file) if args.action == "import" else ""
     engine = create_engine(url)
     try:
         store = AppointmentStore(session_factory(engine))
