@@ -60,6 +60,15 @@ def answered_from_env(env: AgiEnvironment) -> AnsweredCall | None:
     return AnsweredCall(language=language, queue=queue, operator=operator, route=route)
 
 
+def reminder_from_env(env: AgiEnvironment) -> str | None:
+    """The appointment a ``reminder`` session is about (:data:`variables.REMINDER_AGI_ARGS`);
+    None for any other script, or when the id is missing."""
+    if env.network_script != v.REMINDER_SCRIPT:
+        return None
+    appointment = env.args[1] if len(env.args) > 1 else ""
+    return appointment if appointment.isdigit() else None
+
+
 def _presented(value: str) -> str:
     return "" if value in ("", "unknown") else value
 
@@ -92,6 +101,7 @@ class AsteriskCallPort:
             dialled_number=_presented(env.dnid) or env.extension,
             engine="asterisk",
             answered=answered_from_env(env),
+            reminder=reminder_from_env(env),
         )
 
     @classmethod

@@ -48,6 +48,12 @@ IVR_AGI_ARGS: Final = ("${CHANNEL(linkedid)}",)
 # The post-call survey: after an operator hung up on a patient who agreed, the dialplan calls
 # ``AGI(agi://127.0.0.1:4573/survey,<linkedid>,<language>,<queue>,<operator>,<route>)``.
 SURVEY_SCRIPT: Final = "survey"
+# An appointment reminder the clinic placed, answered by the patient (docs/reminders.md):
+# ``AGI(agi://127.0.0.1:4573/reminder,<linkedid>,<appointment id>)``; the originate sets
+# ``CLINICALL_APPOINTMENT`` (its call data ``appointment``).
+REMINDER_SCRIPT: Final = "reminder"
+CLINICALL_APPOINTMENT: Final = "CLINICALL_APPOINTMENT"
+REMINDER_AGI_ARGS: Final = ("${CHANNEL(linkedid)}", "${" + CLINICALL_APPOINTMENT + "}")
 SURVEY_AGI_ARGS: Final = (
     "${CHANNEL(linkedid)}",
     "${" + CLINICALL_LANG + "}",

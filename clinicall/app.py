@@ -27,6 +27,7 @@ from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.port import Engine
+from clinicall.controller.reminder_book import ReminderBook
 from clinicall.controller.service import Clock, Controller, utc_now
 from clinicall.controller.shift_logins import ShiftLogins, Skills
 from clinicall.controller.tracking.config import TrackingConfig
@@ -113,7 +114,7 @@ async def running(
         stack.push_async_callback(shift.close)
         messages = VoiceComplaints(config, sessions, tracker)
         controller = Controller(config, engine, account=tracker, surveys=tracker, now=now,
-                                messages=messages)
+                                messages=messages, reminders=reminder_book(config, sessions))
         await stack.enter_async_context(controller)
         callbacks = None
         if config.callbacks.enabled:
@@ -173,6 +174,14 @@ def build_import_loop(config: ClinicConfig,
                         executor=executor)
 
     return ImportLoop.for_importer(importer, every_s=rec.import_every_s)
+
+
+def reminder_book(config: ClinicConfig, sessions: async_sessionmaker[AsyncSession],
+                  ) -> ReminderBook:  # fmt: skip
+    """The reminder calls' appointments and answers (docs/reminders.md)."""
+    from clinicall.db.appointments import AppointmentStore
+
+    return ReminderBook(AppointmentStore(sessions), config, clock=utc_now)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,

@@ -25,6 +25,9 @@ class CallInfo:
     #: Set when the engine hands the call over a second time, after an operator hung up on a
     #: patient who agreed to the post-call survey (None: the call's first, IVR session).
     answered: AnsweredCall | None = None
+    #: Set on a reminder call the clinic placed and the patient answered: the id of the
+    #: appointment it is about (docs/reminders.md); None for every other call.
+    reminder: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinicall import logbudget
+from clinicall.cli_appointments import appointments_command
 from clinicall.cli_args import (
     CommandError,
     Configure,
@@ -356,6 +357,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("audit", "verify the hash chain of the recordings access audit", audit_command),
     Command("callbacks", "list, show or cancel callback jobs (numbers masked)",
             callbacks_command),
+    Command("appointments", "import appointments (CSV) or list a day's reminder results",
+            appointments_command),
 )
 
 

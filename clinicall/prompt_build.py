@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -102,8 +103,11 @@ async def _build_one(item: PromptText, out_dir: Path, cache_dir: Path,
     if await asyncio.to_thread(_copy_if_present, cached, target):
         return target, True
     await asyncio.to_thread(cache_dir.mkdir, parents=True, exist_ok=True)
-    raw = cached.with_suffix(f".{os.getpid()}.raw.wav")
-    part = cached.with_suffix(f".{os.getpid()}.part.wav")
+    # two prompts of one build may share a text (two routes to one queue): each its own
+    # temporary files, the last atomic replace wins with the same sound
+    own = f"{os.getpid()}-{secrets.token_hex(4)}"
+    raw = cached.with_suffix(f".{own}.raw.wav")
+    part = cached.with_suffix(f".{own}.part.wav")
     try:
         await _run(["espeak-ng", "-v", VOICES[item.language], "-s", str(WORDS_PER_MINUTE),
                     "-w", str(raw), "--stdin"], stdin=item.text.encode("utf-8"))

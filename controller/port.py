@@ -101,6 +101,10 @@ class OriginateRequest:
     #: ``data``; only once they answer is ``number`` dialled and bridged to them.  Empty: the
     #: number is dialled first and the answered callee joins ``queue``.
     agent: str = ""
+    #: Patient first into an IVR flow (a reminder, docs/reminders.md): once the callee answers
+    #: they run this flow of the IVR (``ivr``), which may still send them to ``queue``.
+    #: Empty: the answered callee joins ``queue`` at once.  Not with ``agent``.
+    flow: str = ""
 
 
 @dataclass(frozen=True, slots=True)

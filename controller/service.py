@@ -22,6 +22,7 @@ from clinicall.controller.port import Engine
 from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.port import CallPort
+from clinicall.ivr.reminder import ReminderAnswer, ReminderCall, run_reminder
 from clinicall.ivr.survey import run_survey
 from clinicall.ivr.voice_message import VoiceMessage
 from clinicall.privacy import mask_number
@@ -65,6 +66,15 @@ class MessageAccount(Protocol):
         ...
 
 
+class ReminderDesk(Protocol):
+    """The appointment a reminder call is about, and where its answer goes
+    (``controller.reminder_book.ReminderBook``)."""
+
+    async def reminder_call(self, appointment_id: str) -> ReminderCall | None: ...
+
+    async def record_answer(self, appointment_id: str, answer: ReminderAnswer) -> None: ...
+
+
 class Controller:
     """Runs the IVR for every call the engine hands over; see the module docstring."""
 
@@ -77,12 +87,14 @@ class Controller:
         surveys: SurveyAccount | None = None,
         now: Clock = utc_now,
         messages: MessageAccount | None = None,
+        reminders: ReminderDesk | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
         self.account = account
         self.surveys = surveys
         self.messages = messages
+        self.reminders = reminders
         self.now = now
         self.plan = IvrPlan.compile(config)
         self.calls_handled = 0
@@ -97,6 +109,9 @@ class Controller:
         ``self.now`` is the clinic's clock for opening hours (the demo and tests pin it); the
         account always records the real time.
         """
+        if port.info.reminder is not None:
+            await self.reminder_session(port, port.info.reminder)
+            return
         answered = port.info.answered
         if answered is not None:
             await self.survey_session(port, answered)
@@ -142,6 +157,19 @@ class Controller:
         """The case is opened beside the call (owned, awaited on close)."""
         if self.messages is not None:
             self._own(self.messages.record_message(message))
+
+    async def reminder_session(self, port: CallPort, appointment_id: str) -> None:
+        """An answered reminder call (docs/reminders.md): the appointment announced, the
+        patient's key stored on it."""
+        call = await self.reminders.reminder_call(appointment_id) if self.reminders else None
+        if call is None or self.reminders is None:
+            log.warning("reminder call %s: no appointment %s", port.info.call_id, appointment_id)
+            await port.hangup()
+            return
+        answer = await run_reminder(port, self.plan, self.config, call)
+        log.info("reminder call %s, appointment %s: %s", port.info.call_id, appointment_id,
+                 answer)
+        self._own(self.reminders.record_answer(appointment_id, answer))
 
     def _own(self, write: Coroutine[Any, Any, None]) -> None:
         """Run an account write on its own (the patient never waits for the store); it is

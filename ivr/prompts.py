@@ -22,6 +22,10 @@ Keys are stable identifiers (they are file names):
                    (only when a queue's ``survey`` is not ``off``)
 ``complaint_offer``, ``complaint_record``, ``complaint_confirm``, ``complaint_saved``  the
                    complaint route's voice message (only with ``complaints.voice_message``)
+``reminder_doctor_<id>``, ``reminder_route_<id>``, ``reminder_on``, ``reminder_at``,
+``month_<1..12>``, ``reminder_keys``, ``reminder_confirmed``, ``reminder_cancelled``
+                   the appointment reminder call (only with ``reminders.enabled``;
+                   docs/reminders.md)
 """
 
 from __future__ import annotations
@@ -50,6 +54,11 @@ SURVEY_CSAT = "survey_csat"
 SURVEY_NPS = "survey_nps"
 SURVEY_THANKS = "survey_thanks"
 SURVEY_KEYS = (SURVEY_OFFER, SURVEY_CSAT, SURVEY_NPS, SURVEY_THANKS)
+REMINDER_ON = "reminder_on"
+REMINDER_AT = "reminder_at"
+REMINDER_KEYS = "reminder_keys"
+REMINDER_CONFIRMED = "reminder_confirmed"
+REMINDER_CANCELLED = "reminder_cancelled"
 #: "This call may be recorded" (``recordings.consent``), played before the queue.
 RECORDING_CONSENT = "recording_consent"
 #: The complaint route's voice message (``complaints.voice_message``; ivr.voice_message).
@@ -108,6 +117,18 @@ def service_key(service_id: str) -> str:
     return f"service_{service_id}"
 
 
+def reminder_doctor_key(doctor_id: str) -> str:
+    return f"reminder_doctor_{doctor_id}"
+
+
+def reminder_route_key(route_id: str) -> str:
+    return f"reminder_route_{route_id}"
+
+
+def month_key(month: int) -> str:
+    return f"month_{month}"
+
+
 def holiday_key(day: date) -> str:
     return f"holiday_{day:%Y%m%d}"
 
@@ -163,6 +184,39 @@ _SURVEY: dict[str, dict[str, str]] = {
         "ru": "Спасибо за ваши ответы. До свидания.",
         "en": "Thank you for your answers. Goodbye.",
     },
+}
+
+# The appointment reminder (docs/reminders.md): who, what, when, then the keys.
+_REMINDER: dict[str, dict[str, str]] = {
+    REMINDER_ON: {"uk": "Дата:", "ru": "Дата:", "en": "on"},
+    REMINDER_AT: {"uk": "о", "ru": "в", "en": "at"},
+    REMINDER_KEYS: {
+        "uk": "Щоб підтвердити візит, натисніть 1. Щоб скасувати, натисніть 2. "
+        "Щоб поговорити з оператором, натисніть 0.",
+        "ru": "Чтобы подтвердить визит, нажмите 1. Чтобы отменить, нажмите 2. "
+        "Чтобы поговорить с оператором, нажмите 0.",
+        "en": "To confirm the visit, press 1. To cancel it, press 2. "
+        "To speak to an operator, press 0.",
+    },
+    REMINDER_CONFIRMED: {"uk": "Дякуємо, візит підтверджено. До побачення.",
+                         "ru": "Спасибо, визит подтверждён. До свидания.",
+                         "en": "Thank you, your visit is confirmed. Goodbye."},
+    REMINDER_CANCELLED: {"uk": "Візит скасовано. Дякуємо, що попередили. До побачення.",
+                         "ru": "Визит отменён. Спасибо, что предупредили. До свидания.",
+                         "en": "Your visit is cancelled. Thank you for letting us know. Goodbye."},
+}  # fmt: skip
+_REMINDER_DOCTOR = {"uk": "Вас вітає {clinic}. Нагадуємо про ваш запис до: {doctor}.",
+                    "ru": "Вас приветствует {clinic}. Напоминаем о вашей записи к: {doctor}.",
+                    "en": "This is {clinic}. A reminder of your appointment with {doctor}."}
+_REMINDER_ROUTE = {"uk": "Напрям: {name}.", "ru": "Направление: {name}.", "en": "{name}."}
+#: Month names as a date says them ("5 грудня", "5 декабря", "December 5").
+_MONTHS = {
+    "uk": ("січня", "лютого", "березня", "квітня", "травня", "червня", "липня", "серпня",
+           "вересня", "жовтня", "листопада", "грудня"),
+    "ru": ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+           "сентября", "октября", "ноября", "декабря"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
 }
 
 # Sentences with a slot, per language.
@@ -289,6 +343,24 @@ def _catalog_for(config: ClinicConfig, language: Language) -> list[PromptText]:
     out += [p(service_key(k), service_text(config, lang, s)) for k, s in config.services.items()]
     if survey_enabled(config):
         out += [p(key, texts[lang]) for key, texts in _SURVEY.items()]
+    if config.reminders.enabled:
+        out += _reminder_texts(config, lang)
+    return out
+
+
+def _reminder_texts(config: ClinicConfig, language: Language) -> list[PromptText]:
+    """The reminder call's prompts: one per doctor and per route (the specialty, named by
+    its queue), the month names, the keys and the two answers."""
+    clinic = config.clinic.name[language]
+    out = [PromptText(key, language, texts[language]) for key, texts in _REMINDER.items()]
+    out += [PromptText(reminder_doctor_key(did), language,
+                       _REMINDER_DOCTOR[language].format(clinic=clinic, doctor=d.name[language]))
+            for did, d in config.doctors.items()]  # fmt: skip
+    out += [PromptText(reminder_route_key(rid), language, _REMINDER_ROUTE[language].format(
+                name=config.queues[r.queue].name[language]))
+            for rid, r in config.routes.items() if r.queue in config.queues]  # fmt: skip
+    out += [PromptText(month_key(i), language, name)
+            for i, name in enumerate(_MONTHS[language], 1)]  # fmt: skip
     return out
 
 

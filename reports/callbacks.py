@@ -20,7 +20,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import Call, Callback, CallbackAttempt, CallbackState, Direction
+from clinicall.db.models import (
+    Appointment,
+    Call,
+    Callback,
+    CallbackAttempt,
+    CallbackState,
+    Direction,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,9 @@ class CallbackFigures:
     attempts_per_job: float | None = None  # over settled jobs (done, failed)
     success_rate: float | None = None  # done / (done + failed)
     missed_unreturned: int = 0  # missed calls not returned within the threshold
+    #: Appointment reminders answered in the period, by what the patient answered
+    #: (confirmed, cancelled, operator, no_input, hangup) or ``unreached`` (docs/reminders.md).
+    reminders_by_result: dict[str, int] = field(default_factory=dict)
 
 
 def nearest_rank(values: list[float], share: float) -> float | None:
@@ -65,7 +75,13 @@ async def callback_figures(session: AsyncSession, *, start: datetime, end: datet
         Call.direction == Direction.INBOUND.value, Call.missed.is_(True),
         Call.started_at >= start, Call.started_at < end,
         or_(Call.return_delay_ms.is_(None), Call.return_delay_ms > limit_ms)))
+    reminders = (await session.execute(
+        select(Appointment.reminder_result, func.count())
+        .where(Appointment.reminder_at >= start, Appointment.reminder_at < end,
+               Appointment.reminder_result.is_not(None))
+        .group_by(Appointment.reminder_result))).all()  # fmt: skip
     return CallbackFigures(
+        reminders_by_result={str(result): int(count) for result, count in sorted(reminders)},
         jobs_by_cause=dict(sorted(causes.items())),
         first_attempt_p50_s=nearest_rank(waits, 0.5),
         first_attempt_p90_s=nearest_rank(waits, 0.9),

@@ -293,6 +293,12 @@ def _callback_metrics(figures: CallbackFigures) -> Iterator[GaugeMetricFamily
     yield GaugeMetricFamily("clinicall_callback_missed_unreturned", "Missed calls today not "
                             "returned within unreturned_after_min",
                             value=float(figures.missed_unreturned))
+    reminders = CounterMetricFamily("clinicall_reminders", "Appointment reminders settled "
+                                    "today, by the patient's answer or unreached",
+                                    labels=["result"])  # fmt: skip
+    for result, count in figures.reminders_by_result.items():
+        reminders.add_metric([result], float(count))
+    yield reminders
 
 
 def _account_metrics(

@@ -41,7 +41,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 }  # fmt: skip
 #: Modules directly in ``clinicall/`` that are commands and wiring (everything else there is
 #: a leaf of its own name).
-COMMANDS = {"cli", "cli_args", "cli_store", "cli_recordings", "cli_callbacks", "crashlog", "app",
+COMMANDS = {"cli", "cli_args", "cli_store", "cli_recordings", "cli_callbacks", "cli_appointments",
+            "crashlog", "app",
             "demo", "serve", "asterisk_config", "freeswitch_config", "prompt_build", "simclinic",
             "__main__", "__init__", "migrations", "generated_files", "doctor",
             "sdnotify"}  # fmt: skip

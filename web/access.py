@@ -89,6 +89,10 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/callbacks": frozenset({Role.MANAGER, Role.ADMIN, Role.OPERATOR}),
     "/api/callbacks/{job}": frozenset({Role.MANAGER, Role.ADMIN, Role.OPERATOR}),
     "/api/callbacks/{job}/cancel": frozenset({Role.MANAGER, Role.ADMIN}),
+    # appointments (web.appointments_api): read by the desk, written (PUT, idempotent by the
+    # external id) by managers and admins: a booking system uses such a user's API token
+    "/api/appointments": frozenset({Role.MANAGER, Role.ADMIN, Role.OPERATOR}),
+    "/api/appointments/{external_id}": frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -22,6 +22,7 @@ from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import (
     admin_pages,
+    appointments_api,
     assets,
     audit_api,
     auth_views,
@@ -161,6 +162,7 @@ def build_app(
     openapi.add_routes(app)
     admin_pages.add_routes(app)
     callbacks_api.add_routes(app)
+    appointments_api.add_routes(app)
     return app
 
 

@@ -128,4 +128,20 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
             "summary": "Cancel an open callback job",
             "parameters": [_path("job")],
             "responses": answers("cancelled", OBJECT, 400, 404, 409)}},
+        "/api/appointments": {"get": {
+            "summary": "A day's appointments (tomorrow by default, the clinic's zone) with the "
+                       "reminder's result; risk=1: only the unconfirmed ones (no-show risk)",
+            "parameters": [_query("date", DATE), _query("risk", {"enum": ["0", "1"]})],
+            "responses": answers("the appointments", OBJECT, 400)}},
+        "/api/appointments/{external_id}": {"put": {
+            "summary": "Create or update one appointment, idempotent by the clinic's external "
+                       "id (201 created; 200 updated or unchanged); starts_at in the clinic's "
+                       "zone unless it has an offset",
+            "parameters": [{"name": "external_id", "in": "path", "required": True,
+                            "schema": {"type": "string",
+                                       "pattern": "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"}}],
+            "requestBody": body({"phone": TEXT, "language": TEXT, "doctor": TEXT,
+                                 "specialty": TEXT, "starts_at": TEXT},
+                                ["phone", "language", "doctor", "specialty", "starts_at"]),
+            "responses": {**created, **answers("updated or unchanged", OBJECT, 400)}}},
     }

@@ -35,6 +35,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/language": frozenset({"set", "next"}),
     "/reports/download": frozenset({"from", "to", "period", "by", "format", "section"}),
     "/api/callbacks": frozenset({"state", "limit", "queue"}),
+    "/api/appointments": frozenset({"date", "risk"}),
 }
 MAX_VALUE = 512
 MAX_QUERY = 4096

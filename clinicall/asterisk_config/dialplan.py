@@ -22,6 +22,7 @@ from clinicall.controller.asterisk.control import (
     CALLBACK_ANSWERED,
     CALLBACK_CONTEXT,
     CALLBACK_EVENT,
+    FLOW_CONTEXT,
 )
 from clinicall.controller.asterisk.control import ORIGINATE_CONTEXT as ORIGINATE
 from clinicall.controller.asterisk.control import QUEUE_ENTRY_CONTEXT as QUEUE_ENTRY
@@ -61,6 +62,12 @@ def survey_url(ivr_url: str) -> str:
     """The survey's FastAGI URL: the IVR's server, script ``survey``."""
     base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
     return f"{base}/{v.SURVEY_SCRIPT}"
+
+
+def reminder_url(ivr_url: str) -> str:
+    """The reminder flow's FastAGI URL: the IVR's server, script ``reminder``."""
+    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
+    return f"{base}/{v.REMINDER_SCRIPT}"
 
 
 def var(name: str) -> str:
@@ -302,6 +309,20 @@ def _queue_entry(config: ClinicConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _flows(agi: str) -> str:
+    """Patient first into an IVR flow (docs/reminders.md): the answered reminder call runs the
+    ``reminder`` FastAGI script with its appointment; a patient who pressed 0 there leaves
+    with ``CLINICALL_QUEUE`` set and joins that queue like any answered originated call."""
+    args = ",".join((reminder_url(agi), *v.REMINDER_AGI_ARGS))
+    queue = var(v.CLINICALL_QUEUE)
+    lines = ["; Calls the clinic placed into an IVR flow: the appointment reminder.",
+             f"[{FLOW_CONTEXT}]"]
+    lines += _ext(v.REMINDER_SCRIPT, [f"AGI({args})",
+                                      f'GotoIf($["{queue}" != ""]?{QUEUE_ENTRY},{queue},1)',
+                                      "Hangup()"])  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 #: Seconds an operator's call to a colleague rings.
 RING_COLLEAGUE_S = 30
 
@@ -330,7 +351,8 @@ def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     from clinicall.asterisk_config import simulation
 
     parts = [_inbound(config), _call(config, agi or agi_url(config)),
-             _operators(config), _originate(simulated), _callback(), _queue_entry(config)]
+             _operators(config), _originate(simulated), _callback(), _queue_entry(config),
+             _flows(agi or agi_url(config))]
     if simulated:
         parts += [simulation.operators_context(), simulation.patient_context()]
     return document(*parts)

@@ -10,7 +10,8 @@ at a clinic number, with the variables ``SIM_DIGITS`` (keys to press; ``w`` wait
 ``1ww2``), ``SIM_HOLD`` (seconds to stay on the line afterwards, 60 by default) and
 ``SIM_TONE`` (a tone in Hz the patient plays meanwhile; silent by default).
 A patient the clinic calls (the originate context sets ``SIM_NUMBER``, the dialled digits)
-answers unless the GLOBAL ``SIM_PATIENT_<digits>`` is ``noanswer`` (then it rings 120 s).
+answers unless the GLOBAL ``SIM_PATIENT_<digits>`` is ``noanswer`` (then it rings 120 s),
+and presses the keys in the GLOBAL ``SIM_KEYS_<digits>`` if set (a reminder's answer).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ HOLD = "SIM_HOLD"
 TONE = "SIM_TONE"  # Hz the patient plays while holding (none by default)
 NUMBER = "SIM_NUMBER"  # the digits the clinic dialled (calls the clinic places)
 PATIENT_BEHAVIOUR = "SIM_PATIENT_"  # + digits: noanswer
+PATIENT_KEYS = "SIM_KEYS_"  # + digits: the keys a called patient presses (as SIM_DIGITS)
 #: A sound every Asterisk install has (core sounds, en).
 OPERATOR_GREETING = "beep"
 TALK_TONE = "440"
@@ -63,6 +65,7 @@ def patient_context() -> str:
         f'exten => s,1,GotoIf($["{behaviour}" = "noanswer"]?noanswer)',
         " same => n,Answer()",
         " same => n,Wait(1)",
+        f' same => n,ExecIf($["{digits}" = ""]?Set({DIGITS}=${{{PATIENT_KEYS}${{{NUMBER}}}}}))',
         f' same => n,GotoIf($["{digits}" = ""]?hold)',
         f" same => n,SendDTMF({digits},250)",
         f' same => n(hold),GotoIf($["${{{TONE}}}" = ""]?wait)',

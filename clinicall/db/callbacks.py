@@ -141,6 +141,10 @@ def attempt_key(job_id: int, number: int) -> str:
     return f"cb{job_id}-{number}"
 
 
+#: Reminders ring the patient first and hold no operator: they are not in a queue's line.
+IN_LINE = Callback.reason != CallbackReason.REMINDER.value
+
+
 def claimable(now: datetime) -> ColumnElement[bool]:
     """Due pending jobs, and claims whose lease ran out."""
     return or_(
@@ -193,7 +197,7 @@ class CallbackStore:
         where = Callback.queue.is_(None) if queue is None else Callback.queue == queue
         async with self.sessions() as session:
             rows = await session.scalars(
-                select(Callback).where(where, claimable(now))
+                select(Callback).where(where, IN_LINE, claimable(now))
                 .order_by(Callback.priority.desc(), Callback.arrived_at, Callback.id)
                 .limit(limit))  # fmt: skip
             return [_job(row) for row in rows]
@@ -202,7 +206,7 @@ class CallbackStore:
         """The queues that have a claimable job now."""
         async with self.sessions() as session:
             return list(await session.scalars(
-                select(Callback.queue).where(claimable(now)).distinct()))
+                select(Callback.queue).where(IN_LINE, claimable(now)).distinct()))
 
     async def in_flight(self, now: datetime) -> dict[str | None, int]:
         """Claimed jobs whose lease holds, by queue, over every controller: each holds (or is
@@ -210,7 +214,8 @@ class CallbackStore:
         async with self.sessions() as session:
             rows = await session.execute(
                 select(Callback.queue, func.count()).where(
-                    Callback.state == CallbackState.CLAIMED.value, Callback.lease_until >= now)
+                    IN_LINE, Callback.state == CallbackState.CLAIMED.value,
+                    Callback.lease_until >= now)
                 .group_by(Callback.queue))  # fmt: skip
             return {queue: count for queue, count in rows.all()}
 
@@ -349,6 +354,14 @@ class CallbackStore:
         reminders and benchmarks)."""
         chosen = (select(Callback.id).where(claimable(now))
                   .order_by(Callback.priority.desc(), Callback.arrived_at, Callback.id)
+                  .limit(limit).with_for_update(skip_locked=True))  # fmt: skip
+        return await self._claim(chosen, now)
+
+    async def claim_reminders(self, now: datetime, *, limit: int) -> list[JobRow]:
+        """Claim up to ``limit`` claimable reminder jobs, the earliest due first (they hold
+        no operator: docs/reminders.md)."""
+        chosen = (select(Callback.id).where(~IN_LINE, claimable(now))
+                  .order_by(Callback.due_at, Callback.id)
                   .limit(limit).with_for_update(skip_locked=True))  # fmt: skip
         return await self._claim(chosen, now)
 

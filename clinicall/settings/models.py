@@ -297,6 +297,28 @@ class Callbacks(Frozen):
     queues: dict[Ident, CallbackOverride] = Field(default_factory=dict)
 
 
+class Reminders(Frozen):
+    """Appointment reminder calls (docs/reminders.md): how long before the appointment the
+    patient is called.  The calling window (opening hours, the patient's day) and the retries
+    are the callbacks' (``callbacks:``, the appointment's queue's policy)."""
+
+    #: The reminder planner runs only when true (and ``callbacks.enabled``: it dials).
+    enabled: bool = False
+    #: The patient is called from this long before the appointment ...
+    lead_h: int = Field(default=24, ge=1, le=24 * 14)
+    #: ... and never later than this before it (a reminder an hour before is no use).
+    min_notice_min: int = Field(default=120, ge=0, le=24 * 60)
+    #: Seconds the patient's phone rings per attempt.
+    ring_s: int = Field(default=30, ge=5, le=120)
+
+    @model_validator(mode="after")
+    def _notice_within_lead(self) -> Reminders:
+        if self.min_notice_min >= self.lead_h * 60:
+            raise ValueError(f"min_notice_min ({self.min_notice_min}) must be shorter than "
+                             f"the lead time ({self.lead_h} h)")
+        return self
+
+
 class Database(Frozen):
     #: SQLite or PostgreSQL (:mod:`clinicall.settings.dburl`); a relative SQLite path is
     #: relative to the config file's folder.
@@ -593,6 +615,7 @@ class ClinicConfig(Frozen):
     ivr: Ivr
     kpi: Kpi = Field(default_factory=Kpi)
     callbacks: Callbacks = Field(default_factory=Callbacks)
+    reminders: Reminders = Field(default_factory=Reminders)
     database: Database = Field(default_factory=Database)
     engine: Engine
     recordings: Recordings = Field(default_factory=Recordings)

@@ -53,6 +53,10 @@ QUEUE_ENTRY_CONTEXT = "clinicall-queue-entry"
 CALLBACK_CONTEXT = "clinicall-callback"
 CALLBACK_ANSWERED = "clinicall-callback-answered"
 CALLBACK_EVENT = "ClinicallCallback"
+#: Patient first into an IVR flow (a reminder): the answered callee runs
+#: ``clinicall-flow,<flow>`` (a FastAGI script of the same name), docs/reminders.md.
+FLOW_CONTEXT = "clinicall-flow"
+FLOW_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 #: Dial()'s DIALSTATUS for the patient's leg → the port's cause (ANSWER is success; CANCEL:
 #: the operator hung up before the patient answered).
 DIAL_STATUSES = {"NOANSWER": OriginateCause.NO_ANSWER, "BUSY": OriginateCause.BUSY,
@@ -134,6 +138,10 @@ class AsteriskControl:
             "Async": "true", "Timeout": str(int(request.ring_timeout_s * 1000)),
             "ChannelId": call_id, "OtherChannelId": f"{call_id}-2", "Variable": variables,
         }  # fmt: skip
+        if request.flow:  # patient first into an IVR flow (a reminder)
+            if request.agent or not FLOW_NAME.fullmatch(request.flow):
+                raise EngineRefused("Originate", "a flow is a lower-case name, without agent")
+            fields.update({"Context": FLOW_CONTEXT, "Exten": request.flow})
         if request.agent:  # agent first: ring the operator, then the patient from the dialplan
             fields.update({"Channel": request.agent, "Context": CALLBACK_CONTEXT,
                            "Exten": request.number})  # fmt: skip

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clinicall.controller.callbacks.intake import take_in_missed
+from clinicall.controller.callbacks.reminders import FLOW, call_at, plan_reminders
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import (
     CALLBACK_ANSWERED,
@@ -49,7 +50,9 @@ from clinicall.controller.port import (
     QueueMemberStatus,
     QueueStatus,
 )
+from clinicall.db.appointments import UNREACHED, AppointmentStore
 from clinicall.db.callbacks import UNKNOWN, AttemptRow, CallbackStore, JobRow, Settlement
+from clinicall.db.models import CallbackReason
 from clinicall.privacy import mask_number
 from clinicall.routing.callback_order import Waiter, WaiterKind, callbacks_to_start
 from clinicall.routing.callback_policy import CallbackPolicy, policy_for
@@ -57,6 +60,7 @@ from clinicall.routing.callback_retries import NO_WINDOW, AttemptOutcome, after_
 from clinicall.routing.callback_schedule import earliest_call
 from clinicall.routing.hours import OpeningHours
 from clinicall.routing.patient_time import patient_zone
+from clinicall.routing.reminder_schedule import ReminderTiming
 from clinicall.settings.models import ClinicConfig
 
 log = logging.getLogger(__name__)
@@ -119,6 +123,8 @@ class CallbackScheduler:
         self.call_id_for, self.clock, self.settings = call_id_for, clock, settings
         self.country_code = country_code
         self.hours = OpeningHours.from_config(config.hours, config.clinic.zone)
+        self.appointments = AppointmentStore(store.sessions)
+        self.timing = ReminderTiming.from_config(config.reminders)
         self._task: asyncio.Task[None] | None = None
         self._attempts: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -170,9 +176,10 @@ class CallbackScheduler:
         await take_in_missed(self.store, self.config, now=now, country_code=self.country_code,
                              since=self.settings.intake_since, hours=self.hours)  # fmt: skip
         await self.store.settle_answered(now)
+        reminded = await self._remind(now) if self.config.reminders.enabled else []
         queues = await self.store.queues_due(now)
         if not queues:
-            return []
+            return reminded
         try:
             statuses = {s.queue: s for s in await self.control.queue_status()}
         except EngineError as error:
@@ -180,7 +187,7 @@ class CallbackScheduler:
             return []
         in_flight = await self.store.in_flight(now)
         reserved = await self.store.reserved_agents()
-        claimed: list[int] = []
+        claimed: list[int] = reminded
         for queue in queues:
             claimed += await self._serve(queue, statuses.get(queue or ""), now,
                                          in_flight.get(queue, 0), reserved)  # fmt: skip
@@ -240,15 +247,64 @@ class CallbackScheduler:
 
     # ---- one attempt -------------------------------------------------------------------
 
-    async def _attempt(self, job: JobRow, agent: str) -> None:
+    # ---- reminders (docs/reminders.md) -------------------------------------------------
+
+    async def _remind(self, now: datetime) -> list[int]:
+        """Plan the reminders now within the lead time, then start the due ones, patient
+        first (no operator is held); the ids of the jobs claimed."""
+        await plan_reminders(self.appointments, self.config, now, hours=self.hours,
+                             timing=self.timing)  # fmt: skip
+        jobs = await self.store.claim_reminders(now, limit=self.settings.line_limit)
+        unsettled = await self.store.open_attempts(j.id for j in jobs)
+        for job in jobs:
+            await self._remind_one(job, unsettled.get(job.id), now)
+        return [job.id for job in jobs]
+
+    async def _remind_one(self, job: JobRow, unsettled: AttemptRow | None,
+                          now: datetime) -> None:  # fmt: skip
+        appointment = await self.appointments.of_job(job.id)
+        if unsettled is not None:  # sent before: the flow's stored answer says it was reached
+            if appointment is not None and appointment.reminder_result is not None:
+                await self._settle(job, unsettled, AttemptOutcome.ANSWERED.value,
+                                   AttemptOutcome.ANSWERED, now)  # fmt: skip
+            else:
+                self._spawn(self._resolve(job, unsettled))
+            return
+        if appointment is None or appointment.state != "scheduled":  # answered or moved
+            await self.store.settle(job, None, outcome="not_needed", now=now,
+                                    settlement=Settlement("cancelled", job.attempts, None,
+                                                          "not_needed"))  # fmt: skip
+            return
+        window = call_at(self.config, appointment, now, hours=self.hours, timing=self.timing)
+        if window is None:  # no calling window before the appointment any more
+            await self.store.settle(job, None, outcome=NO_WINDOW, now=now,
+                                    settlement=Settlement("failed", job.attempts, None,
+                                                          NO_WINDOW))  # fmt: skip
+            await self.appointments.record_answer(appointment.id, UNREACHED, now)
+        elif window > now:
+            await self.store.release(job.id, due_at=window)
+        else:
+            data = {"appointment": str(appointment.id), "language": appointment.language}
+            self._spawn(self._attempt(job, "", flow=FLOW, data=data,
+                                      ring_s=float(self.config.reminders.ring_s)))
+
+    # ---- one attempt -------------------------------------------------------------------
+
+    async def _attempt(self, job: JobRow, agent: str, *, flow: str = "",
+                       data: dict[str, str] | None = None,
+                       ring_s: float | None = None) -> None:  # fmt: skip
+        """One dialling: agent first (a callback) or, with ``flow``, patient first into that
+        IVR flow (a reminder)."""
         attempt = await self.store.begin_attempt(job, call_id_for=self.call_id_for,
-                                                 agent=agent, now=self.clock())
+                                                 agent=agent or None, now=self.clock())
         if attempt is None:  # the claim was lost meanwhile: nothing was sent
             return
         request = OriginateRequest(
             key=attempt.key, number=job.phone, queue=job.queue or "", priority=job.priority,
-            caller_id=self.settings.caller_id, ring_timeout_s=self.settings.ring_timeout_s,
-            data=self._whisper(job), agent=agent)  # fmt: skip
+            caller_id=self.settings.caller_id,
+            ring_timeout_s=ring_s if ring_s is not None else self.settings.ring_timeout_s,
+            data=data if data is not None else self._whisper(job), agent=agent,
+            flow=flow)  # fmt: skip
         stored: str
         try:
             await self.control.originate(request)
@@ -298,3 +354,7 @@ class CallbackScheduler:
                              patient_zone=zone, policy=self._policy(job))  # fmt: skip
         settlement = Settlement(step.state.value, step.attempts, step.due_at, step.result)
         await self.store.settle(job, attempt, outcome=stored, settlement=settlement, now=now)
+        if job.reason == CallbackReason.REMINDER.value and settlement.state == "failed":
+            appointment = await self.appointments.of_job(job.id)
+            if appointment is not None:  # every try went unanswered
+                await self.appointments.record_answer(appointment.id, UNREACHED, now)

@@ -59,6 +59,8 @@ NEEDS_CONFIG = {
     "db upgrade": ["db", "upgrade"],
     "db current": ["db", "current"],
     "callbacks list": ["callbacks", "list"],
+    "appointments list": ["appointments", "list"],
+    "appointments import": ["appointments", "import", "day.csv"],
     "doctor": ["doctor", "--timeout", "1"],
     "recordings import": ["recordings", "import"],
     "recordings retention": ["recordings", "retention"],
@@ -89,6 +91,8 @@ STORE_COMMANDS = {
     "user add": ["user", "add", "maria", "--role", "manager", "--password-env", "PW"],
     "db current": ["db", "current"],
     "callbacks list": ["callbacks", "list"],
+    "appointments list": ["appointments", "list"],
+    "appointments import": ["appointments", "import", "day.csv"],
 }
 
 

@@ -1,6 +1,7 @@
 """The store's tables (SQLAlchemy 2 typed declarative models), all registered on ``Base``."""
 
 from clinicall.db.models.agents import Agent, AgentPause, AgentSession
+from clinicall.db.models.appointments import Appointment, AppointmentState
 from clinicall.db.models.base import Base
 from clinicall.db.models.callbacks import Callback, CallbackAttempt, CallbackIntake
 from clinicall.db.models.calls import Call, QueueAttempt, RingAttempt
@@ -41,6 +42,8 @@ __all__ = [
     "Agent",
     "AgentPause",
     "AgentSession",
+    "Appointment",
+    "AppointmentState",
     "Base",
     "Call",
     "Callback",

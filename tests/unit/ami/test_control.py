@@ -105,6 +105,25 @@ async def test_originate_answered_sends_one_action_with_the_key_derived_ids(
                          "QUEUE_PRIO=5", "CLINICALL_LANG=uk", "CLINICALL_ROUTE=therapy"]
 
 
+async def test_a_reminder_rings_the_patient_first_into_its_ivr_flow(
+    server: FakeAMI, wired: Wired
+) -> None:
+    server.script["originate"] = queued_then("Success", "4")
+    reminder = OriginateRequest(key="cb3-1", number="+380501112233", queue="ultrasound",
+                                flow="reminder", data={"appointment": "7"})  # fmt: skip
+    await wired.control.originate(reminder)
+    (sent,) = [m for m in server.actions if m.get("Action") == "Originate"]
+    assert sent.get("Channel") == "Local/+380501112233@clinicall-originate/n"
+    assert (sent.get("Context"), sent.get("Exten")) == ("clinicall-flow", "reminder")
+    assert "CLINICALL_APPOINTMENT=7" in [value for name, value in sent.headers
+                                         if name == "Variable"]  # fmt: skip
+    for bad in ({"flow": "Reminder;x"}, {"flow": "reminder", "agent": "PJSIP/op1"}):
+        with pytest.raises(EngineRefused, match="flow"):
+            await wired.control.originate(OriginateRequest(
+                key="cb3-2", number="+380501112233", queue="ultrasound", **bad))  # type: ignore[arg-type]
+    assert server.count("Originate") == 1
+
+
 @pytest.mark.parametrize(("reason", "cause"), [
     ("0", OriginateCause.NO_ROUTE), ("1", OriginateCause.REJECTED),
     ("3", OriginateCause.NO_ANSWER), ("5", OriginateCause.BUSY),
