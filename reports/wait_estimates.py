@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import Call, QueueAttempt, WaitEstimate
 from clinicall.reports.callbacks import nearest_rank
+from clinicall.reports.table import Column, Report, Section, normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +66,20 @@ async def estimate_accuracy(session: AsyncSession, *, start: datetime,
         if engine_estimate is not None:
             engine.append(abs(engine_estimate - actual))
     return EstimateAccuracy(_error(ours), _error(engine))
+
+
+async def estimate_report(session: AsyncSession, *, start: datetime, end: datetime,
+                          timezone: str) -> Report:  # fmt: skip
+    """``clinicall report --section estimates``: one row per estimator, clinicall's first."""
+    accuracy = await estimate_accuracy(session, start=start, end=end)
+    section = Section("estimates", [Column("estimator", "", "clinicall, or the engine's own "
+                                           "moving average (the baseline)")], [
+        Column("measured", "count", "announcements whose caller was then answered"),
+        Column("median_error_s", "s", "median absolute error against the wait that followed"),
+        Column("p90_error_s", "s", "90th percentile (nearest rank) absolute error"),
+    ])  # fmt: skip
+    for name, error in (("clinicall", accuracy.clinicall), ("engine", accuracy.engine)):
+        section.rows.append({"estimator": name, "measured": error.count,
+                             "median_error_s": normalize(error.median_s, "s"),
+                             "p90_error_s": normalize(error.p90_s, "s")})
+    return Report(start, end, timezone, [], {"estimates": section})

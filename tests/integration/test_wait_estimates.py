@@ -9,7 +9,12 @@ import pytest
 from callback_fakes import QUEUE, TUESDAY_10_KYIV, Sessions, write_call
 
 from clinicall.db.wait_estimates import record_estimate
-from clinicall.reports.wait_estimates import EstimateAccuracy, EstimateError, estimate_accuracy
+from clinicall.reports.wait_estimates import (
+    EstimateAccuracy,
+    EstimateError,
+    estimate_accuracy,
+    estimate_report,
+)
 
 T0 = TUESDAY_10_KYIV
 JOINED = timedelta(seconds=10)  # write_call: joined 10 s, connected 20 s after the call
@@ -67,3 +72,17 @@ async def test_bad_values_are_refused(db_sessions: Sessions) -> None:
             await record_estimate(session, call_key="k", queue=QUEUE,
                                   announced_at=datetime(2026, 1, 1), estimate_s=1.0,
                                   engine_estimate_s=None)
+
+
+async def test_the_report_section_puts_the_baseline_beside_clinicall(
+    db_sessions: Sessions,
+) -> None:
+    await write_call(db_sessions, "a", T0, caller="+380501111111", answered=True)
+    await announce(db_sessions, "a", T0 + JOINED, estimate=12.5, engine=None)
+    async with db_sessions() as session:
+        report = await estimate_report(session, start=T0, end=T0 + timedelta(hours=1),
+                                       timezone="Europe/Kyiv")
+    assert report.section("estimates").rows == [
+        {"estimator": "clinicall", "measured": 1, "median_error_s": 2.5, "p90_error_s": 2.5},
+        {"estimator": "engine", "measured": 0, "median_error_s": None, "p90_error_s": None},
+    ]
