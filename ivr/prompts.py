@@ -35,6 +35,7 @@ from datetime import date
 
 from clinicall.ivr import spoken
 from clinicall.routing.hours import OpeningHours
+from clinicall.routing.wait_estimate import RANGE_BOUNDS_MIN
 from clinicall.settings.models import WEEKDAYS, ClinicConfig, Doctor, Language, Service
 
 ROOT = "clinicall"
@@ -91,6 +92,14 @@ _COMPLAINT: dict[str, dict[str, str]] = {
         "en": "Thank you. Your complaint is registered and we will reply to you soon.",
     },
 }
+# The in-queue callback offer (docs/callbacks.md, "The offer in the queue").
+QUEUE_POSITION = "queue_position"
+CALLBACK_OFFER = "callback_offer"
+CALLBACK_SAME_NUMBER = "callback_same_number"
+CALLBACK_ENTER_NUMBER = "callback_enter_number"
+CALLBACK_BAD_NUMBER = "callback_bad_number"
+CALLBACK_CONFIRMED = "callback_confirmed"
+CALLBACK_NOT_BOOKED = "callback_not_booked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +354,8 @@ def _catalog_for(config: ClinicConfig, language: Language) -> list[PromptText]:
         out += [p(key, texts[lang]) for key, texts in _SURVEY.items()]
     if config.reminders.enabled:
         out += _reminder_texts(config, lang)
+    if config.callbacks.enabled:
+        out += _callback_texts(lang)
     return out
 
 
@@ -361,6 +372,73 @@ def _reminder_texts(config: ClinicConfig, language: Language) -> list[PromptText
             for rid, r in config.routes.items() if r.queue in config.queues]  # fmt: skip
     out += [PromptText(month_key(i), language, name)
             for i, name in enumerate(_MONTHS[language], 1)]  # fmt: skip
+    return out
+
+
+def wait_key(low_min: int, high_min: int | None) -> str:
+    """The prompt that words an announced wait range (``routing.wait_estimate.WaitRange``)."""
+    return f"wait_{low_min}_plus" if high_min is None else f"wait_{low_min}_{high_min}"
+
+
+_CALLBACK: dict[str, dict[str, str]] = {
+    QUEUE_POSITION: {"uk": "Ваше місце в черзі:", "ru": "Ваше место в очереди:",
+                     "en": "Your place in the queue is"},
+    CALLBACK_OFFER: {
+        "uk": "Щоб ми передзвонили вам і ви зберегли своє місце в черзі, натисніть 1.",
+        "ru": "Чтобы мы перезвонили вам и вы сохранили своё место в очереди, нажмите 1.",
+        "en": "To be called back and keep your place in the queue, press 1.",
+    },
+    CALLBACK_SAME_NUMBER: {
+        "uk": "Щоб ми передзвонили на номер, з якого ви телефонуєте, натисніть 1. "
+        "Щоб ввести інший номер, натисніть 2.",
+        "ru": "Чтобы мы перезвонили на номер, с которого вы звоните, нажмите 1. "
+        "Чтобы ввести другой номер, нажмите 2.",
+        "en": "To be called back on the number you are calling from, press 1. "
+        "To enter another number, press 2.",
+    },
+    CALLBACK_ENTER_NUMBER: {
+        "uk": "Введіть номер телефону і натисніть решітку.",
+        "ru": "Введите номер телефона и нажмите решётку.",
+        "en": "Enter the phone number, then press hash.",
+    },
+    CALLBACK_BAD_NUMBER: {
+        "uk": "На цей номер ми не можемо передзвонити.",
+        "ru": "На этот номер мы не можем перезвонить.",
+        "en": "We cannot call this number back.",
+    },
+    CALLBACK_CONFIRMED: {
+        "uk": "Дякуємо. Ми передзвонимо вам, щойно настане ваша черга. Можете покласти слухавку.",
+        "ru": "Спасибо. Мы перезвоним вам, как только подойдёт ваша очередь. "
+        "Можете положить трубку.",
+        "en": "Thank you. We will call you back when your turn comes. You may hang up now.",
+    },
+    CALLBACK_NOT_BOOKED: {
+        "uk": "Вибачте, зараз це неможливо. Будь ласка, залишайтеся на лінії.",
+        "ru": "Извините, сейчас это невозможно. Пожалуйста, оставайтесь на линии.",
+        "en": "Sorry, this is not possible right now. Please stay on the line.",
+    },
+}
+_WAIT_UNDER = {"uk": "Орієнтовний час очікування: менше {high} хвилин.",
+               "ru": "Ожидаемое время ожидания: меньше {high} минут.",
+               "en": "The expected wait is less than {high} minutes."}
+_WAIT_BETWEEN = {"uk": "Орієнтовний час очікування: від {low} до {high} хвилин.",
+                 "ru": "Ожидаемое время ожидания: от {low} до {high} минут.",
+                 "en": "The expected wait is {low} to {high} minutes."}
+_WAIT_OVER = {"uk": "Орієнтовний час очікування: понад {low} хвилин.",
+              "ru": "Ожидаемое время ожидания: более {low} минут.",
+              "en": "The expected wait is more than {low} minutes."}
+
+
+def _callback_texts(language: Language) -> list[PromptText]:
+    """The offer's sentences and one per announced wait range (``RANGE_BOUNDS_MIN``)."""
+    out = [PromptText(key, language, texts[language]) for key, texts in _CALLBACK.items()]
+    low = 0
+    for high in RANGE_BOUNDS_MIN:
+        words = _WAIT_UNDER if low == 0 else _WAIT_BETWEEN
+        out.append(PromptText(wait_key(low, high), language,
+                              words[language].format(low=low, high=high)))
+        low = high
+    out.append(PromptText(wait_key(low, None), language, _WAIT_OVER[language].format(low=low)))
     return out
 
 

@@ -8,7 +8,9 @@ queue, operator, route, day, hour); ``--section demand`` the demand analytics (`
 used; a CSV holds the hour-of-week heatmap, JSON and XLSX every table); ``--section
 staffing`` the operators needed per queue and hour of week from the period's calls
 (``--target-sl 80/20``, ``--max-abandon 5``); ``--section complaints`` the complaint cases
-opened in the period per queue and topic (reports.complaints).  ``--from``/``--to``
+opened in the period per queue and topic (reports.complaints); ``--section estimates`` the
+announced wait estimates' error beside the engine's own (docs/callbacks.md, "Estimated wait").
+``--from``/``--to``
 are local dates in the clinic's time zone, both included.  The config is found by the one rule
 of every command (:mod:`clinicall.settings.location`); the database is ``--db``, else the
 config's ``database.url``, and must be migrated already: a report never creates or changes a
@@ -34,10 +36,10 @@ if TYPE_CHECKING:
 
 SECTIONS = ("queues", "calls", "topics", "resolution")
 #: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
-OWN_REPORTS = ("survey", "demand", "staffing", "complaints")
+OWN_REPORTS = ("survey", "demand", "staffing", "complaints", "estimates")
 #: The table a CSV of an own report holds (XLSX and JSON hold all of its tables).
 CSV_TABLE = {"survey": "survey", "demand": "heatmap", "staffing": "staffing",
-             "complaints": "complaints"}
+             "complaints": "complaints", "estimates": "estimates"}
 
 
 class ReportUsageError(Exception):
@@ -168,6 +170,7 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     from clinicall.reports.settings import KpiSettings
     from clinicall.reports.staffing import compute_staffing
     from clinicall.reports.survey import compute_survey
+    from clinicall.reports.wait_estimates import estimate_report
     from clinicall.settings.models import ClinicConfig
 
     assert isinstance(config, ClinicConfig)
@@ -191,6 +194,9 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
             elif args.section == "staffing":
                 report = await compute_staffing(session, start=start, end=end, config=config,
                                                 target=args.target)
+            elif args.section == "estimates":
+                report = await estimate_report(session, start=start, end=end,
+                                               timezone=config.clinic.timezone)
             else:
                 report = await compute(session, start=start, end=end, by=args.by,
                                        config=config, progress=bar.step)

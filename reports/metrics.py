@@ -36,6 +36,7 @@ from clinicall.reports.kpi import CAUSES, compute
 from clinicall.reports.settings import KpiSettings
 from clinicall.reports.survey import compute_survey
 from clinicall.reports.table import Report, Value
+from clinicall.reports.wait_estimates import EstimateAccuracy, estimate_accuracy
 
 #: Upper bounds (s) of the wait histogram's buckets.
 WAIT_BUCKETS = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -168,6 +169,7 @@ class KpiCollector(Collector):
         self._surveys: dict[str, Report] = {}
         self._waits: dict[str, WaitHistogram] = {}
         self._callbacks: CallbackFigures | None = None
+        self._estimates: EstimateAccuracy | None = None
         self._fetched = float("-inf")
 
     async def refresh(self, now: datetime | None = None) -> None:
@@ -190,6 +192,7 @@ class KpiCollector(Collector):
             self._callbacks = await callback_figures(
                 session, start=midnight, end=now,
                 unreturned_after=timedelta(minutes=self.settings.unreturned_after_min))
+            self._estimates = await estimate_accuracy(session, start=midnight, end=now)
         self._fetched = time.monotonic()
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily
@@ -226,6 +229,8 @@ class KpiCollector(Collector):
         yield from self._survey_metrics()
         if self._callbacks is not None:
             yield from _callback_metrics(self._callbacks)
+        if self._estimates is not None:
+            yield from _estimate_metrics(self._estimates)
 
     def _survey_metrics(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         for by, report in self._surveys.items():
@@ -299,6 +304,19 @@ def _callback_metrics(figures: CallbackFigures) -> Iterator[GaugeMetricFamily
     for result, count in figures.reminders_by_result.items():
         reminders.add_metric([result], float(count))
     yield reminders
+
+
+def _estimate_metrics(accuracy: EstimateAccuracy) -> Iterator[GaugeMetricFamily]:
+    """Today's wait-estimate error (reports.wait_estimates): clinicall's and the engine's
+    moving average as the baseline; a figure with no measured announcement is left out."""
+    error = GaugeMetricFamily("clinicall_wait_estimate_error_seconds", "Absolute error of "
+                              "today's announced waits against the waits that followed",
+                              labels=["estimator", "quantile"])
+    for estimator, figures in (("clinicall", accuracy.clinicall), ("engine", accuracy.engine)):
+        for quantile, value in (("0.5", figures.median_s), ("0.9", figures.p90_s)):
+            if value is not None:
+                error.add_metric([estimator, quantile], value)
+    yield error
 
 
 def _account_metrics(

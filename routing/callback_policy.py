@@ -29,6 +29,8 @@ class CallbackPolicy:
     default_handle_s: float
     countries: frozenset[str]  # country codes without '+'; empty: any
     blocked_prefixes: tuple[str, ...]  # E.164 prefixes with '+'
+    #: The estimated wait at which the queue offers a callback unasked (None: on the key only).
+    offer_after: timedelta | None = None
 
     @property
     def share(self) -> SharePolicy:
@@ -48,6 +50,7 @@ def policy_for(callbacks: Callbacks, queue: str | None) -> CallbackPolicy:
     attempts = attempts if attempts is not None else callbacks.attempts
     spacing = spacing if spacing is not None else callbacks.spacing_min
     share = share if share is not None else callbacks.live_share
+    offer = own.offer_after_min if own.offer_after_min is not None else callbacks.offer_after_min
     return CallbackPolicy(
         missed_causes=frozenset(callbacks.missed_causes),
         first_attempt=timedelta(minutes=first),
@@ -60,4 +63,5 @@ def policy_for(callbacks: Callbacks, queue: str | None) -> CallbackPolicy:
         default_handle_s=float(callbacks.default_handle_s),
         countries=frozenset(callbacks.numbers.countries),
         blocked_prefixes=tuple(callbacks.numbers.blocked_prefixes),
+        offer_after=timedelta(minutes=offer) if offer is not None else None,
     )

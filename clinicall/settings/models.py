@@ -261,6 +261,7 @@ class CallbackOverride(Frozen):
     attempts: int | None = Field(default=None, ge=1, le=10)
     spacing_min: int | None = Field(default=None, ge=1, le=1440)
     live_share: float | None = Field(default=None, ge=0, le=1)
+    offer_after_min: int | None = Field(default=None, ge=0, le=240)
 
 
 class Callbacks(Frozen):
@@ -293,6 +294,9 @@ class Callbacks(Frozen):
     share_window: int = Field(default=10, ge=1, le=1000)
     #: The handle time assumed by the wait estimate before any call was handled.
     default_handle_s: int = Field(default=180, ge=10, le=3600)
+    #: The estimated wait (minutes) at which a waiting caller is offered a callback unasked
+    #: (None: only when they press the offer key; docs/callbacks.md, "The offer in the queue").
+    offer_after_min: int | None = Field(default=None, ge=0, le=240)
     numbers: CallableNumbers = Field(default_factory=CallableNumbers)
     queues: dict[Ident, CallbackOverride] = Field(default_factory=dict)
 

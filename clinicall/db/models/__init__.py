@@ -36,6 +36,7 @@ from clinicall.db.models.rollups import (
 )
 from clinicall.db.models.surveys import SurveyAnswer
 from clinicall.db.models.users import User
+from clinicall.db.models.wait_estimates import WaitEstimate
 from clinicall.db.models.web_sessions import WebSession
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "SurveyAnswer",
     "SurveyQuestion",
     "User",
+    "WaitEstimate",
     "WebSession",
     "kpi_call_hours",
     "kpi_changed_hours",

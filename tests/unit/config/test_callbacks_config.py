@@ -108,3 +108,18 @@ def test_a_target_later_than_the_kpi_is_a_warning_at_its_line(old: str, new: str
     assert warning.key_path == key
     assert "after kpi.unreturned_after_min (10 min)" in warning.message
     assert str(warning).startswith(f"c.yaml:{line_of(text, new.strip())}: warning: {key}: ")
+
+
+def test_the_offer_threshold_is_off_unless_set_and_a_queue_may_set_its_own() -> None:
+    callbacks = Callbacks.model_validate(
+        {"offer_after_min": 10, "queues": {"lab": {"offer_after_min": 3}}})
+    assert policy_for(Callbacks(), "lab").offer_after is None  # the key only
+    assert policy_for(callbacks, "lab").offer_after == timedelta(minutes=3)
+    assert policy_for(callbacks, "other").offer_after == timedelta(minutes=10)
+
+
+def test_a_negative_offer_threshold_is_refused() -> None:
+    text = EXAMPLE.replace("  spacing_min: 5 ", "  offer_after_min: -1\n  spacing_min: 5 ", 1)
+    (problem,) = check_text(text, "c.yaml").errors
+    assert problem.key_path == "callbacks.offer_after_min"
+    assert problem.message == "expected at least 0 of minutes, got -1"
