@@ -4,8 +4,15 @@ It builds (or reuses) the sandbox root, starts Asterisk with the config generate
 clinic YAML, runs the controller, the call account (SQLite in ``var/demo.db``) and the web
 dashboard in this process, and places a scripted set of patients who press keys like real
 ones: each chooses a language, a branch of the menu, a specialty; one asks about a scan's
-price and preparation, one presses wrong keys, one hangs up in the menu.  Each call's fate is
-printed as Asterisk reported it over AMI, then the day's KPIs as the store computed them.
+price and preparation, one presses wrong keys, one hangs up in the menu, one takes the
+post-call survey, one gives up waiting and is called back by the scheduler (operator first,
+then the patient).  Each call's fate is printed as Asterisk reported it over AMI, then the
+answered calls' recordings are imported, a complaint case is opened on one of them as a
+manager would, and the day's KPIs are printed as the store computed them.
+
+The demo's config is the clinic's with :func:`demo_config` on top: callbacks on (run on the
+IVR's clock, so a demo started after hours still shows one), the ultrasound queue asking for
+the survey, recordings read from the sandbox's spool into a storage of the demo's own.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import shutil
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,9 +29,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from clinicall.app import Running, running, utc_now
+from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.privacy import mask_number
 from clinicall.sandbox.rootfs import ensure_root
-from clinicall.settings.models import ClinicConfig
+from clinicall.settings.models import ClinicConfig, TimeRange
 from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
 
@@ -40,10 +49,20 @@ class Patient:
     hold_s: int = 30
     caller: str = "+380501112233"
     number: str | None = None
+    #: Hangs up this many seconds after joining a queue (a missed call to call back).
+    gives_up_after_s: float | None = None
+    #: The survey's keys (CSAT, NPS), pressed when each question starts.
+    survey: tuple[str, str] | None = None
 
+
+#: The survey's questions as Asterisk plays them (the survey patient speaks Ukrainian).
+SURVEY_CSAT, SURVEY_NPS = "clinicall/uk/survey_csat", "clinicall/uk/survey_nps"
+#: The operator the patient who gives up waits for: rings this long, longer than the patience.
+PEDIATRICS_OPERATOR, PEDIATRICS_RING_S = "op103", 10
 
 PATIENTS: tuple[Patient, ...] = (
-    Patient("an ultrasound appointment (uk)", "1w1w1", caller="+380501000001"),
+    Patient("an ultrasound appointment and takes the survey (uk)", "1w1w1w1", hold_s=90,
+            caller="+380501000001", survey=("5", "10")),
     Patient("a gynecologist (ru)", "2w1w2", caller="+380671000002"),
     Patient("a pediatrician (en)", "3w1w3", caller="+380931000003"),
     Patient("test results (uk)", "1w3", caller="+380501000004"),
@@ -53,14 +72,20 @@ PATIENTS: tuple[Patient, ...] = (
             caller="+447700900007"),
     Patient("something, pressing wrong keys (uk)", "1w8w8w8", caller="+380501000008"),
     Patient("to hang up in the menu (uk)", "1", hold_s=5, caller="+380501000009"),
+    Patient("a pediatrician, and gives up waiting after 6 s (uk)", "1w1w3", hold_s=60,
+            caller="+380501000010", gives_up_after_s=6),
 )
+#: The patient whose call the demo opens a complaint case on (a manager's step).
+COMPLAINANT = 5
 
 
 def describe(patient: Patient, trace: CallTrace) -> str:
     """One line: what the patient wanted and what Asterisk says happened."""
     lang = trace.variable("CLINICALL_LANG") or "-"
     path = trace.variable("CLINICALL_PATH") or "-"
-    if trace.queues_joined:
+    if trace.abandoned:
+        fate = f"gave up waiting in queue {' → '.join(trace.abandoned)} (a missed call)"
+    elif trace.queues_joined:
         where = " → ".join(trace.queues_joined)
         who = trace.operators_connected
         fate = f"queue {where}, answered by {who[0]}" if who else f"queue {where}, not answered"
@@ -76,46 +101,111 @@ def describe(patient: Patient, trace: CallTrace) -> str:
 
 DEMO_DB_FILE = Path("var/demo.db")
 DEMO_DB = f"sqlite+aiosqlite:///{DEMO_DB_FILE}"
+DEMO_RECORDINGS = Path("var/demo-recordings")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRun:
+    """What one run showed, for the test that runs the demo: every patient's call as
+    Asterisk reported it, the callback's call, and what the store holds afterwards."""
+
+    traces: list[CallTrace]
+    callback: CallbackShown | None
+    imported: int
+    complaint_id: int | None
+    survey_scores: dict[str, int]
+
+
+def demo_config(config: ClinicConfig) -> ClinicConfig:
+    """The demo's config: the clinic's with callbacks on (patients may be called at any hour
+    of their day: the demo runs at any time), the ultrasound queue asking for the survey."""
+    callbacks = config.callbacks.model_copy(update={
+        "enabled": True, "patient_day": TimeRange.model_validate("00:00-24:00")})
+    queues = dict(config.queues)
+    queues["ultrasound"] = queues["ultrasound"].model_copy(update={"survey": "ask"})
+    return config.model_copy(update={"callbacks": callbacks, "queues": queues})
+
+
+def _fresh_start(db_url: str, recordings_dir: Path) -> None:
+    """The demo's own store and recordings start empty (a caller's own are left alone)."""
+    if db_url == DEMO_DB:
+        for suffix in ("", "-wal", "-shm"):
+            DEMO_DB_FILE.with_name(DEMO_DB_FILE.name + suffix).unlink(missing_ok=True)
+    if recordings_dir == DEMO_RECORDINGS:
+        shutil.rmtree(recordings_dir, ignore_errors=True)
+    recordings_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _with_recordings(config: ClinicConfig, spool: Path, storage: Path) -> ClinicConfig:
+    recordings = config.recordings.model_copy(update={
+        "spool_dir": str(spool), "storage_dir": str(storage.resolve())})
+    return config.model_copy(update={"recordings": recordings})
 
 
 async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float = 2.0,
                    now: Callable[[], datetime] = utc_now, db_url: str = DEMO_DB,
-                   web_port: int | None = None, keep_serving: bool = False) -> list[CallTrace]:
+                   recordings_dir: Path = DEMO_RECORDINGS, web_port: int | None = None,
+                   keep_serving: bool = False) -> DemoRun:
     """Run the demo; with ``keep_serving`` the dashboard stays up until Ctrl-C / SIGTERM.
 
-    The demo's store is its own and starts empty each run, so the report shows this run.
+    The demo's store and recordings are its own and start empty each run, so what it prints
+    is this run.  ``now`` is the IVR's clock and the callback scheduler's (:func:`demo_clock`).
     """
-    if db_url == DEMO_DB:
-        for suffix in ("", "-wal", "-shm"):
-            DEMO_DB_FILE.with_name(DEMO_DB_FILE.name + suffix).unlink(missing_ok=True)
+    await asyncio.to_thread(_fresh_start, db_url, recordings_dir)
+    config = demo_config(config)
     out("demo: preparing the Asterisk 22 root (first run builds it: 1-2 min, then cached)")
     root = await asyncio.to_thread(ensure_root, progress=lambda line: out(f"  {line}"))
     async with SimulatedClinic.run(config, root=root, name="demo",
                                    progress=lambda line: out(f"demo: {line}")) as clinic:
         for i, op in enumerate(clinic.config.operators):
-            await clinic.set_operator(op.id, "answer", talk_s=4 + 2 * i)
+            ring = PEDIATRICS_RING_S if op.id == PEDIATRICS_OPERATOR else None
+            await clinic.set_operator(op.id, "answer", talk_s=4 + 2 * i, ring_s=ring)
+        layout = clinic.asterisk.layout
+        spool = layout.host(layout.dir("spool")) / "monitor"
+        full = _with_recordings(clinic.config, spool, recordings_dir)
+        # the scheduler below runs on the demo's clock, so ``running`` starts none of its own
+        plain = full.model_copy(update={"callbacks": full.callbacks.model_copy(
+            update={"enabled": False})})
         since = utc_now()
-        async with running(clinic.config, db_url=db_url, now=now,
+        async with running(plain, db_url=db_url, now=now,
                            queue_log=clinic.asterisk.queue_log_path) as parts:
             await parts.engine.wait_up(10)
-            async with _dashboard(parts, clinic.config, web_port, out):
+            async with _dashboard(parts, full, web_port, out) as url, \
+                    _callbacks(parts, full, now, out) as scheduler:
                 out(f"demo: controller up; {len(PATIENTS)} patients are calling "
                     f"{clinic.config.numbers[0].number}")
-                traces = await _place_all(clinic, out, stagger_s)
+                expect_callback(clinic)
+                async with asyncio.TaskGroup() as group:
+                    placed = group.create_task(_place_all(clinic, out, stagger_s))
+                    shown = group.create_task(show_callback(clinic, parts, scheduler, out))
+                traces = placed.result()
+                await parts.controller.writes_done()
                 await parts.tracker.reconcile()
                 await parts.tracker.flush()
+                imported = await _import_recordings(parts, full, out)
+                complaint = await _open_complaint(parts, full, traces[COMPLAINANT], out)
+                scores = await _print_survey(parts, traces, out)
                 await _print_report(parts, clinic.config, since, out)
+                out(f"demo: replay the complaint's call at {url}recordings (user demo); "
+                    f"wallboard {url}wallboard, operator's page {url}operator, "
+                    f"reports {url}reports")
                 if keep_serving:
                     out("demo: the dashboard stays up; press Ctrl-C to stop")
                     await _until_stopped()
     out(f"demo: done, {len(traces)} calls")
-    return traces
+    return DemoRun(traces, shown.result(), imported, complaint, scores)
+
+
+#: The demo's users, one per role (the operator's is an operator's id: the operator's page
+#: is that operator's).  Their passwords are made afresh each run and printed once.
+DEMO_USERS = (("demo", "manager", "Demo manager"), ("quality", "quality", "Demo reviewer"),
+              ("op104", "operator", "Demo operator"), ("admin", "admin", "Demo admin"))
 
 
 @asynccontextmanager
 async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
-                     out: Print) -> AsyncIterator[None]:
-    """Serve the web app and make a one-off manager login for this demo."""
+                     out: Print) -> AsyncIterator[str]:
+    """Serve the web app and make the demo's users (one per role); yields the base URL."""
     from aiohttp import web
 
     from clinicall.app import operator_desk
@@ -125,8 +215,11 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
     from clinicall.web.http_server import app_runner
     from clinicall.web.users import add_user
 
-    password = secrets.token_urlsafe(9)
-    await add_user(parts.sessions, "demo", Role.MANAGER, password, display_name="Demo manager")
+    logins = []
+    for name, role, display in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        await add_user(parts.sessions, name, Role(role), password, display_name=display)
+        logins.append(f"{role} {name} / {password}")
     app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
                     health=parts.engine.health, secret=web_secret(),
                     desk=operator_desk(config, parts))
@@ -135,11 +228,144 @@ async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
     site = web.TCPSite(runner, config.http.host, config.http.port if port is None else port)
     await site.start()
     host, bound = runner.addresses[0][:2]
-    out(f"demo: dashboard on http://{host}:{bound}/  (user demo, password {password})")
+    url = f"http://{host}:{bound}/"
+    out(f"demo: dashboard on {url}")
+    out(f"demo: users (this demo only, new passwords each run): {'; '.join(logins)}")
     try:
-        yield
+        yield url
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def _callbacks(parts: Running, config: ClinicConfig, now: Callable[[], datetime],
+                     out: Print) -> AsyncIterator[CallbackScheduler]:
+    """The callback scheduler as ``run`` starts it, but on the demo's clock: the IVR's, an
+    hour after the next opening when the clinic is closed (the missed call keeps its real
+    time, so intake looks back past the shift)."""
+    from clinicall.controller.asterisk.control import call_id_for
+    from clinicall.controller.asterisk.engine import AsteriskEngine
+    from clinicall.controller.tracking.config import TrackingConfig
+    from clinicall.db.callbacks import CallbackStore
+
+    assert isinstance(parts.engine, AsteriskEngine)  # the demo's engine (--engine asterisk)
+    settings = SchedulerSettings(owner="demo", caller_id=config.numbers[0].number,
+                                 intake_since=timedelta(days=1) + abs(now() - utc_now()))
+    store = CallbackStore(parts.sessions, owner="demo", lease=settings.lease)
+    scheduler = CallbackScheduler(parts.engine.control, store, config, call_id_for=call_id_for,
+                                  clock=now, settings=settings,
+                                  country_code=TrackingConfig.from_clinic(config).country_code)
+    await scheduler.start()
+    out("demo: callbacks on: the scheduler looks for missed calls every second")
+    try:
+        yield scheduler
+    finally:
+        await scheduler.close()
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackShown:
+    """The demo's callback as Asterisk reported it and as the store settled it."""
+
+    operator: str
+    patient_dial: str  # Asterisk's DialStatus of the patient's leg (ANSWER)
+    job_state: str
+    job_result: str | None
+    trace: CallTrace
+
+
+#: The first attempt of the first job: the demo's store is fresh, and one patient gives up.
+CALLBACK_KEY = "cb1-1"
+
+
+def expect_callback(clinic: SimulatedClinic) -> None:
+    from clinicall.controller.asterisk.control import call_id_for
+
+    clinic.tracer.expect(call_id_for(CALLBACK_KEY))
+
+
+async def show_callback(clinic: SimulatedClinic, parts: Running, scheduler: CallbackScheduler,
+                        out: Print, timeout: float = 180.0) -> CallbackShown:  # noqa: ASYNC109
+    """Print the callback's steps as Asterisk reports them: the operator rung first, the
+    patient dialled once the operator answered, the patient's answer, the end."""
+    from clinicall.controller.asterisk.control import call_id_for
+
+    call = call_id_for(CALLBACK_KEY)
+    tracer = clinic.tracer
+    rung = await tracer.wait_until(call, lambda m: m.get("Event") == "Newchannel" and (
+        "@clinicall-sim-operators" in m.get("Channel", "")), timeout)
+    operator = rung.get("Channel", "").removeprefix("Local/").split("@", 1)[0]
+    out(f"callback 1: the scheduler rings operator {operator} first")
+    await tracer.wait_for(call, "DialBegin", timeout)
+    out(f"callback 1: {operator} answered and heard the whisper; the patient is dialled")
+    ended = await tracer.wait_for(call, "DialEnd", timeout)
+    status = ended.get("DialStatus", "")
+    out(f"callback 1: the patient's phone: {status}"
+        + (" — patient and operator are talking" if status == "ANSWER" else ""))
+    trace = await tracer.finished(call, timeout)
+    await scheduler.attempts_done()
+    [job] = [j for j in await scheduler.store.jobs() if j.id == 1]
+    out(f"callback 1: ended; {mask_number(job.phone)}'s callback is {job.state} "
+        f"({job.result}), {job.attempts} attempt(s)")
+    return CallbackShown(operator, status, job.state, job.result, trace)
+
+
+async def _import_recordings(parts: Running, config: ClinicConfig, out: Print) -> int:
+    """``clinicall recordings import``, in the demo's process."""
+    from clinicall.recordings.importer import Importer
+    from clinicall.recordings.storage import Spool, Storage
+
+    rec = config.recordings
+    importer = Importer(parts.sessions, Storage(Path(rec.storage_dir)), Spool(Path(rec.spool_dir)),
+                        transcode=rec.transcode, sweep_after_s=0)
+    report = await importer.run()
+    out(f"demo: recordings imported {report.imported} (failed {len(report.failed)}, "
+        f"missing {len(report.missing)}, {report.swept} empty files of unanswered calls swept)")
+    return report.imported
+
+
+async def _open_complaint(parts: Running, config: ClinicConfig, trace: CallTrace,
+                          out: Print) -> int | None:
+    """A complaint case on the complaining patient's call, as the manager opens it."""
+    from sqlalchemy import func, select
+
+    from clinicall.db.models import Call, Recording, User
+    from clinicall.recordings.complaints import open_case
+
+    async with parts.sessions() as session, session.begin():
+        call = await session.scalar(select(Call).where(Call.call_key == trace.linkedid))
+        manager = await session.scalar(select(User.id).where(User.username == "demo"))
+        if call is None:
+            out("demo: the complaining patient's call is not in the store: no case opened")
+            return None
+        case = await open_case(session, config.complaints, now=utc_now(), call_id=call.id,
+                               phone=call.caller, user_id=manager, topic="complaint",
+                               summary="The patient says the front desk lost her referral")
+        recordings = await session.scalar(
+            select(func.count()).select_from(Recording).where(Recording.call_id == call.id))
+        case_id = case.id
+    out(f"demo: the manager opened complaint case {case_id} on {mask_number(call.caller)}'s "
+        f"call ({recordings} recording linked)")
+    return case_id
+
+
+async def _print_survey(parts: Running, traces: list[CallTrace], out: Print) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from clinicall.db.models import Call, SurveyAnswer
+
+    keys = [t.linkedid for t, p in zip(traces, PATIENTS, strict=True) if p.survey]
+    scores: dict[str, int] = {}
+    async with parts.sessions() as session:
+        rows = await session.execute(
+            select(Call.caller, SurveyAnswer.question, SurveyAnswer.score)
+            .join(Call, Call.id == SurveyAnswer.call_id).where(Call.call_key.in_(keys)))
+        for caller, question, score in rows:
+            scores[str(question)] = score
+            out(f"demo: survey: {mask_number(caller)} answered {question} {score}")
+    if not scores:
+        out("demo: survey: no answers stored")
+    return scores
 
 
 async def _print_report(parts: Running, config: ClinicConfig, since: datetime,
@@ -182,6 +408,12 @@ async def _place_all(clinic: SimulatedClinic, out: Print, stagger_s: float) -> l
         linkedid = await clinic.call(digits=patient.digits, hold_s=patient.hold_s,
                                      number=patient.number, caller=patient.caller)
         out(f"call {i + 1}: {mask_number(patient.caller)} dials, wants {patient.wants}")
+        if patient.gives_up_after_s is not None:
+            await clinic.hang_up_after_join(linkedid, patient.gives_up_after_s)
+            out(f"call {i + 1}: {mask_number(patient.caller)} hangs up after "
+                f"{patient.gives_up_after_s:g} s in the queue")
+        if patient.survey is not None:
+            await _take_survey(clinic, linkedid, patient.survey, i, out)
         trace = await clinic.finished(linkedid, timeout=patient.hold_s + 120)
         out(f"call {i + 1} ended: {describe(patient, trace)}")
         return trace
@@ -189,6 +421,15 @@ async def _place_all(clinic: SimulatedClinic, out: Print, stagger_s: float) -> l
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(one(i, p)) for i, p in enumerate(PATIENTS)]
     return [t.result() for t in tasks]
+
+
+async def _take_survey(clinic: SimulatedClinic, linkedid: str, keys: tuple[str, str], i: int,
+                       out: Print) -> None:
+    """Answer each survey question when Asterisk starts playing it."""
+    for prompt, key, name in ((SURVEY_CSAT, keys[0], "CSAT"), (SURVEY_NPS, keys[1], "NPS")):
+        await clinic.tracer.wait_for_prompt(linkedid, prompt, timeout=120)
+        await clinic.press(linkedid, key)
+        out(f"call {i + 1}: survey {name} asked, the patient presses {key}")
 
 
 def demo_clock(config: ClinicConfig, at: str | None) -> tuple[Callable[[], datetime], str]:
