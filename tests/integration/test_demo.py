@@ -1,0 +1,89 @@
+"""The demo, run as ``./scripts/demo --exit`` runs it, on the real Asterisk 22, bounded in time.
+
+What it must show is asserted on what Asterisk reported (the tracer's AMI events) and on the
+demo's own store afterwards: the patient who gave up waiting was called back, operator first,
+and answered; answered calls' recordings were imported; a complaint case holds the complaining
+patient's call and its recording; the survey patient's answers are stored; and nothing it
+printed holds a full phone number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from clinicall.db import create_engine, session_factory
+from clinicall.db.models import Call, Complaint, ComplaintRecording, Recording
+from clinicall.demo import COMPLAINANT, PATIENTS, demo_clock, run_demo
+from clinicall.settings.loader import load_config
+
+from .scenario import EXAMPLE
+
+pytestmark = pytest.mark.asyncio
+
+#: The whole run: ten patients two seconds apart, the callback, the import (~90 s measured).
+DEMO_LIMIT_S = 300
+
+
+async def test_the_demo_calls_back_records_and_opens_a_complaint(
+    asterisk_root: Path, tmp_path: Path
+) -> None:
+    config = load_config(EXAMPLE)
+    clock, _ = demo_clock(config, None)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    printed: list[str] = []
+    async with asyncio.timeout(DEMO_LIMIT_S):
+        run = await run_demo(config, out=printed.append, now=clock, db_url=url,
+                             recordings_dir=tmp_path / "recordings", web_port=0)  # fmt: skip
+    text = "\n".join(printed)
+
+    # The patient who gave up: abandoned in Asterisk, then called back, operator first.
+    gave_up = next(i for i, p in enumerate(PATIENTS) if p.gives_up_after_s is not None)
+    assert run.traces[gave_up].abandoned == ["pediatrics"]
+    shown = run.callback
+    assert shown is not None, text
+    assert (shown.operator, shown.patient_dial) == ("op103", "ANSWER")
+    assert (shown.job_state, shown.job_result) == ("done", "answered")
+    events = shown.trace.events
+    rung = next(i for i, m in enumerate(events) if m.get("Event") == "Newchannel"
+                and "@clinicall-sim-operators" in m.get("Channel", ""))  # fmt: skip
+    dialled = next(i for i, m in enumerate(events) if m.get("Event") == "DialBegin")
+    assert rung < dialled
+    assert "callback 1: the scheduler rings operator op103 first" in printed
+
+    # The survey patient's two answers, as pressed.
+    assert run.survey_scores == {"csat": 5, "nps": 10}
+
+    # Recordings imported, and the complaint case on the complaining patient's call.
+    answered = sum(1 for t in run.traces if t.operators_connected)
+    assert run.imported == answered
+    assert run.complaint_id is not None
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            case = await session.get(Complaint, run.complaint_id)
+            assert case is not None
+            call = await session.get(Call, case.call_id)
+            assert call is not None
+            assert call.call_key == run.traces[COMPLAINANT].linkedid
+            linked = await session.scalars(
+                select(Recording.sha256).join(ComplaintRecording,
+                                              ComplaintRecording.recording_id == Recording.id)
+                .where(ComplaintRecording.complaint_id == case.id))  # fmt: skip
+            assert [len(digest) for digest in linked] == [64]  # imported: its SHA-256 is set
+            stored = await session.scalar(select(func.count()).select_from(Recording)
+                                          .where(Recording.sha256 != ""))  # fmt: skip
+            assert stored == answered
+    finally:
+        await engine.dispose()
+
+    # What it printed: the URLs, the users, never a patient's full number.
+    for page in ("/recordings (user demo)", "/wallboard", "/operator"):
+        assert page in text
+    assert "manager demo / " in text
+    for patient in PATIENTS:
+        assert patient.caller not in text
+        assert patient.caller[1:] not in text
