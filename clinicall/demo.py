@@ -22,7 +22,7 @@ import logging
 import secrets
 import shutil
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,8 +145,11 @@ def _with_recordings(config: ClinicConfig, spool: Path, storage: Path) -> Clinic
 async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float = 2.0,
                    now: Callable[[], datetime] = utc_now, db_url: str = DEMO_DB,
                    recordings_dir: Path = DEMO_RECORDINGS, web_port: int | None = None,
-                   keep_serving: bool = False) -> DemoRun:
+                   keep_serving: bool = False,
+                   while_serving: Callable[[str], Awaitable[None]] | None = None) -> DemoRun:
     """Run the demo; with ``keep_serving`` the dashboard stays up until Ctrl-C / SIGTERM.
+    ``while_serving(url)`` is awaited with the console still up once the calls are done (the
+    test replays the complaint's recording through it).
 
     The demo's store and recordings are its own and start empty each run, so what it prints
     is this run.  ``now`` is the IVR's clock and the callback scheduler's (:func:`demo_clock`).
@@ -189,6 +192,8 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
                 out(f"demo: replay the complaint's call at {url}recordings (user demo); "
                     f"wallboard {url}wallboard, operator's page {url}operator, "
                     f"reports {url}reports")
+                if while_serving is not None:
+                    await while_serving(url)
                 if keep_serving:
                     out("demo: the dashboard stays up; press Ctrl-C to stop")
                     await _until_stopped()
