@@ -19,17 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import shutil
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from clinicall.app import Running, running, utc_now
-from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.demo.after_calls import import_recordings, open_complaint, print_survey
+from clinicall.demo.callback import (
+    CallbackShown,
+    callback_scheduler,
+    expect_callback,
+    show_callback,
+)
+from clinicall.demo.console import serve_console
 from clinicall.privacy import mask_number
 from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings.models import ClinicConfig, TimeRange
@@ -173,8 +178,8 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
         async with running(plain, db_url=db_url, now=now,
                            queue_log=clinic.asterisk.queue_log_path) as parts:
             await parts.engine.wait_up(10)
-            async with _dashboard(parts, full, web_port, out) as url, \
-                    _callbacks(parts, full, now, out) as scheduler:
+            async with serve_console(parts, full, web_port, out) as url, \
+                    callback_scheduler(parts, full, now, out) as scheduler:
                 out(f"demo: controller up; {len(PATIENTS)} patients are calling "
                     f"{clinic.config.numbers[0].number}")
                 expect_callback(clinic)
@@ -185,9 +190,11 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
                 await parts.controller.writes_done()
                 await parts.tracker.reconcile()
                 await parts.tracker.flush()
-                imported = await _import_recordings(parts, full, out)
-                complaint = await _open_complaint(parts, full, traces[COMPLAINANT], out)
-                scores = await _print_survey(parts, traces, out)
+                imported = await import_recordings(parts, full, out)
+                complaint = await open_complaint(parts, full, traces[COMPLAINANT], out)
+                scores = await print_survey(
+                    parts, [t.linkedid for t, p in zip(traces, PATIENTS, strict=True) if p.survey],
+                    out)
                 await _print_report(parts, clinic.config, since, out)
                 out(f"demo: replay the complaint's call at {url}recordings (user demo); "
                     f"wallboard {url}wallboard, operator's page {url}operator, "
@@ -203,176 +210,6 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
 
 #: The demo's users, one per role (the operator's is an operator's id: the operator's page
 #: is that operator's).  Their passwords are made afresh each run and printed once.
-DEMO_USERS = (("demo", "manager", "Demo manager"), ("quality", "quality", "Demo reviewer"),
-              ("op104", "operator", "Demo operator"), ("admin", "admin", "Demo admin"))
-
-
-@asynccontextmanager
-async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
-                     out: Print) -> AsyncIterator[str]:
-    """Serve the web app and make the demo's users (one per role); yields the base URL."""
-    from aiohttp import web
-
-    from clinicall.app import operator_desk
-    from clinicall.db.models import Role
-    from clinicall.serve import web_secret
-    from clinicall.web.app import build_app
-    from clinicall.web.http_server import app_runner
-    from clinicall.web.users import add_user
-
-    logins = []
-    for name, role, display in DEMO_USERS:
-        password = secrets.token_urlsafe(9)
-        await add_user(parts.sessions, name, Role(role), password, display_name=display)
-        logins.append(f"{role} {name} / {password}")
-    app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
-                    health=parts.engine.health, secret=web_secret(),
-                    desk=operator_desk(config, parts))
-    runner = app_runner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, config.http.host, config.http.port if port is None else port)
-    await site.start()
-    host, bound = runner.addresses[0][:2]
-    url = f"http://{host}:{bound}/"
-    out(f"demo: dashboard on {url}")
-    out(f"demo: users (this demo only, new passwords each run): {'; '.join(logins)}")
-    try:
-        yield url
-    finally:
-        await runner.cleanup()
-
-
-@asynccontextmanager
-async def _callbacks(parts: Running, config: ClinicConfig, now: Callable[[], datetime],
-                     out: Print) -> AsyncIterator[CallbackScheduler]:
-    """The callback scheduler as ``run`` starts it, but on the demo's clock: the IVR's, an
-    hour after the next opening when the clinic is closed (the missed call keeps its real
-    time, so intake looks back past the shift)."""
-    from clinicall.controller.asterisk.control import call_id_for
-    from clinicall.controller.asterisk.engine import AsteriskEngine
-    from clinicall.controller.tracking.config import TrackingConfig
-    from clinicall.db.callbacks import CallbackStore
-
-    assert isinstance(parts.engine, AsteriskEngine)  # the demo's engine (--engine asterisk)
-    settings = SchedulerSettings(owner="demo", caller_id=config.numbers[0].number,
-                                 intake_since=timedelta(days=1) + abs(now() - utc_now()))
-    store = CallbackStore(parts.sessions, owner="demo", lease=settings.lease)
-    scheduler = CallbackScheduler(parts.engine.control, store, config, call_id_for=call_id_for,
-                                  clock=now, settings=settings,
-                                  country_code=TrackingConfig.from_clinic(config).country_code)
-    await scheduler.start()
-    out("demo: callbacks on: the scheduler looks for missed calls every second")
-    try:
-        yield scheduler
-    finally:
-        await scheduler.close()
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackShown:
-    """The demo's callback as Asterisk reported it and as the store settled it."""
-
-    operator: str
-    patient_dial: str  # Asterisk's DialStatus of the patient's leg (ANSWER)
-    job_state: str
-    job_result: str | None
-    trace: CallTrace
-
-
-#: The first attempt of the first job: the demo's store is fresh, and one patient gives up.
-CALLBACK_KEY = "cb1-1"
-
-
-def expect_callback(clinic: SimulatedClinic) -> None:
-    from clinicall.controller.asterisk.control import call_id_for
-
-    clinic.tracer.expect(call_id_for(CALLBACK_KEY))
-
-
-async def show_callback(clinic: SimulatedClinic, parts: Running, scheduler: CallbackScheduler,
-                        out: Print, timeout: float = 180.0) -> CallbackShown:  # noqa: ASYNC109
-    """Print the callback's steps as Asterisk reports them: the operator rung first, the
-    patient dialled once the operator answered, the patient's answer, the end."""
-    from clinicall.controller.asterisk.control import call_id_for
-
-    call = call_id_for(CALLBACK_KEY)
-    tracer = clinic.tracer
-    rung = await tracer.wait_until(call, lambda m: m.get("Event") == "Newchannel" and (
-        "@clinicall-sim-operators" in m.get("Channel", "")), timeout)
-    operator = rung.get("Channel", "").removeprefix("Local/").split("@", 1)[0]
-    out(f"callback 1: the scheduler rings operator {operator} first")
-    await tracer.wait_for(call, "DialBegin", timeout)
-    out(f"callback 1: {operator} answered and heard the whisper; the patient is dialled")
-    ended = await tracer.wait_for(call, "DialEnd", timeout)
-    status = ended.get("DialStatus", "")
-    out(f"callback 1: the patient's phone: {status}"
-        + (" — patient and operator are talking" if status == "ANSWER" else ""))
-    trace = await tracer.finished(call, timeout)
-    await scheduler.attempts_done()
-    [job] = [j for j in await scheduler.store.jobs() if j.id == 1]
-    out(f"callback 1: ended; {mask_number(job.phone)}'s callback is {job.state} "
-        f"({job.result}), {job.attempts} attempt(s)")
-    return CallbackShown(operator, status, job.state, job.result, trace)
-
-
-async def _import_recordings(parts: Running, config: ClinicConfig, out: Print) -> int:
-    """``clinicall recordings import``, in the demo's process."""
-    from clinicall.recordings.importer import Importer
-    from clinicall.recordings.storage import Spool, Storage
-
-    rec = config.recordings
-    importer = Importer(parts.sessions, Storage(Path(rec.storage_dir)), Spool(Path(rec.spool_dir)),
-                        transcode=rec.transcode, sweep_after_s=0)
-    report = await importer.run()
-    out(f"demo: recordings imported {report.imported} (failed {len(report.failed)}, "
-        f"missing {len(report.missing)}, {report.swept} empty files of unanswered calls swept)")
-    return report.imported
-
-
-async def _open_complaint(parts: Running, config: ClinicConfig, trace: CallTrace,
-                          out: Print) -> int | None:
-    """A complaint case on the complaining patient's call, as the manager opens it."""
-    from sqlalchemy import func, select
-
-    from clinicall.db.models import Call, Recording, User
-    from clinicall.recordings.complaints import open_case
-
-    async with parts.sessions() as session, session.begin():
-        call = await session.scalar(select(Call).where(Call.call_key == trace.linkedid))
-        manager = await session.scalar(select(User.id).where(User.username == "demo"))
-        if call is None:
-            out("demo: the complaining patient's call is not in the store: no case opened")
-            return None
-        case = await open_case(session, config.complaints, now=utc_now(), call_id=call.id,
-                               phone=call.caller, user_id=manager, topic="complaint",
-                               summary="The patient says the front desk lost her referral")
-        recordings = await session.scalar(
-            select(func.count()).select_from(Recording).where(Recording.call_id == call.id))
-        case_id = case.id
-    out(f"demo: the manager opened complaint case {case_id} on {mask_number(call.caller)}'s "
-        f"call ({recordings} recording linked)")
-    return case_id
-
-
-async def _print_survey(parts: Running, traces: list[CallTrace], out: Print) -> dict[str, int]:
-    from sqlalchemy import select
-
-    from clinicall.db.models import Call, SurveyAnswer
-
-    keys = [t.linkedid for t, p in zip(traces, PATIENTS, strict=True) if p.survey]
-    scores: dict[str, int] = {}
-    async with parts.sessions() as session:
-        rows = await session.execute(
-            select(Call.caller, SurveyAnswer.question, SurveyAnswer.score)
-            .join(Call, Call.id == SurveyAnswer.call_id).where(Call.call_key.in_(keys)))
-        for caller, question, score in rows:
-            scores[str(question)] = score
-            out(f"demo: survey: {mask_number(caller)} answered {question} {score}")
-    if not scores:
-        out("demo: survey: no answers stored")
-    return scores
-
-
 async def _print_report(parts: Running, config: ClinicConfig, since: datetime,
                         out: Print) -> None:
     from sqlalchemy import select
