@@ -230,6 +230,8 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
                         help="port of the web dashboard (default: the config's http.port)")
     parser.add_argument("--exit", action="store_true",
                         help="exit when the calls are done instead of keeping the dashboard up")
+    parser.add_argument("--engine", choices=("asterisk", "freeswitch"), default="asterisk",
+                        help="the PBX the demo's clinic runs on (default: %(default)s)")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.demo import demo_clock, run_demo
@@ -248,8 +250,14 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
         clock, note = demo_clock(config, args.at)
         print(f"demo: {note}")
         try:
-            asyncio.run(run_demo(config, now=clock, web_port=args.port,
-                                 keep_serving=not args.exit))
+            if config.engine.type == "freeswitch":
+                from clinicall.demo.freeswitch import run_freeswitch_demo
+
+                asyncio.run(run_freeswitch_demo(config, now=clock, web_port=args.port,
+                                                keep_serving=not args.exit))
+            else:
+                asyncio.run(run_demo(config, now=clock, web_port=args.port,
+                                     keep_serving=not args.exit))
         except SandboxUnavailable as exc:
             raise CommandError(str(exc), "run ./scripts/demo as root on Debian") from None
         return 0

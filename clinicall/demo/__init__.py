@@ -5,32 +5,43 @@ It builds (or reuses) the sandbox root, starts Asterisk with the config generate
 clinic YAML, runs the controller, the call account (SQLite in ``var/demo.db``) and the web
 dashboard in this process, and places a scripted set of patients who press keys like real
 ones: each chooses a language, a branch of the menu, a specialty; one asks about a scan's
-price and preparation, one presses wrong keys, one hangs up in the menu.  Each call's fate is
-printed as the engine reported it (Asterisk over AMI, FreeSWITCH over its Event Socket), then
-the day's KPIs as the store computed them.
+price and preparation, one presses wrong keys, one hangs up in the menu, one takes the
+post-call survey, one gives up waiting and is called back by the scheduler (operator first,
+then the patient).  Each call's fate is printed as Asterisk reported it over AMI, then the
+answered calls' recordings are imported, a complaint case is opened on one of them as a
+manager would, and the day's KPIs are printed as the store computed them.
+
+The demo's config is the clinic's with :func:`demo_config` on top: callbacks on (run on the
+IVR's clock, so a demo started after hours still shows one), the ultrasound queue asking for
+the survey, recordings read from the sandbox's spool into a storage of the demo's own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
+import shutil
 import signal
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from clinicall.app import Running, running, utc_now
+from clinicall.demo.after_calls import import_recordings, open_complaint, print_survey
+from clinicall.demo.callback import (
+    CallbackShown,
+    callback_scheduler,
+    expect_callback,
+    show_callback,
+)
+from clinicall.demo.console import serve_console
 from clinicall.privacy import mask_number
 from clinicall.sandbox.rootfs import ensure_root
-from clinicall.settings.models import ClinicConfig
+from clinicall.settings.models import ClinicConfig, TimeRange
 from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
-from clinicall.simclinic.freeswitch import CallTrace as FreeswitchTrace
-from clinicall.simclinic.freeswitch import FreeswitchClinic
 
 log = logging.getLogger(__name__)
 Print = Callable[[str], None]
@@ -45,10 +56,20 @@ class Patient:
     hold_s: int = 30
     caller: str = "+380501112233"
     number: str | None = None
+    #: Hangs up this many seconds after joining a queue (a missed call to call back).
+    gives_up_after_s: float | None = None
+    #: The survey's keys (CSAT, NPS), pressed when each question starts.
+    survey: tuple[str, str] | None = None
 
+
+#: The survey's questions as Asterisk plays them (the survey patient speaks Ukrainian).
+SURVEY_CSAT, SURVEY_NPS = "clinicall/uk/survey_csat", "clinicall/uk/survey_nps"
+#: The operator the patient who gives up waits for: rings this long, longer than the patience.
+PEDIATRICS_OPERATOR, PEDIATRICS_RING_S = "op103", 10
 
 PATIENTS: tuple[Patient, ...] = (
-    Patient("an ultrasound appointment (uk)", "1w1w1", caller="+380501000001"),
+    Patient("an ultrasound appointment and takes the survey (uk)", "1w1w1w1", hold_s=90,
+            caller="+380501000001", survey=("5", "10")),
     Patient("a gynecologist (ru)", "2w1w2", caller="+380671000002"),
     Patient("a pediatrician (en)", "3w1w3", caller="+380931000003"),
     Patient("test results (uk)", "1w3", caller="+380501000004"),
@@ -58,7 +79,11 @@ PATIENTS: tuple[Patient, ...] = (
             caller="+447700900007"),
     Patient("something, pressing wrong keys (uk)", "1w8w8w8", caller="+380501000008"),
     Patient("to hang up in the menu (uk)", "1", hold_s=5, caller="+380501000009"),
+    Patient("a pediatrician, and gives up waiting after 6 s (uk)", "1w1w3", hold_s=60,
+            caller="+380501000010", gives_up_after_s=6),
 )
+#: The patient whose call the demo opens a complaint case on (a manager's step).
+COMPLAINANT = 5
 
 
 class TraceView(Protocol):
@@ -80,7 +105,10 @@ def describe(patient: Patient, trace: TraceView) -> str:
     """One line: what the patient wanted and what the engine says happened."""
     lang = trace.variable("CLINICALL_LANG") or "-"
     path = trace.variable("CLINICALL_PATH") or "-"
-    if trace.queues_joined:
+    abandoned: list[str] = getattr(trace, "abandoned", [])  # Asterisk's trace tells; FS's not
+    if abandoned:
+        fate = f"gave up waiting in queue {' → '.join(abandoned)} (a missed call)"
+    elif trace.queues_joined:
         where = " → ".join(trace.queues_joined)
         who = trace.operators_connected
         fate = f"queue {where}, answered by {who[0]}" if who else f"queue {where}, not answered"
@@ -96,128 +124,111 @@ def describe(patient: Patient, trace: TraceView) -> str:
 
 DEMO_DB_FILE = Path("var/demo.db")
 DEMO_DB = f"sqlite+aiosqlite:///{DEMO_DB_FILE}"
+DEMO_RECORDINGS = Path("var/demo-recordings")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRun:
+    """What one run showed, for the test that runs the demo: every patient's call as
+    Asterisk reported it, the callback's call, and what the store holds afterwards."""
+
+    traces: list[CallTrace]
+    callback: CallbackShown | None
+    imported: int
+    complaint_id: int | None
+    survey_scores: dict[str, int]
+
+
+def demo_config(config: ClinicConfig) -> ClinicConfig:
+    """The demo's config: the clinic's with callbacks on (patients may be called at any hour
+    of their day: the demo runs at any time), the ultrasound queue asking for the survey."""
+    callbacks = config.callbacks.model_copy(update={
+        "enabled": True, "patient_day": TimeRange.model_validate("00:00-24:00")})
+    queues = dict(config.queues)
+    queues["ultrasound"] = queues["ultrasound"].model_copy(update={"survey": "ask"})
+    return config.model_copy(update={"callbacks": callbacks, "queues": queues})
+
+
+def fresh_start(db_url: str, recordings_dir: Path) -> None:
+    """The demo's own store and recordings start empty (a caller's own are left alone)."""
+    if db_url == DEMO_DB:
+        for suffix in ("", "-wal", "-shm"):
+            DEMO_DB_FILE.with_name(DEMO_DB_FILE.name + suffix).unlink(missing_ok=True)
+    if recordings_dir == DEMO_RECORDINGS:
+        shutil.rmtree(recordings_dir, ignore_errors=True)
+    recordings_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _with_recordings(config: ClinicConfig, spool: Path, storage: Path) -> ClinicConfig:
+    recordings = config.recordings.model_copy(update={
+        "spool_dir": str(spool), "storage_dir": str(storage.resolve())})
+    return config.model_copy(update={"recordings": recordings})
 
 
 async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float = 2.0,
                    now: Callable[[], datetime] = utc_now, db_url: str = DEMO_DB,
-                   web_port: int | None = None,
-                   keep_serving: bool = False) -> list[CallTrace] | list[FreeswitchTrace]:
+                   recordings_dir: Path = DEMO_RECORDINGS, web_port: int | None = None,
+                   keep_serving: bool = False,
+                   while_serving: Callable[[str], Awaitable[None]] | None = None) -> DemoRun:
     """Run the demo; with ``keep_serving`` the dashboard stays up until Ctrl-C / SIGTERM.
+    ``while_serving(url)`` is awaited with the console still up once the calls are done (the
+    test replays the complaint's recording through it).
 
-    The demo's store is its own and starts empty each run, so the report shows this run.
-    The engine is the config's (``engine.type``).
+    The demo's store and recordings are its own and start empty each run, so what it prints
+    is this run.  ``now`` is the IVR's clock and the callback scheduler's (:func:`demo_clock`).
     """
-    if db_url == DEMO_DB:
-        for suffix in ("", "-wal", "-shm"):
-            DEMO_DB_FILE.with_name(DEMO_DB_FILE.name + suffix).unlink(missing_ok=True)
-    if config.engine.type == "freeswitch":
-        return await _run_freeswitch_demo(config, out=out, stagger_s=stagger_s, now=now,
-                                          db_url=db_url, web_port=web_port,
-                                          keep_serving=keep_serving)  # fmt: skip
+    await asyncio.to_thread(fresh_start, db_url, recordings_dir)
+    config = demo_config(config)
     out("demo: preparing the Asterisk 22 root (first run builds it: 1-2 min, then cached)")
     root = await asyncio.to_thread(ensure_root, progress=lambda line: out(f"  {line}"))
     async with SimulatedClinic.run(config, root=root, name="demo",
                                    progress=lambda line: out(f"demo: {line}")) as clinic:
         for i, op in enumerate(clinic.config.operators):
-            await clinic.set_operator(op.id, "answer", talk_s=4 + 2 * i)
+            ring = PEDIATRICS_RING_S if op.id == PEDIATRICS_OPERATOR else None
+            await clinic.set_operator(op.id, "answer", talk_s=4 + 2 * i, ring_s=ring)
+        layout = clinic.asterisk.layout
+        spool = layout.host(layout.dir("spool")) / "monitor"
+        full = _with_recordings(clinic.config, spool, recordings_dir)
+        # the scheduler below runs on the demo's clock, so ``running`` starts none of its own
+        plain = full.model_copy(update={"callbacks": full.callbacks.model_copy(
+            update={"enabled": False})})
         since = utc_now()
-        async with running(clinic.config, db_url=db_url, now=now,
+        async with running(plain, db_url=db_url, now=now,
                            queue_log=clinic.asterisk.queue_log_path) as parts:
             await parts.engine.wait_up(10)
-            async with _dashboard(parts, clinic.config, web_port, out):
+            async with serve_console(parts, full, web_port, out) as url, \
+                    callback_scheduler(parts, full, now, out) as scheduler:
                 out(f"demo: controller up; {len(PATIENTS)} patients are calling "
                     f"{clinic.config.numbers[0].number}")
-                traces = await _place_all(clinic, out, stagger_s)
+                expect_callback(clinic)
+                async with asyncio.TaskGroup() as group:
+                    placed = group.create_task(_place_all(clinic, out, stagger_s))
+                    shown = group.create_task(show_callback(clinic, parts, scheduler, out))
+                traces = placed.result()
+                await parts.controller.writes_done()
                 await parts.tracker.reconcile()
                 await parts.tracker.flush()
-                await _print_report(parts, clinic.config, since, out)
+                imported = await import_recordings(parts, full, out)
+                complaint = await open_complaint(parts, full, traces[COMPLAINANT], out)
+                scores = await print_survey(
+                    parts, [t.linkedid for t, p in zip(traces, PATIENTS, strict=True) if p.survey],
+                    out)
+                await print_report(parts, clinic.config, since, out)
+                out(f"demo: replay the complaint's call at {url}recordings (user demo); "
+                    f"wallboard {url}wallboard, operator's page {url}operator, "
+                    f"reports {url}reports")
+                if while_serving is not None:
+                    await while_serving(url)
                 if keep_serving:
                     out("demo: the dashboard stays up; press Ctrl-C to stop")
-                    await _until_stopped()
+                    await until_stopped()
     out(f"demo: done, {len(traces)} calls")
-    return traces
+    return DemoRun(traces, shown.result(), imported, complaint, scores)
 
 
-async def _run_freeswitch_demo(config: ClinicConfig, *, out: Print, stagger_s: float,
-                               now: Callable[[], datetime], db_url: str, web_port: int | None,
-                               keep_serving: bool) -> list[FreeswitchTrace]:  # fmt: skip
-    """The same demo on the sandbox FreeSWITCH (built once by scripts/setup)."""
-    from clinicall.sandbox.errors import SandboxUnavailable
-    from clinicall.sandbox.freeswitch_build import find_built
-
-    prefix = await asyncio.to_thread(find_built)
-    if prefix is None:
-        raise SandboxUnavailable("FreeSWITCH is not built here: scripts/setup builds it once "
-                                 "(about 5 minutes)")  # fmt: skip
-    out(f"demo: starting FreeSWITCH from {prefix}")
-    async with FreeswitchClinic.run(config, prefix=prefix, name="demo",
-                                    progress=lambda line: out(f"demo: {line}")) as clinic:
-        since = utc_now()
-        async with running(clinic.config, db_url=db_url, now=now) as parts:
-            await parts.engine.wait_up(10)
-            async with _dashboard(parts, clinic.config, web_port, out):
-                out(f"demo: controller up; {len(PATIENTS)} patients are calling "
-                    f"{clinic.config.numbers[0].number}")
-                traces = await _place_all_freeswitch(clinic, out, stagger_s)
-                # a call the IVR was still ending when the patient's leg went: its outcome
-                await parts.controller.wait_handled(len(traces))
-                await parts.controller.wait_written()
-                await parts.tracker.flush()
-                await _print_report(parts, clinic.config, since, out)
-                if keep_serving:
-                    out("demo: the dashboard stays up; press Ctrl-C to stop")
-                    await _until_stopped()
-    out(f"demo: done, {len(traces)} calls")
-    return traces
-
-
-async def _place_all_freeswitch(clinic: FreeswitchClinic, out: Print,
-                                stagger_s: float) -> list[FreeswitchTrace]:  # fmt: skip
-    async def one(i: int, patient: Patient) -> FreeswitchTrace:
-        await asyncio.sleep(i * stagger_s)
-        trace = await clinic.call(patient.digits, hold_s=patient.hold_s, number=patient.number,
-                                  caller=patient.caller)  # fmt: skip
-        out(f"call {i + 1}: {mask_number(patient.caller)} dials, wants {patient.wants}")
-        await clinic.observer.finished(trace, patient.hold_s + 120)
-        out(f"call {i + 1} ended: {describe(patient, trace)}")
-        return trace
-
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(i, p)) for i, p in enumerate(PATIENTS)]
-    return [t.result() for t in tasks]
-
-
-@asynccontextmanager
-async def _dashboard(parts: Running, config: ClinicConfig, port: int | None,
-                     out: Print) -> AsyncIterator[None]:
-    """Serve the web app and make a one-off manager login for this demo."""
-    from aiohttp import web
-
-    from clinicall.app import operator_desk
-    from clinicall.db.models import Role
-    from clinicall.serve import web_secret
-    from clinicall.web.app import build_app
-    from clinicall.web.http_server import app_runner
-    from clinicall.web.users import add_user
-
-    password = secrets.token_urlsafe(9)
-    await add_user(parts.sessions, "demo", Role.MANAGER, password, display_name="Demo manager")
-    app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
-                    health=parts.engine.health, secret=web_secret(),
-                    desk=operator_desk(config, parts))
-    runner = app_runner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, config.http.host, config.http.port if port is None else port)
-    await site.start()
-    host, bound = runner.addresses[0][:2]
-    out(f"demo: dashboard on http://{host}:{bound}/  (user demo, password {password})")
-    try:
-        yield
-    finally:
-        await runner.cleanup()
-
-
-async def _print_report(parts: Running, config: ClinicConfig, since: datetime,
+#: The demo's users, one per role (the operator's is an operator's id: the operator's page
+#: is that operator's).  Their passwords are made afresh each run and printed once.
+async def print_report(parts: Running, config: ClinicConfig, since: datetime,
                         out: Print) -> None:
     from sqlalchemy import select
 
@@ -243,7 +254,7 @@ async def _print_report(parts: Running, config: ClinicConfig, since: datetime,
         f"{calls['missed']} missed ({calls['missed_hangup_ivr']} hung up in the IVR)")
 
 
-async def _until_stopped() -> None:
+async def until_stopped() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -257,6 +268,12 @@ async def _place_all(clinic: SimulatedClinic, out: Print, stagger_s: float) -> l
         linkedid = await clinic.call(digits=patient.digits, hold_s=patient.hold_s,
                                      number=patient.number, caller=patient.caller)
         out(f"call {i + 1}: {mask_number(patient.caller)} dials, wants {patient.wants}")
+        if patient.gives_up_after_s is not None:
+            await clinic.hang_up_after_join(linkedid, patient.gives_up_after_s)
+            out(f"call {i + 1}: {mask_number(patient.caller)} hangs up after "
+                f"{patient.gives_up_after_s:g} s in the queue")
+        if patient.survey is not None:
+            await _take_survey(clinic, linkedid, patient.survey, i, out)
         trace = await clinic.finished(linkedid, timeout=patient.hold_s + 120)
         out(f"call {i + 1} ended: {describe(patient, trace)}")
         return trace
@@ -264,6 +281,15 @@ async def _place_all(clinic: SimulatedClinic, out: Print, stagger_s: float) -> l
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(one(i, p)) for i, p in enumerate(PATIENTS)]
     return [t.result() for t in tasks]
+
+
+async def _take_survey(clinic: SimulatedClinic, linkedid: str, keys: tuple[str, str], i: int,
+                       out: Print) -> None:
+    """Answer each survey question when Asterisk starts playing it."""
+    for prompt, key, name in ((SURVEY_CSAT, keys[0], "CSAT"), (SURVEY_NPS, keys[1], "NPS")):
+        await clinic.tracer.wait_for_prompt(linkedid, prompt, timeout=120)
+        await clinic.press(linkedid, key)
+        out(f"call {i + 1}: survey {name} asked, the patient presses {key}")
 
 
 def demo_clock(config: ClinicConfig, at: str | None) -> tuple[Callable[[], datetime], str]:

@@ -1,0 +1,139 @@
+"""The demo, run as ``./scripts/demo --exit`` runs it, on the real Asterisk 22, bounded in time.
+
+What it must show is asserted on what Asterisk reported (the tracer's AMI events) and on the
+demo's own store afterwards: the patient who gave up waiting was called back, operator first,
+and answered; answered calls' recordings were imported; a complaint case holds the complaining
+patient's call and its recording, and the manager (the demo's user ``demo``, with the password
+it printed) logs in to the console it serves and replays that recording; the survey patient's
+answers are stored; and nothing it printed holds a full phone number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from clinicall.db import create_engine, session_factory
+from clinicall.db.models import Call, Complaint, ComplaintRecording, Recording
+from clinicall.demo import COMPLAINANT, PATIENTS, demo_clock, run_demo
+from clinicall.settings.loader import load_config
+
+from .scenario import EXAMPLE
+
+pytestmark = pytest.mark.asyncio
+
+#: The whole run: ten patients two seconds apart, the callback, the import (~90 s measured).
+DEMO_LIMIT_S = 300
+
+
+async def test_the_demo_calls_back_records_and_opens_a_complaint(
+    asterisk_root: Path, tmp_path: Path
+) -> None:
+    config = load_config(EXAMPLE)
+    clock, _ = demo_clock(config, None)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    printed: list[str] = []
+    replayed: list[tuple[int, int, str, int]] = []
+
+    async def replay(base: str) -> None:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                rid = await session.scalar(select(ComplaintRecording.recording_id))
+        finally:
+            await engine.dispose()
+        assert rid is not None
+        replayed.append(await _manager_replays(base, "\n".join(printed), rid))
+
+    async with asyncio.timeout(DEMO_LIMIT_S):
+        run = await run_demo(config, out=printed.append, now=clock, db_url=url,
+                             recordings_dir=tmp_path / "recordings", web_port=0,
+                             while_serving=replay)  # fmt: skip
+    text = "\n".join(printed)
+
+    # The patient who gave up: abandoned in Asterisk, then called back, operator first.
+    gave_up = next(i for i, p in enumerate(PATIENTS) if p.gives_up_after_s is not None)
+    assert run.traces[gave_up].abandoned == ["pediatrics"]
+    shown = run.callback
+    assert shown is not None, text
+    assert (shown.operator, shown.patient_dial) == ("op103", "ANSWER")
+    assert (shown.job_state, shown.job_result) == ("done", "answered")
+    events = shown.trace.events
+    rung = next(i for i, m in enumerate(events) if m.get("Event") == "Newchannel"
+                and "@clinicall-sim-operators" in m.get("Channel", ""))  # fmt: skip
+    dialled = next(i for i, m in enumerate(events) if m.get("Event") == "DialBegin")
+    assert rung < dialled
+    assert "callback 1: the scheduler rings operator op103 first" in printed
+
+    # The survey patient's two answers, as pressed.
+    assert run.survey_scores == {"csat": 5, "nps": 10}
+
+    # Recordings imported, and the complaint case on the complaining patient's call.
+    answered = sum(1 for t in run.traces if t.operators_connected)
+    assert run.imported == answered
+    assert run.complaint_id is not None
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            case = await session.get(Complaint, run.complaint_id)
+            assert case is not None
+            call = await session.get(Call, case.call_id)
+            assert call is not None
+            assert call.call_key == run.traces[COMPLAINANT].linkedid
+            [(recording_id, digest)] = (await session.execute(
+                select(Recording.id, Recording.sha256).join(
+                    ComplaintRecording, ComplaintRecording.recording_id == Recording.id)
+                .where(ComplaintRecording.complaint_id == case.id))).all()  # fmt: skip
+            assert len(digest) == 64  # imported: its SHA-256 is set
+            stored = await session.scalar(select(func.count()).select_from(Recording)
+                                          .where(Recording.sha256 != ""))  # fmt: skip
+            assert stored == answered
+    finally:
+        await engine.dispose()
+
+    # The manager replayed it in the console: the case listed, the browser copy served.
+    assert replayed == [(run.complaint_id, recording_id, "audio/ogg", replayed[0][3])]
+    assert replayed[0][3] > 0
+
+    # What it printed: the URLs, the users, never a patient's full number.
+    for page in ("/recordings (user demo)", "/wallboard", "/operator"):
+        assert page in text
+    assert "manager demo / " in text
+    for patient in PATIENTS:
+        assert patient.caller not in text
+        assert patient.caller[1:] not in text
+
+
+
+async def _manager_replays(base: str, printed: str, rid: int) -> tuple[int, int, str, int]:
+    """Log in as the demo's manager with the printed password, see the complaint case, open a
+    listening session on recording ``rid`` (the case's) and fetch its audio: (the case's id,
+    ``rid``, the audio's content type, its size in bytes)."""
+    found = re.search(r"manager demo / (\S+?);", printed)
+    assert found, printed
+    jar = aiohttp.CookieJar(unsafe=True)  # the console is on 127.0.0.1
+    async with aiohttp.ClientSession(base, cookie_jar=jar,
+                                     headers={"Origin": base.rstrip("/")}) as http:
+        async with http.get("/login") as response:
+            form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                                   await response.text()))  # fmt: skip
+        form |= {"username": "demo", "password": found.group(1)}
+        async with http.post("/login", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+        async with http.get("/api/complaints") as response:
+            [case] = (await response.json())["complaints"]
+        async with http.get("/recordings") as response:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
+        assert token
+        async with http.post(f"/api/recordings/{rid}/listen", json={"reason": "complaint"},
+                             headers={"X-CSRF-Token": token.group(1)}) as response:
+            assert response.status == 200, await response.text()
+            audio = (await response.json())["audio"]
+        async with http.get(audio) as response:
+            assert response.status == 200
+            return int(case["id"]), rid, response.content_type, len(await response.read())
