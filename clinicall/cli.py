@@ -230,8 +230,6 @@ def demo_command(parser: argparse.ArgumentParser) -> Handler:
                         help="port of the web dashboard (default: the config's http.port)")
     parser.add_argument("--exit", action="store_true",
                         help="exit when the calls are done instead of keeping the dashboard up")
-    parser.add_argument("--engine", choices=("asterisk", "freeswitch"), default="asterisk",
-                        help="the PBX the demo's clinic runs on (default: %(default)s)")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall.demo import demo_clock, run_demo

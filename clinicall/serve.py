@@ -63,7 +63,8 @@ async def serve(
     stop = stop or _stop_on_signals()
     async with running(config, db_url=db_url, now=now) as parts:
         if announce is not None:
-            for line in startup_lines(config, db_url or config.database.url):
+            for line in startup_lines(config, db_url or config.database.url,
+                                      importing=parts.recordings_import is not None):
                 announce(line)
         runner: web.AppRunner | None = None
         if web_enabled:
@@ -97,7 +98,7 @@ def _status(config: ClinicConfig, web_enabled: bool) -> str:
     return f"serving {config.clinic.name[config.default_language]}{web}"
 
 
-def startup_lines(config: ClinicConfig, db_url: str) -> list[str]:
+def startup_lines(config: ClinicConfig, db_url: str, *, importing: bool = False) -> list[str]:
     """What :func:`running` started, one line each, with where it listens or connects."""
     from sqlalchemy import make_url
 
@@ -119,7 +120,7 @@ def startup_lines(config: ClinicConfig, db_url: str) -> list[str]:
                   f"{engine.outbound_port}"]
     lines.append("keeper: the reports' hourly sums, brought up to date every minute")
     rec = config.recordings
-    if rec.enabled and rec.import_every_s:
+    if importing:  # started only where this host has the PBX's spool (docs/recordings.md)
         lines.append(f"recordings: imported from {rec.spool_dir} into {rec.storage_dir} every "
                      f"{rec.import_every_s} s")
     return lines

@@ -68,7 +68,7 @@ async def _seed(sessions: async_sessionmaker[AsyncSession], spool: Path, store: 
     at = NOW - timedelta(hours=1)
     async with writing(sessions) as session:
         call = Call(call_key="1764840000.5", direction=Direction.INBOUND, caller="+380671112233",
-                    started_at=at, missed=False)
+                    started_at=at, ended_at=at + timedelta(seconds=33), missed=False)
         call.queue_attempts.append(QueueAttempt(
             channel_id="1764840000.5", queue="gynecology", joined_at=at, connected_at=at,
             outcome=QueueOutcome.ANSWERED, wait_s=3.0, talk_s=30.0, agent="op102"))

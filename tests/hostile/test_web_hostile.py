@@ -7,6 +7,7 @@ sees them exactly as it would see two machines.
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import re
@@ -28,7 +29,7 @@ from clinicall.db.models import Role, User, WebSession
 from clinicall.settings import load_config
 from clinicall.web import build_app
 from clinicall.web.cookies import COOKIE_NAME
-from clinicall.web.i18n import tr
+from clinicall.web.i18n import CATALOGUE, tr
 from clinicall.web.keys import THROTTLE
 from clinicall.web.pages import esc
 from clinicall.web.passwords import PasswordCost
@@ -37,6 +38,11 @@ from clinicall.web.throttle import MAX_KEYS
 from clinicall.web.users import add_user
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
+
+
+def refusal(key: str) -> str:
+    """A refusal page's sentence as the example clinic's language words it (web/i18n.py)."""
+    return html.escape(CATALOGUE[key][load_config(EXAMPLE).default_language], quote=False)
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 SECRET = b"hostile-secret-" * 3
 FAST_COST = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)  # tests only
@@ -223,7 +229,7 @@ async def test_state_changes_without_the_right_token_are_403(
     ):
         response = await client.post(path, data=data, headers=headers, allow_redirects=False)
         assert response.status == 403, (data, headers)
-        assert "security token is missing or wrong" in await response.text()
+        assert refusal("refused_csrf_token") in await response.text()
     assert (await client.get("/api/kpi")).status == 200  # nothing was ended
     response = await client.post(path, headers={"X-CSRF-Token": token}, allow_redirects=False)
     assert response.status == 303  # the right token in the fetch header works
@@ -241,7 +247,7 @@ async def test_a_post_from_another_site_is_403_even_with_the_token(
         response = await client.post("/logout", data={"csrf_token": token}, headers=headers,
                                      allow_redirects=False)
         assert response.status == 403, headers
-        assert "sent from another site" in await response.text()
+        assert refusal("refused_other_site") in await response.text()
     assert (await client.get("/api/kpi")).status == 200
     response = await client.post("/logout", data={"csrf_token": token},
                                  headers={"Origin": f"http://{host}"}, allow_redirects=False)
@@ -251,7 +257,7 @@ async def test_a_post_from_another_site_is_403_even_with_the_token(
 async def test_login_needs_the_forms_own_token(client: Client, staff: Staff) -> None:
     response = await _post_login(client, "manager", PASSWORD, token="")
     assert response.status == 403
-    assert "login form has expired" in await response.text()
+    assert refusal("refused_login_form") in await response.text()
     token = await _login_token(client)
     for forged in ("x", token + "x", "abc.def"):
         assert (await _post_login(client, "manager", PASSWORD, token=forged)).status == 403

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -34,7 +35,7 @@ from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.tracker import CallTracker
 from clinicall.db import create_engine, session_factory, upgrade
 from clinicall.db.models import Call, QueueAttempt, Recording
-from clinicall.recordings.importer import Importer
+from clinicall.recordings.importer import SETTLE_S, Importer
 from clinicall.recordings.storage import Spool, Storage
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
@@ -234,7 +235,10 @@ async def test_import_gives_each_side_its_own_channel_and_the_talk_time(
             .where(Call.call_key == linkedid, QueueAttempt.talk_s.is_not(None)))  # fmt: skip
     assert talk_s is not None
 
-    importer = Importer(sessions, Storage(tmp_path / "store"), Spool(monitor_dir(clinic)))
+    # the test saw Asterisk end the call (MixMonitor closed its files): no settling time
+    settled = lambda: datetime.now(UTC) + timedelta(seconds=SETTLE_S)  # noqa: E731
+    importer = Importer(sessions, Storage(tmp_path / "store"), Spool(monitor_dir(clinic)),
+                        now=settled)
     report = await importer.run()
 
     assert row.id not in report.failed

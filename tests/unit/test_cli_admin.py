@@ -379,6 +379,11 @@ async def test_run_says_what_it_started_without_v_and_stops_on_sigterm(tmp_path:
         code = await asyncio.wait_for(process.wait(), 30)
     store = f"sqlite+aiosqlite:///{tmp_path}/var/clinicall.db"
     started = [line for line in said if line.startswith("clinicall run: ")]
+    # the importer starts only where this host has the PBX's spool (docs/recordings.md)
+    spool = Path("/var/spool/asterisk/monitor")
+    here = await asyncio.to_thread(spool.is_dir)
+    recordings = [f"clinicall run: recordings: imported from {spool} into "
+                  "/var/lib/clinicall/recordings every 60 s"] if here else []
     assert started == [
         f"clinicall run: store: {store} (at revision {_head()})",
         f"clinicall run: engine: Asterisk AMI 127.0.0.1:{ami} as clinicall (connecting in the "
@@ -386,6 +391,7 @@ async def test_run_says_what_it_started_without_v_and_stops_on_sigterm(tmp_path:
         f"clinicall run: engine: FastAGI IVR on 127.0.0.1:{agi}, serving 127.0.0.1/32, ::1/128",
         "clinicall run: engine: queue_log /var/log/asterisk/queue_log",
         "clinicall run: keeper: the reports' hourly sums, brought up to date every minute",
+        *recordings,
         f"clinicall run: web console: http://127.0.0.1:{http}/",
         hint,
     ]
