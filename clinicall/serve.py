@@ -2,7 +2,8 @@
 
 Everything is started by :func:`clinicall.app.running` (store, tracker, controller) and the web
 app is served on ``http.host:http.port``.  The cookie secret comes from ``CLINICALL_SECRET`` or
-from ``var/web-secret`` (created once, mode 0600), so sessions survive a restart.
+from ``http.secret_file`` (``var/web-secret`` beside the config by default; created once, mode
+0600), so the form tokens stay valid across a restart.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from clinicall.settings.models import AsteriskEngine, ClinicConfig
 log = logging.getLogger(__name__)
 
 SECRET_ENV = "CLINICALL_SECRET"
-SECRET_FILE = Path("var/web-secret")
 
 
-def web_secret(path: Path = SECRET_FILE) -> bytes:
+def web_secret(path: Path) -> bytes:
     """The cookie-signing secret: the environment's, else a file made on first use."""
     from_env = os.environ.get(SECRET_ENV)
     if from_env:
@@ -70,7 +70,8 @@ async def serve(
         if web_enabled:
             app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
                             health=parts.engine.health, account=parts.tracker.health,
-                            secret=web_secret(), desk=operator_desk(config, parts))
+                            secret=web_secret(Path(config.http.secret_file)),
+                            desk=operator_desk(config, parts))
             if parts.recordings_import is not None:
                 add_import_health(app, parts.recordings_import.health)
             runner = app_runner(app)

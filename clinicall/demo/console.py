@@ -24,7 +24,6 @@ async def serve_console(parts: Running, config: ClinicConfig, port: int | None,
 
     from clinicall.app import operator_desk
     from clinicall.db.models import Role
-    from clinicall.serve import web_secret
     from clinicall.web.app import build_app
     from clinicall.web.http_server import app_runner
     from clinicall.web.users import add_user
@@ -34,8 +33,9 @@ async def serve_console(parts: Running, config: ClinicConfig, port: int | None,
         password = secrets.token_urlsafe(9)
         await add_user(parts.sessions, name, Role(role), password, display_name=display)
         logins.append(f"{role} {name} / {password}")
+    # Each demo starts afresh (a new store), so a fresh secret per run is enough.
     app = build_app(sessions=parts.sessions, config=config, live=parts.tracker.live,
-                    health=parts.engine.health, secret=web_secret(),
+                    health=parts.engine.health, secret=secrets.token_bytes(32),
                     desk=operator_desk(config, parts))
     runner = app_runner(app)
     await runner.setup()

@@ -79,10 +79,14 @@ def check_config(path: str | PathLike[str]) -> ConfigReport:
     report = check_text(text, name)
     if report.config is None:
         return report
-    database = report.config.database
-    placed = placed_database_url(database.url, Path(path).parent)
-    config = report.config.model_copy(
-        update={"database": database.model_copy(update={"url": placed})})
+    folder = Path(path).parent
+    database, http = report.config.database, report.config.http
+    config = report.config.model_copy(update={
+        "database": database.model_copy(
+            update={"url": placed_database_url(database.url, folder)}),
+        "http": http.model_copy(
+            update={"secret_file": str(folder.resolve() / http.secret_file)}),
+    })
     return ConfigReport(name, config, report.problems)
 
 

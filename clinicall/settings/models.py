@@ -481,6 +481,10 @@ class Complaints(Frozen):
 class Http(Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    #: The file holding the secret that signs the login form's CSRF token (made once, mode
+    #: 0600, unless ``CLINICALL_SECRET`` is set); a relative path is relative to the config
+    #: file's folder, like the store's.
+    secret_file: str = Field(default="var/web-secret", min_length=1)
 
 
 DEFAULT_PAUSE_REASONS: dict[str, dict[Language, str]] = {

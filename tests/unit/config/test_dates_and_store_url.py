@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from clinicall.serve import web_secret
 from clinicall.settings import check_config
 from clinicall.settings.loader import check_text
 
@@ -90,6 +91,33 @@ def test_a_relative_sqlite_path_is_relative_to_the_config_file(
     report = check_config(folder / "clinic.yaml")
     assert report.config is not None, [str(p) for p in report.problems]
     assert report.config.database.url == placed.format(dir=folder.resolve())
+
+
+@pytest.mark.parametrize(("given", "placed"), [
+    (None, "{dir}/var/web-secret"),
+    ("secrets/web", "{dir}/secrets/web"),
+    ("/var/lib/clinicall/web-secret", "/var/lib/clinicall/web-secret"),
+])
+def test_the_web_secret_file_is_placed_beside_the_config_too(
+        tmp_path: Path, given: str | None, placed: str) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    http = "http:\n  host: 127.0.0.1\n  port: 8080\n"
+    text = EXAMPLE if given is None else _with(http, f"{http}  secret_file: {given}\n")
+    (folder / "clinic.yaml").write_text(text, encoding="utf-8")
+    report = check_config(folder / "clinic.yaml")
+    assert report.config is not None, [str(p) for p in report.problems]
+    assert report.config.http.secret_file == placed.format(dir=folder.resolve())
+
+
+def test_the_web_secret_is_made_once_with_mode_0600(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLINICALL_SECRET", raising=False)
+    path = tmp_path / "var" / "web-secret"
+    first = web_secret(path)
+    assert len(first) == 64
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert web_secret(path) == first
 
 
 def test_check_config_command_reports_a_bad_date_without_traceback(tmp_path: Path) -> None:
