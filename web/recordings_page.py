@@ -1,6 +1,6 @@
 """The reviewers' page: search recordings, play one with its waveform (one colour per speaker,
 drawn from the stored peaks by wavesurfer.js, a kept library checked in under
-``web/static/wavesurfer/``), change speed, add time-stamped notes; the complaint cases beside,
+``web/vendor/wavesurfer/``), change speed, add time-stamped notes; the complaint cases beside,
 overdue ones highlighted.
 
 Playing first asks the API for a listening session (the reason is asked here), which writes the
@@ -22,7 +22,7 @@ from clinicall.web.pages import esc, logout_forms
 
 WAVESURFER_VERSION = "7.12.12"
 WAVESURFER_SHA256 = "cb9fff59e7ce18932fab801771589ca48bc0362db82218d86cf05f5b60f0bc5e"
-WAVESURFER_FILE = (Path(__file__).resolve().parent / "static" / "wavesurfer"
+WAVESURFER_FILE = (Path(__file__).resolve().parent / "vendor" / "wavesurfer"
                    / f"wavesurfer-{WAVESURFER_VERSION}.min.js")  # fmt: skip
 WAVESURFER_URL = f"/assets/wavesurfer-{WAVESURFER_VERSION}.min.js"
 PLAYER_URL = "/assets/player.js"
