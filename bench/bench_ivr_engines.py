@@ -17,7 +17,10 @@ path: language 1, appointments 1, ultrasound 1, an operator answers and talks 2-
   ``CHANNEL_EXECUTE`` of ``playback``/``play_and_get_digits``), from the event times each
   engine stamps (AMI ``Timestamp``, ESL ``Event-Date-Timestamp``), on a monitoring link of
   the bench's own.  The figure is the controller's round trip (reply in, the menu decided,
-  the variables set, the next command out) as the engine sees it.
+  the variables set, the next command out) as the engine sees it.  ``read → next app`` is
+  the same to the start of the next application of any kind (the controller's first
+  command after the read), which tells the controller's reply time from the engine's
+  time per application.
 
 Run: PYTHONPATH=. .venv/bin/python bench/bench_ivr_engines.py [--calls 40] [--concurrency 10]
 It needs what the integration tests need (the cached Asterisk root, the FreeSWITCH build).
@@ -51,7 +54,7 @@ from clinicall.simclinic.clinic import SimulatedClinic
 from clinicall.simclinic.freeswitch import FreeswitchClinic
 
 REPO = Path(__file__).resolve().parents[1]
-DIGITS = "1w1w1"  # language 1, appointments 1, ultrasound 1
+DIGITS = "1w1w1"  # language 1, appointments 1, ultrasound 1 (--digits: another path)
 IDLE_S = 5.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -78,9 +81,17 @@ class Latencies:
 
     read_at: dict[str, float] = field(default_factory=dict)
     samples: list[float] = field(default_factory=list)
+    #: read → the next application of any kind (the controller's first command after it)
+    first_at: dict[str, float] = field(default_factory=dict)
+    first_samples: list[float] = field(default_factory=list)
 
     def key_read(self, channel: str, at: float) -> None:
-        self.read_at[channel] = at
+        self.read_at[channel] = self.first_at[channel] = at
+
+    def started(self, channel: str, at: float) -> None:
+        read = self.first_at.pop(channel, None)
+        if read is not None:
+            self.first_samples.append((at - read) * 1000)
 
     def prompt_started(self, channel: str, at: float) -> None:
         started = self.read_at.pop(channel, None)
@@ -95,16 +106,25 @@ class Figures:
     wall_s: float
     engine_cpu_s: float
     controller_cpu_s: float
-    latencies_ms: list[float]
+    latencies: Latencies
 
     def row(self) -> list[str]:
-        lat = sorted(self.latencies_ms)
-        p50 = statistics.median(lat) if lat else float("nan")
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")
+        lat = sorted(self.latencies.samples)
+        first = sorted(self.latencies.first_samples)
         return [self.engine, str(self.calls), f"{self.calls / self.wall_s:.2f}",
                 f"{self.engine_cpu_s / self.calls * 1000:.0f}",
                 f"{self.controller_cpu_s / self.calls * 1000:.0f}",
-                f"{p50:.1f}", f"{p99:.1f}", str(len(lat))]
+                f"{_pct(first, 0.5):.1f}", f"{_pct(lat, 0.5):.1f}", f"{_pct(lat, 0.99):.1f}",
+                str(len(lat))]
+
+
+def _pct(values: list[float], q: float) -> float:
+    """The q-quantile of sorted ``values`` (nearest rank; NaN when empty)."""
+    if not values:
+        return float("nan")
+    if q == 0.5:
+        return statistics.median(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
 
 
 def _config(path: Path) -> ClinicConfig:
@@ -173,7 +193,7 @@ async def measured(engine_pid: int, controller_pid: int,
     return wall, max(0.0, e1 - e0 - idle_rate * wall), c1 - c0
 
 
-async def bench_asterisk(calls: int, concurrency: int, work: Path) -> Figures:
+async def bench_asterisk(calls: int, concurrency: int, work: Path, digits: str) -> Figures:
     config = _config(REPO / "config" / "clinic.example.yaml")
     latencies = Latencies()
 
@@ -183,8 +203,10 @@ async def bench_asterisk(calls: int, concurrency: int, work: Path) -> Figures:
         if event == "AGIExecEnd" and (command.startswith("GET DATA") or (
                 command.startswith("STREAM FILE") and command.endswith('"0123456789*#"'))):
             latencies.key_read(m.get("Channel", ""), at)
-        elif event == "AGIExecStart" and played_prompt(m) is not None:
-            latencies.prompt_started(m.get("Channel", ""), at)
+        elif event == "AGIExecStart":
+            latencies.started(m.get("Channel", ""), at)
+            if played_prompt(m) is not None:
+                latencies.prompt_started(m.get("Channel", ""), at)
 
     async with SimulatedClinic.run(config, root=ensure_root(), name="bench") as sim:
         for op in sim.config.operators:
@@ -196,16 +218,17 @@ async def bench_asterisk(calls: int, concurrency: int, work: Path) -> Figures:
         async with controller(config_file, db, work / "asterisk.log") as proc:
 
             async def place(i: int) -> None:
-                linkedid = await sim.call(digits=DIGITS, hold_s=60, caller=f"+38050200{i:04d}")
+                linkedid = await sim.call(digits=digits, hold_s=60, caller=f"+38050200{i:04d}")
                 await sim.finished(linkedid, timeout=120)
 
             assert sim.asterisk.pid is not None
             wall, engine_cpu, controller_cpu = await measured(
                 sim.asterisk.pid, proc.pid, lambda: load(place, calls, concurrency))
-    return Figures("asterisk", calls, wall, engine_cpu, controller_cpu, latencies.samples)
+    return Figures("asterisk", calls, wall, engine_cpu, controller_cpu, latencies)
 
 
-async def bench_freeswitch(calls: int, concurrency: int, work: Path) -> Figures:
+async def bench_freeswitch(calls: int, concurrency: int, work: Path,
+                           digits: str) -> Figures:
     config = _config(REPO / "config" / "clinic.freeswitch.example.yaml")
     latencies = Latencies()
     prefix = find_built()
@@ -219,8 +242,10 @@ async def bench_freeswitch(calls: int, concurrency: int, work: Path) -> Figures:
         if e.name == "CHANNEL_EXECUTE_COMPLETE" and (
                 app == "play_and_get_digits" or (app == "playback" and barge_in)):
             latencies.key_read(e.unique_id, at)
-        elif e.name == "CHANNEL_EXECUTE" and app in ("playback", "play_and_get_digits"):
-            latencies.prompt_started(e.unique_id, at)
+        elif e.name == "CHANNEL_EXECUTE":
+            latencies.started(e.unique_id, at)
+            if app in ("playback", "play_and_get_digits"):
+                latencies.prompt_started(e.unique_id, at)
 
     async with FreeswitchClinic.run(config, prefix=prefix, name="bench") as fsc:
         fs = fsc.fs
@@ -237,14 +262,14 @@ async def bench_freeswitch(calls: int, concurrency: int, work: Path) -> Figures:
             async with controller(config_file, db, work / "freeswitch.log") as proc:
 
                 async def place(i: int) -> None:
-                    trace = await fsc.call(DIGITS, hold_s=60, caller=f"+38050300{i:04d}")
+                    trace = await fsc.call(digits, hold_s=60, caller=f"+38050300{i:04d}")
                     await fsc.observer.finished(trace, 120)
 
                 wall, engine_cpu, controller_cpu = await measured(
                     fs.pid, proc.pid, lambda: load(place, calls, concurrency))
         finally:
             await monitor.close()
-    return Figures("freeswitch", calls, wall, engine_cpu, controller_cpu, latencies.samples)
+    return Figures("freeswitch", calls, wall, engine_cpu, controller_cpu, latencies)
 
 
 async def main() -> None:
@@ -252,14 +277,16 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--engines", default="asterisk,freeswitch")
+    parser.add_argument("--digits", default=DIGITS,
+                        help="the keys each patient presses (w: a pause on Asterisk)")
     args = parser.parse_args()
     figures = []
     with tempfile.TemporaryDirectory(prefix="bench-ivr-") as tmp:
         for name in args.engines.split(","):
             bench = bench_asterisk if name == "asterisk" else bench_freeswitch
-            figures.append(await bench(args.calls, args.concurrency, Path(tmp)))
+            figures.append(await bench(args.calls, args.concurrency, Path(tmp), args.digits))
     head = ["engine", "calls", "calls/s", "engine CPU ms/call", "controller CPU ms/call",
-            "read→prompt p50 ms", "p99 ms", "samples"]
+            "read→next app p50 ms", "read→prompt p50 ms", "p99 ms", "samples"]
     rows = [head, *(f.row() for f in figures)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for r in rows:
