@@ -23,6 +23,8 @@ from sqlalchemy import select
 
 from clinicall.app import Running, running
 from clinicall.asterisk_config.queues import member_interface
+from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, QueueAttempt
@@ -498,3 +500,30 @@ async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
     code, output = await stranger.run(tmp_path, limit_s=20)
     assert code != 0
     assert "407 Proxy Authentication Required" in output
+
+
+async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(
+        clinic: Clinic) -> None:
+    """Last in the module: the controller stops taking calls (its IVR port refuses), the
+    generated dialplan sends the patient to the fallback route's queue, and the account
+    still has the call, as ``fallback``."""
+    engine = clinic.parts.engine
+    if isinstance(engine, AsteriskEngine):
+        assert engine.agi is not None
+        await engine.agi.close()  # the FastAGI port now refuses
+    else:
+        assert isinstance(engine, FreeswitchEngine)
+        assert engine.outbound is not None
+        await engine.outbound.close()  # the outbound socket's port now refuses
+    caller = "+380501120101"
+    trace = await clinic.patients.finished(
+        await clinic.patients.place("1w1w1", caller=caller, number=None, hold_s=60))
+    await clinic.parts.tracker.reconcile()
+    await clinic.parts.tracker.flush()
+    assert trace.queues_joined == ["universal"]
+    assert trace.variable("CLINICALL_OUTCOME") == "fallback"
+    (operator,) = trace.operators_connected
+    call, attempts = await rows(clinic, caller)
+    assert (call.ivr_outcome, call.route, call.missed) == (IvrOutcome.FALLBACK, "operator", False)
+    assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+        ("universal", QueueOutcome.ANSWERED, operator)]

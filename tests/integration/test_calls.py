@@ -1,11 +1,11 @@
-"""Patients' calls through the real Asterisk 22: IVR, triage, specialty queues, fail-open.
+"""Patients' calls through the real Asterisk 22: IVR, triage, specialty queues.
 
 One sandbox Asterisk with exactly the generated config serves the whole module; the
 controller runs in-process.  Every assertion is on what Asterisk reported over AMI (the queue
 joined, the operator connected, the prompts it played, the variables the IVR left), never on
 what clinicall believes happened.  The scenarios that must behave the same on FreeSWITCH (the
-dialled number's language, self-service, wrong keys, silence, after hours) are in
-test_both_engines.py, which runs them on both engines with the account's rows.
+dialled number's language, self-service, wrong keys, silence, after hours, the controller
+down) are in test_both_engines.py, which runs them on both engines with the account's rows.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import pytest
 import pytest_asyncio
 
 from clinicall.app import build_engine
-from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.service import Controller
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
@@ -111,16 +110,3 @@ async def test_hangup_mid_menu_ends_the_session_cleanly(
     assert [r.levelno for r in lines] == [logging.INFO]
     assert "hangup" in lines[0].getMessage()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-
-
-async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(
-    clinic: SimulatedClinic, controller: Controller
-) -> None:
-    engine = controller.engine
-    assert isinstance(engine, AsteriskEngine)
-    assert engine.agi is not None
-    await engine.agi.close()  # last test of the module: the FastAGI port now refuses
-    trace = await _call(clinic, "1w1w1")
-    assert trace.queues_joined == ["universal"]
-    assert trace.variable("CLINICALL_OUTCOME") == "fallback"
-    assert len(trace.operators_connected) == 1
