@@ -5,7 +5,8 @@ link to the engine, never from what clinicall believes) and the account's rows.
 
 One engine (and one controller, one store) serves the whole module per engine; each call has
 a caller number of its own, by which its rows are found.  Where the engines differ by design
-the test says so (docs/engines/freeswitch.md, "Differences from Asterisk the suite shows").
+the test says so (docs/engines/freeswitch.md, "Proofs on both engines, and where they differ
+by design").
 """
 
 from __future__ import annotations
