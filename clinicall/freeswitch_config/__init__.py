@@ -5,7 +5,7 @@ each marked by :data:`~.xmlfile.HEADER`) and the include lines an administrator 
 FreeSWITCH's stock files to bring them in; ``clinicall freeswitch-config`` writes them by the
 same rules as ``asterisk-config`` (:mod:`clinicall.generated_files`) and prints the lines.  One
 module per concern: :mod:`.dialplan`, :mod:`.callcenter`, :mod:`.event_socket`,
-:mod:`.accounting`, :mod:`.directory`; :mod:`.includes` says where each file goes.
+:mod:`.accounting`, :mod:`.directory`, :mod:`.trunks`; :mod:`.includes` says where each file goes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from clinicall.freeswitch_config import (
     dialplan,
     directory,
     event_socket,
+    trunks,
 )
 from clinicall.freeswitch_config import includes as inc
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include
@@ -48,5 +49,7 @@ def render_freeswitch_config(config: ClinicConfig, *,
         inc.ACL: event_socket.acl(config),
         inc.CDR_TEMPLATE: accounting.cdr_template(),
         inc.OPERATORS: directory.operators(config),
+        inc.TRUNK_ACL: trunks.acl(config),
+        inc.SIP_PROFILE: trunks.profile_settings(),
     }
     return GeneratedConfig(files, inc.includes(include_dir))

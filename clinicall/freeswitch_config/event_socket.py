@@ -35,13 +35,13 @@ def settings(config: ClinicConfig) -> str:
 def acl(config: ClinicConfig) -> str:
     engine = _engine(config)
     lines = [f"  <list name={raw(ACL_NAME)} default=\"deny\">"]
-    lines += [element("node", [("type", raw("allow")), ("cidr", value(_cidr(net)))], indent=4)
+    lines += [element("node", [("type", raw("allow")), ("cidr", value(cidr(net)))], indent=4)
               for net in engine.esl_allow]
     lines.append("  </list>")
     return fragment(lines, note="who may use the event socket: the controller's addresses")
 
 
-def _cidr(network: str) -> str:
+def cidr(network: str) -> str:
     """FreeSWITCH's ACL nodes want a prefix length: ``192.0.2.10`` → ``192.0.2.10/32``."""
     if "/" in network:
         return network

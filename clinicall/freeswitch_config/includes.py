@@ -46,6 +46,8 @@ EVENT_SOCKET = "event_socket_settings.xml"
 ACL = "acl_lists.xml"
 CDR_TEMPLATE = "cdr_csv_template.xml"
 OPERATORS = "directory_operators.xml"
+TRUNK_ACL = "acl_trunks.xml"
+SIP_PROFILE = "sip_profile_internal.xml"
 
 
 def includes(include_dir: str = DEFAULT_INCLUDE_DIR) -> list[Include]:
@@ -73,4 +75,8 @@ def includes(include_dir: str = DEFAULT_INCLUDE_DIR) -> list[Include]:
             "inside <templates>"),
         inc("directory/default.xml", '<X-PRE-PROCESS cmd="include" data="default/*.xml"/>',
             True, OPERATORS, "inside the default group's <users>, after its default/*.xml"),
+        inc("autoload_configs/acl.conf.xml", "<network-lists>", True, TRUNK_ACL,
+            "inside <network-lists>"),
+        inc("sip_profiles/internal.xml", "<settings>", True, SIP_PROFILE,
+            "first thing inside <settings>"),
     ]

@@ -1,13 +1,20 @@
-"""One patient scenario on both real engines, through the same wiring (``clinicall.app.running``)
-and the same assertions: what the engine did (from the simulated clinic's own link) and what
-the account kept.  The rest of the engine-neutral suite runs per engine
-(test_calls.py on Asterisk, test_freeswitch_calls.py on FreeSWITCH)."""
+"""The engine-neutral suite: the same patient scenarios on both real engines (Asterisk 22 and
+FreeSWITCH 1.10.12), through the same wiring (``clinicall.app.running``) and the same
+assertions: what the patient heard and where the call went (from the simulated clinic's own
+link to the engine, never from what clinicall believes) and the account's rows.
+
+One engine (and one controller, one store) serves the whole module per engine; each call has
+a caller number of its own, by which its rows are found.  Where the engines differ by design
+the test says so (docs/engines/freeswitch.md, "Proofs on both engines, and where they differ
+by design").
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -16,113 +23,508 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from clinicall.app import Running, running
+from clinicall.asterisk_config.queues import member_interface
+from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.freeswitch.engine import FreeswitchEngine
+from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, QueueAttempt
-from clinicall.db.models.enums import IvrOutcome, QueueOutcome
+from clinicall.db.models.enums import HangupSide, IvrOutcome, MissCause, QueueOutcome
+from clinicall.ivr.outcome import NO_INPUT
+from clinicall.sandbox.ports import free_ports
 from clinicall.settings import ClinicConfig, load_config
+from clinicall.settings.models import Trunk
 from clinicall.simclinic.clinic import SimulatedClinic
-from clinicall.simclinic.freeswitch import FreeswitchClinic
+from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic
 
-from .scenario import ENGLISH_NUMBER, EXAMPLE, Clock
+from . import sipp
+from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
 
-pytestmark = pytest.mark.asyncio
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 FREESWITCH_EXAMPLE = EXAMPLE.with_name("clinic.freeswitch.example.yaml")
+ASTERISK_TALK_S = 2  # the simulated operators' talk on Asterisk (FreeSWITCH's: TALK_S)
+TRUNK_IP = "127.0.0.2"  # the SIP provider (SIPp), IP-matched
+TRUNK = Trunk(id="provider", host=TRUNK_IP, match=[f"{TRUNK_IP}/32"])
+STRANGER_IP = "127.0.0.5"  # not a trunk: sofia challenges it
+SIPP_PORT, STRANGER_PORT = free_ports(2, socket.SOCK_DGRAM)
+SIPP_MEDIA, STRANGER_MEDIA = sipp.free_media_port(), sipp.free_media_port()
 
 
 class Trace(Protocol):
+    """What the engine reported about one call (simclinic's CallTrace on either engine)."""
+
     @property
     def queues_joined(self) -> list[str]: ...
 
     @property
     def operators_connected(self) -> list[str]: ...
 
+    @property
+    def prompts_played(self) -> list[str]: ...
+
     def variable(self, name: str) -> str | None: ...
+
+
+class Patients(Protocol):
+    """Patients and operators of a simulated clinic on one engine."""
+
+    async def place(self, digits: str, *, caller: str, number: str | None,
+                    hold_s: int) -> object: ...  # fmt: skip
+
+    async def finished(self, call: object) -> Trace: ...
+
+    async def heard(self, call: object, prompt: str) -> None:
+        """Until the engine starts playing ``prompt`` to the caller."""
+
+    async def joined(self, call: object) -> None:
+        """Until the caller joins a queue."""
+
+    async def hang_up(self, call: object) -> None: ...
+
+    async def unanswered(self, operator: str, away: bool) -> None:
+        """The operator takes no call (``away``) or answers again, staying logged in."""
+
+    async def logged_out(self, operator: str, queue: str, out: bool) -> None: ...
+
+
+class AsteriskPatients:
+    """Patients as AMI originates (keys by SendDTMF), operators as simulated Local members."""
+
+    engine = "asterisk"
+
+    def __init__(self, sim: SimulatedClinic) -> None:
+        self.sim = sim
+
+    async def place(self, digits: str, *, caller: str, number: str | None,
+                    hold_s: int) -> object:  # fmt: skip
+        return await self.sim.call(digits=digits, number=number, caller=caller, hold_s=hold_s)
+
+    async def finished(self, call: object) -> Trace:
+        assert isinstance(call, str)
+        return await self.sim.finished(call, timeout=120)
+
+    async def heard(self, call: object, prompt: str) -> None:
+        assert isinstance(call, str)
+        await self.sim.tracer.wait_for_prompt(call, prompt, timeout=60)
+
+    async def joined(self, call: object) -> None:
+        assert isinstance(call, str)
+        await self.sim.tracer.wait_for(call, "QueueCallerJoin", timeout=60)
+
+    async def hang_up(self, call: object) -> None:
+        assert isinstance(call, str)
+        await self.sim.hang_up(call)
+
+    async def unanswered(self, operator: str, away: bool) -> None:
+        # a paused member would make a specialty queue refuse the caller (joinempty): the
+        # operator's phone rings unanswered instead
+        await self.sim.set_operator(operator, "noanswer" if away else "answer")
+
+    async def logged_out(self, operator: str, queue: str, out: bool) -> None:
+        interface = member_interface(operator, simulated=True)
+        if out:
+            await self.sim.ami.action("QueueRemove", {"Queue": queue, "Interface": interface})
+        else:
+            penalty = next(o for o in self.sim.config.operators if o.id == operator).queues[queue]
+            await self.sim.ami.action("QueueAdd", {"Queue": queue, "Interface": interface,
+                                                   "MemberName": operator,
+                                                   "Penalty": str(penalty)})  # fmt: skip
+
+
+class FreeswitchPatients:
+    """Patients as loopback calls into the public context (keys by uuid_send_dtmf, pressed
+    when each menu waits), operators as mod_callcenter agents bridged to an echo."""
+
+    engine = "freeswitch"
+
+    def __init__(self, fsc: FreeswitchClinic) -> None:
+        self.fsc = fsc
+        self._joined: dict[str, asyncio.Event] = {}  # by caller number
+        fsc.observer.esl.add_handler(self._on_event)  # after the observer's own handler
+
+    def _on_event(self, event: EslEvent) -> None:
+        if event.get("CC-Action") == "member-queue-start":
+            caller = event.get("Caller-Caller-ID-Number", "")
+            self._joined.setdefault(caller, asyncio.Event()).set()
+
+    async def place(self, digits: str, *, caller: str, number: str | None,
+                    hold_s: int) -> object:  # fmt: skip
+        return await self.fsc.call(digits, hold_s=hold_s, number=number, caller=caller)
+
+    async def finished(self, call: object) -> Trace:
+        assert isinstance(call, CallTrace)
+        await self.fsc.observer.finished(call, 120)
+        await asyncio.wait_for(call.destroyed.wait(), 10)  # its CDR line is written
+        return call
+
+    async def heard(self, call: object, prompt: str) -> None:
+        assert isinstance(call, CallTrace)
+        started = asyncio.Event()
+
+        def on_menu(trace: CallTrace) -> None:  # each wait for keys, its prompts recorded
+            if prompt in trace.prompts:
+                started.set()
+
+        call.on_menu = on_menu
+        on_menu(call)
+        await asyncio.wait_for(started.wait(), 60)
+
+    async def joined(self, call: object) -> None:
+        assert isinstance(call, CallTrace)
+        # member-queue-start carries the member's channel headers: its caller number
+        joined = self._joined.setdefault(call.caller, asyncio.Event())
+        await asyncio.wait_for(joined.wait(), 60)
+
+    async def hang_up(self, call: object) -> None:
+        assert isinstance(call, CallTrace)
+        await self.fsc.observer.hang_up(call)
+
+    async def unanswered(self, operator: str, away: bool) -> None:
+        # On Break: mod_callcenter keeps the caller waiting and rings nobody (an agent who
+        # does not answer is put On Break by mod_callcenter itself after max-no-answer)
+        status = "'On Break'" if away else "Available"
+        out = await self.fsc.fs.api(f"callcenter_config agent set status {operator} {status}")
+        assert out.strip().startswith("+OK"), out
+
+    async def logged_out(self, operator: str, queue: str, out: bool) -> None:
+        command = (f"tier del {queue}@clinicall {operator}" if out else
+                   f"tier add {queue}@clinicall {operator} 1 1")  # fmt: skip
+        reply = await self.fsc.fs.api(f"callcenter_config {command}")
+        assert reply.strip().startswith("+OK"), reply
 
 
 @dataclass
 class Clinic:
     """A simulated clinic on one engine, with the controller and the account running."""
 
+    engine: str
     config: ClinicConfig
     parts: Running
     db_url: str
-    call: Callable[[str, str], Awaitable[Trace]]  # (digits, number) → the finished call
+    clock: Clock
+    patients: Patients
+    placed: int = 0
+    _callers: set[str] = field(default_factory=set)
 
-    async def settled(self, calls: int) -> None:
-        """The IVR finished ``calls`` calls, their outcomes are written and the engine's
-        durable record is read."""
-        await self.parts.controller.wait_handled(calls)
+    async def place(self, digits: str, caller: str, *, number: str | None = None,
+                    hold_s: int = 30) -> object:  # fmt: skip
+        assert caller not in self._callers, "one caller number per call: rows are found by it"
+        self._callers.add(caller)
+        self.placed += 1
+        return await self.patients.place(digits, caller=caller, number=number, hold_s=hold_s)
+
+    async def call(self, digits: str, caller: str, *, number: str | None = None,
+                   hold_s: int = 30) -> Trace:  # fmt: skip
+        """A patient who presses ``digits``; the call's end, every outcome written and the
+        engine's durable record read."""
+        trace = await self.patients.finished(
+            await self.place(digits, caller, number=number, hold_s=hold_s))
+        await self.settled()
+        return trace
+
+    async def settled(self) -> None:
+        await asyncio.wait_for(self.parts.controller.wait_handled(self.placed), 30)
         await self.parts.controller.wait_written()
         await self.parts.tracker.reconcile()
         await self.parts.tracker.flush()
 
 
 def _config(path: Path) -> ClinicConfig:
+    """The example clinic, with a short digit timeout so silence ends sooner and, on
+    FreeSWITCH, the SIP provider's trunk that the SIP patient calls from."""
     config = load_config(path)
-    return config.model_copy(update={"ivr": config.ivr.model_copy(update={"digit_timeout_s": 2.0})})
+    ivr = config.ivr.model_copy(update={"digit_timeout_s": 2.0})
+    trunks = [TRUNK] if path == FREESWITCH_EXAMPLE else []
+    return config.model_copy(update={"ivr": ivr, "trunks": trunks})
 
 
-@pytest_asyncio.fixture(params=[pytest.param("asterisk", marks=pytest.mark.asterisk),
+@pytest_asyncio.fixture(scope="module", loop_scope="module",
+                        params=[pytest.param("asterisk", marks=pytest.mark.asterisk),
                                 pytest.param("freeswitch", marks=pytest.mark.freeswitch)])
-async def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Clinic]:
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'clinicall.db'}"
+async def clinic(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clinic]:
+    db_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(request.param) / 'clinicall.db'}"
+    clock = Clock()
     if request.param == "asterisk":
         root = request.getfixturevalue("asterisk_root")
         async with SimulatedClinic.run(_config(EXAMPLE), root=root, name="both") as sim:
             for op in sim.config.operators:
-                await sim.set_operator(op.id, "answer", talk_s=2)
-            async with running(sim.config, db_url=db_url, now=Clock(),
+                await sim.set_operator(op.id, "answer", talk_s=ASTERISK_TALK_S)
+            async with running(sim.config, db_url=db_url, now=clock,
                                queue_log=sim.asterisk.queue_log_path) as parts:  # fmt: skip
                 await parts.engine.wait_up(10)
-
-                async def call_asterisk(digits: str, number: str) -> Trace:
-                    linkedid = await sim.call(digits=digits, number=number, hold_s=30)
-                    return await sim.finished(linkedid, timeout=90)
-
-                yield Clinic(sim.config, parts, db_url, call_asterisk)
+                yield Clinic("asterisk", sim.config, parts, db_url, clock, AsteriskPatients(sim))
     else:
         prefix = request.getfixturevalue("freeswitch_prefix")
         async with FreeswitchClinic.run(_config(FREESWITCH_EXAMPLE), prefix=prefix,
                                         name="both") as fsc:  # fmt: skip
-            parts_cm = running(fsc.config, db_url=db_url, now=Clock())
-            async with parts_cm as parts:
+            patients = FreeswitchPatients(fsc)
+            async with running(fsc.config, db_url=db_url, now=clock) as parts:
                 await parts.engine.wait_up(10)
-
-                async def call_freeswitch(digits: str, number: str) -> Trace:
-                    trace = await fsc.call(digits, hold_s=30, number=number)
-                    await fsc.observer.finished(trace, 90)
-                    await asyncio.wait_for(trace.destroyed.wait(), 10)  # its CDR is written
-                    return trace
-
-                yield Clinic(fsc.config, parts, db_url, call_freeswitch)
+                yield Clinic("freeswitch", fsc.config, parts, db_url, clock, patients)
 
 
-async def rows(db_url: str) -> tuple[list[Call], list[QueueAttempt]]:
-    engine = create_engine(db_url)
+@pytest.fixture(autouse=True)
+def _open_hours(clinic: Clinic) -> None:
+    clinic.clock.at = TUESDAY_10_KYIV
+
+
+async def rows(clinic: Clinic, caller: str) -> tuple[Call, list[QueueAttempt]]:
+    """The account's call of ``caller`` (exactly one) and its queue attempts in order."""
+    engine = create_engine(clinic.db_url)
     try:
         async with session_factory(engine)() as session:
-            calls = list((await session.execute(select(Call))).scalars())
-            attempts = list((await session.execute(select(QueueAttempt))).scalars())
-            return calls, attempts
+            (call,) = (await session.execute(select(Call).where(Call.caller == caller))).scalars()
+            attempts = list((await session.execute(
+                select(QueueAttempt).where(QueueAttempt.call_id == call.id)
+                .order_by(QueueAttempt.joined_at))).scalars())  # fmt: skip
+            return call, attempts
     finally:
         await engine.dispose()
 
 
-async def test_an_english_caller_books_an_ultrasound_and_an_operator_answers(
-        clinic: Clinic) -> None:
-    trace = await clinic.call("1w1", ENGLISH_NUMBER)  # appointments, ultrasound
-    await clinic.settled(1)
-    assert trace.queues_joined == ["ultrasound"]
-    members = {op.id for op in clinic.config.operators if "ultrasound" in op.queues}
+BRANCHES = [
+    # digits, caller, language, queue, route, path: each language, each specialty queue
+    ("1w1w1", "+380501120001", "uk", "ultrasound", "ultrasound", "lang:1/main:1/appointments:1"),
+    ("2w1w2", "+380501120002", "ru", "gynecology", "gynecology", "lang:2/main:1/appointments:2"),
+    ("3w1w3", "+380501120003", "en", "pediatrics", "pediatrics", "lang:3/main:1/appointments:3"),
+    ("1w1w4", "+380501120004", "uk", "therapy", "therapy", "lang:1/main:1/appointments:4"),
+    ("2w4", "+380501120005", "ru", "universal", "complaint", "lang:2/main:4"),
+]
+
+
+@pytest.mark.parametrize(("digits", "caller", "language", "queue", "route", "path"), BRANCHES)
+async def test_a_menu_branch_reaches_its_queue_and_an_operator_answers(
+        clinic: Clinic, digits: str, caller: str, language: str, queue: str, route: str,
+        path: str) -> None:  # fmt: skip
+    trace = await clinic.call(digits, caller)
+    assert trace.queues_joined == [queue]
+    members = {op.id for op in clinic.config.operators if queue in op.queues}
     (operator,) = trace.operators_connected
     assert operator in members
+    assert (trace.variable("CLINICALL_LANG"), trace.variable("CLINICALL_PATH"),
+            trace.variable("CLINICALL_ROUTE")) == (language, path, route)  # fmt: skip
+    played = trace.prompts_played
+    assert played[0] == "clinicall/uk/language_menu"
+    assert played[-1] == f"clinicall/{language}/queue_{queue}"
+    call, attempts = await rows(clinic, caller)
+    assert (call.language, call.route, call.ivr_outcome, call.ivr_path, call.missed) == (
+        language, route, IvrOutcome.QUEUE, path, False)
+    assert call.hangup_side == HangupSide.AGENT  # the simulated operator ends the talk
+    (attempt,) = attempts
+    assert (attempt.queue, attempt.outcome, attempt.agent) == (queue, QueueOutcome.ANSWERED,
+                                                               operator)  # fmt: skip
+    assert attempt.talk_s is not None
+    assert attempt.talk_s > 0
+
+
+async def test_the_dialled_number_fixes_the_language(clinic: Clinic) -> None:
+    caller = "+380501120011"
+    trace = await clinic.call("1w1", caller, number=ENGLISH_NUMBER)  # appointments, ultrasound
+    assert trace.queues_joined == ["ultrasound"]
+    assert not any(p.endswith("/language_menu") for p in trace.prompts_played)
     assert trace.variable("CLINICALL_LANG") == "en"
     assert trace.variable("CLINICALL_PATH") == "main:1/appointments:1"
-    calls, attempts = await rows(clinic.db_url)
-    (call,) = calls
-    assert (call.language, call.route, call.ivr_outcome, call.ivr_path, call.missed) == (
-        "en", "ultrasound", IvrOutcome.QUEUE, "main:1/appointments:1", False)
+    call, attempts = await rows(clinic, caller)
+    assert (call.language, call.route, call.ivr_path, call.dialled) == (
+        "en", "ultrasound", "main:1/appointments:1", ENGLISH_NUMBER)
+    assert [a.outcome for a in attempts] == [QueueOutcome.ANSWERED]
+
+
+async def test_a_self_service_answer_ends_the_call_without_a_queue(clinic: Clinic) -> None:
+    # English (3), information (2), services (3), the pelvic ultrasound (1); then silence
+    # after the answer: goodbye, and the IVR hangs up
+    caller = "+380501120021"
+    trace = await clinic.call("3w2w3w1", caller, hold_s=60)
+    assert trace.queues_joined == []
+    assert "clinicall/en/service_pelvic_ultrasound" in trace.prompts_played
+    assert trace.prompts_played[-1] == "clinicall/en/goodbye"
+    call, attempts = await rows(clinic, caller)
+    assert (call.language, call.ivr_outcome, call.ivr_path, call.missed) == (
+        "en", IvrOutcome.SELF_SERVED, f"lang:3/main:2/information:3/services:1/more:{NO_INPUT}",
+        False)
+    assert attempts == []
+
+
+async def test_wrong_keys_three_times_go_to_the_front_desk(clinic: Clinic) -> None:
+    caller = "+380501120031"
+    trace = await clinic.call("1w8w8w8", caller)
+    assert trace.queues_joined == ["universal"]
+    assert trace.variable("CLINICALL_PATH") == "lang:1/main:8?/main:8?/main:8?"
+    assert trace.prompts_played.count("clinicall/uk/invalid") == 2
+    assert len(trace.operators_connected) == 1
+    call, attempts = await rows(clinic, caller)
+    # the IVR's own fallback is a queue call to the account (controller/tracking/project.py)
+    assert (call.ivr_outcome, call.route, call.ivr_path) == (
+        IvrOutcome.QUEUE, "operator", "lang:1/main:8?/main:8?/main:8?")
+    assert [(a.queue, a.outcome) for a in attempts] == [("universal", QueueOutcome.ANSWERED)]
+
+
+async def test_silence_goes_to_the_front_desk(clinic: Clinic) -> None:
+    # three full menu prompts and timeouts: about a minute in the IVR before the queue
+    caller = "+380501120041"
+    trace = await clinic.call("", caller, hold_s=100)
+    assert trace.queues_joined == ["universal"]
+    assert trace.variable("CLINICALL_LANG") == "uk"  # the default language
+    assert trace.variable("CLINICALL_PATH") == "lang:-/main:-/main:-/main:-"
+    played = trace.prompts_played
+    # nobody pressed a key, so everything was heard: the emergency notice before the menu
+    assert played.index("clinicall/uk/emergency") < played.index("clinicall/uk/menu_main")
+    assert played.count("clinicall/uk/no_input") == 2
+    call, attempts = await rows(clinic, caller)
+    assert (call.language, call.ivr_outcome, call.route, call.ivr_path) == (
+        "uk", IvrOutcome.QUEUE, "operator", "lang:-/main:-/main:-/main:-")
+    assert [(a.queue, a.outcome) for a in attempts] == [("universal", QueueOutcome.ANSWERED)]
+
+
+async def test_a_patient_who_hangs_up_in_the_menu_is_a_missed_call(clinic: Clinic) -> None:
+    caller = "+380501120051"
+    call_handle = await clinic.place("1", caller, hold_s=60)
+    await clinic.patients.heard(call_handle, "clinicall/uk/menu_main")
+    await clinic.patients.hang_up(call_handle)
+    trace = await clinic.patients.finished(call_handle)
+    await clinic.settled()
+    assert trace.queues_joined == []
+    call, attempts = await rows(clinic, caller)
+    assert (call.language, call.ivr_outcome, call.missed, call.miss_cause) == (
+        "uk", IvrOutcome.HANGUP_IVR, True, MissCause.HANGUP_IVR)
+    assert call.hangup_side == HangupSide.CALLER
+    assert attempts == []
+
+
+async def test_a_patient_who_hangs_up_in_the_queue_is_an_abandon(clinic: Clinic) -> None:
+    # pediatrics' only operator takes no call; the patient gives up 6 s after joining
+    caller = "+380501120061"
+    await clinic.patients.unanswered("op103", away=True)
+    try:
+        call_handle = await clinic.place("1w1w3", caller, hold_s=60)
+        await clinic.patients.joined(call_handle)
+        await asyncio.sleep(6)  # the patient's patience: the scenario, not a wait for a signal
+        await clinic.patients.hang_up(call_handle)
+        trace = await clinic.patients.finished(call_handle)
+        await clinic.settled()
+    finally:
+        await clinic.patients.unanswered("op103", away=False)
+    assert trace.queues_joined == ["pediatrics"]
+    assert trace.operators_connected == []
+    call, attempts = await rows(clinic, caller)
+    assert (call.route, call.ivr_outcome, call.missed, call.miss_cause, call.hangup_side) == (
+        "pediatrics", IvrOutcome.QUEUE, True, MissCause.ABANDONED, HangupSide.CALLER)
     (attempt,) = attempts
-    assert (attempt.queue, attempt.outcome, attempt.agent) == ("ultrasound",
-                                                               QueueOutcome.ANSWERED, operator)
+    assert (attempt.queue, attempt.outcome, attempt.agent) == (
+        "pediatrics", QueueOutcome.ABANDONED, None)
+    assert attempt.wait_s is not None
+    assert 5 <= attempt.wait_s <= 8
+
+
+async def test_with_nobody_logged_in_the_caller_overflows_and_is_answered(
+        clinic: Clinic) -> None:
+    caller = "+380501120071"
+    await clinic.patients.logged_out("op103", "pediatrics", out=True)  # its only operator
+    try:
+        trace = await clinic.call("1w1w3", caller, hold_s=60)
+    finally:
+        await clinic.patients.logged_out("op103", "pediatrics", out=False)
+    (operator,) = trace.operators_connected
+    assert operator in {op.id for op in clinic.config.operators if "universal" in op.queues}
+    assert trace.variable("CLINICALL_ROUTE") == "pediatrics"
+    call, attempts = await rows(clinic, caller)
+    assert (call.route, call.ivr_outcome, call.missed) == ("pediatrics", IvrOutcome.QUEUE, False)
+    if clinic.engine == "asterisk":
+        # Different by design: an empty specialty queue refuses the caller at once
+        # (joinempty), so Asterisk never has them join it
+        assert trace.queues_joined == ["universal"]
+        assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+            ("universal", QueueOutcome.ANSWERED, operator)]
+    else:
+        # mod_callcenter has no joinempty: the caller joins and is given up after the
+        # queue's no-agent time (10 s, clinicall/freeswitch_config/callcenter.py)
+        assert trace.queues_joined == ["pediatrics", "universal"]
+        assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+            ("pediatrics", QueueOutcome.EMPTY, None),
+            ("universal", QueueOutcome.ANSWERED, operator)]
+        assert attempts[0].wait_s is not None
+        assert attempts[0].wait_s >= 10
+
+
+async def test_after_hours_the_hours_are_announced_and_no_queue_is_entered(
+        clinic: Clinic) -> None:
+    clinic.clock.at = SUNDAY_10_KYIV
+    caller = "+380501120081"
+    trace = await clinic.call("1", caller, hold_s=40)
+    assert trace.queues_joined == []
+    assert "clinicall/uk/closed" in trace.prompts_played
+    call, attempts = await rows(clinic, caller)
+    assert (call.ivr_outcome, call.missed, call.miss_cause) == (
+        IvrOutcome.AFTER_HOURS, True, MissCause.AFTER_HOURS)
+    assert attempts == []
+
+
+async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
+        clinic: Clinic, tmp_path: Path) -> None:
+    """A provider's call over SIP (SIPp, keys as RFC 2833 events) into FreeSWITCH's sofia
+    profile, let in by the generated trunk ACL, through the IVR to gynecology."""
+    if clinic.engine == "asterisk":
+        pytest.skip("on Asterisk the SIP trunk patient is proved with the administrator's own "
+                    "config merged in (test_merged_config.py)")
+    if reason := sipp.available():
+        pytest.fail(f"the SIP proof needs SIPp: {reason}", pytrace=False)
+    patients = clinic.patients
+    assert isinstance(patients, FreeswitchPatients)
+    fs = patients.fsc.fs
+    caller = "380501120091"
+    trace = CallTrace(patient="", caller=caller, digits=[])  # the observer follows its calls
+    patients.fsc.observer.calls[caller] = trace
+    clinic.placed += 1
+    assert fs.sip_port is not None
+    call = sipp.SipCall(TRUNK_IP, SIPP_PORT, SIPP_MEDIA, fs.sip_port,
+                        ENGLISH_NUMBER.removeprefix("+"), caller=caller)
+    code, output = await call.run(tmp_path, keys="12")  # main:1 appointments, 2 gynecology
+    assert code == 0, output  # answered, and hung up by the clinic after the operator's talk
+    await patients.finished(trace)
+    await clinic.settled()
+    assert trace.variables["Channel-Name"].startswith("sofia/internal/")
+    assert trace.variable("dtmf_type") == "rfc2833"
+    assert trace.queues_joined == ["gynecology"]
+    (operator,) = trace.operators_connected
+    assert trace.variable("CLINICALL_PATH") == "main:1/appointments:2"
+    call_row, attempts = await rows(clinic, f"+{caller}")
+    assert (call_row.language, call_row.route, call_row.ivr_outcome, call_row.missed) == (
+        "en", "gynecology", IvrOutcome.QUEUE, False)
+    assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+        ("gynecology", QueueOutcome.ANSWERED, operator)]
+
+    # the ACL lets the trunk in, not everyone: another address is asked to log in
+    stranger = sipp.SipCall(STRANGER_IP, STRANGER_PORT, STRANGER_MEDIA, fs.sip_port,
+                            ENGLISH_NUMBER.removeprefix("+"), caller="380501120092")
+    code, output = await stranger.run(tmp_path, limit_s=20)
+    assert code != 0
+    assert "407 Proxy Authentication Required" in output
+
+
+async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(
+        clinic: Clinic) -> None:
+    """Last in the module: the controller stops taking calls (its IVR port refuses), the
+    generated dialplan sends the patient to the fallback route's queue, and the account
+    still has the call, as ``fallback``."""
+    engine = clinic.parts.engine
+    if isinstance(engine, AsteriskEngine):
+        assert engine.agi is not None
+        await engine.agi.close()  # the FastAGI port now refuses
+    else:
+        assert isinstance(engine, FreeswitchEngine)
+        assert engine.outbound is not None
+        await engine.outbound.close()  # the outbound socket's port now refuses
+    caller = "+380501120101"
+    trace = await clinic.patients.finished(
+        await clinic.patients.place("1w1w1", caller=caller, number=None, hold_s=60))
+    await clinic.parts.tracker.reconcile()
+    await clinic.parts.tracker.flush()
+    assert trace.queues_joined == ["universal"]
+    assert trace.variable("CLINICALL_OUTCOME") == "fallback"
+    (operator,) = trace.operators_connected
+    call, attempts = await rows(clinic, caller)
+    assert (call.ivr_outcome, call.route, call.missed) == (IvrOutcome.FALLBACK, "operator", False)
+    assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+        ("universal", QueueOutcome.ANSWERED, operator)]

@@ -19,7 +19,7 @@ from clinicall.freeswitch_config.command import include_dir_for
 from clinicall.freeswitch_config.xmlfile import MARK
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.loader import check_text
-from clinicall.settings.models import FREESWITCH_STRATEGIES, EngineMismatch
+from clinicall.settings.models import FREESWITCH_STRATEGIES, EngineMismatch, Trunk
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 EXAMPLE = CONFIG_DIR / "clinic.freeswitch.example.yaml"
@@ -174,6 +174,25 @@ def test_the_event_socket_listens_where_configured_for_the_controller_only(
     assert (acl.get("name"), acl.get("default")) == ("clinicall_esl", "deny")
     assert [(n.get("type"), n.get("cidr")) for n in acl] == [("allow", "127.0.0.1/32"),
                                                            ("allow", "::1/128")]
+
+
+def test_ip_matched_trunks_are_let_into_the_internal_profile_without_a_login(
+        config: ClinicConfig) -> None:
+    trunks = [Trunk(id="a", host="192.0.2.1:5060", match=["198.51.100.0/24", "203.0.113.9"]),
+              Trunk(id="b", host="192.0.2.2"), Trunk(id="c", host="[2001:db8::5]:5060"),
+              Trunk(id="d", host="sip.example.net")]  # a name: sofia's ACLs need ``match``
+    files = render_freeswitch_config(config.model_copy(update={"trunks": trunks})).files
+    (acl,) = parsed(files[inc.TRUNK_ACL]).findall("list")
+    assert (acl.get("name"), acl.get("default")) == ("clinicall_trunks", "deny")
+    assert [(n.get("type"), n.get("cidr")) for n in acl] == [
+        ("allow", "198.51.100.0/24"), ("allow", "203.0.113.9/32"), ("allow", "192.0.2.2/32"),
+        ("allow", "2001:db8::5/128")]
+    (setting,) = parsed(files[inc.SIP_PROFILE]).findall("param")
+    assert (setting.get("name"), setting.get("value")) == ("apply-inbound-acl",
+                                                           "clinicall_trunks")
+    # without trunks the list is empty: it denies, and the stock lists decide as before
+    (empty,) = parsed(render_freeswitch_config(config).files[inc.TRUNK_ACL]).findall("list")
+    assert list(empty) == []
 
 
 def test_the_cdr_template_carries_the_ivr_and_callcenter_variables(
