@@ -77,11 +77,14 @@ def probe_verdict(report: Message | None, target: Target, *, waited_s: float,
     if status == FAILURE:
         return failed(NAME, f"Asterisk found no FastAGI answering at {target} (AGISTATUS "
                             f"{status}){here}",
-                      START + "; engine.agi_allow must hold the address Asterisk connects from")
-    return failed(NAME, f"something at {target} took Asterisk's connection, but not clinicall's "
-                        f"FastAGI (AGISTATUS {status}){here}",
-                  "stop what else listens there, or give clinicall another engine.agi_port "
-                  "and regenerate the dialplan")
+                      START + "; nothing may stand between Asterisk and that address")
+    # A server that closes without a word, clinicall's own refusing Asterisk's address among
+    # them, leaves AGISTATUS SUCCESS (docs/engines/asterisk.md).
+    return failed(NAME, f"something at {target} took Asterisk's connection but did not answer "
+                        f"as clinicall (AGISTATUS {status}){here}",
+                  "if clinicall listens there, add the address Asterisk connects from to "
+                  "engine.agi_allow; else stop what else listens there, or give clinicall "
+                  "another engine.agi_port and regenerate the dialplan")
 
 
 async def fastagi_from_asterisk(ami: AmiSession, config: ClinicConfig, url: str | None,

@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from clinicall.agi_scripts.doctor import answer_doctor
+from clinicall.agi_scripts.peers import PeerAllowList
+from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
+from clinicall.agi_scripts.variables import DOCTOR_SCRIPT
 from clinicall.asterisk_config import render_asterisk_config
 from clinicall.doctor.ami_session import AmiSession
 from clinicall.doctor.checks import Options, run_checks
@@ -180,9 +184,31 @@ async def test_another_server_on_the_port_is_not_taken_for_clinicall(
     assert b"agi_network_script: doctor\n" in connected.get_nowait()
     fastagi = checks["fastagi"]
     assert fastagi.detail == (
-        f"something at 127.0.0.1:{port} took Asterisk's connection, but not clinicall's "
-        f"FastAGI (AGISTATUS {status}); from this host, 127.0.0.1:{port} accepts connections")
+        f"something at 127.0.0.1:{port} took Asterisk's connection but did not answer as "
+        f"clinicall (AGISTATUS {status}); from this host, 127.0.0.1:{port} accepts connections")
     assert "another engine.agi_port" in fastagi.fix
+    assert [c.name for c in checks.values() if not c.ok] == ["fastagi"]
+
+
+async def test_asterisks_address_not_allowed_is_named(
+    clinic: SimulatedClinic, installed: ClinicConfig, running: None,
+) -> None:
+    """clinicall's own FastAGI server, whose ``agi_allow`` leaves Asterisk's address out: it
+    closes on connect, and Asterisk 22 reports that as AGISTATUS SUCCESS (no answer set)."""
+    elsewhere = PeerAllowList.parse(["192.0.2.0/24"])
+    async with FastAgiServer(ScriptRouter({DOCTOR_SCRIPT: answer_doctor}), port=0,
+                             allow=elsewhere) as server:
+        port = server.port
+        async with dialplan_with_agi_url(clinic, installed,
+                                         f"agi://127.0.0.1:{port}/ivr") as opts:
+            checks = by_name(await run_checks(installed, opts))
+        refused = server.refused_count
+    fastagi = checks["fastagi"]
+    assert refused == 2  # Asterisk's probe, then the doctor's own connect
+    assert fastagi.detail == (
+        f"something at 127.0.0.1:{port} took Asterisk's connection but did not answer as "
+        f"clinicall (AGISTATUS SUCCESS); from this host, 127.0.0.1:{port} accepts connections")
+    assert "add the address Asterisk connects from to engine.agi_allow" in fastagi.fix
     assert [c.name for c in checks.values() if not c.ok] == ["fastagi"]
 
 
