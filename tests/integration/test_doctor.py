@@ -83,6 +83,23 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
     return {c.name: c for c in checks}
 
 
+async def test_with_the_controller_not_running_fastagi_fails_with_its_fix(
+    clinic: SimulatedClinic, installed: ClinicConfig,
+) -> None:
+    """First in the module, before ``running`` starts ``clinicall run``: Asterisk's AGI()
+    finds nothing at the configured port (this host's connect says so too, so the test
+    cannot pass with a controller up)."""
+    agi = installed.asterisk_engine()
+    where = f"{agi.agi_host}:{agi.agi_port}"
+    checks = by_name(await run_checks(installed, options(clinic, installed)))
+    fastagi = checks["fastagi"]
+    assert fastagi.detail.startswith(
+        f"Asterisk found no FastAGI answering at {where} (AGISTATUS FAILURE); from this host, "
+        f"{where} refuses connections (")
+    assert fastagi.fix.startswith("start 'clinicall run' (or the clinicall service)")
+    assert checks["dialplan"].ok  # the probe context is loaded: only the port is missing
+
+
 async def test_a_healthy_installation_is_all_ok(
     clinic: SimulatedClinic, installed: ClinicConfig, running: None,
 ) -> None:
