@@ -166,9 +166,9 @@ async def test_a_closed_fastagi_port_is_named_with_its_fix(
     assert [c.name for c in checks.values() if not c.ok] == ["fastagi"]
 
 
-async def foreign_agi(reply: bytes, connected: asyncio.Queue[bytes]
-                      ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter],
-                                    Awaitable[None]]:
+def foreign_agi(reply: bytes, connected: asyncio.Queue[bytes]
+                ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                          Awaitable[None]]:
     """A FastAGI port held by something that is not clinicall: it reads Asterisk's
     environment (up to the blank line), writes ``reply`` and closes."""
     async def serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -193,7 +193,7 @@ async def test_another_server_on_the_port_is_not_taken_for_clinicall(
 ) -> None:
     """What Asterisk 22 reports when the FastAGI server closes at once, or sends HANGUP."""
     connected: asyncio.Queue[bytes] = asyncio.Queue()
-    server = await asyncio.start_server(await foreign_agi(reply, connected), "127.0.0.1", 0)
+    server = await asyncio.start_server(foreign_agi(reply, connected), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server, dialplan_with_agi_url(clinic, installed,
                                              f"agi://127.0.0.1:{port}/ivr") as opts:
