@@ -61,3 +61,11 @@ SURVEY_AGI_ARGS: Final = (
     "${" + MEMBERNAME + "}",
     "${" + CLINICALL_ROUTE + "}",
 )
+
+# ``clinicall doctor``'s probe (docs/engines/asterisk.md, "The doctor's FastAGI probe"): the
+# dialplan's ``clinicall-doctor`` context runs ``AGI(agi://<host>:<port>/doctor)``; the script
+# only sets ``CLINICALL_DOCTOR`` to ``DOCTOR_ANSWER``, so the probe's report tells clinicall's
+# FastAGI apart from anything else listening on that port.
+DOCTOR_SCRIPT: Final = "doctor"
+CLINICALL_DOCTOR: Final = "CLINICALL_DOCTOR"
+DOCTOR_ANSWER: Final = "clinicall"

@@ -26,6 +26,7 @@ from clinicall.controller.asterisk.control import (
 )
 from clinicall.controller.asterisk.control import ORIGINATE_CONTEXT as ORIGINATE
 from clinicall.controller.asterisk.control import QUEUE_ENTRY_CONTEXT as QUEUE_ENTRY
+from clinicall.controller.asterisk.doctor_probe import DOCTOR_CONTEXT, DOCTOR_EVENT
 from clinicall.controller.asterisk.marks import CALLBACK_EVENT as CALLBACK_MARK
 from clinicall.controller.asterisk.recording_layout import dialplan_filename
 from clinicall.settings.models import ClinicConfig
@@ -347,6 +348,35 @@ def _operators(config: ClinicConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Seconds the doctor's probe channel may live at most, whatever the FastAGI server does.
+DOCTOR_PROBE_MAX_S = 30
+#: The probe's id (the extension the doctor dialled), kept for the report in ``h``.
+DOCTOR_PROBE = "CLINICALL_PROBE"
+
+
+def doctor_url(ivr_url: str) -> str:
+    """The doctor's FastAGI URL: the IVR's server, script ``doctor``."""
+    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
+    return f"{base}/{v.DOCTOR_SCRIPT}"
+
+
+def _doctor(agi: str) -> str:
+    """``clinicall doctor``'s probe (docs/engines/asterisk.md, "The doctor's FastAGI probe"):
+    Asterisk connects to the FastAGI server exactly as a patient's call would, and says what
+    it found in a ``UserEvent``; the doctor originates a Local channel here, which dials
+    nobody.  The report is sent from ``h`` so that it also comes when the server hung the
+    channel up (the dialplan after ``AGI()`` then never runs)."""
+    report = (f"UserEvent({DOCTOR_EVENT},Probe: {var(DOCTOR_PROBE)},Status: {var('AGISTATUS')},"
+              f"Answer: {var(v.CLINICALL_DOCTOR)})")
+    lines = ["; clinicall doctor: Asterisk reaches the FastAGI server as a call would; no call.",
+             f"[{DOCTOR_CONTEXT}]"]
+    lines += _ext("_X.", [f"Set({DOCTOR_PROBE}=${{EXTEN}})",
+                          f"Set(TIMEOUT(absolute)={DOCTOR_PROBE_MAX_S})", "Answer()",
+                          f"AGI({doctor_url(agi)})", "Hangup()"])
+    lines += _ext("h", [report])
+    return "\n".join(lines) + "\n"
+
+
 def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     from clinicall.asterisk_config import simulation
 
@@ -355,4 +385,5 @@ def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
              _flows(agi or agi_url(config))]
     if simulated:
         parts += [simulation.operators_context(), simulation.patient_context()]
+    parts.append(_doctor(agi or agi_url(config)))
     return document(*parts)

@@ -8,9 +8,10 @@ Rights (Asterisk 22 class names), read = events the controller follows:
 (AGIExecStart/End: which prompts Asterisk played, for tests and the live view), ``user``
 (UserEvent), ``system`` (FullyBooted, Reload), ``dialplan`` (VarSet: QUEUESTATUS,
 MIXMONITOR_FILENAME), ``cdr`` (cdr_manager), ``reporting`` (replies to status actions).
-write = actions it sends: ``originate`` (Originate), ``agent`` (QueueAdd/Remove/Pause),
-``call`` (Setvar, Getvar, Hangup, Redirect), ``system`` + ``reporting`` (CoreShowChannels;
-QueueStatus, QueueSummary and Ping need no right).  Never ``command`` or ``config``.
+write = actions it sends: ``originate`` (Originate; also ``clinicall doctor``'s probe),
+``agent`` (QueueAdd/Remove/Pause), ``call`` (Setvar, Getvar, Hangup, Redirect), ``system`` +
+``reporting`` (CoreShowChannels; QueueStatus, QueueSummary and Ping need no right).  Never
+``command`` or ``config``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from clinicall import generated_files as gen
 from clinicall.asterisk_config import modules, render_asterisk_config
 from clinicall.controller.asterisk.ami.errors import AMIError
-from clinicall.doctor import drift
+from clinicall.doctor import drift, fastagi
 from clinicall.doctor.ami_session import AmiSession, LoginRefused
 from clinicall.doctor.result import Check, failed, passed
 from clinicall.ivr.prompts import prompt_name
@@ -56,11 +56,13 @@ async def run_checks(config: ClinicConfig, options: Options) -> list[Check]:
     settings = config.asterisk_engine()
     out: list[Check] = []
     try:
-        async with AmiSession(settings, options.timeout_s) as ami:
+        async with AmiSession(settings, options.timeout_s, events="user") as ami:
             out.append(await _guarded("ami", lambda: _ami_rights(ami, config), options))
             ami_checks: dict[str, Callable[[], Awaitable[Check]]] = {
                 "modules": lambda: _modules(ami),
                 "clock": lambda: _clock(ami, config),
+                "fastagi": lambda: fastagi.fastagi_from_asterisk(ami, config, options.agi_url,
+                                                                 options.timeout_s),
                 "queue_log": lambda: _queue_log(ami, config, options),
                 "dialplan": lambda: _dialplan(ami, files),
                 "queues": lambda: _queues(ami, config, files),
@@ -77,8 +79,10 @@ async def run_checks(config: ClinicConfig, options: Options) -> list[Check]:
                                  f"({_reason(exc)})",
                           "start Asterisk, and include clinicall_manager.conf from manager.conf"))
         by_ami = _unchecked(options)
-    out += [by_ami["modules"], by_ami["clock"]]
-    out.append(await _guarded("fastagi", lambda: _fastagi(config, options), options))
+    if "fastagi" not in by_ami:  # AMI down: only this host's connect can be said
+        by_ami["fastagi"] = await _guarded("fastagi", lambda: fastagi.fastagi_unchecked(
+            config, options.agi_url, options.timeout_s), options)
+    out += [by_ami["modules"], by_ami["clock"], by_ami["fastagi"]]
     out.append(by_ami["queue_log"])
     out.append(_prompts(config, options))
     out.append(_files(files, options))
@@ -240,28 +244,7 @@ async def _queues(ami: AmiSession, config: ClinicConfig, files: dict[str, str]) 
                   drift.diff(generated, loaded, what="queues"))
 
 
-# -- this host: FastAGI, prompts, generated files, store, web -------------------------------
-
-#: Why the FastAGI check connects from this host and not from Asterisk: AMI has no action that
-#: opens a TCP connection, and the only way to make Asterisk connect (an Originate into AGI)
-#: places a call, which a check must never do.
-FROM_THIS_HOST = ("from this host (not from Asterisk: AMI can make Asterisk connect only by "
-                  "placing a call)")
-
-
-async def _fastagi(config: ClinicConfig, options: Options) -> Check:
-    s = config.asterisk_engine()
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(s.agi_host, s.agi_port),
-                                           options.timeout_s)
-    except (OSError, TimeoutError) as exc:
-        return failed("fastagi", f"nothing answers at {s.agi_host}:{s.agi_port} "
-                                 f"({_reason(exc)}), tried {FROM_THIS_HOST}",
-                      "start 'clinicall run' (or the clinicall service); check engine.agi_port")
-    writer.close()
-    await writer.wait_closed()
-    return passed("fastagi", f"{s.agi_host}:{s.agi_port} accepts connections {FROM_THIS_HOST}")
-
+# -- this host: prompts, generated files, store, web -------------------------------
 
 def _prompts(config: ClinicConfig, options: Options) -> Check:
     missing = []

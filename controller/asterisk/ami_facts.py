@@ -37,6 +37,7 @@ from clinicall.controller.asterisk.ami_headers import (
     MalformedAmiEvent,
     unescape_value,
 )
+from clinicall.controller.asterisk.doctor_probe import is_probe_channel
 from clinicall.controller.asterisk.recording_layout import parse_recording_path
 from clinicall.controller.facts import (
     CallDataSet,
@@ -172,6 +173,9 @@ class AmiFactDecoder:
             self._ignore(event or "<response>")
             return []
         name, mapper = known
+        if is_probe_channel(message.get("Channel", "")):
+            self._ignore(f"{name} (doctor's probe)")  # no patient's call: never in the account
+            return []
         try:
             facts = mapper(self, EventHeaders(event, message))
         except Ignored:

@@ -20,9 +20,15 @@ from typing import Any
 
 from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
+from clinicall.agi_scripts.doctor import answer_doctor
 from clinicall.agi_scripts.peers import PeerAllowList
 from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
-from clinicall.agi_scripts.variables import IVR_SCRIPT, REMINDER_SCRIPT, SURVEY_SCRIPT
+from clinicall.agi_scripts.variables import (
+    DOCTOR_SCRIPT,
+    IVR_SCRIPT,
+    REMINDER_SCRIPT,
+    SURVEY_SCRIPT,
+)
 from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
@@ -109,7 +115,8 @@ class AsteriskEngine:
 
         allow = PeerAllowList.parse(self.settings.agi_allow)  # checked by the config loader
         router = ScriptRouter({IVR_SCRIPT: session, SURVEY_SCRIPT: session,
-                               REMINDER_SCRIPT: session})
+                               REMINDER_SCRIPT: session,
+                               DOCTOR_SCRIPT: answer_doctor})  # no call: 'clinicall doctor'
         self.agi = FastAgiServer(router, host=self.settings.agi_host, port=self.agi_port,
                                  allow=allow)
         await self.agi.start()
