@@ -15,7 +15,8 @@ places ``--calls`` calls at once through the IVR into the gynecology queue (answ
 1 s, 2 s talk), waits for every one to end and for the account's last flush, and reads the
 CPU (user + system) of the controller's process and of Asterisk's process tree over the
 calls.  Printed per mode: ms CPU per call of each, their ratio (issue 16: controller ≤ 0.5×
-Asterisk), idle ms/s, and the AMI events the controller received per call.  Not a test.
+Asterisk), idle ms/s, the AMI events the controller received per call, and how many times the
+account re-projected each call (its rows rewritten from its journal).  Not a test.
 
 Not measured here yet: the dialplan-only IVR (Asterisk with no controller).
 """
@@ -57,6 +58,7 @@ class ModeResult:
     idle_ms_per_s: float
     events_per_call: float
     seconds: float
+    projections_per_call: float  # times the account rewrote each call's rows
 
 
 # ---- the controller's process ----------------------------------------------------------
@@ -91,8 +93,10 @@ async def serve(config_json: str, mode: str, queue_log: str) -> None:
         while line := await reader.readline():
             if tracker is not None:
                 await tracker.flush()
+            projected = tracker.stats.calls_projected if tracker is not None else 0
             print(json.dumps({"cpu_s": time.process_time(),
                               "events": engine.health().events_received,
+                              "projected": projected,
                               "asked": line.decode().strip()}), flush=True)  # fmt: skip
     if tracker is not None:
         await tracker.close()
@@ -119,13 +123,13 @@ class ControllerProcess:
             raise RuntimeError(f"the controller did not start: {line!r}")
         return child
 
-    async def usage(self) -> tuple[float, int]:
+    async def usage(self) -> tuple[float, int, int]:
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
         self.proc.stdin.write(b"cpu\n")
         await self.proc.stdin.drain()
         reply = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 60))
-        return float(reply["cpu_s"]), int(reply["events"])
+        return float(reply["cpu_s"]), int(reply["events"]), int(reply["projected"])
 
     async def stop(self) -> None:
         assert self.proc.stdin is not None
@@ -146,9 +150,9 @@ async def one_mode(mode: str, calls: int, idle_s: float, root: Path) -> ModeResu
         try:
             for op in ("op101", "op102", "op103", "op104"):
                 await clinic.set_operator(op, "answer", ring_s=1, talk_s=2)
-            idle0, _ = await child.usage()
+            idle0, _, _ = await child.usage()
             await asyncio.sleep(idle_s)  # measuring idle: nothing to wait for but time
-            idle1, events0 = await child.usage()
+            idle1, events0, projected0 = await child.usage()
             pid = clinic.asterisk.pid
             assert pid is not None
             ast0, wall0 = tree_cpu_s(pid), time.perf_counter()
@@ -158,12 +162,12 @@ async def one_mode(mode: str, calls: int, idle_s: float, root: Path) -> ModeResu
             for linkedid in ids:
                 await clinic.finished(linkedid, timeout=300)
             ast1, wall1 = tree_cpu_s(pid), time.perf_counter()
-            cpu1, events1 = await child.usage()
+            cpu1, events1, projected1 = await child.usage()
         finally:
             await child.stop()
     return ModeResult(mode, calls, 1000 * (cpu1 - idle1) / calls, 1000 * (ast1 - ast0) / calls,
                       1000 * (idle1 - idle0) / idle_s, (events1 - events0) / calls,
-                      wall1 - wall0)  # fmt: skip
+                      wall1 - wall0, (projected1 - projected0) / calls)  # fmt: skip
 
 
 async def run(calls: int, idle_s: float) -> None:
@@ -173,12 +177,13 @@ async def run(calls: int, idle_s: float) -> None:
     print(f"{calls} calls at once per mode (IVR → gynecology, answered after 1 s, 2 s talk); "
           f"idle {idle_s:g} s first")  # fmt: skip
     print(f"{'mode':<13}{'controller ms/call':>19}{'Asterisk ms/call':>18}{'ratio':>8}"
-          f"{'idle ms/s':>11}{'AMI events/call':>17}{'wall s':>8}")
+          f"{'idle ms/s':>11}{'AMI events/call':>17}{'projections/call':>18}{'wall s':>8}")
     for mode in MODES:
         r = await one_mode(mode, calls, idle_s, root)
         print(f"{r.mode:<13}{r.controller_ms:>19.2f}{r.asterisk_ms:>18.2f}"
               f"{r.controller_ms / r.asterisk_ms:>7.2f}×{r.idle_ms_per_s:>11.2f}"
-              f"{r.events_per_call:>17.1f}{r.seconds:>8.1f}", flush=True)
+              f"{r.events_per_call:>17.1f}{r.projections_per_call:>18.1f}{r.seconds:>8.1f}",
+              flush=True)
 
 
 def main() -> None:
