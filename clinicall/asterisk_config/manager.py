@@ -5,7 +5,8 @@ at the configured address and port (other AMI users of theirs keep working).
 
 Rights (Asterisk 22 class names), read = events the controller follows:
 ``call`` (Newchannel, Hangup, CEL), ``agent`` (queue caller/member events), ``agi``
-(AGIExecStart/End: which prompts Asterisk played, for tests and the live view), ``user``
+(AGIExecStart/End: which prompts Asterisk played; the filter below keeps them from the
+controller, the simulation's observer reads them), ``user``
 (UserEvent), ``system`` (FullyBooted, Reload), ``dialplan`` (VarSet: QUEUESTATUS,
 MIXMONITOR_FILENAME), ``cdr`` (cdr_manager), ``reporting`` (replies to status actions).
 write = actions it sends: ``originate`` (Originate), ``agent`` (QueueAdd/Remove/Pause),
