@@ -154,6 +154,7 @@ class EngineHealth:
     last_event_at: datetime | None
     reconnects: int
     detail: str = ""
+    events_received: int = 0  # engine events since start (the cost of the subscription)
 
 
 @dataclass(frozen=True, slots=True)

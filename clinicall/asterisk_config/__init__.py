@@ -34,7 +34,7 @@ def render_asterisk_config(config: ClinicConfig, *, simulated: bool = False,
     listens on; SIP listens on ``sip_bind``, else the config's ``sip.bind``, else ``bind``.
     """
     return {
-        "clinicall_manager.conf": manager.render(config, bind=bind),
+        "clinicall_manager.conf": manager.render(config, bind=bind, simulated=simulated),
         "clinicall_extensions.conf": dialplan.render(config, agi=agi_url, simulated=simulated),
         "clinicall_queues.conf": queues.render(config, simulated=simulated),
         "clinicall_pjsip.conf": pjsip.render(config, bind=sip_bind or config.sip.bind or bind),

@@ -23,6 +23,7 @@ from pathlib import Path
 from clinicall.asterisk_config import installed_asterisk_config
 from clinicall.asterisk_config import simulation as sim
 from clinicall.asterisk_config.dialplan import INBOUND
+from clinicall.asterisk_config.manager import OBSERVER_USER
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.prompt_build import build_prompts, prompt_texts
@@ -91,7 +92,8 @@ class SimulatedClinic:
             await build_prompts(items, asterisk.sounds_dir, cache_dir=cache,
                                 recorded=Path(recorded) if recorded else None)
             settings = config.asterisk_engine()
-            ami = AMIClient("127.0.0.1", ports.ami, settings.ami_user, settings.ami_secret,
+            # the observer user sees every event; the controller's own user is filtered
+            ami = AMIClient("127.0.0.1", ports.ami, OBSERVER_USER, settings.ami_secret,
                             ping_interval=2.0, ping_timeout=2.0)
             async with ami:
                 await ami.wait_connected(10)

@@ -468,3 +468,9 @@ _MAPPERS: dict[str, tuple[str, Mapper]] = {
         (STATUS_EVENT, AmiFactDecoder._client_status),
     )
 }
+
+#: The Asterisk events this decoder turns into facts, as Asterisk names them (the AMI client's
+#: own status notice is not an Asterisk event).
+DECODED_EVENTS = tuple(name for name, _ in _MAPPERS.values() if name != STATUS_EVENT)
+#: The channel variables whose VarSet gives a fact (every other VarSet is ignored).
+DECODED_VARIABLES = ("QUEUESTATUS", "MIXMONITOR_FILENAME", *CALL_VARIABLES)

@@ -26,6 +26,7 @@ class AmiHealth:
         self.since: datetime | None = None
         self.last_event_at: datetime | None = None
         self.reconnects = 0
+        self.events_received = 0
         self.detail = "not connected yet"
         self._was_up = False
 
@@ -39,8 +40,9 @@ class AmiHealth:
 
     def on_event(self) -> None:
         self.last_event_at = self.clock()
+        self.events_received += 1
 
     def snapshot(self) -> EngineHealth:
         return EngineHealth(engine="asterisk", up=self.up, since=self.since,
                             last_event_at=self.last_event_at, reconnects=self.reconnects,
-                            detail=self.detail)  # fmt: skip
+                            detail=self.detail, events_received=self.events_received)  # fmt: skip

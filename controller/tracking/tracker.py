@@ -159,6 +159,8 @@ class CallTracker:
         elif isinstance(fact, EngineLink) and not fact.up:
             self._heard_before_loss = self._last_heard
         if journaled(fact):
+            if not self._pending:
+                self._wake.set()  # the flush loop sleeps while nothing is pending
             self._pending.extend(fact_entries(fact, self._call_key(fact)))
         if isinstance(fact, SOON) or (isinstance(fact, EngineLink) and fact.up):
             self._soon.set()
@@ -191,6 +193,8 @@ class CallTracker:
         on a DB error it stays pending for the flush loop (the IVR session is never failed)."""
         self._remember(info.channel_id, info.call_id)
         self._watch(info.call_id)
+        if not self._pending:
+            self._wake.set()  # if this write fails, the flush loop retries it
         self._pending.extend(ivr_entries(info, outcome, started_at, self.clock()))
         await self._contained(self.flush(), "IVR outcome write")  # else pending, retried
 
@@ -279,6 +283,8 @@ class CallTracker:
                         self._cursor = await store.load_cursor(session, self.record.record_name)
                     self._cursor_loaded = True
                 batch = await self.record.reconcile(self._cursor)
+                if not batch.facts and not batch.skipped and batch.cursor == self._cursor:
+                    return read  # nothing new: no write transaction (idle CPU, issue 16)
                 done = False
                 try:
                     await self._ingest(batch)
@@ -404,10 +410,15 @@ class CallTracker:
         return True
 
     async def _flush_loop(self) -> None:
+        """Flush a batch when it is full or ``batch_interval_s`` after its first fact; with
+        nothing pending, sleep until a fact comes (no wake-up per interval when idle)."""
         delay = self.batch_interval_s
         while True:
+            if not self._pending:
+                await self._wake.wait()  # the first fact after a quiet spell
+                self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                await asyncio.wait_for(self._wake.wait(), delay)  # set: a full batch
             self._wake.clear()
             if not self._pending:
                 continue

@@ -23,6 +23,8 @@ from sqlalchemy import select
 
 from clinicall.app import build_engine
 from clinicall.calltypes import CallInfo, IvrOutcome
+from clinicall.controller.asterisk.ami_subscription import controller_filters
+from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.asterisk.record import QueueLogRecord
 from clinicall.controller.facts import Fact
 from clinicall.controller.service import Controller
@@ -194,6 +196,16 @@ async def test_scripted_calls_are_accounted_exactly_on_sqlite_and_postgresql(
     assert 2 <= waits["gynecology"] <= 5  # the operator rang 3 s
     assert 7 <= waits["pediatrics"] <= 10  # the patient hung up 8 s after joining
     assert waits["short"] <= 3  # ... 2 s after joining: a short abandon
+
+    # The controller's AMI user has the generated event filter: of the events the observer saw
+    # (every event of the same classes), it got only those it subscribes to.
+    assert isinstance(controller.engine, AsteriskEngine)
+    stats = controller.engine.decoder.stats
+    followed = {f.name for f in controller_filters()}
+    assert set(stats.ignored) <= followed, stats.ignored
+    assert not stats.malformed
+    seen = {m.event for trace in traces.values() for m in trace.events}
+    assert {"Newexten", "AGIExecStart"} <= seen - followed  # the filter left these out
 
     # Whole UTC hours around the calls: the report reads only the hourly sums of the calls
     # the tracker wrote, and must equal the same report read from the rows.

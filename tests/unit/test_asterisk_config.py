@@ -229,3 +229,20 @@ def test_operator_secret_with_semicolon_stays_one_value(config: ClinicConfig) ->
     files = render_asterisk_config(config.model_copy(update={"operators": ops}))
     text = files["clinicall_pjsip.conf"]
     assert r"password = abc\;defgh" in text
+
+
+def test_manager_user_gets_only_the_events_the_controller_reads(config: ClinicConfig) -> None:
+    conf = sections(render_asterisk_config(config)["clinicall_manager.conf"])
+    filters = [(k, val) for k, val in conf["clinicall"] if k.startswith("eventfilter")]
+    assert ("eventfilter(action(include),name(Newchannel))", "") in filters
+    assert ("eventfilter(action(include),name(VarSet),header(Variable),method(exact))",
+            "QUEUESTATUS") in filters
+    assert not any("name(Newexten)" in k or "name(AGIExecStart)" in k for k, _ in filters)
+    assert "clinicall-observer" not in conf  # only a simulated clinic has the observer
+
+
+def test_simulated_clinic_has_an_unfiltered_observer(config: ClinicConfig) -> None:
+    conf = sections(render_asterisk_config(config, simulated=True)["clinicall_manager.conf"])
+    observer = conf["clinicall-observer"]
+    assert one(observer, "read") == one(conf["clinicall"], "read")
+    assert not [k for k, _ in observer if k.startswith("eventfilter")]

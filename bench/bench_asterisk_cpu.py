@@ -1,0 +1,203 @@
+"""CPU per call on the real Asterisk: the controller (IVR only; IVR + account) beside Asterisk.
+
+    sudo PYTHONPATH=. .venv/bin/python bench/bench_asterisk_cpu.py [--calls 20] [--idle-s 5]
+
+One real Asterisk 22 (the integration tests' sandbox) with the generated config (its AMI
+event filter included) and the simulated clinic's patients and operators (Local channels, so
+Asterisk's figure includes the simulation's legs: an upper bound of its cost for a SIP call).
+The controller runs in its own process, as deployed, once per mode:
+
+* ``ivr``: the FastAGI IVR and the AMI link, no account;
+* ``ivr+account``: the same with the call account (``CallTracker``) on a fresh SQLite store.
+
+Each mode first idles ``--idle-s`` seconds (the controller's idle CPU, ms per second), then
+places ``--calls`` calls at once through the IVR into the gynecology queue (answered after
+1 s, 2 s talk), waits for every one to end and for the account's last flush, and reads the
+CPU (user + system) of the controller's process and of Asterisk's process tree over the
+calls.  Printed per mode: ms CPU per call of each, their ratio (issue 16: controller ≤ 0.5×
+Asterisk), idle ms/s, the AMI events the controller received per call, and how many times the
+account re-projected each call (its rows rewritten from its journal).  Not a test.
+
+Not measured here yet: the dialplan-only IVR (Asterisk with no controller).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+for entry in (str(REPO), str(BENCH)):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+from bench_ami_events import ENGLISH_NUMBER, EXAMPLE, tree_cpu_s  # noqa: E402
+
+from clinicall.settings.loader import load_config  # noqa: E402
+from clinicall.settings.models import ClinicConfig  # noqa: E402
+
+TUESDAY_10_KYIV = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the clinic is open
+MODES = ("ivr", "ivr+account")
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    mode: str
+    calls: int
+    controller_ms: float  # per call
+    asterisk_ms: float  # per call
+    idle_ms_per_s: float
+    events_per_call: float
+    seconds: float
+    projections_per_call: float  # times the account rewrote each call's rows
+
+
+# ---- the controller's process ----------------------------------------------------------
+
+
+async def serve(config_json: str, mode: str, queue_log: str) -> None:
+    """The child: run the controller until stdin closes; answer ``cpu`` with its CPU seconds
+    and the AMI events it received."""
+    from clinicall.app import build_engine
+    from clinicall.controller.asterisk.record import QueueLogRecord
+    from clinicall.controller.service import Controller
+    from clinicall.controller.tracking.config import TrackingConfig
+    from clinicall.controller.tracking.tracker import CallTracker
+    from clinicall.db import create_engine, session_factory, upgrade
+
+    config = ClinicConfig.model_validate_json(config_json)
+    engine = build_engine(config)
+    tracker = db = None
+    if mode == "ivr+account":
+        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='clinicall-cpu-')}/account.db"
+        await upgrade(url)
+        db = create_engine(url)
+        tracker = CallTracker(session_factory(db), QueueLogRecord(queue_log),
+                              TrackingConfig.from_clinic(config))  # fmt: skip
+        await tracker.start()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    async with Controller(config, engine, account=tracker, now=lambda: TUESDAY_10_KYIV):
+        await engine.wait_up(10)
+        print("READY", flush=True)
+        while line := await reader.readline():
+            if tracker is not None:
+                await tracker.flush()
+            projected = tracker.stats.calls_projected if tracker is not None else 0
+            print(json.dumps({"cpu_s": time.process_time(),
+                              "events": engine.health().events_received,
+                              "projected": projected,
+                              "asked": line.decode().strip()}), flush=True)  # fmt: skip
+    if tracker is not None:
+        await tracker.close()
+    if db is not None:
+        await db.dispose()
+
+
+class ControllerProcess:
+    """The child process, asked for its CPU over a pipe."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, config: ClinicConfig, mode: str, queue_log: Path) -> ControllerProcess:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--serve", mode, "--queue-log", str(queue_log),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "CLINICALL_BENCH_CONFIG": config.model_dump_json()})
+        child = cls(proc)
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if line.strip() != b"READY":
+            raise RuntimeError(f"the controller did not start: {line!r}")
+        return child
+
+    async def usage(self) -> tuple[float, int, int]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(b"cpu\n")
+        await self.proc.stdin.drain()
+        reply = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 60))
+        return float(reply["cpu_s"]), int(reply["events"]), int(reply["projected"])
+
+    async def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        await asyncio.wait_for(self.proc.wait(), 30)
+
+
+# ---- the run ---------------------------------------------------------------------------
+
+
+async def one_mode(mode: str, calls: int, idle_s: float, root: Path) -> ModeResult:
+    from clinicall.simclinic.clinic import SimulatedClinic
+
+    config = load_config(EXAMPLE)
+    async with SimulatedClinic.run(config, root=root, name=f"cpu-{mode.replace('+', '-')}") \
+            as clinic:  # fmt: skip
+        child = await ControllerProcess.start(clinic.config, mode, clinic.asterisk.queue_log_path)
+        try:
+            for op in ("op101", "op102", "op103", "op104"):
+                await clinic.set_operator(op, "answer", ring_s=1, talk_s=2)
+            idle0, _, _ = await child.usage()
+            await asyncio.sleep(idle_s)  # measuring idle: nothing to wait for but time
+            idle1, events0, projected0 = await child.usage()
+            pid = clinic.asterisk.pid
+            assert pid is not None
+            ast0, wall0 = tree_cpu_s(pid), time.perf_counter()
+            ids = await asyncio.gather(*(
+                clinic.call(digits="1w2", number=ENGLISH_NUMBER, hold_s=60)
+                for _ in range(calls)))  # fmt: skip
+            for linkedid in ids:
+                await clinic.finished(linkedid, timeout=300)
+            ast1, wall1 = tree_cpu_s(pid), time.perf_counter()
+            cpu1, events1, projected1 = await child.usage()
+        finally:
+            await child.stop()
+    return ModeResult(mode, calls, 1000 * (cpu1 - idle1) / calls, 1000 * (ast1 - ast0) / calls,
+                      1000 * (idle1 - idle0) / idle_s, (events1 - events0) / calls,
+                      wall1 - wall0, (projected1 - projected0) / calls)  # fmt: skip
+
+
+async def run(calls: int, idle_s: float) -> None:
+    from clinicall.sandbox.rootfs import ensure_root
+
+    root = await asyncio.to_thread(ensure_root)
+    print(f"{calls} calls at once per mode (IVR → gynecology, answered after 1 s, 2 s talk); "
+          f"idle {idle_s:g} s first")  # fmt: skip
+    print(f"{'mode':<13}{'controller ms/call':>19}{'Asterisk ms/call':>18}{'ratio':>8}"
+          f"{'idle ms/s':>11}{'AMI events/call':>17}{'projections/call':>18}{'wall s':>8}")
+    for mode in MODES:
+        r = await one_mode(mode, calls, idle_s, root)
+        print(f"{r.mode:<13}{r.controller_ms:>19.2f}{r.asterisk_ms:>18.2f}"
+              f"{r.controller_ms / r.asterisk_ms:>7.2f}×{r.idle_ms_per_s:>11.2f}"
+              f"{r.events_per_call:>17.1f}{r.projections_per_call:>18.1f}{r.seconds:>8.1f}",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--idle-s", type=float, default=5.0)
+    parser.add_argument("--serve", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--queue-log", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(os.environ["CLINICALL_BENCH_CONFIG"], args.serve, args.queue_log))
+    else:
+        asyncio.run(run(args.calls, args.idle_s))
+
+
+if __name__ == "__main__":
+    main()
