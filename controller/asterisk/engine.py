@@ -22,7 +22,12 @@ from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.peers import PeerAllowList
 from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
-from clinicall.agi_scripts.variables import IVR_SCRIPT, REMINDER_SCRIPT, SURVEY_SCRIPT
+from clinicall.agi_scripts.variables import (
+    IVR_SCRIPT,
+    OFFER_SCRIPT,
+    REMINDER_SCRIPT,
+    SURVEY_SCRIPT,
+)
 from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
@@ -109,7 +114,7 @@ class AsteriskEngine:
 
         allow = PeerAllowList.parse(self.settings.agi_allow)  # checked by the config loader
         router = ScriptRouter({IVR_SCRIPT: session, SURVEY_SCRIPT: session,
-                               REMINDER_SCRIPT: session})
+                               REMINDER_SCRIPT: session, OFFER_SCRIPT: session})
         self.agi = FastAgiServer(router, host=self.settings.agi_host, port=self.agi_port,
                                  allow=allow)
         await self.agi.start()
