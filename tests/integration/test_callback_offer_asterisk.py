@@ -156,3 +156,49 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
         estimates = list(await session.scalars(
             select(WaitEstimate).where(WaitEstimate.call_key == a)))
     assert [(e.queue, e.estimate_s is not None) for e in estimates] == [(QUEUE, True)]
+
+
+async def test_a_patient_who_declines_goes_back_to_the_place_they_left(
+    clinic: SimulatedClinic, app: Running
+) -> None:
+    """Y, D and Z wait; D presses the offer key and lets the offer pass (silence declines):
+    D goes back to the queue at the position they left (``QUEUEPOSITION``), ahead of Z who
+    joined after them, and the engine serves Y, D, Z.  D's announced estimate then has the
+    wait that followed (the account's connect time)."""
+    member = member_interface(OPERATOR, simulated=True)
+    await app.engine.control.queue_member_pause(member, paused=True, reason="test")
+    y = await _queued(clinic, "+380501230020")
+    d = await _queued(clinic, "+380501230021")
+    z = await _queued(clinic, "+380501230022")
+    await clinic.press(d, "1")
+    await clinic.tracer.wait_until(  # silence declines (the offer's timeout): D rejoins
+        d, lambda m: m.get("Event") == "QueueCallerJoin"
+        and len(clinic.tracer.trace(d).named("QueueCallerJoin")) == 2, timeout=60)
+    await app.engine.control.queue_member_pause(member, paused=False)
+    for linkedid in (y, d, z):
+        await clinic.finished(linkedid, timeout=120)
+
+    lines = _queue_log(clinic)
+    entered = [f[7] for f in lines if len(f) > 7 and f[4] == "ENTERQUEUE" and f[1] == d]
+    assert entered == ["2", "2"]  # joined second, came back second (ahead of Z)
+    served = [f[1] for f in lines if len(f) > 4 and f[4] == "CONNECT" and f[1] in (y, d, z)]
+    assert served == [y, d, z]
+    attempts = []
+    for _ in range(200):  # the account writes in batches: flush until both stays are there
+        await app.tracker.reconcile()
+        await app.tracker.flush()
+        async with app.sessions() as session:
+            attempts = list(await session.scalars(
+                select(QueueAttempt).join(Call, Call.id == QueueAttempt.call_id)
+                .where(Call.call_key == d).order_by(QueueAttempt.joined_at)))  # fmt: skip
+        if len(attempts) == 2 and attempts[1].connected_at is not None \
+                and attempts[0].outcome is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert [(a.outcome, a.exit_key) for a in attempts] == [("exitkey", "1"), ("answered", None)]
+    async with app.sessions() as session:
+        [estimate] = list(await session.scalars(
+            select(WaitEstimate).where(WaitEstimate.call_key == d)))
+    connected = attempts[1].connected_at
+    assert connected is not None
+    assert estimate.announced_at < connected  # the wait that followed is measurable
