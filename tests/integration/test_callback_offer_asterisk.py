@@ -153,6 +153,10 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     attempt = await _written(app, a)
     assert (attempt.outcome, attempt.exit_key) == ("exitkey", "1")
     async with app.sessions() as session:
+        call = await session.scalar(select(Call).where(Call.call_key == a))
+    assert call is not None
+    assert (call.missed, call.miss_cause) == (True, "exitkey")  # until the callback returns it
+    async with app.sessions() as session:
         estimates = list(await session.scalars(
             select(WaitEstimate).where(WaitEstimate.call_key == a)))
     assert [(e.queue, e.estimate_s is not None) for e in estimates] == [(QUEUE, True)]
@@ -196,6 +200,10 @@ async def test_a_patient_who_declines_goes_back_to_the_place_they_left(
             break
         await asyncio.sleep(0.1)
     assert [(a.outcome, a.exit_key) for a in attempts] == [("exitkey", "1"), ("answered", None)]
+    async with app.sessions() as session:
+        call = await session.scalar(select(Call).where(Call.call_key == d))
+    assert call is not None
+    assert not call.missed  # answered after the declined offer
     async with app.sessions() as session:
         [estimate] = list(await session.scalars(
             select(WaitEstimate).where(WaitEstimate.call_key == d)))
