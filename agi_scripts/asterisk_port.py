@@ -72,17 +72,15 @@ def reminder_from_env(env: AgiEnvironment) -> str | None:
 
 def queued_from_env(env: AgiEnvironment) -> QueuedCall | None:
     """The queue place an ``offer`` session is about (:data:`variables.OFFER_AGI_ARGS`); None
-    for any other script, or when the queue or the join instant is missing or not a number
-    (the offer then has no place to keep and is not made)."""
+    for any other script.  A join instant that is missing or not a number is None: the offer
+    then has no place to keep and is not made (the caller goes back to the queue)."""
     if env.network_script != v.OFFER_SCRIPT:
         return None
     language, queue, priority, queued_at = (list(env.args[1:5]) + [""] * 4)[:4]
     try:
-        joined = datetime.fromtimestamp(float(queued_at), UTC)  # nan, inf: refused here
-    except (ValueError, OverflowError, OSError):
-        return None
-    if not queue:
-        return None
+        joined: datetime | None = datetime.fromtimestamp(float(queued_at), UTC)
+    except (ValueError, OverflowError, OSError):  # "", "nan", "inf", out of range
+        joined = None
     return QueuedCall(language=language, queue=queue,
                       priority=int(priority) if priority.isdigit() else 0, queued_at=joined)
 

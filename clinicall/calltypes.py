@@ -37,12 +37,13 @@ class CallInfo:
 @dataclass(frozen=True, slots=True)
 class QueuedCall:
     """A caller who left a queue by the offer key: the queue, their priority there, when
-    they joined it (their place: an aware UTC instant) and their language."""
+    they joined it (their place: an aware UTC instant; None when the engine did not say)
+    and their language."""
 
     language: str
     queue: str
     priority: int
-    queued_at: datetime
+    queued_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

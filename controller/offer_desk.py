@@ -70,14 +70,16 @@ class CallbackOfferDesk:
         """The caller's place among the queue's live callers and pending callbacks, and the
         estimated wait; the estimate is stored with the engine's own (``wait_estimates``).
         An engine that cannot say its queue gives no place and stores nothing."""
-        now = self.clock()
+        now, joined = self.clock(), queued.queued_at
+        if joined is None:  # no place to count from (the controller makes no offer then)
+            return OfferPlace(None, None)
         try:
             statuses = await self.control.queue_status()
         except EngineError as error:
             log.warning("offer on call %s: no queue status (%s)", info.call_id, error)
             return OfferPlace(None, None)
         status = next((s for s in statuses if s.queue == queued.queue), None)
-        me = Waiter(WaiterKind.LIVE, info.channel_id, queued.queued_at, queued.priority)
+        me = Waiter(WaiterKind.LIVE, info.channel_id, joined, queued.priority)
         live = [w for w in live_waiters(status, now) if w.key != info.channel_id]
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
                      for j in await self.store.line(queued.queue, now, limit=LINE_LIMIT)]
@@ -98,7 +100,9 @@ class CallbackOfferDesk:
     async def book(self, info: CallInfo, queued: QueuedCall, number: str, language: str) -> bool:
         """Store the job at the caller's place; whether it is stored.  A number that already
         has an open job in the queue keeps that one (one job per number and queue)."""
-        now = self.clock()
+        now, joined = self.clock(), queued.queued_at
+        if joined is None:  # no place to keep: never a job at the wrong place
+            return False
         try:
             if any(j.queue == queued.queue for j in await self.store.open_jobs_of(number)):
                 return True
@@ -106,7 +110,7 @@ class CallbackOfferDesk:
                 origin = await session.scalar(select(Call.id).where(Call.call_key == info.call_id))
             job = await self.store.add_job(
                 phone=number, queue=queued.queue, reason=CallbackReason.REQUESTED,
-                arrived_at=queued.queued_at, due_at=now, now=now, priority=queued.priority,
+                arrived_at=joined, due_at=now, now=now, priority=queued.priority,
                 origin_call_id=origin, language=language)  # fmt: skip
         except Exception:  # the store failed: the patient is told and keeps waiting
             log.exception("offer on call %s: callback to %s not stored", info.call_id,

@@ -207,6 +207,9 @@ class Controller:
         if self.offers is None:  # callbacks are off: straight back to the queue
             log.warning("offer on call %s: callbacks are not enabled", info.call_id)
             return
+        if not queued.queue or queued.queued_at is None:  # no place to keep: no offer
+            log.warning("offer on call %s: the engine gave no queue place", info.call_id)
+            return
         desk = self.offers
         language = queued.language if queued.language in self.config.languages \
             else self.config.default_language

@@ -361,6 +361,7 @@ def _queue_entry(config: ClinicConfig) -> str:
     for qid in config.queues:
         lines += _ext(qid, [f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})",
                             f"Set({v.CLINICALL_QUEUE}={qid})", *_record(config),
+                            *_joins(config, qid),
                             f"Queue({qid},{QUEUE_OPTIONS},,,{config.queues[qid].max_wait_s})",
                             "Hangup()"])  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -258,6 +258,9 @@ def test_with_callbacks_the_offer_key_leaves_each_queue_into_the_offer(
     steps = [val for _, val in dialplan["clinicall-call"]]
     queue_steps = [i for i, s in enumerate(steps) if "Queue(" in s and "QueueLog" not in s]
     assert len(queue_steps) == 6  # first, overflow, last resort; for both number patterns
+    entry = [val for _, val in dialplan["clinicall-queue-entry"]]
+    queue_steps += [len(steps) + i for i, s in enumerate(entry) if "Queue(" in s]
+    steps += entry  # answered calls the clinic placed join a queue too
     for i in queue_steps:  # each join records the queue and the instant right before it
         queue = steps[i].split("Queue(", 1)[1].split(",", 1)[0]
         assert steps[i - 1].endswith(

@@ -101,3 +101,11 @@ async def test_the_job_keeps_the_join_instant_and_one_per_number_and_queue(
     [job] = await desk.store.jobs()
     assert (job.phone, job.queue, job.reason, job.arrived_at, job.state, job.language) == (
         "+380501230011", "universal", "requested", QUEUED.queued_at, "pending", "en")
+
+
+async def test_no_join_instant_no_job(db_sessions: async_sessionmaker[AsyncSession]) -> None:
+    desk = _desk(db_sessions, ScriptedControl((_status(None),)))
+    placeless = QueuedCall(language="en", queue="universal", priority=0, queued_at=None)
+    assert not await desk.book(INFO, placeless, "+380501230011", "en")
+    assert (await desk.place(INFO, placeless)).position is None
+    assert await desk.store.jobs() == []

@@ -33,13 +33,16 @@ def test_only_the_offer_script_has_a_place() -> None:
 
 @pytest.mark.parametrize("queued_at", ["", "nan", "inf", "soon", "1e30"])
 def test_no_join_instant_no_place(queued_at: str) -> None:
+    """Still an offer session (never the IVR from the start), without a place to keep."""
     env = build_environment(_env("offer", "en", "universal", "0", queued_at))
-    assert queued_from_env(env) is None
+    assert queued_from_env(env) == QueuedCall("en", "universal", 0, None)
 
 
-def test_no_queue_no_place() -> None:
+def test_no_queue_is_kept_empty() -> None:
     env = build_environment(_env("offer", "en", "", "0", "1796400936.5"))
-    assert queued_from_env(env) is None
+    got = queued_from_env(env)
+    assert got is not None
+    assert got.queue == ""
 
 
 def test_a_priority_that_is_not_a_number_is_the_default() -> None:
