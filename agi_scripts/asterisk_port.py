@@ -8,11 +8,12 @@ barge-in), digits collected with ``GET DATA``, the queue is entered by the dialp
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from clinicall.agi_scripts import variables as v
 from clinicall.agi_scripts.channel import AgiCommands
 from clinicall.agi_scripts.protocol import AgiChannelGone, AgiCommandError, AgiEnvironment
-from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
+from clinicall.calltypes import AnsweredCall, CallInfo, QueuedCall, QueueRequest
 from clinicall.ivr.port import PortError, Recorded
 
 # A sound that plays (almost) nothing: GET DATA needs a file when the caller already started
@@ -69,6 +70,21 @@ def reminder_from_env(env: AgiEnvironment) -> str | None:
     return appointment if appointment.isdigit() else None
 
 
+def queued_from_env(env: AgiEnvironment) -> QueuedCall | None:
+    """The queue place an ``offer`` session is about (:data:`variables.OFFER_AGI_ARGS`); None
+    for any other script.  A join instant that is missing or not a number is None: the offer
+    then has no place to keep and is not made (the caller goes back to the queue)."""
+    if env.network_script != v.OFFER_SCRIPT:
+        return None
+    language, queue, priority, queued_at = (list(env.args[1:5]) + [""] * 4)[:4]
+    try:
+        joined: datetime | None = datetime.fromtimestamp(float(queued_at), UTC)
+    except (ValueError, OverflowError, OSError):  # "", "nan", "inf", out of range
+        joined = None
+    return QueuedCall(language=language, queue=queue,
+                      priority=int(priority) if priority.isdigit() else 0, queued_at=joined)
+
+
 def _presented(value: str) -> str:
     return "" if value in ("", "unknown") else value
 
@@ -102,6 +118,7 @@ class AsteriskCallPort:
             engine="asterisk",
             answered=answered_from_env(env),
             reminder=reminder_from_env(env),
+            queued=queued_from_env(env),
         )
 
     @classmethod

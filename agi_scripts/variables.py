@@ -69,3 +69,19 @@ SURVEY_AGI_ARGS: Final = (
 DOCTOR_SCRIPT: Final = "doctor"
 CLINICALL_DOCTOR: Final = "CLINICALL_DOCTOR"
 DOCTOR_ANSWER: Final = "clinicall"
+
+# The in-queue callback offer (docs/callbacks.md, "The offer in the queue"): the offer key
+# pressed while waiting ends ``Queue()`` into ``clinicall-offer``, which calls
+# ``AGI(agi://127.0.0.1:4573/offer,<linkedid>,<language>,<queue>,<priority>,<queued at>)``.
+# Before each ``Queue()`` the dialplan sets the queue the caller waits in and the instant
+# (epoch seconds with microseconds) they joined it: the place a booked callback keeps.
+OFFER_SCRIPT: Final = "offer"
+CLINICALL_IN_QUEUE: Final = "CLINICALL_IN_QUEUE"
+CLINICALL_QUEUED_AT: Final = "CLINICALL_QUEUED_AT"
+OFFER_AGI_ARGS: Final = (
+    "${CHANNEL(linkedid)}",
+    "${" + CLINICALL_LANG + "}",
+    "${" + CLINICALL_IN_QUEUE + "}",
+    "${" + QUEUE_PRIO + "}",
+    "${" + CLINICALL_QUEUED_AT + "}",
+)

@@ -26,6 +26,7 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
+from clinicall.controller.offer_desk import CallbackOfferDesk
 from clinicall.controller.port import Engine
 from clinicall.controller.reminder_book import ReminderBook
 from clinicall.controller.service import Clock, Controller, utc_now
@@ -114,7 +115,8 @@ async def running(
         stack.push_async_callback(shift.close)
         messages = VoiceComplaints(config, sessions, tracker)
         controller = Controller(config, engine, account=tracker, surveys=tracker, now=now,
-                                messages=messages, reminders=reminder_book(config, sessions))
+                                messages=messages, reminders=reminder_book(config, sessions),
+                                offers=offer_desk(config, engine, sessions))
         await stack.enter_async_context(controller)
         callbacks = None
         if config.callbacks.enabled:
@@ -182,6 +184,19 @@ def reminder_book(config: ClinicConfig, sessions: async_sessionmaker[AsyncSessio
     from clinicall.db.appointments import AppointmentStore
 
     return ReminderBook(AppointmentStore(sessions), config, clock=utc_now)
+
+
+def offer_desk(config: ClinicConfig, engine: Engine,
+               sessions: async_sessionmaker[AsyncSession]) -> CallbackOfferDesk | None:
+    """The in-queue callback offer's desk when callbacks are enabled (docs/callbacks.md)."""
+    from clinicall.db.callbacks import CallbackStore
+
+    if not config.callbacks.enabled:
+        return None
+    lease = timedelta(seconds=config.callbacks.lease_s)  # the desk never claims a job
+    store = CallbackStore(sessions, owner="offer", lease=lease)
+    return CallbackOfferDesk(engine.control, store, config, clock=utc_now,
+                             country_code=TrackingConfig.from_clinic(config).country_code)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,

@@ -9,6 +9,7 @@ its call account consume them, and none of those packages needs another to name 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 
@@ -28,6 +29,21 @@ class CallInfo:
     #: Set on a reminder call the clinic placed and the patient answered: the id of the
     #: appointment it is about (docs/reminders.md); None for every other call.
     reminder: str | None = None
+    #: Set when a waiting caller pressed the in-queue offer key (docs/callbacks.md, "The
+    #: offer in the queue"): the queue they left and their place in it; None otherwise.
+    queued: QueuedCall | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCall:
+    """A caller who left a queue by the offer key: the queue, their priority there, when
+    they joined it (their place: an aware UTC instant; None when the engine did not say)
+    and their language."""
+
+    language: str
+    queue: str
+    priority: int
+    queued_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,9 @@ class QueueStatus:
     waiting: int
     longest_wait_s: float
     entries: tuple[QueueEntryStatus, ...] = ()  # the waiting callers, in queue order
+    #: The engine's own estimate of a wait, in seconds (on Asterisk the queue's moving
+    #: average of answered waits, ``Holdtime``); None before it has one.
+    holdtime_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from clinicall.calltypes import AnsweredCall, CallInfo, IvrOutcome, SurveyOutcome
+from clinicall.calltypes import AnsweredCall, CallInfo, IvrOutcome, QueuedCall, SurveyOutcome
 from clinicall.controller.facts import Fact
 from clinicall.controller.port import Engine
+from clinicall.ivr.callback_offer import run_callback_offer
 from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.port import CallPort
@@ -26,6 +27,8 @@ from clinicall.ivr.reminder import ReminderAnswer, ReminderCall, run_reminder
 from clinicall.ivr.survey import run_survey
 from clinicall.ivr.voice_message import VoiceMessage
 from clinicall.privacy import mask_number
+from clinicall.routing.callable_numbers import NumberCheck
+from clinicall.routing.wait_estimate import WaitRange
 from clinicall.settings.models import ClinicConfig
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,26 @@ class ReminderDesk(Protocol):
     async def record_answer(self, appointment_id: str, answer: ReminderAnswer) -> None: ...
 
 
+class OfferDesk(Protocol):
+    """The in-queue callback offer's place, number policy and job writer
+    (``controller.offer_desk.CallbackOfferDesk``)."""
+
+    def check(self, queue: str) -> Callable[[str | None], NumberCheck]: ...
+
+    async def place(self, info: CallInfo, queued: QueuedCall) -> OfferPlaceLike: ...
+
+    async def book(self, info: CallInfo, queued: QueuedCall, number: str,
+                   language: str) -> bool: ...
+
+
+class OfferPlaceLike(Protocol):
+    @property
+    def position(self) -> int | None: ...
+
+    @property
+    def wait(self) -> WaitRange | None: ...
+
+
 class Controller:
     """Runs the IVR for every call the engine hands over; see the module docstring."""
 
@@ -88,6 +111,7 @@ class Controller:
         now: Clock = utc_now,
         messages: MessageAccount | None = None,
         reminders: ReminderDesk | None = None,
+        offers: OfferDesk | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -95,6 +119,7 @@ class Controller:
         self.surveys = surveys
         self.messages = messages
         self.reminders = reminders
+        self.offers = offers
         self.now = now
         self.plan = IvrPlan.compile(config)
         self.calls_handled = 0
@@ -115,6 +140,9 @@ class Controller:
         answered = port.info.answered
         if answered is not None:
             await self.survey_session(port, answered)
+            return
+        if port.info.queued is not None:
+            await self.offer_session(port, port.info.queued)
             return
         started = utc_now()
         outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan,
@@ -170,6 +198,30 @@ class Controller:
         log.info("reminder call %s, appointment %s: %s", port.info.call_id, appointment_id,
                  answer)
         self._own(self.reminders.record_answer(appointment_id, answer))
+
+    async def offer_session(self, port: CallPort, queued: QueuedCall) -> None:
+        """A waiting caller pressed the offer key (docs/callbacks.md, "The offer in the
+        queue"): their place and wait, the offer, the number and the job.  Returning without
+        a booking hands the caller back to the engine's queue."""
+        info = port.info
+        if self.offers is None:  # callbacks are off: straight back to the queue
+            log.warning("offer on call %s: callbacks are not enabled", info.call_id)
+            return
+        if not queued.queue or queued.queued_at is None:  # no place to keep: no offer
+            log.warning("offer on call %s: the engine gave no queue place", info.call_id)
+            return
+        desk = self.offers
+        language = queued.language if queued.language in self.config.languages \
+            else self.config.default_language
+        place = await desk.place(info, queued)
+
+        async def book(number: str) -> bool:
+            return await desk.book(info, queued, number, language)
+
+        outcome = await run_callback_offer(port, language=language, position=place.position,
+                                           wait=place.wait, check=desk.check(queued.queue),
+                                           book=book)  # fmt: skip
+        log.info("offer on call %s in %s: %s", info.call_id, queued.queue, outcome.result)
 
     def _own(self, write: Coroutine[Any, Any, None]) -> None:
         """Run an account write on its own (the patient never waits for the store); it is

@@ -29,6 +29,7 @@ from clinicall.controller.asterisk.control import QUEUE_ENTRY_CONTEXT as QUEUE_E
 from clinicall.controller.asterisk.doctor_probe import DOCTOR_CONTEXT, DOCTOR_EVENT
 from clinicall.controller.asterisk.marks import CALLBACK_EVENT as CALLBACK_MARK
 from clinicall.controller.asterisk.recording_layout import dialplan_filename
+from clinicall.ivr.callback_offer import OFFER_KEY
 from clinicall.settings.models import ClinicConfig
 
 INBOUND = "clinicall-inbound"
@@ -65,6 +66,12 @@ def survey_url(ivr_url: str) -> str:
     return f"{base}/{v.SURVEY_SCRIPT}"
 
 
+def offer_url(ivr_url: str) -> str:
+    """The in-queue callback offer's FastAGI URL: the IVR's server, script ``offer``."""
+    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
+    return f"{base}/{v.OFFER_SCRIPT}"
+
+
 def reminder_url(ivr_url: str) -> str:
     """The reminder flow's FastAGI URL: the IVR's server, script ``reminder``."""
     base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
@@ -91,6 +98,12 @@ def _ext(exten: str, steps: Sequence[Step]) -> list[str]:
         prio += f"({label})" if label else ""
         out.append(f"exten => {exten},{prio},{app}" if i == 0 else f" same => {prio},{app}")
     return out
+
+
+def _labelled(label: str, steps: list[Step]) -> list[Step]:
+    """``steps`` with ``label`` on the first."""
+    first = steps[0]
+    return [(label, first if isinstance(first, str) else first[1]), *steps[1:]]
 
 
 def _max_waits(config: ClinicConfig) -> str:
@@ -128,6 +141,9 @@ def _call(config: ClinicConfig, agi: str) -> str:
         f'Set({QUEUE_OPTIONS_VAR}=${{IF($["{var(v.CLINICALL_SURVEY)}" = "1"]'
         f"?{SURVEY_QUEUE_OPTIONS}:{QUEUE_OPTIONS})}})"
     ] if surveys else []
+    def joins(queue_name: str) -> list[Step]:
+        return _joins(config, queue_name)
+
     survey: list[Step] = [
         ("survey", f"AGI({','.join((survey_url(agi), *v.SURVEY_AGI_ARGS))})"), "Hangup()",
     ] if surveys else []
@@ -142,17 +158,20 @@ def _call(config: ClinicConfig, agi: str) -> str:
         *choose_options,
         _call_facts_line(),
         *_record(config),
+        *joins(var(queue)),
         f"Queue({var(queue)},{options},,,{var(v.CLINICALL_MAX_WAIT)})",
         *surveyed,
         f'GotoIf($[("{var(overflow)}" != "") & ({_any_of("QUEUESTATUS", OVERFLOW_STATUSES)})]'
         "?overflow)",
         f"GotoIf($[{_any_of('QUEUESTATUS', EMPTY_STATUSES)}]?last)",
         ("done", "Hangup()"),
-        ("overflow", f"Queue({var(overflow)},{options},,,{maxwait_of_overflow})"),
+        *_labelled("overflow", [*joins(var(overflow)),
+                                f"Queue({var(overflow)},{options},,,{maxwait_of_overflow})"]),
         *surveyed,
         f"GotoIf($[{_any_of('QUEUESTATUS', EMPTY_STATUSES)}]?last)",
         "Hangup()",
-        ("last", f"Queue({fallback.queue},{options},,,{fallback_queue.max_wait_s})"),
+        *_labelled("last", [*joins(fallback.queue),
+                            f"Queue({fallback.queue},{options},,,{fallback_queue.max_wait_s})"]),
         *surveyed,
         "Hangup()",
         *survey,
@@ -171,6 +190,44 @@ def _call(config: ClinicConfig, agi: str) -> str:
              f"[{CALL}]"]
     for pattern in ("_X.", "_+X."):
         lines += _ext(pattern, steps + fail_open)
+    return "\n".join(lines) + "\n"
+
+
+#: The queue's exit context: the offer key pressed while waiting continues here.
+OFFER_CONTEXT = "clinicall-offer"
+#: The instant a caller joins a queue, epoch seconds with microseconds (``STRFTIME``'s
+#: ``%6q``): the place a callback booked from the queue keeps.
+JOIN_INSTANT = "${STRFTIME(,UTC,%s.%6q)}"
+
+
+def offers(config: ClinicConfig) -> bool:
+    """Whether the queues offer callbacks (the scheduler that serves them runs)."""
+    return config.callbacks.enabled
+
+
+def _joins(config: ClinicConfig, queue_name: str) -> list[Step]:
+    """Right before a ``Queue()``: the queue and the instant, for the offer (none without)."""
+    if not offers(config):
+        return []
+    return [f"MSet({v.CLINICALL_IN_QUEUE}={queue_name},{v.CLINICALL_QUEUED_AT}={JOIN_INSTANT})"]
+
+
+def _offer(config: ClinicConfig, agi: str) -> str:
+    """The queue's exit context (``context=`` in ``clinicall_queues.conf``): the offer key
+    ends ``Queue()`` here (queue_log ``EXITWITHKEY``); the offer runs as the FastAGI script
+    ``offer``.  A booked patient was hung up by it; anyone else (declined, refused, the
+    controller unreachable) goes back to the same queue at the position they left
+    (``QUEUEPOSITION``, Queue()'s ninth argument), keeping the instant they first joined."""
+    args = ",".join((offer_url(agi), *v.OFFER_AGI_ARGS))
+    in_queue = var(v.CLINICALL_IN_QUEUE)
+    surveys = any(q.survey != "off" for q in config.queues.values())
+    options = var(QUEUE_OPTIONS_VAR) if surveys else QUEUE_OPTIONS
+    max_wait = var(MAXWAIT_PREFIX + in_queue)
+    lines = ["; The in-queue callback offer: the offer key pressed while waiting.",
+             f"[{OFFER_CONTEXT}]"]
+    lines += _ext(OFFER_KEY, [f"AGI({args})",
+                              f"Queue({in_queue},{options},,,{max_wait},,,,{var('QUEUEPOSITION')})",
+                              "Hangup()"])  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -305,6 +362,7 @@ def _queue_entry(config: ClinicConfig) -> str:
     for qid in config.queues:
         lines += _ext(qid, [f"Set({v.QUEUE_PRIO}={var(v.CLINICALL_PRIORITY)})",
                             f"Set({v.CLINICALL_QUEUE}={qid})", *_record(config),
+                            *_joins(config, qid),
                             f"Queue({qid},{QUEUE_OPTIONS},,,{config.queues[qid].max_wait_s})",
                             "Hangup()"])  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -383,6 +441,8 @@ def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     parts = [_inbound(config), _call(config, agi or agi_url(config)),
              _operators(config), _originate(simulated), _callback(), _queue_entry(config),
              _flows(agi or agi_url(config))]
+    if offers(config):
+        parts.append(_offer(config, agi or agi_url(config)))
     if simulated:
         parts += [simulation.operators_context(), simulation.patient_context()]
     parts.append(_doctor(agi or agi_url(config)))

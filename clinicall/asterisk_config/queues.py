@@ -55,11 +55,15 @@ def render(config: ClinicConfig, *, simulated: bool) -> str:
                       comment="global-only settings clinicall needs: they replace yours, for "
                               "every queue (the rest is set per queue below)")
     last_resort = last_resort_queues(config)
-    queues = [_queue(qid, queue, qid in last_resort) for qid, queue in config.queues.items()]
+    from clinicall.asterisk_config.dialplan import OFFER_CONTEXT, offers
+
+    exit_context = OFFER_CONTEXT if offers(config) else None
+    queues = [_queue(qid, queue, qid in last_resort, exit_context)
+              for qid, queue in config.queues.items()]
     return document(general, *queues)
 
 
-def _queue(qid: str, queue: Queue, last_resort: bool) -> str:
+def _queue(qid: str, queue: Queue, last_resort: bool, exit_context: str | None) -> str:
     empty = "no" if last_resort else STRICT_EMPTY
     settings: list[tuple[str, object]] = [
         ("strategy", ASTERISK_STRATEGIES[queue.strategy]), ("timeout", queue.ring_s),
@@ -75,5 +79,7 @@ def _queue(qid: str, queue: Queue, last_resort: bool) -> str:
         ("setinterfacevar", "yes"), ("setqueuevar", "yes"), ("setqueueentryvar", "yes"),
         ("reportholdtime", "no"), ("timeoutrestart", "no"),
     ]
+    if exit_context:  # a one-digit key with an extension there ends Queue() into it
+        settings.append(("context", exit_context))
     note = "last resort: always takes callers" if last_resort else "overflows if nobody answers"
     return section(qid, settings, comment=note)

@@ -256,10 +256,13 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
     order: list[str] = []
     members: dict[str, list[QueueMemberStatus]] = {}
     entries: dict[str, list[QueueEntryStatus]] = {}
+    holdtimes: dict[str, float | None] = {}
     for event in events:
         kind, queue = event.event.lower(), event.get("Queue", "")
         if kind == "queueparams":
             order.append(queue)
+            # 0 before the queue's first answered call: no estimate (docs/engines/asterisk.md)
+            holdtimes[queue] = float(_int(event.get("Holdtime", "0"))) or None
         elif kind == "queuemember":
             in_call = event.get("InCall", "0") == "1"
             state = MemberState.IN_CALL if in_call else DEVICE_STATES.get(
@@ -275,7 +278,7 @@ def parse_queue_status(events: list[Message]) -> tuple[QueueStatus, ...]:
                 _int(event.get("Priority", "0"))))  # fmt: skip
     return tuple(QueueStatus(queue, tuple(members.get(queue, ())), len(entries.get(queue, ())),
                              max((e.wait_s for e in entries.get(queue, ())), default=0.0),
-                             tuple(entries.get(queue, ())))
+                             tuple(entries.get(queue, ())), holdtimes.get(queue))
                  for queue in order)  # fmt: skip
 
 

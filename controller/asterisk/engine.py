@@ -26,6 +26,7 @@ from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
 from clinicall.agi_scripts.variables import (
     DOCTOR_SCRIPT,
     IVR_SCRIPT,
+    OFFER_SCRIPT,
     REMINDER_SCRIPT,
     SURVEY_SCRIPT,
 )
@@ -115,7 +116,7 @@ class AsteriskEngine:
 
         allow = PeerAllowList.parse(self.settings.agi_allow)  # checked by the config loader
         router = ScriptRouter({IVR_SCRIPT: session, SURVEY_SCRIPT: session,
-                               REMINDER_SCRIPT: session,
+                               REMINDER_SCRIPT: session, OFFER_SCRIPT: session,
                                DOCTOR_SCRIPT: answer_doctor})  # no call: 'clinicall doctor'
         self.agi = FastAgiServer(router, host=self.settings.agi_host, port=self.agi_port,
                                  allow=allow)

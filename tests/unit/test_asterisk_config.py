@@ -246,3 +246,40 @@ def test_simulated_clinic_has_an_unfiltered_observer(config: ClinicConfig) -> No
     observer = conf["clinicall-observer"]
     assert one(observer, "read") == one(conf["clinicall"], "read")
     assert not [k for k, _ in observer if k.startswith("eventfilter")]
+
+
+def test_without_callbacks_the_queues_have_no_exit_context(config: ClinicConfig) -> None:
+    files = render_asterisk_config(config)
+    assert not config.callbacks.enabled
+    assert all("context" not in dict(q) for q in sections(files["clinicall_queues.conf"]).values())
+    assert "clinicall-offer" not in files["clinicall_extensions.conf"]
+    assert v.CLINICALL_QUEUED_AT not in files["clinicall_extensions.conf"]
+
+
+def test_with_callbacks_the_offer_key_leaves_each_queue_into_the_offer(
+    config: ClinicConfig,
+) -> None:
+    """docs/engines/asterisk.md, "The in-queue callback offer"."""
+    offering = config.model_copy(update={"callbacks": config.callbacks.model_copy(
+        update={"enabled": True})})
+    files = render_asterisk_config(offering, agi_url="agi://10.0.0.5:4600/ivr")
+    queues = sections(files["clinicall_queues.conf"])
+    assert {one(queues[q], "context") for q in offering.queues} == {"clinicall-offer"}
+    dialplan = sections(files["clinicall_extensions.conf"])
+    assert [val for _, val in dialplan["clinicall-offer"]] == [
+        "1,1,AGI(agi://10.0.0.5:4600/offer,${CHANNEL(linkedid)},${CLINICALL_LANG},"
+        "${CLINICALL_IN_QUEUE},${QUEUE_PRIO},${CLINICALL_QUEUED_AT})",
+        "n,Queue(${CLINICALL_IN_QUEUE},t,,,${CLINICALL_MAXWAIT_${CLINICALL_IN_QUEUE}},,,,"
+        "${QUEUEPOSITION})",
+        "n,Hangup()"]  # fmt: skip
+    steps = [val for _, val in dialplan["clinicall-call"]]
+    queue_steps = [i for i, s in enumerate(steps) if "Queue(" in s and "QueueLog" not in s]
+    assert len(queue_steps) == 6  # first, overflow, last resort; for both number patterns
+    entry = [val for _, val in dialplan["clinicall-queue-entry"]]
+    queue_steps += [len(steps) + i for i, s in enumerate(entry) if "Queue(" in s]
+    steps += entry  # answered calls the clinic placed join a queue too
+    for i in queue_steps:  # each join records the queue and the instant right before it
+        queue = steps[i].split("Queue(", 1)[1].split(",", 1)[0]
+        assert steps[i - 1].endswith(
+            f"MSet(CLINICALL_IN_QUEUE={queue},"
+            "CLINICALL_QUEUED_AT=${STRFTIME(,UTC,%s.%6q)})")

@@ -216,7 +216,7 @@ async def test_queue_status_is_read_from_its_event_list(server: FakeAMI, wired: 
     def status(msg: Message) -> bytes:
         aid = ("ActionID", msg.action_id)
         return (frame(("Response", "Success"), aid, ("EventList", "start"))
-                + frame(("Event", "QueueParams"), aid, ("Queue", "therapy"))
+                + frame(("Event", "QueueParams"), aid, ("Queue", "therapy"), ("Holdtime", "95"))
                 + frame(("Event", "QueueMember"), aid, ("Queue", "therapy"), ("Name", "Olena"),
                         ("Location", "PJSIP/op1"), ("Status", "1"), ("Paused", "1"),
                         ("PausedReason", "lunch"), ("CallsTaken", "7"), ("InCall", "0"))
@@ -225,7 +225,8 @@ async def test_queue_status_is_read_from_its_event_list(server: FakeAMI, wired: 
                         ("CallsTaken", "3"), ("InCall", "1"))
                 + frame(("Event", "QueueEntry"), aid, ("Queue", "therapy"), ("Wait", "42"))
                 + frame(("Event", "QueueEntry"), aid, ("Queue", "therapy"), ("Wait", "7"))
-                + frame(("Event", "QueueParams"), aid, ("Queue", "pediatrics"))
+                + frame(("Event", "QueueParams"), aid, ("Queue", "pediatrics"),
+                        ("Holdtime", "0"))
                 + frame(("Event", "QueueStatusComplete"), aid, ("EventList", "Complete")))
 
     server.script["queuestatus"] = status
@@ -236,6 +237,8 @@ async def test_queue_status_is_read_from_its_event_list(server: FakeAMI, wired: 
         ("PJSIP/op1", "Olena", MemberState.IDLE, True, "lunch", 7),
         ("PJSIP/op2", "Ivan", MemberState.IN_CALL, False, "", 3)]  # fmt: skip
     assert (pediatrics.members, pediatrics.waiting) == ((), 0)
+    # the engine's own estimate: 0 before the queue's first answered call is none
+    assert (therapy.holdtime_s, pediatrics.holdtime_s) == (95.0, None)
 
 
 async def test_hangup_and_call_data_name_the_channel(server: FakeAMI, wired: Wired) -> None:
