@@ -148,7 +148,13 @@ class CallDataSet(CallFact):
 
 
 #: The call data names a ``CallDataSet`` may carry (engine variables map onto these).
-CALL_DATA = frozenset({"language", "route", "path", "outcome", "queue", "priority", "dialled"})
+#: ``purpose`` marks a call clinicall placed itself (``OriginateRequest.data``: one of
+#: :data:`PURPOSES`); the account keeps such a call out of the inbound KPIs (docs/kpi.md).
+CALL_DATA = frozenset({"language", "route", "path", "outcome", "queue", "priority", "dialled",
+                       "purpose"})
+#: The purposes of the calls clinicall places: a callback job's attempt, a reminder call.
+CALLBACK_PURPOSE, REMINDER_PURPOSE = "callback", "reminder"
+PURPOSES = frozenset({CALLBACK_PURPOSE, REMINDER_PURPOSE})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

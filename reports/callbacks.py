@@ -28,6 +28,7 @@ from clinicall.db.models import (
     CallbackState,
     Direction,
 )
+from clinicall.reports.table import Column, Report, Section, normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +90,45 @@ async def callback_figures(session: AsyncSession, *, start: datetime, end: datet
         success_rate=done / len(settled) if settled else None,
         missed_unreturned=int(unreturned or 0),
     )
+
+
+#: The summary row of ``clinicall report --section callbacks`` (one row for the period).
+SUMMARY_COLUMNS = [
+    Column("jobs", "count", "callback jobs made in the period (every cause)"),
+    Column("first_attempt_p50", "s", "median time from the patient's call to the first attempt"),
+    Column("first_attempt_p90", "s", "90th percentile (nearest rank) of the same"),
+    Column("attempts_per_job", "", "attempts per settled job (done, failed)"),
+    Column("success_rate", "%", "done / (done + failed)"),
+    Column("missed_unreturned", "count", "missed calls not returned within "
+           "unreturned_after_min"),
+]  # fmt: skip
+
+
+async def callback_report(session: AsyncSession, *, start: datetime, end: datetime,
+                          timezone: str, unreturned_after: timedelta) -> Report:  # fmt: skip
+    """``clinicall report --section callbacks`` and ``GET /api/reports/callbacks``: the figures
+    as three tables: ``callbacks`` (the summary row), ``callback_causes`` (jobs per cause) and
+    ``reminders`` (reminder calls per result)."""
+    figures = await callback_figures(session, start=start, end=end,
+                                     unreturned_after=unreturned_after)  # fmt: skip
+    summary = Section("callbacks", [], SUMMARY_COLUMNS)
+    rate = figures.success_rate
+    summary.rows.append({
+        "jobs": sum(figures.jobs_by_cause.values()),
+        "first_attempt_p50": normalize(figures.first_attempt_p50_s, "s"),
+        "first_attempt_p90": normalize(figures.first_attempt_p90_s, "s"),
+        "attempts_per_job": normalize(figures.attempts_per_job),
+        "success_rate": normalize(None if rate is None else 100 * rate, "%"),
+        "missed_unreturned": figures.missed_unreturned,
+    })
+    causes = Section("callback_causes", [Column("cause", "", "the missed call's cause, or the "
+                                                "job's reason (requested, manual, reminder)")],
+                     [Column("jobs", "count", "callback jobs made in the period")])  # fmt: skip
+    causes.rows += [{"cause": c, "jobs": n} for c, n in figures.jobs_by_cause.items()]
+    reminders = Section("reminders", [Column("result", "", "confirmed, cancelled, operator, "
+                                             "no_input, hangup or unreached")],
+                        [Column("appointments", "count", "reminders settled in the period")])
+    reminders.rows += [{"result": r, "appointments": n}
+                       for r, n in figures.reminders_by_result.items()]  # fmt: skip
+    return Report(start, end, timezone, [], {"callbacks": summary, "callback_causes": causes,
+                                             "reminders": reminders})  # fmt: skip

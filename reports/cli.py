@@ -9,7 +9,9 @@ used; a CSV holds the hour-of-week heatmap, JSON and XLSX every table); ``--sect
 staffing`` the operators needed per queue and hour of week from the period's calls
 (``--target-sl 80/20``, ``--max-abandon 5``); ``--section complaints`` the complaint cases
 opened in the period per queue and topic (reports.complaints); ``--section estimates`` the
-announced wait estimates' error beside the engine's own (docs/callbacks.md, "Estimated wait").
+announced wait estimates' error beside the engine's own (docs/callbacks.md, "Estimated wait");
+``--section callbacks`` the callback figures (a CSV holds the summary row; JSON and XLSX also
+the jobs per cause and the reminders per result; docs/callbacks.md, "Visibility").
 ``--from``/``--to``
 are local dates in the clinic's time zone, both included.  The config is found by the one rule
 of every command (:mod:`clinicall.settings.location`); the database is ``--db``, else the
@@ -36,10 +38,10 @@ if TYPE_CHECKING:
 
 SECTIONS = ("queues", "calls", "topics", "resolution")
 #: Sections that are reports of their own (their ``--by`` and tables differ from the KPIs').
-OWN_REPORTS = ("survey", "demand", "staffing", "complaints", "estimates")
+OWN_REPORTS = ("survey", "demand", "staffing", "complaints", "estimates", "callbacks")
 #: The table a CSV of an own report holds (XLSX and JSON hold all of its tables).
 CSV_TABLE = {"survey": "survey", "demand": "heatmap", "staffing": "staffing",
-             "complaints": "complaints", "estimates": "estimates"}
+             "complaints": "complaints", "estimates": "estimates", "callbacks": "callbacks"}
 
 
 class ReportUsageError(Exception):
@@ -161,6 +163,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, config: object, url: str) -> int:
     from clinicall.db import create_engine, session_factory
+    from clinicall.reports.callbacks import callback_report
     from clinicall.reports.complaints import compute_complaints
     from clinicall.reports.demand import compute_demand
     from clinicall.reports.export import write
@@ -197,6 +200,10 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
             elif args.section == "estimates":
                 report = await estimate_report(session, start=start, end=end,
                                                timezone=config.clinic.timezone)
+            elif args.section == "callbacks":
+                report = await callback_report(
+                    session, start=start, end=end, timezone=config.clinic.timezone,
+                    unreturned_after=timedelta(minutes=config.kpi.unreturned_after_min))
             else:
                 report = await compute(session, start=start, end=end, by=args.by,
                                        config=config, progress=bar.step)

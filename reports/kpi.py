@@ -304,9 +304,8 @@ def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
     sl_whens = [(qa.queue == q, literal(float(t))) for q, t in s.queue_service_level_s.items()]
     threshold = (case(*sl_whens, else_=literal(float(s.service_level_s))) if sl_whens
                  else literal(float(s.service_level_s)))
-    source = select().select_from(qa).where(qa.joined_at >= lo, qa.joined_at < hi)
-    if "route" in keys:
-        source = source.join(Call, Call.id == qa.call_id)
+    source = _inbound_attempts(
+        select().select_from(qa).where(qa.joined_at >= lo, qa.joined_at < hi))
     base, key_cols, (outcome, wait, talk, sl_t) = _keyed(
         grouping,
         [qa.outcome.label("outcome"), qa.wait_s.label("wait"), qa.talk_s.label("talk"),
@@ -332,6 +331,14 @@ def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
         _count_if(and_(answered, talk.is_not(None))).label("talk_n"),
         func.max(case((answered, wait))).label("wait_max"),
     ).group_by(*key_cols)
+
+
+def _inbound_attempts(source: Select[Any]) -> Select[Any]:
+    """Only the queue attempts of inbound calls: a callee of a call clinicall placed (a
+    reminder's patient who pressed 0) is not offered to the queue by a caller (docs/kpi.md,
+    "calls clinicall places")."""
+    return source.join(Call, Call.id == QueueAttempt.call_id).where(
+        Call.direction == Direction.INBOUND.value)
 
 
 async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
@@ -382,8 +389,7 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     source = select().select_from(qa).where(
         qa.joined_at >= ctx.start, qa.joined_at < ctx.end,
         qa.outcome == QueueOutcome.ANSWERED.value, qa.wait_s.is_not(None))
-    if "route" in ctx.keys:
-        source = source.join(Call, Call.id == qa.call_id)
+    source = _inbound_attempts(source)
     base, key_cols, (wait,) = _keyed(grouping, [qa.wait_s.label("wait")], source)
     counts = base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait).subquery()
     keys = [counts.c[f"k{i}"] for i in range(len(key_cols))]

@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db.models import QueueAttempt, QueueOutcome
+from clinicall.db.models import Call, Direction, QueueAttempt, QueueOutcome
 from clinicall.reports.callbacks import CallbackFigures, callback_figures
 from clinicall.reports.kpi import CAUSES, compute
 from clinicall.reports.settings import KpiSettings
@@ -153,7 +153,10 @@ async def today_wait_histograms(session: AsyncSession, start: datetime, now: dat
     rows = (await session.execute(
         select(qa.queue, func.sum(case((answered, 1), else_=0)),
                func.sum(case((answered, qa.wait_s), else_=0.0)), *cols)
-        .where(qa.joined_at >= start, qa.joined_at <= now).group_by(qa.queue))).all()
+        .join(Call, Call.id == qa.call_id)
+        .where(qa.joined_at >= start, qa.joined_at <= now,
+               Call.direction == Direction.INBOUND.value)  # docs/kpi.md: inbound calls only
+        .group_by(qa.queue))).all()
     return {row[0]: WaitHistogram(int(row[1] or 0), tuple(int(v or 0) for v in row[3:]),
                                   float(row[2] or 0)) for row in rows}
 

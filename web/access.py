@@ -49,6 +49,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/survey": STAFF,
     "/api/demand": STAFF,
     "/api/staffing": STAFF,
+    "/api/reports/callbacks": STAFF,
     "/api/live": STAFF | {Role.OPERATOR},
     "/metrics": frozenset({Role.MANAGER, Role.ADMIN}),
     "/api/recordings": REVIEWERS,

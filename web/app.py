@@ -144,6 +144,7 @@ def build_app(
     app.router.add_get("/api/survey", reports_api.survey_handler)
     app.router.add_get("/api/demand", reports_api.demand_handler)
     app.router.add_get("/api/staffing", reports_api.staffing_handler)
+    app.router.add_get("/api/reports/callbacks", reports_api.callbacks_handler)
     recordings_api.add_routes(app, Storage(Path(config.recordings.storage_dir)))
     recordings_page.add_routes(app)
     holds_api.add_routes(app)

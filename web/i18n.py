@@ -363,6 +363,23 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
                         "en": "Marked by operators"},
     "k_repeat_24h_rate": {"uk": "Повторні за 24 год", "ru": "Повторные за 24 ч",
                           "en": "Repeat calls within 24 h"},
+    # the callback figures (web/manager_analytics.py)
+    "callbacks_title": {"uk": "Зворотні дзвінки", "ru": "Обратные звонки", "en": "Callbacks"},
+    "k_jobs": {"uk": "Завдань", "ru": "Заданий", "en": "Jobs"},
+    "k_first_attempt_p50": {"uk": "До першої спроби, медіана", "ru": "До первой попытки, медиана",
+                            "en": "To the first attempt, median"},
+    "k_first_attempt_p90": {"uk": "До першої спроби, 90-й перцентиль",
+                            "ru": "До первой попытки, 90-й перцентиль",
+                            "en": "To the first attempt, 90th percentile"},
+    "k_attempts_per_job": {"uk": "Спроб на завдання", "ru": "Попыток на задание",
+                           "en": "Attempts per job"},
+    "k_success_rate": {"uk": "Успішних", "ru": "Успешных", "en": "Success rate"},
+    "k_missed_unreturned": {"uk": "Не передзвонили вчасно", "ru": "Не перезвонили вовремя",
+                            "en": "Missed calls not returned in time"},
+    "k_cause": {"uk": "Причина", "ru": "Причина", "en": "Cause"},
+    "k_appointments": {"uk": "Записів", "ru": "Записей", "en": "Appointments"},
+    "k_result": {"uk": "Відповідь на нагадування", "ru": "Ответ на напоминание",
+                 "en": "Reminder result"},
 }
 
 

@@ -1,4 +1,5 @@
-"""The reports page's analytics: post-call survey, demand by hour of week, staffing advice.
+"""The reports page's analytics: post-call survey, demand by hour of week, staffing advice,
+callbacks.
 
 Three sections under the KPIs of ``/reports`` (web/manager_reports.py), from the same
 computations as ``clinicall report --section survey|demand|staffing`` and the JSON API:
@@ -10,7 +11,11 @@ computations as ``clinicall report --section survey|demand|staffing`` and the JS
 - *staffing*: operators needed per queue and hour of week by Erlang A and C, from the four
   whole weeks before the period's end (a forecast needs the same hour over several weeks),
   against the operators logged in, under- and over-staffed hours marked; then the model's
-  assumptions.  docs/console.md.
+  assumptions;
+- *callbacks*: the period's callback figures (jobs, time to the first attempt, attempts per
+  job, success rate, missed calls not returned in time), jobs per cause and reminders per
+  result, as ``clinicall report --section callbacks`` (docs/callbacks.md, "Visibility").
+  docs/console.md.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinicall.reports.callbacks import callback_report
 from clinicall.reports.demand import compute_demand
 from clinicall.reports.staffing import compute_staffing
 from clinicall.reports.survey import compute_survey
-from clinicall.reports.table import Value
+from clinicall.reports.table import Report, Value
 from clinicall.settings.models import ClinicConfig
 from clinicall.web.dashboard import fmt
 from clinicall.web.i18n import tr
@@ -63,6 +69,26 @@ def survey_html(rows: list[dict[str, Value]], config: ClinicConfig, lang: str) -
         f'<canvas data-chart="{esc(json.dumps(chart))}" role="img" '
         f'aria-label="{esc(tr(lang, "chart_csat"))}"></canvas></figure></section>'
     )
+
+
+def callbacks_html(report: Report, lang: str) -> str:
+    """The summary row, then the jobs per cause and the reminders per result."""
+    [summary] = report.section("callbacks").rows
+    cells = "".join(f'<tr><th scope="row">{esc(tr(lang, "k_" + c.name))}</th>'
+                    f'<td data-report="callbacks:{c.name}">{esc(fmt(summary.get(c.name), c.unit))}'
+                    "</td></tr>" for c in report.section("callbacks").metrics)  # fmt: skip
+    tables = ""
+    for name, key, value in (("callback_causes", "cause", "jobs"),
+                             ("reminders", "result", "appointments")):  # fmt: skip
+        rows = "".join(f'<tr><th scope="row">{esc(str(r[key]))}</th>'
+                       f'<td data-report="{name}:{esc(str(r[key]))}">{esc(fmt(r[value], "count"))}'
+                       "</td></tr>" for r in report.section(name).rows)  # fmt: skip
+        tables += (f'<table><thead><tr><th>{esc(tr(lang, "k_" + key))}</th>'
+                   f"<th>{esc(tr(lang, 'k_' + value))}</th></tr>"
+                   f"</thead><tbody>{rows}</tbody></table>")  # fmt: skip
+    return (f'<section id="callbacks"><h2>{esc(tr(lang, "callbacks_title"))}</h2>'
+            f'<div class="scroll"><table><tbody>{cells}</tbody></table>{tables}</div>'
+            "</section>")  # fmt: skip
 
 
 def heatmap_html(rows: list[dict[str, Value]], lang: str) -> str:
@@ -120,7 +146,7 @@ def staffing_html(rows: list[dict[str, Value]], config: ClinicConfig, lang: str,
 
 async def analytics_html(session: AsyncSession, config: ClinicConfig, start: datetime,
                          end: datetime, lang: str) -> str:  # fmt: skip
-    """The three sections for the period [start, end) (local midnights)."""
+    """The four sections for the period [start, end) (local midnights)."""
     always = [q for q, v in config.queues.items() if v.survey == "always"]
     survey = await compute_survey(
         session, start=start, end=end, by="queue", timezone=config.clinic.timezone, always=always
@@ -135,4 +161,7 @@ async def analytics_html(session: AsyncSession, config: ClinicConfig, start: dat
         survey_html(survey.section("survey").rows, config, lang)
         + heatmap_html(demand.section("heatmap").rows, lang)
         + staffing_html(staffing.section("staffing").rows, config, lang, window)
+        + callbacks_html(await callback_report(
+            session, start=start, end=end, timezone=config.clinic.timezone,
+            unreturned_after=timedelta(minutes=config.kpi.unreturned_after_min)), lang)
     )

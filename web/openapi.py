@@ -90,6 +90,11 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                        {"name": "t", "in": "query", "schema": {"type": "number"}},
                        {"name": "max_abandon", "in": "query", "schema": {"type": "number"}}],
         "responses": _answers("the staffing advice", OBJECT, 400)}},
+    "/api/reports/callbacks": {"get": {
+        "summary": "Callback and reminder figures of a period",
+        "parameters": [{"name": "from", "in": "query", "schema": DATE},
+                       {"name": "to", "in": "query", "schema": DATE}],
+        "responses": _answers("the callback figures", OBJECT, 400)}},
     "/api/openapi.json": {"get": {"summary": "This document",
                                   "responses": _answers("OpenAPI 3.1", OBJECT)}},
     "/reports/download": {"get": {

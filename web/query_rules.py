@@ -22,6 +22,7 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/api/kpi": frozenset({"from", "to", "by"}),
     "/api/survey": frozenset({"from", "to", "by"}),
     "/api/demand": frozenset({"from", "to"}),
+    "/api/reports/callbacks": frozenset({"from", "to"}),
     "/api/complaints/report": frozenset({"from", "to"}),
     "/api/staffing": frozenset({"from", "to", "sl", "t", "max_abandon"}),
     "/api/recordings": frozenset({"from", "to", "queue", "operator", "digits", "min_s",

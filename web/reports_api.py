@@ -10,6 +10,7 @@ middleware's business, not this module's.
     GET /api/survey?from=2026-11-01&to=2026-11-30&by=operator (queue, operator, route, day, hour)
     GET /api/demand?from=2026-11-01&to=2026-11-30   (every demand table; needs the clinic config)
     GET /api/staffing?from=2026-11-02&to=2026-11-29&sl=80&t=20&max_abandon=5   (history window)
+    GET /api/reports/callbacks?from=2026-11-01&to=2026-11-30   (callback and reminder figures)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from clinicall.reports.callbacks import callback_report
 from clinicall.reports.demand import compute_demand
 from clinicall.reports.grouping import BadGroupingError
 from clinicall.reports.kpi import compute
@@ -56,6 +58,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/survey", survey_handler)
     app.router.add_get("/api/demand", demand_handler)
     app.router.add_get("/api/staffing", staffing_handler)
+    app.router.add_get("/api/reports/callbacks", callbacks_handler)
 
 
 def add_metrics(app: web.Application) -> None:
@@ -163,4 +166,16 @@ async def staffing_handler(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         report = await compute_staffing(session, start=start, end=end, config=request.app[CONFIG],
                                         target=Target(sl=sl, t_s=t, max_abandon=max_abandon))
+    return web.json_response(report.to_dict())
+
+
+async def callbacks_handler(request: web.Request) -> web.Response:
+    """The callback and reminder figures of the period (reports.callbacks): the summary, the
+    jobs per cause and the reminders per result, as ``clinicall report --section callbacks``."""
+    settings = request.app[KPI_SETTINGS]
+    start, end = period(request)
+    async with request.app[SESSIONS]() as session:
+        report = await callback_report(
+            session, start=start, end=end, timezone=settings.timezone,
+            unreturned_after=timedelta(minutes=settings.unreturned_after_min))
     return web.json_response(report.to_dict())

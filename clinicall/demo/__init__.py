@@ -242,6 +242,11 @@ async def print_report(parts: Running, config: ClinicConfig, since: datetime,
                                        .order_by(Call.started_at))).scalars().all()
     out("demo: the account, per call (from the store):")
     for call in accounted:
+        if call.purpose:  # a call clinicall placed: outside the inbound figures (docs/kpi.md)
+            reached = "answered" if call.answered_at else "not answered"
+            out(f"  {mask_number(call.dialled)}: clinicall's {call.purpose} call, {reached}, "
+                "not an inbound call")
+            continue
         fate = f"missed ({call.miss_cause})" if call.missed else "not missed"
         out(f"  {mask_number(call.caller)}: {call.ivr_outcome}, route {call.route or '-'}, "
             f"language {call.language or '-'}, path {call.ivr_path or '-'}, {fate}")

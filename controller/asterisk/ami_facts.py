@@ -84,6 +84,8 @@ CALL_VARIABLES = {
     "CLINICALL_PATH": "path",
     "CLINICALL_ROUTE": "route",
     "CLINICALL_OUTCOME": "outcome",
+    "CLINICALL_PURPOSE": "purpose",  # set by the originate of a call clinicall places ...
+    "CLINICALL_CALLED": "dialled",  # ... with the number it dials
 }
 HUNG_UP_BY = {"caller": HungUpBy.CALLER, "agent": HungUpBy.AGENT, "transfer": HungUpBy.TRANSFER}
 

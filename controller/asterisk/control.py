@@ -70,7 +70,10 @@ VARIABLE_UNSAFE = re.compile(r'[,"\\\x00-\x1f]')
 #: Neutral call data names → the dialplan's channel variables.
 CALL_DATA_VARIABLES = {"language": v.CLINICALL_LANG, "route": v.CLINICALL_ROUTE,
                        "path": v.CLINICALL_PATH, "outcome": v.CLINICALL_OUTCOME,
-                       "priority": v.CLINICALL_PRIORITY}  # fmt: skip
+                       "priority": v.CLINICALL_PRIORITY,
+                       # the number a call clinicall places dials (the inbound dialplan's
+                       # CLINICALL_DIALLED is the clinic's own number)
+                       "dialled": "CLINICALL_CALLED"}  # fmt: skip
 ORIGINATE_KEY = "CLINICALL_ORIGINATE_KEY"
 #: OriginateResponse ``Reason``: Asterisk's control frame that ended the attempt.
 ORIGINATE_REASONS = {"0": OriginateCause.NO_ROUTE, "1": OriginateCause.REJECTED,

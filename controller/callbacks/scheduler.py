@@ -35,7 +35,7 @@ from typing import Any
 
 from clinicall.controller.callbacks.intake import take_in_missed
 from clinicall.controller.callbacks.reminders import FLOW, call_at, plan_reminders
-from clinicall.controller.facts import MemberState
+from clinicall.controller.facts import CALLBACK_PURPOSE, REMINDER_PURPOSE, MemberState
 from clinicall.controller.port import (
     CALLBACK_ANSWERED,
     EngineControl,
@@ -299,11 +299,13 @@ class CallbackScheduler:
                                                  agent=agent or None, now=self.clock())
         if attempt is None:  # the claim was lost meanwhile: nothing was sent
             return
+        # the account keeps a call clinicall placed out of the inbound KPIs (docs/kpi.md)
+        placed = {"purpose": REMINDER_PURPOSE if flow else CALLBACK_PURPOSE, "dialled": job.phone}
         request = OriginateRequest(
             key=attempt.key, number=job.phone, queue=job.queue or "", priority=job.priority,
             caller_id=self.settings.caller_id,
             ring_timeout_s=ring_s if ring_s is not None else self.settings.ring_timeout_s,
-            data=data if data is not None else self._whisper(job), agent=agent,
+            data={**(data if data is not None else self._whisper(job)), **placed}, agent=agent,
             flow=flow)  # fmt: skip
         stored: str
         try:

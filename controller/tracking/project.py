@@ -16,6 +16,12 @@ crashed) is the engine's doing, not the patient's: hang-up side "engine", its wa
 attempt "cut" (not abandoned), and, unanswered, missed by cause "engine".  An overflowed call
 answered in the second queue is not missed.  A call still in progress is not (yet) missed: it
 is decided when the call ends, or at once for an abandon.
+
+A call clinicall placed itself (a callback attempt, a reminder: the call data ``purpose`` its
+originate set) is outbound, to the number it dialled, with that purpose, and never missed: it
+is not a patient calling the clinic, so the inbound KPIs leave it out (docs/kpi.md, "calls
+clinicall places").  Answered, it returns the patient's missed call like any answered call to
+the number (``clinicall.db.call_links``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from clinicall.controller import facts as f
+from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.controller.tracking import attempts as att
 from clinicall.controller.tracking.attempts import AttemptRecord
 from clinicall.controller.tracking.codec import decode
@@ -89,6 +96,9 @@ class CallRecord:
     #: The call's recording, only once an operator answered: engines record only while
     #: bridged, so an unanswered call's file holds no audio.
     recording: RecordingRef | None = None
+    #: Why clinicall placed this (outbound) call: ``callback`` or ``reminder``; None for a
+    #: call the patient placed (migration 0017).
+    purpose: str | None = None
 
 
 CALLER_NAME_CHARS = 80  # the column's size (migration 0012)
@@ -101,6 +111,7 @@ class _Facts:
     ivr: Mapping[str, Any] = field(default_factory=dict)
     routed: f.CallRouted | None = None
     data: dict[str, str] = field(default_factory=dict)  # CallDataSet, the latest per name
+    data_at: dict[tuple[str, str], datetime] = field(default_factory=dict)  # first set at
     channels: list[f.ChannelOpened] = field(default_factory=list)  # in order
     closed: list[f.ChannelClosed] = field(default_factory=list)
     cuts: list[f.ChannelCut] = field(default_factory=list)  # any channel of the call
@@ -143,6 +154,7 @@ def _sort(rows: Iterable[JournalRow]) -> _Facts:
             found.routed = found.routed or fact
         elif isinstance(fact, f.CallDataSet):
             found.data[fact.name] = fact.value
+            found.data_at.setdefault((fact.name, fact.value), fact.at)
         elif isinstance(fact, f.ChannelOpened):
             found.channels.append(fact)
         elif isinstance(fact, f.ChannelClosed):
@@ -173,7 +185,28 @@ def project_call(
     )
     if facts.cut_at is not None:
         attempts = _cut_attempts(attempts, facts.cut_at)
-    return _call(call_key, facts, attempts, config)
+    call = _call(call_key, facts, attempts, config)
+    purpose = facts.data.get("purpose")
+    return _placed(call, purpose, facts, config) if purpose in f.PURPOSES else call
+
+
+def _placed(call: CallRecord, purpose: str, facts: _Facts, config: TrackingConfig
+            ) -> CallRecord:  # fmt: skip
+    """A call clinicall placed: outbound, from the clinic's caller id to the number it
+    dialled, answered when the callee answered (an operator connected in a queue the callee
+    joined, the dialplan's ``callback_answered``, or the IVR flow ran), never missed."""
+    answers = [a for a in (call.answered_at, facts.data_at.get(("outcome", CALLBACK_ANSWERED)))
+               if a is not None]  # fmt: skip
+    if facts.ivr.get("started_at"):
+        answers.append(datetime.fromisoformat(str(facts.ivr["started_at"])))
+    first = facts.channels[0] if facts.channels else None
+    return replace(
+        call, direction=Direction.OUTBOUND, purpose=purpose,
+        caller=_e164(first.caller_number if first else None, config),
+        dialled=_e164(facts.data.get("dialled"), config) or call.dialled,
+        answered_at=min(answers, default=None), missed=False, miss_cause=None,
+        ivr_outcome=call.ivr_outcome if facts.ivr else None,
+    )
 
 
 def _cut_attempts(

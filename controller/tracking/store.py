@@ -172,7 +172,7 @@ async def _write_recording(session: AsyncSession, record: CallRecord, call_id: i
 
 _CALL_FIELDS = ("direction", "caller", "dialled", "started_at", "answered_at", "ended_at",
                 "language", "ivr_path", "route", "ivr_outcome", "hangup_side", "missed",
-                "miss_cause", "caller_name")  # fmt: skip
+                "miss_cause", "caller_name", "purpose")  # fmt: skip
 
 
 async def known_calls(session: AsyncSession, call_keys: Sequence[str]) -> set[str]:

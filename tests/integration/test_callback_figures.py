@@ -4,12 +4,24 @@ returned within the threshold."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import sys
 from datetime import timedelta
 
-from callback_fakes import TUESDAY_10_KYIV, Clock, ScriptedControl, Sessions, scheduler, write_call
+from callback_fakes import (
+    EXAMPLE,
+    TUESDAY_10_KYIV,
+    Clock,
+    ScriptedControl,
+    Sessions,
+    scheduler,
+    write_call,
+)
 
 from clinicall.controller.port import OriginateCause, OriginateFailed
-from clinicall.reports.callbacks import callback_figures, nearest_rank
+from clinicall.reports.callbacks import callback_figures, callback_report, nearest_rank
+from clinicall.reports.export import write
 
 T0 = TUESDAY_10_KYIV
 
@@ -40,3 +52,48 @@ async def test_figures_of_a_day(db_sessions: Sessions) -> None:
     assert (figures.attempts_per_job, figures.success_rate) == (1.0, 1.0)
     # returned: the answered callback's call; not: the busy one and the short number
     assert figures.missed_unreturned == 2
+
+
+async def test_the_report_section_holds_the_figures(db_sessions: Sessions) -> None:
+    """``clinicall report --section callbacks``: the summary row its CSV holds, and the jobs
+    per cause beside it in JSON."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl(members=2)
+    await write_call(db_sessions, "m1", T0, caller="+380501111111")
+    await write_call(db_sessions, "m2", T0 + timedelta(minutes=1), caller="+380502222222")
+    control.script = [None, OriginateFailed("Originate", OriginateCause.BUSY)]
+    cbs = scheduler(db_sessions, control, clock, owner="c1")
+    await cbs.run_once()
+    await cbs.attempts_done()
+    async with db_sessions() as session:
+        report = await callback_report(session, start=T0, end=T0 + timedelta(hours=1),
+                                       timezone="Europe/Kyiv",
+                                       unreturned_after=timedelta(minutes=10))  # fmt: skip
+    out = io.BytesIO()
+    write(report, "csv", out, "callbacks")
+    assert out.getvalue().decode().splitlines() == [
+        "jobs [count],first_attempt_p50 [s],first_attempt_p90 [s],attempts_per_job,"
+        "success_rate [%],missed_unreturned [count]",
+        "2,60.0,120.0,1.0,100.0,1",
+    ]
+    sections = report.to_dict()["sections"]
+    assert isinstance(sections, dict)
+    assert sections["callback_causes"]["rows"] == [{"cause": "abandoned", "jobs": 2}]
+    assert sections["reminders"]["rows"] == []
+
+
+async def test_report_command_writes_the_callback_figures(db_url: str, db_sessions: Sessions
+                                                          ) -> None:  # fmt: skip
+    """``clinicall report --section callbacks --format csv`` as a user runs it."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl(members=2)
+    await write_call(db_sessions, "m1", T0, caller="+380501111111")
+    cbs = scheduler(db_sessions, control, clock, owner="c1")
+    await cbs.run_once()
+    await cbs.attempts_done()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "clinicall", "report", "--from", "2026-11-24", "--to",
+        "2026-11-24", "--section", "callbacks", "--format", "csv", "--db", db_url,
+        "--config", str(EXAMPLE),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)  # fmt: skip
+    stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    assert stdout.decode().splitlines()[1] == "1,120.0,120.0,1.0,100.0,0"

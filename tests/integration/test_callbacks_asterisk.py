@@ -27,7 +27,8 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.db.callbacks import CallbackStore
-from clinicall.db.models import Call
+from clinicall.db.models import Call, Direction
+from clinicall.reports.kpi import compute
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.calltrace import CallTrace
@@ -167,6 +168,7 @@ async def test_an_unanswered_callback_is_retried_then_failed(
     clinic: SimulatedClinic, app: Running, scheduler: CallbackScheduler, clock: ShiftedClock
 ) -> None:
     caller = "+380501230002"
+    since = datetime.now(UTC)
     _expect_callbacks(clinic, range(1, 4), 2)
     await clinic.ami.action("Setvar", {"Variable": "SIM_PATIENT_380501230002",
                                        "Value": "noanswer"})  # fmt: skip
@@ -187,6 +189,31 @@ async def test_an_unanswered_callback_is_retried_then_failed(
     for key in keys:  # each attempt dialled the patient exactly once, unanswered
         trace = await clinic.finished(call_id_for(key), timeout=60)
         assert _patient_dials(trace) == ["NOANSWER"]
+    # the account holds the two attempts as calls clinicall placed, not as missed calls
+    placed = await _ended_calls(app, [call_id_for(key) for key in keys])
+    assert [(c.direction, c.purpose, c.missed, c.dialled) for c in placed] == [
+        (Direction.OUTBOUND, "callback", False, caller)] * 2
+    async with app.sessions() as session:
+        report = await compute(session, start=since, config=clinic.config,
+                               end=datetime.now(UTC) + timedelta(hours=1))
+    [calls] = report.section("calls").rows
+    assert (calls["inbound"], calls["missed"], calls["missed_abandoned"]) == (1, 1, 1)
+    [queue] = report.section("queues").rows
+    abandons = int(queue["abandoned"] or 0) + int(queue["short_abandoned"] or 0)
+    assert (queue["offered"], abandons, queue["answered"]) == (1, 1, 0)  # the patient only
+
+
+async def _ended_calls(app: Running, call_keys: list[str]) -> list[Call]:
+    """The account's rows of these calls once each has ended (it writes in batches)."""
+    for _ in range(100):
+        await app.tracker.flush()
+        async with app.sessions() as session:
+            rows = {c.call_key: c for c in await session.scalars(
+                select(Call).where(Call.call_key.in_(call_keys)))}
+        if len(rows) == len(call_keys) and all(c.ended_at for c in rows.values()):
+            return [rows[key] for key in call_keys]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the account never ended the calls {call_keys}")
 
 
 async def test_a_callback_due_after_hours_waits_for_the_next_opening(

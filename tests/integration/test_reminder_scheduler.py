@@ -69,7 +69,8 @@ async def test_the_reminder_is_planned_at_the_lead_time_and_rung_patient_first(
     assert appointment.reminder_job_id == job_id
     assert (request.number, request.flow, request.agent, request.queue) == (
         PATIENT, "reminder", "", "ultrasound")
-    assert request.data == {"appointment": str(appointment.id), "language": "en"}
+    assert request.data == {"appointment": str(appointment.id), "language": "en",
+                            "purpose": "reminder", "dialled": PATIENT}
     assert request.key == f"cb{job_id}-1"
     job = await cbs.store.job(job_id)
     assert job is not None

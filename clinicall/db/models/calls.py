@@ -44,6 +44,9 @@ class Call(Base):
     ivr_path: Mapped[str | None] = mapped_column(String(255))  # keys pressed, e.g. "2>1"
     route: Mapped[str | None] = mapped_column(String(64))  # triage topic
     caller_name: Mapped[str | None] = mapped_column(String(80))  # the caller id's name
+    # Why clinicall placed this outbound call (``callback``, ``reminder``; migration 0017);
+    # None for a patient's call.  docs/kpi.md, "calls clinicall places".
+    purpose: Mapped[str | None] = mapped_column(String(16))
     ivr_outcome: Mapped[IvrOutcome | None] = mapped_column(str_enum(IvrOutcome))
     hangup_side: Mapped[HangupSide | None] = mapped_column(str_enum(HangupSide))
     missed: Mapped[bool] = mapped_column(default=False)
