@@ -20,6 +20,7 @@ import re
 
 from clinicall.agi_scripts import variables as v
 from clinicall.freeswitch_config.accounting import ACCOUNT
+from clinicall.freeswitch_config.callback import callback_context
 from clinicall.freeswitch_config.callcenter import QUEUE_DOMAIN, queue_name
 from clinicall.freeswitch_config.xmlfile import fragment, raw, value
 from clinicall.settings.models import ClinicConfig, FreeswitchEngine
@@ -141,6 +142,7 @@ def context(config: ClinicConfig) -> str:
         "      </condition>",
         "    </extension>",
         "  </context>",
+        *callback_context(),
     ]
     return fragment(lines, note="clinicall's contexts: the IVR, its queues and the fallback "
-                    "queue; calls the clinic places")
+                    "queue; calls the clinic places; the callback call, agent first")
