@@ -59,7 +59,8 @@ def test_the_numbers_go_into_clinicalls_context(config: ClinicConfig) -> None:
 def test_the_call_is_answered_then_handed_to_the_outbound_socket(config: ClinicConfig) -> None:
     root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
     assert [c.get("name") for c in root.findall("context")] == ["clinicall",
-                                                                "clinicall_originate"]
+                                                                "clinicall_originate",
+                                                                "clinicall_callback"]
     context = root.findall("context")[0]
     call = context.find("extension[@name='clinicall_call']/condition")
     assert call is not None
