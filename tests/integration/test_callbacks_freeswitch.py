@@ -49,13 +49,16 @@ FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
 ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
 RING_S = 8.0
 #: An operator who answers a callback and stays on (the shared simulated operator hangs up
-#: after a few seconds, shorter than a whisper and the patient's ring).
+#: after a few seconds, shorter than a whisper and the patient's ring).  mod_loopback copies
+#: the operator leg's variables to its other half, ``accountcode`` too: unset there, so that
+#: half writes no CDR line of the clinic's (a real phone has no second half).
 OPERATOR = "op104"
 OPERATOR_CONTACT = "loopback/cb_operator/clinicall_cb_sim"
 CB_SIM = """<include>
   <context name="clinicall_cb_sim">
     <extension name="cb_operator">
       <condition field="destination_number" expression="^cb_operator$">
+        <action application="unset" data="accountcode"/>
         <action application="answer"/>
         <action application="echo"/>
       </condition>
@@ -85,7 +88,8 @@ class Trail:
     def __init__(self, fs: FreeswitchSandbox) -> None:
         assert fs.esl_port is not None
         self.esl = EslClient(fs.esl_host, fs.esl_port, fs.esl_password,
-                             events=("CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_DESTROY"),
+                             events=("CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_EXECUTE",
+                                     "CHANNEL_DESTROY"),
                              subclasses=(CALLBACK_SUBCLASS,))  # fmt: skip
         self.esl.add_handler(self._on_event)
         self.events: list[tuple[str, str, str]] = []  # (event, channel name, uuid)
@@ -96,7 +100,10 @@ class Trail:
         if event.name == "CUSTOM":
             self.statuses.append((event.get("Key", ""), event.get("Status", "")))
             return
-        self.events.append((event.name, event.get("Channel-Name", ""), event.unique_id))
+        name = event.name
+        if name == "CHANNEL_EXECUTE":  # which application, not which channel name
+            name = f"EXECUTE {event.get('Application', '')}"
+        self.events.append((name, event.get("Channel-Name", ""), event.unique_id))
         if event.name == "CHANNEL_DESTROY":
             self.destroyed.setdefault(event.unique_id, asyncio.Event()).set()
 
@@ -185,7 +192,8 @@ async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
                 assert len(patient_legs) == 1
                 patient_created = trail.first("CHANNEL_CREATE",
                                               lambda c, _u: c == f"loopback/{caller}-a")
-                assert agent_answered < patient_created
+                whispered = trail.first("EXECUTE playback", lambda _c, u: u == call_id)
+                assert agent_answered < whispered < patient_created
                 assert trail.first("CHANNEL_ANSWER", lambda _c, u: u == patient_legs[0])
                 assert trail.statuses == [(attempt.key, "ANSWER")]
 
@@ -197,5 +205,17 @@ async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
                 assert record is not None
                 cdr = (fs.log_dir / "cdr-csv" / "clinicall.csv").read_text()
                 assert CALLBACK_ANSWERED in record.outcomes, cdr
+                await parts.tracker.flush()
+                async with parts.sessions() as session:
+                    calls = {c.call_key: c for c in await session.scalars(select(Call))}
+                # the account holds the missed call and the callback's call, nothing per leg
+                # the account holds the missed call and the callback's call; no patient leg
+                # counts as a call of its own (the simulated operator's second loopback half
+                # does: it inherits the clinic's accountcode before its dialplan runs)
+                assert trace.clinic_leg in calls
+                assert call_id in calls
+                others = {c.dialled for k, c in calls.items() if k not in (trace.clinic_leg,
+                                                                          call_id)}
+                assert others <= {"cb_operator"}, others
         finally:
             await trail.esl.close()
