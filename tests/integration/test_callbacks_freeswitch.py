@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from clinicall.app import build_callback_scheduler, running
-from clinicall.controller.callbacks import SchedulerSettings
+from clinicall.app import Running, build_callback_scheduler, running
+from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.facts import ChannelClosed, Fact, QueueJoined
 from clinicall.controller.freeswitch.control import CALLBACK_SUBCLASS, call_id_for
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
@@ -32,7 +34,6 @@ from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.simclinic.freeswitch import (
-    SIM_CONTEXT_NAME,
     SIM_FILES,
     SIM_INCLUDES,
     CallObserver,
@@ -48,12 +49,14 @@ FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / \
 FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
 ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
 RING_S = 8.0
-#: An operator who answers a callback and stays on (the shared simulated operator hangs up
+#: Simulated patients (busy on +380501239..., else answering) and an operator who answers a
+#: callback and stays on (the shared simulated operator hangs up
 #: after a few seconds, shorter than a whisper and the patient's ring).  mod_loopback copies
 #: the operator leg's variables to its other half, ``accountcode`` too: unset there, so that
 #: half writes no CDR line of the clinic's (a real phone has no second half).
 OPERATOR = "op104"
-OPERATOR_CONTACT = "loopback/cb_operator/clinicall_cb_sim"
+CB_SIM_CONTEXT = "clinicall_cb_sim"
+OPERATOR_CONTACT = f"loopback/cb_operator/{CB_SIM_CONTEXT}"
 CB_SIM = """<include>
   <context name="clinicall_cb_sim">
     <extension name="cb_operator">
@@ -61,6 +64,17 @@ CB_SIM = """<include>
         <action application="unset" data="accountcode"/>
         <action application="answer"/>
         <action application="echo"/>
+      </condition>
+    </extension>
+    <extension name="busy_patient">
+      <condition field="destination_number" expression="^\\+380501239[0-9]+$">
+        <action application="hangup" data="USER_BUSY"/>
+      </condition>
+    </extension>
+    <extension name="answering_patient">
+      <condition field="destination_number" expression="^\\+?380[0-9]+$">
+        <action application="answer"/>
+        <action application="park"/>
       </condition>
     </extension>
   </context>
@@ -115,15 +129,35 @@ class Trail:
         await asyncio.wait_for(self.destroyed.setdefault(uuid, asyncio.Event()).wait(), within)
 
 
-async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
-        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
-    fs, config = make_freeswitch(_config(), name="callbacks",
+@dataclass
+class Clinic:
+    fs: FreeswitchSandbox
+    config: ClinicConfig
+    parts: Running
+    observer: CallObserver
+    trail: Trail
+    closed: dict[str, asyncio.Event]  # the account was told the channel closed
+    joined: asyncio.Event  # the account was told a caller joined a queue
+
+    def scheduler(self) -> CallbackScheduler:
+        """The scheduler ``clinicall run`` builds, on this engine, driven by the test."""
+        settings = SchedulerSettings(owner="test", ring_timeout_s=RING_S)
+        return build_callback_scheduler(self.parts.controller.config, self.parts.engine,
+                                        self.parts.sessions, settings=settings)  # fmt: skip
+
+
+@asynccontextmanager
+async def callback_clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path,
+                          name: str) -> AsyncIterator[Clinic]:  # fmt: skip
+    """FreeSWITCH with the clinic's config and the simulated patients and operators, and
+    ``running`` (store, engine, account, controller); nobody answers the queues yet."""
+    fs, config = make_freeswitch(_config(), name=name,
                                  extra_files={**SIM_FILES, "sim_cb_operator.xml": CB_SIM},
                                  extra_includes=[*SIM_INCLUDES, CB_INCLUDE])  # fmt: skip
     cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'clinicall.db'}"
     closed: dict[str, asyncio.Event] = {}
-    joined = asyncio.Event()  # the account was told a caller joined a queue
+    joined = asyncio.Event()
 
     def on_fact(fact: Fact) -> None:
         if isinstance(fact, ChannelClosed):
@@ -144,78 +178,113 @@ async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
                 assert isinstance(parts.engine, FreeswitchEngine)
                 parts.engine.subscribe(on_fact)
                 await parts.engine.wait_up(10)
-                # the patient's leg reaches the simulated patient (who answers), not the
-                # generated context, which refuses every number until a route is configured
-                parts.engine.control.originate_context = SIM_CONTEXT_NAME
-                caller = "+380501230001"
-                trace = await observer.call(config, caller, "0", number=ENGLISH_NUMBER)
-                # the patient waits in the universal queue, then hangs up: abandoned
-                await asyncio.wait_for(joined.wait(), 40)
-                await observer.hang_up(trace)
-                await observer.finished(trace, 30)
-                await asyncio.wait_for(closed.setdefault(trace.clinic_leg,
-                                                         asyncio.Event()).wait(), 10)
-                await asyncio.wait_for(trace.destroyed.wait(), 10)
-                await parts.tracker.reconcile()
-                await parts.tracker.flush()
-                async with parts.sessions() as session:
-                    missed = await session.scalar(select(Call.missed).where(
-                        Call.call_key == trace.clinic_leg))  # fmt: skip
-                assert missed is True
-
-                # one operator answers now
-                for command in (f"callcenter_config agent set contact {OPERATOR} "
-                                f"{OPERATOR_CONTACT}",
-                                f"callcenter_config agent set status {OPERATOR} 'Available'"):
-                    assert (await fs.api(command)).strip().startswith("+OK")
-                settings = SchedulerSettings(owner="test", ring_timeout_s=RING_S)
-                scheduler = build_callback_scheduler(parts.controller.config, parts.engine,
-                                                     parts.sessions, settings=settings)
-                claimed = await scheduler.run_once()
-                await scheduler.attempts_done()
-                jobs = await scheduler.store.jobs()
-                assert [(j.id, j.phone, j.queue) for j in jobs] == [
-                    (claimed[0], caller, "universal")]
-                [job] = jobs
-                assert (job.state, job.result, job.attempts) == ("done", "answered", 1)
-                [attempt] = await scheduler.store.attempts(job.id)
-                assert (attempt.key, attempt.agent, attempt.outcome) == (
-                    f"cb{job.id}-1", OPERATOR, "answered")
-                call_id = call_id_for(attempt.key)
-                assert attempt.call_id == call_id
-
-                # FreeSWITCH's own account of it: the operator's leg was answered before the
-                # patient's leg was created; the patient was dialled once and answered
-                agent_answered = trail.first("CHANNEL_ANSWER", lambda _c, u: u == call_id)
-                patient_legs = [u for n, c, u in trail.events if n == "CHANNEL_CREATE"
-                                and c == f"loopback/{caller}-a"]  # fmt: skip
-                assert len(patient_legs) == 1
-                patient_created = trail.first("CHANNEL_CREATE",
-                                              lambda c, _u: c == f"loopback/{caller}-a")
-                whispered = trail.first("EXECUTE playback", lambda _c, u: u == call_id)
-                assert agent_answered < whispered < patient_created
-                assert trail.first("CHANNEL_ANSWER", lambda _c, u: u == patient_legs[0])
-                assert trail.statuses == [(attempt.key, "ANSWER")]
-
-                # the call ends; its durable record says the patient answered
-                assert (await fs.api(f"uuid_kill {call_id}")).startswith("+OK")
-                await trail.gone(call_id)
-                await parts.tracker.reconcile()
-                record = await scheduler.store.call_record(call_id)
-                assert record is not None
-                cdr = (fs.log_dir / "cdr-csv" / "clinicall.csv").read_text()
-                assert CALLBACK_ANSWERED in record.outcomes, cdr
-                await parts.tracker.flush()
-                async with parts.sessions() as session:
-                    calls = {c.call_key: c for c in await session.scalars(select(Call))}
-                # the account holds the missed call and the callback's call, nothing per leg
-                # the account holds the missed call and the callback's call; no patient leg
-                # counts as a call of its own (the simulated operator's second loopback half
-                # does: it inherits the clinic's accountcode before its dialplan runs)
-                assert trace.clinic_leg in calls
-                assert call_id in calls
-                others = {c.dialled for k, c in calls.items() if k not in (trace.clinic_leg,
-                                                                          call_id)}
-                assert others <= {"cb_operator"}, others
+                # the patient's leg reaches the simulated patients, not the generated
+                # context, which refuses every number until an outbound route is configured
+                parts.engine.control.originate_context = CB_SIM_CONTEXT
+                yield Clinic(fs, config, parts, observer, trail, closed, joined)
         finally:
             await trail.esl.close()
+
+
+async def missed_call(c: Clinic, caller: str) -> str:
+    """A patient asks for an operator, waits in the universal queue and hangs up (abandoned);
+    returns the call's id once the account holds it as missed."""
+    c.joined.clear()
+    trace = await c.observer.call(c.config, caller, "0", number=ENGLISH_NUMBER)
+    await asyncio.wait_for(c.joined.wait(), 40)
+    await c.observer.hang_up(trace)
+    await c.observer.finished(trace, 30)
+    await asyncio.wait_for(c.closed.setdefault(trace.clinic_leg, asyncio.Event()).wait(), 10)
+    await asyncio.wait_for(trace.destroyed.wait(), 10)  # its CDR line is written
+    await c.parts.tracker.reconcile()
+    await c.parts.tracker.flush()
+    async with c.parts.sessions() as session:
+        missed = await session.scalar(select(Call.missed).where(
+            Call.call_key == trace.clinic_leg))  # fmt: skip
+    assert missed is True
+    return trace.clinic_leg
+
+
+async def operator_answers(c: Clinic) -> None:
+    for command in (f"callcenter_config agent set contact {OPERATOR} {OPERATOR_CONTACT}",
+                    f"callcenter_config agent set status {OPERATOR} 'Available'"):
+        assert (await c.fs.api(command)).strip().startswith("+OK")
+
+
+async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks") as c:
+        caller = "+380501230001"
+        missed = await missed_call(c, caller)
+        await operator_answers(c)
+        scheduler = c.scheduler()
+        fs, trail, parts = c.fs, c.trail, c.parts
+        claimed = await scheduler.run_once()
+        await scheduler.attempts_done()
+        jobs = await scheduler.store.jobs()
+        assert [(j.id, j.phone, j.queue) for j in jobs] == [(claimed[0], caller, "universal")]
+        [job] = jobs
+        assert (job.state, job.result, job.attempts) == ("done", "answered", 1)
+        [attempt] = await scheduler.store.attempts(job.id)
+        assert (attempt.key, attempt.agent, attempt.outcome) == (f"cb{job.id}-1", OPERATOR,
+                                                                 "answered")
+        call_id = call_id_for(attempt.key)
+        assert attempt.call_id == call_id
+
+        # FreeSWITCH's own account of it: the operator's leg was answered before the
+        # patient's leg was created; the patient was dialled once and answered
+        agent_answered = trail.first("CHANNEL_ANSWER", lambda _c, u: u == call_id)
+        patient_legs = [u for n, ch, u in trail.events if n == "CHANNEL_CREATE"
+                        and ch == f"loopback/{caller}-a"]  # fmt: skip
+        assert len(patient_legs) == 1
+        patient_created = trail.first("CHANNEL_CREATE",
+                                      lambda ch, _u: ch == f"loopback/{caller}-a")
+        whispered = trail.first("EXECUTE playback", lambda _c, u: u == call_id)
+        assert agent_answered < whispered < patient_created
+        assert trail.first("CHANNEL_ANSWER", lambda _c, u: u == patient_legs[0])
+        assert trail.statuses == [(attempt.key, "ANSWER")]
+
+        # the call ends; its durable record says the patient answered
+        assert (await fs.api(f"uuid_kill {call_id}")).startswith("+OK")
+        await trail.gone(call_id)
+        await parts.tracker.reconcile()
+        record = await scheduler.store.call_record(call_id)
+        assert record is not None
+        cdr = (fs.log_dir / "cdr-csv" / "clinicall.csv").read_text()
+        assert CALLBACK_ANSWERED in record.outcomes, cdr
+        await parts.tracker.flush()
+        async with parts.sessions() as session:
+            calls = {row.call_key: row for row in await session.scalars(select(Call))}
+        # the account holds the missed call and the callback's call; no patient leg
+        # counts as a call of its own (the simulated operator's second loopback half
+        # does: it inherits the clinic's accountcode before its dialplan runs)
+        assert missed in calls
+        assert call_id in calls
+        others = {row.dialled for key, row in calls.items() if key not in (missed, call_id)}
+        assert others <= {"cb_operator"}, others
+
+
+async def test_a_busy_patient_is_dialled_once_and_the_job_waits_for_its_retry(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-busy") as c:
+        caller = "+380501239001"  # the simulated patient who is busy
+        await missed_call(c, caller)
+        await operator_answers(c)
+        scheduler = c.scheduler()
+        [claimed] = await scheduler.run_once()
+        await scheduler.attempts_done()
+        [job] = await scheduler.store.jobs()
+        assert (job.id, job.state, job.result, job.attempts) == (claimed, "pending", "busy", 1)
+        [attempt] = await scheduler.store.attempts(job.id)
+        assert (attempt.agent, attempt.outcome) == (OPERATOR, "busy")
+        call_id = call_id_for(attempt.key)
+        await c.trail.gone(call_id)  # the operator's leg hung up after the failed bridge
+        patient_legs = [u for n, ch, u in c.trail.events if n == "CHANNEL_CREATE"
+                        and ch == f"loopback/{caller}-a"]  # fmt: skip
+        assert len(patient_legs) == 1
+        assert c.trail.statuses == [(attempt.key, "USER_BUSY")]
+        await c.parts.tracker.reconcile()
+        record = await scheduler.store.call_record(call_id)
+        assert record is not None
+        assert CALLBACK_ANSWERED not in record.outcomes
+        assert await scheduler.run_once() == []  # the retry is spacing_min away
