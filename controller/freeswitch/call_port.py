@@ -12,6 +12,7 @@ FreeSWITCH does the audio, as Asterisk does under FastAGI:
 - digit collection is ``play_and_get_digits``: any key stops its prompts and counts as the
   first digit (so typing ahead works across the whole menu), the digits land in a channel
   variable of its ``CHANNEL_EXECUTE_COMPLETE``;
+- a voice message is the ``record`` application into ``${recordings_dir}``;
 - the queue is entered by the dialplan after the ``socket`` application returns, from the
   CLINICALL_* variables :meth:`FreeswitchCallPort.enqueue` sets (the same names as on
   Asterisk): ``clinicall_after_ivr`` runs ``callcenter`` with them and, when the stay ends by
@@ -24,6 +25,7 @@ them when the caller hangs up; every command has a deadline.  ``EslHungUp`` beco
 
 from __future__ import annotations
 
+import re
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
@@ -51,6 +53,14 @@ ARG_UNSAFE = frozenset("|$\r\n")
 #: The ``say`` module per IVR language (FreeSWITCH has no Ukrainian module: Russian numbers
 #: are closest; the build holds no say sound files, see docs/engines/freeswitch.md).
 SAY_MODULES = {"en": "en", "ru": "ru", "uk": "ru"}
+#: A voice message (``record``): the beep before it, the energy below which audio counts as
+#: silence (mod_dptools' usual level; the caller's line noise stays below it), the sample
+#: rate when FreeSWITCH gives samples only, and the names and formats it may write.
+BEEP = "tone_stream://%(250,0,1000)"
+SILENCE_THRESHOLD = 200
+RECORD_RATE = 8000
+RECORDING_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+FORMAT = re.compile(r"[a-z0-9]{2,5}")
 
 
 class CallSession(Protocol):
@@ -172,10 +182,36 @@ class FreeswitchCallPort:
 
     async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
                      finish_keys: str, beep: bool = True) -> Recorded:
-        """Not yet on FreeSWITCH (its counterpart is the ``record`` application): the voice
-        message on the complaint route is refused here: the session ends and the dialplan's
-        fail-open puts the caller in the fallback queue (docs/engines/freeswitch.md, "Gaps")."""
-        raise PortError("recording a voice message is not available on FreeSWITCH yet")
+        """A beep (a tone), then ``record ${recordings_dir}/<name>.<fmt> <max s>
+        <energy threshold> <silence s>``: it ends at the time limit, after ``silence_s`` of
+        audio below the threshold, or at one of ``finish_keys`` (the channel's
+        ``playback_terminators``, as for a prompt); its completion carries the key
+        (``playback_terminator_used``) and the length written (``record_ms``).  The file is
+        overwritten by a re-recording.  FreeSWITCH's ``record`` hangs the channel up when it
+        cannot open the file, so a write failure ends the call (docs/engines/freeswitch.md,
+        "Voice messages")."""
+        if not RECORDING_NAME.fullmatch(name) or ".." in name.split("/"):
+            raise PortError(f"not a recording name: {name[:60]!r}")
+        if not FORMAT.fullmatch(fmt):
+            raise PortError(f"not a recording format: {fmt[:10]!r}")
+        if beep:
+            await self._played("playback", BEEP, "")
+        keys = "".join(d for d in dict.fromkeys(finish_keys) if d in "0123456789*#") or "none"
+        if keys != self._terminators:
+            await self._set({"playback_terminators": keys})
+            self._terminators = keys
+        limit_s = max(1, round(max_s))
+        arg = (f"${{recordings_dir}}/{name}.{fmt} {limit_s} {SILENCE_THRESHOLD} "
+               f"{max(1, round(silence_s))}")  # fmt: skip
+        done = await self._execute("record", arg, limit_s + DEADLINE_MARGIN_S)
+        key = done.get("variable_playback_terminator_used", "")
+        ms = done.get("variable_record_ms", "")
+        samples = done.get("variable_record_samples", "")
+        if ms.isdigit():
+            seconds = int(ms) / 1000
+        else:  # no rate known to FreeSWITCH: its sample count at telephone rate
+            seconds = int(samples) / RECORD_RATE if samples.isdigit() else 0.0
+        return Recorded(key if key in finish_keys else "", seconds)
 
     async def hangup(self) -> None:
         if self._session.hung_up:
