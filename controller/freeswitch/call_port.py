@@ -25,6 +25,7 @@ them when the caller hangs up; every command has a deadline.  ``EslHungUp`` beco
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Coroutine
 from typing import Any, Protocol
@@ -182,7 +183,7 @@ class FreeswitchCallPort:
 
     async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
                      finish_keys: str, beep: bool = True) -> Recorded:
-        """A beep (a tone), then ``record ${recordings_dir}/<name>.<fmt> <max s>
+        """A beep (a tone), then ``record ${recordings_dir}/<name>.<fmt> <max s - 1>
         <energy threshold> <silence s>``: it ends at the time limit, after ``silence_s`` of
         audio below the threshold, or at one of ``finish_keys`` (the channel's
         ``playback_terminators``, as for a prompt); its completion carries the key
@@ -200,10 +201,12 @@ class FreeswitchCallPort:
         if keys != self._terminators:
             await self._set({"playback_terminators": keys})
             self._terminators = keys
-        limit_s = max(1, round(max_s))
+        # ``record`` compares whole seconds of the clock and stops once more than the limit
+        # passed: a limit L records (L, L + 1] s, so max_s - 1 keeps the message within max_s
+        limit_s = max(1, math.ceil(max_s) - 1)
         arg = (f"${{recordings_dir}}/{name}.{fmt} {limit_s} {SILENCE_THRESHOLD} "
                f"{max(1, round(silence_s))}")  # fmt: skip
-        done = await self._execute("record", arg, limit_s + DEADLINE_MARGIN_S)
+        done = await self._execute("record", arg, max_s + DEADLINE_MARGIN_S)
         key = done.get("variable_playback_terminator_used", "")
         ms = done.get("variable_record_ms", "")
         samples = done.get("variable_record_samples", "")

@@ -22,7 +22,7 @@ async def test_a_message_is_a_beep_then_record_bounded_by_time_silence_and_keys(
     assert [(app, arg) for app, arg, _ in session.executed] == [
         ("multiset", "^^|playback_terminators=none"), ("playback", BEEP),
         ("multiset", "^^|playback_terminators=#"),
-        ("record", "${recordings_dir}/c1-complaint.wav 60 200 4")]
+        ("record", "${recordings_dir}/c1-complaint.wav 59 200 4")]  # (59, 60] s
     assert session.executed[-1][2] == 65  # the limit plus a margin
 
 
