@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from clinicall.agi_scripts import variables as v
+from clinicall.controller.freeswitch.call_port import SURVEY_HANDOVER
 from clinicall.freeswitch_config.accounting import ACCOUNT
 from clinicall.freeswitch_config.callback import callback_context
 from clinicall.freeswitch_config.callcenter import QUEUE_DOMAIN, queue_name
@@ -102,6 +103,16 @@ def context(config: ClinicConfig) -> str:
         _action("set", f"{v.CLINICALL_QUEUE}=${{{v.CLINICALL_OVERFLOW}}}", quoted=True),
         _action("set", f"{v.CLINICALL_OVERFLOW}="),
         _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
+        "      </condition>",
+        "    </extension>",
+        "    <!-- Answered and agreed to the survey: back to the controller for it. -->",
+        "    <extension name=\"clinicall_survey\">",
+        f"      <condition field=\"destination_number\" expression={value(after_queue)}/>",
+        f"      <condition field={raw('${' + v.CLINICALL_SURVEY + '}')} expression=\"^1$\"/>",
+        "      <condition field=\"${cc_cause}\" expression=\"^answered$\">",
+        _action("set", f"{SURVEY_HANDOVER}=1"),
+        _action("socket", socket_target(engine)),
+        _action("hangup"),
         "      </condition>",
         "    </extension>",
         "    <extension name=\"clinicall_queue_done\">",

@@ -16,7 +16,9 @@ FreeSWITCH does the audio, as Asterisk does under FastAGI:
 - the queue is entered by the dialplan after the ``socket`` application returns, from the
   CLINICALL_* variables :meth:`FreeswitchCallPort.enqueue` sets (the same names as on
   Asterisk): ``clinicall_after_ivr`` runs ``callcenter`` with them and, when the stay ends by
-  the queue's timeout, the overflow queue.
+  the queue's timeout, the overflow queue; a caller who agreed to the survey
+  (``CLINICALL_SURVEY=1``) is handed back over a second ``socket`` once the operator hung up,
+  with ``CLINICALL_SURVEYING=1`` (:func:`answered_call`).
 
 One call, one scope: the ``OutboundSession`` owns the call's tasks (``start_task``) and ends
 them when the caller hangs up; every command has a deadline.  ``EslHungUp`` becomes
@@ -31,7 +33,7 @@ from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from clinicall.agi_scripts import variables as v
-from clinicall.calltypes import CallInfo, QueueRequest
+from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
 from clinicall.controller.freeswitch.control import SCORE_PER_PRIORITY
 from clinicall.controller.freeswitch.esl.errors import EslCommandError, EslHungUp
 from clinicall.controller.freeswitch.esl.message import EslEvent
@@ -99,11 +101,31 @@ def sound_sequence(prompts: list[str]) -> str:
     return files[0] if len(files) == 1 else "file_string://" + "!".join(files)
 
 
+#: Set by the generated dialplan when it hands an answered caller back for the post-call survey
+#: (clinicall/freeswitch_config/dialplan.py).
+SURVEY_HANDOVER = "CLINICALL_SURVEYING"
+
+
+def answered_call(channel: EslEvent) -> AnsweredCall | None:
+    """The answered call a survey session is about, from the channel's variables when the
+    dialplan handed the caller back after the operator hung up (``CLINICALL_SURVEYING``):
+    the language and route the IVR set, mod_callcenter's ``cc_queue`` and ``cc_agent``; None
+    for the call's first session."""
+    if channel.get(f"variable_{SURVEY_HANDOVER}") != "1":
+        return None
+    queue = channel.get("variable_cc_queue", "").partition("@")[0]
+    return AnsweredCall(language=channel.get(f"variable_{v.CLINICALL_LANG}", ""),
+                        queue=queue or channel.get(f"variable_{v.CLINICALL_QUEUE}", ""),
+                        operator=channel.get("variable_cc_agent", ""),
+                        route=channel.get(f"variable_{v.CLINICALL_ROUTE}", ""))  # fmt: skip
+
+
 def call_info(channel: EslEvent) -> CallInfo:
     """The call as the ``connect`` reply's channel data describes it.  ``call_id`` is
     ``Channel-Call-UUID``, as the live facts have it (controller/freeswitch/esl_facts.py)."""
     channel_id = channel.unique_id
     return CallInfo(
+        answered=answered_call(channel),
         call_id=channel.get("Channel-Call-UUID") or channel_id,
         channel_id=channel_id,
         caller_number=_presented(channel.get("Caller-Caller-ID-Number", "")),
@@ -179,6 +201,7 @@ class FreeswitchCallPort:
             v.CLINICALL_PATH: request.path,
             v.CLINICALL_ROUTE: request.route,
             v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
+            v.CLINICALL_SURVEY: "1" if request.survey else "",
         })  # fmt: skip
 
     async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,

@@ -93,8 +93,8 @@ def test_after_the_ivr_the_chosen_queue_then_its_overflow_after_a_timeout(
         config: ClinicConfig) -> None:
     root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
     names = [e.get("name") for e in root.findall("context/extension")]
-    assert names[:4] == ["clinicall_queue", "clinicall_overflow", "clinicall_queue_done",
-                         "clinicall_after_ivr"]  # the queue is tried before the fail-open
+    assert names[:5] == ["clinicall_queue", "clinicall_overflow", "clinicall_survey",
+                         "clinicall_queue_done", "clinicall_after_ivr"]  # queue before fail-open
     queue = root.find("context/extension[@name='clinicall_queue']")
     assert queue is not None
     _, outcome = queue.findall("condition")
