@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from clinicall.agi_scripts import variables as v
 from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
-from clinicall.controller.freeswitch.control import SCORE_PER_PRIORITY
+from clinicall.controller.freeswitch.control import FLOW, SCORE_PER_PRIORITY
 from clinicall.controller.freeswitch.esl.errors import EslCommandError, EslHungUp
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.ivr.port import CallerHungUp, PortError, Recorded
@@ -120,12 +120,20 @@ def answered_call(channel: EslEvent) -> AnsweredCall | None:
                         route=channel.get(f"variable_{v.CLINICALL_ROUTE}", ""))  # fmt: skip
 
 
+def reminder_of(channel: EslEvent) -> str | None:
+    """The appointment a reminder call is about (the originate's ``CLINICALL_FLOW=reminder``
+    and ``CLINICALL_APPOINTMENT``); None for every other call."""
+    if channel.get(f"variable_{FLOW}") != v.REMINDER_SCRIPT:
+        return None
+    return channel.get(f"variable_{v.CLINICALL_APPOINTMENT}") or None
+
+
 def call_info(channel: EslEvent) -> CallInfo:
     """The call as the ``connect`` reply's channel data describes it.  ``call_id`` is
     ``Channel-Call-UUID``, as the live facts have it (controller/freeswitch/esl_facts.py)."""
     channel_id = channel.unique_id
     return CallInfo(
-        answered=answered_call(channel),
+        answered=answered_call(channel), reminder=reminder_of(channel),
         call_id=channel.get("Channel-Call-UUID") or channel_id,
         channel_id=channel_id,
         caller_number=_presented(channel.get("Caller-Caller-ID-Number", "")),

@@ -74,6 +74,13 @@ CALLBACK_SUBCLASS = "clinicall::callback"
 RING_S = "CLINICALL_RING_S"
 DIAL_CONTEXT = "CLINICALL_DIAL_CONTEXT"
 PATIENT_CALLER_ID = "CLINICALL_CALLER_ID"
+#: Patient first into an IVR flow (a reminder, docs/reminders.md): the answered callee runs
+#: the generated ``clinicall_flow`` extension, which hands it to the controller's outbound
+#: socket with ``CLINICALL_FLOW`` set (the CallPort reads it) and, when the flow queued the
+#: callee (key 0), goes on to the queue.
+FLOW = "CLINICALL_FLOW"
+FLOW_EXTENSION = "clinicall_flow XML clinicall"
+FLOW_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 #: What the whisper may add to the wait for the patient's outcome after the operator answered.
 WHISPER_S = 20.0
 #: The agent's leg ended before the dialplan said how the patient's leg went: the operator
@@ -184,9 +191,8 @@ class FreeswitchControl:
         if not DIALLABLE.fullmatch(request.number):
             raise EngineRefused(action, "not a diallable number (digits, optional +)")
         _checked(action, "queue", request.queue)
-        if request.flow:  # patient first into an IVR flow: not on this adapter yet
-            raise EngineRefused(action, "an IVR flow after the answer is not available on "
-                                "FreeSWITCH yet")  # fmt: skip
+        if request.flow and (request.agent or not FLOW_NAME.fullmatch(request.flow)):
+            raise EngineRefused(action, "a flow is a lower-case name, without agent")
         call_id = call_id_for(request.key)
         if call_id in self._originating:
             raise EngineRefused(action, "this key is being dialled already")
@@ -203,9 +209,12 @@ class FreeswitchControl:
             variables.update({RING_S: variables["originate_timeout"],
                               DIAL_CONTEXT: self.originate_context,
                               PATIENT_CALLER_ID: request.caller_id})  # fmt: skip
-        else:
-            variables.update({v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
-                              "cc_base_score": str(request.priority * SCORE_PER_PRIORITY)})
+        else:  # a flow decides itself whether the callee joins the queue
+            if request.flow:
+                variables[FLOW] = request.flow
+            else:
+                variables[v.CLINICALL_OUTCOME] = v.OUTCOME_QUEUE
+            variables["cc_base_score"] = str(request.priority * SCORE_PER_PRIORITY)
             if request.caller_id:
                 variables["origination_caller_id_number"] = request.caller_id
         for name, value in request.data.items():
@@ -218,8 +227,9 @@ class FreeswitchControl:
             contact = await self._agent_contact(action, request.agent)
             command = f"originate {{{block}}}{contact} {request.number} XML {CALLBACK_CONTEXT}"
         else:
+            after = FLOW_EXTENSION if request.flow else AFTER_IVR
             command = (f"originate {{{block}}}loopback/{request.number}/"
-                       f"{self.originate_context} {AFTER_IVR}")  # fmt: skip
+                       f"{self.originate_context} {after}")  # fmt: skip
         patient: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if request.agent:  # before the command: the Status may come right after the answer
             self._patients[request.key] = patient

@@ -107,6 +107,9 @@ class Trail:
                              subclasses=(CALLBACK_SUBCLASS,))  # fmt: skip
         self.esl.add_handler(self._on_event)
         self.events: list[tuple[str, str, str]] = []  # (event, channel name, uuid)
+        self.executed: list[tuple[str, str, str]] = []  # (uuid, application, its argument)
+        #: Called with each application a channel starts (uuid, application).
+        self.on_execute: Callable[[str, str], None] | None = None
         self.statuses: list[tuple[str, str]] = []  # (Key, Status)
         self.destroyed: dict[str, asyncio.Event] = {}
 
@@ -116,7 +119,11 @@ class Trail:
             return
         name = event.name
         if name == "CHANNEL_EXECUTE":  # which application, not which channel name
-            name = f"EXECUTE {event.get('Application', '')}"
+            app = event.get("Application", "")
+            name = f"EXECUTE {app}"
+            self.executed.append((event.unique_id, app, event.get("Application-Data", "")))
+            if self.on_execute is not None:
+                self.on_execute(event.unique_id, app)
         self.events.append((name, event.get("Channel-Name", ""), event.unique_id))
         if event.name == "CHANNEL_DESTROY":
             self.destroyed.setdefault(event.unique_id, asyncio.Event()).set()
@@ -147,11 +154,11 @@ class Clinic:
 
 
 @asynccontextmanager
-async def callback_clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path,
-                          name: str) -> AsyncIterator[Clinic]:  # fmt: skip
+async def callback_clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
+                          config: ClinicConfig | None = None) -> AsyncIterator[Clinic]:  # fmt: skip
     """FreeSWITCH with the clinic's config and the simulated patients and operators, and
     ``running`` (store, engine, account, controller); nobody answers the queues yet."""
-    fs, config = make_freeswitch(_config(), name=name,
+    fs, config = make_freeswitch(config or _config(), name=name,
                                  extra_files={**SIM_FILES, "sim_cb_operator.xml": CB_SIM},
                                  extra_includes=[*SIM_INCLUDES, CB_INCLUDE])  # fmt: skip
     cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"

@@ -147,9 +147,26 @@ async def test_a_link_lost_while_the_patient_rings_is_unknown_and_never_redialle
         await control_for(lost).originate(REQUEST)
 
 
-async def test_a_patient_first_flow_is_refused_on_this_adapter() -> None:
+async def test_a_reminder_dials_the_patient_first_into_the_flow_extension() -> None:
     esl = CallbackEsl()
-    with pytest.raises(EngineRefused, match="flow"):
-        await control_for(esl).originate(OriginateRequest(
-            key="k", number="0501234567", queue="q", flow="reminder"))
+    await control_for(esl).originate(OriginateRequest(
+        key="cb9-1", number="+380501240001", queue="ultrasound", priority=1, flow="reminder",
+        ring_timeout_s=10, data={"appointment": "12", "language": "en"}))  # fmt: skip
+    [(kind, command)] = esl.sent
+    assert kind == "bgapi"
+    block, target = command.removeprefix("originate {").split("}", 1)
+    assert dict(item.split("=", 1) for item in block.split(",")) == {
+        "origination_uuid": call_id_for("cb9-1"), "CLINICALL_ORIGINATE_KEY": "cb9-1",
+        "originate_timeout": "10", "accountcode": "clinicall", "CLINICALL_QUEUE": "ultrasound",
+        "CLINICALL_PRIORITY": "1", "CLINICALL_FLOW": "reminder", "cc_base_score": "3600",
+        "CLINICALL_APPOINTMENT": "12", "CLINICALL_LANG": "en"}  # fmt: skip
+    assert target == "loopback/+380501240001/sim clinicall_flow XML clinicall"
+
+
+async def test_a_flow_with_an_agent_or_a_bad_name_is_refused_unsent() -> None:
+    esl = CallbackEsl()
+    for flow, agent in (("reminder", "op101"), ("Reminder", ""), ("a b", "")):
+        with pytest.raises(EngineRefused, match="flow"):
+            await control_for(esl).originate(OriginateRequest(
+                key="k", number="0501234567", queue="q", flow=flow, agent=agent))
     assert esl.sent == []

@@ -1,7 +1,8 @@
-"""The post-call survey on FreeSWITCH: the caller who agreed is marked when queued, the
-generated dialplan hands an answered one back over a second outbound socket, and that
-session's channel data names the answered call (the real engine:
-tests/integration/test_survey_freeswitch.py)."""
+"""Sessions the dialplan hands over besides the IVR's.  The post-call survey: a caller who
+agreed is marked when queued, the generated dialplan hands an answered one back over a second
+outbound socket, and that session's channel data names the answered call.  A reminder: the
+answered callee of a flow originate goes to the controller and then to the queue or the end
+(the real engine: tests/integration/test_survey_freeswitch.py, test_reminders_freeswitch.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,29 @@ def test_an_answered_caller_who_agreed_goes_back_to_the_controller() -> None:
     steps = [(a.get("application"), a.get("data")) for a in survey.findall("condition/action")]
     assert steps == [("set", "CLINICALL_SURVEYING=1"),
                      ("socket", "127.0.0.1:8084 async full"), ("hangup", None)]
+
+
+def test_a_reminder_session_names_its_appointment() -> None:
+    assert call_info(CHANNEL).reminder is None
+    reminder = EslEvent([*CHANNEL.headers, ("variable_CLINICALL_FLOW", "reminder"),
+                         ("variable_CLINICALL_APPOINTMENT", "12")])  # fmt: skip
+    assert call_info(reminder).reminder == "12"
+
+
+def test_the_flow_extension_hands_the_callee_to_the_controller_then_queue_or_end() -> None:
+    text = render_freeswitch_config(load_config(EXAMPLE)).files[inc.CONTEXT]
+    root = ET.fromstring(text[text.index("<include>"):])
+    flow = root.find("context/extension[@name='clinicall_flow']/condition")
+    assert flow is not None
+    assert [(a.get("application"), a.get("data")) for a in flow] == [
+        ("set", "socket_resume=true"), ("socket", "127.0.0.1:8084 async full"),
+        ("transfer", "clinicall_flow_done XML clinicall")]
+    done = root.findall("context/extension[@name='clinicall_flow_done']/condition")
+    assert [(c.get("field"), c.get("expression")) for c in done] == [
+        ("destination_number", "^clinicall_flow_done$"), ("${CLINICALL_OUTCOME}", "^queue$")]
+    assert [(a.tag, a.get("application"), a.get("data")) for a in done[1]] == [
+        ("action", "transfer", "clinicall_after_ivr XML clinicall"),
+        ("anti-action", "hangup", None)]
 
 
 def test_the_second_session_names_the_answered_call_the_first_none() -> None:
