@@ -21,7 +21,6 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinicall.asterisk_config.queues import member_interface
-from clinicall.controller.asterisk.control import call_id_for as asterisk_call_id
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.desk import OperatorDesk
@@ -42,7 +41,7 @@ from clinicall.recordings.voice_complaints import MessageCase, open_from_message
 from clinicall.reports.keeper import HourlySumsKeeper
 from clinicall.reports.settings import KpiSettings
 from clinicall.settings.models import AsteriskEngine as AsteriskEngineSettings
-from clinicall.settings.models import ClinicConfig, EngineMismatch
+from clinicall.settings.models import ClinicConfig
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +203,8 @@ def build_callback_scheduler(config: ClinicConfig, engine: Engine,
                              owner: str | None = None,
                              settings: SchedulerSettings | None = None) -> CallbackScheduler:
     """The callback scheduler on the engine's control and the store, in real time (the
-    account's clock: the missed calls it reads carry real times).  ``owner`` names this
+    account's clock: the missed calls it reads carry real times), on either engine: the call
+    id rule is the engine's (``Engine.call_id_for``).  ``owner`` names this
     process in the jobs' claims (host and pid by default)."""
     from clinicall.db.callbacks import CallbackStore
 
@@ -214,9 +214,7 @@ def build_callback_scheduler(config: ClinicConfig, engine: Engine,
         owner=name, caller_id=config.numbers[0].number, lease=timedelta(seconds=own.lease_s),
         resolve_after=timedelta(seconds=own.resolve_after_s))
     store = CallbackStore(sessions, owner=settings.owner, lease=settings.lease)
-    if not isinstance(engine, AsteriskEngine):
-        raise EngineMismatch("asterisk", engine.name)  # the only adapter of this version
-    return CallbackScheduler(engine.control, store, config, call_id_for=asterisk_call_id,
+    return CallbackScheduler(engine.control, store, config, call_id_for=engine.call_id_for,
                              clock=utc_now, settings=settings,
                              country_code=TrackingConfig.from_clinic(config).country_code)
 

@@ -250,6 +250,14 @@ class Engine(DurableRecord, Protocol):
 
     def health(self) -> EngineHealth: ...
 
+    def call_id_for(self, key: str) -> str:
+        """The engine's id of the call an originate with idempotency ``key`` places, known
+        before dialling: the callback store keeps it with the key, and an attempt whose
+        outcome was lost is settled from the account's record of this call
+        (docs/callbacks.md, "Never dialled twice").  Asterisk: ``cb-`` + a hash of the key
+        (the originate's ChannelId); FreeSWITCH: a UUID-shaped hash (``origination_uuid``)."""
+        ...
+
     def subscribe(self, handler: FactHandler) -> None:
         """``handler`` gets every live fact, in wire order (sync; must not block)."""
         ...

@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 
 from clinicall.agi_scripts import variables as v
+from clinicall.controller.freeswitch.call_port import SURVEY_HANDOVER
 from clinicall.freeswitch_config.accounting import ACCOUNT
+from clinicall.freeswitch_config.callback import callback_context
 from clinicall.freeswitch_config.callcenter import QUEUE_DOMAIN, queue_name
 from clinicall.freeswitch_config.xmlfile import fragment, raw, value
 from clinicall.settings.models import ClinicConfig, FreeswitchEngine
@@ -103,6 +105,16 @@ def context(config: ClinicConfig) -> str:
         _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
         "      </condition>",
         "    </extension>",
+        "    <!-- Answered and agreed to the survey: back to the controller for it. -->",
+        "    <extension name=\"clinicall_survey\">",
+        f"      <condition field=\"destination_number\" expression={value(after_queue)}/>",
+        f"      <condition field={raw('${' + v.CLINICALL_SURVEY + '}')} expression=\"^1$\"/>",
+        "      <condition field=\"${cc_cause}\" expression=\"^answered$\">",
+        _action("set", f"{SURVEY_HANDOVER}=1"),
+        _action("socket", socket_target(engine)),
+        _action("hangup"),
+        "      </condition>",
+        "    </extension>",
         "    <extension name=\"clinicall_queue_done\">",
         f"      <condition field=\"destination_number\" expression={value(after_queue)}>",
         _action("hangup"),
@@ -118,6 +130,23 @@ def context(config: ClinicConfig) -> str:
         _action("set", f"{v.CLINICALL_ROUTE}={config.ivr.fallback_route}", anti=True),
         _action("set", f"{v.CLINICALL_QUEUE}={fallback.queue}", anti=True),
         _action("callcenter", queue_name(fallback.queue), anti=True),
+        _action("hangup", anti=True),
+        "      </condition>",
+        "    </extension>",
+        "    <!-- A call the clinic placed into an IVR flow (a reminder), answered: the flow, -->",
+        "    <!-- then the queue when the flow queued the callee (key 0), else the end. -->",
+        "    <extension name=\"clinicall_flow\">",
+        "      <condition field=\"destination_number\" expression=\"^clinicall_flow$\">",
+        _action("set", "socket_resume=true"),
+        _action("socket", socket_target(engine)),
+        _action("transfer", "clinicall_flow_done XML " + CONTEXT),  # re-read the outcome
+        "      </condition>",
+        "    </extension>",
+        "    <extension name=\"clinicall_flow_done\">",
+        "      <condition field=\"destination_number\" expression=\"^clinicall_flow_done$\"/>",
+        f"      <condition field={raw('${' + v.CLINICALL_OUTCOME + '}')} "
+        f"expression={value('^' + v.OUTCOME_QUEUE + '$')}>",
+        _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
         _action("hangup", anti=True),
         "      </condition>",
         "    </extension>",
@@ -141,6 +170,7 @@ def context(config: ClinicConfig) -> str:
         "      </condition>",
         "    </extension>",
         "  </context>",
+        *callback_context(),
     ]
     return fragment(lines, note="clinicall's contexts: the IVR, its queues and the fallback "
-                    "queue; calls the clinic places")
+                    "queue; calls the clinic places; the callback call, agent first")

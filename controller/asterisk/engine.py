@@ -33,7 +33,7 @@ from clinicall.agi_scripts.variables import (
 from clinicall.controller.asterisk.ami.client import AMIClient
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
-from clinicall.controller.asterisk.control import AsteriskControl
+from clinicall.controller.asterisk.control import AsteriskControl, call_id_for
 from clinicall.controller.asterisk.health import AmiHealth
 from clinicall.controller.asterisk.record import QueueLogRecord
 from clinicall.controller.port import CallHandler, EngineHealth, FactHandler, ReconcileBatch
@@ -91,6 +91,10 @@ class AsteriskEngine:
         return await self.record.reconcile(cursor)
 
     # ---- health ------------------------------------------------------------------------
+
+    def call_id_for(self, key: str) -> str:
+        """The originate's ChannelId for ``key`` (``control.call_id_for``)."""
+        return call_id_for(key)
 
     def health(self) -> EngineHealth:
         return self.health_state.snapshot()

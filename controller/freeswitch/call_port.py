@@ -12,10 +12,13 @@ FreeSWITCH does the audio, as Asterisk does under FastAGI:
 - digit collection is ``play_and_get_digits``: any key stops its prompts and counts as the
   first digit (so typing ahead works across the whole menu), the digits land in a channel
   variable of its ``CHANNEL_EXECUTE_COMPLETE``;
+- a voice message is the ``record`` application into ``${recordings_dir}``;
 - the queue is entered by the dialplan after the ``socket`` application returns, from the
   CLINICALL_* variables :meth:`FreeswitchCallPort.enqueue` sets (the same names as on
   Asterisk): ``clinicall_after_ivr`` runs ``callcenter`` with them and, when the stay ends by
-  the queue's timeout, the overflow queue.
+  the queue's timeout, the overflow queue; a caller who agreed to the survey
+  (``CLINICALL_SURVEY=1``) is handed back over a second ``socket`` once the operator hung up,
+  with ``CLINICALL_SURVEYING=1`` (:func:`answered_call`).
 
 One call, one scope: the ``OutboundSession`` owns the call's tasks (``start_task``) and ends
 them when the caller hangs up; every command has a deadline.  ``EslHungUp`` becomes
@@ -24,12 +27,14 @@ them when the caller hangs up; every command has a deadline.  ``EslHungUp`` beco
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from clinicall.agi_scripts import variables as v
-from clinicall.calltypes import CallInfo, QueueRequest
-from clinicall.controller.freeswitch.control import SCORE_PER_PRIORITY
+from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
+from clinicall.controller.freeswitch.control import FLOW, SCORE_PER_PRIORITY
 from clinicall.controller.freeswitch.esl.errors import EslCommandError, EslHungUp
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.ivr.port import CallerHungUp, PortError, Recorded
@@ -51,6 +56,14 @@ ARG_UNSAFE = frozenset("|$\r\n")
 #: The ``say`` module per IVR language (FreeSWITCH has no Ukrainian module: Russian numbers
 #: are closest; the build holds no say sound files, see docs/engines/freeswitch.md).
 SAY_MODULES = {"en": "en", "ru": "ru", "uk": "ru"}
+#: A voice message (``record``): the beep before it, the energy below which audio counts as
+#: silence (mod_dptools' usual level; the caller's line noise stays below it), the sample
+#: rate when FreeSWITCH gives samples only, and the names and formats it may write.
+BEEP = "tone_stream://%(250,0,1000)"
+SILENCE_THRESHOLD = 200
+RECORD_RATE = 8000
+RECORDING_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+FORMAT = re.compile(r"[a-z0-9]{2,5}")
 
 
 class CallSession(Protocol):
@@ -88,11 +101,39 @@ def sound_sequence(prompts: list[str]) -> str:
     return files[0] if len(files) == 1 else "file_string://" + "!".join(files)
 
 
+#: Set by the generated dialplan when it hands an answered caller back for the post-call survey
+#: (clinicall/freeswitch_config/dialplan.py).
+SURVEY_HANDOVER = "CLINICALL_SURVEYING"
+
+
+def answered_call(channel: EslEvent) -> AnsweredCall | None:
+    """The answered call a survey session is about, from the channel's variables when the
+    dialplan handed the caller back after the operator hung up (``CLINICALL_SURVEYING``):
+    the language and route the IVR set, mod_callcenter's ``cc_queue`` and ``cc_agent``; None
+    for the call's first session."""
+    if channel.get(f"variable_{SURVEY_HANDOVER}") != "1":
+        return None
+    queue = channel.get("variable_cc_queue", "").partition("@")[0]
+    return AnsweredCall(language=channel.get(f"variable_{v.CLINICALL_LANG}", ""),
+                        queue=queue or channel.get(f"variable_{v.CLINICALL_QUEUE}", ""),
+                        operator=channel.get("variable_cc_agent", ""),
+                        route=channel.get(f"variable_{v.CLINICALL_ROUTE}", ""))  # fmt: skip
+
+
+def reminder_of(channel: EslEvent) -> str | None:
+    """The appointment a reminder call is about (the originate's ``CLINICALL_FLOW=reminder``
+    and ``CLINICALL_APPOINTMENT``); None for every other call."""
+    if channel.get(f"variable_{FLOW}") != v.REMINDER_SCRIPT:
+        return None
+    return channel.get(f"variable_{v.CLINICALL_APPOINTMENT}") or None
+
+
 def call_info(channel: EslEvent) -> CallInfo:
     """The call as the ``connect`` reply's channel data describes it.  ``call_id`` is
     ``Channel-Call-UUID``, as the live facts have it (controller/freeswitch/esl_facts.py)."""
     channel_id = channel.unique_id
     return CallInfo(
+        answered=answered_call(channel), reminder=reminder_of(channel),
         call_id=channel.get("Channel-Call-UUID") or channel_id,
         channel_id=channel_id,
         caller_number=_presented(channel.get("Caller-Caller-ID-Number", "")),
@@ -168,14 +209,43 @@ class FreeswitchCallPort:
             v.CLINICALL_PATH: request.path,
             v.CLINICALL_ROUTE: request.route,
             v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
+            v.CLINICALL_SURVEY: "1" if request.survey else "",
         })  # fmt: skip
 
     async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
                      finish_keys: str, beep: bool = True) -> Recorded:
-        """Not yet on FreeSWITCH (its counterpart is the ``record`` application): the voice
-        message on the complaint route is refused here: the session ends and the dialplan's
-        fail-open puts the caller in the fallback queue (docs/engines/freeswitch.md, "Gaps")."""
-        raise PortError("recording a voice message is not available on FreeSWITCH yet")
+        """A beep (a tone), then ``record ${recordings_dir}/<name>.<fmt> <max s - 1>
+        <energy threshold> <silence s>``: it ends at the time limit, after ``silence_s`` of
+        audio below the threshold, or at one of ``finish_keys`` (the channel's
+        ``playback_terminators``, as for a prompt); its completion carries the key
+        (``playback_terminator_used``) and the length written (``record_ms``).  The file is
+        overwritten by a re-recording.  FreeSWITCH's ``record`` hangs the channel up when it
+        cannot open the file, so a write failure ends the call (docs/engines/freeswitch.md,
+        "Voice messages")."""
+        if not RECORDING_NAME.fullmatch(name) or ".." in name.split("/"):
+            raise PortError(f"not a recording name: {name[:60]!r}")
+        if not FORMAT.fullmatch(fmt):
+            raise PortError(f"not a recording format: {fmt[:10]!r}")
+        if beep:
+            await self._played("playback", BEEP, "")
+        keys = "".join(d for d in dict.fromkeys(finish_keys) if d in "0123456789*#") or "none"
+        if keys != self._terminators:
+            await self._set({"playback_terminators": keys})
+            self._terminators = keys
+        # ``record`` compares whole seconds of the clock and stops once more than the limit
+        # passed: a limit L records (L, L + 1] s, so max_s - 1 keeps the message within max_s
+        limit_s = max(1, math.ceil(max_s) - 1)
+        arg = (f"${{recordings_dir}}/{name}.{fmt} {limit_s} {SILENCE_THRESHOLD} "
+               f"{max(1, round(silence_s))}")  # fmt: skip
+        done = await self._execute("record", arg, max_s + DEADLINE_MARGIN_S)
+        key = done.get("variable_playback_terminator_used", "")
+        ms = done.get("variable_record_ms", "")
+        samples = done.get("variable_record_samples", "")
+        if ms.isdigit():
+            seconds = int(ms) / 1000
+        else:  # no rate known to FreeSWITCH: its sample count at telephone rate
+            seconds = int(samples) / RECORD_RATE if samples.isdigit() else 0.0
+        return Recorded(key if key in finish_keys else "", seconds)
 
     async def hangup(self) -> None:
         if self._session.hung_up:

@@ -4,7 +4,9 @@ clinic call, written when the call ends whether or not the controller was connec
 
 ``decode_line`` (sans-IO) turns one line's fields into durable facts, as Asterisk's queue_log
 lines become them (controller/asterisk/record_facts.py): the channel's call, what the IVR (or
-the dialplan's fail-open) decided, and the caller's stay in mod_callcenter's queue.  The line
+the dialplan's fail-open) decided, and the caller's stay in mod_callcenter's queue; on a
+callback's operator leg, that the patient answered (``CLINICALL_OUTCOME=callback_answered``,
+as Asterisk's ``CLINICALLCB`` line).  The line
 holds the caller's *last* queue only (mod_callcenter keeps its ``cc_*`` variables for one
 queue): an earlier queue of an overflowed call is known from the live events only.
 ``CdrRecord`` reads the file from a cursor (byte offset and inode; a new inode or a shorter
@@ -26,6 +28,7 @@ from typing import Any, TypedDict
 
 from clinicall.agi_scripts import variables as v
 from clinicall.controller.facts import (
+    CallDataSet,
     CallRouted,
     ChannelOfCall,
     Fact,
@@ -36,7 +39,7 @@ from clinicall.controller.facts import (
     QueueJoined,
     QueueLeft,
 )
-from clinicall.controller.port import ReconcileBatch
+from clinicall.controller.port import CALLBACK_ANSWERED, ReconcileBatch
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,10 @@ def decode_line(fields: Mapping[str, str], offset: int, *, queue_domain: str) ->
             language=fields.get(v.CLINICALL_LANG, ""), route=fields.get(v.CLINICALL_ROUTE, ""),
             path=fields.get(v.CLINICALL_PATH, ""), caller=fields.get("caller_id_number", ""),
             dialled=fields.get("CLINICALL_DIALLED", "")))  # fmt: skip
+    elif outcome == CALLBACK_ANSWERED:  # the callback's patient answered (the operator's leg)
+        answered_at = _epoch(fields, "end_epoch") or start
+        facts.append(CallDataSet(key=f"cdr:{channel}:callback", at=_at(answered_at), **base,
+                                 name="outcome", value=CALLBACK_ANSWERED))  # fmt: skip
     joined = _epoch(fields, "cc_queue_joined_epoch")
     queue = fields.get("cc_queue", "").removesuffix(f"@{queue_domain}")
     if joined is None or not queue:

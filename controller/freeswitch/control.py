@@ -13,6 +13,13 @@ callee answered, or ``-ERR <CAUSE>``; the answered callee then runs the dialplan
 does.  The channel's uuid is derived from the request's idempotency key, so after a restart
 or a lost link the call is recognised by its facts instead of being dialled again.
 
+Agent first (a callback, ``OriginateRequest.agent``): the agent's contact (from
+``callcenter_config agent list``) is originated into the generated ``clinicall_callback``
+context with the patient's number as the extension; once the operator answered the dialplan
+whispers, bridges the patient and fires a ``clinicall::callback`` CUSTOM event (``Key``,
+``Status``: ``ANSWER``, or the bridge's ``originate_disposition`` cause); an operator who hangs
+up first ends the agent's leg without one (docs/engines/freeswitch.md, "The callback call").
+
 Queue members are mod_callcenter agents (operator ids) and tiers: log-in is ``tier add`` (and
 the agent's status), log-out ``tier del``, pause the agent's status ``On Break``.  An agent's
 status is per agent, not per queue: a pause in one queue pauses the operator everywhere.
@@ -20,6 +27,7 @@ status is per agent, not per queue: a pause in one queue pauses the operator eve
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
@@ -33,6 +41,7 @@ from clinicall.controller.freeswitch.esl.errors import (
     EslLinkLost,
     EslNotConnected,
 )
+from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.port import (
     EngineRefused,
     EngineTimeout,
@@ -57,6 +66,26 @@ AFTER_IVR = "clinicall_after_ivr XML clinicall"
 #: The context the dialling leg of an originated call runs in (the generated dialplan's).
 ORIGINATE_CONTEXT = "clinicall_originate"
 ORIGINATE_KEY = "CLINICALL_ORIGINATE_KEY"
+#: Agent first: the context the operator's answered leg runs (the generated dialplan's,
+#: clinicall/freeswitch_config/dialplan.py), the channel variables it reads, and the CUSTOM
+#: event it fires with the patient's outcome.
+CALLBACK_CONTEXT = "clinicall_callback"
+CALLBACK_SUBCLASS = "clinicall::callback"
+RING_S = "CLINICALL_RING_S"
+DIAL_CONTEXT = "CLINICALL_DIAL_CONTEXT"
+PATIENT_CALLER_ID = "CLINICALL_CALLER_ID"
+#: Patient first into an IVR flow (a reminder, docs/reminders.md): the answered callee runs
+#: the generated ``clinicall_flow`` extension, which hands it to the controller's outbound
+#: socket with ``CLINICALL_FLOW`` set (the CallPort reads it) and, when the flow queued the
+#: callee (key 0), goes on to the queue.
+FLOW = "CLINICALL_FLOW"
+FLOW_EXTENSION = "clinicall_flow XML clinicall"
+FLOW_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+#: What the whisper may add to the wait for the patient's outcome after the operator answered.
+WHISPER_S = 20.0
+#: The agent's leg ended before the dialplan said how the patient's leg went: the operator
+#: hung up during the whisper or while the patient rang.
+AGENT_GONE = "AGENT_GONE"
 DIALLABLE = re.compile(r"\+?[0-9]{2,20}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}")
 VARIABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -148,6 +177,10 @@ class FreeswitchControl:
         self.originate_context = originate_context
         self.clock = clock
         self._originating: set[str] = set()
+        #: Agent-first originates waiting for the patient's leg: key → its Status; and the
+        #: agent leg's uuid → key (its hang-up before a Status: the operator left).
+        self._patients: dict[str, asyncio.Future[str]] = {}
+        self._agent_legs: dict[str, str] = {}
         #: Keys whose originate was sent and then lost with the link: never dialled again here.
         self._unknown: set[str] = set()
 
@@ -158,6 +191,8 @@ class FreeswitchControl:
         if not DIALLABLE.fullmatch(request.number):
             raise EngineRefused(action, "not a diallable number (digits, optional +)")
         _checked(action, "queue", request.queue)
+        if request.flow and (request.agent or not FLOW_NAME.fullmatch(request.flow)):
+            raise EngineRefused(action, "a flow is a lower-case name, without agent")
         call_id = call_id_for(request.key)
         if call_id in self._originating:
             raise EngineRefused(action, "this key is being dialled already")
@@ -167,36 +202,102 @@ class FreeswitchControl:
         variables = {
             "origination_uuid": call_id, ORIGINATE_KEY: request.key,
             "originate_timeout": str(max(1, round(request.ring_timeout_s))),
-            "accountcode": ACCOUNT, v.CLINICALL_OUTCOME: v.OUTCOME_QUEUE,
-            v.CLINICALL_QUEUE: request.queue, v.CLINICALL_PRIORITY: str(request.priority),
-            "cc_base_score": str(request.priority * SCORE_PER_PRIORITY),
+            "accountcode": ACCOUNT, v.CLINICALL_QUEUE: request.queue,
+            v.CLINICALL_PRIORITY: str(request.priority),
         }  # fmt: skip
-        if request.caller_id:
-            variables["origination_caller_id_number"] = request.caller_id
+        if request.agent:  # the operator's leg runs the callback context, not the queue
+            variables.update({RING_S: variables["originate_timeout"],
+                              DIAL_CONTEXT: self.originate_context,
+                              PATIENT_CALLER_ID: request.caller_id})  # fmt: skip
+        else:  # a flow decides itself whether the callee joins the queue
+            if request.flow:
+                variables[FLOW] = request.flow
+            else:
+                variables[v.CLINICALL_OUTCOME] = v.OUTCOME_QUEUE
+            variables["cc_base_score"] = str(request.priority * SCORE_PER_PRIORITY)
+            if request.caller_id:
+                variables["origination_caller_id_number"] = request.caller_id
         for name, value in request.data.items():
             variables[channel_variable(action, name)] = value
         if any(VALUE_UNSAFE.search(value) for value in variables.values()):
             raise EngineRefused(action, "call data, caller id or key with a comma, brace, "
                                 "quote, space or $")  # fmt: skip
         block = ",".join(f"{k}={x}" for k, x in variables.items())
-        command = (f"originate {{{block}}}loopback/{request.number}/{self.originate_context} "
-                   f"{AFTER_IVR}")  # fmt: skip
+        if request.agent:
+            contact = await self._agent_contact(action, request.agent)
+            command = f"originate {{{block}}}{contact} {request.number} XML {CALLBACK_CONTEXT}"
+        else:
+            after = FLOW_EXTENSION if request.flow else AFTER_IVR
+            command = (f"originate {{{block}}}loopback/{request.number}/"
+                       f"{self.originate_context} {after}")  # fmt: skip
+        patient: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if request.agent:  # before the command: the Status may come right after the answer
+            self._patients[request.key] = patient
+            self._agent_legs[call_id] = request.key
         self._originating.add(call_id)
         try:
             output = await self._bgapi(action, command, request.ring_timeout_s + self.deadline_s)
+            if output.startswith("+OK") and request.agent:
+                await self._patient_answered(action, patient, request)
         except OutcomeUnknown:
             self._unknown.add(request.key)
             raise
         finally:
             self._originating.discard(call_id)
+            self._patients.pop(request.key, None)
+            self._agent_legs.pop(call_id, None)
         if output.startswith("+OK"):
             return OriginateResult(request.key, call_id, call_id)
         cause = output.removeprefix("-ERR").strip().split()[0] if output.strip() else ""
-        raise OriginateFailed(action, ORIGINATE_CAUSES.get(cause, OriginateCause.FAILED),
-                              {"cause": cause})  # fmt: skip
+        failed = (OriginateCause.AGENT_MISSED if request.agent  # nobody dialled the patient
+                  else ORIGINATE_CAUSES.get(cause, OriginateCause.FAILED))  # fmt: skip
+        raise OriginateFailed(action, failed, {"cause": cause})
+
+    async def _patient_answered(self, action: str, patient: asyncio.Future[str],
+                                request: OriginateRequest) -> None:  # fmt: skip
+        """The operator answered: until the dialplan says how the patient's leg went."""
+        try:
+            async with asyncio.timeout(request.ring_timeout_s + WHISPER_S + self.deadline_s):
+                status = await patient
+        except TimeoutError:
+            raise EngineTimeout(action, "no outcome of the patient's leg in time") from None
+        if status == "ANSWER":
+            return
+        cause = (OriginateCause.AGENT_MISSED if status == AGENT_GONE
+                 else ORIGINATE_CAUSES.get(status, OriginateCause.FAILED))  # fmt: skip
+        raise OriginateFailed(action, cause, {"status": status})
+
+    async def _agent_contact(self, action: str, agent: str) -> str:
+        """The dial string mod_callcenter rings ``agent`` with (``agent list``)."""
+        name = _checked(action, "member", agent)
+        for row in rows(await self._api(action, "callcenter_config agent list")):
+            if row.get("name") == name:
+                contact = row.get("contact", "")
+                if not contact or any(c.isspace() for c in contact):
+                    raise EngineRefused(action, f"agent {name}: no contact without spaces")
+                return contact
+        raise EngineRefused(action, f"no agent {name}")
+
+    def on_event(self, event: EslEvent) -> None:
+        """Every event of the inbound link: the callback dialplan's ``clinicall::callback``
+        settles its patient's leg; the agent leg's hang-up before it, the operator's leaving."""
+        if event.name == "CUSTOM" and event.subclass == CALLBACK_SUBCLASS:
+            waiting = self._patients.get(event.get("Key", ""))
+            status = event.get("Status", "")
+        elif event.name == "CHANNEL_HANGUP" and event.unique_id in self._agent_legs:
+            waiting = self._patients.get(self._agent_legs[event.unique_id])
+            status = AGENT_GONE
+        else:
+            return
+        if waiting is not None and not waiting.done():
+            waiting.set_result(status)
 
     def on_link_lost(self, detail: str) -> None:
-        """The ESL client fails a pending bgapi by itself (EslLinkLost → OutcomeUnknown)."""
+        """A pending bgapi fails by itself (EslLinkLost → OutcomeUnknown); a callback waiting
+        for its patient's leg will not hear it on this link."""
+        for waiting in self._patients.values():
+            if not waiting.done():
+                waiting.set_exception(OutcomeUnknown("originate", f"ESL link lost ({detail})"))
 
     # ---- queue members -----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ One object per FreeSWITCH, built by the wiring from the clinic config's ``engine
 - live facts: every event of the inbound link (channels, ``callcenter::info``, recordings, the
   link's own up/down) goes through ``EslFactDecoder`` to the subscribers, in wire order;
 - control: ``FreeswitchControl`` (bgapi originate, callcenter_config, uuid_kill, uuid_setvar);
+  it also hears the ``clinicall::callback`` events the callback dialplan fires;
 - per-call sessions: the outbound-socket server the dialplan's ``socket`` connects to, each
   call handed over as a ``FreeswitchCallPort``;
 - health: the inbound link's state, last event and reconnects;
@@ -23,9 +24,11 @@ from clinicall.controller.freeswitch.call_port import FreeswitchCallPort
 from clinicall.controller.freeswitch.cdr import CdrRecord
 from clinicall.controller.freeswitch.control import (
     ACCOUNT,
+    CALLBACK_SUBCLASS,
     ORIGINATE_CONTEXT,
     QUEUE_DOMAIN,
     FreeswitchControl,
+    call_id_for,
 )
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
@@ -58,7 +61,7 @@ class FreeswitchEngine:
         self.settings = settings
         self.outbound_port = settings.outbound_port if outbound_port is None else outbound_port
         self.esl = EslClient(settings.esl_host, settings.esl_port, settings.esl_password,
-                             events=EVENTS, subclasses=(CALLCENTER,),
+                             events=EVENTS, subclasses=(CALLCENTER, CALLBACK_SUBCLASS),
                              on_status=self._on_status)  # fmt: skip
         self._control = FreeswitchControl(self.esl, originate_context=originate_context)
         self.record = CdrRecord(Path(settings.cdr_dir) / f"{ACCOUNT}.csv",
@@ -78,7 +81,12 @@ class FreeswitchEngine:
     def control(self) -> FreeswitchControl:
         return self._control
 
+    def call_id_for(self, key: str) -> str:
+        """The originated call's ``origination_uuid`` for ``key`` (``control.call_id_for``)."""
+        return call_id_for(key)
+
     def _on_event(self, event: EslEvent) -> None:
+        self._control.on_event(event)  # a callback's patient leg: its outcome
         for fact in self.decoder.decode(event):
             for handler in self._handlers:
                 handler(fact)

@@ -59,7 +59,8 @@ def test_the_numbers_go_into_clinicalls_context(config: ClinicConfig) -> None:
 def test_the_call_is_answered_then_handed_to_the_outbound_socket(config: ClinicConfig) -> None:
     root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
     assert [c.get("name") for c in root.findall("context")] == ["clinicall",
-                                                                "clinicall_originate"]
+                                                                "clinicall_originate",
+                                                                "clinicall_callback"]
     context = root.findall("context")[0]
     call = context.find("extension[@name='clinicall_call']/condition")
     assert call is not None
@@ -92,8 +93,8 @@ def test_after_the_ivr_the_chosen_queue_then_its_overflow_after_a_timeout(
         config: ClinicConfig) -> None:
     root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
     names = [e.get("name") for e in root.findall("context/extension")]
-    assert names[:4] == ["clinicall_queue", "clinicall_overflow", "clinicall_queue_done",
-                         "clinicall_after_ivr"]  # the queue is tried before the fail-open
+    assert names[:5] == ["clinicall_queue", "clinicall_overflow", "clinicall_survey",
+                         "clinicall_queue_done", "clinicall_after_ivr"]  # queue before fail-open
     queue = root.find("context/extension[@name='clinicall_queue']")
     assert queue is not None
     _, outcome = queue.findall("condition")

@@ -119,7 +119,7 @@ async def test_enqueue_sets_the_dialplans_variables_in_one_application() -> None
                               "cc_base_score=7200", "CLINICALL_MAX_WAIT=60",
                               "CLINICALL_OVERFLOW=universal", "CLINICALL_LANG=ru",
                               "CLINICALL_PATH=lang:2/main:1", "CLINICALL_ROUTE=pediatrics",
-                              "CLINICALL_OUTCOME=queue"]
+                              "CLINICALL_OUTCOME=queue", "CLINICALL_SURVEY="]
 
 
 async def test_a_value_freeswitch_would_read_as_syntax_is_refused_unsent() -> None:

@@ -1,0 +1,78 @@
+"""The callback call, agent first (docs/callbacks.md, "The callback call";
+docs/engines/freeswitch.md, "The callback call").
+
+The engine port's originate rings the reserved operator's contact into the
+``clinicall_callback`` context with the patient's number as the extension
+(controller/freeswitch/control.py).  Once the operator answered, their leg runs this: a
+whisper (a tone, then how many minutes ago the patient called), then ``bridge`` to the
+patient through ``loopback/<number>/${CLINICALL_DIAL_CONTEXT}`` (the originate context the
+controller names: the generated one refuses every number until an outbound route is
+configured, the tests' simulated patient answers).  The moment the patient answers, before
+the two are bridged, FreeSWITCH runs one application on each leg (``bridge_pre_execute_*``):
+on the operator's leg ``set CLINICALL_OUTCOME=callback_answered``, which the leg's CDR line
+keeps (the durable record a controller that was down reads back, as Asterisk's
+``CLINICALLCB`` queue_log line), and on the patient's leg the ``clinicall::callback`` event
+(``Key``, ``Status: ANSWER``) the controller waits for.  A patient who does not answer, is busy
+or unreachable: the bridge fails, the same event carries its ``originate_disposition``
+(``NO_ANSWER``, ``USER_BUSY``, ...) and the operator's leg hangs up.
+"""
+
+from __future__ import annotations
+
+from clinicall.controller.freeswitch.control import (
+    CALLBACK_CONTEXT,
+    CALLBACK_SUBCLASS,
+    DIAL_CONTEXT,
+    ORIGINATE_KEY,
+    PATIENT_CALLER_ID,
+    RING_S,
+)
+from clinicall.controller.port import CALLBACK_ANSWERED
+from clinicall.freeswitch_config.xmlfile import raw, value
+
+#: The whisper's tone (the build has no sound files; the worded whisper per language comes
+#: with the callback prompts).
+WHISPER_TONE = "tone_stream://%(400,100,880);loops=2"
+WHISPER_AGO = "CLINICALL_AGO_MIN"
+
+
+def _var(name: str) -> str:
+    return "${" + name + "}"
+
+
+def _event(status: str) -> str:
+    return (f"Event-Name=CUSTOM,Event-Subclass={CALLBACK_SUBCLASS},"
+            f"Key={_var(ORIGINATE_KEY)},Status={status}")
+
+
+def _set(assignment: str) -> str:
+    return f"        <action application=\"set\" data={raw(assignment)}/>"
+
+
+def callback_context() -> list[str]:
+    """The ``clinicall_callback`` context (lines inside ``dialplan_context.xml``)."""
+    patient = (f"{{origination_caller_id_number={_var(PATIENT_CALLER_ID)},"
+               f"originate_timeout={_var(RING_S)}}}"
+               f"loopback/{_var('destination_number')}/{_var(DIAL_CONTEXT)}")
+    return [
+        f"  <context name={value(CALLBACK_CONTEXT)}>",
+        "    <!-- Callbacks, agent first: the operator answered; whisper, then the patient. -->",
+        "    <extension name=\"clinicall_callback\">",
+        "      <condition field=\"destination_number\" expression=\"^\\+?[0-9]+$\">",
+        _set("continue_on_fail=true"),
+        _set("hangup_after_bridge=true"),
+        f"        <action application=\"playback\" data={raw(WHISPER_TONE)}/>",
+        f"        <action application=\"say\" "
+        f"data={raw('en NUMBER PRONOUNCED ' + _var(WHISPER_AGO))}/>",
+        _set("bridge_pre_execute_aleg_app=set"),
+        _set(f"bridge_pre_execute_aleg_data=CLINICALL_OUTCOME={CALLBACK_ANSWERED}"),
+        _set("bridge_pre_execute_bleg_app=event"),
+        _set(f"bridge_pre_execute_bleg_data={_event('ANSWER')}"),
+        f"        <action application=\"bridge\" data={raw(patient)}/>",
+        f"        <action application=\"event\" "
+        f"data={raw(_event(_var('originate_disposition')))}/>",
+        "        <action application=\"hangup\"/>",
+        "      </condition>",
+        "    </extension>",
+        "  </context>",
+    ]

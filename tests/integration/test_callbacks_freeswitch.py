@@ -1,0 +1,297 @@
+"""Callbacks on the real FreeSWITCH 1.10.12: a patient who abandons the queue is called back,
+agent first (the operator's contact is rung and whispered to, then the patient is dialled and
+bridged), with the scheduler ``clinicall.app.build_callback_scheduler`` builds for this engine
+(the call id rule is the engine port's).  That the operator was rung before the patient, and
+that the patient was dialled once, is read from the test's own Event Socket link, never from
+the store; that the patient answered is then read back from the operator leg's CDR line, as
+a controller that was down would (docs/engines/freeswitch.md, "The callback call").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from clinicall.app import Running, build_callback_scheduler, running
+from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.facts import ChannelClosed, Fact, QueueJoined
+from clinicall.controller.freeswitch.control import CALLBACK_SUBCLASS, call_id_for
+from clinicall.controller.freeswitch.engine import FreeswitchEngine
+from clinicall.controller.freeswitch.esl.client import EslClient
+from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.controller.port import CALLBACK_ANSWERED
+from clinicall.db.models import Call
+from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
+from clinicall.prompt_build import build_prompts, prompt_texts
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.sandbox.rootfs import default_cache_dir
+from clinicall.settings import ClinicConfig, load_config
+from clinicall.simclinic.freeswitch import (
+    SIM_FILES,
+    SIM_INCLUDES,
+    CallObserver,
+    operators_answer,
+)
+
+from .scenario import Clock
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
+
+FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / \
+    "clinic.freeswitch.example.yaml"
+FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
+ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
+RING_S = 8.0
+#: Simulated patients (busy on +380501239..., else answering) and an operator who answers a
+#: callback and stays on (the shared simulated operator hangs up
+#: after a few seconds, shorter than a whisper and the patient's ring).  mod_loopback copies
+#: the operator leg's variables to its other half, ``accountcode`` too: unset there, so that
+#: half writes no CDR line of the clinic's (a real phone has no second half).
+OPERATOR = "op104"
+CB_SIM_CONTEXT = "clinicall_cb_sim"
+OPERATOR_CONTACT = f"loopback/cb_operator/{CB_SIM_CONTEXT}"
+CB_SIM = """<include>
+  <context name="clinicall_cb_sim">
+    <extension name="cb_operator">
+      <condition field="destination_number" expression="^cb_operator$">
+        <action application="unset" data="accountcode"/>
+        <action application="answer"/>
+        <action application="echo"/>
+      </condition>
+    </extension>
+    <extension name="busy_patient">
+      <condition field="destination_number" expression="^\\+380501239[0-9]+$">
+        <action application="hangup" data="USER_BUSY"/>
+      </condition>
+    </extension>
+    <extension name="answering_patient">
+      <condition field="destination_number" expression="^\\+?380[0-9]+$">
+        <action application="answer"/>
+        <action application="park"/>
+      </condition>
+    </extension>
+  </context>
+</include>
+"""
+CB_INCLUDE = Include("dialplan/public.xml", "</context>", True,
+                     include_line(DEFAULT_INCLUDE_DIR, "sim_cb_operator.xml"), "after </context>")
+
+
+def _config() -> ClinicConfig:
+    """The FreeSWITCH example clinic open around the clock (the account keeps real time, and
+    the test must not depend on when it runs)."""
+    data = load_config(FREESWITCH_EXAMPLE).model_dump(mode="json")
+    data["hours"] = {"weekly": {day: ["00:00-24:00"] for day in data["hours"]["weekly"]},
+                     "holidays": []}
+    data["ivr"]["digit_timeout_s"] = 2.0
+    data["callbacks"].update({"attempts": 2, "spacing_min": 1, "patient_day": "00:00-24:00"})
+    return ClinicConfig.model_validate(data)
+
+
+class Trail:
+    """The test's own link: the order in which channels were created and answered, and the
+    callback dialplan's events."""
+
+    def __init__(self, fs: FreeswitchSandbox) -> None:
+        assert fs.esl_port is not None
+        self.esl = EslClient(fs.esl_host, fs.esl_port, fs.esl_password,
+                             events=("CHANNEL_CREATE", "CHANNEL_ANSWER", "CHANNEL_EXECUTE",
+                                     "CHANNEL_DESTROY"),
+                             subclasses=(CALLBACK_SUBCLASS,))  # fmt: skip
+        self.esl.add_handler(self._on_event)
+        self.events: list[tuple[str, str, str]] = []  # (event, channel name, uuid)
+        self.executed: list[tuple[str, str, str]] = []  # (uuid, application, its argument)
+        #: Called with each application a channel starts (uuid, application).
+        self.on_execute: Callable[[str, str], None] | None = None
+        self.statuses: list[tuple[str, str]] = []  # (Key, Status)
+        self.destroyed: dict[str, asyncio.Event] = {}
+
+    def _on_event(self, event: EslEvent) -> None:
+        if event.name == "CUSTOM":
+            self.statuses.append((event.get("Key", ""), event.get("Status", "")))
+            return
+        name = event.name
+        if name == "CHANNEL_EXECUTE":  # which application, not which channel name
+            app = event.get("Application", "")
+            name = f"EXECUTE {app}"
+            self.executed.append((event.unique_id, app, event.get("Application-Data", "")))
+            if self.on_execute is not None:
+                self.on_execute(event.unique_id, app)
+        self.events.append((name, event.get("Channel-Name", ""), event.unique_id))
+        if event.name == "CHANNEL_DESTROY":
+            self.destroyed.setdefault(event.unique_id, asyncio.Event()).set()
+
+    def first(self, name: str, predicate: Callable[[str, str], bool]) -> int:
+        return next(i for i, (n, channel, uuid) in enumerate(self.events)
+                    if n == name and predicate(channel, uuid))  # fmt: skip
+
+    async def gone(self, uuid: str, within: float = 10) -> None:
+        await asyncio.wait_for(self.destroyed.setdefault(uuid, asyncio.Event()).wait(), within)
+
+
+@dataclass
+class Clinic:
+    fs: FreeswitchSandbox
+    config: ClinicConfig
+    parts: Running
+    observer: CallObserver
+    trail: Trail
+    closed: dict[str, asyncio.Event]  # the account was told the channel closed
+    joined: asyncio.Event  # the account was told a caller joined a queue
+
+    def scheduler(self) -> CallbackScheduler:
+        """The scheduler ``clinicall run`` builds, on this engine, driven by the test."""
+        settings = SchedulerSettings(owner="test", ring_timeout_s=RING_S)
+        return build_callback_scheduler(self.parts.controller.config, self.parts.engine,
+                                        self.parts.sessions, settings=settings)  # fmt: skip
+
+
+@asynccontextmanager
+async def callback_clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
+                          config: ClinicConfig | None = None) -> AsyncIterator[Clinic]:  # fmt: skip
+    """FreeSWITCH with the clinic's config and the simulated patients and operators, and
+    ``running`` (store, engine, account, controller); nobody answers the queues yet."""
+    fs, config = make_freeswitch(config or _config(), name=name,
+                                 extra_files={**SIM_FILES, "sim_cb_operator.xml": CB_SIM},
+                                 extra_includes=[*SIM_INCLUDES, CB_INCLUDE])  # fmt: skip
+    cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'clinicall.db'}"
+    closed: dict[str, asyncio.Event] = {}
+    joined = asyncio.Event()
+
+    def on_fact(fact: Fact) -> None:
+        if isinstance(fact, ChannelClosed):
+            closed.setdefault(fact.channel_id, asyncio.Event()).set()
+        elif isinstance(fact, QueueJoined):
+            joined.set()
+
+    async with fs:
+        engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv")})
+        config = config.model_copy(update={"engine": engine})  # the account reads the CDR
+        await build_prompts(prompt_texts(config), fs.sounds_dir, cache_dir=cache)
+        await operators_answer(fs, config, set())  # nobody answers: the patient gives up
+        trail = Trail(fs)
+        await trail.esl.start()
+        try:
+            async with CallObserver(fs) as observer, running(config, db_url=db_url,
+                                                             now=Clock()) as parts:
+                assert isinstance(parts.engine, FreeswitchEngine)
+                parts.engine.subscribe(on_fact)
+                await parts.engine.wait_up(10)
+                # the patient's leg reaches the simulated patients, not the generated
+                # context, which refuses every number until an outbound route is configured
+                parts.engine.control.originate_context = CB_SIM_CONTEXT
+                yield Clinic(fs, config, parts, observer, trail, closed, joined)
+        finally:
+            await trail.esl.close()
+
+
+async def missed_call(c: Clinic, caller: str) -> str:
+    """A patient asks for an operator, waits in the universal queue and hangs up (abandoned);
+    returns the call's id once the account holds it as missed."""
+    c.joined.clear()
+    trace = await c.observer.call(c.config, caller, "0", number=ENGLISH_NUMBER)
+    await asyncio.wait_for(c.joined.wait(), 40)
+    await c.observer.hang_up(trace)
+    await c.observer.finished(trace, 30)
+    await asyncio.wait_for(c.closed.setdefault(trace.clinic_leg, asyncio.Event()).wait(), 10)
+    await asyncio.wait_for(trace.destroyed.wait(), 10)  # its CDR line is written
+    await c.parts.tracker.reconcile()
+    await c.parts.tracker.flush()
+    async with c.parts.sessions() as session:
+        missed = await session.scalar(select(Call.missed).where(
+            Call.call_key == trace.clinic_leg))  # fmt: skip
+    assert missed is True
+    return trace.clinic_leg
+
+
+async def operator_answers(c: Clinic) -> None:
+    for command in (f"callcenter_config agent set contact {OPERATOR} {OPERATOR_CONTACT}",
+                    f"callcenter_config agent set status {OPERATOR} 'Available'"):
+        assert (await c.fs.api(command)).strip().startswith("+OK")
+
+
+async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks") as c:
+        caller = "+380501230001"
+        missed = await missed_call(c, caller)
+        await operator_answers(c)
+        scheduler = c.scheduler()
+        fs, trail, parts = c.fs, c.trail, c.parts
+        claimed = await scheduler.run_once()
+        await scheduler.attempts_done()
+        jobs = await scheduler.store.jobs()
+        assert [(j.id, j.phone, j.queue) for j in jobs] == [(claimed[0], caller, "universal")]
+        [job] = jobs
+        assert (job.state, job.result, job.attempts) == ("done", "answered", 1)
+        [attempt] = await scheduler.store.attempts(job.id)
+        assert (attempt.key, attempt.agent, attempt.outcome) == (f"cb{job.id}-1", OPERATOR,
+                                                                 "answered")
+        call_id = call_id_for(attempt.key)
+        assert attempt.call_id == call_id
+
+        # FreeSWITCH's own account of it: the operator's leg was answered before the
+        # patient's leg was created; the patient was dialled once and answered
+        agent_answered = trail.first("CHANNEL_ANSWER", lambda _c, u: u == call_id)
+        patient_legs = [u for n, ch, u in trail.events if n == "CHANNEL_CREATE"
+                        and ch == f"loopback/{caller}-a"]  # fmt: skip
+        assert len(patient_legs) == 1
+        patient_created = trail.first("CHANNEL_CREATE",
+                                      lambda ch, _u: ch == f"loopback/{caller}-a")
+        whispered = trail.first("EXECUTE playback", lambda _c, u: u == call_id)
+        assert agent_answered < whispered < patient_created
+        assert trail.first("CHANNEL_ANSWER", lambda _c, u: u == patient_legs[0])
+        assert trail.statuses == [(attempt.key, "ANSWER")]
+
+        # the call ends; its durable record says the patient answered
+        assert (await fs.api(f"uuid_kill {call_id}")).startswith("+OK")
+        await trail.gone(call_id)
+        await parts.tracker.reconcile()
+        record = await scheduler.store.call_record(call_id)
+        assert record is not None
+        cdr = (fs.log_dir / "cdr-csv" / "clinicall.csv").read_text()
+        assert CALLBACK_ANSWERED in record.outcomes, cdr
+        await parts.tracker.flush()
+        async with parts.sessions() as session:
+            calls = {row.call_key: row for row in await session.scalars(select(Call))}
+        # the account holds the missed call and the callback's call; no patient leg
+        # counts as a call of its own (the simulated operator's second loopback half
+        # does: it inherits the clinic's accountcode before its dialplan runs)
+        assert missed in calls
+        assert call_id in calls
+        others = {row.dialled for key, row in calls.items() if key not in (missed, call_id)}
+        assert others <= {"cb_operator"}, others
+
+
+async def test_a_busy_patient_is_dialled_once_and_the_job_waits_for_its_retry(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-busy") as c:
+        caller = "+380501239001"  # the simulated patient who is busy
+        await missed_call(c, caller)
+        await operator_answers(c)
+        scheduler = c.scheduler()
+        [claimed] = await scheduler.run_once()
+        await scheduler.attempts_done()
+        [job] = await scheduler.store.jobs()
+        assert (job.id, job.state, job.result, job.attempts) == (claimed, "pending", "busy", 1)
+        [attempt] = await scheduler.store.attempts(job.id)
+        assert (attempt.agent, attempt.outcome) == (OPERATOR, "busy")
+        call_id = call_id_for(attempt.key)
+        await c.trail.gone(call_id)  # the operator's leg hung up after the failed bridge
+        patient_legs = [u for n, ch, u in c.trail.events if n == "CHANNEL_CREATE"
+                        and ch == f"loopback/{caller}-a"]  # fmt: skip
+        assert len(patient_legs) == 1
+        assert c.trail.statuses == [(attempt.key, "USER_BUSY")]
+        await c.parts.tracker.reconcile()
+        record = await scheduler.store.call_record(call_id)
+        assert record is not None
+        assert CALLBACK_ANSWERED not in record.outcomes
+        assert await scheduler.run_once() == []  # the retry is spacing_min away

@@ -1,0 +1,81 @@
+"""Appointment reminders on the real FreeSWITCH 1.10.12: the scheduler dials the patient first
+(``bgapi originate`` into the generated ``clinicall_flow`` extension), the answered call
+reaches the controller's outbound socket as a reminder session, the simulated patient hears
+the appointment and presses 1 (confirmed).  That the patient was dialled once, and what was
+played, is read from the test's own Event Socket link (the Asterisk counterpart:
+test_reminders_asterisk.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from clinicall.controller.freeswitch.control import call_id_for
+from clinicall.db.appointment_input import AppointmentInput
+from clinicall.db.appointments import AppointmentStore
+from clinicall.settings import ClinicConfig
+
+from .test_callbacks_freeswitch import FreeswitchFactory, _config, callback_clinic
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
+
+
+def _reminders() -> ClinicConfig:
+    data = _config().model_dump(mode="json")
+    data["callbacks"].update({"attempts": 1})
+    data["reminders"] = {"enabled": True, "lead_h": 24, "min_notice_min": 60, "ring_s": 10}
+    return ClinicConfig.model_validate(data)
+
+
+async def test_the_patient_confirms_the_reminder_by_key_on_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    phone = "+380501240001"
+    async with callback_clinic(make_freeswitch, tmp_path, "reminders", _reminders()) as c:
+        store = AppointmentStore(c.parts.sessions)
+        starts_at = (datetime.now(UTC) + timedelta(hours=3)).replace(second=0, microsecond=0)
+        await store.import_rows([AppointmentInput("R-1", phone, "en", "petrenko",
+                                                  "ultrasound", starts_at)],
+                                datetime.now(UTC))  # fmt: skip
+        presses: set[asyncio.Task[str]] = set()
+
+        def press(uuid: str, app: str) -> None:
+            """The patient presses 1 when the reminder first waits for a key: on their own
+            leg (the loopback's other half), which FreeSWITCH hands to the clinic's leg."""
+            if app != "play_and_get_digits" or presses:
+                return
+            if uuid != call_id_for("cb1-1"):
+                return
+            patient = next(u for n, ch, u in c.trail.events
+                           if n == "CHANNEL_CREATE" and ch == f"loopback/{phone}-b")  # fmt: skip
+            presses.add(asyncio.create_task(c.fs.api(f"uuid_send_dtmf {patient} 1")))
+
+        c.trail.on_execute = press
+        scheduler = c.scheduler()
+        claimed = await scheduler.run_once()
+        await scheduler.attempts_done()
+        appointment = await store.by_external_id("R-1")
+        assert appointment is not None
+        assert claimed == [appointment.reminder_job_id]
+        job = await scheduler.store.job(claimed[0])
+        assert job is not None
+        assert (job.reason, job.state, job.result) == ("reminder", "done", "answered")
+        [attempt] = await scheduler.store.attempts(job.id)
+        call_id = call_id_for(attempt.key)
+        assert call_id == call_id_for("cb1-1")
+        await c.trail.gone(call_id, 60)  # the flow ended the call
+        [pressed] = presses
+        assert (await pressed).startswith("+OK")
+        await c.parts.controller.writes_done()
+        appointment = await store.by_external_id("R-1")
+        assert appointment is not None
+        assert (appointment.state, appointment.reminder_result) == ("confirmed", "confirmed")
+        played = " ".join(arg for uuid, _, arg in c.trail.executed if uuid == call_id)
+        assert "clinicall/en/reminder_doctor_petrenko" in played
+        assert "clinicall/en/reminder_confirmed" in played
+        patient_legs = [u for n, ch, u in c.trail.events
+                        if n == "CHANNEL_CREATE" and ch == f"loopback/{phone}-a"]
+        assert patient_legs == [call_id]  # dialled once
+        assert await scheduler.run_once() == []  # answered: never dialled again

@@ -1,0 +1,63 @@
+"""The callback call's FreeSWITCH side: the generated ``clinicall_callback`` context (whisper,
+then the patient; the answer marked durably on the operator's leg and told live) and the
+operator leg's CDR line read back as "the patient answered" (the real engine:
+tests/integration/test_callbacks_freeswitch.py)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from clinicall.controller.facts import CallDataSet, ChannelOfCall
+from clinicall.controller.freeswitch.cdr import FIELDS, decode_line, parse_line
+from clinicall.controller.port import CALLBACK_ANSWERED
+from clinicall.freeswitch_config import includes as inc
+from clinicall.freeswitch_config import render_freeswitch_config
+from clinicall.settings import load_config
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.freeswitch.example.yaml"
+
+
+def line(values: dict[str, str]) -> str:
+    return ",".join(f'"{values.get(name, "")}"' for name in FIELDS)
+
+
+def test_the_callback_context_whispers_then_bridges_the_patient_marking_the_answer() -> None:
+    text = render_freeswitch_config(load_config(EXAMPLE)).files[inc.CONTEXT]
+    root = ET.fromstring(text[text.index("<include>"):])
+    [context] = [c for c in root.findall("context") if c.get("name") == "clinicall_callback"]
+    condition = context.find("extension/condition")
+    assert condition is not None
+    assert condition.get("expression") == r"^\+?[0-9]+$"
+    steps = [(a.get("application"), a.get("data")) for a in condition]
+    apps = [app for app, _ in steps]
+    assert apps == ["set", "set", "playback", "say", "set", "set", "set", "set", "bridge",
+                    "event", "hangup"]  # fmt: skip
+    assert ("set", "continue_on_fail=true") in steps  # a failed bridge goes on to the event
+    assert ("set", "bridge_pre_execute_aleg_app=set") in steps
+    assert ("set", f"bridge_pre_execute_aleg_data=CLINICALL_OUTCOME={CALLBACK_ANSWERED}") \
+        in steps
+    assert ("set", "bridge_pre_execute_bleg_data=Event-Name=CUSTOM,Event-Subclass="
+            "clinicall::callback,Key=${CLINICALL_ORIGINATE_KEY},Status=ANSWER") in steps
+    bridge = dict(steps)["bridge"]
+    assert bridge is not None
+    assert bridge.endswith("loopback/${destination_number}/${CLINICALL_DIAL_CONTEXT}")
+    assert "originate_timeout=${CLINICALL_RING_S}" in bridge
+    assert dict(steps)["event"] == ("Event-Name=CUSTOM,Event-Subclass=clinicall::callback,"
+                                    "Key=${CLINICALL_ORIGINATE_KEY},"
+                                    "Status=${originate_disposition}")
+
+
+def test_an_operator_leg_whose_patient_answered_reads_back_as_callback_answered() -> None:
+    fields = {"uuid": "cb-uuid", "start_epoch": "1000", "answer_epoch": "1002",
+              "end_epoch": "1090", "CLINICALL_OUTCOME": CALLBACK_ANSWERED,
+              "CLINICALL_QUEUE": "universal"}  # fmt: skip
+    facts = decode_line(parse_line(line(fields)), 7, queue_domain="clinicall")
+    assert [type(f) for f in facts] == [ChannelOfCall, CallDataSet]
+    data = facts[1]
+    assert isinstance(data, CallDataSet)
+    assert (data.call_id, data.channel_id, data.name, data.value, data.durable, data.seq) == (
+        "cb-uuid", "cb-uuid", "outcome", CALLBACK_ANSWERED, True, 7)
+    unanswered = decode_line(parse_line(line({**fields, "CLINICALL_OUTCOME": ""})), 8,
+                             queue_domain="clinicall")  # fmt: skip
+    assert [type(f) for f in unanswered] == [ChannelOfCall]
