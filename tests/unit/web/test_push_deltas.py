@@ -62,6 +62,9 @@ async def test_a_change_goes_out_as_a_delta_and_a_reconnect_gets_the_whole_state
         assert set(message) == {"delta"}
         delta = message["delta"]
         assert set(delta) == {"queues"}  # the clock stood still, no operator changed
+        (row, changed), = delta["queues"]["$items"].items()  # only gynecology's tile
+        assert full["queues"][int(row)]["queue"] == "gynecology"
+        assert changed == {"waiting": 1}
         now = apply_patch(full, delta)
         assert waiting(now, "gynecology") == 1
 
@@ -75,6 +78,17 @@ async def test_a_change_goes_out_as_a_delta_and_a_reconnect_gets_the_whole_state
                           await again.receive_json(timeout=5))
         assert one == other == {"delta": {"queues": one["delta"]["queues"]}}
         assert waiting(apply_patch(now, one["delta"]), "gynecology") == 2
+
+
+def test_a_list_of_rows_of_the_same_length_is_patched_row_by_row() -> None:
+    old = {"rows": [{"q": "a", "n": 1}, {"q": "b", "n": 2}], "plain": [1, 2]}
+    new: dict[str, Any] = {"rows": [{"q": "a", "n": 1}, {"q": "b", "n": 3}], "plain": [1, 3]}
+    patch = merge_patch(old, new)
+    assert patch == {"rows": {"$items": {"1": {"n": 3}}}, "plain": [1, 3]}
+    assert apply_patch(old, patch) == new
+    longer = {"rows": [*new["rows"], {"q": "c", "n": 0}], "plain": [1, 3]}
+    assert merge_patch(new, longer) == {"rows": longer["rows"]}  # another length: whole
+    assert apply_patch(new, merge_patch(new, longer)) == longer
 
 
 def test_merge_patch_names_only_what_changed_and_applies_back() -> None:
