@@ -54,7 +54,7 @@ def _words(config: ClinicConfig, step: Step, lang: str) -> dict[str, str]:
     if isinstance(route, str):
         words["route_words"] = route_in_words(config, route, lang)
     if isinstance(path, str):
-        words["path_words"] = path_in_words(config, path)
+        words["path_words"] = path_in_words(config, path, lang)
     return words
 
 

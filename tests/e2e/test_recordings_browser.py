@@ -214,7 +214,7 @@ async def test_the_calls_timeline_is_beside_the_player_and_seeks(
                                             "items => items.map(i => i.dataset.kind)")
     assert kinds == ["start", "ivr", "queue", "ring", "ring", "talk", "end"], steps
     gynecology = CATALOGUE_QUEUE_UK
-    assert steps[1] == f"-20.0 s IVR: Appointments › Gynecology → Gynecology ({gynecology})"
+    assert steps[1] == f"-20.0 s IVR: Запис на прийом \u203a {gynecology} \u2192 {gynecology}"
     assert steps[2] == f"-3.0 s Waited in {gynecology} (position 1)"
     assert steps[3] == "-3.0 s Rang op104 for 2 s, not answered"
     assert steps[4] == "-1.0 s Rang op102 for 1 s, answered"

@@ -115,7 +115,7 @@ async def test_queues_route_and_path_in_words_in_the_viewers_language(
                                 cookies={LANG_COOKIE: lang})
     steps = (await response.json())["steps"]
     assert (steps[1]["route_words"], steps[1]["path_words"]) == (
-        f"Therapy ({therapy})", "Appointments")
+        therapy, {"uk": "Запис на прийом", "ru": "Запись на приём", "en": "Appointments"}[lang])
     assert steps[2]["queue_name"] == therapy
     assert steps[6]["queue_name"] == clinic_config.queues["universal"].name[lang]
 
