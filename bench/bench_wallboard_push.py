@@ -188,8 +188,12 @@ async def push_clients(port: int, clients: int, started: asyncio.Event, stop: as
                 seen.messages += 1
                 seen.bytes += len(message.data)
                 # the instrument is the state's last key: parse only it (the clients share
-                # one process and would otherwise spend it on the whole state)
-                tail = message.data[message.data.rindex(FACTS_KEY) + len(FACTS_KEY):-1]
+                # one process and would otherwise spend it on the whole state).  A push is
+                # {"full": state} or {"delta": what changed}: a delta without new facts has
+                # no instrument
+                if FACTS_KEY not in message.data:
+                    continue
+                tail = message.data[message.data.rindex(FACTS_KEY) + len(FACTS_KEY):-2]
                 for _, applied in json.loads(tail):
                     seen.latencies.append(at - applied)
             if not stop.is_set():

@@ -1,4 +1,4 @@
-"""``clinicall recordings import|retention [--dry-run]|hold|release`` and ``clinicall audit
+"""``clinicall recordings import|retention [--dry-run]|hold|release|holds`` and ``clinicall audit
 verify``.
 
 Long runs print progress (``[done/total]``) on stdout; the result is one summary line.
@@ -33,12 +33,15 @@ def recordings_command(parser: argparse.ArgumentParser) -> Handler:
         store_args(cmd)
         cmd.add_argument("recording", type=int, help="the recording's id")
         cmd.add_argument("--reason", required=True, help="why (written to the access audit)")
+    store_args(sub.add_parser("holds", help="list the open legal holds: who set each and why"))
 
     def run(args: argparse.Namespace) -> int:
         if args.action == "import":
             return asyncio.run(_import(args))
         if args.action in ("hold", "release"):
             return asyncio.run(_hold(args))
+        if args.action == "holds":
+            return asyncio.run(_list_holds(args))
         return asyncio.run(_retention(args))
 
     return run
@@ -134,6 +137,24 @@ async def _hold(args: argparse.Namespace) -> int:
         await engine.dispose()
     done = "held" if args.action == "hold" else "released"
     print(f"recording {args.recording} {done} (hold {hold_id})")
+    return 0
+
+
+async def _list_holds(args: argparse.Namespace) -> int:
+    """One line per open hold; ``command line`` where no user set it (``_hold`` acts as none)."""
+    from clinicall.db import create_engine, session_factory
+    from clinicall.recordings import holds
+
+    engine = create_engine(store_url(args))
+    try:
+        async with session_factory(engine)() as session:
+            rows = await holds.open_holds(session)
+    finally:
+        await engine.dispose()
+    for h in rows:
+        print(f"recording {h.recording_id} held since {h.held_at:%Y-%m-%d %H:%M} UTC by "
+              f"{h.held_by or 'command line'}: {h.reason}")
+    print(f"{len(rows)} open hold(s)")
     return 0
 
 

@@ -10,12 +10,13 @@ say nothing more, and releasing must be unambiguous.  docs/recordings.md, "Reten
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import Recording, RecordingAction, RecordingHold
+from clinicall.db.models import Recording, RecordingAction, RecordingHold, User
 from clinicall.recordings.audit import Access, AuditLog
 
 MAX_REASON = 255
@@ -31,6 +32,32 @@ class HoldConflict(HoldError):
 
 class NoRecording(HoldError):
     """No such recording (or only its tombstone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRecording:
+    """An open hold as the reviewers' list shows it: who set it (None: the command line, which
+    acts as no user) and why."""
+
+    hold_id: int
+    recording_id: int
+    call_key: str
+    recording_started_at: datetime
+    held_at: datetime
+    held_by: str | None
+    reason: str
+
+
+async def open_holds(session: AsyncSession) -> list[HeldRecording]:
+    """Every hold not released, oldest first."""
+    rows = await session.execute(
+        select(RecordingHold, Recording.call_key, Recording.started_at, User.username)
+        .join(Recording, Recording.id == RecordingHold.recording_id)
+        .outerjoin(User, User.id == RecordingHold.user_id)
+        .where(RecordingHold.released_at.is_(None))
+        .order_by(RecordingHold.held_at, RecordingHold.id))
+    return [HeldRecording(hold.id, hold.recording_id, call_key, started, hold.held_at, username,
+                          hold.reason) for hold, call_key, started, username in rows]
 
 
 async def open_hold(session: AsyncSession, recording_id: int) -> RecordingHold | None:

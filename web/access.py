@@ -60,6 +60,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/recordings/{id}/hold": REVIEWERS,
     "/api/recordings/{id}/timeline": REVIEWERS,
     "/api/recordings/{id}/hold/release": REVIEWERS,
+    "/api/holds": REVIEWERS,
     "/recordings": REVIEWERS,
     "/assets/player.js": REVIEWERS,
     "/assets/wavesurfer-7.12.12.min.js": REVIEWERS,

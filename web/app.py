@@ -45,6 +45,7 @@ from clinicall.web import (
     wallboard,
 )
 from clinicall.web.access import access_middleware
+from clinicall.web.api_errors import api_error_middleware
 from clinicall.web.cookies import MIN_SECRET_BYTES
 from clinicall.web.csrf import csrf_middleware
 from clinicall.web.keys import (
@@ -117,8 +118,10 @@ def build_app(
         raise ValueError(f"the cookie secret needs at least {MIN_SECRET_BYTES} bytes")
     if cookie_secure is None:
         cookie_secure = not _is_loopback(config.http.host)
-    # In this order: who is asking (and may they), then CSRF (needs the session), then the query.
-    app = web.Application(middlewares=[access_middleware, csrf_middleware, query_middleware],
+    # In this order: who is asking (and may they), then CSRF (needs the session), then the query;
+    # around them all, every API error in one shape (web/api_errors.py).
+    app = web.Application(middlewares=[api_error_middleware, access_middleware, csrf_middleware,
+                                       query_middleware],
                           client_max_size=64 * 1024)
     app[SESSIONS] = sessions
     app[CONFIG] = config

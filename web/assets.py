@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from clinicall.web.state_delta import APPLY_JS
+
 CSS = """
 :root { --ink: #1d2733; --muted: #5b6b7c; --line: #d9e0e7; --bg: #f5f7fa; --accent: #0b6e99; }
 * { box-sizing: border-box; }
@@ -62,7 +64,7 @@ JS = """
   const words = JSON.parse(main.dataset.words);
   const staleAfter = Number(main.dataset.staleAfter) * 1000;
   const feed = document.getElementById("feed");
-  let socket = null, lastPush = 0, backoff = 1000;
+  let socket = null, lastPush = 0, backoff = 1000, lastState = null;
   function fmt(value, unit) {
     if (value === null || value === undefined) return "\\u2014";
     if (unit === "s") return Number(value).toFixed(1) + " s";
@@ -103,7 +105,8 @@ JS = """
     socket.onopen = () => { backoff = 1000; };
     socket.onmessage = (event) => {
       lastPush = Date.now();
-      paint(JSON.parse(event.data));
+      lastState = nextState(lastState, JSON.parse(event.data));  // whole, then what changed
+      paint(lastState);
       markFeed();
     };
     socket.onclose = (event) => {
@@ -112,11 +115,11 @@ JS = """
       backoff = Math.min(backoff * 2, 30000);
     };
   }
-  window.dashboard = { paint: paint, socket: () => socket };
+  window.dashboard = { paint: paint, socket: () => socket, state: () => lastState };
   setInterval(markFeed, 1000);  // a local clock only: no request
   connect();
 })();
-"""
+""" + APPLY_JS
 
 
 async def stylesheet(_request: web.Request) -> web.Response:

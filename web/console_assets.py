@@ -14,6 +14,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from clinicall.web.state_delta import APPLY_JS
+
 CSS = """
 .feed { padding: .1rem .5rem; border-radius: 3px; font-weight: 600; }
 .feed.live { background: #d8f0dd; color: #14532d; }
@@ -142,8 +144,8 @@ WALLBOARD_JS = """
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + board.dataset.socket);
     socket.onopen = () => { backoff = 1000; markFeed(); };
-    socket.onmessage = (event) => {
-      const state = JSON.parse(event.data);
+    socket.onmessage = (event) => {  // a whole state first, then what changed
+      const state = nextState(lastState, JSON.parse(event.data));
       lastPush = Date.now();
       serverSkew = Date.parse(state.at) - lastPush;
       lastState = state;
@@ -165,7 +167,7 @@ WALLBOARD_JS = """
   window.wallboard = { socket: () => socket, state: () => lastState };
   connect();
 })();
-"""
+""" + APPLY_JS
 
 
 OPERATOR_JS = """

@@ -131,8 +131,8 @@ def _refused(request: web.Request, reason: str) -> web.HTTPForbidden:
     log.warning("CSRF check refused %s %s", request.method,
                 resource.canonical if resource is not None else "?")
     if wants_json(request):
-        return web.HTTPForbidden(text=json.dumps({"error": tr("en", reason)}),
-                                 content_type="application/json")
+        return web.HTTPForbidden(text=json.dumps({"error": tr("en", reason), "code": reason}),
+                                 content_type="application/json")  # the key is the code
     lang = language_of(request)
     return web.HTTPForbidden(text=refused_page(tr(lang, reason), lang),
                              content_type="text/html")

@@ -2,6 +2,7 @@
 
     POST /api/recordings/{id}/hold           {"reason"}: hold it; 201, 409 when already held
     POST /api/recordings/{id}/hold/release   {"reason"}: release the open hold; 409 when none
+    GET  /api/holds                          the open holds: who set each one, when and why
 
 Each writes a ``hold`` audit row with the user and the address (recordings.holds).
 docs/recordings.md, "Retention".
@@ -28,6 +29,18 @@ def add_routes(app: web.Application) -> None:
     app[AUDIT] = AuditLog()
     app.router.add_post("/api/recordings/{id}/hold", hold)
     app.router.add_post("/api/recordings/{id}/hold/release", release)
+    app.router.add_get("/api/holds", listed)
+
+
+async def listed(request: web.Request) -> web.Response:
+    """The open holds (no number, no audio: the list is not an access to audit)."""
+    async with request.app[SESSIONS]() as session:
+        rows = await holds.open_holds(session)
+    return web.json_response({"holds": [
+        {"id": h.hold_id, "recording_id": h.recording_id, "call_key": h.call_key,
+         "recording_started_at": h.recording_started_at.isoformat(),
+         "held_at": h.held_at.isoformat(), "held_by": h.held_by, "reason": h.reason}
+        for h in rows]})
 
 
 async def hold(request: web.Request) -> web.Response:

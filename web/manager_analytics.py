@@ -53,8 +53,11 @@ def _num(value: Value) -> float:
 
 def survey_html(rows: list[dict[str, Value]], config: ClinicConfig, lang: str) -> str:
     head = "".join(f"<th>{esc(tr(lang, 'k_' + c))}</th>" for c, _ in SURVEY_COLUMNS)
+    def name(queue: Value) -> str:  # in the page's language
+        return queue_name(config, str(queue), lang) if queue else "—"
+
     body = "".join(
-        f'<tr><th scope="row">{esc(queue_name(config, str(r["queue"])) if r["queue"] else "—")}'
+        f'<tr><th scope="row">{esc(name(r["queue"]))}'
         "</th>" + "".join(f'<td data-report="survey:{esc(str(r["queue"]))}:{c}">'
                           f"{esc(fmt(r.get(c), u))}</td>" for c, u in SURVEY_COLUMNS) + "</tr>"
         for r in rows)  # fmt: skip
@@ -124,7 +127,7 @@ def staffing_html(rows: list[dict[str, Value]], config: ClinicConfig, lang: str,
         staffed = str(r.get("staffed") or "")
         mark = f' class="staffed-{staffed}"' if staffed in ("under", "over") else ""
         body += (
-            f'<tr{mark}><th scope="row">{esc(queue_name(config, str(r["queue"])))}</th>'
+            f'<tr{mark}><th scope="row">{esc(queue_name(config, str(r["queue"]), lang))}</th>'
             f"<td>{esc(tr(lang, 'wd_' + str(r['weekday'])))}</td>"
             f"<td>{int(_num(r['hour'])):02d}:00</td>"
             + "".join(

@@ -79,6 +79,9 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
             "parameters": recording,
             "requestBody": body({"reason": TEXT}, ["reason"]),
             "responses": answers("released", OBJECT, 400, 404, 409)}},
+        "/api/holds": {"get": {
+            "summary": "The open legal holds: the recording, who held it, when and why",
+            "responses": answers("the holds", OBJECT)}},
         "/api/complaints": {
             "get": {"summary": "Complaint cases with their deadlines (overdue flagged)",
                     "responses": answers("the cases", OBJECT)},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from clinicall.settings.models import ClinicConfig, Operator
 from clinicall.web.i18n import Lang
@@ -65,27 +65,53 @@ def _words(ident: str) -> str:
     return ident.replace("_", " ").capitalize()
 
 
+def _named(names: Mapping[Any, str] | None, ident: str, lang: str | None,
+           default: str) -> str:
+    """The config's name in ``lang``, else in the clinic's language, else the id in words."""
+    if names:
+        return names.get(lang or default) or names.get(default) or _words(ident)
+    return _words(ident)
+
+
 def route_in_words(config: ClinicConfig, route: str, lang: str | None = None) -> str:
     """The route's topic and the queue it goes to: "Gynecology (Гінекологія)"."""
     if not route:
         return ""
     target = config.routes.get(route)
+    topic = _route_topic(config, route, lang)
     queue = queue_name(config, target.queue, lang) if target is not None else ""
-    return f"{_words(route)} ({queue})" if queue else _words(route)
+    return f"{topic} ({queue})" if queue and queue != topic else topic
 
 
-def path_in_words(config: ClinicConfig, path: str) -> str:
+def _route_topic(config: ClinicConfig, route: str, lang: str | None) -> str:
+    """The route's own name; a route named after its queue says the queue's name."""
+    target = config.routes.get(route)
+    if target is not None and not target.name and target.queue == route:
+        return queue_name(config, route, lang)
+    return _named(target.name if target else None, route, lang, config.default_language)
+
+
+def path_in_words(config: ClinicConfig, path: str, lang: str | None = None) -> str:
     """The IVR path as the caller went: ``lang:1/main:1/appointments:2`` is
-    "Appointments › Gynecology" (each menu left by an option, the last one's route)."""
+    "Appointments › Gynecology" (each menu left by an option, the last one's route), each in
+    ``lang`` where the config names it (menus, routes, services)."""
     steps: list[str] = []
+    default = config.default_language
     for step in filter(None, path.split("/")):
         menu_id, _, digit = step.partition(":")
         menu = config.ivr.menus.get(menu_id)
         option = menu.options.get(digit) if menu is not None else None
         if option is None:
             continue  # the language menu, or a key the menu did not have
-        target = option.menu or option.route or (option.say or "").removeprefix("service:")
-        steps.append(_words(target))
+        if option.menu:
+            target = config.ivr.menus.get(option.menu)
+            steps.append(_named(target.name if target else None, option.menu, lang, default))
+        elif option.route:
+            steps.append(_route_topic(config, option.route, lang))
+        else:
+            service = (option.say or "").removeprefix("service:")
+            known = config.services.get(service)
+            steps.append(_named(known.name if known else None, service, lang, default))
     return SEPARATOR.join(steps)
 
 
@@ -126,7 +152,7 @@ def _call(config: ClinicConfig, call: LiveCallLike, caller_e164: str | None,
             "language": call.language, "queue": call.queue,
             "queue_name": queue_name(config, call.queue, lang),
             "route": route_in_words(config, call.route, lang),
-            "path": path_in_words(config, call.path),
+            "path": path_in_words(config, call.path, lang),
             "wait_s": round(wait, 1) if wait is not None else None,
             "previous": list(previous),
             "callbacks": list(open_cases.get("callbacks", ())),

@@ -1,7 +1,9 @@
 """The reviewers' page: search recordings, play one with its waveform (one colour per speaker,
 drawn from the stored peaks by wavesurfer.js, a kept library checked in under
-``web/vendor/wavesurfer/``), change speed, add time-stamped notes; the complaint cases beside,
-overdue ones highlighted.
+``web/vendor/wavesurfer/``), change speed, add time-stamped notes, see the call's timeline
+beside the player (a step inside the recording seeks there); the complaint cases beside,
+overdue ones highlighted; the open legal holds, with who set each and why, released here
+(the release asks why; web.holds_api audits it).
 
 Playing first asks the API for a listening session (the reason is asked here), which writes the
 audit row; the browser's media element then seeks with Range requests (docs/recordings.md).
@@ -97,7 +99,14 @@ async def page(request: web.Request) -> web.Response:
  <ul id="notes"></ul>
  <form id="note"><input name="text" size="50" placeholder="Note at the current time">
  <button type="submit">Add note</button></form>
+ <h2>The call</h2>
+ <ol id="timeline"></ol>
+ <form id="hold"><label>Why keep it past retention? <input name="reason" size="40"></label>
+ <button type="submit">Legal hold</button></form>
 </section>
+<h2>Legal holds</h2>
+<table id="holds"><thead><tr><th>Recording</th><th>Held since</th><th>By</th><th>Why</th>
+<th></th></tr></thead><tbody></tbody></table>
 <h2>Complaint cases</h2>
 <table id="cases"><thead><tr><th>Opened</th><th>State</th><th>Summary</th><th>Due</th></tr>
 </thead><tbody></tbody></table>
@@ -179,6 +188,7 @@ async function open(id) {
   });
   ws.setPlaybackRate(Number(document.getElementById("speed").value));
   await notes();
+  await timeline();
 }
 async function notes() {
   const found = await api("/api/recordings/" + current + "/notes");
@@ -212,11 +222,79 @@ async function cases() {
     cell(row, new Date(c.due_at).toLocaleString() + (c.overdue ? " (overdue)" : ""));
   }
 }
+function seconds(value) { return value == null ? "?" : Number(value).toFixed(0) + " s"; }
+function stepWords(s) {  // the call's step as a reviewer reads it
+  const queue = s.queue_name || s.queue || "";
+  switch (s.kind) {
+    case "start": return "Call started (" + s.direction + ")";
+    case "ivr": return "IVR: " + (s.path_words || s.path || "") +
+      (s.route_words ? " → " + s.route_words : "");
+    case "queue": return "Waited in " + queue + " (position " + (s.position || "?") + ")";
+    case "transfer": return "Transferred to " + queue;
+    case "ring": return "Rang " + s.operator + " for " + seconds(s.ring_s) +
+      (s.answered ? ", answered" : ", not answered");
+    case "talk": return "Talk with " + s.operator + " after " + seconds(s.wait_s) +
+      " waiting, " + seconds(s.talk_s);
+    case "left": return "Left " + queue + " (" + s.outcome + ") after " + seconds(s.wait_s);
+    case "end": return "Call ended" + (s.hangup ? " (" + s.hangup + " hung up)" : "");
+    default: return s.kind;
+  }
+}
+async function timeline() {
+  const found = await api("/api/recordings/" + current + "/timeline");
+  if (!found) return;
+  const list = document.getElementById("timeline");
+  list.replaceChildren();
+  for (const s of found.steps) {
+    const item = document.createElement("li");
+    item.dataset.kind = s.kind;
+    const at = document.createElement(s.offset_s >= 0 ? "button" : "span");
+    at.textContent = (s.offset_s >= 0 ? "+" : "") + s.offset_s.toFixed(1) + " s";
+    if (s.offset_s >= 0) {  // inside the recording: a click plays from there
+      at.type = "button"; at.className = "seek";
+      at.addEventListener("click", () => { if (ws) ws.setTime(s.offset_s); });
+    }
+    item.append(at, " " + stepWords(s));
+    list.appendChild(item);
+  }
+}
+async function holds() {
+  const found = await api("/api/holds");
+  if (!found) return;
+  const body = document.querySelector("#holds tbody");
+  body.replaceChildren();
+  for (const h of found.holds) {
+    const row = body.insertRow();
+    row.dataset.recording = h.recording_id;
+    cell(row, "#" + h.recording_id);
+    cell(row, new Date(h.held_at).toLocaleString());
+    cell(row, h.held_by || "command line");
+    cell(row, h.reason);
+    const why = document.createElement("input");
+    why.className = "release-reason"; why.setAttribute("aria-label", "Why release it");
+    const button = document.createElement("button");
+    button.type = "button"; button.textContent = "Release"; button.className = "release";
+    button.addEventListener("click", async () => {
+      const done = await post("/api/recordings/" + h.recording_id + "/hold/release",
+                              {reason: why.value});
+      if (done) { say("Hold on #" + h.recording_id + " released"); await holds(); }
+    });
+    const last = row.insertCell();
+    last.append(why, button);
+  }
+}
+async function hold(event) {
+  event.preventDefault();
+  const field = event.target.elements.reason;
+  const made = await post("/api/recordings/" + current + "/hold", {reason: field.value});
+  if (made) { field.value = ""; say("#" + current + " held"); await holds(); }
+}
+document.getElementById("hold").addEventListener("submit", hold);
 document.getElementById("search").addEventListener("submit", search);
 document.getElementById("note").addEventListener("submit", addNote);
 document.getElementById("play").addEventListener("click", () => { if (ws) ws.playPause(); });
 document.getElementById("speed").addEventListener("change", (e) => {
   if (ws) ws.setPlaybackRate(Number(e.target.value));
 });
-search(); cases();
+search(); cases(); holds();
 """

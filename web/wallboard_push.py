@@ -6,6 +6,9 @@ fact that changed it; the listener only sets an event, and one task per app buil
 once and sends it to every socket.  Facts that arrive while a state is being sent coalesce
 into the next send.  With nothing new the same state goes out every ``HEARTBEAT_S`` seconds,
 so a page that hears nothing for longer knows its push stopped and marks itself stale.
+A socket gets the whole state when it connects (``{"full": ...}``) and after that only what
+changed since the last state it was sent (``{"delta": ...}``, a JSON merge patch,
+web/state_delta.py); a page that reconnects starts again from a whole state.
 Today's numbers (service level, abandoned, missed) come from the store at most every
 ``TODAY_EVERY_S`` seconds.  docs/console.md describes the whole.
 """
@@ -26,6 +29,7 @@ from clinicall.reports.table import Value
 from clinicall.web.keys import CLOCK, CONFIG, HEALTH, LIVE, SESSIONS
 from clinicall.web.kpi_today import rows_by_queue, today_report
 from clinicall.web.live import QueueNowLike
+from clinicall.web.state_delta import merge_patch
 from clinicall.web.wallboard_view import MemberNowLike, wallboard_state
 
 log = logging.getLogger(__name__)
@@ -49,11 +53,14 @@ class WallboardPush:
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
-        self._sockets: set[web.WebSocketResponse] = set()
+        # each open socket with the last state it was sent (its page's state): its next
+        # message is the difference from that
+        self._sockets: dict[web.WebSocketResponse, dict[str, object]] = {}
         self._changed = asyncio.Event()
         self._today: dict[str, dict[str, Value]] = {}
         self._today_at: datetime | None = None
         self.sent = 0  # states sent (all sockets count once), for tests and the benchmark
+        self.fulls = 0  # whole states sent (one per connecting socket), for tests
 
     def wake(self) -> None:
         self._changed.set()
@@ -86,14 +93,24 @@ class WallboardPush:
                     await self._changed.wait()
             self._changed.clear()
             if self._sockets:
-                await self.broadcast(json.dumps(await self.state()))
+                await self.broadcast(await self.state())
 
-    async def broadcast(self, text: str) -> None:
-        sockets = list(self._sockets)
-        results = await asyncio.gather(*(self._send(ws, text) for ws in sockets))
-        for ws, ok in zip(sockets, results, strict=True):
+    async def broadcast(self, state: dict[str, object]) -> None:
+        """``state`` to every socket as its difference from what that socket last got.  The
+        sockets that got the same last state (all but the newly connected ones) share one
+        patch, computed and encoded once."""
+        sockets = list(self._sockets.items())
+        texts: dict[int, str] = {}
+        for _, base in sockets:
+            if id(base) not in texts:
+                texts[id(base)] = json.dumps({"delta": merge_patch(base, state)})
+        results = await asyncio.gather(*(self._send(ws, texts[id(base)])
+                                         for ws, base in sockets))
+        for (ws, _), ok in zip(sockets, results, strict=True):
             if not ok:
-                self._sockets.discard(ws)
+                self._sockets.pop(ws, None)
+            elif ws in self._sockets:
+                self._sockets[ws] = state
         self.sent += 1
 
     @staticmethod
@@ -110,14 +127,16 @@ class WallboardPush:
         Anything the page sends is ignored (the socket is read only to see it close)."""
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
-        await ws.send_str(json.dumps(await self.state()))
-        self._sockets.add(ws)
+        state = await self.state()
+        await ws.send_str(json.dumps({"full": state}))
+        self.fulls += 1
+        self._sockets[ws] = state
         try:
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
-            self._sockets.discard(ws)
+            self._sockets.pop(ws, None)
         return ws
 
     async def close_all(self) -> None:

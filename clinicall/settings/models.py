@@ -170,6 +170,8 @@ class Route(Frozen):
     overflow_after_s: int | None = Field(default=None, ge=5, le=3600)
     #: The doctor this route books (a menu key per doctor): demand per doctor (docs/kpi.md).
     doctor: Ident | None = None
+    #: The route's topic as the console shows it, per language (else its id in words).
+    name: Localized | None = None
 
 
 class Doctor(Frozen):
@@ -208,6 +210,8 @@ class MenuOption(Frozen):
 class Menu(Frozen):
     prompt: Localized
     options: dict[Digit, MenuOption]
+    #: The menu as the console shows it in an IVR path, per language (else its id in words).
+    name: Localized | None = None
 
 
 class Ivr(Frozen):

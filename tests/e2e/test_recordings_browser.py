@@ -1,6 +1,9 @@
 """In a real browser (Debian's Chromium): a manager searches, plays and seeks a recording the
 importer made from ffmpeg tones (Range requests seen, one audit row), an overdue complaint is
-highlighted; a quality reviewer adds a note; an operator is refused the page and the API."""
+highlighted; the call's timeline (IVR path, wait, each ring, talk, end) is shown beside the
+player and a step inside the recording seeks there; a quality reviewer adds a note; a manager
+sees the open legal hold with who set it and why and releases it (an audit row); an operator is
+refused the page and the API."""
 
 from __future__ import annotations
 
@@ -27,10 +30,14 @@ from clinicall.db.models import (
     Recording,
     RecordingAccess,
     RecordingAction,
+    RecordingHold,
     RecordingNote,
+    RingAttempt,
     Role,
+    User,
 )
-from clinicall.recordings import complaints
+from clinicall.recordings import complaints, holds
+from clinicall.recordings.audit import AuditLog
 from clinicall.recordings.importer import Importer
 from clinicall.recordings.storage import Spool, Storage
 from clinicall.settings import load_config
@@ -44,6 +51,8 @@ NOW = datetime.now(UTC)
 PASSWORD = "browser-test pass"
 FAST_COST = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)  # tests only
 DAY = f"{NOW:%Y/%m/%d}"
+#: The queue's name in the example clinic's default language (the timeline's words).
+CATALOGUE_QUEUE_UK = "Гінекологія"
 
 
 def tone(path: Path, hz: int, seconds: int) -> None:
@@ -68,10 +77,18 @@ async def _seed(sessions: async_sessionmaker[AsyncSession], spool: Path, store: 
     at = NOW - timedelta(hours=1)
     async with writing(sessions) as session:
         call = Call(call_key="1764840000.5", direction=Direction.INBOUND, caller="+380671112233",
-                    started_at=at, ended_at=at + timedelta(seconds=33), missed=False)
-        call.queue_attempts.append(QueueAttempt(
-            channel_id="1764840000.5", queue="gynecology", joined_at=at, connected_at=at,
-            outcome=QueueOutcome.ANSWERED, wait_s=3.0, talk_s=30.0, agent="op102"))
+                    started_at=at - timedelta(seconds=20), ended_at=at + timedelta(seconds=33),
+                    missed=False, ivr_path="lang:1/main:1/appointments:2", route="gynecology",
+                    language="uk")
+        attempt = QueueAttempt(
+            channel_id="1764840000.5", queue="gynecology", joined_at=at - timedelta(seconds=3),
+            connected_at=at, outcome=QueueOutcome.ANSWERED, wait_s=3.0, talk_s=30.0,
+            agent="op102", position=1)
+        attempt.rings = [RingAttempt(member="op104", rang_at=at - timedelta(seconds=3),
+                                     ring_ms=1500, answered=False),
+                         RingAttempt(member="op102", rang_at=at - timedelta(seconds=1),
+                                     ring_ms=1000, answered=True)]
+        call.queue_attempts.append(attempt)
         session.add(call)
         await session.flush()
         call_id = call.id
@@ -83,6 +100,12 @@ async def _seed(sessions: async_sessionmaker[AsyncSession], spool: Path, store: 
                               sha256="", started_at=at, imported_at=at))
     report = await Importer(sessions, Storage(store), Spool(spool)).run()
     assert report.imported == 1
+    async with sessions.begin() as session:
+        recording = await session.scalar(select(Recording.id))
+        maria = await session.scalar(select(User.id).where(User.username == "maria"))
+        assert recording is not None
+        await holds.set_hold(session, AuditLog(), recording, reason="lawsuit 2026-114",
+                             at=NOW - timedelta(days=1), user_id=maria)
     rules = load_config(EXAMPLE).complaints
     async with sessions.begin() as session:
         await complaints.open_case(session, rules, summary="rude on the phone",
@@ -152,7 +175,8 @@ async def test_manager_searches_plays_and_seeks_and_one_audit_row_is_written(
 
     assert any(value.startswith("bytes=") for value in ranges), ranges  # seeks by Range
     rows = await _audit(site.sessions)
-    assert [(r.action, r.reason) for r in rows] == [(RecordingAction.PLAY, "complaint review")]
+    assert [(r.action, r.reason) for r in rows][1:] == [
+        (RecordingAction.PLAY, "complaint review")]  # after the seeded hold's row
     assert not [p for p in problems if "Content Security Policy" in p], problems
     shot = tmp_path / "recordings.png"
     await page.screenshot(path=str(shot), full_page=True)
@@ -173,7 +197,56 @@ async def test_quality_reviewer_adds_a_note(browser: Any, site: Site) -> None:
         (note,) = await session.scalars(select(RecordingNote))
     assert (note.offset_s, note.text) == (12.5, "operator interrupts the patient")
     actions = [r.action for r in await _audit(site.sessions)]
-    assert actions == [RecordingAction.PLAY, RecordingAction.NOTE]
+    assert actions == [RecordingAction.HOLD, RecordingAction.PLAY, RecordingAction.NOTE]
+
+
+async def test_the_calls_timeline_is_beside_the_player_and_seeks(
+    browser: Any, site: Site,
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await _log_in(page, site, "maria")
+    await page.wait_for_selector("#results tbody tr")
+    await page.click("button.listen")
+    await page.wait_for_function("() => ws && ws.getDuration() > 29")
+    await page.wait_for_selector("#timeline li[data-kind=end]")
+    steps = await page.locator("#timeline li").all_inner_texts()
+    kinds = await page.eval_on_selector_all("#timeline li",
+                                            "items => items.map(i => i.dataset.kind)")
+    assert kinds == ["start", "ivr", "queue", "ring", "ring", "talk", "end"], steps
+    gynecology = CATALOGUE_QUEUE_UK
+    assert steps[1] == f"-20.0 s IVR: Запис на прийом \u203a {gynecology} \u2192 {gynecology}"
+    assert steps[2] == f"-3.0 s Waited in {gynecology} (position 1)"
+    assert steps[3] == "-3.0 s Rang op104 for 2 s, not answered"
+    assert steps[4] == "-1.0 s Rang op102 for 1 s, answered"
+    assert steps[5] == "+0.0 s Talk with op102 after 3 s waiting, 30 s"
+    assert steps[6] == "+33.0 s Call ended"
+    await page.click("#timeline li[data-kind=talk] button.seek")  # +0 s: back to the start
+    await page.evaluate("ws.setTime(20)")
+    await page.click("#timeline li[data-kind=talk] button.seek")
+    assert await page.evaluate("ws.getCurrentTime()") < 1
+
+
+async def test_manager_sees_a_legal_hold_with_who_and_why_and_releases_it(
+    browser: Any, site: Site,
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await _log_in(page, site, "maria")
+    row = page.locator("#holds tbody tr")
+    await row.wait_for()
+    assert (await row.all_inner_texts())[0].split("\t")[2:4] == ["maria", "lawsuit 2026-114"]
+    await page.fill("#holds input.release-reason", "case closed by the court")
+    await page.click("#holds button.release")
+    await page.wait_for_selector("text=released")
+    await page.wait_for_selector("#holds tbody tr", state="detached")
+    async with site.sessions() as session:
+        (hold,) = await session.scalars(select(RecordingHold))
+    assert hold.released_at is not None
+    rows = await _audit(site.sessions)
+    assert [(r.action, r.reason) for r in rows] == [
+        (RecordingAction.HOLD, "lawsuit 2026-114"),
+        (RecordingAction.HOLD, "case closed by the court")]
+    assert rows[1].user_id is not None
+    assert rows[1].detail == f"hold {hold.id} released"
 
 
 async def test_operator_is_refused_the_page_and_the_api(browser: Any, site: Site) -> None:

@@ -1,5 +1,6 @@
 """The wallboard in a real browser, fed by the controller's live state: pushes repaint it with
-no request from the page, a closed socket is marked stale and reconnects, the kiosk URL works
+no request from the page, a closed socket is marked stale and reconnects (its new socket starts
+from a whole state, then deltas), the kiosk URL works
 with its token only.  (The real-Asterisk version: test_wallboard_asterisk.py.)"""
 
 from __future__ import annotations
@@ -90,7 +91,13 @@ async def test_a_dropped_socket_is_marked_stale_and_reconnects(
         await log_in(page, server, "maria", "/wallboard")
         await page.wait_for_selector("#feed.live")
         sockets: list[Any] = []
-        page.on("websocket", lambda ws: sockets.append(ws))
+        frames: list[str] = []
+
+        def opened(ws: Any) -> None:
+            sockets.append(ws)
+            ws.on("framereceived", lambda payload: frames.append(str(payload)))
+
+        page.on("websocket", opened)
         await server.app[PUSH].close_all()  # the server drops every wallboard
         await page.wait_for_selector("#feed.stale", timeout=5000)
         assert await page.inner_text("#feed") == tr("uk", "stale")  # the clinic's language
@@ -100,6 +107,9 @@ async def test_a_dropped_socket_is_marked_stale_and_reconnects(
         await page.wait_for_function(
             """() => document.querySelector('[data-queue="gynecology"] [data-field="waiting"]')
                      .textContent === "1" """, timeout=5000)
+        # the new socket starts from a whole state; the join came as a delta
+        assert frames[0].startswith('{"full": '), frames[:1]
+        assert any(f.startswith('{"delta": {') and '"queues"' in f for f in frames[1:])
     except Exception:
         await page.screenshot(path=str(tmp_path / "wallboard-failure.png"), full_page=True)
         raise

@@ -138,7 +138,7 @@ async def test_logout_then_the_old_cookie_is_refused(client: Client, staff: Staf
     client.cookie_jar.clear()
     api = await client.get("/api/kpi", cookies={COOKIE_NAME: old})
     assert api.status == 401
-    assert await api.json() == {"error": "login required"}
+    assert await api.json() == {"error": "login required", "code": "login_required"}
     page = await client.get("/", cookies={COOKIE_NAME: old}, allow_redirects=False)
     assert page.status == 303
     assert page.headers["Location"] == "/login"

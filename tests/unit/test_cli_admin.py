@@ -64,6 +64,7 @@ NEEDS_CONFIG = {
     "doctor": ["doctor", "--timeout", "1"],
     "recordings import": ["recordings", "import"],
     "recordings retention": ["recordings", "retention"],
+    "recordings holds": ["recordings", "holds"],
     "audit verify": ["audit", "verify"],
 }
 

@@ -195,14 +195,23 @@ async def test_cli_hold_keeps_a_recording_from_retention_until_released(
     release = ["recordings", "release", str(rid), "--reason", "settled", "--db",
                sqlite_db_url, "--config", str(EXAMPLE)]
 
+    listing = ["recordings", "holds", "--db", sqlite_db_url, "--config", str(EXAMPLE)]
     assert await asyncio.to_thread(main, hold) == 0
     assert f"recording {rid} held" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, listing) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "1 open hold(s)"
+    assert lines[0].startswith(f"recording {rid} held since ")
+    assert lines[0].endswith(" by command line: lawsuit")
     plan = await retention.plan(sessions, POLICY, datetime.now(UTC))
     assert rid in plan.held
     assert rid not in [item.recording_id for item in plan.due]
     assert await asyncio.to_thread(main, hold) != 0  # already held: said, nothing changed
     assert "already held" in capsys.readouterr().err
     assert await asyncio.to_thread(main, release) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, listing) == 0
+    assert capsys.readouterr().out == "0 open hold(s)\n"
     plan = await retention.plan(sessions, POLICY, datetime.now(UTC))
     assert rid in [item.recording_id for item in plan.due]
     async with sessions() as session:

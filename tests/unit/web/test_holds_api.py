@@ -124,3 +124,29 @@ async def test_operators_and_admins_may_not_hold(client: Client, accounts: dict[
     response = await client.post(f"/api/recordings/{recording}/hold",
                                  headers=bearer(accounts[role]), json={"reason": "x"})
     assert response.status == 403
+
+
+async def test_the_open_holds_are_listed_with_who_and_why_until_released(
+    client: Client, accounts: dict[Role, Account], recording: int,
+) -> None:
+    manager, quality = bearer(accounts[Role.MANAGER]), bearer(accounts[Role.QUALITY])
+    empty = await client.get("/api/holds", headers=quality)
+    assert (empty.status, await empty.json()) == (200, {"holds": []})
+    url = f"/api/recordings/{recording}/hold"
+    assert (await client.post(url, headers=manager, json={"reason": "regulator"})).status == 201
+    listed = (await (await client.get("/api/holds", headers=quality)).json())["holds"]
+    assert [(h["recording_id"], h["held_by"], h["reason"], h["held_at"], h["call_key"])
+            for h in listed] == [(recording, accounts[Role.MANAGER].username, "regulator",
+                                  NOW.isoformat(), "H1")]
+    released = await client.post(url + "/release", headers=quality, json={"reason": "done"})
+    assert released.status == 200
+    after = await client.get("/api/holds", headers=manager)
+    assert (await after.json()) == {"holds": []}
+
+
+@pytest.mark.parametrize("role", [Role.OPERATOR, Role.ADMIN])
+async def test_operators_and_admins_may_not_list_holds(
+    client: Client, accounts: dict[Role, Account], role: Role,
+) -> None:
+    response = await client.get("/api/holds", headers=bearer(accounts[role]))
+    assert response.status == 403

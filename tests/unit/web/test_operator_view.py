@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from clinicall.settings import load_config
 from clinicall.web.operator_view import desk_state, operator_of, path_in_words, route_in_words
 
@@ -39,12 +41,35 @@ class Call:
 
 
 def test_the_ivr_path_in_words() -> None:
-    assert path_in_words(CONFIG, "lang:1/main:1/appointments:2") == "Appointments › Gynecology"
-    assert path_in_words(CONFIG, "main:2/information:3/services:1") == (
-        "Information › Services › Pelvic ultrasound")
+    assert path_in_words(CONFIG, "lang:1/main:1/appointments:2", "en") == (
+        "Appointments › Gynecology")
+    assert path_in_words(CONFIG, "main:2/information:3/services:1", "en") == (
+        "Information › Services and prices › Pelvic ultrasound")
     assert path_in_words(CONFIG, "main:9/nowhere:1") == ""  # keys the menus did not have
-    assert route_in_words(CONFIG, "complaint") == "Complaint (Реєстратура)"
+    assert route_in_words(CONFIG, "complaint", "en") == "Complaint (Front desk)"
     assert route_in_words(CONFIG, "") == ""
+
+
+@pytest.mark.parametrize(("lang", "path", "route"), [
+    ("uk", "Запис на прийом › Гінекологія", "Скарга (Реєстратура)"),
+    ("ru", "Запись на приём › Гинекология", "Жалоба (Регистратура)"),
+    ("en", "Appointments › Gynecology", "Complaint (Front desk)"),
+])
+def test_the_path_and_route_in_the_viewers_language(lang: str, path: str, route: str) -> None:
+    """Menus, routes and services by the config's names; a route named after its queue by the
+    queue's name; no language given: the clinic's."""
+    assert path_in_words(CONFIG, "lang:1/main:1/appointments:2", lang) == path
+    assert route_in_words(CONFIG, "complaint", lang) == route
+    assert route_in_words(CONFIG, "gynecology", lang) == path.split(" › ")[1]
+    assert path_in_words(CONFIG, "main:1/appointments:2") == "Запис на прийом › Гінекологія"
+
+
+def test_a_menu_or_route_without_a_name_is_its_id_in_words() -> None:
+    menus = dict(CONFIG.ivr.menus)
+    menus["appointments"] = menus["appointments"].model_copy(update={"name": None})
+    config = CONFIG.model_copy(update={"ivr": CONFIG.ivr.model_copy(update={"menus": menus})})
+    assert path_in_words(config, "main:1/appointments:2", "ru") == (
+        "Appointments › Гинекология")
 
 
 def test_the_desk_state_has_the_operators_queues_and_the_wait_until_answered() -> None:

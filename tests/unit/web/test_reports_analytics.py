@@ -112,3 +112,7 @@ async def test_survey_heatmap_and_staffing_on_the_reports_page(
     assert _cell(page, f"{monday_10}:staffed") == "under"
     assert 'class="staffed-under"' in page
     assert "Erlang C does not and so advises more" in page
+    # the survey's and staffing's queue names in the page's language (en), not the clinic's
+    rows = re.findall(r'<tr[^>]*><th scope="row">([^<]*)</th>', page)
+    assert "General practice" in rows
+    assert "Терапія" not in rows

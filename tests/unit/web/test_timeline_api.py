@@ -26,6 +26,7 @@ from clinicall.db.models import (
 )
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
+from clinicall.web.i18n import LANG_COOKIE, Lang
 
 from .web_fixtures import FAST_COST, NOW, SECRET, Account, FakeLive
 
@@ -100,6 +101,23 @@ async def test_every_step_of_the_call_in_order_with_offsets(
     assert steps[6]["queue"] == "universal"
     assert steps[-1]["hangup"] == "caller"
     assert "+380671112233" not in await response.text()
+
+
+@pytest.mark.parametrize(("lang", "therapy"), [("uk", "Терапія"), ("ru", "Терапия"),
+                                               ("en", "General practice")])
+async def test_queues_route_and_path_in_words_in_the_viewers_language(
+    client: Client, accounts: dict[Role, Account], recording: int, lang: Lang, therapy: str,
+    clinic_config: ClinicConfig,
+) -> None:
+    assert clinic_config.queues["therapy"].name[lang] == therapy  # the config's own words
+    response = await client.get(f"/api/recordings/{recording}/timeline",
+                                headers=bearer(accounts[Role.MANAGER]),
+                                cookies={LANG_COOKIE: lang})
+    steps = (await response.json())["steps"]
+    assert (steps[1]["route_words"], steps[1]["path_words"]) == (
+        therapy, {"uk": "Запис на прийом", "ru": "Запись на приём", "en": "Appointments"}[lang])
+    assert steps[2]["queue_name"] == therapy
+    assert steps[6]["queue_name"] == clinic_config.queues["universal"].name[lang]
 
 
 @pytest.mark.parametrize("role", [Role.OPERATOR, Role.ADMIN])

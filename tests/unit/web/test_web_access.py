@@ -51,7 +51,7 @@ async def test_api_without_login_is_401_json(client: Client, path: str) -> None:
     response = await client.get(path)
     assert response.status == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert await response.json() == {"error": "login required"}
+    assert await response.json() == {"error": "login required", "code": "login_required"}
 
 
 async def test_page_without_login_redirects_to_login(client: Client) -> None:
