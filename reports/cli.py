@@ -184,7 +184,8 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
             if args.section == "survey":
                 report = await compute_survey(
                     session, start=start, end=end, by=args.by, timezone=config.clinic.timezone,
-                    always=KpiSettings.from_config(config).survey_always)
+                    always=KpiSettings.from_config(config).survey_always,
+                    settings=KpiSettings.from_config(config))
             elif args.section == "demand":
                 report = await compute_demand(session, start=start, end=end, config=config)
             elif args.section == "complaints":

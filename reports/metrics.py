@@ -186,7 +186,8 @@ class KpiCollector(Collector):
             self._surveys = {
                 by: await compute_survey(session, start=midnight, end=now, by=by,
                                          timezone=self.settings.timezone,
-                                         always=self.settings.survey_always)
+                                         always=self.settings.survey_always,
+                                         settings=self.settings)
                 for by in ("queue", "operator")
             }  # fmt: skip
             self._callbacks = await callback_figures(

@@ -26,16 +26,19 @@ served, the hour in steady state.  Erlang C ignores abandons and so advises more
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import AgentSession, QueueAttempt, QueueOutcome
+from clinicall.db.models import AgentSession
+from clinicall.reports.analytics_hours import STAFFING
+from clinicall.reports.analytics_read import collect
 from clinicall.reports.erlang import erlang_a_performance, erlang_c_performance
+from clinicall.reports.settings import kpi_settings
 from clinicall.reports.table import Column, Report, Section, Value
 from clinicall.settings.models import ClinicConfig
 
@@ -113,33 +116,33 @@ async def logged_in_by_hour(session: AsyncSession, start: datetime, end: datetim
 
 @dataclass(slots=True)
 class _Queue:
-    joins: defaultdict[tuple[int, int], int]
-    talks: list[float]
-    waits: list[tuple[float, bool]]
+    joins: defaultdict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    sums: Counter[str] = field(default_factory=Counter)  # STAFFING_SUMS of the window
+
+    @property
+    def patience(self) -> float | None:
+        """:func:`fit_patience` from the window's summed waits and abandons."""
+        abandons = self.sums["abandons"]
+        return self.sums["wait_ms"] / 1000 / abandons if abandons else None
 
 
 async def compute_staffing(session: AsyncSession, *, start: datetime, end: datetime,
-                           config: ClinicConfig, target: Target = Target()) -> Report:  # fmt: skip
+                           config: ClinicConfig, target: Target = Target(),
+                           hourly_sums: bool = True) -> Report:  # fmt: skip
     """The ``staffing`` section (per queue and hour of week with calls) and ``assumptions``
-    (per queue: the fitted AHT and patience and what they rest on), from [start, end)."""
+    (per queue: the fitted AHT and patience and what they rest on), from [start, end); whole
+    hours from the hourly sums (``reports.analytics_read``), or every row with
+    ``hourly_sums=False``."""
     weeks = (end - start).total_seconds() / (7 * 86400)
     zone = config.clinic.zone
-    queues: dict[str, _Queue] = {}
-    rows = await session.execute(
-        select(QueueAttempt.queue, QueueAttempt.joined_at, QueueAttempt.outcome,
-               QueueAttempt.wait_s, QueueAttempt.talk_s)
-        .where(QueueAttempt.joined_at >= start, QueueAttempt.joined_at < end)
-    )  # fmt: skip
-    for queue, joined, outcome, wait, talk in rows:
-        if outcome == QueueOutcome.CUT:
-            continue
-        q = queues.setdefault(queue, _Queue(defaultdict(int), [], []))
-        local = _aware(joined).astimezone(zone)
-        q.joins[(local.isoweekday(), local.hour)] += 1
-        if outcome == QueueOutcome.ANSWERED and talk is not None:
-            q.talks.append(talk)
-        if wait is not None and outcome is not None:
-            q.waits.append((wait, outcome == QueueOutcome.ABANDONED))
+    queues: defaultdict[str, _Queue] = defaultdict(_Queue)
+    facts = await collect(session, STAFFING, start=start, end=end, zone=zone,
+                          settings=kpi_settings(config) if hourly_sums else None,
+                          dims=("queue",), time_keys=("week",))  # fmt: skip
+    for fact in facts:
+        q = queues[str(fact.dims[0])]
+        q.joins[fact.when] += fact.counts["offered"]
+        q.sums.update(fact.counts)
     staffing = Section("staffing", [Column("queue"), Column("weekday", "", "ISO, 1 = Monday"),
                                     Column("hour", "", "local hour 0-23")], [
         Column("offered_per_h", "count", "forecast: mean of this hour over the window"),
@@ -165,12 +168,15 @@ async def compute_staffing(session: AsyncSession, *, start: datetime, end: datet
         wrapup = configured.wrapup_s if configured is not None else 0
         t = target.t_s if target.t_s is not None else (
             configured.service_level_s if configured is not None else 20)  # fmt: skip
-        aht = (sum(q.talks) / len(q.talks) if q.talks else 0.0) + wrapup
-        patience = fit_patience(q.waits)
+        talks = q.sums["talk_n"]
+        aht = (q.sums["talk_ms"] / 1000 / talks if talks else 0.0) + wrapup
+        patience = q.patience
         about.rows.append(_about(queue, q, weeks, aht, patience, target))
         if aht <= 0:
             continue
         for (weekday, hour), joins in sorted(q.joins.items()):
+            if not joins:
+                continue
             rate = joins / weeks / 3600.0
             row = _advice(queue, weekday, hour, rate, aht, patience, t, target)
             if queue in known:
@@ -182,9 +188,9 @@ async def compute_staffing(session: AsyncSession, *, start: datetime, end: datet
 
 def _about(queue: str, q: _Queue, weeks: float, aht: float, patience: float | None,
            target: Target) -> dict[str, Value]:  # fmt: skip
-    return {"queue": queue, "weeks": round(weeks, 3), "offered": sum(q.joins.values()),
-            "answered_talks": len(q.talks), "aht_s": round(aht, 3),
-            "abandons": sum(1 for _, a in q.waits if a), "waits": len(q.waits),
+    return {"queue": queue, "weeks": round(weeks, 3), "offered": q.sums["offered"],
+            "answered_talks": q.sums["talk_n"], "aht_s": round(aht, 3),
+            "abandons": q.sums["abandons"], "waits": q.sums["wait_n"],
             "patience_s": None if patience is None else round(patience, 3),
             "target_sl": round(100 * target.sl, 2),
             "max_abandon": round(100 * target.max_abandon, 2),
