@@ -25,13 +25,14 @@ served, the hour in steady state.  Erlang C ignores abandons and so advises more
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import AgentSession
@@ -102,7 +103,8 @@ async def logged_in_by_hour(session: AsyncSession, start: datetime, end: datetim
     out: defaultdict[tuple[str, int, int], float] = defaultdict(float)
     rows = await session.execute(
         select(AgentSession.queue, AgentSession.login_at, AgentSession.logout_at)
-        .where(AgentSession.login_at < end)
+        .where(AgentSession.login_at < end,
+               or_(AgentSession.logout_at.is_(None), AgentSession.logout_at > start))
     )  # fmt: skip
     for queue, login, logout in rows:
         a, b = max(_aware(login), start), min(_aware(logout) if logout else end, end)
@@ -208,21 +210,29 @@ def _compare(row: dict[str, Value], logged_in: float) -> None:
 
 def _advice(queue: str, weekday: int, hour: int, rate: float, aht: float,
             patience: float | None, t: float, target: Target) -> dict[str, Value]:  # fmt: skip
-    by_c = agents_needed(rate, aht, None, t, target)
-    by_a = agents_needed(rate, aht, patience, t, target) if patience is not None else by_c
-    row: dict[str, Value] = {
+    by_a, by_c, sl_a, abandon_a, sl_c = _models(rate, aht, patience, t, target)
+    return {
         "queue": queue, "weekday": weekday, "hour": hour,
         "offered_per_h": round(rate * 3600, 3), "aht_s": round(aht, 3),
         "patience_s": None if patience is None else round(patience, 3), "t_s": t,
         "agents_erlang_a": by_a, "agents_erlang_c": by_c,
-        "sl_erlang_a": None, "abandon_erlang_a": None, "sl_erlang_c": None,
+        "sl_erlang_a": sl_a, "abandon_erlang_a": abandon_a, "sl_erlang_c": sl_c,
         "logged_in": None, "staffed": None,
     }  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _models(rate: float, aht: float, patience: float | None, t: float, target: Target
+            ) -> tuple[int | None, int | None, float | None, float | None, float | None]:
+    """Operators needed by Erlang A and C, and what they achieve: pure, so hours of a window
+    with the same forecast (a common case: few calls an hour) are worked out once."""
+    by_c = agents_needed(rate, aht, None, t, target)
+    by_a = agents_needed(rate, aht, patience, t, target) if patience is not None else by_c
+    sl_a = abandon_a = sl_c = None
     if by_a is not None and patience is not None:
         perf = erlang_a_performance(rate, aht, patience, by_a, t)
-        row["sl_erlang_a"] = round(100 * perf.service_level, 2)
-        row["abandon_erlang_a"] = round(100 * perf.abandon_probability, 2)
+        sl_a = round(100 * perf.service_level, 2)
+        abandon_a = round(100 * perf.abandon_probability, 2)
     if by_c is not None:
-        row["sl_erlang_c"] = round(100 * erlang_c_performance(rate, aht, by_c, t).service_level,
-                                   2)  # fmt: skip
-    return row
+        sl_c = round(100 * erlang_c_performance(rate, aht, by_c, t).service_level, 2)
+    return by_a, by_c, sl_a, abandon_a, sl_c
