@@ -180,6 +180,9 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool) -> list[
 
 def _show_difference(a: dict[str, Any], b: dict[str, Any]) -> None:
     for section in a["sections"]:
+        if section not in b["sections"]:
+            print(f"    {section}: missing from the second report", file=sys.stderr)
+            continue
         ra, rb = a["sections"][section]["rows"], b["sections"][section]["rows"]
         if len(ra) != len(rb):
             print(f"    {section}: {len(ra)} rows vs {len(rb)}", file=sys.stderr)
@@ -220,11 +223,13 @@ async def main_async(args: argparse.Namespace) -> None:
         rows: list[list[str]] = []
         more: list[list[str]] = []
         for name, url in urls.items():
-            rows += await bench_one(name, url, args.repeat, not args.skip_naive_year)
+            if not args.skip_kpi:
+                rows += await bench_one(name, url, args.repeat, not args.skip_naive_year)
             if not args.skip_analytics:
                 more += await bench_analytics(name, url, args.repeat)
         print(f"\n{args.calls:,} generated inbound calls (+ callbacks' outbound calls)")
-        print_table(rows)
+        if rows:
+            print_table(rows)
         if more:
             print()
             print_table(more, ["db", "period", "section", "cold s", "warm s", "target s", "",
@@ -242,6 +247,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--skip-naive-year", action="store_true")
+    parser.add_argument("--skip-kpi", action="store_true",
+                        help="time only survey, demand and staffing, not the KPI report")
     parser.add_argument("--skip-analytics", action="store_true",
                         help="time only the KPI report, not survey, demand and staffing")
     args = parser.parse_args()
