@@ -22,14 +22,15 @@ from clinicall.reports.settings import KpiSettings
 
 async def collect(session: AsyncSession, kind: Kind, *, start: datetime, end: datetime,
                   zone: ZoneInfo, settings: KpiSettings | None, dims: Sequence[str],
-                  time_keys: Sequence[str] = ()) -> list[Fact]:  # fmt: skip
+                  time_keys: Sequence[str] = (), current: bool = False) -> list[Fact]:  # fmt: skip
     """The facts of [start, end) grouped by ``dims`` and local ``time_keys``
-    (``reports.analytics_hours``); partial groups, which the caller adds up."""
+    (``reports.analytics_hours``); partial groups, which the caller adds up.  ``current``:
+    the caller has just brought the period's sums up to date (several reads of one report)."""
     if settings is None:
         return await read_rows(session, kind, [(start, end)], dims, time_keys, zone)
     segments = tb.offset_segments(zone, start, end)
     plan = rollup.plan(segments, start, end)
-    if plan.hours is not None:
+    if plan.hours is not None and not current:
         await update_hourly_sums(session, start=start, end=end, config=settings)
     facts = await read_rows(session, kind, plan.raw, dims, time_keys, zone)
     if plan.hours is not None:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinicall.db.models import MissCause
 from clinicall.reports.analytics_hours import DEMAND, Fact
 from clinicall.reports.analytics_read import collect
+from clinicall.reports.kpi import update_hourly_sums
 from clinicall.reports.settings import kpi_settings
 from clinicall.reports.table import Column, Report, Section, Value, ratio
 from clinicall.settings.models import ClinicConfig
@@ -220,11 +221,13 @@ async def compute_demand(
     hourly sums (``reports.analytics_read``), or, with ``hourly_sums=False``, every row."""
     settings = kpi_settings(config) if hourly_sums else None
     zone = config.clinic.zone
+    if settings is not None:  # both periods' sums made current once
+        await update_hourly_sums(session, start=start - (end - start), end=end, config=settings)
 
     async def read(lo: datetime, hi: datetime, dims: Sequence[str],
                    time_keys: Sequence[str] = ()) -> list[Fact]:  # fmt: skip
         return await collect(session, DEMAND, start=lo, end=hi, zone=zone, settings=settings,
-                             dims=dims, time_keys=time_keys)  # fmt: skip
+                             dims=dims, time_keys=time_keys, current=True)  # fmt: skip
 
     week = await read(start, end, ("topic", "specialty"), ("week",))
     calls = _calls(await read(start, end, CALL_DIMS))
