@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,6 @@ from clinicall.reports import timebuckets as tb
 AGREED = "survey:1"  # the IVR step of a patient who agreed to the survey
 NONE = "none"
 DAY_MS = 24 * 3600 * 1000
-TIME_KEYS = ("week", "day", "hour")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,10 +271,6 @@ async def read_rows(session: AsyncSession, kind: Kind, spans: Sequence[tuple[dat
             out.append(Fact(tuple(fact.dims[i] for i in index), fact.counts,
                             when=local_keys(fact.at, zone, time_keys)))
     return out
-
-
-def at_hour(hour: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
 
 
 __all__ = ["DEMAND", "KINDS", "STAFFING", "SURVEY", "Fact", "Kind", "local_keys",
