@@ -121,7 +121,7 @@ CALL_GAUGES = {
 }
 
 
-#: Today's post-call survey per queue and per operator (docs/kpi.md, Survey).
+#: Today's post-call survey per queue, operator and route (docs/kpi.md, Survey).
 SURVEY_COUNTERS = {
     "due": ("clinicall_survey_due", "Answered calls of today due a survey (agreed, or the "
             "queue always asks)"),
@@ -188,7 +188,7 @@ class KpiCollector(Collector):
                                          timezone=self.settings.timezone,
                                          always=self.settings.survey_always,
                                          settings=self.settings)
-                for by in ("queue", "operator")
+                for by in ("queue", "operator", "route")
             }  # fmt: skip
             self._callbacks = await callback_figures(
                 session, start=midnight, end=now,
