@@ -9,6 +9,10 @@ with no hourly sums (*rows only*), and once with ``reports.naive.compute_naive``
 into Python and count).  All must give the same report; prints a table.
 Targets (warm): day ≤ 50 ms, month ≤ 0.5 s, year ≤ 3 s.
 
+A second table times the survey (by queue), demand and staffing sections over the same
+periods the same way (cold, warm, rows only, same), against day ≤ 20 ms, month ≤ 0.1 s,
+year ≤ 0.5 s warm.
+
     python bench/bench_reports.py [--calls 50000] [--skip-naive-year] [--backends sqlite,postgres]
 """
 
@@ -21,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,8 +40,13 @@ from report_oracle import compute_naive  # noqa: E402  (bench/, beside this scri
 
 from clinicall.db import create_engine, session_factory  # noqa: E402
 from clinicall.db.models import kpi_call_hours, kpi_hours_built, kpi_queue_hours  # noqa: E402
+from clinicall.db.models.analytics_rollups import ANALYTICS_TABLES  # noqa: E402
 from clinicall.reports import compute  # noqa: E402
-from clinicall.reports.settings import KpiSettings  # noqa: E402
+from clinicall.reports.demand import compute_demand  # noqa: E402
+from clinicall.reports.settings import KpiSettings, kpi_settings  # noqa: E402
+from clinicall.reports.staffing import compute_staffing  # noqa: E402
+from clinicall.reports.survey import compute_survey  # noqa: E402
+from clinicall.settings.loader import load_config  # noqa: E402
 
 SETTINGS = KpiSettings(
     timezone="Europe/Kyiv",
@@ -66,6 +75,60 @@ PERIODS = [
     ),
     ("year", datetime(2026, 1, 1, tzinfo=ZONE), datetime(2027, 1, 1, tzinfo=ZONE), ["queue"], 3.0),
 ]
+CLINIC = load_config(ROOT / "config" / "clinic.example.yaml")
+ANALYTICS_TARGETS = {"day": 0.02, "month": 0.1, "year": 0.5}
+
+
+def analytics(section: str, start: datetime, end: datetime, sums: bool
+              ) -> Callable[[Any], Awaitable[Any]]:
+    """One of the survey, demand and staffing reports, from the hourly sums or the rows."""
+    if section == "survey":
+        settings = kpi_settings(CLINIC)
+        return lambda s: compute_survey(s, start=start, end=end, by="queue",
+                                        timezone=settings.timezone,
+                                        always=settings.survey_always,
+                                        settings=settings if sums else None)
+    if section == "demand":
+        return lambda s: compute_demand(s, start=start, end=end, config=CLINIC,
+                                        hourly_sums=sums)
+    return lambda s: compute_staffing(s, start=start, end=end, config=CLINIC, hourly_sums=sums)
+
+
+async def bench_analytics(name: str, url: str, repeat: int) -> list[list[str]]:
+    """The second table (see the module docstring)."""
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    rows: list[list[str]] = []
+
+    async def run(work: Callable[[Any], Awaitable[Any]]) -> tuple[float, Any]:
+        async with sessions() as s:
+            return await _timed(work(s))
+
+    try:
+        for period, start, end, _, _ in PERIODS:
+            target = ANALYTICS_TARGETS[period]
+            for section in ("survey", "demand", "staffing"):
+                async with sessions() as s, s.begin():  # cold: no hourly sums yet
+                    for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours,
+                                  *ANALYTICS_TABLES):
+                        await s.execute(delete(table))
+                cold, first = await run(analytics(section, start, end, True))
+                warm = [(await run(analytics(section, start, end, True)))[0]
+                        for _ in range(repeat)]
+                rows_s, from_rows = await run(analytics(section, start, end, False))
+                same = from_rows.to_dict() == first.to_dict()
+                if not same:
+                    _show_difference(first.to_dict(), from_rows.to_dict())
+                median = statistics.median(warm)
+                rows.append([name, period, section, f"{cold:.3f}", f"{median:.4f}",
+                             f"{target:.2f}", "ok" if median <= target else "OVER",
+                             f"{rows_s:.3f}", "yes" if same else "NO"])
+                print(f"  {name} {period} {section}: cold {cold:.3f} s, warm {median:.4f} s "
+                      f"(rows only {rows_s:.3f}, same: {rows[-1][-1]})",
+                      file=sys.stderr, flush=True)
+    finally:
+        await engine.dispose()
+    return rows
 
 
 async def _timed(work: Awaitable[Any]) -> tuple[float, Any]:
@@ -117,6 +180,9 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool) -> list[
 
 def _show_difference(a: dict[str, Any], b: dict[str, Any]) -> None:
     for section in a["sections"]:
+        if section not in b["sections"]:
+            print(f"    {section}: missing from the second report", file=sys.stderr)
+            continue
         ra, rb = a["sections"][section]["rows"], b["sections"][section]["rows"]
         if len(ra) != len(rb):
             print(f"    {section}: {len(ra)} rows vs {len(rb)}", file=sys.stderr)
@@ -128,9 +194,9 @@ def _show_difference(a: dict[str, Any], b: dict[str, Any]) -> None:
                 break
 
 
-def print_table(rows: list[list[str]]) -> None:
-    head = ["db", "period", "by", "offered", "cold s", "warm s", "target s", "", "rows only s",
-            "naive s", "same"]
+def print_table(rows: list[list[str]], head: list[str] | None = None) -> None:
+    head = head or ["db", "period", "by", "offered", "cold s", "warm s", "target s", "",
+                    "rows only s", "naive s", "same"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
@@ -155,10 +221,19 @@ async def main_async(args: argparse.Namespace) -> None:
         await generate(list(urls.values()), args.calls, args.seed)
         print(f"loaded in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         rows: list[list[str]] = []
+        more: list[list[str]] = []
         for name, url in urls.items():
-            rows += await bench_one(name, url, args.repeat, not args.skip_naive_year)
+            if not args.skip_kpi:
+                rows += await bench_one(name, url, args.repeat, not args.skip_naive_year)
+            if not args.skip_analytics:
+                more += await bench_analytics(name, url, args.repeat)
         print(f"\n{args.calls:,} generated inbound calls (+ callbacks' outbound calls)")
-        print_table(rows)
+        if rows:
+            print_table(rows)
+        if more:
+            print()
+            print_table(more, ["db", "period", "section", "cold s", "warm s", "target s", "",
+                               "rows only s", "same"])
     finally:
         if server is not None:
             server.stop()
@@ -172,6 +247,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--skip-naive-year", action="store_true")
+    parser.add_argument("--skip-kpi", action="store_true",
+                        help="time only survey, demand and staffing, not the KPI report")
+    parser.add_argument("--skip-analytics", action="store_true",
+                        help="time only the KPI report, not survey, demand and staffing")
     args = parser.parse_args()
     asyncio.run(main_async(args))
 

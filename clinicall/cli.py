@@ -271,6 +271,12 @@ def report_command(parser: argparse.ArgumentParser) -> Handler:
     return configure(parser)
 
 
+def staffing_command(parser: argparse.ArgumentParser) -> Handler:
+    from clinicall.reports.cli import staffing_command as configure
+
+    return configure(parser)
+
+
 # -- run ------------------------------------------------------------------------------------
 
 def run_command(parser: argparse.ArgumentParser) -> Handler:
@@ -352,6 +358,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", "run the controller (FastAGI IVR, AMI, call account) and the web app",
             run_command),
     Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
+    Command("staffing", "operators needed per queue and hour of week, from the last weeks",
+            staffing_command),
     Command("db", "create or migrate the store, or say its revision", db_command),
     Command("doctor", "check a live installation, one line per check with its fix",
             doctor_command),

@@ -18,6 +18,10 @@ of every command (:mod:`clinicall.settings.location`); the database is ``--db``,
 config's ``database.url``, and must be migrated already: a report never creates or changes a
 store (:mod:`clinicall.db.status`).  A progress bar goes to stderr, the report to ``--out`` or
 stdout.  Wire it with ``Command("report", ..., report_command)``.
+
+``clinicall staffing --weeks 4 [--to SUNDAY] [--target-sl 80/20] [--max-abandon 5]`` is
+``--section staffing`` over the last whole weeks (``Command("staffing", ...,
+staffing_command)``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
+from zoneinfo import ZoneInfo
 
 from clinicall.reports.export import FORMATS, Format
 from clinicall.settings.location import DEFAULTS
@@ -91,6 +96,61 @@ def report_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namesp
     parser.epilog = STAFFING_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     return run_report
+
+
+def staffing_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The CLI's ``Configure`` for ``staffing``: ``report --section staffing`` over the last
+    ``--weeks`` whole weeks (Monday to Sunday, clinic time) before today or ``--to``."""
+    parser.add_argument("--weeks", type=int, default=4, metavar="N",
+                        help="whole weeks of history (default: %(default)s)")
+    parser.add_argument("--to", dest="date_to", type=date.fromisoformat, default=None,
+                        metavar="YYYY-MM-DD", help="the last day of the history, a Sunday "
+                        "(default: the Sunday before today, clinic time)")
+    parser.add_argument("--format", choices=FORMATS, default="csv")
+    parser.add_argument("--target-sl", default="80/20", metavar="PCT/SECONDS",
+                        help="the service level to reach (default: %(default)s; '80' alone: "
+                             "each queue's own service_level_s)")
+    parser.add_argument("--max-abandon", type=float, default=100.0, metavar="PCT",
+                        help="the highest acceptable abandon rate, Erlang A (default: no limit)")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help=f"the clinic config (YAML); when none is given: {DEFAULTS}")
+    parser.add_argument("--db", metavar="URL", help="database URL (default: from the config)")
+    parser.epilog = "\n".join([
+        "clinicall staffing: the report's --section staffing over the last --weeks whole weeks",
+        "  (Monday to Sunday, clinic time) ending on --to or the Sunday before today.",
+        "  The forecast of each hour is the mean of the same hour of the week over the weeks;",
+        "  AHT is talk + the queue's wrap-up; patience is fitted from the abandons (answered",
+        "  callers count as having waited at least that long).",
+        *STAFFING_HELP.splitlines()[5:]])  # fmt: skip
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    return run_staffing
+
+
+def run_staffing(args: argparse.Namespace) -> int:
+    if not 1 <= args.weeks <= 104:
+        return _fail(f"--weeks: expected 1-104 whole weeks, got {args.weeks}",
+                     "four is a good window: --weeks 4")  # fmt: skip
+    if args.date_to is None:
+        today = datetime.now(_clinic_zone(args.config)).date()
+        args.date_to = today - timedelta(days=today.isoweekday())  # the Sunday before
+    elif args.date_to.isoweekday() != 7:
+        return _fail(f"--to {args.date_to} is a {args.date_to:%A}: the history ends on a "
+                     "Sunday", "e.g. --to 2026-11-29")  # fmt: skip
+    args.date_from = args.date_to - timedelta(days=7 * args.weeks - 1)
+    args.section, args.by = "staffing", ""
+    return run_report(args)
+
+
+def _clinic_zone(config: Path | None) -> ZoneInfo:
+    """The config's time zone, or UTC when it cannot be read (``run_report`` then says why)."""
+    from clinicall.settings import ConfigError, load_config
+    from clinicall.settings.location import NoConfigFound, find_config
+
+    try:
+        return load_config(find_config(config)).clinic.zone
+    except (NoConfigFound, ConfigError, OSError):
+        return ZoneInfo("UTC")
 
 
 def _fail(message: str, hint: str = "") -> int:
@@ -187,7 +247,8 @@ async def _run(args: argparse.Namespace, config: object, url: str) -> int:
             if args.section == "survey":
                 report = await compute_survey(
                     session, start=start, end=end, by=args.by, timezone=config.clinic.timezone,
-                    always=KpiSettings.from_config(config).survey_always)
+                    always=KpiSettings.from_config(config).survey_always,
+                    settings=KpiSettings.from_config(config))
             elif args.section == "demand":
                 report = await compute_demand(session, start=start, end=end, config=config)
             elif args.section == "complaints":

@@ -18,74 +18,53 @@ period [start, end), in the clinic's time zone:
 - ``repeats``: calls per topic and first outcome (answered, missed, self-served, other) that the
   same caller followed with another inbound call within 24 h (``repeat_gap_ms``), and the rate.
 
-Calls are read once per period and counted here in Python (the same on SQLite and PostgreSQL).
+Whole hours are read from the demand's hourly sums, the edges from the rows
+(``reports.analytics_hours``); the config (menus, doctors) is applied when they are added up.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import Call, Direction, IvrOutcome, MissCause, QueueAttempt, QueueOutcome
+from clinicall.db.models import MissCause
+from clinicall.reports.analytics_hours import DEMAND, Fact
+from clinicall.reports.analytics_read import collect
+from clinicall.reports.kpi import update_hourly_sums
+from clinicall.reports.settings import kpi_settings
 from clinicall.reports.table import Column, Report, Section, Value, ratio
 from clinicall.settings.models import ClinicConfig
 
-NONE = "none"
-DAY_MS = 24 * 3600 * 1000
 CAUSES = tuple(c.value for c in MissCause)
 
 
-@dataclass(frozen=True, slots=True)
-class DemandCall:
-    """What demand needs of one inbound call."""
+#: The dimensions the sections other than the heatmap need, in the order of ``_Call``.
+CALL_DIMS = ("topic", "specialty", "path", "answered", "missed", "self_served", "cause")
 
-    started_at: datetime
+
+@dataclass(frozen=True, slots=True)
+class _Calls:
+    """``n`` inbound calls alike in what demand needs of them; ``repeated`` of them repeated."""
+
     topic: str
     specialty: str
     path: str
     answered: bool
     missed: bool
-    miss_cause: str | None
     self_served: bool
-    repeat_gap_ms: int | None
+    miss_cause: str
+    n: int
+    repeated: int
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-async def load_calls(session: AsyncSession, start: datetime, end: datetime) -> list[DemandCall]:
-    """The inbound calls started in [start, end) with their first queue and whether answered."""
-    calls = (await session.execute(
-        select(Call.id, Call.started_at, Call.route, Call.ivr_path, Call.missed, Call.miss_cause,
-               Call.ivr_outcome, Call.repeat_gap_ms)
-        .where(Call.started_at >= start, Call.started_at < end,
-               Call.direction == Direction.INBOUND)
-    )).all()  # fmt: skip
-    attempts = await session.execute(
-        select(QueueAttempt.call_id, QueueAttempt.queue, QueueAttempt.outcome)
-        .join(Call, Call.id == QueueAttempt.call_id)
-        .where(Call.started_at >= start, Call.started_at < end,
-               Call.direction == Direction.INBOUND)
-        .order_by(QueueAttempt.call_id, QueueAttempt.joined_at)
-    )  # fmt: skip
-    first: dict[int, str] = {}
-    answered: set[int] = set()
-    for call_id, queue, outcome in attempts:
-        first.setdefault(call_id, queue)
-        if outcome == QueueOutcome.ANSWERED:
-            answered.add(call_id)
-    return [
-        DemandCall(_aware(started), route or NONE, first.get(cid, NONE), path or "",
-                   cid in answered, bool(missed), miss_cause and str(miss_cause),
-                   outcome == IvrOutcome.SELF_SERVED, gap)
-        for cid, started, route, path, missed, miss_cause, outcome, gap in calls
-    ]  # fmt: skip
+def _calls(facts: Iterable[Fact]) -> list[_Calls]:
+    return [_Calls(str(t), str(s), str(p), bool(a), bool(m), bool(ss), str(c),
+                   f.counts["calls"], f.counts["repeated"])
+            for f in facts for t, s, p, a, m, ss, c in [f.dims]]  # fmt: skip
 
 
 def questions(config: ClinicConfig, path: str) -> list[str]:
@@ -105,15 +84,15 @@ def _section(name: str, keys: Iterable[Column], metrics: Iterable[Column],
     return Section(name, list(keys), list(metrics), list(rows))
 
 
-def _heatmap(calls: list[DemandCall], config: ClinicConfig) -> Section:
-    zone = config.clinic.zone
+def _heatmap(week: list[Fact]) -> Section:
     counts: Counter[tuple[str, str, int, int]] = Counter()
-    for c in calls:
-        local = c.started_at.astimezone(zone)
-        counts[(c.topic, c.specialty, local.isoweekday(), local.hour)] += 1
+    for f in week:
+        topic, specialty = f.dims
+        weekday, hour = f.when
+        counts[(topic, specialty, weekday, hour)] += f.counts["calls"]
     rows: list[dict[str, Value]] = [
         {"topic": t, "specialty": s, "weekday": d, "hour": h, "calls": n}
-        for (t, s, d, h), n in sorted(counts.items())
+        for (t, s, d, h), n in sorted(counts.items()) if n
     ]
     return _section("heatmap", [Column("topic"), Column("specialty"),
                                 Column("weekday", "", "ISO weekday, 1 = Monday"),
@@ -121,14 +100,16 @@ def _heatmap(calls: list[DemandCall], config: ClinicConfig) -> Section:
                     [Column("calls", "count")], rows)  # fmt: skip
 
 
-def _information(calls: list[DemandCall], config: ClinicConfig) -> Section:
+def _information(calls: list[_Calls], config: ClinicConfig) -> Section:
     asked: Counter[str] = Counter()
     callers: Counter[str] = Counter()
     lang = config.default_language
     for c in calls:
         heard = questions(config, c.path)
-        asked.update(heard)
-        callers.update(set(heard))
+        for question in heard:
+            asked[question] += c.n
+        for question in set(heard):
+            callers[question] += c.n
     rows: list[dict[str, Value]] = []
     for question, n in sorted(asked.items(), key=lambda kv: (-kv[1], kv[0])):
         service = config.services.get(question.removeprefix("service:"))
@@ -140,18 +121,18 @@ def _information(calls: list[DemandCall], config: ClinicConfig) -> Section:
                      Column("calls", "count", "calls that heard it")], rows)  # fmt: skip
 
 
-def _doctors(calls: list[DemandCall], config: ClinicConfig) -> Section:
+def _doctors(calls: list[_Calls], config: ClinicConfig) -> Section:
     by_route = {rid: r.doctor for rid, r in config.routes.items() if r.doctor}
     sums: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for c in calls:
         doctor = by_route.get(c.topic)
         if doctor is not None:
-            sums[doctor].update(calls=1, answered=int(c.answered), missed=int(c.missed))
+            sums[doctor].update(calls=c.n, answered=c.n * c.answered, missed=c.n * c.missed)
         for question in set(questions(config, c.path)):
             service = config.services.get(question.removeprefix("service:"))
             if question.startswith("service:") and service is not None:
                 for d in service.doctors:
-                    sums[d]["asked_about"] += 1
+                    sums[d]["asked_about"] += c.n
     lang = config.default_language
     rows: list[dict[str, Value]] = []
     for doctor in sorted(sums):
@@ -168,8 +149,12 @@ def _doctors(calls: list[DemandCall], config: ClinicConfig) -> Section:
     ], rows)  # fmt: skip
 
 
-def _trend(calls: list[DemandCall], previous: list[DemandCall]) -> Section:
-    now, before = Counter(c.topic for c in calls), Counter(c.topic for c in previous)
+def _trend(calls: list[_Calls], previous: list[Fact]) -> Section:
+    now, before = Counter[str](), Counter[str]()
+    for c in calls:
+        now[c.topic] += c.n
+    for f in previous:
+        before[str(f.dims[0])] += f.counts["calls"]
     rows: list[dict[str, Value]] = []
     for topic in sorted(set(now) | set(before)):
         change = (None if not before[topic] else
@@ -183,13 +168,13 @@ def _trend(calls: list[DemandCall], previous: list[DemandCall]) -> Section:
     ], rows)  # fmt: skip
 
 
-def _unmet(calls: list[DemandCall]) -> Section:
+def _unmet(calls: list[_Calls]) -> Section:
     sums: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for c in calls:
-        sums[c.topic]["calls"] += 1
+        sums[c.topic]["calls"] += c.n
         if c.missed:
-            sums[c.topic]["missed"] += 1
-            sums[c.topic][f"missed_{c.miss_cause or 'unknown'}"] += 1
+            sums[c.topic]["missed"] += c.n
+            sums[c.topic][f"missed_{c.miss_cause or 'unknown'}"] += c.n
     rows: list[dict[str, Value]] = []
     for topic in sorted(sums):
         s = sums[topic]
@@ -203,7 +188,7 @@ def _unmet(calls: list[DemandCall]) -> Section:
     ], rows)  # fmt: skip
 
 
-def _first_outcome(c: DemandCall) -> str:
+def _first_outcome(c: _Calls) -> str:
     if c.answered:
         return "answered"
     if c.missed:
@@ -211,13 +196,12 @@ def _first_outcome(c: DemandCall) -> str:
     return "selfserved" if c.self_served else "other"
 
 
-def _repeats(calls: list[DemandCall]) -> Section:
+def _repeats(calls: list[_Calls]) -> Section:
     sums: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for c in calls:
         key = (c.topic, _first_outcome(c))
-        sums[key]["calls"] += 1
-        if c.repeat_gap_ms is not None and c.repeat_gap_ms <= DAY_MS:
-            sums[key]["repeated"] += 1
+        sums[key]["calls"] += c.n
+        sums[key]["repeated"] += c.repeated
     rows: list[dict[str, Value]] = [
             {"topic": t, "first_outcome": o, "calls": s["calls"], "repeated_24h": s["repeated"],
              "repeat_rate": ratio(s["repeated"], s["calls"])}
@@ -230,14 +214,27 @@ def _repeats(calls: list[DemandCall]) -> Section:
 
 
 async def compute_demand(
-    session: AsyncSession, *, start: datetime, end: datetime, config: ClinicConfig
+    session: AsyncSession, *, start: datetime, end: datetime, config: ClinicConfig,
+    hourly_sums: bool = True,
 ) -> Report:
-    """Every demand section (see the module docstring) for [start, end)."""
-    calls = await load_calls(session, start, end)
-    previous = await load_calls(session, start - (end - start), start)
-    sections = [_heatmap(calls, config), _information(calls, config), _doctors(calls, config),
+    """Every demand section (see the module docstring) for [start, end); whole hours from the
+    hourly sums (``reports.analytics_read``), or, with ``hourly_sums=False``, every row."""
+    settings = kpi_settings(config) if hourly_sums else None
+    zone = config.clinic.zone
+    if settings is not None:  # both periods' sums made current once
+        await update_hourly_sums(session, start=start - (end - start), end=end, config=settings)
+
+    async def read(lo: datetime, hi: datetime, dims: Sequence[str],
+                   time_keys: Sequence[str] = ()) -> list[Fact]:  # fmt: skip
+        return await collect(session, DEMAND, start=lo, end=hi, zone=zone, settings=settings,
+                             dims=dims, time_keys=time_keys, current=True)  # fmt: skip
+
+    week = await read(start, end, ("topic", "specialty"), ("week",))
+    calls = _calls(await read(start, end, CALL_DIMS))
+    previous = await read(start - (end - start), start, ("topic",))
+    sections = [_heatmap(week), _information(calls, config), _doctors(calls, config),
                 _trend(calls, previous), _unmet(calls), _repeats(calls)]  # fmt: skip
     return Report(start, end, config.clinic.timezone, [], {s.name: s for s in sections})
 
 
-__all__ = ["DemandCall", "compute_demand", "load_calls", "questions"]
+__all__ = ["compute_demand", "questions"]

@@ -103,10 +103,9 @@ def _answered_within(first: list[float], mu: float, theta: float, agents: int,
     advance = [agents * mu + j * theta for j in range(k)]  # position j + 1 moves up
     uniform = advance[-1] + theta
     ever = 0.0
-    for j in range(k):  # answered at all: every step up before giving up
-        prob = 1.0
-        for i in range(j + 1):
-            prob *= advance[i] / (advance[i] + theta)
+    prob = 1.0  # answered at all from position j + 1: every step up before giving up
+    for j in range(k):
+        prob *= advance[j] / (advance[j] + theta)
         ever += first[j] * prob
     if t <= 0:
         return 0.0, ever
@@ -151,13 +150,14 @@ def erlang_a_performance(rate: float, aht: float, patience: float, agents: int,
     answered_waiting = ever
     # ASA: mean wait of answered = E[wait · 1(answered)] / P(answered).  For a caller at
     # position j the expected time to answer given answered is Σ 1/(advance_i + θ).
+    # The products and sums run on from one position to the next (the same operations, in
+    # the same order, as computing each position's afresh).
     weighted = 0.0
+    prob, time = 1.0, 0.0
     for j, q in enumerate(waiting):
-        prob, time = 1.0, 0.0
-        for i in range(j + 1):
-            rate_i = agents * mu + i * theta
-            prob *= rate_i / (rate_i + theta)
-            time += 1.0 / (rate_i + theta)
+        rate_j = agents * mu + j * theta
+        prob *= rate_j / (rate_j + theta)
+        time += 1.0 / (rate_j + theta)
         weighted += q * prob * time
     answered = (1.0 - wait_probability) + answered_waiting
     sl = (1.0 - wait_probability) + within

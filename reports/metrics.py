@@ -121,7 +121,7 @@ CALL_GAUGES = {
 }
 
 
-#: Today's post-call survey per queue and per operator (docs/kpi.md, Survey).
+#: Today's post-call survey per queue, operator and route (docs/kpi.md, Survey).
 SURVEY_COUNTERS = {
     "due": ("clinicall_survey_due", "Answered calls of today due a survey (agreed, or the "
             "queue always asks)"),
@@ -189,8 +189,9 @@ class KpiCollector(Collector):
             self._surveys = {
                 by: await compute_survey(session, start=midnight, end=now, by=by,
                                          timezone=self.settings.timezone,
-                                         always=self.settings.survey_always)
-                for by in ("queue", "operator")
+                                         always=self.settings.survey_always,
+                                         settings=self.settings)
+                for by in ("queue", "operator", "route")
             }  # fmt: skip
             self._callbacks = await callback_figures(
                 session, start=midnight, end=now,

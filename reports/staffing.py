@@ -25,17 +25,21 @@ served, the hour in steady state.  Erlang C ignores abandons and so advises more
 
 from __future__ import annotations
 
+import functools
 import math
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import AgentSession, QueueAttempt, QueueOutcome
+from clinicall.db.models import AgentSession
+from clinicall.reports.analytics_hours import STAFFING
+from clinicall.reports.analytics_read import collect
 from clinicall.reports.erlang import erlang_a_performance, erlang_c_performance
+from clinicall.reports.settings import kpi_settings
 from clinicall.reports.table import Column, Report, Section, Value
 from clinicall.settings.models import ClinicConfig
 
@@ -99,7 +103,8 @@ async def logged_in_by_hour(session: AsyncSession, start: datetime, end: datetim
     out: defaultdict[tuple[str, int, int], float] = defaultdict(float)
     rows = await session.execute(
         select(AgentSession.queue, AgentSession.login_at, AgentSession.logout_at)
-        .where(AgentSession.login_at < end)
+        .where(AgentSession.login_at < end,
+               or_(AgentSession.logout_at.is_(None), AgentSession.logout_at > start))
     )  # fmt: skip
     for queue, login, logout in rows:
         a, b = max(_aware(login), start), min(_aware(logout) if logout else end, end)
@@ -113,33 +118,33 @@ async def logged_in_by_hour(session: AsyncSession, start: datetime, end: datetim
 
 @dataclass(slots=True)
 class _Queue:
-    joins: defaultdict[tuple[int, int], int]
-    talks: list[float]
-    waits: list[tuple[float, bool]]
+    joins: defaultdict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    sums: Counter[str] = field(default_factory=Counter)  # STAFFING_SUMS of the window
+
+    @property
+    def patience(self) -> float | None:
+        """:func:`fit_patience` from the window's summed waits and abandons."""
+        abandons = self.sums["abandons"]
+        return self.sums["wait_ms"] / 1000 / abandons if abandons else None
 
 
 async def compute_staffing(session: AsyncSession, *, start: datetime, end: datetime,
-                           config: ClinicConfig, target: Target = Target()) -> Report:  # fmt: skip
+                           config: ClinicConfig, target: Target = Target(),
+                           hourly_sums: bool = True) -> Report:  # fmt: skip
     """The ``staffing`` section (per queue and hour of week with calls) and ``assumptions``
-    (per queue: the fitted AHT and patience and what they rest on), from [start, end)."""
+    (per queue: the fitted AHT and patience and what they rest on), from [start, end); whole
+    hours from the hourly sums (``reports.analytics_read``), or every row with
+    ``hourly_sums=False``."""
     weeks = (end - start).total_seconds() / (7 * 86400)
     zone = config.clinic.zone
-    queues: dict[str, _Queue] = {}
-    rows = await session.execute(
-        select(QueueAttempt.queue, QueueAttempt.joined_at, QueueAttempt.outcome,
-               QueueAttempt.wait_s, QueueAttempt.talk_s)
-        .where(QueueAttempt.joined_at >= start, QueueAttempt.joined_at < end)
-    )  # fmt: skip
-    for queue, joined, outcome, wait, talk in rows:
-        if outcome == QueueOutcome.CUT:
-            continue
-        q = queues.setdefault(queue, _Queue(defaultdict(int), [], []))
-        local = _aware(joined).astimezone(zone)
-        q.joins[(local.isoweekday(), local.hour)] += 1
-        if outcome == QueueOutcome.ANSWERED and talk is not None:
-            q.talks.append(talk)
-        if wait is not None and outcome is not None:
-            q.waits.append((wait, outcome == QueueOutcome.ABANDONED))
+    queues: defaultdict[str, _Queue] = defaultdict(_Queue)
+    facts = await collect(session, STAFFING, start=start, end=end, zone=zone,
+                          settings=kpi_settings(config) if hourly_sums else None,
+                          dims=("queue",), time_keys=("week",))  # fmt: skip
+    for fact in facts:
+        q = queues[str(fact.dims[0])]
+        q.joins[fact.when] += fact.counts["offered"]
+        q.sums.update(fact.counts)
     staffing = Section("staffing", [Column("queue"), Column("weekday", "", "ISO, 1 = Monday"),
                                     Column("hour", "", "local hour 0-23")], [
         Column("offered_per_h", "count", "forecast: mean of this hour over the window"),
@@ -165,12 +170,15 @@ async def compute_staffing(session: AsyncSession, *, start: datetime, end: datet
         wrapup = configured.wrapup_s if configured is not None else 0
         t = target.t_s if target.t_s is not None else (
             configured.service_level_s if configured is not None else 20)  # fmt: skip
-        aht = (sum(q.talks) / len(q.talks) if q.talks else 0.0) + wrapup
-        patience = fit_patience(q.waits)
+        talks = q.sums["talk_n"]
+        aht = (q.sums["talk_ms"] / 1000 / talks if talks else 0.0) + wrapup
+        patience = q.patience
         about.rows.append(_about(queue, q, weeks, aht, patience, target))
         if aht <= 0:
             continue
         for (weekday, hour), joins in sorted(q.joins.items()):
+            if not joins:
+                continue
             rate = joins / weeks / 3600.0
             row = _advice(queue, weekday, hour, rate, aht, patience, t, target)
             if queue in known:
@@ -182,9 +190,9 @@ async def compute_staffing(session: AsyncSession, *, start: datetime, end: datet
 
 def _about(queue: str, q: _Queue, weeks: float, aht: float, patience: float | None,
            target: Target) -> dict[str, Value]:  # fmt: skip
-    return {"queue": queue, "weeks": round(weeks, 3), "offered": sum(q.joins.values()),
-            "answered_talks": len(q.talks), "aht_s": round(aht, 3),
-            "abandons": sum(1 for _, a in q.waits if a), "waits": len(q.waits),
+    return {"queue": queue, "weeks": round(weeks, 3), "offered": q.sums["offered"],
+            "answered_talks": q.sums["talk_n"], "aht_s": round(aht, 3),
+            "abandons": q.sums["abandons"], "waits": q.sums["wait_n"],
             "patience_s": None if patience is None else round(patience, 3),
             "target_sl": round(100 * target.sl, 2),
             "max_abandon": round(100 * target.max_abandon, 2),
@@ -202,21 +210,29 @@ def _compare(row: dict[str, Value], logged_in: float) -> None:
 
 def _advice(queue: str, weekday: int, hour: int, rate: float, aht: float,
             patience: float | None, t: float, target: Target) -> dict[str, Value]:  # fmt: skip
-    by_c = agents_needed(rate, aht, None, t, target)
-    by_a = agents_needed(rate, aht, patience, t, target) if patience is not None else by_c
-    row: dict[str, Value] = {
+    by_a, by_c, sl_a, abandon_a, sl_c = _models(rate, aht, patience, t, target)
+    return {
         "queue": queue, "weekday": weekday, "hour": hour,
         "offered_per_h": round(rate * 3600, 3), "aht_s": round(aht, 3),
         "patience_s": None if patience is None else round(patience, 3), "t_s": t,
         "agents_erlang_a": by_a, "agents_erlang_c": by_c,
-        "sl_erlang_a": None, "abandon_erlang_a": None, "sl_erlang_c": None,
+        "sl_erlang_a": sl_a, "abandon_erlang_a": abandon_a, "sl_erlang_c": sl_c,
         "logged_in": None, "staffed": None,
     }  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _models(rate: float, aht: float, patience: float | None, t: float, target: Target
+            ) -> tuple[int | None, int | None, float | None, float | None, float | None]:
+    """Operators needed by Erlang A and C, and what they achieve: pure, so hours of a window
+    with the same forecast (a common case: few calls an hour) are worked out once."""
+    by_c = agents_needed(rate, aht, None, t, target)
+    by_a = agents_needed(rate, aht, patience, t, target) if patience is not None else by_c
+    sl_a = abandon_a = sl_c = None
     if by_a is not None and patience is not None:
         perf = erlang_a_performance(rate, aht, patience, by_a, t)
-        row["sl_erlang_a"] = round(100 * perf.service_level, 2)
-        row["abandon_erlang_a"] = round(100 * perf.abandon_probability, 2)
+        sl_a = round(100 * perf.service_level, 2)
+        abandon_a = round(100 * perf.abandon_probability, 2)
     if by_c is not None:
-        row["sl_erlang_c"] = round(100 * erlang_c_performance(rate, aht, by_c, t).service_level,
-                                   2)  # fmt: skip
-    return row
+        sl_c = round(100 * erlang_c_performance(rate, aht, by_c, t).service_level, 2)
+    return by_a, by_c, sl_a, abandon_a, sl_c

@@ -14,29 +14,27 @@ Definitions (docs/kpi.md, "Survey"):
 A survey belongs to the period of its call's start, and to the queue, operator and route of
 the conversation it rates (the answers name them; a due survey takes its answering queue
 attempt's).  ``by`` is any of ``queue``, ``operator``, ``route``, ``day``, ``hour`` (local).
-The rows are few (one or two per answered call), so they are read and summed here in Python:
-exactly the same on SQLite and PostgreSQL.
+Whole hours are read from the survey's hourly sums, the edges from the rows
+(``reports.analytics_hours``); a due survey counts under its call's last answered attempt.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinicall.db.models import Call, Direction, QueueAttempt, QueueOutcome, SurveyAnswer
-from clinicall.db.models import SurveyQuestion as Q
+from clinicall.reports.analytics_hours import SURVEY
+from clinicall.reports.analytics_read import collect
 from clinicall.reports.grouping import BadGroupingError
+from clinicall.reports.settings import KpiSettings
 from clinicall.reports.table import Column, Report, Section, Value, ratio
-from clinicall.reports.timebuckets import local_day_of, local_hour_of
 
 KEYS = ("queue", "operator", "route", "day", "hour")
-AGREED = "survey:1"
 PROMOTER, DETRACTOR = 9, 6  # 9-10 promote; 0-6 detract
 
 METRICS = [
@@ -72,40 +70,29 @@ def parse_keys(by: Sequence[str] | str) -> list[str]:
 @dataclass(slots=True)
 class _Sums:
     due: int = 0
-    answered: set[int] = field(default_factory=set)
-    partial: set[int] = field(default_factory=set)
-    csat: list[int] = field(default_factory=list)
-    nps: list[int] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
 
     def row(self) -> dict[str, Value]:
-        csat, nps = self.csat, self.nps
-        promoters = sum(1 for s in nps if s >= PROMOTER)
-        detractors = sum(1 for s in nps if s <= DETRACTOR)
-        nps_value = (None if not nps else
-                     round(100.0 * (promoters - detractors) / len(nps), 2))  # fmt: skip
+        c = self.counts
+        csat = {n: c[f"csat_{n}"] for n in range(1, 6)}
+        nps = {n: c[f"nps_{n}"] for n in range(11)}
+        csat_n, nps_n = sum(csat.values()), sum(nps.values())
+        promoters = sum(v for n, v in nps.items() if n >= PROMOTER)
+        detractors = sum(v for n, v in nps.items() if n <= DETRACTOR)
+        nps_value = (None if not nps_n else
+                     round(100.0 * (promoters - detractors) / nps_n, 2))  # fmt: skip
+        csat_sum = sum(n * v for n, v in csat.items())
         out: dict[str, Value] = {
-            "due": self.due, "answered": len(self.answered),
-            "response_rate": ratio(len(self.answered), self.due),
-            "partial": len(self.partial), "csat_answers": len(csat),
-            "csat_mean": round(sum(csat) / len(csat), 3) if csat else None,
-            "nps_answers": len(nps), "promoters": promoters,
-            "passives": len(nps) - promoters - detractors, "detractors": detractors,
+            "due": self.due, "answered": c["answered"],
+            "response_rate": ratio(c["answered"], self.due),
+            "partial": c["partial"], "csat_answers": csat_n,
+            "csat_mean": round(csat_sum / csat_n, 3) if csat_n else None,
+            "nps_answers": nps_n, "promoters": promoters,
+            "passives": nps_n - promoters - detractors, "detractors": detractors,
             "nps": nps_value,
         }  # fmt: skip
-        out |= {f"csat_{n}": csat.count(n) for n in range(1, 6)}
+        out |= {f"csat_{n}": csat[n] for n in range(1, 6)}
         return out
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def _key(keys: Sequence[str], zone: ZoneInfo, started: datetime, queue: str | None,
-         operator: str | None, route: str | None) -> tuple[str, ...]:  # fmt: skip
-    at = _aware(started)
-    values = {"queue": queue or "", "operator": operator or "", "route": route or "",
-              "day": local_day_of(at, zone), "hour": local_hour_of(at, zone)}  # fmt: skip
-    return tuple(values[k] for k in keys)
 
 
 async def compute_survey(
@@ -116,41 +103,29 @@ async def compute_survey(
     by: Sequence[str] | str,
     timezone: str,
     always: Collection[str] = (),
+    settings: KpiSettings | None = None,
 ) -> Report:
     """The ``survey`` section for calls started in [start, end); ``always``: the queues whose
-    survey mode is ``always`` (their answered calls are due without the IVR's question)."""
+    survey mode is ``always`` (their answered calls are due without the IVR's question).
+    With the clinic's ``settings`` whole hours are read from the hourly sums
+    (``reports.analytics_read``); without, every row is read."""
     keys = parse_keys(by)
     zone = ZoneInfo(timezone)
+    dims = ["queue", *[k for k in keys if k in ("operator", "route")]]
+    time_keys = [k for k in keys if k in ("day", "hour")]
+    facts = await collect(session, SURVEY, start=start, end=end, zone=zone, settings=settings,
+                          dims=dims, time_keys=time_keys)  # fmt: skip
     sums: defaultdict[tuple[str, ...], _Sums] = defaultdict(_Sums)
-    answers = await session.execute(
-        select(SurveyAnswer.call_id, SurveyAnswer.question, SurveyAnswer.score,
-               SurveyAnswer.queue, SurveyAnswer.operator, SurveyAnswer.route,
-               SurveyAnswer.complete, Call.started_at)
-        .join(Call, Call.id == SurveyAnswer.call_id)
-        .where(Call.started_at >= start, Call.started_at < end)
-    )  # fmt: skip
-    for call_id, question, score, queue, operator, route, complete, started in answers:
-        group = sums[_key(keys, zone, started, queue, operator, route)]
-        group.answered.add(call_id)
-        if not complete:
-            group.partial.add(call_id)
-        (group.csat if question == Q.CSAT else group.nps).append(score)
-    attempts = await session.execute(
-        select(Call.id, Call.started_at, Call.ivr_path, Call.route, QueueAttempt.queue,
-               QueueAttempt.agent, QueueAttempt.connected_at)
-        .join(QueueAttempt, QueueAttempt.call_id == Call.id)
-        .where(Call.started_at >= start, Call.started_at < end,
-               Call.direction == Direction.INBOUND,
-               QueueAttempt.outcome == QueueOutcome.ANSWERED)
-        .order_by(Call.id, QueueAttempt.connected_at)
-    )  # fmt: skip
-    last: dict[int, tuple[datetime, str | None, str | None, str, str | None]] = {}
-    for call_id, started, path, route, queue, agent, _ in attempts:
-        agreed = AGREED in (path or "").split("/")
-        if agreed or queue in always:
-            last[call_id] = (started, path, route, queue, agent)  # the last answered attempt
-    for started, _, route, queue, agent in last.values():
-        sums[_key(keys, zone, started, queue, agent, route)].due += 1
+    for fact in facts:
+        named = {**dict(zip(dims, fact.dims, strict=True)),
+                 **dict(zip(time_keys, fact.when, strict=True))}  # fmt: skip
+        c = fact.counts
+        due = c.get("due_agreed", 0) + (c.get("due_other", 0) if named["queue"] in always else 0)
+        answers = {n: v for n, v in c.items() if v and not n.startswith("due_")}
+        if due or answers:  # a survey not due in a queue that never asks is no row
+            group = sums[tuple(named[k] for k in keys)]
+            group.due += due
+            group.counts.update(answers)
     section = Section("survey", [Column(k, "time" if k == "hour" else "") for k in keys],
                       METRICS)  # fmt: skip
     for key in sorted(sums):

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.reports.callbacks import callback_report
 from clinicall.reports.demand import compute_demand
+from clinicall.reports.settings import kpi_settings
 from clinicall.reports.staffing import compute_staffing
 from clinicall.reports.survey import compute_survey
 from clinicall.reports.table import Report, Value
@@ -152,7 +153,8 @@ async def analytics_html(session: AsyncSession, config: ClinicConfig, start: dat
     """The four sections for the period [start, end) (local midnights)."""
     always = [q for q, v in config.queues.items() if v.survey == "always"]
     survey = await compute_survey(
-        session, start=start, end=end, by="queue", timezone=config.clinic.timezone, always=always
+        session, start=start, end=end, by="queue", timezone=config.clinic.timezone, always=always,
+        settings=kpi_settings(config),
     )
     demand = await compute_demand(session, start=start, end=end, config=config)
     history = end - timedelta(weeks=STAFFING_WEEKS)

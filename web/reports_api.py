@@ -135,7 +135,8 @@ async def survey_handler(request: web.Request) -> web.Response:
             report = await compute_survey(session, start=start, end=end,
                                           by=request.query.get("by", ""),
                                           timezone=settings.timezone,
-                                          always=settings.survey_always)  # fmt: skip
+                                          always=settings.survey_always,
+                                          settings=settings)  # fmt: skip
     except BadGroupingError as exc:
         raise bad_request(str(exc)) from None
     return web.json_response(report.to_dict())

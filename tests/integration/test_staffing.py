@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import math
 import random
 import statistics
@@ -213,4 +214,41 @@ async def test_report_command_writes_the_staffing_table(
     code, stderr = await run("--target-sl", "eighty")
     assert code == 1
     assert "--target-sl: expected PCT/SECONDS, got 'eighty'" in stderr
+    assert "Traceback" not in stderr
+
+
+async def test_the_staffing_command_reports_the_last_whole_weeks(
+    db_url: str, db_sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """``clinicall staffing --weeks 4 --to SUNDAY`` is the report's staffing section over the
+    four weeks ending that Sunday; a --to that is not a Sunday or no weeks is one line."""
+    await _history(db_sessions)
+    out = tmp_path / "staffing.json"
+
+    async def run(*extra: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clinicall", "staffing", "--format", "json", "--out",
+            str(out), "--db", db_url, "--config", str(EXAMPLE), *extra,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)  # fmt: skip
+        _, stderr = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, stderr.decode()
+
+    code, stderr = await run("--weeks", "4", "--to", "2026-11-29", "--target-sl", "80/20",
+                             "--max-abandon", "5")
+    assert code == 0, stderr
+    async with db_sessions() as session:
+        report = await compute_staffing(session, start=WINDOW[0], end=WINDOW[1],
+                                        config=load_config(EXAMPLE),
+                                        target=Target(max_abandon=0.05))  # fmt: skip
+    exported = json.loads(out.read_text(encoding="utf-8"))
+    assert exported["sections"]["staffing"] == json.loads(json.dumps(
+        report.to_dict()))["sections"]["staffing"]
+    assert report.section("staffing").rows
+    code, stderr = await run("--weeks", "4", "--to", "2026-11-28")
+    assert code == 1
+    assert "--to 2026-11-28 is a Saturday: the history ends on a Sunday" in stderr
+    code, stderr = await run("--weeks", "0")
+    assert code == 1
+    assert "--weeks: expected 1-104 whole weeks, got 0" in stderr
     assert "Traceback" not in stderr

@@ -54,6 +54,7 @@ NEEDS_CONFIG = {
     "prompts": ["prompts", "--out", "sounds"],
     "run": ["run", "--no-web"],
     "report": ["report", *PERIOD],
+    "staffing": ["staffing", "--weeks", "4"],
     "user list": ["user", "list"],
     "user add": ["user", "add", "maria", "--role", "manager", "--password-env", "PW"],
     "db upgrade": ["db", "upgrade"],
@@ -88,6 +89,7 @@ def test_every_command_without_a_config_says_so_and_creates_nothing(
 
 STORE_COMMANDS = {
     "report": ["report", *PERIOD],
+    "staffing": ["staffing", "--weeks", "4"],
     "user list": ["user", "list"],
     "user add": ["user", "add", "maria", "--role", "manager", "--password-env", "PW"],
     "db current": ["db", "current"],

@@ -51,7 +51,7 @@ def bearer(account: Account) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.token}"}
 
 
-async def test_metrics_carry_todays_survey_per_queue_and_operator(
+async def test_metrics_carry_todays_survey_per_queue_operator_and_route(
     client: Client, accounts: dict[Role, Account],
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -66,7 +66,9 @@ async def test_metrics_carry_todays_survey_per_queue_and_operator(
                    'clinicall_survey_csat_score_total{queue="therapy",score="1"} 0.0',
                    'clinicall_survey_response_rate_percent{queue="ultrasound"} 0.0',
                    'clinicall_survey_csat_mean_by_operator{operator="op103"} 3.0',
-                   'clinicall_survey_due_by_operator_total{operator="op101"} 1.0'):
+                   'clinicall_survey_due_by_operator_total{operator="op101"} 1.0',
+                   'clinicall_survey_csat_mean_by_route{route="therapy"} 3.0',
+                   'clinicall_survey_due_by_route_total{route="ultrasound"} 1.0'):
         assert sample in text.splitlines(), sample
     assert 'clinicall_survey_csat_mean{queue="ultrasound"}' not in text  # no answer: no mean
 
