@@ -26,6 +26,8 @@ from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import FreeswitchEngine
 
+from .freeswitch_common import FREESWITCH_EXAMPLE, FreeswitchFactory
+
 SKIP_ENV = "CLINICALL_SKIP_ASTERISK"
 
 ConfFactory = Callable[[EnginePorts], Mapping[str, str]]
@@ -82,8 +84,6 @@ def make_asterisk(asterisk_root: Path) -> SandboxFactory:
 # -- FreeSWITCH ------------------------------------------------------------------------------
 
 SKIP_FREESWITCH_ENV = "CLINICALL_SKIP_FREESWITCH"
-FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config/clinic.freeswitch.example.yaml"
-FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
 """``make(config=None, *, name='test', extra_files={}, extra_includes=(), keep_run_dir=False)
 -> (sandbox, config)``."""
 

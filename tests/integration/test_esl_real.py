@@ -12,7 +12,6 @@ generated clinic config on fresh loopback ports; ``CLINICALL_SKIP_FREESWITCH=1``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
@@ -22,11 +21,11 @@ from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.esl.outbound import OutboundServer, OutboundSession
 from clinicall.controller.freeswitch.esl_facts import EslFactDecoder
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
-from clinicall.settings import ClinicConfig
+
+from .freeswitch_common import FreeswitchFactory
 
 pytestmark = pytest.mark.freeswitch
 
-FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
 TONE = "tone_stream://%(300,0,440)"
 EVENT_WAIT_S = 10.0
 

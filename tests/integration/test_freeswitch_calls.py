@@ -51,14 +51,11 @@ from clinicall.simclinic.freeswitch import (
     operators_answer,
 )
 
+from .freeswitch_common import ENGLISH_NUMBER, FREESWITCH_EXAMPLE, FreeswitchFactory
 from .scenario import Clock
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
-FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / \
-    "clinic.freeswitch.example.yaml"
-FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
-ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
 
 
 def _config() -> ClinicConfig:

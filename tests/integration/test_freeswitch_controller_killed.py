@@ -16,7 +16,6 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,12 @@ from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.simclinic.freeswitch import SIM, CallObserver, CallTrace, operators_answer
 
+from .freeswitch_common import FREESWITCH_EXAMPLE, FreeswitchFactory
 from .scenario import ENGLISH_NUMBER
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
 REPO = Path(__file__).resolve().parents[2]
-FREESWITCH_EXAMPLE = REPO / "config" / "clinic.freeswitch.example.yaml"
-FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
 QUEUED = ["+380501130001", "+380501130002"]  # in the front desk's queue at the kill
 IN_MENU = ["+380501130003", "+380501130004"]  # in the main menu at the kill
 

@@ -35,7 +35,8 @@ from clinicall.sandbox.errors import FreeswitchCommandError
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.settings import ClinicConfig
 
-FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
+from .freeswitch_common import FreeswitchFactory
+
 PATIENT = "0501234567"
 
 

@@ -18,7 +18,8 @@ from clinicall.db.appointment_input import AppointmentInput
 from clinicall.db.appointments import AppointmentStore
 from clinicall.settings import ClinicConfig
 
-from .test_callbacks_freeswitch import FreeswitchFactory, _config, callback_clinic
+from .freeswitch_common import FreeswitchFactory
+from .test_callbacks_freeswitch import _config, callback_clinic
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,15 @@ from clinicall.app import running
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.db.models import Call, SurveyAnswer
 from clinicall.prompt_build import build_prompts, prompt_texts
-from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.simclinic.freeswitch import SIM, CallObserver, operators_answer
 
+from .freeswitch_common import ENGLISH_NUMBER, FREESWITCH_EXAMPLE, FreeswitchFactory
 from .scenario import Clock
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
-FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / \
-    "clinic.freeswitch.example.yaml"
-FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
-ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
 CSAT = "clinicall/en/survey_csat"
 NPS = "clinicall/en/survey_nps"
 THANKS = "clinicall/en/survey_thanks"

@@ -13,7 +13,6 @@ import math
 import os
 import uuid
 import wave
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,20 +25,16 @@ from clinicall.db.models import Call, Complaint, ComplaintRecording, IvrOutcome,
 from clinicall.ivr.voice_message import message_name
 from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.recordings.voice_complaints import SUMMARY
-from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import ComplaintMessage
 from clinicall.simclinic.freeswitch import SIM, CallObserver, CallTrace
 
+from .freeswitch_common import ENGLISH_NUMBER, FREESWITCH_EXAMPLE, FreeswitchFactory
 from .scenario import Clock
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
-FREESWITCH_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / \
-    "clinic.freeswitch.example.yaml"
-FreeswitchFactory = Callable[..., tuple[FreeswitchSandbox, ClinicConfig]]
-ENGLISH_NUMBER = "+380441234568"  # fixes the language: no language menu
 MESSAGE_MAX_S = 5
 #: The patient's voice: a tone on their own leg, loud enough to be above the silence level,
 #: repeated by ``endless_playback`` (``;loops=-1`` would end the originate's application
