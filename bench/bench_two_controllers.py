@@ -23,24 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from callback_fakes import QUEUE, TUESDAY_10_KYIV, Clock, ScriptedControl, scheduler  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
+from callback_fakes import TUESDAY_10_KYIV, Clock, ScriptedControl, add_due_jobs, scheduler  # noqa: E402
 
 from clinicall.db import create_engine, session_factory  # noqa: E402
 from clinicall.db.migrate import upgrade  # noqa: E402
-from clinicall.db.models import Callback, CallbackReason, CallbackState  # noqa: E402
-from clinicall.db.writer import StoreWriter  # noqa: E402
-
-
-async def add_due_jobs(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
-    """As the suite's two-controller test does: ``count`` manual jobs, all due."""
-    async with sessions.begin() as session, StoreWriter(session):
-        session.add_all(
-            Callback(phone=f"+38050{i:07d}", queue=QUEUE, reason=CallbackReason.MANUAL,
-                     arrived_at=TUESDAY_10_KYIV + timedelta(milliseconds=i),
-                     due_at=TUESDAY_10_KYIV, created_at=TUESDAY_10_KYIV,
-                     state=CallbackState.PENDING, attempts=0)
-            for i in range(count))  # fmt: skip
 
 
 async def run(url: str, jobs: int, operators: int) -> int:

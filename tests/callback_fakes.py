@@ -22,6 +22,9 @@ from clinicall.controller.port import (
 from clinicall.db.callbacks import CallbackStore
 from clinicall.db.models import (
     Call,
+    Callback,
+    CallbackReason,
+    CallbackState,
     Direction,
     IvrOutcome,
     MissCause,
@@ -135,3 +138,15 @@ async def write_call(sessions: Sessions, key: str, at: datetime, *, caller: str 
         writer.call_changed(Direction.INBOUND, caller, None, at, [at + timedelta(seconds=10)])
         await session.flush()
         return call.id
+
+
+async def add_due_jobs(sessions: Sessions, count: int) -> None:
+    """``count`` manual jobs of ``QUEUE``, all due now, in arrival order (the two-controller
+    test and its bench)."""
+    async with sessions.begin() as session, StoreWriter(session):
+        session.add_all(
+            Callback(phone=f"+38050{i:07d}", queue=QUEUE, reason=CallbackReason.MANUAL,
+                     arrived_at=TUESDAY_10_KYIV + timedelta(milliseconds=i),
+                     due_at=TUESDAY_10_KYIV, created_at=TUESDAY_10_KYIV,
+                     state=CallbackState.PENDING, attempts=0)
+            for i in range(count))  # fmt: skip

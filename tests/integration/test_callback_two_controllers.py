@@ -8,25 +8,13 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from callback_fakes import QUEUE, TUESDAY_10_KYIV, Clock, ScriptedControl, scheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from callback_fakes import TUESDAY_10_KYIV, Clock, ScriptedControl, add_due_jobs, scheduler
 
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import Callback, CallbackReason, CallbackState
-from clinicall.db.writer import StoreWriter
 
 JOBS = 1000
 OPERATORS = 50
 
-
-async def add_due_jobs(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
-    async with sessions.begin() as session, StoreWriter(session):
-        session.add_all(
-            Callback(phone=f"+38050{i:07d}", queue=QUEUE, reason=CallbackReason.MANUAL,
-                     arrived_at=TUESDAY_10_KYIV + timedelta(milliseconds=i),
-                     due_at=TUESDAY_10_KYIV, created_at=TUESDAY_10_KYIV,
-                     state=CallbackState.PENDING, attempts=0)
-            for i in range(count))  # fmt: skip
 
 
 @pytest.mark.postgres
