@@ -186,6 +186,21 @@ class CallbackStore:
                 CallbackAttempt.callback_id == job_id).order_by(CallbackAttempt.number))
             return [_attempt(row) for row in rows]
 
+    async def offer_booked(self, call_id: int, *, queue: str | None, phone: str | None,
+                           since: datetime) -> bool:  # fmt: skip
+        """Whether the in-queue offer booked a callback from call ``call_id``: a ``requested``
+        job linked to it, or, when the call's row was not written yet as the offer booked
+        (the job has no link), one of the same queue and number placed at or after
+        ``since`` (the call's start)."""
+        unlinked = and_(Callback.origin_call_id.is_(None), Callback.queue == queue,
+                        Callback.phone == phone, Callback.arrived_at >= since)  # fmt: skip
+        query = select(Callback.id).where(
+            Callback.reason == CallbackReason.REQUESTED.value,
+            or_(Callback.origin_call_id == call_id, unlinked) if phone else
+            Callback.origin_call_id == call_id).limit(1)  # fmt: skip
+        async with self.sessions() as session:
+            return await session.scalar(query) is not None
+
     async def open_jobs_of(self, phone: str) -> list[JobRow]:
         async with self.sessions() as session:
             rows = await session.scalars(select(Callback).where(

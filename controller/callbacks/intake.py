@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from clinicall.controller.callbacks.jobs import as_policy_job
 from clinicall.db.callbacks import CallbackStore, MissedCallRow
-from clinicall.db.models import Callback, CallbackReason, CallbackState
+from clinicall.db.models import Callback, CallbackReason, CallbackState, MissCause
 from clinicall.privacy import mask_number
 from clinicall.routing.callable_numbers import check_number
 from clinicall.routing.callback_policy import policy_for
@@ -58,10 +58,13 @@ async def take_in_missed(store: CallbackStore, config: ClinicConfig, *, now: dat
     for row in await store.missed_calls(now - since, limit=limit):
         queue = queue_of(row, config)
         policy = policy_for(config.callbacks, queue)
-        missed = MissedCall(caller=row.caller, queue=queue, arrived_at=row.started_at,
-                            cause=row.cause or "", topic_chosen=row.route is not None)
         number = check_number(row.caller, country_code=country_code, countries=policy.countries,
                               blocked_prefixes=policy.blocked_prefixes)  # fmt: skip
+        booked = row.cause == MissCause.EXIT_KEY and await store.offer_booked(
+            row.call_id, queue=row.queue, phone=number.e164, since=row.started_at)
+        missed = MissedCall(caller=row.caller, queue=queue, arrived_at=row.started_at,
+                            cause=row.cause or "", topic_chosen=row.route is not None,
+                            offer_booked=booked)  # fmt: skip
         open_jobs, answered = [], None
         if number.e164 is not None:
             open_jobs = [as_policy_job(j) for j in await store.open_jobs_of(number.e164)]

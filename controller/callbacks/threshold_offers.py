@@ -29,7 +29,7 @@ from typing import Protocol
 
 from clinicall.controller.callbacks.scheduler import free_members, live_waiters
 from clinicall.controller.facts import MemberState
-from clinicall.controller.port import EngineControl, EngineError, QueueStatus
+from clinicall.controller.port import EngineControl, EngineError, EngineUnavailable, QueueStatus
 from clinicall.db.callbacks import JobRow
 from clinicall.ivr.callback_offer import offer_due
 from clinicall.routing.callback_order import Waiter, WaiterKind, ahead_of
@@ -142,6 +142,9 @@ class ThresholdOffers:
         self.offered = {k: o for k, o in self.offered.items() if now - o.at < FORGET_AFTER}
         try:
             statuses = await self.control.queue_status()
+        except EngineUnavailable as error:  # the link is down: said by the engine's health
+            log.debug("threshold offers: no queue status (%s)", error)
+            return []
         except EngineError as error:
             log.warning("threshold offers: no queue status (%s)", error)
             return []
