@@ -101,6 +101,7 @@ class MissedCallRow:
     queue: str | None  # the last queue it waited in, if any
     priority: int
     language: str | None
+    ended_at: datetime | None = None  # None: the call goes on (e.g. in the callback offer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +260,7 @@ class CallbackStore:
                          .order_by(QueueAttempt.joined_at.desc()).limit(1).scalar_subquery())
         taken = select(CallbackIntake.call_id).where(CallbackIntake.call_id == Call.id).exists()
         query = (select(Call.id, Call.caller, Call.started_at, Call.miss_cause, Call.route,
-                        last_queue, last_priority, Call.language)
+                        last_queue, last_priority, Call.language, Call.ended_at)
                  .where(Call.direction == Direction.INBOUND.value, Call.missed.is_(True),
                         Call.started_at >= since, ~taken)
                  .order_by(Call.started_at, Call.id).limit(limit))  # fmt: skip
@@ -267,8 +268,9 @@ class CallbackStore:
             rows = (await session.execute(query)).all()
             return [MissedCallRow(call_id=i, caller=caller, started_at=at,
                                   cause=str(cause) if cause is not None else None, route=route,
-                                  queue=queue, priority=priority or 0, language=language)
-                    for i, caller, at, cause, route, queue, priority, language in rows]
+                                  queue=queue, priority=priority or 0, language=language,
+                                  ended_at=ended)
+                    for i, caller, at, cause, route, queue, priority, language, ended in rows]
 
     async def call_record(self, call_key: str) -> CallRecord | None:
         """What the account recorded (from the engine's facts, live or read back from its

@@ -170,6 +170,10 @@ class ThresholdOffers:
                                                 self.config.callbacks.default_handle_s)
                     if not offer_due(estimate, threshold):
                         continue
+                    log.info("threshold offer due to %s in %s: estimate %s s, %d callbacks "
+                             "in line", channel, status.queue,
+                             f"{estimate:.0f}" if estimate is not None else "none",
+                             len(callbacks))  # fmt: skip
                 tries = previous.tries + 1 if previous is not None else 1
                 self.offered[channel] = Offered(now, tries)
                 try:

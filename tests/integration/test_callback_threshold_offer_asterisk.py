@@ -7,8 +7,10 @@ minutes, and a call takes 3 (``default_handle_s``).  X joins: one call ahead of 
 minutes, no offer.  A joins after X: 6 minutes, so the controller takes A out of the queue
 into the offer unasked (A presses no key until the offer asks); A takes the callback on the
 number they call from and is hung up on.  B joins after A (X and A's callback ahead), is
-offered too, lets the offer pass and goes back to their place, and is not offered again.  The
-operator resumes: the engine serves X, the scheduler calls A back, then the engine serves B.
+offered too, lets the offer pass and goes back to their place, and is not offered again.  C
+joins last, is offered and hangs up during the offer without booking: a missed call returned
+like an abandon (docs/callbacks.md, "Missed calls"), so the intake makes C a missed-call job.
+The operator resumes: the engine serves X, the scheduler calls A back, then B and C's callback.
 Everything is read from the engine's own record (queue_log); the queues announce positions
 (app_queue's default), so the controller's key must get through them.
 """
@@ -82,25 +84,39 @@ async def test_a_caller_whose_wait_passes_the_threshold_is_offered_a_callback_th
     await clinic.tracer.wait_until(  # silence declines (the offer's timeout): B rejoins
         b, lambda m: m.get("Event") == "QueueCallerJoin"
         and len(clinic.tracer.trace(b).named("QueueCallerJoin")) == 2, timeout=60)
+    c = await queued(clinic, "+380501230033")
+    await clinic.tracer.wait_for_prompt(c, offer, timeout=60)
+    callback_c = call_id_for("cb2-1")  # the job the intake makes of C's missed call
+    clinic.tracer.expect(callback_c)
+    await clinic.hang_up(c)  # during the offer, nothing booked
+    await clinic.finished(c, timeout=30)
+
     await app.engine.control.queue_member_pause(member, paused=False)
     for linkedid in (x, b):
         await clinic.finished(linkedid, timeout=120)
     await clinic.finished(callback, timeout=60)
+    await clinic.finished(callback_c, timeout=120)
 
     # the engine's own record: who was taken into the offer, and who the operator was given
     lines = queue_log(clinic)
     exits = [(f[1], f[5]) for f in lines if len(f) > 5 and f[4] == "EXITWITHKEY"]
-    assert exits == [(a, OFFER_UNASKED_KEY), (b, OFFER_UNASKED_KEY)]  # X never; B once
-    order = [f[1] if f[4] == "CONNECT" else "callback A" for f in lines
-             if len(f) > 4 and ((f[4] == "CONNECT" and f[2] == QUEUE) or f[4] == "CLINICALLCB")]
-    assert order == [x, "callback A", b]
+    assert exits == [(a, OFFER_UNASKED_KEY), (b, OFFER_UNASKED_KEY),
+                     (c, OFFER_UNASKED_KEY)]  # X never, B once  # fmt: skip
+    names = {callback: "callback A", callback_c: "callback C"}
+    order = [f[1] if f[4] == "CONNECT" else names[f[5]] for f in lines
+             if len(f) > 6 and ((f[4] == "CONNECT" and f[2] == QUEUE)
+                                or (f[4] == "CLINICALLCB" and f[6] == "ANSWER"))]  # fmt: skip
+    assert order == [x, "callback A", b, "callback C"]  # C called after B came back
     entered = [f[7] for f in lines if len(f) > 7 and f[4] == "ENTERQUEUE" and f[1] == b]
     assert entered == ["2", "2"]  # B came back to the place they left (A had gone)
 
-    # the job kept A's place: the instant A joined the queue
-    [job] = await app.callbacks.store.jobs()
+    # A's job kept A's place, the instant A joined the queue; C's is a missed-call job, and
+    # A's own missed call (the offer booked for it) made none
+    job, job_c = sorted(await app.callbacks.store.jobs(), key=lambda j: j.id)
     assert (job.phone, job.queue, job.reason, job.state) == ("+380501230031", QUEUE,
                                                              "requested", "done")
+    assert (job_c.phone, job_c.queue, job_c.reason, job_c.state) == ("+380501230033", QUEUE,
+                                                                     "missed", "done")
     [joined_a] = [float(m["Timestamp"]) for m in trace_a.named("QueueCallerJoin")]
     assert abs(job.arrived_at.timestamp() - joined_a) < 0.5
 
