@@ -28,6 +28,7 @@ from clinicall.agi_scripts.variables import OFFER_UNASKED_KEY
 from clinicall.app import Running, running
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
+from clinicall.controller.callbacks.intake import OFFER_SETTLED
 from clinicall.db.models import Call
 from clinicall.ivr import prompts
 from clinicall.simclinic.clinic import SimulatedClinic
@@ -58,6 +59,8 @@ async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
         yield parts
 
 
+# C's missed call is decided OFFER_SETTLED after C hung up (the intake waits out the offer)
+@pytest.mark.timeout(OFFER_SETTLED.total_seconds() + 240)
 async def test_a_caller_whose_wait_passes_the_threshold_is_offered_a_callback_that_keeps_the_place(
     clinic: SimulatedClinic, app: Running
 ) -> None:
@@ -95,7 +98,7 @@ async def test_a_caller_whose_wait_passes_the_threshold_is_offered_a_callback_th
     for linkedid in (x, b):
         await clinic.finished(linkedid, timeout=120)
     await clinic.finished(callback, timeout=60)
-    await clinic.finished(callback_c, timeout=120)
+    await clinic.finished(callback_c, timeout=OFFER_SETTLED.total_seconds() + 60)
 
     # the engine's own record: who was taken into the offer, and who the operator was given
     lines = queue_log(clinic)
