@@ -151,37 +151,41 @@ class ThresholdOffers:
         sent: list[str] = []
         for status in statuses:
             threshold = thresholds.get(status.queue)
-            if threshold is None or not status.entries:
+            if threshold is not None and status.entries:
+                sent += await self._queue_round(status, threshold, now)
+        return sent
+
+    async def _queue_round(self, status: QueueStatus, threshold: float,
+                           now: datetime) -> list[str]:  # fmt: skip
+        """One queue's waiting callers: the ones due are taken into the offer."""
+        callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
+                     for j in await self.line.line(status.queue, now, limit=LINE_LIMIT)]
+        sent: list[str] = []
+        for entry in status.entries:
+            channel = entry.channel_id
+            if not channel:  # the engine named no channel: nothing to move
                 continue
-            callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
-                         for j in await self.line.line(status.queue, now, limit=LINE_LIMIT)]
-            for entry in status.entries:
-                channel = entry.channel_id
-                if not channel:  # the engine named no channel: nothing to move
+            previous = self.offered.get(channel)
+            if previous is not None:
+                if not ask_again(previous, entry.wait_s, now):
                     continue
-                previous = self.offered.get(channel)
-                if previous is not None:
-                    if not ask_again(previous, entry.wait_s, now):
-                        continue
-                else:
-                    me = Waiter(WaiterKind.LIVE, channel,
-                                now - timedelta(seconds=entry.wait_s), entry.priority)
-                    estimate = estimated_wait_s(status, me, callbacks, now,
-                                                self.config.callbacks.default_handle_s)
-                    if not offer_due(estimate, threshold):
-                        continue
-                    log.info("threshold offer due to %s in %s: estimate %s s, %d callbacks "
-                             "in line", channel, status.queue,
-                             f"{estimate:.0f}" if estimate is not None else "none",
-                             len(callbacks))  # fmt: skip
-                tries = previous.tries + 1 if previous is not None else 1
-                self.offered[channel] = Offered(now, tries)
-                try:
-                    await self.control.offer_callback(channel)
-                except EngineError as error:
-                    log.warning("threshold offer to %s in %s not sent (%s)", channel,
-                                status.queue, error)
+            else:
+                me = Waiter(WaiterKind.LIVE, channel, now - timedelta(seconds=entry.wait_s),
+                            entry.priority)  # fmt: skip
+                estimate = estimated_wait_s(status, me, callbacks, now,
+                                            self.config.callbacks.default_handle_s)
+                if not offer_due(estimate, threshold):
                     continue
-                log.info("threshold offer to %s in %s (try %d)", channel, status.queue, tries)
-                sent.append(channel)
+                log.info("threshold offer due to %s in %s: estimate %s s", channel,
+                         status.queue, f"{estimate:.0f}" if estimate is not None else "none")
+            tries = previous.tries + 1 if previous is not None else 1
+            self.offered[channel] = Offered(now, tries)
+            try:
+                await self.control.offer_callback(channel)
+            except EngineError as error:
+                log.warning("threshold offer to %s in %s not sent (%s)", channel, status.queue,
+                            error)  # fmt: skip
+                continue
+            log.info("threshold offer to %s in %s (try %d)", channel, status.queue, tries)
+            sent.append(channel)
         return sent
