@@ -76,6 +76,10 @@ DOCTOR_ANSWER: Final = "clinicall"
 # Before each ``Queue()`` the dialplan sets the queue the caller waits in and the instant
 # (epoch seconds with microseconds) they joined it: the place a booked callback keeps.
 OFFER_SCRIPT: Final = "offer"
+#: The key the controller presses for the caller (AMI ``PlayDTMF`` with ``Receive``) when their
+#: estimated wait passed the queue's threshold: DTMF ``A``, which a patient's phone does not
+#: send, so queue_log's ``EXITWITHKEY|A`` tells an unasked offer from the patient's ``1``.
+OFFER_UNASKED_KEY: Final = "A"
 CLINICALL_IN_QUEUE: Final = "CLINICALL_IN_QUEUE"
 CLINICALL_QUEUED_AT: Final = "CLINICALL_QUEUED_AT"
 OFFER_AGI_ARGS: Final = (

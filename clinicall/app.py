@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.callbacks.threshold_offers import ThresholdOffers
 from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.offer_desk import CallbackOfferDesk
@@ -122,6 +123,10 @@ async def running(
             callbacks = build_callback_scheduler(config, engine, sessions)
             await callbacks.start()
             stack.push_async_callback(callbacks.close)
+            threshold_offers = build_threshold_offers(config, engine, sessions)
+            if threshold_offers.thresholds():  # some queue offers at a wait threshold
+                await threshold_offers.start()
+                stack.push_async_callback(threshold_offers.close)
         recordings_import = build_import_loop(config, sessions)
         if recordings_import is not None:
             await recordings_import.start()
@@ -196,6 +201,17 @@ def offer_desk(config: ClinicConfig, engine: Engine,
     store = CallbackStore(sessions, owner="offer", lease=lease)
     return CallbackOfferDesk(engine.control, store, config, clock=utc_now,
                              country_code=TrackingConfig.from_clinic(config).country_code)
+
+
+def build_threshold_offers(config: ClinicConfig, engine: Engine,
+                           sessions: async_sessionmaker[AsyncSession]) -> ThresholdOffers:
+    """The watcher that offers a callback to callers whose estimated wait passed their
+    queue's ``offer_after_min`` (docs/callbacks.md, "The offer in the queue")."""
+    from clinicall.db.callbacks import CallbackStore
+
+    lease = timedelta(seconds=config.callbacks.lease_s)  # it only reads the line
+    return ThresholdOffers(engine.control, CallbackStore(sessions, owner="offer", lease=lease),
+                           config, clock=utc_now)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,

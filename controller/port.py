@@ -222,6 +222,16 @@ class EngineControl(Protocol):
         ``uuid_setvar``."""
         ...
 
+    async def offer_callback(self, channel_id: str) -> None:
+        """Take a caller waiting in a queue (``QueueEntryStatus.channel_id``) out of it into
+        the in-queue callback offer, unasked: their estimated wait passed the queue's
+        threshold (docs/callbacks.md, "The offer in the queue").  The caller leaves the queue
+        as if they had pressed a key, so a caller who does not book goes back to their place.
+        Asterisk: ``PlayDTMF`` with ``Receive`` of the queue context's unasked-offer key
+        (docs/engines/asterisk.md).  FreeSWITCH: not wired (no in-queue offer there yet):
+        EngineRefused."""
+        ...
+
 
 class DurableRecord(Protocol):
     """The part of an engine the account reads back what it may have missed from."""

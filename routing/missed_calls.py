@@ -23,18 +23,33 @@ from clinicall.routing.callback_jobs import CallbackJob, JobReason
 from clinicall.routing.callback_policy import CallbackPolicy
 
 HANGUP_IVR = "hangup_ivr"
+ABANDONED = "abandoned"
+EXIT_KEY = "exitkey"
 
 
 @dataclass(frozen=True, slots=True)
 class MissedCall:
     """A call that reached no operator.  ``cause``: the store's ``MissCause`` value;
-    ``topic_chosen``: the patient picked a route in the IVR before the call ended."""
+    ``topic_chosen``: the patient picked a route in the IVR before the call ended;
+    ``offer_booked``: the in-queue offer stored a callback for it (cause ``exitkey``)."""
 
     caller: str | None  # as the engine presented it, not yet normalized
     queue: str | None
     arrived_at: datetime
     cause: str
     topic_chosen: bool
+    offer_booked: bool = False
+
+
+def returned_as(missed: MissedCall) -> str:
+    """The cause the clinic's ``missed_causes`` are checked against.  A caller who left the
+    queue into the callback offer (``exitkey``) and hung up without booking waited and
+    reached no one, as one who hung up in the queue: an abandon, called back like one.  One
+    who booked has their job already (the offer's), so ``exitkey`` stays (not returned by
+    default)."""
+    if missed.cause == EXIT_KEY and not missed.offer_booked:
+        return ABANDONED
+    return missed.cause
 
 
 class Action(StrEnum):
@@ -78,7 +93,7 @@ def intake(
     of the same queue merge); ``last_answered_at``: when a call from this number was last
     answered (None: never); ``country_code``: the clinic's, to complete national numbers.
     """
-    if missed.cause not in policy.missed_causes:
+    if returned_as(missed) not in policy.missed_causes:
         return Intake(Action.SKIP, skip=SkipReason.CAUSE)
     if missed.cause == HANGUP_IVR and not missed.topic_chosen:
         return Intake(Action.SKIP, skip=SkipReason.NO_TOPIC)

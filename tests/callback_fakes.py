@@ -78,6 +78,7 @@ class ScriptedControl:
         self.script: list[Outcome] = []
         self.hold: asyncio.Event | None = None
         self.started = asyncio.Event()
+        self.offered: list[str] = []  # channels taken into the callback offer, in order
 
     async def originate(self, request: OriginateRequest) -> OriginateResult:
         self.sent.append(request)
@@ -110,6 +111,9 @@ class ScriptedControl:
 
     async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
         raise NotImplementedError
+
+    async def offer_callback(self, channel_id: str) -> None:
+        self.offered.append(channel_id)
 
 
 def scheduler(sessions: Sessions, control: ScriptedControl, clock: Callable[[], datetime],

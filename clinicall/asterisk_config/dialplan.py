@@ -223,11 +223,13 @@ def _offer(config: ClinicConfig, agi: str) -> str:
     surveys = any(q.survey != "off" for q in config.queues.values())
     options = var(QUEUE_OPTIONS_VAR) if surveys else QUEUE_OPTIONS
     max_wait = var(MAXWAIT_PREFIX + in_queue)
-    lines = ["; The in-queue callback offer: the offer key pressed while waiting.",
+    lines = ["; The in-queue callback offer: the offer key pressed while waiting, or the key",
+             "; the controller sends when the estimated wait passed the queue's threshold.",
              f"[{OFFER_CONTEXT}]"]
-    lines += _ext(OFFER_KEY, [f"AGI({args})",
-                              f"Queue({in_queue},{options},,,{max_wait},,,,{var('QUEUEPOSITION')})",
-                              "Hangup()"])  # fmt: skip
+    for key in (OFFER_KEY, v.OFFER_UNASKED_KEY):
+        lines += _ext(key, [f"AGI({args})",
+                            f"Queue({in_queue},{options},,,{max_wait},,,,{var('QUEUEPOSITION')})",
+                            "Hangup()"])  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

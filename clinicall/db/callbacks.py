@@ -101,6 +101,7 @@ class MissedCallRow:
     queue: str | None  # the last queue it waited in, if any
     priority: int
     language: str | None
+    ended_at: datetime | None = None  # None: the call goes on (e.g. in the callback offer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,21 @@ class CallbackStore:
                 CallbackAttempt.callback_id == job_id).order_by(CallbackAttempt.number))
             return [_attempt(row) for row in rows]
 
+    async def offer_booked(self, call_id: int, *, queue: str | None, phone: str | None,
+                           since: datetime) -> bool:  # fmt: skip
+        """Whether the in-queue offer booked a callback from call ``call_id``: a ``requested``
+        job linked to it, or, when the call's row was not written yet as the offer booked
+        (the job has no link), one of the same queue and number placed at or after
+        ``since`` (the call's start)."""
+        unlinked = and_(Callback.origin_call_id.is_(None), Callback.queue == queue,
+                        Callback.phone == phone, Callback.arrived_at >= since)  # fmt: skip
+        query = select(Callback.id).where(
+            Callback.reason == CallbackReason.REQUESTED.value,
+            or_(Callback.origin_call_id == call_id, unlinked) if phone else
+            Callback.origin_call_id == call_id).limit(1)  # fmt: skip
+        async with self.sessions() as session:
+            return await session.scalar(query) is not None
+
     async def open_jobs_of(self, phone: str) -> list[JobRow]:
         async with self.sessions() as session:
             rows = await session.scalars(select(Callback).where(
@@ -244,7 +260,7 @@ class CallbackStore:
                          .order_by(QueueAttempt.joined_at.desc()).limit(1).scalar_subquery())
         taken = select(CallbackIntake.call_id).where(CallbackIntake.call_id == Call.id).exists()
         query = (select(Call.id, Call.caller, Call.started_at, Call.miss_cause, Call.route,
-                        last_queue, last_priority, Call.language)
+                        last_queue, last_priority, Call.language, Call.ended_at)
                  .where(Call.direction == Direction.INBOUND.value, Call.missed.is_(True),
                         Call.started_at >= since, ~taken)
                  .order_by(Call.started_at, Call.id).limit(limit))  # fmt: skip
@@ -252,8 +268,9 @@ class CallbackStore:
             rows = (await session.execute(query)).all()
             return [MissedCallRow(call_id=i, caller=caller, started_at=at,
                                   cause=str(cause) if cause is not None else None, route=route,
-                                  queue=queue, priority=priority or 0, language=language)
-                    for i, caller, at, cause, route, queue, priority, language in rows]
+                                  queue=queue, priority=priority or 0, language=language,
+                                  ended_at=ended)
+                    for i, caller, at, cause, route, queue, priority, language, ended in rows]
 
     async def call_record(self, call_key: str) -> CallRecord | None:
         """What the account recorded (from the engine's facts, live or read back from its

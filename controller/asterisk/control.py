@@ -81,6 +81,10 @@ ORIGINATE_REASONS = {"0": OriginateCause.NO_ROUTE, "1": OriginateCause.REJECTED,
                      "8": OriginateCause.REJECTED}  # fmt: skip
 
 
+#: How long the unasked-offer key lasts (ms): a key app_queue reads like a patient's.
+UNASKED_KEY_MS = 250
+
+
 def call_id_for(key: str) -> str:
     """The engine's id of an originated call, the same for the same idempotency key."""
     return "cb-" + hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
@@ -235,6 +239,15 @@ class AsteriskControl:
         await self._action("Setvar", {"Channel": channel_id,
                                       "Variable": channel_variable("Setvar", name),
                                       "Value": value})  # fmt: skip
+
+    async def offer_callback(self, channel_id: str) -> None:
+        """The queue context's unasked-offer key received on the waiting caller's channel:
+        app_queue ends ``Queue()`` into ``clinicall-offer`` as for the patient's own key
+        (queue_log ``EXITWITHKEY|A``), so a caller who does not book rejoins at their place
+        (docs/engines/asterisk.md, "The in-queue callback offer").  ``Redirect`` would end
+        ``Queue()`` as an abandon (``ABANDON`` in queue_log)."""
+        await self._action("PlayDTMF", {"Channel": channel_id, "Digit": v.OFFER_UNASKED_KEY,
+                                        "Duration": str(UNASKED_KEY_MS), "Receive": "true"})
 
     # ---- one place for the errors ------------------------------------------------------
 

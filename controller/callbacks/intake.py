@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from clinicall.controller.callbacks.jobs import as_policy_job
 from clinicall.db.callbacks import CallbackStore, MissedCallRow
-from clinicall.db.models import Callback, CallbackReason, CallbackState
+from clinicall.db.models import Callback, CallbackReason, CallbackState, MissCause
 from clinicall.privacy import mask_number
 from clinicall.routing.callable_numbers import check_number
 from clinicall.routing.callback_policy import policy_for
@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 #: A missed call's decision when no calling window comes within the hours' horizon.
 NO_WINDOW = "no_window"
+#: A call that left the queue into the callback offer (``exitkey``) is missed from the
+#: moment it left, while the offer may still book a job or send the caller back to the queue
+#: (then it is no longer missed).  The account's end of such a call is its hang-up, or the
+#: end of that queue stay while the channel lives on, so it is decided only this long after:
+#: longer than any offer lasts (prompts, two numbers typed, the confirmation).
+OFFER_SETTLED = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +62,18 @@ async def take_in_missed(store: CallbackStore, config: ClinicConfig, *, now: dat
     """Decide every missed call of the last ``since`` not decided yet (oldest first)."""
     created = merged = skipped = 0
     for row in await store.missed_calls(now - since, limit=limit):
+        if row.cause == MissCause.EXIT_KEY and (row.ended_at is None
+                                                or now - row.ended_at < OFFER_SETTLED):
+            continue  # perhaps still in the callback offer: decided once it surely ended
         queue = queue_of(row, config)
         policy = policy_for(config.callbacks, queue)
-        missed = MissedCall(caller=row.caller, queue=queue, arrived_at=row.started_at,
-                            cause=row.cause or "", topic_chosen=row.route is not None)
         number = check_number(row.caller, country_code=country_code, countries=policy.countries,
                               blocked_prefixes=policy.blocked_prefixes)  # fmt: skip
+        booked = row.cause == MissCause.EXIT_KEY and await store.offer_booked(
+            row.call_id, queue=row.queue, phone=number.e164, since=row.started_at)
+        missed = MissedCall(caller=row.caller, queue=queue, arrived_at=row.started_at,
+                            cause=row.cause or "", topic_chosen=row.route is not None,
+                            offer_booked=booked)  # fmt: skip
         open_jobs, answered = [], None
         if number.e164 is not None:
             open_jobs = [as_policy_job(j) for j in await store.open_jobs_of(number.e164)]

@@ -362,6 +362,13 @@ class FreeswitchControl:
         await self._api(action, f"uuid_setvar {_checked(action, 'channel', channel_id)} "
                         f"{variable} {value}")  # fmt: skip
 
+    async def offer_callback(self, channel_id: str) -> None:
+        """Not wired: FreeSWITCH has no in-queue offer yet (no exit into an offer flow, and
+        ``queue_status`` lists no waiting callers to offer it to; docs/engines/freeswitch.md).
+        Refused before anything is sent."""
+        raise EngineRefused("offer_callback", "the in-queue callback offer is not wired on "
+                            "FreeSWITCH")  # fmt: skip
+
     # ---- one place for the errors ------------------------------------------------------
 
     async def _status(self, action: str, agent: str, status: str) -> None:

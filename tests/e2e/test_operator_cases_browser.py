@@ -60,6 +60,9 @@ class IdleControl:
     async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
         raise NotImplementedError
 
+    async def offer_callback(self, channel_id: str) -> None:
+        raise NotImplementedError
+
 
 @dataclass
 class Jobs:

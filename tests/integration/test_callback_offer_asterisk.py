@@ -26,37 +26,19 @@ from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.db.models import Call, QueueAttempt, WaitEstimate
 from clinicall.ivr import prompts
-from clinicall.settings.loader import load_config
-from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.clinic import SimulatedClinic
 
-from .scenario import ENGLISH_NUMBER, EXAMPLE
+from .offer_common import OPERATOR, QUEUE, offer_config, queue_log, queued, written_attempt
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-OPERATOR = "op104"
-QUEUE = "universal"  # "0" in the main menu: the front desk
-HOLD_S = 180  # live callers stay until served
-
-
-def _config() -> ClinicConfig:
-    """The example clinic open around the clock with one front-desk operator (so the order
-    of serves is the order of the line) and callbacks on, patients awake at any hour."""
-    data = load_config(EXAMPLE).model_dump(mode="json")
-    data["hours"] = {"weekly": {day: ["00:00-24:00"] for day in data["hours"]["weekly"]},
-                     "holidays": []}
-    data["operators"] = [{**op, "queues": {QUEUE: 0}} for op in data["operators"]
-                         if op["id"] == OPERATOR]  # fmt: skip
-    # app_queue's own position announcement at join loses a key pressed while it plays
-    # (docs/engines/asterisk.md, "The in-queue callback offer"): the offer says the place
-    data["queues"][QUEUE]["announce_position"] = False
-    data["callbacks"].update({"enabled": True, "attempts": 1, "patient_day": "00:00-24:00"})
-    return ClinicConfig.model_validate(data)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
-    async with SimulatedClinic.run(_config(), root=asterisk_root, name="offer") as clinic:
+    # app_queue's own position announcement at join loses a key pressed while it plays
+    # (docs/engines/asterisk.md, "The in-queue callback offer"): the offer says the place
+    async with SimulatedClinic.run(offer_config(announce_position=False), root=asterisk_root,
+                                   name="offer") as clinic:  # fmt: skip
         yield clinic
 
 
@@ -70,33 +52,6 @@ async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
         yield parts
 
 
-async def _queued(clinic: SimulatedClinic, caller: str) -> str:
-    """A patient who asks for the front desk; returns once they wait in its queue."""
-    linkedid = await clinic.call(digits="0", number=ENGLISH_NUMBER, hold_s=HOLD_S,
-                                 caller=caller)  # fmt: skip
-    await clinic.tracer.wait_for(linkedid, "QueueCallerJoin", timeout=60)
-    return linkedid
-
-
-def _queue_log(clinic: SimulatedClinic) -> list[list[str]]:
-    return [line.split("|") for line in clinic.asterisk.queue_log_path.read_text().splitlines()]
-
-
-async def _written(app: Running, linkedid: str) -> QueueAttempt:
-    """A's queue attempt once the account holds its outcome (read back from queue_log)."""
-    for _ in range(200):  # the account writes in batches: flush until it is projected
-        await app.tracker.reconcile()
-        await app.tracker.flush()
-        async with app.sessions() as session:
-            attempt = await session.scalar(
-                select(QueueAttempt).join(Call, Call.id == QueueAttempt.call_id)
-                .where(Call.call_key == linkedid))  # fmt: skip
-            if attempt is not None and attempt.outcome is not None:
-                return attempt
-        await asyncio.sleep(0.1)
-    raise AssertionError("the account never held A's queue attempt")
-
-
 async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     clinic: SimulatedClinic, app: Running
 ) -> None:
@@ -107,8 +62,8 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     await app.engine.control.queue_member_pause(member, paused=True, reason="test")
     await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=3)
 
-    x = await _queued(clinic, "+380501230010")
-    a = await _queued(clinic, "+380501230011")
+    x = await queued(clinic, "+380501230010")
+    a = await queued(clinic, "+380501230011")
     await clinic.press(a, "1")  # the offer key while waiting: Queue() exits into the offer
     await clinic.tracer.wait_for_prompt(a, prompts.prompt_name("en", prompts.CALLBACK_OFFER),
                                         timeout=60)  # fmt: skip
@@ -118,8 +73,8 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     await clinic.press(a, "1")  # on the number I call from
     trace_a = await clinic.finished(a, timeout=60)  # confirmed, then hung up by the offer
     assert prompts.prompt_name("en", prompts.CALLBACK_CONFIRMED) in trace_a.prompts_played
-    b = await _queued(clinic, "+380501230012")
-    c = await _queued(clinic, "+380501230013")
+    b = await queued(clinic, "+380501230012")
+    c = await queued(clinic, "+380501230013")
 
     await app.engine.control.queue_member_pause(member, paused=False)
     for linkedid in (x, b, c):
@@ -127,7 +82,7 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     await clinic.finished(callback, timeout=60)
 
     # the engine's own record: who the operator was given, in the order Asterisk wrote it
-    lines = _queue_log(clinic)
+    lines = queue_log(clinic)
     served = [f[1] for f in lines if len(f) > 4 and f[4] == "CONNECT" and f[2] == QUEUE]
     answered_callbacks = [f[5] for f in lines if len(f) > 6 and f[4] == "CLINICALLCB"
                           and f[6] == "ANSWER"]  # fmt: skip
@@ -150,7 +105,7 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     assert abs(job.arrived_at.timestamp() - joined[a]) < 0.5
 
     # the account: A left the queue by the key (docs/kpi.md), not as an abandon
-    attempt = await _written(app, a)
+    attempt = await written_attempt(app, a)
     assert (attempt.outcome, attempt.exit_key) == ("exitkey", "1")
     async with app.sessions() as session:
         call = await session.scalar(select(Call).where(Call.call_key == a))
@@ -171,9 +126,9 @@ async def test_a_patient_who_declines_goes_back_to_the_place_they_left(
     wait that followed (the account's connect time)."""
     member = member_interface(OPERATOR, simulated=True)
     await app.engine.control.queue_member_pause(member, paused=True, reason="test")
-    y = await _queued(clinic, "+380501230020")
-    d = await _queued(clinic, "+380501230021")
-    z = await _queued(clinic, "+380501230022")
+    y = await queued(clinic, "+380501230020")
+    d = await queued(clinic, "+380501230021")
+    z = await queued(clinic, "+380501230022")
     await clinic.press(d, "1")
     await clinic.tracer.wait_until(  # silence declines (the offer's timeout): D rejoins
         d, lambda m: m.get("Event") == "QueueCallerJoin"
@@ -182,7 +137,7 @@ async def test_a_patient_who_declines_goes_back_to_the_place_they_left(
     for linkedid in (y, d, z):
         await clinic.finished(linkedid, timeout=120)
 
-    lines = _queue_log(clinic)
+    lines = queue_log(clinic)
     entered = [f[7] for f in lines if len(f) > 7 and f[4] == "ENTERQUEUE" and f[1] == d]
     assert entered == ["2", "2"]  # joined second, came back second (ahead of Z)
     served = [f[1] for f in lines if len(f) > 4 and f[4] == "CONNECT" and f[1] in (y, d, z)]

@@ -162,3 +162,40 @@ async def test_a_second_open_job_for_a_number_and_queue_is_refused(db_sessions: 
                                  arrived_at=T0, due_at=T0, now=T0)  # reminders stand apart
     assert len(await cbs.jobs()) == 2
     assert reminder
+
+
+async def test_the_offer_booked_from_a_call_linked_or_by_number_and_queue(
+    db_sessions: Sessions,
+) -> None:
+    """A call that left the queue for the offer (docs/callbacks.md, "Missed calls"): the job
+    the offer booked is found by its link to the call, or, unlinked (the call's row came
+    later), by its queue and number placed within the call; nothing else counts."""
+    carl, dana = "+380503333333", "+380504444444"
+    async with db_sessions.begin() as session, StoreWriter(session) as writer:
+        calls = [Call(call_key=key, direction=Direction.INBOUND, caller=phone, started_at=T0,
+                      missed=True, miss_cause=MissCause.EXIT_KEY)
+                 for key, phone in (("linked", ANNA), ("unlinked", BORYS), ("none", carl),
+                                    ("missed", dana))]  # fmt: skip
+        session.add_all(calls)
+        for call in calls:
+            writer.call_changed(Direction.INBOUND, call.caller, None, T0)
+    linked, unlinked, none, missed = (c.id for c in calls)
+    cbs = store(db_sessions)
+    joined = T0 + timedelta(seconds=40)
+    await cbs.add_job(phone="+380509999999", queue="therapy", reason=CallbackReason.REQUESTED,
+                      arrived_at=joined, due_at=joined, now=joined, origin_call_id=linked)
+    await cbs.add_job(phone=BORYS, queue="therapy", reason=CallbackReason.REQUESTED,
+                      arrived_at=joined, due_at=joined, now=joined)
+    await cbs.add_job(phone=carl, queue="lab", reason=CallbackReason.REQUESTED,
+                      arrived_at=joined, due_at=joined, now=joined)  # another queue
+    await add(cbs, dana, joined, origin=missed)  # a missed-call job, not the offer's
+
+    async def booked(call_id: int, phone: str) -> bool:
+        return await cbs.offer_booked(call_id, queue="therapy", phone=phone, since=T0)
+
+    assert await booked(linked, ANNA)  # booked on another number, linked to the call
+    assert await booked(unlinked, BORYS)
+    assert not await booked(none, carl)
+    assert not await booked(missed, dana)
+    assert not await cbs.offer_booked(unlinked, queue="therapy", phone=BORYS,
+                                      since=joined + timedelta(seconds=1))  # placed before

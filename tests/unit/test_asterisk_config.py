@@ -266,12 +266,16 @@ def test_with_callbacks_the_offer_key_leaves_each_queue_into_the_offer(
     queues = sections(files["clinicall_queues.conf"])
     assert {one(queues[q], "context") for q in offering.queues} == {"clinicall-offer"}
     dialplan = sections(files["clinicall_extensions.conf"])
-    assert [val for _, val in dialplan["clinicall-offer"]] == [
-        "1,1,AGI(agi://10.0.0.5:4600/offer,${CHANNEL(linkedid)},${CLINICALL_LANG},"
-        "${CLINICALL_IN_QUEUE},${QUEUE_PRIO},${CLINICALL_QUEUED_AT})",
-        "n,Queue(${CLINICALL_IN_QUEUE},t,,,${CLINICALL_MAXWAIT_${CLINICALL_IN_QUEUE}},,,,"
-        "${QUEUEPOSITION})",
-        "n,Hangup()"]  # fmt: skip
+    # the patient's key 1, and A: the key the controller sends at the wait threshold
+    expected = []
+    for key in ("1", "A"):
+        expected += [
+            f"{key},1,AGI(agi://10.0.0.5:4600/offer,${{CHANNEL(linkedid)}},${{CLINICALL_LANG}},"
+            "${CLINICALL_IN_QUEUE},${QUEUE_PRIO},${CLINICALL_QUEUED_AT})",
+            "n,Queue(${CLINICALL_IN_QUEUE},t,,,${CLINICALL_MAXWAIT_${CLINICALL_IN_QUEUE}},,,,"
+            "${QUEUEPOSITION})",
+            "n,Hangup()"]  # fmt: skip
+    assert [val for _, val in dialplan["clinicall-offer"]] == expected
     steps = [val for _, val in dialplan["clinicall-call"]]
     queue_steps = [i for i, s in enumerate(steps) if "Queue(" in s and "QueueLog" not in s]
     assert len(queue_steps) == 6  # first, overflow, last resort; for both number patterns

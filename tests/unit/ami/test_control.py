@@ -253,6 +253,23 @@ async def test_hangup_and_call_data_name_the_channel(server: FakeAMI, wired: Wir
         "1712345678.5", "CLINICALL_LANG", "ru")  # fmt: skip
 
 
+async def test_the_threshold_offer_is_the_unasked_key_received_on_the_waiting_channel(
+    server: FakeAMI, wired: Wired
+) -> None:
+    """docs/engines/asterisk.md, "The in-queue callback offer": ``PlayDTMF`` with ``Receive``
+    (emulated as heard from the caller), key ``A`` of the queue's exit context."""
+    server.script.update(playdtmf=lambda msg: frame(("Response", "Success"),
+                                                    ("ActionID", msg.action_id)))
+    await wired.control.offer_callback("1712345678.5")
+    sent = server.actions[-1]
+    assert [sent.get(k) for k in ("Action", "Channel", "Digit", "Receive")] == [
+        "PlayDTMF", "1712345678.5", "A", "true"]  # fmt: skip
+    server.script.update(playdtmf=lambda msg: frame(
+        ("Response", "Error"), ("ActionID", msg.action_id), ("Message", "No such channel")))
+    with pytest.raises(EngineRefused, match="No such channel"):
+        await wired.control.offer_callback("1712345678.9")  # the caller hung up meanwhile
+
+
 async def test_no_answer_within_the_deadline_is_a_timeout(server: FakeAMI, wired: Wired) -> None:
     with pytest.raises(EngineTimeout):  # the fake never answers Hangup unless scripted
         await wired.control.hangup("1.1")

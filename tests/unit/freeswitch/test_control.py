@@ -92,6 +92,14 @@ async def test_names_that_are_not_names_are_refused_unsent() -> None:
     assert esl.sent == []
 
 
+async def test_the_in_queue_offer_is_refused_before_anything_is_sent() -> None:
+    """Not wired on FreeSWITCH (docs/engines/freeswitch.md, "Gaps")."""
+    esl = ScriptedEsl({})
+    with pytest.raises(EngineRefused, match="not wired"):
+        await FreeswitchControl(esl).offer_callback("uuid")
+    assert esl.sent == []
+
+
 async def test_errors_become_the_ports_errors() -> None:
     control = FreeswitchControl(ScriptedEsl({
         "callcenter_config agent set status nobody 'On Break'": "-ERR Invalid Agent!\n",

@@ -58,9 +58,22 @@ def test_each_default_cause_creates_a_job_for_the_normalized_number(cause: str) 
     assert decide(missed(cause, minute=3)) == Intake(Action.CREATE, phone=PHONE, arrived_at=at(3))
 
 
-@pytest.mark.parametrize("cause", ["exitkey", "empty", "engine", "selfserved"])
+@pytest.mark.parametrize("cause", ["empty", "engine", "selfserved"])
 def test_other_causes_make_no_job_by_default(cause: str) -> None:
     assert decide(missed(cause)) == Intake(Action.SKIP, skip=SkipReason.CAUSE)
+
+
+def test_a_caller_who_left_for_the_offer_and_hung_up_unbooked_is_returned_as_an_abandon(
+) -> None:  # fmt: skip
+    """The offer booked a job: nothing more; it did not (the patient hung up during the
+    offer): the call is returned like an abandon in the queue, so only if abandons are."""
+    booked = replace(missed("exitkey", minute=3), offer_booked=True)
+    assert decide(booked) == Intake(Action.SKIP, skip=SkipReason.CAUSE)
+    unbooked = missed("exitkey", minute=3)
+    assert decide(unbooked) == Intake(Action.CREATE, phone=PHONE, arrived_at=at(3))
+    no_abandons = replace(POLICY, missed_causes=POLICY.missed_causes - {"abandoned"})
+    assert intake(unbooked, open_jobs=(), last_answered_at=None, country_code="380",
+                  policy=no_abandons).skip == SkipReason.CAUSE  # fmt: skip
 
 
 def test_the_causes_are_configurable() -> None:

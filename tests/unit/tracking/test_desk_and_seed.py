@@ -61,6 +61,9 @@ class FakeControl:
     async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
         raise NotImplementedError
 
+    async def offer_callback(self, channel_id: str) -> None:
+        raise NotImplementedError
+
 
 async def test_the_desk_finds_the_member_by_the_operator_id_and_sends_commands() -> None:
     live, control = LiveState(), FakeControl()

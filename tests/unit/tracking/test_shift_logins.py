@@ -88,6 +88,9 @@ class FakeControl:
     async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
         raise NotImplementedError
 
+    async def offer_callback(self, channel_id: str) -> None:
+        raise NotImplementedError
+
 
 async def link_up(shift: ShiftLogins, key: str) -> None:
     shift.handle_fact(EngineLink(key=key, at=NOW, up=True))

@@ -1,0 +1,66 @@
+"""What the in-queue callback offer's tests on the real Asterisk share: the example clinic with
+one front-desk operator and callbacks on, a patient who waits in the front desk's queue, the
+engine's queue_log, and a queue attempt once the account holds its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from clinicall.app import Running
+from clinicall.db.models import Call, QueueAttempt
+from clinicall.settings.loader import load_config
+from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.clinic import SimulatedClinic
+
+from .scenario import ENGLISH_NUMBER, EXAMPLE
+
+OPERATOR = "op104"
+QUEUE = "universal"  # "0" in the main menu: the front desk
+HOLD_S = 180  # live callers stay until served
+
+
+def offer_config(*, announce_position: bool = False, **callbacks: Any) -> ClinicConfig:
+    """The example clinic open around the clock with one front-desk operator (so the order
+    of serves is the order of the line) and callbacks on, patients awake at any hour;
+    ``callbacks`` override more of the callbacks section."""
+    data = load_config(EXAMPLE).model_dump(mode="json")
+    data["hours"] = {"weekly": {day: ["00:00-24:00"] for day in data["hours"]["weekly"]},
+                     "holidays": []}
+    data["operators"] = [{**op, "queues": {QUEUE: 0}} for op in data["operators"]
+                         if op["id"] == OPERATOR]  # fmt: skip
+    data["queues"][QUEUE]["announce_position"] = announce_position
+    data["callbacks"].update({"enabled": True, "attempts": 1, "patient_day": "00:00-24:00",
+                              **callbacks})  # fmt: skip
+    return ClinicConfig.model_validate(data)
+
+
+async def queued(clinic: SimulatedClinic, caller: str) -> str:
+    """A patient who asks for the front desk; returns once they wait in its queue."""
+    linkedid = await clinic.call(digits="0", number=ENGLISH_NUMBER, hold_s=HOLD_S,
+                                 caller=caller)  # fmt: skip
+    await clinic.tracer.wait_for(linkedid, "QueueCallerJoin", timeout=60)
+    return linkedid
+
+
+def queue_log(clinic: SimulatedClinic) -> list[list[str]]:
+    return [line.split("|") for line in clinic.asterisk.queue_log_path.read_text().splitlines()]
+
+
+async def written_attempt(app: Running, linkedid: str) -> QueueAttempt:
+    """The call's (first) queue attempt once the account holds its outcome (read back from
+    queue_log)."""
+    for _ in range(200):  # the account writes in batches: flush until it is projected
+        await app.tracker.reconcile()
+        await app.tracker.flush()
+        async with app.sessions() as session:
+            attempt = await session.scalar(
+                select(QueueAttempt).join(Call, Call.id == QueueAttempt.call_id)
+                .where(Call.call_key == linkedid).order_by(QueueAttempt.joined_at)
+                .limit(1))  # fmt: skip
+            if attempt is not None and attempt.outcome is not None:
+                return attempt
+        await asyncio.sleep(0.1)
+    raise AssertionError("the account never held the call's queue attempt")
