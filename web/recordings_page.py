@@ -19,8 +19,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from clinicall.web.i18n import language_of, tr, words_json
 from clinicall.web.keys import IDENTITY, STYLE_NONCE, Identity
-from clinicall.web.pages import esc, logout_forms
+from clinicall.web.pages import esc, language_links, logout_forms
 
 WAVESURFER_VERSION = "7.12.12"
 WAVESURFER_SHA256 = "cb9fff59e7ce18932fab801771589ca48bc0362db82218d86cf05f5b60f0bc5e"
@@ -29,8 +30,20 @@ WAVESURFER_FILE = (Path(__file__).resolve().parent / "vendor" / "wavesurfer"
 WAVESURFER_URL = f"/assets/wavesurfer-{WAVESURFER_VERSION}.min.js"
 PLAYER_URL = "/assets/player.js"
 PAGE_URL = "/recordings"
-#: The reasons offered when opening a recording (a typed one is accepted too).
-REASONS = ("complaint review", "quality check", "patient request", "legal request")
+#: The reasons offered when opening a recording, with their words' keys: the audit keeps the
+#: reason as sent, so the value stays the same in every language (a typed one is accepted too).
+REASONS = (("complaint review", "rec_reason_complaint"), ("quality check", "rec_reason_quality"),
+           ("patient request", "rec_reason_patient"), ("legal request", "rec_reason_legal"))
+#: The words the page's script shows (in ``data-words``, web.i18n).
+SCRIPT_WORDS = (
+    "rec_listen", "rec_found", "rec_overdue", "rec_command_line", "rec_why_release",
+    "rec_release", "rec_released", "rec_held", "rec_error", "rec_s", "rec_st_start",
+    "rec_dir_inbound", "rec_dir_outbound", "rec_st_queue", "rec_st_transfer",
+    "rec_st_ring_answered", "rec_st_ring_missed", "rec_st_talk", "rec_st_left",
+    "rec_out_abandoned", "rec_out_timeout", "rec_out_exitkey", "rec_out_empty", "rec_out_cut",
+    "rec_st_end", "rec_st_end_by", "rec_side_caller", "rec_side_agent", "rec_side_system",
+    "rec_side_engine", "rec_case_new", "rec_case_acknowledged", "rec_case_investigating",
+    "rec_case_resolved", "rec_case_reviewed")
 
 
 def load_wavesurfer() -> bytes:
@@ -63,60 +76,68 @@ async def player_js(_request: web.Request) -> web.Response:
 
 async def page(request: web.Request) -> web.Response:
     who: Identity = request[IDENTITY]
+    lang = language_of(request)
     nonce = secrets.token_urlsafe(16)
     request[STYLE_NONCE] = nonce
-    logout = logout_forms(who.csrf_token or "")
-    reasons = "".join(f'<option value="{esc(r)}">{esc(r)}</option>' for r in REASONS)
+    logout = logout_forms(who.csrf_token or "", lang)
+
+    def t(key: str) -> str:
+        return esc(tr(lang, key))
+
+    reasons = "".join(f'<option value="{esc(value)}">{t(key)}</option>' for value, key in REASONS)
     body = f"""
-<header><div><h1>Recordings</h1><p class="sub">Every play is recorded with its reason.</p></div>
-<div class="who">{esc(who.username)} ({esc(who.role.value)}){logout}</div>
+<header><div><h1>{t("rec_title")}</h1><p class="sub">{t("rec_sub")}</p></div>
+<div class="who">{language_links(lang, PAGE_URL)}
+{esc(who.username)} ({esc(who.role.value)}){logout}</div>
 </header>
-<main>
+<main data-words="{esc(words_json(lang, SCRIPT_WORDS))}">
 <form id="search" class="filters">
- <label>From <input name="from" type="date"></label>
- <label>To <input name="to" type="date"></label>
- <label>Queue <input name="queue" size="10"></label>
- <label>Operator <input name="operator" size="8"></label>
- <label>Number ends with <input name="digits" size="6" inputmode="numeric"></label>
- <label>Min s <input name="min_s" size="4"></label>
- <label>Max s <input name="max_s" size="4"></label>
- <button type="submit">Search</button>
+ <label>{t("rec_from")} <input name="from" type="date"></label>
+ <label>{t("rec_to")} <input name="to" type="date"></label>
+ <label>{t("rec_queue")} <input name="queue" size="10"></label>
+ <label>{t("rec_operator")} <input name="operator" size="8"></label>
+ <label>{t("rec_digits")} <input name="digits" size="6" inputmode="numeric"></label>
+ <label>{t("rec_min_s")} <input name="min_s" size="4"></label>
+ <label>{t("rec_max_s")} <input name="max_s" size="4"></label>
+ <button type="submit">{t("rec_search")}</button>
 </form>
 <p id="message" role="status"></p>
-<label>Why are you listening? <select id="reason">{reasons}</select></label>
-<table id="results"><thead><tr><th>When</th><th>Queue</th><th>Operator</th><th>Number</th>
-<th>Duration</th><th></th></tr></thead><tbody></tbody></table>
+<label>{t("rec_why")} <select id="reason">{reasons}</select></label>
+<table id="results"><thead><tr><th>{t("rec_when")}</th><th>{t("rec_queue")}</th>
+<th>{t("rec_operator")}</th><th>{t("rec_number")}</th><th>{t("rec_duration")}</th><th></th>
+</tr></thead><tbody></tbody></table>
 <section id="player" hidden>
- <h2>Recording <span id="playing"></span></h2>
- <p class="legend"><span class="patient">patient</span> <span class="operator">operator</span></p>
+ <h2>{t("rec_recording")} <span id="playing"></span></h2>
+ <p class="legend"><span class="patient">{t("rec_patient")}</span>
+ <span class="operator">{t("rec_operator_leg")}</span></p>
  <div id="waveform"></div>
- <button id="play" type="button">Play / pause</button>
- <label>Speed <select id="speed"><option>0.5</option><option>0.75</option>
+ <button id="play" type="button">{t("rec_play_pause")}</button>
+ <label>{t("rec_speed")} <select id="speed"><option>0.5</option><option>0.75</option>
  <option selected>1</option><option>1.25</option><option>1.5</option><option>2</option>
  </select></label>
- <span id="time">0.0 s</span>
- <h2>Notes</h2>
+ <span id="time"></span>
+ <h2>{t("rec_notes")}</h2>
  <ul id="notes"></ul>
- <form id="note"><input name="text" size="50" placeholder="Note at the current time">
- <button type="submit">Add note</button></form>
- <h2>The call</h2>
+ <form id="note"><input name="text" size="50" placeholder="{t("rec_note_at")}">
+ <button type="submit">{t("rec_add_note")}</button></form>
+ <h2>{t("rec_the_call")}</h2>
  <ol id="timeline"></ol>
- <form id="hold"><label>Why keep it past retention? <input name="reason" size="40"></label>
- <button type="submit">Legal hold</button></form>
+ <form id="hold"><label>{t("rec_hold_why")} <input name="reason" size="40"></label>
+ <button type="submit">{t("rec_hold")}</button></form>
 </section>
-<h2>Legal holds</h2>
-<table id="holds"><thead><tr><th>Recording</th><th>Held since</th><th>By</th><th>Why</th>
-<th></th></tr></thead><tbody></tbody></table>
-<h2>Complaint cases</h2>
-<table id="cases"><thead><tr><th>Opened</th><th>State</th><th>Summary</th><th>Due</th></tr>
-</thead><tbody></tbody></table>
+<h2>{t("rec_holds")}</h2>
+<table id="holds"><thead><tr><th>{t("rec_recording")}</th><th>{t("rec_held_since")}</th>
+<th>{t("rec_by")}</th><th>{t("rec_why_col")}</th><th></th></tr></thead><tbody></tbody></table>
+<h2>{t("rec_cases")}</h2>
+<table id="cases"><thead><tr><th>{t("rec_opened")}</th><th>{t("rec_state")}</th>
+<th>{t("rec_summary")}</th><th>{t("rec_due")}</th></tr></thead><tbody></tbody></table>
 </main>"""
     html = ("<!doctype html>\n"
-            '<html lang="en"><head><meta charset="utf-8">'
+            f'<html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="csrf-token" content="{esc(who.csrf_token or "")}">'
             f'<meta name="style-nonce" content="{esc(nonce)}">'
-            "<title>Recordings</title>"
+            f"<title>{t('rec_title')}</title>"
             '<link rel="stylesheet" href="/assets/app.css">'
             f'<script src="{WAVESURFER_URL}" defer></script>'
             f'<script src="{PLAYER_URL}" defer></script></head>'
@@ -129,13 +150,19 @@ PLAYER_JS = r"""
 const PATIENT = "#0b6e99", OPERATOR = "#b5480b";
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const nonce = document.querySelector('meta[name="style-nonce"]').content;
+const WORDS = JSON.parse(document.querySelector("main").dataset.words);
+const LANG = document.documentElement.lang;
 let ws = null, current = null;
+function w(key, values) {  // the page's word for key in the viewer's language, {name}s filled
+  return WORDS[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+}
+function when(iso) { return new Date(iso).toLocaleString(LANG); }
 function say(text) { document.getElementById("message").textContent = text; }
 async function api(url, options) {
   const response = await fetch(url, Object.assign({credentials: "same-origin"}, options || {}));
   if (response.status === 401) { window.location.assign("/login"); return null; }
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) { say(body.error || ("error " + response.status)); return null; }
+  if (!response.ok) { say(body.error || w("rec_error", {status: response.status})); return null; }
   return body;
 }
 function post(url, body) {
@@ -156,17 +183,17 @@ async function search(event) {
   for (const r of found.recordings) {
     const row = body.insertRow();
     row.dataset.id = r.id;
-    cell(row, new Date(r.started_at).toLocaleString());
+    cell(row, when(r.started_at));
     cell(row, r.queue || "");
     cell(row, r.operator || "");
     cell(row, r.number || "");
-    cell(row, (r.duration_s || 0).toFixed(1) + " s");
+    cell(row, w("rec_s", {n: (r.duration_s || 0).toFixed(1)}));
     const button = document.createElement("button");
-    button.type = "button"; button.textContent = "Listen"; button.className = "listen";
+    button.type = "button"; button.textContent = w("rec_listen"); button.className = "listen";
     button.addEventListener("click", () => open(r.id));
     row.insertCell().appendChild(button);
   }
-  say(found.recordings.length + " recording(s)");
+  say(w("rec_found", {n: found.recordings.length}));
 }
 async function open(id) {
   const session = await post("/api/recordings/" + id + "/listen",
@@ -184,7 +211,7 @@ async function open(id) {
                     {waveColor: OPERATOR, progressColor: "#6b2a06"}],
   });
   ws.on("timeupdate", (t) => {
-    document.getElementById("time").textContent = t.toFixed(1) + " s";
+    document.getElementById("time").textContent = w("rec_s", {n: t.toFixed(1)});
   });
   ws.setPlaybackRate(Number(document.getElementById("speed").value));
   await notes();
@@ -197,7 +224,7 @@ async function notes() {
   list.replaceChildren();
   for (const n of found.notes) {
     const item = document.createElement("li");
-    item.textContent = n.offset_s.toFixed(1) + " s: " + n.text;
+    item.textContent = w("rec_s", {n: n.offset_s.toFixed(1)}) + ": " + n.text;
     list.appendChild(item);
   }
 }
@@ -216,27 +243,31 @@ async function cases() {
   for (const c of found.complaints) {
     const row = body.insertRow();
     if (c.overdue) row.className = "overdue";
-    cell(row, new Date(c.opened_at).toLocaleString());
-    cell(row, c.state);
+    cell(row, when(c.opened_at));
+    cell(row, w("rec_case_" + c.state));
     cell(row, c.summary);
-    cell(row, new Date(c.due_at).toLocaleString() + (c.overdue ? " (overdue)" : ""));
+    cell(row, when(c.due_at) + (c.overdue ? " " + w("rec_overdue") : ""));
   }
 }
-function seconds(value) { return value == null ? "?" : Number(value).toFixed(0) + " s"; }
-function stepWords(s) {  // the call's step as a reviewer reads it
+function seconds(value) {
+  return value == null ? "?" : w("rec_s", {n: Number(value).toFixed(0)});
+}
+function stepWords(s) {  // the call's step as a reviewer reads it, in the viewer's language
   const queue = s.queue_name || s.queue || "";
   switch (s.kind) {
-    case "start": return "Call started (" + s.direction + ")";
+    case "start": return w("rec_st_start", {direction: w("rec_dir_" + s.direction)});
     case "ivr": return "IVR: " + (s.path_words || s.path || "") +
       (s.route_words ? " → " + s.route_words : "");
-    case "queue": return "Waited in " + queue + " (position " + (s.position || "?") + ")";
-    case "transfer": return "Transferred to " + queue;
-    case "ring": return "Rang " + s.operator + " for " + seconds(s.ring_s) +
-      (s.answered ? ", answered" : ", not answered");
-    case "talk": return "Talk with " + s.operator + " after " + seconds(s.wait_s) +
-      " waiting, " + seconds(s.talk_s);
-    case "left": return "Left " + queue + " (" + s.outcome + ") after " + seconds(s.wait_s);
-    case "end": return "Call ended" + (s.hangup ? " (" + s.hangup + " hung up)" : "");
+    case "queue": return w("rec_st_queue", {queue: queue, position: s.position || "?"});
+    case "transfer": return w("rec_st_transfer", {queue: queue});
+    case "ring": return w(s.answered ? "rec_st_ring_answered" : "rec_st_ring_missed",
+                          {operator: s.operator, s: seconds(s.ring_s)});
+    case "talk": return w("rec_st_talk", {operator: s.operator, wait: seconds(s.wait_s),
+                                          talk: seconds(s.talk_s)});
+    case "left": return w("rec_st_left", {queue: queue, wait: seconds(s.wait_s),
+                                          outcome: w("rec_out_" + s.outcome)});
+    case "end": return s.hangup ? w("rec_st_end_by", {side: w("rec_side_" + s.hangup)})
+                                : w("rec_st_end");
     default: return s.kind;
   }
 }
@@ -249,7 +280,7 @@ async function timeline() {
     const item = document.createElement("li");
     item.dataset.kind = s.kind;
     const at = document.createElement(s.offset_s >= 0 ? "button" : "span");
-    at.textContent = (s.offset_s >= 0 ? "+" : "") + s.offset_s.toFixed(1) + " s";
+    at.textContent = (s.offset_s >= 0 ? "+" : "") + w("rec_s", {n: s.offset_s.toFixed(1)});
     if (s.offset_s >= 0) {  // inside the recording: a click plays from there
       at.type = "button"; at.className = "seek";
       at.addEventListener("click", () => { if (ws) ws.setTime(s.offset_s); });
@@ -267,17 +298,17 @@ async function holds() {
     const row = body.insertRow();
     row.dataset.recording = h.recording_id;
     cell(row, "#" + h.recording_id);
-    cell(row, new Date(h.held_at).toLocaleString());
-    cell(row, h.held_by || "command line");
+    cell(row, when(h.held_at));
+    cell(row, h.held_by || w("rec_command_line"));
     cell(row, h.reason);
     const why = document.createElement("input");
-    why.className = "release-reason"; why.setAttribute("aria-label", "Why release it");
+    why.className = "release-reason"; why.setAttribute("aria-label", w("rec_why_release"));
     const button = document.createElement("button");
-    button.type = "button"; button.textContent = "Release"; button.className = "release";
+    button.type = "button"; button.textContent = w("rec_release"); button.className = "release";
     button.addEventListener("click", async () => {
       const done = await post("/api/recordings/" + h.recording_id + "/hold/release",
                               {reason: why.value});
-      if (done) { say("Hold on #" + h.recording_id + " released"); await holds(); }
+      if (done) { say(w("rec_released", {id: h.recording_id})); await holds(); }
     });
     const last = row.insertCell();
     last.append(why, button);
@@ -287,7 +318,7 @@ async function hold(event) {
   event.preventDefault();
   const field = event.target.elements.reason;
   const made = await post("/api/recordings/" + current + "/hold", {reason: field.value});
-  if (made) { field.value = ""; say("#" + current + " held"); await holds(); }
+  if (made) { field.value = ""; say(w("rec_held", {id: current})); await holds(); }
 }
 document.getElementById("hold").addEventListener("submit", hold);
 document.getElementById("search").addEventListener("submit", search);

@@ -3,10 +3,12 @@ importer made from ffmpeg tones (Range requests seen, one audit row), an overdue
 highlighted; the call's timeline (IVR path, wait, each ring, talk, end) is shown beside the
 player and a step inside the recording seeks there; a quality reviewer adds a note; a manager
 sees the open legal hold with who set it and why and releases it (an audit row); an operator is
-refused the page and the API."""
+refused the page and the API; the page and its script speak the viewer's language (the example
+clinic's is Ukrainian, which these tests read, and each of the three when chosen)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -42,7 +44,7 @@ from clinicall.recordings.importer import Importer
 from clinicall.recordings.storage import Spool, Storage
 from clinicall.settings import load_config
 from clinicall.web import build_app
-from clinicall.web.i18n import CATALOGUE
+from clinicall.web.i18n import CATALOGUE, LANG_COOKIE, LANGUAGES, tr
 from clinicall.web.passwords import PasswordCost
 from clinicall.web.users import add_user
 
@@ -155,7 +157,7 @@ async def test_manager_searches_plays_and_seeks_and_one_audit_row_is_written(
     await page.wait_for_selector("#results tbody tr")
     await page.fill("input[name=digits]", "2233")
     await page.click("#search button[type=submit]")
-    await page.wait_for_selector("text=1 recording(s)")
+    await page.wait_for_selector("text=Знайдено записів: 1")
     assert "\u2022\u2022\u20222233" in await page.inner_text("#results")
     overdue = page.locator("#cases tr.overdue")
     await overdue.wait_for()
@@ -192,7 +194,7 @@ async def test_quality_reviewer_adds_a_note(browser: Any, site: Site) -> None:
     await page.evaluate("ws.setTime(12.5)")
     await page.fill("#note input[name=text]", "operator interrupts the patient")
     await page.click("#note button[type=submit]")
-    await page.wait_for_selector("text=12.5 s: operator interrupts the patient")
+    await page.wait_for_selector("text=12.5 с: operator interrupts the patient")
     async with site.sessions() as session:
         (note,) = await session.scalars(select(RecordingNote))
     assert (note.offset_s, note.text) == (12.5, "operator interrupts the patient")
@@ -214,12 +216,13 @@ async def test_the_calls_timeline_is_beside_the_player_and_seeks(
                                             "items => items.map(i => i.dataset.kind)")
     assert kinds == ["start", "ivr", "queue", "ring", "ring", "talk", "end"], steps
     gynecology = CATALOGUE_QUEUE_UK
-    assert steps[1] == f"-20.0 s IVR: Запис на прийом \u203a {gynecology} \u2192 {gynecology}"
-    assert steps[2] == f"-3.0 s Waited in {gynecology} (position 1)"
-    assert steps[3] == "-3.0 s Rang op104 for 2 s, not answered"
-    assert steps[4] == "-1.0 s Rang op102 for 1 s, answered"
-    assert steps[5] == "+0.0 s Talk with op102 after 3 s waiting, 30 s"
-    assert steps[6] == "+33.0 s Call ended"
+    assert steps[0] == "-20.0 с Дзвінок почався (вхідний)"
+    assert steps[1] == f"-20.0 с IVR: Запис на прийом \u203a {gynecology} \u2192 {gynecology}"
+    assert steps[2] == f"-3.0 с Чекав у черзі {gynecology} (позиція 1)"
+    assert steps[3] == "-3.0 с Виклик op104 2 с, не відповів"
+    assert steps[4] == "-1.0 с Виклик op102 1 с, відповів"
+    assert steps[5] == "+0.0 с Розмова з op102 після 3 с очікування, 30 с"
+    assert steps[6] == "+33.0 с Дзвінок завершено"
     await page.click("#timeline li[data-kind=talk] button.seek")  # +0 s: back to the start
     await page.evaluate("ws.setTime(20)")
     await page.click("#timeline li[data-kind=talk] button.seek")
@@ -236,7 +239,7 @@ async def test_manager_sees_a_legal_hold_with_who_and_why_and_releases_it(
     assert (await row.all_inner_texts())[0].split("\t")[2:4] == ["maria", "lawsuit 2026-114"]
     await page.fill("#holds input.release-reason", "case closed by the court")
     await page.click("#holds button.release")
-    await page.wait_for_selector("text=released")
+    await page.wait_for_selector("text=Утримання запису #1 знято")
     await page.wait_for_selector("#holds tbody tr", state="detached")
     async with site.sessions() as session:
         (hold,) = await session.scalars(select(RecordingHold))
@@ -258,3 +261,37 @@ async def test_operator_is_refused_the_page_and_the_api(browser: Any, site: Site
     for url in ("/recordings", "/api/recordings", "/api/complaints"):
         response = await page.goto(str(site.server.make_url(url)))
         assert response.status == 403, url
+
+
+#: The page's own labels (not the clinic's data): each must be shown in the viewer's language.
+PAGE_LABELS = ("rec_title", "rec_sub", "rec_from", "rec_to", "rec_queue", "rec_operator",
+               "rec_digits", "rec_search", "rec_why", "rec_when", "rec_number", "rec_duration",
+               "rec_holds", "rec_held_since", "rec_by", "rec_why_col", "rec_cases",
+               "rec_opened", "rec_state", "rec_summary", "rec_due", "rec_listen",
+               "rec_release", "rec_case_new")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_the_page_speaks_the_viewers_language(
+    browser: Any, site: Site, lang: str,
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await page.context.add_cookies([{"name": LANG_COOKIE, "value": lang,
+                                     "url": str(site.server.make_url("/"))}])
+    await _log_in(page, site, "maria")
+    await page.wait_for_selector("#results tbody tr")
+    await page.wait_for_selector("#cases tbody tr")
+    await page.wait_for_selector("#holds tbody tr")
+    assert await page.get_attribute("html", "lang") == lang
+    text = await page.inner_text("body")
+    for key in PAGE_LABELS:
+        assert tr(lang, key) in text, (lang, key)
+    own = " ".join(tr(lang, key) for key in CATALOGUE)  # a word both languages use is fine
+    others = {other for other in LANGUAGES if other != lang}
+    for key in PAGE_LABELS:  # no label of another language leaks
+        for other in others:
+            word = tr(other, key)
+            if word not in own:
+                assert not re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text), (lang, word)
+    options = await page.eval_on_selector_all("#reason option", "o => o.map(x => x.value)")
+    assert options == ["complaint review", "quality check", "patient request", "legal request"]
