@@ -34,6 +34,7 @@ from clinicall.controller.shift_logins import ShiftLogins, Skills
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
+from clinicall.db.queue_history import RecentQueues
 from clinicall.ivr.voice_message import VoiceMessage
 from clinicall.recordings.import_loop import ImportLoop
 from clinicall.recordings.importer import Importer
@@ -114,16 +115,17 @@ async def running(
         engine.subscribe(shift.handle_fact)  # dynamic members: docs/engines/asterisk.md
         stack.push_async_callback(shift.close)
         messages = VoiceComplaints(config, sessions, tracker)
+        recent = recent_queues(config, sessions)
         controller = Controller(config, engine, account=tracker, surveys=tracker, now=now,
                                 messages=messages, reminders=reminder_book(config, sessions),
-                                offers=offer_desk(config, engine, sessions))
+                                offers=offer_desk(config, engine, sessions, recent))
         await stack.enter_async_context(controller)
         callbacks = None
         if config.callbacks.enabled:
             callbacks = build_callback_scheduler(config, engine, sessions)
             await callbacks.start()
             stack.push_async_callback(callbacks.close)
-            threshold_offers = build_threshold_offers(config, engine, sessions)
+            threshold_offers = build_threshold_offers(config, engine, sessions, recent)
             if threshold_offers.thresholds():  # some queue offers at a wait threshold
                 await threshold_offers.start()
                 stack.push_async_callback(threshold_offers.close)
@@ -190,8 +192,17 @@ def reminder_book(config: ClinicConfig, sessions: async_sessionmaker[AsyncSessio
     return ReminderBook(AppointmentStore(sessions), config, clock=utc_now)
 
 
+def recent_queues(config: ClinicConfig,
+                  sessions: async_sessionmaker[AsyncSession]) -> RecentQueues:
+    """The queues' recent handle times and abandons that the estimated wait reads (one for
+    the offer desk and the threshold watcher, so they read and announce alike)."""
+    return RecentQueues(sessions, wrapup_s=lambda queue: float(
+        config.queues[queue].wrapup_s if queue in config.queues else 0))
+
+
 def offer_desk(config: ClinicConfig, engine: Engine,
-               sessions: async_sessionmaker[AsyncSession]) -> CallbackOfferDesk | None:
+               sessions: async_sessionmaker[AsyncSession],
+               recent: RecentQueues | None = None) -> CallbackOfferDesk | None:
     """The in-queue callback offer's desk when callbacks are enabled (docs/callbacks.md)."""
     from clinicall.db.callbacks import CallbackStore
 
@@ -200,18 +211,20 @@ def offer_desk(config: ClinicConfig, engine: Engine,
     lease = timedelta(seconds=config.callbacks.lease_s)  # the desk never claims a job
     store = CallbackStore(sessions, owner="offer", lease=lease)
     return CallbackOfferDesk(engine.control, store, config, clock=utc_now,
-                             country_code=TrackingConfig.from_clinic(config).country_code)
+                             country_code=TrackingConfig.from_clinic(config).country_code,
+                             history=recent)
 
 
 def build_threshold_offers(config: ClinicConfig, engine: Engine,
-                           sessions: async_sessionmaker[AsyncSession]) -> ThresholdOffers:
+                           sessions: async_sessionmaker[AsyncSession],
+                           recent: RecentQueues | None = None) -> ThresholdOffers:
     """The watcher that offers a callback to callers whose estimated wait passed their
     queue's ``offer_after_min`` (docs/callbacks.md, "The offer in the queue")."""
     from clinicall.db.callbacks import CallbackStore
 
     lease = timedelta(seconds=config.callbacks.lease_s)  # it only reads the line
     return ThresholdOffers(engine.control, CallbackStore(sessions, owner="offer", lease=lease),
-                           config, clock=utc_now)
+                           config, clock=utc_now, history=recent)
 
 
 def build_callback_scheduler(config: ClinicConfig, engine: Engine,

@@ -24,6 +24,7 @@ from clinicall.controller.facts import MemberState
 from clinicall.controller.port import EngineControl, EngineError, QueueStatus
 from clinicall.db.callbacks import CallbackStore
 from clinicall.db.models import Call, CallbackReason
+from clinicall.db.queue_history import NO_HISTORY, RecentQueues
 from clinicall.db.wait_estimates import record_estimate
 from clinicall.privacy import mask_number
 from clinicall.routing.callable_numbers import NumberCheck, check_number
@@ -52,9 +53,11 @@ class CallbackOfferDesk:
     """See the module docstring.  ``clock``: real time (the store's instants)."""
 
     def __init__(self, control: EngineControl, store: CallbackStore, config: ClinicConfig, *,
-                 clock: Callable[[], datetime], country_code: str) -> None:  # fmt: skip
+                 clock: Callable[[], datetime], country_code: str,
+                 history: RecentQueues | None = None) -> None:  # fmt: skip
         self.control, self.store, self.config = control, store, config
         self.clock, self.country_code = clock, country_code
+        self.history = history  # None: no history (the configured handle time, no correction)
 
     def check(self, queue: str) -> Callable[[str | None], NumberCheck]:
         """The number policy of ``queue`` (``routing.callable_numbers``)."""
@@ -85,10 +88,12 @@ class CallbackOfferDesk:
                      for j in await self.store.line(queued.queue, now, limit=LINE_LIMIT)]
         line = [*live, *callbacks, me]
         live_ahead, callbacks_ahead = ahead_of(me, line)
+        recent = (await self.history.history(queued.queue, now) if self.history is not None
+                  else NO_HISTORY)  # fmt: skip
         estimate = estimate_wait_s(
             live_ahead=live_ahead, callbacks_ahead=callbacks_ahead,
             logged_in=_logged_in(status), free=len(free_members(status, set())),
-            recent_handle_s=(), abandon_rate=0.0,
+            recent_handle_s=recent.handle_s, abandon_rate=recent.abandon_rate,
             default_handle_s=self.config.callbacks.default_handle_s)  # fmt: skip
         async with self.store.sessions.begin() as session:
             await record_estimate(session, call_key=info.call_id, queue=queued.queue,

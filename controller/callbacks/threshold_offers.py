@@ -31,6 +31,7 @@ from clinicall.controller.callbacks.scheduler import free_members, live_waiters
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import EngineControl, EngineError, EngineUnavailable, QueueStatus
 from clinicall.db.callbacks import JobRow
+from clinicall.db.queue_history import NO_HISTORY, QueueHistory, RecentQueues
 from clinicall.ivr.callback_offer import offer_due
 from clinicall.routing.callback_order import Waiter, WaiterKind, ahead_of
 from clinicall.routing.callback_policy import policy_for
@@ -82,23 +83,27 @@ def ask_again(offered: Offered, wait_s: float, now: datetime) -> bool:
 
 
 def estimated_wait_s(status: QueueStatus, me: Waiter, callbacks: list[Waiter],
-                     now: datetime, default_handle_s: float) -> float | None:  # fmt: skip
+                     now: datetime, default_handle_s: float,
+                     recent: QueueHistory = NO_HISTORY) -> float | None:  # fmt: skip
     """The wait of the live caller ``me`` as the offer announces it (``controller.offer_desk``:
-    the live callers and callbacks ahead, the operators logged in and free)."""
+    the live callers and callbacks ahead, the operators logged in and free, the queue's
+    recent handle times and abandons)."""
     live_ahead, callbacks_ahead = ahead_of(me, [*live_waiters(status, now), *callbacks])
     logged_in = sum(1 for m in status.members if m.state not in _ABSENT)
     return estimate_wait_s(
         live_ahead=live_ahead, callbacks_ahead=callbacks_ahead, logged_in=logged_in,
-        free=len(free_members(status, set())), recent_handle_s=(), abandon_rate=0.0,
-        default_handle_s=default_handle_s)  # fmt: skip
+        free=len(free_members(status, set())), recent_handle_s=recent.handle_s,
+        abandon_rate=recent.abandon_rate, default_handle_s=default_handle_s)  # fmt: skip
 
 
 class ThresholdOffers:
     """See the module docstring.  ``clock``: real time (the engine's waits are real)."""
 
     def __init__(self, control: EngineControl, line: CallbackLine, config: ClinicConfig, *,
-                 clock: Clock, interval_s: float = 1.0) -> None:  # fmt: skip
+                 clock: Clock, interval_s: float = 1.0,
+                 history: RecentQueues | None = None) -> None:  # fmt: skip
         self.control, self.line, self.config = control, line, config
+        self.history = history  # None: no history (the configured handle time, no correction)
         self.clock, self.interval_s = clock, interval_s
         self.offered: dict[str, Offered] = {}  # channel id → the last request to the engine
         self._task: asyncio.Task[None] | None = None
@@ -160,6 +165,8 @@ class ThresholdOffers:
         """One queue's waiting callers: the ones due are taken into the offer."""
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
                      for j in await self.line.line(status.queue, now, limit=LINE_LIMIT)]
+        recent = (await self.history.history(status.queue, now) if self.history is not None
+                  else NO_HISTORY)  # fmt: skip
         sent: list[str] = []
         for entry in status.entries:
             channel = entry.channel_id
@@ -173,7 +180,7 @@ class ThresholdOffers:
                 me = Waiter(WaiterKind.LIVE, channel, now - timedelta(seconds=entry.wait_s),
                             entry.priority)  # fmt: skip
                 estimate = estimated_wait_s(status, me, callbacks, now,
-                                            self.config.callbacks.default_handle_s)
+                                            self.config.callbacks.default_handle_s, recent)
                 if not offer_due(estimate, threshold):
                     continue
                 log.info("threshold offer due to %s in %s: estimate %s s", channel,

@@ -1,7 +1,8 @@
 """The in-queue offer's desk (``controller/offer_desk.py``) on the store and a scripted engine:
 the place counts live callers and pending callbacks by the instant they joined, the caller's
 own entry left out; each announcement is stored with the engine's figure; the job keeps the
-join instant; one open job per number and queue."""
+join instant; one open job per number and queue; the queue's recent calls (handle times,
+abandons) change the estimate."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from store_writes import seed_attempts
 
 from clinicall.calltypes import CallInfo, QueuedCall
 from clinicall.controller.facts import MemberState
@@ -22,7 +24,8 @@ from clinicall.controller.port import (
     QueueStatus,
 )
 from clinicall.db.callbacks import CallbackStore
-from clinicall.db.models import CallbackReason, WaitEstimate
+from clinicall.db.models import CallbackReason, QueueOutcome, WaitEstimate
+from clinicall.db.queue_history import RecentQueues
 from clinicall.routing.wait_estimate import WaitRange
 from clinicall.settings import ClinicConfig, load_config
 
@@ -109,3 +112,27 @@ async def test_no_join_instant_no_job(db_sessions: async_sessionmaker[AsyncSessi
     assert not await desk.book(INFO, placeless, "+380501230011", "en")
     assert (await desk.place(INFO, placeless)).position is None
     assert await desk.store.jobs() == []
+
+
+async def test_the_offer_announces_with_the_queues_recent_calls(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The desk of test_offer_desk (X live and one callback ahead, one busy operator): with no
+    history the wait is 3 x 180 s (5-10 minutes); with the last hour's calls (595 s talks and as
+    many abandons as answers) it is (1 x 0.5 + 1 + 1) x 600 s = 1,500 s (20-30 minutes)."""
+    ten = timedelta(minutes=10)
+    await seed_attempts(db_sessions, [("universal", QueueOutcome.ANSWERED, 595.0, ten),
+                             ("universal", QueueOutcome.ANSWERED, 595.0, 2 * ten),
+                             ("universal", QueueOutcome.ABANDONED, None, 3 * ten),
+                             ("universal", QueueOutcome.ABANDONED, None, 4 * ten)], NOW)
+    desk = _desk(db_sessions, ScriptedControl((_status(95.0),)))
+    desk.history = RecentQueues(db_sessions, wrapup_s=lambda queue: 5.0)
+    await desk.store.add_job(phone="+380501230099", queue="universal",
+                             reason=CallbackReason.REQUESTED,
+                             arrived_at=NOW - timedelta(seconds=200), due_at=NOW,
+                             now=NOW)
+    place = await desk.place(INFO, QUEUED)
+    assert place.wait == WaitRange(20, 30)
+    async with db_sessions() as session:
+        (row,) = await session.scalars(select(WaitEstimate))
+    assert row.estimate_s == 1500.0
