@@ -110,5 +110,8 @@ async def test_the_patients_key_answers_the_reminder_on_freeswitch(
                                    end=datetime.now(UTC) + timedelta(hours=1))  # fmt: skip
         assert [(r.call_key, r.direction, r.purpose, r.missed, r.dialled) for r in calls] == [
             (call_id, Direction.OUTBOUND, "reminder", False, phone)]
-        [row] = report.section("calls").rows
-        assert (row["inbound"], row["missed"]) == (0, 0)
+        # no inbound call to count, no queue stay of an inbound call (the patient who
+        # pressed 0 waited in the queue all the same)
+        assert report.section("calls").rows == []
+        [queue] = report.section("queues").rows
+        assert (queue["offered"], queue["abandoned"], queue["answered"]) == (0, 0, 0)
