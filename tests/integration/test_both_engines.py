@@ -29,7 +29,7 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import Call, QueueAttempt
+from clinicall.db.models import Call, QueueAttempt, RingAttempt
 from clinicall.db.models.enums import HangupSide, IvrOutcome, MissCause, QueueOutcome
 from clinicall.ivr.outcome import NO_INPUT
 from clinicall.reports.kpi import compute
@@ -37,7 +37,7 @@ from clinicall.sandbox.ports import free_ports
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import Trunk
 from clinicall.simclinic.clinic import SimulatedClinic
-from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic
+from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic, operator_rings_unanswered
 
 from . import sipp
 from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
@@ -183,11 +183,8 @@ class FreeswitchPatients:
         await self.fsc.observer.hang_up(call)
 
     async def unanswered(self, operator: str, away: bool) -> None:
-        # On Break: mod_callcenter keeps the caller waiting and rings nobody (an agent who
-        # does not answer is put On Break by mod_callcenter itself after max-no-answer)
-        status = "'On Break'" if away else "Available"
-        out = await self.fsc.fs.api(f"callcenter_config agent set status {operator} {status}")
-        assert out.strip().startswith("+OK"), out
+        # the operator's phone rings unanswered, as on Asterisk
+        await operator_rings_unanswered(self.fsc.fs, operator, away)
 
     async def logged_out(self, operator: str, queue: str, out: bool) -> None:
         command = (f"tier del {queue}@clinicall {operator}" if out else
@@ -282,6 +279,18 @@ async def rows(clinic: Clinic, caller: str) -> tuple[Call, list[QueueAttempt]]:
                 select(QueueAttempt).where(QueueAttempt.call_id == call.id)
                 .order_by(QueueAttempt.joined_at))).scalars())  # fmt: skip
             return call, attempts
+    finally:
+        await engine.dispose()
+
+
+async def ring_rows(clinic: Clinic, attempt_id: int) -> list[RingAttempt]:
+    """The members rung for one queue attempt, in order."""
+    engine = create_engine(clinic.db_url)
+    try:
+        async with session_factory(engine)() as session:
+            return list((await session.execute(
+                select(RingAttempt).where(RingAttempt.queue_attempt_id == attempt_id)
+                .order_by(RingAttempt.rang_at))).scalars())  # fmt: skip
     finally:
         await engine.dispose()
 
@@ -418,6 +427,10 @@ async def test_a_patient_who_hangs_up_in_the_queue_is_an_abandon(clinic: Clinic)
         "pediatrics", QueueOutcome.ABANDONED, None)
     assert attempt.wait_s is not None
     assert 5 <= attempt.wait_s <= 8
+    # the operator's phone rang, unanswered, while the patient waited
+    rings = await ring_rows(clinic, attempt.id)
+    assert rings
+    assert {(r.member, r.answered) for r in rings} == {("op103", False)}
 
 
 async def test_with_nobody_logged_in_the_caller_overflows_and_is_answered(
