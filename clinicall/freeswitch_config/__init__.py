@@ -51,5 +51,6 @@ def render_freeswitch_config(config: ClinicConfig, *,
         inc.OPERATORS: directory.operators(config),
         inc.TRUNK_ACL: trunks.acl(config),
         inc.SIP_PROFILE: trunks.profile_settings(),
+        inc.SIP_GATEWAYS: trunks.gateways(config),
     }
     return GeneratedConfig(files, inc.includes(include_dir))

@@ -48,6 +48,7 @@ CDR_TEMPLATE = "cdr_csv_template.xml"
 OPERATORS = "directory_operators.xml"
 TRUNK_ACL = "acl_trunks.xml"
 SIP_PROFILE = "sip_profile_internal.xml"
+SIP_GATEWAYS = "sip_profile_gateways.xml"
 
 
 def includes(include_dir: str = DEFAULT_INCLUDE_DIR) -> list[Include]:
@@ -79,4 +80,6 @@ def includes(include_dir: str = DEFAULT_INCLUDE_DIR) -> list[Include]:
             "inside <network-lists>"),
         inc("sip_profiles/internal.xml", "<settings>", True, SIP_PROFILE,
             "first thing inside <settings>"),
+        inc("sip_profiles/internal.xml", "<gateways>", True, SIP_GATEWAYS,
+            "inside <gateways>"),
     ]

@@ -8,8 +8,13 @@ clinicall's own, ``clinicall_trunks``, with each trunk's ``match`` networks (or 
 when that is an address and ``match`` is empty), and a second ``apply-inbound-acl`` naming it
 to the profile's settings: sofia lets an INVITE through when any of its inbound lists passes
 it, and sends it to the profile's context (``public``).  With no IP-matched trunk the list is
-empty (``default="deny"``) and changes nothing.  A registering trunk (a sofia gateway) is not
-generated yet (docs/engines/freeswitch.md, "Gaps").
+empty (``default="deny"``) and changes nothing.
+
+A registering trunk (``registration: true``) is a sofia gateway of the same profile: it
+registers with ``host`` as ``username``, with the trunk's ``contact_user`` (by default the
+first clinic number without '+') as the user of its Contact (``extension-in-contact``), so
+the provider calls the clinic at that user; such a call arrives in ``public`` with that
+number as its destination, where the clinic's numbers go on to clinicall.
 """
 
 from __future__ import annotations
@@ -45,6 +50,23 @@ def acl(config: ClinicConfig) -> str:
                   for net in trunk_networks(trunk)]
     lines.append("  </list>")
     return fragment(lines, note="the provider trunks' addresses: their calls need no login")
+
+
+def gateways(config: ClinicConfig) -> str:
+    """The registering trunks as sofia gateways (inside the profile's ``<gateways>``)."""
+    lines: list[str] = []
+    for trunk in config.trunks:
+        if not (trunk.registration and trunk.username and trunk.password):
+            continue
+        contact = trunk.contact_user or config.numbers[0].number.removeprefix("+")
+        lines.append(f"    <gateway name={value(trunk.id)}>")
+        lines += [param(name, value(text), indent=6) for name, text in (
+            ("proxy", trunk.host), ("realm", trunk.host), ("username", trunk.username),
+            ("password", trunk.password), ("register", "true"), ("extension", contact),
+            ("extension-in-contact", "true"), ("context", "public"),
+            ("expire-seconds", "3600"))]  # fmt: skip
+        lines.append("    </gateway>")
+    return fragment(lines, note="the provider trunks that register: sofia gateways")
 
 
 def profile_settings() -> str:

@@ -10,7 +10,10 @@ answering each menu does.  An operator is a mod_callcenter agent whose contact i
 leg into the test-only ``clinicall_sim`` context: it is bridged to a ``talk`` leg that
 answers, echoes and hangs up after ``TALK_S`` seconds.  (mod_callcenter gives up on a loopback
 agent whose own leg answers; the bridge makes mod_loopback replace the operator's legs by the
-``talk`` leg, so the hang-up is scheduled there.)
+``talk`` leg, so the hang-up is scheduled there.)  An operator whose phone rings unanswered
+(``operator_rings_unanswered``) has a contact into the ``ringing`` extension, which signals
+ringing and never answers: mod_callcenter gives the offer up after the contact's
+``leg_timeout`` (``bridge-agent-fail``, ``NO_ANSWER``) and offers the caller again.
 
 Everything the tests and the demo report comes from an Event Socket link of their own
 (``CallObserver``), never from what clinicall believes.  ``FreeswitchClinic.run`` starts the
@@ -59,6 +62,12 @@ SIM_CONTEXT = f"""<include>
         <action application="echo"/>
       </condition>
     </extension>
+    <extension name="ringing">
+      <condition field="destination_number" expression="^ringing$">
+        <action application="ring_ready"/>
+        <action application="park"/>
+      </condition>
+    </extension>
     <extension name="answering_patient">
       <condition field="destination_number" expression="^\\+?380[0-9]+$">
         <action application="answer"/>
@@ -80,6 +89,9 @@ SIM_INCLUDES = [Include("dialplan/public.xml", "</context>", True,
 SIM: dict[str, Any] = {"extra_files": SIM_FILES, "extra_includes": SIM_INCLUDES}
 SIM_CONTEXT_NAME = "clinicall_sim"
 OPERATOR_CONTACT = "loopback/operator/clinicall_sim"
+#: An operator's phone that rings this long per offer, unanswered.
+RING_UNANSWERED_S = 3
+RINGING_CONTACT = f"[leg_timeout={RING_UNANSWERED_S}]loopback/ringing/clinicall_sim"
 PROMPT = re.compile(r"clinicall/[a-z]{2}/[a-z0-9_]+")
 OBSERVED = ("CHANNEL_EXECUTE", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY")
 
@@ -221,6 +233,18 @@ async def operators_answer(fs: FreeswitchSandbox, config: ClinicConfig,
             out = await fs.api(f"callcenter_config agent set contact {op.id} {OPERATOR_CONTACT}")
         else:
             out = await fs.api(f"callcenter_config agent set status {op.id} 'Logged Out'")
+        assert out.strip().startswith("+OK"), out
+
+
+async def operator_rings_unanswered(fs: FreeswitchSandbox, operator: str,
+                                    unanswered: bool) -> None:  # fmt: skip
+    """The operator's phone rings unanswered at every offer (``unanswered``), or answers
+    again; they stay logged in and available (mod_callcenter puts an agent who missed
+    ``max-no-answer`` offers On Break itself: made available again here)."""
+    contact = RINGING_CONTACT if unanswered else OPERATOR_CONTACT
+    for command in (f"agent set contact {operator} {contact}",
+                    f"agent set status {operator} Available"):
+        out = await fs.api(f"callcenter_config {command}")
         assert out.strip().startswith("+OK"), out
 
 

@@ -93,7 +93,10 @@ VARIABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 VALUE_UNSAFE = re.compile(r"[,{}\[\]'\"\\\s$]")
 CALL_DATA_VARIABLES = {"language": v.CLINICALL_LANG, "route": v.CLINICALL_ROUTE,
                        "path": v.CLINICALL_PATH, "outcome": v.CLINICALL_OUTCOME,
-                       "priority": v.CLINICALL_PRIORITY}  # fmt: skip
+                       "priority": v.CLINICALL_PRIORITY,
+                       # the number a placed call dials (as on Asterisk: CLINICALL_DIALLED is
+                       # the clinic's own number, which the IVR reads)
+                       "dialled": "CLINICALL_CALLED"}  # fmt: skip
 #: BACKGROUND_JOB ``-ERR <cause>`` → why the call did not connect.
 ORIGINATE_CAUSES = {
     "NO_ANSWER": OriginateCause.NO_ANSWER, "NO_USER_RESPONSE": OriginateCause.NO_ANSWER,

@@ -36,6 +36,15 @@ What cannot be derived from these events, and why:
   through its ``CallPort``) or a recording's end;
 * an answered queue stay's end (member-queue-end ``CC-Cause: Terminated``) gives no
   ``QueueLeft``: the stay ended when the agent answered, which QueueAnswered already says.
+
+A call clinicall places (the engine port's originate) carries ``CLINICALL_ORIGINATE_KEY`` and
+its uuid is derived from that key (``control.call_id_for``).  Its leg gives the call data
+the originate set, ``purpose`` and ``dialled`` (``CALL_VARIABLES``), as Asterisk's VarSet
+events do, so the account counts it as outbound, never as an inbound call.  mod_loopback
+copies the originate's variables to the other half of a loopback leg (the half that dials the
+patient, or a loopback operator contact): such a half is a channel *of the placed call*
+(``call_id`` is the placed call's uuid), not a call of its own, as a Local channel shares
+the linkedid on Asterisk.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from pathlib import PurePosixPath
 from typing import TypedDict
 
 from clinicall.controller.facts import (
+    CallDataSet,
     ChannelClosed,
     ChannelCut,
     ChannelOfCall,
@@ -69,6 +79,7 @@ from clinicall.controller.facts import (
     RecordingStarted,
     RingEnded,
 )
+from clinicall.controller.freeswitch.control import ORIGINATE_KEY, call_id_for
 from clinicall.controller.freeswitch.esl.client import STATUS_EVENT
 from clinicall.controller.freeswitch.esl.message import EslEvent
 
@@ -89,6 +100,9 @@ CANCEL_REASONS = {
     "NO_AGENT_TIMEOUT": LeaveReason.EMPTY,  # max-wait-time-with-no-agent
     "EXIT_WITH_KEY": LeaveReason.EXIT_KEY,
 }
+#: The originate's channel variables (controller/freeswitch/control.py) → call data names
+#: (``controller.facts.CALL_DATA``), the same as Asterisk's.
+CALL_VARIABLES = {"CLINICALL_PURPOSE": "purpose", "CLINICALL_CALLED": "dialled"}
 #: mod_callcenter agent states → a member's state.
 AGENT_STATES = {
     "Waiting": MemberState.IDLE,
@@ -257,7 +271,7 @@ class EslFactDecoder:
             dialled=e.get("Caller-Destination-Number", ""),
         )
         self.opened.note(fields["channel_id"])
-        return [ChannelOfCall(**fields), opened]
+        return [ChannelOfCall(**fields), opened, *_placed_data(e, self.clock)]
 
     def _channel_answer(self, e: EslEvent) -> list[Fact]:
         """No neutral fact says "answered" (the account learns answers from queue facts);
@@ -478,13 +492,28 @@ def _key(e: EslEvent, kind: str) -> str:
 
 
 def _channel(e: EslEvent, clock: Clock, kind: str) -> CallFields:
-    """A channel event's common fields: the channel and the call it belongs to."""
+    """A channel event's common fields: the channel and the call it belongs to (a leg of a
+    call clinicall placed belongs to that call: see the module docstring)."""
+    key = e.get(f"variable_{ORIGINATE_KEY}", "")
     return {
         "key": _key(e, kind),
         "at": _at(e, clock),
-        "call_id": _req(e, "Channel-Call-UUID"),
+        "call_id": call_id_for(key) if key else _req(e, "Channel-Call-UUID"),
         "channel_id": _req(e, "Unique-ID"),
     }
+
+
+def _placed_data(e: EslEvent, clock: Clock) -> list[Fact]:
+    """The call data the originate set, on the placed call's own leg only (a loopback half
+    carries copies of the same variables)."""
+    key = e.get(f"variable_{ORIGINATE_KEY}", "")
+    if not key or e.get("Unique-ID") != call_id_for(key):
+        return []
+    return [
+        CallDataSet(**_channel(e, clock, f"{CallDataSet.KIND}:{name}"), name=name, value=value)
+        for variable, name in CALL_VARIABLES.items()
+        if (value := e.get(f"variable_{variable}", ""))
+    ]
 
 
 def _member(e: EslEvent, kind: str, clock: Clock) -> CallFields:

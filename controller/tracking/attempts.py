@@ -218,8 +218,11 @@ _MERGED = ("connected_at", "left_at", "outcome", "wait_s", "talk_s", "agent", "p
 
 
 def _complete(durable: AttemptRecord, live: AttemptRecord) -> AttemptRecord:
-    if durable.closed:
-        return durable
-    filled = {name: getattr(live, name) for name in _MERGED if getattr(durable, name) is None}
+    """The durable attempt, with what only the live twin knows: its fields while the record
+    has not told the end; the members rung whenever the live twin saw more of them (a record
+    may keep no rings at all: FreeSWITCH's CDR, docs/engines/freeswitch.md)."""
     rings = durable.rings if len(durable.rings) >= len(live.rings) else live.rings
+    if durable.closed:
+        return durable if rings is durable.rings else replace(durable, rings=rings)
+    filled = {name: getattr(live, name) for name in _MERGED if getattr(durable, name) is None}
     return replace(durable, **filled, rings=rings)

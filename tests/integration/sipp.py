@@ -190,15 +190,16 @@ Content-Length: 0
 """
 
 
-def registrar_scenario(*, username: str, contact_user: str) -> str:
+def registrar_scenario(*, username: str, contact_user: str, contact_tail: str = ";line=") -> str:
     """A provider's registrar: challenge the first REGISTER, then accept one that answers
-    the challenge as ``username`` and whose Contact is ``contact_user`` with a ``line``."""
+    the challenge as ``username`` and whose Contact is ``contact_user`` with ``contact_tail``
+    among its parameters (Asterisk's ``line``, a sofia gateway's ``gw=<name>``)."""
     def cdata(text: str) -> str:
         return "<![CDATA[\n" + text + "]]>"
     def must_match(regexp: str, name: str) -> str:
         return (f"<action><ereg regexp={quoteattr(regexp)} search_in=\"msg\" check_it=\"true\" "
                 f"assign_to=\"{name}\"/></action>")
-    contact = must_match(f"Contact: <sip:{contact_user}@[^>]*;line=", "contact")
+    contact = must_match(f"Contact: <sip:{contact_user}@[^>]*{contact_tail}", "contact")
     auth = must_match(f'Authorization: Digest username="{username}"', "auth")
     return ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<scenario name="registrar">\n'
             f'<recv request="REGISTER">{contact}</recv>\n'
@@ -216,9 +217,11 @@ class Registrar:
     local_port: int
 
     async def start(self, folder: Path, *, username: str, contact_user: str,
-                    limit_s: float = 60.0) -> asyncio.subprocess.Process:
+                    limit_s: float = 60.0,
+                    contact_tail: str = ";line=") -> asyncio.subprocess.Process:  # fmt: skip
         xml = folder / f"registrar-{self.local_port}.xml"
-        xml.write_text(registrar_scenario(username=username, contact_user=contact_user))
+        xml.write_text(registrar_scenario(username=username, contact_user=contact_user,
+                                          contact_tail=contact_tail))  # fmt: skip
         return await asyncio.create_subprocess_exec(
             "sipp", "-sf", str(xml), "-i", self.local_ip, "-p", str(self.local_port),
             "-m", "1", "-aa", "-nostdin", "-timeout", str(int(limit_s)), "-trace_err",

@@ -15,6 +15,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -28,14 +29,15 @@ from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import Call, QueueAttempt
+from clinicall.db.models import Call, QueueAttempt, RingAttempt
 from clinicall.db.models.enums import HangupSide, IvrOutcome, MissCause, QueueOutcome
 from clinicall.ivr.outcome import NO_INPUT
+from clinicall.reports.kpi import compute
 from clinicall.sandbox.ports import free_ports
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import Trunk
 from clinicall.simclinic.clinic import SimulatedClinic
-from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic
+from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic, operator_rings_unanswered
 
 from . import sipp
 from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
@@ -181,11 +183,8 @@ class FreeswitchPatients:
         await self.fsc.observer.hang_up(call)
 
     async def unanswered(self, operator: str, away: bool) -> None:
-        # On Break: mod_callcenter keeps the caller waiting and rings nobody (an agent who
-        # does not answer is put On Break by mod_callcenter itself after max-no-answer)
-        status = "'On Break'" if away else "Available"
-        out = await self.fsc.fs.api(f"callcenter_config agent set status {operator} {status}")
-        assert out.strip().startswith("+OK"), out
+        # the operator's phone rings unanswered, as on Asterisk
+        await operator_rings_unanswered(self.fsc.fs, operator, away)
 
     async def logged_out(self, operator: str, queue: str, out: bool) -> None:
         command = (f"tier del {queue}@clinicall {operator}" if out else
@@ -280,6 +279,18 @@ async def rows(clinic: Clinic, caller: str) -> tuple[Call, list[QueueAttempt]]:
                 select(QueueAttempt).where(QueueAttempt.call_id == call.id)
                 .order_by(QueueAttempt.joined_at))).scalars())  # fmt: skip
             return call, attempts
+    finally:
+        await engine.dispose()
+
+
+async def ring_rows(clinic: Clinic, attempt_id: int) -> list[RingAttempt]:
+    """The members rung for one queue attempt, in order."""
+    engine = create_engine(clinic.db_url)
+    try:
+        async with session_factory(engine)() as session:
+            return list((await session.execute(
+                select(RingAttempt).where(RingAttempt.queue_attempt_id == attempt_id)
+                .order_by(RingAttempt.rang_at))).scalars())  # fmt: skip
     finally:
         await engine.dispose()
 
@@ -416,6 +427,10 @@ async def test_a_patient_who_hangs_up_in_the_queue_is_an_abandon(clinic: Clinic)
         "pediatrics", QueueOutcome.ABANDONED, None)
     assert attempt.wait_s is not None
     assert 5 <= attempt.wait_s <= 8
+    # the operator's phone rang, unanswered, while the patient waited
+    rings = await ring_rows(clinic, attempt.id)
+    assert rings
+    assert {(r.member, r.answered) for r in rings} == {("op103", False)}
 
 
 async def test_with_nobody_logged_in_the_caller_overflows_and_is_answered(
@@ -501,6 +516,79 @@ async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
     code, output = await stranger.run(tmp_path, limit_s=20)
     assert code != 0
     assert "407 Proxy Authentication Required" in output
+
+
+async def _abandon_after(clinic: Clinic, digits: str, caller: str, patience_s: float) -> Trace:
+    """A patient who hangs up ``patience_s`` after joining the queue."""
+    handle = await clinic.place(digits, caller, number=ENGLISH_NUMBER, hold_s=60)
+    await clinic.patients.joined(handle)
+    await asyncio.sleep(patience_s)  # the patient's patience: the scenario, not a signal
+    await clinic.patients.hang_up(handle)
+    trace = await clinic.patients.finished(handle)
+    await clinic.settled()
+    return trace
+
+
+async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> None:
+    """The KPI ground truth (docs/kpi.md): an answered call, an abandon after 8 s, a short
+    abandon after 2 s, a hang-up in the menu and a call after hours; the report over exactly
+    these calls counts what the scenario made, from the hourly sums and from the rows alike."""
+    # from the whole second: FreeSWITCH's durable record (the CDR) keeps whole seconds, so
+    # the first call may start up to a second before now (the previous test's last call
+    # started many seconds earlier)
+    since = datetime.now(UTC).replace(microsecond=0)
+    answered = "+380501120111"
+    gyn_trace = await clinic.call("1w2", answered, number=ENGLISH_NUMBER)  # gynecology
+    await clinic.patients.unanswered("op103", away=True)  # pediatrics' only operator
+    try:
+        long_trace = await _abandon_after(clinic, "1w3", "+380501120112", 8)
+        short_trace = await _abandon_after(clinic, "1w3", "+380501120113", 2)
+    finally:
+        await clinic.patients.unanswered("op103", away=False)
+    in_menu = await clinic.place("", "+380501120114", number=ENGLISH_NUMBER, hold_s=60)
+    await clinic.patients.heard(in_menu, "clinicall/en/menu_main")
+    await clinic.patients.hang_up(in_menu)
+    menu_trace = await clinic.patients.finished(in_menu)
+    await clinic.settled()
+    clinic.clock.at = SUNDAY_10_KYIV
+    closed_trace = await clinic.call("", "+380501120115", number=ENGLISH_NUMBER, hold_s=30)
+    clinic.clock.at = TUESDAY_10_KYIV
+    end = datetime.now(UTC) + timedelta(seconds=1)
+
+    # what the engine reported (the scenario as it ran)
+    assert gyn_trace.queues_joined == ["gynecology"]
+    assert len(gyn_trace.operators_connected) == 1
+    assert long_trace.queues_joined == short_trace.queues_joined == ["pediatrics"]
+    assert long_trace.operators_connected == short_trace.operators_connected == []
+    assert menu_trace.queues_joined == closed_trace.queues_joined == []
+    _, [gyn] = await rows(clinic, answered)
+    _, [long_wait] = await rows(clinic, "+380501120112")
+    _, [short_wait] = await rows(clinic, "+380501120113")
+    assert gyn.wait_s is not None
+    assert long_wait.wait_s is not None
+    assert short_wait.wait_s is not None
+    assert gyn.wait_s <= 5  # the operator answered within their ring
+    assert 7 <= long_wait.wait_s <= 10  # the patient hung up 8 s after joining
+    assert short_wait.wait_s <= 3  # ... 2 s after joining: a short abandon
+
+    async with clinic.parts.sessions() as session:
+        report = await compute(session, start=since, end=end, by="queue",
+                               config=clinic.config)  # fmt: skip
+        from_rows = await compute(session, start=since, end=end, by="queue",
+                                  config=clinic.config, hourly_sums=False)  # fmt: skip
+    assert report.to_dict() == from_rows.to_dict()
+    queues = {row["queue"]: row for row in report.section("queues").rows}
+    assert set(queues) == {"gynecology", "pediatrics"}
+    gyn_row, ped = queues["gynecology"], queues["pediatrics"]
+    assert (gyn_row["offered"], gyn_row["answered"], gyn_row["asa"]) == (1, 1, gyn.wait_s)
+    assert (ped["offered"], ped["abandoned"], ped["short_abandoned"], ped["answered"]) == (
+        2, 1, 1, 0)
+    assert ped["abandon_rate"] == 100.0  # the short abandon is left out
+    assert ped["service_level"] == 0.0
+    (calls,) = report.section("calls").rows
+    assert (calls["inbound"], calls["missed"], calls["missed_abandoned"],
+            calls["missed_afterhours"], calls["missed_hangup_ivr"], calls["self_served"]) == (
+        5, 4, 2, 1, 1, 0)  # fmt: skip
 
 
 async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(

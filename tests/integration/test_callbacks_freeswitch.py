@@ -14,6 +14,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,10 @@ from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.port import CALLBACK_ANSWERED
-from clinicall.db.models import Call
+from clinicall.db.models import Call, Direction
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
 from clinicall.prompt_build import build_prompts, prompt_texts
+from clinicall.reports.kpi import compute
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig, load_config
@@ -217,6 +219,7 @@ async def operator_answers(c: Clinic) -> None:
 
 async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
         make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    since = datetime.now(UTC)
     async with callback_clinic(make_freeswitch, tmp_path, "callbacks") as c:
         caller = "+380501230001"
         missed = await missed_call(c, caller)
@@ -259,13 +262,23 @@ async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
         await parts.tracker.flush()
         async with parts.sessions() as session:
             calls = {row.call_key: row for row in await session.scalars(select(Call))}
-        # the account holds the missed call and the callback's call; no patient leg
-        # counts as a call of its own (the simulated operator's second loopback half
-        # does: it inherits the clinic's accountcode before its dialplan runs)
-        assert missed in calls
-        assert call_id in calls
-        others = {row.dialled for key, row in calls.items() if key not in (missed, call_id)}
-        assert others <= {"cb_operator"}, others
+        # the account holds the missed call and the callback's call; no leg counts as a
+        # call of its own (the simulated operator's second loopback half carries the
+        # originate's key: a channel of the callback call)
+        assert set(calls) == {missed, call_id}, {k: r.dialled for k, r in calls.items()}
+        placed = calls[call_id]
+        assert (placed.direction, placed.purpose, placed.missed, placed.dialled) == (
+            Direction.OUTBOUND, "callback", False, caller)
+        assert placed.answered_at is not None
+        # the report counts the patient's call only, as on Asterisk
+        async with parts.sessions() as session:
+            report = await compute(session, start=since, config=c.config,
+                                   end=datetime.now(UTC) + timedelta(hours=1))
+        [row] = report.section("calls").rows
+        assert (row["inbound"], row["missed"], row["missed_abandoned"]) == (1, 1, 1)
+        [queue] = report.section("queues").rows
+        abandons = int(queue["abandoned"] or 0) + int(queue["short_abandoned"] or 0)
+        assert (queue["offered"], abandons, queue["answered"]) == (1, 1, 0)
 
 
 async def test_a_busy_patient_is_dialled_once_and_the_job_waits_for_its_retry(

@@ -4,7 +4,9 @@ presses 4 (complaint), then 1 (leave a message), speaks after the beep until the
 says nothing at the confirmation (kept); FreeSWITCH's ``record`` wrote the file into its
 recording spool with the limit's length, the account holds the call as self-served on the
 complaint route, and a complaint case exists, linked to the call, with the message as its
-recording (the Asterisk counterpart: test_recordings_autoimport.py)."""
+recording; ``clinicall run``'s importer takes the message from FreeSWITCH's spool by itself
+(checksum, browser copy, the spool emptied) and the imported message holds the patient's tone
+(the Asterisk counterpart: test_recordings_autoimport.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import uuid
 import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pydub import AudioSegment
 from sqlalchemy import select
 
 from clinicall.app import VoiceComplaints, running
@@ -39,7 +43,9 @@ MESSAGE_MAX_S = 5
 #: The patient's voice: a tone on their own leg, loud enough to be above the silence level,
 #: repeated by ``endless_playback`` (``;loops=-1`` would end the originate's application
 #: argument).
-PATIENT_TONE = "tone_stream://%(1000,0,700)"
+PATIENT_HZ = 700
+PATIENT_TONE = f"tone_stream://%(1000,0,{PATIENT_HZ})"
+HZ_TOLERANCE = 5.0
 
 
 def _config() -> ClinicConfig:
@@ -77,7 +83,11 @@ async def test_a_complaint_left_as_a_voice_message_on_freeswitch(
     async with fs:
         engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv"),
                                                   "recordings_dir": str(fs.recordings_dir)})
-        config = config.model_copy(update={"engine": engine})
+        storage = tmp_path / "store"
+        recordings = config.recordings.model_copy(update={
+            "spool_dir": str(fs.recordings_dir), "storage_dir": str(storage),
+            "import_every_s": 1})  # fmt: skip
+        config = config.model_copy(update={"engine": engine, "recordings": recordings})
         await build_prompts(prompt_texts(config), fs.sounds_dir, cache_dir=cache)
         async with CallObserver(fs) as observer, running(config, db_url=db_url,
                                                          now=Clock()) as parts:
@@ -129,3 +139,27 @@ async def test_a_complaint_left_as_a_voice_message_on_freeswitch(
             assert isinstance(messages, VoiceComplaints)
             assert [(m.case_id, m.recording_id) for m in messages.opened] == [
                 (case.id, recording_id)]
+
+            # the importer takes it from FreeSWITCH's spool by itself (each pass awaited)
+            loop = parts.recordings_import
+            assert loop is not None, "recordings.import_every_s is set: running() starts it"
+            async with asyncio.timeout(60):
+                while True:
+                    async with parts.sessions() as session:
+                        row = await session.get_one(Recording, recording_id)
+                    if row.sha256:
+                        break
+                    await loop.next_pass()
+            assert row.duration_s is not None
+            assert MESSAGE_MAX_S - 1.0 <= row.duration_s <= MESSAGE_MAX_S + 0.5, row.duration_s
+            assert row.transcode_path is not None
+            assert not message.exists()  # the spool emptied
+            assert loop.health.failed_files == 0
+            audio = AudioSegment.from_file(storage / row.transcode_path)
+            samples = np.array(audio.split_to_mono()[0].get_array_of_samples(),
+                               dtype=np.float64)  # fmt: skip
+            middle = samples[len(samples) // 4: 3 * len(samples) // 4]
+            spectrum = np.abs(np.fft.rfft(middle * np.hanning(len(middle)))) ** 2
+            peak = int(np.argmax(spectrum[1:])) + 1
+            assert abs(peak * audio.frame_rate / len(middle) - PATIENT_HZ) <= HZ_TOLERANCE
+            assert spectrum[peak - 2:peak + 3].sum() / spectrum.sum() > 0.5  # the tone

@@ -196,6 +196,29 @@ def test_ip_matched_trunks_are_let_into_the_internal_profile_without_a_login(
     assert list(empty) == []
 
 
+def test_a_registering_trunk_is_a_sofia_gateway_with_the_clinic_number_as_contact(
+        config: ClinicConfig) -> None:  # fmt: skip
+    trunks = [Trunk(id="voip", host="192.0.2.7:5060", registration=True, username="clinic77",
+                    password="pw-77"),
+              Trunk(id="ip", host="192.0.2.8"),  # IP-matched: no gateway
+              Trunk(id="own", host="192.0.2.9", registration=True, username="u", password="p",
+                    contact_user="2345")]  # fmt: skip
+    files = render_freeswitch_config(config.model_copy(update={"trunks": trunks})).files
+    gateways = parsed(files[inc.SIP_GATEWAYS]).findall("gateway")
+    assert [g.get("name") for g in gateways] == ["voip", "own"]
+    params = {p.get("name"): p.get("value") for p in gateways[0].findall("param")}
+    assert params == {
+        "proxy": "192.0.2.7:5060", "realm": "192.0.2.7:5060", "username": "clinic77",
+        "password": "pw-77", "register": "true",
+        "extension": config.numbers[0].number.removeprefix("+"),
+        "extension-in-contact": "true", "context": "public", "expire-seconds": "3600"}
+    assert {p.get("name"): p.get("value") for p in gateways[1].findall("param")}[
+        "extension"] == "2345"
+    # without registering trunks the file holds no gateway
+    assert parsed(render_freeswitch_config(config).files[inc.SIP_GATEWAYS]).findall(
+        "gateway") == []
+
+
 def test_the_cdr_template_carries_the_ivr_and_callcenter_variables(
         config: ClinicConfig) -> None:
     (template,) = parsed(render_freeswitch_config(config).files[inc.CDR_TEMPLATE])

@@ -11,6 +11,7 @@ import pytest
 from esl_transcripts import server_bytes
 
 from clinicall.controller.facts import (
+    CallDataSet,
     ChannelClosed,
     ChannelCut,
     ChannelOfCall,
@@ -30,6 +31,7 @@ from clinicall.controller.facts import (
     RecordingStarted,
     RingEnded,
 )
+from clinicall.controller.freeswitch.control import ORIGINATE_KEY, call_id_for
 from clinicall.controller.freeswitch.esl import EslEvent, EslParser
 from clinicall.controller.freeswitch.esl.client import status_event
 from clinicall.controller.freeswitch.esl_facts import EslFactDecoder
@@ -286,3 +288,28 @@ def test_with_a_queue_domain_queues_are_named_by_the_clinics_id() -> None:
                              queue_domain="default")  # fmt: skip
     joined = of(decode("inbound_callcenter", decoder), QueueJoined)
     assert [f.queue for f in joined] == ["esltest"]
+
+
+def test_a_placed_call_tells_its_purpose_and_its_loopback_half_belongs_to_it() -> None:
+    decoder = EslFactDecoder(clock=lambda: CLOCK, account="clinicall")
+    call = call_id_for("cb7-1")
+    placed = {"accountcode": "clinicall", ORIGINATE_KEY: "cb7-1",
+              "CLINICALL_PURPOSE": "callback", "CLINICALL_CALLED": "+380501230001"}
+    facts = decoder.decode(channel_event("CHANNEL_CREATE", 1, call, **placed))
+    data = of(facts, CallDataSet)
+    assert [(f.call_id, f.channel_id, f.name, f.value) for f in data] == [
+        (call, call, "purpose", "callback"), (call, call, "dialled", "+380501230001")]
+    assert len({f.key for f in facts}) == len(facts)
+    # mod_loopback copied the originate's variables to the half that dials the patient:
+    # a channel of the placed call, with no call data of its own
+    half = decoder.decode(channel_event("CHANNEL_CREATE", 2, "half-b", **placed))
+    assert [type(f) for f in half] == [ChannelOfCall, ChannelOpened]
+    legs = [*of(half, ChannelOfCall), *of(half, ChannelOpened)]
+    assert [(f.call_id, f.channel_id) for f in legs] == [(call, "half-b")] * 2
+    closed = decoder.decode(channel_event("CHANNEL_HANGUP_COMPLETE", 3, "half-b", **placed))
+    assert [(f.call_id, f.channel_id) for f in of(closed, ChannelClosed)] == [(call, "half-b")]
+    # a patient's call carries no originate key: no call data, its own call
+    own = decoder.decode(channel_event("CHANNEL_CREATE", 4, "caller", accountcode="clinicall",
+                                       CLINICALL_PURPOSE="callback"))  # fmt: skip
+    assert not of(own, CallDataSet)
+    assert [f.call_id for f in of(own, ChannelOfCall)] == ["caller"]

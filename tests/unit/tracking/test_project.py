@@ -284,3 +284,21 @@ def test_a_caller_the_engine_died_with_is_ended_at_the_cut() -> None:
         at(25), MissCause.ENGINE, HangupSide.ENGINE)  # fmt: skip
     twice = project(ql_rows(ql) + ivr_rows("queue") + _cut_facts(25) + _cut_facts(30, "again"))
     assert twice == call  # the earliest cut counts; replays change nothing
+
+
+def test_a_record_without_rings_keeps_the_rings_seen_live() -> None:
+    # the durable record ends the stay but names no member rung (as FreeSWITCH's CDR);
+    # the live events saw op1 ring twice, unanswered
+    ql = f"""
+    {mark(10, "cardiology")}
+    +10|cardiology|NONE|ENTERQUEUE||{CALLER}|1
+    +18|cardiology|NONE|ABANDON|1|1|8
+    """
+    live = (Ami().created(0.1).join(10.2, "cardiology")
+            .called(10.3, "cardiology", "op1").no_answer(13.3, "cardiology", "op1", 3000)
+            .called(14.3, "cardiology", "op1").no_answer(17.3, "cardiology", "op1", 3000))
+    call = project(ql_rows(ql) + live.rows())
+    (attempt,) = call.attempts
+    assert (attempt.outcome, attempt.wait_s) == (QueueOutcome.ABANDONED, 8.0)
+    assert [(r.member, r.ring_ms, r.answered) for r in attempt.rings] == [
+        ("op1", 3000, False), ("op1", 3000, False)]

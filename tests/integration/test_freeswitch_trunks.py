@@ -1,0 +1,76 @@
+"""A registering trunk on the real FreeSWITCH 1.10.12: the generated sofia gateway registers
+with the provider's registrar (SIPp, which challenges the first REGISTER and accepts the one
+that answers it as the trunk's user, with the clinic number as the Contact's user), and
+FreeSWITCH reports the gateway registered (the Asterisk counterpart:
+test_merged_config.py's registering trunk)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+
+from clinicall.controller.freeswitch.esl.client import EslClient
+from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.sandbox.ports import free_ports
+from clinicall.settings import ClinicConfig, load_config
+from clinicall.settings.models import Trunk
+
+from . import sipp
+from .freeswitch_common import FREESWITCH_EXAMPLE, FreeswitchFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
+
+REGISTRAR_IP = "127.0.0.4"
+(REGISTRAR_PORT,) = free_ports(1, socket.SOCK_DGRAM)
+GATEWAY_STATE = "sofia::gateway_state"
+
+
+def _config() -> ClinicConfig:
+    config = load_config(FREESWITCH_EXAMPLE)
+    trunk = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
+                  username="clinic77", password="s3cret-77")  # fmt: skip
+    return config.model_copy(update={"trunks": [trunk]})
+
+
+async def test_a_registering_trunk_registers_as_a_sofia_gateway(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:  # fmt: skip
+    if reason := sipp.available():
+        pytest.fail(f"the registration proof needs SIPp: {reason}", pytrace=False)
+    fs, config = make_freeswitch(_config(), name="trunks")
+    contact_user = config.numbers[0].number.removeprefix("+")
+    async with fs:
+        assert fs.esl_port is not None
+        states: asyncio.Queue[str] = asyncio.Queue()
+
+        def on_event(event: EslEvent) -> None:
+            if event.get("Gateway") == "voip":
+                states.put_nowait(event.get("State", ""))
+
+        esl = EslClient(fs.esl_host, fs.esl_port, fs.esl_password, events=("HEARTBEAT",),
+                        subclasses=(GATEWAY_STATE,))  # fmt: skip
+        esl.add_handler(on_event)
+        await esl.start()
+        try:
+            registrar = await sipp.Registrar(REGISTRAR_IP, REGISTRAR_PORT).start(
+                tmp_path, username="clinic77", contact_user=contact_user,
+                contact_tail=";gw=voip")  # fmt: skip
+            try:
+                # the gateway's first try went to a port nobody listened on yet: again now
+                reply = await fs.api("sofia profile internal register voip")
+                assert reply.strip().startswith("+OK"), reply
+                out, _ = await asyncio.wait_for(registrar.communicate(), 60)
+            finally:
+                if registrar.returncode is None:
+                    registrar.kill()
+                    await registrar.wait()
+            assert registrar.returncode == 0, out.decode(errors="replace")[-2000:]
+            async with asyncio.timeout(10):  # (the first try's FAIL_WAIT may come first)
+                while await states.get() != "REGED":
+                    pass
+        finally:
+            await esl.close()
+        status = await fs.api("sofia status gateway voip")
+        assert "REGED" in status, status
