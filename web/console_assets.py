@@ -296,7 +296,7 @@ OPERATOR_JS = """
     socket = new WebSocket(scheme + location.host + main.dataset.socket);
     socket.onopen = () => { backoff = 1000; markFeed(); };
     socket.onmessage = (event) => {
-      state = nextState(state, JSON.parse(event.data));  // whole, then what changed
+      state = JSON.parse(event.data);
       lastPush = Date.now();
       if (state.available) { paintQueues(state); paintCall(state.call); }
       markFeed();
@@ -334,7 +334,7 @@ OPERATOR_JS = """
   loadCallbacks();
   connect();
 })();
-""" + APPLY_JS
+"""
 
 
 REPORTS_JS = """

@@ -117,8 +117,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                    "change (and every 5 s)",
         "responses": _answers("upgraded to a WebSocket", None)}},
     "/ws/operator": {"get": {
-        "summary": "WebSocket: the operator's queues, pause and screen-pop: {\"full\": state} "
-                   "once, then {\"delta\": merge patch} on every change",
+        "summary": "WebSocket: the operator's queues, pause and screen-pop, pushed",
         "responses": _answers("upgraded to a WebSocket", None)}},
 }
 OPERATIONS.update(review_operations(_answers, _body, _json))

@@ -37,7 +37,6 @@ from clinicall.web.operator_view import (
 )
 from clinicall.web.pages import esc, language_links, layout, logout_forms
 from clinicall.web.reports_api import bad_request
-from clinicall.web.state_delta import merge_patch
 from clinicall.web.wallboard import STALE_AFTER_S
 from clinicall.web.wallboard_push import HEARTBEAT_S, SEND_TIMEOUT_S, WatchedLive
 
@@ -65,14 +64,11 @@ DESK: web.AppKey[DeskLike | None] = web.AppKey("desk")
 
 
 class OperatorPush:
-    """Each operator's sockets get their own state on every change (and a heartbeat): the
-    whole state when the socket opens (``{"full": state}``), then only what changed
-    (``{"delta": patch}``, web/state_delta.py), as the wallboard's push does."""
+    """Each operator's sockets get their own state on every change (and a heartbeat)."""
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
         self._sockets: dict[web.WebSocketResponse, tuple[str, Lang]] = {}  # → operator, lang
-        self._sent: dict[web.WebSocketResponse, dict[str, object]] = {}  # → its last state
         self._changed = asyncio.Event()
         self._previous: dict[str, list[dict[str, object]]] = {}  # call id → previous calls
         self._open: dict[str, dict[str, list[dict[str, object]]]] = {}  # call id → open cases
@@ -112,17 +108,13 @@ class OperatorPush:
                     await self._changed.wait()
             self._changed.clear()
             for who in set(self._sockets.values()):
-                state = await self.state(*who)
+                text = json.dumps(await self.state(*who))
                 for ws in [w for w, o in self._sockets.items() if o == who]:
-                    text = json.dumps({"delta": merge_patch(self._sent.get(ws, {}), state)})
                     try:
                         async with asyncio.timeout(SEND_TIMEOUT_S):
                             await ws.send_str(text)
                     except (ConnectionError, TimeoutError, RuntimeError):
                         self._sockets.pop(ws, None)
-                        self._sent.pop(ws, None)
-                    else:
-                        self._sent[ws] = state
             if len(self._previous) > 1000:  # calls long gone
                 self._previous.clear()
                 self._open.clear()
@@ -131,9 +123,7 @@ class OperatorPush:
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
         lang = language_of(request)
-        state = await self.state(operator_id, lang)
-        await ws.send_str(json.dumps({"full": state}))
-        self._sent[ws] = state
+        await ws.send_str(json.dumps(await self.state(operator_id, lang)))
         self._sockets[ws] = (operator_id, lang)
         try:
             async for message in ws:
@@ -141,14 +131,12 @@ class OperatorPush:
                     break
         finally:
             self._sockets.pop(ws, None)
-            self._sent.pop(ws, None)
         return ws
 
     async def close_all(self) -> None:
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"server shutting down")
         self._sockets.clear()
-        self._sent.clear()
 
 
 OPERATOR_PUSH = web.AppKey("operator_push", OperatorPush)
