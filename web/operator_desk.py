@@ -7,7 +7,8 @@
 - ``POST /api/operator/disposition`` ``{"call_id": id, "disposition": id}``: what the call was
   (``console.dispositions``), stored on the call;
 - ``GET /ws/operator``: the operator's state (queues, pause, the call ringing them or on the
-  line with the screen-pop) pushed on every change of the live state, as the wallboard's.
+  line with the screen-pop) pushed on every change of the live state, as the wallboard's:
+  whole once, then what changed (web/delta_sockets.py).
 
 The engine is reached only through the desk the wiring hands the app (``controller.desk``);
 without one (the web run alone) the page says so and the API answers 503.  docs/console.md.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Protocol
@@ -25,6 +25,7 @@ from typing import Protocol
 from aiohttp import WSMsgType, web
 
 from clinicall.web.csrf import same_site
+from clinicall.web.delta_sockets import DeltaSockets
 from clinicall.web.i18n import Lang, language_of, tr, words_json
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS
 from clinicall.web.operator_calls import DispositionRefused, previous_calls, store_disposition
@@ -38,7 +39,7 @@ from clinicall.web.operator_view import (
 from clinicall.web.pages import esc, language_links, layout, logout_forms
 from clinicall.web.reports_api import bad_request
 from clinicall.web.wallboard import STALE_AFTER_S
-from clinicall.web.wallboard_push import HEARTBEAT_S, SEND_TIMEOUT_S, WatchedLive
+from clinicall.web.wallboard_push import HEARTBEAT_S, WatchedLive
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ class OperatorPush:
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
-        self._sockets: dict[web.WebSocketResponse, tuple[str, Lang]] = {}  # → operator, lang
+        # the sockets of each (operator, language): one state, sent as deltas (the wallboard's
+        # machinery, web/delta_sockets.py)
+        self._feeds: dict[tuple[str, Lang], DeltaSockets] = {}
         self._changed = asyncio.Event()
         self._previous: dict[str, list[dict[str, object]]] = {}  # call id → previous calls
         self._open: dict[str, dict[str, list[dict[str, object]]]] = {}  # call id → open cases
@@ -107,14 +110,9 @@ class OperatorPush:
                 async with asyncio.timeout(HEARTBEAT_S):
                     await self._changed.wait()
             self._changed.clear()
-            for who in set(self._sockets.values()):
-                text = json.dumps(await self.state(*who))
-                for ws in [w for w, o in self._sockets.items() if o == who]:
-                    try:
-                        async with asyncio.timeout(SEND_TIMEOUT_S):
-                            await ws.send_str(text)
-                    except (ConnectionError, TimeoutError, RuntimeError):
-                        self._sockets.pop(ws, None)
+            for who, feed in list(self._feeds.items()):
+                if feed:
+                    await feed.send(await self.state(*who))
             if len(self._previous) > 1000:  # calls long gone
                 self._previous.clear()
                 self._open.clear()
@@ -122,21 +120,23 @@ class OperatorPush:
     async def serve(self, request: web.Request, operator_id: str) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
-        lang = language_of(request)
-        await ws.send_str(json.dumps(await self.state(operator_id, lang)))
-        self._sockets[ws] = (operator_id, lang)
+        who = (operator_id, language_of(request))
+        feed = self._feeds.setdefault(who, DeltaSockets())
         try:
+            await feed.open(ws, await self.state(*who))
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
-            self._sockets.pop(ws, None)
+            feed.drop(ws)
+            if not feed and self._feeds.get(who) is feed:
+                del self._feeds[who]  # its last page closed
         return ws
 
     async def close_all(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close(code=1001, message=b"server shutting down")
-        self._sockets.clear()
+        for feed in list(self._feeds.values()):
+            await feed.close_all()
+        self._feeds.clear()
 
 
 OPERATOR_PUSH = web.AppKey("operator_push", OperatorPush)

@@ -16,8 +16,11 @@ from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.i18n import tr
+from clinicall.web.keys import CONFIG
+from clinicall.web.operator_desk import OPERATOR_PUSH
 from clinicall.web.operator_view import MembershipLike
 from clinicall.web.pages import esc
+from clinicall.web.state_delta import apply_patch
 from clinicall.web.users import add_user
 
 from .web_fixtures import FAST_COST, NOW, SECRET, Account, FakeLive, log_in
@@ -30,13 +33,22 @@ class Refused(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Membership:
+    queue: str
+    state: str
+    paused: bool = False
+    pause_reason: str = ""
+
+
 @dataclass
 class FakeDesk:
     commands: list[tuple[str, ...]] = field(default_factory=list)
     refuse: bool = False
+    members: list[MembershipLike] = field(default_factory=list)
 
     def memberships(self, operator_id: str) -> list[MembershipLike]:
-        return []
+        return list(self.members)
 
     async def log_in(self, operator_id: str, queue: str) -> None:
         self._do("in", operator_id, queue)
@@ -116,6 +128,36 @@ async def test_without_the_csrf_token_nothing_reaches_the_engine(
                                                                "reason": "lunch"})
     assert response.status == 403
     assert desk.commands == []
+
+
+async def test_the_desk_socket_sends_the_whole_state_once_then_only_what_changed(
+    desk_client: tuple[Client, FakeDesk, str]
+) -> None:
+    client, desk, _ = desk_client
+    desk.members = [Membership("gynecology", "idle"), Membership("universal", "idle")]
+    async with client.ws_connect("/ws/operator") as ws:
+        opened = await ws.receive_json(timeout=5)
+        assert set(opened) == {"full"}
+        full = opened["full"]
+        assert [q["queue"] for q in full["queues"]] == ["gynecology", "universal"]
+        assert full["paused"] is False
+        assert "call" not in full or full["call"] is None
+
+        desk.members = [Membership("gynecology", "idle", True, "lunch"),
+                        Membership("universal", "idle")]
+        client.app[OPERATOR_PUSH].wake()  # what the live state's listener does
+        message = await ws.receive_json(timeout=5)
+        assert set(message) == {"delta"}
+        config = client.app[CONFIG]
+        lunch = config.console.pause_reasons["lunch"][config.default_language]
+        assert message["delta"] == {  # the clock stood still: the paused queue, the summary
+            "queues": {"$items": {"0": {"paused": True, "reason": "lunch",
+                                        "reason_label": lunch}}},
+            "paused": True, "reason": "lunch", "reason_label": lunch}
+        delta = message["delta"]
+        after = apply_patch(full, delta)
+    async with client.ws_connect("/ws/operator") as again:  # a page reconnecting
+        assert await again.receive_json(timeout=5) == {"full": after}
 
 
 async def test_a_disposition_for_a_call_not_in_the_account_is_a_409(
