@@ -24,6 +24,7 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
+from clinicall.web.api_errors import api_error
 from clinicall.web.csrf import same_site
 from clinicall.web.delta_sockets import DeltaSockets
 from clinicall.web.i18n import Lang, language_of, tr, words_json
@@ -37,7 +38,6 @@ from clinicall.web.operator_view import (
     operator_of,
 )
 from clinicall.web.pages import esc, language_links, layout, logout_forms
-from clinicall.web.reports_api import bad_request
 from clinicall.web.wallboard import STALE_AFTER_S
 from clinicall.web.wallboard_push import HEARTBEAT_S, WatchedLive
 
@@ -260,22 +260,22 @@ async def _body(request: web.Request) -> dict[str, object]:
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
-        raise bad_request("the body must be a JSON object") from None
+        raise api_error(web.HTTPBadRequest, "the body must be a JSON object",
+                        "not_json_object") from None
     if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object")
+        raise api_error(web.HTTPBadRequest, "the body must be a JSON object", "not_json_object")
     return body
 
 
 def _desk(request: web.Request) -> tuple[DeskLike, str]:
     desk = request.app[DESK]
     if desk is None:
-        raise web.HTTPServiceUnavailable(
-            text='{"error": "the console runs without the controller"}',
-            content_type="application/json")
+        raise api_error(web.HTTPServiceUnavailable, "the console runs without the controller",
+                        "no_controller")
     operator = operator_of(request.app[CONFIG], request[IDENTITY].username)
     if operator is None:
-        raise web.HTTPForbidden(text='{"error": "no operator with this id in the config"}',
-                                content_type="application/json")
+        raise api_error(web.HTTPForbidden, "no operator with this id in the config",
+                        "not_an_operator")
     return desk, operator.id
 
 
@@ -296,9 +296,11 @@ async def api_queue(request: web.Request) -> web.Response:
     operator = operator_of(request.app[CONFIG], operator_id)
     assert operator is not None
     if not isinstance(queue, str) or queue not in operator.queues:
-        raise bad_request("queue: one of your queues " + ", ".join(operator.queues))
+        raise api_error(web.HTTPBadRequest,
+                        "queue: one of your queues " + ", ".join(operator.queues),
+                        "unknown_queue")
     if not isinstance(logged_in, bool):
-        raise bad_request("logged_in: true or false")
+        raise api_error(web.HTTPBadRequest, "logged_in: true or false", "invalid_logged_in")
     action = desk.log_in if logged_in else desk.log_out
     return await _engine_call("queue login" if logged_in else "queue logout",
                               action(operator_id, queue))
@@ -310,9 +312,10 @@ async def api_pause(request: web.Request) -> web.Response:
     paused, reason = body.get("paused"), body.get("reason", "")
     reasons = request.app[CONFIG].console.pause_reasons
     if not isinstance(paused, bool):
-        raise bad_request("paused: true or false")
+        raise api_error(web.HTTPBadRequest, "paused: true or false", "invalid_paused")
     if paused and reason not in reasons:
-        raise bad_request("reason: one of " + ", ".join(reasons))
+        raise api_error(web.HTTPBadRequest, "reason: one of " + ", ".join(reasons),
+                        "invalid_pause_reason")
     return await _engine_call("pause", desk.pause(operator_id, paused=paused,
                                                   reason=str(reason) if paused else ""))
 
@@ -323,14 +326,17 @@ async def api_disposition(request: web.Request) -> web.Response:
     call_id, disposition = body.get("call_id"), body.get("disposition")
     choices = request.app[CONFIG].console.dispositions
     if not isinstance(call_id, str) or not call_id or len(call_id) > 64:
-        raise bad_request("call_id: the call's id from the screen-pop")
+        raise api_error(web.HTTPBadRequest, "call_id: the call's id from the screen-pop",
+                        "invalid_call_id")
     if disposition not in choices:
-        raise bad_request("disposition: one of " + ", ".join(choices))
+        raise api_error(web.HTTPBadRequest, "disposition: one of " + ", ".join(choices),
+                        "invalid_disposition")
     try:
         await store_disposition(request.app[SESSIONS], call_id, operator_id, str(disposition),
                                 request.app[CLOCK]())
     except DispositionRefused as exc:
-        return web.json_response({"error": str(exc)}, status=409)
+        code = "call_not_in_account" if "not in the account" in str(exc) else "not_your_call"
+        return web.json_response({"error": str(exc), "code": code}, status=409)
     return web.json_response({"ok": True})
 
 

@@ -101,22 +101,30 @@ async def test_queue_login_logout_and_pause_reach_the_desk(
                              ("pause", "op102", "lunch"), ("resume", "op102", "")]
 
 
-@pytest.mark.parametrize(("path", "body", "message"), [
-    ("/api/operator/queue", {"queue": "pediatrics", "logged_in": True}, "one of your queues"),
-    ("/api/operator/queue", {"queue": "gynecology", "logged_in": "yes"}, "logged_in"),
-    ("/api/operator/pause", {"paused": True, "reason": "nap"}, "reason: one of"),
-    ("/api/operator/pause", {"paused": 1}, "paused: true or false"),
-    ("/api/operator/disposition", {"call_id": "c1", "disposition": "great"}, "disposition"),
-    ("/api/operator/disposition", {"call_id": "", "disposition": "resolved"}, "call_id"),
-    ("/api/operator/queue", ["gynecology"], "JSON object"),
+@pytest.mark.parametrize(("path", "body", "message", "code"), [
+    ("/api/operator/queue", {"queue": "pediatrics", "logged_in": True}, "one of your queues",
+     "unknown_queue"),
+    ("/api/operator/queue", {"queue": "gynecology", "logged_in": "yes"}, "logged_in",
+     "invalid_logged_in"),
+    ("/api/operator/pause", {"paused": True, "reason": "nap"}, "reason: one of",
+     "invalid_pause_reason"),
+    ("/api/operator/pause", {"paused": 1}, "paused: true or false", "invalid_paused"),
+    ("/api/operator/disposition", {"call_id": "c1", "disposition": "great"}, "disposition",
+     "invalid_disposition"),
+    ("/api/operator/disposition", {"call_id": "", "disposition": "resolved"}, "call_id",
+     "invalid_call_id"),
+    ("/api/operator/queue", ["gynecology"], "JSON object", "not_json_object"),
 ])
-async def test_bad_input_is_a_400_saying_what(
-    desk_client: tuple[Client, FakeDesk, str], path: str, body: object, message: str
+async def test_bad_input_is_a_400_saying_what_with_its_own_code(
+    desk_client: tuple[Client, FakeDesk, str], path: str, body: object, message: str,
+    code: str,
 ) -> None:
     client, desk, token = desk_client
     response = await client.post(path, json=body, headers={"X-CSRF-Token": token})
     assert response.status == 400
-    assert message in (await response.json())["error"]
+    answer = await response.json()
+    assert message in answer["error"]
+    assert answer["code"] == code
     assert desk.commands == []
 
 
@@ -167,7 +175,8 @@ async def test_a_disposition_for_a_call_not_in_the_account_is_a_409(
     response = await client.post("/api/operator/disposition", headers={"X-CSRF-Token": token},
                                  json={"call_id": "nope", "disposition": "resolved"})
     assert response.status == 409
-    assert (await response.json())["error"] == "the call is not in the account yet"
+    assert await response.json() == {"error": "the call is not in the account yet",
+                                     "code": "call_not_in_account"}
 
 
 async def test_an_engine_refusal_is_a_502_with_its_reason(
@@ -197,3 +206,4 @@ async def test_other_roles_are_refused_and_no_controller_is_a_503(
         response = await client.post("/api/operator/pause", headers={"X-CSRF-Token": token},
                                      json={"paused": False})
         assert response.status == 503
+        assert (await response.json())["code"] == "no_controller"
