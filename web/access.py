@@ -171,7 +171,7 @@ def _unauthorized(request: web.Request) -> web.HTTPException:
 def _forbidden(request: web.Request, identity: Identity | None) -> web.HTTPException:
     role = identity.role.value if identity else None
     if wants_json(request):
-        text = '{"error": "forbidden for this role"}'
+        text = '{"error": "forbidden for this role", "code": "forbidden_role"}'
         return web.HTTPForbidden(text=text, content_type="application/json")
     token = identity.csrf_token if identity and identity.csrf_token else ""
     return web.HTTPForbidden(text=forbidden_page(role, token, language_of(request)),

@@ -25,6 +25,13 @@ CODES: dict[int, str] = {
 }
 
 
+def api_error(kind: type[web.HTTPError], message: str, code: str) -> web.HTTPError:
+    """An error with a code narrower than its status's (``unknown_queue`` rather than
+    ``bad_request``), for a program to tell apart errors of one status."""
+    return kind(text=json.dumps({"error": message, "code": code}),
+                content_type="application/json")
+
+
 def _is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 

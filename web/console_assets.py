@@ -295,8 +295,8 @@ OPERATOR_JS = """
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + main.dataset.socket);
     socket.onopen = () => { backoff = 1000; markFeed(); };
-    socket.onmessage = (event) => {
-      state = JSON.parse(event.data);
+    socket.onmessage = (event) => {  // a whole state first, then what changed
+      state = nextState(state, JSON.parse(event.data));
       lastPush = Date.now();
       if (state.available) { paintQueues(state); paintCall(state.call); }
       markFeed();
@@ -333,8 +333,7 @@ OPERATOR_JS = """
   setInterval(markFeed, 1000);  // a local clock only: no request
   loadCallbacks();
   connect();
-})();
-"""
+})();""" + APPLY_JS
 
 
 REPORTS_JS = """

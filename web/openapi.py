@@ -135,8 +135,11 @@ def document() -> dict[str, Any]:
         "info": {"title": "clinicall console API", "version": "1"},
         "paths": paths,
         "components": {
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}},
-                                  "required": ["error"]}},
+            "schemas": {"Error": {"type": "object", "properties": {
+                "error": {"type": "string"},
+                "code": {"type": "string",
+                         "description": "stable; docs/web-security.md, API errors"}},
+                                  "required": ["error", "code"]}},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "clinicall_session",

@@ -7,7 +7,8 @@
 - ``POST /api/operator/disposition`` ``{"call_id": id, "disposition": id}``: what the call was
   (``console.dispositions``), stored on the call;
 - ``GET /ws/operator``: the operator's state (queues, pause, the call ringing them or on the
-  line with the screen-pop) pushed on every change of the live state, as the wallboard's.
+  line with the screen-pop) pushed on every change of the live state, as the wallboard's:
+  whole once, then what changed (web/delta_sockets.py).
 
 The engine is reached only through the desk the wiring hands the app (``controller.desk``);
 without one (the web run alone) the page says so and the API answers 503.  docs/console.md.
@@ -17,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
+from clinicall.web.api_errors import api_error
 from clinicall.web.csrf import same_site
+from clinicall.web.delta_sockets import DeltaSockets
 from clinicall.web.i18n import Lang, language_of, tr, words_json
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS
 from clinicall.web.operator_calls import DispositionRefused, previous_calls, store_disposition
@@ -36,9 +38,8 @@ from clinicall.web.operator_view import (
     operator_of,
 )
 from clinicall.web.pages import esc, language_links, layout, logout_forms
-from clinicall.web.reports_api import bad_request
 from clinicall.web.wallboard import STALE_AFTER_S
-from clinicall.web.wallboard_push import HEARTBEAT_S, SEND_TIMEOUT_S, WatchedLive
+from clinicall.web.wallboard_push import HEARTBEAT_S, WatchedLive
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ class OperatorPush:
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
-        self._sockets: dict[web.WebSocketResponse, tuple[str, Lang]] = {}  # → operator, lang
+        # the sockets of each (operator, language): one state, sent as deltas (the wallboard's
+        # machinery, web/delta_sockets.py)
+        self._feeds: dict[tuple[str, Lang], DeltaSockets] = {}
         self._changed = asyncio.Event()
         self._previous: dict[str, list[dict[str, object]]] = {}  # call id → previous calls
         self._open: dict[str, dict[str, list[dict[str, object]]]] = {}  # call id → open cases
@@ -107,14 +110,9 @@ class OperatorPush:
                 async with asyncio.timeout(HEARTBEAT_S):
                     await self._changed.wait()
             self._changed.clear()
-            for who in set(self._sockets.values()):
-                text = json.dumps(await self.state(*who))
-                for ws in [w for w, o in self._sockets.items() if o == who]:
-                    try:
-                        async with asyncio.timeout(SEND_TIMEOUT_S):
-                            await ws.send_str(text)
-                    except (ConnectionError, TimeoutError, RuntimeError):
-                        self._sockets.pop(ws, None)
+            for who, feed in list(self._feeds.items()):
+                if feed:
+                    await feed.send(await self.state(*who))
             if len(self._previous) > 1000:  # calls long gone
                 self._previous.clear()
                 self._open.clear()
@@ -122,21 +120,23 @@ class OperatorPush:
     async def serve(self, request: web.Request, operator_id: str) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
-        lang = language_of(request)
-        await ws.send_str(json.dumps(await self.state(operator_id, lang)))
-        self._sockets[ws] = (operator_id, lang)
+        who = (operator_id, language_of(request))
+        feed = self._feeds.setdefault(who, DeltaSockets())
         try:
+            await feed.open(ws, await self.state(*who))
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
-            self._sockets.pop(ws, None)
+            feed.drop(ws)
+            if not feed and self._feeds.get(who) is feed:
+                del self._feeds[who]  # its last page closed
         return ws
 
     async def close_all(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close(code=1001, message=b"server shutting down")
-        self._sockets.clear()
+        for feed in list(self._feeds.values()):
+            await feed.close_all()
+        self._feeds.clear()
 
 
 OPERATOR_PUSH = web.AppKey("operator_push", OperatorPush)
@@ -260,22 +260,22 @@ async def _body(request: web.Request) -> dict[str, object]:
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
-        raise bad_request("the body must be a JSON object") from None
+        raise api_error(web.HTTPBadRequest, "the body must be a JSON object",
+                        "not_json_object") from None
     if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object")
+        raise api_error(web.HTTPBadRequest, "the body must be a JSON object", "not_json_object")
     return body
 
 
 def _desk(request: web.Request) -> tuple[DeskLike, str]:
     desk = request.app[DESK]
     if desk is None:
-        raise web.HTTPServiceUnavailable(
-            text='{"error": "the console runs without the controller"}',
-            content_type="application/json")
+        raise api_error(web.HTTPServiceUnavailable, "the console runs without the controller",
+                        "no_controller")
     operator = operator_of(request.app[CONFIG], request[IDENTITY].username)
     if operator is None:
-        raise web.HTTPForbidden(text='{"error": "no operator with this id in the config"}',
-                                content_type="application/json")
+        raise api_error(web.HTTPForbidden, "no operator with this id in the config",
+                        "not_an_operator")
     return desk, operator.id
 
 
@@ -296,9 +296,11 @@ async def api_queue(request: web.Request) -> web.Response:
     operator = operator_of(request.app[CONFIG], operator_id)
     assert operator is not None
     if not isinstance(queue, str) or queue not in operator.queues:
-        raise bad_request("queue: one of your queues " + ", ".join(operator.queues))
+        raise api_error(web.HTTPBadRequest,
+                        "queue: one of your queues " + ", ".join(operator.queues),
+                        "unknown_queue")
     if not isinstance(logged_in, bool):
-        raise bad_request("logged_in: true or false")
+        raise api_error(web.HTTPBadRequest, "logged_in: true or false", "invalid_logged_in")
     action = desk.log_in if logged_in else desk.log_out
     return await _engine_call("queue login" if logged_in else "queue logout",
                               action(operator_id, queue))
@@ -310,9 +312,10 @@ async def api_pause(request: web.Request) -> web.Response:
     paused, reason = body.get("paused"), body.get("reason", "")
     reasons = request.app[CONFIG].console.pause_reasons
     if not isinstance(paused, bool):
-        raise bad_request("paused: true or false")
+        raise api_error(web.HTTPBadRequest, "paused: true or false", "invalid_paused")
     if paused and reason not in reasons:
-        raise bad_request("reason: one of " + ", ".join(reasons))
+        raise api_error(web.HTTPBadRequest, "reason: one of " + ", ".join(reasons),
+                        "invalid_pause_reason")
     return await _engine_call("pause", desk.pause(operator_id, paused=paused,
                                                   reason=str(reason) if paused else ""))
 
@@ -323,14 +326,17 @@ async def api_disposition(request: web.Request) -> web.Response:
     call_id, disposition = body.get("call_id"), body.get("disposition")
     choices = request.app[CONFIG].console.dispositions
     if not isinstance(call_id, str) or not call_id or len(call_id) > 64:
-        raise bad_request("call_id: the call's id from the screen-pop")
+        raise api_error(web.HTTPBadRequest, "call_id: the call's id from the screen-pop",
+                        "invalid_call_id")
     if disposition not in choices:
-        raise bad_request("disposition: one of " + ", ".join(choices))
+        raise api_error(web.HTTPBadRequest, "disposition: one of " + ", ".join(choices),
+                        "invalid_disposition")
     try:
         await store_disposition(request.app[SESSIONS], call_id, operator_id, str(disposition),
                                 request.app[CLOCK]())
     except DispositionRefused as exc:
-        return web.json_response({"error": str(exc)}, status=409)
+        code = "call_not_in_account" if "not in the account" in str(exc) else "not_your_call"
+        return web.json_response({"error": str(exc), "code": code}, status=409)
     return web.json_response({"ok": True})
 
 

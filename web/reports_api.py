@@ -91,8 +91,8 @@ async def metrics_handler(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}),
+def bad_request(message: str, code: str = "bad_request") -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message, "code": code}),
                               content_type="application/json")
 
 
@@ -103,11 +103,13 @@ def period(request: web.Request) -> tuple[datetime, datetime]:
         first = date.fromisoformat(request.query["from"])
         last = date.fromisoformat(request.query.get("to", request.query["from"]))
     except (KeyError, ValueError):
-        raise bad_request("give from=YYYY-MM-DD (and to=YYYY-MM-DD, included)") from None
+        raise bad_request("give from=YYYY-MM-DD (and to=YYYY-MM-DD, included)",
+                          "invalid_date") from None
     if last < first or (last - first).days > MAX_DAYS:
-        raise bad_request(f"'to' must be on or after 'from', at most {MAX_DAYS} days later")
+        raise bad_request(f"'to' must be on or after 'from', at most {MAX_DAYS} days later",
+                          "bad_date_range")
     if not (first >= FIRST_DAY and last <= LAST_DAY):
-        raise bad_request(f"dates from {FIRST_DAY} to {LAST_DAY}")
+        raise bad_request(f"dates from {FIRST_DAY} to {LAST_DAY}", "date_out_of_range")
     zone = settings.zone
     start = datetime.combine(first, time(), zone)
     end = datetime.combine(last + timedelta(days=1), time(), zone)

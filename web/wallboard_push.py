@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
@@ -26,17 +25,16 @@ from typing import Protocol, runtime_checkable
 from aiohttp import WSMsgType, web
 
 from clinicall.reports.table import Value
+from clinicall.web.delta_sockets import DeltaSockets
 from clinicall.web.keys import CLOCK, CONFIG, HEALTH, LIVE, SESSIONS
 from clinicall.web.kpi_today import rows_by_queue, today_report
 from clinicall.web.live import QueueNowLike
-from clinicall.web.state_delta import merge_patch
 from clinicall.web.wallboard_view import MemberNowLike, wallboard_state
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0
 TODAY_EVERY_S = 15.0
-SEND_TIMEOUT_S = 2.0  # a wallboard that cannot take a message this long is dropped
 
 
 @runtime_checkable
@@ -53,9 +51,7 @@ class WallboardPush:
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
-        # each open socket with the last state it was sent (its page's state): its next
-        # message is the difference from that
-        self._sockets: dict[web.WebSocketResponse, dict[str, object]] = {}
+        self._sockets = DeltaSockets()
         self._changed = asyncio.Event()
         self._today: dict[str, dict[str, Value]] = {}
         self._today_at: datetime | None = None
@@ -96,31 +92,9 @@ class WallboardPush:
                 await self.broadcast(await self.state())
 
     async def broadcast(self, state: dict[str, object]) -> None:
-        """``state`` to every socket as its difference from what that socket last got.  The
-        sockets that got the same last state (all but the newly connected ones) share one
-        patch, computed and encoded once."""
-        sockets = list(self._sockets.items())
-        texts: dict[int, str] = {}
-        for _, base in sockets:
-            if id(base) not in texts:
-                texts[id(base)] = json.dumps({"delta": merge_patch(base, state)})
-        results = await asyncio.gather(*(self._send(ws, texts[id(base)])
-                                         for ws, base in sockets))
-        for (ws, _), ok in zip(sockets, results, strict=True):
-            if not ok:
-                self._sockets.pop(ws, None)
-            elif ws in self._sockets:
-                self._sockets[ws] = state
+        """``state`` to every socket as its difference from what that socket last got."""
+        await self._sockets.send(state)
         self.sent += 1
-
-    @staticmethod
-    async def _send(ws: web.WebSocketResponse, text: str) -> bool:
-        try:
-            async with asyncio.timeout(SEND_TIMEOUT_S):
-                await ws.send_str(text)
-        except (ConnectionError, TimeoutError, RuntimeError):
-            return False
-        return True
 
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
         """One wallboard's socket: the state at once, then every push until it closes.
@@ -128,21 +102,18 @@ class WallboardPush:
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
         state = await self.state()
-        await ws.send_str(json.dumps({"full": state}))
+        await self._sockets.open(ws, state)
         self.fulls += 1
-        self._sockets[ws] = state
         try:
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
                     break
         finally:
-            self._sockets.pop(ws, None)
+            self._sockets.drop(ws)
         return ws
 
     async def close_all(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close(code=1001, message=b"server shutting down")
-        self._sockets.clear()
+        await self._sockets.close_all()
 
 
 PUSH = web.AppKey("wallboard_push", WallboardPush)

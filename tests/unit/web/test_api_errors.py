@@ -44,8 +44,12 @@ async def test_every_kind_of_api_error_has_the_shape_and_a_stable_code(
     manager, operator = bearer(accounts[Role.MANAGER]), bearer(accounts[Role.OPERATOR])
     cases = [
         (await client.get("/api/kpi"), 401, "login_required"),
-        (await client.get("/api/recordings", headers=operator), 403, "forbidden"),
-        (await client.get("/api/kpi?from=yesterday", headers=manager), 400, "bad_request"),
+        (await client.get("/api/recordings", headers=operator), 403, "forbidden_role"),
+        (await client.get("/api/kpi?from=yesterday", headers=manager), 400, "invalid_date"),
+        (await client.get("/api/kpi?from=2026-03-02&to=2026-03-01", headers=manager), 400,
+         "bad_date_range"),
+        (await client.get("/api/kpi?from=1999-12-31", headers=manager), 400,
+         "date_out_of_range"),
         (await client.get("/api/recordings/999/timeline", headers=manager), 404, "not_found"),
         (await client.get("/api/no-such-thing", headers=manager), 404, "not_found"),
         (await client.delete("/api/kpi", headers=manager), 405, "method_not_allowed"),

@@ -16,8 +16,11 @@ from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.i18n import tr
+from clinicall.web.keys import CONFIG
+from clinicall.web.operator_desk import OPERATOR_PUSH
 from clinicall.web.operator_view import MembershipLike
 from clinicall.web.pages import esc
+from clinicall.web.state_delta import apply_patch
 from clinicall.web.users import add_user
 
 from .web_fixtures import FAST_COST, NOW, SECRET, Account, FakeLive, log_in
@@ -30,13 +33,22 @@ class Refused(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Membership:
+    queue: str
+    state: str
+    paused: bool = False
+    pause_reason: str = ""
+
+
 @dataclass
 class FakeDesk:
     commands: list[tuple[str, ...]] = field(default_factory=list)
     refuse: bool = False
+    members: list[MembershipLike] = field(default_factory=list)
 
     def memberships(self, operator_id: str) -> list[MembershipLike]:
-        return []
+        return list(self.members)
 
     async def log_in(self, operator_id: str, queue: str) -> None:
         self._do("in", operator_id, queue)
@@ -89,22 +101,30 @@ async def test_queue_login_logout_and_pause_reach_the_desk(
                              ("pause", "op102", "lunch"), ("resume", "op102", "")]
 
 
-@pytest.mark.parametrize(("path", "body", "message"), [
-    ("/api/operator/queue", {"queue": "pediatrics", "logged_in": True}, "one of your queues"),
-    ("/api/operator/queue", {"queue": "gynecology", "logged_in": "yes"}, "logged_in"),
-    ("/api/operator/pause", {"paused": True, "reason": "nap"}, "reason: one of"),
-    ("/api/operator/pause", {"paused": 1}, "paused: true or false"),
-    ("/api/operator/disposition", {"call_id": "c1", "disposition": "great"}, "disposition"),
-    ("/api/operator/disposition", {"call_id": "", "disposition": "resolved"}, "call_id"),
-    ("/api/operator/queue", ["gynecology"], "JSON object"),
+@pytest.mark.parametrize(("path", "body", "message", "code"), [
+    ("/api/operator/queue", {"queue": "pediatrics", "logged_in": True}, "one of your queues",
+     "unknown_queue"),
+    ("/api/operator/queue", {"queue": "gynecology", "logged_in": "yes"}, "logged_in",
+     "invalid_logged_in"),
+    ("/api/operator/pause", {"paused": True, "reason": "nap"}, "reason: one of",
+     "invalid_pause_reason"),
+    ("/api/operator/pause", {"paused": 1}, "paused: true or false", "invalid_paused"),
+    ("/api/operator/disposition", {"call_id": "c1", "disposition": "great"}, "disposition",
+     "invalid_disposition"),
+    ("/api/operator/disposition", {"call_id": "", "disposition": "resolved"}, "call_id",
+     "invalid_call_id"),
+    ("/api/operator/queue", ["gynecology"], "JSON object", "not_json_object"),
 ])
-async def test_bad_input_is_a_400_saying_what(
-    desk_client: tuple[Client, FakeDesk, str], path: str, body: object, message: str
+async def test_bad_input_is_a_400_saying_what_with_its_own_code(
+    desk_client: tuple[Client, FakeDesk, str], path: str, body: object, message: str,
+    code: str,
 ) -> None:
     client, desk, token = desk_client
     response = await client.post(path, json=body, headers={"X-CSRF-Token": token})
     assert response.status == 400
-    assert message in (await response.json())["error"]
+    answer = await response.json()
+    assert message in answer["error"]
+    assert answer["code"] == code
     assert desk.commands == []
 
 
@@ -118,6 +138,36 @@ async def test_without_the_csrf_token_nothing_reaches_the_engine(
     assert desk.commands == []
 
 
+async def test_the_desk_socket_sends_the_whole_state_once_then_only_what_changed(
+    desk_client: tuple[Client, FakeDesk, str]
+) -> None:
+    client, desk, _ = desk_client
+    desk.members = [Membership("gynecology", "idle"), Membership("universal", "idle")]
+    async with client.ws_connect("/ws/operator") as ws:
+        opened = await ws.receive_json(timeout=5)
+        assert set(opened) == {"full"}
+        full = opened["full"]
+        assert [q["queue"] for q in full["queues"]] == ["gynecology", "universal"]
+        assert full["paused"] is False
+        assert "call" not in full or full["call"] is None
+
+        desk.members = [Membership("gynecology", "idle", True, "lunch"),
+                        Membership("universal", "idle")]
+        client.app[OPERATOR_PUSH].wake()  # what the live state's listener does
+        message = await ws.receive_json(timeout=5)
+        assert set(message) == {"delta"}
+        config = client.app[CONFIG]
+        lunch = config.console.pause_reasons["lunch"][config.default_language]
+        assert message["delta"] == {  # the clock stood still: the paused queue, the summary
+            "queues": {"$items": {"0": {"paused": True, "reason": "lunch",
+                                        "reason_label": lunch}}},
+            "paused": True, "reason": "lunch", "reason_label": lunch}
+        delta = message["delta"]
+        after = apply_patch(full, delta)
+    async with client.ws_connect("/ws/operator") as again:  # a page reconnecting
+        assert await again.receive_json(timeout=5) == {"full": after}
+
+
 async def test_a_disposition_for_a_call_not_in_the_account_is_a_409(
     desk_client: tuple[Client, FakeDesk, str]
 ) -> None:
@@ -125,7 +175,8 @@ async def test_a_disposition_for_a_call_not_in_the_account_is_a_409(
     response = await client.post("/api/operator/disposition", headers={"X-CSRF-Token": token},
                                  json={"call_id": "nope", "disposition": "resolved"})
     assert response.status == 409
-    assert (await response.json())["error"] == "the call is not in the account yet"
+    assert await response.json() == {"error": "the call is not in the account yet",
+                                     "code": "call_not_in_account"}
 
 
 async def test_an_engine_refusal_is_a_502_with_its_reason(
@@ -155,3 +206,4 @@ async def test_other_roles_are_refused_and_no_controller_is_a_503(
         response = await client.post("/api/operator/pause", headers={"X-CSRF-Token": token},
                                      json={"paused": False})
         assert response.status == 503
+        assert (await response.json())["code"] == "no_controller"
