@@ -85,6 +85,12 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/admin/sessions/{session_id}": frozenset({Role.ADMIN}),
     "/account": EVERYONE,
     "/account/password": EVERYONE,
+    # user administration as JSON (web.admin_api): what /admin and /account do
+    "/api/users": frozenset({Role.ADMIN}),
+    "/api/users/{user_id}": frozenset({Role.ADMIN}),
+    "/api/sessions": frozenset({Role.ADMIN}),
+    "/api/sessions/{session_id}/revoke": frozenset({Role.ADMIN}),
+    "/api/account/password": EVERYONE,
     "/reports": STAFF,
     "/reports/download": STAFF,
     # callback jobs (web.callbacks_api): read by the desk, cancelled by managers

@@ -21,6 +21,7 @@ from clinicall.recordings.storage import Storage
 from clinicall.reports.settings import kpi_settings
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import (
+    admin_api,
     admin_pages,
     appointments_api,
     assets,
@@ -165,6 +166,7 @@ def build_app(
     language_view.add_routes(app)
     openapi.add_routes(app)
     admin_pages.add_routes(app)
+    admin_api.add_routes(app)
     callbacks_api.add_routes(app)
     appointments_api.add_routes(app)
     return app

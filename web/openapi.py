@@ -95,6 +95,37 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "parameters": [{"name": "from", "in": "query", "schema": DATE},
                        {"name": "to", "in": "query", "schema": DATE}],
         "responses": _answers("the callback figures", OBJECT, 400)}},
+    "/api/users": {
+        "get": {"summary": "Every user: role, active, live sessions",
+                "responses": _answers("the users", OBJECT)},
+        "post": {"summary": "Add a user (the password policy applies)",
+                 "requestBody": _body({"username": {"type": "string"},
+                                       "role": {"type": "string"},
+                                       "password": {"type": "string"}},
+                                      ["username", "role", "password"]),
+                 "responses": {**_answers("never: 201", None, 400, 409),
+                               "201": {"description": "added", **_json(OBJECT)}}}},
+    "/api/users/{user_id}": {"post": {
+        "summary": "Change a user's role, disable, enable or set a password (ends their "
+                   "sessions); never one's own",
+        "parameters": [{"name": "user_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "requestBody": _body({"action": {"enum": ["role", "disable", "enable", "password"]},
+                              "role": {"type": "string"}, "password": {"type": "string"}},
+                             ["action"]),
+        "responses": _answers("done", OBJECT, 400, 404)}},
+    "/api/sessions": {"get": {"summary": "The live console sessions",
+                              "responses": _answers("the sessions", OBJECT)}},
+    "/api/sessions/{session_id}/revoke": {"post": {
+        "summary": "End one session",
+        "parameters": [{"name": "session_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "responses": _answers("ended", OBJECT, 404)}},
+    "/api/account/password": {"post": {
+        "summary": "Change one's own password (the other sessions end)",
+        "requestBody": _body({"current": {"type": "string"}, "new": {"type": "string"}},
+                             ["current", "new"]),
+        "responses": _answers("changed", OBJECT, 400)}},
     "/api/openapi.json": {"get": {"summary": "This document",
                                   "responses": _answers("OpenAPI 3.1", OBJECT)}},
     "/reports/download": {"get": {
