@@ -125,3 +125,70 @@ def is_overdue(case: Complaint, now: datetime) -> bool:
     if case.state is ComplaintState.NEW and ack_due is not None and ack_due < now:
         return True
     return case.state in UNRESOLVED and case.due_at < now
+
+
+async def _case(session: AsyncSession, case_id: int) -> Complaint:
+    case = await session.get(Complaint, case_id)
+    if case is None:
+        raise CaseError(f"no complaint case {case_id}")
+    return case
+
+
+async def add_note(session: AsyncSession, case_id: int, note: str, *, now: datetime,
+                   user_id: int | None = None) -> None:
+    """A reviewer's note on the case (an event of its own)."""
+    await _case(session, case_id)
+    if not note.strip():
+        raise CaseError("a note needs text")
+    session.add(ComplaintEvent(complaint_id=case_id, user_id=user_id, at=now, kind="note",
+                               note=note.strip()))
+
+
+async def record_reply(session: AsyncSession, case_id: int, reply: str, *, now: datetime,
+                       user_id: int | None = None) -> None:
+    """What the patient was sent (the letter, the decision); the last one is the case's."""
+    case = await _case(session, case_id)
+    if not reply.strip():
+        raise CaseError("a reply needs text")
+    case.reply = reply.strip()
+    session.add(ComplaintEvent(complaint_id=case_id, user_id=user_id, at=now,
+                               kind="reply sent", note=reply.strip()))
+
+
+async def set_owner(session: AsyncSession, case_id: int, owner_id: int, owner_name: str, *,
+                    now: datetime, user_id: int | None = None) -> None:
+    """Who runs the case from now on."""
+    case = await _case(session, case_id)
+    case.owner_id = owner_id
+    session.add(ComplaintEvent(complaint_id=case_id, user_id=user_id, at=now, kind="owner",
+                               note=owner_name))
+
+
+async def calls_from(session: AsyncSession, phone: str, start: datetime,
+                     end: datetime) -> list[int]:
+    """The calls from ``phone`` (as the account stores it, E.164) that began in
+    ``[start, end)``: what a manager attaches by number and date."""
+    return list(await session.scalars(
+        select(Call.id).where(Call.caller == phone, Call.started_at >= start,
+                              Call.started_at < end).order_by(Call.started_at)))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    """A case with its history, its calls and its recordings."""
+
+    case: Complaint
+    events: list[ComplaintEvent]
+    call_ids: list[int]
+    recording_ids: list[int]
+
+
+async def case_file(session: AsyncSession, case_id: int) -> CaseFile:
+    case = await _case(session, case_id)
+    events = list(await session.scalars(select(ComplaintEvent).where(
+        ComplaintEvent.complaint_id == case_id).order_by(ComplaintEvent.at, ComplaintEvent.id)))
+    calls = list(await session.scalars(select(ComplaintCall.call_id).where(
+        ComplaintCall.complaint_id == case_id).order_by(ComplaintCall.call_id)))
+    recordings = list(await session.scalars(select(ComplaintRecording.recording_id).where(
+        ComplaintRecording.complaint_id == case_id).order_by(ComplaintRecording.recording_id)))
+    return CaseFile(case, events, calls, recordings)

@@ -28,6 +28,7 @@ from clinicall.web import (
     audit_api,
     auth_views,
     callbacks_api,
+    complaint_case_api,
     complaint_flag_api,
     complaint_report_api,
     complaints_api,
@@ -157,6 +158,7 @@ def build_app(
     complaint_report_api.add_routes(app)
     audit_api.add_routes(app)
     complaints_api.add_routes(app)  # before add_metrics: it adds to /metrics
+    complaint_case_api.add_routes(app)  # after the report: /api/complaints/{id} matches it
     reports_api.add_metrics(app)
     console_assets.add_routes(app)
     wallboard.add_routes(app)

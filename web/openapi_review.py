@@ -105,6 +105,29 @@ def review_operations(answers: Builder, body: Builder, json: Builder) -> dict[st
             "parameters": [_path("id")],
             "requestBody": body({"call_id": {"type": "integer"}}, ["call_id"]),
             "responses": answers("linked", OBJECT, 400, 404)}},
+        "/api/complaints/{id}": {"get": {
+            "summary": "The case file: the case, participants, every event, its calls and "
+                       "recordings, the reply sent",
+            "parameters": [_path("id")],
+            "responses": answers("the case file", OBJECT, 404)}},
+        "/api/complaints/{id}/notes": {"post": {
+            "summary": "A note on a case", "parameters": [_path("id")],
+            "requestBody": body({"note": TEXT}, ["note"]),
+            "responses": answers("added", OBJECT, 400, 404)}},
+        "/api/complaints/{id}/reply": {"post": {
+            "summary": "What the patient was sent", "parameters": [_path("id")],
+            "requestBody": body({"reply": TEXT}, ["reply"]),
+            "responses": answers("stored", OBJECT, 400, 404)}},
+        "/api/complaints/{id}/owner": {"post": {
+            "summary": "Who runs the case", "parameters": [_path("id")],
+            "requestBody": body({"username": TEXT}, ["username"]),
+            "responses": answers("set", OBJECT, 400, 404)}},
+        "/api/complaints/{id}/calls/by-number": {"post": {
+            "summary": "Link every call from a number on a day (the clinic's zone) and their "
+                       "recordings",
+            "parameters": [_path("id")],
+            "requestBody": body({"number": TEXT, "date": DATE}, ["number", "date"]),
+            "responses": answers("linked", OBJECT, 400, 404)}},
         "/api/operator/complaint": {"post": {
             "summary": "The operator flags the call they took as a complaint: a case is "
                        "opened for it (or the one it has is returned)",
