@@ -28,6 +28,7 @@ from clinicall.web.admin_store import (
     set_role,
     users_with_sessions,
 )
+from clinicall.web.audit_api import newest
 from clinicall.web.i18n import Lang, language_of, tr
 from clinicall.web.keys import AUTH, CLOCK, CONFIG, IDENTITY, SESSIONS
 from clinicall.web.pages import csrf_input, esc, language_links, layout, logout_forms
@@ -35,6 +36,8 @@ from clinicall.web.password_policy import MIN_LENGTH, policy_problem
 from clinicall.web.users import UserExistsError, add_user
 
 MAX_FIELD = 256
+#: The access audit's newest rows shown on the page (the whole is the CSV export).
+AUDIT_ROWS = 50
 
 
 def _weak(lang: Lang, password: str, username: str) -> str | None:
@@ -105,6 +108,14 @@ async def admin_page(request: web.Request, message: str = "",
                     for k in ("user_name", "role", "active", "sessions"))
     session_heads = "".join(f"<th>{esc(tr(lang, k))}</th>" for k in
                             ("user_name", "role", "started", "last_seen", "expires"))
+    audit_rows = "".join(
+        f'<tr data-audit="{a.id}"><td>{local(a.at)}</td><td>{esc(name or "—")}</td>'
+        f"<td>{esc(a.action.value)}</td><td>#{a.recording_id or ''}</td>"
+        f"<td>{esc(a.remote_addr or '')}</td><td>{esc(a.reason or '')}</td></tr>"
+        for a, name in await newest(request, AUDIT_ROWS))
+    audit_heads = "".join(f"<th>{esc(tr(lang, k))}</th>" for k in
+                          ("audit_when", "user_name", "audit_action", "audit_recording",
+                           "audit_address", "audit_reason"))
     main = f"""
   <section><h2>{esc(tr(lang, "users"))}</h2>
   <div class="scroll"><table id="users"><thead><tr>{heads}<th></th></tr></thead>
@@ -119,7 +130,12 @@ async def admin_page(request: web.Request, message: str = "",
     <button type="submit">{esc(tr(lang, "add"))}</button></form></section>
   <section><h2>{esc(tr(lang, "sessions"))}</h2>
   <div class="scroll"><table id="sessions"><thead><tr>{session_heads}<th></th></tr></thead>
-  <tbody>{session_rows}</tbody></table></div></section>"""
+  <tbody>{session_rows}</tbody></table></div></section>
+  <section><h2>{esc(tr(lang, "audit_title"))}</h2>
+  <p>{esc(tr(lang, "audit_newest", n=AUDIT_ROWS))}
+  <a href="/api/audit.csv" download>{esc(tr(lang, "audit_export"))}</a></p>
+  <div class="scroll"><table id="audit"><thead><tr>{audit_heads}</tr></thead>
+  <tbody>{audit_rows}</tbody></table></div></section>"""
     html = _frame(request, tr(lang, "admin"), "/admin", main, message)
     return web.Response(text=html, content_type="text/html", status=status)
 

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from clinicall.db.models import RecordingAccess
+from clinicall.db.models import RecordingAccess, User
 from clinicall.web.keys import SESSIONS
 
 PAGE = 500
@@ -39,6 +39,17 @@ async def _rows_after(request: web.Request, after: int, limit: int) -> list[dict
         rows = await session.scalars(select(RecordingAccess).where(RecordingAccess.id > after)
                                      .order_by(RecordingAccess.id).limit(limit))
         return [_row(r) for r in rows]
+
+
+async def newest(request: web.Request, limit: int) -> list[tuple[RecordingAccess, str | None]]:
+    """The newest rows with the user's name (None: the command line), newest first, for the
+    admin page."""
+    async with request.app[SESSIONS]() as session:
+        rows = await session.execute(
+            select(RecordingAccess, User.username)
+            .outerjoin(User, User.id == RecordingAccess.user_id)
+            .order_by(RecordingAccess.id.desc()).limit(limit))
+        return [(access, name) for access, name in rows.all()]
 
 
 async def page(request: web.Request) -> web.Response:

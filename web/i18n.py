@@ -488,6 +488,18 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
                                "en": "investigating"},
     "rec_case_resolved": {"uk": "рішення прийнято", "ru": "решение принято", "en": "resolved"},
     "rec_case_reviewed": {"uk": "розібрано", "ru": "разобрано", "en": "reviewed"},
+    # the admin page's access audit (web.admin_pages, web.audit_api)
+    "audit_title": {"uk": "Журнал доступу до записів", "ru": "Журнал доступа к записям",
+                    "en": "Recordings access audit"},
+    "audit_newest": {"uk": "Останні {n} записів журналу.", "ru": "Последние {n} записей журнала.",
+                     "en": "The newest {n} rows."},
+    "audit_export": {"uk": "Експорт усього журналу (CSV)", "ru": "Экспорт всего журнала (CSV)",
+                     "en": "Export the whole audit (CSV)"},
+    "audit_when": {"uk": "Коли", "ru": "Когда", "en": "When"},
+    "audit_action": {"uk": "Дія", "ru": "Действие", "en": "Action"},
+    "audit_recording": {"uk": "Запис", "ru": "Запись", "en": "Recording"},
+    "audit_address": {"uk": "Адреса", "ru": "Адрес", "en": "Address"},
+    "audit_reason": {"uk": "Причина", "ru": "Причина", "en": "Reason"},
 }
 
 

@@ -12,11 +12,21 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from store_writes import writing
 
-from clinicall.db.models import Role, User, WebSession
+from clinicall.db.models import (
+    Call,
+    Direction,
+    Recording,
+    RecordingAction,
+    Role,
+    User,
+    WebSession,
+)
+from clinicall.recordings.audit import Access, AuditLog
 from clinicall.web.password_policy import policy_problem
 
-from .web_fixtures import Account, log_in
+from .web_fixtures import NOW, Account, log_in
 
 Client = TestClient[web.Request, web.Application]
 GOOD = "violet river under the old bridge"
@@ -145,3 +155,31 @@ async def test_only_admins_open_the_admin_page(
 ) -> None:
     await log_in(client, accounts[Role.MANAGER])
     assert (await client.get("/admin")).status == 403
+
+
+async def test_the_admin_page_shows_the_newest_audit_rows_and_links_the_export(
+    client: Client, accounts: dict[Role, Account], db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await _user(db_sessions, accounts[Role.ADMIN].username)
+    async with writing(db_sessions) as session:
+        call = Call(call_key="A1", direction=Direction.INBOUND, caller="+380671112233",
+                    started_at=NOW, missed=False)
+        session.add(call)
+        await session.flush()
+        call_id = call.id
+    async with db_sessions.begin() as session:
+        recording = Recording(call_id=call_id, call_key="A1", path="a1.ogg", format="ogg",
+                              size_bytes=1, sha256="d" * 64, started_at=NOW, imported_at=NOW)
+        session.add(recording)
+        await session.flush()
+        await AuditLog().append(session, Access(recording.id, admin.id, RecordingAction.PLAY,
+                                                remote_addr="10.0.0.5",
+                                                reason="complaint review"), NOW)
+    await log_in(client, accounts[Role.ADMIN])
+    page = await (await client.get("/admin")).text()
+    row = page[page.index('<tr data-audit="'):]
+    row = row[:row.index("</tr>")]
+    for shown in (accounts[Role.ADMIN].username, "play", f"#{recording.id}", "10.0.0.5",
+                  "complaint review"):
+        assert shown in row, shown
+    assert 'href="/api/audit.csv"' in page
