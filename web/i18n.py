@@ -394,6 +394,8 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "rec_min_s": {"uk": "Від, с", "ru": "От, с", "en": "Min s"},
     "rec_max_s": {"uk": "До, с", "ru": "До, с", "en": "Max s"},
     "rec_search": {"uk": "Шукати", "ru": "Искать", "en": "Search"},
+    "rec_topic": {"uk": "Тема", "ru": "Тема", "en": "Topic"},
+    "rec_complaint": {"uk": "Скарга №", "ru": "Жалоба №", "en": "Complaint #"},
     "rec_why": {"uk": "Чому ви слухаєте?", "ru": "Почему вы слушаете?",
                 "en": "Why are you listening?"},
     "rec_reason_complaint": {"uk": "розгляд скарги", "ru": "рассмотрение жалобы",

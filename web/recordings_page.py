@@ -99,6 +99,8 @@ async def page(request: web.Request) -> web.Response:
  <label>{t("rec_digits")} <input name="digits" size="6" inputmode="numeric"></label>
  <label>{t("rec_min_s")} <input name="min_s" size="4"></label>
  <label>{t("rec_max_s")} <input name="max_s" size="4"></label>
+ <label>{t("rec_topic")} <input name="topic" size="10"></label>
+ <label>{t("rec_complaint")} <input name="complaint" size="5" inputmode="numeric"></label>
  <button type="submit">{t("rec_search")}</button>
 </form>
 <p id="message" role="status"></p>

@@ -159,6 +159,14 @@ async def test_manager_searches_plays_and_seeks_and_one_audit_row_is_written(
     await page.click("#search button[type=submit]")
     await page.wait_for_selector("text=Знайдено записів: 1")
     assert "\u2022\u2022\u20222233" in await page.inner_text("#results")
+    await page.fill("input[name=digits]", "")
+    await page.fill("input[name=complaint]", "999")  # no such case: nothing
+    await page.click("#search button[type=submit]")
+    await page.wait_for_selector("text=Знайдено записів: 0")
+    await page.fill("input[name=complaint]", "1")  # the case the call is linked to
+    await page.fill("input[name=topic]", "gynecology")
+    await page.click("#search button[type=submit]")
+    await page.wait_for_selector("text=Знайдено записів: 1")
     overdue = page.locator("#cases tr.overdue")
     await overdue.wait_for()
     assert "rude on the phone" in await overdue.inner_text()
@@ -265,7 +273,8 @@ async def test_operator_is_refused_the_page_and_the_api(browser: Any, site: Site
 
 #: The page's own labels (not the clinic's data): each must be shown in the viewer's language.
 PAGE_LABELS = ("rec_title", "rec_sub", "rec_from", "rec_to", "rec_queue", "rec_operator",
-               "rec_digits", "rec_search", "rec_why", "rec_when", "rec_number", "rec_duration",
+               "rec_digits", "rec_topic", "rec_complaint", "rec_search", "rec_why", "rec_when",
+               "rec_number", "rec_duration",
                "rec_holds", "rec_held_since", "rec_by", "rec_why_col", "rec_cases",
                "rec_opened", "rec_state", "rec_summary", "rec_due", "rec_listen",
                "rec_release", "rec_case_new")
