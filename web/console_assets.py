@@ -275,6 +275,7 @@ OPERATOR_JS = """
         (c.topic ? " \u00b7 " + c.topic : "") + " \u00b7 " + c.summary);
       show("pop", true);
       show("after-call", false);
+      show("flag", call.phase === "in_call");
     } else {
       show("pop", false);
       if (lastCall && lastCall.phase === "in_call") {
@@ -283,6 +284,7 @@ OPERATOR_JS = """
         document.getElementById("disposition-done").textContent = "";
         show("after-call", true);
       }
+      show("flag", !!lastCall);
     }
   }
   function markFeed() {
@@ -325,8 +327,25 @@ OPERATOR_JS = """
       done.textContent = words.saved;
       lastCall = null;
       show("after-call", false);
+      show("flag", false);
     }
   }
+  async function flag(call, tries) {  // "this call is a complaint": a case for it
+    const done = document.getElementById("flag-done");
+    const result = await post("/api/operator/complaint",
+      {call_id: call.call_id, note: document.getElementById("flag-note").value});
+    if (result && result.status === 409 && tries > 0) {
+      done.textContent = words.saving;  // the account writes the call shortly after it ends
+      setTimeout(() => flag(call, tries - 1), 1500);
+      return;
+    }
+    if (result && result.status < 300) {
+      error("");
+      done.textContent = words.flag_done.replace("{id}", result.answer.case_id);
+      document.getElementById("flag-note").value = "";
+    }
+  }
+  document.getElementById("flag-complaint").onclick = () => { if (lastCall) flag(lastCall, 10); };
   for (const button of document.querySelectorAll("button.disposition")) {
     button.onclick = () => { if (lastCall) dispose(button.dataset.disposition, 10); };
   }

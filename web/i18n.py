@@ -502,6 +502,12 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "audit_recording": {"uk": "Запис", "ru": "Запись", "en": "Recording"},
     "audit_address": {"uk": "Адреса", "ru": "Адрес", "en": "Address"},
     "audit_reason": {"uk": "Причина", "ru": "Причина", "en": "Reason"},
+    # the operator's complaint flag (web.operator_desk, web.complaint_flag_api)
+    "flag_complaint": {"uk": "Це скарга", "ru": "Это жалоба", "en": "This call is a complaint"},
+    "flag_note": {"uk": "Що сталося (необов'язково)", "ru": "Что случилось (необязательно)",
+                  "en": "What happened (optional)"},
+    "flag_done": {"uk": "Скаргу №{id} відкрито", "ru": "Жалоба №{id} открыта",
+                  "en": "Complaint case #{id} opened"},
 }
 
 

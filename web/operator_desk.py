@@ -160,7 +160,7 @@ async def _push_context(app: web.Application) -> AsyncIterator[None]:
 
 OPERATOR_WORDS = ("incoming_call", "on_the_line", "none", "logged_in", "logged_out",
                   "queue_log_in", "queue_log_out", "paused", "live", "stale", "saved", "saving",
-                  "no_answer", "callback", "complaint", "attempts")
+                  "no_answer", "callback", "complaint", "attempts", "flag_done")
 
 
 def my_callbacks_url(queues: Iterable[str]) -> str:
@@ -220,6 +220,10 @@ def render_operator_page(request: web.Request) -> str:
     <p>{esc(tr(lang, "what_was_call"))} <span id="after-call-id"></span>?</p>
     <div class="dispositions">{dispositions}</div>
   </section>
+  <section aria-label="{esc(tr(lang, "flag_complaint"))}" id="flag" hidden>
+  <label>{esc(tr(lang, "flag_note"))} <input id="flag-note" maxlength="500"></label>
+  <button type="button" id="flag-complaint">{esc(tr(lang, "flag_complaint"))}</button>
+  <span id="flag-done" role="status"></span></section>
   <p id="disposition-done" role="status"></p>
   <section aria-label="{esc(tr(lang, "my_queues"))}"><h2>{esc(tr(lang, "my_queues"))}</h2>
   <div class="scroll"><table id="my-queues" class="grid"><thead><tr>

@@ -6,7 +6,8 @@
 - operator: op102 pauses with a reason (seen in the engine's queue status and on the
   wallboard), resumes, gets a
   real call routed to them with a screen-pop (IVR path in words, a previous call of the
-  number), and marks it resolved: the disposition and the caller's name are on the call."""
+  number), flags it as a complaint (a case linked to the call) and marks it resolved: the
+  disposition and the caller's name are on the call."""
 
 from __future__ import annotations
 
@@ -23,7 +24,14 @@ from store_writes import writing
 
 from clinicall.app import Running, operator_desk, running
 from clinicall.controller.port import QueueMemberStatus
-from clinicall.db.models import Call, Direction, MissCause, Role
+from clinicall.db.models import (
+    Call,
+    Complaint,
+    ComplaintCall,
+    Direction,
+    MissCause,
+    Role,
+)
 from clinicall.sandbox.errors import SandboxUnavailable
 from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings import load_config
@@ -176,6 +184,9 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
         assert "missed (abandoned)" in await page.inner_text("#pop-previous")
 
         await page.locator("#after-call").wait_for(state="visible", timeout=30000)
+        await page.fill("#flag-note", "shouted at the front desk")  # the call just taken
+        await page.click("#flag-complaint")
+        await page.locator("#flag-done", has_text="Complaint case #").wait_for(timeout=20000)
         await page.click('button[data-disposition="resolved"]')
         await page.locator("#disposition-done", has_text="saved").wait_for(timeout=20000)
         async with parts.sessions() as session:
@@ -183,6 +194,12 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
         assert stored is not None
         assert (stored.disposition, stored.disposition_by) == ("resolved", "op102")
         assert stored.caller_name == "Patient"
+        async with parts.sessions() as session:
+            case = await session.scalar(select(Complaint).join(
+                ComplaintCall, ComplaintCall.complaint_id == Complaint.id).where(
+                ComplaintCall.call_id == stored.id))
+            assert case is not None
+        assert case.summary.endswith(": shouted at the front desk")
     except Exception:
         await page.screenshot(path=str(tmp_path / "operator-asterisk-failure.png"),
                               full_page=True)
