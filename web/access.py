@@ -83,6 +83,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     "/api/operator/pause": frozenset({Role.OPERATOR}),
     "/api/operator/disposition": frozenset({Role.OPERATOR}),
     "/api/operator/complaint": frozenset({Role.OPERATOR}),
+    "/api/operator/calls": frozenset({Role.OPERATOR}),
     "/api/openapi.json": EVERYONE,
     "/admin": frozenset({Role.ADMIN}),
     "/admin/users": frozenset({Role.ADMIN}),

@@ -249,6 +249,32 @@ OPERATOR_JS = """
     }
     jobs.tBodies[0].replaceChildren(...rows);
   }
+  async function loadMyCalls() {  // the calls this operator took: each may be flagged
+    const table = document.getElementById("my-calls");
+    const response = await fetch("/api/operator/calls", {credentials: "same-origin"});
+    if (!response.ok) return;
+    const rows = (await response.json()).calls.map((c) => {
+      const row = document.createElement("tr");
+      row.dataset.call = c.call_id;
+      for (const v of [c.at_local, c.number, c.route || "\u2014", c.disposition || "\u2014"]) {
+        row.append(Object.assign(document.createElement("td"), {textContent: v}));
+      }
+      const cell = document.createElement("td");
+      const button = Object.assign(document.createElement("button"),
+        {type: "button", className: "flag-call", textContent: words.flag_complaint});
+      button.onclick = async () => {
+        const result = await post("/api/operator/complaint", {call_id: c.call_id});
+        if (result && result.status < 300) {
+          cell.textContent = words.flag_done.replace("{id}", result.answer.case_id);
+        }
+      };
+      cell.append(button);
+      row.append(cell);
+      return row;
+    });
+    table.tBodies[0].replaceChildren(...rows);
+  }
+  document.getElementById("my-calls-refresh").onclick = loadMyCalls;
   document.getElementById("callbacks-refresh").onclick = loadCallbacks;
   function paintCall(call) {
     if (call) {
@@ -280,6 +306,7 @@ OPERATOR_JS = """
       show("pop", false);
       if (lastCall && lastCall.phase === "in_call") {
         loadCallbacks();  // a call just ended: the jobs may have changed
+        setTimeout(loadMyCalls, 3000);  // and it joins their calls once the account has it
         document.getElementById("after-call-id").textContent = lastCall.number;
         document.getElementById("disposition-done").textContent = "";
         show("after-call", true);
@@ -351,6 +378,7 @@ OPERATOR_JS = """
   }
   setInterval(markFeed, 1000);  // a local clock only: no request
   loadCallbacks();
+  loadMyCalls();
   connect();
 })();""" + APPLY_JS
 

@@ -506,6 +506,9 @@ CATALOGUE: dict[str, dict[Lang, str]] = {
     "flag_complaint": {"uk": "Це скарга", "ru": "Это жалоба", "en": "This call is a complaint"},
     "flag_note": {"uk": "Що сталося (необов'язково)", "ru": "Что случилось (необязательно)",
                   "en": "What happened (optional)"},
+    "my_calls": {"uk": "Мої дзвінки за 7 днів", "ru": "Мои звонки за 7 дней",
+                 "en": "My calls, last 7 days"},
+    "disposition": {"uk": "Підсумок", "ru": "Итог", "en": "Disposition"},
     "flag_done": {"uk": "Скаргу №{id} відкрито", "ru": "Жалоба №{id} открыта",
                   "en": "Complaint case #{id} opened"},
 }

@@ -63,6 +63,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "requestBody": _body({"paused": {"type": "boolean"}, "reason": {"type": "string"}},
                              ["paused"]),
         "responses": _answers("done", OBJECT, 400, 502, 503)}},
+    "/api/operator/calls": {"get": {
+        "summary": "The calls this operator took in the last 7 days (their own only)",
+        "responses": _answers("the calls", OBJECT, 409)}},
     "/api/operator/disposition": {"post": {
         "summary": "What the operator's call was (console.dispositions), stored on the call",
         "requestBody": _body({"call_id": {"type": "string"},

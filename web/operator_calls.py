@@ -32,6 +32,26 @@ async def previous_calls(sessions: async_sessionmaker[AsyncSession], number: str
              "outcome": _outcome(c), "disposition": c.disposition or ""} for c in calls]
 
 
+OWN_DAYS = 7
+OWN_MAX = 20
+
+
+async def own_calls(sessions: async_sessionmaker[AsyncSession], operator_id: str,
+                    now: datetime, *, zone: ZoneInfo) -> list[dict[str, object]]:
+    """The calls the operator took in the last 7 days, newest first (an operator sees only
+    their own history): what they may flag as a complaint afterwards."""
+    since = now - timedelta(days=OWN_DAYS)
+    async with sessions() as session:
+        calls = (await session.scalars(
+            select(Call).join(QueueAttempt, QueueAttempt.call_id == Call.id)
+            .where(QueueAttempt.agent == operator_id, QueueAttempt.joined_at >= since,
+                   QueueAttempt.connected_at.is_not(None))
+            .order_by(Call.started_at.desc()).limit(OWN_MAX))).unique().all()
+    return [{"call_id": c.call_key, "number": c.caller or "",
+             "at_local": c.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+             "route": c.route or "", "disposition": c.disposition or ""} for c in calls]
+
+
 def _outcome(call: Call) -> str:
     if call.missed:
         return f"missed ({call.miss_cause.value})" if call.miss_cause else "missed"

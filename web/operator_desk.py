@@ -29,7 +29,12 @@ from clinicall.web.csrf import same_site
 from clinicall.web.delta_sockets import DeltaSockets
 from clinicall.web.i18n import Lang, language_of, tr, words_json
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS
-from clinicall.web.operator_calls import DispositionRefused, previous_calls, store_disposition
+from clinicall.web.operator_calls import (
+    DispositionRefused,
+    own_calls,
+    previous_calls,
+    store_disposition,
+)
 from clinicall.web.operator_open_cases import open_cases
 from clinicall.web.operator_view import (
     LiveCallLike,
@@ -160,7 +165,8 @@ async def _push_context(app: web.Application) -> AsyncIterator[None]:
 
 OPERATOR_WORDS = ("incoming_call", "on_the_line", "none", "logged_in", "logged_out",
                   "queue_log_in", "queue_log_out", "paused", "live", "stale", "saved", "saving",
-                  "no_answer", "callback", "complaint", "attempts", "flag_done")
+                  "no_answer", "callback", "complaint", "attempts", "flag_done",
+                  "flag_complaint")
 
 
 def my_callbacks_url(queues: Iterable[str]) -> str:
@@ -242,6 +248,12 @@ def render_operator_page(request: web.Request) -> str:
   <th>{esc(tr(lang, "number"))}</th><th>{esc(tr(lang, "queue"))}</th>
   <th>{esc(tr(lang, "reason"))}</th><th>{esc(tr(lang, "state"))}</th>
   <th>{esc(tr(lang, "due"))}</th><th>{esc(tr(lang, "attempts"))}</th></tr>
+  </thead><tbody></tbody></table></div></section>
+  <section aria-label="{esc(tr(lang, "my_calls"))}"><h2>{esc(tr(lang, "my_calls"))}</h2>
+  <button type="button" id="my-calls-refresh">{esc(tr(lang, "refresh"))}</button>
+  <div class="scroll"><table id="my-calls" class="grid"><thead><tr>
+  <th>{esc(tr(lang, "when"))}</th><th>{esc(tr(lang, "number"))}</th>
+  <th>{esc(tr(lang, "route"))}</th><th>{esc(tr(lang, "disposition"))}</th><th></th></tr>
   </thead><tbody></tbody></table></div></section>
 </main>"""
     return layout(f"{tr(lang, 'my_desk')} — clinicall", body,
@@ -344,6 +356,18 @@ async def api_disposition(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def api_my_calls(request: web.Request) -> web.Response:
+    """``GET /api/operator/calls``: the calls this operator took in the last 7 days."""
+    config = request.app[CONFIG]
+    operator = operator_of(config, request[IDENTITY].username)
+    if operator is None:  # the role allows it: the config lacks the operator (the admin's fix)
+        raise api_error(web.HTTPConflict, "no operator with this id in the config",
+                        "not_an_operator")
+    calls = await own_calls(request.app[SESSIONS], operator.id, request.app[CLOCK](),
+                            zone=config.clinic.zone)
+    return web.json_response({"calls": calls})
+
+
 def add_routes(app: web.Application, desk: DeskLike | None) -> None:
     app[DESK] = desk
     app.cleanup_ctx.append(_push_context)
@@ -353,6 +377,7 @@ def add_routes(app: web.Application, desk: DeskLike | None) -> None:
     app.router.add_post("/api/operator/queue", api_queue)
     app.router.add_post("/api/operator/pause", api_pause)
     app.router.add_post("/api/operator/disposition", api_disposition)
+    app.router.add_get("/api/operator/calls", api_my_calls)
 
 
 async def _close_sockets(app: web.Application) -> None:

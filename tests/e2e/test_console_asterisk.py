@@ -7,7 +7,8 @@
   wallboard), resumes, gets a
   real call routed to them with a screen-pop (IVR path in words, a previous call of the
   number), flags it as a complaint (a case linked to the call) and marks it resolved: the
-  disposition and the caller's name are on the call."""
+  disposition and the caller's name are on the call; the call is then in the operator's own
+  history, where flagging it again gives the same case."""
 
 from __future__ import annotations
 
@@ -200,6 +201,10 @@ async def test_an_operator_pauses_and_gets_a_screen_pop_and_a_disposition(
                 ComplaintCall.call_id == stored.id))
             assert case is not None
         assert case.summary.endswith(": shouted at the front desk")
+        await page.click("#my-calls-refresh")  # the call is in their own history now
+        taken = page.locator(f'#my-calls tr[data-call="{call}"]')
+        await taken.locator("button.flag-call").click()  # flagged again: the same case
+        await taken.locator("td", has_text=f"Complaint case #{case.id}").wait_for(timeout=5000)
     except Exception:
         await page.screenshot(path=str(tmp_path / "operator-asterisk-failure.png"),
                               full_page=True)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from store_writes import writing
 
-from clinicall.db.models import Role
+from clinicall.db.models import Call, Direction, QueueAttempt, Role
 from clinicall.settings.models import ClinicConfig
 from clinicall.web import build_app
 from clinicall.web.i18n import tr
@@ -207,3 +209,23 @@ async def test_other_roles_are_refused_and_no_controller_is_a_503(
                                      json={"paused": False})
         assert response.status == 503
         assert (await response.json())["code"] == "no_controller"
+
+
+async def test_an_operator_lists_only_the_calls_they_took(
+    desk_client: tuple[Client, FakeDesk, str], db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    client, _, _ = desk_client
+    async with writing(db_sessions) as session:
+        for key, agent, answered in (("mine", "op102", True), ("theirs", "op104", True),
+                                     ("rang me", "op102", False),
+                                     ("last month", "op102", True)):
+            at = NOW - (timedelta(days=30) if key == "last month" else timedelta(hours=1))
+            call = Call(call_key=key, direction=Direction.INBOUND, caller="+380671112233",
+                        started_at=at, missed=not answered, route="gynecology")
+            call.queue_attempts.append(QueueAttempt(
+                channel_id=key, queue="gynecology", joined_at=at, agent=agent,
+                connected_at=at + timedelta(seconds=5) if answered else None))
+            session.add(call)
+    response = await client.get("/api/operator/calls")
+    assert response.status == 200
+    assert [c["call_id"] for c in (await response.json())["calls"]] == ["mine"]
