@@ -26,7 +26,7 @@ from clinicall.web.admin_store import (
     set_role,
     users_with_sessions,
 )
-from clinicall.web.api_errors import api_error
+from clinicall.web.api_errors import api_error, json_object
 from clinicall.web.i18n import tr
 from clinicall.web.keys import AUTH, CLOCK, IDENTITY, SESSIONS
 from clinicall.web.password_policy import MIN_LENGTH, policy_problem
@@ -38,12 +38,7 @@ ACTIONS = ("role", "disable", "enable", "password")
 
 async def _body(request: web.Request) -> dict[str, str]:
     """The JSON object's string fields (each at most MAX_FIELD characters)."""
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict):
-        raise api_error(web.HTTPBadRequest, "the body must be a JSON object", "not_json_object")
+    body = await json_object(request)
     return {k: v[:MAX_FIELD] for k, v in body.items() if isinstance(v, str)}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -30,6 +31,17 @@ def api_error(kind: type[web.HTTPError], message: str, code: str) -> web.HTTPErr
     ``bad_request``), for a program to tell apart errors of one status."""
     return kind(text=json.dumps({"error": message, "code": code}),
                 content_type="application/json")
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; anything else is a 400 ``not_json_object``."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise api_error(web.HTTPBadRequest, "the body must be a JSON object", "not_json_object")
+    return body
 
 
 def _is_api(request: web.Request) -> bool:

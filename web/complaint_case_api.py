@@ -26,8 +26,8 @@ from sqlalchemy import select
 
 from clinicall.db.models import User
 from clinicall.recordings import complaints
-from clinicall.web.api_errors import api_error
-from clinicall.web.complaints_api import _body, _case_id, _view
+from clinicall.web.api_errors import api_error, json_object
+from clinicall.web.complaints_api import case_id_of, case_view
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, SESSIONS
 
 MAX_TEXT = 4000
@@ -43,7 +43,7 @@ def _text(body: Mapping[str, Any], key: str) -> str:
 
 
 async def case_file(request: web.Request) -> web.Response:
-    case_id, now = _case_id(request), request.app[CLOCK]()
+    case_id, now = case_id_of(request), request.app[CLOCK]()
     async with request.app[SESSIONS]() as session:
         try:
             found = await complaints.case_file(session, case_id)
@@ -52,7 +52,7 @@ async def case_file(request: web.Request) -> web.Response:
         names: dict[int, str] = {user_id: name for user_id, name in
                                  (await session.execute(select(User.id, User.username))).all()}
         case = found.case
-        view = {**_view(case, now), "phone": case.phone, "reply": case.reply,
+        view = {**case_view(case, now), "phone": case.phone, "reply": case.reply,
                 "resolution": case.resolution,
                 "owner": names.get(case.owner_id) if case.owner_id else None,
                 "participants": list(request.app[CONFIG].complaints.participants),
@@ -64,7 +64,7 @@ async def case_file(request: web.Request) -> web.Response:
 
 
 async def _write(request: web.Request, step: str, body: Mapping[str, Any]) -> web.Response:
-    case_id, now, who = _case_id(request), request.app[CLOCK](), request[IDENTITY]
+    case_id, now, who = case_id_of(request), request.app[CLOCK](), request[IDENTITY]
     try:
         async with request.app[SESSIONS]() as session, session.begin():
             if step == "note":
@@ -88,19 +88,19 @@ async def _write(request: web.Request, step: str, body: Mapping[str, Any]) -> we
 
 
 async def note(request: web.Request) -> web.Response:
-    return await _write(request, "note", await _body(request))
+    return await _write(request, "note", await json_object(request))
 
 
 async def reply(request: web.Request) -> web.Response:
-    return await _write(request, "reply", await _body(request))
+    return await _write(request, "reply", await json_object(request))
 
 
 async def owner(request: web.Request) -> web.Response:
-    return await _write(request, "owner", await _body(request))
+    return await _write(request, "owner", await json_object(request))
 
 
 async def attach_by_number(request: web.Request) -> web.Response:
-    case_id, body = _case_id(request), await _body(request)
+    case_id, body = case_id_of(request), await json_object(request)
     number, day = body.get("number"), body.get("date")
     if not isinstance(number, str) or not E164.fullmatch(number):
         raise api_error(web.HTTPBadRequest, "number: as the account stores it, E.164 "

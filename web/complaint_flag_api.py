@@ -11,6 +11,7 @@ import json
 from aiohttp import web
 
 from clinicall.recordings.complaint_flags import MAX_NOTE, FlagRefused, flag_call
+from clinicall.web.api_errors import json_object
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, SESSIONS
 from clinicall.web.operator_view import operator_of
 
@@ -26,12 +27,7 @@ async def flag(request: web.Request) -> web.Response:
     if operator is None:
         # the role allows it: the config lacks this operator (an administrator's fix), 409
         raise _error(web.HTTPConflict, "no operator with this id in the config")
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object")
+    body = await json_object(request)
     call_id, note = body.get("call_id"), body.get("note", "")
     if not isinstance(call_id, str) or not call_id or len(call_id) > 64:
         raise _error(web.HTTPBadRequest, "call_id: the call's id from the screen-pop")

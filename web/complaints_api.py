@@ -12,7 +12,7 @@ The rules are :mod:`recordings.complaints`'; docs/recordings.md, "Complaint case
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db.models import Complaint, ComplaintState
 from clinicall.recordings import complaints
+from clinicall.web.api_errors import json_object
 from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, SESSIONS
 from clinicall.web.reports_api import METRICS_EXTRA
 
@@ -61,24 +62,14 @@ def _bad(problem: str) -> web.HTTPBadRequest:
                               content_type="application/json")
 
 
-async def _body(request: web.Request) -> Mapping[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise _bad("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise _bad("the body must be a JSON object")
-    return body
-
-
-def _case_id(request: web.Request) -> int:
+def case_id_of(request: web.Request) -> int:
     raw = request.match_info["id"]
     if not raw.isdigit() or len(raw) > 18:
         raise web.HTTPNotFound(text='{"error": "no such case"}', content_type="application/json")
     return int(raw)
 
 
-def _view(case: Complaint, now: datetime) -> dict[str, Any]:
+def case_view(case: Complaint, now: datetime) -> dict[str, Any]:
     return {"id": case.id, "state": case.state.value, "summary": case.summary,
             "topic": case.topic, "owner_id": case.owner_id,
             "opened_at": case.opened_at.isoformat(), "due_at": case.due_at.isoformat(),
@@ -92,11 +83,11 @@ async def list_cases(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         cases = await session.scalars(select(Complaint).order_by(Complaint.opened_at.desc())
                                       .limit(MAX_LIST))
-        return web.json_response({"complaints": [_view(c, now) for c in cases]})
+        return web.json_response({"complaints": [case_view(c, now) for c in cases]})
 
 
 async def create_case(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     summary, topic, phone = body.get("summary"), body.get("topic"), body.get("phone")
     call_id = body.get("call_id")
     if not isinstance(summary, str) or not 0 < len(summary.strip()) <= 4000:
@@ -115,15 +106,15 @@ async def create_case(request: web.Request) -> web.Response:
                 session, request.app[CONFIG].complaints, summary=summary, now=now,
                 phone=phone, call_id=call_id, topic=topic, owner_id=who.user_id,
                 user_id=who.user_id)
-            view = _view(case, now)
+            view = case_view(case, now)
     except complaints.CaseError as exc:
         raise _bad(str(exc)) from None
     return web.json_response(view, status=201)
 
 
 async def change_state(request: web.Request) -> web.Response:
-    case_id = _case_id(request)
-    body = await _body(request)
+    case_id = case_id_of(request)
+    body = await json_object(request)
     try:
         state = ComplaintState(str(body.get("state")))
     except ValueError:
@@ -136,15 +127,15 @@ async def change_state(request: web.Request) -> web.Response:
         async with request.app[SESSIONS]() as session, session.begin():
             case = await complaints.advance(session, case_id, state, now=now,
                                             user_id=request[IDENTITY].user_id, note=note)
-            view = _view(case, now)
+            view = case_view(case, now)
     except complaints.CaseError as exc:
         raise _bad(str(exc)) from None
     return web.json_response(view)
 
 
 async def attach_call(request: web.Request) -> web.Response:
-    case_id = _case_id(request)
-    body = await _body(request)
+    case_id = case_id_of(request)
+    body = await json_object(request)
     call_id = body.get("call_id")
     if not isinstance(call_id, int) or isinstance(call_id, bool):
         raise _bad("call_id: a call's id")

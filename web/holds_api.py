@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from clinicall.db.models import RecordingHold
 from clinicall.recordings import holds
 from clinicall.recordings.audit import AuditLog
+from clinicall.web.api_errors import json_object
 from clinicall.web.keys import CLOCK, IDENTITY, SESSIONS
 
 Change = Callable[..., Awaitable[RecordingHold]]  # holds.set_hold or holds.release_hold
@@ -53,7 +53,7 @@ async def release(request: web.Request) -> web.Response:
 
 async def _change(request: web.Request, change: Change, *, status: int) -> web.Response:
     rid = _recording_id(request)
-    reason = (await _body(request)).get("reason")
+    reason = (await json_object(request)).get("reason")
     if not isinstance(reason, str):
         raise _error(web.HTTPBadRequest, "reason: why the recording is held or released")
     now = request.app[CLOCK]()
@@ -79,16 +79,6 @@ def _recording_id(request: web.Request) -> int:
     if not raw.isdigit() or len(raw) > 18:
         raise _error(web.HTTPNotFound, "no such recording")
     return int(raw)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise _error(web.HTTPBadRequest, "the body must be a JSON object")
-    return body
 
 
 def _error(cls: type[web.HTTPError], message: str) -> web.HTTPError:

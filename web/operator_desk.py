@@ -24,7 +24,7 @@ from typing import Protocol
 
 from aiohttp import WSMsgType, web
 
-from clinicall.web.api_errors import api_error
+from clinicall.web.api_errors import api_error, json_object
 from clinicall.web.csrf import same_site
 from clinicall.web.delta_sockets import DeltaSockets
 from clinicall.web.i18n import Lang, language_of, tr, words_json
@@ -272,17 +272,6 @@ async def operator_socket(request: web.Request) -> web.WebSocketResponse:
     return await request.app[OPERATOR_PUSH].serve(request, request[IDENTITY].username)
 
 
-async def _body(request: web.Request) -> dict[str, object]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise api_error(web.HTTPBadRequest, "the body must be a JSON object",
-                        "not_json_object") from None
-    if not isinstance(body, dict):
-        raise api_error(web.HTTPBadRequest, "the body must be a JSON object", "not_json_object")
-    return body
-
-
 def _desk(request: web.Request) -> tuple[DeskLike, str]:
     desk = request.app[DESK]
     if desk is None:
@@ -307,7 +296,7 @@ async def _engine_call(action: str, call: Awaitable[None]) -> web.Response:
 
 async def api_queue(request: web.Request) -> web.Response:
     desk, operator_id = _desk(request)
-    body = await _body(request)
+    body = await json_object(request)
     queue, logged_in = body.get("queue"), body.get("logged_in")
     operator = operator_of(request.app[CONFIG], operator_id)
     assert operator is not None
@@ -324,7 +313,7 @@ async def api_queue(request: web.Request) -> web.Response:
 
 async def api_pause(request: web.Request) -> web.Response:
     desk, operator_id = _desk(request)
-    body = await _body(request)
+    body = await json_object(request)
     paused, reason = body.get("paused"), body.get("reason", "")
     reasons = request.app[CONFIG].console.pause_reasons
     if not isinstance(paused, bool):
@@ -338,7 +327,7 @@ async def api_pause(request: web.Request) -> web.Response:
 
 async def api_disposition(request: web.Request) -> web.Response:
     _, operator_id = _desk(request)
-    body = await _body(request)
+    body = await json_object(request)
     call_id, disposition = body.get("call_id"), body.get("disposition")
     choices = request.app[CONFIG].console.dispositions
     if not isinstance(call_id, str) or not call_id or len(call_id) > 64:
