@@ -333,11 +333,17 @@ class CallbackStore:
         return job.id
 
     async def settle_answered(self, now: datetime) -> list[int]:
-        """Cancel (``called_in``) every open non-reminder job whose number had an inbound call
-        answered by an operator at or after the job's place: the patient got through."""
+        """Cancel (``called_in``) every open non-reminder job whose number reached an operator
+        in a queue at or after the job's place: the patient got through.
+
+        Either an inbound call from the number, or a call clinicall placed to it (a reminder
+        whose patient pressed 0 and was answered in the specialty's queue, docs/reminders.md):
+        since migration 0017 such a call is outbound, the patient's number its ``dialled``."""
+        patient = or_(and_(Call.direction == Direction.INBOUND.value,
+                           Call.caller == Callback.phone),
+                      and_(Call.purpose.is_not(None), Call.dialled == Callback.phone))
         answered = (select(Call.id).join(QueueAttempt, QueueAttempt.call_id == Call.id)
-                    .where(Call.caller == Callback.phone,
-                           Call.direction == Direction.INBOUND.value,
+                    .where(patient,
                            Call.started_at >= Callback.arrived_at,
                            QueueAttempt.connected_at.is_not(None)).exists())  # fmt: skip
         # a claimed job is being dialled: its attempt settles it (the engine is the judge)

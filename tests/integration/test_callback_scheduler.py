@@ -5,7 +5,7 @@ cancellation by an answered call, and no attempt ever sent twice across a restar
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from callback_fakes import (
     ANNA,
@@ -31,7 +31,15 @@ from clinicall.controller.port import (
     QueueEntryStatus,
 )
 from clinicall.db import JournalEntry, insert_journal
-from clinicall.db.models import Call, CallbackIntake, JournalSource
+from clinicall.db.models import (
+    Call,
+    CallbackIntake,
+    Direction,
+    JournalSource,
+    QueueAttempt,
+    QueueOutcome,
+)
+from clinicall.db.writer import StoreWriter
 
 T0 = TUESDAY_10_KYIV
 
@@ -140,6 +148,45 @@ async def test_a_patient_who_got_through_is_not_called_back(db_sessions: Session
     cbs = scheduler(db_sessions, control, clock)
     await cbs.run_once()  # the job waits: no operator
     await write_call(db_sessions, "a1", T0 + timedelta(minutes=2), answered=True)
+    await cbs.run_once()
+    [job] = await cbs.store.jobs()
+    assert (job.state, job.result) == ("cancelled", "called_in")
+    assert control.sent == []
+
+
+async def _write_reminder_call(sessions: Sessions, key: str, at: datetime, *,
+                               to_operator: bool) -> None:
+    """A reminder call clinicall placed to Anna (outbound, ``dialled`` her number, as the
+    account stores it since migration 0017); ``to_operator``: she pressed 0 and an operator
+    answered her in the specialty's queue, else she confirmed by key and hung up."""
+    async with sessions.begin() as session, StoreWriter(session) as writer:
+        call = Call(call_key=key, direction=Direction.OUTBOUND, caller="+380441234567",
+                    dialled=ANNA, purpose="reminder", started_at=at, answered_at=at,
+                    ended_at=at + timedelta(minutes=3), missed=False)  # fmt: skip
+        if to_operator:
+            call.queue_attempts.append(QueueAttempt(
+                channel_id=f"{key}-ch", queue=QUEUE, joined_at=at + timedelta(seconds=40),
+                connected_at=at + timedelta(seconds=50), left_at=at + timedelta(minutes=3),
+                outcome=QueueOutcome.ANSWERED))
+        session.add(call)
+        writer.call_changed(Direction.OUTBOUND, call.caller, ANNA, at, [])
+
+
+async def test_a_reminder_answered_by_an_operator_settles_the_patients_callbacks(
+    db_sessions: Sessions,
+) -> None:
+    """docs/reminders.md: a patient who pressed 0 in a reminder and was answered got through;
+    her pending callback is cancelled like after an inbound call.  A reminder she only
+    confirmed by key reached no operator and leaves the callback pending."""
+    clock, control = Clock(T0 + timedelta(minutes=1)), ScriptedControl(members=0)
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    await cbs.run_once()  # the job waits: no operator
+    await _write_reminder_call(db_sessions, "r1", T0 + timedelta(minutes=2), to_operator=False)
+    await cbs.run_once()
+    [job] = await cbs.store.jobs()
+    assert (job.state, job.result) == ("pending", None)
+    await _write_reminder_call(db_sessions, "r2", T0 + timedelta(minutes=3), to_operator=True)
     await cbs.run_once()
     [job] = await cbs.store.jobs()
     assert (job.state, job.result) == ("cancelled", "called_in")
