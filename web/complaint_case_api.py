@@ -17,12 +17,15 @@ The rules are :mod:`recordings.complaints`'; docs/recordings.md, "Complaint case
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import User
 from clinicall.recordings import complaints
@@ -63,44 +66,59 @@ async def case_file(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
-async def _write(request: web.Request, step: str, body: Mapping[str, Any]) -> web.Response:
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """One write to a case: its session (in a transaction), the case, the instant, the user."""
+
+    session: AsyncSession
+    case_id: int
+    now: datetime
+    user_id: int
+
+
+@asynccontextmanager
+async def _case_work(request: web.Request) -> AsyncIterator[_Work]:
+    """A transaction on the case named in the path; a case that is not there is a 404."""
     case_id, now, who = case_id_of(request), request.app[CLOCK](), request[IDENTITY]
     try:
         async with request.app[SESSIONS]() as session, session.begin():
-            if step == "note":
-                await complaints.add_note(session, case_id, _text(body, "note"), now=now,
-                                          user_id=who.user_id)
-            elif step == "reply":
-                await complaints.record_reply(session, case_id, _text(body, "reply"), now=now,
-                                              user_id=who.user_id)
-            else:
-                name = body.get("username")
-                owner = (await session.scalar(select(User).where(User.username == name))
-                         if isinstance(name, str) else None)  # fmt: skip
-                if owner is None or not owner.active:
-                    raise api_error(web.HTTPBadRequest, "username: an active user's name",
-                                    "unknown_user")
-                await complaints.set_owner(session, case_id, owner.id, owner.username,
-                                           now=now, user_id=who.user_id)
+            yield _Work(session, case_id, now, who.user_id)
     except complaints.CaseError:
         raise api_error(web.HTTPNotFound, "no such case", "no_such_case") from None
-    return web.json_response({"ok": True})
+
+
+OK = {"ok": True}
 
 
 async def note(request: web.Request) -> web.Response:
-    return await _write(request, "note", await json_object(request))
+    text = _text(await json_object(request), "note")
+    async with _case_work(request) as w:
+        await complaints.add_note(w.session, w.case_id, text, now=w.now, user_id=w.user_id)
+    return web.json_response(OK)
 
 
 async def reply(request: web.Request) -> web.Response:
-    return await _write(request, "reply", await json_object(request))
+    text = _text(await json_object(request), "reply")
+    async with _case_work(request) as w:
+        await complaints.record_reply(w.session, w.case_id, text, now=w.now, user_id=w.user_id)
+    return web.json_response(OK)
 
 
 async def owner(request: web.Request) -> web.Response:
-    return await _write(request, "owner", await json_object(request))
+    name = (await json_object(request)).get("username")
+    async with _case_work(request) as w:
+        user = (await w.session.scalar(select(User).where(User.username == name))
+                if isinstance(name, str) else None)  # fmt: skip
+        if user is None or not user.active:
+            raise api_error(web.HTTPBadRequest, "username: an active user's name",
+                            "unknown_user")
+        await complaints.set_owner(w.session, w.case_id, user.id, user.username, now=w.now,
+                                   user_id=w.user_id)
+    return web.json_response(OK)
 
 
 async def attach_by_number(request: web.Request) -> web.Response:
-    case_id, body = case_id_of(request), await json_object(request)
+    body = await json_object(request)
     number, day = body.get("number"), body.get("date")
     if not isinstance(number, str) or not E164.fullmatch(number):
         raise api_error(web.HTTPBadRequest, "number: as the account stores it, E.164 "
@@ -111,19 +129,16 @@ async def attach_by_number(request: web.Request) -> web.Response:
         local = None
     if local is None:
         raise api_error(web.HTTPBadRequest, "date: YYYY-MM-DD", "invalid_date")
-    zone, now, who = request.app[CONFIG].clinic.zone, request.app[CLOCK](), request[IDENTITY]
+    zone = request.app[CONFIG].clinic.zone
     start = datetime.combine(local, time(), zone)
     end = datetime.combine(local + timedelta(days=1), time(), zone)
-    try:
-        async with request.app[SESSIONS]() as session, session.begin():
-            calls = await complaints.calls_from(session, number, start, end)
-            await complaints.case_file(session, case_id)  # the case exists
-            linked = 0
-            for call_id in calls:
-                linked += await complaints.link_call(session, case_id, call_id, now=now,
-                                                     user_id=who.user_id)
-    except complaints.CaseError:
-        raise api_error(web.HTTPNotFound, "no such case", "no_such_case") from None
+    async with _case_work(request) as w:
+        calls = await complaints.calls_from(w.session, number, start, end)
+        await complaints.case_file(w.session, w.case_id)  # the case exists
+        linked = 0
+        for call_id in calls:
+            linked += await complaints.link_call(w.session, w.case_id, call_id, now=w.now,
+                                                 user_id=w.user_id)
     return web.json_response({"calls": calls, "recordings_linked": linked})
 
 
