@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db.models import Call, Direction, QueueAttempt, QueueOutcome
+from clinicall.db.models import Call, Direction, QueueAttempt, QueueOutcome, Recording
 from clinicall.db.writer import StoreWriter
 
 
@@ -35,3 +35,21 @@ async def seed_attempts(sessions: async_sessionmaker[AsyncSession],
                 channel_id=f"h{n}", queue=queue, joined_at=joined, outcome=outcome,
                 talk_s=talk_s, left_at=joined + timedelta(seconds=30)))
             session.add(call)
+
+
+async def recorded_calls(sessions: async_sessionmaker[AsyncSession],
+                         calls: list[tuple[str, str, datetime]]) -> dict[str, int]:
+    """``(key, caller, started_at)`` inbound calls, each with one imported recording (a stub
+    file name, no file); the calls' ids by key."""
+    async with writing(sessions) as session:
+        made = {key: Call(call_key=key, direction=Direction.INBOUND, caller=caller,
+                          started_at=at, missed=False) for key, caller, at in calls}
+        session.add_all(made.values())
+        await session.flush()
+        ids = {key: call.id for key, call in made.items()}
+    async with sessions.begin() as session:
+        for (key, call_id), (_, _, at) in zip(ids.items(), calls, strict=True):
+            session.add(Recording(call_id=call_id, call_key=key, path=f"{key}.ogg",
+                                  format="ogg", size_bytes=1, sha256="d" * 64,
+                                  started_at=at, imported_at=at))
+    return ids

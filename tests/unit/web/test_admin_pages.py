@@ -12,11 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from store_writes import writing
+from store_writes import recorded_calls
 
 from clinicall.db.models import (
-    Call,
-    Direction,
     Recording,
     RecordingAction,
     Role,
@@ -161,17 +159,10 @@ async def test_the_admin_page_shows_the_newest_audit_rows_and_links_the_export(
     client: Client, accounts: dict[Role, Account], db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     admin = await _user(db_sessions, accounts[Role.ADMIN].username)
-    async with writing(db_sessions) as session:
-        call = Call(call_key="A1", direction=Direction.INBOUND, caller="+380671112233",
-                    started_at=NOW, missed=False)
-        session.add(call)
-        await session.flush()
-        call_id = call.id
+    ids = await recorded_calls(db_sessions, [("A1", "+380671112233", NOW)])
     async with db_sessions.begin() as session:
-        recording = Recording(call_id=call_id, call_key="A1", path="a1.ogg", format="ogg",
-                              size_bytes=1, sha256="d" * 64, started_at=NOW, imported_at=NOW)
-        session.add(recording)
-        await session.flush()
+        recording = await session.scalar(select(Recording).where(Recording.call_id == ids["A1"]))
+        assert recording is not None
         await AuditLog().append(session, Access(recording.id, admin.id, RecordingAction.PLAY,
                                                 remote_addr="10.0.0.5",
                                                 reason="complaint review"), NOW)

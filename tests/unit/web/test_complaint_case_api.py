@@ -6,14 +6,14 @@ their own code; an operator is refused."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from store_writes import writing
+from store_writes import recorded_calls
 
-from clinicall.db.models import Call, Direction, Recording, Role
+from clinicall.db.models import Role
 from clinicall.settings.models import ClinicConfig
 
 from .web_fixtures import NOW, Account
@@ -26,29 +26,12 @@ def bearer(account: Account) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.token}"}
 
 
-async def _calls(sessions: async_sessionmaker[AsyncSession],
-                 calls: list[tuple[str, str, datetime]]) -> dict[str, int]:
-    """``(key, caller, started_at)`` calls, each with one recording; their ids by key."""
-    async with writing(sessions) as session:
-        made = {key: Call(call_key=key, direction=Direction.INBOUND, caller=caller,
-                          started_at=at, missed=False) for key, caller, at in calls}
-        session.add_all(made.values())
-        await session.flush()
-        ids = {key: call.id for key, call in made.items()}
-    async with sessions.begin() as session:
-        for key, call_id in ids.items():
-            session.add(Recording(call_id=call_id, call_key=key, path=f"{key}.ogg",
-                                  format="ogg", size_bytes=1, sha256="d" * 64,
-                                  started_at=NOW, imported_at=NOW))
-    return ids
-
-
 async def test_a_manager_works_a_case_from_a_letter(
     client: Client, accounts: dict[Role, Account], db_sessions: async_sessionmaker[AsyncSession],
     clinic_config: ClinicConfig,
 ) -> None:
     day = NOW.astimezone(clinic_config.clinic.zone).date()
-    ids = await _calls(db_sessions, [("morning", PATIENT, NOW - timedelta(minutes=5)),
+    ids = await recorded_calls(db_sessions, [("morning", PATIENT, NOW - timedelta(minutes=5)),
                                      ("again", PATIENT, NOW - timedelta(minutes=1)),
                                      ("other day", PATIENT, NOW - timedelta(days=2)),
                                      ("someone else", "+380501230000", NOW)])
