@@ -43,7 +43,11 @@ CALL_FIELDS = ("direction", "caller", "dialled", "started_at", "answered_at", "e
 
 _UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("old_id"))
 _INSERT_CALL = insert(_CALLS).returning(_CALLS.c.id, _CALLS.c.call_key)
-_INSERT_ATTEMPT = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True)
+#: The new attempts' ids come back with their unique key (channel, queue, join), not in the
+#: parameters' order: asking for that order makes SQLite insert one row per statement.
+_INSERT_ATTEMPT = insert(_ATTEMPTS).returning(
+    _ATTEMPTS.c.id, _ATTEMPTS.c.channel_id, _ATTEMPTS.c.queue, _ATTEMPTS.c.joined_at
+)
 _UPDATE_RECORDING = update(_RECORDINGS).where(_RECORDINGS.c.id == bindparam("old_id"))
 
 
@@ -155,10 +159,12 @@ async def _insert_attempts(
          "exit_key": a.exit_key, "priority": a.priority}
         for call_id, a in attempts
     ])  # fmt: skip
+    attempt_ids = {(channel, queue, joined): id_ for id_, channel, queue, joined in result}
     rings = [
-        {"queue_attempt_id": attempt_id, "member": r.member[:128], "rang_at": r.rang_at,
-         "ring_ms": r.ring_ms, "answered": r.answered}
-        for (attempt_id,), (_, a) in zip(result, attempts, strict=True)
+        {"queue_attempt_id": attempt_ids[a.channel_id, a.queue, a.joined_at],
+         "member": r.member[:128], "rang_at": r.rang_at, "ring_ms": r.ring_ms,
+         "answered": r.answered}
+        for _, a in attempts
         for r in a.rings
     ]  # fmt: skip
     if rings:
