@@ -4,10 +4,11 @@ Every flush re-projects the calls it touched (``store.project_calls``).  Written
 time through ORM objects (select the call, select its attempts, flush, delete, insert an
 object per attempt and ring, flush), a call cost about 4 ms, which held the account's ingest to
 a third of a plain batched insert of the same stream (issue 16; bench/README.md, "Ingest").
-Here a batch of any size is a few Core statements: one select of the calls it replaces and one
-of their attempts' joins, one delete of the calls superseded, one executemany update of the
-calls that exist and one insert of the new ones, one delete of their old attempts and rings,
-one insert of the attempts and one of the rings, and the recordings by path.
+Here a batch of any size is a few Core statements: one select of the calls it replaces, one
+delete of their old rings and one of their old attempts (which returns the attempts' joins),
+one delete of the calls superseded, one executemany update of the calls that exist and one
+insert of the new ones, one insert of the attempts and one of the rings, and the recordings by
+path.
 
 The rows written are those the one-call-at-a-time writer wrote: the ``calls`` row keeps its id
 (recordings, callbacks, complaints and surveys point at it), its queue and ring attempts are
@@ -85,14 +86,13 @@ async def write_calls(writer: StoreWriter, batch: Sequence[Projected]) -> dict[s
     stale = set[str]().union(*(p.superseded - {p.record.call_key} for p in batch))
     records = {p.record.call_key: p.record for p in batch if p.record.call_key not in stale}
     stored = await _stored(session, sorted({*records, *stale}))
-    joins = await _joins(session, sorted(s.id for s in stored.values()))
+    joins = await _delete_attempts(session, sorted(s.id for s in stored.values()))
     for old in stored.values():
         writer.call_changed(old.direction, old.caller, old.dialled, old.started_at,
                             joins.get(old.id, ()))  # fmt: skip
     for chunk in _chunks(sorted(stale & stored.keys())):
         await session.execute(delete(_CALLS).where(_CALLS.c.call_key.in_(chunk)))
     ids = {key: stored[key].id for key in records if key in stored}
-    await _delete_attempts(session, sorted(ids.values()))
     if ids:
         await session.execute(_UPDATE_CALL, [
             {"old_id": ids[key], **_call_values(records[key])} for key in ids
@@ -128,21 +128,22 @@ async def _stored(session: AsyncSession, keys: Sequence[str]) -> dict[str, _Stor
     return found
 
 
-async def _joins(session: AsyncSession, call_ids: Sequence[int]) -> dict[int, list[datetime]]:
+async def _delete_attempts(
+    session: AsyncSession, call_ids: Sequence[int]
+) -> dict[int, list[datetime]]:
+    """Delete the calls' queue and ring attempts; returns the joins of the attempts deleted,
+    by call (the hours they leave must be summed again)."""
     joins: dict[int, list[datetime]] = {}
     c = _ATTEMPTS.c
     for chunk in _chunks(call_ids):
-        result = await session.execute(select(c.call_id, c.joined_at).where(c.call_id.in_(chunk)))
+        attempts = select(c.id).where(c.call_id.in_(chunk))
+        await session.execute(delete(_RINGS).where(_RINGS.c.queue_attempt_id.in_(attempts)))
+        result = await session.execute(
+            delete(_ATTEMPTS).where(c.call_id.in_(chunk)).returning(c.call_id, c.joined_at)
+        )
         for call_id, joined_at in result:
             joins.setdefault(call_id, []).append(joined_at)
     return joins
-
-
-async def _delete_attempts(session: AsyncSession, call_ids: Sequence[int]) -> None:
-    for chunk in _chunks(call_ids):
-        attempts = select(_ATTEMPTS.c.id).where(_ATTEMPTS.c.call_id.in_(chunk))
-        await session.execute(delete(_RINGS).where(_RINGS.c.queue_attempt_id.in_(attempts)))
-        await session.execute(delete(_ATTEMPTS).where(_ATTEMPTS.c.call_id.in_(chunk)))
 
 
 async def _insert_attempts(
