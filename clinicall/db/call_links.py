@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Update, case, delete, func, literal, null, select, update
+from sqlalchemy import Update, and_, case, delete, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -55,6 +55,7 @@ from clinicall.db.models import (
 #: (gap ≤ 24 h / 7 days, delay ≤ the horizon) never meet the search's edge.
 LINK_SEARCH = timedelta(days=8)
 _SEARCH_S = int(LINK_SEARCH.total_seconds())
+NUMBERS_PER_STATEMENT = 100  # three bound parameters each
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,16 @@ async def refresh(session: AsyncSession, touched: Iterable[Touched]) -> None:
     for t in touched:
         low, high = spans.get(t.number, (t.at, t.at))
         spans[t.number] = (min(low, t.at), max(high, t.at))
-    for number, (low, high) in sorted(spans.items()):
-        await _refresh_where(session, Call.caller == number,
-                             Call.started_at >= low - LINK_SEARCH - timedelta(seconds=1),
-                             Call.started_at <= high)
+    # Up to NUMBERS_PER_STATEMENT numbers in one select and one update (a batch of calls from
+    # distinct numbers cost two statements per number); each call's links depend on none of
+    # the others' links, so relinking the union at once is relinking each number in turn.
+    numbers = sorted(spans.items())
+    for start in range(0, len(numbers), NUMBERS_PER_STATEMENT):
+        await _refresh_where(session, or_(*(
+            and_(Call.caller == number,
+                 Call.started_at >= low - LINK_SEARCH - timedelta(seconds=1),
+                 Call.started_at <= high)
+            for number, (low, high) in numbers[start : start + NUMBERS_PER_STATEMENT])))
 
 
 async def refresh_calls(session: AsyncSession, call_ids: Iterable[int]) -> None:

@@ -22,7 +22,7 @@ from clinicall.calltypes import IvrOutcome as IvrResult
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
 from clinicall.controller.asterisk.record import QueueLogRecord
-from clinicall.controller.tracking import CallTracker, TrackingConfig
+from clinicall.controller.tracking import CallTracker, TrackingConfig, store
 from clinicall.db import create_engine
 from clinicall.db.models import (
     Call,
@@ -443,3 +443,53 @@ async def test_an_ivr_session_the_engine_never_reported_is_kept_apart(
     (record,) = caplog.records
     assert "'fake\\r\\nforged log line'" in record.getMessage()
     assert "\n" not in record.getMessage()
+
+
+async def test_one_batch_writes_what_one_call_at_a_time_writes(
+    db_sessions: Sessions, tmp_path: Path
+) -> None:
+    """The set-wise writer (issue 16): re-projecting every call in one batch, or each in its
+    own transaction, leaves the same rows, ids included."""
+    await ingest_all(db_sessions, tmp_path / "queue_log")
+    before = await snapshot(db_sessions)
+    async with db_sessions() as s:
+        keys = await store.journal_call_keys(s)
+    assert keys == sorted([A, B, C_CALL])
+    for key in keys:
+        async with db_sessions() as s, s.begin():
+            await store.project_calls(s, [key], CONFIG)
+        assert await snapshot(db_sessions) == before
+    async with db_sessions() as s, s.begin():
+        assert await store.project_calls(s, keys, CONFIG) == 3
+    assert await snapshot(db_sessions) == before
+
+
+async def test_a_call_known_first_by_its_channel_becomes_its_call(
+    db_sessions: Sessions, tmp_path: Path
+) -> None:
+    """queue_log lines that name only a channel make a call of that channel until the
+    dialplan's mark maps it: then the call takes its rows and the channel's call is gone."""
+    path = tmp_path / "queue_log"
+    lines = [line for line in QUEUE_LOG.splitlines(keepends=True) if C_CHAN.encode() in line]
+    mark = next(line for line in lines if MARK.encode() in line)
+    write_file(path, b"".join(line for line in lines if line != mark))
+    tracker = tracker_on(db_sessions, path)
+    assert await tracker.reconcile() == 3
+    first = await snapshot(db_sessions)
+    assert [c[1] for c in first["calls"]] == [C_CHAN]
+    with path.open("ab") as file:
+        file.write(mark)
+    assert await tracker.reconcile() == 2
+    async with db_sessions() as s:
+        (call,) = (await s.scalars(select(Call))).all()
+        (attempt,) = (await s.scalars(select(QueueAttempt))).all()
+        rings = (await s.scalars(select(RingAttempt))).all()
+    assert (call.call_key, call.ivr_outcome, call.caller) == (
+        C_CALL, IvrOutcome.FALLBACK, "+380939998877",
+    )  # fmt: skip
+    assert (attempt.call_id, attempt.channel_id, attempt.outcome) == (
+        call.id, C_CHAN, QueueOutcome.ANSWERED,
+    )  # fmt: skip
+    assert [(r.member, r.answered, r.queue_attempt_id) for r in rings] == [
+        ("op2", True, attempt.id)
+    ]
