@@ -8,7 +8,9 @@ Asterisk's figure includes the simulation's legs: an upper bound of its cost for
 The controller runs in its own process, as deployed, once per mode:
 
 * ``ivr``: the FastAGI IVR and the AMI link, no account;
-* ``ivr+account``: the same with the call account (``CallTracker``) on a fresh SQLite store.
+* ``ivr+account``: the same with the call account (``CallTracker``) on a fresh SQLite store;
+* ``dialplan``: no controller: Asterisk runs the same menu in its own dialplan, written from
+  the first ``ivr`` call's FastAGI commands and variables (``dialplan_ivr.py``): the floor.
 
 Each mode first idles ``--idle-s`` seconds (the controller's idle CPU, ms per second), then
 places ``--calls`` calls at once through the IVR into the gynecology queue (answered after
@@ -18,7 +20,8 @@ calls.  Printed per mode: ms CPU per call of each, their ratio (issue 16: contro
 Asterisk), idle ms/s, the AMI events the controller received per call, and how many times the
 account re-projected each call (its rows rewritten from its journal).  Not a test.
 
-Not measured here yet: the dialplan-only IVR (Asterisk with no controller).
+The ``dialplan`` row's Asterisk figure beside the ``ivr`` row's says what handing the menu
+to the controller costs Asterisk itself (the FastAGI connection and commands).
 """
 
 from __future__ import annotations
@@ -41,12 +44,19 @@ for entry in (str(REPO), str(BENCH)):
         sys.path.insert(0, entry)
 
 from bench_ami_events import ENGLISH_NUMBER, EXAMPLE, tree_cpu_s  # noqa: E402
+from dialplan_ivr import IVR_VARIABLES, dialplan_ivr, without_controller  # noqa: E402
 
+from clinicall.asterisk_config import installed_asterisk_config  # noqa: E402
+from clinicall.sandbox.ports import EnginePorts  # noqa: E402
 from clinicall.settings.loader import load_config  # noqa: E402
 from clinicall.settings.models import ClinicConfig  # noqa: E402
+from clinicall.simclinic.calltrace import CallTrace  # noqa: E402
+from clinicall.simclinic.clinic import SimulatedClinic, with_ports  # noqa: E402
 
 TUESDAY_10_KYIV = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # the clinic is open
-MODES = ("ivr", "ivr+account")
+MODES = ("ivr", "ivr+account", "dialplan")
+CONTROLLER_MODES = MODES[:2]
+DIGITS = "1w2"  # appointments, gynecology
 
 
 @dataclass(frozen=True)
@@ -140,34 +150,70 @@ class ControllerProcess:
 # ---- the run ---------------------------------------------------------------------------
 
 
-async def one_mode(mode: str, calls: int, idle_s: float, root: Path) -> ModeResult:
-    from clinicall.simclinic.clinic import SimulatedClinic
+@dataclass
+class Measured:
+    """One mode's result, and the first call's trace (the dialplan IVR is written from it)."""
 
+    result: ModeResult
+    first_call: CallTrace
+
+
+async def one_mode(mode: str, calls: int, idle_s: float, root: Path,
+                   ivr_context: str | None = None) -> Measured:  # fmt: skip
+    """``ivr_context``: for ``dialplan``, the menu in dialplan (``dialplan_ivr``)."""
     config = load_config(EXAMPLE)
-    async with SimulatedClinic.run(config, root=root, name=f"cpu-{mode.replace('+', '-')}") \
-            as clinic:  # fmt: skip
-        child = await ControllerProcess.start(clinic.config, mode, clinic.asterisk.queue_log_path)
+    ports = EnginePorts.pick()
+    own_files = None
+    if mode == "dialplan":
+        assert ivr_context is not None
+        generated = installed_asterisk_config(with_ports(config, ports), simulated=True)
+        name = "clinicall_extensions.conf"
+        own_files = {name: without_controller(generated[name], ivr_context)}
+    async with SimulatedClinic.run(config, root=root, name=f"cpu-{mode.replace('+', '-')}",
+                                   ports=ports, own_files=own_files) as clinic:  # fmt: skip
+        child = None
+        if mode in CONTROLLER_MODES:
+            child = await ControllerProcess.start(clinic.config, mode,
+                                                  clinic.asterisk.queue_log_path)  # fmt: skip
         try:
             for op in ("op101", "op102", "op103", "op104"):
                 await clinic.set_operator(op, "answer", ring_s=1, talk_s=2)
-            idle0, _, _ = await child.usage()
-            await asyncio.sleep(idle_s)  # measuring idle: nothing to wait for but time
-            idle1, events0, projected0 = await child.usage()
+            idle0 = idle1 = cpu1 = 0.0
+            events0 = events1 = projected0 = projected1 = 0
+            if child is not None:
+                idle0, _, _ = await child.usage()
+                await asyncio.sleep(idle_s)  # measuring idle: nothing to wait for but time
+                idle1, events0, projected0 = await child.usage()
             pid = clinic.asterisk.pid
             assert pid is not None
             ast0, wall0 = tree_cpu_s(pid), time.perf_counter()
             ids = await asyncio.gather(*(
-                clinic.call(digits="1w2", number=ENGLISH_NUMBER, hold_s=60)
+                clinic.call(digits=DIGITS, number=ENGLISH_NUMBER, hold_s=60)
                 for _ in range(calls)))  # fmt: skip
-            for linkedid in ids:
-                await clinic.finished(linkedid, timeout=300)
+            traces = [await clinic.finished(linkedid, timeout=300) for linkedid in ids]
             ast1, wall1 = tree_cpu_s(pid), time.perf_counter()
-            cpu1, events1, projected1 = await child.usage()
+            if child is not None:
+                cpu1, events1, projected1 = await child.usage()
         finally:
-            await child.stop()
-    return ModeResult(mode, calls, 1000 * (cpu1 - idle1) / calls, 1000 * (ast1 - ast0) / calls,
-                      1000 * (idle1 - idle0) / idle_s, (events1 - events0) / calls,
-                      wall1 - wall0, (projected1 - projected0) / calls)  # fmt: skip
+            if child is not None:
+                await child.stop()
+    queues = {t.variable("CLINICALL_QUEUE") for t in traces}
+    if queues != {"gynecology"}:  # the dialplan IVR must walk the menu as the controller did
+        raise RuntimeError(f"{mode}: the calls' queues were {sorted(map(str, queues))}")
+    result = ModeResult(mode, calls, 1000 * (cpu1 - idle1) / calls,
+                        1000 * (ast1 - ast0) / calls,
+                        1000 * (idle1 - idle0) / idle_s if child is not None else 0.0,
+                        (events1 - events0) / calls, wall1 - wall0,
+                        (projected1 - projected0) / calls)  # fmt: skip
+    return Measured(result, traces[0])
+
+
+def menu_in_dialplan(trace: CallTrace) -> str:
+    """The dialplan IVR for the menu one controller-driven call walked."""
+    commands = [m.get("Command", "") for m in trace.named("AGIExecStart")]
+    variables = {name: value for name in IVR_VARIABLES
+                 if (value := trace.variable(name)) is not None}  # fmt: skip
+    return dialplan_ivr(commands, variables)
 
 
 async def run(calls: int, idle_s: float) -> None:
@@ -178,19 +224,27 @@ async def run(calls: int, idle_s: float) -> None:
           f"idle {idle_s:g} s first")  # fmt: skip
     print(f"{'mode':<13}{'controller ms/call':>19}{'Asterisk ms/call':>18}{'ratio':>8}"
           f"{'idle ms/s':>11}{'AMI events/call':>17}{'projections/call':>18}{'wall s':>8}")
+    ivr_context = None
     for mode in MODES:
-        r = await one_mode(mode, calls, idle_s, root)
-        print(f"{r.mode:<13}{r.controller_ms:>19.2f}{r.asterisk_ms:>18.2f}"
-              f"{r.controller_ms / r.asterisk_ms:>7.2f}×{r.idle_ms_per_s:>11.2f}"
-              f"{r.events_per_call:>17.1f}{r.projections_per_call:>18.1f}{r.seconds:>8.1f}",
-              flush=True)
+        measured = await one_mode(mode, calls, idle_s, root, ivr_context)
+        if mode == "ivr":
+            ivr_context = menu_in_dialplan(measured.first_call)
+        r = measured.result
+        if mode in CONTROLLER_MODES:
+            print(f"{r.mode:<13}{r.controller_ms:>19.2f}{r.asterisk_ms:>18.2f}"
+                  f"{r.controller_ms / r.asterisk_ms:>7.2f}×{r.idle_ms_per_s:>11.2f}"
+                  f"{r.events_per_call:>17.1f}{r.projections_per_call:>18.1f}{r.seconds:>8.1f}",
+                  flush=True)
+        else:
+            print(f"{r.mode:<13}{'-':>19}{r.asterisk_ms:>18.2f}{'-':>8}{'-':>11}{'-':>17}"
+                  f"{'-':>18}{r.seconds:>8.1f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--idle-s", type=float, default=5.0)
-    parser.add_argument("--serve", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=CONTROLLER_MODES, help=argparse.SUPPRESS)
     parser.add_argument("--queue-log", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
