@@ -7,7 +7,10 @@ the touched calls are re-projected from their journal rows (``project.py``) in t
 transaction.  Live events cannot replay what the controller missed, the durable record can:
 ``reconcile`` reads it from the cursor saved in the store (``ingest_state``) on start, after
 every reconnect, every ``reconcile_interval_s`` and soon after a caller leaves a queue or
-hangs up.
+hangs up.  While the engine is quiet (no live fact, nothing new in the record) the interval
+doubles up to ``reconcile_idle_max_s``, and the first live fact after the quiet spell brings
+the next reconcile forward: an idle controller wakes a few times a minute, not every second
+(docs/architecture.md, "Idle").
 
 Usage::
 
@@ -121,6 +124,7 @@ class CallTracker:
         batch_size: int = 200,
         batch_interval_s: float = 0.1,
         reconcile_interval_s: float = 1.0,
+        reconcile_idle_max_s: float = 8.0,
         soon_delay_s: float = 0.2,
         max_write: int = 5000,
         retry_max_s: float = 10.0,
@@ -129,6 +133,7 @@ class CallTracker:
         self.sessions, self.record, self.config, self.clock = sessions, record, config, clock
         self.batch_size, self.batch_interval_s = batch_size, batch_interval_s
         self.reconcile_interval_s, self.soon_delay_s = reconcile_interval_s, soon_delay_s
+        self.reconcile_idle_max_s = max(reconcile_idle_max_s, reconcile_interval_s)
         self.max_write, self.retry_max_s = max_write, retry_max_s
         self.confirm_grace = timedelta(seconds=confirm_grace_s)
         self.stats = TrackerStats()
@@ -144,6 +149,7 @@ class CallTracker:
         self._lock = asyncio.Lock()  # one writer at a time in this process
         self._wake = asyncio.Event()
         self._soon = asyncio.Event()
+        self._quiet = False  # the reconcile loop is backing off: nothing happened lately
         self._tasks: list[asyncio.Task[None]] = []
 
     # ---- live facts --------------------------------------------------------------------
@@ -162,7 +168,8 @@ class CallTracker:
             if not self._pending:
                 self._wake.set()  # the flush loop sleeps while nothing is pending
             self._pending.extend(fact_entries(fact, self._call_key(fact)))
-        if isinstance(fact, SOON) or (isinstance(fact, EngineLink) and fact.up):
+        if isinstance(fact, SOON) or (isinstance(fact, EngineLink) and fact.up) or self._quiet:
+            self._quiet = False  # the first fact after a quiet spell: reconcile soon
             self._soon.set()
         if len(self._pending) >= self.batch_size:
             self._wake.set()
@@ -426,7 +433,7 @@ class CallTracker:
             delay = self.batch_interval_s if ok else min(max(delay * 2, 0.5), self.retry_max_s)
 
     async def _reconcile_loop(self) -> None:
-        delay = self.reconcile_interval_s
+        delay, heard = self.reconcile_interval_s, self.stats.live_facts
         while True:
             try:
                 await asyncio.wait_for(self._soon.wait(), delay)
@@ -434,6 +441,14 @@ class CallTracker:
             except TimeoutError:
                 pass
             self._soon.clear()
+            read = self.stats.record_facts
             ok = await self._contained(self.reconcile(), "durable record reconcile")
             ok = ok and await self._contained(self.check_ivr_sessions(), "IVR session check")
-            delay = self.reconcile_interval_s if ok else min(delay * 2, self.retry_max_s)
+            quiet = ok and heard == self.stats.live_facts and read == self.stats.record_facts
+            if not ok:
+                delay = min(delay * 2, self.retry_max_s)
+            elif quiet:  # no live fact since the last round and nothing new in the record
+                delay = min(max(delay * 2, self.reconcile_interval_s), self.reconcile_idle_max_s)
+            else:
+                delay = self.reconcile_interval_s
+            self._quiet, heard = quiet, self.stats.live_facts

@@ -7,7 +7,10 @@ tmp_path); lines follow docs/engines/asterisk.md formats plus the dialplan's CLI
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from clinicall.calltypes import IvrOutcome as IvrResult
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.asterisk.ami_facts import AmiFactDecoder
 from clinicall.controller.asterisk.record import QueueLogRecord
+from clinicall.controller.port import ReconcileBatch
 from clinicall.controller.tracking import CallTracker, TrackingConfig, store
 from clinicall.db import create_engine
 from clinicall.db.models import (
@@ -493,3 +497,48 @@ async def test_a_call_known_first_by_its_channel_becomes_its_call(
     assert [(r.member, r.answered, r.queue_attempt_id) for r in rings] == [
         ("op2", True, attempt.id)
     ]
+
+
+class TimedRecord:
+    """A durable record with nothing new, which notes when it was read (loop time)."""
+
+    record_name = "test"
+
+    def __init__(self) -> None:
+        self.read_at: list[float] = []
+        self.read = asyncio.Condition()
+
+    async def reconcile(self, cursor: Mapping[str, Any] | None) -> ReconcileBatch:
+        async with self.read:
+            self.read_at.append(asyncio.get_running_loop().time())
+            self.read.notify_all()
+        return ReconcileBatch([], cursor or {"line": 0})
+
+    async def reads(self, count: int) -> None:
+        async with asyncio.timeout(30), self.read:
+            await self.read.wait_for(lambda: len(self.read_at) >= count)
+
+
+async def test_an_idle_engine_is_read_less_and_less_often_until_a_fact_comes(
+    db_sessions: Sessions,
+) -> None:
+    """Idle CPU (issue 16): while nothing happens the record is read at 1, 2, 4… intervals up
+    to the cap; the first live fact after the quiet spell has it read at once again."""
+    record = TimedRecord()
+    tracker = CallTracker(db_sessions, record, CONFIG, clock=clock, reconcile_interval_s=0.02,
+                          reconcile_idle_max_s=0.08, soon_delay_s=0)  # fmt: skip
+    await tracker.start()
+    try:
+        await record.reads(6)  # the start's read, then the loop's
+        gaps = [b - a for a, b in itertools.pairwise(record.read_at[1:6])]
+        # a timeout never fires early (less the loop's clock resolution)
+        assert [round(g, 2) >= want for g, want in zip(gaps, (0.04, 0.08, 0.08, 0.08),
+                                                         strict=True)] == [True] * 4, gaps
+        # from the next read on, only a fact can bring one within the half hour
+        tracker.reconcile_interval_s, tracker.reconcile_idle_max_s = 1800.0, 3600.0
+        await record.reads(len(record.read_at) + 1)
+        before = len(record.read_at)
+        send(tracker, ami_answered()[:1])
+        await record.reads(before + 1)
+    finally:
+        await tracker.close()
