@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from bench_ami_events import process_cpu_s, tree_cpu_s
 
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.freeswitch.esl.client import EslClient
@@ -56,23 +57,6 @@ from clinicall.simclinic.freeswitch import FreeswitchClinic
 REPO = Path(__file__).resolve().parents[1]
 DIGITS = "1w1w1"  # language 1, appointments 1, ultrasound 1 (--digits: another path)
 IDLE_S = 5.0
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_s(pid: int) -> float:
-    """utime + stime of ``pid`` and all its descendants, in seconds (0 for a gone process)."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICKS
-            for task in Path(f"/proc/{p}/task").iterdir():
-                children = (task / "children").read_text().split()
-                todo += [int(c) for c in children]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
 
 
 @dataclass
@@ -106,6 +90,7 @@ class Figures:
     wall_s: float
     engine_cpu_s: float
     controller_cpu_s: float
+    controller_idle_ms_per_s: float
     latencies: Latencies
 
     def row(self) -> list[str]:
@@ -114,6 +99,7 @@ class Figures:
         return [self.engine, str(self.calls), f"{self.calls / self.wall_s:.2f}",
                 f"{self.engine_cpu_s / self.calls * 1000:.0f}",
                 f"{self.controller_cpu_s / self.calls * 1000:.0f}",
+                f"{self.controller_idle_ms_per_s:.2f}",
                 f"{_pct(first, 0.5):.1f}", f"{_pct(lat, 0.5):.1f}", f"{_pct(lat, 0.99):.1f}",
                 str(len(lat))]
 
@@ -181,16 +167,21 @@ async def load(place: Callable[[int], Awaitable[None]], calls: int, concurrency:
     return time.monotonic() - start
 
 
-async def measured(engine_pid: int, controller_pid: int,
-                   run: Callable[[], Awaitable[float]]) -> tuple[float, float, float]:  # fmt: skip
-    """(wall, engine CPU less its idle rate, controller CPU) of ``run``."""
-    idle0 = tree_cpu_s(engine_pid)
+async def measured(
+    engine_pid: int, controller_pid: int, run: Callable[[], Awaitable[float]]
+) -> tuple[float, float, float, float]:
+    """(wall, engine CPU less its idle rate, controller CPU, the controller's idle CPU ms per
+    second: ``clinicall run`` as deployed, its callback, offer and account loops included) of
+    ``run``."""
+    await asyncio.sleep(IDLE_S)  # the controller's start settles (migrations, first reads)
+    idle0, controller_idle0 = tree_cpu_s(engine_pid), process_cpu_s(controller_pid)
     await asyncio.sleep(IDLE_S)  # the engine's idle rate: timers, RTP, its own threads
     idle_rate = (tree_cpu_s(engine_pid) - idle0) / IDLE_S
+    controller_idle = (process_cpu_s(controller_pid) - controller_idle0) / IDLE_S * 1000
     e0, c0 = tree_cpu_s(engine_pid), tree_cpu_s(controller_pid)
     wall = await run()
     e1, c1 = tree_cpu_s(engine_pid), tree_cpu_s(controller_pid)
-    return wall, max(0.0, e1 - e0 - idle_rate * wall), c1 - c0
+    return wall, max(0.0, e1 - e0 - idle_rate * wall), c1 - c0, controller_idle
 
 
 async def bench_asterisk(calls: int, concurrency: int, work: Path, digits: str) -> Figures:
@@ -222,9 +213,9 @@ async def bench_asterisk(calls: int, concurrency: int, work: Path, digits: str) 
                 await sim.finished(linkedid, timeout=120)
 
             assert sim.asterisk.pid is not None
-            wall, engine_cpu, controller_cpu = await measured(
+            wall, engine_cpu, controller_cpu, idle = await measured(
                 sim.asterisk.pid, proc.pid, lambda: load(place, calls, concurrency))
-    return Figures("asterisk", calls, wall, engine_cpu, controller_cpu, latencies)
+    return Figures("asterisk", calls, wall, engine_cpu, controller_cpu, idle, latencies)
 
 
 async def bench_freeswitch(calls: int, concurrency: int, work: Path,
@@ -265,11 +256,11 @@ async def bench_freeswitch(calls: int, concurrency: int, work: Path,
                     trace = await fsc.call(digits, hold_s=60, caller=f"+38050300{i:04d}")
                     await fsc.observer.finished(trace, 120)
 
-                wall, engine_cpu, controller_cpu = await measured(
+                wall, engine_cpu, controller_cpu, idle = await measured(
                     fs.pid, proc.pid, lambda: load(place, calls, concurrency))
         finally:
             await monitor.close()
-    return Figures("freeswitch", calls, wall, engine_cpu, controller_cpu, latencies)
+    return Figures("freeswitch", calls, wall, engine_cpu, controller_cpu, idle, latencies)
 
 
 async def main() -> None:
@@ -286,6 +277,7 @@ async def main() -> None:
             bench = bench_asterisk if name == "asterisk" else bench_freeswitch
             figures.append(await bench(args.calls, args.concurrency, Path(tmp), args.digits))
     head = ["engine", "calls", "calls/s", "engine CPU ms/call", "controller CPU ms/call",
+            "controller idle ms/s",
             "read→next app p50 ms", "read→prompt p50 ms", "p99 ms", "samples"]
     rows = [head, *(f.row() for f in figures)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
