@@ -7,10 +7,7 @@ from the store at most every ``TODAY_EVERY_S`` seconds.  docs/console.md.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +17,7 @@ from clinicall.web.csrf import same_site
 from clinicall.web.keys import ACCOUNT, CLOCK, CONFIG, HEALTH, LIVE, SESSIONS
 from clinicall.web.kpi_today import today_report
 from clinicall.web.live import live_view
-from clinicall.web.wallboard_push import TODAY_EVERY_S, WallboardPush, WatchedLive
+from clinicall.web.wallboard_push import TODAY_EVERY_S, WallboardPush, live_push_context
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +47,7 @@ class DashboardPush(WallboardPush):
 DASHBOARD_PUSH = web.AppKey("dashboard_push", DashboardPush)
 
 
-async def dashboard_push_context(app: web.Application) -> AsyncIterator[None]:
-    push = DashboardPush(app)
-    app[DASHBOARD_PUSH] = push
-    live = app[LIVE]
-    if isinstance(live, WatchedLive):
-        live.watch(push.wake)
-    task = asyncio.create_task(push.run(), name="dashboard-push")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await push.close_all()
+dashboard_push_context = live_push_context(DASHBOARD_PUSH, DashboardPush, "dashboard-push")
 
 
 async def dashboard_socket(request: web.Request) -> web.WebSocketResponse:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Protocol
 
 from aiohttp import WSMsgType, web
@@ -28,7 +28,7 @@ from clinicall.web.api_errors import api_error, json_object
 from clinicall.web.csrf import same_site
 from clinicall.web.delta_sockets import DeltaSockets
 from clinicall.web.i18n import Lang, language_of, tr, words_json
-from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, LIVE, SESSIONS
+from clinicall.web.keys import CLOCK, CONFIG, IDENTITY, SESSIONS
 from clinicall.web.operator_calls import (
     DispositionRefused,
     own_calls,
@@ -44,7 +44,7 @@ from clinicall.web.operator_view import (
 )
 from clinicall.web.pages import esc, language_links, layout, logout_forms
 from clinicall.web.wallboard import STALE_AFTER_S
-from clinicall.web.wallboard_push import HEARTBEAT_S, WatchedLive
+from clinicall.web.wallboard_push import HEARTBEAT_S, live_push_context
 
 log = logging.getLogger(__name__)
 
@@ -147,20 +147,7 @@ class OperatorPush:
 OPERATOR_PUSH = web.AppKey("operator_push", OperatorPush)
 
 
-async def _push_context(app: web.Application) -> AsyncIterator[None]:
-    push = OperatorPush(app)
-    app[OPERATOR_PUSH] = push
-    live = app[LIVE]
-    if isinstance(live, WatchedLive):
-        live.watch(push.wake)
-    task = asyncio.create_task(push.run(), name="operator-push")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await push.close_all()
+_push_context = live_push_context(OPERATOR_PUSH, OperatorPush, "operator-push")
 
 
 OPERATOR_WORDS = ("incoming_call", "on_the_line", "none", "logged_in", "logged_out",

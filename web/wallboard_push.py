@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from aiohttp import WSMsgType, web
 
@@ -119,18 +119,39 @@ class WallboardPush:
 PUSH = web.AppKey("wallboard_push", WallboardPush)
 
 
-async def push_context(app: web.Application) -> AsyncIterator[None]:
-    """Start the push with the app and stop it (and close the sockets) at shutdown."""
-    push = WallboardPush(app)
-    app[PUSH] = push
-    live = app[LIVE]
-    if isinstance(live, WatchedLive):
-        live.watch(push.wake)
-    task = asyncio.create_task(push.run(), name="wallboard-push")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await push.close_all()
+class LivePush(Protocol):
+    """A push that feeds open sockets from the live state (wallboard, dashboard, operator)."""
+
+    def wake(self) -> None: ...
+    async def run(self) -> None: ...
+    async def close_all(self) -> None: ...
+
+
+P = TypeVar("P", bound=LivePush)
+
+
+def live_push_context(
+    key: web.AppKey[P], make: Callable[[web.Application], P], name: str
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The app's cleanup context for one push: made and started with the app (under ``key``),
+    woken by every change of the live state, stopped with its sockets closed at shutdown."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        push = make(app)
+        app[key] = push
+        live = app[LIVE]
+        if isinstance(live, WatchedLive):
+            live.watch(push.wake)
+        task = asyncio.create_task(push.run(), name=name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await push.close_all()
+
+    return context
+
+
+push_context = live_push_context(PUSH, WallboardPush, "wallboard-push")
