@@ -12,7 +12,8 @@ difference (exit 1).  Last, the speed (simulated seconds per wall second) and, p
 whether the day reached the service level target 80/20 within the day's noise (docs/simulate.md).
 
 The store is only ever the one ``--db`` names (a simulated day must never land in a clinic's
-own account); it is created or migrated, and a day it already holds calls of is refused.
+own account); like every command but ``db upgrade`` it must exist and be migrated already, and
+a day it already holds calls of is refused.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def simulate_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--day", action="store_true", required=True,
                         help="simulate one whole clinic day (the only mode so far)")
     parser.add_argument("--db", metavar="URL", required=True,
-                        help="the store the day goes into (created if new); never the "
-                             "clinic's own")
+                        help="the store the day goes into (made with 'clinicall db upgrade "
+                             "--db URL'); never the clinic's own")
     parser.add_argument("--date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                         help="the local day (default: the last weekday before today)")
     parser.add_argument("--seed", type=int, default=1, help="the same seed, the same day")
@@ -69,6 +70,7 @@ def simulate_command(parser: argparse.ArgumentParser) -> Handler:
 
 
 def run(args: argparse.Namespace) -> int:
+    from clinicall.db.status import StoreNotReady, require_current
     from clinicall.settings import ClinicConfig
 
     if args.engine == "asterisk":
@@ -85,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     path: Path = config_path(args)
     config = load(path)
     assert isinstance(config, ClinicConfig)
+    try:
+        asyncio.run(require_current(url))
+    except StoreNotReady as exc:
+        raise CommandError(str(exc), exc.hint) from None
     day = args.date or _last_weekday(datetime.now(config.clinic.zone).date())
     return asyncio.run(_simulate(args, config, url, day))
 
@@ -99,7 +105,7 @@ def _last_weekday(today: date) -> date:
 async def _simulate(args: argparse.Namespace, config: object, url: str, day: date) -> int:
     from sqlalchemy import func, select
 
-    from clinicall.db import create_engine, session_factory, upgrade
+    from clinicall.db import create_engine, session_factory
     from clinicall.db.models import Call
     from clinicall.ivr.plan import IvrPlan
     from clinicall.reports.kpi import compute
@@ -115,7 +121,6 @@ async def _simulate(args: argparse.Namespace, config: object, url: str, day: dat
     from clinicall.simclinic.day_run import run_day
 
     assert isinstance(config, ClinicConfig)
-    await upgrade(url)
     engine = create_engine(url)
     sessions = session_factory(engine)
     zone = config.clinic.zone

@@ -33,6 +33,13 @@ NEXT_TUESDAY = date(2026, 12, 1)
 TIGHT = {"ultrasound": 1, "gynecology": 1, "pediatrics": 1, "therapy": 1, "universal": 2}
 
 
+def new_store(folder: Path) -> str:
+    """A migrated store for the command (it never makes one itself)."""
+    url = f"sqlite+aiosqlite:///{folder / 'sim.db'}"
+    assert main(["db", "upgrade", "--db", url]) == 0
+    return url
+
+
 async def test_the_days_kpis_from_the_simulation_equal_the_report_of_the_day(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -64,7 +71,7 @@ async def test_the_days_kpis_from_the_simulation_equal_the_report_of_the_day(
 def test_a_day_staffed_as_advised_reaches_80_20_on_every_queue(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    db = f"sqlite+aiosqlite:///{tmp_path / 'sim.db'}"
+    db = new_store(tmp_path)
     common = ["--config", str(EXAMPLE), "--db", db, "--calls", "600"]
     tight = ",".join(f"{q}={n}" for q, n in TIGHT.items())
     assert main(["simulate", "--day", "--date", str(TUESDAY), "--operators", tight,
@@ -95,7 +102,7 @@ def test_the_noise_allowance_is_two_binomial_standard_errors() -> None:
 def test_a_day_the_store_already_holds_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    db = f"sqlite+aiosqlite:///{tmp_path / 'sim.db'}"
+    db = new_store(tmp_path)
     args = ["simulate", "--day", "--date", str(TUESDAY), "--config", str(EXAMPLE), "--db", db,
             "--calls", "50"]
     assert main(args) == 0
@@ -114,7 +121,7 @@ def test_a_day_the_store_already_holds_is_refused(
 ])  # fmt: skip
 def test_bad_options_get_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         extra: list[str], message: str) -> None:
-    db = f"sqlite+aiosqlite:///{tmp_path / 'sim.db'}"
+    db = new_store(tmp_path)
     assert main(["simulate", "--day", "--date", str(TUESDAY), "--config", str(EXAMPLE),
                  "--db", db, "--calls", "50", *extra]) == 1  # fmt: skip
     err = capsys.readouterr().err
