@@ -42,9 +42,9 @@ class SimRecord:
     """The fake engine's durable record: the operators' log-ins and log-outs of the day (what
     Asterisk's queue_log holds), read once by the tracker's ``reconcile``."""
 
-    record_name = "simulated-day"
-
-    def __init__(self) -> None:
+    def __init__(self, run: str) -> None:
+        #: Its own cursor per run: a store holding several simulated days resumes none of them.
+        self.record_name = f"simulated-day:{run}"
         self.facts: list[Fact] = []
 
     async def reconcile(self, cursor: Mapping[str, Any] | None) -> ReconcileBatch:
@@ -111,7 +111,7 @@ async def run_day(config: ClinicConfig, patients: Sequence[SimPatient], *, day: 
                 key=f"{call_id}:close", at=floor.at(ended), call_id=call_id,
                 channel_id=call_id, cause=NORMAL_CLEARING)))
     floor.run()
-    record = SimRecord()
+    record = SimRecord(call_prefix)
     for at, order, fact in floor.facts:
         if fact.durable:
             record.facts.append(fact)

@@ -231,7 +231,7 @@ class Floor:
 
     def _key(self, what: str, who: str) -> str:
         self._seq += 1
-        return f"sim:{what}:{who}:{self._seq}"
+        return f"sim:{self.day_start:%Y%m%dT%H}:{what}:{who}:{self._seq}"  # one day's own
 
     def _join(self, at: int, call: _Call, queue_id: str, max_wait_ms: int) -> None:
         queue = self.queues[queue_id]

@@ -14,9 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.cli import main
+from clinicall.db.models import AgentSession
 from clinicall.ivr.plan import IvrPlan
 from clinicall.reports.kpi import compute
 from clinicall.settings.loader import load_config
@@ -66,6 +68,27 @@ async def test_the_days_kpis_from_the_simulation_equal_the_report_of_the_day(
     assert set(ours) == set(config.queues)
     assert calls["inbound"] == len(patients)
     assert run.simulated_s > 12 * 3600  # the whole day, in however many wall seconds
+
+
+async def test_two_days_in_one_store_each_record_their_operators_log_ins(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Each run reads its own record from the start (a cursor per run), so the second day's
+    log-ins are not skipped as already read."""
+    config = load_config(EXAMPLE)
+    plan = IvrPlan.compile(config)
+    staffing = fixed_staffing({"therapy": 2, "universal": 1})
+    for day, seed in ((TUESDAY, 1), (NEXT_TUESDAY, 2)):
+        patients = generate_day(DayProfile(calls=30), topics_of(plan), plan, day=day,
+                                numbers=[config.numbers[0].number], seed=seed)  # fmt: skip
+        await run_day(config, patients, day=day, staffing=staffing, sessions=db_sessions,
+                      call_prefix=f"sim-{day}")  # fmt: skip
+    async with db_sessions() as session:
+        logins = (await session.execute(
+            select(AgentSession.queue, func.count()).group_by(AgentSession.queue)
+            .where(AgentSession.logout_at.is_not(None)))).all()  # fmt: skip
+    # per day: two therapy operators and one universal, logged in at midnight, out at the next
+    assert sorted((queue, n) for queue, n in logins) == [("therapy", 4), ("universal", 2)]
 
 
 def test_a_day_staffed_as_advised_reaches_80_20_on_every_queue(
