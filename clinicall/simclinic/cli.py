@@ -2,7 +2,7 @@
 
     clinicall simulate --day --db sqlite:///sim.db [--date 2026-11-24] [--seed 1]
         [--calls 400] [--operators 'ultrasound=2,universal=3' | advised] [--advice-weeks 1]
-        [--engine fake] [--config FILE]
+        [--engine fake] [--out KPIS.json] [--config FILE]
 
 Draws the day's patients (``simclinic.day``), runs them through the real IVR and the real call
 account on the fake engine (``simclinic.day_run``), then prints the day's KPIs per queue from
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
@@ -63,6 +64,8 @@ def simulate_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--engine", choices=("fake", "asterisk"), default="fake",
                         help="fake: the whole day in virtual time (default); asterisk: not "
                              "built yet")
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="also write the simulation's own KPIs of the day here (JSON)")
     parser.add_argument("--speed", type=float, default=None, metavar="N",
                         help="time compression for --engine asterisk (the fake engine runs "
                              "as fast as it can and prints its speed)")
@@ -171,14 +174,32 @@ async def _simulate(args: argparse.Namespace, config: object, url: str, day: dat
     diffs = differences(ours, calls, report)
     print(f"simulated {done.simulated_s:.0f} s of calls in {done.wall_s:.1f} s: speed "
           f"{done.speed:.0f}x (simulated seconds per wall second)")
-    _print_target(service_levels(done.attempts, t_s=TARGET_T,
-                                 short_abandon_s=config.kpi.short_abandon_s))
+    levels = service_levels(done.attempts, t_s=TARGET_T,
+                            short_abandon_s=config.kpi.short_abandon_s)  # fmt: skip
+    _print_target(levels)
+    if args.out is not None:
+        _write_kpis(args.out, {
+            "day": day.isoformat(), "seed": args.seed, "calls": calls, "queues": ours,
+            "service_level_80_20": {q: {"service_level": sl, "counted": n}
+                                    for q, (sl, n) in levels.items()},
+            "simulated_s": done.simulated_s, "wall_s": round(done.wall_s, 3),
+            "report_differences": diffs,
+        })  # fmt: skip
     if diffs:
         print("the account's report differs from the simulation:")
         print("\n".join(f"  {line}" for line in diffs))
         return 1
     print(f"clinicall report for {day} (read from the account) gives the same KPIs")
     return 0
+
+
+def _write_kpis(out: Path, kpis: Mapping[str, object]) -> None:
+    try:
+        out.write_text(json.dumps(kpis, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc.strerror}",
+                           "choose a writable --out file") from None
+    print(f"the simulation's KPIs are in {out}")
 
 
 def _print_kpis(day: date, queues: Mapping[str, Mapping[str, Value]],

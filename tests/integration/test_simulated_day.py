@@ -9,6 +9,7 @@ noise (two binomial standard errors of its service level).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -97,11 +98,16 @@ def test_a_day_staffed_as_advised_reaches_80_20_on_every_queue(
     db = new_store(tmp_path)
     common = ["--config", str(EXAMPLE), "--db", db, "--calls", "600"]
     tight = ",".join(f"{q}={n}" for q, n in TIGHT.items())
+    kpis = tmp_path / "day1.json"
     assert main(["simulate", "--day", "--date", str(TUESDAY), "--operators", tight,
-                 "--seed", "1", *common]) == 0  # fmt: skip
+                 "--seed", "1", "--out", str(kpis), *common]) == 0  # fmt: skip
     first = capsys.readouterr().out
     assert "gives the same KPIs" in first
     assert ": missed" in first  # too few operators: some queue misses the target
+    stored = json.loads(kpis.read_text(encoding="utf-8"))
+    assert stored["report_differences"] == []
+    assert set(stored["queues"]) == set(TIGHT)
+    assert f"simulated day {TUESDAY}: {stored['calls']['inbound']} calls" in first
     assert main(["staffing", "--weeks", "1", "--to", "2026-11-29", "--config", str(EXAMPLE),
                  "--db", db]) == 0  # fmt: skip
     advice = capsys.readouterr()
