@@ -2,7 +2,8 @@
 
     clinicall simulate --day --db sqlite:///sim.db [--date 2026-11-24] [--seed 1]
         [--calls 400] [--operators 'ultrasound=2,universal=3' | advised] [--advice-weeks 1]
-        [--engine fake] [--out KPIS.json] [--config FILE]
+        [--out KPIS.json] [--config FILE]
+    clinicall simulate --day --engine asterisk [--speed 20] --db URL [--calls 400]
 
 Draws the day's patients (``simclinic.day``), runs them through the real IVR and the real call
 account on the fake engine (``simclinic.day_run``), then prints the day's KPIs per queue from
@@ -10,6 +11,8 @@ the simulation's own ground truth (``simclinic.day_kpis``) and checks them again
 ``clinicall report`` for the day, read from the account: it says "the same" or lists each
 difference (exit 1).  Last, the speed (simulated seconds per wall second) and, per queue,
 whether the day reached the service level target 80/20 within the day's noise (docs/simulate.md).
+``--engine asterisk`` runs the day's peak hour through the real controller and the sandbox
+Asterisk instead (``simclinic.peak_cli``).
 
 The store is only ever the one ``--db`` names (a simulated day must never land in a clinic's
 own account); like every command but ``db upgrade`` it must exist and be migrated already, and
@@ -62,13 +65,14 @@ def simulate_command(parser: argparse.ArgumentParser) -> Handler:
                         help="with --operators advised: whole weeks of history (default: "
                              "%(default)s)")
     parser.add_argument("--engine", choices=("fake", "asterisk"), default="fake",
-                        help="fake: the whole day in virtual time (default); asterisk: not "
-                             "built yet")
+                        help="fake: the whole day in virtual time (default); asterisk: the "
+                             "day's peak hour, --speed times faster, through the real "
+                             "controller and the sandbox Asterisk (root)")
     parser.add_argument("--out", type=Path, default=None, metavar="FILE",
                         help="also write the simulation's own KPIs of the day here (JSON)")
     parser.add_argument("--speed", type=float, default=None, metavar="N",
-                        help="time compression for --engine asterisk (the fake engine runs "
-                             "as fast as it can and prints its speed)")
+                        help="time compression for --engine asterisk (default 20; the fake "
+                             "engine runs as fast as it can and prints its speed)")
     return run
 
 
@@ -76,10 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from clinicall.db.status import StoreNotReady, require_current
     from clinicall.settings import ClinicConfig
 
-    if args.engine == "asterisk":
-        raise CommandError("--engine asterisk is not built yet: the simulated day runs on the "
-                           "fake engine only", "leave out --engine (or give --engine fake)")
-    if args.speed is not None:
+    if args.speed is not None and args.engine != "asterisk":
         raise CommandError("--speed is for --engine asterisk; the fake engine runs as fast as "
                            "it can", "leave out --speed")
     if not 0 < args.calls <= 100_000:
@@ -95,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
     except StoreNotReady as exc:
         raise CommandError(str(exc), exc.hint) from None
     day = args.date or _last_weekday(datetime.now(config.clinic.zone).date())
+    if args.engine == "asterisk":
+        from clinicall.simclinic.peak_cli import simulate_peak
+
+        return asyncio.run(simulate_peak(args, config, url, day))
     return asyncio.run(_simulate(args, config, url, day))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from clinicall.reports.table import Report, Value, normalize, ratio
@@ -89,20 +89,21 @@ def call_kpis(calls: Iterable[CallTruth]) -> dict[str, Value]:
 
 
 def differences(queues: Mapping[str, Mapping[str, Value]], calls: Mapping[str, Value],
-                report: Report) -> list[str]:  # fmt: skip
+                report: Report, *, kpis: Sequence[str] = QUEUE_KPIS,
+                call_kpis: Sequence[str] = CALL_KPIS) -> list[str]:  # fmt: skip
     """Every KPI on which the simulation's own figures and the report (``by`` queue) differ,
     one line each; empty when the two sources agree."""
     found = {str(row["queue"]): row for row in report.section("queues").rows}
     lines = []
     for queue in sorted(set(queues) | set(found)):
         ours, theirs = queues.get(queue, {}), found.get(queue, {})
-        for kpi in QUEUE_KPIS:
+        for kpi in kpis:
             if ours.get(kpi) != theirs.get(kpi):
                 lines.append(f"{queue} {kpi}: simulation {ours.get(kpi)}, "
                              f"report {theirs.get(kpi)}")  # fmt: skip
     totals = report.section("calls").rows
     theirs_calls = totals[0] if totals else {}
-    for kpi in CALL_KPIS:
+    for kpi in call_kpis:
         if calls.get(kpi) != theirs_calls.get(kpi):
             lines.append(f"calls {kpi}: simulation {calls.get(kpi)}, "
                          f"report {theirs_calls.get(kpi)}")  # fmt: skip

@@ -145,7 +145,8 @@ def test_a_day_the_store_already_holds_is_refused(
 @pytest.mark.parametrize(("extra", "message"), [
     (["--operators", "radiology=2"], "not QUEUE=N"),
     (["--operators", "universal=two"], "not a whole number"),
-    (["--engine", "asterisk"], "not built yet"),
+    (["--engine", "asterisk", "--operators", "universal=2"], "--operators is for the fake"),
+    (["--engine", "asterisk", "--speed", "1000"], "--speed: expected 1-100"),
     (["--speed", "20"], "--speed is for --engine asterisk"),
 ])  # fmt: skip
 def test_bad_options_get_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -167,3 +168,19 @@ def test_the_verdict_uses_the_target_t_for_every_queue() -> None:
              FloorAttempt("d", "q", 0, 0, "abandoned", 5_000)]  # fmt: skip
     # the short abandon is left out: 1 within 20 s of 3
     assert service_levels(stays, t_s=20, short_abandon_s=5) == {"q": (33.33, 3)}
+
+
+@pytest.mark.asterisk
+@pytest.mark.timeout(600)  # an hour at 20x is three minutes of calls, then they end
+def test_the_peak_hour_on_the_real_asterisk_gives_the_report_asterisk_reported(
+    asterisk_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The day's peak hour, 20 times faster, through the real controller and the sandbox
+    Asterisk: the account's report of today equals Asterisk's own events per queue."""
+    db = new_store(tmp_path)
+    code = main(["simulate", "--day", "--engine", "asterisk", "--speed", "20", "--calls", "150",
+                 "--date", str(TUESDAY), "--config", str(EXAMPLE), "--db", db])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "gives the same KPIs as Asterisk's own events" in out
+    assert "peak hour 09:00 of 2026-11-24: 22 patients" in out
