@@ -277,6 +277,12 @@ def staffing_command(parser: argparse.ArgumentParser) -> Handler:
     return configure(parser)
 
 
+def simulate_command(parser: argparse.ArgumentParser) -> Handler:
+    from clinicall.simclinic.cli import simulate_command as configure
+
+    return configure(parser)
+
+
 # -- run ------------------------------------------------------------------------------------
 
 def run_command(parser: argparse.ArgumentParser) -> Handler:
@@ -360,6 +366,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("report", "KPI report of a period as CSV, XLSX or JSON", report_command),
     Command("staffing", "operators needed per queue and hour of week, from the last weeks",
             staffing_command),
+    Command("simulate", "a simulated clinic day through the IVR and the call account, "
+            "with its KPIs", simulate_command),
     Command("db", "create or migrate the store, or say its revision", db_command),
     Command("doctor", "check a live installation, one line per check with its fix",
             doctor_command),

@@ -55,6 +55,7 @@ NEEDS_CONFIG = {
     "run": ["run", "--no-web"],
     "report": ["report", *PERIOD],
     "staffing": ["staffing", "--weeks", "4"],
+    "simulate": ["simulate", "--day", "--db", "sqlite:///sim.db"],
     "user list": ["user", "list"],
     "user add": ["user", "add", "maria", "--role", "manager", "--password-env", "PW"],
     "db upgrade": ["db", "upgrade"],
@@ -90,6 +91,7 @@ def test_every_command_without_a_config_says_so_and_creates_nothing(
 STORE_COMMANDS = {
     "report": ["report", *PERIOD],
     "staffing": ["staffing", "--weeks", "4"],
+    "simulate": ["simulate", "--day", "--db", "sqlite:///sim.db"],
     "user list": ["user", "list"],
     "user add": ["user", "add", "maria", "--role", "manager", "--password-env", "PW"],
     "db current": ["db", "current"],

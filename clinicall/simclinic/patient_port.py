@@ -1,0 +1,75 @@
+"""A simulated patient on the line, as the IVR sees it: a :class:`CallPort` in virtual time.
+
+The real menu interpreter (``ivr.interpreter``) runs against it unchanged.  The patient presses
+the keys of their :class:`~clinicall.simclinic.day.SimPatient` one per menu, each after its
+think time; with no key left they stay silent (the menu times out) or, if they hang up in the
+IVR, hang up.  Every prompt takes :data:`PROMPT_S` seconds (the day's prompts are not measured:
+a mean length of the spoken prompts), so the call's time in the IVR, and with it the instant it
+joins a queue, follows from the path taken.
+"""
+
+from __future__ import annotations
+
+from clinicall.calltypes import CallInfo, QueueRequest
+from clinicall.ivr.port import CallerHungUp, Recorded
+from clinicall.simclinic.day import SimPatient
+
+PROMPT_S = 4.0
+
+
+class PatientPort:
+    """One patient's IVR session (see the module docstring); ``elapsed_s`` is the virtual time
+    since the IVR answered, ``request`` the queue it handed the call to."""
+
+    def __init__(self, patient: SimPatient, info: CallInfo) -> None:
+        self.patient = patient
+        self._info = info
+        self._keys = list(zip(patient.keys, patient.think_s, strict=True))
+        self.elapsed_s = 0.0
+        self.request: QueueRequest | None = None
+        self.hung_up = False
+
+    @property
+    def info(self) -> CallInfo:
+        return self._info
+
+    async def answer(self) -> None:
+        return None
+
+    async def set_language(self, language: str) -> None:
+        return None
+
+    async def play(self, prompts: list[str], *, digits: str = "") -> str:
+        self.elapsed_s += PROMPT_S * len(prompts)
+        return ""
+
+    async def collect(self, prompts: list[str], *, digits: str, max_digits: int,
+                      timeout_s: float) -> str:  # fmt: skip
+        if self._keys:
+            key, think = self._keys.pop(0)
+            self.elapsed_s += think  # typed ahead: the key cuts the prompts short
+            return key
+        if self.patient.hangs_up_in_ivr:
+            self.elapsed_s += PROMPT_S
+            self.hung_up = True
+            raise CallerHungUp
+        self.elapsed_s += PROMPT_S * len(prompts) + timeout_s
+        return ""
+
+    async def say_number(self, number: int, *, digits: str = "") -> str:
+        self.elapsed_s += PROMPT_S
+        return ""
+
+    async def set_variable(self, name: str, value: str) -> None:
+        return None
+
+    async def enqueue(self, request: QueueRequest) -> None:
+        self.request = request
+
+    async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
+                     finish_keys: str, beep: bool = True) -> Recorded:  # fmt: skip
+        self.elapsed_s += PROMPT_S
+        return Recorded("", 0.0)
+
+    async def hangup(self) -> None:
+        return None

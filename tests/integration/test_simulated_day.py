@@ -1,0 +1,186 @@
+"""A simulated clinic day through the real IVR and the real call account (docs/simulate.md).
+
+Two sources, the same numbers: the day's KPIs worked out from the simulation's own ground truth
+equal ``clinicall report`` for the day, read from the store the account wrote, on SQLite and
+PostgreSQL.  Then the loop a manager runs: a day with too few operators, ``clinicall staffing``
+on it, and a second day staffed as advised that reaches 80/20 on every queue within the day's
+noise (two binomial standard errors of its service level).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clinicall.cli import main
+from clinicall.db.models import AgentSession
+from clinicall.ivr.plan import IvrPlan
+from clinicall.reports.kpi import compute
+from clinicall.settings.loader import load_config
+from clinicall.simclinic.cli import sl_noise
+from clinicall.simclinic.day import DayProfile, generate_day, topics_of
+from clinicall.simclinic.day_kpis import call_kpis, differences, queue_kpis, service_levels
+from clinicall.simclinic.day_run import run_day
+from clinicall.simclinic.staffing_plan import fixed_staffing
+
+from .scenario import EXAMPLE
+
+TUESDAY = date(2026, 11, 24)
+NEXT_TUESDAY = date(2026, 12, 1)
+TIGHT = {"ultrasound": 1, "gynecology": 1, "pediatrics": 1, "therapy": 1, "universal": 2}
+
+
+def new_store(folder: Path) -> str:
+    """A migrated store for the command (it never makes one itself)."""
+    url = f"sqlite+aiosqlite:///{folder / 'sim.db'}"
+    assert main(["db", "upgrade", "--db", url]) == 0
+    return url
+
+
+async def test_the_days_kpis_from_the_simulation_equal_the_report_of_the_day(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    config = load_config(EXAMPLE)
+    plan = IvrPlan.compile(config)
+    patients = generate_day(DayProfile(calls=450, patience_s=90), topics_of(plan), plan,
+                            day=TUESDAY, numbers=[n.number for n in config.numbers], seed=3)
+    run = await run_day(config, patients, day=TUESDAY, staffing=fixed_staffing(TIGHT),
+                        sessions=db_sessions, call_prefix="sim-test")  # fmt: skip
+    ours = queue_kpis(run.attempts, short_abandon_s=config.kpi.short_abandon_s,
+                      service_level_s={q: c.service_level_s for q, c in config.queues.items()},
+                      default_sl_s=config.kpi.service_level_s)  # fmt: skip
+    calls = call_kpis(run.calls)
+    async with db_sessions() as session:
+        report = await compute(session, start=run.start, end=run.end, by="queue",
+                               config=config)  # fmt: skip
+    assert differences(ours, calls, report) == []
+    # the comparison covered every kind of stay and call, not only the easy ones
+    outcomes = Counter(a.outcome for a in run.attempts)
+    assert {"answered", "abandoned", "timeout"} <= set(outcomes)
+    assert sum(int(str(q["short_abandoned"])) for q in ours.values()) > 0
+    ivr = Counter(c.ivr_outcome for c in run.calls)
+    assert {"queue", "selfserved", "afterhours", "hangup"} <= set(ivr)
+    assert set(ours) == set(config.queues)
+    assert calls["inbound"] == len(patients)
+    assert run.simulated_s > 12 * 3600  # the whole day, in however many wall seconds
+
+
+async def test_two_days_in_one_store_each_record_their_operators_log_ins(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Each run reads its own record from the start (a cursor per run), so the second day's
+    log-ins are not skipped as already read."""
+    config = load_config(EXAMPLE)
+    plan = IvrPlan.compile(config)
+    staffing = fixed_staffing({"therapy": 2, "universal": 1})
+    for day, seed in ((TUESDAY, 1), (NEXT_TUESDAY, 2)):
+        patients = generate_day(DayProfile(calls=30), topics_of(plan), plan, day=day,
+                                numbers=[config.numbers[0].number], seed=seed)  # fmt: skip
+        await run_day(config, patients, day=day, staffing=staffing, sessions=db_sessions,
+                      call_prefix=f"sim-{day}")  # fmt: skip
+    async with db_sessions() as session:
+        logins = (await session.execute(
+            select(AgentSession.queue, func.count()).group_by(AgentSession.queue)
+            .where(AgentSession.logout_at.is_not(None)))).all()  # fmt: skip
+    # per day: two therapy operators and one universal, logged in at midnight, out at the next
+    assert sorted((queue, n) for queue, n in logins) == [("therapy", 4), ("universal", 2)]
+
+
+def test_a_day_staffed_as_advised_reaches_80_20_on_every_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = new_store(tmp_path)
+    common = ["--config", str(EXAMPLE), "--db", db, "--calls", "600"]
+    tight = ",".join(f"{q}={n}" for q, n in TIGHT.items())
+    kpis = tmp_path / "day1.json"
+    assert main(["simulate", "--day", "--date", str(TUESDAY), "--operators", tight,
+                 "--seed", "1", "--out", str(kpis), *common]) == 0  # fmt: skip
+    first = capsys.readouterr().out
+    assert "gives the same KPIs" in first
+    assert ": missed" in first  # too few operators: some queue misses the target
+    stored = json.loads(kpis.read_text(encoding="utf-8"))
+    assert stored["report_differences"] == []
+    assert set(stored["queues"]) == set(TIGHT)
+    assert f"simulated day {TUESDAY}: {stored['calls']['inbound']} calls" in first
+    assert main(["staffing", "--weeks", "1", "--to", "2026-11-29", "--config", str(EXAMPLE),
+                 "--db", db]) == 0  # fmt: skip
+    advice = capsys.readouterr()
+    assert "agents_erlang_a" in advice.out
+    assert "under-staffed" in advice.err
+    assert main(["simulate", "--day", "--date", str(NEXT_TUESDAY), "--operators", "advised",
+                 "--seed", "2", *common]) == 0  # fmt: skip
+    second = capsys.readouterr().out
+    assert "gives the same KPIs" in second
+    verdicts = [line for line in second.splitlines() if "target 80 %" in line]
+    assert len(verdicts) == len(load_config(EXAMPLE).queues)
+    assert not [line for line in verdicts if line.endswith(": missed")], second
+
+
+def test_the_noise_allowance_is_two_binomial_standard_errors() -> None:
+    assert sl_noise(100) == pytest.approx(8.0)
+    assert sl_noise(400) == pytest.approx(4.0)
+    assert sl_noise(0) == 100.0
+
+
+def test_a_day_the_store_already_holds_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = new_store(tmp_path)
+    args = ["simulate", "--day", "--date", str(TUESDAY), "--config", str(EXAMPLE), "--db", db,
+            "--calls", "50"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--seed", "9"]) == 1
+    err = capsys.readouterr().err
+    assert "already holds" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--operators", "radiology=2"], "not QUEUE=N"),
+    (["--operators", "universal=two"], "not a whole number"),
+    (["--engine", "asterisk", "--operators", "universal=2"], "--operators is for the fake"),
+    (["--engine", "asterisk", "--speed", "1000"], "--speed: expected 1-100"),
+    (["--speed", "20"], "--speed is for --engine asterisk"),
+])  # fmt: skip
+def test_bad_options_get_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        extra: list[str], message: str) -> None:
+    db = new_store(tmp_path)
+    assert main(["simulate", "--day", "--date", str(TUESDAY), "--config", str(EXAMPLE),
+                 "--db", db, "--calls", "50", *extra]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_the_verdict_uses_the_target_t_for_every_queue() -> None:
+    from clinicall.simclinic.floor import FloorAttempt
+
+    stays = [FloorAttempt("a", "q", 0, 0, "answered", 20_000, 1000, "m"),
+             FloorAttempt("b", "q", 0, 0, "answered", 20_001, 1000, "m"),
+             FloorAttempt("c", "q", 0, 0, "abandoned", 4_999),
+             FloorAttempt("d", "q", 0, 0, "abandoned", 5_000)]  # fmt: skip
+    # the short abandon is left out: 1 within 20 s of 3
+    assert service_levels(stays, t_s=20, short_abandon_s=5) == {"q": (33.33, 3)}
+
+
+@pytest.mark.asterisk
+@pytest.mark.timeout(600)  # an hour at 20x is three minutes of calls, then they end
+def test_the_peak_hour_on_the_real_asterisk_gives_the_report_asterisk_reported(
+    asterisk_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The day's peak hour, 20 times faster, through the real controller and the sandbox
+    Asterisk: the account's report of today equals Asterisk's own events per queue."""
+    db = new_store(tmp_path)
+    code = main(["simulate", "--day", "--engine", "asterisk", "--speed", "20", "--calls", "150",
+                 "--date", str(TUESDAY), "--config", str(EXAMPLE), "--db", db])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "gives the same KPIs as Asterisk's own events" in out
+    assert "peak hour 09:00 of 2026-11-24: 22 patients" in out
