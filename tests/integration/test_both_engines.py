@@ -28,11 +28,13 @@ from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.controller.freeswitch.queue_wait import timer_group
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, QueueAttempt, RingAttempt
 from clinicall.db.models.enums import HangupSide, IvrOutcome, MissCause, QueueOutcome
 from clinicall.ivr.outcome import NO_INPUT
 from clinicall.reports.kpi import compute
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.ports import free_ports
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import Trunk
@@ -229,13 +231,20 @@ class Clinic:
         await self.parts.tracker.flush()
 
 
+ULTRASOUND_OVERFLOW_S = 6  # the ultrasound route's wait before overflow (its queue's: 180 s)
+
+
 def _config(path: Path) -> ClinicConfig:
-    """The example clinic, with a short digit timeout so silence ends sooner and, on
-    FreeSWITCH, the SIP provider's trunk that the SIP patient calls from."""
+    """The example clinic, with a short digit timeout so silence ends sooner, a short wait
+    before the ultrasound route overflows (the route's own time, shorter than its queue's)
+    and, on FreeSWITCH, the SIP provider's trunk that the SIP patient calls from."""
     config = load_config(path)
     ivr = config.ivr.model_copy(update={"digit_timeout_s": 2.0})
+    routes = dict(config.routes)
+    routes["ultrasound"] = routes["ultrasound"].model_copy(
+        update={"overflow_after_s": ULTRASOUND_OVERFLOW_S})
     trunks = [TRUNK] if path == FREESWITCH_EXAMPLE else []
-    return config.model_copy(update={"ivr": ivr, "trunks": trunks})
+    return config.model_copy(update={"ivr": ivr, "routes": routes, "trunks": trunks})
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module",
@@ -461,6 +470,91 @@ async def test_with_nobody_logged_in_the_caller_overflows_and_is_answered(
             ("universal", QueueOutcome.ANSWERED, operator)]
         assert attempts[0].wait_s is not None
         assert attempts[0].wait_s >= 10
+
+
+async def _overflow_by_the_routes_time(clinic: Clinic, caller: str) -> Trace:
+    """A patient for ultrasound whose operator's phone rings unanswered (op104, ultrasound's
+    other member, is taken out of it): after the route's wait the patient goes on to the
+    front desk, where another operator answers."""
+    await clinic.patients.unanswered("op101", away=True)
+    await clinic.patients.logged_out("op104", "ultrasound", out=True)
+    try:
+        return await clinic.call("1w1", caller, number=ENGLISH_NUMBER, hold_s=40)
+    finally:
+        await clinic.patients.logged_out("op104", "ultrasound", out=False)
+        await clinic.patients.unanswered("op101", away=False)
+
+
+async def test_the_routes_wait_before_overflow_is_honoured(clinic: Clinic) -> None:
+    """The ultrasound route overflows after its own 6 s, not its queue's 180 s (on
+    FreeSWITCH the generated dialplan's wait timer, controller/freeswitch/queue_wait.py)."""
+    caller = "+380501120072"
+    trace = await _overflow_by_the_routes_time(clinic, caller)
+    assert trace.queues_joined == ["ultrasound", "universal"]
+    (operator,) = trace.operators_connected
+    assert operator in {op.id for op in clinic.config.operators
+                        if "universal" in op.queues} - {"op101"}
+    call, attempts = await rows(clinic, caller)
+    assert (call.route, call.ivr_outcome, call.missed) == ("ultrasound", IvrOutcome.QUEUE, False)
+    assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+        ("ultrasound", QueueOutcome.TIMEOUT, None),
+        ("universal", QueueOutcome.ANSWERED, operator)]
+    assert attempts[0].wait_s is not None
+    assert ULTRASOUND_OVERFLOW_S - 1 <= attempts[0].wait_s <= ULTRASOUND_OVERFLOW_S + 2
+    rings = await ring_rows(clinic, attempts[0].id)
+    assert rings  # the ultrasound operator's phone rang, unanswered, before the overflow
+    assert {(r.member, r.answered) for r in rings} == {("op101", False)}
+
+
+async def _delete_wait_timer(fs: FreeswitchSandbox, member: str) -> str:
+    """Deletes a caller's pending wait timer; FreeSWITCH says how many it deleted (its
+    scheduler itself: ``show tasks`` reads a table written behind it)."""
+    return (await fs.api(f"sched_del {timer_group(member)}")).strip()
+
+
+async def test_the_wait_timer_is_deleted_when_an_operator_answers(clinic: Clinic) -> None:
+    """The route's wait timer never fires into an answered call (controller/freeswitch/
+    queue_wait.py): a first patient, waiting while nobody is in gynecology, has one pending
+    (deleted here to show it); a second, answered by an operator, has none left while they
+    talk."""
+    if clinic.engine == "asterisk":
+        pytest.skip("Asterisk's Queue() takes the route's wait itself: there is no timer")
+    patients = clinic.patients
+    assert isinstance(patients, FreeswitchPatients)
+    fs = patients.fsc.fs
+    bridged: dict[str, asyncio.Event] = {}
+
+    def on_event(event: EslEvent) -> None:
+        if event.get("CC-Action") == "bridge-agent-start":
+            bridged.setdefault(event.get("CC-Member-Session-UUID", ""), asyncio.Event()).set()
+
+    patients.fsc.observer.esl.add_handler(on_event)
+    out = {"op101", "op102"}  # gynecology's operators
+    for op in sorted(out):
+        await patients.logged_out(op, "gynecology", out=True)
+    try:
+        waiting = await clinic.place("1w2", "+380501120073", number=ENGLISH_NUMBER, hold_s=20)
+        assert isinstance(waiting, CallTrace)
+        await patients.joined(waiting)
+        assert await _delete_wait_timer(fs, waiting.clinic_leg) == "+OK Deleted: 1"
+        await patients.hang_up(waiting)
+        await patients.finished(waiting)
+
+        answered = await clinic.place("1w2", "+380501120074", number=ENGLISH_NUMBER, hold_s=40)
+        assert isinstance(answered, CallTrace)
+        await patients.joined(answered)
+        await patients.logged_out("op102", "gynecology", out=False)
+        out.discard("op102")
+        await asyncio.wait_for(
+            bridged.setdefault(answered.clinic_leg, asyncio.Event()).wait(), 30)
+        assert await _delete_wait_timer(fs, answered.clinic_leg) == "+OK Deleted: 0"
+        await patients.finished(answered)
+        await clinic.settled()
+    finally:
+        for op in sorted(out):
+            await patients.logged_out(op, "gynecology", out=False)
+    assert answered.queues_joined == ["gynecology"]
+    assert answered.operators_connected == ["op102"]
 
 
 async def test_after_hours_the_hours_are_announced_and_no_queue_is_entered(
