@@ -625,8 +625,9 @@ async def _abandon_after(clinic: Clinic, digits: str, caller: str, patience_s: f
 
 async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> None:
     """The KPI ground truth (docs/kpi.md): an answered call, an abandon after 8 s, a short
-    abandon after 2 s, a hang-up in the menu and a call after hours; the report over exactly
-    these calls counts what the scenario made, from the hourly sums and from the rows alike."""
+    abandon after 2 s, a timeout by the route's wait → overflow → answered at the front desk,
+    a hang-up in the menu and a call after hours; the report over exactly these calls counts
+    what the scenario made, from the hourly sums and from the rows alike."""
     # from the whole second: FreeSWITCH's durable record (the CDR) keeps whole seconds, so
     # the first call may start up to a second before now (the previous test's last call
     # started many seconds earlier)
@@ -639,6 +640,7 @@ async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> Non
         short_trace = await _abandon_after(clinic, "1w3", "+380501120113", 2)
     finally:
         await clinic.patients.unanswered("op103", away=False)
+    overflow_trace = await _overflow_by_the_routes_time(clinic, "+380501120116")
     in_menu = await clinic.place("", "+380501120114", number=ENGLISH_NUMBER, hold_s=60)
     await clinic.patients.heard(in_menu, "clinicall/en/menu_main")
     await clinic.patients.hang_up(in_menu)
@@ -655,15 +657,21 @@ async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> Non
     assert long_trace.queues_joined == short_trace.queues_joined == ["pediatrics"]
     assert long_trace.operators_connected == short_trace.operators_connected == []
     assert menu_trace.queues_joined == closed_trace.queues_joined == []
+    assert overflow_trace.queues_joined == ["ultrasound", "universal"]
+    assert len(overflow_trace.operators_connected) == 1
     _, [gyn] = await rows(clinic, answered)
     _, [long_wait] = await rows(clinic, "+380501120112")
     _, [short_wait] = await rows(clinic, "+380501120113")
+    _, [timed_out, overflowed] = await rows(clinic, "+380501120116")
     assert gyn.wait_s is not None
     assert long_wait.wait_s is not None
     assert short_wait.wait_s is not None
     assert gyn.wait_s <= 5  # the operator answered within their ring
     assert 7 <= long_wait.wait_s <= 10  # the patient hung up 8 s after joining
     assert short_wait.wait_s <= 3  # ... 2 s after joining: a short abandon
+    assert (timed_out.queue, timed_out.outcome) == ("ultrasound", QueueOutcome.TIMEOUT)
+    assert (overflowed.queue, overflowed.outcome) == ("universal", QueueOutcome.ANSWERED)
+    assert overflowed.wait_s is not None
 
     async with clinic.parts.sessions() as session:
         report = await compute(session, start=since, end=end, by="queue",
@@ -672,17 +680,20 @@ async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> Non
                                   config=clinic.config, hourly_sums=False)  # fmt: skip
     assert report.to_dict() == from_rows.to_dict()
     queues = {row["queue"]: row for row in report.section("queues").rows}
-    assert set(queues) == {"gynecology", "pediatrics"}
+    assert set(queues) == {"gynecology", "pediatrics", "ultrasound", "universal"}
     gyn_row, ped = queues["gynecology"], queues["pediatrics"]
+    us, uni = queues["ultrasound"], queues["universal"]
     assert (gyn_row["offered"], gyn_row["answered"], gyn_row["asa"]) == (1, 1, gyn.wait_s)
     assert (ped["offered"], ped["abandoned"], ped["short_abandoned"], ped["answered"]) == (
         2, 1, 1, 0)
     assert ped["abandon_rate"] == 100.0  # the short abandon is left out
     assert ped["service_level"] == 0.0
+    assert (us["offered"], us["timeout"], us["answered"]) == (1, 1, 0)
+    assert (uni["offered"], uni["answered"], uni["asa"]) == (1, 1, overflowed.wait_s)
     (calls,) = report.section("calls").rows
     assert (calls["inbound"], calls["missed"], calls["missed_abandoned"],
             calls["missed_afterhours"], calls["missed_hangup_ivr"], calls["self_served"]) == (
-        5, 4, 2, 1, 1, 0)  # fmt: skip
+        6, 4, 2, 1, 1, 0)  # fmt: skip
 
 
 async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(
