@@ -12,8 +12,10 @@ by design").
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,16 +23,19 @@ from typing import Protocol
 
 import pytest
 import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from clinicall.app import Running, running
+from clinicall.app import Running, operator_desk, running
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.queue_wait import timer_group
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import Call, QueueAttempt, RingAttempt
+from clinicall.db.models import Call, QueueAttempt, RingAttempt, Role
 from clinicall.db.models.enums import HangupSide, IvrOutcome, MissCause, QueueOutcome
 from clinicall.ivr.outcome import NO_INPUT
 from clinicall.reports.kpi import compute
@@ -40,6 +45,9 @@ from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import Trunk
 from clinicall.simclinic.clinic import SimulatedClinic
 from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic, operator_rings_unanswered
+from clinicall.web import build_app
+from clinicall.web.passwords import PasswordCost
+from clinicall.web.users import add_user
 
 from . import sipp
 from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
@@ -555,6 +563,91 @@ async def test_the_wait_timer_is_deleted_when_an_operator_answers(clinic: Clinic
             await patients.logged_out(op, "gynecology", out=False)
     assert answered.queues_joined == ["gynecology"]
     assert answered.operators_connected == ["op102"]
+
+
+CONSOLE_SECRET = b"c" * 32
+CONSOLE_COST = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)  # tests only
+CONSOLE_PASSWORD = "pw-operator-both-engines"
+CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
+ConsoleClient = TestClient[web.Request, web.Application]
+
+
+def _csrf(html: str) -> str:
+    found = CSRF_IN_PAGE.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def _console(clinic: Clinic) -> AsyncIterator[ConsoleClient]:
+    """The web console on the running controller, its operator desk on the engine's own
+    members (the simulated clinic's Local members on Asterisk)."""
+    if clinic.engine == "asterisk":
+        desk = OperatorDesk(clinic.parts.engine.control, clinic.parts.tracker.live,
+                            lambda op: member_interface(op, simulated=True))
+    else:
+        desk = operator_desk(clinic.config, clinic.parts)
+    app = build_app(sessions=clinic.parts.sessions, config=clinic.config,
+                    live=clinic.parts.tracker.live, secret=CONSOLE_SECRET,
+                    cookie_secure=False, password_cost=CONSOLE_COST, desk=desk)
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def _operator_session(client: ConsoleClient, operator: str) -> str:
+    """Logs ``operator`` in through the login form; the session's CSRF token."""
+    form = await client.get("/login")
+    response = await client.post("/login", data={
+        "username": operator, "password": CONSOLE_PASSWORD,
+        "csrf_token": _csrf(await form.text())}, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    return _csrf(await (await client.get("/", allow_redirects=False)).text())
+
+
+async def _console_pause(clinic: Clinic, operator: str, *, paused: bool) -> None:
+    """``operator`` pauses (for lunch) or resumes on the console's operator API."""
+    async with _console(clinic) as client:
+        token = await _operator_session(client, operator)
+        body: dict[str, object] = {"paused": paused}
+        if paused:
+            body["reason"] = "lunch"
+        response = await client.post("/api/operator/pause", json=body,
+                                      headers={"X-CSRF-Token": token})
+        assert response.status == 200, await response.text()
+
+
+async def _paused_in(clinic: Clinic, queue: str) -> dict[str, bool]:
+    """The engine's own word on who is paused in ``queue`` (its queue status)."""
+    status = await clinic.parts.engine.control.queue_status()
+    (q,) = [s for s in status if s.queue == queue]
+    return {m.member_name or m.member: m.paused for m in q.members}
+
+
+async def test_an_operator_paused_on_the_console_is_not_rung(clinic: Clinic) -> None:
+    """op102 pauses on the web console: the engine pauses them and gynecology's call rings
+    only op101, who answers; then op102 resumes, op101 pauses, and the next call is op102's."""
+    for op in ("op101", "op102"):
+        await add_user(clinic.parts.sessions, op, Role.OPERATOR, CONSOLE_PASSWORD,
+                       cost=CONSOLE_COST)
+    answered_by: dict[str, str] = {}
+    try:
+        for paused, caller in (("op102", "+380501120131"), ("op101", "+380501120132")):
+            other = "op101" if paused == "op102" else "op102"
+            await _console_pause(clinic, other, paused=False)
+            await _console_pause(clinic, paused, paused=True)
+            states = await _paused_in(clinic, "gynecology")
+            assert (states.get(paused), states.get(other)) == (True, False), states
+            trace = await clinic.call("1w2", caller, number=ENGLISH_NUMBER)
+            (answered_by[paused],) = trace.operators_connected
+            _, [attempt] = await rows(clinic, caller)
+            assert (attempt.queue, attempt.outcome) == ("gynecology", QueueOutcome.ANSWERED)
+            rings = await ring_rows(clinic, attempt.id)
+            assert {r.member for r in rings} == {other}, rings  # never the paused one
+    finally:
+        for op in ("op101", "op102"):
+            await _console_pause(clinic, op, paused=False)
+    assert answered_by == {"op102": "op101", "op101": "op102"}
+    assert not any((await _paused_in(clinic, "gynecology")).values())
 
 
 async def test_after_hours_the_hours_are_announced_and_no_queue_is_entered(
