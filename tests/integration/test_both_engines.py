@@ -251,8 +251,13 @@ def _config(path: Path) -> ClinicConfig:
     routes = dict(config.routes)
     routes["ultrasound"] = routes["ultrasound"].model_copy(
         update={"overflow_after_s": ULTRASOUND_OVERFLOW_S})
+    # op101 first choice at the front desk beside op104: Asterisk's ringall rings only the
+    # lowest penalty, so both ring at once there as on mod_callcenter's ring-all
+    operators = [op.model_copy(update={"queues": {**op.queues, "universal": 0}})
+                 if op.id == "op101" else op for op in config.operators]
     trunks = [TRUNK] if path == FREESWITCH_EXAMPLE else []
-    return config.model_copy(update={"ivr": ivr, "routes": routes, "trunks": trunks})
+    return config.model_copy(update={"ivr": ivr, "routes": routes, "operators": operators,
+                                     "trunks": trunks})
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module",
@@ -648,6 +653,36 @@ async def test_an_operator_paused_on_the_console_is_not_rung(clinic: Clinic) -> 
             await _console_pause(clinic, op, paused=False)
     assert answered_by == {"op102": "op101", "op101": "op102"}
     assert not any((await _paused_in(clinic, "gynecology")).values())
+
+
+async def test_a_phone_that_rings_unanswered_while_another_answers_is_a_missed_ring(
+        clinic: Clinic) -> None:
+    """The front desk rings all its first-choice operators at once (ring_all): op101's phone
+    rings unanswered while op104 answers (op102 and op103 are taken out of the queue). The
+    attempt is answered by op104 and holds both rings, op101's unanswered."""
+    caller = "+380501120141"
+    await clinic.patients.unanswered("op101", away=True)
+    out: list[str] = []
+    try:
+        for op in ("op102", "op103"):
+            await clinic.patients.logged_out(op, "universal", out=True)
+            out.append(op)
+        trace = await clinic.call("0", caller, number=ENGLISH_NUMBER)
+    finally:
+        for op in out:
+            await clinic.patients.logged_out(op, "universal", out=False)
+        await clinic.patients.unanswered("op101", away=False)
+    assert trace.queues_joined == ["universal"]
+    assert trace.operators_connected == ["op104"]
+    call, [attempt] = await rows(clinic, caller)
+    assert (call.route, call.missed) == ("operator", False)
+    assert (attempt.queue, attempt.outcome, attempt.agent) == (
+        "universal", QueueOutcome.ANSWERED, "op104")
+    rings = await ring_rows(clinic, attempt.id)
+    assert sorted((r.member, r.answered) for r in rings) == [("op101", False), ("op104", True)]
+    (missed_ring,) = [r for r in rings if not r.answered]
+    (answered_ring,) = [r for r in rings if r.answered]
+    assert abs(missed_ring.rang_at - answered_ring.rang_at) <= timedelta(seconds=1)  # at once
 
 
 async def test_after_hours_the_hours_are_announced_and_no_queue_is_entered(
