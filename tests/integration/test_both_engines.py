@@ -15,7 +15,7 @@ import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,7 +47,7 @@ from clinicall.simclinic.clinic import SimulatedClinic
 from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic, operator_rings_unanswered
 from clinicall.web import build_app
 from clinicall.web.passwords import PasswordCost
-from clinicall.web.users import add_user
+from clinicall.web.users import UserExistsError, add_user
 
 from . import sipp
 from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
@@ -610,7 +610,11 @@ async def _operator_session(client: ConsoleClient, operator: str) -> str:
 
 
 async def _console_pause(clinic: Clinic, operator: str, *, paused: bool) -> None:
-    """``operator`` pauses (for lunch) or resumes on the console's operator API."""
+    """``operator`` pauses (for lunch) or resumes on the console's operator API (their
+    console user made on first use)."""
+    with suppress(UserExistsError):  # an earlier test made it
+        await add_user(clinic.parts.sessions, operator, Role.OPERATOR, CONSOLE_PASSWORD,
+                       cost=CONSOLE_COST)
     async with _console(clinic) as client:
         token = await _operator_session(client, operator)
         body: dict[str, object] = {"paused": paused}
@@ -631,9 +635,6 @@ async def _paused_in(clinic: Clinic, queue: str) -> dict[str, bool]:
 async def test_an_operator_paused_on_the_console_is_not_rung(clinic: Clinic) -> None:
     """op102 pauses on the web console: the engine pauses them and gynecology's call rings
     only op101, who answers; then op102 resumes, op101 pauses, and the next call is op102's."""
-    for op in ("op101", "op102"):
-        await add_user(clinic.parts.sessions, op, Role.OPERATOR, CONSOLE_PASSWORD,
-                       cost=CONSOLE_COST)
     answered_by: dict[str, str] = {}
     try:
         for paused, caller in (("op102", "+380501120131"), ("op101", "+380501120132")):
@@ -683,6 +684,41 @@ async def test_a_phone_that_rings_unanswered_while_another_answers_is_a_missed_r
     (missed_ring,) = [r for r in rings if not r.answered]
     (answered_ring,) = [r for r in rings if r.answered]
     assert abs(missed_ring.rang_at - answered_ring.rang_at) <= timedelta(seconds=1)  # at once
+
+
+async def test_with_every_operator_of_the_queue_paused_the_caller_overflows(
+        clinic: Clinic) -> None:
+    """Ultrasound's operators (op101, op104) pause on the console: the patient for ultrasound
+    goes on to the front desk, where another operator answers."""
+    caller = "+380501120151"
+    paused: list[str] = []
+    try:
+        for op in ("op101", "op104"):
+            await _console_pause(clinic, op, paused=True)
+            paused.append(op)
+        trace = await clinic.call("1w1", caller, number=ENGLISH_NUMBER, hold_s=40)
+    finally:
+        for op in paused:
+            await _console_pause(clinic, op, paused=False)
+    (operator,) = trace.operators_connected
+    assert operator in {"op102", "op103"}  # the front desk's operators not paused
+    call, attempts = await rows(clinic, caller)
+    assert (call.route, call.ivr_outcome, call.missed) == ("ultrasound", IvrOutcome.QUEUE, False)
+    if clinic.engine == "asterisk":
+        # a queue whose members are all paused refuses the caller at once (joinempty)
+        assert trace.queues_joined == ["universal"]
+        assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+            ("universal", QueueOutcome.ANSWERED, operator)]
+    else:
+        # Different by design: mod_callcenter counts an On Break agent as present, so the
+        # caller joins and leaves after the route's wait (the dialplan's timer)
+        assert trace.queues_joined == ["ultrasound", "universal"]
+        assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+            ("ultrasound", QueueOutcome.TIMEOUT, None),
+            ("universal", QueueOutcome.ANSWERED, operator)]
+        assert attempts[0].wait_s is not None
+        assert ULTRASOUND_OVERFLOW_S - 1 <= attempts[0].wait_s <= ULTRASOUND_OVERFLOW_S + 2
+        assert await ring_rows(clinic, attempts[0].id) == []  # nobody was rung
 
 
 async def test_after_hours_the_hours_are_announced_and_no_queue_is_entered(
