@@ -20,6 +20,7 @@ import re
 
 from clinicall.agi_scripts import variables as v
 from clinicall.controller.freeswitch.call_port import SURVEY_HANDOVER
+from clinicall.controller.freeswitch.queue_wait import WAIT_OVER_KEY, timer_group
 from clinicall.freeswitch_config.accounting import ACCOUNT
 from clinicall.freeswitch_config.callback import callback_context
 from clinicall.freeswitch_config.callcenter import QUEUE_DOMAIN, queue_name
@@ -38,6 +39,11 @@ AFTER_QUEUE = "clinicall_after_queue"
 ORIGINATE_CONTEXT = "clinicall_originate"
 #: mod_callcenter's ``cc_cancel_reason`` when the queue gave the caller up for time.
 TIMED_OUT = ("TIMEOUT", "NO_AGENT_TIMEOUT")
+#: ``${cc_cancel_reason}/${cc_exit_key}`` of a stay the queue or the route's wait ended
+#: (controller/freeswitch/queue_wait.py): the caller goes on to the overflow queue.
+WAIT_OVER = "^(" + "|".join(TIMED_OUT) + ")/|^EXIT_WITH_KEY/" + WAIT_OVER_KEY + "$"
+#: The caller's wait timer's sched_api group (the caller's uuid, expanded when set).
+TIMER = timer_group("${uuid}")
 #: The clinic number the patient dialled, E.164 (the same name as on Asterisk).
 DIALLED = "CLINICALL_DIALLED"
 OUTCOME_FALLBACK = "fallback"
@@ -84,24 +90,40 @@ def context(config: ClinicConfig) -> str:
     after_ivr = f"^{AFTER_IVR}$"
     queue = "${" + v.CLINICALL_QUEUE + "}@" + QUEUE_DOMAIN
     after_queue = f"^{AFTER_QUEUE}$"
+    max_wait = "${" + v.CLINICALL_MAX_WAIT + "}"
     lines = [
         f"  <context name={value(CONTEXT)}>",
+        "    <!-- The route's wait before overflow: a timer that presses the exit key. -->",
+        "    <extension name=\"clinicall_queue_timer\" continue=\"true\">",
+        f"      <condition field=\"destination_number\" expression={value(after_ivr)}/>",
+        f"      <condition field={raw('${' + v.CLINICALL_OUTCOME + '}')} "
+        f"expression={value('^' + v.OUTCOME_QUEUE + '$')}/>",
+        f"      <condition field={raw(max_wait)} expression=\"^[1-9][0-9]{{0,4}}$\">",
+        _action("set", f"cc_exit_keys={WAIT_OVER_KEY}"),
+        _action("set", f"api_on_answer=sched_del {TIMER}", quoted=True),
+        _action("set", "cc_export_vars=api_on_answer"),
+        _action("set", f"clinicall_wait_timer=${{sched_api(+{max_wait} {TIMER} "
+                f"uuid_recv_dtmf ${{uuid}} {WAIT_OVER_KEY})}}", quoted=True),
+        "      </condition>",
+        "    </extension>",
         "    <!-- After the IVR: the queue it chose (CLINICALL_QUEUE), then its overflow. -->",
         "    <extension name=\"clinicall_queue\">",
         f"      <condition field=\"destination_number\" expression={value(after_ivr)}/>",
         f"      <condition field={raw('${' + v.CLINICALL_OUTCOME + '}')} "
         f"expression={value('^' + v.OUTCOME_QUEUE + '$')}>",
         _action("callcenter", queue, quoted=True),
+        _action("set", f"clinicall_wait_timer=${{sched_del({TIMER})}}", quoted=True),
         _action("transfer", f"{AFTER_QUEUE} XML {CONTEXT}"),
         "      </condition>",
         "    </extension>",
         "    <extension name=\"clinicall_overflow\">",
         f"      <condition field=\"destination_number\" expression={value(after_queue)}/>",
-        f"      <condition field=\"${{cc_cancel_reason}}\" "
-        f"expression={value('^(' + '|'.join(TIMED_OUT) + ')$')}/>",
+        "      <condition field=\"${cc_cancel_reason}/${cc_exit_key}\" "
+        f"expression={value(WAIT_OVER)}/>",
         f"      <condition field={raw('${' + v.CLINICALL_OVERFLOW + '}')} expression=\"^.+$\">",
         _action("set", f"{v.CLINICALL_QUEUE}=${{{v.CLINICALL_OVERFLOW}}}", quoted=True),
         _action("set", f"{v.CLINICALL_OVERFLOW}="),
+        _action("set", f"{v.CLINICALL_MAX_WAIT}="),  # the overflow queue's own max wait
         _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
         "      </condition>",
         "    </extension>",

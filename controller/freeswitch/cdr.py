@@ -56,8 +56,10 @@ FIELDS: tuple[str, ...] = (
     "cc_agent", "cc_record_filename",
 )  # fmt: skip
 #: ``cc_cancel_reason`` of a stay that ended unanswered → why (the live events' mapping).
+#: The only exit key clinicall sets on FreeSWITCH is the route's wait timer's
+#: (controller/freeswitch/queue_wait.py), so a stay left by key ran out of time.
 CANCEL_REASONS = {"BREAK_OUT": LeaveReason.ABANDON, "TIMEOUT": LeaveReason.TIMEOUT,
-                  "NO_AGENT_TIMEOUT": LeaveReason.EMPTY, "EXIT_WITH_KEY": LeaveReason.EXIT_KEY}
+                  "NO_AGENT_TIMEOUT": LeaveReason.EMPTY, "EXIT_WITH_KEY": LeaveReason.TIMEOUT}
 ROUTED_OUTCOMES = ("queue", "fallback")
 MAX_READ = 1 << 20  # bytes per batch
 _EPOCH = re.compile(r"[0-9]{1,12}")

@@ -12,8 +12,10 @@ by design").
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,23 +23,31 @@ from typing import Protocol
 
 import pytest
 import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from clinicall.app import Running, running
+from clinicall.app import Running, operator_desk, running
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.desk import OperatorDesk
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.controller.freeswitch.queue_wait import timer_group
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import Call, QueueAttempt, RingAttempt
+from clinicall.db.models import Call, QueueAttempt, RingAttempt, Role
 from clinicall.db.models.enums import HangupSide, IvrOutcome, MissCause, QueueOutcome
 from clinicall.ivr.outcome import NO_INPUT
 from clinicall.reports.kpi import compute
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.ports import free_ports
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import Trunk
 from clinicall.simclinic.clinic import SimulatedClinic
 from clinicall.simclinic.freeswitch import CallTrace, FreeswitchClinic, operator_rings_unanswered
+from clinicall.web import build_app
+from clinicall.web.passwords import PasswordCost
+from clinicall.web.users import UserExistsError, add_user
 
 from . import sipp
 from .scenario import ENGLISH_NUMBER, EXAMPLE, SUNDAY_10_KYIV, TUESDAY_10_KYIV, Clock
@@ -229,13 +239,25 @@ class Clinic:
         await self.parts.tracker.flush()
 
 
+ULTRASOUND_OVERFLOW_S = 6  # the ultrasound route's wait before overflow (its queue's: 180 s)
+
+
 def _config(path: Path) -> ClinicConfig:
-    """The example clinic, with a short digit timeout so silence ends sooner and, on
-    FreeSWITCH, the SIP provider's trunk that the SIP patient calls from."""
+    """The example clinic, with a short digit timeout so silence ends sooner, a short wait
+    before the ultrasound route overflows (the route's own time, shorter than its queue's)
+    and, on FreeSWITCH, the SIP provider's trunk that the SIP patient calls from."""
     config = load_config(path)
     ivr = config.ivr.model_copy(update={"digit_timeout_s": 2.0})
+    routes = dict(config.routes)
+    routes["ultrasound"] = routes["ultrasound"].model_copy(
+        update={"overflow_after_s": ULTRASOUND_OVERFLOW_S})
+    # op101 first choice at the front desk beside op104: Asterisk's ringall rings only the
+    # lowest penalty, so both ring at once there as on mod_callcenter's ring-all
+    operators = [op.model_copy(update={"queues": {**op.queues, "universal": 0}})
+                 if op.id == "op101" else op for op in config.operators]
     trunks = [TRUNK] if path == FREESWITCH_EXAMPLE else []
-    return config.model_copy(update={"ivr": ivr, "trunks": trunks})
+    return config.model_copy(update={"ivr": ivr, "routes": routes, "operators": operators,
+                                     "trunks": trunks})
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module",
@@ -463,6 +485,242 @@ async def test_with_nobody_logged_in_the_caller_overflows_and_is_answered(
         assert attempts[0].wait_s >= 10
 
 
+async def _overflow_by_the_routes_time(clinic: Clinic, caller: str) -> Trace:
+    """A patient for ultrasound whose operator's phone rings unanswered (op104, ultrasound's
+    other member, is taken out of it): after the route's wait the patient goes on to the
+    front desk, where another operator answers."""
+    await clinic.patients.unanswered("op101", away=True)
+    await clinic.patients.logged_out("op104", "ultrasound", out=True)
+    try:
+        return await clinic.call("1w1", caller, number=ENGLISH_NUMBER, hold_s=40)
+    finally:
+        await clinic.patients.logged_out("op104", "ultrasound", out=False)
+        await clinic.patients.unanswered("op101", away=False)
+
+
+async def test_the_routes_wait_before_overflow_is_honoured(clinic: Clinic) -> None:
+    """The ultrasound route overflows after its own 6 s, not its queue's 180 s (on
+    FreeSWITCH the generated dialplan's wait timer, controller/freeswitch/queue_wait.py)."""
+    caller = "+380501120072"
+    trace = await _overflow_by_the_routes_time(clinic, caller)
+    assert trace.queues_joined == ["ultrasound", "universal"]
+    (operator,) = trace.operators_connected
+    assert operator in {op.id for op in clinic.config.operators
+                        if "universal" in op.queues} - {"op101"}
+    call, attempts = await rows(clinic, caller)
+    assert (call.route, call.ivr_outcome, call.missed) == ("ultrasound", IvrOutcome.QUEUE, False)
+    assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+        ("ultrasound", QueueOutcome.TIMEOUT, None),
+        ("universal", QueueOutcome.ANSWERED, operator)]
+    assert attempts[0].wait_s is not None
+    assert ULTRASOUND_OVERFLOW_S - 1 <= attempts[0].wait_s <= ULTRASOUND_OVERFLOW_S + 2
+    rings = await ring_rows(clinic, attempts[0].id)
+    assert rings  # the ultrasound operator's phone rang, unanswered, before the overflow
+    assert {(r.member, r.answered) for r in rings} == {("op101", False)}
+
+
+async def _delete_wait_timer(fs: FreeswitchSandbox, member: str) -> str:
+    """Deletes a caller's pending wait timer; FreeSWITCH says how many it deleted (its
+    scheduler itself: ``show tasks`` reads a table written behind it)."""
+    return (await fs.api(f"sched_del {timer_group(member)}")).strip()
+
+
+async def test_the_wait_timer_is_deleted_when_an_operator_answers(clinic: Clinic) -> None:
+    """The route's wait timer never fires into an answered call (controller/freeswitch/
+    queue_wait.py): a first patient, waiting while nobody is in gynecology, has one pending
+    (deleted here to show it); a second, answered by an operator, has none left while they
+    talk."""
+    if clinic.engine == "asterisk":
+        pytest.skip("Asterisk's Queue() takes the route's wait itself: there is no timer")
+    patients = clinic.patients
+    assert isinstance(patients, FreeswitchPatients)
+    fs = patients.fsc.fs
+    bridged: dict[str, asyncio.Event] = {}
+
+    def on_event(event: EslEvent) -> None:
+        if event.get("CC-Action") == "bridge-agent-start":
+            bridged.setdefault(event.get("CC-Member-Session-UUID", ""), asyncio.Event()).set()
+
+    patients.fsc.observer.esl.add_handler(on_event)
+    out = {"op101", "op102"}  # gynecology's operators
+    for op in sorted(out):
+        await patients.logged_out(op, "gynecology", out=True)
+    try:
+        waiting = await clinic.place("1w2", "+380501120073", number=ENGLISH_NUMBER, hold_s=20)
+        assert isinstance(waiting, CallTrace)
+        await patients.joined(waiting)
+        assert await _delete_wait_timer(fs, waiting.clinic_leg) == "+OK Deleted: 1"
+        await patients.hang_up(waiting)
+        await patients.finished(waiting)
+
+        answered = await clinic.place("1w2", "+380501120074", number=ENGLISH_NUMBER, hold_s=40)
+        assert isinstance(answered, CallTrace)
+        await patients.joined(answered)
+        await patients.logged_out("op102", "gynecology", out=False)
+        out.discard("op102")
+        await asyncio.wait_for(
+            bridged.setdefault(answered.clinic_leg, asyncio.Event()).wait(), 30)
+        assert await _delete_wait_timer(fs, answered.clinic_leg) == "+OK Deleted: 0"
+        await patients.finished(answered)
+        await clinic.settled()
+    finally:
+        for op in sorted(out):
+            await patients.logged_out(op, "gynecology", out=False)
+    assert answered.queues_joined == ["gynecology"]
+    assert answered.operators_connected == ["op102"]
+
+
+CONSOLE_SECRET = b"c" * 32
+CONSOLE_COST = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)  # tests only
+CONSOLE_PASSWORD = "pw-operator-both-engines"
+CSRF_IN_PAGE = re.compile(r'name="csrf_token" value="([^"]+)"')
+ConsoleClient = TestClient[web.Request, web.Application]
+
+
+def _csrf(html: str) -> str:
+    found = CSRF_IN_PAGE.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def _console(clinic: Clinic) -> AsyncIterator[ConsoleClient]:
+    """The web console on the running controller, its operator desk on the engine's own
+    members (the simulated clinic's Local members on Asterisk)."""
+    if clinic.engine == "asterisk":
+        desk = OperatorDesk(clinic.parts.engine.control, clinic.parts.tracker.live,
+                            lambda op: member_interface(op, simulated=True))
+    else:
+        desk = operator_desk(clinic.config, clinic.parts)
+    app = build_app(sessions=clinic.parts.sessions, config=clinic.config,
+                    live=clinic.parts.tracker.live, secret=CONSOLE_SECRET,
+                    cookie_secure=False, password_cost=CONSOLE_COST, desk=desk)
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def _operator_session(client: ConsoleClient, operator: str) -> str:
+    """Logs ``operator`` in through the login form; the session's CSRF token."""
+    form = await client.get("/login")
+    response = await client.post("/login", data={
+        "username": operator, "password": CONSOLE_PASSWORD,
+        "csrf_token": _csrf(await form.text())}, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    return _csrf(await (await client.get("/", allow_redirects=False)).text())
+
+
+async def _console_pause(clinic: Clinic, operator: str, *, paused: bool) -> None:
+    """``operator`` pauses (for lunch) or resumes on the console's operator API (their
+    console user made on first use)."""
+    with suppress(UserExistsError):  # an earlier test made it
+        await add_user(clinic.parts.sessions, operator, Role.OPERATOR, CONSOLE_PASSWORD,
+                       cost=CONSOLE_COST)
+    async with _console(clinic) as client:
+        token = await _operator_session(client, operator)
+        body: dict[str, object] = {"paused": paused}
+        if paused:
+            body["reason"] = "lunch"
+        response = await client.post("/api/operator/pause", json=body,
+                                      headers={"X-CSRF-Token": token})
+        assert response.status == 200, await response.text()
+
+
+async def _paused_in(clinic: Clinic, queue: str) -> dict[str, bool]:
+    """The engine's own word on who is paused in ``queue`` (its queue status)."""
+    status = await clinic.parts.engine.control.queue_status()
+    (q,) = [s for s in status if s.queue == queue]
+    return {m.member_name or m.member: m.paused for m in q.members}
+
+
+async def test_an_operator_paused_on_the_console_is_not_rung(clinic: Clinic) -> None:
+    """op102 pauses on the web console: the engine pauses them and gynecology's call rings
+    only op101, who answers; then op102 resumes, op101 pauses, and the next call is op102's."""
+    answered_by: dict[str, str] = {}
+    try:
+        for paused, caller in (("op102", "+380501120131"), ("op101", "+380501120132")):
+            other = "op101" if paused == "op102" else "op102"
+            await _console_pause(clinic, other, paused=False)
+            await _console_pause(clinic, paused, paused=True)
+            states = await _paused_in(clinic, "gynecology")
+            assert (states.get(paused), states.get(other)) == (True, False), states
+            trace = await clinic.call("1w2", caller, number=ENGLISH_NUMBER)
+            (answered_by[paused],) = trace.operators_connected
+            _, [attempt] = await rows(clinic, caller)
+            assert (attempt.queue, attempt.outcome) == ("gynecology", QueueOutcome.ANSWERED)
+            rings = await ring_rows(clinic, attempt.id)
+            assert {r.member for r in rings} == {other}, rings  # never the paused one
+    finally:
+        for op in ("op101", "op102"):
+            await _console_pause(clinic, op, paused=False)
+    assert answered_by == {"op102": "op101", "op101": "op102"}
+    assert not any((await _paused_in(clinic, "gynecology")).values())
+
+
+async def test_a_phone_that_rings_unanswered_while_another_answers_is_a_missed_ring(
+        clinic: Clinic) -> None:
+    """The front desk rings all its first-choice operators at once (ring_all): op101's phone
+    rings unanswered while op104 answers (op102 and op103 are taken out of the queue). The
+    attempt is answered by op104 and holds both rings, op101's unanswered."""
+    caller = "+380501120141"
+    await clinic.patients.unanswered("op101", away=True)
+    out: list[str] = []
+    try:
+        for op in ("op102", "op103"):
+            await clinic.patients.logged_out(op, "universal", out=True)
+            out.append(op)
+        trace = await clinic.call("0", caller, number=ENGLISH_NUMBER)
+    finally:
+        for op in out:
+            await clinic.patients.logged_out(op, "universal", out=False)
+        await clinic.patients.unanswered("op101", away=False)
+    assert trace.queues_joined == ["universal"]
+    assert trace.operators_connected == ["op104"]
+    call, [attempt] = await rows(clinic, caller)
+    assert (call.route, call.missed) == ("operator", False)
+    assert (attempt.queue, attempt.outcome, attempt.agent) == (
+        "universal", QueueOutcome.ANSWERED, "op104")
+    rings = await ring_rows(clinic, attempt.id)
+    assert sorted((r.member, r.answered) for r in rings) == [("op101", False), ("op104", True)]
+    (missed_ring,) = [r for r in rings if not r.answered]
+    (answered_ring,) = [r for r in rings if r.answered]
+    assert abs(missed_ring.rang_at - answered_ring.rang_at) <= timedelta(seconds=1)  # at once
+
+
+async def test_with_every_operator_of_the_queue_paused_the_caller_overflows(
+        clinic: Clinic) -> None:
+    """Ultrasound's operators (op101, op104) pause on the console: the patient for ultrasound
+    goes on to the front desk, where another operator answers."""
+    caller = "+380501120151"
+    paused: list[str] = []
+    try:
+        for op in ("op101", "op104"):
+            await _console_pause(clinic, op, paused=True)
+            paused.append(op)
+        trace = await clinic.call("1w1", caller, number=ENGLISH_NUMBER, hold_s=40)
+    finally:
+        for op in paused:
+            await _console_pause(clinic, op, paused=False)
+    (operator,) = trace.operators_connected
+    assert operator in {"op102", "op103"}  # the front desk's operators not paused
+    call, attempts = await rows(clinic, caller)
+    assert (call.route, call.ivr_outcome, call.missed) == ("ultrasound", IvrOutcome.QUEUE, False)
+    if clinic.engine == "asterisk":
+        # a queue whose members are all paused refuses the caller at once (joinempty)
+        assert trace.queues_joined == ["universal"]
+        assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+            ("universal", QueueOutcome.ANSWERED, operator)]
+    else:
+        # Different by design: mod_callcenter counts an On Break agent as present, so the
+        # caller joins and leaves after the route's wait (the dialplan's timer)
+        assert trace.queues_joined == ["ultrasound", "universal"]
+        assert [(a.queue, a.outcome, a.agent) for a in attempts] == [
+            ("ultrasound", QueueOutcome.TIMEOUT, None),
+            ("universal", QueueOutcome.ANSWERED, operator)]
+        assert attempts[0].wait_s is not None
+        assert ULTRASOUND_OVERFLOW_S - 1 <= attempts[0].wait_s <= ULTRASOUND_OVERFLOW_S + 2
+        assert await ring_rows(clinic, attempts[0].id) == []  # nobody was rung
+
+
 async def test_after_hours_the_hours_are_announced_and_no_queue_is_entered(
         clinic: Clinic) -> None:
     clinic.clock.at = SUNDAY_10_KYIV
@@ -531,8 +789,9 @@ async def _abandon_after(clinic: Clinic, digits: str, caller: str, patience_s: f
 
 async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> None:
     """The KPI ground truth (docs/kpi.md): an answered call, an abandon after 8 s, a short
-    abandon after 2 s, a hang-up in the menu and a call after hours; the report over exactly
-    these calls counts what the scenario made, from the hourly sums and from the rows alike."""
+    abandon after 2 s, a timeout by the route's wait → overflow → answered at the front desk,
+    a hang-up in the menu and a call after hours; the report over exactly these calls counts
+    what the scenario made, from the hourly sums and from the rows alike."""
     # from the whole second: FreeSWITCH's durable record (the CDR) keeps whole seconds, so
     # the first call may start up to a second before now (the previous test's last call
     # started many seconds earlier)
@@ -545,6 +804,7 @@ async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> Non
         short_trace = await _abandon_after(clinic, "1w3", "+380501120113", 2)
     finally:
         await clinic.patients.unanswered("op103", away=False)
+    overflow_trace = await _overflow_by_the_routes_time(clinic, "+380501120116")
     in_menu = await clinic.place("", "+380501120114", number=ENGLISH_NUMBER, hold_s=60)
     await clinic.patients.heard(in_menu, "clinicall/en/menu_main")
     await clinic.patients.hang_up(in_menu)
@@ -561,15 +821,21 @@ async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> Non
     assert long_trace.queues_joined == short_trace.queues_joined == ["pediatrics"]
     assert long_trace.operators_connected == short_trace.operators_connected == []
     assert menu_trace.queues_joined == closed_trace.queues_joined == []
+    assert overflow_trace.queues_joined == ["ultrasound", "universal"]
+    assert len(overflow_trace.operators_connected) == 1
     _, [gyn] = await rows(clinic, answered)
     _, [long_wait] = await rows(clinic, "+380501120112")
     _, [short_wait] = await rows(clinic, "+380501120113")
+    _, [timed_out, overflowed] = await rows(clinic, "+380501120116")
     assert gyn.wait_s is not None
     assert long_wait.wait_s is not None
     assert short_wait.wait_s is not None
     assert gyn.wait_s <= 5  # the operator answered within their ring
     assert 7 <= long_wait.wait_s <= 10  # the patient hung up 8 s after joining
     assert short_wait.wait_s <= 3  # ... 2 s after joining: a short abandon
+    assert (timed_out.queue, timed_out.outcome) == ("ultrasound", QueueOutcome.TIMEOUT)
+    assert (overflowed.queue, overflowed.outcome) == ("universal", QueueOutcome.ANSWERED)
+    assert overflowed.wait_s is not None
 
     async with clinic.parts.sessions() as session:
         report = await compute(session, start=since, end=end, by="queue",
@@ -578,17 +844,20 @@ async def test_the_kpis_equal_what_the_scenario_generated(clinic: Clinic) -> Non
                                   config=clinic.config, hourly_sums=False)  # fmt: skip
     assert report.to_dict() == from_rows.to_dict()
     queues = {row["queue"]: row for row in report.section("queues").rows}
-    assert set(queues) == {"gynecology", "pediatrics"}
+    assert set(queues) == {"gynecology", "pediatrics", "ultrasound", "universal"}
     gyn_row, ped = queues["gynecology"], queues["pediatrics"]
+    us, uni = queues["ultrasound"], queues["universal"]
     assert (gyn_row["offered"], gyn_row["answered"], gyn_row["asa"]) == (1, 1, gyn.wait_s)
     assert (ped["offered"], ped["abandoned"], ped["short_abandoned"], ped["answered"]) == (
         2, 1, 1, 0)
     assert ped["abandon_rate"] == 100.0  # the short abandon is left out
     assert ped["service_level"] == 0.0
+    assert (us["offered"], us["timeout"], us["answered"]) == (1, 1, 0)
+    assert (uni["offered"], uni["answered"], uni["asa"]) == (1, 1, overflowed.wait_s)
     (calls,) = report.section("calls").rows
     assert (calls["inbound"], calls["missed"], calls["missed_abandoned"],
             calls["missed_afterhours"], calls["missed_hangup_ivr"], calls["self_served"]) == (
-        5, 4, 2, 1, 1, 0)  # fmt: skip
+        6, 4, 2, 1, 1, 0)  # fmt: skip
 
 
 async def test_with_the_controller_down_the_dialplan_still_queues_the_patient(

@@ -93,8 +93,9 @@ def test_after_the_ivr_the_chosen_queue_then_its_overflow_after_a_timeout(
         config: ClinicConfig) -> None:
     root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
     names = [e.get("name") for e in root.findall("context/extension")]
-    assert names[:5] == ["clinicall_queue", "clinicall_overflow", "clinicall_survey",
-                         "clinicall_queue_done", "clinicall_after_ivr"]  # queue before fail-open
+    assert names[:6] == ["clinicall_queue_timer", "clinicall_queue", "clinicall_overflow",
+                         "clinicall_survey", "clinicall_queue_done",
+                         "clinicall_after_ivr"]  # queue before fail-open
     queue = root.find("context/extension[@name='clinicall_queue']")
     assert queue is not None
     _, outcome = queue.findall("condition")
@@ -102,21 +103,43 @@ def test_after_the_ivr_the_chosen_queue_then_its_overflow_after_a_timeout(
                                                                  "^queue$")
     assert [(a.get("application"), a.get("data")) for a in outcome] == [
         ("callcenter", "${CLINICALL_QUEUE}@clinicall"),
+        ("set", "clinicall_wait_timer=${sched_del(clinicall_wait_${uuid})}"),
         ("transfer", "clinicall_after_queue XML clinicall")]
     overflow = root.find("context/extension[@name='clinicall_overflow']")
     assert overflow is not None
     conditions = overflow.findall("condition")
     assert [(c.get("field"), c.get("expression")) for c in conditions] == [
         ("destination_number", "^clinicall_after_queue$"),
-        ("${cc_cancel_reason}", "^(TIMEOUT|NO_AGENT_TIMEOUT)$"),
+        ("${cc_cancel_reason}/${cc_exit_key}",
+         "^(TIMEOUT|NO_AGENT_TIMEOUT)/|^EXIT_WITH_KEY/D$"),
         ("${CLINICALL_OVERFLOW}", "^.+$")]
     assert [(a.get("application"), a.get("data")) for a in conditions[-1]] == [
         ("set", "CLINICALL_QUEUE=${CLINICALL_OVERFLOW}"), ("set", "CLINICALL_OVERFLOW="),
-        ("transfer", "clinicall_after_ivr XML clinicall")]
+        ("set", "CLINICALL_MAX_WAIT="), ("transfer", "clinicall_after_ivr XML clinicall")]
     originate = root.find("context[@name='clinicall_originate']/extension/condition")
     assert originate is not None  # no outbound route configured yet: refused, as on Asterisk
     assert [(a.get("application"), a.get("data")) for a in originate] == [
         ("hangup", "OUTGOING_CALL_BARRED")]
+
+
+def test_the_routes_wait_is_a_timer_that_presses_the_exit_key(config: ClinicConfig) -> None:
+    """mod_callcenter has no per-caller wait: the route's (CLINICALL_MAX_WAIT) is a sched_api
+    task pressing ``D``, deleted by the operator's answer (controller/freeswitch/queue_wait.py)."""
+    root = parsed(render_freeswitch_config(config).files[inc.CONTEXT])
+    timer = root.find("context/extension[@name='clinicall_queue_timer']")
+    assert timer is not None
+    assert timer.get("continue") == "true"  # on to clinicall_queue, which joins the queue
+    conditions = timer.findall("condition")
+    assert [(c.get("field"), c.get("expression")) for c in conditions] == [
+        ("destination_number", "^clinicall_after_ivr$"),
+        ("${CLINICALL_OUTCOME}", "^queue$"),
+        ("${CLINICALL_MAX_WAIT}", "^[1-9][0-9]{0,4}$")]
+    assert [(a.get("application"), a.get("data")) for a in conditions[-1]] == [
+        ("set", "cc_exit_keys=D"),
+        ("set", "api_on_answer=sched_del clinicall_wait_${uuid}"),
+        ("set", "cc_export_vars=api_on_answer"),
+        ("set", "clinicall_wait_timer=${sched_api(+${CLINICALL_MAX_WAIT} "
+                "clinicall_wait_${uuid} uuid_recv_dtmf ${uuid} D)}")]
 
 
 def queue_params(text: str) -> dict[str, dict[str, str]]:

@@ -79,6 +79,16 @@ def test_an_abandoned_fallback_call_left_its_queue() -> None:
     assert (left.reason, left.wait_ms, left.at) == (LeaveReason.ABANDON, 7000, at(2012))
 
 
+def test_a_stay_left_by_the_routes_wait_timer_timed_out() -> None:
+    """The only exit key clinicall sets on FreeSWITCH is the route's wait timer's
+    (controller/freeswitch/queue_wait.py)."""
+    timed_out = {**ABANDONED, "cc_cancel_reason": "EXIT_WITH_KEY"}
+    facts = decode_line(parse_line(line(timed_out)), 0, queue_domain="clinicall")
+    left = facts[-1]
+    assert isinstance(left, QueueLeft)
+    assert (left.reason, left.wait_ms) == (LeaveReason.TIMEOUT, 7000)
+
+
 def test_a_call_the_ivr_ended_is_only_its_call() -> None:
     values = {"uuid": "u3", "start_epoch": "3000", "CLINICALL_OUTCOME": "selfserved"}
     facts = decode_line(parse_line(line(values)), 0, queue_domain="clinicall")

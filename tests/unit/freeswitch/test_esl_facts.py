@@ -197,6 +197,19 @@ def test_why_a_caller_left_unanswered(reason: str, expected: LeaveReason | None)
     assert fact.wait_ms is None
 
 
+@pytest.mark.parametrize(("key", "expected"), [("D", LeaveReason.TIMEOUT),
+                                               ("5", LeaveReason.EXIT_KEY)])
+def test_the_routes_wait_timer_key_is_a_timeout(key: str, expected: LeaveReason) -> None:
+    """The generated dialplan's wait timer presses D (controller/freeswitch/queue_wait.py);
+    CUSTOM events carry the channel's variables, so the key is known."""
+    event = callcenter("member-queue-end", **{"CC-Queue": QUEUE, "CC-Cause": "Cancel",
+                       "CC-Cancel-Reason": "EXIT_WITH_KEY", "variable_cc_exit_key": key,
+                       "CC-Member-Session-UUID": MEMBER})  # fmt: skip
+    (fact,) = EslFactDecoder().decode(event)
+    assert isinstance(fact, QueueLeft)
+    assert fact.reason is expected
+
+
 def test_an_engine_shutdown_cuts_the_channel() -> None:
     event = EslEvent([("Event-Name", "CHANNEL_HANGUP_COMPLETE"), ("Core-UUID", "c"),
                       ("Event-Sequence", "5"), ("Unique-ID", "u"), ("Channel-Call-UUID", "u"),
