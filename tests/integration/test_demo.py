@@ -62,11 +62,11 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
     shown = run.callback
     assert shown is not None, text
     assert (shown.operator, shown.patient_dial) == ("op103", "ANSWER")
-    assert (shown.job_state, shown.job_result) == ("done", "answered")
-    events = shown.trace.events
-    rung = next(i for i, m in enumerate(events) if m.get("Event") == "Newchannel"
-                and "@clinicall-sim-operators" in m.get("Channel", ""))  # fmt: skip
-    dialled = next(i for i, m in enumerate(events) if m.get("Event") == "DialBegin")
+    assert (shown.job_state, shown.job_result, shown.attempts) == ("done", "answered", 1)
+    events = shown.events
+    rung = next(i for i, (event, channel) in enumerate(events) if event == "Newchannel"
+                and "@clinicall-sim-operators" in channel)  # fmt: skip
+    dialled = next(i for i, (event, _) in enumerate(events) if event == "DialBegin")
     assert rung < dialled
     assert "callback 1: the scheduler rings operator op103 first" in printed
 
@@ -84,7 +84,7 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
             assert case is not None
             call = await session.get(Call, case.call_id)
             assert call is not None
-            assert call.call_key == run.traces[COMPLAINANT].linkedid
+            assert call.call_key == run.traces[COMPLAINANT].call_key
             [(recording_id, digest)] = (await session.execute(
                 select(Recording.id, Recording.sha256).join(
                     ComplaintRecording, ComplaintRecording.recording_id == Recording.id)
