@@ -141,13 +141,15 @@ def fresh_start(db_url: str, recordings_dir: Path) -> None:
 def demo_configs(config: ClinicConfig, spool: Path,
                  storage: Path) -> tuple[ClinicConfig, ClinicConfig]:  # fmt: skip
     """The running clinic's config with the recordings read from the engine's ``spool`` into
-    ``storage``, and the same with callbacks off for ``running``: the demo's own scheduler
-    runs on the demo's clock (:func:`callback_scheduler`)."""
+    ``storage``, and the same for ``running`` with neither callbacks nor the periodic import:
+    the demo runs its own scheduler on the demo's clock (:func:`callback_scheduler`) and its
+    own import pass once the calls are done, so that it shows what that pass took."""
     recordings = config.recordings.model_copy(update={
         "spool_dir": str(spool), "storage_dir": str(storage.resolve())})
     full = config.model_copy(update={"recordings": recordings})
-    plain = full.model_copy(update={"callbacks": full.callbacks.model_copy(
-        update={"enabled": False})})
+    plain = full.model_copy(update={
+        "callbacks": full.callbacks.model_copy(update={"enabled": False}),
+        "recordings": recordings.model_copy(update={"import_every_s": 0})})
     return full, plain
 
 
