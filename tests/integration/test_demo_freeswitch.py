@@ -7,7 +7,8 @@ order FreeSWITCH created them) and on the demo's own store afterwards: each pati
 the survey patient's answers stored; the patient who gave up waiting called back, operator
 first, the job done after one attempt; the answered calls' recordings imported from
 FreeSWITCH's recordings directory; a complaint case on the complaining patient's call with
-its recording; and nothing printed holds a full phone number.
+its recording, which the manager (the demo's user ``demo``, with the password it printed)
+replays in the console it serves; and nothing printed holds a full phone number.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from clinicall.demo import COMPLAINANT, PATIENTS, demo_clock
 from clinicall.demo.freeswitch import run_freeswitch_demo
 from clinicall.settings.loader import load_config
 
+from .demo_console import manager_replays
 from .freeswitch_common import FREESWITCH_EXAMPLE
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
@@ -60,11 +62,23 @@ async def test_the_freeswitch_demo_surveys_calls_back_records_and_opens_a_compla
     clock, _ = demo_clock(config, None)
     url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
     printed: list[str] = []
+    replayed: list[tuple[int, int, str, int]] = []
+
+    async def replay(base: str) -> None:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                rid = await session.scalar(select(ComplaintRecording.recording_id))
+        finally:
+            await engine.dispose()
+        assert rid is not None
+        replayed.append(await manager_replays(base, "\n".join(printed), rid))
+
     started = time.monotonic()
     async with asyncio.timeout(DEMO_LIMIT_S):
         run = await run_freeswitch_demo(config, out=printed.append, now=clock, db_url=url,
-                                        recordings_dir=tmp_path / "recordings",
-                                        web_port=0)  # fmt: skip
+                                        recordings_dir=tmp_path / "recordings", web_port=0,
+                                        while_serving=replay)  # fmt: skip
     print(f"the FreeSWITCH demo took {time.monotonic() - started:.0f} s")
     text = "\n".join(printed)
 
@@ -109,8 +123,8 @@ async def test_the_freeswitch_demo_surveys_calls_back_records_and_opens_a_compla
             call = await session.get(Call, case.call_id)
             assert call is not None
             assert call.call_key == run.traces[COMPLAINANT].call_key
-            [digest] = (await session.scalars(
-                select(Recording.sha256).join(
+            [(recording_id, digest)] = (await session.execute(
+                select(Recording.id, Recording.sha256).join(
                     ComplaintRecording, ComplaintRecording.recording_id == Recording.id)
                 .where(ComplaintRecording.complaint_id == case.id))).all()  # fmt: skip
             assert len(digest) == 64  # imported: its SHA-256 is set
@@ -119,6 +133,10 @@ async def test_the_freeswitch_demo_surveys_calls_back_records_and_opens_a_compla
             assert stored == answered
     finally:
         await engine.dispose()
+
+    # The manager replayed it in the console: the case listed, the browser copy served.
+    assert replayed == [(run.complaint_id, recording_id, "audio/ogg", replayed[0][3])]
+    assert replayed[0][3] > 0
 
     # What it printed: the URLs, the users, never a patient's full number.
     for page in ("/recordings (user demo)", "/wallboard", "/operator"):
