@@ -1,5 +1,6 @@
-"""The demo: a real local Asterisk 22 (or FreeSWITCH 1.10, ``--engine freeswitch``), the
-controller, simulated operators and patients.
+"""The demo: a real local Asterisk 22 (or FreeSWITCH 1.10, ``--engine freeswitch``,
+``demo/freeswitch.py``), the controller, simulated operators and patients; the steps are the
+same on both engines (``DemoShow``, over the clinic interface of ``demo/clinic.py``).
 
 It builds (or reuses) the sandbox root, starts Asterisk with the config generated from the
 clinic YAML, runs the controller, the call account (SQLite in ``var/demo.db``) and the web
@@ -26,21 +27,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from clinicall.app import Running, running, utc_now
 from clinicall.demo.after_calls import import_recordings, open_complaint, print_survey
-from clinicall.demo.callback import (
-    CallbackShown,
-    callback_scheduler,
-    expect_callback,
-    show_callback,
-)
+from clinicall.demo.callback import CALLBACK_KEY, CallbackShown, callback_scheduler, show_callback
+from clinicall.demo.clinic import Call, DemoClinic, TraceView
 from clinicall.demo.console import serve_console
 from clinicall.privacy import mask_number
 from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings.models import ClinicConfig, TimeRange
-from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
 
 log = logging.getLogger(__name__)
@@ -86,28 +81,12 @@ PATIENTS: tuple[Patient, ...] = (
 COMPLAINANT = 5
 
 
-class TraceView(Protocol):
-    """What either engine's simulated clinic says happened to a call."""
-
-    @property
-    def queues_joined(self) -> list[str]: ...
-
-    @property
-    def operators_connected(self) -> list[str]: ...
-
-    @property
-    def prompts_played(self) -> list[str]: ...
-
-    def variable(self, name: str) -> str | None: ...
-
-
 def describe(patient: Patient, trace: TraceView) -> str:
     """One line: what the patient wanted and what the engine says happened."""
     lang = trace.variable("CLINICALL_LANG") or "-"
     path = trace.variable("CLINICALL_PATH") or "-"
-    abandoned: list[str] = getattr(trace, "abandoned", [])  # Asterisk's trace tells; FS's not
-    if abandoned:
-        fate = f"gave up waiting in queue {' → '.join(abandoned)} (a missed call)"
+    if trace.abandoned:
+        fate = f"gave up waiting in queue {' → '.join(trace.abandoned)} (a missed call)"
     elif trace.queues_joined:
         where = " → ".join(trace.queues_joined)
         who = trace.operators_connected
@@ -130,9 +109,9 @@ DEMO_RECORDINGS = Path("var/demo-recordings")
 @dataclass(frozen=True, slots=True)
 class DemoRun:
     """What one run showed, for the test that runs the demo: every patient's call as
-    Asterisk reported it, the callback's call, and what the store holds afterwards."""
+    the engine reported it, the callback's call, and what the store holds afterwards."""
 
-    traces: list[CallTrace]
+    traces: list[TraceView]
     callback: CallbackShown | None
     imported: int
     complaint_id: int | None
@@ -159,10 +138,19 @@ def fresh_start(db_url: str, recordings_dir: Path) -> None:
     recordings_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _with_recordings(config: ClinicConfig, spool: Path, storage: Path) -> ClinicConfig:
+def demo_configs(config: ClinicConfig, spool: Path,
+                 storage: Path) -> tuple[ClinicConfig, ClinicConfig]:  # fmt: skip
+    """The running clinic's config with the recordings read from the engine's ``spool`` into
+    ``storage``, and the same for ``running`` with neither callbacks nor the periodic import:
+    the demo runs its own scheduler on the demo's clock (:func:`callback_scheduler`) and its
+    own import pass once the calls are done, so that it shows what that pass took."""
     recordings = config.recordings.model_copy(update={
         "spool_dir": str(spool), "storage_dir": str(storage.resolve())})
-    return config.model_copy(update={"recordings": recordings})
+    full = config.model_copy(update={"recordings": recordings})
+    plain = full.model_copy(update={
+        "callbacks": full.callbacks.model_copy(update={"enabled": False}),
+        "recordings": recordings.model_copy(update={"import_every_s": 0})})
+    return full, plain
 
 
 async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float = 2.0,
@@ -170,9 +158,9 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
                    recordings_dir: Path = DEMO_RECORDINGS, web_port: int | None = None,
                    keep_serving: bool = False,
                    while_serving: Callable[[str], Awaitable[None]] | None = None) -> DemoRun:
-    """Run the demo; with ``keep_serving`` the dashboard stays up until Ctrl-C / SIGTERM.
-    ``while_serving(url)`` is awaited with the console still up once the calls are done (the
-    test replays the complaint's recording through it).
+    """Run the demo on Asterisk; with ``keep_serving`` the dashboard stays up until Ctrl-C /
+    SIGTERM.  ``while_serving(url)`` is awaited with the console still up once the calls are
+    done (the test replays the complaint's recording through it).
 
     The demo's store and recordings are its own and start empty each run, so what it prints
     is this run.  ``now`` is the IVR's clock and the callback scheduler's (:func:`demo_clock`).
@@ -183,47 +171,66 @@ async def run_demo(config: ClinicConfig, *, out: Print = print, stagger_s: float
     root = await asyncio.to_thread(ensure_root, progress=lambda line: out(f"  {line}"))
     async with SimulatedClinic.run(config, root=root, name="demo",
                                    progress=lambda line: out(f"demo: {line}")) as clinic:
-        for i, op in enumerate(clinic.config.operators):
-            ring = PEDIATRICS_RING_S if op.id == PEDIATRICS_OPERATOR else None
-            await clinic.set_operator(op.id, "answer", talk_s=4 + 2 * i, ring_s=ring)
-        layout = clinic.asterisk.layout
-        spool = layout.host(layout.dir("spool")) / "monitor"
-        full = _with_recordings(clinic.config, spool, recordings_dir)
-        # the scheduler below runs on the demo's clock, so ``running`` starts none of its own
-        plain = full.model_copy(update={"callbacks": full.callbacks.model_copy(
-            update={"enabled": False})})
-        since = utc_now()
+        full, plain = demo_configs(clinic.config, clinic.recordings_spool, recordings_dir)
         async with running(plain, db_url=db_url, now=now,
                            queue_log=clinic.asterisk.queue_log_path) as parts:
-            await parts.engine.wait_up(10)
-            async with serve_console(parts, full, web_port, out) as url, \
-                    callback_scheduler(parts, full, now, out) as scheduler:
-                out(f"demo: controller up; {len(PATIENTS)} patients are calling "
-                    f"{clinic.config.numbers[0].number}")
-                expect_callback(clinic)
-                async with asyncio.TaskGroup() as group:
-                    placed = group.create_task(_place_all(clinic, out, stagger_s))
-                    shown = group.create_task(show_callback(clinic, parts, scheduler, out))
-                traces = placed.result()
-                await parts.controller.writes_done()
-                await parts.tracker.reconcile()
-                await parts.tracker.flush()
-                imported = await import_recordings(parts, full, out)
-                complaint = await open_complaint(parts, full, traces[COMPLAINANT], out)
-                scores = await print_survey(
-                    parts, [t.linkedid for t, p in zip(traces, PATIENTS, strict=True) if p.survey],
-                    out)
-                await print_report(parts, clinic.config, since, out)
-                out(f"demo: replay the complaint's call at {url}recordings (user demo); "
-                    f"wallboard {url}wallboard, operator's page {url}operator, "
-                    f"reports {url}reports")
-                if while_serving is not None:
-                    await while_serving(url)
-                if keep_serving:
-                    out("demo: the dashboard stays up; press Ctrl-C to stop")
-                    await until_stopped()
-    out(f"demo: done, {len(traces)} calls")
-    return DemoRun(traces, shown.result(), imported, complaint, scores)
+            show = DemoShow(full, now, out, stagger_s, web_port, keep_serving, while_serving)
+            return await show.run(clinic, parts)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoShow:
+    """The demo's steps once the clinic and the controller run, the same on either engine:
+    the patients' calls (one takes the survey, one gives up and is called back), the
+    recordings imported, the complaint case, the survey's answers, the KPIs, the URLs."""
+
+    config: ClinicConfig  # with callbacks and the recordings' directories
+    now: Callable[[], datetime]
+    out: Print
+    stagger_s: float
+    web_port: int | None
+    keep_serving: bool
+    while_serving: Callable[[str], Awaitable[None]] | None
+
+    async def run(self, clinic: DemoClinic[Call], parts: Running) -> DemoRun:
+        out, full = self.out, self.config
+        await clinic.operators_answer_after({PEDIATRICS_OPERATOR: PEDIATRICS_RING_S})
+        clinic.route_placed_calls(parts.engine)
+        gave_up = next(p for p in PATIENTS if p.gives_up_after_s is not None)
+        since = utc_now()
+        await parts.engine.wait_up(10)
+        async with serve_console(parts, full, self.web_port, out) as url, \
+                callback_scheduler(parts, full, self.now, out) as scheduler, \
+                clinic.watch_placed(parts.engine.call_id_for(CALLBACK_KEY),
+                                    gave_up.caller) as watch:
+            out(f"demo: controller up; {len(PATIENTS)} patients are calling "
+                f"{full.numbers[0].number}")
+            async with asyncio.TaskGroup() as group:
+                placed = group.create_task(_place_all(clinic, out, self.stagger_s))
+                shown = group.create_task(show_callback(watch, scheduler, out))
+            traces = placed.result()
+            # a call the IVR was still ending when the patient's leg went: its outcome
+            await parts.controller.wait_handled(len(PATIENTS))
+            await parts.controller.wait_surveyed(sum(1 for p in PATIENTS if p.survey))
+            await parts.controller.writes_done()
+            await parts.tracker.reconcile()
+            await parts.tracker.flush()
+            imported = await import_recordings(parts, full, out)
+            complaint = await open_complaint(parts, full, traces[COMPLAINANT].call_key, out)
+            scores = await print_survey(
+                parts, [t.call_key for t, p in zip(traces, PATIENTS, strict=True) if p.survey],
+                out)
+            await print_report(parts, full, since, out)
+            out(f"demo: replay the complaint's call at {url}recordings (user demo); "
+                f"wallboard {url}wallboard, operator's page {url}operator, "
+                f"reports {url}reports")
+            if self.while_serving is not None:
+                await self.while_serving(url)
+            if self.keep_serving:
+                out("demo: the dashboard stays up; press Ctrl-C to stop")
+                await until_stopped()
+        out(f"demo: done, {len(traces)} calls")
+        return DemoRun(traces, shown.result(), imported, complaint, scores)
 
 
 #: The demo's users, one per role (the operator's is an operator's id: the operator's page
@@ -267,19 +274,20 @@ async def until_stopped() -> None:
     await stop.wait()
 
 
-async def _place_all(clinic: SimulatedClinic, out: Print, stagger_s: float) -> list[CallTrace]:
-    async def one(i: int, patient: Patient) -> CallTrace:
-        await asyncio.sleep(i * stagger_s)
-        linkedid = await clinic.call(digits=patient.digits, hold_s=patient.hold_s,
-                                     number=patient.number, caller=patient.caller)
+async def _place_all(clinic: DemoClinic[Call], out: Print,
+                     stagger_s: float) -> list[TraceView]:  # fmt: skip
+    async def one(i: int, patient: Patient) -> TraceView:
+        await asyncio.sleep(i * stagger_s)  # the patients call one after another
+        call = await clinic.call(digits=patient.digits, hold_s=patient.hold_s,
+                                 number=patient.number, caller=patient.caller)  # fmt: skip
         out(f"call {i + 1}: {mask_number(patient.caller)} dials, wants {patient.wants}")
         if patient.gives_up_after_s is not None:
-            await clinic.hang_up_after_join(linkedid, patient.gives_up_after_s)
+            await clinic.hang_up_after_join(call, patient.gives_up_after_s)
             out(f"call {i + 1}: {mask_number(patient.caller)} hangs up after "
                 f"{patient.gives_up_after_s:g} s in the queue")
         if patient.survey is not None:
-            await _take_survey(clinic, linkedid, patient.survey, i, out)
-        trace = await clinic.finished(linkedid, timeout=patient.hold_s + 120)
+            await _take_survey(clinic, call, patient.survey, i, out)
+        trace = await clinic.finished(call, patient.hold_s + 120)
         out(f"call {i + 1} ended: {describe(patient, trace)}")
         return trace
 
@@ -288,12 +296,11 @@ async def _place_all(clinic: SimulatedClinic, out: Print, stagger_s: float) -> l
     return [t.result() for t in tasks]
 
 
-async def _take_survey(clinic: SimulatedClinic, linkedid: str, keys: tuple[str, str], i: int,
+async def _take_survey(clinic: DemoClinic[Call], call: Call, keys: tuple[str, str], i: int,
                        out: Print) -> None:
-    """Answer each survey question when Asterisk starts playing it."""
+    """Answer each survey question when the engine starts playing it."""
     for prompt, key, name in ((SURVEY_CSAT, keys[0], "CSAT"), (SURVEY_NPS, keys[1], "NPS")):
-        await clinic.tracer.wait_for_prompt(linkedid, prompt, timeout=120)
-        await clinic.press(linkedid, key)
+        await clinic.press_when_prompt(call, prompt, key, 120)
         out(f"call {i + 1}: survey {name} asked, the patient presses {key}")
 
 

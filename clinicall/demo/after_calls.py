@@ -9,7 +9,6 @@ from pathlib import Path
 from clinicall.app import Running, utc_now
 from clinicall.privacy import mask_number
 from clinicall.settings.models import ClinicConfig
-from clinicall.simclinic.calltrace import CallTrace
 
 Print = Callable[[str], None]
 
@@ -28,16 +27,17 @@ async def import_recordings(parts: Running, config: ClinicConfig, out: Print) ->
     return report.imported
 
 
-async def open_complaint(parts: Running, config: ClinicConfig, trace: CallTrace,
+async def open_complaint(parts: Running, config: ClinicConfig, call_key: str,
                           out: Print) -> int | None:
-    """A complaint case on the complaining patient's call, as the manager opens it."""
+    """A complaint case on the complaining patient's call (its key in the store), as the
+    manager opens it."""
     from sqlalchemy import func, select
 
     from clinicall.db.models import Call, Recording, User
     from clinicall.recordings.complaints import open_case
 
     async with parts.sessions() as session, session.begin():
-        call = await session.scalar(select(Call).where(Call.call_key == trace.linkedid))
+        call = await session.scalar(select(Call).where(Call.call_key == call_key))
         manager = await session.scalar(select(User.id).where(User.username == "demo"))
         if call is None:
             out("demo: the complaining patient's call is not in the store: no case opened")

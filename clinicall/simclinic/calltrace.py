@@ -43,6 +43,11 @@ class CallTrace:
         return [m for m in self.events if m.get("Event") == event]
 
     @property
+    def call_key(self) -> str:
+        """The call's key in the store: its linkedid."""
+        return self.linkedid
+
+    @property
     def queues_joined(self) -> list[str]:
         return [m.get("Queue", "") for m in self.named("QueueCallerJoin")]
 

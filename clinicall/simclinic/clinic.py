@@ -26,12 +26,14 @@ from clinicall.asterisk_config.dialplan import INBOUND
 from clinicall.asterisk_config.manager import OBSERVER_USER
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.ami.client import AMIClient
+from clinicall.controller.port import Engine
 from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.sandbox.asterisk import AsteriskSandbox
 from clinicall.sandbox.ports import EnginePorts
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.calltrace import CallTrace, CallTracer
+from clinicall.simclinic.placed import AsteriskPlacedCall
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +178,30 @@ class SimulatedClinic:
 
     async def finished(self, linkedid: str, timeout: float = 60.0) -> CallTrace:  # noqa: ASYNC109
         return await self.tracer.finished(linkedid, timeout)
+
+    # ---- what the demo drives (clinicall/demo/clinic.py, ``DemoClinic``) ------------------
+
+    @property
+    def recordings_spool(self) -> Path:
+        """MixMonitor's spool as this host sees it."""
+        layout = self.asterisk.layout
+        return layout.host(layout.dir("spool")) / "monitor"
+
+    async def operators_answer_after(self, ring_s: Mapping[str, int]) -> None:
+        """Every operator answers (the n-th talks 4 + 2n s); those in ``ring_s`` ring that
+        long first."""
+        for i, op in enumerate(self.config.operators):
+            await self.set_operator(op.id, "answer", talk_s=4 + 2 * i, ring_s=ring_s.get(op.id))
+
+    async def press_when_prompt(self, linkedid: str, prompt: str, keys: str,
+                                timeout: float) -> None:  # noqa: ASYNC109  # fmt: skip
+        await self.tracer.wait_for_prompt(linkedid, prompt, timeout=timeout)
+        await self.press(linkedid, keys)
+
+    def route_placed_calls(self, engine: Engine) -> None:
+        """Nothing to do: the simulated config's dialplan answers the patients it dials."""
+
+    @asynccontextmanager
+    async def watch_placed(self, call_id: str, number: str) -> AsyncIterator[AsteriskPlacedCall]:
+        self.tracer.expect(call_id)
+        yield AsteriskPlacedCall(self.tracer, call_id)

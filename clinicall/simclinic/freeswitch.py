@@ -28,14 +28,16 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clinicall.controller.freeswitch.engine import FreeswitchEngine as FreeswitchPort
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.controller.port import Engine
 from clinicall.freeswitch_config import render_freeswitch_config
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
 from clinicall.prompt_build import build_prompts, prompt_texts
@@ -44,8 +46,12 @@ from clinicall.sandbox.ports import free_ports, free_tcp_udp_port
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig
 from clinicall.settings.models import FreeswitchEngine
+from clinicall.simclinic.freeswitch_placed import FreeswitchPlacedCall, watching
 
 TALK_S = 3
+#: How long an operator who lets the phone ring first talks: long enough for a callback's
+#: whisper, the patient's answer and a word (docs/engines/freeswitch.md, "The callback call").
+LONG_TALK_S = 20
 #: The test-only dialplan: operators who answer and hang up after TALK_S seconds, and a
 #: patient who answers a call the clinic places (and stays on until the test ends it).
 SIM_CONTEXT = f"""<include>
@@ -58,6 +64,21 @@ SIM_CONTEXT = f"""<include>
     <extension name="talk">
       <condition field="destination_number" expression="^talk$">
         <action application="sched_hangup" data="+{TALK_S} NORMAL_CLEARING"/>
+        <action application="answer"/>
+        <action application="echo"/>
+      </condition>
+    </extension>
+    <extension name="operator_ringing_first">
+      <condition field="destination_number" expression="^(op[0-9A-Za-z]+)_rings_([0-9]+)ms$">
+        <action application="unset" data="accountcode"/>
+        <action application="ring_ready"/>
+        <action application="sleep" data="$2"/>
+        <action application="bridge" data="loopback/talk_long/clinicall_sim"/>
+      </condition>
+    </extension>
+    <extension name="talk_long">
+      <condition field="destination_number" expression="^talk_long$">
+        <action application="sched_hangup" data="+{LONG_TALK_S} NORMAL_CLEARING"/>
         <action application="answer"/>
         <action application="echo"/>
       </condition>
@@ -125,6 +146,18 @@ class CallTrace:
     @property
     def prompts_played(self) -> list[str]:
         return self.prompts
+
+    @property
+    def call_key(self) -> str:
+        """The call's key in the store: the clinic's leg."""
+        return self.clinic_leg
+
+    @property
+    def abandoned(self) -> list[str]:
+        """The queues the patient left by hanging up (mod_callcenter's ``BREAK_OUT``)."""
+        return [queue for queue, (cause, reason, _) in zip(self.queues_joined, self.queue_ends,
+                                                          strict=False)
+                if (cause, reason) == ("Cancel", "BREAK_OUT")]  # fmt: skip
 
 
 class CallObserver:
@@ -284,6 +317,9 @@ class FreeswitchClinic:
                  observer: CallObserver) -> None:  # fmt: skip
         self.config, self.fs, self.observer = config, fs, observer
         self._holds: set[asyncio.Task[None]] = set()
+        #: What the demo waits for on the observer's link: (condition, set once it holds).
+        self._awaited: list[tuple[Callable[[], bool], asyncio.Event]] = []
+        observer.esl.add_handler(self._check_awaited)
 
     @classmethod
     @asynccontextmanager
@@ -294,8 +330,9 @@ class FreeswitchClinic:
         fs = sandbox_for(prefix, config, name=name)
         async with fs:
             progress(f"FreeSWITCH up; event socket on port {fs.esl_port}")
-            # the account reads this FreeSWITCH's CDR file
-            engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv")})
+            # the account reads this FreeSWITCH's CDR file and recordings
+            engine = config.engine.model_copy(update={"cdr_dir": str(fs.log_dir / "cdr-csv"),
+                                                      "recordings_dir": str(fs.recordings_dir)})
             config = config.model_copy(update={"engine": engine})
             cache = Path(os.environ.get("CLINICALL_CACHE") or default_cache_dir()) / "prompts"
             items = prompt_texts(config)
@@ -327,3 +364,60 @@ class FreeswitchClinic:
             await asyncio.wait_for(trace.ended.wait(), hold_s)
         except TimeoutError:
             await self.observer.hang_up(trace)
+
+    # ---- what the demo drives (clinicall/demo/clinic.py, ``DemoClinic``) ------------------
+
+    @property
+    def recordings_spool(self) -> Path:
+        """FreeSWITCH's recordings directory (mod_callcenter's ``record-template``)."""
+        return self.fs.recordings_dir
+
+    async def operators_answer_after(self, ring_s: Mapping[str, int]) -> None:
+        """Every operator answers (``operators_answer`` did so at the start); those in
+        ``ring_s`` let the phone ring that long first and then talk ``LONG_TALK_S``."""
+        for operator, seconds in ring_s.items():
+            contact = f"loopback/{operator}_rings_{seconds * 1000}ms/{SIM_CONTEXT_NAME}"
+            out = await self.fs.api(f"callcenter_config agent set contact {operator} {contact}")
+            assert out.strip().startswith("+OK"), out
+
+    async def finished(self, call: CallTrace, timeout: float = 60.0) -> CallTrace:  # noqa: ASYNC109
+        return await self.observer.finished(call, timeout)
+
+    async def hang_up_after_join(self, call: CallTrace, wait_s: float) -> None:
+        """The patient hangs up ``wait_s`` seconds after joining a queue (an abandon)."""
+        await self._until(lambda: bool(call.queues_joined), 60)
+        await asyncio.sleep(wait_s)  # the patient's patience, not a wait for a signal
+        await self.observer.hang_up(call)
+
+    async def press_when_prompt(self, call: CallTrace, prompt: str, keys: str,
+                                timeout: float) -> None:  # noqa: ASYNC109  # fmt: skip
+        """``keys`` (one ``uuid_send_dtmf``) once the clinic's leg starts playing ``prompt``."""
+        await self._until(lambda: prompt in call.prompts, timeout)
+        out = await self.observer.esl.api(f"uuid_send_dtmf {call.patient} {keys}")
+        assert out.startswith("+OK"), out
+
+    def route_placed_calls(self, engine: Engine) -> None:
+        """A placed call's patient leg dials into the test context, where patients answer
+        (the generated context refuses every number until an outbound route is configured)."""
+        assert isinstance(engine, FreeswitchPort)
+        engine.control.originate_context = SIM_CONTEXT_NAME
+
+    def watch_placed(self, call_id: str,
+                     number: str) -> AbstractAsyncContextManager[FreeswitchPlacedCall]:  # fmt: skip
+        return watching(self.fs, call_id, number)
+
+    async def _until(self, holds: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
+        """Until ``holds()``, checked after each event the observer has taken in."""
+        if holds():
+            return
+        done = asyncio.Event()
+        self._awaited.append((holds, done))
+        try:
+            await asyncio.wait_for(done.wait(), timeout)
+        finally:
+            self._awaited.remove((holds, done))
+
+    def _check_awaited(self, event: EslEvent) -> None:
+        for holds, done in self._awaited:
+            if holds():
+                done.set()

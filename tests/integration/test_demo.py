@@ -11,10 +11,8 @@ answers are stored; and nothing it printed holds a full phone number.
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
-import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -23,6 +21,7 @@ from clinicall.db.models import Call, Complaint, ComplaintRecording, Recording
 from clinicall.demo import COMPLAINANT, PATIENTS, demo_clock, run_demo
 from clinicall.settings.loader import load_config
 
+from .demo_console import manager_replays
 from .scenario import EXAMPLE
 
 pytestmark = pytest.mark.asyncio
@@ -48,7 +47,7 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
         finally:
             await engine.dispose()
         assert rid is not None
-        replayed.append(await _manager_replays(base, "\n".join(printed), rid))
+        replayed.append(await manager_replays(base, "\n".join(printed), rid))
 
     async with asyncio.timeout(DEMO_LIMIT_S):
         run = await run_demo(config, out=printed.append, now=clock, db_url=url,
@@ -62,11 +61,11 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
     shown = run.callback
     assert shown is not None, text
     assert (shown.operator, shown.patient_dial) == ("op103", "ANSWER")
-    assert (shown.job_state, shown.job_result) == ("done", "answered")
-    events = shown.trace.events
-    rung = next(i for i, m in enumerate(events) if m.get("Event") == "Newchannel"
-                and "@clinicall-sim-operators" in m.get("Channel", ""))  # fmt: skip
-    dialled = next(i for i, m in enumerate(events) if m.get("Event") == "DialBegin")
+    assert (shown.job_state, shown.job_result, shown.attempts) == ("done", "answered", 1)
+    events = shown.events
+    rung = next(i for i, (event, channel) in enumerate(events) if event == "Newchannel"
+                and "@clinicall-sim-operators" in channel)  # fmt: skip
+    dialled = next(i for i, (event, _) in enumerate(events) if event == "DialBegin")
     assert rung < dialled
     assert "callback 1: the scheduler rings operator op103 first" in printed
 
@@ -84,7 +83,7 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
             assert case is not None
             call = await session.get(Call, case.call_id)
             assert call is not None
-            assert call.call_key == run.traces[COMPLAINANT].linkedid
+            assert call.call_key == run.traces[COMPLAINANT].call_key
             [(recording_id, digest)] = (await session.execute(
                 select(Recording.id, Recording.sha256).join(
                     ComplaintRecording, ComplaintRecording.recording_id == Recording.id)
@@ -107,33 +106,3 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
     for patient in PATIENTS:
         assert patient.caller not in text
         assert patient.caller[1:] not in text
-
-
-
-async def _manager_replays(base: str, printed: str, rid: int) -> tuple[int, int, str, int]:
-    """Log in as the demo's manager with the printed password, see the complaint case, open a
-    listening session on recording ``rid`` (the case's) and fetch its audio: (the case's id,
-    ``rid``, the audio's content type, its size in bytes)."""
-    found = re.search(r"manager demo / (\S+?);", printed)
-    assert found, printed
-    jar = aiohttp.CookieJar(unsafe=True)  # the console is on 127.0.0.1
-    async with aiohttp.ClientSession(base, cookie_jar=jar,
-                                     headers={"Origin": base.rstrip("/")}) as http:
-        async with http.get("/login") as response:
-            form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
-                                   await response.text()))  # fmt: skip
-        form |= {"username": "demo", "password": found.group(1)}
-        async with http.post("/login", data=form, allow_redirects=False) as response:
-            assert response.status == 303
-        async with http.get("/api/complaints") as response:
-            [case] = (await response.json())["complaints"]
-        async with http.get("/recordings") as response:
-            token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
-        assert token
-        async with http.post(f"/api/recordings/{rid}/listen", json={"reason": "complaint"},
-                             headers={"X-CSRF-Token": token.group(1)}) as response:
-            assert response.status == 200, await response.text()
-            audio = (await response.json())["audio"]
-        async with http.get(audio) as response:
-            assert response.status == 200
-            return int(case["id"]), rid, response.content_type, len(await response.read())

@@ -1,0 +1,147 @@
+"""The demo on the real FreeSWITCH 1.10.12, as ``./scripts/demo --engine freeswitch --exit``
+runs it, bounded in time (the Asterisk counterpart: test_demo.py).
+
+What it must show is asserted on what FreeSWITCH reported (the simulated clinic's own Event
+Socket links: each patient's queues, operators and prompts; the callback's channels in the
+order FreeSWITCH created them) and on the demo's own store afterwards: each patient's fate;
+the survey patient's answers stored; the patient who gave up waiting called back, operator
+first, the job done after one attempt; the answered calls' recordings imported from
+FreeSWITCH's recordings directory; a complaint case on the complaining patient's call with
+its recording, which the manager (the demo's user ``demo``, with the password it printed)
+replays in the console it serves; and nothing printed holds a full phone number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from clinicall.db import create_engine, session_factory
+from clinicall.db.models import (
+    Call,
+    Callback,
+    CallbackAttempt,
+    Complaint,
+    ComplaintRecording,
+    Recording,
+)
+from clinicall.demo import COMPLAINANT, PATIENTS, demo_clock
+from clinicall.demo.freeswitch import run_freeswitch_demo
+from clinicall.settings.loader import load_config
+
+from .demo_console import manager_replays
+from .freeswitch_common import FREESWITCH_EXAMPLE
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
+
+#: The whole run: ten patients two seconds apart, the callback, the import.
+DEMO_LIMIT_S = 300
+#: Each patient's fate as FreeSWITCH reports it: (queues joined, operators who answered,
+#: queues abandoned), in PATIENTS' order.
+FATES: list[tuple[list[str], int, list[str]]] = [
+    (["ultrasound"], 1, []),   # the survey patient
+    (["gynecology"], 1, []),
+    (["pediatrics"], 1, []),   # op103 rings 10 s first
+    (["therapy"], 1, []),      # test results
+    ([], 0, []),               # the scan's price: self-served
+    (["universal"], 1, []),    # the complaint
+    (["universal"], 1, []),    # an operator, on the English number
+    (["universal"], 1, []),    # wrong keys three times: the front desk
+    ([], 0, []),               # hangs up in the menu
+    (["pediatrics"], 0, ["pediatrics"]),  # gives up after 6 s
+]  # fmt: skip
+
+
+async def test_the_freeswitch_demo_surveys_calls_back_records_and_opens_a_complaint(
+        freeswitch_prefix: Path, tmp_path: Path) -> None:  # fmt: skip
+    config = load_config(FREESWITCH_EXAMPLE)
+    clock, _ = demo_clock(config, None)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    printed: list[str] = []
+    replayed: list[tuple[int, int, str, int]] = []
+
+    async def replay(base: str) -> None:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                rid = await session.scalar(select(ComplaintRecording.recording_id))
+        finally:
+            await engine.dispose()
+        assert rid is not None
+        replayed.append(await manager_replays(base, "\n".join(printed), rid))
+
+    started = time.monotonic()
+    async with asyncio.timeout(DEMO_LIMIT_S):
+        run = await run_freeswitch_demo(config, out=printed.append, now=clock, db_url=url,
+                                        recordings_dir=tmp_path / "recordings", web_port=0,
+                                        while_serving=replay)  # fmt: skip
+    print(f"the FreeSWITCH demo took {time.monotonic() - started:.0f} s")
+    text = "\n".join(printed)
+
+    # Each patient's fate, as FreeSWITCH reported it.
+    fates = [(t.queues_joined, len(t.operators_connected), t.abandoned) for t in run.traces]
+    assert fates == FATES, text
+    assert any("/service_" in p or "/info_" in p for p in run.traces[4].prompts_played)
+    assert run.traces[2].operators_connected == ["op103"]
+
+    # The patient who gave up: called back, operator first, as FreeSWITCH created the legs.
+    gave_up = next(p for p in PATIENTS if p.gives_up_after_s is not None)
+    shown = run.callback
+    assert shown is not None, text
+    assert (shown.operator, shown.patient_dial) == ("op103", "ANSWER")
+    assert (shown.job_state, shown.job_result, shown.attempts) == ("done", "answered", 1)
+    created = [channel for event, channel in shown.events if event == "CHANNEL_CREATE"]
+    assert created[0].startswith("loopback/op103_"), shown.events
+    assert created.count(f"loopback/{gave_up.caller}-a") == 1, shown.events
+    operator_answered = shown.events.index(("CHANNEL_ANSWER", created[0]))
+    assert operator_answered < shown.events.index(("CHANNEL_CREATE",
+                                                   f"loopback/{gave_up.caller}-a"))
+    assert "callback 1: the scheduler rings operator op103 first" in printed
+
+    # The survey patient's two answers, as pressed.
+    assert run.survey_scores == {"csat": 5, "nps": 10}
+
+    # Recordings imported, and the complaint case on the complaining patient's call.
+    answered = sum(1 for t in run.traces if t.operators_connected)
+    assert run.imported == answered
+    assert run.complaint_id is not None
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            jobs = (await session.execute(
+                select(Callback.phone, Callback.state, Callback.attempts))).all()  # fmt: skip
+            assert [tuple(j) for j in jobs] == [(gave_up.caller, "done", 1)]
+            attempts = (await session.execute(
+                select(CallbackAttempt.agent, CallbackAttempt.outcome))).all()  # fmt: skip
+            assert [tuple(a) for a in attempts] == [("op103", "answered")]
+            case = await session.get(Complaint, run.complaint_id)
+            assert case is not None
+            call = await session.get(Call, case.call_id)
+            assert call is not None
+            assert call.call_key == run.traces[COMPLAINANT].call_key
+            [(recording_id, digest)] = (await session.execute(
+                select(Recording.id, Recording.sha256).join(
+                    ComplaintRecording, ComplaintRecording.recording_id == Recording.id)
+                .where(ComplaintRecording.complaint_id == case.id))).all()  # fmt: skip
+            assert len(digest) == 64  # imported: its SHA-256 is set
+            stored = await session.scalar(select(func.count()).select_from(Recording)
+                                          .where(Recording.sha256 != ""))  # fmt: skip
+            assert stored == answered
+    finally:
+        await engine.dispose()
+
+    # The manager replayed it in the console: the case listed, the browser copy served.
+    assert replayed == [(run.complaint_id, recording_id, "audio/ogg", replayed[0][3])]
+    assert replayed[0][3] > 0
+
+    # What it printed: the URLs, the users, never a patient's full number.
+    for page in ("/recordings (user demo)", "/wallboard", "/operator"):
+        assert page in text
+    assert "manager demo / " in text
+    for patient in PATIENTS:
+        assert patient.caller not in text
+        assert patient.caller[1:] not in text
