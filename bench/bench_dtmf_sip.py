@@ -23,8 +23,11 @@ the bench's (the sandbox's observer user, no event filter):
   decided, the variables set, the next command out), as in ``bench_ivr_engines.py``.
 
 ``flood``: meanwhile a hostile peer in its own process, from an allowed address, floods the
-FastAGI port with junk connections (random bytes after an environment, endless headers,
-connect and close at once), ``--flood-peers`` at a time, as fast as it can.
+FastAGI port with junk connections, ``--flood-peers`` at a time, as fast as it can: random
+bytes (every other one after a whole environment naming the IVR's script, so that it starts
+an IVR session which then reads junk as the reply to its first command), endless headers,
+and connect-and-close.  The flood runs ``--flood-nice`` steps below the bench (a peer on
+another machine takes none of this machine's cores; 0 gives it an equal share).
 
 CPU per call (user + system) is printed beside the rate: the controller's process and
 Asterisk's process tree (SIPp and the flood are neither).  Not a test: nothing asserts on time.
@@ -54,6 +57,7 @@ for entry in (str(REPO), str(BENCH), str(REPO / "tests")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
+from bench_asterisk_cpu import ControllerProcess  # noqa: E402
 from bench_ivr_engines import controller, tree_cpu_s, write_controller_config  # noqa: E402
 from integration import sipp  # noqa: E402
 
@@ -63,6 +67,7 @@ from clinicall.sandbox.ports import EnginePorts, free_ports  # noqa: E402
 from clinicall.settings.loader import load_config  # noqa: E402
 from clinicall.settings.models import ClinicConfig, RtpPorts, Sip, Trunk  # noqa: E402
 from clinicall.simclinic.calltrace import played_prompt  # noqa: E402
+from clinicall.simclinic.clinic import SimulatedClinic  # noqa: E402
 
 EXAMPLE = REPO / "config" / "clinic.example.yaml"
 TRUNK_IP = "127.0.0.2"  # the patients' provider: SIPp sends from here
@@ -148,7 +153,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def environment(tag: str) -> bytes:
-    env = {"network": "yes", "request": "agi://127.0.0.1/ivr", "channel": f"PJSIP/x-{tag}",
+    env = {"network": "yes", "network_script": "ivr", "request": "agi://127.0.0.1/ivr",
+           "channel": f"PJSIP/x-{tag}",
            "uniqueid": tag, "callerid": "666", "arg_1": tag}  # fmt: skip
     return b"".join(f"agi_{k}: {v}\n".encode() for k, v in env.items()) + b"\n"
 
@@ -205,11 +211,12 @@ async def flood(port: int, peers: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def flooding(port: int, peers: int) -> AsyncIterator[list[int]]:
-    """The flood in its own process; yields [connections, bytes] once it has stopped."""
+async def flooding(port: int, peers: int, nice: int) -> AsyncIterator[list[int]]:
+    """The flood in its own process, ``nice`` steps below the bench; yields [connections,
+    bytes] once it has stopped."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--flood", str(port), "--flood-peers", str(peers),
-        stdout=asyncio.subprocess.PIPE)
+        "nice", "-n", str(nice), sys.executable, __file__, "--flood", str(port),
+        "--flood-peers", str(peers), stdout=asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     if (await proc.stdout.readline()).strip() != b"FLOODING":
         raise RuntimeError("the flood did not start")
@@ -300,11 +307,24 @@ async def place_calls(xml: Path, work: Path, sip_port: int, local_port: int, med
     return int(values["SuccessfulCall(C)"]), int(values["FailedCall(C)"])
 
 
-async def one_run(clinic: object, store: str, db_url: str, mode: str, args: argparse.Namespace,
-                  work: Path, xml: Path, sipp_port: int) -> RunResult:
-    from clinicall.simclinic.clinic import SimulatedClinic
+@contextlib.asynccontextmanager
+async def running_controller(clinic: SimulatedClinic, store: str, config_file: Path, db_url: str,
+                             log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``clinicall run`` on ``db_url``; for the store ``none``, the IVR and the AMI link alone
+    (no store, no account: ``bench_asterisk_cpu.py``'s ``ivr`` mode), for comparison."""
+    if store != "none":
+        async with controller(config_file, db_url, log) as proc:
+            yield proc
+        return
+    child = await ControllerProcess.start(clinic.config, "ivr", clinic.asterisk.queue_log_path)
+    try:
+        yield child.proc
+    finally:
+        await child.stop()
 
-    assert isinstance(clinic, SimulatedClinic)
+
+async def one_run(clinic: SimulatedClinic, store: str, db_url: str, mode: str,
+                  args: argparse.Namespace, work: Path, xml: Path, sipp_port: int) -> RunResult:
     latencies = KeyLatencies(trace=[] if args.work else None)
     ami = AMIClient("127.0.0.1", clinic.config.asterisk_engine().ami_port, BENCH_USER,
                     BENCH_SECRET, ping_interval=2.0, ping_timeout=2.0)
@@ -318,11 +338,13 @@ async def one_run(clinic: object, store: str, db_url: str, mode: str, args: argp
     pid = clinic.asterisk.pid
     assert pid is not None
     try:
-        async with controller(config_file, db_url, work / f"{tag}.log") as proc, \
+        async with running_controller(clinic, store, config_file, db_url,
+                                      work / f"{tag}.log") as proc, \
                 contextlib.AsyncExitStack() as stack:  # fmt: skip
             sent: list[int] = []
             if mode == "flood":
-                sent = await stack.enter_async_context(flooding(agi_port, args.flood_peers))
+                sent = await stack.enter_async_context(flooding(agi_port, args.flood_peers,
+                                                                 args.flood_nice))
             c0, a0, t0 = tree_cpu_s(proc.pid), tree_cpu_s(pid), time.monotonic()
             ok, failed = await place_calls(xml, work, clinic.asterisk.sip_port or 0, sipp_port,
                                            sipp.free_media_port(TRUNK_IP), args.calls,
@@ -337,7 +359,6 @@ async def one_run(clinic: object, store: str, db_url: str, mode: str, args: argp
 
 async def run(args: argparse.Namespace) -> None:
     from clinicall.sandbox.rootfs import ensure_root
-    from clinicall.simclinic.clinic import SimulatedClinic
 
     if reason := sipp.available():
         raise SystemExit(reason)
@@ -366,7 +387,7 @@ async def run(args: argparse.Namespace) -> None:
                 if store == "postgresql":
                     assert pg is not None
                     url = pg.url(pg.create_database(tag)).render_as_string(hide_password=False)
-                else:
+                else:  # sqlite, or none (the URL is not used)
                     url = f"sqlite+aiosqlite:///{work / tag}.db"
                 result = await one_run(clinic, store, url, mode, args, work, xml, sipp_port)
                 print(result.row(), flush=True)
@@ -376,13 +397,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rate", type=float, default=5.0, help="calls per second")
-    parser.add_argument("--stores", type=lambda s: s.split(","), default=["postgresql"])
+    parser.add_argument("--stores", type=lambda s: s.split(","), default=["postgresql"],
+                        help="postgresql, sqlite, none (the IVR and AMI link, no account)")
     parser.add_argument("--modes", type=lambda s: s.split(","), default=["quiet", "flood"])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--hold-ms", type=int, default=20000,
                         help="the patient hangs up this long after the last key")
     parser.add_argument("--work", help="keep the logs (SIPp's, the controller's) in this folder")
     parser.add_argument("--flood-peers", type=int, default=12)
+    parser.add_argument("--flood-nice", type=int, default=10,
+                        help="the flood's niceness below the bench's (0: an equal share of "
+                             "the cores; a peer on another machine takes none of them)")
     parser.add_argument("--flood", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.flood:
