@@ -96,8 +96,10 @@ BARE_LINES = [
 # ---- the servers (child process) -------------------------------------------------------
 
 
-async def serve_controller(ami_port: int, db_url: str | None) -> None:
-    """The deployed stack (:func:`clinicall.app.running`), its AMI link to ``ami_port``."""
+async def serve_controller(ami_port: int, db_url: str | None, freeze: bool = True) -> None:
+    """The deployed stack (:func:`clinicall.app.running`), its AMI link to ``ami_port``;
+    ``freeze``: its heap settled once up, as ``clinicall run`` does (``clinicall/heap.py``)."""
+    from clinicall import heap
     from clinicall.app import running
     from clinicall.controller.asterisk.engine import AsteriskEngine
     from clinicall.settings.loader import load_config
@@ -114,6 +116,8 @@ async def serve_controller(ami_port: int, db_url: str | None) -> None:
             assert isinstance(parts.engine, AsteriskEngine)
             assert parts.engine.agi is not None
             await parts.engine.wait_up(10)
+            if freeze:
+                heap.settle()  # as `clinicall run` does once up
             await _announce_and_wait(parts.engine.agi.port)
 
 
@@ -350,7 +354,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(kind: str, concurrency: int, calls: int, think: tuple[float, float],
-                  db_url: str | None) -> RunResult:  # fmt: skip
+                  db_url: str | None, freeze: bool = True) -> RunResult:  # fmt: skip
     ami_server = LiveAmiServer()
     ami = None
     argv = [sys.executable, __file__, "--serve", kind]
@@ -358,6 +362,7 @@ async def measure(kind: str, concurrency: int, calls: int, think: tuple[float, f
         await ami_server.start()
         ami = (ami_server, CallEvents(calls))
         argv += ["--ami-port", str(ami_server.port)] + (["--db", db_url] if db_url else [])
+        argv += [] if freeze else ["--no-freeze"]
     child = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.PIPE)
     try:
         assert child.stdout is not None
@@ -395,9 +400,10 @@ async def main(args: argparse.Namespace) -> None:
           "CPU: the server process's user + system over the run, per call)")
     think = (args.think_min, args.think_max)
     for kind in args.servers:
-        base = await measure(kind, 1, args.baseline_calls, (0.02, 0.1), args.db)
+        freeze = not args.no_freeze
+        base = await measure(kind, 1, args.baseline_calls, (0.02, 0.1), args.db, freeze)
         print(row(f"{kind}, 1", base), flush=True)
-        loaded = await measure(kind, args.concurrency, args.calls, think, args.db)
+        loaded = await measure(kind, args.concurrency, args.calls, think, args.db, freeze)
         print(row(f"{kind}, {args.concurrency}", loaded), flush=True)
 
 
@@ -411,6 +417,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--servers", type=lambda s: s.split(","), default=list(SERVERS),
                         help="which servers, comma-separated (controller, ivr, bare)")
     parser.add_argument("--db", help="the full stack's store URL (default: a fresh SQLite)")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="the full stack without clinicall run's heap freeze (before it)")
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     parser.add_argument("--ami-port", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -421,7 +429,7 @@ SERVERS = ("controller", "ivr", "bare")
 if __name__ == "__main__":
     arguments = parse_args()
     if arguments.serve == "controller":
-        asyncio.run(serve_controller(arguments.ami_port, arguments.db))
+        asyncio.run(serve_controller(arguments.ami_port, arguments.db, not arguments.no_freeze))
     elif arguments.serve == "ivr":
         asyncio.run(serve_ivr_only())
     elif arguments.serve == "bare":
