@@ -1,19 +1,20 @@
 """DTMF → next prompt with real SIP patients on the real Asterisk, quiet and under a FastAGI flood.
 
     PYTHONPATH=. .venv/bin/python bench/bench_dtmf_sip.py [--calls 200] [--rate 5] \
-        [--stores postgresql,sqlite] [--modes quiet,flood]
+        [--stores postgresql,sqlite,none] [--modes quiet,flood] [--hold-ms 20000] [--work DIR]
 
 The sandbox Asterisk 22 (the integration tests' root) runs the generated config with one
 IP-matched trunk; SIPp places ``--calls`` calls through it at ``--rate`` calls per second, each
 a real SIP dialog with RTP whose keys are RFC 4733 events (the pcaps SIPp ships): on the
-clinic's first number (no language fixed) a patient presses 3 (English), 2 (information), 1
-(opening hours), then stays silent until the IVR says goodbye and hangs up.  The controller
+clinic's first number (no language fixed) a patient presses 1 (Ukrainian), 2 (information), 3
+(services), then listens ``--hold-ms`` and hangs up.  The controller
 is a real ``clinicall run`` process, as deployed: FastAGI IVR, AMI link, the call account
 and the reports' hourly sums, on a fresh store per run (PostgreSQL from ``tests/pg.py``:
 loopback, fsync off; or SQLite in WAL mode).
 
 Latency is read from Asterisk's own event times (AMI ``Timestamp``) on a monitoring link of
-the bench's (the sandbox's observer user, no event filter):
+the bench's (an AMI user of its own, added to the sandbox's manager.conf, that reads the
+``dtmf`` class besides ``agi`` and ``call``):
 
 * ``key → prompt``: from the ``DTMFEnd`` of a key received on the patient's channel to the
   ``AGIExecStart`` of the next prompt (``STREAM FILE``/``GET DATA``) on that channel, for keys
