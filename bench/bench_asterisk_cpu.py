@@ -78,12 +78,14 @@ async def serve(config_json: str, mode: str, queue_log: str) -> None:
     """The child: run the controller until stdin closes; answer ``cpu`` with its CPU seconds
     and the AMI events it received."""
     from clinicall.app import build_engine
+    from clinicall.cli import configure_logging
     from clinicall.controller.asterisk.record import QueueLogRecord
     from clinicall.controller.service import Controller
     from clinicall.controller.tracking.config import TrackingConfig
     from clinicall.controller.tracking.tracker import CallTracker
     from clinicall.db import create_engine, session_factory, upgrade
 
+    configure_logging()  # as `clinicall run`: WARNING and up, each cause once a minute
     config = ClinicConfig.model_validate_json(config_json)
     engine = build_engine(config)
     tracker = db = None

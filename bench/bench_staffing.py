@@ -97,15 +97,17 @@ async def bench_one(name: str, url: str, repeat: int) -> list[list[str]]:
     rows: list[list[str]] = []
     try:
         for label, work in works():
-            times, lines = [], 0
+            times, cpus, lines = [], [], 0
             for _ in range(repeat):
                 async with sessions() as session:
-                    began = time.perf_counter()
+                    began, cpu_began = time.perf_counter(), time.process_time()
                     report = await work(session)
                     times.append(time.perf_counter() - began)
+                    cpus.append(time.process_time() - cpu_began)
                 lines = sum(len(s.rows) for s in report.sections.values())
             rows.append([name, label, f"{lines:,}", f"{min(times):.3f}",
-                         f"{statistics.median(times):.3f}"])  # fmt: skip
+                         f"{statistics.median(times):.3f}",
+                         f"{statistics.median(cpus):.3f}"])  # fmt: skip
             print(
                 f"  {name} {label}: {statistics.median(times):.3f} s", file=sys.stderr, flush=True
             )
@@ -115,7 +117,8 @@ async def bench_one(name: str, url: str, repeat: int) -> list[list[str]]:
 
 
 def print_table(rows: list[list[str]]) -> None:
-    head = ["db", "report", "rows out", "best s", "median s"]
+    # CPU: this process's (user + system) per report; PostgreSQL's own work is not in it
+    head = ["db", "report", "rows out", "best s", "median s", "median CPU s"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))

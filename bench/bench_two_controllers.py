@@ -39,17 +39,18 @@ async def run(url: str, jobs: int, operators: int) -> int:
         clock = Clock(TUESDAY_10_KYIV + timedelta(minutes=1))
         first = scheduler(one, engine, clock, owner="controller-1")
         second = scheduler(two, engine, clock, owner="controller-2")
-        rounds, began = 0, time.perf_counter()
+        rounds, began, cpu_began = 0, time.perf_counter(), time.process_time()
         while len(engine.sent) < jobs and rounds < 10 * jobs // operators:
             rounds += 1
             await asyncio.gather(first.run_once(), second.run_once())
             await asyncio.gather(first.attempts_done(), second.attempts_done())
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
         dials = Counter(request.number for request in engine.sent)
         duplicates = sum(n - 1 for n in dials.values())
         print(f"jobs {jobs:,}  operators {operators}  rounds {rounds}  dialled {len(dials):,}  "
               f"duplicate dials {duplicates}  {elapsed:.1f} s  {len(engine.sent) / elapsed:.0f} "
-              "jobs/s")  # fmt: skip
+              f"jobs/s  {1000 * cpu / max(1, len(engine.sent)):.2f} ms CPU/job (this process: "
+              "both schedulers and SQLite)")  # fmt: skip
         return 0 if duplicates == 0 and len(dials) == jobs else 1
     finally:
         for e in engines:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from clinicall import sdnotify
+from clinicall import heap, sdnotify
 from clinicall.app import Running, operator_desk, running
 from clinicall.controller.service import Clock, utc_now
 from clinicall.settings.models import AsteriskEngine, ClinicConfig
@@ -83,6 +83,7 @@ async def serve(
                 if not await _has_users(parts):
                     announce("web console: no user yet; add one with 'clinicall user add "
                              "NAME --role admin'")
+        heap.settle()  # a full collection no longer walks what the start built
         sdnotify.notify("READY=1", f"STATUS={_status(config, web_enabled)}")
         try:
             await stop.wait()
