@@ -58,8 +58,9 @@ for entry in (str(REPO), str(BENCH), str(REPO / "tests")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
+from bench_ami_events import tree_cpu_s  # noqa: E402
 from bench_asterisk_cpu import ControllerProcess  # noqa: E402
-from bench_ivr_engines import controller, tree_cpu_s, write_controller_config  # noqa: E402
+from bench_ivr_engines import controller, write_controller_config  # noqa: E402
 from integration import sipp  # noqa: E402
 
 from clinicall.controller.asterisk.ami.client import AMIClient  # noqa: E402
