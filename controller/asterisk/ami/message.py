@@ -51,16 +51,24 @@ class Message:
         """Where the first header called ``name`` (any case) is, or -1."""
         return self._find(name.lower())
 
-    def _find(self, key: str) -> int:
-        """Where the first header whose lowered name is ``key`` is, or -1."""
+    def _find(self, key: str, needle: str = "") -> int:
+        """Where the first header whose lowered name is ``key`` is, or -1.  ``needle`` is
+        ``"\\n" + key + "\\n"`` when the caller has it as a constant (the properties, read
+        on every frame)."""
         index = self._index
         if index is None:
-            index = self._index = self._lower_names()
+            text = self._names_text
+            if text is not None and text.isascii():
+                index = self._index = f"\n{text.lower()}\n"
+            else:
+                index = self._index = self._lower_names()
         if isinstance(index, dict):
             return index.get(key, -1)
-        if "\n" in key:
-            return -1
-        at = index.find(f"\n{key}\n")
+        if not needle:
+            if "\n" in key:
+                return -1
+            needle = f"\n{key}\n"
+        at = index.find(needle)
         return -1 if at < 0 else index.count("\n", 0, at)
 
     def _lower_names(self) -> str | dict[str, int]:
@@ -122,19 +130,19 @@ class Message:
     @property
     def event(self) -> str:
         """The ``Event`` header, or "" for responses."""
-        at = self._find("event")
+        at = self._find("event", "\nevent\n")
         return "" if at < 0 else self._values[at]
 
     @property
     def response(self) -> str:
         """The ``Response`` header (Success, Error, Follows, Goodbye), or "" for events."""
-        at = self._find("response")
+        at = self._find("response", "\nresponse\n")
         return "" if at < 0 else self._values[at]
 
     @property
     def action_id(self) -> str:
         """The ``ActionID`` header, or "": looked up on every frame (the client's replies)."""
-        at = self._find("actionid")
+        at = self._find("actionid", "\nactionid\n")
         return "" if at < 0 else self._values[at]
 
     def __repr__(self) -> str:
