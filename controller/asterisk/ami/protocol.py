@@ -29,7 +29,6 @@ _FOLLOWS = b"response: follows"
 _FOLLOWS_TEXT = _FOLLOWS.decode()
 _BLANK_LINE = b"\r\n\r\n"
 _SEP = ": "
-_LINE_ENDS = (b"\r", b"\n")
 _partition = str.partition
 
 
@@ -71,7 +70,8 @@ class AMIParser:
             pos = self._feed_block(out)
         # A frame ends at a blank line: "\n" then "\r\n" or "\n".  Two plain finds beat a
         # regex several times over; a pattern found absent is not searched again in this call.
-        scan_from = max(self._scan_from, pos)
+        # (Conditionals, not max(): max() parses its arguments, ~500 instructions a call.)
+        scan_from = pos if pos > self._scan_from else self._scan_from
         crlf = buf.find(b"\n\r\n", scan_from)
         lf = buf.find(b"\n\n", scan_from)
         while crlf >= 0 or lf >= 0:
@@ -89,7 +89,7 @@ class AMIParser:
                 lf = buf.find(b"\n\n", pos)
         if pos:
             del buf[:pos]
-        if buf[:1] in _LINE_ENDS and self._follows is None and not self._discarding:
+        if buf and buf[0] in b"\r\n" and self._follows is None and not self._discarding:
             self._drop_leading_line_ends()
         # A frame's bytes count without its blank line, of which up to 3 bytes ("\r\n\r") may
         # be buffered while the last one is awaited: the same verdict however the bytes come.
@@ -101,7 +101,7 @@ class AMIParser:
             self._follows = None
         if self._discarding and len(buf) > PARTIAL_END:
             del buf[:-PARTIAL_END]  # keep what could be the start of the blank line
-        self._scan_from = max(0, len(buf) - PARTIAL_END)
+        self._scan_from = len(buf) - PARTIAL_END if len(buf) > PARTIAL_END else 0
         return out
 
     def _feed_block(self, out: list[Message]) -> int:
@@ -120,7 +120,7 @@ class AMIParser:
         """
         buf = self._buf
         # No blank line ends before the last scan's start (``feed``): look from there only.
-        end = buf.rfind(_BLANK_LINE, max(0, self._scan_from - 1))
+        end = buf.rfind(_BLANK_LINE, self._scan_from - 1 if self._scan_from else 0)
         if end < 0:
             return 0
         end += len(_BLANK_LINE)
