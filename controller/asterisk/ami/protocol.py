@@ -30,6 +30,7 @@ _FOLLOWS_TEXT = _FOLLOWS.decode()
 _BLANK_LINE = b"\r\n\r\n"
 _SEP = ": "
 _partition = str.partition
+_SEPS = repeat(_SEP)  # endless and stateless: one for every frame
 
 
 #: The most of a frame's end (``\r\n\r\n`` after the last header's text) that can sit in
@@ -149,7 +150,7 @@ class AMIParser:
                 self._frame(frame.encode("utf-8"), _BLANK_LINE, out)
                 continue
             # Every line split in C (no Python step per line) and the columns checked in C.
-            names, seps, values = zip(*map(_partition, lines, repeat(_SEP)))  # noqa: B905
+            names, seps, values = zip(*map(_partition, lines, _SEPS))  # noqa: B905
             names_text = "\n".join(names)
             if seps.count(_SEP) != len(seps) or ":" in names_text:
                 self._frame(frame.encode("utf-8"), _BLANK_LINE, out)
