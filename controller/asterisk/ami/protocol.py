@@ -117,7 +117,8 @@ class AMIParser:
         the frames the frame-at-a-time loop in ``feed`` would.  Any other frame (a command
         output, a leading line end, one that may be over the limit, a line that is not
         ``Name: value``) goes to ``_frame`` as its bytes, in order, as the loop would send
-        it; a run that is not UTF-8 or has a bare LF is left to the loop whole.
+        it.  A run that is not UTF-8 is left to the loop whole, and from a frame with a bare
+        LF on (the loop cuts frames there), the rest of the run.
         """
         buf = self._buf
         # No blank line ends before the last scan's start (``feed``): look from there only.
@@ -150,6 +151,7 @@ class AMIParser:
                 self._frame(frame.encode("utf-8"), _BLANK_LINE, out)
                 continue
             # Every line split in C (no Python step per line) and the columns checked in C.
+            # (Triples by construction: zip's ``strict=`` would only parse a keyword a frame.)
             names, seps, values = zip(*map(_partition, lines, _SEPS))  # noqa: B905
             names_text = "\n".join(names)
             if seps.count(_SEP) != len(seps) or ":" in names_text:
