@@ -15,6 +15,9 @@ reader does (``readuntil`` the blank line, ``readexactly`` the body), over the s
 Run from the repository root:
     PYTHONPATH=. .venv/bin/python bench/bench_esl_parse.py [--events N]
         [--genesis-python /path/to/venv/bin/python]
+or, to count one parser's instructions (bench/README.md):
+    PYTHONHASHSEED=0 PYTHONPATH=. valgrind --tool=callgrind .venv/bin/python \
+        bench/bench_esl_parse.py --events 1000 --only none|clinicall|naive
 """
 
 from __future__ import annotations
@@ -195,6 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--seed", type=int, default=12)
     args.add_argument("--genesis-python", help="python of a virtualenv with genesis installed")
     args.add_argument("--genesis-worker", help=argparse.SUPPRESS)
+    args.add_argument(
+        "--only",
+        choices=("none", "clinicall", "naive"),
+        help="run that parser once on the 1..1460 B reads and print nothing: for an "
+        "instruction count (valgrind --tool=callgrind), less the same run with 'none'",
+    )
     options = args.parse_args(argv)
     if options.genesis_worker:
         genesis_worker(options.genesis_worker)
@@ -203,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     events = recorded_channel_events()
     rng = random.Random(options.seed)
     stream = b"".join(events[i % len(events)] for i in range(options.events))
+    if options.only:
+        random_reads(stream, rng, 65536)  # the same reads as the timed run's second chunking
+        reads = random_reads(stream, rng, 1460)
+        runs = {"none": lambda _: [], "clinicall": run_clinicall, "naive": run_naive}
+        runs[options.only](reads)
+        return 0
     print(f"stream: {options.events:,} CHANNEL_* events ({len(events)} recorded ones repeated), "
           f"{len(stream) / 1e6:.1f} MB, {len(stream) / options.events:,.0f} B/event")  # fmt: skip
     failed = False

@@ -59,31 +59,47 @@ def random_chunks(data: bytes, rng: random.Random) -> list[bytes]:
 
 
 class TracingAMIParser(AMIParser):
-    """The real parser, with each frame and each skipped frame noted in wire order."""
+    """The real parser, with each frame it returns and each frame it skips noted in wire
+    order.  A skip is placed after the frames parsed before it: the parser's own ``out``
+    list is seen through the two places that fill it (its block decode and ``_frame``)."""
 
     def __init__(self, *, max_frame: int) -> None:
         super().__init__(max_frame=max_frame)
         self.trace: Outcome = []
+        self._out: list[Message] = []  # the list the running feed() fills
+        self._skips: list[tuple[int, tuple[object, ...]]] = []  # (frames before it, skip)
+
+    def feed(self, data: bytes) -> list[Message]:
+        self._out, self._skips = [], []
+        returned = super().feed(data)
+        if self._out and self._out is not returned:
+            raise AssertionError("feed() returned other frames than it parsed")
+        done = 0
+        for before, skip in self._skips:
+            self.trace += [("message", tuple(m.headers), m.body) for m in returned[done:before]]
+            self.trace.append(skip)
+            done = before
+        self.trace += [("message", tuple(m.headers), m.body) for m in returned[done:]]
+        return returned
+
+    def _feed_block(self, out: list[Message]) -> int:
+        self._out = out
+        return super()._feed_block(out)
 
     def _frame(self, raw: bytes, terminator: bytes | bytearray, out: list[Message]) -> None:
-        before = len(out)
+        self._out = out
         super()._frame(raw, terminator, out)
-        self.trace += [("message", tuple(m.headers), m.body) for m in out[before:]]
 
     def _skip(self, reason: str, head: bytes) -> None:
         super()._skip(reason, head)
-        self.trace.append(("skipped", reason, event_name_of(head)))
+        self._skips.append((len(self._out), ("skipped", reason, event_name_of(head))))
 
 
 def ami_outcome(chunks: Chunks, *, max_frame: int) -> Outcome:
     """Every frame and skip, the banner, and what is still buffered at the end."""
     parser = TracingAMIParser(max_frame=max_frame)
-    returned: list[Message] = []
     for chunk in chunks:
-        returned += parser.feed(chunk)
-    traced = [t for t in parser.trace if t[0] == "message"]
-    if traced != [("message", tuple(m.headers), m.body) for m in returned]:
-        raise AssertionError("feed() returned other frames than it parsed")
+        parser.feed(chunk)
     return [*parser.trace, ("end", parser.banner, parser.malformed)]
 
 

@@ -127,12 +127,13 @@ class AMIConnection:
         return reason
 
     def _route(self, msg: Message) -> None:
-        pending = self._pending.get(msg.action_id) if msg.action_id else None
+        action_id = msg.action_id  # read once: every frame comes through here
+        pending = self._pending.get(action_id) if action_id else None
         if pending is None:
             if msg.event:
                 self._on_event(msg)
             elif msg.response:
-                log.debug("AMI: reply for an action no longer waited for (%s)", msg.action_id)
+                log.debug("AMI: reply for an action no longer waited for (%s)", action_id)
             return
         if pending.response is None and msg.response:
             pending.response = msg
@@ -140,7 +141,7 @@ class AMIConnection:
                 pending.finish()
                 # A later event naming this ActionID (Originate's OriginateResponse, even in
                 # the same read as the reply) is an event, not part of the reply.
-                del self._pending[msg.action_id]
+                del self._pending[action_id]
             return
         pending.events.append(msg)
         if pending.response is not None and msg.get("EventList", "").lower() == "complete":

@@ -17,25 +17,29 @@ from typing import overload
 class Message:
     """An AMI event or response.  Header names compare case-insensitively; values are exact."""
 
-    __slots__ = ("_lowered", "_names", "_values", "body")
+    __slots__ = ("_index", "_names", "_names_text", "_values", "body")
 
     def __init__(self, headers: Iterable[tuple[str, str]], body: tuple[str, ...] = ()) -> None:
         pairs = list(headers)
         self._names: tuple[str, ...] = tuple(name for name, _ in pairs)
         self._values: tuple[str, ...] = tuple(value for _, value in pairs)
-        self._lowered: str | dict[str, int] | None = None
+        self._names_text: str | None = None
+        self._index: str | dict[str, int] | None = None
         self.body = body  # raw output lines of a legacy ``Response: Follows``; empty otherwise
 
     @classmethod
     def _from_columns(
-        cls, names: tuple[str, ...], values: tuple[str, ...], body: tuple[str, ...]
+        cls, names: tuple[str, ...], values: tuple[str, ...], names_text: str | None = None
     ) -> Message:
-        """Parser fast path: names and values as split, of the same length."""
+        """Parser fast path: names and values as split, of the same length; ``names_text``
+        the names joined by "\\n" when none holds a "\\n" (the parser joined them to check
+        them: the lookup index is built from it, not joined again)."""
         msg = cls.__new__(cls)
         msg._names = names
         msg._values = values
-        msg._lowered = None
-        msg.body = body
+        msg._names_text = names_text
+        msg._index = None
+        msg.body = ()
         return msg
 
     @property
@@ -45,23 +49,38 @@ class Message:
 
     def _position(self, name: str) -> int:
         """Where the first header called ``name`` (any case) is, or -1."""
-        lowered = self._lowered
-        if lowered is None:
-            lowered = self._lowered = self._lower_names()
-        key = name.lower()
-        if isinstance(lowered, dict):
-            return lowered.get(key, -1)
-        if "\n" in key:
-            return -1
-        at = lowered.find(f"\n{key}\n")
-        return -1 if at < 0 else lowered.count("\n", 0, at)
+        return self._find(name.lower())
+
+    def _find(self, key: str, needle: str = "") -> int:
+        """Where the first header whose lowered name is ``key`` is, or -1.  ``needle`` is
+        ``"\\n" + key + "\\n"`` when the caller has it as a constant (the properties, read
+        on every frame)."""
+        index = self._index
+        if index is None:
+            text = self._names_text
+            if text is not None and text.isascii():
+                index = self._index = f"\n{text.lower()}\n"
+            else:
+                index = self._index = self._lower_names()
+        if isinstance(index, dict):
+            return index.get(key, -1)
+        if not needle:
+            if "\n" in key:
+                return -1
+            needle = f"\n{key}\n"
+        at = index.find(needle)
+        return -1 if at < 0 else index.count("\n", 0, at)
 
     def _lower_names(self) -> str | dict[str, int]:
-        """``"\nname\n...\n"`` lowered, when that lowers each name on its own: ASCII names
-        (no character changes case with its neighbours) without "\n" (the separator).
+        """``"\\nname\\n...\\n"`` lowered, when that lowers each name on its own: ASCII names
+        (no character changes case with its neighbours) without "\\n" (the separator).
         Otherwise a dict from each lowered name to its first position."""
-        joined = "\n".join(self._names)
-        if joined.isascii() and joined.count("\n") == len(self._names) - 1:
+        joined = self._names_text
+        if joined is None:
+            joined = "\n".join(self._names)
+            if joined.count("\n") != len(self._names) - 1:
+                joined = "\u0100"  # not ASCII: the dict below
+        if joined.isascii():
             return f"\n{joined.lower()}\n"
         index: dict[str, int] = {}
         for i, name in enumerate(self._names):
@@ -111,16 +130,20 @@ class Message:
     @property
     def event(self) -> str:
         """The ``Event`` header, or "" for responses."""
-        return self.get("event", "")
+        at = self._find("event", "\nevent\n")
+        return "" if at < 0 else self._values[at]
 
     @property
     def response(self) -> str:
         """The ``Response`` header (Success, Error, Follows, Goodbye), or "" for events."""
-        return self.get("response", "")
+        at = self._find("response", "\nresponse\n")
+        return "" if at < 0 else self._values[at]
 
     @property
     def action_id(self) -> str:
-        return self.get("actionid", "")
+        """The ``ActionID`` header, or "": looked up on every frame (the client's replies)."""
+        at = self._find("actionid", "\nactionid\n")
+        return "" if at < 0 else self._values[at]
 
     def __repr__(self) -> str:
         kind = f"Event={self.event}" if self.event else f"Response={self.response}"
