@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +76,12 @@ OUTCOMES = {OriginateCause.NO_ANSWER: AttemptOutcome.NO_ANSWER,
 #: Stored on an attempt whose originate the engine never got (its link was down): the job
 #: goes back to its place uncounted, like an operator who missed the whisper.
 NOT_SENT = "not_sent"
+#: Stored on an attempt never sent because the engine gave its reserved operator to a live
+#: caller between the round's queue status and the reservation: back to its place, uncounted.
+OPERATOR_TAKEN = "operator_taken"
+#: The pause reason that reserves an operator for a callback (docs/callbacks.md, "Reserving
+#: the operator"): the engine's queues ring no paused member, the originate rings them anyway.
+RESERVE_REASON = "clinicall-callback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,9 @@ class CallbackScheduler:
         self._attempts: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        #: look for operators left reserved (at start: by a controller that died mid-call;
+        #: later: after an unpause the engine did not get), even with no job due
+        self._sweep_due = True
 
     # ---- lifetime ----------------------------------------------------------------------
 
@@ -178,7 +187,7 @@ class CallbackScheduler:
         await self.store.settle_answered(now)
         reminded = await self._remind(now) if self.config.reminders.enabled else []
         queues = await self.store.queues_due(now)
-        if not queues:
+        if not queues and not self._sweep_due:
             return reminded
         try:
             statuses = {s.queue: s for s in await self.control.queue_status()}
@@ -186,7 +195,10 @@ class CallbackScheduler:
             log.warning("callbacks wait: no queue status (%s)", error)
             return []
         in_flight = await self.store.in_flight(now)
+        # read after the statuses: an operator paused for an attempt begun meanwhile is in it
         reserved = await self.store.reserved_agents()
+        self._sweep_due = False
+        await self._release_stale(statuses.values(), reserved)
         claimed: list[int] = reminded
         for queue in queues:
             claimed += await self._serve(queue, statuses.get(queue or ""), now,
@@ -245,7 +257,46 @@ class CallbackScheduler:
         self._attempts.add(task)
         task.add_done_callback(self._attempts.discard)
 
-    # ---- one attempt -------------------------------------------------------------------
+    # ---- reserving operators -----------------------------------------------------------
+
+    async def _reserve(self, job: JobRow, member: str) -> bool:
+        """Pause ``member`` in every queue (``RESERVE_REASON``), then read the queue again:
+        whether they are still idle, i.e. the engine did not ring them for a live caller
+        since the round's status (with ``wrapup_s: 0`` app_queue may take an operator the
+        instant a call ends).  Paused, no queue rings them, so the originate that follows is
+        their only call.  Not reserved: they are unpaused again."""
+        try:
+            await self.control.queue_member_pause(member, paused=True, reason=RESERVE_REASON)
+            statuses = await self.control.queue_status()
+        except EngineError as error:
+            log.warning("callback %s: operator not reserved (%s)", job.id, error)
+            await self._unreserve(member)
+            return False
+        states = {m.state for s in statuses if s.queue == (job.queue or "")
+                  for m in s.members if m.member == member}  # fmt: skip
+        if states == {MemberState.IDLE}:
+            return True
+        log.info("callback %s: operator taken by the queue meanwhile (%s); back to its place",
+                 job.id, ", ".join(sorted(states)) or "gone")
+        await self._unreserve(member)
+        return False
+
+    async def _unreserve(self, member: str) -> None:
+        try:
+            await self.control.queue_member_pause(member, paused=False)
+        except EngineError as error:  # the next round's sweep unpauses them
+            log.warning("operator still reserved after a callback (%s)", error)
+            self._sweep_due = True
+
+    async def _release_stale(self, statuses: Iterable[QueueStatus],
+                             reserved: set[str]) -> None:  # fmt: skip
+        """Unpause operators reserved for a callback that no attempt holds any more (a
+        controller that died mid-call, or an unpause the engine did not get)."""
+        stale = {m.member for s in statuses for m in s.members
+                 if m.paused and m.pause_reason == RESERVE_REASON and m.member not in reserved}
+        for member in sorted(stale):
+            log.info("operator %s: reservation of an ended callback released", member)
+            await self._unreserve(member)
 
     # ---- reminders (docs/reminders.md) -------------------------------------------------
 
@@ -307,6 +358,17 @@ class CallbackScheduler:
             ring_timeout_s=ring_s if ring_s is not None else self.settings.ring_timeout_s,
             data={**(data if data is not None else self._whisper(job)), **placed}, agent=agent,
             flow=flow)  # fmt: skip
+        if agent and not await self._reserve(job, agent):
+            outcome = AttemptOutcome.OPERATOR_MISSED
+            await self._settle(job, attempt, OPERATOR_TAKEN, outcome, self.clock())
+            return
+        try:
+            await self._dial(job, attempt, request)
+        finally:
+            if agent:
+                await self._unreserve(agent)
+
+    async def _dial(self, job: JobRow, attempt: AttemptRow, request: OriginateRequest) -> None:
         stored: str
         try:
             await self.control.originate(request)
