@@ -97,6 +97,9 @@ class LateControl:
     async def set_call_data(self, channel_id: str, name: str, value: str) -> None:
         await self.control.set_call_data(channel_id, name, value)
 
+    async def offer_callback(self, channel_id: str) -> None:
+        await self.control.offer_callback(channel_id)
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
