@@ -8,8 +8,8 @@ three estimators see only what was known then:
 - clinicall (``routing.wait_estimate.estimate_wait_s``): the live callers ahead and the free
   operators at that instant, the handle times of the last 20 calls that ended, and the
   abandonment rate (``abandon_rate_per_s``: abandons over seconds waited) of the last 50
-  callers who left the line (answered or not), as ``controller/offer_desk.py`` reads them
-  from the account;
+  callers who left the line (answered or not), as ``db/queue_history.py`` reads them from
+  the account for the offer;
 - Asterisk's ``Holdtime``: the moving average ``app_queue`` keeps, ``(3 * old + wait) / 4``
   on each answer (docs/engines/asterisk.md);
 - last-to-enter-service: the wait of the caller most recently answered.
