@@ -138,6 +138,8 @@ class CallbackScheduler:
         #: look for operators left reserved (at start: by a controller that died mid-call;
         #: later: after an unpause the engine did not get), even with no job due
         self._sweep_due = True
+        #: operators this scheduler paused for a callback and has not released yet
+        self._held: set[str] = set()
 
     # ---- lifetime ----------------------------------------------------------------------
 
@@ -246,10 +248,15 @@ class CallbackScheduler:
         starting = callbacks_to_start([*live_waiters(status, now), *callbacks],
                                       free_operators=len(members),
                                       callbacks_in_flight=held_by_claims, policy=share)
-        claimed = await self.store.claim([int(w.key) for w in starting], now)
         # at most one job per operator: ``starting`` never outnumbers ``members``
-        for job, member in zip(claimed, members, strict=False):
-            self._spawn(self._attempt(job, member.member))
+        chosen = [member.member for member in members[:len(starting)]]
+        for member in chosen:
+            await self._hold(member)
+        claimed = await self.store.claim([int(w.key) for w in starting], now)
+        for member in chosen[len(claimed):]:  # jobs another controller claimed meanwhile
+            await self._unreserve(member)
+        for job, member in zip(claimed, chosen, strict=False):
+            self._spawn(self._attempt(job, member))
         return [job.id for job in claimed]
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -259,29 +266,50 @@ class CallbackScheduler:
 
     # ---- reserving operators -----------------------------------------------------------
 
-    async def _reserve(self, job: JobRow, member: str) -> bool:
-        """Pause ``member`` in every queue (``RESERVE_REASON``), then read the queue again:
-        whether they are still idle, i.e. the engine did not ring them for a live caller
-        since the round's status (with ``wrapup_s: 0`` app_queue may take an operator the
-        instant a call ends).  Paused, no queue rings them, so the originate that follows is
-        their only call.  Not reserved: they are unpaused again."""
+    async def _hold(self, member: str) -> None:
+        """Pause ``member`` in every queue (``RESERVE_REASON``) the moment the round chose
+        them, before the store's writes (the claim, the attempt's key), which may wait on
+        the store: from here no queue rings them (docs/callbacks.md, "Reserving the
+        operator").  A pause the engine did not take is retried by the reservation."""
         try:
             await self.control.queue_member_pause(member, paused=True, reason=RESERVE_REASON)
-            statuses = await self.control.queue_status()
+        except EngineError as error:
+            log.warning("operator not held for a callback yet (%s)", error)
+            return
+        self._held.add(member)
+
+    async def _reserve(self, job: JobRow, member: str) -> bool:
+        """Whether ``member``, held by the round (:meth:`_hold`), is still idle now that the
+        attempt is in the store, i.e. the engine did not ring them for a live caller since
+        the round's status (with ``wrapup_s: 0`` app_queue may take an operator the instant
+        a call ends).  Paused, no queue rings them, so the originate that follows is their
+        only call.  A hold lost meanwhile (the pause failed, or another controller released
+        it before this attempt was stored) is paused again first.  Not reserved: unpaused."""
+        try:
+            seen = await self._member(job, member) if member in self._held else None
+            if seen is None or not (seen.paused and seen.pause_reason == RESERVE_REASON):
+                await self.control.queue_member_pause(member, paused=True,
+                                                      reason=RESERVE_REASON)  # fmt: skip
+                self._held.add(member)
+                seen = await self._member(job, member)
         except EngineError as error:
             log.warning("callback %s: operator not reserved (%s)", job.id, error)
             await self._unreserve(member)
             return False
-        states = {m.state for s in statuses if s.queue == (job.queue or "")
-                  for m in s.members if m.member == member}  # fmt: skip
-        if states == {MemberState.IDLE}:
+        if seen is not None and seen.state == MemberState.IDLE:
             return True
         log.info("callback %s: operator taken by the queue meanwhile (%s); back to its place",
-                 job.id, ", ".join(sorted(states)) or "gone")
+                 job.id, seen.state if seen is not None else "gone")
         await self._unreserve(member)
         return False
 
+    async def _member(self, job: JobRow, member: str) -> QueueMemberStatus | None:
+        """``member`` in the job's queue as the engine sees them now (None: not a member)."""
+        return next((m for s in await self.control.queue_status() if s.queue == (job.queue or "")
+                     for m in s.members if m.member == member), None)  # fmt: skip
+
     async def _unreserve(self, member: str) -> None:
+        self._held.discard(member)
         try:
             await self.control.queue_member_pause(member, paused=False)
         except EngineError as error:  # the next round's sweep unpauses them
@@ -293,7 +321,8 @@ class CallbackScheduler:
         """Unpause operators reserved for a callback that no attempt holds any more (a
         controller that died mid-call, or an unpause the engine did not get)."""
         stale = {m.member for s in statuses for m in s.members
-                 if m.paused and m.pause_reason == RESERVE_REASON and m.member not in reserved}
+                 if m.paused and m.pause_reason == RESERVE_REASON
+                 and m.member not in reserved | self._held}  # fmt: skip
         for member in sorted(stale):
             log.info("operator %s: reservation of an ended callback released", member)
             await self._unreserve(member)
@@ -349,6 +378,8 @@ class CallbackScheduler:
         attempt = await self.store.begin_attempt(job, call_id_for=self.call_id_for,
                                                  agent=agent or None, now=self.clock())
         if attempt is None:  # the claim was lost meanwhile: nothing was sent
+            if agent:
+                await self._unreserve(agent)
             return
         # the account keeps a call clinicall placed out of the inbound KPIs (docs/kpi.md)
         placed = {"purpose": REMINDER_PURPOSE if flow else CALLBACK_PURPOSE, "dialled": job.phone}

@@ -5,6 +5,7 @@ cancellation by an answered call, and no attempt ever sent twice across a restar
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ from clinicall.controller.port import (
     QueueEntryStatus,
 )
 from clinicall.db import JournalEntry, insert_journal
+from clinicall.db.callbacks import JobRow
 from clinicall.db.models import (
     Call,
     CallbackIntake,
@@ -122,6 +124,55 @@ async def test_the_operator_is_reserved_by_a_pause_while_the_callback_rings(
     assert (member.paused, member.pause_reason) == (True, RESERVE_REASON)
     control.hold.set()
     await cbs.attempts_done()
+    assert control.pauses == [("Local/op1@ops", True, RESERVE_REASON),
+                              ("Local/op1@ops", False, "")]  # fmt: skip
+    assert not control.members[0].paused
+
+
+async def test_the_operator_is_held_before_the_store_writes_the_claim(
+    db_sessions: Sessions,
+) -> None:
+    """The round pauses the operator it chose before the claim and the attempt's key are
+    written (those may wait on the store while app_queue could ring them), and the attempt
+    then pauses nobody twice."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    pauses_at_claim: list[list[tuple[str, bool, str]]] = []
+    claim = cbs.store.claim
+
+    async def claim_seeing_the_pauses(job_ids: Sequence[int], now: datetime) -> list[JobRow]:
+        pauses_at_claim.append(list(control.pauses))
+        return await claim(job_ids, now)
+
+    cbs.store.claim = claim_seeing_the_pauses  # type: ignore[method-assign]
+    [job_id] = await cbs.run_once()
+    await cbs.attempts_done()
+    assert pauses_at_claim == [[("Local/op1@ops", True, RESERVE_REASON)]]
+    assert control.pauses == [("Local/op1@ops", True, RESERVE_REASON),
+                              ("Local/op1@ops", False, "")]  # fmt: skip
+    assert [r.key for r in control.sent] == [f"cb{job_id}-1"]
+
+
+async def test_an_operator_held_for_a_job_claimed_elsewhere_is_released(
+    db_sessions: Sessions,
+) -> None:
+    """Another controller claims the job between this round's choice and its claim: the
+    operator held for it is unpaused and nothing is dialled."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    other = scheduler(db_sessions, ScriptedControl(), clock, owner="c2")
+    claim = cbs.store.claim
+
+    async def claimed_elsewhere_first(job_ids: Sequence[int], now: datetime) -> list[JobRow]:
+        assert await other.store.claim(job_ids, now)
+        return await claim(job_ids, now)
+
+    cbs.store.claim = claimed_elsewhere_first  # type: ignore[method-assign]
+    assert await cbs.run_once() == []
+    await cbs.attempts_done()
+    assert control.sent == []
     assert control.pauses == [("Local/op1@ops", True, RESERVE_REASON),
                               ("Local/op1@ops", False, "")]  # fmt: skip
     assert not control.members[0].paused
