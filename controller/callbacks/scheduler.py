@@ -284,10 +284,11 @@ class CallbackScheduler:
         the round's status (with ``wrapup_s: 0`` app_queue may take an operator the instant
         a call ends).  Paused, no queue rings them, so the originate that follows is their
         only call.  A hold lost meanwhile (the pause failed, or another controller released
-        it before this attempt was stored) is paused again first.  Not reserved: unpaused."""
+        it before this attempt was stored: unpaused) is paused again first.  Not reserved:
+        unpaused."""
         try:
             seen = await self._member(job, member) if member in self._held else None
-            if seen is None or not (seen.paused and seen.pause_reason == RESERVE_REASON):
+            if seen is None or not seen.paused:  # (FreeSWITCH's pause has no reason)
                 await self.control.queue_member_pause(member, paused=True,
                                                       reason=RESERVE_REASON)  # fmt: skip
                 self._held.add(member)
