@@ -238,7 +238,8 @@ class CallbackScheduler:
                     await self.store.release(held.id, due_at=window)
             else:
                 ready.append(job)
-        members = free_members(status, reserved)
+        # held: chosen by this round for another queue (the status is the round's), or in flight
+        members = free_members(status, reserved | self._held)
         held_by_claims = max(0, in_flight - len(reserved))
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
                      for j in ready]  # fmt: skip

@@ -33,6 +33,7 @@ from clinicall.controller.port import (
     OriginateFailed,
     OutcomeUnknown,
     QueueEntryStatus,
+    QueueStatus,
 )
 from clinicall.db import JournalEntry, insert_journal
 from clinicall.db.callbacks import JobRow
@@ -107,6 +108,33 @@ async def test_never_more_callbacks_than_free_operators(db_sessions: Sessions) -
     numbers = [r.number for r in control.sent]  # by arrival: the earlier two first
     assert sorted(numbers[:2]) == ["+380501111110", "+380501111111"]
     assert sorted(numbers[2:]) == ["+380501111112", "+380501111113"]
+
+
+class TwoQueuesOneOperator(ScriptedControl):
+    """The scripted queue and a second one, ``gynecology``, with the same operators."""
+
+    async def queue_status(self) -> tuple[QueueStatus, ...]:
+        [status] = await super().queue_status()
+        other = tuple(replace(m, queue="gynecology") for m in status.members)
+        return status, replace(status, queue="gynecology", members=other, waiting=0,
+                               entries=())  # fmt: skip
+
+
+async def test_an_operator_of_two_queues_takes_one_callback_per_round(
+    db_sessions: Sessions,
+) -> None:
+    """Both of the operator's queues have a callback due in the same round: the one chosen
+    for the first queue is held, so the second queue's (read from the same status) waits."""
+    clock, control = Clock(T0 + timedelta(minutes=5)), TwoQueuesOneOperator()
+    await write_call(db_sessions, "m1", T0)
+    await write_call(db_sessions, "m2", T0 + timedelta(seconds=1), caller="+380501111112",
+                     queue="gynecology")  # fmt: skip
+    cbs = scheduler(db_sessions, control, clock)
+    control.hold = asyncio.Event()
+    assert len(await cbs.run_once()) == 1
+    control.hold.set()
+    await cbs.attempts_done()
+    assert [r.agent for r in control.sent] == ["Local/op1@ops"]
 
 
 async def test_the_operator_is_reserved_by_a_pause_while_the_callback_rings(
