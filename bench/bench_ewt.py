@@ -7,7 +7,9 @@ three estimators see only what was known then:
 
 - clinicall (``routing.wait_estimate.estimate_wait_s``): the live callers ahead and the free
   operators at that instant, the handle times of the last 20 calls that ended, and the
-  abandon rate of the last 50 callers who left the line (answered or not);
+  abandonment rate (``abandon_rate_per_s``: abandons over seconds waited) of the last 50
+  callers who left the line (answered or not), as ``db/queue_history.py`` reads them from
+  the account for the offer;
 - Asterisk's ``Holdtime``: the moving average ``app_queue`` keeps, ``(3 * old + wait) / 4``
   on each answer (docs/engines/asterisk.md);
 - last-to-enter-service: the wait of the caller most recently answered.
@@ -26,7 +28,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clinicall.routing.wait_estimate import ErrorStats, estimate_errors, estimate_wait_s
+from clinicall.routing.wait_estimate import (
+    ErrorStats,
+    abandon_rate_per_s,
+    estimate_errors,
+    estimate_wait_s,
+)
 from clinicall.simclinic.queueing import SimCall, arrivals, simulate
 
 DAY_S = 10 * 3600.0
@@ -68,7 +75,7 @@ def _measure(calls: list[SimCall]) -> dict[str, ErrorStats]:
     holdtime = 0.0
     last_wait: float | None = None
     handles: list[float] = []
-    leavers: list[bool] = []  # True: abandoned
+    leavers: list[tuple[bool, float]] = []  # (abandoned, seconds waited)
     done = 0
     for i, call in enumerate(calls):
         at = call.arrived_s
@@ -77,7 +84,7 @@ def _measure(calls: list[SimCall]) -> dict[str, ErrorStats]:
                 holdtime = (3 * holdtime + event.value) / 4
                 last_wait = event.value
             if event.kind in ("answer", "abandon"):
-                leavers.append(event.kind == "abandon")
+                leavers.append((event.kind == "abandon", event.value))
             if event.kind == "end":
                 handles.append(event.value)
         done = bisect.bisect_left(times, at)
@@ -90,7 +97,8 @@ def _measure(calls: list[SimCall]) -> dict[str, ErrorStats]:
         ours = estimate_wait_s(
             live_ahead=ahead, callbacks_ahead=0, logged_in=AGENTS, free=AGENTS - busy,
             recent_handle_s=handles[-RECENT_HANDLES:],
-            abandon_rate=sum(recent) / len(recent) if recent else 0.0,
+            abandon_per_s=abandon_rate_per_s(sum(a for a, _ in recent),
+                                             sum(w for _, w in recent)),
             default_handle_s=AHT_S)
         if ours is not None:
             pairs["clinicall"].append((ours, call.wait_s))

@@ -30,7 +30,12 @@ from clinicall.privacy import mask_number
 from clinicall.routing.callable_numbers import NumberCheck, check_number
 from clinicall.routing.callback_order import Waiter, WaiterKind, ahead_of, position
 from clinicall.routing.callback_policy import policy_for
-from clinicall.routing.wait_estimate import WaitRange, estimate_wait_s, wait_range
+from clinicall.routing.wait_estimate import (
+    WaitRange,
+    abandon_rate_per_s,
+    estimate_wait_s,
+    wait_range,
+)
 from clinicall.settings.models import ClinicConfig
 
 log = logging.getLogger(__name__)
@@ -93,7 +98,8 @@ class CallbackOfferDesk:
         estimate = estimate_wait_s(
             live_ahead=live_ahead, callbacks_ahead=callbacks_ahead,
             logged_in=_logged_in(status), free=len(free_members(status, set())),
-            recent_handle_s=recent.handle_s, abandon_rate=recent.abandon_rate,
+            recent_handle_s=recent.handle_s,
+            abandon_per_s=abandon_rate_per_s(recent.abandoned, recent.waited_s),
             default_handle_s=self.config.callbacks.default_handle_s)  # fmt: skip
         async with self.store.sessions.begin() as session:
             await record_estimate(session, call_key=info.call_id, queue=queued.queue,

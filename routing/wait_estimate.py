@@ -1,12 +1,20 @@
 """The estimated wait a patient hears, as a range, and how wrong past estimates were.
 
 The estimate counts everyone ahead in the exact-place order (live callers and pending
-callbacks, :func:`clinicall.routing.callback_order.ahead_of`), corrects for the live callers
-who will hang up before their turn, and divides the work ahead among the operators logged
-in: with ``n`` operators each finishing a call every ``h`` seconds on average, one leaves the
-line every ``h / n`` seconds.  A caller with ``k`` people (after the correction) ahead and
-``f`` operators free waits nothing when ``k < f``, else ``(k - f + 1) * h / n``.  Callbacks
-ahead are counted whole: an unanswered one still holds its operator while it rings.
+callbacks, :func:`clinicall.routing.callback_order.ahead_of`) and the operators logged in:
+with ``n`` operators each finishing a call every ``h`` seconds on average, one leaves the
+line every ``h / n`` seconds.  A caller with ``k`` people ahead and ``f`` operators free
+waits nothing when ``k < f``; else ``m = k - f`` people must leave the line before the
+caller's own turn comes, plus one call ending for them.
+
+Abandonment: a waiting live caller hangs up at a rate ``theta`` (per second of waiting: the
+queue's recent abandons over the seconds its callers waited, the maximum-likelihood rate of
+exponential patience).  While ``i`` people are still ahead, the line shortens at
+``n / h + theta * i_live`` (calls ending, plus live callers ahead hanging up), so the wait
+is the queue-length estimator with abandonment of Whitt and Ibrahim (``QL_m``):
+``sum(1 / (n / h + theta * i_live) for i = m .. 0)``, where ``i_live`` is the live share of
+the ``i`` ahead.  With ``theta = 0`` it is ``(m + 1) * h / n``.  Callbacks ahead are counted
+whole: they do not hang up, and an unanswered one still holds its operator while it rings.
 
 A patient hears a range ("less than 5 minutes"), never a number of seconds: the estimate is
 no better than that.  :func:`wait_range` returns the neutral range; the prompt is the IVR's.
@@ -32,27 +40,39 @@ def estimate_wait_s(
     logged_in: int,
     free: int,
     recent_handle_s: Sequence[float],
-    abandon_rate: float,
     default_handle_s: float,
+    abandon_per_s: float = 0.0,
 ) -> float | None:
     """The expected wait in seconds; None when no operator is logged in (nobody will serve).
 
     ``recent_handle_s``: handle times (talk and wrap-up) of the queue's recent calls, their
-    mean is ``h`` (``default_handle_s`` before any); ``abandon_rate``: the share of the
-    queue's recent live callers who hung up before being served, in [0, 1).
+    mean is ``h`` (``default_handle_s`` before any); ``abandon_per_s``: ``theta``, how often
+    one waiting live caller hangs up, per second (:func:`abandon_rate_per_s`; 0: nobody does).
     """
     if min(live_ahead, callbacks_ahead, logged_in, free) < 0:
         raise ValueError("counts of callers and operators cannot be negative")
-    if not 0 <= abandon_rate < 1:
-        raise ValueError(f"abandon_rate must be in [0, 1), got {abandon_rate}")
+    if not 0 <= abandon_per_s < math.inf:
+        raise ValueError(f"abandon_per_s must be a rate >= 0, got {abandon_per_s}")
     if logged_in == 0:
         return None
     handle_s = statistics.fmean(recent_handle_s) if recent_handle_s else default_handle_s
-    ahead = live_ahead * (1 - abandon_rate) + callbacks_ahead
+    ahead = live_ahead + callbacks_ahead
     available = min(free, logged_in)
     if ahead < available:
         return 0.0
-    return (ahead - available + 1) * handle_s / logged_in
+    serving = logged_in / handle_s
+    live_share = live_ahead / ahead if ahead else 0.0
+    return sum(1 / (serving + abandon_per_s * i * live_share)
+               for i in range(ahead - available + 1))  # fmt: skip
+
+
+def abandon_rate_per_s(abandoned: int, waited_s: float) -> float:
+    """``theta`` from a queue's recent callers: those who hung up while waiting over the
+    seconds all of them waited (answered or not), the maximum-likelihood rate of exponential
+    patience.  0 before anyone waited."""
+    if abandoned < 0 or waited_s < 0:
+        raise ValueError("counts and waits cannot be negative")
+    return abandoned / waited_s if waited_s > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,6 +80,11 @@ class ScriptedControl:
         self.hold: asyncio.Event | None = None
         self.started = asyncio.Event()
         self.offered: list[str] = []  # channels taken into the callback offer, in order
+        #: every pause command: (member, paused, reason)
+        self.pauses: list[tuple[str, bool, str]] = []
+        #: members the queue rings for a live caller the instant they are next paused: the
+        #: race of an operator freed up with no wrap-up (docs/callbacks.md)
+        self.taken: set[str] = set()
 
     async def originate(self, request: OriginateRequest) -> OriginateResult:
         self.sent.append(request)
@@ -104,7 +110,11 @@ class ScriptedControl:
 
     async def queue_member_pause(self, member: str, *, paused: bool, reason: str = "",
                                  queue: str | None = None) -> None:  # fmt: skip
-        raise NotImplementedError
+        self.pauses.append((member, paused, reason))
+        state = MemberState.RINGING if paused and member in self.taken else None
+        self.members = [replace(m, paused=paused, pause_reason=reason if paused else "",
+                                state=state or m.state) if m.member == member else m
+                        for m in self.members]  # fmt: skip
 
     async def hangup(self, channel_id: str, *, cause: int = 16) -> None:
         raise NotImplementedError

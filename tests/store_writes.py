@@ -33,7 +33,7 @@ async def seed_attempts(sessions: async_sessionmaker[AsyncSession],
                         missed=False)
             call.queue_attempts.append(QueueAttempt(
                 channel_id=f"h{n}", queue=queue, joined_at=joined, outcome=outcome,
-                talk_s=talk_s, left_at=joined + timedelta(seconds=30)))
+                talk_s=talk_s, wait_s=30.0, left_at=joined + timedelta(seconds=30)))
             session.add(call)
 
 

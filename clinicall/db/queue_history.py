@@ -1,6 +1,7 @@
 """What the account says of a queue's recent calls, for the estimated wait a patient hears
-(``routing.wait_estimate``): the handle times of its last answered calls and the share of its
-last live callers who hung up before being served (docs/callbacks.md, "Estimated wait").
+(``routing.wait_estimate``): the handle times of its last answered calls and how often its
+last live callers hung up while waiting, per second waited (docs/callbacks.md, "Estimated
+wait").
 
 :class:`RecentQueues` reads it at most once a minute per queue (the index on
 ``queue_attempts(queue, joined_at)`` serves the read), so an offer or a round of the threshold
@@ -27,18 +28,19 @@ WINDOW = timedelta(hours=2)
 LAST = 50
 #: How long a read is reused.
 REFRESH = timedelta(seconds=60)
-#: The correction never assumes everyone ahead hangs up (the estimate needs a rate below 1).
-MAX_ABANDON_RATE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
 class QueueHistory:
     """``handle_s``: talk plus the queue's wrap-up of its latest answered calls (newest first);
-    ``abandon_rate``: abandoned / (answered + abandoned) over its latest finished live calls.
-    Empty before any call: the estimate then uses ``default_handle_s`` and no correction."""
+    ``abandoned``: how many of its latest finished live calls (answered or abandoned) hung
+    up while waiting, ``waited_s``: the seconds all of them waited, what the abandonment rate
+    is made of (``routing.wait_estimate.abandon_rate_per_s``).  Empty before any call: the
+    estimate then uses ``default_handle_s`` and no correction."""
 
     handle_s: tuple[float, ...] = ()
-    abandon_rate: float = 0.0
+    abandoned: int = 0
+    waited_s: float = 0.0
 
 
 #: Before any call, or without a store: the configured handle time and no correction.
@@ -49,15 +51,15 @@ async def read_history(session: AsyncSession, queue: str, *, since: datetime,
                        wrapup_s: float, last: int = LAST) -> QueueHistory:  # fmt: skip
     """The history of ``queue`` from the calls that joined it since ``since``."""
     rows = (await session.execute(
-        select(QueueAttempt.outcome, QueueAttempt.talk_s)
+        select(QueueAttempt.outcome, QueueAttempt.talk_s, QueueAttempt.wait_s)
         .where(QueueAttempt.queue == queue, QueueAttempt.joined_at >= since,
                QueueAttempt.outcome.in_((QueueOutcome.ANSWERED, QueueOutcome.ABANDONED)))
         .order_by(QueueAttempt.joined_at.desc()).limit(last))).all()  # fmt: skip
-    handle = tuple(talk + wrapup_s for outcome, talk in rows
+    handle = tuple(talk + wrapup_s for outcome, talk, _ in rows
                    if outcome is QueueOutcome.ANSWERED and talk is not None)  # fmt: skip
-    abandoned = sum(1 for outcome, _ in rows if outcome is QueueOutcome.ABANDONED)
-    rate = min(abandoned / len(rows), MAX_ABANDON_RATE) if rows else 0.0
-    return QueueHistory(handle, rate)
+    abandoned = sum(1 for outcome, _, _ in rows if outcome is QueueOutcome.ABANDONED)
+    waited_s = sum(wait or 0.0 for _, _, wait in rows)
+    return QueueHistory(handle, abandoned, waited_s)
 
 
 class RecentQueues:

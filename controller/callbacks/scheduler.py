@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +76,12 @@ OUTCOMES = {OriginateCause.NO_ANSWER: AttemptOutcome.NO_ANSWER,
 #: Stored on an attempt whose originate the engine never got (its link was down): the job
 #: goes back to its place uncounted, like an operator who missed the whisper.
 NOT_SENT = "not_sent"
+#: Stored on an attempt never sent because the engine gave its reserved operator to a live
+#: caller between the round's queue status and the reservation: back to its place, uncounted.
+OPERATOR_TAKEN = "operator_taken"
+#: The pause reason that reserves an operator for a callback (docs/callbacks.md, "Reserving
+#: the operator"): the engine's queues ring no paused member, the originate rings them anyway.
+RESERVE_REASON = "clinicall-callback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,11 @@ class CallbackScheduler:
         self._attempts: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        #: look for operators left reserved (at start: by a controller that died mid-call;
+        #: later: after an unpause the engine did not get), even with no job due
+        self._sweep_due = True
+        #: operators this scheduler paused for a callback and has not released yet
+        self._held: set[str] = set()
 
     # ---- lifetime ----------------------------------------------------------------------
 
@@ -178,7 +189,7 @@ class CallbackScheduler:
         await self.store.settle_answered(now)
         reminded = await self._remind(now) if self.config.reminders.enabled else []
         queues = await self.store.queues_due(now)
-        if not queues:
+        if not queues and not self._sweep_due:
             return reminded
         try:
             statuses = {s.queue: s for s in await self.control.queue_status()}
@@ -186,7 +197,10 @@ class CallbackScheduler:
             log.warning("callbacks wait: no queue status (%s)", error)
             return []
         in_flight = await self.store.in_flight(now)
+        # read after the statuses: an operator paused for an attempt begun meanwhile is in it
         reserved = await self.store.reserved_agents()
+        self._sweep_due = False
+        await self._release_stale(statuses.values(), reserved)
         claimed: list[int] = reminded
         for queue in queues:
             claimed += await self._serve(queue, statuses.get(queue or ""), now,
@@ -224,7 +238,8 @@ class CallbackScheduler:
                     await self.store.release(held.id, due_at=window)
             else:
                 ready.append(job)
-        members = free_members(status, reserved)
+        # held: chosen by this round for another queue (the status is the round's), or in flight
+        members = free_members(status, reserved | self._held)
         held_by_claims = max(0, in_flight - len(reserved))
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
                      for j in ready]  # fmt: skip
@@ -234,10 +249,15 @@ class CallbackScheduler:
         starting = callbacks_to_start([*live_waiters(status, now), *callbacks],
                                       free_operators=len(members),
                                       callbacks_in_flight=held_by_claims, policy=share)
-        claimed = await self.store.claim([int(w.key) for w in starting], now)
         # at most one job per operator: ``starting`` never outnumbers ``members``
-        for job, member in zip(claimed, members, strict=False):
-            self._spawn(self._attempt(job, member.member))
+        chosen = [member.member for member in members[:len(starting)]]
+        for member in chosen:
+            await self._hold(member)
+        claimed = await self.store.claim([int(w.key) for w in starting], now)
+        for member in chosen[len(claimed):]:  # jobs another controller claimed meanwhile
+            await self._unreserve(member)
+        for job, member in zip(claimed, chosen, strict=False):
+            self._spawn(self._attempt(job, member))
         return [job.id for job in claimed]
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -245,7 +265,69 @@ class CallbackScheduler:
         self._attempts.add(task)
         task.add_done_callback(self._attempts.discard)
 
-    # ---- one attempt -------------------------------------------------------------------
+    # ---- reserving operators -----------------------------------------------------------
+
+    async def _hold(self, member: str) -> None:
+        """Pause ``member`` in every queue (``RESERVE_REASON``) the moment the round chose
+        them, before the store's writes (the claim, the attempt's key), which may wait on
+        the store: from here no queue rings them (docs/callbacks.md, "Reserving the
+        operator").  A pause the engine did not take is retried by the reservation."""
+        try:
+            await self.control.queue_member_pause(member, paused=True, reason=RESERVE_REASON)
+        except EngineError as error:
+            log.warning("operator not held for a callback yet (%s)", error)
+            return
+        self._held.add(member)
+
+    async def _reserve(self, job: JobRow, member: str) -> bool:
+        """Whether ``member``, held by the round (:meth:`_hold`), is still idle now that the
+        attempt is in the store, i.e. the engine did not ring them for a live caller since
+        the round's status (with ``wrapup_s: 0`` app_queue may take an operator the instant
+        a call ends).  Paused, no queue rings them, so the originate that follows is their
+        only call.  A hold lost meanwhile (the pause failed, or another controller released
+        it before this attempt was stored: unpaused) is paused again first.  Not reserved:
+        unpaused."""
+        try:
+            seen = await self._member(job, member) if member in self._held else None
+            if seen is None or not seen.paused:  # (FreeSWITCH's pause has no reason)
+                await self.control.queue_member_pause(member, paused=True,
+                                                      reason=RESERVE_REASON)  # fmt: skip
+                self._held.add(member)
+                seen = await self._member(job, member)
+        except EngineError as error:
+            log.warning("callback %s: operator not reserved (%s)", job.id, error)
+            await self._unreserve(member)
+            return False
+        if seen is not None and seen.state == MemberState.IDLE:
+            return True
+        log.info("callback %s: operator taken by the queue meanwhile (%s); back to its place",
+                 job.id, seen.state if seen is not None else "gone")
+        await self._unreserve(member)
+        return False
+
+    async def _member(self, job: JobRow, member: str) -> QueueMemberStatus | None:
+        """``member`` in the job's queue as the engine sees them now (None: not a member)."""
+        return next((m for s in await self.control.queue_status() if s.queue == (job.queue or "")
+                     for m in s.members if m.member == member), None)  # fmt: skip
+
+    async def _unreserve(self, member: str) -> None:
+        self._held.discard(member)
+        try:
+            await self.control.queue_member_pause(member, paused=False)
+        except EngineError as error:  # the next round's sweep unpauses them
+            log.warning("operator still reserved after a callback (%s)", error)
+            self._sweep_due = True
+
+    async def _release_stale(self, statuses: Iterable[QueueStatus],
+                             reserved: set[str]) -> None:  # fmt: skip
+        """Unpause operators reserved for a callback that no attempt holds any more (a
+        controller that died mid-call, or an unpause the engine did not get)."""
+        stale = {m.member for s in statuses for m in s.members
+                 if m.paused and m.pause_reason == RESERVE_REASON
+                 and m.member not in reserved | self._held}  # fmt: skip
+        for member in sorted(stale):
+            log.info("operator %s: reservation of an ended callback released", member)
+            await self._unreserve(member)
 
     # ---- reminders (docs/reminders.md) -------------------------------------------------
 
@@ -298,6 +380,8 @@ class CallbackScheduler:
         attempt = await self.store.begin_attempt(job, call_id_for=self.call_id_for,
                                                  agent=agent or None, now=self.clock())
         if attempt is None:  # the claim was lost meanwhile: nothing was sent
+            if agent:
+                await self._unreserve(agent)
             return
         # the account keeps a call clinicall placed out of the inbound KPIs (docs/kpi.md)
         placed = {"purpose": REMINDER_PURPOSE if flow else CALLBACK_PURPOSE, "dialled": job.phone}
@@ -307,6 +391,17 @@ class CallbackScheduler:
             ring_timeout_s=ring_s if ring_s is not None else self.settings.ring_timeout_s,
             data={**(data if data is not None else self._whisper(job)), **placed}, agent=agent,
             flow=flow)  # fmt: skip
+        if agent and not await self._reserve(job, agent):
+            outcome = AttemptOutcome.OPERATOR_MISSED
+            await self._settle(job, attempt, OPERATOR_TAKEN, outcome, self.clock())
+            return
+        try:
+            await self._dial(job, attempt, request)
+        finally:
+            if agent:
+                await self._unreserve(agent)
+
+    async def _dial(self, job: JobRow, attempt: AttemptRow, request: OriginateRequest) -> None:
         stored: str
         try:
             await self.control.originate(request)

@@ -35,7 +35,7 @@ from clinicall.db.queue_history import NO_HISTORY, QueueHistory, RecentQueues
 from clinicall.ivr.callback_offer import offer_due
 from clinicall.routing.callback_order import Waiter, WaiterKind, ahead_of
 from clinicall.routing.callback_policy import policy_for
-from clinicall.routing.wait_estimate import estimate_wait_s
+from clinicall.routing.wait_estimate import abandon_rate_per_s, estimate_wait_s
 from clinicall.settings.models import ClinicConfig
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,8 @@ def estimated_wait_s(status: QueueStatus, me: Waiter, callbacks: list[Waiter],
     return estimate_wait_s(
         live_ahead=live_ahead, callbacks_ahead=callbacks_ahead, logged_in=logged_in,
         free=len(free_members(status, set())), recent_handle_s=recent.handle_s,
-        abandon_rate=recent.abandon_rate, default_handle_s=default_handle_s)  # fmt: skip
+        abandon_per_s=abandon_rate_per_s(recent.abandoned, recent.waited_s),
+        default_handle_s=default_handle_s)  # fmt: skip
 
 
 class ThresholdOffers:

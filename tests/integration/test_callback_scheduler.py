@@ -5,6 +5,8 @@ cancellation by an answered call, and no attempt ever sent twice across a restar
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from callback_fakes import (
@@ -23,14 +25,18 @@ from callback_fakes import (
 )
 from sqlalchemy import select
 
+from clinicall.controller.callbacks.scheduler import OPERATOR_TAKEN, RESERVE_REASON
+from clinicall.controller.facts import MemberState
 from clinicall.controller.port import (
     CALLBACK_ANSWERED,
     OriginateCause,
     OriginateFailed,
     OutcomeUnknown,
     QueueEntryStatus,
+    QueueStatus,
 )
 from clinicall.db import JournalEntry, insert_journal
+from clinicall.db.callbacks import JobRow
 from clinicall.db.models import (
     Call,
     CallbackIntake,
@@ -102,6 +108,144 @@ async def test_never_more_callbacks_than_free_operators(db_sessions: Sessions) -
     numbers = [r.number for r in control.sent]  # by arrival: the earlier two first
     assert sorted(numbers[:2]) == ["+380501111110", "+380501111111"]
     assert sorted(numbers[2:]) == ["+380501111112", "+380501111113"]
+
+
+class TwoQueuesOneOperator(ScriptedControl):
+    """The scripted queue and a second one, ``gynecology``, with the same operators."""
+
+    async def queue_status(self) -> tuple[QueueStatus, ...]:
+        [status] = await super().queue_status()
+        other = tuple(replace(m, queue="gynecology") for m in status.members)
+        return status, replace(status, queue="gynecology", members=other, waiting=0,
+                               entries=())  # fmt: skip
+
+
+async def test_an_operator_of_two_queues_takes_one_callback_per_round(
+    db_sessions: Sessions,
+) -> None:
+    """Both of the operator's queues have a callback due in the same round: the one chosen
+    for the first queue is held, so the second queue's (read from the same status) waits."""
+    clock, control = Clock(T0 + timedelta(minutes=5)), TwoQueuesOneOperator()
+    await write_call(db_sessions, "m1", T0)
+    await write_call(db_sessions, "m2", T0 + timedelta(seconds=1), caller="+380501111112",
+                     queue="gynecology")  # fmt: skip
+    cbs = scheduler(db_sessions, control, clock)
+    control.hold = asyncio.Event()
+    assert len(await cbs.run_once()) == 1
+    control.hold.set()
+    await cbs.attempts_done()
+    assert [r.agent for r in control.sent] == ["Local/op1@ops"]
+
+
+async def test_the_operator_is_reserved_by_a_pause_while_the_callback_rings(
+    db_sessions: Sessions,
+) -> None:
+    """No queue may ring the reserved operator for a live caller while the callback holds
+    them: paused (``RESERVE_REASON``) before the originate, unpaused once it ended."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    control.hold = asyncio.Event()
+    await cbs.run_once()
+    await control.started.wait()  # the originate is in flight
+    [member] = control.members
+    assert (member.paused, member.pause_reason) == (True, RESERVE_REASON)
+    control.hold.set()
+    await cbs.attempts_done()
+    assert control.pauses == [("Local/op1@ops", True, RESERVE_REASON),
+                              ("Local/op1@ops", False, "")]  # fmt: skip
+    assert not control.members[0].paused
+
+
+async def test_the_operator_is_held_before_the_store_writes_the_claim(
+    db_sessions: Sessions,
+) -> None:
+    """The round pauses the operator it chose before the claim and the attempt's key are
+    written (those may wait on the store while app_queue could ring them), and the attempt
+    then pauses nobody twice."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    pauses_at_claim: list[list[tuple[str, bool, str]]] = []
+    claim = cbs.store.claim
+
+    async def claim_seeing_the_pauses(job_ids: Sequence[int], now: datetime) -> list[JobRow]:
+        pauses_at_claim.append(list(control.pauses))
+        return await claim(job_ids, now)
+
+    cbs.store.claim = claim_seeing_the_pauses  # type: ignore[method-assign]
+    [job_id] = await cbs.run_once()
+    await cbs.attempts_done()
+    assert pauses_at_claim == [[("Local/op1@ops", True, RESERVE_REASON)]]
+    assert control.pauses == [("Local/op1@ops", True, RESERVE_REASON),
+                              ("Local/op1@ops", False, "")]  # fmt: skip
+    assert [r.key for r in control.sent] == [f"cb{job_id}-1"]
+
+
+async def test_an_operator_held_for_a_job_claimed_elsewhere_is_released(
+    db_sessions: Sessions,
+) -> None:
+    """Another controller claims the job between this round's choice and its claim: the
+    operator held for it is unpaused and nothing is dialled."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    other = scheduler(db_sessions, ScriptedControl(), clock, owner="c2")
+    claim = cbs.store.claim
+
+    async def claimed_elsewhere_first(job_ids: Sequence[int], now: datetime) -> list[JobRow]:
+        assert await other.store.claim(job_ids, now)
+        return await claim(job_ids, now)
+
+    cbs.store.claim = claimed_elsewhere_first  # type: ignore[method-assign]
+    assert await cbs.run_once() == []
+    await cbs.attempts_done()
+    assert control.sent == []
+    assert control.pauses == [("Local/op1@ops", True, RESERVE_REASON),
+                              ("Local/op1@ops", False, "")]  # fmt: skip
+    assert not control.members[0].paused
+
+
+async def test_an_operator_the_queue_took_meanwhile_is_not_dialled(db_sessions: Sessions) -> None:
+    """With no wrap-up the engine may give the operator the round saw free to a live caller
+    before the callback's originate: the reservation finds them ringing, nothing is dialled,
+    the operator is unpaused and the job keeps its place, the try not counted."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ScriptedControl()
+    await write_call(db_sessions, "m1", T0)
+    cbs = scheduler(db_sessions, control, clock)
+    control.taken = {"Local/op1@ops"}
+    [job_id] = await cbs.run_once()
+    await cbs.attempts_done()
+    assert control.sent == []
+    [job] = await cbs.store.jobs()
+    assert (job.id, job.state, job.attempts, job.due_at) == (job_id, "pending", 0, clock.at)
+    assert [a.outcome for a in await cbs.store.attempts(job.id)] == [OPERATOR_TAKEN]
+    assert control.pauses[-1] == ("Local/op1@ops", False, "")
+    # the live caller's call ends: the operator is free again and the callback goes out
+    control.taken.clear()
+    control.members = [replace(m, state=MemberState.IDLE) for m in control.members]
+    assert await cbs.run_once() == [job.id]
+    await cbs.attempts_done()
+    [request] = control.sent
+    assert request.key == f"cb{job.id}-2"  # a new key: the first was never sent
+    [job] = await cbs.store.jobs()
+    assert (job.state, job.attempts) == ("done", 1)
+
+
+async def test_an_operator_left_reserved_by_a_dead_controller_is_released(
+    db_sessions: Sessions,
+) -> None:
+    """A controller that died mid-callback left its operator paused for the callback; no
+    attempt holds them: the next scheduler's first round unpauses them, even with no job due.
+    An operator paused for another reason is left alone."""
+    clock, control = Clock(T0), ScriptedControl(members=2)
+    control.members = [replace(control.members[0], paused=True, pause_reason=RESERVE_REASON),
+                       replace(control.members[1], paused=True, pause_reason="lunch")]
+    cbs = scheduler(db_sessions, control, clock)
+    assert await cbs.run_once() == []
+    assert control.pauses == [("Local/op1@ops", False, "")]
+    assert await cbs.run_once() == []  # no job due and the sweep done: nothing paused again
+    assert len(control.pauses) == 1
 
 
 async def test_an_unanswered_callback_is_retried_per_policy_then_failed(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store_writes import seed_attempts
@@ -118,8 +119,11 @@ async def test_the_offer_announces_with_the_queues_recent_calls(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """The desk of test_offer_desk (X live and one callback ahead, one busy operator): with no
-    history the wait is 3 x 180 s (5-10 minutes); with the last hour's calls (595 s talks and as
-    many abandons as answers) it is (1 x 0.5 + 1 + 1) x 600 s = 1,500 s (20-30 minutes)."""
+    history the wait is 3 x 180 s (5-10 minutes).  The last hour's calls: two answered with
+    595 s talks (h = 600 s with the 5 s wrap-up) and two abandons, each of the four waited
+    30 s: theta = 2 / 120 s.  While i of the two are ahead the live half of them hangs up:
+    600 + 1/(1/600 + 1/120) + 1/(1/600 + 2/120) = 600 + 100 + 600/11 s (10-20 minutes;
+    without abandonment it would be 3 x 600 s, 30 minutes)."""
     ten = timedelta(minutes=10)
     await seed_attempts(db_sessions, [("universal", QueueOutcome.ANSWERED, 595.0, ten),
                              ("universal", QueueOutcome.ANSWERED, 595.0, 2 * ten),
@@ -132,7 +136,7 @@ async def test_the_offer_announces_with_the_queues_recent_calls(
                              arrived_at=NOW - timedelta(seconds=200), due_at=NOW,
                              now=NOW)
     place = await desk.place(INFO, QUEUED)
-    assert place.wait == WaitRange(20, 30)
+    assert place.wait == WaitRange(10, 20)
     async with db_sessions() as session:
         (row,) = await session.scalars(select(WaitEstimate))
-    assert row.estimate_s == 1500.0
+    assert row.estimate_s == pytest.approx(700.0 + 600.0 / 11)

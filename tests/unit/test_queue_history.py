@@ -1,8 +1,8 @@
 """The queues' recent history the estimated wait reads (``db/queue_history.py``), on both
 stores: handle times (talk + the queue's wrap-up) of the latest answered calls, newest first,
-and the abandon share of the latest finished live calls; other queues, calls that joined
-before the window and other outcomes left out; a read reused for a minute; a store that fails
-keeps the last history."""
+and the abandons and seconds waited of the latest finished live calls; other queues, calls
+that joined before the window and other outcomes left out; a read reused for a minute; a store
+that fails keeps the last history."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def recent(sessions: async_sessionmaker[AsyncSession]) -> RecentQueues:
     return RecentQueues(sessions, wrapup_s=lambda queue: 5.0)
 
 
-async def test_handle_times_newest_first_and_the_abandon_share(
+async def test_handle_times_newest_first_and_the_abandonment_rate(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     minute = timedelta(minutes=1)
@@ -44,11 +44,13 @@ async def test_handle_times_newest_first_and_the_abandon_share(
         ("therapy", QueueOutcome.ABANDONED, None, 5 * minute),  # another queue
     ], NOW)
     history = await recent(db_sessions).history("universal", NOW)
-    assert history == QueueHistory(handle_s=(205.0, 105.0), abandon_rate=1 / 3)
+    # three live callers' ends, each waited 30 s, one of them abandoned
+    assert history == QueueHistory(handle_s=(205.0, 105.0), abandoned=1,
+                                   waited_s=90.0)
     assert await recent(db_sessions).history("pediatrics", NOW) == NO_HISTORY
 
 
-async def test_only_the_latest_calls_count_and_the_rate_stays_below_one(
+async def test_only_the_latest_calls_count(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     second = timedelta(seconds=1)
@@ -58,7 +60,7 @@ async def test_only_the_latest_calls_count_and_the_rate_stays_below_one(
         NOW)
     history = await recent(db_sessions).history("universal", NOW)
     assert history.handle_s == ()  # the one answered call is older than the latest LAST
-    assert history.abandon_rate == 0.9
+    assert (history.abandoned, history.waited_s) == (LAST, LAST * 30.0)
 
 
 async def test_a_read_is_reused_for_a_minute_and_kept_when_the_store_fails(
@@ -72,7 +74,7 @@ async def test_a_read_is_reused_for_a_minute_and_kept_when_the_store_fails(
                         [("universal", QueueOutcome.ABANDONED, None, timedelta(minutes=1))], NOW)
     assert await queues.history("universal", NOW + REFRESH / 2) == first
     later = await queues.history("universal", NOW + REFRESH)
-    assert later.abandon_rate == 0.5
+    assert (later.abandoned, later.waited_s) == (1, 60.0)  # one abandon in two 30 s waits
 
     def broken() -> AsyncSession:
         raise OperationalError("SELECT", {}, Exception("database is locked"))

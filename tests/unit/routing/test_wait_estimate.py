@@ -7,6 +7,7 @@ import pytest
 from clinicall.routing.wait_estimate import (
     ErrorStats,
     WaitRange,
+    abandon_rate_per_s,
     estimate_errors,
     estimate_wait_s,
     wait_range,
@@ -16,7 +17,7 @@ from clinicall.routing.wait_estimate import (
 def estimate(live: int = 0, callbacks: int = 0, logged_in: int = 2, free: int = 0,
              handle: tuple[float, ...] = (120.0, 240.0), abandon: float = 0.0) -> float | None:
     return estimate_wait_s(live_ahead=live, callbacks_ahead=callbacks, logged_in=logged_in,
-                           free=free, recent_handle_s=handle, abandon_rate=abandon,
+                           free=free, recent_handle_s=handle, abandon_per_s=abandon,
                            default_handle_s=300.0)  # fmt: skip
 
 
@@ -37,10 +38,27 @@ def test_callbacks_ahead_count_like_live_callers() -> None:
     assert estimate(live=1, callbacks=2) == estimate(live=3)
 
 
-def test_abandonment_shrinks_only_the_live_callers_ahead() -> None:
-    assert estimate(live=4, abandon=0.5) == estimate(live=2)
-    assert estimate(callbacks=4, abandon=0.5) == estimate(callbacks=4)
-    assert estimate(live=4, callbacks=2, abandon=0.25) == (3 + 2 + 1) * 90.0
+def test_abandonment_shortens_the_wait_by_the_live_callers_ahead_who_hang_up() -> None:
+    # two operators, h = 180 s: calls end at 1/90 per second; each live caller ahead hangs
+    # up at 1/90 per second too.  Three ahead: 1/(2/90) + 1/(3/90) + 1/(4/90) + 1/(1/90)
+    assert estimate(live=3, abandon=1 / 90) == pytest.approx(90 / 4 + 90 / 3 + 90 / 2 + 90)
+    assert estimate(live=3, abandon=1 / 90) < estimate(live=3)  # type: ignore[operator]
+
+
+def test_abandonment_spares_callbacks_and_a_caller_with_nobody_ahead() -> None:
+    assert estimate(callbacks=4, abandon=0.01) == estimate(callbacks=4)
+    assert estimate(abandon=0.01) == estimate() == 90.0
+    # one live and one callback ahead: half of those still ahead may hang up
+    assert estimate(live=1, callbacks=1, abandon=1 / 90) == pytest.approx(
+        90 / 2 + 90 / 1.5 + 90)
+
+
+def test_the_abandonment_rate_is_abandons_per_second_waited() -> None:
+    assert abandon_rate_per_s(3, 600.0) == 0.005
+    assert abandon_rate_per_s(0, 600.0) == 0.0
+    assert abandon_rate_per_s(0, 0.0) == 0.0  # nobody waited yet
+    with pytest.raises(ValueError, match="negative"):
+        abandon_rate_per_s(-1, 10.0)
 
 
 def test_without_handle_history_the_default_is_used() -> None:
@@ -57,7 +75,8 @@ def test_free_operators_never_exceed_those_logged_in() -> None:
 
 @pytest.mark.parametrize(("kwargs", "words"), [
     ({"live": -1}, "cannot be negative"), ({"free": -1}, "cannot be negative"),
-    ({"abandon": 1.0}, "abandon_rate must be in"), ({"abandon": -0.1}, "abandon_rate must be in"),
+    ({"abandon": -0.1}, "abandon_per_s must be a rate"),
+    ({"abandon": float("nan")}, "abandon_per_s must be a rate"),
 ])  # fmt: skip
 def test_impossible_inputs_are_refused(kwargs: dict[str, float], words: str) -> None:
     with pytest.raises(ValueError, match=words):
