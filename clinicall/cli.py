@@ -302,7 +302,7 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         try:
             event_loop.loop_factory(args.loop)  # before anything starts: a missing extra
         except event_loop.LoopUnavailable as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), exc.hint) from None
         path = config_path(args)
         config = load(path)
         assert isinstance(config, ClinicConfig)

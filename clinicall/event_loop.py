@@ -25,7 +25,11 @@ LOOP_NAMES = ("asyncio", "uvloop")
 
 
 class LoopUnavailable(Exception):
-    """The loop asked for cannot be made here (uvloop not installed); the text says what to do."""
+    """The loop asked for cannot be made here (uvloop not installed); ``hint`` says what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def loop_factory(name: str) -> LoopFactory:
@@ -37,8 +41,8 @@ def loop_factory(name: str) -> LoopFactory:
             uvloop = importlib.import_module("uvloop")
         except ImportError:
             raise LoopUnavailable(
-                "uvloop is not installed: install the extra (pip install 'clinicall[uvloop]') "
-                "or run with --loop asyncio"
+                "--loop uvloop: uvloop is not installed",
+                "install the extra (pip install 'clinicall[uvloop]'), or run with --loop asyncio",
             ) from None
         return cast(LoopFactory, uvloop.new_event_loop)
     raise ValueError(f"unknown event loop {name!r}; one of {', '.join(LOOP_NAMES)}")
