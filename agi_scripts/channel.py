@@ -54,6 +54,26 @@ class AgiCommands(Protocol):
     ) -> AgiReply: ...
 
 
+class _Deadline:
+    """The command awaiting its reply, and when it must have it (loop time)."""
+
+    __slots__ = ("command", "due", "future", "seconds")
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[AgiReply] | None = None
+        self.command = ""
+        self.seconds = 0.0
+        self.due = 0.0
+
+    def watch(
+        self, future: asyncio.Future[AgiReply], command: str, seconds: float, due: float
+    ) -> None:
+        self.future = future
+        self.command = command
+        self.seconds = seconds
+        self.due = due
+
+
 class AgiChannel:
     """Command/reply access to one channel, plus its environment.
 
@@ -70,13 +90,19 @@ class AgiChannel:
         transport: asyncio.WriteTransport,
         *,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.env = env
         self.command_timeout = command_timeout
         self.scope = CallScope(env.uniqueid)
         self._transport = transport
+        # Kept, not looked up per command: on Python 3.11 every get_running_loop() is a
+        # getpid() system call (its fork check), and a command used to make four of them.
+        self._loop = asyncio.get_running_loop() if loop is None else loop
         self._lock = asyncio.Lock()
         self._waiters: deque[asyncio.Future[AgiReply]] = deque()
+        self._deadline = _Deadline()
+        self._timer: asyncio.TimerHandle | None = None  # wakes _check_deadline, at most one
         self._hung_up = False
         self._gone = asyncio.Event()  # set on HANGUP, end of stream or protocol error
         self._failure: str | None = None  # why the connection is unusable, once it is
@@ -107,15 +133,12 @@ class AgiChannel:
         deadline = self.command_timeout if deadline_s is None else deadline_s
         async with self._lock:
             self._check_usable()
-            future: asyncio.Future[AgiReply] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[AgiReply] = self._loop.create_future()
             self._waiters.append(future)
             # No drain(): one short line per reply awaited, the buffer cannot grow.
             self._transport.write(line)
-            try:
-                async with asyncio.timeout(deadline):
-                    reply = await future
-            except TimeoutError:
-                raise self._time_out(command, deadline) from None
+            self._watch(future, command, deadline)
+            reply = await future  # AgiCommandTimeout when _check_deadline finds it late
         return raise_for_reply(reply, minus_one_is_hangup=minus_one_is_hangup)
 
     def start_task(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -124,7 +147,47 @@ class AgiChannel:
 
     def close(self) -> None:
         """End the AGI session: Asterisk continues the dialplan after ``AGI()``."""
+        self._stop_timer()
         self._transport.close()
+
+    # -- deadlines ---------------------------------------------------------------------------
+
+    def _watch(self, future: asyncio.Future[AgiReply], command: str, deadline_s: float) -> None:
+        """Give the command awaiting ``future`` its deadline.
+
+        One timer per session, not one per command: a reply takes milliseconds and a deadline
+        is seconds, so the timer already armed for an earlier command is nearly always due
+        before this one's deadline and is kept; when it fires, :meth:`_check_deadline` finds
+        the command answered, or re-arms for its real deadline.  Only a deadline earlier than
+        the armed timer re-arms it.  (An ``asyncio.timeout`` per command, each armed,
+        cancelled and sifted through the loop's heap, was about a sixth of a session's CPU in
+        the FastAGI bench: bench/README.md, "FastAGI per command, and uvloop".)
+        """
+        due = self._loop.time() + deadline_s
+        self._deadline.watch(future, command, deadline_s, due)
+        timer = self._timer
+        if timer is None or timer.when() > due:
+            if timer is not None:
+                timer.cancel()
+            self._timer = self._loop.call_at(due, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        """The timer fired: time out the awaited command if its deadline has passed."""
+        self._timer = None
+        watched = self._deadline
+        future = watched.future
+        if future is None or future.done():
+            return  # answered (or cancelled): no command is waiting, no timer is needed
+        if self._loop.time() < watched.due:
+            self._timer = self._loop.call_at(watched.due, self._check_deadline)
+            return
+        future.set_exception(self._time_out(watched.command, watched.seconds))
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._deadline.future = None
 
     def _time_out(self, command: str, deadline: float) -> AgiCommandTimeout:
         """End the session after a missed deadline; one log line (no arguments: no numbers)."""
@@ -173,6 +236,7 @@ class AgiChannel:
         self._transport.close()
 
     def _fail_waiters(self, error: AgiError) -> None:
+        self._stop_timer()
         self._gone.set()
         self.scope.cancel()
         while self._waiters:

@@ -117,6 +117,9 @@ class FastAgiServer:
         self._pending_by_peer: Counter[str] = Counter()
         self._headers_dropped = 0
         self._sessions: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
+        self._last_admitted: str | None = None  # the address last found in ...
+        self._admitted_by: PeerAllowList | None = None  # ... this list
 
     @property
     def port(self) -> int:
@@ -141,7 +144,7 @@ class FastAgiServer:
         return 0 if self.refusals is None else self.refusals.refused
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self.refusals = RefusalLog(loop.time)
         self._server = await loop.create_server(
             lambda: _AgiConnection(self), self._host, self._port, reuse_address=True
@@ -177,7 +180,10 @@ class FastAgiServer:
 
     def _admit(self, peer: str) -> bool:
         """Whether ``peer`` may connect at all; a refusal is counted (and maybe logged)."""
-        if self.allow.allows(peer):
+        allow = self.allow
+        if (peer == self._last_admitted and self._admitted_by is allow) or allow.allows(peer):
+            # One PBX connects from one address: it is parsed and matched once, not per call.
+            self._last_admitted, self._admitted_by = peer, allow
             return True
         if self.refusals is not None:
             self.refusals.refuse(peer)
@@ -222,7 +228,8 @@ class FastAgiServer:
         if len(self._sessions) >= self.max_sessions:
             log.warning("FastAGI: %d sessions in progress, refusing one", self.max_sessions)
             return False
-        task = asyncio.get_running_loop().create_task(self._run_session(channel))
+        assert self._loop is not None  # a session comes from a connection of the server
+        task = self._loop.create_task(self._run_session(channel))
         self._sessions.add(task)
         task.add_done_callback(self._sessions.discard)
         return True
@@ -275,8 +282,8 @@ class _AgiConnection(asyncio.Protocol):
         self._transport = transport
         self._server._accept(self)
         self._env_parser = EnvironmentParser(self._server.env_limit)
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(self._server.env_timeout, self._env_timed_out)
+        assert self._server._loop is not None
+        self._timer = self._server._loop.call_later(self._server.env_timeout, self._env_timed_out)
 
     def data_received(self, data: bytes) -> None:
         if self._channel is not None:
@@ -312,7 +319,12 @@ class _AgiConnection(asyncio.Protocol):
         self._env_parser = None
         self._server._release(self)  # past its header: counted as a session from now on
         assert self._transport is not None
-        channel = AgiChannel(env, self._transport, command_timeout=self._server.command_timeout)
+        channel = AgiChannel(
+            env,
+            self._transport,
+            command_timeout=self._server.command_timeout,
+            loop=self._server._loop,
+        )
         if not self._server._start_session(channel):
             self.drop()
             return

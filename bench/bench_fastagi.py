@@ -9,7 +9,11 @@ handler sends the same command lines with raw readline/write.  Printed side by s
 sessions/s (client wall clock), server CPU per session, command round trip p50/p99 as the
 server sees it (command written → reply parsed).
 
-    .venv/bin/python bench/bench_fastagi.py --sessions 5000 --concurrency 50
+    .venv/bin/python bench/bench_fastagi.py --sessions 5000 --concurrency 50 \
+        [--loops asyncio,uvloop]
+
+``--loops`` runs both servers on each loop in turn, in the same run, and ends with a summary
+of CPU per session: clinicall against the floor on each loop, each loop against the first.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from clinicall import event_loop
 from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiEnvironment, AgiReply
@@ -255,9 +260,13 @@ async def bench_bare(lines: list[bytes], sessions: int, concurrency: int) -> Fig
     return figures("bare asyncio streams", client, cpu, sessions, samples)
 
 
-async def run(ivr: Ivr = representative_ivr, sessions: int = 5000, concurrency: int = 50) -> None:
+async def run(
+    ivr: Ivr = representative_ivr, sessions: int = 5000, concurrency: int = 50
+) -> list[Figures]:
+    """clinicall, then the bare floor, on the running loop; prints both rows."""
     lines = await record_commands(ivr)
-    print(f"{sessions} sessions, {concurrency} in flight, {len(lines)} commands per session")
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    print(f"{loop}: {sessions} sessions, {concurrency} in flight, {len(lines)} commands a session")
     results = [
         await bench_clinicall(ivr, sessions, concurrency),
         await bench_bare(lines, sessions, concurrency),
@@ -268,6 +277,24 @@ async def run(ivr: Ivr = representative_ivr, sessions: int = 5000, concurrency: 
         print(
             f"{f.name:30} {f.sessions_per_s:10.0f} {f.cpu_ms_per_session:11.3f}"
             f" {f.commands_per_session:9.1f} {f.p50_ms:7.3f} {f.p99_ms:7.3f}"
+        )
+    return results
+
+
+def summary(by_loop: dict[str, list[Figures]]) -> None:
+    """CPU per session side by side: clinicall ÷ the bare floor on each loop (as "×": the
+    floor's CPU over clinicall's, 1.0 = as cheap as bare streams), and each loop against the
+    first one given."""
+    first = next(iter(by_loop))
+    print(f"\n{'loop':8} {'clinicall ms':>12} {'bare ms':>8} {'bare÷clinicall':>14}"
+          f" {'clinicall vs ' + first:>18} {'bare vs ' + first:>14}")
+    for loop, (clinicall, bare) in by_loop.items():
+        base_clinicall, base_bare = by_loop[first]
+        print(
+            f"{loop:8} {clinicall.cpu_ms_per_session:12.3f} {bare.cpu_ms_per_session:8.3f}"
+            f" {bare.cpu_ms_per_session / clinicall.cpu_ms_per_session:13.2f}×"
+            f" {clinicall.cpu_ms_per_session / base_clinicall.cpu_ms_per_session:17.2f}×"
+            f" {bare.cpu_ms_per_session / base_bare.cpu_ms_per_session:13.2f}×"
         )
 
 
@@ -286,6 +313,12 @@ def main() -> None:
         help="module:function taking a CallPort, or 'clinic' for the "
         "real menu on the example clinic (default: a built-in 15-command call)",
     )
+    parser.add_argument(
+        "--loops",
+        default="asyncio",
+        help="comma-separated event loops to run the servers on, one after the other in this "
+        "run: asyncio, uvloop (the fake Asterisk always runs on asyncio); default asyncio",
+    )
     parser.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -296,7 +329,10 @@ def main() -> None:
         ivr = _example_clinic_ivr()
     else:
         ivr = load_ivr(args.ivr) if args.ivr else representative_ivr
-    asyncio.run(run(ivr, args.sessions, args.concurrency))
+    by_loop: dict[str, list[Figures]] = {}
+    for loop in args.loops.split(","):
+        by_loop[loop] = event_loop.run(run(ivr, args.sessions, args.concurrency), loop=loop)
+    summary(by_loop)
 
 
 if __name__ == "__main__":

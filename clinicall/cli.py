@@ -43,6 +43,7 @@ from clinicall.cli_recordings import audit_command, recordings_command
 from clinicall.cli_store import db_command, user_command
 from clinicall.crashlog import write_crash_log
 from clinicall.doctor.command import doctor_command
+from clinicall.event_loop import LOOP_NAMES
 from clinicall.settings.location import RULE
 
 EPILOG = f"""\
@@ -295,11 +296,19 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--allow-example-secrets", action="store_true",
                         help="run with the example config's 'change-me' secrets (a trial on "
                              "a closed machine, the tests); refused otherwise")
+    parser.add_argument("--loop", choices=LOOP_NAMES, default=LOOP_NAMES[0],
+                        help="the event loop: asyncio (default) or uvloop (the optional extra "
+                             "clinicall[uvloop]; less CPU per FastAGI call, bench/README.md)")
 
     def run(args: argparse.Namespace) -> int:
+        from clinicall import event_loop
         from clinicall.serve import serve
         from clinicall.settings import ClinicConfig
 
+        try:
+            event_loop.loop_factory(args.loop)  # before anything starts: a missing extra
+        except event_loop.LoopUnavailable as exc:
+            raise CommandError(str(exc), exc.hint) from None
         path = config_path(args)
         config = load(path)
         assert isinstance(config, ClinicConfig)
@@ -310,8 +319,8 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
         if args.verbose:
             logging.getLogger().setLevel(logging.INFO)
         try:
-            asyncio.run(serve(config, db_url=args.db, web_enabled=not args.no_web,
-                              announce=_announce))
+            event_loop.run(serve(config, db_url=args.db, web_enabled=not args.no_web,
+                                 announce=_announce), loop=args.loop)
         except OSError as exc:
             raise CommandError(f"cannot start: {exc}",
                                "is another clinicall (or something else) using the port?") from None

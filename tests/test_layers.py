@@ -45,7 +45,7 @@ COMMANDS = {"cli", "cli_args", "cli_store", "cli_recordings", "cli_callbacks", "
             "crashlog", "app",
             "demo", "serve", "asterisk_config", "freeswitch_config", "prompt_build", "simclinic",
             "__main__", "__init__", "migrations", "generated_files", "doctor",
-            "sdnotify", "heap"}  # fmt: skip
+            "sdnotify", "heap", "event_loop"}  # fmt: skip
 ENGINE_ADAPTERS = ("clinicall.controller.asterisk", "clinicall.controller.freeswitch")
 TOP_LEVEL_FOLDERS = {"ivr", "routing", "agi_scripts", "recordings", "controller", "reports",
                      "web", "sandbox"}  # fmt: skip

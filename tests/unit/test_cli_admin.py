@@ -6,6 +6,7 @@ resort handler."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import subprocess
 import sys
@@ -236,6 +237,14 @@ def test_run_refuses_the_example_secrets_each_with_its_line(tmp_path: Path) -> N
                            + ", ".join(SECRET_KEYS))
     assert err.splitlines()[:-2] == _secret_warnings()
     assert "--allow-example-secrets" in err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("uvloop") is not None,
+                    reason="uvloop is installed here: --loop uvloop would start the controller")
+def test_run_on_uvloop_without_the_extra_says_what_to_do(tmp_path: Path) -> None:
+    code, out, err = cli(tmp_path, "run", str(EXAMPLE), "--no-web", "--loop", "uvloop")
+    assert_one_clear_error(code, out, err, "--loop uvloop: uvloop is not installed")
+    assert "clinicall[uvloop]" in err.splitlines()[-1]
 
 
 def test_check_config_points_at_the_example_secrets(tmp_path: Path) -> None:

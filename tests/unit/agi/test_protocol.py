@@ -324,3 +324,73 @@ def test_the_shortcut_for_plain_replies_reads_what_the_regexes_read(line: str) -
             return str(error)
 
     assert outcome(parse_reply_line) == outcome(_parse_any_reply)
+
+
+#: Environment lines: mostly what Asterisk sends, sometimes what could make the whole-block
+#: reading disagree with the line-by-line one (CR, non-ASCII, bad names, no colon).
+ENV_LINES = st.tuples(
+    st.sampled_from([b"agi_"] * 6 + [b"agi", b"", b"x_"]),
+    st.sampled_from([b"network", b"uniqueid", b"arg_1", b"_x", b"9x", b"x y", "é".encode()]),
+    st.sampled_from([b": "] * 4 + [b":", b": :", b" : ", b""]),
+    st.sampled_from([b"yes", b"", b" two", b"a: b", b"1712.42", "é".encode(), b"\xff", b"\t"]),
+    st.sampled_from([b"\n"] * 6 + [b"\r\n"]),
+).map(b"".join)
+ENV_BLOCKS = st.tuples(
+    st.lists(ENV_LINES, max_size=8).map(b"".join),
+    st.sampled_from([b"\n", b"\r\n", b""]),
+    st.sampled_from([b"", b"200 result=0\n", b"HANGUP"]),
+).map(b"".join)
+
+
+def _environment_outcome(
+    data: bytes, chunks: list[bytes], limit: int
+) -> tuple[dict[str, str], bytes] | str | None:
+    """The environment's pairs and the bytes after it, the error, or None (incomplete)."""
+    parser = EnvironmentParser(limit)
+    for index, chunk in enumerate(chunks):
+        try:
+            env = parser.feed(chunk)
+        except AgiProtocolError as error:
+            return str(error)
+        if env is not None:
+            return dict(env.raw), parser.rest + b"".join(chunks[index + 1 :])
+    return None
+
+
+@settings(max_examples=600, derandomize=True, database=None, deadline=None)
+@given(
+    ENV_BLOCKS,
+    st.sampled_from([16384, 60, 24]),
+)
+def test_the_whole_block_reading_of_an_environment_reads_what_lines_read(
+    data: bytes, limit: int
+) -> None:
+    """One read of a whole block takes a one-regex path; byte by byte takes the line path."""
+    whole = _environment_outcome(data, [data], limit)
+    by_byte = _environment_outcome(data, [data[i : i + 1] for i in range(len(data))], limit)
+    assert whole == by_byte
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(
+    st.tuples(
+        st.sampled_from(["200 result=", "200 result=", "200 result", "510 ", "HANGUP", ""]),
+        st.lists(REPLY_PIECES, max_size=6).map("".join),
+        st.sampled_from(["\n", "\n", "\r\n", "", "\nHANGUP\n", "\n200 result=1\n"]),
+    ).map(lambda parts: "".join(parts).encode())
+)
+def test_a_read_of_one_plain_reply_reads_what_the_line_loop_reads(data: bytes) -> None:
+    """A read that is one whole ``200 result=`` line takes a shortcut; split after its first
+    byte it goes through the line loop: the same items, or the same error."""
+
+    def outcome(chunks: list[bytes]) -> list[object]:
+        parser = ReplyParser(line_limit=24)
+        seen: list[object] = []
+        for chunk in chunks:
+            try:
+                seen.extend(parser.feed(chunk))
+            except AgiProtocolError as error:
+                return [*seen, str(error)]
+        return [*seen, parser.pending]
+
+    assert outcome([data]) == outcome([data[:1], data[1:]])

@@ -162,6 +162,59 @@ async def test_command_deadline_can_be_given_per_command(serve: Serve) -> None:
     await digits.close()
 
 
+async def test_a_short_deadline_after_a_long_one_still_runs_out(serve: Serve) -> None:
+    """The session's one timer, armed for a long command, is brought forward for a short one."""
+    ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def handler(channel: AgiChannel) -> None:
+        await channel.command("GET DATA", "menu", 5000, 1, deadline_s=600)
+        try:
+            await channel.command("ANSWER")  # the server's default: 0.05 s
+        except AgiCommandTimeout as exc:
+            ended.set_result(str(exc))
+
+    server = await serve(handler, command_timeout=0.05)
+    peer = await FakeAsterisk(server.port).start()
+    await peer.exchange('GET DATA "menu" "5000" "1"', "200 result=1")
+    await peer.expect("ANSWER")  # and never answer
+    assert await ended == "no reply to ANSWER within 0.05 s"
+    assert await peer.read_to_end() == b""
+    await peer.close()
+
+
+async def test_a_long_deadline_after_a_short_one_is_not_cut_short(serve: Serve) -> None:
+    """The timer armed for an answered short command fires during a long one: it must only
+    re-arm for the long one's own deadline."""
+    long_reply: asyncio.Future[AgiReply] = asyncio.get_running_loop().create_future()
+    other_ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def handler(channel: AgiChannel) -> None:
+        if channel.env.uniqueid == "2.1":
+            await channel.command("ANSWER")  # default deadline, answered at once
+            long_reply.set_result(await channel.command("GET DATA", "m", 5000, 1, deadline_s=600))
+            return
+        try:
+            await channel.command("ANSWER")
+        except AgiCommandTimeout as exc:
+            other_ended.set_result(str(exc))
+
+    server = await serve(handler, command_timeout=0.05)
+    call = await FakeAsterisk(server.port).start(uniqueid="2.1")
+    await call.exchange("ANSWER", "200 result=0")
+    await call.expect('GET DATA "m" "5000" "1"')
+    # A second call's ANSWER, sent later with the same 0.05 s, runs out: by then the first
+    # call's timer (due earlier) has fired too, while its GET DATA was waiting.
+    other = await FakeAsterisk(server.port).start(uniqueid="2.2")
+    await other.expect("ANSWER")
+    assert await other_ended == "no reply to ANSWER within 0.05 s"
+    await other.close()
+    assert not long_reply.done()
+    await call.reply("200 result=1")
+    assert (await long_reply).result == "1"
+    assert await call.read_to_end() == b""
+    await call.close()
+
+
 async def test_server_serves_other_calls_while_one_waits_for_a_reply(serve: Serve) -> None:
     call = CallRecord()
     server = await serve(call.handler("ANSWER"))
