@@ -14,6 +14,10 @@ periods the same way (cold, warm, rows only, same), against day ≤ 20 ms, month
 year ≤ 0.5 s warm.
 
     python bench/bench_reports.py [--calls 50000] [--skip-naive-year] [--backends sqlite,postgres]
+        [--sqlite-url URL] [--postgres-url URL]
+
+A store given by URL is one ``gen_year.py`` filled earlier (a year takes minutes to
+generate): it is reused as it is, and its hourly sums are rebuilt by the cold runs.
 """
 
 from __future__ import annotations
@@ -149,7 +153,9 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool) -> list[
     try:
         for period, start, end, by, target in PERIODS:
             async with sessions() as s, s.begin():  # cold: no hourly sums yet
-                for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours):
+                # (every table the built marks cover: the cold report sums them all again)
+                for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours,
+                              *ANALYTICS_TABLES):
                     await s.execute(delete(table))
             cold, report_ = await report(start=start, end=end, by=by)
             warm = [(await report(start=start, end=end, by=by))[0] for _ in range(repeat)]
@@ -207,19 +213,24 @@ async def main_async(args: argparse.Namespace) -> None:
 
     backends = args.backends.split(",")
     work = Path(tempfile.mkdtemp(prefix="clinicall-bench-"))
-    server = PostgresServer() if "postgres" in backends else None
+    given = {"sqlite": args.sqlite_url, "postgres": args.postgres_url}
+    server = None
+    if "postgres" in backends and given["postgres"] is None:
+        server = PostgresServer()
     try:
-        urls: dict[str, str] = {}
-        if "sqlite" in backends:
+        urls: dict[str, str] = {name: given[name] for name in backends if given[name]}
+        if "sqlite" in backends and "sqlite" not in urls:
             urls["sqlite"] = f"sqlite+aiosqlite:///{work / 'year.db'}"
         if server is not None:
             server.start()
             urls["postgres"] = server.url(server.create_database("bench")).render_as_string(
                 hide_password=False
             )
-        began = time.perf_counter()
-        await generate(list(urls.values()), args.calls, args.seed)
-        print(f"loaded in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        fresh = [url for name, url in urls.items() if not given[name]]
+        if fresh:
+            began = time.perf_counter()
+            await generate(fresh, args.calls, args.seed)
+            print(f"loaded in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         rows: list[list[str]] = []
         more: list[list[str]] = []
         for name, url in urls.items():
@@ -246,6 +257,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--sqlite-url", help="reuse a store gen_year.py filled (not generated)")
+    parser.add_argument("--postgres-url", help="reuse a store gen_year.py filled")
     parser.add_argument("--skip-naive-year", action="store_true")
     parser.add_argument("--skip-kpi", action="store_true",
                         help="time only survey, demand and staffing, not the KPI report")
