@@ -374,6 +374,7 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
             aht_talk=normalize(int(m["talk_ms"]) / talk_n / 1000, "s") if talk_n else None,
         )
         out["_key"] = repr(grp.sort_key(key))
+        out["_wait_n"] = wait_n  # _fill_percentiles checks its ranks against it
         section.rows.append(out)
     return section
 
@@ -382,14 +383,38 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     """p50/p90 of answered waits, nearest rank, found in the database: it counts each
     distinct wait per group (waits are whole seconds: a few hundred values a group), runs a
     cumulative sum over those counts in wait order, and returns only the rows where a rank
-    falls: two a group, however many answered calls the period holds."""
+    falls: two a group, however many answered calls the period holds.
+
+    Only inbound calls' waits count, which takes a join with ``calls`` per wait (half of a
+    year's time on SQLite, a scan of every call on PostgreSQL).  Outbound calls rarely queue
+    (docs/kpi.md, "calls clinicall places"), so the waits are first ranked from the queue
+    attempts alone (the covering index) and kept when each group's count of waits equals
+    the section's ``wait_n`` (the inbound answered waits, from the sums): a superset of the
+    same size is the same set.  Otherwise, or when grouped by route (a column of the call),
+    they are ranked again with the join."""
+    expected = {str(row["_key"]): int(row.pop("_wait_n") or 0) for row in section.rows}
+    found: dict[str, dict[str, Value]] | None = None
+    if "route" not in ctx.keys:
+        found, totals = await _ranked_waits(session, ctx, inbound_only=False)
+        if totals != {key: n for key, n in expected.items() if n}:
+            found = None
+    if found is None:
+        found, _ = await _ranked_waits(session, ctx, inbound_only=True)
+    for done in section.rows:
+        done.update(found.get(str(done.pop("_key")), {}))
+
+
+async def _ranked_waits(session: AsyncSession, ctx: _Context, *, inbound_only: bool
+                        ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
+    """The p50/p90 of each group (by its ``_key``) and how many waits each group ranked."""
     qa = QueueAttempt
     grouping = ctx.grouping(ctx.keys, at=qa.joined_at, queue=qa.queue,
                             route=Call.route if "route" in ctx.keys else literal(None))
     source = select().select_from(qa).where(
         qa.joined_at >= ctx.start, qa.joined_at < ctx.end,
         qa.outcome == QueueOutcome.ANSWERED.value, qa.wait_s.is_not(None))
-    source = _inbound_attempts(source)
+    if inbound_only:
+        source = _inbound_attempts(source)
     base, key_cols, (wait,) = _keyed(grouping, [qa.wait_s.label("wait")], source)
     counts = base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait).subquery()
     keys = [counts.c[f"k{i}"] for i in range(len(key_cols))]
@@ -399,19 +424,21 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     ranked = select(*keys, counts.c.wait, n, upto.label("upto"), total.label("total")).subquery()
     r = ranked.c
     rank = {p: (r.total * p + 99) // 100 for p in (50, 90)}  # ⌈p·total/100⌉, integers
-    query = select(*[r[f"k{i}"] for i in range(len(keys))], r.wait,
+    query = select(*[r[f"k{i}"] for i in range(len(keys))], r.wait, r.total,
                    *[rank[p].label(f"r{p}") for p in rank], (r.upto - r.n).label("before"),
                    r.upto).where(or_(*[and_(r.upto - r.n < rank[p], r.upto >= rank[p])
                                        for p in rank]))
     found: dict[str, dict[str, Value]] = {}
+    totals: dict[str, int] = {}
     nkeys = len(keys)
     for row in (await session.execute(query)).all():
-        at = found.setdefault(repr(grp.sort_key(row[:nkeys])), {})
+        key = repr(grp.sort_key(row[:nkeys]))
+        at = found.setdefault(key, {})
+        totals[key] = int(row.total)
         for p in rank:
             if row.before < row._mapping[f"r{p}"] <= row.upto:
                 at[f"wait_p{p}"] = normalize(float(row.wait), "s")
-    for done in section.rows:
-        done.update(found.get(str(done.pop("_key")), {}))
+    return found, totals
 
 
 # -- calls (clinic level) --------------------------------------------------------------------
