@@ -31,9 +31,22 @@ class Sums:
                 into[name] = into.get(name, 0) + value
 
     def add_rows(self, rows: Iterable[Any], nkeys: int) -> None:
-        """SQL rows whose first ``nkeys`` columns are the group key, the rest named metrics."""
+        """SQL rows whose first ``nkeys`` columns are the group key, the rest named metrics.
+
+        The common case, a group not seen before, stores the row's values as they are; only
+        a group met again is added up by name (:meth:`add`)."""
+        names: list[str] | None = None
         for row in rows:
-            self.add(row[:nkeys], dict(list(row._mapping.items())[nkeys:]))
+            if names is None:
+                names = list(row._fields[nkeys:])
+            key = tuple(row[:nkeys])
+            sort = grp.sort_key(key)
+            if sort in self._groups:
+                self.add(key, dict(zip(names, row[nkeys:], strict=True)))
+            else:
+                self._groups[sort] = (key, {name: value for name, value
+                                            in zip(names, row[nkeys:], strict=True)
+                                            if value is not None})
 
     def __iter__(self) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         return iter(self._groups.values())
