@@ -12,9 +12,10 @@ How each Python rule is spelled in SQL, where it is not obvious:
 
 - ``x or ""`` / ``x or "none"`` (an empty text counts as missing): ``COALESCE`` for
   ``""``, a ``CASE`` for ``"none"``.
-- A call's *first* queue is its attempt with the earliest (join, id), its survey's attempt the
-  last answered one by (connect, id): ``row_number()`` over the call's attempts, NULLs placed
-  as each database sorts them in the Python path's ``ORDER BY``.
+- A call's *first* queue is its attempt with the earliest (join, id) (a correlated lookup per
+  call); its survey's attempt the last answered one by (connect, id) (``row_number()`` over
+  the call's answered attempts, NULLs placed as each database sorts them in the Python path's
+  ``ORDER BY``).
 - The answers of one call name the same conversation; the call's group is its first answer's
   (lowest id).
 - Durations become whole milliseconds with the database's ``round`` (``sqlexpr``); Python's
