@@ -451,7 +451,11 @@ async def _ranked_waits(session: AsyncSession, ctx: _Context, *, inbound_only: b
     if inbound_only:
         source = _inbound_attempts(source)
     base, key_cols, (wait,) = _keyed(grouping, [qa.wait_s.label("wait")], source)
-    counts = base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait).subquery()
+    # Counted apart (PostgreSQL: a materialized CTE): planned with the windows, the count
+    # was a sort of every wait, since the planner cannot tell how few groups there are;
+    # alone it is a hash of them, and only the counts are sorted.
+    counts = (base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait)
+              .cte("wait_counts").prefix_with("MATERIALIZED", dialect="postgresql"))
     keys = [counts.c[f"k{i}"] for i in range(len(key_cols))]
     n = counts.c.n
     upto = sf.as_int(func.sum(n).over(partition_by=keys or None, order_by=counts.c.wait))
