@@ -31,6 +31,9 @@ from clinicall.db.models import (
 from clinicall.reports import grouping as grp
 from clinicall.reports import kpi
 from clinicall.reports import timebuckets as tb
+from clinicall.reports.resolution import RESOLUTION_METRICS
+from clinicall.reports.resolution import RESOLVED as RESOLUTION_DONE
+from clinicall.reports.resolution import WRONG_NUMBER as RESOLUTION_WRONG
 from clinicall.reports.settings import KpiSettings, kpi_settings
 from clinicall.reports.table import Report, Section, Value, normalize, ratio
 from clinicall.settings.models import ClinicConfig
@@ -78,6 +81,8 @@ async def compute_naive(session: AsyncSession, *, start: datetime, end: datetime
         "calls": await _calls(session, s, [k for k in keys if k != "queue"], start, end),
         "topics": await _topics(session, s, [k for k in keys if k in ("day", "hour")] + ["route"],
                                 start, end),
+        "resolution": await _resolution(session, s, [k for k in keys if k != "queue"], start,
+                                        end),
     })
 
 
@@ -91,7 +96,8 @@ async def _queues(session: AsyncSession, s: KpiSettings, keys: list[str], start:
         select(QueueAttempt.joined_at, QueueAttempt.queue, QueueAttempt.outcome,
                QueueAttempt.wait_s, QueueAttempt.talk_s, Call.route)
         .join(Call, Call.id == QueueAttempt.call_id)
-        .where(QueueAttempt.joined_at >= start, QueueAttempt.joined_at < end))).all()
+        .where(QueueAttempt.joined_at >= start, QueueAttempt.joined_at < end,
+               Call.direction == Direction.INBOUND))).all()
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     labels: dict[tuple[Any, ...], dict[str, Value]] = {}
     for r in rows:
@@ -256,5 +262,50 @@ async def _topics(session: AsyncSession, s: KpiSettings, keys: list[str], start:
         g = groups[key]
         out = dict(g["_labels"])
         out.update(calls=g["calls"], self_served=g["self_served"], missed=g["missed"])
+        section.rows.append(out)
+    return section
+
+
+async def _resolution(session: AsyncSession, s: KpiSettings, keys: list[str], start: datetime,
+                      end: datetime) -> Section:
+    """docs/kpi.md's first-contact resolution, from the calls marked after the call; the
+    repeat within 24 h from the caller's next inbound call, found here by searching."""
+    calls = (await session.execute(select(
+        Call.started_at, Call.route, Call.caller, Call.disposition).where(
+        Call.started_at >= start, Call.started_at < end + timedelta(days=1),
+        Call.direction == Direction.INBOUND))).all()
+    by_caller: dict[str, list[datetime]] = defaultdict(list)
+    for c in calls:
+        if c.caller:
+            by_caller[c.caller].append(c.started_at)
+    for v in by_caller.values():
+        v.sort()
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for c in calls:
+        if c.disposition is None or not start <= c.started_at < end:
+            continue
+        key, label = _labels(keys, s, at=c.started_at, queue=None, route=c.route)
+        g = groups.setdefault(key, {"_labels": label, "marked": 0, "resolved": 0, "wrong": 0,
+                                    "known": 0, "rep24": 0})
+        g["marked"] += 1
+        g["wrong"] += c.disposition == RESOLUTION_WRONG
+        if c.disposition == RESOLUTION_DONE:
+            g["resolved"] += 1
+            if c.caller:
+                g["known"] += 1
+                later = by_caller[c.caller]
+                i = bisect_right(later, c.started_at)
+                g["rep24"] += i < len(later) and (
+                    _ms(later[i]) - _ms(c.started_at) <= 24 * 3_600_000)
+    section = Section("resolution", _columns(keys, s).columns(), RESOLUTION_METRICS)
+    if not keys and not groups:
+        groups[()] = {"_labels": {}, "marked": 0, "resolved": 0, "wrong": 0, "known": 0,
+                      "rep24": 0}
+    for key in sorted(groups):
+        g = groups[key]
+        out = dict(g["_labels"])
+        out.update(dispositioned=g["marked"], resolved=g["resolved"], wrong_number=g["wrong"],
+                   fcr=ratio(g["resolved"], g["marked"] - g["wrong"]),
+                   resolved_repeat_24h_rate=ratio(g["rep24"], g["known"]))
         section.rows.append(out)
     return section

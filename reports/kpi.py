@@ -176,15 +176,16 @@ async def compute(
     step = progress or (lambda _what: None)
     if ctx.plan.hours is not None:
         step("hourly sums")
+        await _sort_in_memory(session, ctx.dialect)
         await _bring_up_to_date(session, ctx)
     if ctx.dialect == "sqlite":
-        # Without statistics SQLite's planner skips the covering indexes (2-5x slower at a
-        # year); sampled (analysis_limit), ANALYZE costs milliseconds at any size.
-        await session.execute(text("ANALYZE"))
+        await _sqlite_statistics(session)
     await session.commit()
     if ctx.dialect == "postgresql":
-        # JIT compiles these short aggregates for longer than they run.
-        await session.execute(text("SET LOCAL jit = off"))
+        # JIT compiles these short aggregates for longer than they run (one round trip for
+        # both settings: the same as SET LOCAL).
+        await session.execute(text("SELECT set_config('jit', 'off', true), "
+                                   f"set_config('work_mem', '{REPORT_WORK_MEM}', true)"))
     step("queue attempts")
     queues = await _queue_section(session, ctx)
     step("wait percentiles")
@@ -207,9 +208,43 @@ async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: dat
     start, end = _utc(start), _utc(end)
     connection = await session.connection()
     ctx = _Context(kpi_settings(config), [], start, end, connection.dialect.name)
+    await _sort_in_memory(session, ctx.dialect)
     summed = await _bring_up_to_date(session, ctx)
     await session.commit()
     return summed
+
+
+#: The tables whose statistics a report's plans depend on (SQLite).
+STATISTICS_TABLES = ("calls", "queue_attempts")
+
+
+async def _sqlite_statistics(session: AsyncSession) -> None:
+    """Without statistics SQLite's planner skips the covering indexes (2-5x slower at a
+    year).  Sampled (``analysis_limit``), ANALYZE costs a few milliseconds, which was a
+    sixth of a day's report: it runs when a table has no statistics yet or has more than
+    doubled since (its largest id against the row count the statistics hold)."""
+    analyzed: dict[str, int] = {}
+    if await session.scalar(text(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")):
+        analyzed = {str(table): int(rows or 0) for table, rows in await session.execute(text(
+            "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl"))}
+    for table in STATISTICS_TABLES:
+        largest = int(await session.scalar(text(f"SELECT max(id) FROM {table}")) or 0)
+        if table not in analyzed or largest > 2 * analyzed[table]:
+            await session.execute(text("ANALYZE"))
+            return
+
+
+#: PostgreSQL's memory for one sort or hash of a report's transaction.  The default (4 MB)
+#: sent a month's wait counts (67 k rows) to an external merge on disk; the largest sort a
+#: report makes, summing a year's hours, fits here.
+REPORT_WORK_MEM = "64MB"
+
+
+async def _sort_in_memory(session: AsyncSession, dialect: str) -> None:
+    """Let this transaction sort and hash in memory (PostgreSQL; ``SET LOCAL`` ends with it)."""
+    if dialect == "postgresql":
+        await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
 
 
 async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int:
@@ -374,6 +409,7 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
             aht_talk=normalize(int(m["talk_ms"]) / talk_n / 1000, "s") if talk_n else None,
         )
         out["_key"] = repr(grp.sort_key(key))
+        out["_wait_n"] = wait_n  # _fill_percentiles checks its ranks against it
         section.rows.append(out)
     return section
 
@@ -382,16 +418,44 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     """p50/p90 of answered waits, nearest rank, found in the database: it counts each
     distinct wait per group (waits are whole seconds: a few hundred values a group), runs a
     cumulative sum over those counts in wait order, and returns only the rows where a rank
-    falls: two a group, however many answered calls the period holds."""
+    falls: two a group, however many answered calls the period holds.
+
+    Only inbound calls' waits count, which takes a join with ``calls`` per wait (half of a
+    year's time on SQLite, a scan of every call on PostgreSQL).  Outbound calls rarely queue
+    (docs/kpi.md, "calls clinicall places"), so the waits are first ranked from the queue
+    attempts alone (the covering index) and kept when each group's count of waits equals
+    the section's ``wait_n`` (the inbound answered waits, from the sums): a superset of the
+    same size is the same set.  Otherwise, or when grouped by route (a column of the call),
+    they are ranked again with the join."""
+    expected = {str(row["_key"]): int(row.pop("_wait_n") or 0) for row in section.rows}
+    found: dict[str, dict[str, Value]] | None = None
+    if "route" not in ctx.keys:
+        found, totals = await _ranked_waits(session, ctx, inbound_only=False)
+        if totals != {key: n for key, n in expected.items() if n}:
+            found = None
+    if found is None:
+        found, _ = await _ranked_waits(session, ctx, inbound_only=True)
+    for done in section.rows:
+        done.update(found.get(str(done.pop("_key")), {}))
+
+
+async def _ranked_waits(session: AsyncSession, ctx: _Context, *, inbound_only: bool
+                        ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
+    """The p50/p90 of each group (by its ``_key``) and how many waits each group ranked."""
     qa = QueueAttempt
     grouping = ctx.grouping(ctx.keys, at=qa.joined_at, queue=qa.queue,
                             route=Call.route if "route" in ctx.keys else literal(None))
     source = select().select_from(qa).where(
         qa.joined_at >= ctx.start, qa.joined_at < ctx.end,
         qa.outcome == QueueOutcome.ANSWERED.value, qa.wait_s.is_not(None))
-    source = _inbound_attempts(source)
+    if inbound_only:
+        source = _inbound_attempts(source)
     base, key_cols, (wait,) = _keyed(grouping, [qa.wait_s.label("wait")], source)
-    counts = base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait).subquery()
+    # Counted apart (PostgreSQL: a materialized CTE): planned with the windows, the count
+    # was a sort of every wait, since the planner cannot tell how few groups there are;
+    # alone it is a hash of them, and only the counts are sorted.
+    counts = (base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait)
+              .cte("wait_counts").prefix_with("MATERIALIZED", dialect="postgresql"))
     keys = [counts.c[f"k{i}"] for i in range(len(key_cols))]
     n = counts.c.n
     upto = sf.as_int(func.sum(n).over(partition_by=keys or None, order_by=counts.c.wait))
@@ -399,19 +463,21 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     ranked = select(*keys, counts.c.wait, n, upto.label("upto"), total.label("total")).subquery()
     r = ranked.c
     rank = {p: (r.total * p + 99) // 100 for p in (50, 90)}  # ⌈p·total/100⌉, integers
-    query = select(*[r[f"k{i}"] for i in range(len(keys))], r.wait,
+    query = select(*[r[f"k{i}"] for i in range(len(keys))], r.wait, r.total,
                    *[rank[p].label(f"r{p}") for p in rank], (r.upto - r.n).label("before"),
                    r.upto).where(or_(*[and_(r.upto - r.n < rank[p], r.upto >= rank[p])
                                        for p in rank]))
     found: dict[str, dict[str, Value]] = {}
+    totals: dict[str, int] = {}
     nkeys = len(keys)
     for row in (await session.execute(query)).all():
-        at = found.setdefault(repr(grp.sort_key(row[:nkeys])), {})
+        key = repr(grp.sort_key(row[:nkeys]))
+        at = found.setdefault(key, {})
+        totals[key] = int(row.total)
         for p in rank:
             if row.before < row._mapping[f"r{p}"] <= row.upto:
                 at[f"wait_p{p}"] = normalize(float(row.wait), "s")
-    for done in section.rows:
-        done.update(found.get(str(done.pop("_key")), {}))
+    return found, totals
 
 
 # -- calls (clinic level) --------------------------------------------------------------------

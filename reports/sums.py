@@ -21,19 +21,31 @@ class Sums:
         self._groups: dict[SortKey, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
     def add(self, key: Sequence[Any], metrics: Mapping[str, Any]) -> None:
-        _, into = self._groups.setdefault(grp.sort_key(key), (tuple(key), {}))
+        sort = grp.sort_key(key)
+        found = self._groups.get(sort)
+        if found is None:  # a new group: its values as they are
+            self._groups[sort] = (tuple(key), {name: value for name, value in metrics.items()
+                                               if value is not None})
+            return
+        into = found[1]
         for name, value in metrics.items():
             if value is None:
                 continue
-            if name.endswith("_max"):
-                into[name] = max(into.get(name, value), value)
+            before = into.get(name)
+            if before is None:
+                into[name] = value
+            elif name.endswith("_max"):
+                into[name] = max(before, value)
             else:
-                into[name] = into.get(name, 0) + value
+                into[name] = before + value
 
     def add_rows(self, rows: Iterable[Any], nkeys: int) -> None:
         """SQL rows whose first ``nkeys`` columns are the group key, the rest named metrics."""
+        names: list[str] | None = None
         for row in rows:
-            self.add(row[:nkeys], dict(list(row._mapping.items())[nkeys:]))
+            if names is None:
+                names = list(row._fields[nkeys:])
+            self.add(row[:nkeys], dict(zip(names, row[nkeys:], strict=True)))
 
     def __iter__(self) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         return iter(self._groups.values())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -91,6 +92,7 @@ def local_day_bucket(at_s: ColumnElement[int], segments: list[Segment]) -> Colum
     return (at_s + offset_expr(at_s, segments)) // DAY
 
 
+@lru_cache(maxsize=16384)  # a report labels the same few thousand hours again and again
 def hour_label(bucket: int, offset_s: int) -> str:
     """ISO local start of an hour bucket with its offset, e.g. ``2026-10-25T03:00:00+02:00``."""
     local = EPOCH + timedelta(hours=bucket)
@@ -99,6 +101,7 @@ def hour_label(bucket: int, offset_s: int) -> str:
     return f"{local.isoformat()}{sign}{hours:02d}:{rest // 60:02d}"
 
 
+@lru_cache(maxsize=4096)
 def day_label(bucket: int) -> str:
     return (EPOCH + timedelta(days=bucket)).date().isoformat()
 

@@ -179,6 +179,27 @@ async def test_queue_kpis_whole_day(db_sessions: async_sessionmaker[AsyncSession
     assert row["aht_talk"] == 70.0
 
 
+async def test_waits_of_calls_clinicall_placed_stay_out_of_the_percentiles(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A reminder's patient who pressed 0 and waited 500 s in therapy: the percentiles, which
+    first rank every answered wait and check the count against the inbound ones, rank again
+    without it (docs/kpi.md, "calls clinicall places")."""
+    async with db_sessions() as session:
+        await build_day(session)
+        b = StoreBuilder(session)
+        b.n = 100
+        reminder = b.call("+380441234567", utc(12, 0), route=None, outcome=IvrOutcome.QUEUE,
+                          direction=Direction.OUTBOUND, dialled="+380509999999")
+        b.attempt(reminder, "therapy", utc(12, 1), QueueOutcome.ANSWERED, 500, 40)
+        await b.commit()
+    therapy = only((await report(db_sessions, ["queue"])).section("queues").rows,
+                   queue="therapy")
+    assert (therapy["answered"], therapy["wait_p50"], therapy["wait_p90"]) == (2, 3.0, 10.0)
+    (whole,) = (await report(db_sessions, [])).section("queues").rows
+    assert (whole["answered"], whole["wait_p50"], whole["wait_p90"]) == (3, 10.0, 25.0)
+
+
 async def test_clinic_level_kpis(db_sessions: async_sessionmaker[AsyncSession]) -> None:
     async with db_sessions() as session:
         await build_day(session)
