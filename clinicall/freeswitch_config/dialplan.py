@@ -105,9 +105,12 @@ def _offer(config: ClinicConfig, engine: FreeswitchEngine, after_queue: str) -> 
     """A stay left by an offer key: the caller is handed to the controller's offer flow
     (``CLINICALL_OFFERING=1``, read by controller/freeswitch/call_port.py).  A booked caller
     was hung up by the flow; anyone else (declined, refused, the controller unreachable) goes
-    back to the queue they left, where ``time-base-score=system`` gives them the place their
-    call's answer earned.  mod_callcenter leaves ``cc_cancel_reason`` and ``cc_exit_key`` of
-    the earlier stay on the channel: cleared first, so the end of the next stay is its own."""
+    back through ``clinicall_after_ivr`` to the queue they left (``CLINICALL_QUEUE``, the
+    overflow queue's once moved there), with the offer's keys and the route's wait timer
+    armed again, as Asterisk's ``Queue()`` gets the route's wait again; there
+    ``time-base-score=system`` gives them the place their call's answer earned.
+    mod_callcenter leaves ``cc_cancel_reason`` and ``cc_exit_key`` of the earlier stay on the
+    channel: cleared first, so the end of the next stay is its own."""
     if not config.callbacks.enabled:
         return []
     return [
@@ -121,8 +124,7 @@ def _offer(config: ClinicConfig, engine: FreeswitchEngine, after_queue: str) -> 
         _action("set", f"{OFFER_HANDOVER}="),
         _action("unset", "cc_cancel_reason"),
         _action("unset", "cc_exit_key"),
-        _action("callcenter", "${cc_queue}", quoted=True),
-        _action("transfer", f"{AFTER_QUEUE} XML {CONTEXT}"),
+        _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
         "      </condition>",
         "    </extension>",
     ]

@@ -89,8 +89,7 @@ def test_a_stay_left_by_an_offer_key_goes_to_the_offer_then_back_to_its_queue() 
     assert _steps(root, "clinicall_offer") == [
         ("set", "CLINICALL_OFFERING=1"), ("socket", "127.0.0.1:8084 async full"),
         ("set", "CLINICALL_OFFERING="), ("unset", "cc_cancel_reason"),
-        ("unset", "cc_exit_key"), ("callcenter", "${cc_queue}"),
-        ("transfer", "clinicall_after_queue XML clinicall")]
+        ("unset", "cc_exit_key"), ("transfer", "clinicall_after_ivr XML clinicall")]
 
 
 def test_without_callbacks_no_key_but_the_timers_ends_a_stay() -> None:
