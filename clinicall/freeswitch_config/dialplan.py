@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 
 from clinicall.agi_scripts import variables as v
-from clinicall.controller.freeswitch.call_port import SURVEY_HANDOVER
-from clinicall.controller.freeswitch.queue_wait import WAIT_OVER_KEY, timer_group
+from clinicall.controller.freeswitch.call_port import OFFER_HANDOVER, SURVEY_HANDOVER
+from clinicall.controller.freeswitch.queue_wait import OFFER_KEYS, WAIT_OVER_KEY, timer_group
 from clinicall.freeswitch_config.accounting import ACCOUNT
 from clinicall.freeswitch_config.callback import callback_context
 from clinicall.freeswitch_config.callcenter import QUEUE_DOMAIN, queue_name
@@ -42,6 +42,9 @@ TIMED_OUT = ("TIMEOUT", "NO_AGENT_TIMEOUT")
 #: ``${cc_cancel_reason}/${cc_exit_key}`` of a stay the queue or the route's wait ended
 #: (controller/freeswitch/queue_wait.py): the caller goes on to the overflow queue.
 WAIT_OVER = "^(" + "|".join(TIMED_OUT) + ")/|^EXIT_WITH_KEY/" + WAIT_OVER_KEY + "$"
+#: ``${cc_cancel_reason}/${cc_exit_key}`` of a stay the caller left by an offer key (theirs,
+#: or the one the threshold offer sends): on to the controller's offer flow.
+OFFER_EXIT = "^EXIT_WITH_KEY/[" + OFFER_KEYS + "]$"
 #: The caller's wait timer's sched_api group (the caller's uuid, expanded when set).
 TIMER = timer_group("${uuid}")
 #: The clinic number the patient dialled, E.164 (the same name as on Asterisk).
@@ -81,6 +84,52 @@ def public_numbers(config: ClinicConfig) -> str:
     return fragment(lines, note="the clinic's numbers, into clinicall's context")
 
 
+def _offer_keys(config: ClinicConfig, after_ivr: str) -> list[str]:
+    """With callbacks on, the offer's keys end a queue stay (``cc_exit_keys``; the wait
+    timer's extension below adds its own key to them)."""
+    if not config.callbacks.enabled:
+        return []
+    return [
+        "    <!-- The in-queue callback offer: its keys end the stay (docs/callbacks.md). -->",
+        "    <extension name=\"clinicall_offer_keys\" continue=\"true\">",
+        f"      <condition field=\"destination_number\" expression={value(after_ivr)}/>",
+        f"      <condition field={raw('${' + v.CLINICALL_OUTCOME + '}')} "
+        f"expression={value('^' + v.OUTCOME_QUEUE + '$')}>",
+        _action("set", f"cc_exit_keys={OFFER_KEYS}"),
+        "      </condition>",
+        "    </extension>",
+    ]
+
+
+def _offer(config: ClinicConfig, engine: FreeswitchEngine, after_queue: str) -> list[str]:
+    """A stay left by an offer key: the caller is handed to the controller's offer flow
+    (``CLINICALL_OFFERING=1``, read by controller/freeswitch/call_port.py).  A booked caller
+    was hung up by the flow; anyone else (declined, refused, the controller unreachable) goes
+    back through ``clinicall_after_ivr`` to the queue they left (``CLINICALL_QUEUE``, the
+    overflow queue's once moved there), with the offer's keys and the route's wait timer
+    armed again, as Asterisk's ``Queue()`` gets the route's wait again; there
+    ``time-base-score=system`` gives them the place their call's answer earned.
+    mod_callcenter leaves ``cc_cancel_reason`` and ``cc_exit_key`` of the earlier stay on the
+    channel: cleared first, so the end of the next stay is its own."""
+    if not config.callbacks.enabled:
+        return []
+    return [
+        "    <!-- Left the queue by an offer key: the offer, then back to the queue. -->",
+        "    <extension name=\"clinicall_offer\">",
+        f"      <condition field=\"destination_number\" expression={value(after_queue)}/>",
+        "      <condition field=\"${cc_cancel_reason}/${cc_exit_key}\" "
+        f"expression={value(OFFER_EXIT)}>",
+        _action("set", f"{OFFER_HANDOVER}=1"),
+        _action("socket", socket_target(engine)),
+        _action("set", f"{OFFER_HANDOVER}="),
+        _action("unset", "cc_cancel_reason"),
+        _action("unset", "cc_exit_key"),
+        _action("transfer", f"{AFTER_IVR} XML {CONTEXT}"),
+        "      </condition>",
+        "    </extension>",
+    ]
+
+
 def context(config: ClinicConfig) -> str:
     engine = config.engine
     if not isinstance(engine, FreeswitchEngine):
@@ -91,15 +140,17 @@ def context(config: ClinicConfig) -> str:
     queue = "${" + v.CLINICALL_QUEUE + "}@" + QUEUE_DOMAIN
     after_queue = f"^{AFTER_QUEUE}$"
     max_wait = "${" + v.CLINICALL_MAX_WAIT + "}"
+    exit_keys = WAIT_OVER_KEY + (OFFER_KEYS if config.callbacks.enabled else "")
     lines = [
         f"  <context name={value(CONTEXT)}>",
+        *_offer_keys(config, after_ivr),
         "    <!-- The route's wait before overflow: a timer that presses the exit key. -->",
         "    <extension name=\"clinicall_queue_timer\" continue=\"true\">",
         f"      <condition field=\"destination_number\" expression={value(after_ivr)}/>",
         f"      <condition field={raw('${' + v.CLINICALL_OUTCOME + '}')} "
         f"expression={value('^' + v.OUTCOME_QUEUE + '$')}/>",
         f"      <condition field={raw(max_wait)} expression=\"^[1-9][0-9]{{0,4}}$\">",
-        _action("set", f"cc_exit_keys={WAIT_OVER_KEY}"),
+        _action("set", f"cc_exit_keys={exit_keys}"),
         _action("set", f"api_on_answer=sched_del {TIMER}", quoted=True),
         _action("set", "cc_export_vars=api_on_answer"),
         _action("set", f"clinicall_wait_timer=${{sched_api(+{max_wait} {TIMER} "
@@ -116,6 +167,7 @@ def context(config: ClinicConfig) -> str:
         _action("transfer", f"{AFTER_QUEUE} XML {CONTEXT}"),
         "      </condition>",
         "    </extension>",
+        *_offer(config, engine, after_queue),
         "    <extension name=\"clinicall_overflow\">",
         f"      <condition field=\"destination_number\" expression={value(after_queue)}/>",
         "      <condition field=\"${cc_cancel_reason}/${cc_exit_key}\" "

@@ -18,7 +18,9 @@ FreeSWITCH does the audio, as Asterisk does under FastAGI:
   Asterisk): ``clinicall_after_ivr`` runs ``callcenter`` with them and, when the stay ends by
   the queue's timeout, the overflow queue; a caller who agreed to the survey
   (``CLINICALL_SURVEY=1``) is handed back over a second ``socket`` once the operator hung up,
-  with ``CLINICALL_SURVEYING=1`` (:func:`answered_call`).
+  with ``CLINICALL_SURVEYING=1`` (:func:`answered_call`); a caller who left the queue by
+  an offer key is handed over with ``CLINICALL_OFFERING=1`` (:func:`queued_call`) for the
+  in-queue callback offer, and goes back to the queue when the session ends without a hang-up.
 
 One call, one scope: the ``OutboundSession`` owns the call's tasks (``start_task``) and ends
 them when the caller hangs up; every command has a deadline.  ``EslHungUp`` becomes
@@ -30,10 +32,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from clinicall.agi_scripts import variables as v
-from clinicall.calltypes import AnsweredCall, CallInfo, QueueRequest
+from clinicall.calltypes import AnsweredCall, CallInfo, QueuedCall, QueueRequest
 from clinicall.controller.freeswitch.control import FLOW, SCORE_PER_PRIORITY
 from clinicall.controller.freeswitch.esl.errors import EslCommandError, EslHungUp
 from clinicall.controller.freeswitch.esl.message import EslEvent
@@ -120,6 +123,31 @@ def answered_call(channel: EslEvent) -> AnsweredCall | None:
                         route=channel.get(f"variable_{v.CLINICALL_ROUTE}", ""))  # fmt: skip
 
 
+#: Set by the generated dialplan when it hands a caller who left the queue by an offer key
+#: to the controller for the in-queue callback offer (clinicall/freeswitch_config/dialplan.py).
+OFFER_HANDOVER = "CLINICALL_OFFERING"
+
+
+def queued_call(channel: EslEvent) -> QueuedCall | None:
+    """The queue place an offer session is about, when the dialplan handed the caller over
+    after they left the queue by an offer key (``CLINICALL_OFFERING``): mod_callcenter's
+    ``cc_queue`` and ``cc_queue_joined_epoch`` (the instant this stay began, whole seconds,
+    the same clock as ``queue list members``' ``joined_epoch``), the IVR's priority and
+    language; None for every other session.  A join instant that is not a number is None:
+    the controller then makes no offer and the caller goes back to the queue."""
+    if channel.get(f"variable_{OFFER_HANDOVER}") != "1" or answered_call(channel) is not None:
+        return None
+    queue = channel.get("variable_cc_queue", "").partition("@")[0]
+    priority = channel.get(f"variable_{v.CLINICALL_PRIORITY}", "")
+    joined = channel.get("variable_cc_queue_joined_epoch", "")
+    queued_at = (datetime.fromtimestamp(int(joined), UTC)
+                 if joined.isdigit() and 0 < int(joined) < 1 << 40 else None)  # fmt: skip
+    return QueuedCall(language=channel.get(f"variable_{v.CLINICALL_LANG}", ""),
+                      queue=queue or channel.get(f"variable_{v.CLINICALL_QUEUE}", ""),
+                      priority=int(priority) if priority.isdigit() else 0,
+                      queued_at=queued_at)  # fmt: skip
+
+
 def reminder_of(channel: EslEvent) -> str | None:
     """The appointment a reminder call is about (the originate's ``CLINICALL_FLOW=reminder``
     and ``CLINICALL_APPOINTMENT``); None for every other call."""
@@ -134,6 +162,7 @@ def call_info(channel: EslEvent) -> CallInfo:
     channel_id = channel.unique_id
     return CallInfo(
         answered=answered_call(channel), reminder=reminder_of(channel),
+        queued=queued_call(channel),
         call_id=channel.get("Channel-Call-UUID") or channel_id,
         channel_id=channel_id,
         caller_number=_presented(channel.get("Caller-Caller-ID-Number", "")),

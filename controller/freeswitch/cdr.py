@@ -39,6 +39,7 @@ from clinicall.controller.facts import (
     QueueJoined,
     QueueLeft,
 )
+from clinicall.controller.freeswitch.queue_wait import left_by_key
 from clinicall.controller.port import CALLBACK_ANSWERED, ReconcileBatch
 
 logger = logging.getLogger(__name__)
@@ -54,12 +55,16 @@ FIELDS: tuple[str, ...] = (
     "cc_queue", "cc_member_uuid", "cc_queue_joined_epoch", "cc_queue_answered_epoch",
     "cc_queue_terminated_epoch", "cc_queue_canceled_epoch", "cc_cause", "cc_cancel_reason",
     "cc_agent", "cc_record_filename",
+    "cc_exit_key",  # last: a line of the template before it had one column fewer
 )  # fmt: skip
-#: ``cc_cancel_reason`` of a stay that ended unanswered → why (the live events' mapping).
-#: The only exit key clinicall sets on FreeSWITCH is the route's wait timer's
-#: (controller/freeswitch/queue_wait.py), so a stay left by key ran out of time.
+#: ``cc_cancel_reason`` of a stay that ended unanswered → why (the live events' mapping); a
+#: stay left by key (``EXIT_WITH_KEY``) is told by its ``cc_exit_key``
+#: (controller/freeswitch/queue_wait.py: the route's wait timer, or the callback offer).
 CANCEL_REASONS = {"BREAK_OUT": LeaveReason.ABANDON, "TIMEOUT": LeaveReason.TIMEOUT,
-                  "NO_AGENT_TIMEOUT": LeaveReason.EMPTY, "EXIT_WITH_KEY": LeaveReason.TIMEOUT}
+                  "NO_AGENT_TIMEOUT": LeaveReason.EMPTY}
+EXIT_WITH_KEY = "EXIT_WITH_KEY"
+#: The columns of the template before ``cc_exit_key`` joined it, read as lines without one.
+FIELDS_BEFORE_EXIT_KEY = FIELDS[:-1]
 ROUTED_OUTCOMES = ("queue", "fallback")
 MAX_READ = 1 << 20  # bytes per batch
 _EPOCH = re.compile(r"[0-9]{1,12}")
@@ -92,6 +97,8 @@ def _at(seconds: int) -> datetime:
 def parse_line(line: str) -> dict[str, str]:
     """One CSV line of the template as {column: value}."""
     (row,) = list(csv.reader([line])) or [[]]
+    if len(row) == len(FIELDS_BEFORE_EXIT_KEY):  # written before the template had the key
+        return dict(zip(FIELDS_BEFORE_EXIT_KEY, row, strict=True))
     if len(row) != len(FIELDS):
         raise MalformedCdrLine(f"{len(row)} columns, the template has {len(FIELDS)}")
     return dict(zip(FIELDS, row, strict=True))
@@ -141,10 +148,12 @@ def decode_line(fields: Mapping[str, str], offset: int, *, queue_domain: str) ->
         return facts
     left = _epoch(fields, "cc_queue_canceled_epoch") or _epoch(fields, "end_epoch")
     if left is not None:
+        cancel = fields.get("cc_cancel_reason", "")
+        reason, exit_key = (left_by_key(fields.get("cc_exit_key")) if cancel == EXIT_WITH_KEY
+                            else (CANCEL_REASONS.get(cancel), None))  # fmt: skip
         facts.append(QueueLeft(
-            key=f"cdr:{channel}:left", at=_at(left), **stay, queue=queue,
-            reason=CANCEL_REASONS.get(fields.get("cc_cancel_reason", "")),
-            wait_ms=max(0, left - joined) * 1000))  # fmt: skip
+            key=f"cdr:{channel}:left", at=_at(left), **stay, queue=queue, reason=reason,
+            wait_ms=max(0, left - joined) * 1000, exit_key=exit_key))  # fmt: skip
     return facts
 
 

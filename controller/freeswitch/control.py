@@ -42,6 +42,7 @@ from clinicall.controller.freeswitch.esl.errors import (
     EslNotConnected,
 )
 from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.controller.freeswitch.queue_wait import OFFER_UNASKED_KEY
 from clinicall.controller.port import (
     EngineRefused,
     EngineTimeout,
@@ -51,6 +52,7 @@ from clinicall.controller.port import (
     OriginateRequest,
     OriginateResult,
     OutcomeUnknown,
+    QueueEntryStatus,
     QueueMemberStatus,
     QueueStatus,
 )
@@ -331,7 +333,7 @@ class FreeswitchControl:
 
     async def queue_status(self) -> tuple[QueueStatus, ...]:
         """The clinic's queues (``<id>@clinicall``): their agents by tier, the members
-        waiting (``Waiting`` or ``Trying``) and the longest wait."""
+        waiting (``Waiting`` or ``Trying``) in mod_callcenter's order, and the longest wait."""
         action = "queue_status"
         listed = rows(await self._api(action, "callcenter_config queue list"))
         # the clinic's queues only (a stock config also has ``support@default``)
@@ -343,12 +345,13 @@ class FreeswitchControl:
             if not NAME.fullmatch(q):
                 continue
             agents = rows(await self._api(action, f"callcenter_config queue list agents {q}"))
-            waits = [max(0.0, now - float(m.get("joined_epoch") or now)) for m in members
-                     if m.get("queue") == q and m.get("state") in WAITING_MEMBER_STATES]
+            entries = waiting_entries(q, members, now)
             result.append(QueueStatus(
                 queue=neutral_queue(q),
                 members=tuple(_member_status(neutral_queue(q), a) for a in agents),
-                waiting=len(waits), longest_wait_s=max(waits, default=0.0)))  # fmt: skip
+                waiting=len(entries), longest_wait_s=max((e.wait_s for e in entries),
+                                                         default=0.0),
+                entries=entries))  # fmt: skip
         return tuple(result)
 
     # ---- calls -------------------------------------------------------------------------
@@ -366,11 +369,15 @@ class FreeswitchControl:
                         f"{variable} {value}")  # fmt: skip
 
     async def offer_callback(self, channel_id: str) -> None:
-        """Not wired: FreeSWITCH has no in-queue offer yet (no exit into an offer flow, and
-        ``queue_status`` lists no waiting callers to offer it to; docs/engines/freeswitch.md).
-        Refused before anything is sent."""
-        raise EngineRefused("offer_callback", "the in-queue callback offer is not wired on "
-                            "FreeSWITCH")  # fmt: skip
+        """The threshold offer: ``uuid_recv_dtmf <channel> A``, the key received on the
+        waiting caller's channel as if they had pressed it.  mod_callcenter ends the stay by
+        its exit key (``cc_exit_keys``, ``EXIT_WITH_KEY``, ``cc_exit_key=A``) and the
+        generated dialplan hands the caller to the offer over the outbound socket, as for the
+        patient's own ``1`` (docs/engines/freeswitch.md, "The in-queue callback offer").  A
+        caller who left meanwhile: EngineRefused (``-ERR no such channel``)."""
+        action = "offer_callback"
+        channel = _checked(action, "channel", channel_id)
+        await self._api(action, f"uuid_recv_dtmf {channel} {OFFER_UNASKED_KEY}")
 
     # ---- one place for the errors ------------------------------------------------------
 
@@ -405,6 +412,34 @@ class FreeswitchControl:
             raise EngineTimeout(action, f"no result within {timeout_s:g} s") from None
         except ValueError as error:
             raise EngineRefused(action, str(error)) from None
+
+
+def waiting_entries(queue: str, members: list[dict[str, str]],
+                    now: float) -> tuple[QueueEntryStatus, ...]:  # fmt: skip
+    """The callers waiting in ``queue`` from ``queue list members``, highest score first
+    (mod_callcenter's order).  ``channel_id`` is the member's channel (``session_uuid``),
+    ``wait_s`` the time since this stay began (``joined_epoch``: a rejoin restarts it, as
+    app_queue's wait does), the priority the IVR's ``cc_base_score`` less what
+    ``time-base-score=system`` added to it at the join (the seconds since the call was
+    answered, ``joined_epoch - system_epoch``).  A row with an epoch that is not a number is
+    left out."""
+    waiting: list[tuple[float, QueueEntryStatus]] = []
+    for m in members:
+        if m.get("queue") != queue or m.get("state") not in WAITING_MEMBER_STATES:
+            continue
+        try:
+            joined = float(m.get("joined_epoch") or "")
+            system = float(m.get("system_epoch") or joined)
+            base = float(m.get("base_score") or 0)
+        except ValueError:
+            continue
+        wait = max(0.0, now - joined)
+        priority = round((base - max(0.0, joined - system)) / SCORE_PER_PRIORITY)
+        entry = QueueEntryStatus(channel_id=m.get("session_uuid", ""), wait_s=wait,
+                                 priority=priority)  # fmt: skip
+        waiting.append((base + wait, entry))
+    waiting.sort(key=lambda scored: -scored[0])
+    return tuple(e for _, e in waiting)
 
 
 def _member_status(queue: str, agent: dict[str, str]) -> QueueMemberStatus:

@@ -82,7 +82,7 @@ from clinicall.controller.facts import (
 from clinicall.controller.freeswitch.control import ORIGINATE_KEY, call_id_for
 from clinicall.controller.freeswitch.esl.client import STATUS_EVENT
 from clinicall.controller.freeswitch.esl.message import EslEvent
-from clinicall.controller.freeswitch.queue_wait import WAIT_OVER_KEY
+from clinicall.controller.freeswitch.queue_wait import left_by_key
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ CANCEL_REASONS = {
     "BREAK_OUT": LeaveReason.ABANDON,  # the member's channel left the queue: hung up
     "TIMEOUT": LeaveReason.TIMEOUT,  # the queue's max-wait-time
     "NO_AGENT_TIMEOUT": LeaveReason.EMPTY,  # max-wait-time-with-no-agent
-    "EXIT_WITH_KEY": LeaveReason.EXIT_KEY,  # the route's wait timer's key: TIMEOUT (below)
+    "EXIT_WITH_KEY": LeaveReason.EXIT_KEY,  # the offer's keys; the wait timer's: TIMEOUT
 }
 #: The originate's channel variables (controller/freeswitch/control.py) → call data names
 #: (``controller.facts.CALL_DATA``), the same as Asterisk's.
@@ -343,8 +343,9 @@ class EslFactDecoder:
         if cause != "Cancel":
             raise Ignored  # Terminated: answered, told by QueueAnswered / QueueCompleted
         reason = CANCEL_REASONS.get(e.get("CC-Cancel-Reason", ""))
-        if reason is LeaveReason.EXIT_KEY and e.get("variable_cc_exit_key") == WAIT_OVER_KEY:
-            reason = LeaveReason.TIMEOUT  # the route's wait before overflow ran out
+        exit_key = None
+        if reason is LeaveReason.EXIT_KEY:  # the offer's key, or the route's wait ran out
+            reason, exit_key = left_by_key(e.get("variable_cc_exit_key", ""))
         joined, left = _opt_num(e, "CC-Member-Joined-Time"), _opt_num(e, "CC-Member-Leaving-Time")
         wait = None if joined is None or left is None else max(0, left - joined) * 1000
         return [
@@ -353,6 +354,7 @@ class EslFactDecoder:
                 queue=self._queue(e),
                 reason=reason,
                 wait_ms=wait,
+                exit_key=exit_key,
             )
         ]
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from clinicall.controller.facts import (
     CallRouted,
     ChannelOfCall,
@@ -16,7 +18,13 @@ from clinicall.controller.facts import (
     QueueJoined,
     QueueLeft,
 )
-from clinicall.controller.freeswitch.cdr import FIELDS, CdrRecord, decode_line, parse_line
+from clinicall.controller.freeswitch.cdr import (
+    FIELDS,
+    CdrRecord,
+    MalformedCdrLine,
+    decode_line,
+    parse_line,
+)
 
 ANSWERED = {
     "uuid": "u1", "caller_id_number": "0501234567", "destination_number": "+380441234567",
@@ -79,14 +87,32 @@ def test_an_abandoned_fallback_call_left_its_queue() -> None:
     assert (left.reason, left.wait_ms, left.at) == (LeaveReason.ABANDON, 7000, at(2012))
 
 
-def test_a_stay_left_by_the_routes_wait_timer_timed_out() -> None:
-    """The only exit key clinicall sets on FreeSWITCH is the route's wait timer's
-    (controller/freeswitch/queue_wait.py)."""
-    timed_out = {**ABANDONED, "cc_cancel_reason": "EXIT_WITH_KEY"}
-    facts = decode_line(parse_line(line(timed_out)), 0, queue_domain="clinicall")
+@pytest.mark.parametrize(("key", "reason", "kept"), [
+    ("D", LeaveReason.TIMEOUT, None),  # the route's wait timer (queue_wait.py)
+    ("1", LeaveReason.EXIT_KEY, "1"),  # the patient's offer key
+    ("A", LeaveReason.EXIT_KEY, "A"),  # the threshold offer's key
+])  # fmt: skip
+def test_a_stay_left_by_key_is_told_by_the_key(key: str, reason: LeaveReason,
+                                               kept: str | None) -> None:  # fmt: skip
+    left_by_key = {**ABANDONED, "cc_cancel_reason": "EXIT_WITH_KEY", "cc_exit_key": key}
+    facts = decode_line(parse_line(line(left_by_key)), 0, queue_domain="clinicall")
     left = facts[-1]
     assert isinstance(left, QueueLeft)
-    assert (left.reason, left.wait_ms) == (LeaveReason.TIMEOUT, 7000)
+    assert (left.reason, left.exit_key, left.wait_ms) == (reason, kept, 7000)
+
+
+def test_a_line_of_the_template_before_the_exit_key_still_reads() -> None:
+    """A file written before ``cc_exit_key`` joined the template (one column fewer): its
+    only exit key was the route's wait timer's, so a stay left by key timed out."""
+    timed_out = {**ABANDONED, "cc_cancel_reason": "EXIT_WITH_KEY"}
+    older = ",".join(f'"{timed_out.get(name, "")}"' for name in FIELDS[:-1])
+    assert FIELDS[-1] == "cc_exit_key"
+    facts = decode_line(parse_line(older), 0, queue_domain="clinicall")
+    left = facts[-1]
+    assert isinstance(left, QueueLeft)
+    assert (left.reason, left.exit_key, left.wait_ms) == (LeaveReason.TIMEOUT, None, 7000)
+    with pytest.raises(MalformedCdrLine):
+        parse_line(",".join(['""'] * (len(FIELDS) - 2)))
 
 
 def test_a_call_the_ivr_ended_is_only_its_call() -> None:

@@ -25,9 +25,19 @@ pediatrics@clinicall|ring-all|60
 support@default|longest-idle-agent|0
 +OK
 """
-MEMBERS = """queue|uuid|session_uuid|cid_number|joined_epoch|state|score
-pediatrics@clinicall|m1|s1|0501110001|1000|Waiting|60
-pediatrics@clinicall|m2|s2|0501110002|1030|Answered|30
+MEMBERS = """queue|uuid|session_uuid|cid_number|system_epoch|joined_epoch|base_score|state|score
+pediatrics@clinicall|m1|s1|0501110001|990|1000|10|Waiting|100
+pediatrics@clinicall|m2|s2|0501110002|1020|1030|10|Answered|70
++OK
+"""
+#: Three waiting callers: m3 joined last at priority 1 (its base score holds 3600 and the 40 s
+#: between its call's answer and its join, ``time-base-score=system``); m5's row is torn.
+WAITING = """queue|uuid|session_uuid|system_epoch|joined_epoch|base_score|state|score
+pediatrics@clinicall|m1|s1|990|1000|10|Waiting|100
+pediatrics@clinicall|m2|s2|1000|1010|10|Trying|90
+pediatrics@clinicall|m3|s3|1020|1060|3640|Waiting|3670
+therapy@clinicall|m4|s4|1000|1000|0|Waiting|90
+pediatrics@clinicall|m5|s5|x|y|0|Waiting|0
 +OK
 """
 AGENTS = """name|status|state|calls_answered
@@ -63,6 +73,7 @@ async def test_queue_status_reads_the_clinics_queues_agents_and_waiting_members(
                        "callcenter_config queue list agents pediatrics@clinicall": AGENTS})
     (status,) = await FreeswitchControl(esl, clock=lambda: 1090.0).queue_status()
     assert (status.queue, status.waiting, status.longest_wait_s) == ("pediatrics", 1, 90.0)
+    assert [(e.channel_id, e.wait_s, e.priority) for e in status.entries] == [("s1", 90.0, 0)]
     assert [(m.member, m.state, m.paused, m.calls_taken) for m in status.members] == [
         ("op101", MemberState.IDLE, True, 2), ("op103", MemberState.IN_CALL, False, 5),
         ("op104", MemberState.OFFLINE, False, 0)]  # fmt: skip
@@ -92,12 +103,34 @@ async def test_names_that_are_not_names_are_refused_unsent() -> None:
     assert esl.sent == []
 
 
-async def test_the_in_queue_offer_is_refused_before_anything_is_sent() -> None:
-    """Not wired on FreeSWITCH (docs/engines/freeswitch.md, "Gaps")."""
-    esl = ScriptedEsl({})
-    with pytest.raises(EngineRefused, match="not wired"):
-        await FreeswitchControl(esl).offer_callback("uuid")
-    assert esl.sent == []
+async def test_the_waiting_callers_are_listed_in_mod_callcenters_order_with_their_priority(
+) -> None:  # fmt: skip
+    """The entries are the members waiting or being offered, highest score first; the wait
+    is this stay's (since ``joined_epoch``), the priority the IVR's share of the base score."""
+    esl = ScriptedEsl({"callcenter_config queue list": QUEUES,
+                       "callcenter_config queue list members": WAITING,
+                       "callcenter_config queue list agents pediatrics@clinicall": AGENTS})
+    (status,) = await FreeswitchControl(esl, clock=lambda: 1090.0).queue_status()
+    assert [(e.channel_id, e.wait_s, e.priority) for e in status.entries] == [
+        ("s3", 30.0, 1), ("s1", 90.0, 0), ("s2", 80.0, 0)]
+    assert (status.waiting, status.longest_wait_s) == (3, 90.0)
+
+
+async def test_the_threshold_offer_is_the_unasked_key_received_on_the_waiting_channel(
+) -> None:  # fmt: skip
+    """``A`` received on the member's channel: mod_callcenter's exit key into the offer
+    (docs/engines/freeswitch.md, "The in-queue callback offer"); a caller gone meanwhile is
+    the engine's refusal, and a channel id that is not a name is refused unsent."""
+    esl = ScriptedEsl({"uuid_recv_dtmf gone A": "-ERR no such channel\n"})
+    control = FreeswitchControl(esl, deadline_s=2)
+    await control.offer_callback("5b0c05f3-da95-4b07-b51c-dc98c73eb7eb")
+    with pytest.raises(EngineRefused, match="no such channel"):
+        await control.offer_callback("gone")
+    with pytest.raises(EngineRefused):
+        await control.offer_callback("a b")
+    assert esl.sent == [
+        ("api", "uuid_recv_dtmf 5b0c05f3-da95-4b07-b51c-dc98c73eb7eb A", 2),
+        ("api", "uuid_recv_dtmf gone A", 2)]
 
 
 async def test_errors_become_the_ports_errors() -> None:

@@ -197,17 +197,20 @@ def test_why_a_caller_left_unanswered(reason: str, expected: LeaveReason | None)
     assert fact.wait_ms is None
 
 
-@pytest.mark.parametrize(("key", "expected"), [("D", LeaveReason.TIMEOUT),
-                                               ("5", LeaveReason.EXIT_KEY)])
-def test_the_routes_wait_timer_key_is_a_timeout(key: str, expected: LeaveReason) -> None:
-    """The generated dialplan's wait timer presses D (controller/freeswitch/queue_wait.py);
-    CUSTOM events carry the channel's variables, so the key is known."""
+@pytest.mark.parametrize(("key", "expected", "kept"), [("D", LeaveReason.TIMEOUT, None),
+                                                       ("1", LeaveReason.EXIT_KEY, "1"),
+                                                       ("A", LeaveReason.EXIT_KEY, "A")])
+def test_the_routes_wait_timer_key_is_a_timeout_an_offer_key_an_exit_by_key(
+        key: str, expected: LeaveReason, kept: str | None) -> None:
+    """The generated dialplan's wait timer presses D, the offer's keys are 1 and A
+    (controller/freeswitch/queue_wait.py); CUSTOM events carry the channel's variables, so
+    the key is known, and an offer key is kept for the account as on Asterisk."""
     event = callcenter("member-queue-end", **{"CC-Queue": QUEUE, "CC-Cause": "Cancel",
                        "CC-Cancel-Reason": "EXIT_WITH_KEY", "variable_cc_exit_key": key,
                        "CC-Member-Session-UUID": MEMBER})  # fmt: skip
     (fact,) = EslFactDecoder().decode(event)
     assert isinstance(fact, QueueLeft)
-    assert fact.reason is expected
+    assert (fact.reason, fact.exit_key) == (expected, kept)
 
 
 def test_an_engine_shutdown_cuts_the_channel() -> None:
