@@ -6,6 +6,11 @@ from __future__ import annotations
 import re
 
 import aiohttp
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinicall.db.models import Call, Complaint, ComplaintRecording, Recording
+from clinicall.demo import COMPLAINANT, PATIENTS, DemoRun
 
 
 async def manager_replays(base: str, printed: str, rid: int) -> tuple[int, int, str, int]:
@@ -35,3 +40,36 @@ async def manager_replays(base: str, printed: str, rid: int) -> tuple[int, int, 
         async with http.get(audio) as response:
             assert response.status == 200
             return int(case["id"]), rid, response.content_type, len(await response.read())
+
+
+async def complaint_recording(session: AsyncSession, run: DemoRun, answered: int) -> int:
+    """The complaint case is on the complainant's call, with that call's imported recording,
+    and every answered call's recording is imported; returns the case's recording's id."""
+    case = await session.get(Complaint, run.complaint_id)
+    assert case is not None
+    call = await session.get(Call, case.call_id)
+    assert call is not None
+    assert call.call_key == run.traces[COMPLAINANT].call_key
+    [(recording_id, digest)] = (await session.execute(
+        select(Recording.id, Recording.sha256).join(
+            ComplaintRecording, ComplaintRecording.recording_id == Recording.id)
+        .where(ComplaintRecording.complaint_id == case.id))).all()  # fmt: skip
+    assert len(digest) == 64  # imported: its SHA-256 is set
+    stored = await session.scalar(select(func.count()).select_from(Recording)
+                                  .where(Recording.sha256 != ""))  # fmt: skip
+    assert stored == answered
+    return int(recording_id)
+
+
+def assert_replayed_and_printed(run: DemoRun, recording_id: int,
+                                replayed: list[tuple[int, int, str, int]], text: str) -> None:
+    """The manager replayed the case's recording in the console (the case listed, the browser
+    copy served), and the demo printed the URLs and users, never a patient's full number."""
+    assert replayed == [(run.complaint_id, recording_id, "audio/ogg", replayed[0][3])]
+    assert replayed[0][3] > 0
+    for page in ("/recordings (user demo)", "/wallboard", "/operator"):
+        assert page in text
+    assert "manager demo / " in text
+    for patient in PATIENTS:
+        assert patient.caller not in text
+        assert patient.caller[1:] not in text

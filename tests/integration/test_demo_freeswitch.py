@@ -18,22 +18,19 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from clinicall.db import create_engine, session_factory
 from clinicall.db.models import (
-    Call,
     Callback,
     CallbackAttempt,
-    Complaint,
     ComplaintRecording,
-    Recording,
 )
-from clinicall.demo import COMPLAINANT, PATIENTS, demo_clock
+from clinicall.demo import PATIENTS, demo_clock
 from clinicall.demo.freeswitch import run_freeswitch_demo
 from clinicall.settings.loader import load_config
 
-from .demo_console import manager_replays
+from .demo_console import assert_replayed_and_printed, complaint_recording, manager_replays
 from .freeswitch_common import FREESWITCH_EXAMPLE
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
@@ -118,30 +115,8 @@ async def test_the_freeswitch_demo_surveys_calls_back_records_and_opens_a_compla
             attempts = (await session.execute(
                 select(CallbackAttempt.agent, CallbackAttempt.outcome))).all()  # fmt: skip
             assert [tuple(a) for a in attempts] == [("op103", "answered")]
-            case = await session.get(Complaint, run.complaint_id)
-            assert case is not None
-            call = await session.get(Call, case.call_id)
-            assert call is not None
-            assert call.call_key == run.traces[COMPLAINANT].call_key
-            [(recording_id, digest)] = (await session.execute(
-                select(Recording.id, Recording.sha256).join(
-                    ComplaintRecording, ComplaintRecording.recording_id == Recording.id)
-                .where(ComplaintRecording.complaint_id == case.id))).all()  # fmt: skip
-            assert len(digest) == 64  # imported: its SHA-256 is set
-            stored = await session.scalar(select(func.count()).select_from(Recording)
-                                          .where(Recording.sha256 != ""))  # fmt: skip
-            assert stored == answered
+            recording_id = await complaint_recording(session, run, answered)
     finally:
         await engine.dispose()
 
-    # The manager replayed it in the console: the case listed, the browser copy served.
-    assert replayed == [(run.complaint_id, recording_id, "audio/ogg", replayed[0][3])]
-    assert replayed[0][3] > 0
-
-    # What it printed: the URLs, the users, never a patient's full number.
-    for page in ("/recordings (user demo)", "/wallboard", "/operator"):
-        assert page in text
-    assert "manager demo / " in text
-    for patient in PATIENTS:
-        assert patient.caller not in text
-        assert patient.caller[1:] not in text
+    assert_replayed_and_printed(run, recording_id, replayed, text)
