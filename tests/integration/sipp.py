@@ -222,25 +222,9 @@ class Registrar:
         xml = folder / f"registrar-{self.local_port}.xml"
         xml.write_text(registrar_scenario(username=username, contact_user=contact_user,
                                           contact_tail=contact_tail))  # fmt: skip
-        proc = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             "sipp", "-sf", str(xml), "-i", self.local_ip, "-p", str(self.local_port),
             "-m", "1", "-aa", "-nostdin", "-timeout", str(int(limit_s)), "-trace_err",
             "-error_file", str(folder / f"registrar-{self.local_port}.err"),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, cwd=folder)
-        # A REGISTER sent before SIPp has bound its socket meets a closed port, and the PBX
-        # then waits its retry interval (60 s): hand the registrar over only once it listens.
-        async with asyncio.timeout(30):
-            while not await asyncio.to_thread(udp_bound, self.local_ip, self.local_port):
-                if proc.returncode is not None:
-                    out = await proc.stdout.read() if proc.stdout else b""
-                    raise RuntimeError(f"SIPp's registrar ended at start: {out[-500:]!r}")
-                await asyncio.sleep(0.02)  # the kernel gives no signal for another's bind
-        return proc
-
-
-def udp_bound(ip: str, port: int) -> bool:
-    """Whether a UDP socket of any process is bound to ``ip:port`` (``/proc/net/udp``)."""
-    wanted = f"{socket.inet_aton(ip)[::-1].hex().upper()}:{port:04X}"
-    with open("/proc/net/udp", encoding="ascii") as table:
-        return any(line.split()[1] == wanted for line in list(table)[1:])

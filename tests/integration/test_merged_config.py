@@ -212,18 +212,10 @@ async def test_a_registering_trunk_registers_with_its_line(
                               and m.get("Status") == "Registered")
     registrar = await sipp.Registrar(REGISTRAR_IP, REGISTRAR_PORT).start(
         tmp_path, username="clinic77", contact_user="380441234567")  # the first clinic number
-    exchange = asyncio.ensure_future(registrar.communicate())
     try:
-        async with asyncio.timeout(60):
-            # Asterisk does not always send on the first ask (in some runs the registrar then
-            # waited out the trunk's 60 s retry; why is not known): ask again every 10 s, as
-            # an administrator would, until the registrar has its registration
-            while not exchange.done():
-                await clinic.asterisk.rx("pjsip send register voip")
-                await asyncio.wait({exchange}, timeout=10)
-        out, _ = exchange.result()
+        await clinic.asterisk.rx("pjsip send register voip")
+        out, _ = await asyncio.wait_for(registrar.communicate(), 60)
     finally:
-        exchange.cancel()
         if registrar.returncode is None:
             registrar.kill()
             await registrar.wait()
