@@ -9,6 +9,7 @@ import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinicall.db import create_engine, session_factory
 from clinicall.db.models import Call, Complaint, ComplaintRecording, Recording
 from clinicall.demo import COMPLAINANT, PATIENTS, DemoRun
 
@@ -40,6 +41,19 @@ async def manager_replays(base: str, printed: str, rid: int) -> tuple[int, int, 
         async with http.get(audio) as response:
             assert response.status == 200
             return int(case["id"]), rid, response.content_type, len(await response.read())
+
+
+async def manager_replays_the_case(db_url: str, base: str, printed: str
+                                   ) -> tuple[int, int, str, int]:  # fmt: skip
+    """:func:`manager_replays` on the recording of the complaint case in the demo's store."""
+    engine = create_engine(db_url)
+    try:
+        async with session_factory(engine)() as session:
+            rid = await session.scalar(select(ComplaintRecording.recording_id))
+    finally:
+        await engine.dispose()
+    assert rid is not None
+    return await manager_replays(base, printed, rid)
 
 
 async def complaint_recording(session: AsyncSession, run: DemoRun, answered: int) -> int:

@@ -14,14 +14,16 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import ComplaintRecording
 from clinicall.demo import PATIENTS, demo_clock, run_demo
 from clinicall.settings.loader import load_config
 
-from .demo_console import assert_replayed_and_printed, complaint_recording, manager_replays
+from .demo_console import (
+    assert_replayed_and_printed,
+    complaint_recording,
+    manager_replays_the_case,
+)
 from .scenario import EXAMPLE
 
 pytestmark = pytest.mark.asyncio
@@ -40,14 +42,7 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
     replayed: list[tuple[int, int, str, int]] = []
 
     async def replay(base: str) -> None:
-        engine = create_engine(url)
-        try:
-            async with session_factory(engine)() as session:
-                rid = await session.scalar(select(ComplaintRecording.recording_id))
-        finally:
-            await engine.dispose()
-        assert rid is not None
-        replayed.append(await manager_replays(base, "\n".join(printed), rid))
+        replayed.append(await manager_replays_the_case(url, base, "\n".join(printed)))
 
     async with asyncio.timeout(DEMO_LIMIT_S):
         run = await run_demo(config, out=printed.append, now=clock, db_url=url,

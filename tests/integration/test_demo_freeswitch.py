@@ -24,13 +24,16 @@ from clinicall.db import create_engine, session_factory
 from clinicall.db.models import (
     Callback,
     CallbackAttempt,
-    ComplaintRecording,
 )
 from clinicall.demo import PATIENTS, demo_clock
 from clinicall.demo.freeswitch import run_freeswitch_demo
 from clinicall.settings.loader import load_config
 
-from .demo_console import assert_replayed_and_printed, complaint_recording, manager_replays
+from .demo_console import (
+    assert_replayed_and_printed,
+    complaint_recording,
+    manager_replays_the_case,
+)
 from .freeswitch_common import FREESWITCH_EXAMPLE
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
@@ -62,14 +65,7 @@ async def test_the_freeswitch_demo_surveys_calls_back_records_and_opens_a_compla
     replayed: list[tuple[int, int, str, int]] = []
 
     async def replay(base: str) -> None:
-        engine = create_engine(url)
-        try:
-            async with session_factory(engine)() as session:
-                rid = await session.scalar(select(ComplaintRecording.recording_id))
-        finally:
-            await engine.dispose()
-        assert rid is not None
-        replayed.append(await manager_replays(base, "\n".join(printed), rid))
+        replayed.append(await manager_replays_the_case(url, base, "\n".join(printed)))
 
     started = time.monotonic()
     async with asyncio.timeout(DEMO_LIMIT_S):
