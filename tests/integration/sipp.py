@@ -49,7 +49,7 @@ def available() -> str | None:
     return None
 
 
-_INVITE = """INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+_INVITE = """INVITE sip:[service]@[remote_ip]:[remote_port]{params} SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: "Patient" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>
@@ -71,7 +71,7 @@ a=rtpmap:101 telephone-event/8000
 a=fmtp:101 0-16
 a=sendrecv
 """
-_ACK = """ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+_ACK = """ACK sip:[service]@[remote_ip]:[remote_port]{params} SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: "Patient" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
@@ -94,11 +94,12 @@ Content-Length: 0
 
 
 def scenario(*, caller: str, keys: str, first_key_ms: int, between_ms: int,
-             password: str | None = None) -> str:
+             password: str | None = None, uri_params: str = "") -> str:
     """The call's SIPp XML: INVITE, ACK, keys, then the PBX's BYE (within a minute) answered.
 
     ``password``: the caller is a phone that logs in: the first INVITE is challenged (401)
-    and sent again with its digest answer, as user ``caller``.
+    and sent again with its digest answer, as user ``caller``.  ``uri_params`` end the
+    request URI (a provider's ``;line=…`` calling back on a registered line).
 
     A key may be pressed once per call: each pcap carries fixed RTP timestamps, and a second
     event with the same timestamp is, by RFC 4733, the same key press (Asterisk drops it).
@@ -106,7 +107,8 @@ def scenario(*, caller: str, keys: str, first_key_ms: int, between_ms: int,
     if len(set(keys)) != len(keys):
         raise ValueError(f"each key once per call (RFC 4733 timestamps repeat): {keys!r}")
     def cdata(text: str, cseq: int = 1, auth: str = "") -> str:
-        return "<![CDATA[\n" + text.format(caller=caller, cseq=cseq, auth=auth) + "]]>"
+        return "<![CDATA[\n" + text.format(caller=caller, cseq=cseq, auth=auth,
+                                            params=uri_params) + "]]>"
     steps = [f'<send retrans="500">{cdata(_INVITE)}</send>',
              '<recv response="100" optional="true"/>']
     cseq = 1
@@ -140,13 +142,15 @@ class SipCall:
     number: str
     caller: str = "380501112233"
     password: str | None = None  # a phone that logs in (its user name is ``caller``)
+    uri_params: str = ""  # after the request URI's host and port, e.g. ";line=abc"
 
     async def run(self, folder: Path, *, keys: str = "", first_key_ms: int = 2500,
                   between_ms: int = 1500, limit_s: float = 90.0) -> tuple[int, str]:
         """SIPp's exit code (0: every step happened) and its output."""
         xml = folder / f"call-{self.local_ip}-{self.local_port}.xml"
         xml.write_text(scenario(caller=self.caller, keys=keys, first_key_ms=first_key_ms,
-                                between_ms=between_ms, password=self.password))
+                                between_ms=between_ms, password=self.password,
+                                uri_params=self.uri_params))
         proc = await asyncio.create_subprocess_exec(
             "sipp", f"127.0.0.1:{self.pbx_port}", "-sf", str(xml), "-s", self.number,
             "-i", self.local_ip, "-p", str(self.local_port), "-mi", self.local_ip,
@@ -193,18 +197,20 @@ Content-Length: 0
 def registrar_scenario(*, username: str, contact_user: str, contact_tail: str = ";line=") -> str:
     """A provider's registrar: challenge the first REGISTER, then accept one that answers
     the challenge as ``username`` and whose Contact is ``contact_user`` with ``contact_tail``
-    among its parameters (Asterisk's ``line``, a sofia gateway's ``gw=<name>``)."""
+    among its parameters (Asterisk's ``line``, a sofia gateway's ``gw=<name>``).  The Contact
+    is logged (``Registrar.contact``): the provider calls back on it."""
     def cdata(text: str) -> str:
         return "<![CDATA[\n" + text + "]]>"
     def must_match(regexp: str, name: str) -> str:
-        return (f"<action><ereg regexp={quoteattr(regexp)} search_in=\"msg\" check_it=\"true\" "
-                f"assign_to=\"{name}\"/></action>")
-    contact = must_match(f"Contact: <sip:{contact_user}@[^>]*{contact_tail}", "contact")
+        return (f"<ereg regexp={quoteattr(regexp)} search_in=\"msg\" check_it=\"true\" "
+                f"assign_to=\"{name}\"/>")
+    contact = must_match(f"Contact: <sip:{contact_user}@[^>]*{contact_tail}[^>]*>", "contact")
     auth = must_match(f'Authorization: Digest username="{username}"', "auth")
     return ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<scenario name="registrar">\n'
-            f'<recv request="REGISTER">{contact}</recv>\n'
+            f'<recv request="REGISTER"><action>{contact}</action></recv>\n'
             f"<send>{cdata(_CHALLENGE)}</send>\n"
-            f'<recv request="REGISTER">{auth}</recv>\n'
+            f'<recv request="REGISTER"><action>{auth}<log message="[$contact]"/>'
+            "</action></recv>\n"
             f"<send>{cdata(_REGISTERED)}</send>\n"
             '<Reference variables="contact,auth"/>\n</scenario>\n')
 
@@ -226,5 +232,13 @@ class Registrar:
             "sipp", "-sf", str(xml), "-i", self.local_ip, "-p", str(self.local_port),
             "-m", "1", "-aa", "-nostdin", "-timeout", str(int(limit_s)), "-trace_err",
             "-error_file", str(folder / f"registrar-{self.local_port}.err"),
+            "-trace_logs", "-log_file", str(self.log(folder)),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, cwd=folder)
+
+    def log(self, folder: Path) -> Path:
+        return folder / f"registrar-{self.local_port}.log"
+
+    def contact(self, folder: Path) -> str:
+        """The Contact header of the registration it accepted (once it has exited 0)."""
+        return self.log(folder).read_text(errors="replace").strip()

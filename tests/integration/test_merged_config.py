@@ -4,10 +4,11 @@ The clinic's own files (a trunk endpoint of theirs, a voicemail context, an outs
 for operators) include the generated ``clinicall_*.conf`` files exactly as the printed
 instructions say.  A SIP patient arrives through the generated IP-matched trunk endpoint
 (SIPp, keys as RFC 4733 events) and reaches a specialty queue; the registering trunk registers
-with a provider that challenges it; an operator's phone on the trunk's own address is still
-the operator's and dials out through the clinic's context; the clinic's own trunk still reaches
-their voicemail; generating again changes nothing.  Every assertion is on what Asterisk
-reported (or on SIPp's scripted exchange succeeding).
+with a provider that challenges it, and the provider's call on the registered line (from an
+address no ``identify`` matches) reaches a queue; an operator's phone on the trunk's own
+address is still the operator's and dials out through the clinic's context; the clinic's own
+trunk still reaches their voicemail; generating again changes nothing.  Every assertion is on
+what Asterisk reported (or on SIPp's scripted exchange succeeding).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,13 +41,19 @@ from .scenario import ENGLISH_NUMBER, EXAMPLE, Clock
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TRUNK_IP, OWN_TRUNK_IP, REGISTRAR_IP = "127.0.0.2", "127.0.0.3", "127.0.0.4"
-SIPP_PORT, OWN_SIPP_PORT, REGISTRAR_PORT, PHONE_PORT = free_ports(4, socket.SOCK_DGRAM)
+#: The provider's other server, which calls in on the registered line: no identify matches it.
+LINE_CALLER_IP = "127.0.0.5"
+SIPP_PORT, OWN_SIPP_PORT, REGISTRAR_PORT, PHONE_PORT, LINE_SIPP_PORT = free_ports(
+    5, socket.SOCK_DGRAM)
+CLINIC_NUMBER = "380441234567"  # the example clinic's first number, the registration's contact
+REGISTRAR = sipp.Registrar(REGISTRAR_IP, REGISTRAR_PORT)
 REGISTERING = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
                     username="clinic77", password="pw-77-provider")
 #: How long the registrar waits for Asterisk to boot and register.
 REGISTRAR_LIMIT_S = 120
 #: SIPp's RTP ports (it takes the next ones up too).
 SIPP_MEDIA, OWN_SIPP_MEDIA, PHONE_MEDIA = (sipp.free_media_port() for _ in range(3))
+LINE_SIPP_MEDIA = sipp.free_media_port(LINE_CALLER_IP)
 
 OWN_EXTENSIONS = """[general]
 static = yes
@@ -141,19 +149,27 @@ def skip_without_sipp() -> None:
         pytest.fail(f"the SIP proof needs SIPp: {reason}", pytrace=False)
 
 
+@dataclass(frozen=True)
+class Provider:
+    """The provider's registrar process and the folder where it logs the Contact it accepted."""
+
+    process: asyncio.subprocess.Process
+    folder: Path
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def registrar(
     tmp_path_factory: pytest.TempPathFactory, skip_without_sipp: None,
-) -> AsyncIterator[asyncio.subprocess.Process]:
+) -> AsyncIterator[Provider]:
     """The provider's registrar, listening before Asterisk boots, as a provider's is: the
     REGISTER that Asterisk sends as it starts is the one answered.  (Started after the boot, it
     raced that first attempt, sent to a closed port: in 1 of 12 module runs, and whenever the
     test ran alone, no REGISTER reached it, even when asked for with `pjsip send register`.)"""
-    process = await sipp.Registrar(REGISTRAR_IP, REGISTRAR_PORT).start(
-        tmp_path_factory.mktemp("registrar"), username="clinic77",
-        contact_user="380441234567", limit_s=REGISTRAR_LIMIT_S)  # the first clinic number
+    folder = tmp_path_factory.mktemp("registrar")
+    process = await REGISTRAR.start(folder, username="clinic77", contact_user=CLINIC_NUMBER,
+                                    limit_s=REGISTRAR_LIMIT_S)  # fmt: skip
     try:
-        yield process
+        yield Provider(process, folder)
     finally:
         if process.returncode is None:
             process.kill()
@@ -162,7 +178,7 @@ async def registrar(
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def clinic(
-    asterisk_root: Path, registrar: asyncio.subprocess.Process,
+    asterisk_root: Path, registrar: Provider,
 ) -> AsyncIterator[SimulatedClinic]:
     ports = EnginePorts.pick()
     config = clinic_config(ports)
@@ -230,12 +246,12 @@ async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
 
 
 async def test_a_registering_trunk_registers_with_its_line(
-    clinic: SimulatedClinic, events: Events, registrar: asyncio.subprocess.Process,
+    clinic: SimulatedClinic, events: Events, registrar: Provider,
 ) -> None:
     registered = events.first(lambda m: m.get("Event") == "Registry"
                               and m.get("Status") == "Registered")
-    out, _ = await asyncio.wait_for(registrar.communicate(), REGISTRAR_LIMIT_S)
-    assert registrar.returncode == 0, out.decode(errors="replace")[-2000:]
+    out, _ = await asyncio.wait_for(registrar.process.communicate(), REGISTRAR_LIMIT_S)
+    assert registrar.process.returncode == 0, out.decode(errors="replace")[-2000:]
     # The Registry event may have come before this module's handler was added: Asterisk's own
     # list then says so (the handler is in place first, so a later event is not missed either).
     server = f"sip:{REGISTRAR_IP}:{REGISTRAR_PORT}"
@@ -245,6 +261,33 @@ async def test_a_registering_trunk_registers_with_its_line(
         assert listed[1] == server
     else:
         assert (await asyncio.wait_for(registered, 10))["Domain"] == server
+
+
+async def test_the_provider_calls_in_on_the_registered_line_and_reaches_a_specialty_queue(
+    clinic: SimulatedClinic, events: Events, controller: Controller, registrar: Provider,
+    tmp_path: Path,
+) -> None:
+    """A call from the provider, from an address no ``identify`` matches, with the ``line``
+    of the Contact that Asterisk registered in its request URI: the line names the trunk's
+    endpoint, and the patient goes through the IVR into the queue as through an IP-matched
+    trunk."""
+    await asyncio.wait_for(registrar.process.wait(), REGISTRAR_LIMIT_S)
+    assert registrar.process.returncode == 0
+    contact = REGISTRAR.contact(registrar.folder)
+    line = re.search(r";line=([^;>]+)", contact)
+    assert line, contact
+    joined = events.first(lambda m: m.get("Event") == "QueueCallerJoin"
+                          and m.get("Queue") == "gynecology"
+                          and m.get("Channel", "").startswith("PJSIP/voip-"))
+    call = sipp.SipCall(LINE_CALLER_IP, LINE_SIPP_PORT, LINE_SIPP_MEDIA,
+                        clinic.asterisk.sip_port or 0, ENGLISH_NUMBER.removeprefix("+"),
+                        uri_params=f";line={line[1]}")  # the dialled number, on the line
+    code, output = await call.run(tmp_path, keys="12")  # main:1 appointments, 2 gynecology
+    assert code == 0, output
+    channel = (await asyncio.wait_for(joined, 5))["Channel"]
+    path = events.first(lambda m: m.get("Event") == "VarSet" and m.get("Channel") == channel
+                        and m.get("Variable") == "CLINICALL_PATH")
+    assert (await asyncio.wait_for(path, 1))["Value"] == "main:1/appointments:2"
 
 
 async def test_the_clinics_own_trunk_still_reaches_its_voicemail(
