@@ -1,8 +1,8 @@
 """A registering trunk on the real FreeSWITCH 1.10.12: the generated sofia gateway registers
 with the provider's registrar (SIPp, which challenges the first REGISTER and accepts the one
-that answers it as the trunk's user, with the clinic number as the Contact's user), and
-FreeSWITCH reports the gateway registered (the Asterisk counterpart:
-test_merged_config.py's registering trunk)."""
+that answers it as the trunk's user, with the clinic number as the Contact's user),
+FreeSWITCH reports the gateway registered, and the provider's call to that user reaches
+clinicall's socket (the Asterisk counterpart: test_merged_config.py's registering trunk)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.freeswitch_config.dialplan import CONTEXT
+from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.sandbox.ports import free_ports
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import Trunk
@@ -24,7 +26,8 @@ from .freeswitch_common import FREESWITCH_EXAMPLE, FreeswitchFactory
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
 REGISTRAR_IP = "127.0.0.4"
-(REGISTRAR_PORT,) = free_ports(1, socket.SOCK_DGRAM)
+REGISTRAR_PORT, CALL_PORT = free_ports(2, socket.SOCK_DGRAM)
+PATIENT = "380501112233"
 GATEWAY_STATE = "sofia::gateway_state"
 
 
@@ -74,3 +77,36 @@ async def test_a_registering_trunk_registers_as_a_sofia_gateway(
             await esl.close()
         status = await fs.api("sofia status gateway voip")
         assert "REGED" in status, status
+        await _the_provider_calls_the_registered_user(fs, contact_user, tmp_path)
+
+
+async def _the_provider_calls_the_registered_user(
+        fs: FreeswitchSandbox, contact_user: str, folder: Path) -> None:  # fmt: skip
+    """The provider, from its address, calls the user the gateway registered: the call is let
+    in without a challenge, into ``public``, which sends a clinic number on to clinicall's
+    context and its outbound socket."""
+    assert fs.esl_port is not None
+    handed: asyncio.Future[EslEvent] = asyncio.get_running_loop().create_future()
+
+    def on_event(event: EslEvent) -> None:
+        if (event.get("Application") == "socket" and not handed.done()
+                and event.get("Caller-Caller-ID-Number") == PATIENT):
+            handed.set_result(event)
+
+    esl = EslClient(fs.esl_host, fs.esl_port, fs.esl_password, events=("CHANNEL_EXECUTE",))
+    esl.add_handler(on_event)
+    await esl.start()
+    try:
+        call = sipp.SipCall(REGISTRAR_IP, CALL_PORT, sipp.free_media_port(REGISTRAR_IP),
+                            fs.sip_port, contact_user, caller=PATIENT)
+        placed = asyncio.create_task(call.run(folder, first_key_ms=0, limit_s=60))
+        try:
+            event = await asyncio.wait_for(handed, 30)
+        finally:
+            await fs.api("hupall NORMAL_CLEARING")  # the controller is not running here
+            code, output = await placed
+        assert code == 0, output
+        assert event["Caller-Context"] == CONTEXT  # from public, for a clinic number
+        assert event["Caller-Destination-Number"] == f"+{contact_user}"  # the clinic number
+    finally:
+        await esl.close()
