@@ -71,8 +71,9 @@ class ScriptedControl:
     originates that end as scripted (by default: answered).  ``hold``: originates wait for
     this event before they end (an originate "in flight")."""
 
-    def __init__(self, members: int = 1) -> None:
-        self.members = [QueueMemberStatus(QUEUE, f"Local/op{i}@ops", f"op{i}", MemberState.IDLE,
+    def __init__(self, members: int = 1, queue: str = QUEUE) -> None:
+        self.queue = queue
+        self.members = [QueueMemberStatus(queue, f"Local/op{i}@ops", f"op{i}", MemberState.IDLE,
                                           paused=False) for i in range(1, members + 1)]
         self.entries: list[QueueEntryStatus] = []
         self.sent: list[OriginateRequest] = []
@@ -98,7 +99,7 @@ class ScriptedControl:
 
     async def queue_status(self) -> tuple[QueueStatus, ...]:
         longest = max((e.wait_s for e in self.entries), default=0.0)
-        return (QueueStatus(QUEUE, tuple(self.members), len(self.entries), longest,
+        return (QueueStatus(self.queue, tuple(self.members), len(self.entries), longest,
                             tuple(self.entries)),)  # fmt: skip
 
     async def queue_member_add(self, queue: str, member: str, *, name: str = "",
@@ -124,6 +125,20 @@ class ScriptedControl:
 
     async def offer_callback(self, channel_id: str) -> None:
         self.offered.append(channel_id)
+
+
+async def write_ivr_miss(sessions: Sessions, key: str, at: datetime, *, caller: str = ANNA,
+                         outcome: IvrOutcome = IvrOutcome.AFTER_HOURS,
+                         cause: MissCause = MissCause.AFTER_HOURS) -> int:  # fmt: skip
+    """An inbound call that ended in the IVR, before any queue (after hours, by default)."""
+    async with sessions.begin() as session, StoreWriter(session) as writer:
+        call = Call(call_key=key, direction=Direction.INBOUND, caller=caller, started_at=at,
+                    ended_at=at + timedelta(seconds=30), ivr_outcome=outcome, missed=True,
+                    miss_cause=cause)  # fmt: skip
+        session.add(call)
+        writer.call_changed(Direction.INBOUND, caller, None, at)
+        await session.flush()
+        return call.id
 
 
 def scheduler(sessions: Sessions, control: ScriptedControl, clock: Callable[[], datetime],

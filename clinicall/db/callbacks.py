@@ -208,9 +208,13 @@ class CallbackStore:
                 Callback.phone == phone, Callback.state.in_(OPEN)))
             return [_job(row) for row in rows]
 
-    async def line(self, queue: str | None, now: datetime, *, limit: int) -> list[JobRow]:
-        """A queue's claimable jobs in line order (priority, then place), the first ``limit``."""
+    async def line(self, queue: str | None, now: datetime, *, limit: int,
+                   with_unqueued: bool = False) -> list[JobRow]:  # fmt: skip
+        """A queue's claimable jobs in line order (priority, then place), the first ``limit``;
+        ``with_unqueued``: the jobs with no queue too, in the same line (the front desk's)."""
         where = Callback.queue.is_(None) if queue is None else Callback.queue == queue
+        if with_unqueued:
+            where = or_(where, Callback.queue.is_(None))
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(Callback).where(where, IN_LINE, claimable(now))

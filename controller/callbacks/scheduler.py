@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,7 +56,7 @@ from clinicall.db.callbacks import UNKNOWN, AttemptRow, CallbackStore, JobRow, S
 from clinicall.db.models import CallbackReason
 from clinicall.privacy import mask_number
 from clinicall.routing.callback_order import Waiter, WaiterKind, callbacks_to_start
-from clinicall.routing.callback_policy import CallbackPolicy, policy_for
+from clinicall.routing.callback_policy import CallbackPolicy, policy_for, serving_queue
 from clinicall.routing.callback_retries import NO_WINDOW, AttemptOutcome, after_attempt
 from clinicall.routing.callback_schedule import earliest_call
 from clinicall.routing.hours import OpeningHours
@@ -129,6 +130,8 @@ class CallbackScheduler:
         self.call_id_for, self.clock, self.settings = call_id_for, clock, settings
         self.country_code = country_code
         self.hours = OpeningHours.from_config(config.hours, config.clinic.zone)
+        #: serves the jobs with no queue (``routing.callback_policy.serving_queue``)
+        self.front_desk = config.routes[config.ivr.fallback_route].queue
         self.appointments = AppointmentStore(store.sessions)
         self.timing = ReminderTiming.from_config(config.reminders)
         self._task: asyncio.Task[None] | None = None
@@ -188,7 +191,8 @@ class CallbackScheduler:
                              since=self.settings.intake_since, hours=self.hours)  # fmt: skip
         await self.store.settle_answered(now)
         reminded = await self._remind(now) if self.config.reminders.enabled else []
-        queues = await self.store.queues_due(now)
+        queues = sorted({serving_queue(q, self.front_desk)
+                         for q in await self.store.queues_due(now)})  # fmt: skip
         if not queues and not self._sweep_due:
             return reminded
         try:
@@ -196,15 +200,17 @@ class CallbackScheduler:
         except EngineError as error:
             log.warning("callbacks wait: no queue status (%s)", error)
             return []
-        in_flight = await self.store.in_flight(now)
+        in_flight: Counter[str] = Counter()
+        for queue, count in (await self.store.in_flight(now)).items():
+            in_flight[serving_queue(queue, self.front_desk)] += count
         # read after the statuses: an operator paused for an attempt begun meanwhile is in it
         reserved = await self.store.reserved_agents()
         self._sweep_due = False
         await self._release_stale(statuses.values(), reserved)
         claimed: list[int] = reminded
         for queue in queues:
-            claimed += await self._serve(queue, statuses.get(queue or ""), now,
-                                         in_flight.get(queue, 0), reserved)  # fmt: skip
+            claimed += await self._serve(queue, statuses.get(queue), now, in_flight[queue],
+                                         reserved)  # fmt: skip
         return claimed
 
     def _policy(self, job: JobRow) -> CallbackPolicy:
@@ -215,9 +221,10 @@ class CallbackScheduler:
         zone = patient_zone(job.phone, self.config.clinic.zone)
         return earliest_call(now, hours=self.hours, patient_zone=zone, policy=self._policy(job))
 
-    async def _serve(self, queue: str | None, status: QueueStatus | None, now: datetime,
+    async def _serve(self, queue: str, status: QueueStatus | None, now: datetime,
                      in_flight: int, reserved: set[str]) -> list[int]:  # fmt: skip
-        line = await self.store.line(queue, now, limit=self.settings.line_limit)
+        line = await self.store.line(queue, now, limit=self.settings.line_limit,
+                                     with_unqueued=queue == self.front_desk)
         unsettled = await self.store.open_attempts(j.id for j in line)
         ready: list[JobRow] = []
         for job in line:
@@ -307,7 +314,8 @@ class CallbackScheduler:
 
     async def _member(self, job: JobRow, member: str) -> QueueMemberStatus | None:
         """``member`` in the job's queue as the engine sees them now (None: not a member)."""
-        return next((m for s in await self.control.queue_status() if s.queue == (job.queue or "")
+        queue = serving_queue(job.queue, self.front_desk)
+        return next((m for s in await self.control.queue_status() if s.queue == queue
                      for m in s.members if m.member == member), None)  # fmt: skip
 
     async def _unreserve(self, member: str) -> None:
@@ -386,7 +394,8 @@ class CallbackScheduler:
         # the account keeps a call clinicall placed out of the inbound KPIs (docs/kpi.md)
         placed = {"purpose": REMINDER_PURPOSE if flow else CALLBACK_PURPOSE, "dialled": job.phone}
         request = OriginateRequest(
-            key=attempt.key, number=job.phone, queue=job.queue or "", priority=job.priority,
+            key=attempt.key, number=job.phone, queue=serving_queue(job.queue, self.front_desk),
+            priority=job.priority,
             caller_id=self.settings.caller_id,
             ring_timeout_s=ring_s if ring_s is not None else self.settings.ring_timeout_s,
             data={**(data if data is not None else self._whisper(job)), **placed}, agent=agent,

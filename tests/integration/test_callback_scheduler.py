@@ -22,6 +22,7 @@ from callback_fakes import (
     example_config,
     scheduler,
     write_call,
+    write_ivr_miss,
 )
 from sqlalchemy import select
 
@@ -284,6 +285,54 @@ async def test_a_call_missed_after_hours_waits_for_the_next_opening(db_sessions:
     assert await cbs.run_once() == [job.id]
     await cbs.attempts_done()
     assert len(control.sent) == 1
+
+
+async def test_a_call_missed_before_any_queue_is_called_back_by_the_front_desk(
+    db_sessions: Sessions,
+) -> None:
+    """After hours the IVR sends no one to a queue: the job has none, and at the next opening
+    it is served through the front desk (the fallback route's queue) and its operator."""
+    config = example_config()
+    front_desk = config.routes[config.ivr.fallback_route].queue
+    clock = Clock(TUESDAY_21_KYIV + timedelta(minutes=1))
+    control = ScriptedControl(queue=front_desk)
+    call = await write_ivr_miss(db_sessions, "late", TUESDAY_21_KYIV)
+    cbs = scheduler(db_sessions, control, clock, config)
+    assert await cbs.run_once() == []
+    [job] = await cbs.store.jobs()
+    assert (job.queue, job.origin_call_id, job.state) == (None, call, "pending")
+    clock.at = WEDNESDAY_OPENING
+    assert await cbs.run_once() == [job.id]
+    await cbs.attempts_done()
+    [request] = control.sent
+    assert (request.number, request.queue, request.agent) == (ANNA, front_desk, "Local/op1@ops")
+    assert (await cbs.store.job(job.id) or job).state == "done"
+
+
+async def test_a_job_with_no_queue_keeps_its_place_in_the_front_desks_line(
+    db_sessions: Sessions,
+) -> None:
+    """One front desk operator; a patient missed at the front desk in the morning (written
+    first) and one who called the evening before, after hours: the evening's is served
+    first (the earlier arrival), then the morning's."""
+    config = example_config()
+    front_desk = config.routes[config.ivr.fallback_route].queue
+    morning = WEDNESDAY_OPENING + timedelta(minutes=1)
+    clock = Clock(WEDNESDAY_OPENING + timedelta(minutes=20))
+    control = ScriptedControl(queue=front_desk)
+    await write_call(db_sessions, "desk", morning, caller="+380501111112", queue=front_desk)
+    await write_ivr_miss(db_sessions, "late", TUESDAY_21_KYIV)
+    cbs = scheduler(db_sessions, control, clock, config)
+    control.hold = asyncio.Event()
+    assert len(await cbs.run_once()) == 1
+    assert await cbs.run_once() == []  # the one operator is held by the first callback
+    control.hold.set()
+    await cbs.attempts_done()
+    control.hold = None
+    assert len(await cbs.run_once()) == 1
+    await cbs.attempts_done()
+    assert [r.number for r in control.sent] == [ANNA, "+380501111112"]
+    assert {job.queue for job in await cbs.store.jobs()} == {None, front_desk}
 
 
 async def test_a_patient_who_got_through_is_not_called_back(db_sessions: Sessions) -> None:
