@@ -28,7 +28,7 @@ import os
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,12 +182,15 @@ class CallObserver:
             await asyncio.wait(self._sends)
         await self.esl.close()
 
-    async def call(self, config: ClinicConfig, caller: str, digits: str = "", *,
-                   number: str | None = None) -> CallTrace:  # fmt: skip
+    async def call(self, config: ClinicConfig, caller: str, digits: str | Sequence[str] = "",
+                   *, number: str | None = None) -> CallTrace:  # fmt: skip
         """A patient calls the clinic (its first number unless ``number``) and presses one of
-        ``digits`` each time the IVR waits for a key (``-`` stays silent that time; ``w``,
-        the Asterisk simulation's pause, is skipped: here each key waits for its menu)."""
-        trace = CallTrace(str(uuid.uuid4()), caller, [d for d in digits if d != "w"])
+        ``digits`` each time the IVR waits for keys (``-`` stays silent that time; ``w``,
+        the Asterisk simulation's pause, is skipped: here each key waits for its menu).  A
+        sequence gives each wait's keys whole: ``["0", "0671234567#"]`` types a number at the
+        second wait."""
+        waits = [d for d in digits if d != "w"]
+        trace = CallTrace(str(uuid.uuid4()), caller, waits)
         self.calls[caller] = trace
         dialled = number or config.numbers[0].number
         out = await self.esl.bgapi(

@@ -18,18 +18,20 @@ keeps A's place (the instant A joined), and the account counts A's stay as an ex
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from clinicall.controller.callbacks.intake import OFFER_SETTLED
 from clinicall.controller.freeswitch.control import CALLBACK_SUBCLASS, call_id_for
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
-from clinicall.db.models import Call, QueueAttempt, WaitEstimate
+from clinicall.db.models import Call, QueueAttempt, SurveyAnswer, WaitEstimate
 from clinicall.ivr import prompts
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.settings import ClinicConfig, load_config
@@ -105,7 +107,8 @@ class Line:
                 await self.changed.wait()
 
 
-async def queued(c: Clinic, line: Line, caller: str, digits: str = "0") -> CallTrace:
+async def queued(c: Clinic, line: Line, caller: str,
+                 digits: str | Sequence[str] = "0") -> CallTrace:  # fmt: skip
     """A patient asks for the front desk; returns once they wait in its queue."""
     trace = await c.observer.call(c.config, caller, digits, number=ENGLISH_NUMBER)
     await line.until(lambda: bool(trace.clinic_leg) and trace.clinic_leg in line.started, 60)
@@ -114,10 +117,12 @@ async def queued(c: Clinic, line: Line, caller: str, digits: str = "0") -> CallT
 
 @asynccontextmanager
 async def offer_clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
-                       config: ClinicConfig, contact: str) -> AsyncIterator[tuple[Clinic, Line]]:
+                       config: ClinicConfig, contact: str,
+                       now: Callable[[], datetime] | None = None,
+                       ) -> AsyncIterator[tuple[Clinic, Line]]:  # fmt: skip
     """The clinic running (store, engine, account, controller, callback scheduler) with the
     operator on break, their phone ``contact``, and the test's own link."""
-    async with callback_clinic(make_freeswitch, tmp_path, name, config) as c:
+    async with callback_clinic(make_freeswitch, tmp_path, name, config, now) as c:
         assert c.parts.callbacks is not None  # callbacks.enabled: the scheduler runs
         for command in (f"agent set contact {OPERATOR} {contact}",
                         f"agent set status {OPERATOR} 'On Break'"):
@@ -198,12 +203,18 @@ async def test_a_patient_who_declines_goes_back_to_their_place_on_freeswitch(
     """Y, D and Z wait; D presses the offer key and lets the offer pass (silence declines):
     the dialplan puts D back into the queue, where ``time-base-score=system`` gives D the
     place their call's answer earned, ahead of Z; FreeSWITCH serves Y, D, Z.  The account
-    holds D's two stays: the exit by key, then the answered one; the call is not missed."""
-    async with offer_clinic(make_freeswitch, tmp_path, "offer-declined", _config(),
+    holds D's two stays: the exit by key, then the answered one; the call is not missed.  The
+    front desk asks every caller for the post-call survey: after the operator hangs up, D
+    answers it (CSAT 4, NPS 9), and the answers are D's call's, with the queue and operator."""
+    config = _config()
+    queues = {**config.queues, QUEUE: config.queues[QUEUE].model_copy(update={"survey": "always"})}
+    async with offer_clinic(make_freeswitch, tmp_path, "offer-declined",
+                            config.model_copy(update={"queues": queues}),
                             OPERATOR_CONTACT) as (c, line):  # fmt: skip
         assert c.parts.callbacks is not None
         y = await queued(c, line, "+380501230020")
-        d = await queued(c, line, "+380501230021")
+        # the menu's "0"; silence at the offer's question; then the survey's two questions
+        d = await queued(c, line, "+380501230021", "0-49")
         z = await queued(c, line, "+380501230022")
         assert (await c.observer.esl.api(f"uuid_send_dtmf {d.patient} 1")).startswith("+OK")
         await line.until(lambda: d.clinic_leg in line.ends, 30)  # left by the key ...
@@ -224,6 +235,71 @@ async def test_a_patient_who_declines_goes_back_to_their_place_on_freeswitch(
             call = await session.scalar(select(Call).where(Call.call_key == d.clinic_leg))
         assert call is not None
         assert not call.missed  # answered after the declined offer
+        await asyncio.wait_for(c.parts.controller.wait_surveyed(3), 30)  # Y, D and Z asked
+        await c.parts.controller.writes_done()
+        async with c.parts.sessions() as session:
+            answers = [tuple(r) for r in await session.execute(
+                select(SurveyAnswer.question, SurveyAnswer.score, SurveyAnswer.queue,
+                       SurveyAnswer.operator, SurveyAnswer.complete)
+                .where(SurveyAnswer.call_id == call.id).order_by(SurveyAnswer.question))]
+        assert answers == [("csat", 4, QUEUE, OPERATOR, True), ("nps", 9, QUEUE, OPERATOR, True)]
+        survey = [prompts.prompt_name("en", k) for k in (prompts.SURVEY_CSAT, prompts.SURVEY_NPS)]
+        assert d.prompts_played[-3:-1] == survey
+
+
+async def test_a_patient_types_another_number_and_a_refused_one_is_asked_again_on_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """In the offer N asks to be called on another number: an audiotex number (+380900…, a
+    blocked prefix) is refused with its prompt and asked for again; the mobile number typed
+    next, in the national form, is booked in E.164 at the instant N joined the queue."""
+    async with offer_clinic(make_freeswitch, tmp_path, "offer-typed", _config(),
+                            CONTACT) as (c, line):  # fmt: skip
+        assert c.parts.callbacks is not None
+        # the menu's "0"; the offer: 1 (call me back), 2 (another number); two numbers typed
+        n = await queued(c, line, "+380501230040", ["0", "1", "2", "0900123456#", "0671234567#"])
+        assert (await c.observer.esl.api(f"uuid_send_dtmf {n.patient} 1")).startswith("+OK")
+        await c.observer.finished(n, 90)  # confirmed, then hung up by the offer flow
+        asked = {prompts.prompt_name("en", k): k for k in (
+            prompts.CALLBACK_ENTER_NUMBER, prompts.CALLBACK_BAD_NUMBER, prompts.CALLBACK_CONFIRMED)}
+        assert [asked[p] for p in n.prompts_played if p in asked] == [
+            prompts.CALLBACK_ENTER_NUMBER, prompts.CALLBACK_BAD_NUMBER,
+            prompts.CALLBACK_ENTER_NUMBER, prompts.CALLBACK_CONFIRMED]
+        await line.until(lambda: n.clinic_leg in line.ends, 30)
+        [job] = await c.parts.callbacks.store.jobs()
+        assert (job.phone, job.queue, job.reason, job.state) == ("+380671234567", QUEUE,
+                                                                 "requested", "pending")
+        assert job.arrived_at.timestamp() == int(line.ends[n.clinic_leg]["CC-Member-Joined-Time"])
+
+
+@pytest.mark.timeout(OFFER_SETTLED.total_seconds() + 180)
+async def test_a_patient_who_hangs_up_during_the_offer_is_called_back_on_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """H presses the offer key and hangs up while the offer asks, booking nothing: H waited
+    and reached no one, so the call is returned like an abandon (docs/callbacks.md, "Missed
+    calls"): the intake makes a missed-call job once the offer surely ended (``OFFER_SETTLED``
+    after the call, on the controller's real clock), and the scheduler calls H back."""
+    async with offer_clinic(make_freeswitch, tmp_path, "offer-hangup", _config(), CONTACT,
+                            now=lambda: datetime.now(UTC)) as (c, line):  # fmt: skip
+        assert c.parts.callbacks is not None
+        h = await queued(c, line, "+380501230050")
+        asked = asyncio.Event()
+        h.on_menu = lambda trace: asked.set()  # the next wait for keys: the offer's question
+        assert (await c.observer.esl.api(f"uuid_send_dtmf {h.patient} 1")).startswith("+OK")
+        await asyncio.wait_for(asked.wait(), 30)
+        assert prompts.prompt_name("en", prompts.CALLBACK_OFFER) in h.prompts_played
+        await c.observer.hang_up(h)
+        await c.observer.finished(h, 30)
+        assert await c.parts.callbacks.store.jobs() == []  # the offer booked nothing
+        await operator_available(c)
+        await line.until(lambda: any(e[0] == "callback" and e[2] == "ANSWER"
+                                     for e in line.order),
+                         OFFER_SETTLED.total_seconds() + 90)  # fmt: skip
+        await c.parts.callbacks.attempts_done()
+        [job] = await c.parts.callbacks.store.jobs()
+        assert (job.phone, job.queue, job.reason, job.state) == ("+380501230050", QUEUE,
+                                                                 "missed", "done")
+        attempt = await _written_attempt(c, h.clinic_leg)
+        assert (attempt.outcome, attempt.exit_key) == ("exitkey", "1")
 
 
 async def test_the_threshold_offer_takes_a_waiting_patient_into_the_offer_on_freeswitch(

@@ -154,9 +154,13 @@ class Clinic:
 
 @asynccontextmanager
 async def callback_clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, name: str,
-                          config: ClinicConfig | None = None) -> AsyncIterator[Clinic]:  # fmt: skip
+                          config: ClinicConfig | None = None,
+                          now: Callable[[], datetime] | None = None,
+                          ) -> AsyncIterator[Clinic]:  # fmt: skip
     """FreeSWITCH with the clinic's config and the simulated patients and operators, and
-    ``running`` (store, engine, account, controller); nobody answers the queues yet."""
+    ``running`` (store, engine, account, controller); nobody answers the queues yet.
+    ``now``: the controller's clock (default: pinned to an opening hour; the account keeps
+    real time)."""
     fs, config = make_freeswitch(config or _config(), name=name,
                                  extra_files={**SIM_FILES, "sim_cb_operator.xml": CB_SIM},
                                  extra_includes=[*SIM_INCLUDES, CB_INCLUDE])  # fmt: skip
@@ -179,8 +183,8 @@ async def callback_clinic(make_freeswitch: FreeswitchFactory, tmp_path: Path, na
         trail = Trail(fs)
         await trail.esl.start()
         try:
-            async with CallObserver(fs) as observer, running(config, db_url=db_url,
-                                                             now=Clock()) as parts:
+            async with CallObserver(fs) as observer, running(
+                    config, db_url=db_url, now=now or Clock()) as parts:  # fmt: skip
                 assert isinstance(parts.engine, FreeswitchEngine)
                 parts.engine.subscribe(on_fact)
                 await parts.engine.wait_up(10)
