@@ -51,6 +51,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -65,13 +66,18 @@ from integration import sipp  # noqa: E402
 
 from clinicall.controller.asterisk.ami.client import AMIClient  # noqa: E402
 from clinicall.controller.asterisk.ami.message import Message  # noqa: E402
+from clinicall.controller.freeswitch.esl.client import EslClient  # noqa: E402
+from clinicall.controller.freeswitch.esl.message import EslEvent  # noqa: E402
+from clinicall.sandbox.freeswitch_build import find_built  # noqa: E402
 from clinicall.sandbox.ports import EnginePorts, free_ports  # noqa: E402
 from clinicall.settings.loader import load_config  # noqa: E402
 from clinicall.settings.models import ClinicConfig, RtpPorts, Sip, Trunk  # noqa: E402
 from clinicall.simclinic.calltrace import played_prompt  # noqa: E402
 from clinicall.simclinic.clinic import SimulatedClinic  # noqa: E402
+from clinicall.simclinic.freeswitch import FreeswitchClinic  # noqa: E402
 
 EXAMPLE = REPO / "config" / "clinic.example.yaml"
+FREESWITCH_EXAMPLE = REPO / "config" / "clinic.freeswitch.example.yaml"
 TRUNK_IP = "127.0.0.2"  # the patients' provider: SIPp sends from here
 #: Ukrainian, information, services.  Rising digits: SIPp's RFC 4733 pcaps share one SSRC and
 #: their timestamps rise with the digit (1 < 2 < 3), and Asterisk drops an event whose
@@ -118,29 +124,62 @@ class KeyLatencies:
     keys_received: int = 0
     trace: list[str] | None = None  # --work: the events read, for the log
 
+    def key(self, channel: str, at: float) -> None:
+        self.keys_received += 1
+        self.key_at[channel] = at
+
+    def read_ended(self, channel: str, at: float) -> None:
+        if channel in self.key_at:
+            self.read_at[channel] = at
+
+    def prompt_started(self, channel: str, at: float) -> None:
+        read = self.read_at.pop(channel, None)
+        key = self.key_at.pop(channel, None)
+        if read is not None and key is not None:
+            self.read_samples.append((at - read) * 1000)
+            self.key_samples.append((at - key) * 1000)
+
+    def gone(self, channel: str) -> None:
+        self.key_at.pop(channel, None)
+        self.read_at.pop(channel, None)
+
     def __call__(self, m: Message) -> None:
+        """Asterisk's events (AMI ``Timestamp``: manager.conf's ``timestampevents``)."""
         event, channel = m.get("Event"), m.get("Channel", "")
         if not channel.startswith("PJSIP/"):
             return
         if self.trace is not None and event in ("DTMFEnd", "AGIExecStart", "AGIExecEnd"):
             self.trace.append(f"{m.get('Timestamp')} {channel} {event} {m.get('Digit', '')}"
                               f"{m.get('Command', '')} {m.get('Result', '')}")
-        at = float(m.get("Timestamp", "0"))  # manager.conf: timestampevents = yes
+        at = float(m.get("Timestamp", "0"))
         if event == "DTMFEnd" and m.get("Direction") == "Received":
-            self.keys_received += 1
-            self.key_at[channel] = at
+            self.key(channel, at)
         elif event == "AGIExecEnd" and READING.match(m.get("Command", "")):
-            if channel in self.key_at:
-                self.read_at[channel] = at
+            self.read_ended(channel, at)
         elif event == "AGIExecStart" and played_prompt(m) is not None:
-            read = self.read_at.pop(channel, None)
-            key = self.key_at.pop(channel, None)
-            if read is not None and key is not None:
-                self.read_samples.append((at - read) * 1000)
-                self.key_samples.append((at - key) * 1000)
+            self.prompt_started(channel, at)
         elif event == "Hangup":
-            self.key_at.pop(channel, None)
-            self.read_at.pop(channel, None)
+            self.gone(channel)
+
+    def esl(self, e: EslEvent) -> None:
+        """FreeSWITCH's events (``Event-Date-Timestamp``, microseconds): ``DTMF``, then the
+        ``CHANNEL_EXECUTE_COMPLETE`` of the application that read it (``play_and_get_digits``,
+        or a ``playback`` with terminators), then the next prompt's ``CHANNEL_EXECUTE``."""
+        if e.get("Call-Direction") != "inbound":
+            return  # the patients' legs only (not the simulated operators')
+        channel, app = e.unique_id, e.get("Application", "")
+        at = int(e.get("Event-Date-Timestamp", "0")) / 1e6
+        if self.trace is not None:
+            self.trace.append(f"{at:.6f} {channel} {e.name} {e.get('DTMF-Digit', '')}{app}")
+        if e.name == "DTMF":
+            self.key(channel, at)
+        elif e.name == "CHANNEL_EXECUTE_COMPLETE" and (app == "play_and_get_digits" or (
+                app == "playback" and e.get("variable_playback_terminators", "none") != "none")):
+            self.read_ended(channel, at)
+        elif e.name == "CHANNEL_EXECUTE" and app in ("playback", "play_and_get_digits"):
+            self.prompt_started(channel, at)
+        elif e.name == "CHANNEL_HANGUP":
+            self.gone(channel)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -234,8 +273,8 @@ async def flooding(port: int, peers: int, nice: int) -> AsyncIterator[list[int]]
 # ---- the run ---------------------------------------------------------------------------
 
 
-def clinic_config(sipp_port: int) -> ClinicConfig:
-    config = load_config(EXAMPLE)
+def clinic_config(example: Path, sipp_port: int) -> ClinicConfig:
+    config = load_config(example)
     trunk = Trunk(id="provider", host=f"{TRUNK_IP}:{sipp_port}", match=[TRUNK_IP])
     return config.model_copy(update={
         "trunks": [trunk], "sip": Sip(rtp_ports=RtpPorts(start=30000, end=32000))})
@@ -262,13 +301,14 @@ def write_scenario(work: Path, hold_ms: int) -> Path:
 
 @dataclass(frozen=True)
 class RunResult:
+    engine: str
     store: str
     mode: str
     calls_ok: int
     calls_failed: int
     wall_s: float
     controller_cpu_s: float
-    asterisk_cpu_s: float
+    engine_cpu_s: float
     latencies: KeyLatencies
     flood: list[int]
 
@@ -277,23 +317,24 @@ class RunResult:
         calls = max(1, self.calls_ok + self.calls_failed)
         flood = (f"{self.flood[0]:>7} conn {self.flood[1] / 1e6:6.0f} MB" if self.flood
                  else f"{'-':>20}")  # fmt: skip
-        return (f"{self.store:<11}{self.mode:<7}{self.calls_ok:>5}/{calls:<5}"
+        return (f"{self.engine:<11}{self.store:<11}{self.mode:<7}{self.calls_ok:>5}/{calls:<5}"
                 f"{self.wall_s:>7.1f}{len(key):>6}"
                 f"{pct(key, 0.5):>7.1f}{pct(key, 0.99):>7.1f}{max(key, default=0):>7.1f}"
                 f"{pct(read, 0.5):>7.1f}{pct(read, 0.99):>7.1f}{max(read, default=0):>7.1f}"
                 f"{1000 * self.controller_cpu_s / calls:>9.1f}"
-                f"{1000 * self.asterisk_cpu_s / calls:>9.1f}  {flood}")
+                f"{1000 * self.engine_cpu_s / calls:>9.1f}  {flood}")
 
 
-HEAD = (f"{'store':<11}{'mode':<7}{'ok/calls':>11}{'wall s':>7}{'keys':>6}"
+HEAD = (f"{'engine':<11}{'store':<11}{'mode':<7}{'ok/calls':>11}{'wall s':>7}{'keys':>6}"
         f"{'k→p50':>7}{'p99':>7}{'max':>7}{'r→p50':>7}{'p99':>7}{'max':>7}"
-        f"{'ctl ms/c':>9}{'ast ms/c':>9}  flood")
+        f"{'ctl ms/c':>9}{'pbx ms/c':>9}  flood")
 
 
 async def place_calls(xml: Path, work: Path, sip_port: int, local_port: int, media_port: int,
                       calls: int, rate: float) -> tuple[int, int]:
     """SIPp: ``calls`` calls at ``rate`` per second; (successful, failed)."""
     stats = work / f"sipp-{local_port}.csv"
+    stats.unlink(missing_ok=True)
     limit = int(calls / rate + 120)
     proc = await asyncio.create_subprocess_exec(
         "sipp", f"127.0.0.1:{sip_port}", "-sf", str(xml), "-s", "380441234567",
@@ -309,66 +350,199 @@ async def place_calls(xml: Path, work: Path, sip_port: int, local_port: int, med
     return int(values["SuccessfulCall(C)"]), int(values["FailedCall(C)"])
 
 
+class Pbx(Protocol):
+    """One engine under the load: what a run needs of it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> ClinicConfig: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def sip_port(self) -> int: ...
+
+    @property
+    def flood_port(self) -> int | None:
+        """The FastAGI port a hostile local peer can reach (None: no flood on this engine)."""
+        ...
+
+    def controller_config(self, path: Path) -> Path: ...
+
+    def monitoring(self, latencies: KeyLatencies) -> contextlib.AbstractAsyncContextManager[None]:
+        """The bench's own event link feeding ``latencies`` while open."""
+        ...
+
+    def ivr_only(self) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:
+        """The IVR and the engine link alone, no store or account (the store ``none``)."""
+        ...
+
+
+@dataclass
+class AsteriskPbx:
+    clinic: SimulatedClinic
+    name: str = "asterisk"
+
+    @property
+    def config(self) -> ClinicConfig:
+        return self.clinic.config
+
+    @property
+    def pid(self) -> int:
+        assert self.clinic.asterisk.pid is not None
+        return self.clinic.asterisk.pid
+
+    @property
+    def sip_port(self) -> int:
+        return self.clinic.asterisk.sip_port or 0
+
+    @property
+    def flood_port(self) -> int | None:
+        return self.config.asterisk_engine().agi_port
+
+    def controller_config(self, path: Path) -> Path:
+        return write_controller_config(self.config, path,
+                                       queue_log=str(self.clinic.asterisk.queue_log_path))
+
+    @contextlib.asynccontextmanager
+    async def monitoring(self, latencies: KeyLatencies) -> AsyncIterator[None]:
+        ami = AMIClient("127.0.0.1", self.config.asterisk_engine().ami_port, BENCH_USER,
+                        BENCH_SECRET, ping_interval=2.0, ping_timeout=2.0)
+        ami.add_handler(latencies)
+        await ami.start()
+        try:
+            await ami.wait_connected(10)
+            yield
+        finally:
+            await ami.close()
+
+    @contextlib.asynccontextmanager
+    async def ivr_only(self) -> AsyncIterator[asyncio.subprocess.Process]:
+        child = await ControllerProcess.start(self.config, "ivr",
+                                              self.clinic.asterisk.queue_log_path)
+        try:
+            yield child.proc
+        finally:
+            await child.stop()
+
+
+@dataclass
+class FreeswitchPbx:
+    clinic: FreeswitchClinic
+    name: str = "freeswitch"
+    flood_port: int | None = None  # its IVR is FreeSWITCH's outbound socket: no FastAGI
+
+    @property
+    def config(self) -> ClinicConfig:
+        return self.clinic.config
+
+    @property
+    def pid(self) -> int:
+        assert self.clinic.fs.pid is not None
+        return self.clinic.fs.pid
+
+    @property
+    def sip_port(self) -> int:
+        return self.clinic.fs.sip_port
+
+    def controller_config(self, path: Path) -> Path:
+        return write_controller_config(self.config, path)
+
+    @contextlib.asynccontextmanager
+    async def monitoring(self, latencies: KeyLatencies) -> AsyncIterator[None]:
+        fs = self.clinic.fs
+        assert fs.esl_port is not None
+        esl = EslClient(fs.esl_host, fs.esl_port, fs.esl_password,
+                        events=("DTMF", "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE",
+                                "CHANNEL_HANGUP"))  # fmt: skip
+        esl.add_handler(latencies.esl)
+        await esl.start()
+        try:
+            await esl.wait_connected(10)
+            yield
+        finally:
+            await esl.close()
+
+    def ivr_only(self) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:
+        raise SystemExit("the store 'none' (the IVR alone) is measured on Asterisk only")
+
+
 @contextlib.asynccontextmanager
-async def running_controller(clinic: SimulatedClinic, store: str, config_file: Path, db_url: str,
+async def asterisk_pbx(sipp_port: int) -> AsyncIterator[Pbx]:
+    from clinicall.sandbox.rootfs import ensure_root
+
+    root = await asyncio.to_thread(ensure_root)
+    async with SimulatedClinic.run(clinic_config(EXAMPLE, sipp_port), root=root, name="dtmf",
+                                   ports=EnginePorts.pick(),
+                                   own_files={"manager.conf": MANAGER_CONF}) as clinic:
+        for op in clinic.config.operators:
+            await clinic.set_operator(op.id, "answer", talk_s=2)
+        yield AsteriskPbx(clinic)
+
+
+@contextlib.asynccontextmanager
+async def freeswitch_pbx(sipp_port: int) -> AsyncIterator[Pbx]:
+    prefix = find_built()
+    if prefix is None:
+        raise SystemExit("FreeSWITCH is not built: run scripts/setup")
+    async with FreeswitchClinic.run(clinic_config(FREESWITCH_EXAMPLE, sipp_port), prefix=prefix,
+                                    name="dtmf") as clinic:
+        yield FreeswitchPbx(clinic)
+
+
+@contextlib.asynccontextmanager
+async def running_controller(pbx: Pbx, store: str, config_file: Path, db_url: str,
                              log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """``clinicall run`` on ``db_url``; for the store ``none``, the IVR and the AMI link alone
-    (no store, no account: ``bench_asterisk_cpu.py``'s ``ivr`` mode), for comparison."""
-    if store != "none":
-        async with controller(config_file, db_url, log) as proc:
+    """``clinicall run`` on ``db_url``; for the store ``none``, the IVR and the engine link
+    alone (no store, no account: ``bench_asterisk_cpu.py``'s ``ivr`` mode), for comparison."""
+    if store == "none":
+        async with pbx.ivr_only() as proc:
             yield proc
         return
-    child = await ControllerProcess.start(clinic.config, "ivr", clinic.asterisk.queue_log_path)
-    try:
-        yield child.proc
-    finally:
-        await child.stop()
+    async with controller(config_file, db_url, log) as proc:
+        yield proc
 
 
-async def one_run(clinic: SimulatedClinic, store: str, db_url: str, mode: str,
-                  args: argparse.Namespace, work: Path, xml: Path, sipp_port: int) -> RunResult:
+async def one_run(pbx: Pbx, store: str, db_url: str, mode: str, args: argparse.Namespace,
+                  work: Path, xml: Path, sipp_port: int) -> RunResult:
     latencies = KeyLatencies(trace=[] if args.work else None)
-    ami = AMIClient("127.0.0.1", clinic.config.asterisk_engine().ami_port, BENCH_USER,
-                    BENCH_SECRET, ping_interval=2.0, ping_timeout=2.0)
-    ami.add_handler(latencies)
-    await ami.start()
-    await ami.wait_connected(10)
-    tag = f"{store}-{mode}"
-    config_file = write_controller_config(clinic.config, work / f"{tag}.yaml",
-                                          queue_log=str(clinic.asterisk.queue_log_path))
-    agi_port = clinic.config.asterisk_engine().agi_port
-    pid = clinic.asterisk.pid
-    assert pid is not None
+    tag = f"{pbx.name}-{store}-{mode}"
+    config_file = pbx.controller_config(work / f"{tag}.yaml")
     try:
-        async with running_controller(clinic, store, config_file, db_url,
-                                      work / f"{tag}.log") as proc, \
+        async with pbx.monitoring(latencies), \
+                running_controller(pbx, store, config_file, db_url, work / f"{tag}.log") as proc, \
                 contextlib.AsyncExitStack() as stack:  # fmt: skip
             sent: list[int] = []
             if mode == "flood":
-                sent = await stack.enter_async_context(flooding(agi_port, args.flood_peers,
+                assert pbx.flood_port is not None
+                sent = await stack.enter_async_context(flooding(pbx.flood_port, args.flood_peers,
                                                                  args.flood_nice))
-            c0, a0, t0 = tree_cpu_s(proc.pid), tree_cpu_s(pid), time.monotonic()
-            ok, failed = await place_calls(xml, work, clinic.asterisk.sip_port or 0, sipp_port,
+            c0, e0, t0 = tree_cpu_s(proc.pid), tree_cpu_s(pbx.pid), time.monotonic()
+            ok, failed = await place_calls(xml, work, pbx.sip_port, sipp_port,
                                            sipp.free_media_port(TRUNK_IP), args.calls,
                                            args.rate)  # fmt: skip
-            c1, a1, t1 = tree_cpu_s(proc.pid), tree_cpu_s(pid), time.monotonic()
+            c1, e1, t1 = tree_cpu_s(proc.pid), tree_cpu_s(pbx.pid), time.monotonic()
     finally:
-        await ami.close()
         if latencies.trace is not None:
             (work / f"{tag}.events").write_text("\n".join(latencies.trace) + "\n")
-    return RunResult(store, mode, ok, failed, t1 - t0, c1 - c0, a1 - a0, latencies, sent)
+    return RunResult(pbx.name, store, mode, ok, failed, t1 - t0, c1 - c0, e1 - e0, latencies,
+                     sent)
+
+
+ENGINES = {"asterisk": asterisk_pbx, "freeswitch": freeswitch_pbx}
 
 
 async def run(args: argparse.Namespace) -> None:
-    from clinicall.sandbox.rootfs import ensure_root
-
     if reason := sipp.available():
         raise SystemExit(reason)
-    root = await asyncio.to_thread(ensure_root)
     (sipp_port,) = free_ports(1, socket.SOCK_DGRAM)
     print(f"{args.calls} SIP calls at {args.rate:g}/s per run, keys {'-'.join(KEYS)} "
           f"(one sample per key); {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
-    print("latency ms from Asterisk's event times; CPU ms per call (user+system)")
+    print("latency ms from the engine's own event times; CPU ms per call (user+system): the "
+          "controller's process, the engine's process tree")
     print(HEAD, flush=True)
     with contextlib.ExitStack() as st:
         work = Path(args.work or st.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
@@ -378,26 +552,31 @@ async def run(args: argparse.Namespace) -> None:
             from pg import PostgresServer
 
             pg = st.enter_context(PostgresServer())
-        config = clinic_config(sipp_port)
-        async with SimulatedClinic.run(config, root=root, name="dtmf", ports=EnginePorts.pick(),
-                                       own_files={"manager.conf": MANAGER_CONF}) as clinic:
-            for op in clinic.config.operators:
-                await clinic.set_operator(op.id, "answer", talk_s=2)
-            for repeat, store, mode in itertools.product(range(args.repeat), args.stores,
-                                                         args.modes):  # fmt: skip
-                tag = f"{store}_{mode}_{repeat}"
-                if store == "postgresql":
-                    assert pg is not None
-                    url = pg.url(pg.create_database(tag)).render_as_string(hide_password=False)
-                else:  # sqlite, or none (the URL is not used)
-                    url = f"sqlite+aiosqlite:///{work / tag}.db"
-                result = await one_run(clinic, store, url, mode, args, work, xml, sipp_port)
-                print(result.row(), flush=True)
+        for engine in args.engines:
+            async with ENGINES[engine](sipp_port) as pbx:
+                for repeat, store, mode in itertools.product(range(args.repeat), args.stores,
+                                                             args.modes):  # fmt: skip
+                    if (mode == "flood" and pbx.flood_port is None) or (
+                            store == "none" and engine != "asterisk"):
+                        print(f"{engine:<11}{store:<11}{mode:<7}  (not on this engine: "
+                              f"{'no FastAGI port' if mode == 'flood' else 'IVR alone'})")
+                        continue
+                    tag = f"{engine}_{store}_{mode}_{repeat}"
+                    if store == "postgresql":
+                        assert pg is not None
+                        url = pg.url(pg.create_database(tag)).render_as_string(
+                            hide_password=False)
+                    else:  # sqlite, or none (the URL is not used)
+                        url = f"sqlite+aiosqlite:///{work / tag}.db"
+                    result = await one_run(pbx, store, url, mode, args, work, xml, sipp_port)
+                    print(result.row(), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--engines", type=lambda s: s.split(","), default=["asterisk"],
+                        help="asterisk, freeswitch (each in turn, the same load)")
     parser.add_argument("--rate", type=float, default=5.0, help="calls per second")
     parser.add_argument("--stores", type=lambda s: s.split(","), default=["postgresql"],
                         help="postgresql, sqlite, none (the IVR and AMI link, no account)")
