@@ -55,6 +55,15 @@ UNKNOWN = "unknown"
 CALL_DATA_KIND = "call.data"
 
 
+class OperatorHeld(Exception):
+    """The operator chosen for an attempt is reserved by another attempt in progress, on this
+    controller or another (the one-open-attempt-per-operator index)."""
+
+    def __init__(self, agent: str) -> None:
+        super().__init__(f"operator {agent} is held by another callback attempt")
+        self.agent = agent
+
+
 @dataclass(frozen=True, slots=True)
 class JobRow:
     """One ``callbacks`` row as the scheduler needs it."""
@@ -409,7 +418,9 @@ class CallbackStore:
         """Commit the job's next attempt (its key and call id) before anything is dialled.
 
         None when the claim was lost meanwhile (the lease ran out and another controller took
-        the job) or the attempt exists already: then nothing may be dialled."""
+        the job) or the attempt exists already: then nothing may be dialled.  Raises
+        :class:`OperatorHeld` when ``agent`` is reserved by another attempt in progress (on
+        any controller): this one may not dial them."""
         async with self.sessions() as session:
             last = await session.scalar(select(func.max(CallbackAttempt.number)).where(
                 CallbackAttempt.callback_id == job.id))
@@ -428,6 +439,11 @@ class CallbackStore:
                     return None
                 session.add(row)
         except IntegrityError:
+            async with self.sessions() as session:
+                exists = await session.scalar(select(CallbackAttempt.id).where(
+                    CallbackAttempt.key == key))
+            if exists is None and agent is not None:  # not the key: the operator's index
+                raise OperatorHeld(agent) from None
             return None
         return _attempt(row)
 

@@ -52,7 +52,14 @@ from clinicall.controller.port import (
     QueueStatus,
 )
 from clinicall.db.appointments import UNREACHED, AppointmentStore
-from clinicall.db.callbacks import UNKNOWN, AttemptRow, CallbackStore, JobRow, Settlement
+from clinicall.db.callbacks import (
+    UNKNOWN,
+    AttemptRow,
+    CallbackStore,
+    JobRow,
+    OperatorHeld,
+    Settlement,
+)
 from clinicall.db.models import CallbackReason
 from clinicall.privacy import mask_number
 from clinicall.routing.callback_order import Waiter, WaiterKind, callbacks_to_start
@@ -385,8 +392,15 @@ class CallbackScheduler:
                        ring_s: float | None = None) -> None:  # fmt: skip
         """One dialling: agent first (a callback) or, with ``flow``, patient first into that
         IVR flow (a reminder)."""
-        attempt = await self.store.begin_attempt(job, call_id_for=self.call_id_for,
-                                                 agent=agent or None, now=self.clock())
+        try:
+            attempt = await self.store.begin_attempt(job, call_id_for=self.call_id_for,
+                                                     agent=agent or None, now=self.clock())
+        except OperatorHeld:  # another controller's attempt holds them: theirs to release
+            log.info("callback %s: operator held by another attempt; back to its place",
+                     job.id)
+            self._held.discard(agent)
+            await self.store.release(job.id)
+            return
         if attempt is None:  # the claim was lost meanwhile: nothing was sent
             if agent:
                 await self._unreserve(agent)

@@ -5,9 +5,10 @@ cancellation by an answered call, and no attempt ever sent twice across a restar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from callback_fakes import (
     ANNA,
@@ -136,6 +137,65 @@ async def test_an_operator_of_two_queues_takes_one_callback_per_round(
     control.hold.set()
     await cbs.attempts_done()
     assert [r.agent for r in control.sent] == ["Local/op1@ops"]
+
+
+class StatusRace(TwoQueuesOneOperator):
+    """Two queues sharing one operator, whose first two status reads wait for each other:
+    two controllers see the same free operator before either holds them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barrier: asyncio.Barrier | None = asyncio.Barrier(2)
+
+    async def queue_status(self) -> tuple[QueueStatus, ...]:
+        status = await super().queue_status()
+        if (barrier := self.barrier) is not None:
+            if barrier.n_waiting:  # the second read: both go on
+                self.barrier = None
+            await barrier.wait()
+        return status
+
+
+def _signalling(release: Callable[..., Awaitable[None]],
+                done: asyncio.Event) -> Callable[..., Awaitable[None]]:  # fmt: skip
+    async def wrapped(*args: Any, **kwargs: Any) -> None:
+        await release(*args, **kwargs)
+        done.set()
+    return wrapped
+
+
+async def test_two_controllers_that_chose_the_same_operator_dial_them_once(
+    db_sessions: Sessions,
+) -> None:
+    """Two controllers' rounds read the queues at the same instant and see their one shared
+    operator free; the first queue's job goes to one of them, and the other, having lost that
+    claim, chooses the same operator for the second queue's job.  Only one attempt may hold
+    the operator, so only one is dialled; the other job goes back to its place, uncounted,
+    and is dialled once the operator is free."""
+    await write_call(db_sessions, "m1", T0)
+    await write_call(db_sessions, "m2", T0 + timedelta(seconds=1), caller="+380501111112",
+                     queue="gynecology")  # fmt: skip
+    control, clock = StatusRace(), Clock(T0 + timedelta(minutes=5))
+    first = scheduler(db_sessions, control, clock, owner="controller-1")
+    second = scheduler(db_sessions, control, clock, owner="controller-2")
+    released = asyncio.Event()  # a claim given back without an attempt, on either
+    for store in (first.store, second.store):
+        store.release = _signalling(store.release, released)  # type: ignore[method-assign,assignment]
+    control.hold = asyncio.Event()
+    claimed = await asyncio.gather(first.run_once(), second.run_once())
+    assert sorted(len(c) for c in claimed) == [1, 1]  # both jobs claimed, for one operator
+    await control.started.wait()  # one attempt dials and is held there ...
+    await asyncio.wait_for(released.wait(), 10)  # ... while the other's job goes back
+    assert [r.agent for r in control.sent] == ["Local/op1@ops"]  # one dial, not two
+    control.hold.set()
+    await asyncio.gather(first.attempts_done(), second.attempts_done())
+    jobs = await first.store.jobs()
+    assert sorted((j.state, j.attempts) for j in jobs) == [("done", 1), ("pending", 0)]
+    control.hold = None
+    assert len(await second.run_once() + await first.run_once()) == 1
+    await asyncio.gather(first.attempts_done(), second.attempts_done())
+    assert [r.agent for r in control.sent] == ["Local/op1@ops"] * 2
+    assert {j.state for j in await first.store.jobs()} == {"done"}
 
 
 async def test_the_operator_is_reserved_by_a_pause_while_the_callback_rings(

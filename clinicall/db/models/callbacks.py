@@ -25,6 +25,9 @@ from clinicall.db.types import str_enum
 
 #: The rows the unique open-job index covers.
 OPEN_JOB = "state IN ('pending', 'claimed') AND reason <> 'reminder'"
+#: The attempts the one-open-attempt-per-operator index covers: sent (or about to be) and
+#: holding a reserved operator.
+OPEN_AGENT_ATTEMPT = "outcome IS NULL AND agent IS NOT NULL"
 
 
 def _created_at(context: DefaultExecutionContext) -> datetime:
@@ -85,6 +88,12 @@ class CallbackAttempt(Base):
         UniqueConstraint("key"),
         UniqueConstraint("callback_id", "number"),
         Index(None, "started_at"),
+        # an operator is reserved by one attempt at a time, whichever controller sends it:
+        # two controllers that chose the same free operator in the same instant cannot both
+        # store their attempt, so only one dials them (docs/callbacks.md, "Reserving the
+        # operator")
+        Index("ix_callback_attempts_open_agent", "agent", unique=True,
+              postgresql_where=text(OPEN_AGENT_ATTEMPT), sqlite_where=text(OPEN_AGENT_ATTEMPT)),
     )
 
     id: Mapped[Id]
