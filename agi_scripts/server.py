@@ -190,33 +190,41 @@ class FastAgiServer:
         return False
 
     def _accept(self, connection: _AgiConnection) -> None:
-        """Count a new connection against the header budgets; a full one drops the oldest.
+        """Count a new connection against the header budgets; a full one drops one.
 
-        Asterisk writes the whole environment as soon as it connects, so the oldest
-        connection still without one is the least likely to be a real call: dropping it keeps
-        the newest connection (a real call behind a pile of half headers) served.  The
-        per-address budget is checked first, so a peer over its share loses its own oldest.
+        Asterisk writes the whole environment as soon as it connects, so a connection that
+        sent part of one and stopped is the least likely to be a real call, and the more it
+        sent the less likely: the one that sent the most goes first, and among those that
+        sent as much (nothing yet, say) the oldest.  A real call whose environment the loop
+        has not read yet, behind a flood of half headers, is kept.  The per-address budget
+        is checked first, so a peer over its share loses one of its own.
         """
         if self._pending_by_peer[connection.peer] >= self.max_pending_per_peer:
-            own = next(c for c in self._connections if c.peer == connection.peer)
-            self._drop_pending(own)
+            self._drop_pending(self._least_likely(connection.peer))
         if len(self._connections) >= self.max_pending_headers:
-            self._drop_pending(next(iter(self._connections)))
+            self._drop_pending(self._least_likely(None))
         self._connections[connection] = None
         self._pending_by_peer[connection.peer] += 1
 
-    def _drop_pending(self, oldest: _AgiConnection) -> None:
+    def _least_likely(self, peer: str | None) -> _AgiConnection:
+        """The pending connection (of ``peer``, or of any) that sent the most of an
+        environment it did not finish; the oldest among equals (``max`` keeps the first)."""
+        pending = (c for c in self._connections if peer is None or c.peer == peer)
+        return max(pending, key=_AgiConnection.environment_bytes)
+
+    def _drop_pending(self, connection: _AgiConnection) -> None:
         """Drop a connection still without its environment; one log line per 1,000."""
         self._headers_dropped += 1
         if self._headers_dropped == 1 or self._headers_dropped % 1000 == 0:
             log.warning(
                 "FastAGI: %d connections still sending their environment (%d from its "
-                "address); dropped the oldest (%d so far)",
+                "address); dropped the one that sent the most of it, else the oldest "
+                "(%d so far)",
                 len(self._connections),
-                self._pending_by_peer[oldest.peer],
+                self._pending_by_peer[connection.peer],
                 self._headers_dropped,
             )
-        oldest.drop()
+        connection.drop()
 
     def _release(self, connection: _AgiConnection) -> None:
         if self._connections.pop(connection, False) is None:  # it was pending
@@ -268,7 +276,11 @@ class _AgiConnection(asyncio.Protocol):
         self._replies = ReplyParser()
         self._replies_broken = False
         self._channel: AgiChannel | None = None
+        self._environment_bytes = 0  # received while the environment is unfinished
         self.peer = ""
+
+    def environment_bytes(self) -> int:
+        return self._environment_bytes
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport, whatever its class: uvloop's is not an asyncio.Transport
@@ -307,6 +319,7 @@ class _AgiConnection(asyncio.Protocol):
             self._transport.close()
 
     def _feed_environment(self, parser: EnvironmentParser, data: bytes) -> None:
+        self._environment_bytes += len(data)
         try:
             env = parser.feed(data)
         except AgiProtocolError as exc:

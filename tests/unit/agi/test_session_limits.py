@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import pytest
 
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiCommandTimeout, AgiProtocolError, AgiReply
-from clinicall.agi_scripts.server import AgiHandler
+from clinicall.agi_scripts.server import AgiHandler, _AgiConnection
 from clinicall.ivr.port import CallerHungUp, PortError
 
 from .fake_asterisk import FakeAsterisk, Serve, answer_only, assert_responsive
@@ -243,8 +244,61 @@ async def test_half_headers_beyond_the_budget_do_not_lock_a_real_call_out(
     await assert_responsive(server)
     for peer in junk:
         await peer.close()
-    dropped = [r for r in caplog.records if "dropped the oldest" in r.getMessage()]
+    dropped = [r for r in caplog.records if "dropped the one that" in r.getMessage()]
     assert len(dropped) == 1  # one line, not one per connection
+
+
+class _Socket(asyncio.Transport):
+    """A connection's transport, for driving the server's protocol byte by byte in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+async def test_a_call_not_read_yet_outlasts_half_headers_that_came_after_it(
+    serve: Serve,
+) -> None:
+    """A real call connects and its environment is not read yet (the loop is busy with a
+    flood); half headers arriving after it fill the budget: they are dropped before it,
+    though it is the oldest (connections driven in a fixed order, no sockets)."""
+    server = await serve(answer_only, max_pending_headers=4, env_timeout=600)
+    real, real_socket = _AgiConnection(server), _Socket()
+    real.connection_made(real_socket)
+    junk = [(_AgiConnection(server), _Socket()) for _ in range(6)]
+    for connection, socket in junk:
+        connection.connection_made(socket)
+        connection.data_received(b"agi_network: yes\nagi_uniq")
+    assert [socket.closed for _, socket in junk] == [True, True, True, False, False, False]
+    assert not real_socket.is_closing()  # kept: it sent nothing of an unfinished environment
+    assert server.pending_header_count == 4
+    # connections that send nothing: the half headers left go first, then, among those that
+    # sent as much (nothing), the oldest
+    quiet = [(_AgiConnection(server), _Socket()) for _ in range(4)]
+    for connection, socket in quiet[:3]:
+        connection.connection_made(socket)
+    assert all(socket.closed for _, socket in junk)
+    assert not real_socket.is_closing()
+    quiet[3][0].connection_made(quiet[3][1])
+    assert real_socket.is_closing()  # now the oldest of four that sent nothing
+    assert [socket.closed for _, socket in quiet] == [False] * 4
+    for connection, _ in (*junk, *quiet):
+        connection.connection_lost(None)
 
 
 async def test_session_cap_counts_only_sessions_past_their_header(serve: Serve) -> None:
