@@ -464,8 +464,21 @@ class CallbackScheduler:
             await self._settle(job, attempt, outcome.value, outcome, now)
         elif now - attempt.started_at >= self.settings.resolve_after:
             await self._settle(job, attempt, UNKNOWN, AttemptOutcome.FAILED, now)
-        # else: the engine's record may still arrive (the account reconciles it); the claim
-        # stays until its lease runs out and the next claim looks again
+        else:  # the engine's record may still arrive (the account reconciles it); the claim
+            return  # stays until its lease runs out and the next claim looks again
+        if attempt.agent:
+            await self._free_operator(attempt.agent)
+
+    async def _free_operator(self, member: str) -> None:
+        """Unpause the operator of an attempt settled here but sent before (by a controller
+        that died, or by this process before a restart), unless another attempt in progress
+        holds them: its reservation would otherwise stay, and on FreeSWITCH for good, since
+        a break there carries no reason by which the sweep (``_release_stale``) could know it
+        for a reservation (docs/callbacks.md, "Reserving the operator")."""
+        if member in self._held or member in await self.store.reserved_agents():
+            return
+        log.info("operator %s: reservation of a settled callback released", member)
+        await self._unreserve(member)
 
     async def _settle(self, job: JobRow, attempt: AttemptRow, stored: str,
                       outcome: AttemptOutcome, now: datetime) -> None:  # fmt: skip

@@ -309,6 +309,40 @@ async def test_an_operator_left_reserved_by_a_dead_controller_is_released(
     assert len(control.pauses) == 1
 
 
+class ReasonlessPauses(ScriptedControl):
+    """An engine whose pause carries no reason (FreeSWITCH's ``On Break``)."""
+
+    async def queue_member_pause(self, member: str, *, paused: bool, reason: str = "",
+                                 queue: str | None = None) -> None:  # fmt: skip
+        await super().queue_member_pause(member, paused=paused, reason="", queue=queue)
+
+
+async def test_an_operator_reserved_by_a_controller_that_died_is_released_with_its_attempt(
+    db_sessions: Sessions,
+) -> None:
+    """On an engine whose pause has no reason the sweep cannot tell a reservation from a
+    break: a controller that died mid-callback left its operator on break; the next claim of
+    the job settles the attempt (the engine recorded nothing: ``unknown``) and releases them."""
+    clock, control = Clock(T0 + timedelta(minutes=2)), ReasonlessPauses()
+    await write_call(db_sessions, "m1", T0)
+    dead = scheduler(db_sessions, control, clock, owner="dead")
+    control.hold = asyncio.Event()  # its originate never returns: it died there
+    assert len(await dead.run_once()) == 1
+    await control.started.wait()
+    assert [(m.paused, m.pause_reason) for m in control.members] == [(True, "")]
+    clock.at += timedelta(minutes=10)  # past the lease and resolve_after
+    live = scheduler(db_sessions, control, clock, owner="live")
+    await live.run_once()
+    await live.attempts_done()
+    [job] = await live.store.jobs()
+    [attempt] = await live.store.attempts(job.id)
+    assert (attempt.owner, attempt.outcome) == ("dead", "unknown")
+    assert [m.paused for m in control.members] == [False]  # released with its attempt
+    assert len(control.sent) == 1  # never dialled again
+    control.hold.set()  # (the dead controller's task, for the test's own cleanup)
+    await dead.attempts_done()
+
+
 async def test_an_unanswered_callback_is_retried_per_policy_then_failed(
     db_sessions: Sessions,
 ) -> None:
