@@ -304,6 +304,7 @@ class RunResult:
     engine: str
     store: str
     mode: str
+    loop: str
     calls_ok: int
     calls_failed: int
     wall_s: float
@@ -317,7 +318,8 @@ class RunResult:
         calls = max(1, self.calls_ok + self.calls_failed)
         flood = (f"{self.flood[0]:>7} conn {self.flood[1] / 1e6:6.0f} MB" if self.flood
                  else f"{'-':>20}")  # fmt: skip
-        return (f"{self.engine:<11}{self.store:<11}{self.mode:<7}{self.calls_ok:>5}/{calls:<5}"
+        return (f"{self.engine:<11}{self.store:<11}{self.mode:<7}{self.loop:<8}"
+                f"{self.calls_ok:>5}/{calls:<5}"
                 f"{self.wall_s:>7.1f}{len(key):>6}"
                 f"{pct(key, 0.5):>7.1f}{pct(key, 0.99):>7.1f}{max(key, default=0):>7.1f}"
                 f"{pct(read, 0.5):>7.1f}{pct(read, 0.99):>7.1f}{max(read, default=0):>7.1f}"
@@ -325,7 +327,7 @@ class RunResult:
                 f"{1000 * self.engine_cpu_s / calls:>9.1f}  {flood}")
 
 
-HEAD = (f"{'engine':<11}{'store':<11}{'mode':<7}{'ok/calls':>11}{'wall s':>7}{'keys':>6}"
+HEAD = (f"{'engine':<11}{'store':<11}{'mode':<7}{'loop':<8}{'ok/calls':>11}{'wall s':>7}{'keys':>6}"
         f"{'k→p50':>7}{'p99':>7}{'max':>7}{'r→p50':>7}{'p99':>7}{'max':>7}"
         f"{'ctl ms/c':>9}{'pbx ms/c':>9}  flood")
 
@@ -494,26 +496,28 @@ async def freeswitch_pbx(sipp_port: int) -> AsyncIterator[Pbx]:
 
 
 @contextlib.asynccontextmanager
-async def running_controller(pbx: Pbx, store: str, config_file: Path, db_url: str,
-                             log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def running_controller(pbx: Pbx, store: str, config_file: Path, db_url: str, log: Path,
+                             loop: str) -> AsyncIterator[asyncio.subprocess.Process]:
     """``clinicall run`` on ``db_url``; for the store ``none``, the IVR and the engine link
     alone (no store, no account: ``bench_asterisk_cpu.py``'s ``ivr`` mode), for comparison."""
     if store == "none":
         async with pbx.ivr_only() as proc:
             yield proc
         return
-    async with controller(config_file, db_url, log) as proc:
+    async with controller(config_file, db_url, log, loop) as proc:
         yield proc
 
 
-async def one_run(pbx: Pbx, store: str, db_url: str, mode: str, args: argparse.Namespace,
-                  work: Path, xml: Path, sipp_port: int) -> RunResult:
+async def one_run(pbx: Pbx, store: str, db_url: str, mode: str, loop: str,
+                  args: argparse.Namespace, work: Path, xml: Path,
+                  sipp_port: int) -> RunResult:  # fmt: skip
     latencies = KeyLatencies(trace=[] if args.work else None)
-    tag = f"{pbx.name}-{store}-{mode}"
+    tag = f"{pbx.name}-{store}-{mode}-{loop}"
     config_file = pbx.controller_config(work / f"{tag}.yaml")
     try:
         async with pbx.monitoring(latencies), \
-                running_controller(pbx, store, config_file, db_url, work / f"{tag}.log") as proc, \
+                running_controller(pbx, store, config_file, db_url, work / f"{tag}.log",
+                                   loop) as proc, \
                 contextlib.AsyncExitStack() as stack:  # fmt: skip
             sent: list[int] = []
             if mode == "flood":
@@ -528,8 +532,8 @@ async def one_run(pbx: Pbx, store: str, db_url: str, mode: str, args: argparse.N
     finally:
         if latencies.trace is not None:
             (work / f"{tag}.events").write_text("\n".join(latencies.trace) + "\n")
-    return RunResult(pbx.name, store, mode, ok, failed, t1 - t0, c1 - c0, e1 - e0, latencies,
-                     sent)
+    return RunResult(pbx.name, store, mode, loop, ok, failed, t1 - t0, c1 - c0, e1 - e0,
+                     latencies, sent)
 
 
 ENGINES = {"asterisk": asterisk_pbx, "freeswitch": freeswitch_pbx}
@@ -554,21 +558,22 @@ async def run(args: argparse.Namespace) -> None:
             pg = st.enter_context(PostgresServer())
         for engine in args.engines:
             async with ENGINES[engine](sipp_port) as pbx:
-                for repeat, store, mode in itertools.product(range(args.repeat), args.stores,
-                                                             args.modes):  # fmt: skip
+                for repeat, store, mode, loop in itertools.product(
+                        range(args.repeat), args.stores, args.modes, args.loops):  # fmt: skip
                     if (mode == "flood" and pbx.flood_port is None) or (
                             store == "none" and engine != "asterisk"):
-                        print(f"{engine:<11}{store:<11}{mode:<7}  (not on this engine: "
+                        print(f"{engine:<11}{store:<11}{mode:<7}{loop:<8}  (not on this engine: "
                               f"{'no FastAGI port' if mode == 'flood' else 'IVR alone'})")
                         continue
-                    tag = f"{engine}_{store}_{mode}_{repeat}"
+                    tag = f"{engine}_{store}_{mode}_{loop}_{repeat}"
                     if store == "postgresql":
                         assert pg is not None
                         url = pg.url(pg.create_database(tag)).render_as_string(
                             hide_password=False)
                     else:  # sqlite, or none (the URL is not used)
                         url = f"sqlite+aiosqlite:///{work / tag}.db"
-                    result = await one_run(pbx, store, url, mode, args, work, xml, sipp_port)
+                    result = await one_run(pbx, store, url, mode, loop, args, work, xml,
+                                           sipp_port)  # fmt: skip
                     print(result.row(), flush=True)
 
 
@@ -582,6 +587,9 @@ def main() -> None:
                         help="postgresql, sqlite, none (the IVR and AMI link, no account)")
     parser.add_argument("--modes", type=lambda s: s.split(","), default=["quiet", "flood"])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--loops", type=lambda s: s.split(","), default=["asyncio"],
+                        help="the controller's event loops, each in turn (clinicall run "
+                             "--loop): asyncio, uvloop")
     parser.add_argument("--hold-ms", type=int, default=20000,
                         help="the patient hangs up this long after the last key")
     parser.add_argument("--work", help="keep the logs (SIPp's, the controller's) in this folder")

@@ -127,12 +127,13 @@ def write_controller_config(config: ClinicConfig, path: Path, **engine: str) -> 
 
 
 @asynccontextmanager
-async def controller(config_file: Path, db_url: str,
-                     log: Path) -> AsyncIterator[asyncio.subprocess.Process]:  # fmt: skip
+async def controller(config_file: Path, db_url: str, log: Path,
+                     loop: str = "asyncio") -> AsyncIterator[asyncio.subprocess.Process]:
+    """``clinicall run`` as deployed, on the event loop ``loop`` (``--loop``)."""
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "clinicall", "run", str(config_file), "--db", db_url,
-            "--no-web", "-v", "--allow-example-secrets", stdout=out,
+            "--no-web", "-v", "--allow-example-secrets", "--loop", loop, stdout=out,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
