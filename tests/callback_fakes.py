@@ -169,13 +169,14 @@ async def write_call(sessions: Sessions, key: str, at: datetime, *, caller: str 
         return call.id
 
 
-async def add_due_jobs(sessions: Sessions, count: int) -> None:
-    """``count`` manual jobs of ``QUEUE``, all due now, in arrival order (the two-controller
-    test and its bench)."""
+async def add_due_jobs(sessions: Sessions, count: int, queue: str = QUEUE,
+                       first: int = 0) -> None:  # fmt: skip
+    """``count`` manual jobs of ``queue``, all due now, in arrival order (the two-controller
+    test and its bench); numbers from ``first`` on."""
     async with sessions.begin() as session, StoreWriter(session):
         session.add_all(
-            Callback(phone=f"+38050{i:07d}", queue=QUEUE, reason=CallbackReason.MANUAL,
+            Callback(phone=f"+38050{i:07d}", queue=queue, reason=CallbackReason.MANUAL,
                      arrived_at=TUESDAY_10_KYIV + timedelta(milliseconds=i),
                      due_at=TUESDAY_10_KYIV, created_at=TUESDAY_10_KYIV,
                      state=CallbackState.PENDING, attempts=0)
-            for i in range(count))  # fmt: skip
+            for i in range(first, first + count))  # fmt: skip

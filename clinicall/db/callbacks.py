@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -245,6 +245,21 @@ class CallbackStore:
                 select(Callback.queue, func.count()).where(
                     IN_LINE, Callback.state == CallbackState.CLAIMED.value,
                     Callback.lease_until >= now)
+                .group_by(Callback.queue))  # fmt: skip
+            return {queue: count for queue, count in rows.all()}
+
+    async def claims_awaiting_operator(self, now: datetime) -> dict[str | None, int]:
+        """Of :meth:`in_flight`, the claims whose operator is not reserved by a stored attempt
+        yet (claimed a moment ago, here or on another controller), by queue: each will hold
+        one operator of its queue that :meth:`reserved_agents` does not show yet."""
+        reserving = exists().where(CallbackAttempt.callback_id == Callback.id,
+                                   CallbackAttempt.outcome.is_(None),
+                                   CallbackAttempt.agent.is_not(None))  # fmt: skip
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Callback.queue, func.count()).where(
+                    IN_LINE, Callback.state == CallbackState.CLAIMED.value,
+                    Callback.lease_until >= now, ~reserving)
                 .group_by(Callback.queue))  # fmt: skip
             return {queue: count for queue, count in rows.all()}
 

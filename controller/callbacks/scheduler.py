@@ -207,16 +207,16 @@ class CallbackScheduler:
         except EngineError as error:
             log.warning("callbacks wait: no queue status (%s)", error)
             return []
-        in_flight: Counter[str] = Counter()
-        for queue, count in (await self.store.in_flight(now)).items():
-            in_flight[serving_queue(queue, self.front_desk)] += count
+        awaiting: Counter[str] = Counter()  # claims whose operator no stored attempt shows
+        for queue, count in (await self.store.claims_awaiting_operator(now)).items():
+            awaiting[serving_queue(queue, self.front_desk)] += count
         # read after the statuses: an operator paused for an attempt begun meanwhile is in it
         reserved = await self.store.reserved_agents()
         self._sweep_due = False
         await self._release_stale(statuses.values(), reserved)
         claimed: list[int] = reminded
         for queue in queues:
-            claimed += await self._serve(queue, statuses.get(queue), now, in_flight[queue],
+            claimed += await self._serve(queue, statuses.get(queue), now, awaiting[queue],
                                          reserved)  # fmt: skip
         return claimed
 
@@ -229,7 +229,10 @@ class CallbackScheduler:
         return earliest_call(now, hours=self.hours, patient_zone=zone, policy=self._policy(job))
 
     async def _serve(self, queue: str, status: QueueStatus | None, now: datetime,
-                     in_flight: int, reserved: set[str]) -> list[int]:  # fmt: skip
+                     awaiting: int, reserved: set[str]) -> list[int]:  # fmt: skip
+        """Start the queue's callbacks that may start now.  ``awaiting``: the queue's claims
+        (on any controller) whose operator no stored attempt holds yet: each will take one
+        of the free operators the status shows."""
         line = await self.store.line(queue, now, limit=self.settings.line_limit,
                                      with_unqueued=queue == self.front_desk)
         unsettled = await self.store.open_attempts(j.id for j in line)
@@ -254,7 +257,6 @@ class CallbackScheduler:
                 ready.append(job)
         # held: chosen by this round for another queue (the status is the round's), or in flight
         members = free_members(status, reserved | self._held)
-        held_by_claims = max(0, in_flight - len(reserved))
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
                      for j in ready]  # fmt: skip
         share = self._policy(ready[0]).share if ready else None
@@ -262,7 +264,7 @@ class CallbackScheduler:
             return []
         starting = callbacks_to_start([*live_waiters(status, now), *callbacks],
                                       free_operators=len(members),
-                                      callbacks_in_flight=held_by_claims, policy=share)
+                                      callbacks_in_flight=awaiting, policy=share)
         # at most one job per operator: ``starting`` never outnumbers ``members``
         chosen = [member.member for member in members[:len(starting)]]
         for member in chosen:

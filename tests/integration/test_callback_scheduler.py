@@ -19,6 +19,7 @@ from callback_fakes import (
     Clock,
     ScriptedControl,
     Sessions,
+    add_due_jobs,
     call_id_for,
     example_config,
     scheduler,
@@ -38,7 +39,7 @@ from clinicall.controller.port import (
     QueueStatus,
 )
 from clinicall.db import JournalEntry, insert_journal
-from clinicall.db.callbacks import JobRow
+from clinicall.db.callbacks import CallbackStore, JobRow
 from clinicall.db.models import (
     Call,
     CallbackIntake,
@@ -137,6 +138,28 @@ async def test_an_operator_of_two_queues_takes_one_callback_per_round(
     control.hold.set()
     await cbs.attempts_done()
     assert [r.agent for r in control.sent] == ["Local/op1@ops"]
+
+
+async def test_a_claim_still_choosing_its_operator_counts_against_its_own_queue(
+    db_sessions: Sessions,
+) -> None:
+    """Another controller holds an operator of one queue (its attempt stored) and has just
+    claimed a job of a second queue, whose operator it has not reserved yet: that claim takes
+    the second queue's one free operator, so this controller starts no callback there (the
+    other queue's reservation does not make room in this one)."""
+    await add_due_jobs(db_sessions, 1, queue="ultrasound")
+    await add_due_jobs(db_sessions, 2, queue="gynecology", first=1)
+    now = T0 + timedelta(minutes=1)
+    other = CallbackStore(db_sessions, owner="other", lease=timedelta(minutes=3))
+    jobs = sorted(await other.jobs(), key=lambda j: j.id)
+    [ultrasound] = await other.claim([jobs[0].id], now)
+    assert await other.begin_attempt(ultrasound, call_id_for=call_id_for,
+                                     agent="Local/op9@ops", now=now) is not None
+    assert len(await other.claim([jobs[1].id], now)) == 1  # gynecology's, no operator yet
+    control = TwoQueuesOneOperator()  # op1, free, in both queues
+    cbs = scheduler(db_sessions, control, Clock(now), owner="me")
+    assert await cbs.run_once() == []
+    assert control.sent == []
 
 
 class StatusRace(TwoQueuesOneOperator):
