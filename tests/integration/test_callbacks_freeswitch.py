@@ -18,16 +18,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from callback_fakes import add_due_jobs
 from sqlalchemy import select
 
 from clinicall.app import Running, build_callback_scheduler, running
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.callbacks.scheduler import RESERVE_REASON
 from clinicall.controller.facts import ChannelClosed, Fact, QueueJoined
 from clinicall.controller.freeswitch.control import CALLBACK_SUBCLASS, call_id_for
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.port import CALLBACK_ANSWERED
+from clinicall.db.callbacks import CallbackStore
 from clinicall.db.models import Call, Direction
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
 from clinicall.prompt_build import build_prompts, prompt_texts
@@ -283,6 +286,34 @@ async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
         [queue] = report.section("queues").rows
         abandons = int(queue["abandoned"] or 0) + int(queue["short_abandoned"] or 0)
         assert (queue["offered"], abandons, queue["answered"]) == (1, 1, 0)
+
+
+async def test_an_operator_a_dead_controller_left_on_break_is_made_available_again(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """What a controller that died mid-callback leaves: the operator reserved (on
+    FreeSWITCH ``On Break``, which carries no reason), its job claimed with a lease that ran
+    out, its attempt stored with no outcome, and no call of it in FreeSWITCH's record.  The
+    next scheduler's round settles the attempt (``unknown``) and FreeSWITCH's agent is
+    ``Available`` again (docs/callbacks.md, "Reserving the operator")."""
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-dead") as c:
+        await operator_answers(c)
+        await c.parts.engine.control.queue_member_pause(OPERATOR, paused=True,
+                                                        reason=RESERVE_REASON)  # fmt: skip
+        status = f"callcenter_config agent get status {OPERATOR}"
+        assert (await c.fs.api(status)).strip() == "On Break"
+        await add_due_jobs(c.parts.sessions, 1, queue="universal")
+        died_at = datetime.now(UTC) - timedelta(minutes=20)
+        dead = CallbackStore(c.parts.sessions, owner="dead", lease=timedelta(minutes=3))
+        [job] = await dead.jobs()
+        [held] = await dead.claim([job.id], died_at)
+        assert await dead.begin_attempt(held, call_id_for=c.parts.engine.call_id_for,
+                                        agent=OPERATOR, now=died_at) is not None
+        scheduler = c.scheduler()
+        await scheduler.run_once()
+        await scheduler.attempts_done()
+        [attempt] = await scheduler.store.attempts(job.id)
+        assert (attempt.owner, attempt.outcome) == ("dead", "unknown")
+        assert (await c.fs.api(status)).strip() == "Available"
 
 
 async def test_a_busy_patient_is_dialled_once_and_the_job_waits_for_its_retry(
