@@ -69,7 +69,7 @@ def policy_for(callbacks: Callbacks, queue: str | None) -> CallbackPolicy:
 
 def serving_queue(job_queue: str | None, front_desk: str) -> str:
     """The queue whose line and operators serve a job: its own queue, or, for a call missed
-    before the patient chose one (after hours, or hung up in the menus), the front desk: the
+    before the patient chose one (after hours, or failed before the menus), the front desk: the
     queue of the IVR's fallback route, where a caller who cannot choose is sent.  Such a job
     takes its place in the front desk's line by its arrival, as any other (docs/callbacks.md,
     "A job with no queue")."""

@@ -455,9 +455,9 @@ class CallbackStore:
                 session.add(row)
         except IntegrityError:
             async with self.sessions() as session:
-                exists = await session.scalar(select(CallbackAttempt.id).where(
+                stored = await session.scalar(select(CallbackAttempt.id).where(
                     CallbackAttempt.key == key))
-            if exists is None and agent is not None:  # not the key: the operator's index
+            if stored is None and agent is not None:  # not the key: the operator's index
                 raise OperatorHeld(agent) from None
             return None
         return _attempt(row)
