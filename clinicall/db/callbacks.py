@@ -263,6 +263,30 @@ class CallbackStore:
                 .group_by(Callback.queue))  # fmt: skip
             return {queue: count for queue, count in rows.all()}
 
+    async def recent_serves(self, queue: str, *, since: datetime, limit: int,
+                            with_unqueued: bool = False) -> list[str]:  # fmt: skip
+        """The queue's last ``limit`` serves since ``since``, oldest first: ``"live"`` for a
+        caller the queue connected to an operator, ``"callback"`` for a callback that reached
+        its patient (started then: the operator was theirs from the reservation on);
+        ``with_unqueued``: the callbacks of jobs with no queue too (the front desk's).  The
+        live-caller share counts them (docs/callbacks.md, "Exact place")."""
+        of_queue = Callback.queue == queue
+        if with_unqueued:
+            of_queue = or_(of_queue, Callback.queue.is_(None))
+        live = (select(QueueAttempt.connected_at)
+                .where(QueueAttempt.queue == queue, QueueAttempt.joined_at >= since,
+                       QueueAttempt.connected_at.is_not(None))
+                .order_by(QueueAttempt.connected_at.desc()).limit(limit))  # fmt: skip
+        callbacks = (select(CallbackAttempt.started_at)
+                     .join(Callback, Callback.id == CallbackAttempt.callback_id)
+                     .where(of_queue, CallbackAttempt.started_at >= since,
+                            CallbackAttempt.outcome == "answered")
+                     .order_by(CallbackAttempt.started_at.desc()).limit(limit))  # fmt: skip
+        async with self.sessions() as session:
+            served = [(at, "live") for at in await session.scalars(live) if at is not None]
+            served += [(at, "callback") for at in await session.scalars(callbacks)]
+        return [kind for _, kind in sorted(served)[-limit:]]
+
     async def open_attempt(self, job_id: int) -> AttemptRow | None:
         """The job's attempt with no outcome yet (sent, or about to be, by someone)."""
         async with self.sessions() as session:

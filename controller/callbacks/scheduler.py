@@ -90,6 +90,8 @@ OPERATOR_TAKEN = "operator_taken"
 #: The pause reason that reserves an operator for a callback (docs/callbacks.md, "Reserving
 #: the operator"): the engine's queues ring no paused member, the originate rings them anyway.
 RESERVE_REASON = "clinicall-callback"
+#: How far back the live-caller share looks for a queue's last serves (its ``share_window``).
+SERVES_LOOKBACK = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,8 +264,11 @@ class CallbackScheduler:
         share = self._policy(ready[0]).share if ready else None
         if share is None:
             return []
+        recent = [WaiterKind(kind) for kind in await self.store.recent_serves(
+            queue, since=now - SERVES_LOOKBACK, limit=share.window,
+            with_unqueued=queue == self.front_desk)] if share.live_share > 0 else []  # fmt: skip
         starting = callbacks_to_start([*live_waiters(status, now), *callbacks],
-                                      free_operators=len(members),
+                                      free_operators=len(members), recent=recent,
                                       callbacks_in_flight=awaiting, policy=share)
         # at most one job per operator: ``starting`` never outnumbers ``members``
         chosen = [member.member for member in members[:len(starting)]]

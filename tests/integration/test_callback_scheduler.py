@@ -93,6 +93,38 @@ async def test_no_callback_passes_a_live_caller_who_came_first(db_sessions: Sess
     assert len(control.sent) == 1
 
 
+async def test_the_live_caller_share_counts_the_queues_last_serves(db_sessions: Sessions) -> None:
+    """``live_share: 0.5`` over the last 4 serves.  A callback (its call came first) and a
+    live caller wait for the one free operator.  After 4 live callers were served the share
+    is met and the line's order holds: the callback starts.  After 4 callbacks reached
+    their patients the live callers are owed the next serve: no callback starts, the live
+    caller gets the operator."""
+    config = example_config(live_share=0.5, share_window=4)
+    now = T0 + timedelta(minutes=30)
+    for i in range(4):  # live callers served in the last half hour
+        await write_call(db_sessions, f"live{i}", T0 - timedelta(minutes=10 - i),
+                         caller=f"+38050222222{i}", answered=True)  # fmt: skip
+    await add_due_jobs(db_sessions, 1)  # arrived at T0
+    control = ScriptedControl()
+    control.entries = [QueueEntryStatus("live-now", wait_s=60.0)]  # came after the job
+    cbs = scheduler(db_sessions, control, Clock(now), config)
+    assert len(await cbs.run_once()) == 1
+    await cbs.attempts_done()
+
+    owed = ScriptedControl()  # the same after 4 callbacks that reached their patients
+    owed.entries = [QueueEntryStatus("live-now", wait_s=60.0)]
+    await add_due_jobs(db_sessions, 4, first=10)
+    served = scheduler(db_sessions, owed, Clock(now), example_config(), owner="c2")
+    for _ in range(4):
+        owed.entries, waiting = [], owed.entries  # strict order, nobody live waiting
+        assert len(await served.run_once()) == 1
+        await served.attempts_done()
+        owed.entries = waiting
+    await add_due_jobs(db_sessions, 1, first=20)
+    shared = scheduler(db_sessions, owed, Clock(now), config, owner="c3")
+    assert await shared.run_once() == []  # the live caller is owed the operator
+
+
 async def test_never_more_callbacks_than_free_operators(db_sessions: Sessions) -> None:
     clock, control = Clock(T0 + timedelta(minutes=5)), ScriptedControl(members=2)
     for i in range(4):
