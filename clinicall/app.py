@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.callback_book import CallbackBook
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.callbacks.threshold_offers import ThresholdOffers
 from clinicall.controller.desk import OperatorDesk
@@ -118,7 +119,8 @@ async def running(
         recent = recent_queues(config, sessions)
         controller = Controller(config, engine, account=tracker, surveys=tracker, now=now,
                                 messages=messages, reminders=reminder_book(config, sessions),
-                                offers=offer_desk(config, engine, sessions, recent))
+                                offers=offer_desk(config, engine, sessions, recent),
+                                callbacks=callback_book(config, sessions))
         await stack.enter_async_context(controller)
         callbacks = None
         if config.callbacks.enabled:
@@ -198,6 +200,17 @@ def recent_queues(config: ClinicConfig,
     the offer desk and the threshold watcher, so they read and announce alike)."""
     return RecentQueues(sessions, wrapup_s=lambda queue: float(
         config.queues[queue].wrapup_s if queue in config.queues else 0))
+
+
+def callback_book(config: ClinicConfig,
+                  sessions: async_sessionmaker[AsyncSession]) -> CallbackBook | None:
+    """What the callback call's whisper and greeting read, when callbacks are enabled."""
+    from clinicall.db.callbacks import CallbackStore
+
+    if not config.callbacks.enabled:
+        return None
+    lease = timedelta(seconds=config.callbacks.lease_s)  # the book never claims a job
+    return CallbackBook(CallbackStore(sessions, owner="callback-call", lease=lease))
 
 
 def offer_desk(config: ClinicConfig, engine: Engine,

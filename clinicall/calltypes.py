@@ -32,6 +32,17 @@ class CallInfo:
     #: Set when a waiting caller pressed the in-queue offer key (docs/callbacks.md, "The
     #: offer in the queue"): the queue they left and their place in it; None otherwise.
     queued: QueuedCall | None = None
+    #: Set on a leg of a callback call the engine hands over (docs/callbacks.md, "The callback
+    #: call"): the operator's, for the whisper, or the patient's, for the greeting.
+    callback: CallbackLeg | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackLeg:
+    """One leg of a callback call: the job it serves and whose leg it is."""
+
+    job: str  # the callback job's id
+    side: Literal["operator", "patient"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,17 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from clinicall.calltypes import AnsweredCall, CallInfo, IvrOutcome, QueuedCall, SurveyOutcome
+from clinicall.calltypes import (
+    AnsweredCall,
+    CallbackLeg,
+    CallInfo,
+    IvrOutcome,
+    QueuedCall,
+    SurveyOutcome,
+)
 from clinicall.controller.facts import Fact
 from clinicall.controller.port import Engine
+from clinicall.ivr.callback_call import CallbackCall, run_greeting, run_whisper
 from clinicall.ivr.callback_offer import run_callback_offer
 from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.plan import IvrPlan
@@ -90,6 +98,13 @@ class OfferDesk(Protocol):
                    language: str) -> bool: ...
 
 
+class CallbackDesk(Protocol):
+    """What the callback call's whisper and greeting say about a job
+    (``controller.callback_book.CallbackBook``)."""
+
+    async def callback_call(self, job_id: str) -> CallbackCall | None: ...
+
+
 class OfferPlaceLike(Protocol):
     @property
     def position(self) -> int | None: ...
@@ -112,6 +127,7 @@ class Controller:
         messages: MessageAccount | None = None,
         reminders: ReminderDesk | None = None,
         offers: OfferDesk | None = None,
+        callbacks: CallbackDesk | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -120,6 +136,7 @@ class Controller:
         self.messages = messages
         self.reminders = reminders
         self.offers = offers
+        self.callbacks = callbacks
         self.now = now
         self.plan = IvrPlan.compile(config)
         self.calls_handled = 0
@@ -136,6 +153,9 @@ class Controller:
         """
         if port.info.reminder is not None:
             await self.reminder_session(port, port.info.reminder)
+            return
+        if port.info.callback is not None:
+            await self.callback_session(port, port.info.callback)
             return
         answered = port.info.answered
         if answered is not None:
@@ -198,6 +218,22 @@ class Controller:
         log.info("reminder call %s, appointment %s: %s", port.info.call_id, appointment_id,
                  answer)
         self._own(self.reminders.record_answer(appointment_id, answer))
+
+    async def callback_session(self, port: CallPort, leg: CallbackLeg) -> None:
+        """A leg of a callback call (docs/callbacks.md, "The callback call"): the operator's
+        whisper or the patient's greeting.  Returning hands the leg back to the engine, which
+        dials the patient or bridges the two whatever was said."""
+        call = await self.callbacks.callback_call(leg.job) if self.callbacks else None
+        if call is None:
+            log.warning("callback call %s: no job %s", port.info.call_id, leg.job)
+            return
+        if leg.side == "operator":
+            heard = await run_whisper(port, self.plan, call, now=utc_now())
+        else:
+            heard = await run_greeting(port, self.plan, call)
+        log.info("callback call %s, job %s: %s %s", port.info.call_id, leg.job,
+                 "whisper" if leg.side == "operator" else "greeting",
+                 "said" if heard else "cut by a hang-up")  # fmt: skip
 
     async def offer_session(self, port: CallPort, queued: QueuedCall) -> None:
         """A waiting caller pressed the offer key (docs/callbacks.md, "The offer in the

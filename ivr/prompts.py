@@ -26,6 +26,10 @@ Keys are stable identifiers (they are file names):
 ``month_<1..12>``, ``reminder_keys``, ``reminder_confirmed``, ``reminder_cancelled``
                    the appointment reminder call (only with ``reminders.enabled``;
                    docs/reminders.md)
+``callback_reason_<reason>``, ``callback_queue_<id>``, ``callback_speaks_<language>``,
+``callback_number_ends``, ``callback_minutes_ago``  the operator's whisper, and
+``callback_greeting`` the patient's greeting, of the callback call (ivr.callback_call;
+                   only with ``callbacks.enabled``)
 """
 
 from __future__ import annotations
@@ -100,6 +104,10 @@ CALLBACK_ENTER_NUMBER = "callback_enter_number"
 CALLBACK_BAD_NUMBER = "callback_bad_number"
 CALLBACK_CONFIRMED = "callback_confirmed"
 CALLBACK_NOT_BOOKED = "callback_not_booked"
+# The callback call (ivr.callback_call): the operator's whisper, the patient's greeting.
+CALLBACK_NUMBER_ENDS = "callback_number_ends"
+CALLBACK_MINUTES_AGO = "callback_minutes_ago"
+CALLBACK_GREETING = "callback_greeting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +144,18 @@ def reminder_route_key(route_id: str) -> str:
 
 def month_key(month: int) -> str:
     return f"month_{month}"
+
+
+def callback_reason_key(reason: str) -> str:
+    return f"callback_reason_{reason}"
+
+
+def callback_queue_key(queue_id: str) -> str:
+    return f"callback_queue_{queue_id}"
+
+
+def callback_speaks_key(language: str) -> str:
+    return f"callback_speaks_{language}"
 
 
 def holiday_key(day: date) -> str:
@@ -355,7 +375,7 @@ def _catalog_for(config: ClinicConfig, language: Language) -> list[PromptText]:
     if config.reminders.enabled:
         out += _reminder_texts(config, lang)
     if config.callbacks.enabled:
-        out += _callback_texts(lang)
+        out += _callback_texts(lang) + _callback_call_texts(config, lang)
     return out
 
 
@@ -427,6 +447,50 @@ _WAIT_BETWEEN = {"uk": "Орієнтовний час очікування: ві
 _WAIT_OVER = {"uk": "Орієнтовний час очікування: понад {low} хвилин.",
               "ru": "Ожидаемое время ожидания: более {low} минут.",
               "en": "The expected wait is more than {low} minutes."}
+
+
+_CALLBACK_CALL: dict[str, dict[str, str]] = {
+    CALLBACK_NUMBER_ENDS: {"uk": "Номер закінчується на", "ru": "Номер заканчивается на",
+                           "en": "The number ends in"},
+    CALLBACK_MINUTES_AGO: {"uk": "Хвилин від дзвінка:", "ru": "Минут с момента звонка:",
+                           "en": "Minutes since the call:"},
+    callback_reason_key("missed"): {"uk": "Зворотний дзвінок: пропущений виклик.",
+                                    "ru": "Обратный звонок: пропущенный вызов.",
+                                    "en": "A callback of a missed call."},
+    callback_reason_key("requested"): {"uk": "Зворотний дзвінок на прохання пацієнта.",
+                                       "ru": "Обратный звонок по просьбе пациента.",
+                                       "en": "A callback the patient asked for."},
+    callback_reason_key("manual"): {"uk": "Зворотний дзвінок, призначений персоналом.",
+                                    "ru": "Обратный звонок, назначенный персоналом.",
+                                    "en": "A callback booked by the staff."},
+}  # fmt: skip
+_CALLBACK_QUEUE = {"uk": "Тема: {name}.", "ru": "Тема: {name}.", "en": "Topic: {name}."}
+_CALLBACK_SPEAKS = {
+    "uk": {"uk": "Пацієнт говорить українською.", "ru": "Пацієнт говорить російською.",
+           "en": "Пацієнт говорить англійською."},
+    "ru": {"uk": "Пациент говорит по-украински.", "ru": "Пациент говорит по-русски.",
+           "en": "Пациент говорит по-английски."},
+    "en": {"uk": "The patient speaks Ukrainian.", "ru": "The patient speaks Russian.",
+           "en": "The patient speaks English."},
+}  # fmt: skip
+_CALLBACK_GREETING = {
+    "uk": "Вас вітає {clinic}, ми вам передзвонюємо. З вами на лінії оператор.",
+    "ru": "Вас приветствует {clinic}, мы вам перезваниваем. С вами на линии оператор.",
+    "en": "This is {clinic} calling you back. An operator is on the line for you.",
+}
+
+
+def _callback_call_texts(config: ClinicConfig, language: Language) -> list[PromptText]:
+    """The callback call's whisper (to the operator) and greeting (to the patient)."""
+    out = [PromptText(key, language, texts[language]) for key, texts in _CALLBACK_CALL.items()]
+    out += [PromptText(callback_queue_key(qid), language,
+                       _CALLBACK_QUEUE[language].format(name=q.name[language]))
+            for qid, q in config.queues.items()]  # fmt: skip
+    out += [PromptText(callback_speaks_key(lang), language, _CALLBACK_SPEAKS[language][lang])
+            for lang in config.languages]  # fmt: skip
+    out.append(PromptText(CALLBACK_GREETING, language, _CALLBACK_GREETING[language].format(
+        clinic=config.clinic.name[language])))
+    return out
 
 
 def _callback_texts(language: Language) -> list[PromptText]:

@@ -1,0 +1,97 @@
+"""The callback call's two IVR flows (docs/callbacks.md, "The callback call").
+
+Agent first: the reserved operator is rung, and once they answer the engine hands their leg
+to :func:`run_whisper`: in the clinic's default language, who is being called back (the last
+digits of the number), why (missed call or asked for one, and the topic: the route's queue),
+in which language the patient speaks, and how many minutes ago they called.  Any key stops
+the whisper (an operator who has heard enough).  Then the engine dials the patient, and the
+moment they answer, before the two are bridged, hands the patient's leg to
+:func:`run_greeting`: the clinic's name and that an operator is on the line, in the
+patient's language.
+
+Both are written against ``CallPort`` only, like the menus, the reminder and the survey; the
+engine goes on with the call whatever the flow did (a controller that is down costs the
+words, not the call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from clinicall.ivr import prompts
+from clinicall.ivr.plan import IvrPlan
+from clinicall.ivr.port import CallerHungUp, CallPort
+
+#: Any key ends the whisper.
+SKIP_KEYS = "0123456789*#"
+#: How many of the number's last digits the whisper says.
+NUMBER_DIGITS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCall:
+    """What the whisper and the greeting say about one callback job."""
+
+    phone: str  # E.164
+    reason: str  # CallbackReason's value
+    queue: str | None  # the job's queue (None: the front desk serves it)
+    language: str | None  # the patient's, when the IVR knew it
+    arrived_at: datetime  # the patient's call (their place in line)
+
+
+def _say(plan: IvrPlan, language: str, key: str) -> list[str]:
+    name = plan.names[language].get(key)
+    return [name] if name is not None else []
+
+
+def whisper_words(plan: IvrPlan, call: CallbackCall) -> list[str]:
+    """The whisper's sentences before the numbers (in the clinic's default language)."""
+    lang = plan.default_language
+    words = [*_say(plan, lang, prompts.callback_reason_key(call.reason))]
+    if call.queue:
+        words += _say(plan, lang, prompts.callback_queue_key(call.queue))
+    if call.language:
+        words += _say(plan, lang, prompts.callback_speaks_key(call.language))
+    return words
+
+
+async def run_whisper(port: CallPort, plan: IvrPlan, call: CallbackCall, *,
+                      now: datetime) -> bool:  # fmt: skip
+    """Tell the operator who they are about to speak to (see the module docstring).  True when
+    it was said to the end or skipped by a key; False when the operator hung up.
+
+    Raises :class:`ivr.port.PortError` when the engine fails a command."""
+    lang = plan.default_language
+    digits = [int(d) for d in call.phone if d.isdigit()][-NUMBER_DIGITS:]
+    minutes = max(0, int((now - call.arrived_at).total_seconds() // 60))
+    try:
+        await port.set_language(lang)
+        steps: list[int | list[str]] = [
+            whisper_words(plan, call), _say(plan, lang, prompts.CALLBACK_NUMBER_ENDS), *digits,
+            _say(plan, lang, prompts.CALLBACK_MINUTES_AGO), minutes]  # fmt: skip
+        for step in steps:
+            if isinstance(step, int):
+                pressed = await port.say_number(step, digits=SKIP_KEYS)
+            else:
+                pressed = await port.play(step, digits=SKIP_KEYS) if step else ""
+            if pressed:
+                break
+    except CallerHungUp:
+        return False
+    return True
+
+
+async def run_greeting(port: CallPort, plan: IvrPlan, call: CallbackCall) -> bool:
+    """Greet the patient who answered the callback, in their language; False when they hung
+    up during it.
+
+    Raises :class:`ivr.port.PortError` when the engine fails a command."""
+    lang = call.language if call.language and call.language in plan.names \
+        else plan.default_language
+    try:
+        await port.set_language(lang)
+        await port.play(_say(plan, lang, prompts.CALLBACK_GREETING))
+    except CallerHungUp:
+        return False
+    return True
