@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from clinicall.agi_scripts import variables as v
 from clinicall.agi_scripts.channel import AgiCommands
 from clinicall.agi_scripts.protocol import AgiChannelGone, AgiCommandError, AgiEnvironment
-from clinicall.calltypes import AnsweredCall, CallInfo, QueuedCall, QueueRequest
+from clinicall.calltypes import (
+    AnsweredCall,
+    CallbackLeg,
+    CallInfo,
+    QueuedCall,
+    QueueRequest,
+)
 from clinicall.ivr.port import PortError, Recorded
 
 # A sound that plays (almost) nothing: GET DATA needs a file when the caller already started
@@ -70,6 +76,21 @@ def reminder_from_env(env: AgiEnvironment) -> str | None:
     return appointment if appointment.isdigit() else None
 
 
+def callback_from_env(env: AgiEnvironment) -> CallbackLeg | None:
+    """The callback leg a ``callback`` session is (``<linkedid>,<job>,<side>``); None for any
+    other script, or when the job or side is not one."""
+    if env.network_script != v.CALLBACK_SCRIPT:
+        return None
+    job, side = (list(env.args[1:3]) + [""] * 2)[:2]
+    if not job.isdigit():
+        return None
+    if side == "operator":
+        return CallbackLeg(job, "operator")
+    if side == "patient":
+        return CallbackLeg(job, "patient")
+    return None
+
+
 def queued_from_env(env: AgiEnvironment) -> QueuedCall | None:
     """The queue place an ``offer`` session is about (:data:`variables.OFFER_AGI_ARGS`); None
     for any other script.  A join instant that is missing or not a number is None: the offer
@@ -119,6 +140,7 @@ class AsteriskCallPort:
             answered=answered_from_env(env),
             reminder=reminder_from_env(env),
             queued=queued_from_env(env),
+            callback=callback_from_env(env),
         )
 
     @classmethod

@@ -62,6 +62,13 @@ SURVEY_AGI_ARGS: Final = (
     "${" + CLINICALL_ROUTE + "}",
 )
 
+# The callback call (docs/callbacks.md, "The callback call"): the operator's answered leg runs
+# ``AGI(agi://127.0.0.1:4573/callback,<linkedid>,<job>,operator)`` (the whisper), then the
+# patient's answered leg ``AGI(...,<job>,patient)`` (the greeting) before the two are bridged;
+# the originate sets ``CLINICALL_CALLBACK`` (its call data ``callback``: the job's id).
+CALLBACK_SCRIPT: Final = "callback"
+CLINICALL_CALLBACK: Final = "CLINICALL_CALLBACK"
+
 # ``clinicall doctor``'s probe (docs/engines/asterisk.md, "The doctor's FastAGI probe"): the
 # dialplan's ``clinicall-doctor`` context runs ``AGI(agi://<host>:<port>/doctor)``; the script
 # only sets ``CLINICALL_DOCTOR`` to ``DOCTOR_ANSWER``, so the probe's report tells clinicall's

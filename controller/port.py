@@ -80,6 +80,9 @@ class OriginateFailed(EngineError):
 #: back by ``reconcile``) when the patient of an agent-first originate answered: a controller
 #: that died meanwhile learns from it that the attempt reached the patient.
 CALLBACK_ANSWERED = "callback_answered"
+#: What the operator's whisper (ivr.callback_call) may add to an agent-first originate's wait
+#: for the patient's outcome, beyond the patient's ring.
+WHISPER_S = 30.0
 
 # ---- values ---------------------------------------------------------------------------------
 

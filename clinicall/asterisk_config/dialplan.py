@@ -60,22 +60,25 @@ def agi_url(config: ClinicConfig) -> str:
     return f"agi://{settings.agi_host}:{settings.agi_port}/{v.IVR_SCRIPT}"
 
 
+def script_url(ivr_url: str, script: str) -> str:
+    """A FastAGI script's URL on the IVR's server (``agi://host:port/<script>``)."""
+    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
+    return f"{base}/{script}"
+
+
 def survey_url(ivr_url: str) -> str:
     """The survey's FastAGI URL: the IVR's server, script ``survey``."""
-    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
-    return f"{base}/{v.SURVEY_SCRIPT}"
+    return script_url(ivr_url, v.SURVEY_SCRIPT)
 
 
 def offer_url(ivr_url: str) -> str:
     """The in-queue callback offer's FastAGI URL: the IVR's server, script ``offer``."""
-    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
-    return f"{base}/{v.OFFER_SCRIPT}"
+    return script_url(ivr_url, v.OFFER_SCRIPT)
 
 
 def reminder_url(ivr_url: str) -> str:
     """The reminder flow's FastAGI URL: the IVR's server, script ``reminder``."""
-    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
-    return f"{base}/{v.REMINDER_SCRIPT}"
+    return script_url(ivr_url, v.REMINDER_SCRIPT)
 
 
 def var(name: str) -> str:
@@ -313,37 +316,34 @@ def _originate(simulated: bool) -> str:
 #: The callback flow's call data (set by the originate, controller/asterisk/control.py).
 CALLBACK_KEY = "CLINICALL_ORIGINATE_KEY"
 RING_S = "CLINICALL_RING_S"
-WHISPER_AGO = "CLINICALL_AGO_MIN"
-#: What the operator hears first and the patient hears on answer (core sounds, en); the
-#: worded prompts per language come with the IVR's callback prompts.
-WHISPER_SOUND = "beep"
-ANNOUNCEMENT_SOUND = "beep"
 
 
-def _callback() -> str:
+def _callback(agi: str) -> str:
     """Agent first (docs/callbacks.md, "The callback call"): the originate rang the reserved
-    operator; once they answer, this runs on their channel: a whisper (a tone, then how many
-    minutes ago the patient called), then the patient is dialled through the originate
-    context; on answer the patient hears a short announcement (``U()``, which also tells the
-    controller: ``UserEvent ClinicallCallback``, Status ANSWER, and queue_log, durably:
-    ``CLINICALLCB``, so a controller that was down learns it) and both are bridged.  A patient
-    who does not answer ends the call with the ``DIALSTATUS`` in the same event; an operator
-    who hangs up first, with ``CANCEL`` (the ``h`` extension)."""
+    operator; once they answer, this runs on their channel: the whisper (the ``callback``
+    FastAGI script, ivr.callback_call), then the patient is dialled through the originate
+    context.  On answer, before the two are bridged, the patient's channel tells the
+    controller (``UserEvent ClinicallCallback``, Status ANSWER, and queue_log, durably:
+    ``CLINICALLCB``, so a controller that was down learns it) and hears the greeting (the same
+    script).  A FastAGI server that is down costs the words, not the call: ``AGI()`` fails and
+    the dialplan goes on.  A patient who does not answer ends the call with the
+    ``DIALSTATUS`` in the same event; an operator who hangs up first, with ``CANCEL`` (the
+    ``h`` extension)."""
     key, status = var(CALLBACK_KEY), var("DIALSTATUS")
+    url, job = script_url(agi, v.CALLBACK_SCRIPT), var(v.CLINICALL_CALLBACK)
     steps: list[Step] = [
-        f"NoOp(callback {var('CLINICALL_CALLBACK')}: {var('CLINICALL_REASON')})",
-        f"Playback({WHISPER_SOUND})",
-        f'ExecIf($["{var(WHISPER_AGO)}" != ""]?SayNumber({var(WHISPER_AGO)}))',
+        f"NoOp(callback {job}: {var('CLINICALL_REASON')})",
+        f"AGI({url},${{CHANNEL(linkedid)}},{job},operator)",
         f"Dial(Local/${{EXTEN}}@{ORIGINATE}/n,{var(RING_S)},"
-        f"U({CALLBACK_ANSWERED}^{key}^{var(v.CLINICALL_QUEUE)}))",
+        f"U({CALLBACK_ANSWERED}^{key}^{var(v.CLINICALL_QUEUE)}^{job}))",
         f"UserEvent({CALLBACK_EVENT},Key: {key},Status: {status})",
         "Hangup()",
     ]
     answered = [f"[{CALLBACK_ANSWERED}]",
-                *_ext("s", [f"Playback({ANNOUNCEMENT_SOUND})",
-                            f"QueueLog(${{ARG2}},${{UNIQUEID}},NONE,{CALLBACK_MARK},"
+                *_ext("s", [f"QueueLog(${{ARG2}},${{UNIQUEID}},NONE,{CALLBACK_MARK},"
                             "${CHANNEL(linkedid)}|ANSWER)",
                             f"UserEvent({CALLBACK_EVENT},Key: ${{ARG1}},Status: ANSWER)",
+                            f"AGI({url},${{CHANNEL(linkedid)}},${{ARG3}},patient)",
                             "Return()"])]  # fmt: skip
     lines = ["; Callbacks, agent first: the operator answered; whisper, then dial the patient.",
              f"[{CALLBACK_CONTEXT}]"]
@@ -416,8 +416,7 @@ DOCTOR_PROBE = "CLINICALL_PROBE"
 
 def doctor_url(ivr_url: str) -> str:
     """The doctor's FastAGI URL: the IVR's server, script ``doctor``."""
-    base = ivr_url.rsplit("/", 1)[0] if ivr_url.count("/") > 2 else ivr_url
-    return f"{base}/{v.DOCTOR_SCRIPT}"
+    return script_url(ivr_url, v.DOCTOR_SCRIPT)
 
 
 def _doctor(agi: str) -> str:
@@ -440,12 +439,12 @@ def _doctor(agi: str) -> str:
 def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     from clinicall.asterisk_config import simulation
 
-    parts = [_inbound(config), _call(config, agi or agi_url(config)),
-             _operators(config), _originate(simulated), _callback(), _queue_entry(config),
-             _flows(agi or agi_url(config))]
+    agi = agi or agi_url(config)
+    parts = [_inbound(config), _call(config, agi), _operators(config), _originate(simulated),
+             _callback(agi), _queue_entry(config), _flows(agi)]
     if offers(config):
-        parts.append(_offer(config, agi or agi_url(config)))
+        parts.append(_offer(config, agi))
     if simulated:
         parts += [simulation.operators_context(), simulation.patient_context()]
-    parts.append(_doctor(agi or agi_url(config)))
+    parts.append(_doctor(agi))
     return document(*parts)

@@ -24,6 +24,7 @@ from clinicall.agi_scripts.doctor import answer_doctor
 from clinicall.agi_scripts.peers import PeerAllowList
 from clinicall.agi_scripts.server import FastAgiServer, ScriptRouter
 from clinicall.agi_scripts.variables import (
+    CALLBACK_SCRIPT,
     DOCTOR_SCRIPT,
     IVR_SCRIPT,
     OFFER_SCRIPT,
@@ -121,6 +122,7 @@ class AsteriskEngine:
         allow = PeerAllowList.parse(self.settings.agi_allow)  # checked by the config loader
         router = ScriptRouter({IVR_SCRIPT: session, SURVEY_SCRIPT: session,
                                REMINDER_SCRIPT: session, OFFER_SCRIPT: session,
+                               CALLBACK_SCRIPT: session,
                                DOCTOR_SCRIPT: answer_doctor})  # no call: 'clinicall doctor'
         self.agi = FastAgiServer(router, host=self.settings.agi_host, port=self.agi_port,
                                  allow=allow)

@@ -419,8 +419,8 @@ class CallbackScheduler:
             priority=job.priority,
             caller_id=self.settings.caller_id,
             ring_timeout_s=ring_s if ring_s is not None else self.settings.ring_timeout_s,
-            data={**(data if data is not None else self._whisper(job)), **placed}, agent=agent,
-            flow=flow)  # fmt: skip
+            data={**(data if data is not None else self._callback_data(job)), **placed},
+            agent=agent, flow=flow)  # fmt: skip
         if agent and not await self._reserve(job, agent):
             outcome = AttemptOutcome.OPERATOR_MISSED
             await self._settle(job, attempt, OPERATOR_TAKEN, outcome, self.clock())
@@ -452,10 +452,10 @@ class CallbackScheduler:
         log.info("callback %s to %s: %s", job.id, mask_number(job.phone), stored)
         await self._settle(job, attempt, stored, outcome, self.clock())
 
-    def _whisper(self, job: JobRow) -> dict[str, str]:
-        """What the operator hears first: which job, why, how long ago the patient called."""
-        ago = max(0, int((self.clock() - job.arrived_at).total_seconds() // 60))
-        data = {"callback": str(job.id), "reason": job.reason, "ago_min": str(ago)}
+    def _callback_data(self, job: JobRow) -> dict[str, str]:
+        """The callback call's data: the job (whose whisper and greeting the IVR reads from
+        the store, ivr.callback_call), why, and the patient's language."""
+        data = {"callback": str(job.id), "reason": job.reason}
         if job.language:
             data["language"] = job.language
         return data

@@ -44,6 +44,7 @@ from clinicall.controller.freeswitch.esl.errors import (
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.queue_wait import OFFER_UNASKED_KEY
 from clinicall.controller.port import (
+    WHISPER_S,
     EngineRefused,
     EngineTimeout,
     EngineUnavailable,
@@ -83,8 +84,6 @@ PATIENT_CALLER_ID = "CLINICALL_CALLER_ID"
 FLOW = "CLINICALL_FLOW"
 FLOW_EXTENSION = "clinicall_flow XML clinicall"
 FLOW_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
-#: What the whisper may add to the wait for the patient's outcome after the operator answered.
-WHISPER_S = 20.0
 #: The agent's leg ended before the dialplan said how the patient's leg went: the operator
 #: hung up during the whisper or while the patient rang.
 AGENT_GONE = "AGENT_GONE"

@@ -26,11 +26,15 @@ from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.db.models import Call, QueueAttempt, WaitEstimate
 from clinicall.ivr import prompts
+from clinicall.simclinic.calltrace import played_prompt
 from clinicall.simclinic.clinic import SimulatedClinic
 
 from .offer_common import OPERATOR, QUEUE, offer_config, queue_log, queued, written_attempt
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+#: Seconds the callback's whisper and greeting take, with a margin (the built prompts).
+WHISPER_AND_GREETING_S = 20
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -52,6 +56,7 @@ async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
         yield parts
 
 
+@pytest.mark.timeout(300)  # four calls served one after another, each talked through
 async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     clinic: SimulatedClinic, app: Running
 ) -> None:
@@ -60,7 +65,8 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     clinic.tracer.expect(callback)
     member = member_interface(OPERATOR, simulated=True)
     await app.engine.control.queue_member_pause(member, paused=True, reason="test")
-    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=3)
+    # the operator stays on long enough to hear the whole whisper and the greeting
+    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=WHISPER_AND_GREETING_S)
 
     x = await queued(clinic, "+380501230010")
     a = await queued(clinic, "+380501230011")
@@ -79,7 +85,27 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     await app.engine.control.queue_member_pause(member, paused=False)
     for linkedid in (x, b, c):
         await clinic.finished(linkedid, timeout=120)
-    await clinic.finished(callback, timeout=60)
+    trace_cb = await clinic.finished(callback, timeout=60)
+
+    # the callback call, as Asterisk played it: the whisper on the operator's channel (in
+    # the clinic's language) before the patient was dialled, the greeting on the patient's
+    # (in theirs) after they answered (docs/callbacks.md, "The callback call")
+    lang = clinic.config.default_language
+    whisper = [prompts.prompt_name(lang, key) for key in (
+        prompts.callback_reason_key("requested"), prompts.callback_queue_key(QUEUE),
+        prompts.callback_speaks_key("en"), prompts.CALLBACK_NUMBER_ENDS,
+        prompts.CALLBACK_MINUTES_AGO)]  # fmt: skip
+    greeting = prompts.prompt_name("en", prompts.CALLBACK_GREETING)
+    assert trace_cb.prompts_played == [*whisper, greeting]
+    played = {played_prompt(m): (i, m.get("Channel", "")) for i, m in enumerate(trace_cb.events)
+              if played_prompt(m) is not None}  # fmt: skip
+    dialled = next(i for i, m in enumerate(trace_cb.events) if m.get("Event") == "DialBegin")
+    answered = next(i for i, m in enumerate(trace_cb.events)
+                    if m.get("UserEvent") == "ClinicallCallback")  # fmt: skip
+    assert all(played[w][0] < dialled for w in whisper)
+    assert "@clinicall-originate" not in played[whisper[0]][1]
+    assert played[greeting][0] > answered
+    assert "@clinicall-originate" in played[greeting][1]
 
     # the engine's own record: who the operator was given, in the order Asterisk wrote it
     lines = queue_log(clinic)

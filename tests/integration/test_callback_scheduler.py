@@ -67,7 +67,7 @@ async def test_a_missed_call_is_called_back_once_agent_first(db_sessions: Sessio
     [request] = control.sent
     assert (request.number, request.queue, request.agent) == (ANNA, QUEUE, "Local/op1@ops")
     assert request.key == f"cb{job.id}-1"
-    assert request.data == {"callback": str(job.id), "reason": "missed", "ago_min": "2",
+    assert request.data == {"callback": str(job.id), "reason": "missed",
                             "purpose": "callback", "dialled": ANNA}
     [attempt] = await cbs.store.attempts(job.id)
     assert (attempt.call_id, attempt.outcome) == (call_id_for(request.key), "answered")

@@ -299,7 +299,7 @@ async def test_health_follows_the_link(server: FakeAMI, wired: Wired) -> None:
 
 
 AGENT_FIRST = OriginateRequest(key="cb17-1", number="+380501112233", queue="therapy",
-                               ring_timeout_s=5, data={"ago_min": "4"},
+                               ring_timeout_s=5, data={"callback": "17"},
                                agent="PJSIP/op1")  # fmt: skip
 
 
@@ -334,7 +334,7 @@ async def test_agent_first_rings_the_operator_into_the_callback_context(
     assert (sent.get("Channel"), sent.get("Context"), sent.get("Exten")) == (
         "PJSIP/op1", "clinicall-callback", "+380501112233")  # fmt: skip
     variables = [value for name, value in sent.headers if name == "Variable"]
-    assert "CLINICALL_AGO_MIN=4" in variables
+    assert "CLINICALL_CALLBACK=17" in variables
     assert "CLINICALL_RING_S=5" in variables
 
 

@@ -33,7 +33,7 @@ op102||u|callback|user/op102@clinic|Available|Waiting
 """
 REQUEST = OriginateRequest(key="cb7-1", number="+380501230001", queue="universal",
                            caller_id="+380441234567", ring_timeout_s=20, agent="op101",
-                           data={"callback": "7", "ago_min": "3"})  # fmt: skip
+                           data={"callback": "7", "reason": "missed"})  # fmt: skip
 
 
 def status(key: str, value: str) -> EslEvent:
@@ -92,7 +92,7 @@ async def test_the_operators_contact_is_rung_into_the_callback_context_then_the_
         "originate_timeout": "20", "accountcode": "clinicall", "CLINICALL_QUEUE": "universal",
         "CLINICALL_PRIORITY": "0", "CLINICALL_RING_S": "20", "CLINICALL_DIAL_CONTEXT": "sim",
         "CLINICALL_CALLER_ID": "+380441234567", "CLINICALL_CALLBACK": "7",
-        "CLINICALL_AGO_MIN": "3"}  # fmt: skip
+        "CLINICALL_REASON": "missed"}  # fmt: skip
     assert target == "loopback/cb_operator/sim +380501230001 XML clinicall_callback"
 
 
