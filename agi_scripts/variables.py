@@ -68,6 +68,8 @@ SURVEY_AGI_ARGS: Final = (
 # the originate sets ``CLINICALL_CALLBACK`` (its call data ``callback``: the job's id).
 CALLBACK_SCRIPT: Final = "callback"
 CLINICALL_CALLBACK: Final = "CLINICALL_CALLBACK"
+#: FreeSWITCH: whose leg of the callback call the outbound socket is given (``operator``).
+CLINICALL_CALLBACK_SIDE: Final = "CLINICALL_CALLBACK_SIDE"
 
 # ``clinicall doctor``'s probe (docs/engines/asterisk.md, "The doctor's FastAGI probe"): the
 # dialplan's ``clinicall-doctor`` context runs ``AGI(agi://<host>:<port>/doctor)``; the script

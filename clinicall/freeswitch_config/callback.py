@@ -3,8 +3,10 @@ docs/engines/freeswitch.md, "The callback call").
 
 The engine port's originate rings the reserved operator's contact into the
 ``clinicall_callback`` context with the patient's number as the extension
-(controller/freeswitch/control.py).  Once the operator answered, their leg runs this: a
-whisper (a tone, then how many minutes ago the patient called), then ``bridge`` to the
+(controller/freeswitch/control.py).  Once the operator answered, their leg runs this: the
+whisper (the leg is handed to the controller's outbound socket with
+``CLINICALL_CALLBACK_SIDE=operator``: ivr.callback_call; a controller that is down costs the
+words, ``socket_resume`` goes on), then ``bridge`` to the
 patient through ``loopback/<number>/${CLINICALL_DIAL_CONTEXT}`` (the originate context the
 controller names: the generated one refuses every number until an outbound route is
 configured, the tests' simulated patient answers).  The moment the patient answers, before
@@ -19,6 +21,7 @@ or unreachable: the bridge fails, the same event carries its ``originate_disposi
 
 from __future__ import annotations
 
+from clinicall.agi_scripts import variables as v
 from clinicall.controller.freeswitch.control import (
     CALLBACK_CONTEXT,
     CALLBACK_SUBCLASS,
@@ -29,11 +32,6 @@ from clinicall.controller.freeswitch.control import (
 )
 from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.freeswitch_config.xmlfile import raw, value
-
-#: The whisper's tone (the build has no sound files; the worded whisper per language comes
-#: with the callback prompts).
-WHISPER_TONE = "tone_stream://%(400,100,880);loops=2"
-WHISPER_AGO = "CLINICALL_AGO_MIN"
 
 
 def _var(name: str) -> str:
@@ -49,8 +47,9 @@ def _set(assignment: str) -> str:
     return f"        <action application=\"set\" data={raw(assignment)}/>"
 
 
-def callback_context() -> list[str]:
-    """The ``clinicall_callback`` context (lines inside ``dialplan_context.xml``)."""
+def callback_context(socket: str) -> list[str]:
+    """The ``clinicall_callback`` context (lines inside ``dialplan_context.xml``); ``socket``
+    is the controller's outbound socket target."""
     patient = (f"{{origination_caller_id_number={_var(PATIENT_CALLER_ID)},"
                f"originate_timeout={_var(RING_S)}}}"
                f"loopback/{_var('destination_number')}/{_var(DIAL_CONTEXT)}")
@@ -61,9 +60,9 @@ def callback_context() -> list[str]:
         "      <condition field=\"destination_number\" expression=\"^\\+?[0-9]+$\">",
         _set("continue_on_fail=true"),
         _set("hangup_after_bridge=true"),
-        f"        <action application=\"playback\" data={raw(WHISPER_TONE)}/>",
-        f"        <action application=\"say\" "
-        f"data={raw('en NUMBER PRONOUNCED ' + _var(WHISPER_AGO))}/>",
+        _set(f"{v.CLINICALL_CALLBACK_SIDE}=operator"),
+        _set("socket_resume=true"),
+        f"        <action application=\"socket\" data={raw(socket)}/>",
         _set("bridge_pre_execute_aleg_app=set"),
         _set(f"bridge_pre_execute_aleg_data=CLINICALL_OUTCOME={CALLBACK_ANSWERED}"),
         _set("bridge_pre_execute_bleg_app=event"),

@@ -244,7 +244,7 @@ def context(config: ClinicConfig) -> str:
         "      </condition>",
         "    </extension>",
         "  </context>",
-        *callback_context(),
+        *callback_context(socket_target(engine)),
     ]
     return fragment(lines, note="clinicall's contexts: the IVR, its queues and the fallback "
                     "queue; calls the clinic places; the callback call, agent first")

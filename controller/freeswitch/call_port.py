@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from clinicall.agi_scripts import variables as v
-from clinicall.calltypes import AnsweredCall, CallInfo, QueuedCall, QueueRequest
+from clinicall.calltypes import AnsweredCall, CallbackLeg, CallInfo, QueuedCall, QueueRequest
 from clinicall.controller.freeswitch.control import FLOW, SCORE_PER_PRIORITY
 from clinicall.controller.freeswitch.esl.errors import EslCommandError, EslHungUp
 from clinicall.controller.freeswitch.esl.message import EslEvent
@@ -156,13 +156,23 @@ def reminder_of(channel: EslEvent) -> str | None:
     return channel.get(f"variable_{v.CLINICALL_APPOINTMENT}") or None
 
 
+def callback_of(channel: EslEvent) -> CallbackLeg | None:
+    """The operator's leg of a callback call, handed over for the whisper (the callback
+    context's ``CLINICALL_CALLBACK_SIDE=operator`` and the originate's ``CLINICALL_CALLBACK``);
+    None for every other call."""
+    job = channel.get(f"variable_{v.CLINICALL_CALLBACK}", "")
+    if channel.get(f"variable_{v.CLINICALL_CALLBACK_SIDE}") != "operator" or not job.isdigit():
+        return None
+    return CallbackLeg(job, "operator")
+
+
 def call_info(channel: EslEvent) -> CallInfo:
     """The call as the ``connect`` reply's channel data describes it.  ``call_id`` is
     ``Channel-Call-UUID``, as the live facts have it (controller/freeswitch/esl_facts.py)."""
     channel_id = channel.unique_id
     return CallInfo(
         answered=answered_call(channel), reminder=reminder_of(channel),
-        queued=queued_call(channel),
+        queued=queued_call(channel), callback=callback_of(channel),
         call_id=channel.get("Channel-Call-UUID") or channel_id,
         channel_id=channel_id,
         caller_number=_presented(channel.get("Caller-Caller-ID-Number", "")),

@@ -180,6 +180,17 @@ async def _keep_place(c: Clinic, line: Line) -> None:
     [attempt] = await c.parts.callbacks.store.attempts(job.id)
     assert (attempt.key, attempt.agent, attempt.call_id) == (
         callback_key, OPERATOR, call_id_for(callback_key))
+    # the whisper, as FreeSWITCH played it on the operator's leg, in the clinic's language
+    # (docs/callbacks.md, "The callback call")
+    lang = c.config.default_language
+    whisper = [prompts.prompt_name(lang, key) for key in (
+        prompts.callback_reason_key("requested"), prompts.callback_queue_key(QUEUE),
+        prompts.callback_speaks_key("en"), prompts.CALLBACK_NUMBER_ENDS,
+        prompts.CALLBACK_MINUTES_AGO)]  # fmt: skip
+    played = [data for uuid, app, data in c.trail.executed
+              if uuid == attempt.call_id and app == "playback"]  # fmt: skip
+    heard = [w for w in whisper for data in played if w in data]
+    assert heard == whisper, played
     await line.until(lambda: x.clinic_leg in line.ends and b.clinic_leg in line.ends, 60)
     joined = {leg: int(line.ends[leg]["CC-Member-Joined-Time"])
               for leg in (x.clinic_leg, a.clinic_leg, b.clinic_leg)}  # fmt: skip

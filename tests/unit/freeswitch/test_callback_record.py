@@ -31,8 +31,12 @@ def test_the_callback_context_whispers_then_bridges_the_patient_marking_the_answ
     assert condition.get("expression") == r"^\+?[0-9]+$"
     steps = [(a.get("application"), a.get("data")) for a in condition]
     apps = [app for app, _ in steps]
-    assert apps == ["set", "set", "playback", "say", "set", "set", "set", "set", "bridge",
+    assert apps == ["set", "set", "set", "set", "socket", "set", "set", "set", "set", "bridge",
                     "event", "hangup"]  # fmt: skip
+    # the whisper: the operator's leg goes to the controller's socket, then on to the bridge
+    assert ("set", "CLINICALL_CALLBACK_SIDE=operator") in steps
+    assert apps.index("socket") > steps.index(("set", "socket_resume=true"))
+    assert str(dict(steps)["socket"]).endswith(" async full")
     assert ("set", "continue_on_fail=true") in steps  # a failed bridge goes on to the event
     assert ("set", "bridge_pre_execute_aleg_app=set") in steps
     assert ("set", f"bridge_pre_execute_aleg_data=CLINICALL_OUTCOME={CALLBACK_ANSWERED}") \
