@@ -65,7 +65,7 @@ async def show_callback(watch: PlacedCallWatch, scheduler: CallbackScheduler, ou
     operator = await watch.operator_rung(timeout)
     out(f"callback 1: the scheduler rings operator {operator} first")
     await watch.patient_dialled(timeout)
-    out(f"callback 1: {operator} answered and heard the whisper; the patient is dialled")
+    out(f"callback 1: {operator} answered; the patient is dialled")
     status = await watch.patient_status(timeout)
     out(f"callback 1: the patient's phone: {status}"
         + (" — patient and operator are talking" if status == "ANSWER" else ""))

@@ -1,7 +1,7 @@
 """A call the simulated FreeSWITCH clinic places (a callback, agent first), followed step by
 step on an Event Socket link of its own: the operator's leg created (its loopback contact is
 named by the operator: ``loopback/<id>_...``), the patient's leg created (``loopback/<number>``)
-once the operator answered and heard the whisper, the callback dialplan's
+once the operator answered and the whisper ended, the callback dialplan's
 ``clinicall::callback`` ``Status``, the operator leg's end (docs/engines/freeswitch.md, "The
 callback call")."""
 
