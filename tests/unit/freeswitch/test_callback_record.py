@@ -8,12 +8,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from clinicall.calltypes import CallbackLeg
 from clinicall.controller.facts import CallDataSet, ChannelOfCall
+from clinicall.controller.freeswitch.call_port import call_info
 from clinicall.controller.freeswitch.cdr import FIELDS, decode_line, parse_line
+from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.freeswitch_config import includes as inc
 from clinicall.freeswitch_config import render_freeswitch_config
 from clinicall.settings import load_config
+
+from .test_call_port import CHANNEL
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "clinic.freeswitch.example.yaml"
 
@@ -65,3 +70,15 @@ def test_an_operator_leg_whose_patient_answered_reads_back_as_callback_answered(
     unanswered = decode_line(parse_line(line({**fields, "CLINICALL_OUTCOME": ""})), 8,
                              queue_domain="clinicall")  # fmt: skip
     assert [type(f) for f in unanswered] == [ChannelOfCall]
+
+
+def test_the_operators_leg_handed_over_for_the_whisper_is_a_callback_leg() -> None:
+    """The callback context's socket session: ``CLINICALL_CALLBACK_SIDE=operator`` and the
+    originate's job id make it the operator's leg; anything else is not a callback leg."""
+    whisper = [*CHANNEL.headers, ("variable_CLINICALL_CALLBACK", "12"),
+               ("variable_CLINICALL_CALLBACK_SIDE", "operator")]  # fmt: skip
+    assert call_info(EslEvent(whisper)).callback == CallbackLeg("12", "operator")
+    assert call_info(EslEvent(whisper[:-1])).callback is None  # the leg before the whisper
+    assert call_info(EslEvent([*CHANNEL.headers, ("variable_CLINICALL_CALLBACK", "x"), (
+        "variable_CLINICALL_CALLBACK_SIDE", "operator")])).callback is None
+    assert call_info(CHANNEL).callback is None
