@@ -50,8 +50,15 @@ def _set(assignment: str) -> str:
 def callback_context(socket: str) -> list[str]:
     """The ``clinicall_callback`` context (lines inside ``dialplan_context.xml``); ``socket``
     is the controller's outbound socket target."""
+    # the greeting: once the patient answers, before the bridge, the originate runs one
+    # application on their leg and waits for it (``group_confirm_key=exec``): the socket.
+    # No ``socket_resume`` there: it would send the leg to its dialplan, out of the originate
+    greeting = (f"{v.CLINICALL_CALLBACK}={_var(v.CLINICALL_CALLBACK)},"
+                f"{v.CLINICALL_CALLBACK_SIDE}=patient,"
+                f"group_confirm_key=exec,group_confirm_file='socket {socket}',"
+                "group_confirm_cancel_timeout=true")
     patient = (f"{{origination_caller_id_number={_var(PATIENT_CALLER_ID)},"
-               f"originate_timeout={_var(RING_S)}}}"
+               f"originate_timeout={_var(RING_S)},{greeting}}}"
                f"loopback/{_var('destination_number')}/{_var(DIAL_CONTEXT)}")
     return [
         f"  <context name={value(CALLBACK_CONTEXT)}>",

@@ -157,13 +157,18 @@ def reminder_of(channel: EslEvent) -> str | None:
 
 
 def callback_of(channel: EslEvent) -> CallbackLeg | None:
-    """The operator's leg of a callback call, handed over for the whisper (the callback
-    context's ``CLINICALL_CALLBACK_SIDE=operator`` and the originate's ``CLINICALL_CALLBACK``);
-    None for every other call."""
+    """A leg of a callback call handed over by the callback context: the operator's for the
+    whisper, the patient's for the greeting (``CLINICALL_CALLBACK_SIDE`` and the job's
+    ``CLINICALL_CALLBACK``); None for every other call."""
     job = channel.get(f"variable_{v.CLINICALL_CALLBACK}", "")
-    if channel.get(f"variable_{v.CLINICALL_CALLBACK_SIDE}") != "operator" or not job.isdigit():
+    side = channel.get(f"variable_{v.CLINICALL_CALLBACK_SIDE}")
+    if not job.isdigit():
         return None
-    return CallbackLeg(job, "operator")
+    if side == "operator":
+        return CallbackLeg(job, "operator")
+    if side == "patient":
+        return CallbackLeg(job, "patient")
+    return None
 
 
 def call_info(channel: EslEvent) -> CallInfo:

@@ -191,6 +191,12 @@ async def _keep_place(c: Clinic, line: Line) -> None:
               if uuid == attempt.call_id and app == "playback"]  # fmt: skip
     heard = [w for w in whisper for data in played if w in data]
     assert heard == whisper, played
+    # the greeting, on the patient's leg, in the patient's language
+    greeting = prompts.prompt_name("en", prompts.CALLBACK_GREETING)
+    greeted = {uuid for uuid, app, data in c.trail.executed
+               if app == "playback" and greeting in data}  # fmt: skip
+    assert len(greeted) == 1, c.trail.executed
+    assert attempt.call_id not in greeted
     await line.until(lambda: x.clinic_leg in line.ends and b.clinic_leg in line.ends, 60)
     joined = {leg: int(line.ends[leg]["CC-Member-Joined-Time"])
               for leg in (x.clinic_leg, a.clinic_leg, b.clinic_leg)}  # fmt: skip

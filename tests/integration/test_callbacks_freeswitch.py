@@ -338,6 +338,7 @@ async def test_a_busy_patient_is_dialled_once_and_the_job_waits_for_its_retry(
         assert len(patient_legs) == 1
         assert c.trail.statuses == [(attempt.key, "USER_BUSY")]
         await c.parts.tracker.reconcile()
+        await c.parts.tracker.flush()  # the account writes in batches
         record = await scheduler.store.call_record(call_id)
         assert record is not None
         assert CALLBACK_ANSWERED not in record.outcomes

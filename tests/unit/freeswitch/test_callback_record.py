@@ -52,6 +52,12 @@ def test_the_callback_context_whispers_then_bridges_the_patient_marking_the_answ
     assert bridge is not None
     assert bridge.endswith("loopback/${destination_number}/${CLINICALL_DIAL_CONTEXT}")
     assert "originate_timeout=${CLINICALL_RING_S}" in bridge
+    # the greeting: the patient's answered leg runs the socket before the bridge, and goes
+    # back to the originate (no socket_resume) whatever the controller did
+    assert "CLINICALL_CALLBACK=${CLINICALL_CALLBACK},CLINICALL_CALLBACK_SIDE=patient," in bridge
+    assert "group_confirm_key=exec,group_confirm_file='socket " in bridge
+    assert "group_confirm_cancel_timeout=true" in bridge
+    assert "socket_resume" not in bridge
     assert dict(steps)["event"] == ("Event-Name=CUSTOM,Event-Subclass=clinicall::callback,"
                                     "Key=${CLINICALL_ORIGINATE_KEY},"
                                     "Status=${originate_disposition}")
@@ -72,9 +78,9 @@ def test_an_operator_leg_whose_patient_answered_reads_back_as_callback_answered(
     assert [type(f) for f in unanswered] == [ChannelOfCall]
 
 
-def test_the_operators_leg_handed_over_for_the_whisper_is_a_callback_leg() -> None:
-    """The callback context's socket session: ``CLINICALL_CALLBACK_SIDE=operator`` and the
-    originate's job id make it the operator's leg; anything else is not a callback leg."""
+def test_the_legs_handed_over_for_the_whisper_and_greeting_are_callback_legs() -> None:
+    """The callback context's socket sessions: ``CLINICALL_CALLBACK_SIDE`` (``operator``,
+    ``patient``) and the job id make a callback leg; anything else is not one."""
     whisper = [*CHANNEL.headers, ("variable_CLINICALL_CALLBACK", "12"),
                ("variable_CLINICALL_CALLBACK_SIDE", "operator")]  # fmt: skip
     assert call_info(EslEvent(whisper)).callback == CallbackLeg("12", "operator")
@@ -82,3 +88,5 @@ def test_the_operators_leg_handed_over_for_the_whisper_is_a_callback_leg() -> No
     assert call_info(EslEvent([*CHANNEL.headers, ("variable_CLINICALL_CALLBACK", "x"), (
         "variable_CLINICALL_CALLBACK_SIDE", "operator")])).callback is None
     assert call_info(CHANNEL).callback is None
+    greeting = [*whisper[:-1], ("variable_CLINICALL_CALLBACK_SIDE", "patient")]
+    assert call_info(EslEvent(greeting)).callback == CallbackLeg("12", "patient")
