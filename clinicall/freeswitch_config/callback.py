@@ -9,8 +9,9 @@ whisper (the leg is handed to the controller's outbound socket with
 words, ``socket_resume`` goes on), then ``bridge`` to the
 patient through ``loopback/<number>/${CLINICALL_DIAL_CONTEXT}`` (the originate context the
 controller names: the generated one refuses every number until an outbound route is
-configured, the tests' simulated patient answers).  The moment the patient answers, before
-the two are bridged, FreeSWITCH runs one application on each leg (``bridge_pre_execute_*``):
+configured, the tests' simulated patient answers).  The patient's answered leg first runs the
+greeting (``group_confirm_key=exec``: the originate waits for that socket session), then,
+before the two are bridged, FreeSWITCH runs one application on each leg (``bridge_pre_execute_*``):
 on the operator's leg ``set CLINICALL_OUTCOME=callback_answered``, which the leg's CDR line
 keeps (the durable record a controller that was down reads back, as Asterisk's
 ``CLINICALLCB`` queue_log line), and on the patient's leg the ``clinicall::callback`` event
