@@ -20,6 +20,9 @@ from .scenario import ENGLISH_NUMBER, EXAMPLE
 OPERATOR = "op104"
 QUEUE = "universal"  # "0" in the main menu: the front desk
 HOLD_S = 180  # live callers stay until served
+#: Seconds the operator talks on each call: long enough to hear a callback's whole whisper,
+#: and to be on the line for the patient's greeting (the built prompts, with a margin).
+TALK_S = 20
 
 
 def offer_config(*, announce_position: bool = False, **callbacks: Any) -> ClinicConfig:

@@ -29,12 +29,17 @@ from clinicall.ivr import prompts
 from clinicall.simclinic.calltrace import played_prompt
 from clinicall.simclinic.clinic import SimulatedClinic
 
-from .offer_common import OPERATOR, QUEUE, offer_config, queue_log, queued, written_attempt
+from .offer_common import (
+    OPERATOR,
+    QUEUE,
+    TALK_S,
+    offer_config,
+    queue_log,
+    queued,
+    written_attempt,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-#: Seconds the callback's whisper and greeting take, with a margin (the built prompts).
-WHISPER_AND_GREETING_S = 20
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -65,8 +70,7 @@ async def test_a_callback_taken_in_the_queue_keeps_the_patients_place(
     clinic.tracer.expect(callback)
     member = member_interface(OPERATOR, simulated=True)
     await app.engine.control.queue_member_pause(member, paused=True, reason="test")
-    # the operator stays on long enough to hear the whole whisper and the greeting
-    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=WHISPER_AND_GREETING_S)
+    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=TALK_S)
 
     x = await queued(clinic, "+380501230010")
     a = await queued(clinic, "+380501230011")

@@ -33,7 +33,15 @@ from clinicall.db.models import Call
 from clinicall.ivr import prompts
 from clinicall.simclinic.clinic import SimulatedClinic
 
-from .offer_common import OPERATOR, QUEUE, offer_config, queue_log, queued, written_attempt
+from .offer_common import (
+    OPERATOR,
+    QUEUE,
+    TALK_S,
+    offer_config,
+    queue_log,
+    queued,
+    written_attempt,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -70,7 +78,7 @@ async def test_a_caller_whose_wait_passes_the_threshold_is_offered_a_callback_th
     clinic.tracer.expect(callback)
     member = member_interface(OPERATOR, simulated=True)
     await app.engine.control.queue_member_pause(member, paused=True, reason="test")
-    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=3)
+    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=TALK_S)
 
     x = await queued(clinic, "+380501230030")
     a = await queued(clinic, "+380501230031")
