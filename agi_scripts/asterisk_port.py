@@ -82,13 +82,7 @@ def callback_from_env(env: AgiEnvironment) -> CallbackLeg | None:
     if env.network_script != v.CALLBACK_SCRIPT:
         return None
     job, side = (list(env.args[1:3]) + [""] * 2)[:2]
-    if not job.isdigit():
-        return None
-    if side == "operator":
-        return CallbackLeg(job, "operator")
-    if side == "patient":
-        return CallbackLeg(job, "patient")
-    return None
+    return CallbackLeg.named(job, side)
 
 
 def queued_from_env(env: AgiEnvironment) -> QueuedCall | None:

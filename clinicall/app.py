@@ -35,6 +35,7 @@ from clinicall.controller.shift_logins import ShiftLogins, Skills
 from clinicall.controller.tracking.config import TrackingConfig
 from clinicall.controller.tracking.live_seed import MemberSeed
 from clinicall.controller.tracking.tracker import CallTracker
+from clinicall.db.callbacks import CallbackStore
 from clinicall.db.queue_history import RecentQueues
 from clinicall.ivr.voice_message import VoiceMessage
 from clinicall.recordings.import_loop import ImportLoop
@@ -202,27 +203,28 @@ def recent_queues(config: ClinicConfig,
         config.queues[queue].wrapup_s if queue in config.queues else 0))
 
 
+def _reading_store(config: ClinicConfig, sessions: async_sessionmaker[AsyncSession],
+                   owner: str) -> CallbackStore:
+    """The callbacks' store for a part that never claims a job (the lease is the config's)."""
+    return CallbackStore(sessions, owner=owner,
+                         lease=timedelta(seconds=config.callbacks.lease_s))
+
+
 def callback_book(config: ClinicConfig,
                   sessions: async_sessionmaker[AsyncSession]) -> CallbackBook | None:
     """What the callback call's whisper and greeting read, when callbacks are enabled."""
-    from clinicall.db.callbacks import CallbackStore
-
     if not config.callbacks.enabled:
         return None
-    lease = timedelta(seconds=config.callbacks.lease_s)  # the book never claims a job
-    return CallbackBook(CallbackStore(sessions, owner="callback-call", lease=lease))
+    return CallbackBook(_reading_store(config, sessions, "callback-call"))
 
 
 def offer_desk(config: ClinicConfig, engine: Engine,
                sessions: async_sessionmaker[AsyncSession],
                recent: RecentQueues | None = None) -> CallbackOfferDesk | None:
     """The in-queue callback offer's desk when callbacks are enabled (docs/callbacks.md)."""
-    from clinicall.db.callbacks import CallbackStore
-
     if not config.callbacks.enabled:
         return None
-    lease = timedelta(seconds=config.callbacks.lease_s)  # the desk never claims a job
-    store = CallbackStore(sessions, owner="offer", lease=lease)
+    store = _reading_store(config, sessions, "offer")
     return CallbackOfferDesk(engine.control, store, config, clock=utc_now,
                              country_code=TrackingConfig.from_clinic(config).country_code,
                              history=recent)
@@ -233,10 +235,7 @@ def build_threshold_offers(config: ClinicConfig, engine: Engine,
                            recent: RecentQueues | None = None) -> ThresholdOffers:
     """The watcher that offers a callback to callers whose estimated wait passed their
     queue's ``offer_after_min`` (docs/callbacks.md, "The offer in the queue")."""
-    from clinicall.db.callbacks import CallbackStore
-
-    lease = timedelta(seconds=config.callbacks.lease_s)  # it only reads the line
-    return ThresholdOffers(engine.control, CallbackStore(sessions, owner="offer", lease=lease),
+    return ThresholdOffers(engine.control, _reading_store(config, sessions, "offer"),
                            config, clock=utc_now, history=recent)
 
 
@@ -248,8 +247,6 @@ def build_callback_scheduler(config: ClinicConfig, engine: Engine,
     account's clock: the missed calls it reads carry real times), on either engine: the call
     id rule is the engine's (``Engine.call_id_for``).  ``owner`` names this
     process in the jobs' claims (host and pid by default)."""
-    from clinicall.db.callbacks import CallbackStore
-
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
     own = config.callbacks
     settings = settings or SchedulerSettings(

@@ -44,6 +44,18 @@ class CallbackLeg:
     job: str  # the callback job's id
     side: Literal["operator", "patient"]
 
+    @classmethod
+    def named(cls, job: str, side: str) -> CallbackLeg | None:
+        """The leg an engine names by job id and side (its call data); None when the job is
+        not an id or the side not one of the two."""
+        if not job.isdigit():
+            return None
+        if side == "operator":
+            return cls(job, "operator")
+        if side == "patient":
+            return cls(job, "patient")
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedCall:

@@ -40,19 +40,14 @@ class CallbackCall:
     arrived_at: datetime  # the patient's call (their place in line)
 
 
-def _say(plan: IvrPlan, language: str, key: str) -> list[str]:
-    name = plan.names[language].get(key)
-    return [name] if name is not None else []
-
-
 def whisper_words(plan: IvrPlan, call: CallbackCall) -> list[str]:
     """The whisper's sentences before the numbers (in the clinic's default language)."""
     lang = plan.default_language
-    words = [*_say(plan, lang, prompts.callback_reason_key(call.reason))]
+    words = [*plan.say(lang, prompts.callback_reason_key(call.reason))]
     if call.queue:
-        words += _say(plan, lang, prompts.callback_queue_key(call.queue))
+        words += plan.say(lang, prompts.callback_queue_key(call.queue))
     if call.language:
-        words += _say(plan, lang, prompts.callback_speaks_key(call.language))
+        words += plan.say(lang, prompts.callback_speaks_key(call.language))
     return words
 
 
@@ -68,8 +63,8 @@ async def run_whisper(port: CallPort, plan: IvrPlan, call: CallbackCall, *,
     try:
         await port.set_language(lang)
         steps: list[int | list[str]] = [
-            whisper_words(plan, call), _say(plan, lang, prompts.CALLBACK_NUMBER_ENDS), *digits,
-            _say(plan, lang, prompts.CALLBACK_MINUTES_AGO), minutes]  # fmt: skip
+            whisper_words(plan, call), plan.say(lang, prompts.CALLBACK_NUMBER_ENDS), *digits,
+            plan.say(lang, prompts.CALLBACK_MINUTES_AGO), minutes]  # fmt: skip
         for step in steps:
             if isinstance(step, int):
                 pressed = await port.say_number(step, digits=SKIP_KEYS)
@@ -91,7 +86,7 @@ async def run_greeting(port: CallPort, plan: IvrPlan, call: CallbackCall) -> boo
         else plan.default_language
     try:
         await port.set_language(lang)
-        await port.play(_say(plan, lang, prompts.CALLBACK_GREETING))
+        await port.play(plan.say(lang, prompts.CALLBACK_GREETING))
     except CallerHungUp:
         return False
     return True

@@ -106,6 +106,12 @@ class IvrPlan:
             complaint_message=config.complaints.voice_message,
         )
 
+    def say(self, language: str, key: str) -> list[str]:
+        """The prompt ``key`` in ``language`` as a list to play: empty when this clinic's
+        catalog has none (a doctor, route or queue the config does not name)."""
+        name = self.names[language].get(key)
+        return [name] if name is not None else []
+
     def language_for(self, dialled: str) -> str | None:
         """The language a dialled clinic number fixes, if any."""
         return self.language_by_number.get(number_key(dialled))

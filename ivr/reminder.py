@@ -45,8 +45,7 @@ class _Reminder:
         self.names = plan.names[self.language]
 
     def say(self, key: str) -> list[str]:
-        name = self.names.get(key)
-        return [name] if name is not None else []
+        return self.plan.say(self.language, key)
 
     async def announce(self, lead: list[str]) -> str:
         """The appointment, then the keys; the key pressed ('' for none)."""

@@ -160,15 +160,8 @@ def callback_of(channel: EslEvent) -> CallbackLeg | None:
     """A leg of a callback call handed over by the callback context: the operator's for the
     whisper, the patient's for the greeting (``CLINICALL_CALLBACK_SIDE`` and the job's
     ``CLINICALL_CALLBACK``); None for every other call."""
-    job = channel.get(f"variable_{v.CLINICALL_CALLBACK}", "")
-    side = channel.get(f"variable_{v.CLINICALL_CALLBACK_SIDE}")
-    if not job.isdigit():
-        return None
-    if side == "operator":
-        return CallbackLeg(job, "operator")
-    if side == "patient":
-        return CallbackLeg(job, "patient")
-    return None
+    return CallbackLeg.named(channel.get(f"variable_{v.CLINICALL_CALLBACK}", ""),
+                             channel.get(f"variable_{v.CLINICALL_CALLBACK_SIDE}", ""))
 
 
 def call_info(channel: EslEvent) -> CallInfo:
