@@ -12,7 +12,6 @@ import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 PCAPS = Path("/usr/share/sip-tester")
 _KEY_PCAP = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)},
@@ -169,76 +168,3 @@ class SipCall:
         errors = folder / f"sipp-{self.local_port}.err"
         detail = errors.read_text(errors="replace") if errors.exists() else ""
         return proc.returncode, out.decode(errors="replace")[-2000:] + detail[-2000:]
-
-
-_CHALLENGE = """SIP/2.0 401 Unauthorized
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-WWW-Authenticate: Digest realm="provider.test", nonce="[pid][call_number]doctor", algorithm=MD5
-Content-Length: 0
-
-"""
-_REGISTERED = """SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Contact:];expires=3600
-Expires: 3600
-Content-Length: 0
-
-"""
-
-
-def registrar_scenario(*, username: str, contact_user: str, contact_tail: str = ";line=") -> str:
-    """A provider's registrar: challenge the first REGISTER, then accept one that answers
-    the challenge as ``username`` and whose Contact is ``contact_user`` with ``contact_tail``
-    among its parameters (Asterisk's ``line``, a sofia gateway's ``gw=<name>``).  The Contact
-    is logged (``Registrar.contact``): the provider calls back on it."""
-    def cdata(text: str) -> str:
-        return "<![CDATA[\n" + text + "]]>"
-    def must_match(regexp: str, name: str) -> str:
-        return (f"<ereg regexp={quoteattr(regexp)} search_in=\"msg\" check_it=\"true\" "
-                f"assign_to=\"{name}\"/>")
-    contact = must_match(f"Contact: <sip:{contact_user}@[^>]*{contact_tail}[^>]*>", "contact")
-    auth = must_match(f'Authorization: Digest username="{username}"', "auth")
-    return ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<scenario name="registrar">\n'
-            f'<recv request="REGISTER"><action>{contact}</action></recv>\n'
-            f"<send>{cdata(_CHALLENGE)}</send>\n"
-            f'<recv request="REGISTER"><action>{auth}<log message="[$contact]"/>'
-            "</action></recv>\n"
-            f"<send>{cdata(_REGISTERED)}</send>\n"
-            '<Reference variables="contact,auth"/>\n</scenario>\n')
-
-
-@dataclass(frozen=True)
-class Registrar:
-    """SIPp answering one registration at ``local_ip:local_port``."""
-
-    local_ip: str
-    local_port: int
-
-    async def start(self, folder: Path, *, username: str, contact_user: str,
-                    limit_s: float = 60.0,
-                    contact_tail: str = ";line=") -> asyncio.subprocess.Process:  # fmt: skip
-        xml = folder / f"registrar-{self.local_port}.xml"
-        xml.write_text(registrar_scenario(username=username, contact_user=contact_user,
-                                          contact_tail=contact_tail))  # fmt: skip
-        return await asyncio.create_subprocess_exec(
-            "sipp", "-sf", str(xml), "-i", self.local_ip, "-p", str(self.local_port),
-            "-m", "1", "-aa", "-nostdin", "-timeout", str(int(limit_s)), "-trace_err",
-            "-error_file", str(folder / f"registrar-{self.local_port}.err"),
-            "-trace_logs", "-log_file", str(self.log(folder)),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, cwd=folder)
-
-    def log(self, folder: Path) -> Path:
-        return folder / f"registrar-{self.local_port}.log"
-
-    def contact(self, folder: Path) -> str:
-        """The Contact header of the registration it accepted (once it has exited 0)."""
-        return self.log(folder).read_text(errors="replace").strip()

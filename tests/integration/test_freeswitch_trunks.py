@@ -1,6 +1,7 @@
 """A registering trunk on the real FreeSWITCH 1.10.12: the generated sofia gateway registers
-with the provider's registrar (SIPp, which challenges the first REGISTER and accepts the one
-that answers it as the trunk's user, with the clinic number as the Contact's user),
+with the provider's registrar (registrar.py: it challenges the first REGISTER and accepts the
+one whose digest answers it with the trunk's user and password, with the clinic number as the
+Contact's user),
 FreeSWITCH reports the gateway registered, and the provider's call to that user reaches
 clinicall's socket (the Asterisk counterpart: test_merged_config.py's registering trunk)."""
 
@@ -22,11 +23,13 @@ from clinicall.settings.models import Trunk
 
 from . import sipp
 from .freeswitch_common import FREESWITCH_EXAMPLE, FreeswitchFactory
+from .registrar import Registrar
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
 REGISTRAR_IP = "127.0.0.4"
 REGISTRAR_PORT, CALL_PORT = free_ports(2, socket.SOCK_DGRAM)
+TRUNK_USER, TRUNK_PASSWORD = "clinic77", "s3cret-77"
 PATIENT = "380501112233"
 GATEWAY_STATE = "sofia::gateway_state"
 
@@ -34,7 +37,7 @@ GATEWAY_STATE = "sofia::gateway_state"
 def _config() -> ClinicConfig:
     config = load_config(FREESWITCH_EXAMPLE)
     trunk = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
-                  username="clinic77", password="s3cret-77")  # fmt: skip
+                  username=TRUNK_USER, password=TRUNK_PASSWORD)  # fmt: skip
     return config.model_copy(update={"trunks": [trunk]})
 
 
@@ -57,19 +60,16 @@ async def test_a_registering_trunk_registers_as_a_sofia_gateway(
         esl.add_handler(on_event)
         await esl.start()
         try:
-            registrar = await sipp.Registrar(REGISTRAR_IP, REGISTRAR_PORT).start(
-                tmp_path, username="clinic77", contact_user=contact_user,
-                contact_tail=";gw=voip")  # fmt: skip
+            registrar = Registrar(username=TRUNK_USER, password=TRUNK_PASSWORD,
+                                  contact_user=contact_user, contact_tail=";gw=voip")
+            await registrar.listen(REGISTRAR_IP, REGISTRAR_PORT)
             try:
                 # the gateway's first try went to a port nobody listened on yet: again now
                 reply = await fs.api("sofia profile internal register voip")
                 assert reply.strip().startswith("+OK"), reply
-                out, _ = await asyncio.wait_for(registrar.communicate(), 60)
+                await registrar.accepted(60)
             finally:
-                if registrar.returncode is None:
-                    registrar.kill()
-                    await registrar.wait()
-            assert registrar.returncode == 0, out.decode(errors="replace")[-2000:]
+                registrar.close()
             async with asyncio.timeout(10):  # (the first try's FAIL_WAIT may come first)
                 while await states.get() != "REGED":
                     pass
