@@ -83,6 +83,9 @@ CALLBACK_ANSWERED = "callback_answered"
 #: What the operator's whisper (ivr.callback_call) may add to an agent-first originate's wait
 #: for the patient's outcome, beyond the patient's ring.
 WHISPER_S = 30.0
+#: What the patient's greeting (ivr.callback_call), once they answered, may add to it: the
+#: patient's leg is not cut for ringing too long while they are being greeted.
+GREETING_S = 30.0
 
 # ---- values ---------------------------------------------------------------------------------
 
@@ -108,6 +111,11 @@ class OriginateRequest:
     #: they run this flow of the IVR (``ivr``), which may still send them to ``queue``.
     #: Empty: the answered callee joins ``queue`` at once.  Not with ``agent``.
     flow: str = ""
+
+    def patient_outcome_s(self) -> float:
+        """Agent first: how long, once the operator answered, the patient's outcome may take
+        (the whisper, the patient's ring, their greeting)."""
+        return WHISPER_S + self.ring_timeout_s + GREETING_S
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from clinicall.controller.freeswitch.control import (
     CALLBACK_CONTEXT,
     CALLBACK_SUBCLASS,
     DIAL_CONTEXT,
+    DIAL_LIMIT_S,
     ORIGINATE_KEY,
     PATIENT_CALLER_ID,
     RING_S,
@@ -58,8 +59,12 @@ def callback_context(socket: str) -> list[str]:
                 f"{v.CLINICALL_CALLBACK_SIDE}=patient,"
                 f"group_confirm_key=exec,group_confirm_file='socket {socket}',"
                 "group_confirm_cancel_timeout=true")
+    # the ring is the leg's own limit, which the answer cancels; the originate's limit is
+    # the ring plus the greeting (it is not cancelled: a greeting that outlasted the rest of
+    # the ring was cut, and the answered patient counted unreached)
     patient = (f"{{origination_caller_id_number={_var(PATIENT_CALLER_ID)},"
-               f"originate_timeout={_var(RING_S)},{greeting}}}"
+               f"originate_timeout={_var(DIAL_LIMIT_S)},{greeting}}}"
+               f"[leg_timeout={_var(RING_S)}]"
                f"loopback/{_var('destination_number')}/{_var(DIAL_CONTEXT)}")
     return [
         f"  <context name={value(CALLBACK_CONTEXT)}>",

@@ -28,7 +28,6 @@ from clinicall.controller.asterisk.ami.protocol import FieldValue
 from clinicall.controller.asterisk.ami_facts import DEVICE_STATES
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import (
-    WHISPER_S,
     EngineRefused,
     EngineTimeout,
     EngineUnavailable,
@@ -169,8 +168,8 @@ class AsteriskControl:
                 cause = (OriginateCause.AGENT_MISSED if request.agent else
                          ORIGINATE_REASONS.get(event.get("Reason", ""), OriginateCause.FAILED))
                 raise OriginateFailed("Originate", cause, dict(event.headers))
-            if request.agent:  # the whisper, then the patient's ring
-                async with asyncio.timeout(request.ring_timeout_s + WHISPER_S + self.deadline_s):
+            if request.agent:  # the whisper, the patient's ring, their greeting
+                async with asyncio.timeout(request.patient_outcome_s() + self.deadline_s):
                     said = await patient
                 status = said.get("Status", "").upper()
                 if status != "ANSWER":

@@ -44,7 +44,7 @@ from clinicall.controller.freeswitch.esl.errors import (
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.queue_wait import OFFER_UNASKED_KEY
 from clinicall.controller.port import (
-    WHISPER_S,
+    GREETING_S,
     EngineRefused,
     EngineTimeout,
     EngineUnavailable,
@@ -75,6 +75,10 @@ ORIGINATE_KEY = "CLINICALL_ORIGINATE_KEY"
 CALLBACK_CONTEXT = "clinicall_callback"
 CALLBACK_SUBCLASS = "clinicall::callback"
 RING_S = "CLINICALL_RING_S"
+#: The patient's leg's originate as a whole: the ring (``leg_timeout``, cancelled once they
+#: answered) plus their greeting, which the originate waits for (``originate_timeout`` is not
+#: cancelled by ``group_confirm_cancel_timeout``: switch_ivr_originate.c).
+DIAL_LIMIT_S = "CLINICALL_DIAL_LIMIT_S"
 DIAL_CONTEXT = "CLINICALL_DIAL_CONTEXT"
 PATIENT_CALLER_ID = "CLINICALL_CALLER_ID"
 #: Patient first into an IVR flow (a reminder, docs/reminders.md): the answered callee runs
@@ -211,6 +215,7 @@ class FreeswitchControl:
         }  # fmt: skip
         if request.agent:  # the operator's leg runs the callback context, not the queue
             variables.update({RING_S: variables["originate_timeout"],
+                              DIAL_LIMIT_S: str(round(request.ring_timeout_s + GREETING_S)),
                               DIAL_CONTEXT: self.originate_context,
                               PATIENT_CALLER_ID: request.caller_id})  # fmt: skip
         else:  # a flow decides itself whether the callee joins the queue
@@ -261,7 +266,7 @@ class FreeswitchControl:
                                 request: OriginateRequest) -> None:  # fmt: skip
         """The operator answered: until the dialplan says how the patient's leg went."""
         try:
-            async with asyncio.timeout(request.ring_timeout_s + WHISPER_S + self.deadline_s):
+            async with asyncio.timeout(request.patient_outcome_s() + self.deadline_s):
                 status = await patient
         except TimeoutError:
             raise EngineTimeout(action, "no outcome of the patient's leg in time") from None

@@ -33,6 +33,7 @@ from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.db.callbacks import CallbackStore
 from clinicall.db.models import Call, Direction
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
+from clinicall.ivr import prompts
 from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.reports.kpi import compute
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
@@ -51,7 +52,10 @@ from .scenario import Clock
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
 RING_S = 8.0
-#: Simulated patients (busy on +380501239..., else answering) and an operator who answers a
+#: When the late patient answers: near the end of the ring, so their greeting outlasts it.
+LATE_S = RING_S - 1
+#: Simulated patients (busy on +380501239..., answering late on +380508..., never on
+#: +380509..., else answering at once) and an operator who answers a
 #: callback and stays on (the shared simulated operator hangs up
 #: after a few seconds, shorter than a whisper and the patient's ring).  mod_loopback copies
 #: the operator leg's variables to its other half, ``accountcode`` too: unset there, so that
@@ -73,6 +77,20 @@ CB_SIM = """<include>
         <action application="hangup" data="USER_BUSY"/>
       </condition>
     </extension>
+    <extension name="late_patient">
+      <condition field="destination_number" expression="^\\+380508[0-9]+$">
+        <action application="ring_ready"/>
+        <action application="sleep" data="LATE_MS"/>
+        <action application="answer"/>
+        <action application="park"/>
+      </condition>
+    </extension>
+    <extension name="absent_patient">
+      <condition field="destination_number" expression="^\\+380509[0-9]+$">
+        <action application="ring_ready"/>
+        <action application="park"/>
+      </condition>
+    </extension>
     <extension name="answering_patient">
       <condition field="destination_number" expression="^\\+?380[0-9]+$">
         <action application="answer"/>
@@ -81,7 +99,7 @@ CB_SIM = """<include>
     </extension>
   </context>
 </include>
-"""
+""".replace("LATE_MS", str(int(LATE_S * 1000)))
 CB_INCLUDE = Include("dialplan/public.xml", "</context>", True,
                      include_line(DEFAULT_INCLUDE_DIR, "sim_cb_operator.xml"), "after </context>")
 
@@ -343,3 +361,42 @@ async def test_a_busy_patient_is_dialled_once_and_the_job_waits_for_its_retry(
         assert record is not None
         assert CALLBACK_ANSWERED not in record.outcomes
         assert await scheduler.run_once() == []  # the retry is spacing_min away
+
+
+async def test_a_patient_who_answers_late_is_greeted_whole_and_one_who_never_does_is_let_go(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """The ring limits the patient's ring only: one who answers at its end hears the whole
+    greeting (longer than what was left of the ring) and is bridged to the operator; one who
+    never answers is let go when the ring is over, by the leg's own limit
+    (docs/engines/freeswitch.md, "The callback call")."""
+    config = _config()
+    config = config.model_copy(update={
+        "callbacks": config.callbacks.model_copy(update={"enabled": True})})
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-late", config) as c:
+        # callbacks on: the controller says the whisper and the greeting; the test's
+        # scheduler (ring RING_S) dials in place of the clinic's (ring 30 s)
+        assert c.parts.callbacks is not None
+        await c.parts.callbacks.close()
+        await operator_answers(c)
+        scheduler = c.scheduler()
+        outcomes: list[tuple[str, str | None, list[tuple[str, str]]]] = []
+        for first in (8_000_001, 9_000_001):  # late, then absent
+            await add_due_jobs(c.parts.sessions, 1, queue="universal", first=first)
+            c.trail.statuses.clear()
+            [claimed] = await scheduler.run_once()
+            await scheduler.attempts_done()
+            [attempt] = await scheduler.store.attempts(claimed)
+            call_id = call_id_for(attempt.key)
+            if attempt.outcome == "answered":  # the operator and the patient talk: done
+                assert (await c.fs.api(f"uuid_kill {call_id}")).startswith("+OK")
+            await c.trail.gone(call_id)  # its events, the patient's status first, are all in
+            outcomes.append((attempt.key, attempt.outcome, list(c.trail.statuses)))
+        greeting = prompts.prompt_name(c.config.default_language, prompts.CALLBACK_GREETING)
+        greeted = [uuid for uuid, app, data in c.trail.executed
+                   if app == "playback" and greeting in data]  # fmt: skip
+        late, absent = outcomes
+        assert late[1:] == ("answered", [(late[0], "ANSWER")]), outcomes
+        assert len(greeted) == 1, c.trail.executed
+        # the leg's own limit let the absent patient go: ALLOTTED_TIMEOUT, not the whole
+        # originate's NO_ANSWER at the end of the greeting's allowance
+        assert absent[1:] == ("no_answer", [(absent[0], "ALLOTTED_TIMEOUT")]), outcomes

@@ -17,6 +17,14 @@ failure`` for an interrupted ``play_and_get_digits``).  The linger notice
 events: whatever still waits then fails with ``EslHungUp``.  Plain ``linger`` never closes on
 its own, so the session always ends with ``exit`` (then FreeSWITCH's final notice and close).
 Every command has a deadline.
+
+The socket app parks the channel only once ``connect`` has come, in the channel's own thread;
+the finished session lets the park go.  A session that ends before the park began (one that
+ran no application: nothing to say on this leg) leaves a park that nobody ends, and, on a leg
+that does not resume its dialplan, the channel waits there until it hangs up (seen on the real
+engine: a callback's patient, held until the originate's limit).  Such a session first runs
+one application that does nothing (``PARK_PROOF``): it is run by the park, so once it has
+completed, ``exit`` ends the park.
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ from clinicall.controller.freeswitch.esl.message import EslEvent, EslMessage
 log = logging.getLogger(__name__)
 
 EXECUTE_COMPLETE = "CHANNEL_EXECUTE_COMPLETE"
+#: The application a session that ran none runs before ``exit`` (see the module docstring).
+PARK_PROOF = ("set", "clinicall_session=done")
 #: DTMF digits kept while nobody reads them (oldest dropped): a caller typing ahead.
 MAX_PENDING_DIGITS = 64
 SessionHandler = Callable[["OutboundSession"], Awaitable[None]]
@@ -65,6 +75,8 @@ class OutboundSession:
         self._digit_arrived = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._handlers: list[Callable[[EslEvent], None]] = []
+        self._connected = False  # an async session that FreeSWITCH has begun to park
+        self._parked = False  # an application ran: the park runs
 
     @property
     def uuid(self) -> str:
@@ -98,6 +110,7 @@ class OutboundSession:
         await self.command("myevents")
         if linger:
             await self.command("linger")
+        self._connected = True
         return self.channel
 
     # ---- commands ------------------------------------------------------------------------
@@ -135,7 +148,9 @@ class OutboundSession:
                     raise EslHungUp(str(exc)) from None
                 if not reply.reply_text.startswith("+OK"):
                     raise EslCommandError(f"execute {app}", reply.reply_text)
-                return await asyncio.shield(done)
+                complete = await asyncio.shield(done)
+                self._parked = True
+                return complete
         except TimeoutError:
             raise TimeoutError(f"ESL execute {app}: not complete within {deadline:g} s") from None
         finally:
@@ -223,8 +238,14 @@ class OutboundSession:
 
     async def close(self) -> None:
         """End the session: cancel and await its tasks, send ``exit`` (plain ``linger`` never
-        closes by itself), drop the socket."""
-        self._mark_hung_up(self.hangup_cause or "session closed by the controller")
+        closes by itself), drop the socket.  A session that ran no application runs
+        ``PARK_PROOF`` first (see the module docstring)."""
+        try:
+            if self._connected and not self._parked and not self.hung_up:
+                with contextlib.suppress(EslError, TimeoutError):
+                    await self.execute(*PARK_PROOF)
+        finally:
+            self._mark_hung_up(self.hangup_cause or "session closed by the controller")
         try:
             if self._tasks:
                 tasks = list(self._tasks)

@@ -90,7 +90,8 @@ async def test_the_operators_contact_is_rung_into_the_callback_context_then_the_
     assert dict(item.split("=", 1) for item in block.split(",")) == {
         "origination_uuid": call_id_for(REQUEST.key), "CLINICALL_ORIGINATE_KEY": "cb7-1",
         "originate_timeout": "20", "accountcode": "clinicall", "CLINICALL_QUEUE": "universal",
-        "CLINICALL_PRIORITY": "0", "CLINICALL_RING_S": "20", "CLINICALL_DIAL_CONTEXT": "sim",
+        "CLINICALL_PRIORITY": "0", "CLINICALL_RING_S": "20", "CLINICALL_DIAL_LIMIT_S": "50",
+        "CLINICALL_DIAL_CONTEXT": "sim",
         "CLINICALL_CALLER_ID": "+380441234567", "CLINICALL_CALLBACK": "7",
         "CLINICALL_REASON": "missed"}  # fmt: skip
     assert target == "loopback/cb_operator/sim +380501230001 XML clinicall_callback"

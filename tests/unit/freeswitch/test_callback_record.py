@@ -51,7 +51,9 @@ def test_the_callback_context_whispers_then_bridges_the_patient_marking_the_answ
     bridge = dict(steps)["bridge"]
     assert bridge is not None
     assert bridge.endswith("loopback/${destination_number}/${CLINICALL_DIAL_CONTEXT}")
-    assert "originate_timeout=${CLINICALL_RING_S}" in bridge
+    # the ring is the leg's limit (cancelled by the answer), the greeting is in the whole's
+    assert "originate_timeout=${CLINICALL_DIAL_LIMIT_S}" in bridge
+    assert "}[leg_timeout=${CLINICALL_RING_S}]loopback/" in bridge
     # the greeting: the patient's answered leg runs the socket before the bridge, and goes
     # back to the originate (no socket_resume) whatever the controller did
     assert "CLINICALL_CALLBACK=${CLINICALL_CALLBACK},CLINICALL_CALLBACK_SIDE=patient," in bridge

@@ -12,7 +12,11 @@ import pytest
 from esl_transcripts import writes
 
 from clinicall.controller.freeswitch.esl.errors import EslHungUp
-from clinicall.controller.freeswitch.esl.outbound import OutboundServer, OutboundSession
+from clinicall.controller.freeswitch.esl.outbound import (
+    PARK_PROOF,
+    OutboundServer,
+    OutboundSession,
+)
 
 from .fake_esl import Peer, answers, connect_to, event_uuid, replay
 
@@ -228,14 +232,26 @@ async def test_no_digit_within_the_wait_is_none(serve: Serve) -> None:
     async def ivr(session: OutboundSession) -> None:
         got.append(await session.read_digit(0.05))
 
-    async def freeswitch(peer: Peer) -> None:
-        await replay_connect(peer)
-        while await peer.command() not in (None, "exit"):
-            pass
-
     server = await serve(ivr)
-    await asyncio.wait_for(connect_to(server.port, freeswitch), 10)
+    await asyncio.wait_for(connect_to(server.port, replay("outbound_ivr")), 10)
     assert got == [None]
+
+
+async def test_a_session_that_ran_no_application_runs_one_before_it_exits(
+        serve: Serve) -> None:
+    """The park that the socket app begins after ``connect`` is ended by the session's end
+    only once it has begun: a session with nothing to say proves it with one application
+    that does nothing, completed, before ``exit`` (controller/freeswitch/esl/outbound.py)."""
+
+    async def nothing_to_say(session: OutboundSession) -> None:
+        pass
+
+    peer = await run_call(serve, nothing_to_say, "outbound_ivr")
+    sent = [c.split("\n") for c in peer.commands]
+    assert [c[0].split(" ")[0] for c in sent] == ["connect", "myevents", "linger", "sendmsg",
+                                                  "exit"]  # fmt: skip
+    assert sent[3][2:4] == [f"execute-app-name: {PARK_PROOF[0]}",
+                            f"execute-app-arg: {PARK_PROOF[1]}"]  # fmt: skip
 
 
 async def test_calls_beyond_the_session_limit_are_closed_at_once() -> None:
