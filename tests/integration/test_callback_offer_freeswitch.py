@@ -31,6 +31,7 @@ from clinicall.controller.callbacks.intake import OFFER_SETTLED
 from clinicall.controller.freeswitch.control import CALLBACK_SUBCLASS, call_id_for
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
+from clinicall.controller.freeswitch.queue_wait import WAIT_OVER_KEY
 from clinicall.db.models import Call, QueueAttempt, SurveyAnswer, WaitEstimate
 from clinicall.ivr import prompts
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
@@ -80,6 +81,7 @@ class Line:
         self.order: list[tuple[str, ...]] = []
         self.started: set[str] = set()  # member channels that joined a queue
         self.joins: list[str] = []  # every join, in order
+        self.queues: dict[str, list[str]] = {}  # member channel → the queues it joined, in order
         self.ends: dict[str, EslEvent] = {}  # member channel → its last member-queue-end
         self.changed = asyncio.Event()
 
@@ -92,6 +94,8 @@ class Line:
             if action == "member-queue-start":
                 self.started.add(member)
                 self.joins.append(member)
+                self.queues.setdefault(member, []).append(
+                    event.get("CC-Queue", "").partition("@")[0])
             elif action == "bridge-agent-start":
                 self.order.append(("served", member))
             elif action == "member-queue-end":
@@ -262,6 +266,43 @@ async def test_a_patient_who_declines_goes_back_to_their_place_on_freeswitch(
         assert answers == [("csat", 4, QUEUE, OPERATOR, True), ("nps", 9, QUEUE, OPERATOR, True)]
         survey = [prompts.prompt_name("en", k) for k in (prompts.SURVEY_CSAT, prompts.SURVEY_NPS)]
         assert d.prompts_played[-3:-1] == survey
+
+
+async def test_a_declined_callers_second_stay_overflows_after_the_routes_wait_on_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """W asks for test results (therapy, overflow to the front desk after ``WAIT_S``), where
+    the only operator is on break, presses the offer key at once and lets the offer pass: back
+    in therapy, the route's wait timer is armed again for this second stay (the first one's was
+    deleted when W left by the key), and when it runs out W moves to the front desk's queue,
+    as Asterisk's ``Queue()`` gets the route's wait again.  Without the timer W would wait in
+    therapy until the queue's own limit (minutes)."""
+    wait_s = 20
+    config = _config()
+    routes = {**config.routes, "test_results": config.routes["test_results"].model_copy(
+        update={"overflow_after_s": wait_s})}
+    # on break in therapy too: mod_callcenter counts the agent present, so only the route's
+    # timer ends a therapy stay (docs/engines/freeswitch.md, "Gaps")
+    operators = [op.model_copy(update={"queues": {QUEUE: 0, "therapy": 0}})
+                 for op in config.operators]  # fmt: skip
+    config = config.model_copy(update={"routes": routes, "operators": operators})
+    async with offer_clinic(make_freeswitch, tmp_path, "offer-rearmed", config,
+                            OPERATOR_CONTACT) as (c, line):  # fmt: skip
+        assert c.parts.callbacks is not None
+        w = await queued(c, line, "+380501230030", "3")  # test results; silence at the offer
+        assert (await c.observer.esl.api(f"uuid_send_dtmf {w.patient} 1")).startswith("+OK")
+        await line.until(lambda: line.joins.count(w.clinic_leg) == 2, 60)  # back in therapy
+        assert prompts.prompt_name("en", prompts.CALLBACK_OFFER) in w.prompts_played
+        first = line.ends[w.clinic_leg]  # the first stay: left by the offer key
+        assert (first.get("CC-Cancel-Reason"), first.get("variable_cc_exit_key")) == (
+            "EXIT_WITH_KEY", "1")
+        await line.until(lambda: line.joins.count(w.clinic_leg) == 3, wait_s + 40)
+        assert line.queues[w.clinic_leg] == ["therapy", "therapy", QUEUE]
+        left = line.ends[w.clinic_leg]  # the second stay's end: the route's timer's key
+        assert (left.get("CC-Cancel-Reason"), left.get("variable_cc_exit_key")) == (
+            "EXIT_WITH_KEY", WAIT_OVER_KEY)
+        assert await c.parts.callbacks.store.jobs() == []  # declined: no job
+        await c.observer.hang_up(w)
+        await c.observer.finished(w, 30)
 
 
 async def test_a_patient_types_another_number_and_a_refused_one_is_asked_again_on_freeswitch(
