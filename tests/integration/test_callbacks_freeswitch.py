@@ -72,6 +72,21 @@ CB_SIM = """<include>
         <action application="echo"/>
       </condition>
     </extension>
+    <extension name="cb_operator_leaves">
+      <condition field="destination_number" expression="^cb_operator_leaves$">
+        <action application="unset" data="accountcode"/>
+        <action application="answer"/>
+        <action application="sleep" data="1500"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
+    <extension name="cb_operator_away">
+      <condition field="destination_number" expression="^cb_operator_away$">
+        <action application="unset" data="accountcode"/>
+        <action application="ring_ready"/>
+        <action application="park"/>
+      </condition>
+    </extension>
     <extension name="busy_patient">
       <condition field="destination_number" expression="^\\+380501239[0-9]+$">
         <action application="hangup" data="USER_BUSY"/>
@@ -113,6 +128,13 @@ def _config() -> ClinicConfig:
     data["ivr"]["digit_timeout_s"] = 2.0
     data["callbacks"].update({"attempts": 2, "spacing_min": 1, "patient_day": "00:00-24:00"})
     return ClinicConfig.model_validate(data)
+
+
+def _enabled(config: ClinicConfig) -> ClinicConfig:
+    """Callbacks on: the controller says the whisper and the greeting (the clinic's own
+    scheduler is closed by the tests that drive theirs)."""
+    return config.model_copy(update={
+        "callbacks": config.callbacks.model_copy(update={"enabled": True})})
 
 
 class Trail:
@@ -363,16 +385,48 @@ async def test_a_busy_patient_is_dialled_once_and_the_job_waits_for_its_retry(
         assert await scheduler.run_once() == []  # the retry is spacing_min away
 
 
+async def test_an_operator_who_hangs_up_in_the_whisper_or_never_answers_costs_no_patient_call(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """The reserved operator answers and hangs up 1.5 s into the whisper, then (the next job)
+    an operator's phone rings out: neither patient is dialled, each job goes back to its
+    place without using up a try (``operator_missed``), and the agent is ``Available`` again
+    (docs/engines/freeswitch.md, "The callback call")."""
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-operator",
+                               _enabled(_config())) as c:  # fmt: skip
+        assert c.parts.callbacks is not None
+        await c.parts.callbacks.close()  # the test's scheduler (ring RING_S) dials
+        await operator_answers(c)
+        scheduler = c.scheduler()
+        status = f"callcenter_config agent get status {OPERATOR}"
+        await add_due_jobs(c.parts.sessions, 1, queue="universal", first=1_000_001)
+        for number, contact in enumerate(("cb_operator_leaves", "cb_operator_away"), 1):
+            command = f"callcenter_config agent set contact {OPERATOR} " \
+                      f"loopback/{contact}/{CB_SIM_CONTEXT}"
+            assert (await c.fs.api(command)).strip().startswith("+OK")
+            [claimed] = await scheduler.run_once()  # the same job, at once again
+            await scheduler.attempts_done()
+            attempt = (await scheduler.store.attempts(claimed))[-1]
+            [job] = await scheduler.store.jobs()
+            assert (attempt.key, attempt.agent, attempt.outcome) == (
+                f"cb{claimed}-{number}", OPERATOR, "operator_missed"), contact
+            assert (job.state, job.attempts) == ("pending", 0), contact
+            await c.trail.gone(call_id_for(attempt.key))
+            assert (await c.fs.api(status)).strip() == "Available", contact
+        # the whisper had begun on the operator who left; no patient's leg was ever created
+        left = call_id_for("cb1-1")
+        assert any(uuid == left and app == "socket" for uuid, app, _ in c.trail.executed)
+        created = [ch for n, ch, _ in c.trail.events if n == "CHANNEL_CREATE"]
+        assert not [ch for ch in created if ch.startswith("loopback/+380501")], created
+
+
 async def test_a_patient_who_answers_late_is_greeted_whole_and_one_who_never_does_is_let_go(
         make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
     """The ring limits the patient's ring only: one who answers at its end hears the whole
     greeting (longer than what was left of the ring) and is bridged to the operator; one who
     never answers is let go when the ring is over, by the leg's own limit
     (docs/engines/freeswitch.md, "The callback call")."""
-    config = _config()
-    config = config.model_copy(update={
-        "callbacks": config.callbacks.model_copy(update={"enabled": True})})
-    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-late", config) as c:
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-late",
+                               _enabled(_config())) as c:  # fmt: skip
         # callbacks on: the controller says the whisper and the greeting; the test's
         # scheduler (ring RING_S) dials in place of the clinic's (ring 30 s)
         assert c.parts.callbacks is not None
