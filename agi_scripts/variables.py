@@ -70,6 +70,9 @@ CALLBACK_SCRIPT: Final = "callback"
 CLINICALL_CALLBACK: Final = "CLINICALL_CALLBACK"
 #: FreeSWITCH: whose leg of the callback call the outbound socket is given (``operator``).
 CLINICALL_CALLBACK_SIDE: Final = "CLINICALL_CALLBACK_SIDE"
+# Set to "0" on the patient's leg by the greeting when the clinic asks for a confirm key and
+# none was pressed: the dialplan then does not put the patient through (docs/callbacks.md).
+CLINICALL_CONFIRMED: Final = "CLINICALL_CONFIRMED"
 
 # ``clinicall doctor``'s probe (docs/engines/asterisk.md, "The doctor's FastAGI probe"): the
 # dialplan's ``clinicall-doctor`` context runs ``AGI(agi://<host>:<port>/doctor)``; the script

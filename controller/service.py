@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from clinicall.agi_scripts import variables as v
 from clinicall.calltypes import (
     AnsweredCall,
     CallbackLeg,
@@ -26,7 +27,7 @@ from clinicall.calltypes import (
 )
 from clinicall.controller.facts import Fact
 from clinicall.controller.port import Engine
-from clinicall.ivr.callback_call import CallbackCall, run_greeting, run_whisper
+from clinicall.ivr.callback_call import CallbackCall, Greeting, run_greeting, run_whisper
 from clinicall.ivr.callback_offer import run_callback_offer
 from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.plan import IvrPlan
@@ -232,11 +233,15 @@ class Controller:
             return
         if leg.side == "operator":
             heard = await run_whisper(port, self.plan, call, now=utc_now())
-        else:
-            heard = await run_greeting(port, self.plan, call)
-        log.info("callback call %s, job %s: %s %s", port.info.call_id, leg.job,
-                 "whisper" if leg.side == "operator" else "greeting",
-                 "said" if heard else "cut by a hang-up")  # fmt: skip
+            log.info("callback call %s, job %s: whisper %s", port.info.call_id, leg.job,
+                     "said" if heard else "cut by a hang-up")  # fmt: skip
+            return
+        greeting = await run_greeting(port, self.plan, call,
+                                      confirm_key=self.config.callbacks.confirm_key)
+        if greeting == Greeting.UNCONFIRMED:  # the engine does not put them through
+            await port.set_variable(v.CLINICALL_CONFIRMED, "0")
+        log.info("callback call %s, job %s: greeting %s", port.info.call_id, leg.job,
+                 greeting.value)  # fmt: skip
 
     async def offer_session(self, port: CallPort, queued: QueuedCall) -> None:
         """A waiting caller pressed the offer key (docs/callbacks.md, "The offer in the

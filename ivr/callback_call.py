@@ -7,7 +7,8 @@ in which language the patient speaks, and how many minutes ago they called.  Any
 the whisper (an operator who has heard enough).  Then the engine dials the patient, and the
 moment they answer, before the two are bridged, hands the patient's leg to
 :func:`run_greeting`: the clinic's name and that an operator is on the line, in the
-patient's language.
+patient's language, and, when the clinic sets ``callbacks.confirm_key``, the key to press to
+be put through (an answering machine that picks up is then not bridged to the operator).
 
 Both are written against ``CallPort`` only, like the menus, the reminder and the survey; the
 engine goes on with the call whatever the flow did (a controller that is down costs the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from clinicall.ivr import prompts
 from clinicall.ivr.plan import IvrPlan
@@ -77,16 +79,42 @@ async def run_whisper(port: CallPort, plan: IvrPlan, call: CallbackCall, *,
     return True
 
 
-async def run_greeting(port: CallPort, plan: IvrPlan, call: CallbackCall) -> bool:
-    """Greet the patient who answered the callback, in their language; False when they hung
-    up during it.
+class Greeting(StrEnum):
+    """How the patient's greeting ended."""
+
+    SAID = "said"  # no confirm key: the patient is put through after it
+    CONFIRMED = "confirmed"  # they pressed the confirm key
+    UNCONFIRMED = "unconfirmed"  # no key in the tries (an answering machine, say)
+    HUNG_UP = "hung_up"
+
+
+#: The confirm key is asked for this often, each time waiting this long after the prompt.
+CONFIRM_TRIES = 2
+CONFIRM_WAIT_S = 5.0
+
+
+async def run_greeting(port: CallPort, plan: IvrPlan, call: CallbackCall, *,
+                       confirm_key: str | None = None) -> Greeting:  # fmt: skip
+    """Greet the patient who answered the callback, in their language; with ``confirm_key``,
+    ask them to press it to be put through (pressed during the greeting too), twice at most.
+    The engine puts them through unless this returns ``UNCONFIRMED`` (the controller tells it).
 
     Raises :class:`ivr.port.PortError` when the engine fails a command."""
     lang = call.language if call.language and call.language in plan.names \
         else plan.default_language
+    greeting = plan.say(lang, prompts.CALLBACK_GREETING)
     try:
         await port.set_language(lang)
-        await port.play(plan.say(lang, prompts.CALLBACK_GREETING))
+        if confirm_key is None:
+            await port.play(greeting)
+            return Greeting.SAID
+        asked = [*greeting, *plan.say(lang, prompts.CALLBACK_CONFIRM)]
+        for _ in range(CONFIRM_TRIES):
+            pressed = await port.collect(asked, digits=confirm_key, max_digits=1,
+                                         timeout_s=CONFIRM_WAIT_S)  # fmt: skip
+            if pressed == confirm_key:
+                return Greeting.CONFIRMED
+            asked = plan.say(lang, prompts.CALLBACK_CONFIRM)
     except CallerHungUp:
-        return False
-    return True
+        return Greeting.HUNG_UP
+    return Greeting.UNCONFIRMED

@@ -28,8 +28,9 @@ Keys are stable identifiers (they are file names):
                    docs/reminders.md)
 ``callback_reason_<reason>``, ``callback_queue_<id>``, ``callback_speaks_<language>``,
 ``callback_number_ends``, ``callback_minutes_ago``  the operator's whisper, and
-``callback_greeting`` the patient's greeting, of the callback call (ivr.callback_call;
-                   only with ``callbacks.enabled``)
+``callback_greeting`` the patient's greeting, and ``callback_confirm`` the key that puts
+                   them through (with ``callbacks.confirm_key``), of the callback call
+                   (ivr.callback_call; only with ``callbacks.enabled``)
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ CALLBACK_NOT_BOOKED = "callback_not_booked"
 CALLBACK_NUMBER_ENDS = "callback_number_ends"
 CALLBACK_MINUTES_AGO = "callback_minutes_ago"
 CALLBACK_GREETING = "callback_greeting"
+CALLBACK_CONFIRM = "callback_confirm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,6 +482,13 @@ _CALLBACK_GREETING = {
 }
 
 
+_CALLBACK_CONFIRM = {
+    "uk": "Щоб поговорити з оператором, натисніть {key}.",
+    "ru": "Чтобы поговорить с оператором, нажмите {key}.",
+    "en": "To speak with the operator, press {key}.",
+}
+
+
 def _callback_call_texts(config: ClinicConfig, language: Language) -> list[PromptText]:
     """The callback call's whisper (to the operator) and greeting (to the patient)."""
     out = [PromptText(key, language, texts[language]) for key, texts in _CALLBACK_CALL.items()]
@@ -490,6 +499,9 @@ def _callback_call_texts(config: ClinicConfig, language: Language) -> list[Promp
             for lang in config.languages]  # fmt: skip
     out.append(PromptText(CALLBACK_GREETING, language, _CALLBACK_GREETING[language].format(
         clinic=config.clinic.name[language])))
+    if config.callbacks.confirm_key is not None:
+        out.append(PromptText(CALLBACK_CONFIRM, language, _CALLBACK_CONFIRM[language].format(
+            key=config.callbacks.confirm_key)))
     return out
 
 

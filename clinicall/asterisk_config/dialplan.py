@@ -318,14 +318,17 @@ CALLBACK_KEY = "CLINICALL_ORIGINATE_KEY"
 RING_S = "CLINICALL_RING_S"
 
 
-def _callback(agi: str) -> str:
+def _callback(agi: str, *, confirm: bool = False) -> str:
     """Agent first (docs/callbacks.md, "The callback call"): the originate rang the reserved
     operator; once they answer, this runs on their channel: the whisper (the ``callback``
     FastAGI script, ivr.callback_call), then the patient is dialled through the originate
     context.  On answer, before the two are bridged, the patient's channel tells the
     controller (``UserEvent ClinicallCallback``, Status ANSWER, and queue_log, durably:
     ``CLINICALLCB``, so a controller that was down learns it) and hears the greeting (the same
-    script).  A FastAGI server that is down costs the words, not the call: ``AGI()`` fails and
+    script).  With a confirm key (``confirm``) the greeting comes first and asks for it; a
+    patient who pressed none (``CLINICALL_CONFIRMED=0``) is not put through: the event says
+    ``NOANSWER`` and ``GOSUB_RESULT=ABORT`` ends both legs, with no ``CLINICALLCB`` line.  A
+    FastAGI server that is down costs the words, not the call: ``AGI()`` fails and
     the dialplan goes on.  A patient who does not answer ends the call with the
     ``DIALSTATUS`` in the same event; an operator who hangs up first, with ``CANCEL`` (the
     ``h`` extension)."""
@@ -339,12 +342,19 @@ def _callback(agi: str) -> str:
         f"UserEvent({CALLBACK_EVENT},Key: {key},Status: {status})",
         "Hangup()",
     ]
-    answered = [f"[{CALLBACK_ANSWERED}]",
-                *_ext("s", [f"QueueLog(${{ARG2}},${{UNIQUEID}},NONE,{CALLBACK_MARK},"
-                            "${CHANNEL(linkedid)}|ANSWER)",
-                            f"UserEvent({CALLBACK_EVENT},Key: ${{ARG1}},Status: ANSWER)",
-                            f"AGI({url},${{CHANNEL(linkedid)}},${{ARG3}},patient)",
-                            "Return()"])]  # fmt: skip
+    greeting = f"AGI({url},${{CHANNEL(linkedid)}},${{ARG3}},patient)"
+    reached: list[Step] = [f"QueueLog(${{ARG2}},${{UNIQUEID}},NONE,{CALLBACK_MARK},"
+                           "${CHANNEL(linkedid)}|ANSWER)",
+                           f"UserEvent({CALLBACK_EVENT},Key: ${{ARG1}},Status: ANSWER)"]
+    if confirm:
+        unconfirmed = f'$["${{{v.CLINICALL_CONFIRMED}}}" = "0"]'
+        steps_answered: list[Step] = [
+            greeting, f"GotoIf({unconfirmed}?unconfirmed)", *reached, "Return()",
+            ("unconfirmed", f"UserEvent({CALLBACK_EVENT},Key: ${{ARG1}},Status: NOANSWER)"),
+            "Set(GOSUB_RESULT=ABORT)", "Return()"]  # fmt: skip
+    else:
+        steps_answered = [*reached, greeting, "Return()"]
+    answered = [f"[{CALLBACK_ANSWERED}]", *_ext("s", steps_answered)]
     lines = ["; Callbacks, agent first: the operator answered; whisper, then dial the patient.",
              f"[{CALLBACK_CONTEXT}]"]
     for pattern in ("_X.", "_+X."):
@@ -441,7 +451,8 @@ def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
 
     agi = agi or agi_url(config)
     parts = [_inbound(config), _call(config, agi), _operators(config), _originate(simulated),
-             _callback(agi), _queue_entry(config), _flows(agi)]
+             _callback(agi, confirm=config.callbacks.confirm_key is not None),
+             _queue_entry(config), _flows(agi)]
     if offers(config):
         parts.append(_offer(config, agi))
     if simulated:

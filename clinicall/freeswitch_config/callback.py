@@ -35,6 +35,9 @@ from clinicall.controller.freeswitch.control import (
 from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.freeswitch_config.xmlfile import raw, value
 
+#: The extensions of the patient's greeting with a confirm key (``_confirm_extensions``).
+GREETING, UNCONFIRMED = "clinicall_greeting", "clinicall_unconfirmed"
+
 
 def _var(name: str) -> str:
     return "${" + name + "}"
@@ -49,15 +52,20 @@ def _set(assignment: str) -> str:
     return f"        <action application=\"set\" data={raw(assignment)}/>"
 
 
-def callback_context(socket: str) -> list[str]:
+def callback_context(socket: str, *, confirm: bool = False) -> list[str]:
     """The ``clinicall_callback`` context (lines inside ``dialplan_context.xml``); ``socket``
-    is the controller's outbound socket target."""
+    is the controller's outbound socket target; ``confirm``: the clinic asks the patient for
+    a confirm key (``callbacks.confirm_key``)."""
     # the greeting: once the patient answers, before the bridge, the originate runs one
     # application on their leg and waits for it (``group_confirm_key=exec``): the socket.
-    # No ``socket_resume`` there: it would send the leg to its dialplan, out of the originate
+    # No ``socket_resume`` there: it would send the leg to its dialplan, out of the originate.
+    # With a confirm key the application is the greeting extension: the socket, then the
+    # hang-up of a patient who pressed none (a condition is read when its extension is
+    # looked up, so the check is an extension of its own, looked up after the socket)
+    run = f"execute_extension {GREETING} XML {CALLBACK_CONTEXT}" if confirm else f"socket {socket}"
     greeting = (f"{v.CLINICALL_CALLBACK}={_var(v.CLINICALL_CALLBACK)},"
                 f"{v.CLINICALL_CALLBACK_SIDE}=patient,"
-                f"group_confirm_key=exec,group_confirm_file='socket {socket}',"
+                f"group_confirm_key=exec,group_confirm_file='{run}',"
                 "group_confirm_cancel_timeout=true")
     # the ring is the leg's own limit, which the answer cancels; the originate's limit is
     # the ring plus the greeting (it is not cancelled: a greeting that outlasted the rest of
@@ -86,5 +94,28 @@ def callback_context(socket: str) -> list[str]:
         "        <action application=\"hangup\"/>",
         "      </condition>",
         "    </extension>",
+        *(_confirm_extensions(socket) if confirm else []),
         "  </context>",
+    ]
+
+
+def _confirm_extensions(socket: str) -> list[str]:
+    """The patient's greeting with a confirm key: the socket, then ``UNCONFIRMED``'s check; a
+    patient who pressed no key is hung up (``NO_USER_RESPONSE``), so the originate fails
+    with that disposition and the patient is not put through."""
+    unconfirmed = "${" + v.CLINICALL_CONFIRMED + "}"
+    return [
+        f"    <extension name={value(GREETING)}>",
+        f"      <condition field=\"destination_number\" expression={value(f'^{GREETING}$')}>",
+        f"        <action application=\"socket\" data={raw(socket)}/>",
+        f"        <action application=\"execute_extension\" "
+        f"data={raw(f'{UNCONFIRMED} XML {CALLBACK_CONTEXT}')}/>",
+        "      </condition>",
+        "    </extension>",
+        f"    <extension name={value(UNCONFIRMED)}>",
+        f"      <condition field=\"destination_number\" expression={value(f'^{UNCONFIRMED}$')}/>",
+        f"      <condition field={raw(unconfirmed)} expression=\"^0$\">",
+        "        <action application=\"hangup\" data=\"NO_USER_RESPONSE\"/>",
+        "      </condition>",
+        "    </extension>",
     ]

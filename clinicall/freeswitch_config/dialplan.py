@@ -244,7 +244,8 @@ def context(config: ClinicConfig) -> str:
         "      </condition>",
         "    </extension>",
         "  </context>",
-        *callback_context(socket_target(engine)),
+        *callback_context(socket_target(engine),
+                          confirm=config.callbacks.confirm_key is not None),
     ]
     return fragment(lines, note="clinicall's contexts: the IVR, its queues and the fallback "
                     "queue; calls the clinic places; the callback call, agent first")

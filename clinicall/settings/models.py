@@ -298,6 +298,10 @@ class Callbacks(Frozen):
     share_window: int = Field(default=10, ge=1, le=1000)
     #: The handle time assumed by the wait estimate before any call was handled.
     default_handle_s: int = Field(default=180, ge=10, le=3600)
+    #: The key the called-back patient presses after the greeting to be put through to the
+    #: operator (docs/callbacks.md, "The callback call"); unpressed (an answering machine),
+    #: the attempt counts as unanswered.  None: the patient is put through after the greeting.
+    confirm_key: str | None = Field(default=None, pattern=r"^[0-9]$")
     #: The estimated wait (minutes) at which a waiting caller is offered a callback unasked
     #: (None: only when they press the offer key; docs/callbacks.md, "The offer in the queue").
     offer_after_min: int | None = Field(default=None, ge=0, le=240)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ RING_S = 8.0
 #: When the late patient answers: near the end of the ring, so their greeting outlasts it.
 LATE_S = RING_S - 1
 #: Simulated patients (busy on +380501239..., answering late on +380508..., never on
-#: +380509..., else answering at once) and an operator who answers a
+#: +380509..., answering and pressing 1 every 2 s on +380507..., else answering at once and
+#: pressing nothing) and an operator who answers a
 #: callback and stays on (the shared simulated operator hangs up
 #: after a few seconds, shorter than a whisper and the patient's ring).  mod_loopback copies
 #: the operator leg's variables to its other half, ``accountcode`` too: unset there, so that
@@ -97,6 +99,18 @@ CB_SIM = """<include>
         <action application="ring_ready"/>
         <action application="sleep" data="LATE_MS"/>
         <action application="answer"/>
+        <action application="park"/>
+      </condition>
+    </extension>
+    <extension name="confirming_patient">
+      <condition field="destination_number" expression="^\\+380507[0-9]+$">
+        <action application="answer"/>
+        <action application="sleep" data="1000"/>
+        <action application="send_dtmf" data="1"/>
+        <action application="sleep" data="2000"/>
+        <action application="send_dtmf" data="1"/>
+        <action application="sleep" data="2000"/>
+        <action application="send_dtmf" data="1"/>
         <action application="park"/>
       </condition>
     </extension>
@@ -154,6 +168,7 @@ class Trail:
         self.on_execute: Callable[[str, str], None] | None = None
         self.statuses: list[tuple[str, str]] = []  # (Key, Status)
         self.destroyed: dict[str, asyncio.Event] = {}
+        self._executing = asyncio.Event()  # an application started on some channel
 
     def _on_event(self, event: EslEvent) -> None:
         if event.name == "CUSTOM":
@@ -164,6 +179,7 @@ class Trail:
             app = event.get("Application", "")
             name = f"EXECUTE {app}"
             self.executed.append((event.unique_id, app, event.get("Application-Data", "")))
+            self._executing.set()
             if self.on_execute is not None:
                 self.on_execute(event.unique_id, app)
         self.events.append((name, event.get("Channel-Name", ""), event.unique_id))
@@ -173,6 +189,14 @@ class Trail:
     def first(self, name: str, predicate: Callable[[str, str], bool]) -> int:
         return next(i for i, (n, channel, uuid) in enumerate(self.events)
                     if n == name and predicate(channel, uuid))  # fmt: skip
+
+    async def started(self, uuid: str, app: str, data: str, within: float = 10) -> None:
+        """Until ``uuid`` has started ``app`` with ``data`` (checked and cleared with no await
+        between, so no event is missed)."""
+        async with asyncio.timeout(within):
+            while (uuid, app, data) not in self.executed:
+                self._executing.clear()
+                await self._executing.wait()
 
     async def gone(self, uuid: str, within: float = 10) -> None:
         await asyncio.wait_for(self.destroyed.setdefault(uuid, asyncio.Event()).wait(), within)
@@ -285,6 +309,13 @@ async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
         call_id = call_id_for(attempt.key)
         assert attempt.call_id == call_id
 
+        # the call ends once bridged (the operator's leg marked, FreeSWITCH runs that as the
+        # patient's event, not before it); the test's link has all of it once the operator's
+        # leg is gone (its events come in order; the controller's link may be ahead of it)
+        await trail.started(call_id, "set", f"CLINICALL_OUTCOME={CALLBACK_ANSWERED}")
+        assert (await fs.api(f"uuid_kill {call_id}")).startswith("+OK")
+        await trail.gone(call_id)
+
         # FreeSWITCH's own account of it: the operator's leg was answered before the
         # patient's leg was created; the patient was dialled once and answered
         agent_answered = trail.first("CHANNEL_ANSWER", lambda _c, u: u == call_id)
@@ -300,9 +331,7 @@ async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
         assert trail.first("CHANNEL_ANSWER", lambda _c, u: u == patient_legs[0])
         assert trail.statuses == [(attempt.key, "ANSWER")]
 
-        # the call ends; its durable record says the patient answered
-        assert (await fs.api(f"uuid_kill {call_id}")).startswith("+OK")
-        await trail.gone(call_id)
+        # its durable record says the patient answered
         await parts.tracker.reconcile()
         record = await scheduler.store.call_record(call_id)
         assert record is not None
@@ -454,3 +483,44 @@ async def test_a_patient_who_answers_late_is_greeted_whole_and_one_who_never_doe
         # the leg's own limit let the absent patient go: ALLOTTED_TIMEOUT, not the whole
         # originate's NO_ANSWER at the end of the greeting's allowance
         assert absent[1:] == ("no_answer", [(absent[0], "ALLOTTED_TIMEOUT")]), outcomes
+
+
+async def test_with_a_confirm_key_only_the_patient_who_presses_it_is_put_through(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """``callbacks.confirm_key: "1"``: a patient who presses 1 while greeted is bridged to the
+    operator (``answered``); one who answers and presses nothing, as an answering machine
+    does, is asked twice, then hung up (``NO_USER_RESPONSE``): not put through, the try
+    counted (``no_answer``), and the operator leg's CDR line holds no answer
+    (docs/callbacks.md, "The callback call")."""
+    config = _enabled(_config())
+    config = config.model_copy(update={"callbacks": config.callbacks.model_copy(
+        update={"confirm_key": "1"})})
+    async with callback_clinic(make_freeswitch, tmp_path, "callbacks-confirm", config) as c:
+        assert c.parts.callbacks is not None
+        await c.parts.callbacks.close()  # the test's scheduler (ring RING_S) dials
+        await operator_answers(c)
+        scheduler = c.scheduler()
+        results: list[tuple[str | None, list[tuple[str, str]], int]] = []
+        for first in (7_000_001, 1_000_001):  # presses 1, then presses nothing
+            await add_due_jobs(c.parts.sessions, 1, queue="universal", first=first)
+            c.trail.statuses.clear()
+            [claimed] = await scheduler.run_once()
+            await scheduler.attempts_done()
+            [attempt] = await scheduler.store.attempts(claimed)
+            call_id = call_id_for(attempt.key)
+            if attempt.outcome == "answered":
+                assert (await c.fs.api(f"uuid_kill {call_id}")).startswith("+OK")
+            await c.trail.gone(call_id)
+            job = next(j for j in await scheduler.store.jobs() if j.id == claimed)
+            results.append((attempt.outcome, list(c.trail.statuses), job.attempts))
+        assert results == [("answered", [("cb1-1", "ANSWER")], 1),
+                           ("no_answer", [("cb2-1", "NO_USER_RESPONSE")], 1)]
+        asked = prompts.prompt_name(c.config.default_language, prompts.CALLBACK_CONFIRM)
+        questions = [uuid for uuid, app, data in c.trail.executed
+                     if app == "play_and_get_digits" and asked in data]  # fmt: skip
+        # asked once of the patient who pressed at once, twice of the one who never did
+        assert sorted(Counter(questions).values()) == [1, 2], c.trail.executed
+        await c.parts.tracker.reconcile()
+        unconfirmed = await scheduler.store.call_record(call_id_for("cb2-1"))
+        assert unconfirmed is not None
+        assert CALLBACK_ANSWERED not in unconfirmed.outcomes

@@ -287,3 +287,28 @@ def test_with_callbacks_the_offer_key_leaves_each_queue_into_the_offer(
         assert steps[i - 1].endswith(
             f"MSet(CLINICALL_IN_QUEUE={queue},"
             "CLINICALL_QUEUED_AT=${STRFTIME(,UTC,%s.%6q)})")
+
+
+@pytest.mark.parametrize("confirm_key", [None, "1"])
+def test_the_patients_greeting_puts_them_through_unless_a_confirm_key_went_unpressed(
+    config: ClinicConfig, confirm_key: str | None,
+) -> None:
+    """docs/callbacks.md, "The callback call": without a confirm key the answer is marked
+    and told before the greeting; with one, after it, and only for a patient who did not
+    leave ``CLINICALL_CONFIRMED=0``: that one gets ``NOANSWER`` and both legs end."""
+    calling = config.model_copy(update={"callbacks": config.callbacks.model_copy(
+        update={"enabled": True, "confirm_key": confirm_key})})
+    dialplan = sections(render_asterisk_config(calling, agi_url="agi://10.0.0.5:4600/ivr")[
+        "clinicall_extensions.conf"])  # fmt: skip
+    steps = [val for _, val in dialplan["clinicall-callback-answered"]]
+    mark = "n,QueueLog(${ARG2},${UNIQUEID},NONE,CLINICALLCB,${CHANNEL(linkedid)}|ANSWER)"
+    told = "n,UserEvent(ClinicallCallback,Key: ${ARG1},Status: ANSWER)"
+    greeting = "AGI(agi://10.0.0.5:4600/callback,${CHANNEL(linkedid)},${ARG3},patient)"
+    if confirm_key is None:
+        assert steps == [f"s,1,{mark[2:]}", told, f"n,{greeting}", "n,Return()"]
+    else:
+        assert steps == [
+            f"s,1,{greeting}", 'n,GotoIf($["${CLINICALL_CONFIRMED}" = "0"]?unconfirmed)',
+            mark, told, "n,Return()",
+            "n(unconfirmed),UserEvent(ClinicallCallback,Key: ${ARG1},Status: NOANSWER)",
+            "n,Set(GOSUB_RESULT=ABORT)", "n,Return()"]  # fmt: skip

@@ -92,3 +92,37 @@ def test_the_legs_handed_over_for_the_whisper_and_greeting_are_callback_legs() -
     assert call_info(CHANNEL).callback is None
     greeting = [*whisper[:-1], ("variable_CLINICALL_CALLBACK_SIDE", "patient")]
     assert call_info(EslEvent(greeting)).callback == CallbackLeg("12", "patient")
+
+
+def test_with_a_confirm_key_the_greeting_hangs_up_a_patient_who_pressed_none() -> None:
+    """The patient's leg runs the greeting extension (the socket, then a check looked up
+    after it, since a condition is read when its extension is looked up): ``CLINICALL_CONFIRMED``
+    of ``0`` hangs the leg up, ``NO_USER_RESPONSE``, so the patient is not put through."""
+    config = load_config(EXAMPLE)
+    config = config.model_copy(update={"callbacks": config.callbacks.model_copy(
+        update={"enabled": True, "confirm_key": "1"})})
+    text = render_freeswitch_config(config).files[inc.CONTEXT]
+    root = ET.fromstring(text[text.index("<include>"):])
+    [context] = [c for c in root.findall("context") if c.get("name") == "clinicall_callback"]
+    extensions = {e.get("name"): e for e in context.findall("extension")}
+    bridge = next(a.get("data") for a in extensions["clinicall_callback"].iter("action")
+                  if a.get("application") == "bridge")  # fmt: skip
+    assert bridge is not None
+    assert ("group_confirm_key=exec,group_confirm_file='execute_extension clinicall_greeting "
+            "XML clinicall_callback'") in bridge
+    [greeting] = extensions["clinicall_greeting"].findall("condition")
+    assert greeting.get("expression") == "^clinicall_greeting$"
+    steps = [(a.get("application"), a.get("data")) for a in greeting]
+    assert [app for app, _ in steps] == ["socket", "execute_extension"]
+    assert str(steps[0][1]).endswith(" async full")
+    assert steps[1][1] == "clinicall_unconfirmed XML clinicall_callback"
+    number, confirmed = extensions["clinicall_unconfirmed"].findall("condition")
+    assert (number.get("field"), number.get("expression")) == ("destination_number",
+                                                               "^clinicall_unconfirmed$")
+    assert (confirmed.get("field"), confirmed.get("expression")) == ("${CLINICALL_CONFIRMED}",
+                                                                     "^0$")
+    assert [(a.get("application"), a.get("data")) for a in confirmed] == [
+        ("hangup", "NO_USER_RESPONSE")]
+    # without a confirm key: the socket itself, no greeting extensions
+    plain = render_freeswitch_config(load_config(EXAMPLE)).files[inc.CONTEXT]
+    assert "clinicall_greeting" not in plain

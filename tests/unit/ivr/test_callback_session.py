@@ -1,6 +1,7 @@
 """The controller hands a callback call's leg (``CallInfo.callback``) to the whisper or the
-greeting with the job the desk reads; an unknown job, or a controller without the callbacks,
-says nothing and hands the leg straight back."""
+greeting with the job the desk reads (with a confirm key, an unpressed one is told to the
+engine); an unknown job, or a controller without the callbacks, says nothing and hands the leg
+straight back."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ def leg_port(job: str, side: str) -> FakePort:
     return port
 
 
-def controller(config: ClinicConfig, desk: CallbackDesk | None) -> Controller:
+def controller(config: ClinicConfig, desk: CallbackDesk | None,
+               confirm_key: str | None = None) -> Controller:  # fmt: skip
     calling = config.model_copy(update={"callbacks": config.callbacks.model_copy(
-        update={"enabled": True})})
+        update={"enabled": True, "confirm_key": confirm_key})})
     return Controller(calling, cast(Engine, cast(Any, object())), callbacks=desk)
 
 
@@ -54,6 +56,21 @@ async def test_the_patients_leg_hears_the_greeting(config: ClinicConfig) -> None
     port = leg_port("3", "patient")
     await service.ivr_session(port)
     assert port.played == [prompts.prompt_name("en", prompts.CALLBACK_GREETING)]
+
+
+@pytest.mark.parametrize(("keys", "told"), [(["", ""], [("set_variable", ("CLINICALL_CONFIRMED",
+                                                                           "0"))]),
+                                             (["1"], [])])  # fmt: skip
+async def test_a_patient_who_pressed_no_confirm_key_is_not_put_through(
+        config: ClinicConfig, keys: list[str], told: list[tuple[str, object]]) -> None:
+    """The engine's dialplan reads ``CLINICALL_CONFIRMED=0`` and does not bridge them."""
+    service = controller(config, Desk(), confirm_key="1")
+    port = leg_port("3", "patient")
+    port.script = list(keys)
+    await service.ivr_session(port)
+    assert [c for c in port.calls if c[0] == "set_variable"] == told
+    assert port.played[:2] == [prompts.prompt_name("en", k) for k in (
+        prompts.CALLBACK_GREETING, prompts.CALLBACK_CONFIRM)]  # fmt: skip
 
 
 @pytest.mark.parametrize(("job", "desk"), [("4", Desk()), ("3", None)])

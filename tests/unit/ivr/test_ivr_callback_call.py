@@ -1,6 +1,7 @@
 """The callback call's flows: the operator's whisper (why, topic, the patient's language, the
 number's last digits, how long ago, in the clinic's language; any key skips the rest) and the
-patient's greeting in their own language; a hang-up ends either without an error."""
+patient's greeting in their own language, with the confirm key asked for when the clinic sets
+one; a hang-up ends either without an error."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clinicall.ivr import prompts
-from clinicall.ivr.callback_call import CallbackCall, run_greeting, run_whisper
+from clinicall.ivr.callback_call import (
+    CONFIRM_TRIES,
+    CONFIRM_WAIT_S,
+    CallbackCall,
+    Greeting,
+    run_greeting,
+    run_whisper,
+)
 from clinicall.ivr.plan import IvrPlan
 from clinicall.settings.models import ClinicConfig
 
-from .ivr_fakes import FakePort
+from .ivr_fakes import HANGUP, FakePort
 
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 CALL = CallbackCall(phone="+380501234567", reason="missed", queue="gynecology", language="ru",
@@ -106,7 +114,7 @@ async def test_an_operator_who_hangs_up_ends_the_whisper(plan: IvrPlan, hangup_a
 
 async def test_the_patient_is_greeted_in_their_own_language(plan: IvrPlan) -> None:
     port = FakePort()
-    assert await run_greeting(port, plan, CALL)
+    assert await run_greeting(port, plan, CALL) == Greeting.SAID
     assert port.calls == [("set_language", "ru"),
                           ("play", (name(prompts.CALLBACK_GREETING, "ru"),))]
 
@@ -115,7 +123,42 @@ async def test_a_patient_of_no_known_language_hears_the_clinics(plan: IvrPlan) -
     port = FakePort()
     call = CallbackCall(phone="+380501234567", reason="missed", queue=None, language="de",
                         arrived_at=NOW)
-    assert await run_greeting(port, plan, call)
+    assert await run_greeting(port, plan, call) == Greeting.SAID
     assert port.calls[0] == ("set_language", plan.default_language)
     hung_up = FakePort(hangup_at=1)
-    assert not await run_greeting(hung_up, plan, CALL)
+    assert await run_greeting(hung_up, plan, CALL) == Greeting.HUNG_UP
+
+
+@pytest.fixture(scope="module")
+def confirming(calling: ClinicConfig) -> IvrPlan:
+    return IvrPlan.compile(calling.model_copy(update={"callbacks": calling.callbacks.model_copy(
+        update={"confirm_key": "1"})}))
+
+
+@pytest.mark.parametrize(("keys", "greeting", "asked"), [
+    (["1"], Greeting.CONFIRMED, 1),  # pressed during the greeting or right after it
+    (["", "1"], Greeting.CONFIRMED, 2),  # asked again, then pressed
+    (["", ""], Greeting.UNCONFIRMED, CONFIRM_TRIES),  # an answering machine
+    (["2", "3"], Greeting.UNCONFIRMED, CONFIRM_TRIES),  # keys refused by the port's digits
+    (["", HANGUP], Greeting.HUNG_UP, 2),
+])  # fmt: skip
+async def test_a_confirm_key_puts_the_patient_through_only_when_pressed(
+        confirming: IvrPlan, keys: list[str], greeting: Greeting, asked: int) -> None:
+    port = FakePort(keys)
+    assert await run_greeting(port, confirming, CALL, confirm_key="1") == greeting
+    greeted, confirm = (name(k, "ru") for k in (prompts.CALLBACK_GREETING,
+                                                prompts.CALLBACK_CONFIRM))
+    # the greeting once, then the question each time; only the key, one digit, 5 s
+    assert port.collects == [[greeted, confirm], *[[confirm]] * (asked - 1)]
+    assert {arg[1:] for step, arg in port.calls if step == "collect"} == {  # type: ignore[index]
+        ("1", 1, CONFIRM_WAIT_S)}
+
+
+def test_the_confirm_prompt_names_the_key_in_every_language(calling: ClinicConfig) -> None:
+    config = calling.model_copy(update={"callbacks": calling.callbacks.model_copy(
+        update={"confirm_key": "7"})})
+    texts = {t.language: t.text for t in prompts.catalog(config)
+             if t.key == prompts.CALLBACK_CONFIRM}  # fmt: skip
+    assert set(texts) == set(config.languages)
+    assert all(" 7." in text for text in texts.values()), texts
+    assert not [t for t in prompts.catalog(calling) if t.key == prompts.CALLBACK_CONFIRM]
