@@ -31,7 +31,7 @@ from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.port import CALLBACK_ANSWERED
-from clinicall.db.callbacks import CallbackStore
+from clinicall.db.callbacks import AttemptRow, CallbackStore
 from clinicall.db.models import Call, Direction
 from clinicall.freeswitch_config.includes import DEFAULT_INCLUDE_DIR, Include, include_line
 from clinicall.ivr import prompts
@@ -288,6 +288,33 @@ async def operator_answers(c: Clinic) -> None:
         assert (await c.fs.api(command)).strip().startswith("+OK")
 
 
+async def tests_scheduler(c: Clinic) -> CallbackScheduler:
+    """Callbacks on (the controller says the whisper and the greeting): the clinic's own
+    scheduler (ring 30 s) is closed, the operator answers, and the test's (ring RING_S)
+    dials."""
+    assert c.parts.callbacks is not None
+    await c.parts.callbacks.close()
+    await operator_answers(c)
+    return c.scheduler()
+
+
+async def dial_one(c: Clinic, scheduler: CallbackScheduler,
+                   first: int) -> tuple[AttemptRow, list[tuple[str, str]]]:  # fmt: skip
+    """One due job for ``+38050<first>``, dialled once; the attempt and the callback
+    statuses FreeSWITCH sent for it, read once the operator's leg is gone (an answered call
+    is ended first: operator and patient would talk on)."""
+    await add_due_jobs(c.parts.sessions, 1, queue="universal", first=first)
+    c.trail.statuses.clear()
+    [claimed] = await scheduler.run_once()
+    await scheduler.attempts_done()
+    [attempt] = await scheduler.store.attempts(claimed)
+    call_id = call_id_for(attempt.key)
+    if attempt.outcome == "answered":
+        assert (await c.fs.api(f"uuid_kill {call_id}")).startswith("+OK")
+    await c.trail.gone(call_id)  # its events, the patient's status first, are all in
+    return attempt, list(c.trail.statuses)
+
+
 async def test_a_missed_call_is_called_back_agent_first_on_freeswitch(
         make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
     since = datetime.now(UTC)
@@ -422,10 +449,7 @@ async def test_an_operator_who_hangs_up_in_the_whisper_or_never_answers_costs_no
     (docs/engines/freeswitch.md, "The callback call")."""
     async with callback_clinic(make_freeswitch, tmp_path, "callbacks-operator",
                                _enabled(_config())) as c:  # fmt: skip
-        assert c.parts.callbacks is not None
-        await c.parts.callbacks.close()  # the test's scheduler (ring RING_S) dials
-        await operator_answers(c)
-        scheduler = c.scheduler()
+        scheduler = await tests_scheduler(c)
         status = f"callcenter_config agent get status {OPERATOR}"
         await add_due_jobs(c.parts.sessions, 1, queue="universal", first=1_000_001)
         for number, contact in enumerate(("cb_operator_leaves", "cb_operator_away"), 1):
@@ -456,24 +480,11 @@ async def test_a_patient_who_answers_late_is_greeted_whole_and_one_who_never_doe
     (docs/engines/freeswitch.md, "The callback call")."""
     async with callback_clinic(make_freeswitch, tmp_path, "callbacks-late",
                                _enabled(_config())) as c:  # fmt: skip
-        # callbacks on: the controller says the whisper and the greeting; the test's
-        # scheduler (ring RING_S) dials in place of the clinic's (ring 30 s)
-        assert c.parts.callbacks is not None
-        await c.parts.callbacks.close()
-        await operator_answers(c)
-        scheduler = c.scheduler()
+        scheduler = await tests_scheduler(c)
         outcomes: list[tuple[str, str | None, list[tuple[str, str]]]] = []
         for first in (8_000_001, 9_000_001):  # late, then absent
-            await add_due_jobs(c.parts.sessions, 1, queue="universal", first=first)
-            c.trail.statuses.clear()
-            [claimed] = await scheduler.run_once()
-            await scheduler.attempts_done()
-            [attempt] = await scheduler.store.attempts(claimed)
-            call_id = call_id_for(attempt.key)
-            if attempt.outcome == "answered":  # the operator and the patient talk: done
-                assert (await c.fs.api(f"uuid_kill {call_id}")).startswith("+OK")
-            await c.trail.gone(call_id)  # its events, the patient's status first, are all in
-            outcomes.append((attempt.key, attempt.outcome, list(c.trail.statuses)))
+            attempt, statuses = await dial_one(c, scheduler, first)
+            outcomes.append((attempt.key, attempt.outcome, statuses))
         greeting = prompts.prompt_name(c.config.default_language, prompts.CALLBACK_GREETING)
         greeted = [uuid for uuid, app, data in c.trail.executed
                    if app == "playback" and greeting in data]  # fmt: skip
@@ -496,23 +507,12 @@ async def test_with_a_confirm_key_only_the_patient_who_presses_it_is_put_through
     config = config.model_copy(update={"callbacks": config.callbacks.model_copy(
         update={"confirm_key": "1"})})
     async with callback_clinic(make_freeswitch, tmp_path, "callbacks-confirm", config) as c:
-        assert c.parts.callbacks is not None
-        await c.parts.callbacks.close()  # the test's scheduler (ring RING_S) dials
-        await operator_answers(c)
-        scheduler = c.scheduler()
+        scheduler = await tests_scheduler(c)
         results: list[tuple[str | None, list[tuple[str, str]], int]] = []
         for first in (7_000_001, 1_000_001):  # presses 1, then presses nothing
-            await add_due_jobs(c.parts.sessions, 1, queue="universal", first=first)
-            c.trail.statuses.clear()
-            [claimed] = await scheduler.run_once()
-            await scheduler.attempts_done()
-            [attempt] = await scheduler.store.attempts(claimed)
-            call_id = call_id_for(attempt.key)
-            if attempt.outcome == "answered":
-                assert (await c.fs.api(f"uuid_kill {call_id}")).startswith("+OK")
-            await c.trail.gone(call_id)
-            job = next(j for j in await scheduler.store.jobs() if j.id == claimed)
-            results.append((attempt.outcome, list(c.trail.statuses), job.attempts))
+            attempt, statuses = await dial_one(c, scheduler, first)
+            job = next(j for j in await scheduler.store.jobs() if j.id == attempt.callback_id)
+            results.append((attempt.outcome, statuses, job.attempts))
         assert results == [("answered", [("cb1-1", "ANSWER")], 1),
                            ("no_answer", [("cb2-1", "NO_USER_RESPONSE")], 1)]
         asked = prompts.prompt_name(c.config.default_language, prompts.CALLBACK_CONFIRM)
