@@ -288,7 +288,7 @@ async def operator_answers(c: Clinic) -> None:
         assert (await c.fs.api(command)).strip().startswith("+OK")
 
 
-async def tests_scheduler(c: Clinic) -> CallbackScheduler:
+async def own_scheduler(c: Clinic) -> CallbackScheduler:
     """Callbacks on (the controller says the whisper and the greeting): the clinic's own
     scheduler (ring 30 s) is closed, the operator answers, and the test's (ring RING_S)
     dials."""
@@ -449,7 +449,7 @@ async def test_an_operator_who_hangs_up_in_the_whisper_or_never_answers_costs_no
     (docs/engines/freeswitch.md, "The callback call")."""
     async with callback_clinic(make_freeswitch, tmp_path, "callbacks-operator",
                                _enabled(_config())) as c:  # fmt: skip
-        scheduler = await tests_scheduler(c)
+        scheduler = await own_scheduler(c)
         status = f"callcenter_config agent get status {OPERATOR}"
         await add_due_jobs(c.parts.sessions, 1, queue="universal", first=1_000_001)
         for number, contact in enumerate(("cb_operator_leaves", "cb_operator_away"), 1):
@@ -480,7 +480,7 @@ async def test_a_patient_who_answers_late_is_greeted_whole_and_one_who_never_doe
     (docs/engines/freeswitch.md, "The callback call")."""
     async with callback_clinic(make_freeswitch, tmp_path, "callbacks-late",
                                _enabled(_config())) as c:  # fmt: skip
-        scheduler = await tests_scheduler(c)
+        scheduler = await own_scheduler(c)
         outcomes: list[tuple[str, str | None, list[tuple[str, str]]]] = []
         for first in (8_000_001, 9_000_001):  # late, then absent
             attempt, statuses = await dial_one(c, scheduler, first)
@@ -507,7 +507,7 @@ async def test_with_a_confirm_key_only_the_patient_who_presses_it_is_put_through
     config = config.model_copy(update={"callbacks": config.callbacks.model_copy(
         update={"confirm_key": "1"})})
     async with callback_clinic(make_freeswitch, tmp_path, "callbacks-confirm", config) as c:
-        scheduler = await tests_scheduler(c)
+        scheduler = await own_scheduler(c)
         results: list[tuple[str | None, list[tuple[str, str]], int]] = []
         for first in (7_000_001, 1_000_001):  # presses 1, then presses nothing
             attempt, statuses = await dial_one(c, scheduler, first)
