@@ -250,7 +250,7 @@ def build_callback_scheduler(config: ClinicConfig, engine: Engine,
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
     own = config.callbacks
     settings = settings or SchedulerSettings(
-        owner=name, caller_id=config.numbers[0].number, lease=timedelta(seconds=own.lease_s),
+        owner=name, caller_id=config.outbound_caller_id(), lease=timedelta(seconds=own.lease_s),
         resolve_after=timedelta(seconds=own.resolve_after_s))
     store = CallbackStore(sessions, owner=settings.owner, lease=settings.lease)
     return CallbackScheduler(engine.control, store, config, call_id_for=engine.call_id_for,

@@ -295,9 +295,40 @@ def _record(config: ClinicConfig) -> list[Step]:
             f"MixMonitor({base}.{rec.format},{options})"]
 
 
-def _originate(simulated: bool) -> str:
-    """The dialling side of an originated call: a simulated patient (who answers unless the
-    test says otherwise), or (not yet configurable: the clinic's outbound trunk) a refusal."""
+#: The number as the outbound route dials it (clinicall-originate, docs/outbound.md).
+DIAL_NUMBER = "CLINICALL_DIAL_NUMBER"
+
+
+def _originate(config: ClinicConfig, simulated: bool) -> str:
+    """The dialling side of a call the clinic places (``Local/<+E.164>@clinicall-originate``):
+    the configured outbound route, else a simulated patient (the demo, the tests), else a
+    refusal.  The number is formatted for the route (``outbound.number_format``; the most
+    specific pattern wins), the caller id set, and the trunk dialled; a busy or congested
+    provider is told on as busy or congestion, so the originate or the callback's ``Dial()``
+    reports it as such (docs/outbound.md)."""
+    out = config.outbound
+    lines = [f"[{ORIGINATE}]"]
+    if out.configured:
+        note = (f"; Calls the clinic places go out through trunk {out.trunk}."
+                if out.trunk is not None else
+                f"; Calls the clinic places go to the PBX's own context {out.context}.")
+        for rule in out.dial_rules():
+            lines += _ext(f"_{rule.match}X.", [
+                f"Set({DIAL_NUMBER}={rule.prepend}${{EXTEN:{rule.strip}}})", "Goto(dial,1)"])
+        caller_id = f"Set(CALLERID(num)={config.outbound_caller_id()})"
+        if out.trunk is not None:
+            status = var("DIALSTATUS")
+            dial: list[Step] = [
+                caller_id, f"Dial(PJSIP/{var(DIAL_NUMBER)}@{out.trunk})",
+                f'ExecIf($["{status}" = "BUSY"]?Busy(3))',
+                f'ExecIf($["{status}" = "CONGESTION" | "{status}" = "CHANUNAVAIL"]'
+                "?Congestion(3))",
+                "Hangup()"]  # fmt: skip
+        else:
+            dial = [caller_id, f"Goto({out.context},{var(DIAL_NUMBER)},1)"]
+        lines += _ext("dial", dial)
+        lines += _ext("_X.", ["Hangup(66)"])  # not E.164: the store holds none such
+        return "\n".join([note, *lines]) + "\n"
     if simulated:
         from clinicall.asterisk_config import simulation
 
@@ -306,11 +337,10 @@ def _originate(simulated: bool) -> str:
         note = "; Calls the clinic places reach a simulated patient (who answers)."
     else:
         steps = ["Hangup(66)"]
-        note = "; Calls the clinic places: no outbound route is configured yet, so none is made."
-    lines = [note, f"[{ORIGINATE}]"]
+        note = "; Calls the clinic places: no outbound route is configured, so none is made."
     for pattern in ("_X.", "_+X."):
         lines += _ext(pattern, steps)
-    return "\n".join(lines) + "\n"
+    return "\n".join([note, *lines]) + "\n"
 
 
 #: The callback flow's call data (set by the originate, controller/asterisk/control.py).
@@ -450,7 +480,8 @@ def render(config: ClinicConfig, *, agi: str | None, simulated: bool) -> str:
     from clinicall.asterisk_config import simulation
 
     agi = agi or agi_url(config)
-    parts = [_inbound(config), _call(config, agi), _operators(config), _originate(simulated),
+    parts = [_inbound(config), _call(config, agi), _operators(config),
+             _originate(config, simulated),
              _callback(agi, confirm=config.callbacks.confirm_key is not None),
              _queue_entry(config), _flows(agi)]
     if offers(config):

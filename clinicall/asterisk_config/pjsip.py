@@ -77,7 +77,10 @@ def _trunk(config: ClinicConfig, trunk: Trunk) -> str:
         ("disallow", "all"), ("allow", ",".join(trunk.codecs)), ("aors", trunk.id), *_MEDIA,
     ]
     if trunk.username:
-        settings += [("outbound_auth", trunk.id), ("from_user", trunk.username)]
+        # From carries the account, so the caller id the clinic's calls present
+        # (outbound.caller_id) goes in P-Asserted-Identity (docs/outbound.md)
+        settings += [("outbound_auth", trunk.id), ("from_user", trunk.username),
+                     ("send_pai", "yes")]
     parts = [section(trunk.id, settings,
                      comment=f"trunk {trunk.id} ({' and '.join(kinds) or 'by host'})")]
     parts.append(section(trunk.id, [("type", "aor"), ("contact", f"sip:{trunk.host}"),

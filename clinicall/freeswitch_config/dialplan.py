@@ -34,8 +34,7 @@ AFTER_IVR = "clinicall_after_ivr"
 #: queue's timeout, else the call ends.
 AFTER_QUEUE = "clinicall_after_queue"
 #: The context the dialling leg of a call the clinic places runs in (the engine port's
-#: originate, controller/freeswitch/control.py): no outbound route is configured yet, so it
-#: refuses, as on Asterisk.
+#: originate, controller/freeswitch/control.py): the outbound route (``_originate``).
 ORIGINATE_CONTEXT = "clinicall_originate"
 #: mod_callcenter's ``cc_cancel_reason`` when the queue gave the caller up for time.
 TIMED_OUT = ("TIMEOUT", "NO_AGENT_TIMEOUT")
@@ -50,6 +49,9 @@ TIMER = timer_group("${uuid}")
 #: The clinic number the patient dialled, E.164 (the same name as on Asterisk).
 DIALLED = "CLINICALL_DIALLED"
 OUTCOME_FALLBACK = "fallback"
+#: The sofia profile the trunks' calls come in on and a trunk without a gateway is dialled
+#: through (clinicall/freeswitch_config/trunks.py).
+PROFILE = "internal"
 FINAL_OUTCOMES = (v.OUTCOME_SELFSERVED, v.OUTCOME_AFTERHOURS, v.OUTCOME_HANGUP, "callback")
 
 
@@ -128,6 +130,63 @@ def _offer(config: ClinicConfig, engine: FreeswitchEngine, after_queue: str) -> 
         "      </condition>",
         "    </extension>",
     ]
+
+
+#: What the callback's patient leg carries for its greeting (freeswitch_config/callback.py).
+CONFIRM_VARIABLES = ("group_confirm_key", "group_confirm_file", "group_confirm_cancel_timeout")
+#: The trunks' codec names (Asterisk's, as ``trunks[].codecs`` has them) in FreeSWITCH's.
+FREESWITCH_CODECS = {"alaw": "PCMA", "ulaw": "PCMU", "g722": "G722", "opus": "OPUS",
+                     "gsm": "GSM", "g729": "G729", "ilbc": "iLBC", "speex": "SPEEX"}
+
+
+def codec_string(codecs: list[str]) -> str:
+    return ",".join(FREESWITCH_CODECS.get(c, c.upper()) for c in codecs)
+
+
+def _originate(config: ClinicConfig) -> list[str]:
+    """The ``clinicall_originate`` context, where the dialling leg of a call the clinic places
+    (``loopback/<+E.164>/clinicall_originate``) runs: the number formatted for the outbound
+    route (``outbound.number_format``; the rules in order, the most specific first), the
+    caller id set, and the trunk bridged (a gateway when the trunk has credentials, else the
+    profile straight to its host) or the PBX's own context; a failed bridge hangs the leg up
+    with its cause, which the loopback hands to the originate (busy stays busy).  No route
+    configured: every number is refused, as on Asterisk (docs/outbound.md)."""
+    out = config.outbound
+    lines = [f"  <context name={value(ORIGINATE_CONTEXT)}>"]
+    if not out.configured:
+        return [*lines,
+                "    <!-- Calls the clinic places: no outbound route is configured. -->",
+                "    <extension name=\"clinicall_no_route\">",
+                "      <condition field=\"destination_number\" expression=\"^\\+?[0-9]+$\">",
+                _action("hangup", "OUTGOING_CALL_BARRED"),
+                "      </condition>",
+                "    </extension>",
+                "  </context>"]
+    trunk = next((t for t in config.trunks if t.id == out.trunk), None)
+    for i, rule in enumerate(out.dial_rules()):
+        stripped, kept = rule.match[:rule.strip], rule.match[rule.strip:]
+        expression = "^" + re.escape(stripped) + "(" + re.escape(kept) + r"[0-9]+)$"
+        number = rule.prepend + "$1"
+        if trunk is None:
+            route = _action("transfer", f"{number} XML {out.context}")
+        else:
+            # the trunk's codecs, not the loopback leg's (L16, which no provider takes)
+            codecs = f"[absolute_codec_string='{codec_string(trunk.codecs)}']"
+            target = (f"sofia/gateway/{trunk.id}/{number}" if trunk.username
+                      else f"sofia/{PROFILE}/{number}@{trunk.host}")
+            route = _action("bridge", codecs + target)
+        lines += [
+            f"    <extension name={value(f'clinicall_dial_{i}')}>",
+            f"      <condition field=\"destination_number\" expression={value(expression)}>",
+            # the callback's greeting belongs to this leg's originate, not to the bridge out:
+            # an originate copies its caller's group_confirm_* (switch_ivr_originate.c), and
+            # mod_loopback gave this half the other's
+            *(_action("unset", name) for name in CONFIRM_VARIABLES),
+            _action("set", f"effective_caller_id_number={config.outbound_caller_id()}"),
+            route,
+            "      </condition>",
+            "    </extension>"]
+    return [*lines, "  </context>"]
 
 
 def context(config: ClinicConfig) -> str:
@@ -236,14 +295,7 @@ def context(config: ClinicConfig) -> str:
         "      </condition>",
         "    </extension>",
         "  </context>",
-        f"  <context name={value(ORIGINATE_CONTEXT)}>",
-        "    <!-- Calls the clinic places: no outbound route is configured yet. -->",
-        "    <extension name=\"clinicall_no_route\">",
-        "      <condition field=\"destination_number\" expression=\"^\\+?[0-9]+$\">",
-        _action("hangup", "OUTGOING_CALL_BARRED"),
-        "      </condition>",
-        "    </extension>",
-        "  </context>",
+        *_originate(config),
         *callback_context(socket_target(engine),
                           confirm=config.callbacks.confirm_key is not None),
     ]

@@ -10,8 +10,9 @@ to the profile's settings: sofia lets an INVITE through when any of its inbound 
 it, and sends it to the profile's context (``public``).  With no IP-matched trunk the list is
 empty (``default="deny"``) and changes nothing.
 
-A registering trunk (``registration: true``) is a sofia gateway of the same profile: it
-registers with ``host`` as ``username``, with the trunk's ``contact_user`` (by default the
+A trunk with credentials is a sofia gateway of the same profile (the calls the clinic
+places through it answer the provider's challenge); a registering one (``registration:
+true``) registers with ``host`` as ``username``, with the trunk's ``contact_user`` (by default the
 first clinic number without '+') as the user of its Contact (``extension-in-contact``), so
 the provider calls the clinic at that user; such a call arrives in ``public`` with that
 number as its destination, where the clinic's numbers go on to clinicall.
@@ -53,20 +54,23 @@ def acl(config: ClinicConfig) -> str:
 
 
 def gateways(config: ClinicConfig) -> str:
-    """The registering trunks as sofia gateways (inside the profile's ``<gateways>``)."""
+    """The trunks with credentials as sofia gateways (inside the profile's ``<gateways>``):
+    a registering one registers; either kind answers the provider's challenge to the calls
+    the clinic places through it (docs/outbound.md)."""
     lines: list[str] = []
     for trunk in config.trunks:
-        if not (trunk.registration and trunk.username and trunk.password):
+        if not (trunk.username and trunk.password):
             continue
         contact = trunk.contact_user or config.numbers[0].number.removeprefix("+")
+        register = "true" if trunk.registration else "false"
         lines.append(f"    <gateway name={value(trunk.id)}>")
         lines += [param(name, value(text), indent=6) for name, text in (
             ("proxy", trunk.host), ("realm", trunk.host), ("username", trunk.username),
-            ("password", trunk.password), ("register", "true"), ("extension", contact),
+            ("password", trunk.password), ("register", register), ("extension", contact),
             ("extension-in-contact", "true"), ("context", "public"),
             ("expire-seconds", "3600"))]  # fmt: skip
         lines.append("    </gateway>")
-    return fragment(lines, note="the provider trunks that register: sofia gateways")
+    return fragment(lines, note="the provider trunks with credentials: sofia gateways")
 
 
 def profile_settings() -> str:

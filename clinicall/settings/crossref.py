@@ -30,7 +30,7 @@ class Finding:
 def check(config: ClinicConfig) -> list[Finding]:
     """Every cross-section problem of ``config``, errors and warnings, in file order."""
     checks = (_languages, _routes, _operators, _services, _ivr, _menus, _unreachable,
-              _texts, _fallback_staffed, _callbacks, _trunks, _hours)
+              _texts, _fallback_staffed, _callbacks, _trunks, _outbound, _hours)
     return [finding for each in checks for finding in each(config)]
 
 
@@ -110,6 +110,19 @@ def _trunks(c: ClinicConfig) -> Iterator[Finding]:
             yield Finding(("trunks", i, "id"), f"trunk id {trunk.id!r} is already an operator's "
                                                "or another trunk's (each names a SIP endpoint)")
         taken.add(trunk.id)
+
+
+def _outbound(c: ClinicConfig) -> Iterator[Finding]:
+    """The outbound trunk must be one of ``trunks``; a clinic that turns callbacks on with no
+    outbound route is told that every call they place will be refused."""
+    trunk = c.outbound.trunk
+    if trunk is not None and trunk not in {t.id for t in c.trunks}:
+        yield Finding(("outbound", "trunk"), _unknown("trunk", trunk, (t.id for t in c.trunks)))
+    if c.callbacks.enabled and not c.outbound.configured:
+        yield Finding(("callbacks", "enabled"),
+                      "callbacks are on but no outbound route is configured (outbound.trunk "
+                      "or outbound.context): every callback and reminder call will be refused "
+                      "by the PBX", severity="warning")
 
 
 def _services(c: ClinicConfig) -> Iterator[Finding]:

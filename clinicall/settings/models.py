@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -573,6 +574,66 @@ class Trunk(Frozen):
         return self
 
 
+#: How a provider wants the number dialled (docs/outbound.md): ``e164`` ``+380501234567``,
+#: ``digits`` ``380501234567``, ``national`` ``0501234567`` (abroad: ``00`` and the digits).
+NumberFormat = Literal["e164", "digits", "national"]
+#: A dialling prefix: digits only, possibly none (``0``, ``00``, ``810``).
+DialPrefix = Annotated[str, StringConstraints(pattern=r"^[0-9]{0,4}$")]
+
+
+@dataclass(frozen=True, slots=True)
+class DialRule:
+    """Numbers starting with ``match`` (E.164, with '+') are dialled as ``prepend`` and the
+    digits after the first ``strip`` characters: what both engines' generators write."""
+
+    match: str
+    strip: int
+    prepend: str
+
+
+class Outbound(Frozen):
+    """How the calls the clinic places (callbacks, reminders) reach patients: through one of
+    ``trunks`` or through the PBX's own context that places outside calls (docs/outbound.md).
+    Neither: every such call is refused, as before one is configured."""
+
+    #: The id of the trunk (``trunks:``) the calls go out through.
+    trunk: Ident | None = None
+    #: Or the PBX's context (Asterisk) or dialplan context (FreeSWITCH) that places outside
+    #: calls; it gets the number as its extension, formatted as below.
+    context: EngineName | None = None
+    number_format: NumberFormat = "e164"
+    #: With ``national``: the clinic's country code (``380``), the prefix that replaces it
+    #: (``0``) and the one before the digits of a number abroad (``00``).
+    country_code: CountryCode | None = None
+    national_prefix: DialPrefix = "0"
+    international_prefix: DialPrefix = "00"
+    #: The number the patient sees; by default the first clinic number.
+    caller_id: E164 | None = None
+
+    @model_validator(mode="after")
+    def _one_route(self) -> Outbound:
+        if self.trunk is not None and self.context is not None:
+            raise ValueError("give trunk or context, not both (the calls take one route)")
+        if self.number_format == "national" and self.country_code is None:
+            raise ValueError("number_format national needs country_code (e.g. '380'): "
+                             "the numbers of that country are dialled with national_prefix")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return self.trunk is not None or self.context is not None
+
+    def dial_rules(self) -> list[DialRule]:
+        """Most specific first: the engines try them in order."""
+        if self.number_format == "e164":
+            return [DialRule("+", 0, "")]
+        if self.number_format == "digits":
+            return [DialRule("+", 1, "")]
+        home = f"+{self.country_code}"
+        return [DialRule(home, len(home), self.national_prefix),
+                DialRule("+", 1, self.international_prefix)]
+
+
 class RtpPorts(Frozen):
     """The UDP ports the media uses: open them in the firewall."""
 
@@ -640,6 +701,11 @@ class ClinicConfig(Frozen):
     console: Console = Field(default_factory=Console)
     sip: Sip = Field(default_factory=Sip)
     trunks: list[Trunk] = Field(default_factory=list)
+    outbound: Outbound = Field(default_factory=Outbound)
+
+    def outbound_caller_id(self) -> str:
+        """The number patients see when the clinic calls them."""
+        return self.outbound.caller_id or self.numbers[0].number
 
     def asterisk_engine(self) -> AsteriskEngine:
         """The engine settings, for what only Asterisk has (its config generator, its

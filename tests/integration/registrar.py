@@ -154,12 +154,22 @@ class Registrar(asyncio.DatagramProtocol):
 
     def _reply(self, request: Request, addr: tuple[str | object, int], status: str,
                *extra: str) -> None:  # fmt: skip
-        to = request.header("to", "t")
-        if ";tag=" not in to:
-            to += f";tag={self.nonce}"
-        lines = [f"SIP/2.0 {status}", *(f"Via: {via}" for via in request.vias),
-                 f"From: {request.header('from', 'f')}", f"To: {to}",
-                 f"Call-ID: {request.header('call-id', 'i')}",
-                 f"CSeq: {request.header('cseq')}", *extra, "Content-Length: 0"]
         if self._transport is not None:
-            self._transport.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), addr)
+            self._transport.sendto(response(request, status, *extra, to_tag=self.nonce), addr)
+
+
+def response(request: Request, status: str, *extra: str, to_tag: str) -> bytes:
+    """A response to ``request`` (its Vias, From, To with ``to_tag`` unless it has one,
+    Call-ID and CSeq); ``extra`` headers, then a body when the last of them is one (a line
+    starting ``v=``: an SDP, with its Content-Type before it)."""
+    to = request.header("to", "t")
+    if ";tag=" not in to:
+        to += f";tag={to_tag}"
+    body = extra[-1] if extra and extra[-1].startswith("v=") else ""
+    headers = extra[:-1] if body else extra
+    lines = [f"SIP/2.0 {status}", *(f"Via: {via}" for via in request.vias),
+             f"From: {request.header('from', 'f')}", f"To: {to}",
+             f"Call-ID: {request.header('call-id', 'i')}",
+             f"CSeq: {request.header('cseq')}", *headers,
+             f"Content-Length: {len(body.encode())}"]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()

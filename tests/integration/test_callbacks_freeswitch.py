@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -26,7 +27,11 @@ from clinicall.app import Running, build_callback_scheduler, running
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.callbacks.scheduler import RESERVE_REASON
 from clinicall.controller.facts import ChannelClosed, Fact, QueueJoined
-from clinicall.controller.freeswitch.control import CALLBACK_SUBCLASS, call_id_for
+from clinicall.controller.freeswitch.control import (
+    CALLBACK_SUBCLASS,
+    ORIGINATE_CONTEXT,
+    call_id_for,
+)
 from clinicall.controller.freeswitch.engine import FreeswitchEngine
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
@@ -38,6 +43,7 @@ from clinicall.ivr import prompts
 from clinicall.prompt_build import build_prompts, prompt_texts
 from clinicall.reports.kpi import compute
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
+from clinicall.sandbox.ports import free_ports
 from clinicall.sandbox.rootfs import default_cache_dir
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.simclinic.freeswitch import (
@@ -48,6 +54,7 @@ from clinicall.simclinic.freeswitch import (
 )
 
 from .freeswitch_common import ENGLISH_NUMBER, FREESWITCH_EXAMPLE, FreeswitchFactory
+from .provider import Provider
 from .scenario import Clock
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
@@ -63,6 +70,8 @@ LATE_S = RING_S - 1
 #: the operator leg's variables to its other half, ``accountcode`` too: unset there, so that
 #: half writes no CDR line of the clinic's (a real phone has no second half).
 OPERATOR = "op104"
+#: The provider the outbound route's test dials through, and the caller id it presents.
+PROVIDER_IP, CALLER_ID = "127.0.0.3", "+380441112233"
 CB_SIM_CONTEXT = "clinicall_cb_sim"
 OPERATOR_CONTACT = f"loopback/cb_operator/{CB_SIM_CONTEXT}"
 CB_SIM = """<include>
@@ -524,3 +533,42 @@ async def test_with_a_confirm_key_only_the_patient_who_presses_it_is_put_through
         unconfirmed = await scheduler.store.call_record(call_id_for("cb2-1"))
         assert unconfirmed is not None
         assert CALLBACK_ANSWERED not in unconfirmed.outcomes
+
+
+async def test_a_callback_goes_out_through_the_trunk_in_the_providers_format(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """The outbound route (docs/outbound.md) through the generated ``clinicall_originate``:
+    the patient's leg reaches the provider (provider.py) through the trunk, the number in the
+    provider's format (``national``: ``0…``) with the clinic's caller id; the patient who
+    answers is greeted and put through, and the call ends at the provider; a busy number (the
+    provider's 486) is stored as ``busy``."""
+    provider = Provider(PROVIDER_IP, behaviour={"0501000002": "busy"})
+    [port] = free_ports(1, socket.SOCK_DGRAM)
+    await provider.listen(port)
+    data = _enabled(_config()).model_dump(mode="json")
+    data["trunks"] = [{"id": "provider", "host": f"{PROVIDER_IP}:{port}",
+                       "match": [f"{PROVIDER_IP}/32"]}]
+    data["outbound"] = {"trunk": "provider", "number_format": "national",
+                        "country_code": "380", "caller_id": CALLER_ID}
+    try:
+        async with callback_clinic(make_freeswitch, tmp_path, "callbacks-trunk",
+                                   ClinicConfig.model_validate(data)) as c:  # fmt: skip
+            assert isinstance(c.parts.engine, FreeswitchEngine)
+            c.parts.engine.control.originate_context = ORIGINATE_CONTEXT  # the generated one
+            scheduler = await own_scheduler(c)
+            answered, statuses = await dial_one(c, scheduler, 7_000_001)
+            placed = await provider.next_call(10)
+            assert (placed.dialled, placed.caller_id) == ("0507000001", CALLER_ID)
+            assert (answered.outcome, statuses) == ("answered", [("cb1-1", "ANSWER")])
+            greeting = prompts.prompt_name(c.config.default_language,
+                                           prompts.CALLBACK_GREETING)
+            assert [data for _, app, data in c.trail.executed
+                    if app == "playback" and greeting in data]  # fmt: skip
+            await asyncio.wait_for(placed.ended.wait(), 10)  # hung up at the provider ...
+            assert placed.state == "ended"  # ... after the answer was acknowledged
+            busy, statuses = await dial_one(c, scheduler, 1_000_002)
+            placed = await provider.next_call(10)
+            assert (placed.dialled, placed.state) == ("0501000002", "busy")
+            assert (busy.outcome, statuses) == ("busy", [("cb2-1", "USER_BUSY")])
+    finally:
+        provider.close()

@@ -1,0 +1,122 @@
+"""The outbound route on the real Asterisk 22 (docs/outbound.md): a callback goes out through
+the configured trunk to the provider (provider.py, a SIP server on loopback), the number in
+the provider's format (``national``: ``0…``) and the clinic's caller id; the patient who
+answers is greeted and put through to the operator, and the call ends at the provider when
+the operator hangs up.  A busy number is stored as ``busy``, as Asterisk's ``Dial()`` of the
+patient reported it.
+
+The FreeSWITCH counterpart: test_outbound_trunk_freeswitch.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from callback_fakes import add_due_jobs
+
+from clinicall.app import Running, running, utc_now
+from clinicall.controller.asterisk.control import call_id_for
+from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.db.callbacks import CallbackStore
+from clinicall.ivr import prompts
+from clinicall.sandbox.ports import free_ports
+from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.clinic import SimulatedClinic
+
+from .offer_common import OPERATOR, QUEUE, offer_config
+from .provider import Provider
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PROVIDER_IP = "127.0.0.3"
+CALLER_ID = "+380441112233"
+TALK_S = 20
+ANSWERING, BUSY = "+380507000001", "+380501000002"  # add_due_jobs' numbers 7000001, 1000002
+
+
+def _config(provider_port: int) -> ClinicConfig:
+    data = offer_config().model_dump(mode="json")
+    data["trunks"] = [{"id": "provider", "host": f"{PROVIDER_IP}:{provider_port}",
+                       "match": [f"{PROVIDER_IP}/32"]}]
+    data["outbound"] = {"trunk": "provider", "number_format": "national",
+                        "country_code": "380", "caller_id": CALLER_ID}
+    return ClinicConfig.model_validate(data)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def provider() -> AsyncIterator[Provider]:
+    provider = Provider(PROVIDER_IP, behaviour={"0501000002": "busy"})
+    [port] = free_ports(1, socket.SOCK_DGRAM)
+    await provider.listen(port)
+    yield provider
+    provider.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def clinic(asterisk_root: Path, provider: Provider) -> AsyncIterator[SimulatedClinic]:
+    config = _config(provider.port)
+    async with SimulatedClinic.run(config, root=asterisk_root, name="outbound") as clinic:
+        yield clinic
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
+              ) -> AsyncIterator[Running]:  # fmt: skip
+    db = tmp_path_factory.mktemp("outbound") / "clinicall.db"
+    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
+                       queue_log=clinic.asterisk.queue_log_path) as parts:
+        await parts.engine.wait_up(10)
+        assert parts.callbacks is not None
+        await parts.callbacks.close()  # the test's scheduler dials, round by round
+        yield parts
+
+
+@pytest.fixture(scope="module")
+def scheduler(app: Running) -> CallbackScheduler:
+    assert isinstance(app.engine, AsteriskEngine)
+    settings = SchedulerSettings(owner="test")
+    store = CallbackStore(app.sessions, owner="test", lease=settings.lease)
+    return CallbackScheduler(app.engine.control, store, app.controller.config,
+                             call_id_for=call_id_for, clock=utc_now, settings=settings,
+                             country_code="380")  # fmt: skip
+
+
+async def _call_back(scheduler: CallbackScheduler, app: Running, clinic: SimulatedClinic,
+                     job_id: int, first: int) -> tuple[str | None, list[str], bool]:  # fmt: skip
+    """One due job dialled once: the attempt's outcome, the patient dial's DIALSTATUS, and
+    whether the patient was greeted."""
+    key = f"cb{job_id}-1"  # a fresh store's jobs, first attempts
+    clinic.tracer.expect(call_id_for(key))
+    await add_due_jobs(app.sessions, 1, queue=QUEUE, first=first)
+    assert await scheduler.run_once() == [job_id]
+    await scheduler.attempts_done()
+    [attempt] = await scheduler.store.attempts(job_id)
+    trace = await clinic.finished(call_id_for(key), timeout=120)
+    dials = [m.get("DialStatus", "") for m in trace.named("DialEnd")
+             if "@clinicall-originate" in m.get("DestChannel", "")]  # fmt: skip
+    greeting = prompts.prompt_name(clinic.config.default_language, prompts.CALLBACK_GREETING)
+    return attempt.outcome, dials, greeting in trace.prompts_played
+
+
+@pytest.mark.timeout(240)
+async def test_a_callback_goes_out_through_the_trunk_in_the_providers_format(
+    clinic: SimulatedClinic, app: Running, scheduler: CallbackScheduler, provider: Provider
+) -> None:
+    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=TALK_S)
+    outcome, dials, greeted = await _call_back(scheduler, app, clinic, 1, 7_000_001)
+    placed = await provider.next_call(10)
+    assert (placed.dialled, placed.caller_id) == ("0507000001", CALLER_ID)
+    assert (outcome, dials, greeted) == ("answered", ["ANSWER"], True)
+    await asyncio.wait_for(placed.ended.wait(), 30)  # the PBX hung up at the provider ...
+    assert placed.state == "ended"  # ... after the answer was acknowledged
+    # a busy patient: the provider's 486 is the attempt's outcome
+    outcome, dials, greeted = await _call_back(scheduler, app, clinic, 2, 1_000_002)
+    placed = await provider.next_call(10)
+    assert (placed.dialled, placed.state) == ("0501000002", "busy")
+    assert (outcome, dials, greeted) == ("busy", ["BUSY"], False)
