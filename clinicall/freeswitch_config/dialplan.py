@@ -170,11 +170,14 @@ def _originate(config: ClinicConfig) -> list[str]:
         if trunk is None:
             route = _action("transfer", f"{number} XML {out.context}")
         else:
-            # the trunk's codecs, not the loopback leg's (L16, which no provider takes)
-            codecs = f"[absolute_codec_string='{codec_string(trunk.codecs)}']"
-            target = (f"sofia/gateway/{trunk.id}/{number}" if trunk.username
-                      else f"sofia/{PROFILE}/{number}@{trunk.host}")
-            route = _action("bridge", codecs + target)
+            # the trunk's codecs, not the loopback leg's (L16, which no provider takes); a
+            # gateway's From carries its account, so the caller id goes in P-Asserted-Identity
+            leg = f"absolute_codec_string='{codec_string(trunk.codecs)}'"
+            if trunk.username:
+                leg, target = f"{leg},sip_cid_type=pid", f"sofia/gateway/{trunk.id}/{number}"
+            else:
+                target = f"sofia/{PROFILE}/{number}@{trunk.host}"
+            route = _action("bridge", f"[{leg}]{target}")
         lines += [
             f"    <extension name={value(f'clinicall_dial_{i}')}>",
             f"      <condition field=\"destination_number\" expression={value(expression)}>",

@@ -4,12 +4,13 @@ user agent server on UDP at a loopback address, as a provider's edge is to a PBX
 Each dialled number (the Request-URI's user) behaves as the test says: ``answer`` (the
 default: 180, then 200 with an SDP answer in a codec the offer has; the call lasts until the
 PBX sends BYE), ``busy`` (486) or ``noanswer`` (180, until the PBX cancels).  An offer with
-no G.711 is refused (488), as a provider refuses codecs it does not take.  Every INVITE is
+no G.711 is refused (488), as a provider refuses codecs it does not take.  With
+``credentials`` every INVITE is challenged first (401, digest).  Every INVITE is
 kept as a :class:`PlacedCall`: the number as dialled, the caller id the PBX presented (From's
 user), and how the call ended, so a test asserts what reached the provider.
 
 Why not SIPp, as the patients are: a SIPp server scenario answers every call alike, and the
-tests need one number busy and another answered in the same run.
+tests need one number busy and another answered in the same run, and a digest challenge.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Literal, cast
 
 import pytest
 
-from .registrar import MAX_DATAGRAM, Request, response
+from .registrar import MAX_DATAGRAM, Request, answers_challenge, challenge, response
 
 Behaviour = Literal["answer", "busy", "noanswer"]
 _USER = re.compile(r"sip:([^@;>]+)@")
@@ -36,6 +37,8 @@ class PlacedCall:
 
     dialled: str
     caller_id: str
+    #: The user of P-Asserted-Identity, where a trunk with an account puts the caller id.
+    asserted_id: str
     #: "answered" once the 200 was acknowledged, then "ended" on BYE; "cancelled" or "busy".
     state: str = "ringing"
     ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -49,6 +52,9 @@ class _Sink(asyncio.DatagramProtocol):
 class Provider(asyncio.DatagramProtocol):
     host: str
     behaviour: dict[str, Behaviour] = field(default_factory=dict)
+    #: (user, password): every INVITE is challenged (401) until it answers with these, as a
+    #: provider that authenticates its customers' calls does.
+    credentials: tuple[str, str] | None = None
     calls: dict[str, PlacedCall] = field(default_factory=dict)  # by Call-ID
     arrived: asyncio.Queue[PlacedCall] = field(default_factory=asyncio.Queue)
     _invites: dict[str, Request] = field(default_factory=dict)
@@ -89,9 +95,16 @@ class Provider(asyncio.DatagramProtocol):
         call_id = request.header("call-id", "i")
         call = self.calls.get(call_id)
         if request.method == "INVITE":
+            if self.credentials is not None and not answers_challenge(
+                    request, "authorization", username=self.credentials[0],
+                    password=self.credentials[1], nonce=self._tag):  # fmt: skip
+                self._send(response(request, "401 Unauthorized", challenge(self._tag),
+                                    to_tag=self._tag), addr)  # fmt: skip
+                return
             if call is None:  # not a retransmission
                 call = PlacedCall(dialled=_user(request.uri),
-                                  caller_id=_user(request.header("from", "f")))
+                                  caller_id=_user(request.header("from", "f")),
+                                  asserted_id=_user(request.header("p-asserted-identity")))
                 self.calls[call_id] = call
                 self._invites[call_id] = request
                 self.arrived.put_nowait(call)

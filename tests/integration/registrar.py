@@ -41,6 +41,24 @@ def digest_response(*, username: str, password: str, realm: str, nonce: str, met
     return _md5(f"{ha1}:{nonce}:{_md5(f'{method}:{uri}')}")
 
 
+def answers_challenge(request: Request, header: str, *, username: str, password: str,
+                      nonce: str) -> bool:  # fmt: skip
+    """Whether ``request``'s ``header`` (``authorization`` or ``proxy-authorization``)
+    answers the challenge ``nonce`` of realm REALM with ``username`` and ``password``."""
+    value = request.header(header).removeprefix("Digest").strip()
+    params = {m[1].lower(): m[2] or m[3] for m in _DIGEST_PARAM.finditer(value)}
+    if params.get("username") != username or params.get("nonce") != nonce:
+        return False
+    expected = digest_response(username=username, password=password,
+                               realm=params.get("realm", ""), nonce=nonce,
+                               method=request.method, uri=params.get("uri", ""))
+    return params.get("realm") == REALM and params.get("response") == expected
+
+
+def challenge(nonce: str) -> str:
+    return f'WWW-Authenticate: Digest realm="{REALM}", nonce="{nonce}", algorithm=MD5'
+
+
 @dataclass(frozen=True)
 class Request:
     """One SIP request as the registrar read it: its method, URI and headers (the first of
@@ -126,10 +144,9 @@ class Registrar(asyncio.DatagramProtocol):
         elif request.method != "REGISTER":
             self._reply(request, addr, "405 Method Not Allowed", "Allow: OPTIONS, REGISTER")
         elif not request.header("authorization"):
-            self._reply(request, addr, "401 Unauthorized",
-                        f'WWW-Authenticate: Digest realm="{REALM}", nonce="{self.nonce}", '
-                        "algorithm=MD5")
-        elif not self._answers_challenge(request):
+            self._reply(request, addr, "401 Unauthorized", challenge(self.nonce))
+        elif not answers_challenge(request, "authorization", username=self.username,
+                                   password=self.password, nonce=self.nonce):
             self._reply(request, addr, "403 Forbidden")
         else:
             contact = request.header("contact", "m")
@@ -141,16 +158,6 @@ class Registrar(asyncio.DatagramProtocol):
                         "Expires: 3600")
             if not self.registered.done():
                 self.registered.set_result(contact)
-
-    def _answers_challenge(self, request: Request) -> bool:
-        value = request.header("authorization").removeprefix("Digest").strip()
-        params = {m[1].lower(): m[2] or m[3] for m in _DIGEST_PARAM.finditer(value)}
-        if params.get("username") != self.username or params.get("nonce") != self.nonce:
-            return False
-        expected = digest_response(username=self.username, password=self.password,
-                                   realm=params.get("realm", ""), nonce=self.nonce,
-                                   method="REGISTER", uri=params.get("uri", ""))
-        return params.get("realm") == REALM and params.get("response") == expected
 
     def _reply(self, request: Request, addr: tuple[str | object, int], status: str,
                *extra: str) -> None:  # fmt: skip

@@ -72,6 +72,7 @@ LATE_S = RING_S - 1
 OPERATOR = "op104"
 #: The provider the outbound route's test dials through, and the caller id it presents.
 PROVIDER_IP, CALLER_ID = "127.0.0.3", "+380441112233"
+TRUNK_ACCOUNT, TRUNK_PASSWORD = "clinic77", "trunk-secret"
 CB_SIM_CONTEXT = "clinicall_cb_sim"
 OPERATOR_CONTACT = f"loopback/cb_operator/{CB_SIM_CONTEXT}"
 CB_SIM = """<include>
@@ -535,19 +536,25 @@ async def test_with_a_confirm_key_only_the_patient_who_presses_it_is_put_through
         assert CALLBACK_ANSWERED not in unconfirmed.outcomes
 
 
+@pytest.mark.parametrize("account", [False, True], ids=["ip-matched", "with-account"])
 async def test_a_callback_goes_out_through_the_trunk_in_the_providers_format(
-        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+        make_freeswitch: FreeswitchFactory, tmp_path: Path, account: bool) -> None:
     """The outbound route (docs/outbound.md) through the generated ``clinicall_originate``:
     the patient's leg reaches the provider (provider.py) through the trunk, the number in the
-    provider's format (``national``: ``0…``) with the clinic's caller id; the patient who
-    answers is greeted and put through, and the call ends at the provider; a busy number (the
-    provider's 486) is stored as ``busy``."""
-    provider = Provider(PROVIDER_IP, behaviour={"0501000002": "busy"})
+    provider's format (``national``: ``0…``) with the clinic's caller id (in From; with an
+    account, the trunk is a gateway that answers the provider's challenge, its account in
+    From and the caller id in P-Asserted-Identity); the patient who answers is greeted and
+    put through, and the call ends at the provider; a busy number (the provider's 486) is
+    stored as ``busy``."""
+    credentials = (TRUNK_ACCOUNT, TRUNK_PASSWORD) if account else None
+    provider = Provider(PROVIDER_IP, behaviour={"0501000002": "busy"}, credentials=credentials)
     [port] = free_ports(1, socket.SOCK_DGRAM)
     await provider.listen(port)
     data = _enabled(_config()).model_dump(mode="json")
-    data["trunks"] = [{"id": "provider", "host": f"{PROVIDER_IP}:{port}",
-                       "match": [f"{PROVIDER_IP}/32"]}]
+    trunk = {"id": "provider", "host": f"{PROVIDER_IP}:{port}", "match": [f"{PROVIDER_IP}/32"]}
+    if account:
+        trunk.update({"username": TRUNK_ACCOUNT, "password": TRUNK_PASSWORD})
+    data["trunks"] = [trunk]
     data["outbound"] = {"trunk": "provider", "number_format": "national",
                         "country_code": "380", "caller_id": CALLER_ID}
     try:
@@ -558,7 +565,9 @@ async def test_a_callback_goes_out_through_the_trunk_in_the_providers_format(
             scheduler = await own_scheduler(c)
             answered, statuses = await dial_one(c, scheduler, 7_000_001)
             placed = await provider.next_call(10)
-            assert (placed.dialled, placed.caller_id) == ("0507000001", CALLER_ID)
+            presented = (TRUNK_ACCOUNT, CALLER_ID) if account else (CALLER_ID, "")
+            assert (placed.dialled, placed.caller_id, placed.asserted_id) == (
+                "0507000001", *presented)
             assert (answered.outcome, statuses) == ("answered", [("cb1-1", "ANSWER")])
             greeting = prompts.prompt_name(c.config.default_language,
                                            prompts.CALLBACK_GREETING)

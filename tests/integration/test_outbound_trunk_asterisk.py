@@ -1,8 +1,9 @@
 """The outbound route on the real Asterisk 22 (docs/outbound.md): a callback goes out through
-the configured trunk to the provider (provider.py, a SIP server on loopback), the number in
-the provider's format (``national``: ``0…``) and the clinic's caller id; the patient who
-answers is greeted and put through to the operator, and the call ends at the provider when
-the operator hangs up.  A busy number is stored as ``busy``, as Asterisk's ``Dial()`` of the
+the configured trunk to the provider (provider.py, a SIP server on loopback, which challenges
+every INVITE), the number in the provider's format (``national``: ``0…``), the trunk's account
+in From and the clinic's caller id in P-Asserted-Identity; the patient who answers is greeted
+and put through to the operator, and the call ends at the provider when the operator hangs
+up.  A busy number is stored as ``busy``, as Asterisk's ``Dial()`` of the
 patient reported it.
 
 The FreeSWITCH counterpart: test_outbound_trunk_freeswitch.py.
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PROVIDER_IP = "127.0.0.3"
 CALLER_ID = "+380441112233"
+ACCOUNT, PASSWORD = "clinic77", "trunk-secret"
 TALK_S = 20
 ANSWERING, BUSY = "+380507000001", "+380501000002"  # add_due_jobs' numbers 7000001, 1000002
 
@@ -43,7 +45,8 @@ ANSWERING, BUSY = "+380507000001", "+380501000002"  # add_due_jobs' numbers 7000
 def _config(provider_port: int) -> ClinicConfig:
     data = offer_config().model_dump(mode="json")
     data["trunks"] = [{"id": "provider", "host": f"{PROVIDER_IP}:{provider_port}",
-                       "match": [f"{PROVIDER_IP}/32"]}]
+                       "match": [f"{PROVIDER_IP}/32"], "username": ACCOUNT,
+                       "password": PASSWORD}]
     data["outbound"] = {"trunk": "provider", "number_format": "national",
                         "country_code": "380", "caller_id": CALLER_ID}
     return ClinicConfig.model_validate(data)
@@ -51,7 +54,8 @@ def _config(provider_port: int) -> ClinicConfig:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def provider() -> AsyncIterator[Provider]:
-    provider = Provider(PROVIDER_IP, behaviour={"0501000002": "busy"})
+    provider = Provider(PROVIDER_IP, behaviour={"0501000002": "busy"},
+                        credentials=(ACCOUNT, PASSWORD))
     [port] = free_ports(1, socket.SOCK_DGRAM)
     await provider.listen(port)
     yield provider
@@ -111,7 +115,8 @@ async def test_a_callback_goes_out_through_the_trunk_in_the_providers_format(
     await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=TALK_S)
     outcome, dials, greeted = await _call_back(scheduler, app, clinic, 1, 7_000_001)
     placed = await provider.next_call(10)
-    assert (placed.dialled, placed.caller_id) == ("0507000001", CALLER_ID)
+    assert (placed.dialled, placed.caller_id, placed.asserted_id) == (
+        "0507000001", ACCOUNT, CALLER_ID)
     assert (outcome, dials, greeted) == ("answered", ["ANSWER"], True)
     await asyncio.wait_for(placed.ended.wait(), 30)  # the PBX hung up at the provider ...
     assert placed.state == "ended"  # ... after the answer was acknowledged

@@ -169,8 +169,8 @@ def test_freeswitch_bridges_the_trunk_with_its_codecs_and_without_the_greetings_
     assert abroad_steps[-1] == ("bridge", "[absolute_codec_string='PCMA,PCMU']"
                                           "sofia/internal/00$1@192.0.2.5:5060")
     # a trunk with an account goes through its gateway, in its own codecs
-    assert _steps(gateway[0])[1][-1] == ("bridge", "[absolute_codec_string='G722,PCMA']"
-                                                   "sofia/gateway/voip/0$1")
+    assert _steps(gateway[0])[1][-1] == (
+        "bridge", "[absolute_codec_string='G722,PCMA',sip_cid_type=pid]sofia/gateway/voip/0$1")
 
 
 def test_freeswitch_hands_the_number_to_the_pbxs_own_context_or_refuses() -> None:
