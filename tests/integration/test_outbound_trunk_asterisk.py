@@ -3,10 +3,11 @@ the configured trunk to the provider (provider.py, a SIP server on loopback, whi
 every INVITE), the number in the provider's format (``national``: ``0…``), the trunk's account
 in From and the clinic's caller id in P-Asserted-Identity; the patient who answers is greeted
 and put through to the operator, and the call ends at the provider when the operator hangs
-up.  A busy number is stored as ``busy``, as Asterisk's ``Dial()`` of the
-patient reported it.
+up.  A busy number is stored as ``busy``, as Asterisk's ``Dial()`` of the patient reported
+it.  A reminder, patient first, goes the same way: the patient who answers hears the
+appointment, and the call ends at the provider.
 
-The FreeSWITCH counterpart: test_outbound_trunk_freeswitch.py.
+The FreeSWITCH counterpart: test_callbacks_freeswitch.py (the trunk test).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,8 @@ from clinicall.app import Running, running, utc_now
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.db.appointment_input import AppointmentInput
+from clinicall.db.appointments import AppointmentStore
 from clinicall.db.callbacks import CallbackStore
 from clinicall.ivr import prompts
 from clinicall.sandbox.ports import free_ports
@@ -49,6 +53,7 @@ def _config(provider_port: int) -> ClinicConfig:
                        "password": PASSWORD}]
     data["outbound"] = {"trunk": "provider", "number_format": "national",
                         "country_code": "380", "caller_id": CALLER_ID}
+    data["reminders"] = {"enabled": True, "lead_h": 24, "min_notice_min": 60, "ring_s": 10}
     return ClinicConfig.model_validate(data)
 
 
@@ -125,3 +130,30 @@ async def test_a_callback_goes_out_through_the_trunk_in_the_providers_format(
     placed = await provider.next_call(10)
     assert (placed.dialled, placed.state) == ("0501000002", "busy")
     assert (outcome, dials, greeted) == ("busy", ["BUSY"], False)
+
+
+@pytest.mark.timeout(180)
+async def test_a_reminder_goes_out_through_the_trunk_patient_first(
+    clinic: SimulatedClinic, app: Running, scheduler: CallbackScheduler, provider: Provider
+) -> None:
+    store = AppointmentStore(app.sessions)
+    starts_at = (utc_now() + timedelta(hours=3)).replace(second=0, microsecond=0)
+    await store.import_rows([AppointmentInput("R-trunk", "+380501240001", "en", "petrenko",
+                                              "ultrasound", starts_at)], utc_now())
+    for job_id in range(1, 6):  # the planner makes the reminder's job as the round begins
+        clinic.tracer.expect(call_id_for(f"cb{job_id}-1"))
+    [claimed] = await scheduler.run_once()
+    await scheduler.attempts_done()
+    appointment = await store.by_external_id("R-trunk")
+    assert appointment is not None
+    assert appointment.reminder_job_id == claimed
+    key = f"cb{claimed}-1"
+    placed = await provider.next_call(10)
+    assert (placed.dialled, placed.asserted_id) == ("0501240001", CALLER_ID)
+    job = await scheduler.store.job(claimed)
+    assert job is not None
+    assert (job.reason, job.state, job.result) == ("reminder", "done", "answered")
+    trace = await clinic.finished(call_id_for(key), timeout=90)
+    assert "clinicall/en/reminder_doctor_petrenko" in trace.prompts_played
+    await asyncio.wait_for(placed.ended.wait(), 30)  # the flow ended the call at the provider
+    assert placed.state == "ended"
