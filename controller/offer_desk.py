@@ -4,6 +4,8 @@ offer in the queue").
 A caller who pressed the offer key has left the engine's queue; this desk tells the IVR's
 offer flow (``ivr/callback_offer.py``) their place and estimated wait, stores every announced
 estimate beside the engine's own (``wait_estimates``), checks the number and books the job.
+It also gives the place of a caller about to join a queue that announces the wait
+(``callbacks.announce_wait``).
 The job's place is the instant the caller joined the queue, not the instant they pressed the
 key, so the scheduler serves it after everyone who joined before and before everyone who
 joined after (``routing/callback_order.py``).
@@ -78,22 +80,32 @@ class CallbackOfferDesk:
         """The caller's place among the queue's live callers and pending callbacks, and the
         estimated wait; the estimate is stored with the engine's own (``wait_estimates``).
         An engine that cannot say its queue gives no place and stores nothing."""
-        now, joined = self.clock(), queued.queued_at
-        if joined is None:  # no place to count from (the controller makes no offer then)
+        if queued.queued_at is None:  # no place to count from (the controller makes no offer)
             return OfferPlace(None, None)
+        me = Waiter(WaiterKind.LIVE, info.channel_id, queued.queued_at, queued.priority)
+        return await self._place(info, queued.queue, me)
+
+    async def place_at_join(self, info: CallInfo, queue: str, priority: int) -> OfferPlace:
+        """The place and estimated wait of a caller about to join ``queue``: behind everyone
+        waiting now and every callback whose call came before (docs/callbacks.md, "Estimated
+        wait"); stored like the offer's."""
+        me = Waiter(WaiterKind.LIVE, info.channel_id, self.clock(), priority)
+        return await self._place(info, queue, me)
+
+    async def _place(self, info: CallInfo, queue: str, me: Waiter) -> OfferPlace:
+        now = self.clock()
         try:
             statuses = await self.control.queue_status()
         except EngineError as error:
-            log.warning("offer on call %s: no queue status (%s)", info.call_id, error)
+            log.warning("wait estimate on call %s: no queue status (%s)", info.call_id, error)
             return OfferPlace(None, None)
-        status = next((s for s in statuses if s.queue == queued.queue), None)
-        me = Waiter(WaiterKind.LIVE, info.channel_id, joined, queued.priority)
+        status = next((s for s in statuses if s.queue == queue), None)
         live = [w for w in live_waiters(status, now) if w.key != info.channel_id]
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
-                     for j in await self.store.line(queued.queue, now, limit=LINE_LIMIT)]
+                     for j in await self.store.line(queue, now, limit=LINE_LIMIT)]
         line = [*live, *callbacks, me]
         live_ahead, callbacks_ahead = ahead_of(me, line)
-        recent = (await self.history.history(queued.queue, now) if self.history is not None
+        recent = (await self.history.history(queue, now) if self.history is not None
                   else NO_HISTORY)  # fmt: skip
         estimate = estimate_wait_s(
             live_ahead=live_ahead, callbacks_ahead=callbacks_ahead,
@@ -102,7 +114,7 @@ class CallbackOfferDesk:
             abandon_per_s=abandon_rate_per_s(recent.abandoned, recent.waited_s),
             default_handle_s=self.config.callbacks.default_handle_s)  # fmt: skip
         async with self.store.sessions.begin() as session:
-            await record_estimate(session, call_key=info.call_id, queue=queued.queue,
+            await record_estimate(session, call_key=info.call_id, queue=queue,
                                   announced_at=now, estimate_s=estimate,
                                   engine_estimate_s=status.holdtime_s if status else None)
         return OfferPlace(position(me, line), wait_range(estimate) if estimate is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -23,6 +23,7 @@ from clinicall.calltypes import (
     CallInfo,
     IvrOutcome,
     QueuedCall,
+    QueueRequest,
     SurveyOutcome,
 )
 from clinicall.controller.facts import Fact
@@ -35,9 +36,10 @@ from clinicall.ivr.port import CallPort
 from clinicall.ivr.reminder import ReminderAnswer, ReminderCall, run_reminder
 from clinicall.ivr.survey import run_survey
 from clinicall.ivr.voice_message import VoiceMessage
+from clinicall.ivr.wait_announcement import Place
 from clinicall.privacy import mask_number
 from clinicall.routing.callable_numbers import NumberCheck
-from clinicall.routing.wait_estimate import WaitRange
+from clinicall.routing.callback_policy import policy_for
 from clinicall.settings.models import ClinicConfig
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,9 @@ class OfferDesk(Protocol):
 
     def check(self, queue: str) -> Callable[[str | None], NumberCheck]: ...
 
-    async def place(self, info: CallInfo, queued: QueuedCall) -> OfferPlaceLike: ...
+    async def place(self, info: CallInfo, queued: QueuedCall) -> Place: ...
+
+    async def place_at_join(self, info: CallInfo, queue: str, priority: int) -> Place: ...
 
     async def book(self, info: CallInfo, queued: QueuedCall, number: str,
                    language: str) -> bool: ...
@@ -104,14 +108,6 @@ class CallbackDesk(Protocol):
     (``controller.callback_book.CallbackBook``)."""
 
     async def callback_call(self, job_id: str) -> CallbackCall | None: ...
-
-
-class OfferPlaceLike(Protocol):
-    @property
-    def position(self) -> int | None: ...
-
-    @property
-    def wait(self) -> WaitRange | None: ...
 
 
 class Controller:
@@ -167,7 +163,8 @@ class Controller:
             return
         started = utc_now()
         outcome = await run_ivr(port, self.config, now=self.now, plan=self.plan,
-                                message_left=self._message_left if self.messages else None)
+                                message_left=self._message_left if self.messages else None,
+                                join_place=self._join_place(port))  # fmt: skip
         async with self._handled:
             self.calls_handled += 1
             self._handled.notify_all()
@@ -186,6 +183,25 @@ class Controller:
             # queue: the patient must never wait for the database, so the write runs on its own
             # (owned here, awaited on close).
             self._own(self.account.record_ivr(info, outcome, started))
+
+    def _join_place(self, port: CallPort) -> Callable[[QueueRequest], Awaitable[Place | None]]:
+        """The place and wait a caller hears as they join a queue that announces it
+        (``callbacks.announce_wait``); None, and the caller joins unannounced, when the queue
+        does not, callbacks are off, or the engine or the store fails."""
+        desk = self.offers
+
+        async def place(request: QueueRequest) -> Place | None:
+            if desk is None or not policy_for(self.config.callbacks,
+                                              request.queue).announce_wait:  # fmt: skip
+                return None
+            try:
+                return await desk.place_at_join(port.info, request.queue, request.priority)
+            except Exception:  # the patient joins all the same
+                log.exception("call %s: no wait estimate for queue %s", port.info.call_id,
+                              request.queue)
+                return None
+
+        return place
 
     async def survey_session(self, port: CallPort, answered: AnsweredCall) -> None:
         """The post-call survey of an answered call; its answers go to the survey account."""

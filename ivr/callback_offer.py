@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from clinicall.ivr import prompts
 from clinicall.ivr.port import CallerHungUp, CallPort
+from clinicall.ivr.wait_announcement import announce_place
 from clinicall.routing.callable_numbers import NumberCheck, Refusal
 from clinicall.routing.wait_estimate import WaitRange
 
@@ -79,18 +80,6 @@ class _Offer:
     def name(self, key: str) -> str:
         return prompts.prompt_name(self.language, key)
 
-    async def announce(self, position: int | None, wait: WaitRange | None) -> str:
-        """Speak the place and the wait; return the offer key if pressed meanwhile."""
-        if position is not None:
-            if await self.port.play([self.name(prompts.QUEUE_POSITION)], digits=OFFER_KEY):
-                return OFFER_KEY
-            if await self.port.say_number(position, digits=OFFER_KEY):
-                return OFFER_KEY
-        if wait is not None:
-            key = prompts.wait_key(wait.low_min, wait.high_min)
-            return await self.port.play([self.name(key)], digits=OFFER_KEY)
-        return ""
-
     async def choose_number(self) -> str | None:
         """The E.164 number to call back, or None (declined, silent, or refused twice)."""
         own = self.check(self.port.info.caller_number)
@@ -145,7 +134,7 @@ async def run_callback_offer(
     offer = _Offer(port, language, check, digit_timeout_s)
     number: str | None = None
     try:
-        pressed = await offer.announce(position, wait)
+        pressed = await announce_place(port, language, position, wait, digits=OFFER_KEY)
         if pressed != OFFER_KEY:
             pressed = await port.collect(
                 [offer.name(prompts.CALLBACK_OFFER)],

@@ -18,7 +18,7 @@ Outcomes and the path format are described in :mod:`ivr.outcome`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -28,6 +28,7 @@ from clinicall.ivr.outcome import Path
 from clinicall.ivr.plan import CompiledMenu, GoTo, IvrPlan, Route, Say, plan_for
 from clinicall.ivr.port import CallerHungUp, CallPort
 from clinicall.ivr.voice_message import VoiceMessage, leave_message
+from clinicall.ivr.wait_announcement import Place, announce_place
 from clinicall.settings.models import ClinicConfig
 
 #: Every key is collected, so a wrong key is answered at once rather than ignored until timeout.
@@ -53,16 +54,23 @@ class AfterHours(Protocol):
     async def __call__(self, port: CallPort, *, language: str, path: Path) -> None: ...
 
 
+#: The place and estimated wait of a caller about to join the request's queue, or None when
+#: the queue announces none (``controller.service``: ``callbacks.announce_wait``).
+JoinPlace = Callable[[QueueRequest], Awaitable[Place | None]]
+
+
 class _Session:
     """The state of one call: language, path, what was reached."""
 
     def __init__(self, port: CallPort, plan: IvrPlan,
                  message_left: Callable[[VoiceMessage], None] | None = None,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None,
+                 join_place: JoinPlace | None = None) -> None:  # fmt: skip
         self.port = port
         self.plan = plan
         self.message_left = message_left
         self.now = now
+        self.join_place = join_place
         self.language = plan.default_language
         self.names = plan.names[self.language]
         self.path = Path()
@@ -133,6 +141,8 @@ class _Session:
         request = target.decision.request(language=self.language, path=str(self.path))
         if survey:
             request = dataclasses.replace(request, survey=True)
+        if self.join_place is not None and (place := await self.join_place(request)):
+            await announce_place(self.port, self.language, place.position, place.wait)
         await self.port.enqueue(request)
         self.request = request
         return self.end(outcome)
@@ -234,6 +244,7 @@ async def run_ivr(
     plan: IvrPlan | None = None,
     after_hours: AfterHours | None = None,
     message_left: Callable[[VoiceMessage], None] | None = None,
+    join_place: JoinPlace | None = None,
 ) -> IvrOutcome:
     """Run one call through the IVR and say how it ended (see the module docstring).
 
@@ -242,10 +253,13 @@ async def run_ivr(
     config object.
     ``message_left`` gets the complaint route's voice message (ivr.voice_message; without it
     the route goes to its queue as before).
+    ``join_place`` gives the place and wait a caller hears before joining a queue (said
+    after the queue's own announcement; None from it: nothing is said).
     Raises :class:`ivr.port.PortError` when the engine fails a command; never
     :class:`CallerHungUp`.
     """
-    session = _Session(port, plan if plan is not None else plan_for(config), message_left, now)
+    session = _Session(port, plan if plan is not None else plan_for(config), message_left, now,
+                       join_place)
     try:
         await port.answer()
         await session.choose_language()

@@ -1,8 +1,11 @@
 """How far the announced wait estimates were from the waits that followed (docs/callbacks.md,
 "Estimated wait"; docs/kpi.md).
 
-For each announcement of a period whose caller was then answered from the same queue attempt,
-the wait that followed is ``connected_at - announced_at``.  The absolute errors of clinicall's
+For each announcement of a period whose caller was then answered in that queue, the wait that
+followed is ``connected_at - announced_at``, to the first answer after it in a stay that was
+under way when it was made or began within ``JOINED_WITHIN`` after it (an announcement as the
+caller joins comes just before the stay; an offer the caller declined, just before their
+return to the queue).  The absolute errors of clinicall's
 estimate and of the engine's own (Asterisk's moving-average ``Holdtime``, the baseline) give
 a median and a p90 (nearest rank) each, over the announcements that have that estimate.
 Callers who hung up first have no wait to compare with and are left out (their wait is
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinicall.db.models import Call, QueueAttempt, WaitEstimate
 from clinicall.reports.callbacks import nearest_rank
 from clinicall.reports.table import Column, Report, Section, normalize
+
+#: How soon after an announcement a stay may begin and still be the one it was made for.
+JOINED_WITHIN = timedelta(seconds=60)
+
+
+#: How soon after an announcement a stay may begin and still be the one it was made for.
+JOINED_WITHIN = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,24 +57,26 @@ def _error(errors: list[float]) -> EstimateError:
 async def estimate_accuracy(session: AsyncSession, *, start: datetime,
                             end: datetime) -> EstimateAccuracy:  # fmt: skip
     rows = (await session.execute(
-        select(WaitEstimate.announced_at, WaitEstimate.estimate_s,
-               WaitEstimate.engine_estimate_s, QueueAttempt.connected_at)
+        select(WaitEstimate.id, WaitEstimate.announced_at, WaitEstimate.estimate_s,
+               WaitEstimate.engine_estimate_s, QueueAttempt.joined_at,
+               QueueAttempt.connected_at)
         .join(Call, Call.call_key == WaitEstimate.call_key)
         .join(QueueAttempt, (QueueAttempt.call_id == Call.id)
               & (QueueAttempt.queue == WaitEstimate.queue))
         .where(WaitEstimate.announced_at >= start, WaitEstimate.announced_at < end,
-               QueueAttempt.joined_at <= WaitEstimate.announced_at,
                QueueAttempt.connected_at >= WaitEstimate.announced_at))).all()  # fmt: skip
-    ours: list[float] = []
-    engine: list[float] = []
-    for announced, estimate, engine_estimate, connected in rows:
-        if connected is None:  # excluded by the query; the column itself is nullable
+    # each announcement against the first answer after it, in a stay it was made in or that
+    # began right after it (announced as the caller joined, or before a declined offer's
+    # return to the queue)
+    followed: dict[int, tuple[float | None, float | None, float]] = {}
+    for key, announced, estimate, engine_estimate, joined, connected in rows:
+        if connected is None or joined > announced + JOINED_WITHIN:
             continue
         actual = (connected - announced).total_seconds()
-        if estimate is not None:
-            ours.append(abs(estimate - actual))
-        if engine_estimate is not None:
-            engine.append(abs(engine_estimate - actual))
+        if key not in followed or actual < followed[key][2]:
+            followed[key] = (estimate, engine_estimate, actual)
+    ours = [abs(e - actual) for e, _, actual in followed.values() if e is not None]
+    engine = [abs(e - actual) for _, e, actual in followed.values() if e is not None]
     return EstimateAccuracy(_error(ours), _error(engine))
 
 

@@ -31,6 +31,8 @@ class CallbackPolicy:
     blocked_prefixes: tuple[str, ...]  # E.164 prefixes with '+'
     #: The estimated wait at which the queue offers a callback unasked (None: on the key only).
     offer_after: timedelta | None = None
+    #: The caller hears their place and estimated wait as they join the queue.
+    announce_wait: bool = False
 
     @property
     def share(self) -> SharePolicy:
@@ -64,6 +66,8 @@ def policy_for(callbacks: Callbacks, queue: str | None) -> CallbackPolicy:
         countries=frozenset(callbacks.numbers.countries),
         blocked_prefixes=tuple(callbacks.numbers.blocked_prefixes),
         offer_after=timedelta(minutes=offer) if offer is not None else None,
+        announce_wait=(own.announce_wait if own.announce_wait is not None
+                       else callbacks.announce_wait),
     )
 
 

@@ -267,6 +267,7 @@ class CallbackOverride(Frozen):
     spacing_min: int | None = Field(default=None, ge=1, le=1440)
     live_share: float | None = Field(default=None, ge=0, le=1)
     offer_after_min: int | None = Field(default=None, ge=0, le=240)
+    announce_wait: bool | None = None
 
 
 class Callbacks(Frozen):
@@ -306,6 +307,9 @@ class Callbacks(Frozen):
     #: The estimated wait (minutes) at which a waiting caller is offered a callback unasked
     #: (None: only when they press the offer key; docs/callbacks.md, "The offer in the queue").
     offer_after_min: int | None = Field(default=None, ge=0, le=240)
+    #: A caller about to join a queue hears their place and estimated wait first, and the
+    #: estimate is stored beside the wait that follows (docs/callbacks.md, "Estimated wait").
+    announce_wait: bool = False
     numbers: CallableNumbers = Field(default_factory=CallableNumbers)
     queues: dict[Ident, CallbackOverride] = Field(default_factory=dict)
 

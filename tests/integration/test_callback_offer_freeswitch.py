@@ -34,6 +34,7 @@ from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.queue_wait import WAIT_OVER_KEY
 from clinicall.db.models import Call, QueueAttempt, SurveyAnswer, WaitEstimate
 from clinicall.ivr import prompts
+from clinicall.reports.wait_estimates import estimate_accuracy
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.simclinic.freeswitch import OPERATOR_CONTACT, SIM_CONTEXT_NAME, CallTrace
@@ -401,3 +402,28 @@ async def _written_attempts(c: Clinic, call_key: str, count: int) -> list[QueueA
             return attempts
         await asyncio.sleep(0.1)
     raise AssertionError(f"the account never held {count} queue attempts of the call")
+
+
+async def test_a_caller_hears_place_and_wait_before_joining_and_the_estimate_is_measured(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """``callbacks.announce_wait`` (docs/callbacks.md, "Estimated wait"): the operator is on
+    break when Y asks for the front desk; Y hears their place and the wait as a range in the
+    IVR's session, so before mod_callcenter has them; once the operator is back and has
+    answered Y, the store holds the announcement beside the wait that followed."""
+    since = datetime.now(UTC)
+    async with offer_clinic(make_freeswitch, tmp_path, "offer-join-wait",
+                            _config(announce_wait=True), OPERATOR_CONTACT) as (c, line):
+        y = await queued(c, line, "+380501230040")
+        heard = list(y.prompts_played)  # as mod_callcenter took them
+        assert prompts.prompt_name("en", prompts.QUEUE_POSITION) in heard
+        assert [p for p in heard if p.startswith(prompts.prompt_name("en", "wait_"))], heard
+        await operator_available(c)
+        await line.until(lambda: ("served", y.clinic_leg) in line.order, 60)
+        await c.observer.finished(y, 60)
+        attempt = await _written_attempt(c, y.clinic_leg)
+        assert attempt.connected_at is not None
+        async with c.parts.sessions() as session:
+            keys = list(await session.scalars(select(WaitEstimate.call_key)))
+            accuracy = await estimate_accuracy(session, start=since, end=datetime.now(UTC))
+        assert keys == [y.clinic_leg]
+        assert accuracy.clinicall.count == 1

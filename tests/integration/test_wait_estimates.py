@@ -10,6 +10,7 @@ from callback_fakes import QUEUE, TUESDAY_10_KYIV, Sessions, write_call
 
 from clinicall.db.wait_estimates import record_estimate
 from clinicall.reports.wait_estimates import (
+    JOINED_WITHIN,
     EstimateAccuracy,
     EstimateError,
     estimate_accuracy,
@@ -54,6 +55,22 @@ async def test_abandoned_callers_and_missing_estimates_are_not_measured(
                    queue="other")  # another queue's announcement: no attempt there
     got = await accuracy(db_sessions)
     assert got == EstimateAccuracy(EstimateError(), EstimateError(1, 6.0, 6.0))
+
+
+async def test_an_announcement_as_the_caller_joins_is_measured_against_that_stay(
+    db_sessions: Sessions,
+) -> None:
+    """``callbacks.announce_wait``: said before the caller joins (joined 10 s after the call,
+    announced at 7 s: 13 s to the answer at 20 s); a stay that begins more than
+    ``JOINED_WITHIN`` after an announcement is not the one it was made for."""
+    await write_call(db_sessions, "join", T0, caller="+380501111111", answered=True)
+    await announce(db_sessions, "join", T0 + timedelta(seconds=7), estimate=10.0, engine=None)
+    later = T0 + timedelta(minutes=2)
+    await write_call(db_sessions, "later", later, caller="+380502222222", answered=True)
+    await announce(db_sessions, "later", later + JOINED - JOINED_WITHIN - timedelta(seconds=1),
+                   estimate=10.0, engine=None)
+    assert await accuracy(db_sessions) == EstimateAccuracy(EstimateError(1, 3.0, 3.0),
+                                                           EstimateError())
 
 
 async def test_outside_the_period_is_left_out(db_sessions: Sessions) -> None:

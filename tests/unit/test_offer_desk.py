@@ -86,6 +86,27 @@ async def test_the_place_counts_earlier_callers_and_callbacks_and_is_stored(
         ("1.0", "universal", 540.0, 95.0)]
 
 
+async def test_a_caller_about_to_join_is_behind_everyone_waiting_and_earlier_callbacks(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """``callbacks.announce_wait``: X and B both wait already, the callback's call came
+    before; one that comes after the caller (due later) is behind them."""
+    desk = _desk(db_sessions, ScriptedControl((_status(None),)))
+    for seconds in (-200, 10):
+        await desk.store.add_job(phone=f"+38050123{seconds + 1000:04d}", queue="universal",
+                                 reason=CallbackReason.REQUESTED,
+                                 arrived_at=NOW + timedelta(seconds=seconds), due_at=NOW,
+                                 now=NOW)  # fmt: skip
+    place = await desk.place_at_join(INFO, "universal", 0)
+    assert place.position == 4
+    async with db_sessions() as session:
+        rows = list(await session.scalars(select(WaitEstimate)))
+    # three ahead, one operator in a call: (3 + 1) handle times of the default 180 s
+    assert [(r.call_key, r.queue, r.estimate_s, r.engine_estimate_s) for r in rows] == [
+        ("1.0", "universal", 720.0, None)]
+    assert place.wait == WaitRange(10, 20)
+
+
 async def test_without_the_engine_no_place_and_nothing_stored(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:

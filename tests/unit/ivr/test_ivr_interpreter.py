@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from clinicall.calltypes import IvrOutcome
+from clinicall.calltypes import IvrOutcome, QueueRequest
 from clinicall.ivr.interpreter import run_ivr
 from clinicall.ivr.outcome import Path
 from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.port import CallPort
+from clinicall.routing.wait_estimate import WaitRange
 from clinicall.settings.models import ClinicConfig
 
 from .ivr_fakes import ENGLISH_NUMBER, HANGUP, TIMEOUT, FakePort
@@ -298,3 +300,47 @@ async def test_every_collect_takes_one_key_with_barge_in(
 async def test_run_ivr_compiles_the_plan_when_not_given(config: ClinicConfig) -> None:
     outcome = await run_ivr(FakePort(["1", "4"]), config, now=lambda: MONDAY_10)
     assert outcome.route == "complaint"
+
+
+@dataclass(frozen=True)
+class _Place:
+    position: int | None
+    wait: WaitRange | None
+
+
+async def test_a_queue_that_announces_the_wait_says_place_and_range_before_the_caller_joins(
+    plan: IvrPlan, config: ClinicConfig
+) -> None:
+    asked: list[QueueRequest] = []
+
+    async def join_place(request: QueueRequest) -> _Place | None:
+        asked.append(request)
+        return _Place(3, WaitRange(5, 10)) if request.queue == "ultrasound" else None
+
+    for keys, said in ((["1", "1", "1"], True), (["1", "1", "2"], False)):
+        port = FakePort(keys)
+        outcome = await run_ivr(port, config, now=lambda: MONDAY_10, plan=plan,
+                                join_place=join_place)  # fmt: skip
+        assert asked[-1] == outcome.request  # asked with the request it then enqueued
+        tail = port.calls[-5:] if said else port.calls[-2:]
+        queue = outcome.request.queue if outcome.request else ""
+        expected: list[tuple[str, object]] = [("play", (f"clinicall/uk/queue_{queue}",))]
+        if said:  # after the queue's own words: "your place is" 3, "5 to 10 minutes"
+            expected += [("play", ("clinicall/uk/queue_position",)), ("say_number", 3),
+                         ("play", ("clinicall/uk/wait_5_10",))]
+        assert tail == [*expected, ("enqueue", outcome.request)]
+
+
+async def test_a_caller_who_hangs_up_during_the_wait_announcement_is_not_enqueued(
+    plan: IvrPlan, config: ClinicConfig
+) -> None:
+    async def join_place(request: QueueRequest) -> _Place:
+        return _Place(None, WaitRange(0, 5))
+
+    heard = FakePort(["1", "1", "1"])
+    await run_ivr(heard, config, now=lambda: MONDAY_10, plan=plan, join_place=join_place)
+    at = heard.calls.index(("play", ("clinicall/uk/wait_0_5",)))
+    port = FakePort(["1", "1", "1"], hangup_at=at)
+    outcome = await run_ivr(port, config, now=lambda: MONDAY_10, plan=plan,
+                            join_place=join_place)  # fmt: skip
+    assert (outcome.outcome, port.enqueued) == ("hangup", [])
