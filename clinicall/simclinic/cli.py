@@ -2,15 +2,18 @@
 
     clinicall simulate --day --db sqlite:///sim.db [--date 2026-11-24] [--seed 1]
         [--calls 400] [--operators 'ultrasound=2,universal=3' | advised] [--advice-weeks 1]
-        [--out KPIS.json] [--config FILE]
+        [--callbacks on|off] [--survey off|ask|always] [--out KPIS.json] [--config FILE]
     clinicall simulate --day --engine asterisk [--speed 20] --db URL [--calls 400]
 
 Draws the day's patients (``simclinic.day``), runs them through the real IVR and the real call
 account on the fake engine (``simclinic.day_run``), then prints the day's KPIs per queue from
 the simulation's own ground truth (``simclinic.day_kpis``) and checks them against
 ``clinicall report`` for the day, read from the account: it says "the same" or lists each
-difference (exit 1).  Last, the speed (simulated seconds per wall second) and, per queue,
-whether the day reached the service level target 80/20 within the day's noise (docs/simulate.md).
+difference (exit 1).  With surveys due it prints the survey's figures (from what the patients
+keyed), with callbacks on how each missed call was called back (``simclinic.day_afterwards``);
+both are checked against their ``clinicall report`` sections the same way.  Last, the speed
+(simulated seconds per wall second) and, per queue, whether the day reached the service level
+target 80/20 within the day's noise (docs/simulate.md).
 ``--engine asterisk`` runs the day's peak hour through the real controller and the sandbox
 Asterisk instead (``simclinic.peak_cli``).
 
@@ -28,6 +31,7 @@ import math
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clinicall.cli_args import (
     CommandError,
@@ -38,6 +42,9 @@ from clinicall.cli_args import (
     load,
 )
 from clinicall.reports.table import Value
+
+if TYPE_CHECKING:
+    from clinicall.settings.models import ClinicConfig
 
 TARGET_SL, TARGET_T = 80.0, 20
 KPI_COLUMNS = ("offered", "answered", "abandoned", "short_abandoned", "timeout",
@@ -68,6 +75,11 @@ def simulate_command(parser: argparse.ArgumentParser) -> Handler:
                         help="fake: the whole day in virtual time (default); asterisk: the "
                              "day's peak hour, --speed times faster, through the real "
                              "controller and the sandbox Asterisk (root)")
+    parser.add_argument("--callbacks", choices=("on", "off"), default=None,
+                        help="call the day's missed calls back with the callback scheduler "
+                             "(default: the config's callbacks.enabled)")
+    parser.add_argument("--survey", choices=("off", "ask", "always"), default=None,
+                        help="every queue's post-call survey (default: each queue's own)")
     parser.add_argument("--out", type=Path, default=None, metavar="FILE",
                         help="also write the simulation's own KPIs of the day here (JSON)")
     parser.add_argument("--speed", type=float, default=None, metavar="N",
@@ -83,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
     if args.speed is not None and args.engine != "asterisk":
         raise CommandError("--speed is for --engine asterisk; the fake engine runs as fast as "
                            "it can", "leave out --speed")
+    if args.engine == "asterisk" and (args.callbacks or args.survey):
+        raise CommandError("--callbacks and --survey are for the fake engine: the peak hour on "
+                           "Asterisk runs the config as it is",
+                           "leave out --callbacks and --survey")
     if not 0 < args.calls <= 100_000:
         raise CommandError(f"--calls: expected 1-100000 calls a day, got {args.calls:g}")
     if not 1 <= args.advice_weeks <= 104:
@@ -100,7 +116,20 @@ def run(args: argparse.Namespace) -> int:
         from clinicall.simclinic.peak_cli import simulate_peak
 
         return asyncio.run(simulate_peak(args, config, url, day))
-    return asyncio.run(_simulate(args, config, url, day))
+    return asyncio.run(_simulate(args, with_options(config, callbacks=args.callbacks,
+                                                    survey=args.survey), url, day))
+
+
+def with_options(config: ClinicConfig, *, callbacks: str | None,
+                 survey: str | None) -> ClinicConfig:  # fmt: skip
+    """The config with ``--callbacks`` and ``--survey`` applied (None: as configured)."""
+    update: dict[str, object] = {}
+    if callbacks is not None:
+        update["callbacks"] = config.callbacks.model_copy(update={"enabled": callbacks == "on"})
+    if survey is not None:
+        update["queues"] = {qid: queue.model_copy(update={"survey": survey})
+                            for qid, queue in config.queues.items()}  # fmt: skip
+    return config.model_copy(update=update) if update else config
 
 
 def _last_weekday(today: date) -> date:
@@ -120,6 +149,7 @@ async def _simulate(args: argparse.Namespace, config: object, url: str, day: dat
     from clinicall.settings.models import ClinicConfig
     from clinicall.simclinic import staffing_plan as sp
     from clinicall.simclinic.day import DayProfile, generate_day, topics_of
+    from clinicall.simclinic.day_afterwards import afterwards, summary_lines
     from clinicall.simclinic.day_kpis import (
         call_kpis,
         differences,
@@ -173,11 +203,15 @@ async def _simulate(args: argparse.Namespace, config: object, url: str, day: dat
         calls = call_kpis(done.calls)
         async with sessions() as session:
             report = await compute(session, start=start, end=end, by="queue", config=config)
+            after = await afterwards(session, config, done)
     finally:
         await engine.dispose()
     _print_kpis(day, ours, calls)
-    diffs = differences(ours, calls, report)
-    print(f"simulated {done.simulated_s:.0f} s of calls in {done.wall_s:.1f} s: speed "
+    print("\n".join(summary_lines(after)))
+    diffs = differences(ours, calls, report) + after.differences
+    rounds = (f", {done.scheduler_rounds} callback scheduler rounds"
+              if config.callbacks.enabled else "")  # fmt: skip
+    print(f"simulated {done.simulated_s:.0f} s of calls in {done.wall_s:.1f} s{rounds}: speed "
           f"{done.speed:.0f}x (simulated seconds per wall second)")
     levels = service_levels(done.attempts, t_s=TARGET_T,
                             short_abandon_s=config.kpi.short_abandon_s)  # fmt: skip
@@ -187,6 +221,7 @@ async def _simulate(args: argparse.Namespace, config: object, url: str, day: dat
             "day": day.isoformat(), "seed": args.seed, "calls": calls, "queues": ours,
             "service_level_80_20": {q: {"service_level": sl, "counted": n}
                                     for q, (sl, n) in levels.items()},
+            "survey": after.survey, "callbacks": after.callbacks,
             "simulated_s": done.simulated_s, "wall_s": round(done.wall_s, 3),
             "report_differences": diffs,
         })  # fmt: skip

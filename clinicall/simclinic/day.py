@@ -21,6 +21,14 @@ Pure and seeded (no I/O, no clock): the same profile, topics, date and seed give
   are the assumptions of Erlang A (``reports.erlang``), so the staffing advice can be checked
   against the days it simulates.
 - Every key is pressed after a think time uniform in ``think_s`` seconds.
+- **Afterwards** (:class:`Afterwards`): asked before a queue that asks, ``survey_agree`` of
+  the patients agree to the post-call survey; they key a CSAT (1-5) and an NPS score (0-10)
+  drawn from ``csat_weights`` and ``nps_weights``, and ``survey_hangup`` of them hang up in
+  it: half when asked the CSAT (no answer), half when asked the NPS (a partial survey).
+  Called back, a patient answers each try with probability ``callback_answer``, after a ring
+  uniform in ``callback_ring_s``, and talks their ``handle_s``.  These are drawn from a
+  stream of their own (the seed's ``:afterwards``), so adding them left every earlier day's
+  arrivals, keys and times as they were.
 """
 
 from __future__ import annotations
@@ -40,6 +48,12 @@ DEFAULT_HOUR_WEIGHTS: tuple[float, ...] = (
     1.0, 0.8, 0.6, 0.5, 0.15, 0, 0, 0,  # 16-23: quieter towards closing, a few after
 )  # fmt: skip
 OPERATOR_TOPIC = "operator"
+#: Relative shares of the CSAT scores 1-5 and the NPS scores 0-10 a surveyed patient keys: a
+#: clinic most patients are content with (a CSAT mean of about 4.0, an NPS of about +37).
+DEFAULT_CSAT_WEIGHTS = (0.04, 0.06, 0.15, 0.35, 0.40)
+DEFAULT_NPS_WEIGHTS = (0.02, 0.01, 0.01, 0.02, 0.02, 0.05, 0.05, 0.10, 0.17, 0.20, 0.35)
+#: The callback tries drawn per patient (more than any ``callbacks.attempts`` in use).
+CALLBACK_TRIES = 5
 
 
 class DayError(ValueError):
@@ -69,9 +83,29 @@ class DayProfile:
     handle_s_by_queue: Mapping[str, float] = field(default_factory=dict)
     ivr_hangup: float = 0.03
     think_s: tuple[float, float] = (1.0, 4.0)
+    survey_agree: float = 0.6
+    survey_hangup: float = 0.1
+    csat_weights: tuple[float, ...] = DEFAULT_CSAT_WEIGHTS
+    nps_weights: tuple[float, ...] = DEFAULT_NPS_WEIGHTS
+    callback_answer: float = 0.8
+    callback_ring_s: tuple[float, float] = (3.0, 15.0)
 
     def handle_mean(self, queue: str | None) -> float:
         return self.handle_s_by_queue.get(queue or "", self.handle_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Afterwards:
+    """What a patient does after their call: the post-call survey, and a callback."""
+
+    agrees_to_survey: bool = False  # presses 1 when asked before the queue
+    csat: int = 5
+    nps: int = 10
+    #: The survey question they hang up at (``csat``: no answer; ``nps``: a partial survey).
+    survey_hangs_up_at: str | None = None
+    survey_think_s: float = 2.0  # before each survey key
+    #: Per callback try: the ring before they answer (seconds), or None: no answer.
+    callback_rings_s: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +122,7 @@ class SimPatient:
     hangs_up_in_ivr: bool  # after the keys above (then cut short), instead of waiting
     patience_s: float
     handle_s: float
+    afterwards: Afterwards = Afterwards()
 
 
 def topics_of(plan: IvrPlan) -> list[Topic]:
@@ -137,6 +172,10 @@ def generate_day(profile: DayProfile, topics: list[Topic], plan: IvrPlan, *, day
     mix = {t.name: profile.topic_weights.get(t.name, 1.0) for t in topics}
     if min(mix.values()) < 0 or sum(mix.values()) <= 0:
         raise DayError("topic_weights: expected weights >= 0, not all 0")
+    for name, weights, size in (("csat_weights", profile.csat_weights, 5),
+                                ("nps_weights", profile.nps_weights, 11)):
+        if len(weights) != size or min(weights) < 0 or sum(weights) <= 0:
+            raise DayError(f"{name}: expected {size} weights >= 0, not all 0")
     by_name = {t.name: t for t in topics}
     languages = {lang: profile.language_weights.get(lang, 1.0) for lang in plan.languages}
     rng = random.Random(seed)
@@ -153,6 +192,7 @@ def generate_day(profile: DayProfile, topics: list[Topic], plan: IvrPlan, *, day
             arrivals.append(starts[hour] + timedelta(seconds=at))
             at += rng.expovariate(rate)
     patients = []
+    later = random.Random(f"{seed}:afterwards")
     for index, arrival in enumerate(arrivals):
         dialled = rng.choice(numbers)
         topic = by_name[_choose(rng, mix)]
@@ -168,6 +208,21 @@ def generate_day(profile: DayProfile, topics: list[Topic], plan: IvrPlan, *, day
             think_s=tuple(rng.uniform(*profile.think_s) for _ in keys), hangs_up_in_ivr=hangs_up,
             patience_s=rng.expovariate(1.0 / profile.patience_s),
             handle_s=rng.expovariate(1.0 / profile.handle_mean(topic.queue)),
+            afterwards=_afterwards(later, profile),
         ))  # fmt: skip
     return patients
+
+
+def _afterwards(rng: random.Random, profile: DayProfile) -> Afterwards:
+    return Afterwards(
+        agrees_to_survey=rng.random() < profile.survey_agree,
+        csat=rng.choices(range(1, 6), weights=profile.csat_weights)[0],
+        nps=rng.choices(range(11), weights=profile.nps_weights)[0],
+        survey_hangs_up_at=(rng.choice(("csat", "nps")) if rng.random() < profile.survey_hangup
+                            else None),
+        survey_think_s=rng.uniform(*profile.think_s),
+        callback_rings_s=tuple(rng.uniform(*profile.callback_ring_s)
+                               if rng.random() < profile.callback_answer else None
+                               for _ in range(CALLBACK_TRIES)),
+    )  # fmt: skip
 

@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from clinicall.reports.table import Report, Value, normalize, ratio
 from clinicall.simclinic.floor import FloorAttempt
@@ -27,12 +28,23 @@ ANSWERED = "answered"
 
 @dataclass(frozen=True, slots=True)
 class CallTruth:
-    """One simulated call: its IVR outcome and whether an operator answered it."""
+    """One simulated call: its IVR outcome and whether an operator answered it; who called,
+    when it started and ended, and the queue of its last stay (None: it waited in none)."""
 
     call_id: str
     ivr_outcome: str  # queue | fallback | selfserved | afterhours | hangup
     answered: bool
     last_attempt: str | None  # the outcome of its last queue stay
+    caller: str = ""
+    arrived: datetime | None = None
+    ended: datetime | None = None
+    queue: str | None = None
+
+    @property
+    def missed(self) -> bool:
+        """docs/kpi.md: reached no operator and was not self-served."""
+        return not self.answered and (self.ivr_outcome in ("hangup", "afterhours")
+                                      or self.last_attempt in ("abandoned", "timeout", "empty"))
 
 
 def _seconds(ms: int) -> Value:
@@ -82,9 +94,7 @@ def call_kpis(calls: Iterable[CallTruth]) -> dict[str, Value]:
     return {
         "inbound": len(calls),
         "self_served": sum(1 for c in calls if c.ivr_outcome == "selfserved"),
-        "missed": sum(1 for c in calls if not c.answered and (
-            c.ivr_outcome in ("hangup", "afterhours")
-            or c.last_attempt in ("abandoned", "timeout", "empty"))),
+        "missed": sum(1 for c in calls if c.missed),
     }
 
 

@@ -22,10 +22,23 @@ The queues behave as the generated dialplan and queues.conf make Asterisk's beha
 - at the request's max wait the caller leaves (``timeout``) for the overflow queue with that
   queue's own max wait; after the overflow queue (or with none) the call ends;
 - patience runs from the first join across queues: when it is over, the caller hangs up
-  (``abandon``).
+  (``abandon``);
+- a caller who agreed to the post-call survey (``QueueRequest.survey``) is handed back when
+  the operator hangs up (:attr:`Floor.handed_back`): the channel stays open for the survey,
+  which the day's run plays, so the floor does not close it.
+
+What the callback scheduler needs of an engine (``controller.port.EngineControl``, played by
+``simclinic.sim_control``) is here too: :meth:`Floor.status` (the members and the waiting
+callers, as ``QueueStatus``), :meth:`Floor.pause` (a paused member is rung by no queue),
+:meth:`Floor.engage` / :meth:`Floor.end_call` (a call placed to an operator, outside the
+queues) and :meth:`Floor.call_at` (an action at a virtual instant).  An operator's wrap-up
+shows as idle, as a phone not in use does on Asterisk: the scheduler may reserve them in it,
+and the queue rings them only once it is over.
 
 Times are whole milliseconds from the day's start, so every wait and talk the account gets is
-exactly the one the simulation kept.
+exactly the one the simulation kept.  The floor runs to the end (:meth:`Floor.run`) or instant
+by instant (:meth:`Floor.run_until`), when something outside it (the scheduler) acts between
+its instants.
 """
 
 from __future__ import annotations
@@ -44,11 +57,13 @@ from clinicall.controller.facts import (
     LeaveReason,
     MemberJoined,
     MemberLeft,
+    MemberState,
     QueueAnswered,
     QueueCompleted,
     QueueJoined,
     QueueLeft,
 )
+from clinicall.controller.port import QueueEntryStatus, QueueMemberStatus, QueueStatus
 from clinicall.settings.models import ClinicConfig
 
 #: Operators on duty in a queue in a local hour (index 0-23 of the day; 24 = after midnight).
@@ -70,6 +85,18 @@ class FloorAttempt:
     member: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HandedBack:
+    """An answered call whose patient agreed to the post-call survey: the engine hands it back
+    to the controller at ``at_ms``, when the operator hung up; its channel stays open."""
+
+    at_ms: int
+    call_id: str
+    queue: str
+    member: str
+    request: QueueRequest
+
+
 @dataclass(slots=True)
 class _Call:
     call_id: str
@@ -87,9 +114,15 @@ class _Call:
 class _Seat:
     member: str
     index: int
-    busy: bool = False
+    queue: str
+    busy: bool = False  # talking, or in the wrap-up after: no queue rings them
+    talking: bool = False  # in a call (the rest of ``busy`` is wrap-up)
     idle_since: int = 0
     logged_in: bool = False
+    paused: bool = False
+    pause_reason: str = ""
+    calls: int = 0
+    engaged: int = 0  # numbers the seat's calls: the end of an earlier one changes nothing
 
 
 @dataclass(slots=True)
@@ -127,12 +160,24 @@ class _Patience:
 
 
 @dataclass(frozen=True, slots=True)
+class _TalkEnd:
+    seat: _Seat
+    engaged: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Free:
     seat: _Seat
     queue: str
+    engaged: int
 
 
-_Event = _Duty | _Join | _Timeout | _Patience | _Free
+@dataclass(frozen=True, slots=True)
+class _Timer:
+    action: Callable[[int], None]
+
+
+_Event = _Duty | _Join | _Timeout | _Patience | _TalkEnd | _Free | _Timer
 
 
 class Floor:
@@ -152,7 +197,12 @@ class Floor:
         }
         self.facts: list[tuple[int, int, Fact]] = []
         self.attempts: list[FloorAttempt] = []
+        self.handed_back: list[HandedBack] = []
+        #: (instant, queue) each time an operator became free to a caller placed outside the
+        #: queues (the call's talk ended, the wrap-up ended, a log-in, an unpause)
+        self.freed: list[tuple[int, str]] = []
         self._events: list[tuple[int, int, _Event]] = []
+        self._seats: dict[str, _Seat] = {}
         self._seq = 0
         for hour, at in enumerate(hour_starts_ms):
             self._push(at, _Duty(hour))
@@ -168,7 +218,18 @@ class Floor:
 
     def run(self) -> None:
         """Process every event in time order (then the facts are sorted by time)."""
-        while self._events:
+        self.run_until(None)
+        self.facts.sort(key=lambda item: (item[0], item[1]))
+
+    def next_at(self) -> int | None:
+        """The instant of the next event (None: nothing left to happen)."""
+        return self._events[0][0] if self._events else None
+
+    def run_until(self, until_ms: int | None) -> None:
+        """Process the events up to ``until_ms`` (None: all), in time order.  The facts are
+        appended as they are decided; a fact is never dated before the event deciding it, so
+        once the floor ran to an instant every fact up to it is known."""
+        while self._events and (until_ms is None or self._events[0][0] <= until_ms):
             at, _, event = heapq.heappop(self._events)
             if isinstance(event, _Duty):
                 self._duty(at, event.hour)
@@ -178,11 +239,76 @@ class Floor:
                 self._timeout(at, event.call, event.attempt)
             elif isinstance(event, _Patience):
                 self._patience(at, event.call)
+            elif isinstance(event, _TalkEnd):
+                if event.seat.engaged == event.engaged:
+                    event.seat.talking = False
+                    self.freed.append((at, event.seat.queue))
+            elif isinstance(event, _Free):
+                self._free(at, event.seat, event.engaged)
             else:
-                event.seat.busy, event.seat.idle_since = False, at
-                self._staff(at, self.queues[event.queue])
-                self._dispatch(at, self.queues[event.queue])
-        self.facts.sort(key=lambda item: (item[0], item[1]))
+                event.action(at)
+
+    # ---- what the scheduler sees and does (the engine port's control) ----------------
+
+    def status(self, at_ms: int) -> tuple[QueueStatus, ...]:
+        """Every queue now: its logged-in operators (in a call, else idle, wrap-up included)
+        and its waiting callers in the order they will be answered."""
+        out = []
+        for queue in self.queues.values():
+            members = tuple(QueueMemberStatus(
+                queue.name, s.member, s.member,
+                MemberState.IN_CALL if s.talking else MemberState.IDLE, s.paused,
+                s.pause_reason, s.calls) for s in queue.seats if s.logged_in)  # fmt: skip
+            entries = tuple(QueueEntryStatus(call.call_id, (at_ms - joined) / 1000, -priority)
+                            for priority, joined, _, call in sorted(queue.waiting))  # fmt: skip
+            longest = max((e.wait_s for e in entries), default=0.0)
+            out.append(QueueStatus(queue.name, members, len(entries), longest, entries))
+        return tuple(out)
+
+    def pause(self, at_ms: int, member: str, *, paused: bool, reason: str = "") -> bool:
+        """Pause or resume ``member`` (False: no such operator); a resumed idle operator
+        takes the next waiting caller at once."""
+        seat = self._seat(member)
+        if seat is None:
+            return False
+        seat.paused, seat.pause_reason = paused, reason if paused else ""
+        if not paused and not seat.busy:
+            self.freed.append((at_ms, seat.queue))
+            self._dispatch(at_ms, self.queues[seat.queue])
+        return True
+
+    def engage(self, at_ms: int, member: str) -> bool:
+        """``member`` takes a call placed outside the queues now (False: not logged in, or in
+        a call): busy until :meth:`end_call`; a wrap-up in progress is cut short."""
+        seat = self._seat(member)
+        if seat is None or not seat.logged_in or seat.talking:
+            return False
+        seat.busy = seat.talking = True
+        seat.engaged += 1
+        seat.calls += 1
+        return True
+
+    def end_call(self, at_ms: int, member: str, *, wrapup: bool) -> None:
+        """The call :meth:`engage` gave ``member`` ends at ``at_ms``; the queue may ring them
+        after its wrap-up (``wrapup``), else at once."""
+        seat = self._seat(member)
+        if seat is None:
+            return
+        queue = self.queues[seat.queue]
+        self._push(at_ms, _TalkEnd(seat, seat.engaged))
+        self._push(at_ms + (queue.wrapup_ms if wrapup else 0),
+                   _Free(seat, queue.name, seat.engaged))  # fmt: skip
+
+    def call_at(self, at_ms: int, action: Callable[[int], None]) -> None:
+        """Run ``action(at_ms)`` at that instant, among the floor's own events."""
+        self._push(at_ms, _Timer(action))
+
+    def tell(self, at_ms: int, fact: Fact) -> None:
+        """A fact of a call placed outside the queues, in the floor's stream of facts."""
+        self._fact(at_ms, fact)
+
+    def _seat(self, member: str) -> _Seat | None:
+        return self._seats.get(member)
 
     # ---- events ----------------------------------------------------------------------
 
@@ -214,12 +340,15 @@ class Floor:
     def _staff(self, at: int, queue: _Queue) -> None:
         """Log seats in and out to match the hour's count (a busy seat leaves once free)."""
         while len(queue.seats) < queue.on_duty:
-            queue.seats.append(_Seat(f"{queue.name}-op{len(queue.seats) + 1}",
-                                     len(queue.seats), idle_since=at))  # fmt: skip
+            seat = _Seat(f"{queue.name}-op{len(queue.seats) + 1}", len(queue.seats), queue.name,
+                         idle_since=at)  # fmt: skip
+            queue.seats.append(seat)
+            self._seats[seat.member] = seat
         for seat in queue.seats:
             wanted = seat.index < queue.on_duty
             if wanted and not seat.logged_in:
                 seat.logged_in, seat.idle_since = True, at
+                self.freed.append((at, queue.name))
                 self._fact(at, MemberJoined(key=self._key("login", seat.member), at=self.at(at),
                                             durable=True, queue=queue.name,
                                             member=seat.member))  # fmt: skip
@@ -309,9 +438,20 @@ class Floor:
                                      call_id=call.call_id, channel_id=call.call_id,
                                      cause=NORMAL_CLEARING))  # fmt: skip
 
+    def _free(self, at: int, seat: _Seat, engaged: int) -> None:
+        """The seat's call and wrap-up are over (unless a later call took it meanwhile)."""
+        if seat.engaged != engaged:
+            return
+        seat.busy = seat.talking = False
+        seat.idle_since = at
+        self.freed.append((at, seat.queue))
+        queue = self.queues[seat.queue]
+        self._staff(at, queue)
+        self._dispatch(at, queue)
+
     def _dispatch(self, at: int, queue: _Queue) -> None:
         while queue.waiting:
-            idle = [s for s in queue.seats if s.logged_in and not s.busy
+            idle = [s for s in queue.seats if s.logged_in and not s.busy and not s.paused
                     and s.index < queue.on_duty]  # fmt: skip
             if not idle:
                 return
@@ -323,7 +463,9 @@ class Floor:
         attempt = call.waiting
         assert attempt is not None
         call.waiting, call.ended = None, True
-        seat.busy = True
+        seat.busy = seat.talking = True
+        seat.engaged += 1
+        seat.calls += 1
         wait = at - attempt.joined_ms
         attempt.outcome, attempt.wait_ms = "answered", wait
         attempt.talk_ms, attempt.member = call.handle_ms, seat.member
@@ -336,7 +478,11 @@ class Floor:
                                        call_id=ids, channel_id=ids, queue=queue.name,
                                        member=seat.member, wait_ms=wait, talk_ms=call.handle_ms,
                                        hung_up_by=HungUpBy.AGENT))  # fmt: skip
-        self._fact(end, ChannelClosed(key=self._key("hangup", call.call_id), at=self.at(end),
-                                      call_id=call.call_id, channel_id=call.call_id,
-                                      cause=NORMAL_CLEARING))  # fmt: skip
-        self._push(end + queue.wrapup_ms, _Free(seat, queue.name))
+        if call.request.survey:  # handed back for the survey: the channel stays open
+            self.handed_back.append(HandedBack(end, ids, queue.name, seat.member, call.request))
+        else:
+            self._fact(end, ChannelClosed(key=self._key("hangup", ids), at=self.at(end),
+                                          call_id=ids, channel_id=ids,
+                                          cause=NORMAL_CLEARING))  # fmt: skip
+        self._push(end, _TalkEnd(seat, seat.engaged))
+        self._push(end + queue.wrapup_ms, _Free(seat, queue.name, seat.engaged))

@@ -11,6 +11,7 @@ import itertools
 import math
 import statistics
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,9 @@ import pytest
 from clinicall.ivr.plan import IvrPlan
 from clinicall.settings.loader import load_config
 from clinicall.simclinic.day import (
+    CALLBACK_TRIES,
     DEFAULT_HOUR_WEIGHTS,
+    Afterwards,
     DayError,
     DayProfile,
     SimPatient,
@@ -145,8 +148,52 @@ def test_a_number_that_fixes_the_language_gets_no_language_key() -> None:
     (DayProfile(hour_weights=(-1,) + (1,) * 23), TOPICS),
     (DayProfile(topic_weights={t.name: 0 for t in TOPICS}), TOPICS),
     (DayProfile(), list[Topic]()),
+    (DayProfile(csat_weights=(1, 1)), TOPICS),
+    (DayProfile(nps_weights=(0,) * 11), TOPICS),
 ])  # fmt: skip
 def test_a_profile_the_day_cannot_be_drawn_from_is_refused(profile: DayProfile,
                                                             topics: list[Topic]) -> None:
     with pytest.raises(DayError):
         generate_day(profile, topics, PLAN, day=TUESDAY, numbers=[NUMBER], seed=1)
+
+
+def test_what_patients_do_afterwards_is_drawn_apart_and_leaves_the_day_as_it_was() -> None:
+    """The survey and callback draws have a stream of their own: a profile that changes only
+    them gives the same calls, key for key and second for second."""
+    quiet = DayProfile(calls=200, survey_agree=0.0, callback_answer=0.0)
+    keen = DayProfile(calls=200, survey_agree=1.0, callback_answer=1.0, csat_weights=(0, 0, 0,
+                                                                                     0, 1))
+    one = generate_day(quiet, TOPICS, PLAN, day=TUESDAY, numbers=[NUMBER], seed=3)
+    two = generate_day(keen, TOPICS, PLAN, day=TUESDAY, numbers=[NUMBER], seed=3)
+    assert [replace(p, afterwards=Afterwards()) for p in one] == \
+        [replace(p, afterwards=Afterwards()) for p in two]
+    assert not any(p.afterwards.agrees_to_survey for p in one)
+    assert all(p.afterwards.agrees_to_survey and p.afterwards.csat == 5 for p in two)
+    assert all(p.afterwards.callback_rings_s == (None,) * CALLBACK_TRIES for p in one)
+    assert all(None not in p.afterwards.callback_rings_s for p in two)
+
+
+def test_survey_answers_and_callback_pickups_follow_the_profile() -> None:
+    profile = DayProfile(calls=400, survey_agree=0.6, survey_hangup=0.2, callback_answer=0.7,
+                         callback_ring_s=(2.0, 10.0))  # fmt: skip
+    later = [p.afterwards for day in _days(profile, 10) for p in day]
+    n = len(later)
+
+    def near(count: float, share: float, of: int) -> bool:
+        return abs(count - of * share) <= 4 * math.sqrt(of * share * (1 - share)) + 1
+
+    assert near(sum(a.agrees_to_survey for a in later), 0.6, n)
+    gone = Counter(a.survey_hangs_up_at for a in later)
+    assert near(gone["csat"], 0.1, n)
+    assert near(gone["nps"], 0.1, n)
+    weights = profile.csat_weights
+    csat = Counter(a.csat for a in later)
+    for score, weight in zip(range(1, 6), weights, strict=True):
+        assert near(csat[score], weight / sum(weights), n), score
+    nps = Counter(a.nps for a in later)
+    for score, weight in enumerate(profile.nps_weights):
+        assert near(nps[score], weight / sum(profile.nps_weights), n), score
+    rings = [r for a in later for r in a.callback_rings_s]
+    assert len(rings) == n * CALLBACK_TRIES
+    assert near(sum(r is not None for r in rings), 0.7, len(rings))
+    assert all(2.0 <= r <= 10.0 for r in rings if r is not None)

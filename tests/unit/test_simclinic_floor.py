@@ -3,6 +3,7 @@ the facts the account gets for it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from clinicall.controller.facts import (
     LeaveReason,
     MemberJoined,
     MemberLeft,
+    MemberState,
     QueueAnswered,
     QueueCompleted,
     QueueJoined,
@@ -140,3 +142,86 @@ def test_facts_come_out_in_time_order_with_the_simulations_own_figures() -> None
     assert (done.talk_ms, done.wait_ms, done.member) == (42_500, 0, "therapy-op1")
     assert floor.attempts == [FloorAttempt("a", "therapy", 5 * S, 0, "answered", 0, 42_500,
                                            "therapy-op1")]  # fmt: skip
+
+
+# ---- what the callback scheduler sees and does (the control port, simclinic.sim_control) ----
+
+
+def test_the_status_shows_the_operators_and_the_waiting_callers_in_answer_order() -> None:
+    floor = floor_of(staff(universal=1))
+    floor.enqueue(0, "talking", "+380670", request("universal", overflow=None, max_wait_s=600),
+                  patience_s=1000, handle_s=60)  # fmt: skip
+    floor.enqueue(10 * S, "low", "+380671", request("universal", overflow=None, max_wait_s=600),
+                  patience_s=1000, handle_s=60)  # fmt: skip
+    floor.enqueue(20 * S, "high", "+380672",
+                  request("universal", priority=2, overflow=None, max_wait_s=600),
+                  patience_s=1000, handle_s=60)  # fmt: skip
+    floor.run_until(30 * S)
+    [status] = [s for s in floor.status(30 * S) if s.queue == "universal"]
+    [member] = status.members
+    assert (member.member, member.state, member.paused, member.calls_taken) == (
+        "universal-op1", MemberState.IN_CALL, False, 1)
+    assert [(e.channel_id, e.wait_s, e.priority) for e in status.entries] == [
+        ("high", 10.0, 2), ("low", 20.0, 0)]
+    floor.run_until(62 * S)  # the talk ended at 60 s: wrap-up (5 s) shows idle, as on Asterisk
+    [status] = [s for s in floor.status(62 * S) if s.queue == "universal"]
+    assert status.members[0].state == MemberState.IDLE
+    assert status.waiting == 2  # ... but the queue rings them only once it is over
+    assert (60 * S, "universal") in floor.freed
+
+
+def test_a_paused_operator_is_rung_by_no_queue_and_takes_the_next_caller_once_resumed() -> None:
+    floor = floor_of(staff(therapy=1))
+    floor.run_until(0)
+    assert floor.pause(0, "therapy-op1", paused=True, reason="clinicall-callback")
+    floor.enqueue(1 * S, "a", "+380671", request("therapy", overflow=None, max_wait_s=600),
+                  patience_s=1000, handle_s=30)  # fmt: skip
+    floor.run_until(50 * S)
+    [status] = [s for s in floor.status(50 * S) if s.queue == "therapy"]
+    assert (status.members[0].paused, status.members[0].pause_reason) == (
+        True, "clinicall-callback")
+    assert status.waiting == 1
+    assert floor.pause(50 * S, "therapy-op1", paused=False)
+    floor.run()
+    assert stays(floor) == [("a", "therapy", 1 * S, "answered", 49 * S)]
+    assert not floor.pause(0, "nobody-op1", paused=True)
+
+
+def test_a_call_placed_to_an_operator_keeps_them_from_the_queue_until_its_wrap_up_ended() -> None:
+    floor = floor_of(staff(therapy=1))
+    floor.run_until(0)
+    assert floor.engage(0, "therapy-op1")
+    assert not floor.engage(0, "therapy-op1")  # in a call: not twice
+    floor.end_call(100 * S, "therapy-op1", wrapup=True)
+    floor.enqueue(10 * S, "a", "+380671", request("therapy", overflow=None, max_wait_s=600),
+                  patience_s=1000, handle_s=30)  # fmt: skip
+    seen: list[int] = []
+    floor.call_at(50 * S, seen.append)
+    floor.run()
+    assert seen == [50 * S]
+    assert stays(floor) == [("a", "therapy", 10 * S, "answered", 95 * S)]  # 100 s + 5 s wrap-up
+
+
+def test_an_operator_in_wrap_up_may_be_given_a_placed_call_and_the_old_call_frees_nobody() -> None:
+    floor = floor_of(staff(therapy=1))
+    floor.enqueue(0, "a", "+380671", request("therapy"), patience_s=1000, handle_s=30)
+    floor.run_until(31 * S)  # talk over at 30 s, wrap-up until 35 s
+    assert floor.engage(31 * S, "therapy-op1")
+    floor.end_call(200 * S, "therapy-op1", wrapup=False)
+    floor.enqueue(32 * S, "b", "+380672", request("therapy", overflow=None, max_wait_s=600),
+                  patience_s=1000, handle_s=30)  # fmt: skip
+    floor.run()
+    assert stays(floor)[1] == ("b", "therapy", 32 * S, "answered", 168 * S)  # not at 35 s
+
+
+def test_a_caller_who_agreed_to_the_survey_is_handed_back_not_hung_up() -> None:
+    floor = floor_of(staff(therapy=1))
+    asked = replace(request("therapy"), survey=True)
+    floor.enqueue(0, "a", "+380671", asked, patience_s=1000, handle_s=30)
+    floor.enqueue(0, "b", "+380672", request("therapy"), patience_s=1000, handle_s=30)
+    floor.run()
+    [back] = floor.handed_back
+    assert (back.at_ms, back.call_id, back.queue, back.member) == (30 * S, "a", "therapy",
+                                                                    "therapy-op1")
+    closed = {f.call_id for _, _, f in floor.facts if isinstance(f, ChannelClosed)}
+    assert closed == {"b"}  # a's channel stays open for the survey
