@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from clinicall.calltypes import CallInfo, QueuedCall
-from clinicall.controller.callbacks.scheduler import free_members, live_waiters
+from clinicall.controller.callbacks.scheduler import free_members, kept_places, live_waiters
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import EngineControl, EngineError, QueueStatus
 from clinicall.db.callbacks import CallbackStore
@@ -100,7 +100,8 @@ class CallbackOfferDesk:
             log.warning("wait estimate on call %s: no queue status (%s)", info.call_id, error)
             return OfferPlace(None, None)
         status = next((s for s in statuses if s.queue == queue), None)
-        live = [w for w in live_waiters(status, now) if w.key != info.channel_id]
+        live = [w for w in live_waiters(status, now, await kept_places(self.store, status))
+                if w.key != info.channel_id]
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
                      for j in await self.store.line(queue, now, limit=LINE_LIMIT)]
         line = [*live, *callbacks, me]

@@ -43,6 +43,7 @@ from clinicall.db.models import (
     Direction,
     JournalEvent,
     QueueAttempt,
+    QueueOutcome,
 )
 from clinicall.db.writer import StoreWriter
 
@@ -230,6 +231,22 @@ class CallbackStore:
                 .order_by(Callback.priority.desc(), Callback.arrived_at, Callback.id)
                 .limit(limit))  # fmt: skip
             return [_job(row) for row in rows]
+
+    async def kept_places(self, queue: str, channel_ids: Iterable[str]) -> dict[str, datetime]:
+        """The first join instant in ``queue`` of each of these waiting channels that left
+        it by a key before (a declined callback offer: the caller came back to the place
+        they left, so their place in the line is their first join, not the engine's restarted
+        wait; docs/callbacks.md, "Exact place").  Read from the account's queue attempts."""
+        ids = list(channel_ids)
+        if not ids:
+            return {}
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(QueueAttempt.channel_id, func.min(QueueAttempt.joined_at))
+                .where(QueueAttempt.queue == queue, QueueAttempt.channel_id.in_(ids),
+                       QueueAttempt.outcome == QueueOutcome.EXIT_KEY)
+                .group_by(QueueAttempt.channel_id))  # fmt: skip
+            return {channel: joined for channel, joined in rows if joined is not None}
 
     async def queues_due(self, now: datetime) -> list[str | None]:
         """The queues that have a claimable job now."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,12 +120,30 @@ def free_members(status: QueueStatus | None, reserved: set[str]) -> list[QueueMe
     return sorted(free, key=lambda m: (m.calls_taken, m.member))
 
 
-def live_waiters(status: QueueStatus | None, now: datetime) -> list[Waiter]:
+def live_waiters(status: QueueStatus | None, now: datetime,
+                 kept: Mapping[str, datetime] | None = None) -> list[Waiter]:  # fmt: skip
+    """The queue's live callers in the line, each placed at their join instant: ``now``
+    less the engine's wait, or the earlier first join ``kept`` holds for a caller who came
+    back after declining an offer (``CallbackStore.kept_places``)."""
     if status is None:
         return []
-    return [Waiter(WaiterKind.LIVE, entry.channel_id or f"live{i}",
-                   now - timedelta(seconds=entry.wait_s), entry.priority)
-            for i, entry in enumerate(status.entries)]  # fmt: skip
+    kept = kept or {}
+    waiters = []
+    for i, entry in enumerate(status.entries):
+        joined = now - timedelta(seconds=entry.wait_s)
+        first = kept.get(entry.channel_id)
+        waiters.append(Waiter(WaiterKind.LIVE, entry.channel_id or f"live{i}",
+                              min(joined, first) if first is not None else joined,
+                              entry.priority))  # fmt: skip
+    return waiters
+
+
+async def kept_places(store: CallbackStore, status: QueueStatus | None,
+                      ) -> dict[str, datetime]:  # fmt: skip
+    """The first joins of the status's waiting callers who came back after an offer."""
+    if status is None or not status.entries:
+        return {}
+    return await store.kept_places(status.queue, (e.channel_id for e in status.entries))
 
 
 class CallbackScheduler:
@@ -267,7 +285,8 @@ class CallbackScheduler:
         recent = [WaiterKind(kind) for kind in await self.store.recent_serves(
             queue, since=now - SERVES_LOOKBACK, limit=share.window,
             with_unqueued=queue == self.front_desk)] if share.live_share > 0 else []  # fmt: skip
-        starting = callbacks_to_start([*live_waiters(status, now), *callbacks],
+        live = live_waiters(status, now, await kept_places(self.store, status))
+        starting = callbacks_to_start([*live, *callbacks],
                                       free_operators=len(members), recent=recent,
                                       callbacks_in_flight=awaiting, policy=share)
         # at most one job per operator: ``starting`` never outnumbers ``members``

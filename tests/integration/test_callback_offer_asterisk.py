@@ -21,10 +21,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from clinicall.app import Running, running
+from clinicall.app import Running, running, utc_now
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
-from clinicall.db.models import Call, QueueAttempt, WaitEstimate
+from clinicall.db.models import Call, CallbackReason, QueueAttempt, WaitEstimate
 from clinicall.ivr import prompts
 from clinicall.simclinic.calltrace import played_prompt
 from clinicall.simclinic.clinic import SimulatedClinic
@@ -195,3 +195,39 @@ async def test_a_patient_who_declines_goes_back_to_the_place_they_left(
     connected = attempts[1].connected_at
     assert connected is not None
     assert estimate.announced_at < connected  # the wait that followed is measurable
+
+
+@pytest.mark.timeout(300)
+async def test_a_declined_caller_keeps_their_place_ahead_of_a_later_callback(
+    clinic: SimulatedClinic, app: Running
+) -> None:
+    """X and D wait; a callback job comes in after D joined; D presses the offer key and
+    declines, so Asterisk has D again with a wait that restarted.  The scheduler places D at
+    their first join (the account's stay D left by the key), so after X it is D's turn, not
+    the callback's, though the callback's call came before D's return (docs/callbacks.md,
+    "Exact place").  The order is Asterisk's own record (queue_log)."""
+    assert app.callbacks is not None
+    member = member_interface(OPERATOR, simulated=True)
+    await app.engine.control.queue_member_pause(member, paused=True, reason="test")
+    await clinic.set_operator(OPERATOR, "answer", ring_s=1, talk_s=TALK_S)
+    x = await queued(clinic, "+380501230030")
+    d = await queued(clinic, "+380501230031")
+    now = utc_now()
+    job = await app.callbacks.store.add_job(
+        phone="+380501230033", queue=QUEUE, reason=CallbackReason.REQUESTED, arrived_at=now,
+        due_at=now, now=now)  # fmt: skip
+    callback = call_id_for(f"cb{job}-1")
+    clinic.tracer.expect(callback)
+    await clinic.press(d, "1")
+    await clinic.tracer.wait_until(  # silence declines (the offer's timeout): D rejoins
+        d, lambda m: m.get("Event") == "QueueCallerJoin"
+        and len(clinic.tracer.trace(d).named("QueueCallerJoin")) == 2, timeout=60)
+    await written_attempt(app, d)  # the account holds the stay D left (the scheduler reads it)
+    await app.engine.control.queue_member_pause(member, paused=False)
+    for linkedid in (x, d, callback):
+        await clinic.finished(linkedid, timeout=120)
+    lines = queue_log(clinic)
+    order = [f[1] if f[4] == "CONNECT" else "callback" for f in lines if len(f) > 6 and (
+        (f[4] == "CONNECT" and f[1] in (x, d)) or (f[4] == "CLINICALLCB" and f[5] == callback
+                                                   and f[6] == "ANSWER"))]  # fmt: skip
+    assert order == [x, d, "callback"]

@@ -93,6 +93,32 @@ async def test_no_callback_passes_a_live_caller_who_came_first(db_sessions: Sess
     assert len(control.sent) == 1
 
 
+async def test_a_caller_back_from_a_declined_offer_keeps_their_first_join(
+        db_sessions: Sessions) -> None:  # fmt: skip
+    """D joined at T0 - 1 min, left by the offer key, declined and came back: the engine's
+    wait restarted (60 s at T0 + 5 min), but D's place is the first join, ahead of the
+    patient whose call came at T0 (docs/callbacks.md, "Exact place")."""
+    clock, control = Clock(T0 + timedelta(minutes=5)), ScriptedControl(members=1)
+    await write_call(db_sessions, "m1", T0)
+    control.entries = [QueueEntryStatus("ch-d", wait_s=60.0)]
+    cbs = scheduler(db_sessions, control, clock)
+    async with db_sessions.begin() as session, StoreWriter(session):
+        call = Call(call_key="d", direction=Direction.INBOUND, caller="+380501239999",
+                    started_at=T0 - timedelta(minutes=2), missed=False)
+        call.queue_attempts.append(QueueAttempt(
+            channel_id="ch-d", queue=QUEUE, joined_at=T0 - timedelta(minutes=1),
+            outcome=QueueOutcome.EXIT_KEY, exit_key="1", wait_s=20.0,
+            left_at=T0 - timedelta(seconds=40)))  # fmt: skip
+        session.add(call)
+    assert await cbs.store.kept_places(QUEUE, ["ch-d", "ch-other"]) == {
+        "ch-d": T0 - timedelta(minutes=1)}
+    assert await cbs.run_once() == []  # the one free operator is D's
+    control.entries = []  # D was served
+    assert len(await cbs.run_once()) == 1
+    await cbs.attempts_done()
+    assert len(control.sent) == 1
+
+
 async def test_the_live_caller_share_counts_the_queues_last_serves(db_sessions: Sessions) -> None:
     """``live_share: 0.5`` over the last 4 serves.  A callback (its call came first) and a
     live caller wait for the one free operator.  After 4 live callers were served the share
