@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
+from clinicall.app import Running, running
 from clinicall.freeswitch_config import render_freeswitch_config
 from clinicall.sandbox.asterisk import AsteriskSandbox
 from clinicall.sandbox.errors import SandboxUnavailable
@@ -25,6 +27,7 @@ from clinicall.sandbox.ports import EnginePorts, free_ports, free_tcp_udp_port
 from clinicall.sandbox.rootfs import ensure_root
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import FreeswitchEngine
+from clinicall.simclinic.clinic import SimulatedClinic
 
 from .freeswitch_common import FREESWITCH_EXAMPLE, FreeswitchFactory
 
@@ -140,3 +143,20 @@ def make_freeswitch(freeswitch_prefix: Path) -> FreeswitchFactory:
         return sandbox, clinic
 
     return make
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
+              request: pytest.FixtureRequest) -> AsyncIterator[Running]:  # fmt: skip
+    """The controller (store, engine link, account, IVR, and the clinic's callback scheduler
+    when callbacks are on) on the module's simulated clinic (its ``clinic`` fixture), with a
+    store of its own.  A module whose tests drive their own scheduler round by round sets
+    ``OWN_SCHEDULER = True``: the clinic's is closed."""
+    db = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]) / "clinicall.db"
+    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
+                       queue_log=clinic.asterisk.queue_log_path) as parts:
+        await parts.engine.wait_up(10)
+        if getattr(request.module, "OWN_SCHEDULER", False):
+            assert parts.callbacks is not None
+            await parts.callbacks.close()
+        yield parts

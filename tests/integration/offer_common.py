@@ -1,6 +1,7 @@
-"""What the in-queue callback offer's tests on the real Asterisk share: the example clinic with
-one front-desk operator and callbacks on, a patient who waits in the front desk's queue, the
-engine's queue_log, and a queue attempt once the account holds its outcome."""
+"""What the callback tests on the real Asterisk share: the example clinic with one front-desk
+operator and callbacks on, a patient who waits in the front desk's queue, the engine's
+queue_log, a queue attempt once the account holds its outcome, and a callback scheduler the
+test drives round by round."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clinicall.app import Running
+from clinicall.app import Running, utc_now
+from clinicall.controller.asterisk.control import call_id_for
+from clinicall.controller.asterisk.engine import AsteriskEngine
+from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.service import Clock
+from clinicall.db.callbacks import CallbackStore
 from clinicall.db.models import Call, QueueAttempt
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
@@ -67,3 +73,15 @@ async def written_attempt(app: Running, linkedid: str) -> QueueAttempt:
                 return attempt
         await asyncio.sleep(0.1)
     raise AssertionError("the account never held the call's queue attempt")
+
+
+def driven_scheduler(app: Running, *, clock: Clock = utc_now,
+                     ring_timeout_s: float = 30.0) -> CallbackScheduler:  # fmt: skip
+    """A callback scheduler on ``app``'s engine and store, for the test to run round by round
+    (``run_once``); its claims are the test's own."""
+    assert isinstance(app.engine, AsteriskEngine)
+    settings = SchedulerSettings(owner="test", ring_timeout_s=ring_timeout_s)
+    store = CallbackStore(app.sessions, owner="test", lease=settings.lease)
+    return CallbackScheduler(app.engine.control, store, app.controller.config,
+                             call_id_for=call_id_for, clock=clock, settings=settings,
+                             country_code="380")  # fmt: skip

@@ -17,18 +17,18 @@ import pytest
 import pytest_asyncio
 from callback_fakes import add_due_jobs
 
-from clinicall.app import Running, running, utc_now
+from clinicall.app import Running
 from clinicall.controller.asterisk.control import call_id_for
-from clinicall.controller.asterisk.engine import AsteriskEngine
-from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.callbacks import CallbackScheduler
 from clinicall.controller.port import CALLBACK_ANSWERED
-from clinicall.db.callbacks import CallbackStore
 from clinicall.ivr import prompts
 from clinicall.simclinic.clinic import SimulatedClinic
 
-from .offer_common import OPERATOR, QUEUE, offer_config, queue_log
+from .offer_common import OPERATOR, QUEUE, driven_scheduler, offer_config, queue_log
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+#: The tests drive their own callback scheduler (conftest.py's ``app``).
+OWN_SCHEDULER = True
 
 #: The operator stays on longer than the whisper, the greeting and both questions.
 TALK_S = 45
@@ -44,26 +44,9 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
         yield clinic
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
-              ) -> AsyncIterator[Running]:  # fmt: skip
-    db = tmp_path_factory.mktemp("confirm") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
-                       queue_log=clinic.asterisk.queue_log_path) as parts:
-        await parts.engine.wait_up(10)
-        assert parts.callbacks is not None
-        await parts.callbacks.close()  # the test's scheduler dials, round by round
-        yield parts
-
-
 @pytest.fixture(scope="module")
 def scheduler(app: Running) -> CallbackScheduler:
-    assert isinstance(app.engine, AsteriskEngine)
-    settings = SchedulerSettings(owner="test")
-    store = CallbackStore(app.sessions, owner="test", lease=settings.lease)
-    return CallbackScheduler(app.engine.control, store, app.controller.config,
-                             call_id_for=call_id_for, clock=utc_now, settings=settings,
-                             country_code="380")  # fmt: skip
+    return driven_scheduler(app)
 
 
 @pytest.mark.timeout(240)

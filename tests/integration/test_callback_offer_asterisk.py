@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from clinicall.app import Running, running, utc_now
+from clinicall.app import Running, utc_now
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.db.models import Call, CallbackReason, QueueAttempt, WaitEstimate
@@ -49,16 +49,6 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
     async with SimulatedClinic.run(offer_config(announce_position=False), root=asterisk_root,
                                    name="offer") as clinic:  # fmt: skip
         yield clinic
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
-              ) -> AsyncIterator[Running]:  # fmt: skip
-    db = tmp_path_factory.mktemp("offer") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
-                       queue_log=clinic.asterisk.queue_log_path) as parts:
-        await parts.engine.wait_up(10)
-        yield parts
 
 
 @pytest.mark.timeout(300)  # four calls served one after another, each talked through

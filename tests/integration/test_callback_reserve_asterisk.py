@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from clinicall.app import Running, running
+from clinicall.app import Running
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.controller.asterisk.engine import AsteriskEngine
@@ -105,16 +105,6 @@ class LateControl:
 async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
     async with SimulatedClinic.run(_config(), root=asterisk_root, name="reserve") as clinic:
         yield clinic
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
-              ) -> AsyncIterator[Running]:  # fmt: skip
-    db = tmp_path_factory.mktemp("reserve") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
-                       queue_log=clinic.asterisk.queue_log_path) as parts:
-        await parts.engine.wait_up(10)
-        yield parts
 
 
 async def _member_paused(app: Running, member: str) -> tuple[bool, str]:

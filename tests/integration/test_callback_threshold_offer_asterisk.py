@@ -25,7 +25,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from clinicall.agi_scripts.variables import OFFER_UNASKED_KEY
-from clinicall.app import Running, running
+from clinicall.app import Running
 from clinicall.asterisk_config.queues import member_interface
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.controller.callbacks.intake import OFFER_SETTLED
@@ -55,16 +55,6 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
                           default_handle_s=HANDLE_S)  # fmt: skip
     async with SimulatedClinic.run(config, root=asterisk_root, name="threshold") as clinic:
         yield clinic
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
-              ) -> AsyncIterator[Running]:  # fmt: skip
-    db = tmp_path_factory.mktemp("threshold") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
-                       queue_log=clinic.asterisk.queue_log_path) as parts:
-        await parts.engine.wait_up(10)
-        yield parts
 
 
 # C's missed call is decided OFFER_SETTLED after C hung up (the intake waits out the offer)

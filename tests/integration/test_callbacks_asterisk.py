@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from clinicall.app import Running, running
+from clinicall.app import Running
 from clinicall.controller.asterisk.control import call_id_for
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
@@ -34,6 +34,7 @@ from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
 
+from .offer_common import driven_scheduler
 from .scenario import ENGLISH_NUMBER, EXAMPLE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -67,16 +68,6 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
         yield clinic
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
-              ) -> AsyncIterator[Running]:  # fmt: skip
-    db = tmp_path_factory.mktemp("callbacks") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
-                       queue_log=clinic.asterisk.queue_log_path) as parts:
-        await parts.engine.wait_up(10)
-        yield parts
-
-
 @pytest.fixture(scope="module")
 def clock() -> ShiftedClock:
     return ShiftedClock()
@@ -84,12 +75,7 @@ def clock() -> ShiftedClock:
 
 @pytest.fixture(scope="module")
 def scheduler(app: Running, clock: ShiftedClock) -> CallbackScheduler:
-    assert isinstance(app.engine, AsteriskEngine)
-    settings = SchedulerSettings(owner="test", ring_timeout_s=RING_S)
-    store = CallbackStore(app.sessions, owner="test", lease=settings.lease)
-    return CallbackScheduler(app.engine.control, store, app.controller.config,
-                             call_id_for=call_id_for, clock=clock, settings=settings,
-                             country_code="380")  # fmt: skip
+    return driven_scheduler(app, clock=clock, ring_timeout_s=RING_S)
 
 
 async def _set_operators(clinic: SimulatedClinic, behaviour: str) -> None:

@@ -17,17 +17,16 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from clinicall.app import Running, running
+from clinicall.app import Running
 from clinicall.controller.asterisk.control import call_id_for
-from clinicall.controller.asterisk.engine import AsteriskEngine
-from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
+from clinicall.controller.callbacks import CallbackScheduler
 from clinicall.db.appointment_input import AppointmentInput
 from clinicall.db.appointments import AppointmentStore
-from clinicall.db.callbacks import CallbackStore
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.clinic import SimulatedClinic
 
+from .offer_common import driven_scheduler
 from .scenario import EXAMPLE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -52,24 +51,9 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
         yield clinic
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
-              ) -> AsyncIterator[Running]:  # fmt: skip
-    db = tmp_path_factory.mktemp("reminders") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
-                       queue_log=clinic.asterisk.queue_log_path) as parts:
-        await parts.engine.wait_up(10)
-        yield parts
-
-
 @pytest.fixture(scope="module")
 def scheduler(app: Running) -> CallbackScheduler:
-    assert isinstance(app.engine, AsteriskEngine)
-    settings = SchedulerSettings(owner="test", ring_timeout_s=10)
-    store = CallbackStore(app.sessions, owner="test", lease=settings.lease)
-    return CallbackScheduler(app.engine.control, store, app.controller.config,
-                             call_id_for=call_id_for, clock=lambda: datetime.now(UTC),
-                             settings=settings, country_code="380")  # fmt: skip
+    return driven_scheduler(app, ring_timeout_s=10)
 
 
 @pytest.mark.parametrize(("phone", "key", "state"), [

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from clinicall.app import Running, running, utc_now
+from clinicall.app import Running, utc_now
 from clinicall.db.models import WaitEstimate
 from clinicall.ivr import prompts
 from clinicall.reports.wait_estimates import estimate_accuracy
@@ -36,16 +36,6 @@ async def clinic(asterisk_root: Path) -> AsyncIterator[SimulatedClinic]:
     config = offer_config(announce_wait=True)
     async with SimulatedClinic.run(config, root=asterisk_root, name="join-wait") as clinic:
         yield clinic
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(clinic: SimulatedClinic, tmp_path_factory: pytest.TempPathFactory,
-              ) -> AsyncIterator[Running]:  # fmt: skip
-    db = tmp_path_factory.mktemp("join-wait") / "clinicall.db"
-    async with running(clinic.config, db_url=f"sqlite+aiosqlite:///{db}",
-                       queue_log=clinic.asterisk.queue_log_path) as parts:
-        await parts.engine.wait_up(10)
-        yield parts
 
 
 @pytest.mark.timeout(180)
