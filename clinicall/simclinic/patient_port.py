@@ -3,9 +3,8 @@
 The real menu interpreter (``ivr.interpreter``) runs against it unchanged.  The patient presses
 the keys of their :class:`~clinicall.simclinic.day.SimPatient` one per menu, each after its
 think time; with no key left they stay silent (the menu times out) or, if they hang up in the
-IVR, hang up.  Every prompt takes :data:`PROMPT_S` seconds (the day's prompts are not measured:
-a mean length of the spoken prompts), so the call's time in the IVR, and with it the instant it
-joins a queue, follows from the path taken.
+IVR, hang up.  Every prompt takes :data:`~clinicall.simclinic.virtual_port.PROMPT_S`, so the
+call's time in the IVR, and with it the instant it joins a queue, follows from the path taken.
 
 Asked for the post-call survey (a prompt among ``survey_offer``, the offer's sound names), the
 patient presses ``1`` if they agree (``Afterwards.agrees_to_survey``), else stays silent; the
@@ -18,37 +17,21 @@ from clinicall.calltypes import CallInfo, QueueRequest
 from clinicall.ivr.interpreter import SURVEY_YES
 from clinicall.ivr.port import CallerHungUp, Recorded
 from clinicall.simclinic.day import SimPatient
+from clinicall.simclinic.virtual_port import PROMPT_S, VirtualPort
 
-PROMPT_S = 4.0
 
-
-class PatientPort:
+class PatientPort(VirtualPort):
     """One patient's IVR session (see the module docstring); ``elapsed_s`` is the virtual time
     since the IVR answered, ``request`` the queue it handed the call to."""
 
     def __init__(self, patient: SimPatient, info: CallInfo, *,
                  survey_offer: frozenset[str] = frozenset()) -> None:  # fmt: skip
+        super().__init__(info)
         self.patient = patient
-        self._info = info
         self._survey_offer = survey_offer
         self._keys = list(zip(patient.keys, patient.think_s, strict=True))
-        self.elapsed_s = 0.0
         self.request: QueueRequest | None = None
         self.hung_up = False
-
-    @property
-    def info(self) -> CallInfo:
-        return self._info
-
-    async def answer(self) -> None:
-        return None
-
-    async def set_language(self, language: str) -> None:
-        return None
-
-    async def play(self, prompts: list[str], *, digits: str = "") -> str:
-        self.elapsed_s += PROMPT_S * len(prompts)
-        return ""
 
     async def collect(self, prompts: list[str], *, digits: str, max_digits: int,
                       timeout_s: float) -> str:  # fmt: skip
@@ -73,13 +56,6 @@ class PatientPort:
         self.elapsed_s += PROMPT_S * len(prompts) + timeout_s
         return ""
 
-    async def say_number(self, number: int, *, digits: str = "") -> str:
-        self.elapsed_s += PROMPT_S
-        return ""
-
-    async def set_variable(self, name: str, value: str) -> None:
-        return None
-
     async def enqueue(self, request: QueueRequest) -> None:
         self.request = request
 
@@ -87,6 +63,3 @@ class PatientPort:
                      finish_keys: str, beep: bool = True) -> Recorded:  # fmt: skip
         self.elapsed_s += PROMPT_S
         return Recorded("", 0.0)
-
-    async def hangup(self) -> None:
-        return None

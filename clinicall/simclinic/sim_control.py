@@ -53,7 +53,7 @@ from clinicall.controller.port import (
 )
 from clinicall.simclinic.day import SimPatient
 from clinicall.simclinic.floor import NORMAL_CLEARING, Floor
-from clinicall.simclinic.patient_port import PROMPT_S
+from clinicall.simclinic.virtual_port import PROMPT_S
 
 #: The whisper to the operator before the patient is dialled: two prompts.
 WHISPER_S = 2 * PROMPT_S

@@ -11,7 +11,7 @@ question is asked is told by its sound (``questions``: sound name → ``csat`` |
 its place, so a question asked again is answered again.
 
 :attr:`SurveyPort.keyed` is what the patient keyed: the ground truth the stored answers are
-checked against.  Every prompt takes :data:`~clinicall.simclinic.patient_port.PROMPT_S`.
+checked against.  Every prompt takes :data:`~clinicall.simclinic.virtual_port.PROMPT_S`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from clinicall.calltypes import CallInfo, QueueRequest
-from clinicall.ivr.port import CallerHungUp, Recorded
+from clinicall.calltypes import CallInfo
+from clinicall.ivr.port import CallerHungUp
 from clinicall.simclinic.day import Afterwards
-from clinicall.simclinic.patient_port import PROMPT_S
+from clinicall.simclinic.virtual_port import PROMPT_S, VirtualPort
 
 CSAT, NPS = "csat", "nps"
 
@@ -46,31 +46,16 @@ class SurveyTruth:
         return self.csat is not None and self.nps is not None
 
 
-class SurveyPort:
+class SurveyPort(VirtualPort):
     """One patient's survey session (see the module docstring); ``elapsed_s`` is the virtual
     time since the engine handed the call back."""
 
     def __init__(self, info: CallInfo, later: Afterwards,
                  questions: Mapping[str, str]) -> None:  # fmt: skip
-        self._info = info
+        super().__init__(info)
         self._later = later
         self._questions = questions
-        self.elapsed_s = 0.0
         self.keyed: dict[str, int] = {}
-
-    @property
-    def info(self) -> CallInfo:
-        return self._info
-
-    async def answer(self) -> None:
-        return None
-
-    async def set_language(self, language: str) -> None:
-        return None
-
-    async def play(self, prompts: list[str], *, digits: str = "") -> str:
-        self.elapsed_s += PROMPT_S * len(prompts)
-        return ""
 
     async def collect(self, prompts: list[str], *, digits: str, max_digits: int,
                       timeout_s: float) -> str:  # fmt: skip
@@ -88,20 +73,3 @@ class SurveyPort:
             self.elapsed_s += timeout_s
         self.keyed[asked] = score
         return keys
-
-    async def say_number(self, number: int, *, digits: str = "") -> str:
-        self.elapsed_s += PROMPT_S
-        return ""
-
-    async def set_variable(self, name: str, value: str) -> None:
-        return None
-
-    async def enqueue(self, request: QueueRequest) -> None:
-        return None
-
-    async def record(self, name: str, *, fmt: str, max_s: float, silence_s: float,
-                     finish_keys: str, beep: bool = True) -> Recorded:  # fmt: skip
-        return Recorded("", 0.0)
-
-    async def hangup(self) -> None:
-        return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from callback_fakes import add_due_jobs
 from sqlalchemy import select
 
 from clinicall.app import Running, utc_now
@@ -15,10 +16,11 @@ from clinicall.controller.asterisk.control import call_id_for
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.controller.callbacks import CallbackScheduler, SchedulerSettings
 from clinicall.controller.service import Clock
-from clinicall.db.callbacks import CallbackStore
+from clinicall.db.callbacks import AttemptRow, CallbackStore
 from clinicall.db.models import Call, QueueAttempt
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
+from clinicall.simclinic.calltrace import CallTrace
 from clinicall.simclinic.clinic import SimulatedClinic
 
 from .scenario import ENGLISH_NUMBER, EXAMPLE
@@ -85,3 +87,17 @@ def driven_scheduler(app: Running, *, clock: Clock = utc_now,
     return CallbackScheduler(app.engine.control, store, app.controller.config,
                              call_id_for=call_id_for, clock=clock, settings=settings,
                              country_code="380")  # fmt: skip
+
+
+async def dial_one_due(clinic: SimulatedClinic, app: Running, scheduler: CallbackScheduler,
+                       job_id: int, first: int) -> tuple[AttemptRow, CallTrace]:  # fmt: skip
+    """One due manual job of the front desk for ``+38050<first>`` (``add_due_jobs``; the
+    store's job ``job_id``), dialled once by ``scheduler``: its attempt, and the call as
+    Asterisk told it, once ended."""
+    key = f"cb{job_id}-1"  # the job's first attempt
+    clinic.tracer.expect(call_id_for(key))
+    await add_due_jobs(app.sessions, 1, queue=QUEUE, first=first)
+    assert await scheduler.run_once() == [job_id]
+    await scheduler.attempts_done()
+    [attempt] = await scheduler.store.attempts(job_id)
+    return attempt, await clinic.finished(call_id_for(key), timeout=120)

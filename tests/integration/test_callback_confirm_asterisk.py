@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from callback_fakes import add_due_jobs
 
 from clinicall.app import Running
 from clinicall.controller.asterisk.control import call_id_for
@@ -24,7 +23,7 @@ from clinicall.controller.port import CALLBACK_ANSWERED
 from clinicall.ivr import prompts
 from clinicall.simclinic.clinic import SimulatedClinic
 
-from .offer_common import OPERATOR, QUEUE, driven_scheduler, offer_config, queue_log
+from .offer_common import OPERATOR, dial_one_due, driven_scheduler, offer_config, queue_log
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 #: The tests drive their own callback scheduler (conftest.py's ``app``).
@@ -62,15 +61,9 @@ async def test_with_a_confirm_key_only_the_patient_who_presses_it_is_put_through
                                                               prompts.CALLBACK_CONFIRM))
     results: list[tuple[str | None, str | None, int, int]] = []
     for job_id, first, number in ((1, 7_000_001, confirming), (2, 1_000_001, machine)):
-        key = f"cb{job_id}-1"  # a fresh store's jobs, first attempts
-        clinic.tracer.expect(call_id_for(key))
-        await add_due_jobs(app.sessions, 1, queue=QUEUE, first=first)
-        assert await scheduler.run_once() == [job_id]
-        await scheduler.attempts_done()
-        [attempt] = await scheduler.store.attempts(job_id)
+        attempt, trace = await dial_one_due(clinic, app, scheduler, job_id, first)
         job = next(j for j in await scheduler.store.jobs() if j.id == job_id)
         assert job.phone == number
-        trace = await clinic.finished(call_id_for(key), timeout=120)
         statuses = [m.get("Status") for m in trace.named("UserEvent")
                     if m.get("UserEvent") == "ClinicallCallback"]  # fmt: skip
         assert greeting in trace.prompts_played

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from callback_fakes import add_due_jobs
 
 from clinicall.app import Running, utc_now
 from clinicall.controller.asterisk.control import call_id_for
@@ -32,7 +31,7 @@ from clinicall.sandbox.ports import free_ports
 from clinicall.settings.models import ClinicConfig
 from clinicall.simclinic.clinic import SimulatedClinic
 
-from .offer_common import OPERATOR, QUEUE, driven_scheduler, offer_config
+from .offer_common import OPERATOR, dial_one_due, driven_scheduler, offer_config
 from .provider import Provider
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -83,13 +82,7 @@ async def _call_back(scheduler: CallbackScheduler, app: Running, clinic: Simulat
                      job_id: int, first: int) -> tuple[str | None, list[str], bool]:  # fmt: skip
     """One due job dialled once: the attempt's outcome, the patient dial's DIALSTATUS, and
     whether the patient was greeted."""
-    key = f"cb{job_id}-1"  # a fresh store's jobs, first attempts
-    clinic.tracer.expect(call_id_for(key))
-    await add_due_jobs(app.sessions, 1, queue=QUEUE, first=first)
-    assert await scheduler.run_once() == [job_id]
-    await scheduler.attempts_done()
-    [attempt] = await scheduler.store.attempts(job_id)
-    trace = await clinic.finished(call_id_for(key), timeout=120)
+    attempt, trace = await dial_one_due(clinic, app, scheduler, job_id, first)
     dials = [m.get("DialStatus", "") for m in trace.named("DialEnd")
              if "@clinicall-originate" in m.get("DestChannel", "")]  # fmt: skip
     greeting = prompts.prompt_name(clinic.config.default_language, prompts.CALLBACK_GREETING)

@@ -15,8 +15,9 @@ from clinicall.ivr.plan import IvrPlan
 from clinicall.ivr.survey import run_survey
 from clinicall.settings.loader import load_config
 from clinicall.simclinic.day import Afterwards, SimPatient
-from clinicall.simclinic.patient_port import PROMPT_S, PatientPort
+from clinicall.simclinic.patient_port import PatientPort
 from clinicall.simclinic.survey_port import CSAT, NPS, SurveyPort, SurveyTruth
+from clinicall.simclinic.virtual_port import PROMPT_S
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "clinic.example.yaml"
 BASE = load_config(EXAMPLE)
