@@ -32,7 +32,7 @@ from clinicall.controller.freeswitch.control import CALLBACK_SUBCLASS, call_id_f
 from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.controller.freeswitch.queue_wait import WAIT_OVER_KEY
-from clinicall.db.models import Call, QueueAttempt, SurveyAnswer, WaitEstimate
+from clinicall.db.models import Call, CallbackReason, QueueAttempt, SurveyAnswer, WaitEstimate
 from clinicall.ivr import prompts
 from clinicall.reports.wait_estimates import estimate_accuracy
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
@@ -427,3 +427,31 @@ async def test_a_caller_hears_place_and_wait_before_joining_and_the_estimate_is_
             accuracy = await estimate_accuracy(session, start=since, end=datetime.now(UTC))
         assert keys == [y.clinic_leg]
         assert accuracy.clinicall.count == 1
+
+
+async def test_a_declined_caller_keeps_their_place_ahead_of_a_later_callback_on_freeswitch(
+        make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:
+    """Y and D wait; a callback job comes in after D joined; D presses the offer key and
+    declines, so mod_callcenter has D again.  The scheduler places D at their first join (the
+    account's stay D left by the key), so after Y it is D's turn, not the callback's, though
+    the callback's call came before D's return (docs/callbacks.md, "Exact place").  The order
+    is FreeSWITCH's own events."""
+    async with offer_clinic(make_freeswitch, tmp_path, "offer-declined-place", _config(),
+                            CONTACT) as (c, line):  # fmt: skip
+        assert c.parts.callbacks is not None
+        y = await queued(c, line, "+380501230050")
+        d = await queued(c, line, "+380501230051")  # silent at the offer: declines
+        now = datetime.now(UTC)
+        job = await c.parts.callbacks.store.add_job(
+            phone="+380501230053", queue=QUEUE, reason=CallbackReason.REQUESTED,
+            arrived_at=now, due_at=now, now=now)  # fmt: skip
+        assert (await c.observer.esl.api(f"uuid_send_dtmf {d.patient} 1")).startswith("+OK")
+        await line.until(lambda: line.joins.count(d.clinic_leg) == 2, 60)  # declined, back
+        await _written_attempt(c, d.clinic_leg)  # the stay D left, as the scheduler reads it
+        await operator_available(c)
+        key = f"cb{job}-1"
+        await line.until(lambda: ("callback", key, "ANSWER") in line.order, 240)
+        served = [e for e in line.order if e[0] == "served"
+                  or (e[0] == "callback" and e[2] == "ANSWER")]  # fmt: skip
+        assert served == [("served", y.clinic_leg), ("served", d.clinic_leg),
+                          ("callback", key, "ANSWER")], line.order
