@@ -11,7 +11,9 @@ the queue into the offer (``EngineControl.offer_callback``).  The engine adapter
 this module knows no engine.
 
 **Once per caller.**  A caller who declines goes back to their place under the same channel
-id, and is not offered again: the channel is remembered.  A caller the engine did not move
+id, and is not offered again: the channel is remembered, and the account's stay they left by
+the key (``kept_places``) tells any controller, after a restart too, that they had their offer
+(and where their place is).  A caller the engine did not move
 (on Asterisk a key that arrives while app_queue speaks its own announcement is lost,
 docs/engines/asterisk.md) is still in the same stay, which ``still_waiting`` tells from a
 rejoin by the wait the engine reports; such a caller is asked again, ``RESEND_AFTER`` later,
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -56,9 +58,13 @@ _ABSENT = (MemberState.OFFLINE, MemberState.UNKNOWN)
 
 
 class CallbackLine(Protocol):
-    """The pending callbacks of a queue in line order (``db.callbacks.CallbackStore.line``)."""
+    """The pending callbacks of a queue in line order, and the first joins of callers back
+    after an offer (``db.callbacks.CallbackStore.line`` and ``kept_places``)."""
 
     async def line(self, queue: str | None, now: datetime, *, limit: int) -> list[JobRow]: ...
+
+    async def kept_places(self, queue: str,
+                          channel_ids: Iterable[str]) -> dict[str, datetime]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +90,12 @@ def ask_again(offered: Offered, wait_s: float, now: datetime) -> bool:
 
 def estimated_wait_s(status: QueueStatus, me: Waiter, callbacks: list[Waiter],
                      now: datetime, default_handle_s: float,
-                     recent: QueueHistory = NO_HISTORY) -> float | None:  # fmt: skip
+                     recent: QueueHistory = NO_HISTORY,
+                     kept: Mapping[str, datetime] | None = None) -> float | None:  # fmt: skip
     """The wait of the live caller ``me`` as the offer announces it (``controller.offer_desk``:
-    the live callers and callbacks ahead, the operators logged in and free, the queue's
-    recent handle times and abandons)."""
-    live_ahead, callbacks_ahead = ahead_of(me, [*live_waiters(status, now), *callbacks])
+    the live callers (at their kept places) and callbacks ahead, the operators logged in and
+    free, the queue's recent handle times and abandons)."""
+    live_ahead, callbacks_ahead = ahead_of(me, [*live_waiters(status, now, kept), *callbacks])
     logged_in = sum(1 for m in status.members if m.state not in _ABSENT)
     return estimate_wait_s(
         live_ahead=live_ahead, callbacks_ahead=callbacks_ahead, logged_in=logged_in,
@@ -166,6 +173,7 @@ class ThresholdOffers:
         """One queue's waiting callers: the ones due are taken into the offer."""
         callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
                      for j in await self.line.line(status.queue, now, limit=LINE_LIMIT)]
+        kept = await self.line.kept_places(status.queue, (e.channel_id for e in status.entries))
         recent = (await self.history.history(status.queue, now) if self.history is not None
                   else NO_HISTORY)  # fmt: skip
         sent: list[str] = []
@@ -177,11 +185,14 @@ class ThresholdOffers:
             if previous is not None:
                 if not ask_again(previous, entry.wait_s, now):
                     continue
+            elif channel in kept:  # back after an offer (any controller's, or their key's)
+                continue
             else:
                 me = Waiter(WaiterKind.LIVE, channel, now - timedelta(seconds=entry.wait_s),
                             entry.priority)  # fmt: skip
                 estimate = estimated_wait_s(status, me, callbacks, now,
-                                            self.config.callbacks.default_handle_s, recent)
+                                            self.config.callbacks.default_handle_s, recent,
+                                            kept)  # fmt: skip
                 if not offer_due(estimate, threshold):
                     continue
                 log.info("threshold offer due to %s in %s: estimate %s s", channel,

@@ -5,6 +5,7 @@ again, a caller back from the offer never."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,9 +67,15 @@ class ScriptedControl:
 @dataclass
 class Line:
     jobs: list[JobRow] = field(default_factory=list)
+    #: channel → first join in QUEUE, of callers back after an offer (the account's stays)
+    kept: dict[str, datetime] = field(default_factory=dict)
 
     async def line(self, queue: str | None, now: datetime, *, limit: int) -> list[JobRow]:
         return [j for j in self.jobs if j.queue == queue][:limit]
+
+    async def kept_places(self, queue: str, channel_ids: Iterable[str]) -> dict[str, datetime]:
+        wanted = set(channel_ids)
+        return {c: at for c, at in self.kept.items() if queue == QUEUE and c in wanted}
 
 
 class Clock:
@@ -130,6 +137,18 @@ async def test_a_caller_the_engine_left_in_the_queue_is_asked_again_a_returning_
                            for e in control.entries]  # fmt: skip
         await offers.run_once()
     assert control.offered == ["a", "b", *["a"] * (TRIES - 1)]
+
+
+async def test_a_caller_back_after_an_offer_is_not_offered_again_by_any_controller() -> None:
+    """A second controller (or this one after a restart) remembers no offer; the account's
+    stay left by the key says A had theirs, and A's first join counts for those behind."""
+    control = ScriptedControl([QueueEntryStatus("x", 60.0), QueueEntryStatus("a", 2.0),
+                               QueueEntryStatus("b", 10.0)])  # fmt: skip
+    offers, _ = _offers(control, Line(kept={"a": NOW - timedelta(seconds=30)}))
+    # A's estimate passed the threshold too (two ahead as the engine has it: 9 min), but A
+    # had their offer; B (X and, at A's first join, A ahead) is offered
+    assert await offers.run_once() == ["b"]
+    assert control.offered == ["b"]
 
 
 def test_the_same_stay_is_told_from_a_rejoin_by_the_engines_wait() -> None:
