@@ -126,6 +126,7 @@ async def running(
         callbacks = None
         if config.callbacks.enabled:
             callbacks = build_callback_scheduler(config, engine, sessions)
+            engine.subscribe(callbacks.handle_fact)  # an operator came free: a round now
             await callbacks.start()
             stack.push_async_callback(callbacks.close)
             threshold_offers = build_threshold_offers(config, engine, sessions, recent)

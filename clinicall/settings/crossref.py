@@ -219,6 +219,15 @@ def _callbacks(c: ClinicConfig) -> Iterator[Finding]:
                                     override.first_attempt_min, c.kpi.unreturned_after_min)
     yield from _late_target(("callbacks", "first_attempt_min"), c.callbacks.first_attempt_min,
                             c.kpi.unreturned_after_min)
+    if c.callbacks.enabled:
+        for name, queue in c.queues.items():
+            if queue.wrapup_s == 0:
+                yield Finding(("queues", name, "wrapup_s"),
+                              "with callbacks on and no wrap-up, the queue may ring a live "
+                              "caller who came after a callback at the head of the line the "
+                              "instant an operator hangs up; give it a wrap-up (1 s is "
+                              "enough for the callback to take its turn, docs/callbacks.md)",
+                              "warning")
 
 
 def _late_target(loc: Loc, first_attempt_min: int, unreturned_after_min: int) -> Iterator[Finding]:

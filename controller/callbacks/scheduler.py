@@ -36,7 +36,16 @@ from typing import Any
 
 from clinicall.controller.callbacks.intake import take_in_missed
 from clinicall.controller.callbacks.reminders import FLOW, call_at, plan_reminders
-from clinicall.controller.facts import CALLBACK_PURPOSE, REMINDER_PURPOSE, MemberState
+from clinicall.controller.facts import (
+    CALLBACK_PURPOSE,
+    REMINDER_PURPOSE,
+    Fact,
+    MemberJoined,
+    MemberPaused,
+    MemberSeen,
+    MemberState,
+    QueueCompleted,
+)
 from clinicall.controller.port import (
     CALLBACK_ANSWERED,
     EngineControl,
@@ -190,6 +199,17 @@ class CallbackScheduler:
     def wake(self) -> None:
         """Run a round now (a missed call was written, an operator freed up)."""
         self._wake.set()
+
+    def handle_fact(self, fact: Fact) -> None:
+        """The engine's live facts (``Engine.subscribe``): a round starts at once when an
+        operator may have come free (a queue call of theirs ended, they logged in, resumed,
+        or show idle), so a callback at the head of the line takes them in their wrap-up,
+        before the queue rings the next live caller (docs/callbacks.md, "Exact place")."""
+        if isinstance(fact, QueueCompleted | MemberJoined) or (
+                isinstance(fact, MemberPaused) and not fact.paused) or (
+                isinstance(fact, MemberSeen) and fact.state == MemberState.IDLE
+                and not fact.paused):  # fmt: skip
+            self._wake.set()
 
     async def attempts_done(self) -> None:
         """Until every attempt this scheduler started has settled (tests, shutdown)."""

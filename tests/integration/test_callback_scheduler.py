@@ -29,7 +29,15 @@ from callback_fakes import (
 from sqlalchemy import select
 
 from clinicall.controller.callbacks.scheduler import OPERATOR_TAKEN, RESERVE_REASON
-from clinicall.controller.facts import MemberState
+from clinicall.controller.facts import (
+    Fact,
+    HungUpBy,
+    MemberJoined,
+    MemberPaused,
+    MemberSeen,
+    MemberState,
+    QueueCompleted,
+)
 from clinicall.controller.port import (
     CALLBACK_ANSWERED,
     OriginateCause,
@@ -612,3 +620,28 @@ async def test_an_attempt_the_engine_never_recorded_counts_as_unknown(
     assert attempt.outcome == "unknown"
     assert (job.state, job.attempts) == ("pending", 1)  # retried later, with a new key
     assert len(control.sent) == 1
+
+
+async def test_an_operator_who_may_have_come_free_starts_a_round_at_once(
+        db_sessions: Sessions) -> None:  # fmt: skip
+    """The engine's facts wake the scheduler (``clinicall.app`` subscribes it): a queue call
+    that ended, a log-in, a resume, an idle phone; not a paused or busy one."""
+    cbs = scheduler(db_sessions, ScriptedControl(), Clock(T0))
+    op = "Local/op1@ops"
+    wakes: list[Fact] = [
+        QueueCompleted(key="k1", at=T0, call_id="c", channel_id="c", queue=QUEUE, member=op,
+                       talk_ms=5000, hung_up_by=HungUpBy.AGENT),
+        MemberJoined(key="k2", at=T0, queue=QUEUE, member=op),
+        MemberPaused(key="k3", at=T0, queue=QUEUE, member=op, paused=False),
+        MemberSeen(key="k4", at=T0, queue=QUEUE, member=op, state=MemberState.IDLE,
+                   paused=False)]  # fmt: skip
+    rests: list[Fact] = [
+        MemberPaused(key="k5", at=T0, queue=QUEUE, member=op, paused=True),
+        MemberSeen(key="k6", at=T0, queue=QUEUE, member=op, state=MemberState.IDLE,
+                   paused=True),
+        MemberSeen(key="k7", at=T0, queue=QUEUE, member=op, state=MemberState.IN_CALL,
+                   paused=False)]  # fmt: skip
+    for fact in [*wakes, *rests]:
+        cbs._wake.clear()
+        cbs.handle_fact(fact)
+        assert cbs._wake.is_set() is (fact in wakes), fact

@@ -127,3 +127,15 @@ def test_a_negative_offer_threshold_is_refused() -> None:
     (problem,) = check_text(text, "c.yaml").errors
     assert problem.key_path == "callbacks.offer_after_min"
     assert problem.message == "expected at least 0 of minutes, got -1"
+
+
+def test_callbacks_with_a_queue_without_wrap_up_is_a_warning_at_its_line() -> None:
+    text = EXAMPLE.replace("\ncallbacks:\n", "\ncallbacks:\n  enabled: true\n", 1)
+    text += "trunks: [{id: provider, host: 192.0.2.5}]\noutbound: {trunk: provider}\n"
+    assert check_text(text, "c.yaml").warnings == []  # every queue has the default wrap-up
+    old = "    ring_s: 15\n"  # ultrasound's, the first queue
+    no_wrapup = text.replace(old, old + "    wrapup_s: 0\n", 1)
+    (warning,) = check_text(no_wrapup, "c.yaml").warnings
+    assert warning.key_path == "queues.ultrasound.wrapup_s"
+    assert "no wrap-up" in warning.message
+    assert str(warning).startswith(f"c.yaml:{line_of(no_wrapup, 'wrapup_s: 0')}: warning: ")
