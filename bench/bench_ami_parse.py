@@ -8,9 +8,10 @@ positions, as TCP would.  Prints events/s per parser and, per parser, how many e
 different from the stream that was written (lost events, dropped or mangled headers).
 
 Run: .venv/bin/python bench/bench_ami_parse.py [events] [rounds]
-or  .venv/bin/python bench/bench_ami_parse.py EVENTS PARSER
+or  .venv/bin/python bench/bench_ami_parse.py EVENTS PARSER [MAX_READ]
 (PARSER one of none, clinicall, clinicall+lookup, naive, naive+lookup, regex: that parser
-once, to count its instructions under callgrind; see bench/README.md)
+once on reads of 1..MAX_READ bytes, 1460 by default, to count its instructions under
+callgrind; see bench/README.md)
 The parsers take turns, ``rounds`` times (default 5), and each one's round with the least CPU
 time counts: on a shared machine wall time includes waiting for a core, CPU time does not.
 The ratio column is the fastest correct peer's CPU time over the parser's, in the same run
@@ -279,7 +280,7 @@ def main() -> None:
     expected = make_events(count, rng)
     data = encode(expected)
     if len(sys.argv) > 2 and not sys.argv[2].isdigit():
-        only(sys.argv[2], data, rng)
+        only(sys.argv[2], data, rng, int(sys.argv[3]) if len(sys.argv) > 3 else 1460)
         return
     print(f"stream: {count} events, {len(data) / 1e6:.1f} MB, {len(data) / count:.0f} B/event")
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
@@ -322,9 +323,9 @@ def main() -> None:
     print("identical" if same else "DIFFERENT")
 
 
-def only(name: str, data: bytes, rng: random.Random) -> None:
-    """One parser once on the 1..1460 B chunks, nothing else: for an instruction count
-    (``valgrind --tool=callgrind``), less the same run with ``none``."""
+def only(name: str, data: bytes, rng: random.Random, max_read: int) -> None:
+    """One parser once on the 1..1460 B chunks (or 1..``max_read``), nothing else: for an
+    instruction count (``valgrind --tool=callgrind``), less the same run with ``none``."""
     parsers: dict[str, Callable[[list[bytes]], object]] = {
         "none": lambda parts: None,
         "clinicall": run_clinicall,
@@ -334,6 +335,8 @@ def only(name: str, data: bytes, rng: random.Random) -> None:
         "regex": run_regex,
     }
     parts = dict(chunkings(data, rng))["random 1..1460 B"]
+    if max_read != 1460:  # the same stream, other reads (the rng state as above)
+        parts = chunks(data, rng, max_read)
     parsers[name](parts)
 
 

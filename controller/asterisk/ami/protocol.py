@@ -15,8 +15,9 @@ goes on with the next frame.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
-from itertools import repeat
+from typing import cast
 
 from clinicall.controller.asterisk.ami.message import Message
 
@@ -26,11 +27,20 @@ BANNER_PREFIX = b"Asterisk Call Manager/"
 DEFAULT_MAX_FRAME = 64 * 1024
 _END_COMMAND = b"--END COMMAND--"
 _FOLLOWS = b"response: follows"
-_FOLLOWS_TEXT = _FOLLOWS.decode()
 _BLANK_LINE = b"\r\n\r\n"
 _SEP = ": "
-_partition = str.partition
-_SEPS = repeat(_SEP)  # endless and stateless: one for every frame
+#: What the block decode turns each CRLF into: the name-value separator, then a NUL that
+#: marks where a line ended (``AMIParser._feed_block``).
+_LINE_END = b": \0"
+_MARKED_BLANK_LINE = _LINE_END * 2
+#: A frame's first byte when it may be one the frame-at-a-time path must see (``_special``).
+_SPECIAL_HEADS = frozenset((b"", b"\r", b"R", b"r", b":"))
+#: A frame ends at a blank line: a LF, maybe a CR, a LF.
+_FRAME_END = re.compile(rb"\n\r?\n")
+#: Reads shorter than this are first searched for a frame end (``feed``): in a frame's worth
+#: of small reads most end none, and the search costs less than the whole path.
+_SMALL_READ = 256
+_new = object.__new__
 
 
 #: The most of a frame's end (``\r\n\r\n`` after the last header's text) that can sit in
@@ -54,6 +64,9 @@ class AMIParser:
         self._banner_pending = expect_banner
         self._discarding = False  # inside an oversize frame: drop bytes until its blank line
         self._follows: bytearray | None = None  # a legacy ``Response: Follows`` still open
+        # Buffered bytes up to which a read that ends no frame needs no other look: the frame
+        # limit's, or -1 while the banner is awaited or an oversize frame is being dropped.
+        self._idle_limit = -1
 
     @property
     def version(self) -> str | None:
@@ -63,18 +76,36 @@ class AMIParser:
         """Add bytes from the wire; return the frames completed by them, in order."""
         buf = self._buf
         buf += data
+        # Most small reads end no frame: with no limit or banner to mind, and no CR or LF
+        # leading the buffer (dropped below), they return here.  A frame ends at a LF; a
+        # short read that has one is first searched for a frame end: one regex search for
+        # both forms, which costs less than the loop's two finds when it finds nothing.
+        if 0 < len(buf) <= self._idle_limit and buf[0] > 13:
+            if 10 not in data:
+                return []
+            if len(data) < _SMALL_READ and _FRAME_END.search(buf, self._scan_from) is None:
+                self._scan_from = len(buf) - PARTIAL_END if len(buf) > PARTIAL_END else 0
+                return []
+        return self._feed_all(buf)
+
+    def _feed_all(self, buf: bytearray) -> list[Message]:
+        """``feed`` past its short cuts (a function of its own: ``feed``'s frame stays small)."""
         if self._banner_pending and not self._take_banner():
             return []
         out: list[Message] = []
         pos = 0
         if self._follows is None and not self._discarding:
             pos = self._feed_block(out)
-        # A frame ends at a blank line: "\n" then "\r\n" or "\n".  Two plain finds beat a
-        # regex several times over; a pattern found absent is not searched again in this call.
+        # A frame ends at a blank line: "\n" then "\r\n" or "\n".  To walk the frame ends,
+        # two plain finds beat a regex several times over; a pattern found absent is not
+        # searched again in this call.  But after the block decode the rest seldom holds a
+        # frame end, and one regex search says so for less than the two finds.
         # (Conditionals, not max(): max() parses its arguments, ~500 instructions a call.)
         scan_from = pos if pos > self._scan_from else self._scan_from
-        crlf = buf.find(b"\n\r\n", scan_from)
-        lf = buf.find(b"\n\n", scan_from)
+        crlf = lf = -1
+        if not pos or _FRAME_END.search(buf, scan_from) is not None:
+            crlf = buf.find(b"\n\r\n", scan_from)
+            lf = buf.find(b"\n\n", scan_from)
         while crlf >= 0 or lf >= 0:
             if lf >= 0 and (crlf < 0 or lf < crlf):
                 start, end = lf, lf + 2
@@ -103,22 +134,31 @@ class AMIParser:
         if self._discarding and len(buf) > PARTIAL_END:
             del buf[:-PARTIAL_END]  # keep what could be the start of the blank line
         self._scan_from = len(buf) - PARTIAL_END if len(buf) > PARTIAL_END else 0
+        self._idle_limit = -1 if self._discarding else self.max_frame + PARTIAL_END
         return out
 
     def _feed_block(self, out: list[Message]) -> int:
-        """Parse every complete frame of a CRLF-only run at the buffer's start in one go;
-        return how many bytes that took (0 when the run is not that plain).
+        """Parse every complete frame at the buffer's start in one go when the run is plain;
+        return how many bytes that took (0: the run is left to the frame-at-a-time loop in
+        ``feed``, which gives the same frames).
 
-        The usual stream (every line in CRLF, UTF-8 text) is cut into frames by one decode
-        and one ``split`` of all its complete frames, instead of two finds, a copy and a
-        decode per frame: the per-frame framing was a quarter of the parser's cost
-        (bench/README.md).  A run in which every LF follows a CR has its blank lines exactly
-        at its ``"\\r\\n\\r\\n"``, found left to right as ``split`` finds them, so it gives
-        the frames the frame-at-a-time loop in ``feed`` would.  Any other frame (a command
-        output, a leading line end, one that may be over the limit, a line that is not
-        ``Name: value``) goes to ``_frame`` as its bytes, in order, as the loop would send
-        it.  A run that is not UTF-8 is left to the loop whole, and from a frame with a bare
-        LF on (the loop cuts frames there), the rest of the run.
+        Plain: every LF follows a CR and there is no NUL byte.  Each CRLF becomes ": " and a
+        NUL (``_LINE_END``), so that one ``split(": ")`` of a frame cuts it at its line ends
+        and at the first ": " of each line: names at the even places, values at the odd
+        ones, every name after the first led by the NUL, and the names joined are the
+        lookup index ``Message`` keeps (NUL-separated) without a separator to add.  Frames
+        are cut at the marked blank lines in bytes and decoded one by one, so an ASCII frame
+        stays ASCII text.  Per frame: a decode, a split, a join and a count of the NULs in
+        the names, all in C, no Python step per line (bench/README.md has the figures).
+
+        The places are right when each line has exactly one ": ".  A frame whose split is
+        not two cells a line (by the NULs among the names) or has a ":" in a name is the
+        loop's: ``_frame`` gets its bytes.  A line without ": " may hide behind a line with
+        two, NULs landing among the values: the NULs counted among the names, added over the
+        run, must then be all of its line ends, else the run goes to the loop whole.  Nothing
+        reaches ``out`` or ``_frame`` before that check.  A frame that may be over the limit,
+        is empty, led by a line end, or a command output (``_special``), or not UTF-8 is
+        also the loop's, in order; so are the frames after one that opens a command output.
         """
         buf = self._buf
         # No blank line ends before the last scan's start (``feed``): look from there only.
@@ -126,39 +166,60 @@ class AMIParser:
         if end < 0:
             return 0
         end += len(_BLANK_LINE)
-        try:
-            text = buf[:end].decode("utf-8")
-        except UnicodeDecodeError:
+        block = bytes(buf[:end])
+        if 0 in block:  # a NUL would pass for a line end's mark
             return 0
-        frames = text.split("\r\n\r\n")
-        # After the last split: "" or, when blank lines overlap ("\r\n\r\n\r\n"), the
-        # "\r\n" that only starts one; it stays in the buffer, as the loop would leave it.
-        rest = frames.pop()
-        # The most characters a frame may have to be surely within the limit in bytes.
-        sure = self.max_frame if text.isascii() else self.max_frame // 4
-        for i, frame in enumerate(frames):
-            lines = frame.split("\r\n")
-            if frame.count("\n") >= len(lines):  # a bare LF: the loop cuts frames there
-                return len("".join(f"{f}\r\n\r\n" for f in frames[:i]).encode("utf-8"))
-            if (
-                self._follows is not None
-                or len(frame) > sure
-                or (
-                    frame[:1] in "\rRr"
-                    and (frame[:1] in "\r" or frame[:17].lower() == _FOLLOWS_TEXT)
-                )
+        marked = block.replace(b"\r\n", _LINE_END)
+        if 10 in marked:  # a bare LF: the loop cuts frames and lines there
+            return 0
+        line_ends = len(marked) - end  # each CRLF grew by one byte
+        frames = marked.split(_MARKED_BLANK_LINE)
+        # After the last split: b"" or, when blank lines overlap ("\r\n\r\n\r\n"), the
+        # CRLF that only starts one; it stays in the buffer, as the loop would leave it.
+        if frames.pop():
+            end -= 2
+            line_ends -= 1
+        line_ends -= 2 * len(frames)  # now those inside the frames
+        max_frame = self.max_frame  # a frame's marked bytes are at least its own
+        parsed: list[Message | None] = []  # None: the loop's
+        append = parsed.append
+        new = _new
+        loops = 0
+        for frame in frames:
+            if len(frame) <= max_frame and (
+                frame[:1] not in _SPECIAL_HEADS or not _special(frame)
             ):
-                self._frame(frame.encode("utf-8"), _BLANK_LINE, out)
-                continue
-            # Every line split in C (no Python step per line) and the columns checked in C.
-            # (Triples by construction: zip's ``strict=`` would only parse a keyword a frame.)
-            names, seps, values = zip(*map(_partition, lines, _SEPS))  # noqa: B905
-            names_text = "\n".join(names)
-            if seps.count(_SEP) != len(seps) or ":" in names_text:
-                self._frame(frame.encode("utf-8"), _BLANK_LINE, out)
+                try:
+                    cells = frame.decode().split(_SEP)
+                except UnicodeDecodeError:
+                    cells = []
+                names = "".join(cells[::2])
+                breaks = names.count("\0")
+                if len(cells) == 2 * breaks + 2 and ":" not in names:
+                    line_ends -= breaks
+                    # ``Message`` built in place: a call a frame costs ~1,000 instructions.
+                    msg = new(Message)
+                    msg._names = None  # split from ``_names_text`` when asked for
+                    msg._names_text = names
+                    msg._values = tuple(cells[1::2])
+                    msg._index = None
+                    msg.body = ()
+                    append(msg)
+                    continue
+            line_ends -= frame.count(0)
+            loops += 1
+            append(None)
+        if line_ends:  # a frame above took a line without ": " for half of another's
+            return 0
+        if not loops:
+            out += cast("list[Message]", parsed)
+            return end
+        for frame, done in zip(frames, parsed, strict=True):
+            if done is None or self._follows is not None:
+                self._frame(frame.replace(_LINE_END, b"\r\n"), _BLANK_LINE, out)
             else:
-                out.append(Message._from_columns(names, values, names_text))
-        return end - len(rest)
+                out.append(done)
+        return end
 
     def _drop_leading_line_ends(self) -> None:
         """Drop the CR and LF bytes that wait before the next frame's first byte.
@@ -306,6 +367,18 @@ class AMIParser:
         """Count and log a malformed frame: its event name only, never its content."""
         self.malformed += 1
         log.warning("AMI: skipped malformed frame (%s) event=%s", reason, event_name_of(head))
+
+
+def _special(frame: bytes) -> bool:
+    """Whether a marked frame led by a byte of ``_SPECIAL_HEADS`` is one the frame-at-a-time
+    path must see: a command output (``Response: Follows``), or empty, or led by a line end
+    (which ``_frame`` strips)."""
+    head = frame[:1]
+    if head == b"R" or head == b"r":
+        return frame[:17].lower() == _FOLLOWS
+    if head == b":":
+        return frame.startswith(_LINE_END)
+    return True
 
 
 #: Headers that name a channel, a call, a queue or a member (``Uniqueid``, ``DestLinkedid``,

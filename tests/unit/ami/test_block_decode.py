@@ -1,6 +1,7 @@
-"""The block decode (every complete CRLF frame of a read decoded and split at once) against
-the frame-at-a-time loop it shortcuts, on random streams: fed whole, in random chunks and
-byte by byte, the same messages, lookups, skipped frames, log lines and buffered bytes."""
+"""The block decode (every complete CRLF frame of a read split at once, line ends marked)
+against the frame-at-a-time loop it shortcuts, on random streams: fed whole, in random
+chunks and byte by byte, the same messages, lookups, skipped frames, log lines and buffered
+bytes."""
 
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ class BlockCounter(AMIParser):
 
 
 #: Pieces that decide framing and parsing: CRLF and bare LF line ends, blank-line runs, a
-#: leading CR, command output, UTF-8 split or invalid (in free text and in an id header),
-#: lines that are not "Name: value", an empty name, a ":" in a name, non-ASCII names.
+#: leading CR, a CR alone, a NUL (the block decode's mark of a line end), command output,
+#: UTF-8 split or invalid (in free text and in an id header), lines that are not
+#: "Name: value", a value with ": " in it, an empty name, a ":" in a name, non-ASCII names.
 PIECES = [
     b"Event: Newexten\r\n",
     b"Uniqueid: 1.\xd0\x9e\r\n",
@@ -68,6 +70,10 @@ PIECES = [
     b"\r\n\r\n\r\n",
     b"R",
     b"Event: Hangup\r\n\r\n",
+    b"\x00",
+    b"Note: a\rb\r\n",
+    b"AppData: x: y\r\n",
+    b"x\r\ny\r\n",
 ]
 
 
@@ -153,6 +159,65 @@ def test_a_plain_stream_goes_through_the_block_decode() -> None:
     assert [m.event for m in parser.feed(frame[10:])] == ["QueueCallerJoin"]
 
 
+def test_what_the_block_decode_keeps_for_itself() -> None:
+    """Empty values, a CR alone, a non-ASCII name, an empty name and ": " as the last bytes
+    of a value before its CRLF stay in the block path, parsed as the loop parses them."""
+    data = (
+        "Event: VarSet\r\nValue: \r\nNote: a\rb\r\nИмя: 1\r\n: nameless\r\nTail: z: \r\n\r\n"
+    ).encode()
+    parser = BlockCounter(expect_banner=False)
+    (msg,) = parser.feed(data)
+    assert parser.taken == len(data)
+    assert msg == FrameAtATime(expect_banner=False).feed(data)[0]
+    assert msg.headers == [
+        ("Event", "VarSet"),
+        ("Value", ""),
+        ("Note", "a\rb"),
+        ("Имя", "1"),
+        ("", "nameless"),
+        ("Tail", "z: "),
+    ]
+    assert (msg.get("имя"), msg.get(""), msg.event, len(msg)) == ("1", "nameless", "VarSet", 6)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"Event: B\r\nx\r\ny",  # lines without ": ": two cells, the NUL among the values
+        b"Event: B\r\nA: b\r\nc\r\nd",  # the same after a good line
+        b"Event: B\r\nNote: a\x00b",  # a NUL: it would pass for a line end
+    ],
+)
+def test_a_run_the_block_decode_cannot_vouch_for_goes_to_the_loop(frame: bytes) -> None:
+    """A line without ": " can fool one frame's cell count; the line ends counted over the
+    run catch it and the whole read is the loop's (nothing emitted twice or early)."""
+    data = PLAIN + frame + b"\r\n\r\n" + PLAIN
+    parser = BlockCounter(expect_banner=False)
+    with recorded_logs() as records:
+        got = parser.feed(data)
+    assert parser.taken == 0
+    with recorded_logs() as reference_records:
+        reference = FrameAtATime(expect_banner=False).feed(data)
+    assert got == reference
+    assert records.lines == reference_records.lines
+    assert got[0].event == got[-1].event == "A"
+
+
+def test_small_reads_that_end_no_frame_wait() -> None:
+    """The short cut for reads that end no frame (no LF, or no blank line) leaves the same
+    messages, buffer and verdicts as the whole stream, the limit included."""
+    frame = PLAIN.replace(b"\r\n\r\n", b"\r\nData: " + b"y" * 30 + b"\r\n\r\n")
+    data = frame * 3 + b"Event: C\r\nData: " + b"z" * 80 + b"\r\n\r\n" + PLAIN + b"Event: D"
+    for size in (1, 2, 3, 5, 16, 300):
+        cuts = list(range(size, len(data), size))
+        assert outcome(AMIParser(max_frame=64), data, cuts) == (
+            outcome(FrameAtATime(max_frame=64), data, cuts)
+        ), size
+        assert outcome(AMIParser(max_frame=64), data, cuts)[:4] == (
+            outcome(AMIParser(max_frame=64), data, [])[:4]
+        ), size
+
+
 PLAIN = b"Event: A\r\nUniqueid: 1.1\r\n\r\n"
 
 
@@ -169,6 +234,10 @@ PLAIN = b"Event: A\r\nUniqueid: 1.1\r\n\r\n"
         PLAIN + b"Event: B\r\nData: " + b"y" * 70 + b"\r\n\r\n" + PLAIN,  # over the limit
         PLAIN + b"Event: B\r\n: nameless\r\nno colon\r\n\r\n" + PLAIN,  # not Name: value
         PLAIN + b"Event: B\r\nQueue: \xff\r\n\r\n" + PLAIN,  # an id that is not UTF-8
+        PLAIN + b"Event: B\r\nx\r\ny\r\n\r\n" + PLAIN,  # lines without ": ", two cells
+        PLAIN + b"Event: B\r\nNote: a\x00b\r\n\r\n" + PLAIN,  # a NUL
+        PLAIN + b"Event: B\r\nAppData: x: y\r\n\r\n" + PLAIN,  # ": " inside a value
+        PLAIN + b"Event: B\r\nNote: a\rb\r\n\r\n" + PLAIN,  # a CR alone
     ],
 )
 def test_frames_the_block_decode_hands_on_at_every_cut(data: bytes) -> None:

@@ -1,6 +1,6 @@
 """``Message`` lookups: the first value of a name in any case, whether the parser built the
 message (names and values split in one pass) or code did (``Message(headers)``), and for
-names the one-string index cannot hold (non-ASCII, a "\\n" inside)."""
+names the one-string index cannot hold (non-ASCII, a "\\n" or a NUL inside)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def test_an_empty_name_and_an_empty_value() -> None:
     [
         [("Événement", "a"), ("ÉVÉNEMENT", "b"), ("Event", "c")],
         [("A\nB", "a"), ("a\nb", "b"), ("Event", "c")],
+        [("A\x00B", "a"), ("a\x00b", "b"), ("Event", "c")],
         [("ΑΣ", "a"), ("ας", "b"), ("Event", "c")],
     ],
 )
@@ -67,10 +68,24 @@ def test_names_the_one_string_index_cannot_hold(headers: list[tuple[str, str]]) 
     assert msg.get("A") is None
 
 
+def test_non_ascii_names_and_a_nul_in_a_name() -> None:
+    """Names the one-string index cannot hold, from the parser: a non-ASCII name (block
+    path, names kept joined) and a NUL in a name (the loop's path)."""
+    msg = parsed("Событие: a\r\nСОБЫТИЕ: b\r\nEvent: c".encode())
+    assert (msg.get("событие"), msg.event, msg.get("A")) == ("a", "c", None)
+    assert msg.getall("СОБЫТИЕ") == ["a", "b"]
+    assert list(msg) == [("Событие", "a"), ("СОБЫТИЕ", "b"), ("Event", "c")]
+    nul = parsed(b"A\x00B: 1\r\nEvent: X")
+    assert (nul.get("a\x00b"), nul.get("A"), nul.get("B"), nul.event) == ("1", None, None, "X")
+    assert nul.headers == [("A\x00B", "1"), ("Event", "X")]
+
+
 def test_built_and_parsed_messages_are_equal() -> None:
     msg = parsed(b"Event: Hangup\r\nUniqueid: 1.1")
     assert msg == Message([("Event", "Hangup"), ("Uniqueid", "1.1")])
     assert msg != Message([("Event", "Hangup"), ("Uniqueid", "1.2")])
+    assert msg != Message([("Event", "Hangup"), ("UniqueID", "1.1")])
+    assert parsed(b"Event: Hangup\r\nUniqueid: 1.1") == msg
     assert len(msg) == 2
     assert list(msg) == [("Event", "Hangup"), ("Uniqueid", "1.1")]
 
