@@ -45,6 +45,9 @@ from clinicall.settings.models import ClinicConfig
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+#: The longest a caller about to join a queue waits for their place and wait to be worked
+#: out (queue status and the store); past it they join unannounced.
+JOIN_PLACE_DEADLINE_S = 2.0
 
 
 def utc_now() -> datetime:
@@ -135,6 +138,7 @@ class Controller:
         self.offers = offers
         self.callbacks = callbacks
         self.now = now
+        self.join_place_deadline_s = JOIN_PLACE_DEADLINE_S
         self.plan = IvrPlan.compile(config)
         self.calls_handled = 0
         self.surveys_handled = 0
@@ -187,7 +191,8 @@ class Controller:
     def _join_place(self, port: CallPort) -> Callable[[QueueRequest], Awaitable[Place | None]]:
         """The place and wait a caller hears as they join a queue that announces it
         (``callbacks.announce_wait``); None, and the caller joins unannounced, when the queue
-        does not, callbacks are off, or the engine or the store fails."""
+        does not, callbacks are off, or the engine or the store fails or is slower than
+        ``join_place_deadline_s``."""
         desk = self.offers
 
         async def place(request: QueueRequest) -> Place | None:
@@ -195,11 +200,15 @@ class Controller:
                                               request.queue).announce_wait:  # fmt: skip
                 return None
             try:
-                return await desk.place_at_join(port.info, request.queue, request.priority)
+                async with asyncio.timeout(self.join_place_deadline_s):
+                    return await desk.place_at_join(port.info, request.queue, request.priority)
+            except TimeoutError:
+                log.warning("call %s: no wait estimate for queue %s within %.1f s",
+                            port.info.call_id, request.queue, self.join_place_deadline_s)
             except Exception:  # the patient joins all the same
                 log.exception("call %s: no wait estimate for queue %s", port.info.call_id,
                               request.queue)
-                return None
+            return None
 
         return place
 

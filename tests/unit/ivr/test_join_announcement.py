@@ -1,9 +1,11 @@
 """The controller's wait announcement as a caller joins a queue (``callbacks.announce_wait``,
 per queue; docs/callbacks.md, "Estimated wait"): said where the policy says, from the offer
-desk's place; a desk that fails costs the words, never the caller's place in the queue."""
+desk's place; a desk that fails or is slow costs the words, never the caller's place in the
+queue."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
@@ -24,8 +26,8 @@ TO_ULTRASOUND = ["1", "1", "1"]  # Ukrainian, appointments, ultrasound
 
 
 class Desk:
-    def __init__(self, *, fails: bool = False) -> None:
-        self.fails = fails
+    def __init__(self, *, fails: bool = False, hangs: bool = False) -> None:
+        self.fails, self.hangs = fails, hangs
         self.asked: list[tuple[str, str, int]] = []
 
     def check(self, queue: str) -> Callable[[str | None], NumberCheck]:
@@ -38,6 +40,8 @@ class Desk:
         self.asked.append((info.call_id, queue, priority))
         if self.fails:
             raise RuntimeError("the store is down")
+        if self.hangs:  # the store never answers
+            await asyncio.Event().wait()
         return OfferPlace(2, WaitRange(0, 5))
 
     async def book(self, info: CallInfo, queued: QueuedCall, number: str,
@@ -70,5 +74,15 @@ async def test_a_failing_desk_costs_the_words_not_the_queue(config: ClinicConfig
     desk, port = Desk(fails=True), FakePort(TO_ULTRASOUND)
     await controller(config, desk, everywhere=True).ivr_session(port)
     assert desk.asked == [("c1", "ultrasound", 0)]
+    assert "clinicall/uk/wait_0_5" not in port.played
+    assert [r.queue for r in port.enqueued] == ["ultrasound"]
+
+
+async def test_a_desk_slower_than_the_deadline_costs_the_words_not_the_queue(
+        config: ClinicConfig) -> None:  # fmt: skip
+    desk, port = Desk(hangs=True), FakePort(TO_ULTRASOUND)
+    service = controller(config, desk, everywhere=True)
+    service.join_place_deadline_s = 0.05
+    await asyncio.wait_for(service.ivr_session(port), 5)
     assert "clinicall/uk/wait_0_5" not in port.played
     assert [r.queue for r in port.enqueued] == ["ultrasound"]
