@@ -107,12 +107,13 @@ async def test_a_complaint_left_as_a_voice_message_on_freeswitch(
             assert trace.waits_for_keys == 3, trace.prompts  # menu, offer, confirmation
 
             # FreeSWITCH wrote the message into its recording spool, as long as the limit
-            # (its ``record`` counts whole seconds: within the last second before it)
+            # (its ``record`` counts whole seconds: within the last second before it, its
+            # start included: a loaded machine's CI run recorded exactly 4.0 s of a 5 s limit)
             name = message_name(trace.clinic_leg)
             message = fs.recordings_dir / f"{name}.wav"
             with wave.open(str(message)) as wav:
                 seconds = wav.getnframes() / wav.getframerate()
-            assert MESSAGE_MAX_S - 1.0 < seconds <= MESSAGE_MAX_S + 0.1, seconds
+            assert MESSAGE_MAX_S - 1.0 <= seconds <= MESSAGE_MAX_S + 0.1, seconds
 
             async with parts.sessions() as session:
                 call = await session.scalar(select(Call).where(
