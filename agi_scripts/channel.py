@@ -4,7 +4,10 @@ The connection (``server.py``) feeds parsed replies and ``HANGUP`` signals in; h
 call :meth:`AgiChannel.command`.  Commands are serialized; each one waits for exactly one
 reply, so an asynchronous ``HANGUP`` line can never be mistaken for a reply.  A command
 cancelled while waiting keeps its place in line: its late reply is discarded, and the next
-command still gets its own reply.
+command still gets its own reply.  The serializing is the channel's own turn, not an
+``asyncio.Lock``: a command that finds no other in flight (every command of a call's
+sequential IVR) takes it with one attribute check, and only a command that has to wait for
+another's reply awaits its turn.
 
 Every command has a deadline: ``command_timeout`` by default, or
 the caller's own for commands that wait for the caller (a prompt's length plus the digit
@@ -54,26 +57,6 @@ class AgiCommands(Protocol):
     ) -> AgiReply: ...
 
 
-class _Deadline:
-    """The command awaiting its reply, and when it must have it (loop time)."""
-
-    __slots__ = ("command", "due", "future", "seconds")
-
-    def __init__(self) -> None:
-        self.future: asyncio.Future[AgiReply] | None = None
-        self.command = ""
-        self.seconds = 0.0
-        self.due = 0.0
-
-    def watch(
-        self, future: asyncio.Future[AgiReply], command: str, seconds: float, due: float
-    ) -> None:
-        self.future = future
-        self.command = command
-        self.seconds = seconds
-        self.due = due
-
-
 class AgiChannel:
     """Command/reply access to one channel, plus its environment.
 
@@ -99,10 +82,16 @@ class AgiChannel:
         # Kept, not looked up per command: on Python 3.11 every get_running_loop() is a
         # getpid() system call (its fork check), and a command used to make four of them.
         self._loop = asyncio.get_running_loop() if loop is None else loop
-        self._lock = asyncio.Lock()
+        self._busy = False  # a command holds the turn: it was written, its reply is awaited
+        self._turns: deque[asyncio.Future[None]] = deque()  # commands waiting for the turn
         self._waiters: deque[asyncio.Future[AgiReply]] = deque()
-        self._deadline = _Deadline()
+        # The command awaiting its reply (at most one: the turn), for _check_deadline.
+        self._watched: asyncio.Future[AgiReply] | None = None
+        self._watched_command = ""
+        self._watched_seconds = 0.0
+        self._watched_due = 0.0
         self._timer: asyncio.TimerHandle | None = None  # wakes _check_deadline, at most one
+        self._timer_due = 0.0  # when it fires (loop time)
         self._hung_up = False
         self._gone = asyncio.Event()  # set on HANGUP, end of stream or protocol error
         self._failure: str | None = None  # why the connection is unusable, once it is
@@ -130,16 +119,52 @@ class AgiChannel:
         ``deadline_s``: seconds to wait for the reply; ``command_timeout`` when not given.
         """
         line = encode_command(command, *args)
-        deadline = self.command_timeout if deadline_s is None else deadline_s
-        async with self._lock:
-            self._check_usable()
+        seconds = self.command_timeout if deadline_s is None else deadline_s
+        if self._busy:
+            await self._wait_turn()  # another task's command is in flight: after its reply
+        self._busy = True
+        try:
+            if self._hung_up or self._failure is not None:
+                self._raise_unusable()
             future: asyncio.Future[AgiReply] = self._loop.create_future()
             self._waiters.append(future)
             # No drain(): one short line per reply awaited, the buffer cannot grow.
             self._transport.write(line)
-            self._watch(future, command, deadline)
+            # The deadline (see _check_deadline), inline: this is every command's path.
+            due = self._loop.time() + seconds
+            self._watched = future
+            self._watched_command = command
+            self._watched_seconds = seconds
+            self._watched_due = due
+            if self._timer is None or self._timer_due > due:
+                self._arm(due)
             reply = await future  # AgiCommandTimeout when _check_deadline finds it late
+        finally:
+            self._pass_turn()
+        if reply.code == 200 and not minus_one_is_hangup:
+            return reply  # the common case of raise_for_reply, without the call
         return raise_for_reply(reply, minus_one_is_hangup=minus_one_is_hangup)
+
+    async def _wait_turn(self) -> None:
+        """Wait until the command in flight (and any queued before) got its reply."""
+        turn: asyncio.Future[None] = self._loop.create_future()
+        self._turns.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._pass_turn()  # handed the turn, but cancelled before taking it
+            raise
+
+    def _pass_turn(self) -> None:
+        """The command in flight is done: the next waiting command goes, else none is busy."""
+        turns = self._turns
+        while turns:
+            turn = turns.popleft()
+            if not turn.done():  # a command cancelled while waiting left a done one
+                turn.set_result(None)
+                return
+        self._busy = False
 
     def start_task(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run work beside the commands as part of this call (cancelled when it ends)."""
@@ -152,8 +177,8 @@ class AgiChannel:
 
     # -- deadlines ---------------------------------------------------------------------------
 
-    def _watch(self, future: asyncio.Future[AgiReply], command: str, deadline_s: float) -> None:
-        """Give the command awaiting ``future`` its deadline.
+    def _arm(self, due: float) -> None:
+        """(Re-)arm the session's one deadline timer for ``due``.
 
         One timer per session, not one per command: a reply takes milliseconds and a deadline
         is seconds, so the timer already armed for an earlier command is nearly always due
@@ -163,31 +188,27 @@ class AgiChannel:
         cancelled and sifted through the loop's heap, was about a sixth of a session's CPU in
         the FastAGI bench: bench/README.md, "FastAGI per command, and uvloop".)
         """
-        due = self._loop.time() + deadline_s
-        self._deadline.watch(future, command, deadline_s, due)
-        timer = self._timer
-        if timer is None or timer.when() > due:
-            if timer is not None:
-                timer.cancel()
-            self._timer = self._loop.call_at(due, self._check_deadline)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(due, self._check_deadline)
+        self._timer_due = due
 
     def _check_deadline(self) -> None:
         """The timer fired: time out the awaited command if its deadline has passed."""
         self._timer = None
-        watched = self._deadline
-        future = watched.future
+        future = self._watched
         if future is None or future.done():
             return  # answered (or cancelled): no command is waiting, no timer is needed
-        if self._loop.time() < watched.due:
-            self._timer = self._loop.call_at(watched.due, self._check_deadline)
+        if self._loop.time() < self._watched_due:
+            self._arm(self._watched_due)
             return
-        future.set_exception(self._time_out(watched.command, watched.seconds))
+        future.set_exception(self._time_out(self._watched_command, self._watched_seconds))
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._deadline.future = None
+        self._watched = None
 
     def _time_out(self, command: str, deadline: float) -> AgiCommandTimeout:
         """End the session after a missed deadline; one log line (no arguments: no numbers)."""
@@ -198,7 +219,7 @@ class AgiChannel:
         self._transport.close()
         return AgiCommandTimeout(self._failure)
 
-    def _check_usable(self) -> None:
+    def _raise_unusable(self) -> None:
         if self._timed_out:
             raise AgiCommandTimeout(self._failure or "timed out")
         if self._protocol_broken:

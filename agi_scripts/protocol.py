@@ -275,6 +275,17 @@ def _parse_any_reply(line: str) -> AgiReply:
     return AgiReply(200, result.group(1), result.group(2), extras, text)
 
 
+#: Whole plain success lines already read, as received (newline included) → their reply.
+#: A call's replies are a few lines over and over (``200 result=1``, ``200 result=0``, a
+#: prompt's ``200 result=0 endpos=...``), and a reply is immutable (its ``extras`` read-only
+#: here), so the same bytes give the same object instead of a second parse.  Bounded: lines
+#: shorter than PLAIN_REPLY_MEMO_LINE bytes only, and emptied when PLAIN_REPLY_MEMO_SIZE are
+#: kept; only the event loop's thread reads replies.
+_PLAIN_REPLIES: dict[bytes, AgiReply] = {}
+PLAIN_REPLY_MEMO_SIZE = 256
+PLAIN_REPLY_MEMO_LINE = 64
+
+
 class ReplyParser:
     """Turns the byte stream after the environment into replies and hang-up signals.
 
@@ -295,10 +306,9 @@ class ReplyParser:
         self._usage_bytes = 0
 
     def feed(self, data: bytes) -> list[AgiReply | HangupSignal]:
-        if not self._buffer and self._usage is None:
-            single = self._single_success(data)
-            if single is not None:
-                return [single]
+        single = self.whole_reply(data)
+        if single is not None:
+            return [single]
         buffer = self._buffer + data if self._buffer else data
         items: list[AgiReply | HangupSignal] = []
         start = 0
@@ -321,14 +331,29 @@ class ReplyParser:
             raise ReplyStreamError(str(exc), items) from None
         return items
 
-    def _single_success(self, data: bytes) -> AgiReply | None:
+    def whole_reply(self, data: bytes) -> AgiReply | None:
         """``data`` read as one whole plain success line (``200 result=0 endpos=8000``), what
-        nearly every read between commands is; None for anything else, which the line loop
-        then reads (to the same reply, if it is one)."""
-        end = len(data) - 1
-        if end > self._line_limit or not data.startswith(b"200 result=") or data.find(b"\n") != end:
+        nearly every read between commands is, when nothing is buffered: its reply, as
+        :meth:`feed` would return it; None for anything else, which is then left unread for
+        :meth:`feed` (to the same reply, if it is one)."""
+        if self._buffer or self._usage is not None:
             return None
-        return _plain_success(data[:end].decode("utf-8", "replace").removesuffix("\r"))
+        end = len(data) - 1
+        if end > self._line_limit:
+            return None
+        reply = _PLAIN_REPLIES.get(data)
+        if reply is not None:
+            return reply
+        if not data.startswith(b"200 result=") or data.find(b"\n") != end:
+            return None
+        reply = _plain_success(data[:end].decode("utf-8", "replace").removesuffix("\r"))
+        if reply is not None and end < PLAIN_REPLY_MEMO_LINE:
+            if len(_PLAIN_REPLIES) >= PLAIN_REPLY_MEMO_SIZE:
+                _PLAIN_REPLIES.clear()
+            reply = AgiReply(200, reply.result, None, MappingProxyType(dict(reply.extras)),
+                             reply.text)
+            _PLAIN_REPLIES[data] = reply
+        return reply
 
     @property
     def pending(self) -> bool:

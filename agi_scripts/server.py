@@ -298,9 +298,15 @@ class _AgiConnection(asyncio.Protocol):
         self._timer = self._server._loop.call_later(self._server.env_timeout, self._env_timed_out)
 
     def data_received(self, data: bytes) -> None:
-        if self._channel is not None:
-            if not self._replies_broken:
-                self._feed_replies(self._channel, data)
+        channel = self._channel
+        if channel is not None:
+            if self._replies_broken:
+                return
+            reply = self._replies.whole_reply(data)  # what nearly every read is
+            if reply is not None:
+                channel.on_reply(reply)
+            else:
+                self._feed_replies(channel, data)
         elif self._env_parser is not None:
             self._feed_environment(self._env_parser, data)
 

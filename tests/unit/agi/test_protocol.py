@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicall.agi_scripts.protocol import (
+    _PLAIN_REPLIES,
     HANGUP,
+    MAX_LINE_BYTES,
+    PLAIN_REPLY_MEMO_LINE,
+    PLAIN_REPLY_MEMO_SIZE,
     AgiChannelGone,
     AgiCommandError,
     AgiEnvironment,
@@ -394,3 +398,49 @@ def test_a_read_of_one_plain_reply_reads_what_the_line_loop_reads(data: bytes) -
         return [*seen, parser.pending]
 
     assert outcome([data]) == outcome([data[:1], data[1:]])
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(
+    st.tuples(
+        st.sampled_from(["200 result=", "200 result=", "200 result", "510 ", "HANGUP", ""]),
+        st.lists(REPLY_PIECES, max_size=6).map("".join),
+        st.sampled_from(["\n", "\n", "\r\n", "", "\nHANGUP\n", "\n200 result=1\n"]),
+        st.sampled_from([65536, 24, 12]),
+    ).map(lambda parts: ("".join(parts[:3]).encode(), parts[3]))
+)
+def test_a_remembered_plain_reply_reads_what_the_line_loop_reads(case: tuple[bytes, int]) -> None:
+    """A plain reply read once is remembered (``_PLAIN_REPLIES``); read again, by a parser
+    with the same or a shorter line limit, it gives what the line loop gives."""
+    data, limit = case
+
+    def outcome(chunks: list[bytes], line_limit: int) -> list[object]:
+        parser = ReplyParser(line_limit=line_limit)
+        seen: list[object] = []
+        for chunk in chunks:
+            try:
+                seen.extend(parser.feed(chunk))
+            except AgiProtocolError as error:
+                return [*seen, str(error)]
+        return [*seen, parser.pending]
+
+    outcome([data], MAX_LINE_BYTES)  # remembered, if it is a plain reply
+    assert outcome([data], limit) == outcome([data[:1], data[1:]], limit)
+    assert outcome([data], limit) == outcome([data[:1], data[1:]], limit)
+
+
+def test_remembered_replies_are_bounded_and_read_only() -> None:
+    parser = ReplyParser()
+    for n in range(PLAIN_REPLY_MEMO_SIZE * 2 + 5):
+        assert parser.feed(f"200 result=0 endpos={n}\n".encode())[0] == AgiReply(
+            200, "0", None, {"endpos": str(n)}, f"result=0 endpos={n}"
+        )
+        assert len(_PLAIN_REPLIES) <= PLAIN_REPLY_MEMO_SIZE
+    long_line = b"200 result=0 endpos=" + b"1" * PLAIN_REPLY_MEMO_LINE + b"\n"
+    parser.feed(long_line)
+    assert long_line not in _PLAIN_REPLIES
+    again = parser.feed(b"200 result=0 endpos=8000\n")[0]
+    assert isinstance(again, AgiReply)
+    assert parser.feed(b"200 result=0 endpos=8000\n") == [again]
+    with pytest.raises(TypeError):
+        again.extras["endpos"] = "1"  # type: ignore[index]
