@@ -21,7 +21,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from clinicall.calltypes import CallInfo, QueuedCall
-from clinicall.controller.callbacks.scheduler import free_members, kept_places, live_waiters
+from clinicall.controller.callbacks.scheduler import (
+    callback_waiters,
+    free_members,
+    kept_places,
+    live_waiters,
+)
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import EngineControl, EngineError, QueueStatus
 from clinicall.db.callbacks import CallbackStore
@@ -102,8 +107,8 @@ class CallbackOfferDesk:
         status = next((s for s in statuses if s.queue == queue), None)
         live = [w for w in live_waiters(status, now, await kept_places(self.store, status))
                 if w.key != info.channel_id]
-        callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
-                     for j in await self.store.line(queue, now, limit=LINE_LIMIT)]
+        callbacks = callback_waiters(await self.store.line(queue, now, limit=LINE_LIMIT), now,
+                                     self.config.callbacks)  # fmt: skip
         line = [*live, *callbacks, me]
         live_ahead, callbacks_ahead = ahead_of(me, line)
         recent = (await self.history.history(queue, now) if self.history is not None

@@ -10,6 +10,12 @@ Two guards keep callbacks from hurting live callers:
 
 - **Never more callbacks in flight than free operators**: a callback is started only for a
   free operator that no other callback has reserved (:func:`callbacks_to_start`).
+- **A late callback goes first**, only when the clinic asks for it (``callbacks.promote_after_min``,
+  default none): a callback not yet tried that long after its call is *promoted*, ahead of the
+  live callers and the callbacks not promoted of its priority, so the target for returning a
+  missed call holds on a day the line is longer than that target (docs/callbacks.md,
+  "Exact place").  It is the clinic's choice of the returned call over the place of callers
+  who joined before it; the promoted ones keep their arrival order among themselves.
 - **A live-caller share** (``callbacks.live_share``, default 0: strict arrival order): within
   the top priority, when the head of the line is a callback while a live caller waits and fewer
   than that share of the last ``share_window`` serves went to live callers, the earliest live
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -41,6 +47,7 @@ class Waiter:
     key: str
     arrived_at: datetime  # a callback's is the original call's arrival (its place)
     priority: int
+    promoted: bool = False  # a late callback the policy puts first (see the module docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +63,25 @@ STRICT = SharePolicy()
 
 
 def line_order(waiting: Iterable[Waiter]) -> list[Waiter]:
-    """The line in Asterisk's order: higher priority first, then earliest arrival.
+    """The line in Asterisk's order: higher priority first, then earliest arrival, except that
+    within a priority the promoted callbacks go first (by arrival among themselves).
 
     At the same instant a live caller goes before a callback (they are on the line now), and
     then the key decides.
     """
     return sorted(
         waiting,
-        key=lambda w: (-w.priority, w.arrived_at, w.kind != WaiterKind.LIVE, w.key),
+        key=lambda w: (-w.priority, not w.promoted, w.arrived_at, w.kind != WaiterKind.LIVE,
+                       w.key),
     )
+
+
+def is_promoted(arrived_at: datetime, tried: bool, now: datetime,
+                promote_after: timedelta | None) -> bool:  # fmt: skip
+    """Whether a callback goes ahead of the line now: the policy promotes (``promote_after``
+    set), the callback was never tried (the target is the first attempt's) and its call is at
+    least ``promote_after`` old."""
+    return promote_after is not None and not tried and now - arrived_at >= promote_after
 
 
 def position(waiter: Waiter, waiting: Iterable[Waiter]) -> int:

@@ -33,6 +33,8 @@ class CallbackPolicy:
     offer_after: timedelta | None = None
     #: The caller hears their place and estimated wait as they join the queue.
     announce_wait: bool = False
+    #: A callback never tried this long after its call goes ahead of the line (None: never).
+    promote_after: timedelta | None = None
 
     @property
     def share(self) -> SharePolicy:
@@ -53,6 +55,8 @@ def policy_for(callbacks: Callbacks, queue: str | None) -> CallbackPolicy:
     spacing = spacing if spacing is not None else callbacks.spacing_min
     share = share if share is not None else callbacks.live_share
     offer = own.offer_after_min if own.offer_after_min is not None else callbacks.offer_after_min
+    promote = (own.promote_after_min if own.promote_after_min is not None
+               else callbacks.promote_after_min)  # fmt: skip
     return CallbackPolicy(
         missed_causes=frozenset(callbacks.missed_causes),
         first_attempt=timedelta(minutes=first),
@@ -68,6 +72,7 @@ def policy_for(callbacks: Callbacks, queue: str | None) -> CallbackPolicy:
         offer_after=timedelta(minutes=offer) if offer is not None else None,
         announce_wait=(own.announce_wait if own.announce_wait is not None
                        else callbacks.announce_wait),
+        promote_after=timedelta(minutes=promote) if promote is not None else None,
     )
 
 

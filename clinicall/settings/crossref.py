@@ -14,7 +14,7 @@ from datetime import time
 
 from pydantic import BaseModel
 
-from clinicall.settings.models import ClinicConfig, Localized, Menu, TimeRange
+from clinicall.settings.models import Callbacks, ClinicConfig, Localized, Menu, TimeRange
 from clinicall.settings.problems import Severity
 
 Loc = tuple[str | int, ...]
@@ -219,6 +219,7 @@ def _callbacks(c: ClinicConfig) -> Iterator[Finding]:
                                     override.first_attempt_min, c.kpi.unreturned_after_min)
     yield from _late_target(("callbacks", "first_attempt_min"), c.callbacks.first_attempt_min,
                             c.kpi.unreturned_after_min)
+    yield from _late_promotion(c.callbacks)
     if c.callbacks.enabled:
         for name, queue in c.queues.items():
             if queue.wrapup_s == 0:
@@ -228,6 +229,28 @@ def _callbacks(c: ClinicConfig) -> Iterator[Finding]:
                               "instant an operator hangs up; give it a wrap-up (1 s is "
                               "enough for the callback to take its turn, docs/callbacks.md)",
                               "warning")
+
+
+def _late_promotion(callbacks: Callbacks) -> Iterator[Finding]:
+    """A callback promoted only at or after its first attempt's target is promoted too late
+    to meet it (docs/callbacks.md, "Exact place")."""
+    places: list[tuple[Loc, int | None, int]] = [
+        (("callbacks", "promote_after_min"), callbacks.promote_after_min,
+         callbacks.first_attempt_min)]
+    for name, own in callbacks.queues.items():
+        first = own.first_attempt_min
+        promote = own.promote_after_min
+        if first is not None or promote is not None:
+            loc: Loc = ("callbacks", "queues", name,
+                        "promote_after_min" if promote is not None else "first_attempt_min")
+            places.append((loc, promote if promote is not None else callbacks.promote_after_min,
+                           first if first is not None else callbacks.first_attempt_min))
+    for loc, promote, first in places:
+        if promote is not None and first > 0 and promote >= first:
+            yield Finding(loc, f"a callback is promoted after {promote} min, not before its "
+                               f"first attempt's target ({first} min): promote it a few "
+                               "minutes earlier for the target to hold on a long line",
+                          "warning")
 
 
 def _late_target(loc: Loc, first_attempt_min: int, unreturned_after_min: int) -> Iterator[Finding]:

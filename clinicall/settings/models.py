@@ -268,6 +268,7 @@ class CallbackOverride(Frozen):
     live_share: float | None = Field(default=None, ge=0, le=1)
     offer_after_min: int | None = Field(default=None, ge=0, le=240)
     announce_wait: bool | None = None
+    promote_after_min: int | None = Field(default=None, ge=0, le=1440)
 
 
 class Callbacks(Frozen):
@@ -310,6 +311,9 @@ class Callbacks(Frozen):
     #: A caller about to join a queue hears their place and estimated wait first, and the
     #: estimate is stored beside the wait that follows (docs/callbacks.md, "Estimated wait").
     announce_wait: bool = False
+    #: A callback not yet tried this many minutes after its call goes ahead of the live
+    #: callers of its priority (None: strict arrival order; docs/callbacks.md, "Exact place").
+    promote_after_min: int | None = Field(default=None, ge=0, le=1440)
     numbers: CallableNumbers = Field(default_factory=CallableNumbers)
     queues: dict[Ident, CallbackOverride] = Field(default_factory=dict)
 

@@ -71,14 +71,19 @@ from clinicall.db.callbacks import (
 )
 from clinicall.db.models import CallbackReason
 from clinicall.privacy import mask_number
-from clinicall.routing.callback_order import Waiter, WaiterKind, callbacks_to_start
+from clinicall.routing.callback_order import (
+    Waiter,
+    WaiterKind,
+    callbacks_to_start,
+    is_promoted,
+)
 from clinicall.routing.callback_policy import CallbackPolicy, policy_for, serving_queue
 from clinicall.routing.callback_retries import NO_WINDOW, AttemptOutcome, after_attempt
 from clinicall.routing.callback_schedule import earliest_call
 from clinicall.routing.hours import OpeningHours
 from clinicall.routing.patient_time import patient_zone
 from clinicall.routing.reminder_schedule import ReminderTiming
-from clinicall.settings.models import ClinicConfig
+from clinicall.settings.models import Callbacks, ClinicConfig
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +149,21 @@ def live_waiters(status: QueueStatus | None, now: datetime,
         waiters.append(Waiter(WaiterKind.LIVE, entry.channel_id or f"live{i}",
                               min(joined, first) if first is not None else joined,
                               entry.priority))  # fmt: skip
+    return waiters
+
+
+def callback_waiters(jobs: Iterable[JobRow], now: datetime,
+                     callbacks: Callbacks) -> list[Waiter]:  # fmt: skip
+    """The pending callbacks in the line, each placed at its call's arrival and promoted
+    ahead of it when its queue's policy says so (``routing.callback_order.is_promoted``)."""
+    promote_after: dict[str | None, timedelta | None] = {}
+    waiters = []
+    for job in jobs:
+        if job.queue not in promote_after:
+            promote_after[job.queue] = policy_for(callbacks, job.queue).promote_after
+        promoted = is_promoted(job.arrived_at, job.attempts > 0, now, promote_after[job.queue])
+        waiters.append(Waiter(WaiterKind.CALLBACK, str(job.id), job.arrived_at, job.priority,
+                              promoted))  # fmt: skip
     return waiters
 
 
@@ -297,8 +317,7 @@ class CallbackScheduler:
                 ready.append(job)
         # held: chosen by this round for another queue (the status is the round's), or in flight
         members = free_members(status, reserved | self._held)
-        callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
-                     for j in ready]  # fmt: skip
+        callbacks = callback_waiters(ready, now, self.config.callbacks)
         share = self._policy(ready[0]).share if ready else None
         if share is None:
             return []

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from clinicall.controller.callbacks.scheduler import free_members, live_waiters
+from clinicall.controller.callbacks.scheduler import callback_waiters, free_members, live_waiters
 from clinicall.controller.facts import MemberState
 from clinicall.controller.port import EngineControl, EngineError, EngineUnavailable, QueueStatus
 from clinicall.db.callbacks import JobRow
@@ -171,8 +171,8 @@ class ThresholdOffers:
     async def _queue_round(self, status: QueueStatus, threshold: float,
                            now: datetime) -> list[str]:  # fmt: skip
         """One queue's waiting callers: the ones due are taken into the offer."""
-        callbacks = [Waiter(WaiterKind.CALLBACK, str(j.id), j.arrived_at, j.priority)
-                     for j in await self.line.line(status.queue, now, limit=LINE_LIMIT)]
+        callbacks = callback_waiters(await self.line.line(status.queue, now, limit=LINE_LIMIT),
+                                     now, self.config.callbacks)  # fmt: skip
         kept = await self.line.kept_places(status.queue, (e.channel_id for e in status.entries))
         recent = (await self.history.history(status.queue, now) if self.history is not None
                   else NO_HISTORY)  # fmt: skip

@@ -101,6 +101,23 @@ async def test_no_callback_passes_a_live_caller_who_came_first(db_sessions: Sess
     assert len(control.sent) == 1
 
 
+async def test_a_callback_late_for_its_target_passes_the_live_callers_when_promoted(
+        db_sessions: Sessions) -> None:  # fmt: skip
+    """``promote_after_min: 7``: the one free operator goes to the live caller who came first
+    until the missed call is 7 minutes old, then to the callback (docs/callbacks.md, "Exact
+    place")."""
+    clock, control = Clock(T0 + timedelta(minutes=6)), ScriptedControl(members=1)
+    await write_call(db_sessions, "m1", T0)
+    control.entries = [QueueEntryStatus("live-1", wait_s=900.0)]  # waiting since before T0
+    cbs = scheduler(db_sessions, control, clock, example_config(promote_after_min=7))
+    assert await cbs.run_once() == []  # 6 minutes: the live caller's turn
+    clock.at = T0 + timedelta(minutes=7)
+    assert len(await cbs.run_once()) == 1
+    await cbs.attempts_done()
+    [request] = control.sent
+    assert request.number == ANNA
+
+
 async def test_a_caller_back_from_a_declined_offer_keeps_their_first_join(
         db_sessions: Sessions) -> None:  # fmt: skip
     """D joined at T0 - 1 min, left by the offer key, declined and came back: the engine's

@@ -139,3 +139,18 @@ def test_callbacks_with_a_queue_without_wrap_up_is_a_warning_at_its_line() -> No
     assert warning.key_path == "queues.ultrasound.wrapup_s"
     assert "no wrap-up" in warning.message
     assert str(warning).startswith(f"c.yaml:{line_of(no_wrapup, 'wrapup_s: 0')}: warning: ")
+
+
+def test_a_promotion_at_or_after_the_target_is_a_warning_at_its_line() -> None:
+    text = EXAMPLE.replace("  promote_after_min: null ", "  promote_after_min: 7 ", 1)
+    # 7 min is before the 10 min target, but after pediatrics' own 5 min
+    (warning,) = check_text(text, "c.yaml").warnings
+    assert warning.key_path == "callbacks.queues.pediatrics.first_attempt_min"
+    assert "promoted after 7 min, not before its first attempt's target (5 min)" in warning.message
+    fixed = text.replace("      first_attempt_min: 5\n",
+                         "      first_attempt_min: 5\n      promote_after_min: 3\n", 1)
+    assert check_text(fixed, "c.yaml").warnings == []
+    late = fixed.replace("promote_after_min: 3", "promote_after_min: 5", 1)
+    (warning,) = check_text(late, "c.yaml").warnings
+    assert warning.key_path == "callbacks.queues.pediatrics.promote_after_min"
+    assert str(warning).startswith(f"c.yaml:{line_of(late, 'promote_after_min: 5')}: warning: ")

@@ -12,6 +12,7 @@ from clinicall.routing.callback_order import (
     WaiterKind,
     ahead_of,
     callbacks_to_start,
+    is_promoted,
     line_order,
     live_share_owed,
     next_served,
@@ -27,8 +28,8 @@ def live(key: str, minute: int, priority: int = 0) -> Waiter:
     return Waiter(LIVE, key, T0 + timedelta(minutes=minute), priority)
 
 
-def callback(key: str, minute: int, priority: int = 0) -> Waiter:
-    return Waiter(CALLBACK, key, T0 + timedelta(minutes=minute), priority)
+def callback(key: str, minute: int, priority: int = 0, *, promoted: bool = False) -> Waiter:
+    return Waiter(CALLBACK, key, T0 + timedelta(minutes=minute), priority, promoted)
 
 
 def keys(waiters: list[Waiter]) -> list[str]:
@@ -144,3 +145,28 @@ def test_a_limit_gives_the_first_serves_only() -> None:
     assert keys(serve_order(line, (), owed, limit=2)) == ["x", "cb0"]
     assert serve_order(line, limit=0) == []
     assert serve_order(line, (), owed, limit=None) == serve_order(line, (), owed)
+
+
+def test_a_promoted_callback_goes_ahead_of_earlier_live_callers_of_its_priority() -> None:
+    # the line is longer than the target: a's call is late, b's is not yet
+    x, y = live("x", 0), live("y", 1)
+    a, b = callback("a", 2, promoted=True), callback("b", 3)
+    z = live("z", 4)
+    assert keys(line_order([z, b, y, a, x])) == ["a", "x", "y", "b", "z"]
+    assert keys(callbacks_to_start([z, b, y, a, x], free_operators=1, callbacks_in_flight=0)) \
+        == ["a"]
+
+
+def test_promoted_callbacks_keep_their_arrival_order_and_never_pass_a_higher_priority() -> None:
+    high = live("high", 5, priority=2)
+    early, late = callback("early", 1, promoted=True), callback("late", 3, promoted=True)
+    assert keys(line_order([late, high, early, live("x", 0)])) == ["high", "early", "late", "x"]
+
+
+def test_a_callback_is_promoted_once_its_call_is_that_old_and_never_tried() -> None:
+    after = timedelta(minutes=7)
+    arrived = T0
+    assert not is_promoted(arrived, False, T0 + timedelta(minutes=6, seconds=59), after)
+    assert is_promoted(arrived, False, T0 + timedelta(minutes=7), after)
+    assert not is_promoted(arrived, True, T0 + timedelta(hours=1), after)  # a retry keeps its place
+    assert not is_promoted(arrived, False, T0 + timedelta(hours=1), None)  # the default: never

@@ -1,8 +1,22 @@
-"""Which queue serves a callback job (routing.callback_policy.serving_queue)."""
+"""One queue's callback policy (routing.callback_policy): its overrides, and which queue
+serves a callback job."""
 
 from __future__ import annotations
 
-from clinicall.routing.callback_policy import serving_queue
+from datetime import timedelta
+
+from clinicall.routing.callback_policy import policy_for, serving_queue
+from clinicall.settings.models import Callbacks
+
+
+def test_the_promotion_is_off_by_default_and_a_queue_may_set_its_own() -> None:
+    callbacks = Callbacks.model_validate(
+        {"promote_after_min": 8, "queues": {"pediatrics": {"promote_after_min": 3},
+                                            "ultrasound": {"first_attempt_min": 20}}})
+    assert policy_for(Callbacks(), "pediatrics").promote_after is None
+    assert policy_for(callbacks, "pediatrics").promote_after == timedelta(minutes=3)
+    assert policy_for(callbacks, "ultrasound").promote_after == timedelta(minutes=8)
+    assert policy_for(callbacks, None).promote_after == timedelta(minutes=8)
 
 
 def test_a_job_is_served_by_its_own_queue() -> None:
