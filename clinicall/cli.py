@@ -297,8 +297,9 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
                         help="run with the example config's 'change-me' secrets (a trial on "
                              "a closed machine, the tests); refused otherwise")
     parser.add_argument("--loop", choices=LOOP_NAMES, default=LOOP_NAMES[0],
-                        help="the event loop: asyncio (default) or uvloop (the optional extra "
-                             "clinicall[uvloop]; less CPU per FastAGI call, bench/README.md)")
+                        help="the event loop: auto (default: uvloop when installed, else "
+                             "asyncio), asyncio or uvloop (less CPU per FastAGI call, and the "
+                             "IVR keeps every call under a local flood; bench/README.md)")
 
     def run(args: argparse.Namespace) -> int:
         from clinicall import event_loop
@@ -318,9 +319,12 @@ def run_command(parser: argparse.ArgumentParser) -> Handler:
             checked_db_option(args.db)
         if args.verbose:
             logging.getLogger().setLevel(logging.INFO)
+        loop = event_loop.resolve(args.loop)
+        _announce(f"event loop {loop}" + (" (uvloop is not installed)"
+                                          if args.loop == "auto" and loop == "asyncio" else ""))
         try:
             event_loop.run(serve(config, db_url=args.db, web_enabled=not args.no_web,
-                                 announce=_announce), loop=args.loop)
+                                 announce=_announce), loop=loop)
         except OSError as exc:
             raise CommandError(f"cannot start: {exc}",
                                "is another clinicall (or something else) using the port?") from None

@@ -55,7 +55,10 @@ def test_a_vanished_socket_loses_the_message_quietly(tmp_path: Path) -> None:
     assert not sdnotify.notify("READY=1", environ={sdnotify.ENV: str(tmp_path / "gone")})
 
 
-def test_run_says_ready_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["auto", "asyncio"])
+def test_run_says_ready_then_stops_cleanly_on_sigterm(tmp_path: Path, loop: str) -> None:
+    """The whole controller (store, AMI link, FastAGI, web console) starts, serves and stops
+    on the default loop (uvloop, a dependency) and on the standard one."""
     closed, agi, web = free_port(), free_port(), free_port()
     config = tmp_path / "clinic.yaml"
     config.write_text(EXAMPLE.read_text().replace("ami_port: 5038", f"ami_port: {closed}")
@@ -66,7 +69,7 @@ def test_run_says_ready_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with listening(tmp_path / "notify") as sock:
         proc = subprocess.Popen(
             [sys.executable, "-m", "clinicall", "run", str(config), "--allow-example-secrets",
-             "--db", f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"],
+             "--db", f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", "--loop", loop],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             ready = sock.recv(4096).decode()
@@ -84,6 +87,7 @@ def test_run_says_ready_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert f"web console: http://127.0.0.1:{web}/" in err
+    assert f"clinicall run: event loop {'uvloop' if loop == 'auto' else 'asyncio'}\n" in err
 
 
 def _settings(text: str) -> dict[str, list[str]]:

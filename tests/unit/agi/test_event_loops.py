@@ -4,13 +4,14 @@ Each test runs a whole scenario on a fresh loop of the kind under test (not pyte
 a session answered command by command, a hang-up mid-command, a missed deadline.  uvloop's
 transports are not ``asyncio.Transport`` subclasses, so this is what proves that nothing in
 the server depends on a transport's or a loop's concrete class.  The uvloop case is skipped,
-saying why, where the optional extra is not installed.
+saying why, on a machine without uvloop (a dependency on Linux).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import sys
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -30,7 +31,7 @@ LOOPS = [
     pytest.param(
         "uvloop",
         marks=pytest.mark.skipif(
-            UVLOOP_MISSING, reason="uvloop is not installed (the optional extra clinicall[uvloop])"
+            UVLOOP_MISSING, reason="uvloop is not installed (a dependency on Linux)"
         ),
     ),
 ]
@@ -130,5 +131,15 @@ def test_asking_for_uvloop_without_it_says_what_to_do(monkeypatch: pytest.Monkey
     monkeypatch.setattr(importlib, "import_module", without_uvloop)
     with pytest.raises(event_loop.LoopUnavailable, match="uvloop is not installed") as raised:
         event_loop.loop_factory("uvloop")
-    assert "clinicall[uvloop]" in raised.value.hint
+    assert "pip install uvloop" in raised.value.hint
     assert "--loop asyncio" in raised.value.hint
+
+
+def test_auto_is_uvloop_where_it_imports_else_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert event_loop.resolve("asyncio") == "asyncio"
+    assert event_loop.resolve("uvloop") == "uvloop"
+    if not UVLOOP_MISSING:
+        assert event_loop.resolve("auto") == "uvloop"
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # import uvloop now raises ImportError
+    assert event_loop.resolve("auto") == "asyncio"
+    assert event_loop.loop_factory("auto") is asyncio.new_event_loop
