@@ -153,12 +153,19 @@ class AsteriskCallPort:
         await self._channel.command("ANSWER", minus_one_is_hangup=True)
 
     async def set_language(self, language: str) -> None:
-        await self.set_variable(v.CHANNEL_LANGUAGE, language)
+        await self._channel.command("SET VARIABLE", v.CHANNEL_LANGUAGE, language)
 
     async def play(self, prompts: list[str], *, digits: str = "") -> str:
+        """Each prompt by STREAM FILE under the prompts' deadline, until a key stops one."""
         for prompt in prompts:
-            key = await self._stream(prompt, digits)
-            if key:
+            reply = await self._channel.command(
+                "STREAM FILE",
+                prompt,
+                digits,
+                minus_one_is_hangup=True,
+                deadline_s=self._prompt_deadline_s,
+            )
+            if (key := _key(reply.result_int)):
                 return key
         return ""
 
@@ -171,7 +178,7 @@ class AsteriskCallPort:
         digits are read after a silent prompt, so barge-in works across the whole menu.
         """
         *leading, last = prompts or [SILENCE_PROMPT]
-        first = await self.play(leading, digits=digits)
+        first = await self.play(leading, digits=digits) if leading else ""
         if first == "#":  # '#' ends input in GET DATA too
             return ""
         if first and max_digits <= 1:
@@ -190,6 +197,10 @@ class AsteriskCallPort:
     async def set_variables(self, pairs: list[tuple[str, str]]) -> None:
         """Set several variables, in order, in as few round trips as Asterisk allows: each
         run of plain values in one ``EXEC MSet``, any other value by ``SET VARIABLE``."""
+        values = [value for _, value in pairs]
+        if all(values) and _MSET_PLAIN.fullmatch("".join(values)):
+            await self._mset(pairs)  # every value plain: one check, not one per value
+            return
         run: list[tuple[str, str]] = []
         for name, value in pairs:
             if _MSET_PLAIN.fullmatch(value):
@@ -204,7 +215,7 @@ class AsteriskCallPort:
         if len(pairs) == 1:
             await self.set_variable(*pairs[0])
         elif pairs:
-            data = ",".join(f"{name}={value}" for name, value in pairs)
+            data = ",".join(map("=".join, pairs))  # name=value,name=value
             reply = await self._channel.command("EXEC", "MSet", data, minus_one_is_hangup=True)
             if reply.result == "-2":  # res_agi: no such application
                 raise AgiCommandError(reply.code, "EXEC: no application MSet")
@@ -251,9 +262,6 @@ class AsteriskCallPort:
             raise AgiChannelGone("RECORD FILE result=-1: channel hung up")
         samples = int(reply.extras.get("endpos", "0") or 0)
         return Recorded(_key(reply.result_int), samples / RECORD_RATE)
-
-    async def _stream(self, prompt: str, digits: str) -> str:
-        return await self._played("STREAM FILE", prompt, digits)
 
     async def _played(self, verb: str, what: str | int, digits: str) -> str:
         """A command that plays something the caller may interrupt with one of ``digits``:

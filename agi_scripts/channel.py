@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
@@ -57,6 +58,58 @@ class AgiCommands(Protocol):
     ) -> AgiReply: ...
 
 
+class CommandDeadlines:
+    """The command deadlines of many channels (a server's sessions) on one timer.
+
+    Each command a channel writes has a due time; the one timer is armed for the earliest due
+    time handed in since it last fired (:meth:`arm`, only when a command's is earlier).  When
+    it fires, every channel whose command is still unanswered past its due time times out, and
+    the timer is re-armed for the earliest due time still ahead.  A reply takes milliseconds
+    and a deadline is seconds, so the timer fires about once a deadline, not once a command or
+    a session: no timer is armed, cancelled and sifted through the loop's heap per call.
+    (An ``asyncio.timeout`` per command was about a sixth of a session's CPU in the FastAGI
+    bench, a timer per session still a few per cent: bench/README.md.)
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._channels: set[AgiChannel] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self.due = math.inf  # when the timer fires (loop time); inf: not armed
+
+    def add(self, channel: AgiChannel) -> None:
+        self._channels.add(channel)
+
+    def discard(self, channel: AgiChannel) -> None:
+        self._channels.discard(channel)
+
+    def arm(self, due: float) -> None:
+        """Fire at ``due`` instead (an earlier due time than the armed one)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(due, self._fire)
+        self.due = due
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.due = math.inf
+        self._channels.clear()
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.due = math.inf
+        now = self._loop.time()
+        ahead = math.inf
+        for channel in list(self._channels):
+            due = channel._check_deadline(now)
+            if due < ahead:
+                ahead = due
+        if ahead < self.due:  # a channel's timeout may have armed an earlier one meanwhile
+            self.arm(ahead)
+
+
 class AgiChannel:
     """Command/reply access to one channel, plus its environment.
 
@@ -74,7 +127,10 @@ class AgiChannel:
         *,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         loop: asyncio.AbstractEventLoop | None = None,
+        deadlines: CommandDeadlines | None = None,
     ) -> None:
+        """``deadlines``: the timer shared with the server's other sessions (its own if
+        none is given)."""
         self.env = env
         self.command_timeout = command_timeout
         self.scope = CallScope(env.uniqueid)
@@ -82,6 +138,8 @@ class AgiChannel:
         # Kept, not looked up per command: on Python 3.11 every get_running_loop() is a
         # getpid() system call (its fork check), and a command used to make four of them.
         self._loop = asyncio.get_running_loop() if loop is None else loop
+        self._deadlines = CommandDeadlines(self._loop) if deadlines is None else deadlines
+        self._deadlines.add(self)
         self._busy = False  # a command holds the turn: it was written, its reply is awaited
         self._turns: deque[asyncio.Future[None]] = deque()  # commands waiting for the turn
         self._waiters: deque[asyncio.Future[AgiReply]] = deque()
@@ -90,8 +148,6 @@ class AgiChannel:
         self._watched_command = ""
         self._watched_seconds = 0.0
         self._watched_due = 0.0
-        self._timer: asyncio.TimerHandle | None = None  # wakes _check_deadline, at most one
-        self._timer_due = 0.0  # when it fires (loop time)
         self._hung_up = False
         self._gone = asyncio.Event()  # set on HANGUP, end of stream or protocol error
         self._failure: str | None = None  # why the connection is unusable, once it is
@@ -130,14 +186,14 @@ class AgiChannel:
             self._waiters.append(future)
             # No drain(): one short line per reply awaited, the buffer cannot grow.
             self._transport.write(line)
-            # The deadline (see _check_deadline), inline: this is every command's path.
+            # The deadline (CommandDeadlines), inline: this is every command's path.
             due = self._loop.time() + seconds
             self._watched = future
             self._watched_command = command
             self._watched_seconds = seconds
             self._watched_due = due
-            if self._timer is None or self._timer_due > due:
-                self._arm(due)
+            if due < self._deadlines.due:
+                self._deadlines.arm(due)
             reply = await future  # AgiCommandTimeout when _check_deadline finds it late
         finally:
             self._pass_turn()
@@ -177,37 +233,20 @@ class AgiChannel:
 
     # -- deadlines ---------------------------------------------------------------------------
 
-    def _arm(self, due: float) -> None:
-        """(Re-)arm the session's one deadline timer for ``due``.
-
-        One timer per session, not one per command: a reply takes milliseconds and a deadline
-        is seconds, so the timer already armed for an earlier command is nearly always due
-        before this one's deadline and is kept; when it fires, :meth:`_check_deadline` finds
-        the command answered, or re-arms for its real deadline.  Only a deadline earlier than
-        the armed timer re-arms it.  (An ``asyncio.timeout`` per command, each armed,
-        cancelled and sifted through the loop's heap, was about a sixth of a session's CPU in
-        the FastAGI bench: bench/README.md, "FastAGI per command, and uvloop".)
-        """
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._loop.call_at(due, self._check_deadline)
-        self._timer_due = due
-
-    def _check_deadline(self) -> None:
-        """The timer fired: time out the awaited command if its deadline has passed."""
-        self._timer = None
+    def _check_deadline(self, now: float) -> float:
+        """The deadlines' timer fired at ``now``: time out the awaited command if its due time
+        has passed.  The due time still ahead, else ``math.inf`` (no command waiting)."""
         future = self._watched
         if future is None or future.done():
-            return  # answered (or cancelled): no command is waiting, no timer is needed
-        if self._loop.time() < self._watched_due:
-            self._arm(self._watched_due)
-            return
+            return math.inf  # answered (or cancelled): no command is waiting
+        if now < self._watched_due:
+            return self._watched_due
         future.set_exception(self._time_out(self._watched_command, self._watched_seconds))
+        return math.inf
 
     def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """No more deadlines to watch: the session is over."""
+        self._deadlines.discard(self)
         self._watched = None
 
     def _time_out(self, command: str, deadline: float) -> AgiCommandTimeout:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Self, cast
 
-from clinicall.agi_scripts.channel import DEFAULT_COMMAND_TIMEOUT, AgiChannel
+from clinicall.agi_scripts.channel import DEFAULT_COMMAND_TIMEOUT, AgiChannel, CommandDeadlines
 from clinicall.agi_scripts.peers import LOOPBACK_ONLY, PeerAllowList, RefusalLog
 from clinicall.agi_scripts.protocol import (
     AgiCommandTimeout,
@@ -118,6 +118,9 @@ class FastAgiServer:
         self._headers_dropped = 0
         self._sessions: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
+        self._deadlines: CommandDeadlines | None = None  # the sessions' commands', on start
+        # One timer for every pending environment's env_timeout: see _env_sweep.
+        self._env_timer: asyncio.TimerHandle | None = None
         self._last_admitted: str | None = None  # the address last found in ...
         self._admitted_by: PeerAllowList | None = None  # ... this list
 
@@ -146,6 +149,7 @@ class FastAgiServer:
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         self.refusals = RefusalLog(loop.time)
+        self._deadlines = CommandDeadlines(loop)
         self._server = await loop.create_server(
             lambda: _AgiConnection(self), self._host, self._port, reuse_address=True
         )
@@ -160,6 +164,11 @@ class FastAgiServer:
         for task in sessions:
             task.cancel()
         await asyncio.gather(*sessions, return_exceptions=True)
+        if self._env_timer is not None:
+            self._env_timer.cancel()
+            self._env_timer = None
+        if self._deadlines is not None:
+            self._deadlines.close()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -203,8 +212,30 @@ class FastAgiServer:
             self._drop_pending(self._least_likely(connection.peer))
         if len(self._connections) >= self.max_pending_headers:
             self._drop_pending(self._least_likely(None))
+        assert self._loop is not None  # a connection comes from the started server
+        connection.env_due = self._loop.time() + self.env_timeout
         self._connections[connection] = None
         self._pending_by_peer[connection.peer] += 1
+        if self._env_timer is None:
+            self._env_timer = self._loop.call_at(connection.env_due, self._env_sweep)
+
+    def _env_sweep(self) -> None:
+        """Drop the connections whose environment did not come within ``env_timeout``.
+
+        One timer for all of them, not one per connection: it is armed for the oldest pending
+        connection's due time (the dict keeps them oldest first), and on firing drops every
+        one past its due time and re-arms for the oldest left.  An environment comes within
+        milliseconds, so the timer fires about once per ``env_timeout`` while calls come in,
+        and never when none is pending.
+        """
+        self._env_timer = None
+        assert self._loop is not None
+        now = self._loop.time()
+        for connection in list(self._connections):
+            if connection.env_due > now:
+                self._env_timer = self._loop.call_at(connection.env_due, self._env_sweep)
+                return
+            connection.env_timed_out()
 
     def _least_likely(self, peer: str | None) -> _AgiConnection:
         """The pending connection (of ``peer``, or of any) that sent the most of an
@@ -272,7 +303,7 @@ class _AgiConnection(asyncio.Protocol):
         self._server = server
         self._transport: asyncio.Transport | None = None
         self._env_parser: EnvironmentParser | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self.env_due = 0.0  # when its environment must be complete (loop time; the server's)
         self._replies = ReplyParser()
         self._replies_broken = False
         self._channel: AgiChannel | None = None
@@ -292,10 +323,8 @@ class _AgiConnection(asyncio.Protocol):
             transport.abort()  # not the PBX: nothing is read, nothing is answered
             return
         self._transport = transport
-        self._server._accept(self)
         self._env_parser = EnvironmentParser(self._server.env_limit)
-        assert self._server._loop is not None
-        self._timer = self._server._loop.call_later(self._server.env_timeout, self._env_timed_out)
+        self._server._accept(self)  # its env_timeout is watched from now on (_env_sweep)
 
     def data_received(self, data: bytes) -> None:
         channel = self._channel
@@ -311,7 +340,6 @@ class _AgiConnection(asyncio.Protocol):
             self._feed_environment(self._env_parser, data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_timer()
         self._server._release(self)
         if self._channel is not None:
             self._channel.on_closed()
@@ -334,7 +362,6 @@ class _AgiConnection(asyncio.Protocol):
             return
         if env is None:
             return
-        self._cancel_timer()
         self._env_parser = None
         self._server._release(self)  # past its header: counted as a session from now on
         assert self._transport is not None
@@ -343,6 +370,7 @@ class _AgiConnection(asyncio.Protocol):
             self._transport,
             command_timeout=self._server.command_timeout,
             loop=self._server._loop,
+            deadlines=self._server._deadlines,
         )
         if not self._server._start_session(channel):
             self.drop()
@@ -369,20 +397,13 @@ class _AgiConnection(asyncio.Protocol):
             else:
                 channel.on_reply(item)
 
-    def _env_timed_out(self) -> None:
-        self._timer = None
+    def env_timed_out(self) -> None:
         log.info("FastAGI: no complete environment within %.1f s", self._server.env_timeout)
         self.drop()
 
     def drop(self) -> None:
         """Close a connection that has no session (yet)."""
-        self._cancel_timer()
         self._server._release(self)
         self._env_parser = None
         if self._transport is not None:
             self._transport.close()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None

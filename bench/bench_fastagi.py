@@ -148,7 +148,7 @@ async def fake_asterisk(port: int, sessions: int, concurrency: int) -> dict[str,
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    quantiles = statistics.quantiles(turns, n=100)
+    quantiles = statistics.quantiles(turns, n=100) if len(turns) > 1 else [0.0] * 99
     return {
         "wall": time.perf_counter() - started,
         "commands": commands,
