@@ -46,8 +46,7 @@ from gen_year import DEFAULT_CALLS, ZONE, generate  # noqa: E402
 from report_oracle import compute_naive  # noqa: E402  (bench/, beside this script)
 
 from clinicall.db import create_engine, session_factory  # noqa: E402
-from clinicall.db.models import kpi_call_hours, kpi_hours_built, kpi_queue_hours  # noqa: E402
-from clinicall.db.models.analytics_rollups import ANALYTICS_TABLES  # noqa: E402
+from clinicall.db.models.rollups import HOURLY_SUM_TABLES  # noqa: E402
 from clinicall.reports import compute  # noqa: E402
 from clinicall.reports.demand import compute_demand  # noqa: E402
 from clinicall.reports.settings import KpiSettings, kpi_settings  # noqa: E402
@@ -116,8 +115,7 @@ async def bench_analytics(name: str, url: str, repeat: int) -> list[list[str]]:
             target = ANALYTICS_TARGETS[period]
             for section in ("survey", "demand", "staffing"):
                 async with sessions() as s, s.begin():  # cold: no hourly sums yet
-                    for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours,
-                                  *ANALYTICS_TABLES):
+                    for table in HOURLY_SUM_TABLES:
                         await s.execute(delete(table))
                 cold, first = await run(analytics(section, start, end, True))
                 warm = [(await run(analytics(section, start, end, True)))[0]
@@ -200,8 +198,7 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool) -> list[
         for period, start, end, by, target in PERIODS:
             async with sessions() as s, s.begin():  # cold: no hourly sums yet
                 # (every table the built marks cover: the cold report sums them all again)
-                for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours,
-                              *ANALYTICS_TABLES):
+                for table in HOURLY_SUM_TABLES:
                     await s.execute(delete(table))
             cold, report_ = await report(start=start, end=end, by=by)
             cold_cpu = cpu[-1]

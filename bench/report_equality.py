@@ -75,8 +75,9 @@ async def migrate(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            for table in ("kpi_queue_hours", "kpi_call_hours", "kpi_hours_built",
-                          "kpi_changed_hours"):  # fmt: skip
+            for table in ("kpi_queue_hours", "kpi_call_hours", "survey_hours",
+                          "demand_hours", "staffing_hours", "kpi_wait_counts",
+                          "kpi_wait_blocks", "kpi_hours_built", "kpi_changed_hours"):
                 await connection.execute(text(f"DELETE FROM {table}"))
     finally:
         await engine.dispose()

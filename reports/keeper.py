@@ -23,8 +23,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from clinicall.db.models import Call, kpi_call_hours, kpi_hours_built, kpi_queue_hours
-from clinicall.db.models.analytics_rollups import ANALYTICS_TABLES
+from clinicall.db.models import Call
+from clinicall.db.models.rollups import HOURLY_SUM_TABLES
 from clinicall.db.reach import unreachable
 from clinicall.reports import rollup
 from clinicall.reports.kpi import update_hourly_sums
@@ -52,7 +52,7 @@ class HourlySumsKeeper:
         key = rollup.settings_key(self.settings)
         dropped = 0
         async with self.sessions() as session, session.begin():
-            for table in (kpi_queue_hours, kpi_call_hours, *ANALYTICS_TABLES, kpi_hours_built):
+            for table in HOURLY_SUM_TABLES:
                 result = await session.execute(delete(table).where(table.c.settings_key != key))
                 dropped += cast(CursorResult[Any], result).rowcount or 0
         if dropped:

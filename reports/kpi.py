@@ -56,7 +56,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, case, func, literal, or_, select, text
+from sqlalchemy import Select, Table, and_, case, func, literal, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -72,12 +72,13 @@ from clinicall.db.models import (
     SurveyQuestion,
     kpi_call_hours,
     kpi_queue_hours,
+    kpi_wait_counts,
 )
 from clinicall.db.models.rollups import metric_names
 from clinicall.reports import grouping as grp
-from clinicall.reports import rollup
+from clinicall.reports import rollup, wait_counts
 from clinicall.reports import timebuckets as tb
-from clinicall.reports.resolution import resolution_section
+from clinicall.reports.resolution import DAY_MS, RESOLVED, WRONG_NUMBER, section_from_sums
 from clinicall.reports.settings import KpiSettings, kpi_settings
 from clinicall.reports.sums import Sums
 from clinicall.reports.table import Column, Report, Section, Value, normalize, ratio
@@ -190,12 +191,8 @@ async def compute(
     queues = await _queue_section(session, ctx)
     step("wait percentiles")
     await _fill_percentiles(session, ctx, queues)
-    step("calls, missed calls and IVR topics")
-    calls, topics = await _call_sections(session, ctx)
-    step("first-contact resolution")
-    resolution = await resolution_section(
-        session, ctx.grouping(ctx.call_keys, at=Call.started_at, queue=None, route=Call.route),
-        start, end)
+    step("calls, missed calls, IVR topics and first-contact resolution")
+    calls, topics, resolution = await _call_sections(session, ctx)
     return Report(start, end, settings.timezone, keys,
                   {"queues": queues, "calls": calls, "topics": topics,
                    "resolution": resolution})
@@ -251,8 +248,10 @@ async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int:
     """The hourly sums of the period's whole hours made current (uncommitted)."""
     if ctx.plan.hours is None:
         return 0
-    return await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
-                                         lambda lo, hi: _sum_hours(session, ctx, lo, hi))
+    summed = await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
+                                           lambda lo, hi: _sum_hours(session, ctx, lo, hi))
+    await wait_counts.build_blocks(session, ctx.settings_key, *ctx.plan.hours)
+    return summed
 
 
 class _Context:
@@ -420,56 +419,93 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     cumulative sum over those counts in wait order, and returns only the rows where a rank
     falls: two a group, however many answered calls the period holds.
 
-    Only inbound calls' waits count, which takes a join with ``calls`` per wait (half of a
-    year's time on SQLite, a scan of every call on PostgreSQL).  Outbound calls rarely queue
-    (docs/kpi.md, "calls clinicall places"), so the waits are first ranked from the queue
-    attempts alone (the covering index) and kept when each group's count of waits equals
-    the section's ``wait_n`` (the inbound answered waits, from the sums): a superset of the
-    same size is the same set.  Otherwise, or when grouped by route (a column of the call),
-    they are ranked again with the join."""
+    Only inbound calls' waits count.  With hourly sums, the whole hours' waits are read
+    already counted (``reports.wait_counts``: inbound answered waits per block of hours,
+    queue, route and wait) and the minutes at the edges counted from the rows, joined with
+    their calls.  Without them (every row read), the join with ``calls`` per wait was half of
+    a year's time on SQLite: outbound calls rarely queue (docs/kpi.md, "calls clinicall
+    places"), so the waits are first ranked from the queue attempts alone (the covering
+    index) and kept when each group's count of waits equals the section's ``wait_n`` (the
+    inbound answered waits): a superset of the same size is the same set.  Otherwise, or when
+    grouped by route (a column of the call), they are ranked again with the join."""
     expected = {str(row["_key"]): int(row.pop("_wait_n") or 0) for row in section.rows}
     found: dict[str, dict[str, Value]] | None = None
-    if "route" not in ctx.keys:
-        found, totals = await _ranked_waits(session, ctx, inbound_only=False)
+    if ctx.plan.hours is not None:
+        found, _ = await _ranked_waits(session, ctx, _counted_waits(ctx))
+    elif "route" not in ctx.keys:
+        found, totals = await _ranked_waits(
+            session, ctx, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=False))
         if totals != {key: n for key, n in expected.items() if n}:
             found = None
     if found is None:
-        found, _ = await _ranked_waits(session, ctx, inbound_only=True)
+        found, _ = await _ranked_waits(
+            session, ctx, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=True))
     for done in section.rows:
         done.update(found.get(str(done.pop("_key")), {}))
 
 
-async def _ranked_waits(session: AsyncSession, ctx: _Context, *, inbound_only: bool
-                        ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
-    """The p50/p90 of each group (by its ``_key``) and how many waits each group ranked."""
+def _counted_rows(ctx: _Context, lo: datetime, hi: datetime, *, inbound_only: bool
+                  ) -> Select[Any]:
+    """The answered waits of the attempts joined in [lo, hi), counted per (group, wait):
+    columns k0…, ``wait``, ``n``."""
     qa = QueueAttempt
     grouping = ctx.grouping(ctx.keys, at=qa.joined_at, queue=qa.queue,
                             route=Call.route if "route" in ctx.keys else literal(None))
     source = select().select_from(qa).where(
-        qa.joined_at >= ctx.start, qa.joined_at < ctx.end,
+        qa.joined_at >= lo, qa.joined_at < hi,
         qa.outcome == QueueOutcome.ANSWERED.value, qa.wait_s.is_not(None))
     if inbound_only:
         source = _inbound_attempts(source)
     base, key_cols, (wait,) = _keyed(grouping, [qa.wait_s.label("wait")], source)
+    return base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait)
+
+
+def _counted_waits(ctx: _Context) -> Select[Any]:
+    """The period's inbound answered waits counted per (group, wait): the whole hours from
+    ``kpi_wait_counts`` (hours when grouped by local day or hour, else the fewest blocks
+    that tile them), the edges from the rows."""
+    assert ctx.plan.hours is not None
+    t = kpi_wait_counts.c
+    grouping = ctx.grouping(ctx.keys, at_s=t.hour * tb.HOUR, queue=t.queue, route=t.route)
+    h0, h1 = ctx.plan.hours
+    ranges = ([(1, h0, h1)] if "day" in ctx.keys or "hour" in ctx.keys
+              else wait_counts.tiling(h0, h1))
+    labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
+    summed = (select(*labelled, t.wait_s.label("wait"), func.sum(t.n).label("n"))
+              .where(wait_counts.where(ctx.settings_key, ranges))
+              .group_by(*labelled, t.wait_s))
+    if not ctx.plan.raw:
+        return summed
+    parts = union_all(*[_counted_rows(ctx, lo, hi, inbound_only=True)
+                        for lo, hi in ctx.plan.raw], summed).subquery()
+    keys = [parts.c[f"k{i}"] for i in range(len(labelled))]
+    return (select(*keys, parts.c.wait, func.sum(parts.c.n).label("n"))
+            .group_by(*keys, parts.c.wait))
+
+
+async def _ranked_waits(session: AsyncSession, ctx: _Context, counted: Select[Any]
+                        ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
+    """The p50/p90 of each group (by its ``_key``) and how many waits each group ranked,
+    from the waits ``counted`` per (group, wait) (columns k0…, ``wait``, ``n``)."""
     # Counted apart (PostgreSQL: a materialized CTE): planned with the windows, the count
     # was a sort of every wait, since the planner cannot tell how few groups there are;
     # alone it is a hash of them, and only the counts are sorted.
-    counts = (base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait)
-              .cte("wait_counts").prefix_with("MATERIALIZED", dialect="postgresql"))
-    keys = [counts.c[f"k{i}"] for i in range(len(key_cols))]
-    n = counts.c.n
+    counts = counted.cte("wait_counts").prefix_with("MATERIALIZED", dialect="postgresql")
+    nkeys = len(counted.selected_columns) - 2
+    keys = [counts.c[f"k{i}"] for i in range(nkeys)]
+    n = sf.as_int(counts.c.n)
     upto = sf.as_int(func.sum(n).over(partition_by=keys or None, order_by=counts.c.wait))
     total = sf.as_int(func.sum(n).over(partition_by=keys or None))
-    ranked = select(*keys, counts.c.wait, n, upto.label("upto"), total.label("total")).subquery()
+    ranked = select(*keys, counts.c.wait, n.label("n"), upto.label("upto"),
+                    total.label("total")).subquery()
     r = ranked.c
     rank = {p: (r.total * p + 99) // 100 for p in (50, 90)}  # ⌈p·total/100⌉, integers
-    query = select(*[r[f"k{i}"] for i in range(len(keys))], r.wait, r.total,
+    query = select(*[r[f"k{i}"] for i in range(nkeys)], r.wait, r.total,
                    *[rank[p].label(f"r{p}") for p in rank], (r.upto - r.n).label("before"),
                    r.upto).where(or_(*[and_(r.upto - r.n < rank[p], r.upto >= rank[p])
                                        for p in rank]))
     found: dict[str, dict[str, Value]] = {}
     totals: dict[str, int] = {}
-    nkeys = len(keys)
     for row in (await session.execute(query)).all():
         key = repr(grp.sort_key(row[:nkeys]))
         at = found.setdefault(key, {})
@@ -493,13 +529,16 @@ def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
     repeats from the links kept on each call (``clinicall.db.call_links``)."""
     s = ctx.settings
     grouping = ctx.grouping(keys, at=Call.started_at, queue=None, route=Call.route)
-    base, key_cols, (missed, cause, outcome, caller, delay, gap) = _keyed(grouping, [
-        Call.missed.label("missed"), Call.miss_cause.label("cause"),
-        Call.ivr_outcome.label("outcome"), Call.caller.label("caller"),
-        Call.return_delay_ms.label("delay"), Call.repeat_gap_ms.label("gap"),
-    ], _inbound_between(lo, hi))
+    base, key_cols, (missed, cause, outcome, caller, delay, gap, disposition) = _keyed(
+        grouping, [
+            Call.missed.label("missed"), Call.miss_cause.label("cause"),
+            Call.ivr_outcome.label("outcome"), Call.caller.label("caller"),
+            Call.return_delay_ms.label("delay"), Call.repeat_gap_ms.label("gap"),
+            Call.disposition.label("disposition"),
+        ], _inbound_between(lo, hi))
     is_missed = missed.is_(True)
     in_horizon = and_(is_missed, delay <= int(s.return_horizon_h * HOUR_MS))
+    resolved = disposition == RESOLVED
     return base.add_columns(
         func.count().label("inbound"),
         _count_if(outcome == IvrOutcome.SELF_SERVED.value).label("self_served"),
@@ -513,6 +552,12 @@ def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
         _count_if(gap <= 24 * HOUR_MS).label("rep24"),
         _count_if(gap <= 7 * 24 * HOUR_MS).label("rep7"),
         func.max(case((in_horizon, delay))).label("ttc_max"),
+        # first-contact resolution (reports.resolution)
+        _count_if(disposition.is_not(None)).label("dispositioned"),
+        _count_if(resolved).label("resolved"),
+        _count_if(disposition == WRONG_NUMBER).label("wrong_number"),
+        _count_if(and_(resolved, caller.is_not(None))).label("resolved_known"),
+        _count_if(and_(resolved, gap <= DAY_MS)).label("resolved_rep24"),
     ).group_by(*key_cols)
 
 
@@ -535,10 +580,12 @@ def _survey_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetim
     ).group_by(*key_cols)
 
 
-async def _call_sections(session: AsyncSession, ctx: _Context) -> tuple[Section, Section]:
-    """The ``calls`` section (clinic level, grouped by ``by`` without ``queue``) and the
-    ``topics`` section (grouped by the time keys of ``by`` and the route), from the calls
-    counted once by both sets of keys."""
+async def _call_sections(session: AsyncSession, ctx: _Context
+                         ) -> tuple[Section, Section, Section]:
+    """The ``calls`` section (clinic level, grouped by ``by`` without ``queue``), the
+    ``topics`` section (grouped by the time keys of ``by`` and the route) and the
+    ``resolution`` section (grouped as ``calls``), from the calls counted once by both sets
+    of keys."""
     call_keys = ctx.call_keys
     topic_keys = [k for k in ctx.keys if k in ("day", "hour")] + ["route"]
     both = call_keys + ([] if "route" in call_keys else ["route"])
@@ -563,7 +610,7 @@ async def _call_sections(session: AsyncSession, ctx: _Context) -> tuple[Section,
         out.update(calls=int(m.get("inbound") or 0), self_served=int(m.get("self_served") or 0),
                    missed=int(m.get("missed") or 0))
         topics.rows.append(out)
-    return calls, topics
+    return calls, topics, section_from_sums(call_grouping, calls_sums)
 
 
 def _call_row(labels: dict[str, Value], m: dict[str, Any]) -> dict[str, Value]:

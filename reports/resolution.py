@@ -8,9 +8,11 @@ called again within 24 h (``repeat_gap_ms``): where the operators' word and the 
 proxy disagree.  Only the two disposition ids ``resolved`` and ``wrong_number`` have a meaning
 here; a clinic's other ids count as marked and unresolved.
 
-Dispositions are few and are written after the call (so an hour's sums would have to be
-redone for each), so this section always reads the call rows of the period, grouped as the
-``calls`` section (``by`` without ``queue``); no hourly sums.
+Dispositions are written after the call; the writer marks the call's hour changed
+(``clinicall.db.writer``), so the KPI report keeps these counters in its hourly call sums
+(``kpi_call_hours``) and builds the section from them (:func:`section_from_sums`), grouped as
+the ``calls`` section (``by`` without ``queue``).  :func:`resolution_section` reads the call
+rows instead (the same rows, counted the same way).
 """
 
 from __future__ import annotations
@@ -65,13 +67,24 @@ def _query(grouping: grp.Grouping, start: datetime, end: datetime) -> Select[Any
 
 async def resolution_section(session: AsyncSession, grouping: grp.Grouping,
                              start: datetime, end: datetime) -> Section:
-    """The section's rows in the grouping's order: one per group that has marked calls (and
-    without group keys always one, as the ``calls`` section)."""
+    """The section's rows in the grouping's order, read from the call rows of [start, end):
+    one per group that has marked calls (and without group keys always one, as the
+    ``calls`` section)."""
     sums = Sums()
     sums.add_rows((await session.execute(_query(grouping, start, end))).all(),
                   len(grouping.exprs))
+    return section_from_sums(grouping, sums)
+
+
+def section_from_sums(grouping: grp.Grouping, sums: Sums) -> Section:
+    """The section from counters summed per group (``dispositioned`` … ``resolved_rep24``,
+    as :func:`_query` names them; the KPI report adds them up with its hourly call sums):
+    a group with no marked call has no row, but without group keys there is always one."""
     section = Section("resolution", grouping.columns(), RESOLUTION_METRICS)
-    for key, m in sums.ordered(grouping):
+    groups = [(key, m) for key, m in sums.ordered(grouping) if m.get("dispositioned")]
+    if not grouping.exprs and not groups:
+        groups = [((), {})]
+    for key, m in groups:
         marked, resolved = int(m.get("dispositioned", 0)), int(m.get("resolved", 0))
         wrong = int(m.get("wrong_number", 0))
         out = grouping.labels(key)

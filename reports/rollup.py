@@ -9,8 +9,9 @@ Before a report reads them, :func:`bring_up_to_date` drops the sums of the hours
 marked changed (``clinicall.db.changes``) and sums every hour of the period that has no sums
 for the report's settings yet; the report commits that before it reads.  The survey,
 demand and staffing sums (``reports.analytics_hours``) are kept in the same pass, under the
-same marks.  Sums are kept per *settings key*, the thresholds that counters depend on, so a
-report with other thresholds never reads sums made for different ones.
+same marks, and so are the answered waits' counts (``reports.wait_counts``).  Sums are kept
+per *settings key*, the thresholds that counters depend on, so a report with other thresholds
+never reads sums made for different ones.
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.changes import hour_of
 from clinicall.db.models import kpi_call_hours, kpi_changed_hours, kpi_hours_built, kpi_queue_hours
-from clinicall.db.models.analytics_rollups import ANALYTICS_TABLES
-from clinicall.db.models.rollups import metric_names
-from clinicall.reports import analytics_hours
+from clinicall.db.models.rollups import HOURLY_SUM_TABLES, metric_names
+from clinicall.reports import analytics_hours, wait_counts
 from clinicall.reports import timebuckets as tb
 from clinicall.reports.settings import KpiSettings
 from clinicall.reports.sums import Sums
@@ -90,8 +90,10 @@ async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, in
     changed = list(await session.scalars(
         delete(kpi_changed_hours).returning(kpi_changed_hours.c.hour)))
     for part in _chunks(sorted(changed)):
-        for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours, *ANALYTICS_TABLES):
+        for table in HOURLY_SUM_TABLES:
             await session.execute(delete(table).where(table.c.hour.in_(part)))
+    if changed:
+        await wait_counts.drop_blocks(session, changed)
     h0, h1 = hours
     in_period = (kpi_hours_built.c.settings_key == key, kpi_hours_built.c.hour >= h0,
                  kpi_hours_built.c.hour < h1)
@@ -105,6 +107,7 @@ async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, in
         await _insert(session, kpi_queue_hours, key, queues, ("hour", "queue", "route"))
         await _insert(session, kpi_call_hours, key, calls, ("hour", "route"))
         await analytics_hours.sum_hours(session, key, _at(run[0]), _at(run[-1] + 1))
+        await wait_counts.sum_hours(session, key, _at(run[0]), _at(run[-1] + 1))
     return len(claimed)
 
 

@@ -44,11 +44,9 @@ from clinicall.db.models import (
     CallbackState,
     Direction,
     QueueAttempt,
-    kpi_call_hours,
     kpi_changed_hours,
-    kpi_hours_built,
-    kpi_queue_hours,
 )
+from clinicall.db.models.rollups import HOURLY_SUM_TABLES
 
 #: How far after a call its links are searched: longer than the 7 days of the repeat-call
 #: rate and than any return horizon plus the longest call, so the reports' exact checks
@@ -117,7 +115,7 @@ async def rebuild(session: AsyncSession) -> None:
     dialect = (await session.connection()).dialect.name
     await session.execute(rebuild_statement(dialect)
                           .execution_options(synchronize_session=False))
-    for table in (kpi_hours_built, kpi_queue_hours, kpi_call_hours, kpi_changed_hours):
+    for table in (*HOURLY_SUM_TABLES, kpi_changed_hours):
         await session.execute(delete(table))
 
 

@@ -34,6 +34,7 @@ from clinicall.db.models import (
     SurveyAnswer,
     SurveyQuestion,
     kpi_hours_built,
+    kpi_wait_blocks,
 )
 from clinicall.db.writer import StoreWriter
 from clinicall.reports import Report, compute
@@ -374,3 +375,37 @@ async def test_hourly_sums_and_rows_agree(
         from_rows = await compute(session, start=start, end=DAY_END, by=by, config=SETTINGS,
                                   hourly_sums=False)
     assert from_rows.to_dict() == summed
+
+
+@pytest.mark.parametrize("by", [[], ["queue"], ["route"], ["queue", "day"]])
+async def test_wait_blocks_follow_a_later_write(
+    db_sessions: async_sessionmaker[AsyncSession], by: list[str],
+) -> None:
+    """Over three local days, a report not grouped by day or hour ranks the waits counted
+    per whole UTC day (``reports.wait_counts``); attempts written later into that day drop
+    its block, and the next report counts it again: the same report as every row."""
+    async with db_sessions() as session:
+        await build_day(session)
+    start, end = DAY_START - timedelta(days=1), DAY_END + timedelta(days=1)
+    await report(db_sessions, by, start, end)
+    async with db_sessions() as session:
+        blocks = await session.scalar(select(func.count()).select_from(kpi_wait_blocks))
+    assert blocks == 2  # 9 and 10 November, UTC (read only when not grouped by day)
+    async with db_sessions.begin() as session, StoreWriter(session) as writer:
+        b = StoreBuilder(session)
+        b.n = 1000  # call keys after build_day's
+        for n in range(20):
+            call = b.call(f"+38050900{n:04d}", utc(12, n), route="therapy",
+                          outcome=IvrOutcome.QUEUE)
+            b.attempt(call, "therapy", utc(12, n, 5), QueueOutcome.ANSWERED, 900, 60)
+            writer.call_changed(call.direction, call.caller, None, call.started_at,
+                                [utc(12, n, 5)])
+    summed = await report(db_sessions, by, start, end)
+    async with db_sessions() as session:
+        from_rows = await compute(session, start=start, end=end, by=by, config=SETTINGS,
+                                  hourly_sums=False)
+    assert from_rows.to_dict() == summed.to_dict()
+    therapy = [r for r in summed.section("queues").rows
+               if r.get("queue", "therapy") == "therapy" and r.get("route", "therapy") == "therapy"
+               and r.get("day", "2026-11-10") == "2026-11-10"]
+    assert [r["wait_p90"] for r in therapy] == [900.0]

@@ -11,13 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store_writes import writing
 
 from clinicall.db import call_links
 from clinicall.db.models import Call, Direction
+from clinicall.db.writer import StoreWriter
 from clinicall.reports import compute
 from clinicall.reports.settings import KpiSettings
+from clinicall.reports.table import Value
 
 KYIV = ZoneInfo("Europe/Kyiv")
 SETTINGS = KpiSettings(timezone="Europe/Kyiv", short_abandon_s=5, service_level_s=20,
@@ -81,3 +84,31 @@ async def test_a_period_without_dispositions_has_no_fcr(
         "resolved_repeat_24h_rate": None}]
     assert [c.name for c in report.section("resolution").metrics] == [
         "dispositioned", "resolved", "wrong_number", "fcr", "resolved_repeat_24h_rate"]
+
+
+async def test_the_hourly_sums_follow_a_disposition_written_after_the_call(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The section is read from the hourly call sums; a disposition stored later through the
+    StoreWriter (as the operator's page does) marks its hour, so the next report sums it."""
+    await build(db_sessions)
+
+    async def both(by: list[str]) -> tuple[list[dict[str, Value]], list[dict[str, Value]]]:
+        async with db_sessions() as session:
+            sums = await compute(session, start=DAY_START, end=DAY_END, by=by, config=SETTINGS)
+            rows = await compute(session, start=DAY_START, end=DAY_END, by=by, config=SETTINGS,
+                                 hourly_sums=False)
+        return sums.section("resolution").rows, rows.section("resolution").rows
+
+    for by in ([], ["route"], ["hour"], ["day", "route"]):
+        from_sums, from_rows = await both(by)
+        assert from_sums == from_rows, by
+    async with db_sessions.begin() as session, StoreWriter(session) as writer:
+        call = await session.scalar(select(Call).where(Call.call_key == "o1"))
+        assert call is not None
+        call.disposition = "resolved"
+        writer.call_changed(call.direction, call.caller, call.dialled, call.started_at)
+    from_sums, from_rows = await both(["route"])
+    assert from_sums == from_rows
+    assert [(r["route"], r["dispositioned"], r["resolved"]) for r in from_sums] == [
+        ("gynecology", 2, 1), ("therapy", 3, 3)]

@@ -34,6 +34,8 @@ from clinicall.db.models.rollups import (
     kpi_changed_hours,
     kpi_hours_built,
     kpi_queue_hours,
+    kpi_wait_blocks,
+    kpi_wait_counts,
 )
 from clinicall.db.models.surveys import SurveyAnswer
 from clinicall.db.models.users import User
@@ -84,6 +86,8 @@ __all__ = [
     "kpi_changed_hours",
     "kpi_hours_built",
     "kpi_queue_hours",
+    "kpi_wait_blocks",
+    "kpi_wait_counts",
     "staffing_hours",
     "survey_hours",
 ]

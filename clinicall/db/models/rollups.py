@@ -8,6 +8,11 @@ the report's groups.  They are a cache, exactly re-derivable from the rows they 
 - ``kpi_hours_built``: which hours are summed, per settings key (an hour with no calls too);
 - ``kpi_queue_hours``: per hour, queue and IVR route, the queue attempts' counters;
 - ``kpi_call_hours``: per hour and IVR route, the inbound calls' counters and survey answers;
+- ``kpi_wait_counts``: the answered waits of inbound calls counted per (block of hours,
+  queue, IVR route, wait): the wait percentiles rank these counts.  A block of ``span`` 1 is
+  one hour, summed from the rows with the other hourly sums; blocks of ``WAIT_SPANS[1:]``
+  hours (aligned on multiples of their span) are summed from the hours' counts when a report
+  over a period holding them first needs them; ``kpi_wait_blocks`` marks those built;
 - ``kpi_changed_hours``: hours whose rows changed since they were summed.  Every writer of
   calls, queue attempts, callback jobs or survey answers marks the hours it touched
   (``clinicall.db.changes``), in its own transaction; the next report drops those hours' sums
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table
 
+from clinicall.db.models.analytics_rollups import ANALYTICS_TABLES
 from clinicall.db.models.base import Base
 from clinicall.db.models.enums import MissCause
 
@@ -30,6 +36,8 @@ QUEUE_MAXES = ("wait_max",)
 CAUSE_SUMS = tuple(f"cause_{c.value}" for c in MissCause)
 CALL_SUMS = ("inbound", "self_served", "missed", *CAUSE_SUMS, "in_time", "ttc_n", "ttc_sum",
              "known_callers", "rep24", "rep7")
+RESOLUTION_SUMS = ("dispositioned", "resolved", "wrong_number", "resolved_known",
+                   "resolved_rep24")
 SURVEY_SUMS = ("csat_n", "csat_sum", "nps_n", "promoters", "detractors")
 CALL_MAXES = ("ttc_max",)
 
@@ -60,9 +68,33 @@ kpi_call_hours = Table(
     Column("settings_key", String(16), nullable=False),
     Column("hour", Integer, nullable=False),
     Column("route", String(64)),
-    *[Column(name, BigInteger, nullable=False) for name in (*CALL_SUMS, *SURVEY_SUMS)],
+    *[Column(name, BigInteger, nullable=False)
+      for name in (*CALL_SUMS, *SURVEY_SUMS, *RESOLUTION_SUMS)],
     Column("ttc_max", BigInteger),
     Index(None, "settings_key", "hour"),
+)
+
+#: The blocks of hours the wait counts are kept for: an hour, a UTC day, 32 UTC days.
+WAIT_SPANS = (1, 24, 768)
+
+kpi_wait_counts = Table(
+    "kpi_wait_counts", Base.metadata,
+    Column("settings_key", String(16), nullable=False),
+    Column("span", Integer, nullable=False),  # hours in the block
+    Column("hour", Integer, nullable=False),  # its first hour, a multiple of span
+    Column("queue", String(64), nullable=False),
+    Column("route", String(64)),
+    Column("wait_s", Float, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    # covering: a report reads a period's counts from the index alone
+    Index(None, "settings_key", "span", "hour", "queue", "route", "wait_s", "n"),
+)
+
+kpi_wait_blocks = Table(
+    "kpi_wait_blocks", Base.metadata,
+    Column("settings_key", String(16), primary_key=True),
+    Column("span", Integer, primary_key=True),
+    Column("hour", Integer, primary_key=True),
 )
 
 
@@ -70,3 +102,9 @@ def metric_names(table: Table) -> list[str]:
     """The counter columns of an hourly-sums table (all but its keys)."""
     return [c.name for c in table.columns
             if c.name not in ("settings_key", "hour", "queue", "route")]
+
+
+#: Every table of sums an hour's built mark covers, the marks last: to empty them all (a
+#: built mark left without its sums would be read as an hour with no calls).
+HOURLY_SUM_TABLES = (kpi_queue_hours, kpi_call_hours, *ANALYTICS_TABLES, kpi_wait_counts,
+                     kpi_wait_blocks, kpi_hours_built)
