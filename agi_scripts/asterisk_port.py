@@ -177,16 +177,20 @@ class AsteriskCallPort:
         A key pressed during an earlier prompt counts as the first digit: the remaining
         digits are read after a silent prompt, so barge-in works across the whole menu.
         """
-        *leading, last = prompts or [SILENCE_PROMPT]
-        first = await self.play(leading, digits=digits) if leading else ""
+        first = await self.play(prompts[:-1], digits=digits) if len(prompts) > 1 else ""
         if first == "#":  # '#' ends input in GET DATA too
             return ""
         if first and max_digits <= 1:
             return first
-        rest = await self._get_data(
-            SILENCE_PROMPT if first else last, timeout_s, max_digits - len(first)
+        reply = await self._channel.command(
+            "GET DATA",
+            SILENCE_PROMPT if first or not prompts else prompts[-1],
+            max(1, round(timeout_s * 1000)),
+            max_digits - len(first),
+            minus_one_is_hangup=True,
+            deadline_s=self._prompt_deadline_s + timeout_s + DEADLINE_MARGIN_S,
         )
-        return first + rest
+        return first + reply.result  # the digits; '(timeout)' in data only says input stopped
 
     async def say_number(self, number: int, *, digits: str = "") -> str:
         return await self._played("SAY NUMBER", number, digits)
@@ -274,18 +278,6 @@ class AsteriskCallPort:
             deadline_s=self._prompt_deadline_s,
         )
         return _key(reply.result_int)
-
-    async def _get_data(self, prompt: str, timeout_s: float, max_digits: int) -> str:
-        timeout_ms = max(1, round(timeout_s * 1000))
-        reply = await self._channel.command(
-            "GET DATA",
-            prompt,
-            timeout_ms,
-            max_digits,
-            minus_one_is_hangup=True,
-            deadline_s=self._prompt_deadline_s + timeout_s + DEADLINE_MARGIN_S,
-        )
-        return reply.result  # the digits; '(timeout)' in data only says input stopped early
 
 
 def _key(result: int) -> str:

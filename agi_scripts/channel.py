@@ -196,7 +196,10 @@ class AgiChannel:
                 self._deadlines.arm(due)
             reply = await future  # AgiCommandTimeout when _check_deadline finds it late
         finally:
-            self._pass_turn()
+            if self._turns:
+                self._pass_turn()
+            else:
+                self._busy = False  # no other command waits: the usual case
         if reply.code == 200 and not minus_one_is_hangup:
             return reply  # the common case of raise_for_reply, without the call
         return raise_for_reply(reply, minus_one_is_hangup=minus_one_is_hangup)

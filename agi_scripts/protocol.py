@@ -93,20 +93,32 @@ class AgiEnvironment:
         return self.raw.get(name, default)
 
 
-_ENV_FIELDS = (
-    "request", "network_script", "channel", "uniqueid", "language", "type", "version",
-    "callerid", "calleridname", "dnid", "rdnis", "context", "extension", "priority",
-    "accountcode", "threadid",
-)  # fmt: skip
-
-
 def build_environment(raw: Mapping[str, str]) -> AgiEnvironment:
     """Freeze parsed ``agi_*`` pairs (names without the prefix) into an environment."""
     args: list[str] = []
     while (value := raw.get(f"arg_{len(args) + 1}")) is not None:
         args.append(value)
-    known = {name: raw.get(name, "") for name in _ENV_FIELDS}
-    return AgiEnvironment(**known, args=tuple(args), raw=MappingProxyType(dict(raw)))
+    get = raw.get
+    return AgiEnvironment(
+        request=get("request", ""),
+        network_script=get("network_script", ""),
+        channel=get("channel", ""),
+        uniqueid=get("uniqueid", ""),
+        language=get("language", ""),
+        type=get("type", ""),
+        version=get("version", ""),
+        callerid=get("callerid", ""),
+        calleridname=get("calleridname", ""),
+        dnid=get("dnid", ""),
+        rdnis=get("rdnis", ""),
+        context=get("context", ""),
+        extension=get("extension", ""),
+        priority=get("priority", ""),
+        accountcode=get("accountcode", ""),
+        threadid=get("threadid", ""),
+        args=tuple(args),
+        raw=MappingProxyType(dict(raw)),
+    )
 
 
 #: The environment's ids (the channel, the call): one that is not UTF-8 ends the session, as
