@@ -219,15 +219,17 @@ async def _sqlite_statistics(session: AsyncSession) -> None:
     """Without statistics SQLite's planner skips the covering indexes (2-5x slower at a
     year).  Sampled (``analysis_limit``), ANALYZE costs a few milliseconds, which was a
     sixth of a day's report: it runs when a table has no statistics yet or has more than
-    doubled since (its largest id against the row count the statistics hold)."""
+    doubled since (its largest id against the row count the statistics hold).  Two
+    statements: the check's round trips were a millisecond of a day's report."""
+    has_statistics, *largest = (await session.execute(text(
+        "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'), "
+        + ", ".join(f"(SELECT max(id) FROM {table})" for table in STATISTICS_TABLES)))).one()
     analyzed: dict[str, int] = {}
-    if await session.scalar(text(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")):
+    if has_statistics:
         analyzed = {str(table): int(rows or 0) for table, rows in await session.execute(text(
             "SELECT tbl, max(CAST(stat AS INTEGER)) FROM sqlite_stat1 GROUP BY tbl"))}
-    for table in STATISTICS_TABLES:
-        largest = int(await session.scalar(text(f"SELECT max(id) FROM {table}")) or 0)
-        if table not in analyzed or largest > 2 * analyzed[table]:
+    for table, top in zip(STATISTICS_TABLES, largest, strict=True):
+        if table not in analyzed or int(top or 0) > 2 * analyzed[table]:
             await session.execute(text("ANALYZE"))
             return
 
@@ -414,10 +416,9 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
 
 
 async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Section) -> None:
-    """p50/p90 of answered waits, nearest rank, found in the database: it counts each
-    distinct wait per group (waits are whole seconds: a few hundred values a group), runs a
-    cumulative sum over those counts in wait order, and returns only the rows where a rank
-    falls: two a group, however many answered calls the period holds.
+    """p50/p90 of answered waits, nearest rank, from counts: the database counts each
+    distinct wait per group (waits are whole seconds: a few hundred values a group) and a
+    running sum over those counts in wait order finds the ranks.
 
     Only inbound calls' waits count.  With hourly sums, the whole hours' waits are read
     already counted (``reports.wait_counts``: inbound answered waits per block of hours,
@@ -431,15 +432,15 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     expected = {str(row["_key"]): int(row.pop("_wait_n") or 0) for row in section.rows}
     found: dict[str, dict[str, Value]] | None = None
     if ctx.plan.hours is not None:
-        found, _ = await _ranked_waits(session, ctx, _counted_waits(ctx))
+        found, _ = await _ranked_waits(session, _counted_waits(ctx))
     elif "route" not in ctx.keys:
         found, totals = await _ranked_waits(
-            session, ctx, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=False))
+            session, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=False))
         if totals != {key: n for key, n in expected.items() if n}:
             found = None
     if found is None:
         found, _ = await _ranked_waits(
-            session, ctx, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=True))
+            session, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=True))
     for done in section.rows:
         done.update(found.get(str(done.pop("_key")), {}))
 
@@ -483,10 +484,47 @@ def _counted_waits(ctx: _Context) -> Select[Any]:
             .group_by(*keys, parts.c.wait))
 
 
-async def _ranked_waits(session: AsyncSession, ctx: _Context, counted: Select[Any]
+async def _ranked_waits(session: AsyncSession, counted: Select[Any]
                         ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
     """The p50/p90 of each group (by its ``_key``) and how many waits each group ranked,
-    from the waits ``counted`` per (group, wait) (columns k0…, ``wait``, ``n``)."""
+    from the waits ``counted`` per (group, wait) (columns k0…, ``wait``, ``n``).
+
+    PostgreSQL runs the counts through window functions and returns two rows a group;
+    SQLite's windows cost 2 µs a row each (most of a day's percentiles, more than reading
+    the counts), so there the counts are read in (group, wait) order and each group's
+    running count finds its ranks here.  The same ranks: nearest rank, ⌈p·n/100⌉."""
+    if (await session.connection()).dialect.name == "postgresql":
+        return await _ranked_in_sql(session, counted)
+    nkeys = len(counted.selected_columns) - 2
+    ordered = counted.order_by(*list(counted.selected_columns)[: nkeys + 1])
+    rows = (await session.execute(ordered)).all()
+    found: dict[str, dict[str, Value]] = {}
+    totals: dict[str, int] = {}
+    first = 0
+    while first < len(rows):
+        group = tuple(rows[first][:nkeys])
+        last, total = first, 0
+        while last < len(rows) and tuple(rows[last][:nkeys]) == group:
+            total += int(rows[last][-1])
+            last += 1
+        ranks = {p: (total * p + 99) // 100 for p in (50, 90)}  # ⌈p·total/100⌉, integers
+        at: dict[str, Value] = {}
+        upto = 0
+        for row in rows[first:last]:
+            before, upto = upto, upto + int(row[-1])
+            for p, rank in ranks.items():
+                if before < rank <= upto:
+                    at[f"wait_p{p}"] = normalize(float(row[nkeys]), "s")
+        key = repr(grp.sort_key(group))
+        found[key], totals[key] = at, total
+        first = last
+    return found, totals
+
+
+async def _ranked_in_sql(session: AsyncSession, counted: Select[Any]
+                         ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
+    """:func:`_ranked_waits` by window functions: a cumulative sum over the counts in wait
+    order, only the rows where a rank falls returned."""
     # Counted apart (PostgreSQL: a materialized CTE): planned with the windows, the count
     # was a sort of every wait, since the planner cannot tell how few groups there are;
     # alone it is a hash of them, and only the counts are sorted.

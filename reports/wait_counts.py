@@ -59,10 +59,12 @@ def tiling(h0: int, h1: int, spans: Sequence[int] = WAIT_SPANS) -> list[Range]:
 
 
 def where(key: str, ranges: Sequence[Range]) -> ColumnElement[bool]:
-    """The counts of ``key`` in these ranges of blocks."""
+    """The counts of ``key`` in these ranges of blocks.  The key is repeated in every range:
+    so SQLite reads each range from the index (a multi-index OR) instead of every count of
+    the key (72 ms against 11 ms for a year)."""
     t = kpi_wait_counts.c
-    return and_(t.settings_key == key, or_(*[
-        and_(t.span == span, t.hour >= lo, t.hour < hi) for span, lo, hi in ranges]))
+    return or_(*[and_(t.settings_key == key, t.span == span, t.hour >= lo, t.hour < hi)
+                 for span, lo, hi in ranges])
 
 
 async def sum_hours(session: AsyncSession, key: str, lo: datetime, hi: datetime) -> None:

@@ -11,7 +11,9 @@ from clinicall.reports.wait_counts import tiling
 def hours_of(ranges: list[tuple[int, int, int]]) -> list[int]:
     out: list[int] = []
     for span, lo, hi in ranges:
-        assert lo % span == 0 and hi % span == 0 and lo < hi
+        assert lo % span == 0
+        assert hi % span == 0
+        assert lo < hi
         out += range(lo, hi)
     return sorted(out)
 
