@@ -55,6 +55,9 @@ _MSET_PLAIN = re.compile(r"[A-Za-z0-9_:/.+@-]+")
 def linkedid_from_env(env: AgiEnvironment) -> str | None:
     """The call's linkedid if the environment carries it (agi_linkedid or the first arg)."""
     candidate = env.get("linkedid") or (env.args[0] if env.args else "")
+    seconds, dot, sequence = candidate.partition(".")
+    if dot and seconds.isdecimal() and sequence.isdecimal():  # what _LINKEDID reads too
+        return candidate  # "1712345678.42", what the dialplan passes: without the regex
     return candidate if _LINKEDID.fullmatch(candidate) else None
 
 
@@ -165,7 +168,7 @@ class AsteriskCallPort:
                 minus_one_is_hangup=True,
                 deadline_s=self._prompt_deadline_s,
             )
-            if (key := _key(reply.result_int)):
+            if reply.result != "0" and (key := _key(reply.result_int)):  # "0": no key
                 return key
         return ""
 

@@ -149,7 +149,8 @@ class AgiChannel:
         self._watched_seconds = 0.0
         self._watched_due = 0.0
         self._hung_up = False
-        self._gone = asyncio.Event()  # set on HANGUP, end of stream or protocol error
+        self._gone = False  # HANGUP, end of stream or protocol error came
+        self._gone_event: asyncio.Event | None = None  # made by the first wait_hung_up()
         self._failure: str | None = None  # why the connection is unusable, once it is
         self._protocol_broken = False
         self._timed_out = False
@@ -161,7 +162,11 @@ class AgiChannel:
 
     async def wait_hung_up(self) -> None:
         """Return once the caller is gone; lets work without AGI commands race the hang-up."""
-        await self._gone.wait()
+        if self._gone_event is None:
+            self._gone_event = asyncio.Event()
+            if self._gone:
+                self._gone_event.set()
+        await self._gone_event.wait()
 
     async def command(
         self,
@@ -200,8 +205,8 @@ class AgiChannel:
                 self._pass_turn()
             else:
                 self._busy = False  # no other command waits: the usual case
-        if reply.code == 200 and not minus_one_is_hangup:
-            return reply  # the common case of raise_for_reply, without the call
+        if reply.code == 200 and (not minus_one_is_hangup or reply.result != "-1"):
+            return reply  # what raise_for_reply returns, without the call (the usual reply)
         return raise_for_reply(reply, minus_one_is_hangup=minus_one_is_hangup)
 
     async def _wait_turn(self) -> None:
@@ -283,7 +288,7 @@ class AgiChannel:
 
     def on_hangup(self) -> None:
         self._hung_up = True
-        self._gone.set()
+        self._set_gone()
         self.scope.cancel()
 
     def on_closed(self) -> None:
@@ -298,9 +303,14 @@ class AgiChannel:
         self._fail_waiters(error)
         self._transport.close()
 
+    def _set_gone(self) -> None:
+        self._gone = True
+        if self._gone_event is not None:
+            self._gone_event.set()
+
     def _fail_waiters(self, error: AgiError) -> None:
         self._stop_timer()
-        self._gone.set()
+        self._set_gone()
         self.scope.cancel()
         while self._waiters:
             future = self._waiters.popleft()

@@ -34,6 +34,11 @@ class CallScope:
         return self._closed
 
     @property
+    def running(self) -> bool:
+        """Whether any task of the call is still running."""
+        return bool(self._tasks)
+
+    @property
     def tasks(self) -> frozenset[asyncio.Task[Any]]:
         """The tasks still running."""
         return frozenset(self._tasks)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Self, cast
@@ -114,7 +113,7 @@ class FastAgiServer:
         self._server: asyncio.Server | None = None
         # Connections still sending their environment, oldest first (insertion order).
         self._connections: dict[_AgiConnection, None] = {}
-        self._pending_by_peer: Counter[str] = Counter()
+        self._pending_by_peer: dict[str, int] = {}  # only addresses with some pending
         self._headers_dropped = 0
         self._sessions: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
@@ -208,14 +207,14 @@ class FastAgiServer:
         has not read yet, behind a flood of half headers, is kept.  The per-address budget
         is checked first, so a peer over its share loses one of its own.
         """
-        if self._pending_by_peer[connection.peer] >= self.max_pending_per_peer:
+        if self._pending_by_peer.get(connection.peer, 0) >= self.max_pending_per_peer:
             self._drop_pending(self._least_likely(connection.peer))
         if len(self._connections) >= self.max_pending_headers:
             self._drop_pending(self._least_likely(None))
         assert self._loop is not None  # a connection comes from the started server
         connection.env_due = self._loop.time() + self.env_timeout
         self._connections[connection] = None
-        self._pending_by_peer[connection.peer] += 1
+        self._pending_by_peer[connection.peer] = self._pending_by_peer.get(connection.peer, 0) + 1
         if self._env_timer is None:
             self._env_timer = self._loop.call_at(connection.env_due, self._env_sweep)
 
@@ -252,15 +251,17 @@ class FastAgiServer:
                 "address); dropped the one that sent the most of it, else the oldest "
                 "(%d so far)",
                 len(self._connections),
-                self._pending_by_peer[connection.peer],
+                self._pending_by_peer.get(connection.peer, 0),
                 self._headers_dropped,
             )
         connection.drop()
 
     def _release(self, connection: _AgiConnection) -> None:
         if self._connections.pop(connection, False) is None:  # it was pending
-            self._pending_by_peer[connection.peer] -= 1
-            if not self._pending_by_peer[connection.peer]:
+            left = self._pending_by_peer[connection.peer] - 1
+            if left:
+                self._pending_by_peer[connection.peer] = left
+            else:
                 del self._pending_by_peer[connection.peer]
 
     def _start_session(self, channel: AgiChannel) -> bool:
@@ -287,7 +288,9 @@ class FastAgiServer:
             log.exception("AGI %s: handler failed", call)
         finally:
             channel.close()
-            await channel.scope.aclose()
+            channel.scope.cancel()
+            if channel.scope.running:  # else nothing to await (the usual IVR call)
+                await channel.scope.aclose()
 
 
 def _text(exc: AgiError) -> str:
