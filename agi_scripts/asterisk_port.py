@@ -188,8 +188,8 @@ class AsteriskCallPort:
         reply = await self._channel.command(
             "GET DATA",
             SILENCE_PROMPT if first or not prompts else prompts[-1],
-            max(1, round(timeout_s * 1000)),
-            max_digits - len(first),
+            str(max(1, round(timeout_s * 1000))),  # as text: the line is then remembered
+            str(max_digits - len(first)),  # (protocol._ENCODED)
             minus_one_is_hangup=True,
             deadline_s=self._prompt_deadline_s + timeout_s + DEADLINE_MARGIN_S,
         )

@@ -426,19 +426,40 @@ def quote_argument(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+#: Command lines already encoded, by their words and arguments, when all are text: a call
+#: sends the same few lines over and over (ANSWER, its language, each prompt's STREAM FILE
+#: or GET DATA).  Only all-text keys are kept, so a hit is the very same text (a number never
+#: equals a string; a str subclass is encoded by its text, as below).  Bounded: lines up to
+#: ENCODED_MEMO_LINE bytes, emptied when ENCODED_MEMO_SIZE are kept; the event loop's thread
+#: only.
+_ENCODED: dict[tuple[str | int, ...], bytes] = {}
+ENCODED_MEMO_SIZE = 256
+ENCODED_MEMO_LINE = 512
+
+
 def encode_command(command: str, *args: str | int) -> bytes:
     """``encode_command("STREAM FILE", "clinicall/uk/menu", "0123456789*#")`` → one line.
 
     The command words go as they are; every argument is quoted.  ValueError for CR, LF or
     NUL anywhere (they would end or cut the line in Asterisk) and for over-long lines.
     """
+    key = (command, *args)
+    encoded = _ENCODED.get(key)
+    if encoded is not None:
+        return encoded
     line = command
     for arg in args:
         value = arg if isinstance(arg, str) else str(arg)
-        line += " " + (quote_argument(value) if "\\" in value or '"' in value else f'"{value}"')
+        # concatenated, not formatted: a str subclass goes by its text, as the memo keys it
+        quoted = quote_argument(value) if "\\" in value or '"' in value else '"' + value + '"'
+        line += " " + quoted
     if "\n" in line or "\r" in line or "\0" in line:
         raise ValueError(f"AGI command contains CR, LF or NUL: {command!r}")
     encoded = line.encode() + b"\n"
     if len(encoded) > MAX_COMMAND_BYTES:
         raise ValueError(f"AGI command longer than {MAX_COMMAND_BYTES} bytes: {command!r}")
+    if len(encoded) <= ENCODED_MEMO_LINE and all(isinstance(part, str) for part in key):
+        if len(_ENCODED) >= ENCODED_MEMO_SIZE:
+            _ENCODED.clear()
+        _ENCODED[key] = encoded
     return encoded

@@ -9,7 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicall.agi_scripts.protocol import (
+    _ENCODED,
     _PLAIN_REPLIES,
+    ENCODED_MEMO_LINE,
+    ENCODED_MEMO_SIZE,
     HANGUP,
     MAX_LINE_BYTES,
     PLAIN_REPLY_MEMO_LINE,
@@ -25,6 +28,7 @@ from clinicall.agi_scripts.protocol import (
     _parse_any_reply,
     encode_command,
     parse_reply_line,
+    quote_argument,
     raise_for_reply,
 )
 from clinicall.ivr.port import CallerHungUp, PortError
@@ -444,3 +448,59 @@ def test_remembered_replies_are_bounded_and_read_only() -> None:
     assert parser.feed(b"200 result=0 endpos=8000\n") == [again]
     with pytest.raises(TypeError):
         again.extras["endpos"] = "1"  # type: ignore[index]
+
+
+def _encoded_without_memo(command: str, *args: str | int) -> bytes | str:
+    """The line as encode_command wrote it before it remembered lines (or the error)."""
+    line = command
+    for arg in args:
+        value = arg if isinstance(arg, str) else str(arg)
+        line += " " + (quote_argument(value) if "\\" in value or '"' in value else f'"{value}"')
+    if "\n" in line or "\r" in line or "\0" in line:
+        return f"AGI command contains CR, LF or NUL: {command!r}"
+    encoded = line.encode() + b"\n"
+    return f"AGI command longer than 2047 bytes: {command!r}" if len(encoded) > 2047 else encoded
+
+
+ARGUMENTS = st.one_of(
+    st.sampled_from(["clinicall/uk/menu", "", "1", "5000", 'a"b', "a\\b", "x\ny", "é", "\0"]),
+    st.sampled_from([0, 1, 5000, -1, True, False]),
+    st.just("x" * 2100),
+)
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(st.sampled_from(["ANSWER", "STREAM FILE", "GET DATA"]), st.lists(ARGUMENTS, max_size=3))
+def test_a_remembered_command_line_is_the_line_encoded_afresh(
+    command: str, args: list[str | int]
+) -> None:
+    """Encoded twice (the second time from ``_ENCODED`` when the first was kept): the same
+    line, or the same error, as without the memo; a number never takes a text's line."""
+
+    def outcome() -> bytes | str:
+        try:
+            return encode_command(command, *args)
+        except ValueError as error:
+            return str(error)
+
+    expected = _encoded_without_memo(command, *args)
+    assert outcome() == expected
+    assert outcome() == expected
+
+
+def test_remembered_lines_are_bounded_and_keyed_by_text() -> None:
+    for n in range(ENCODED_MEMO_SIZE * 2 + 5):
+        encode_command("STREAM FILE", f"prompt{n}", "")
+        assert len(_ENCODED) <= ENCODED_MEMO_SIZE
+    assert encode_command("GET DATA", "m", "1") == b'GET DATA "m" "1"\n'
+    assert encode_command("GET DATA", "m", True) == b'GET DATA "m" "True"\n'
+    assert ("GET DATA", "m", True) not in _ENCODED
+    long_arg = "x" * ENCODED_MEMO_LINE
+    encode_command("SET VARIABLE", "A", long_arg)
+    assert ("SET VARIABLE", "A", long_arg) not in _ENCODED
+
+    class Text(str):
+        def __format__(self, spec: str) -> str:
+            return "formatted"
+
+    assert encode_command("SET VARIABLE", Text("A"), "b") == b'SET VARIABLE "A" "b"\n'
