@@ -95,6 +95,11 @@ class AgiEnvironment:
 
 def build_environment(raw: Mapping[str, str]) -> AgiEnvironment:
     """Freeze parsed ``agi_*`` pairs (names without the prefix) into an environment."""
+    return _environment(dict(raw))
+
+
+def _environment(raw: dict[str, str]) -> AgiEnvironment:
+    """:func:`build_environment` of a dict nobody else holds (it is kept, not copied)."""
     args: list[str] = []
     while (value := raw.get(f"arg_{len(args) + 1}")) is not None:
         args.append(value)
@@ -117,7 +122,7 @@ def build_environment(raw: Mapping[str, str]) -> AgiEnvironment:
         accountcode=get("accountcode", ""),
         threadid=get("threadid", ""),
         args=tuple(args),
-        raw=MappingProxyType(dict(raw)),
+        raw=MappingProxyType(raw),
     )
 
 
@@ -129,7 +134,9 @@ ID_VARIABLES = frozenset({"agi_uniqueid", "agi_channel", "agi_linkedid"})
 
 #: One ``agi_name: value`` line of an ASCII block, as ``EnvironmentParser._add`` reads it: the
 #: name an identifier (in ASCII, ``str.isidentifier``), one space after the colon dropped.
-_ENV_LINE = re.compile(r"^agi_([A-Za-z_][A-Za-z0-9_]*): ?([^\n]*)\n", re.MULTILINE)
+#: Possessive (``*+``): no class can give back what the next token needs (``:``, ``\n``), so it
+#: reads what the greedy pattern reads, without keeping backtracking points.
+_ENV_LINE = re.compile(r"^agi_([A-Za-z_][A-Za-z0-9_]*+): ?+([^\n]*+)\n", re.MULTILINE)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -202,7 +209,7 @@ class EnvironmentParser:
         self._consumed = end + 2
         self.rest = buffer[end + 2 :]
         self._buffer = b""
-        return build_environment(dict(pairs))
+        return _environment(dict(pairs))
 
     def _add(self, line: bytes) -> None:
         name, sep, value = line.decode("utf-8", "replace").partition(":")
