@@ -201,12 +201,25 @@ class AsteriskCallPort:
     async def set_variable(self, name: str, value: str) -> None:
         await self._channel.command("SET VARIABLE", name, value)
 
-    async def set_variables(self, pairs: list[tuple[str, str]]) -> None:
+    async def set_variables(
+        self, pairs: list[tuple[str, str]], *, plain_last: bool = False
+    ) -> None:
         """Set several variables, in order, in as few round trips as Asterisk allows: each
-        run of plain values in one ``EXEC MSet``, any other value by ``SET VARIABLE``."""
+        run of plain values in one ``EXEC MSet``, any other value by ``SET VARIABLE``.
+
+        ``plain_last``: the order matters only among the plain values; the others (an empty
+        one, say) are set first, then all the plain ones in one ``MSet``, in their order.
+        """
         values = [value for _, value in pairs]
         if all(values) and _MSET_PLAIN.fullmatch("".join(values)):
             await self._mset(pairs)  # every value plain: one check, not one per value
+            return
+        if plain_last:
+            plain = [pair for pair in pairs if _MSET_PLAIN.fullmatch(pair[1])]
+            for name, value in pairs:
+                if not _MSET_PLAIN.fullmatch(value):
+                    await self.set_variable(name, value)
+            await self._mset(plain)
             return
         run: list[tuple[str, str]] = []
         for name, value in pairs:
@@ -228,7 +241,12 @@ class AsteriskCallPort:
                 raise AgiCommandError(reply.code, "EXEC: no application MSet")
 
     async def enqueue(self, request: QueueRequest) -> None:
-        """Set the CLINICALL_* variables; the dialplan after AGI() runs Queue() with them."""
+        """Set the CLINICALL_* variables; the dialplan after AGI() runs Queue() with them.
+
+        Two round trips at most: a value ``MSet`` cannot take (the empty overflow of a route
+        without one) first, then the rest in one ``MSet``, CLINICALL_OUTCOME still after the
+        queue's (the dialplan reads them only after ``AGI()`` returns).
+        """
         await self.set_variables([
             (v.CLINICALL_QUEUE, request.queue),
             (v.CLINICALL_PRIORITY, str(request.priority)),
@@ -240,7 +258,7 @@ class AsteriskCallPort:
             (v.CLINICALL_ROUTE, request.route),
             (v.CLINICALL_OUTCOME, v.OUTCOME_QUEUE),
             *([(v.CLINICALL_SURVEY, "1")] if request.survey else []),
-        ])
+        ], plain_last=True)
 
     async def hangup(self) -> None:
         await self._channel.command("HANGUP")

@@ -217,16 +217,12 @@ async def test_enqueue_sets_dialplan_variables(run_port: RunPort) -> None:
         await port.enqueue(request)
         return "queued"
 
-    # Runs of plain values in one MSet each; the empty overflow (MSet would skip it) alone.
+    # The empty overflow (MSet would skip it) alone and first, the plain values in one MSet.
     script = [
-        (
-            'EXEC "MSet" "CLINICALL_QUEUE=cardiology,CLINICALL_PRIORITY=5,QUEUE_PRIO=5,'
-            'CLINICALL_MAX_WAIT=300"',
-            "200 result=0",
-        ),
         ('SET VARIABLE "CLINICALL_OVERFLOW" ""', "200 result=1"),
         (
-            'EXEC "MSet" "CLINICALL_LANG=ru,CLINICALL_PATH=lang:2/main:1/appointments:3,'
+            'EXEC "MSet" "CLINICALL_QUEUE=cardiology,CLINICALL_PRIORITY=5,QUEUE_PRIO=5,'
+            'CLINICALL_MAX_WAIT=300,CLINICALL_LANG=ru,CLINICALL_PATH=lang:2/main:1/appointments:3,'
             'CLINICALL_ROUTE=cardio-appointment,CLINICALL_OUTCOME=queue"',
             "200 result=0",
         ),
@@ -368,11 +364,10 @@ async def test_enqueue_with_the_survey_asks_the_dialplan_for_it(run_port: RunPor
         return "queued"
 
     script = [
-        ('EXEC "MSet" "CLINICALL_QUEUE=therapy,CLINICALL_PRIORITY=0,QUEUE_PRIO=0,'
-         'CLINICALL_MAX_WAIT=180"', "200 result=0"),
         ('SET VARIABLE "CLINICALL_OVERFLOW" ""', "200 result=1"),
-        ('EXEC "MSet" "CLINICALL_LANG=en,CLINICALL_PATH=main:1/survey:1,CLINICALL_ROUTE=therapy,'
-         'CLINICALL_OUTCOME=queue,CLINICALL_SURVEY=1"', "200 result=0"),
+        ('EXEC "MSet" "CLINICALL_QUEUE=therapy,CLINICALL_PRIORITY=0,QUEUE_PRIO=0,'
+         'CLINICALL_MAX_WAIT=180,CLINICALL_LANG=en,CLINICALL_PATH=main:1/survey:1,'
+         'CLINICALL_ROUTE=therapy,CLINICALL_OUTCOME=queue,CLINICALL_SURVEY=1"', "200 result=0"),
     ]
     assert await run_port(act, script, **LINKEDID) == "queued"
 
