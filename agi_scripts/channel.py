@@ -82,6 +82,10 @@ class CommandDeadlines:
 
     def discard(self, channel: AgiChannel) -> None:
         self._channels.discard(channel)
+        if not self._channels and self._timer is not None:  # the last session ended
+            self._timer.cancel()
+            self._timer = None
+            self.due = math.inf
 
     def arm(self, due: float) -> None:
         """Fire at ``due`` instead (an earlier due time than the armed one)."""

@@ -8,6 +8,7 @@ is; nothing asserts how long anything took.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -104,3 +105,20 @@ async def test_environments_are_dropped_oldest_first_each_at_its_own_timeout(
     for connection, _ in pairs:
         connection.connection_lost(None)
     assert server.pending_header_count == 0
+
+
+async def test_the_deadline_timer_is_stopped_when_the_last_session_ends() -> None:
+    """An idle server has no timer to wake it."""
+    deadlines = CommandDeadlines(asyncio.get_running_loop())
+    first, _ = _channel("4.1", deadlines)
+    second, _ = _channel("4.2", deadlines)
+    waiting = asyncio.create_task(first.command("ANSWER"))
+    await asyncio.sleep(0)
+    assert deadlines.due != math.inf
+    first.on_reply(AgiReply(200, "0", None, {}, "result=0"))
+    await waiting
+    first.close()
+    assert deadlines.due != math.inf  # the second session is still on
+    second.close()
+    assert deadlines.due == math.inf
+    assert deadlines._timer is None
