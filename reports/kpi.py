@@ -177,7 +177,6 @@ async def compute(
     step = progress or (lambda _what: None)
     if ctx.plan.hours is not None:
         step("hourly sums")
-        await _sort_in_memory(session, ctx.dialect)
         await _bring_up_to_date(session, ctx)
     if ctx.dialect == "sqlite":
         await _sqlite_statistics(session)
@@ -205,7 +204,6 @@ async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: dat
     start, end = _utc(start), _utc(end)
     connection = await session.connection()
     ctx = _Context(kpi_settings(config), [], start, end, connection.dialect.name)
-    await _sort_in_memory(session, ctx.dialect)
     summed = await _bring_up_to_date(session, ctx)
     await session.commit()
     return summed
@@ -247,11 +245,22 @@ async def _sort_in_memory(session: AsyncSession, dialect: str) -> None:
 
 
 async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int:
-    """The hourly sums of the period's whole hours made current (uncommitted)."""
+    """The hourly sums of the period's whole hours made current (uncommitted); the
+    transaction sorts in memory from the first hour it sums (not before: a report whose sums
+    are current saves the round trip)."""
     if ctx.plan.hours is None:
         return 0
+    in_memory = False
+
+    async def sum_hours(lo: datetime, hi: datetime) -> tuple[Sums, Sums]:
+        nonlocal in_memory
+        if not in_memory:
+            await _sort_in_memory(session, ctx.dialect)
+            in_memory = True
+        return await _sum_hours(session, ctx, lo, hi)
+
     summed = await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
-                                           lambda lo, hi: _sum_hours(session, ctx, lo, hi))
+                                           sum_hours)
     await wait_counts.build_blocks(session, ctx.settings_key, *ctx.plan.hours)
     return summed
 
