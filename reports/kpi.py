@@ -26,8 +26,9 @@ How each is computed here, precisely:
 - SL: "within T" is wait ≤ T, with T = the queue's ``service_level_s`` (``kpi.service_level_s``
   for a queue not in the config), taken per attempt, so a row mixing queues is still exact.
 - Percentiles are nearest-rank over answered waits: p = the ⌈p·n/100⌉-th smallest wait, the
-  same value on SQLite and PostgreSQL (the database counts each distinct wait per group and
-  finds the rank in a running sum of those counts).
+  same value on SQLite and PostgreSQL (the database counts each distinct wait per group, or
+  reads them counted per block of hours (``reports.wait_counts``), and a running sum of those
+  counts finds the rank: PostgreSQL's window functions, Python's loop on SQLite).
 - AHT is the mean talk time (connect → complete) of answered attempts.  Wrap-up is not stored
   per call (the queue's configured ``wrapup_s`` is a pause, not measured work), so **AHT here
   is talk only**; the column is named ``aht_talk_s`` to say so.
