@@ -401,6 +401,7 @@ async def test_run_says_what_it_started_without_v_and_stops_on_sigterm(tmp_path:
     recordings = [f"clinicall run: recordings: imported from {spool} into "
                   "/var/lib/clinicall/recordings every 60 s"] if here else []
     assert started == [
+        "clinicall run: event loop uvloop",  # uvloop is a dependency: --loop auto takes it
         f"clinicall run: store: {store} (at revision {_head()})",
         f"clinicall run: engine: Asterisk AMI 127.0.0.1:{ami} as clinicall (connecting in the "
         "background; a failure is logged)",
