@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 from sqlalchemy import URL
+
+from clinicall.sandbox.ports import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
 INSTALL_HINT = "PostgreSQL is not installed: apt-get install postgresql"
@@ -36,13 +37,6 @@ def find_pg_bin() -> Path | None:
         return tuple(int(x) for x in bin_dir.parent.name.split(".") if x.isdigit())
 
     return max(candidates, key=version, default=None)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PostgresServer:

@@ -13,30 +13,17 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from clinicall.sandbox.ports import free_port_run
+
 PCAPS = Path("/usr/share/sip-tester")
 _KEY_PCAP = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)},
              "*": "dtmf_2833_star.pcap", "#": "dtmf_2833_pound.pcap"}
 
 
-def free_media_port(host: str = "127.0.0.1", attempts: int = 50) -> int:
-    """An even UDP port with the next three free too (SIPp's audio, RTCP and video)."""
-    for _ in range(attempts):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((host, 0))
-            base: int = probe.getsockname()[1] & ~1
-        held = []
-        try:
-            for port in range(base, base + 4):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                held.append(sock)
-                sock.bind((host, port))
-        except OSError:
-            continue
-        finally:
-            for sock in held:
-                sock.close()
-        return base
-    raise OSError(f"no four free UDP ports in a row on {host}")
+def free_media_port(host: str = "127.0.0.1") -> int:
+    """An even UDP port with the next three free too (SIPp's audio, RTCP and video), claimed
+    like the engines' ports so a parallel worker is never handed the same ones."""
+    return free_port_run(4, kind=socket.SOCK_DGRAM, host=host)
 
 
 def available() -> str | None:

@@ -59,8 +59,6 @@ ASTERISK_TALK_S = 2  # the simulated operators' talk on Asterisk (FreeSWITCH's: 
 TRUNK_IP = "127.0.0.2"  # the SIP provider (SIPp), IP-matched
 TRUNK = Trunk(id="provider", host=TRUNK_IP, match=[f"{TRUNK_IP}/32"])
 STRANGER_IP = "127.0.0.5"  # not a trunk: sofia challenges it
-SIPP_PORT, STRANGER_PORT = free_ports(2, socket.SOCK_DGRAM)
-SIPP_MEDIA, STRANGER_MEDIA = sipp.free_media_port(), sipp.free_media_port()
 
 
 class Trace(Protocol):
@@ -751,7 +749,10 @@ async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
     patients.fsc.observer.calls[caller] = trace
     clinic.placed += 1
     assert fs.sip_port is not None
-    call = sipp.SipCall(TRUNK_IP, SIPP_PORT, SIPP_MEDIA, fs.sip_port,
+    # picked (and claimed) just before SIPp binds them, not when the module is imported
+    sipp_port, stranger_port = free_ports(2, socket.SOCK_DGRAM)
+    sipp_media, stranger_media = sipp.free_media_port(), sipp.free_media_port()
+    call = sipp.SipCall(TRUNK_IP, sipp_port, sipp_media, fs.sip_port,
                         ENGLISH_NUMBER.removeprefix("+"), caller=caller)
     code, output = await call.run(tmp_path, keys="12")  # main:1 appointments, 2 gynecology
     assert code == 0, output  # answered, and hung up by the clinic after the operator's talk
@@ -769,7 +770,7 @@ async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
         ("gynecology", QueueOutcome.ANSWERED, operator)]
 
     # the ACL lets the trunk in, not everyone: another address is asked to log in
-    stranger = sipp.SipCall(STRANGER_IP, STRANGER_PORT, STRANGER_MEDIA, fs.sip_port,
+    stranger = sipp.SipCall(STRANGER_IP, stranger_port, stranger_media, fs.sip_port,
                             ENGLISH_NUMBER.removeprefix("+"), caller="380501120092")
     code, output = await stranger.run(tmp_path, limit_s=20)
     assert code != 0
