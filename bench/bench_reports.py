@@ -20,12 +20,31 @@ year ≤ 0.5 s warm.
 
 A store given by URL is one ``gen_year.py`` filled earlier (a year takes minutes to
 generate): it is reused as it is, and its hourly sums are rebuilt by the cold runs.
+``--store-dir DIR`` keeps the stores this script generates (``DIR/year.db`` and the
+PostgreSQL cluster in ``DIR/pg``) and reuses them on the next run, starting the throw-away
+server on the kept cluster.
+
+Two *cold* figures, each starting from a different state:
+
+- *cold sums* (every hourly sum rebuilt): every hourly sum emptied first, so the report sums
+  every hour of the period itself; what a report pays once after a migration that drops the
+  sums, since in production the keeper keeps them current.
+- *cold cache* (sums current): after the warm runs (so every sum is current), the engine is
+  disposed; for PostgreSQL the server is stopped cleanly and started again (its shared
+  buffers empty); every file of the store (PostgreSQL's whole data directory, SQLite's
+  database, -wal and -shm) is flushed to disk and evicted from the OS page cache
+  (``posix_fadvise(DONTNEED)``; the pages still resident afterwards are counted with
+  ``mincore`` and printed); then the period's first report in a new engine, its first
+  connection included.  Each period starts from its own restart and eviction.  Needs a
+  PostgreSQL server this script started (not one given by ``--postgres-url``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import mmap
 import os
 import shutil
 import statistics
@@ -37,12 +56,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, make_url, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from gen_year import DEFAULT_CALLS, ZONE, generate  # noqa: E402
+from pg import PostgresServer  # noqa: E402  (tests/: the test suite's throw-away server)
 from report_oracle import compute_naive  # noqa: E402  (bench/, beside this script)
 
 from clinicall.db import create_engine, session_factory  # noqa: E402
@@ -180,7 +200,133 @@ async def _postmaster(sessions: Any) -> int | None:
         return None
 
 
-async def bench_one(name: str, url: str, repeat: int, naive_year: bool) -> list[list[str]]:
+class KeptServer(PostgresServer):
+    """The throw-away server on a cluster kept in ``root`` between runs (``--store-dir``)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        shutil.rmtree(self.root, ignore_errors=True)  # the temporary root it made: unused
+        self.root = root
+        self.data_dir = root / "data"
+
+    @property
+    def generated(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def start(self) -> None:
+        if self.generated:
+            self.resume()
+        else:
+            self.root.mkdir(parents=True, exist_ok=True)
+            super().start()
+
+    def stop(self) -> None:  # keep the cluster
+        if (self.data_dir / "postmaster.pid").exists():
+            self.pause()
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_LIBC.mmap.restype = ctypes.c_void_p
+_LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_LIBC.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+_LIBC.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+def _resident(path: Path) -> int:
+    """Bytes of ``path`` in the OS page cache (mincore over a read-only mapping)."""
+    size = path.stat().st_size
+    if size == 0:
+        return 0
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        address = _LIBC.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if address in (None, _MAP_FAILED):
+            raise OSError(ctypes.get_errno(), f"mmap {path}")
+        try:
+            pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+            vector = ctypes.create_string_buffer(pages)
+            if _LIBC.mincore(address, size, vector) != 0:
+                raise OSError(ctypes.get_errno(), f"mincore {path}")
+            return (pages - vector.raw[:pages].count(0)) * mmap.PAGESIZE
+        finally:
+            _LIBC.munmap(address, size)
+    finally:
+        os.close(fd)
+
+
+def _store_files(url: str, server: PostgresServer | None) -> list[Path]:
+    """Every file of the store: PostgreSQL's data directory, or SQLite's database and its
+    -wal and -shm."""
+    if server is not None:
+        return [p for p in server.data_dir.rglob("*") if p.is_file()]
+    database = Path(str(make_url(url).database))
+    return [p for p in (database, Path(f"{database}-wal"), Path(f"{database}-shm"))
+            if p.exists()]
+
+
+def _evict(files: list[Path]) -> tuple[int, int, int]:
+    """Flush each file to disk and drop its pages from the OS page cache (no root needed:
+    ``posix_fadvise(DONTNEED)`` drops a file's clean pages).  Returns the files' bytes, and
+    the bytes resident before and after."""
+    size = before = after = 0
+    for path in files:
+        try:
+            size += path.stat().st_size
+            before += _resident(path)
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # dirty pages are not dropped
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+            after += _resident(path)
+        except FileNotFoundError:  # a temporary file the server removed meanwhile
+            continue
+    return size, before, after
+
+
+async def bench_cold_cache(name: str, url: str, server: PostgresServer | None,
+                           expected: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """*Cold cache* (module docstring): for each period, the server restarted (PostgreSQL),
+    the store's files evicted from the OS page cache, then the first report in a new engine.
+    The hourly sums are current (the warm runs before this left them so).  Returns, for each
+    period, [wall s, CPU s, MB resident after eviction / MB of files, same]."""
+    out: dict[str, list[str]] = {}
+    for period, start, end, by, _ in PERIODS:
+        if server is not None:
+            server.pause()  # a clean stop: checkpointed, shared buffers gone
+        size, before, after = _evict(_store_files(url, server))
+        postmaster = None
+        if server is not None:
+            server.resume()
+            postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
+        engine = create_engine(url)
+        try:
+            began_cpu = time.process_time() + _server_cpu_s(postmaster)
+            async with session_factory(engine)() as s:
+                took, report_ = await _timed(compute(s, config=SETTINGS, start=start, end=end,
+                                                     by=by))
+            cpu = time.process_time() + _server_cpu_s(postmaster) - began_cpu
+        finally:
+            await engine.dispose()
+        same = report_.to_dict() == expected[period]
+        if not same:
+            _show_difference(expected[period], report_.to_dict())
+        mb = 1 << 20
+        out[period] = [f"{took:.3f}", f"{cpu:.3f}",
+                       f"{after / mb:.1f}/{size / mb:,.0f}", "yes" if same else "NO"]
+        print(f"  {name} {period}: cold cache {took:.3f} s (CPU {cpu:.3f} s; resident "
+              f"{before / mb:,.0f} -> {after / mb:.1f} MB of {size / mb:,.0f} MB evicted; "
+              f"same: {out[period][-1]})", file=sys.stderr, flush=True)
+    return out
+
+
+async def bench_one(name: str, url: str, repeat: int, naive_year: bool,
+                    expected: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """The first table: for each period, cold sums, warm, rows only, naive (module docstring);
+    ``expected`` gets each period's report.  The cold-cache columns are left "-"."""
     engine = create_engine(url)
     sessions = session_factory(engine)
     rows: list[list[str]] = []
@@ -204,25 +350,25 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool) -> list[
             cold_cpu = cpu[-1]
             warm = [(await report(start=start, end=end, by=by))[0] for _ in range(repeat)]
             warm_cpu = statistics.median(cpu[-repeat:])
-            expected = report_.to_dict()
+            expected[period] = report_.to_dict()
             rows_s, from_rows = await report(start=start, end=end, by=by, hourly_sums=False)
-            same = [from_rows.to_dict() == expected]
+            same = [from_rows.to_dict() == expected[period]]
             naive_s = "skipped"
             if period != "year" or naive_year:
                 async with sessions() as s:
                     took, naive = await _timed(
                         compute_naive(s, start=start, end=end, by=by, config=SETTINGS))
                 naive_s = f"{took:.3f}"
-                same.append(naive.to_dict() == expected)
+                same.append(naive.to_dict() == expected[period])
                 if not same[-1]:
-                    _show_difference(expected, naive.to_dict())
+                    _show_difference(expected[period], naive.to_dict())
             median = statistics.median(warm)
             offered = sum(int(r["offered"] or 0) for r in report_.section("queues").rows)
             rows.append([name, period, ",".join(by), f"{offered:,}", f"{cold:.3f}",
-                         f"{cold_cpu:.3f}", f"{median:.3f}", f"{1000 * warm_cpu:.0f}",
+                         f"{cold_cpu:.3f}", "-", "-", f"{median:.3f}", f"{1000 * warm_cpu:.0f}",
                          f"{target:.2f}", "ok" if median <= target else "OVER",
                          f"{rows_s:.3f}", naive_s, "yes" if all(same) else "NO"])
-            print(f"  {name} {period}: cold {cold:.3f} s, warm {median:.3f} s (rows only "
+            print(f"  {name} {period}: cold sums {cold:.3f} s, warm {median:.3f} s (rows only "
                   f"{rows_s:.3f}, naive {naive_s}, same: {rows[-1][-1]})",
                   file=sys.stderr, flush=True)
     finally:
@@ -247,46 +393,72 @@ def _show_difference(a: dict[str, Any], b: dict[str, Any]) -> None:
 
 
 def print_table(rows: list[list[str]], head: list[str] | None = None) -> None:
-    head = head or ["db", "period", "by", "offered", "cold s", "cold cpu s", "warm s",
-                    "warm cpu ms", "target s", "", "rows only s", "naive s", "same"]
+    head = head or ["db", "period", "by", "offered", "cold sums s", "cpu s", "cold cache s",
+                    "cpu s", "warm s", "warm cpu ms", "target s", "", "rows only s", "naive s",
+                    "same"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    from pg import PostgresServer
-
     backends = args.backends.split(",")
     work = Path(tempfile.mkdtemp(prefix="clinicall-bench-"))
     given = {"sqlite": args.sqlite_url, "postgres": args.postgres_url}
-    server = None
+    kept: Path | None = args.store_dir  # made absolute by main()
+    stores = kept or work
+    server: PostgresServer | None = None
     if "postgres" in backends and given["postgres"] is None:
-        server = PostgresServer()
+        server = KeptServer(kept / "pg") if kept is not None else PostgresServer()
     try:
         urls: dict[str, str] = {name: given[name] for name in backends if given[name]}
+        reused = set(urls)
         if "sqlite" in backends and "sqlite" not in urls:
-            urls["sqlite"] = f"sqlite+aiosqlite:///{work / 'year.db'}"
+            urls["sqlite"] = f"sqlite+aiosqlite:///{stores / 'year.db'}"
+            if (stores / "year.db").exists():
+                reused.add("sqlite")
         if server is not None:
-            server.start()
-            urls["postgres"] = server.url(server.create_database("bench")).render_as_string(
-                hide_password=False
-            )
-        fresh = [url for name, url in urls.items() if not given[name]]
+            if isinstance(server, KeptServer) and server.generated:
+                reused.add("postgres")
+            server.start()  # a kept cluster: started as it was left
+            if "postgres" not in reused:
+                server.create_database("bench")
+            urls["postgres"] = server.url("bench").render_as_string(hide_password=False)
+        fresh = [url for name, url in urls.items() if name not in reused]
         if fresh:
             began = time.perf_counter()
             await generate(fresh, args.calls, args.seed)
             print(f"loaded in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         rows: list[list[str]] = []
         more: list[list[str]] = []
+        evicted: list[str] = []
         for name, url in urls.items():
             if not args.skip_kpi:
-                rows += await bench_one(name, url, args.repeat, not args.skip_naive_year)
+                expected: dict[str, dict[str, Any]] = {}
+                mine = await bench_one(name, url, args.repeat, not args.skip_naive_year,
+                                       expected)
+                ours = server if name == "postgres" else None
+                if name == "postgres" and server is None:
+                    print(f"  {name}: no cold-cache run (a server this script did not start)",
+                          file=sys.stderr)
+                else:
+                    cache = await bench_cold_cache(name, url, ours, expected)
+                    for row in mine:
+                        row[6:8] = cache[row[1]][:2]
+                        if cache[row[1]][3] != "yes":
+                            row[-1] = "NO"
+                        evicted.append(f"{name} {row[1]}: {cache[row[1]][2]}")
+                rows += mine
             if not args.skip_analytics:
                 more += await bench_analytics(name, url, args.repeat)
         print(f"\n{args.calls:,} generated inbound calls (+ callbacks' outbound calls)")
         if rows:
             print_table(rows)
+            print("cold sums: every hourly sum emptied first, the report sums every hour of "
+                  "the period;\ncold cache: sums current, server restarted (PostgreSQL), the "
+                  "store's files evicted from the OS page cache, the first report in a new "
+                  "engine.\nMB of the store still in the page cache after eviction / MB of "
+                  "its files: " + "; ".join(evicted))
         if more:
             print()
             print_table(more, ["db", "period", "section", "cold s", "warm s", "target s", "",
@@ -305,12 +477,16 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--sqlite-url", help="reuse a store gen_year.py filled (not generated)")
     parser.add_argument("--postgres-url", help="reuse a store gen_year.py filled")
+    parser.add_argument("--store-dir", help="keep the generated stores here and reuse them")
     parser.add_argument("--skip-naive-year", action="store_true")
     parser.add_argument("--skip-kpi", action="store_true",
                         help="time only survey, demand and staffing, not the KPI report")
     parser.add_argument("--skip-analytics", action="store_true",
                         help="time only the KPI report, not survey, demand and staffing")
     args = parser.parse_args()
+    if args.store_dir:
+        args.store_dir = Path(args.store_dir).resolve()
+        args.store_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(main_async(args))
 
 
