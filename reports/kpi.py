@@ -165,7 +165,8 @@ async def compute(
     keys of ``by`` and the route) and ``resolution`` (first-contact resolution from the
     operators' dispositions, grouped as ``calls``; :mod:`reports.resolution`).  Whole hours
     are read from the hourly sums, which are first brought up to date (:mod:`reports.rollup`)
-    and committed; the rest from the rows.
+    and committed (when they were current already, one read finds it and the report goes on
+    in the same transaction); the rest from the rows.
     ``hourly_sums=False`` reads every row instead: the same numbers, slower (a check).
     """
     settings = kpi_settings(config)
@@ -176,12 +177,14 @@ async def compute(
     if not hourly_sums:
         ctx.plan = rollup.Plan([(start, end)], None)
     step = progress or (lambda _what: None)
+    wrote = False
     if ctx.plan.hours is not None:
         step("hourly sums")
-        await _bring_up_to_date(session, ctx)
+        wrote = (await _bring_up_to_date(session, ctx)) is not None
     if ctx.dialect == "sqlite":
-        await _sqlite_statistics(session)
-    await session.commit()
+        wrote = await _sqlite_statistics(session) or wrote
+    if wrote:  # else the sums were current: the reads go on in the same transaction (no
+        await session.commit()  # COMMIT, and no new BEGIN and pool check-out after it)
     if ctx.dialect == "postgresql":
         # JIT compiles these short aggregates for longer than they run (one round trip for
         # both settings: the same as SET LOCAL).
@@ -207,19 +210,20 @@ async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: dat
     ctx = _Context(kpi_settings(config), [], start, end, connection.dialect.name)
     summed = await _bring_up_to_date(session, ctx)
     await session.commit()
-    return summed
+    return summed or 0
 
 
 #: The tables whose statistics a report's plans depend on (SQLite).
 STATISTICS_TABLES = ("calls", "queue_attempts")
 
 
-async def _sqlite_statistics(session: AsyncSession) -> None:
+async def _sqlite_statistics(session: AsyncSession) -> bool:
     """Without statistics SQLite's planner skips the covering indexes (2-5x slower at a
     year).  Sampled (``analysis_limit``), ANALYZE costs a few milliseconds, which was a
     sixth of a day's report: it runs when a table has no statistics yet or has more than
     doubled since (its largest id against the row count the statistics hold).  Two
-    statements: the check's round trips were a millisecond of a day's report."""
+    statements: the check's round trips were a millisecond of a day's report.  Returns
+    whether it ran ANALYZE (a write to commit)."""
     has_statistics, *largest = (await session.execute(text(
         "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'), "
         + ", ".join(f"(SELECT max(id) FROM {table})" for table in STATISTICS_TABLES)))).one()
@@ -230,7 +234,8 @@ async def _sqlite_statistics(session: AsyncSession) -> None:
     for table, top in zip(STATISTICS_TABLES, largest, strict=True):
         if table not in analyzed or int(top or 0) > 2 * analyzed[table]:
             await session.execute(text("ANALYZE"))
-            return
+            return True
+    return False
 
 
 #: PostgreSQL's memory for one sort or hash of a report's transaction.  The default (4 MB)
@@ -245,12 +250,18 @@ async def _sort_in_memory(session: AsyncSession, dialect: str) -> None:
         await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
 
 
-async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int:
-    """The hourly sums of the period's whole hours made current (uncommitted); the
-    transaction sorts in memory from the first hour it sums (not before: a report whose sums
-    are current saves the round trip)."""
+async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int | None:
+    """The hourly sums of the period's whole hours made current (uncommitted); returns how
+    many hours were summed, or None when they were current and nothing was written (one
+    read: no lock, no marks taken, nothing to commit).  The transaction sorts in memory from
+    the first hour it sums (not before: a report whose sums are current saves the round
+    trip)."""
     if ctx.plan.hours is None:
-        return 0
+        return None
+    if (await rollup.current(session, ctx.settings_key, ctx.plan.hours)
+            and await wait_counts.blocks_built(session, ctx.settings_key, *ctx.plan.hours)):
+        return None  # (a missing block is built under the lock below: an hour of it could
+        # be changing, and only the lock holder may drop blocks for a changed hour)
     in_memory = False
 
     async def sum_hours(lo: datetime, hi: datetime) -> tuple[Sums, Sums]:
@@ -438,8 +449,13 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     places"), so the waits are first ranked from the queue attempts alone (the covering
     index) and kept when each group's count of waits equals the section's ``wait_n`` (the
     inbound answered waits): a superset of the same size is the same set.  Otherwise, or when
-    grouped by route (a column of the call), they are ranked again with the join."""
+    grouped by route (a column of the call), they are ranked again with the join.  A section
+    with no answered wait (``wait_n`` 0 in every row) has nothing to rank: no query."""
     expected = {str(row["_key"]): int(row.pop("_wait_n") or 0) for row in section.rows}
+    if not any(expected.values()):  # no answered wait to rank (no query)
+        for row in section.rows:
+            del row["_key"]
+        return
     found: dict[str, dict[str, Value]] | None = None
     if ctx.plan.hours is not None:
         found, _ = await _ranked_waits(session, _counted_waits(ctx))

@@ -7,7 +7,9 @@ local day is a union of UTC hours); otherwise the whole period is read from the 
 
 Before a report reads them, :func:`bring_up_to_date` drops the sums of the hours that writers
 marked changed (``clinicall.db.changes``) and sums every hour of the period that has no sums
-for the report's settings yet; the report commits that before it reads.  The survey,
+for the report's settings yet; the report commits that before it reads.  A report first asks
+:func:`current` (one read, no lock) and skips all that when no hour of its period is marked
+changed and every one is summed: what it finds when the keeper has kept them.  The survey,
 demand and staffing sums (``reports.analytics_hours``) are kept in the same pass, under the
 same marks, and so are the answered waits' counts (``reports.wait_counts``).  Sums are kept
 per *settings key*, the thresholds that counters depend on, so a report with other thresholds
@@ -80,6 +82,23 @@ def settings_key(settings: KpiSettings) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+async def current(session: AsyncSession, key: str, hours: tuple[int, int]) -> bool:
+    """Whether the sums of ``key`` for the hours [h0, h1) are current: every hour summed and
+    none of them marked changed since.  One read, no lock: what a report over summed hours
+    usually finds, and then it has nothing to write (the marks outside the period are left to
+    the next :func:`bring_up_to_date` that runs).  A writer's marks are committed with its
+    rows, so a report that finds none reads sums that hold every write committed before."""
+    h0, h1 = hours
+    changed = (select(func.count()).select_from(kpi_changed_hours)
+               .where(kpi_changed_hours.c.hour >= h0, kpi_changed_hours.c.hour < h1))
+    built = select(func.count()).where(kpi_hours_built.c.settings_key == key,
+                                       kpi_hours_built.c.hour >= h0,
+                                       kpi_hours_built.c.hour < h1)
+    n_changed, n_built = (await session.execute(
+        select(changed.scalar_subquery(), built.scalar_subquery()))).one()
+    return not n_changed and n_built == h1 - h0
+
+
 async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, int],
                            sum_hours: HourSummer) -> int:
     """Make the sums of ``key`` for the hours [h0, h1) current (the caller commits); returns
@@ -150,4 +169,4 @@ def _at(hour: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
 
 
-__all__ = ["HourSummer", "Plan", "bring_up_to_date", "plan", "settings_key"]
+__all__ = ["HourSummer", "Plan", "bring_up_to_date", "current", "plan", "settings_key"]

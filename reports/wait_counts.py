@@ -96,21 +96,35 @@ async def drop_blocks(session: AsyncSession, hours: Sequence[int]) -> None:
                     table.c.span == span, table.c.hour.in_(part)))
 
 
-async def build_blocks(session: AsyncSession, key: str, h0: int, h1: int) -> int:
-    """Sum the missing blocks longer than an hour that tile [h0, h1), whose hours' counts
-    are current (uncommitted); returns how many were built."""
+async def blocks_built(session: AsyncSession, key: str, h0: int, h1: int) -> bool:
+    """Whether every block longer than an hour that tiles [h0, h1) is built (one read; none
+    when no such block fits in the hours)."""
+    return not await _missing_blocks(session, key, h0, h1)
+
+
+async def _missing_blocks(session: AsyncSession, key: str, h0: int, h1: int
+                          ) -> list[tuple[int, int]]:
+    """The (span, first hour) of the blocks longer than an hour that tile [h0, h1) and are
+    not built."""
     ranges = [r for r in tiling(h0, h1) if r[0] > 1]
     if not ranges:
-        return 0
+        return []
     b = kpi_wait_blocks.c
     marks = await session.execute(select(b.span, b.hour).where(
         b.settings_key == key,
         or_(*[and_(b.span == span, b.hour >= lo, b.hour < hi) for span, lo, hi in ranges])))
     built = {(int(span), int(h)) for span, h in marks.all()}
-    missing = [(span, h) for span, lo, hi in ranges for h in range(lo, hi, span)
-               if (span, h) not in built]
+    return [(span, h) for span, lo, hi in ranges for h in range(lo, hi, span)
+            if (span, h) not in built]
+
+
+async def build_blocks(session: AsyncSession, key: str, h0: int, h1: int) -> int:
+    """Sum the missing blocks longer than an hour that tile [h0, h1), whose hours' counts
+    are current (uncommitted); returns how many were built."""
+    missing = await _missing_blocks(session, key, h0, h1)
     if not missing:
         return 0
+    b = kpi_wait_blocks.c
     dialect = (await session.connection()).dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     claimed = (await session.execute(
