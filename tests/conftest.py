@@ -1,7 +1,8 @@
 """Database fixtures shared by the whole suite (other fixtures live next to their tests).
 
 - ``db_url``: a fresh, migrated database per test, parametrized over SQLite and PostgreSQL
-  (the PostgreSQL case carries ``pytest.mark.postgres``).  A ``str`` async SQLAlchemy URL.
+  (the PostgreSQL case carries ``pytest.mark.postgres``; its database is dropped when the test
+  ends).  A ``str`` async SQLAlchemy URL.
 - ``sqlite_db_url`` / ``postgres_db_url``: the same for one backend only.
 - ``empty_db_url``: like ``db_url`` but never migrated (for migration tests).
 - ``db_engine`` / ``db_sessions``: an AsyncEngine / async_sessionmaker on ``db_url``.
@@ -75,9 +76,10 @@ def sqlite_db_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def postgres_db_url(postgres_server: PostgresServer, postgres_template: str) -> str:
+def postgres_db_url(postgres_server: PostgresServer, postgres_template: str) -> Iterator[str]:
     database = postgres_server.create_database(template=postgres_template)
-    return postgres_server.url(database).render_as_string()
+    yield postgres_server.url(database).render_as_string()
+    postgres_server.drop_database(database)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -87,11 +89,14 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(params=BACKENDS)
-def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        return _sqlite_url(tmp_path / "empty.db")
+        yield _sqlite_url(tmp_path / "empty.db")
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url(server.create_database()).render_as_string()
+    database = server.create_database()
+    yield server.url(database).render_as_string()
+    server.drop_database(database)
 
 
 @pytest.fixture

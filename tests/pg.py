@@ -127,6 +127,12 @@ class PostgresServer:
         self.psql(sql)
         return name
 
+    def drop_database(self, name: str) -> None:
+        """DROP DATABASE, cutting any connection still open to it: a test's database goes when
+        the test ends, so a worker's cluster never piles up hundreds of them for ``stop`` to
+        delete at once (that took over two minutes on a loaded disk)."""
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def psql(self, sql: str, database: str = "postgres") -> str:
         out = self._run(
             "psql",

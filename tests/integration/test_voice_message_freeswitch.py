@@ -41,10 +41,12 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
 MESSAGE_MAX_S = 5
 #: The patient's voice: a tone on their own leg, loud enough to be above the silence level,
-#: repeated by ``endless_playback`` (``;loops=-1`` would end the originate's application
-#: argument).
+#: one unbroken minute of it (longer than any message; ``endless_playback`` would repeat it,
+#: ``;loops=-1`` would end the originate's application argument).  A one-second tone repeated
+#: was restarted with a gap each second on a loaded machine, and those gaps' sidebands took up
+#: to 60 % of the recording's energy from the tone's own bins.
 PATIENT_HZ = 700
-PATIENT_TONE = f"tone_stream://%(1000,0,{PATIENT_HZ})"
+PATIENT_TONE = f"tone_stream://%(60000,0,{PATIENT_HZ})"
 HZ_TOLERANCE = 5.0
 
 
