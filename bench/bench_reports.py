@@ -35,8 +35,11 @@ Two *cold* figures, each starting from a different state:
   database, -wal and -shm) is flushed to disk and evicted from the OS page cache
   (``posix_fadvise(DONTNEED)``; the pages still resident afterwards are counted with
   ``mincore`` and printed); then the period's first report in a new engine, its first
-  connection included.  Each period starts from its own restart and eviction.  Needs a
-  PostgreSQL server this script started (not one given by ``--postgres-url``).
+  connection included.  Each period starts from its own restart and eviction.  Before the
+  first, PostgreSQL's tables are VACUUMed and ANALYZEd, as autovacuum would have done by
+  then in production (the sums were just written, and this server lives too briefly for
+  autovacuum).  Needs a PostgreSQL server this script started (not one given by
+  ``--postgres-url``).
 """
 
 from __future__ import annotations
@@ -292,8 +295,12 @@ async def bench_cold_cache(name: str, url: str, server: PostgresServer | None,
     """*Cold cache* (module docstring): for each period, the server restarted (PostgreSQL),
     the store's files evicted from the OS page cache, then the first report in a new engine.
     The hourly sums are current (the warm runs before this left them so).  Returns, for each
-    period, [wall s, CPU s, MB resident after eviction / MB of files, same]."""
+    period, [wall s, CPU s, MB resident after eviction / MB of files, same, MB resident
+    after the report (what it read, read-ahead included)]."""
     out: dict[str, list[str]] = {}
+    if server is not None:  # what autovacuum does minutes after the keeper's inserts (this
+        # server lives too briefly to get there): the sums' statistics and visibility map
+        server.psql("VACUUM (ANALYZE)", str(make_url(url).database))
     for period, start, end, by, _ in PERIODS:
         if server is not None:
             server.pause()  # a clean stop: checkpointed, shared buffers gone
@@ -311,15 +318,19 @@ async def bench_cold_cache(name: str, url: str, server: PostgresServer | None,
             cpu = time.process_time() + _server_cpu_s(postmaster) - began_cpu
         finally:
             await engine.dispose()
+        files = _store_files(url, server)
+        read = sum(_resident(p) for p in files if p.exists())  # back in the cache: read
         same = report_.to_dict() == expected[period]
         if not same:
             _show_difference(expected[period], report_.to_dict())
         mb = 1 << 20
         out[period] = [f"{took:.3f}", f"{cpu:.3f}",
-                       f"{after / mb:.1f}/{size / mb:,.0f}", "yes" if same else "NO"]
+                       f"{after / mb:.1f}/{size / mb:,.0f}", "yes" if same else "NO",
+                       f"{read / mb:.1f}"]
         print(f"  {name} {period}: cold cache {took:.3f} s (CPU {cpu:.3f} s; resident "
-              f"{before / mb:,.0f} -> {after / mb:.1f} MB of {size / mb:,.0f} MB evicted; "
-              f"same: {out[period][-1]})", file=sys.stderr, flush=True)
+              f"{before / mb:,.0f} -> {after / mb:.1f} MB of {size / mb:,.0f} MB evicted, "
+              f"{read / mb:.1f} MB back after the report; same: {out[period][3]})",
+              file=sys.stderr, flush=True)
     return out
 
 
@@ -447,7 +458,8 @@ async def main_async(args: argparse.Namespace) -> None:
                         row[6:8] = cache[row[1]][:2]
                         if cache[row[1]][3] != "yes":
                             row[-1] = "NO"
-                        evicted.append(f"{name} {row[1]}: {cache[row[1]][2]}")
+                        evicted.append(f"{name} {row[1]}: {cache[row[1]][2]} "
+                                       f"(after the report {cache[row[1]][4]})")
                 rows += mine
             if not args.skip_analytics:
                 more += await bench_analytics(name, url, args.repeat)
@@ -457,8 +469,8 @@ async def main_async(args: argparse.Namespace) -> None:
             print("cold sums: every hourly sum emptied first, the report sums every hour of "
                   "the period;\ncold cache: sums current, server restarted (PostgreSQL), the "
                   "store's files evicted from the OS page cache, the first report in a new "
-                  "engine.\nMB of the store still in the page cache after eviction / MB of "
-                  "its files: " + "; ".join(evicted))
+                  "engine.\nMB of the store in the page cache after eviction / MB of its "
+                  "files (and after the report): " + "; ".join(evicted))
         if more:
             print()
             print_table(more, ["db", "period", "section", "cold s", "warm s", "target s", "",
