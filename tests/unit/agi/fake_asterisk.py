@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.server import FastAgiServer
@@ -108,3 +109,28 @@ async def assert_responsive(server: FastAgiServer) -> None:
     await peer.exchange("ANSWER", "200 result=0")
     assert await peer.read_to_end() == b""
     await peer.close()
+
+
+class RecordingTransport(asyncio.Transport):
+    """A connection's transport for driving the server's protocol by hand: keeps what is
+    written, knows whether it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[bytes] = []
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.lines.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,13 @@ from clinicall.agi_scripts.protocol import AgiCommandTimeout, AgiProtocolError, 
 from clinicall.agi_scripts.server import AgiHandler, _AgiConnection
 from clinicall.ivr.port import CallerHungUp, PortError
 
-from .fake_asterisk import FakeAsterisk, Serve, answer_only, assert_responsive
+from .fake_asterisk import (
+    FakeAsterisk,
+    RecordingTransport,
+    Serve,
+    answer_only,
+    assert_responsive,
+)
 
 
 class CallRecord:
@@ -248,29 +253,6 @@ async def test_half_headers_beyond_the_budget_do_not_lock_a_real_call_out(
     assert len(dropped) == 1  # one line, not one per connection
 
 
-class _Socket(asyncio.Transport):
-    """A connection's transport, for driving the server's protocol byte by byte in order."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 40000) if name == "peername" else default
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-    def abort(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-
 async def test_a_call_not_read_yet_outlasts_half_headers_that_came_after_it(
     serve: Serve,
 ) -> None:
@@ -278,9 +260,9 @@ async def test_a_call_not_read_yet_outlasts_half_headers_that_came_after_it(
     flood); half headers arriving after it fill the budget: they are dropped before it,
     though it is the oldest (connections driven in a fixed order, no sockets)."""
     server = await serve(answer_only, max_pending_headers=4, env_timeout=600)
-    real, real_socket = _AgiConnection(server), _Socket()
+    real, real_socket = _AgiConnection(server), RecordingTransport()
     real.connection_made(real_socket)
-    junk = [(_AgiConnection(server), _Socket()) for _ in range(6)]
+    junk = [(_AgiConnection(server), RecordingTransport()) for _ in range(6)]
     for connection, socket in junk:
         connection.connection_made(socket)
         connection.data_received(b"agi_network: yes\nagi_uniq")
@@ -289,7 +271,7 @@ async def test_a_call_not_read_yet_outlasts_half_headers_that_came_after_it(
     assert server.pending_header_count == 4
     # connections that send nothing: the half headers left go first, then, among those that
     # sent as much (nothing), the oldest
-    quiet = [(_AgiConnection(server), _Socket()) for _ in range(4)]
+    quiet = [(_AgiConnection(server), RecordingTransport()) for _ in range(4)]
     for connection, socket in quiet[:3]:
         connection.connection_made(socket)
     assert all(socket.closed for _, socket in junk)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any
 
 import pytest
 
@@ -17,37 +16,13 @@ from clinicall.agi_scripts.channel import AgiChannel, CommandDeadlines
 from clinicall.agi_scripts.protocol import AgiCommandTimeout, AgiReply, EnvironmentParser
 from clinicall.agi_scripts.server import _AgiConnection
 
-from .fake_asterisk import Serve, answer_only
+from .fake_asterisk import RecordingTransport, Serve, answer_only
 
 
-class _Socket(asyncio.Transport):
-    """A connection's transport: keeps what is written, knows whether it was closed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[bytes] = []
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 40000) if name == "peername" else default
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.lines.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def abort(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-
-def _channel(uniqueid: str, deadlines: CommandDeadlines) -> tuple[AgiChannel, _Socket]:
+def _channel(uniqueid: str, deadlines: CommandDeadlines) -> tuple[AgiChannel, RecordingTransport]:
     env = EnvironmentParser().feed(f"agi_uniqueid: {uniqueid}\n\n".encode())
     assert env is not None
-    transport = _Socket()
+    transport = RecordingTransport()
     return AgiChannel(env, transport, deadlines=deadlines), transport
 
 
@@ -82,7 +57,7 @@ async def test_environments_are_dropped_oldest_first_each_at_its_own_timeout(
     """Three connections send nothing, a fourth sends its environment: the sweep drops those
     past their due time, re-arms for the oldest left, and leaves the session alone."""
     server = await serve(answer_only, env_timeout=600)
-    pairs = [(_AgiConnection(server), _Socket()) for _ in range(4)]
+    pairs = [(_AgiConnection(server), RecordingTransport()) for _ in range(4)]
     for connection, socket in pairs:
         connection.connection_made(socket)
     call, call_socket = pairs[3]
