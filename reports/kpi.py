@@ -79,7 +79,7 @@ from clinicall.db.models.rollups import metric_names
 from clinicall.reports import grouping as grp
 from clinicall.reports import rollup, wait_counts
 from clinicall.reports import timebuckets as tb
-from clinicall.reports.resolution import DAY_MS, RESOLVED, WRONG_NUMBER, section_from_sums
+from clinicall.reports.resolution import resolution_counts, section_from_sums
 from clinicall.reports.settings import KpiSettings, kpi_settings
 from clinicall.reports.sums import Sums
 from clinicall.reports.table import Column, Report, Section, Value, normalize, ratio
@@ -602,7 +602,6 @@ def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
         ], _inbound_between(lo, hi))
     is_missed = missed.is_(True)
     in_horizon = and_(is_missed, delay <= int(s.return_horizon_h * HOUR_MS))
-    resolved = disposition == RESOLVED
     return base.add_columns(
         func.count().label("inbound"),
         _count_if(outcome == IvrOutcome.SELF_SERVED.value).label("self_served"),
@@ -616,12 +615,7 @@ def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
         _count_if(gap <= 24 * HOUR_MS).label("rep24"),
         _count_if(gap <= 7 * 24 * HOUR_MS).label("rep7"),
         func.max(case((in_horizon, delay))).label("ttc_max"),
-        # first-contact resolution (reports.resolution)
-        _count_if(disposition.is_not(None)).label("dispositioned"),
-        _count_if(resolved).label("resolved"),
-        _count_if(disposition == WRONG_NUMBER).label("wrong_number"),
-        _count_if(and_(resolved, caller.is_not(None))).label("resolved_known"),
-        _count_if(and_(resolved, gap <= DAY_MS)).label("resolved_rep24"),
+        *resolution_counts(disposition, caller, gap),  # first-contact resolution
     ).group_by(*key_cols)
 
 

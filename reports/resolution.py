@@ -11,19 +11,18 @@ here; a clinic's other ids count as marked and unresolved.
 Dispositions are written after the call; the writer marks the call's hour changed
 (``clinicall.db.writer``), so the KPI report keeps these counters in its hourly call sums
 (``kpi_call_hours``) and builds the section from them (:func:`section_from_sums`), grouped as
-the ``calls`` section (``by`` without ``queue``).  :func:`resolution_section` reads the call
-rows instead (the same rows, counted the same way).
+the ``calls`` section (``by`` without ``queue``).  The counters are defined here
+(:func:`resolution_counts`) and counted with the report's other call counters, from the sums
+or, for the minutes at a period's edges and with ``hourly_sums=False``, from the rows.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, case, func
+from sqlalchemy.sql.elements import ColumnElement
 
-from clinicall.db.models import Call, Direction
 from clinicall.reports import grouping as grp
 from clinicall.reports.sums import Sums
 from clinicall.reports.table import Column, Section, ratio
@@ -41,44 +40,28 @@ RESOLUTION_METRICS = [
 ]
 
 
-def _count_if(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
-def _query(grouping: grp.Grouping, start: datetime, end: datetime) -> Select[Any]:
-    """Counted over a subquery that labels the group keys (k0…), so both databases group by
-    plain columns (the key expressions carry bound parameters)."""
-    labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
-    inner = select(*labelled, Call.disposition.label("disposition"),
-                   Call.caller.label("caller"), Call.repeat_gap_ms.label("gap")).where(
-        Call.started_at >= start, Call.started_at < end,
-        Call.direction == Direction.INBOUND.value, Call.disposition.is_not(None)).subquery()
-    keys = [inner.c[f"k{i}"] for i in range(len(labelled))]
-    resolved = inner.c.disposition == RESOLVED
-    return select(
-        *keys,
-        func.count().label("dispositioned"),
+def resolution_counts(disposition: ColumnElement[Any], caller: ColumnElement[Any],
+                      gap: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """The counters :func:`section_from_sums` is built from, over the inbound calls of a
+    group: their ``Call.disposition``, ``Call.caller`` and ``Call.repeat_gap_ms``."""
+    resolved = disposition == RESOLVED
+    return [
+        _count_if(disposition.is_not(None)).label("dispositioned"),
         _count_if(resolved).label("resolved"),
-        _count_if(inner.c.disposition == WRONG_NUMBER).label("wrong_number"),
-        _count_if(and_(resolved, inner.c.caller.is_not(None))).label("resolved_known"),
-        _count_if(and_(resolved, inner.c.gap <= DAY_MS)).label("resolved_rep24"),
-    ).group_by(*keys)
+        _count_if(disposition == WRONG_NUMBER).label("wrong_number"),
+        _count_if(and_(resolved, caller.is_not(None))).label("resolved_known"),
+        _count_if(and_(resolved, gap <= DAY_MS)).label("resolved_rep24"),
+    ]
 
 
-async def resolution_section(session: AsyncSession, grouping: grp.Grouping,
-                             start: datetime, end: datetime) -> Section:
-    """The section's rows in the grouping's order, read from the call rows of [start, end):
-    one per group that has marked calls (and without group keys always one, as the
-    ``calls`` section)."""
-    sums = Sums()
-    sums.add_rows((await session.execute(_query(grouping, start, end))).all(),
-                  len(grouping.exprs))
-    return section_from_sums(grouping, sums)
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.sum(case((condition, 1), else_=0))
 
 
 def section_from_sums(grouping: grp.Grouping, sums: Sums) -> Section:
     """The section from counters summed per group (``dispositioned`` … ``resolved_rep24``,
-    as :func:`_query` names them; the KPI report adds them up with its hourly call sums):
+    as :func:`resolution_counts` names them; the KPI report adds them up with its hourly call
+    sums):
     a group with no marked call has no row, but without group keys there is always one."""
     section = Section("resolution", grouping.columns(), RESOLUTION_METRICS)
     groups = [(key, m) for key, m in sums.ordered(grouping) if m.get("dispositioned")]
