@@ -215,9 +215,11 @@ class AsteriskCallPort:
             await self._mset(pairs)  # every value plain: one check, not one per value
             return
         if plain_last:
-            plain = [pair for pair in pairs if _MSET_PLAIN.fullmatch(pair[1])]
+            plain: list[tuple[str, str]] = []
             for name, value in pairs:
-                if not _MSET_PLAIN.fullmatch(value):
+                if _MSET_PLAIN.fullmatch(value):
+                    plain.append((name, value))
+                else:
                     await self.set_variable(name, value)
             await self._mset(plain)
             return

@@ -379,14 +379,16 @@ def test_the_whole_block_reading_of_an_environment_reads_what_lines_read(
     assert whole == by_byte
 
 
+#: One read that is mostly a plain reply line, or nearly one: a start, its pieces, an end.
+ONE_READ = st.tuples(
+    st.sampled_from(["200 result=", "200 result=", "200 result", "510 ", "HANGUP", ""]),
+    st.lists(REPLY_PIECES, max_size=6).map("".join),
+    st.sampled_from(["\n", "\n", "\r\n", "", "\nHANGUP\n", "\n200 result=1\n"]),
+).map(lambda parts: "".join(parts).encode())
+
+
 @settings(max_examples=400, derandomize=True, database=None, deadline=None)
-@given(
-    st.tuples(
-        st.sampled_from(["200 result=", "200 result=", "200 result", "510 ", "HANGUP", ""]),
-        st.lists(REPLY_PIECES, max_size=6).map("".join),
-        st.sampled_from(["\n", "\n", "\r\n", "", "\nHANGUP\n", "\n200 result=1\n"]),
-    ).map(lambda parts: "".join(parts).encode())
-)
+@given(ONE_READ)
 def test_a_read_of_one_plain_reply_reads_what_the_line_loop_reads(data: bytes) -> None:
     """A read that is one whole ``200 result=`` line takes a shortcut; split after its first
     byte it goes through the line loop: the same items, or the same error."""
@@ -406,14 +408,7 @@ def _replies_read(chunks: list[bytes], line_limit: int) -> list[object]:
 
 
 @settings(max_examples=400, derandomize=True, database=None, deadline=None)
-@given(
-    st.tuples(
-        st.sampled_from(["200 result=", "200 result=", "200 result", "510 ", "HANGUP", ""]),
-        st.lists(REPLY_PIECES, max_size=6).map("".join),
-        st.sampled_from(["\n", "\n", "\r\n", "", "\nHANGUP\n", "\n200 result=1\n"]),
-        st.sampled_from([65536, 24, 12]),
-    ).map(lambda parts: ("".join(parts[:3]).encode(), parts[3]))
-)
+@given(st.tuples(ONE_READ, st.sampled_from([65536, 24, 12])))
 def test_a_remembered_plain_reply_reads_what_the_line_loop_reads(case: tuple[bytes, int]) -> None:
     """A plain reply read once is remembered (``_PLAIN_REPLIES``); read again, by a parser
     with the same or a shorter line limit, it gives what the line loop gives."""
