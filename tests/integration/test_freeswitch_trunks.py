@@ -17,7 +17,7 @@ from clinicall.controller.freeswitch.esl.client import EslClient
 from clinicall.controller.freeswitch.esl.message import EslEvent
 from clinicall.freeswitch_config.dialplan import CONTEXT
 from clinicall.sandbox.freeswitch import FreeswitchSandbox
-from clinicall.sandbox.ports import free_ports
+from clinicall.sandbox.ports import free_port
 from clinicall.settings import ClinicConfig, load_config
 from clinicall.settings.models import Trunk
 
@@ -28,15 +28,14 @@ from .registrar import Registrar
 pytestmark = [pytest.mark.asyncio, pytest.mark.freeswitch]
 
 REGISTRAR_IP = "127.0.0.4"
-REGISTRAR_PORT, CALL_PORT = free_ports(2, socket.SOCK_DGRAM)
 TRUNK_USER, TRUNK_PASSWORD = "clinic77", "s3cret-77"
 PATIENT = "380501112233"
 GATEWAY_STATE = "sofia::gateway_state"
 
 
-def _config() -> ClinicConfig:
+def _config(registrar_port: int) -> ClinicConfig:
     config = load_config(FREESWITCH_EXAMPLE)
-    trunk = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
+    trunk = Trunk(id="voip", host=f"{REGISTRAR_IP}:{registrar_port}", registration=True,
                   username=TRUNK_USER, password=TRUNK_PASSWORD)  # fmt: skip
     return config.model_copy(update={"trunks": [trunk]})
 
@@ -45,7 +44,10 @@ async def test_a_registering_trunk_registers_as_a_sofia_gateway(
         make_freeswitch: FreeswitchFactory, tmp_path: Path) -> None:  # fmt: skip
     if reason := sipp.available():
         pytest.fail(f"the registration proof needs SIPp: {reason}", pytrace=False)
-    fs, config = make_freeswitch(_config(), name="trunks")
+    # picked (and claimed machine-wide, sandbox/ports.py) when FreeSWITCH is about to start,
+    # not at import: a claim lapses, and the workers import every test file at collection
+    registrar_port = free_port(socket.SOCK_DGRAM, REGISTRAR_IP)
+    fs, config = make_freeswitch(_config(registrar_port), name="trunks")
     contact_user = config.numbers[0].number.removeprefix("+")
     async with fs:
         assert fs.esl_port is not None
@@ -62,7 +64,7 @@ async def test_a_registering_trunk_registers_as_a_sofia_gateway(
         try:
             registrar = Registrar(username=TRUNK_USER, password=TRUNK_PASSWORD,
                                   contact_user=contact_user, contact_tail=";gw=voip")
-            await registrar.listen(REGISTRAR_IP, REGISTRAR_PORT)
+            await registrar.listen(REGISTRAR_IP, registrar_port)
             try:
                 # the gateway's first try went to a port nobody listened on yet: again now
                 reply = await fs.api("sofia profile internal register voip")
@@ -97,7 +99,8 @@ async def _the_provider_calls_the_registered_user(
     esl.add_handler(on_event)
     await esl.start()
     try:
-        call = sipp.SipCall(REGISTRAR_IP, CALL_PORT, sipp.free_media_port(REGISTRAR_IP),
+        call_port = free_port(socket.SOCK_DGRAM, REGISTRAR_IP)
+        call = sipp.SipCall(REGISTRAR_IP, call_port, sipp.free_media_port(REGISTRAR_IP),
                             fs.sip_port, contact_user, caller=PATIENT)
         placed = asyncio.create_task(call.run(folder, first_key_ms=0, limit_s=60))
         try:

@@ -17,6 +17,7 @@ import asyncio
 import re
 import socket
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from clinicall.asterisk_config.includes import INCLUDED_FROM
 from clinicall.controller.asterisk.ami.message import Message
 from clinicall.controller.service import Controller
 from clinicall.sandbox.modules import NOLOAD, default_modules_conf
-from clinicall.sandbox.ports import EnginePorts, free_ports
+from clinicall.sandbox.ports import EnginePorts, free_port
 from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig, RtpPorts, Sip, Trunk
 from clinicall.simclinic.clinic import SimulatedClinic, with_ports
@@ -43,18 +44,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 TRUNK_IP, OWN_TRUNK_IP, REGISTRAR_IP = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 #: The provider's other server, which calls in on the registered line: no identify matches it.
 LINE_CALLER_IP = "127.0.0.5"
-SIPP_PORT, OWN_SIPP_PORT, REGISTRAR_PORT, PHONE_PORT, LINE_SIPP_PORT = free_ports(
-    5, socket.SOCK_DGRAM)
 CLINIC_NUMBER = "380441234567"  # the example clinic's first number, the registration's contact
 TRUNK_USER, TRUNK_PASSWORD = "clinic77", "pw-77-provider"
-REGISTERING = Trunk(id="voip", host=f"{REGISTRAR_IP}:{REGISTRAR_PORT}", registration=True,
-                    username=TRUNK_USER, password=TRUNK_PASSWORD)
 #: How long a test waits for the registration Asterisk began at boot (its random initial
 #: delay is at most 10 s; a lost REGISTER is retried after 60 s).
 REGISTRATION_LIMIT_S = 80
-#: SIPp's RTP ports (it takes the next ones up too).
-SIPP_MEDIA, OWN_SIPP_MEDIA, PHONE_MEDIA = (sipp.free_media_port() for _ in range(3))
-LINE_SIPP_MEDIA = sipp.free_media_port(LINE_CALLER_IP)
 
 OWN_EXTENSIONS = """[general]
 static = yes
@@ -104,12 +98,32 @@ OWN_VOICEMAIL = "[general]\nformat = wav\n\n[default]\n100 => 1234,Front desk\n"
 OWN_MODULES = default_modules_conf(tuple(n for n in NOLOAD if n != "app_voicemail"))
 
 
-def clinic_config(ports: EnginePorts) -> ClinicConfig:
+@dataclass(frozen=True)
+class Provider:
+    """The provider's ports the clinic's config names: the trunk's (SIPp calls in from it)
+    and the registrar's."""
+
+    trunk: int
+    registrar: int
+
+
+def sipp_call(ip: str, pbx_port: int | None, number: str, *, port: int | None = None,
+              **options: str) -> sipp.SipCall:  # fmt: skip
+    """A SIPp call from ``ip`` (from ``port``, else a port picked now) to ``number`` at the
+    PBX's ``pbx_port``; its RTP ports are picked now too, as the call is placed (the ports
+    are claimed for a while only: sandbox/ports.py)."""
+    port = port or free_port(socket.SOCK_DGRAM, ip)
+    return sipp.SipCall(ip, port, sipp.free_media_port(ip), pbx_port or 0, number, **options)
+
+
+def clinic_config(ports: EnginePorts, provider: Provider) -> ClinicConfig:
     config = load_config(EXAMPLE)
     ivr = config.ivr.model_copy(update={"digit_timeout_s": 3.0})
-    trunk = Trunk(id="provider", host=f"{TRUNK_IP}:{SIPP_PORT}", match=[TRUNK_IP])
+    trunk = Trunk(id="provider", host=f"{TRUNK_IP}:{provider.trunk}", match=[TRUNK_IP])
+    registering = Trunk(id="voip", host=f"{REGISTRAR_IP}:{provider.registrar}",
+                        registration=True, username=TRUNK_USER, password=TRUNK_PASSWORD)
     return with_ports(config.model_copy(update={
-        "ivr": ivr, "trunks": [trunk, REGISTERING],
+        "ivr": ivr, "trunks": [trunk, registering],
         "sip": Sip(outside_context="outside-line", rtp_ports=RtpPorts(start=31000, end=31200)),
     }), ports)
 
@@ -150,27 +164,36 @@ def skip_without_sipp() -> None:
         pytest.fail(f"the SIP proof needs SIPp: {reason}", pytrace=False)
 
 
+@pytest.fixture(scope="module")
+def provider() -> Provider:
+    """The provider's ports, picked (and claimed: sandbox/ports.py) as the module's clinic is
+    about to start, not at import: every worker imports every test file at collection, and a
+    claim lapses long before the last file's tests run."""
+    return Provider(trunk=free_port(socket.SOCK_DGRAM, TRUNK_IP),
+                    registrar=free_port(socket.SOCK_DGRAM, REGISTRAR_IP))
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def registrar() -> AsyncIterator[Registrar]:
+async def registrar(provider: Provider) -> AsyncIterator[Registrar]:
     """The provider's registrar, listening before Asterisk boots, as a provider's is: the
     REGISTER Asterisk sends as it starts (after its random initial delay, and after it has
     begun to qualify the trunk with OPTIONS, which the registrar answers) is the one
     answered."""
-    provider = Registrar(username=TRUNK_USER, password=TRUNK_PASSWORD,
-                         contact_user=CLINIC_NUMBER)  # fmt: skip
-    await provider.listen(REGISTRAR_IP, REGISTRAR_PORT)
+    registrar = Registrar(username=TRUNK_USER, password=TRUNK_PASSWORD,
+                          contact_user=CLINIC_NUMBER)  # fmt: skip
+    await registrar.listen(REGISTRAR_IP, provider.registrar)
     try:
-        yield provider
+        yield registrar
     finally:
-        provider.close()
+        registrar.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def clinic(
-    asterisk_root: Path, registrar: Registrar, skip_without_sipp: None,
+    asterisk_root: Path, provider: Provider, registrar: Registrar, skip_without_sipp: None,
 ) -> AsyncIterator[SimulatedClinic]:
     ports = EnginePorts.pick()
-    config = clinic_config(ports)
+    config = clinic_config(ports, provider)
     async with SimulatedClinic.run(config, root=asterisk_root, name="merged", ports=ports,
                                    own_files=own_files(config)) as clinic:
         for op in clinic.config.operators:
@@ -218,12 +241,13 @@ async def test_both_configs_load_and_every_module_it_needs_is_there(
 
 
 async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
-    clinic: SimulatedClinic, events: Events, controller: Controller, tmp_path: Path,
+    clinic: SimulatedClinic, events: Events, controller: Controller, provider: Provider,
+    tmp_path: Path,
 ) -> None:
     joined = events.first(lambda m: m.get("Event") == "QueueCallerJoin"
                           and m.get("Queue") == "gynecology")
-    call = sipp.SipCall(TRUNK_IP, SIPP_PORT, SIPP_MEDIA, clinic.asterisk.sip_port or 0,
-                        ENGLISH_NUMBER.removeprefix("+"))
+    call = sipp_call(TRUNK_IP, clinic.asterisk.sip_port, ENGLISH_NUMBER.removeprefix("+"),
+                     port=provider.trunk)  # from the trunk's own port, as the provider would
     code, output = await call.run(tmp_path, keys="12")  # main:1 appointments, 2 gynecology
     assert code == 0, output
     join = await asyncio.wait_for(joined, 5)
@@ -235,7 +259,7 @@ async def test_a_sip_patient_through_the_trunk_reaches_a_specialty_queue(
 
 
 async def test_a_registering_trunk_registers_with_its_line(
-    clinic: SimulatedClinic, events: Events, registrar: Registrar,
+    clinic: SimulatedClinic, events: Events, provider: Provider, registrar: Registrar,
 ) -> None:
     registered = events.first(lambda m: m.get("Event") == "Registry"
                               and m.get("Status") == "Registered")
@@ -243,7 +267,7 @@ async def test_a_registering_trunk_registers_with_its_line(
     assert re.search(r";line=[^;>]+", contact), contact
     # The Registry event may have come before this module's handler was added: Asterisk's own
     # list then says so (the handler is in place first, so a later event is not missed either).
-    server = f"sip:{REGISTRAR_IP}:{REGISTRAR_PORT}"
+    server = f"sip:{REGISTRAR_IP}:{provider.registrar}"
     listed = re.search(r"^\s*voip/(\S+)\s+\S+\s+Registered\b",
                        await clinic.asterisk.rx("pjsip show registrations"), re.MULTILINE)
     if listed:
@@ -266,9 +290,8 @@ async def test_the_provider_calls_in_on_the_registered_line_and_reaches_a_specia
     joined = events.first(lambda m: m.get("Event") == "QueueCallerJoin"
                           and m.get("Queue") == "gynecology"
                           and m.get("Channel", "").startswith("PJSIP/voip-"))
-    call = sipp.SipCall(LINE_CALLER_IP, LINE_SIPP_PORT, LINE_SIPP_MEDIA,
-                        clinic.asterisk.sip_port or 0, ENGLISH_NUMBER.removeprefix("+"),
-                        uri_params=f";line={line[1]}")  # the dialled number, on the line
+    call = sipp_call(LINE_CALLER_IP, clinic.asterisk.sip_port, ENGLISH_NUMBER.removeprefix("+"),
+                     uri_params=f";line={line[1]}")  # the dialled number, on the line
     code, output = await call.run(tmp_path, keys="12")  # main:1 appointments, 2 gynecology
     assert code == 0, output
     channel = (await asyncio.wait_for(joined, 5))["Channel"]
@@ -282,8 +305,7 @@ async def test_the_clinics_own_trunk_still_reaches_its_voicemail(
 ) -> None:
     voicemail = events.first(lambda m: m.get("Event") == "Newexten"
                              and m.get("Application") == "VoiceMail")
-    call = sipp.SipCall(OWN_TRUNK_IP, OWN_SIPP_PORT, OWN_SIPP_MEDIA,
-                        clinic.asterisk.sip_port or 0, "123")
+    call = sipp_call(OWN_TRUNK_IP, clinic.asterisk.sip_port, "123")
     code, output = await call.run(tmp_path)  # the voicemail ends the call
     assert code == 0, output
     reached = await asyncio.wait_for(voicemail, 5)
@@ -300,8 +322,8 @@ async def test_an_operators_phone_beside_the_trunk_dials_out_through_the_clinics
     dialled = events.first(lambda m: m.get("Event") == "VarSet"
                            and m.get("Variable") == "OUTSIDE_DIALLED"
                            and m.get("Channel", "").startswith(f"PJSIP/{operator.id}-"))
-    phone = sipp.SipCall(TRUNK_IP, PHONE_PORT, PHONE_MEDIA, clinic.asterisk.sip_port or 0,
-                         "0445556677", caller=operator.id, password=operator.secret)
+    phone = sipp_call(TRUNK_IP, clinic.asterisk.sip_port, "0445556677", caller=operator.id,
+                      password=operator.secret)
     code, output = await phone.run(tmp_path, first_key_ms=100)  # the context hangs up
     assert code == 0, output
     assert (await asyncio.wait_for(dialled, 5))["Value"] == "0445556677"
