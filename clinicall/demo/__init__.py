@@ -55,10 +55,16 @@ class Patient:
     gives_up_after_s: float | None = None
     #: The survey's keys (CSAT, NPS), pressed when each question starts.
     survey: tuple[str, str] | None = None
+    #: Hangs up as the engine starts playing this prompt: the cue is the prompt itself, not a
+    #: timer, so a slow machine cannot let the menu time out into a queue before the patient
+    #: leaves it.
+    hangs_up_at: str | None = None
 
 
 #: The survey's questions as Asterisk plays them (the survey patient speaks Ukrainian).
 SURVEY_CSAT, SURVEY_NPS = "clinicall/uk/survey_csat", "clinicall/uk/survey_nps"
+#: The main menu as the engine plays it in Ukrainian: where the patient who hangs up leaves.
+MAIN_MENU = "clinicall/uk/menu_main"
 #: The operator the patient who gives up waits for: rings this long, longer than the patience.
 PEDIATRICS_OPERATOR, PEDIATRICS_RING_S = "op103", 10
 
@@ -73,7 +79,7 @@ PATIENTS: tuple[Patient, ...] = (
     Patient("an operator, on the English number", "0", number="+380441234568",
             caller="+447700900007"),
     Patient("something, pressing wrong keys (uk)", "1w8w8w8", caller="+380501000008"),
-    Patient("to hang up in the menu (uk)", "1", hold_s=5, caller="+380501000009"),
+    Patient("to hang up in the menu (uk)", "1", caller="+380501000009", hangs_up_at=MAIN_MENU),
     Patient("a pediatrician, and gives up waiting after 6 s (uk)", "1w1w3", hold_s=60,
             caller="+380501000010", gives_up_after_s=6),
 )
@@ -285,6 +291,10 @@ async def _place_all(clinic: DemoClinic[Call], out: Print,
             await clinic.hang_up_after_join(call, patient.gives_up_after_s)
             out(f"call {i + 1}: {mask_number(patient.caller)} hangs up after "
                 f"{patient.gives_up_after_s:g} s in the queue")
+        if patient.hangs_up_at is not None:
+            await clinic.hang_up_when_prompt(call, patient.hangs_up_at, 120)
+            out(f"call {i + 1}: {mask_number(patient.caller)} hangs up as "
+                f"{patient.hangs_up_at} starts")
         if patient.survey is not None:
             await _take_survey(clinic, call, patient.survey, i, out)
         trace = await clinic.finished(call, patient.hold_s + 120)

@@ -80,6 +80,11 @@ class DemoClinic(Protocol[Call]):
         """The patient presses ``keys`` once the engine starts playing ``prompt``."""
         ...
 
+    async def hang_up_when_prompt(self, call: Call, prompt: str,
+                                  timeout: float, /) -> None:  # noqa: ASYNC109  # fmt: skip
+        """The patient hangs up once the engine starts playing ``prompt``."""
+        ...
+
     async def finished(self, call: Call, timeout: float, /) -> TraceView: ...  # noqa: ASYNC109
 
     def route_placed_calls(self, engine: Engine, /) -> None:

@@ -198,6 +198,12 @@ class SimulatedClinic:
         await self.tracer.wait_for_prompt(linkedid, prompt, timeout=timeout)
         await self.press(linkedid, keys)
 
+    async def hang_up_when_prompt(self, linkedid: str, prompt: str,
+                                  timeout: float) -> None:  # noqa: ASYNC109  # fmt: skip
+        """The patient hangs up once Asterisk starts playing ``prompt`` (``AGIExecStart``)."""
+        await self.tracer.wait_for_prompt(linkedid, prompt, timeout=timeout)
+        await self.hang_up(linkedid)
+
     def route_placed_calls(self, engine: Engine) -> None:
         """Nothing to do: the simulated config's dialplan answers the patients it dials."""
 

@@ -399,6 +399,13 @@ class FreeswitchClinic:
         out = await self.observer.esl.api(f"uuid_send_dtmf {call.patient} {keys}")
         assert out.startswith("+OK"), out
 
+    async def hang_up_when_prompt(self, call: CallTrace, prompt: str,
+                                  timeout: float) -> None:  # noqa: ASYNC109  # fmt: skip
+        """The patient hangs up (``uuid_kill`` of its leg) once the clinic's leg starts playing
+        ``prompt``."""
+        await self._until(lambda: prompt in call.prompts, timeout)
+        await self.observer.hang_up(call)
+
     def route_placed_calls(self, engine: Engine) -> None:
         """A placed call's patient leg dials into the test context, where patients answer
         (the generated context refuses every number until an outbound route is configured)."""

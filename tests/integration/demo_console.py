@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db import create_engine, session_factory
-from clinicall.db.models import Call, Complaint, ComplaintRecording, Recording
+from clinicall.db.models import Call, Complaint, ComplaintRecording, QueueAttempt, Recording
 from clinicall.demo import COMPLAINANT, PATIENTS, DemoRun
 
 
@@ -73,6 +73,22 @@ async def complaint_recording(session: AsyncSession, run: DemoRun, answered: int
                                   .where(Recording.sha256 != ""))  # fmt: skip
     assert stored == answered
     return int(recording_id)
+
+
+async def assert_hung_up_in_the_menu(session: AsyncSession, run: DemoRun) -> None:
+    """The patient who hangs up as the main menu starts: the engine played the main menu and
+    put the call in no queue, and the store counts it as missed in the menu, with no queue
+    attempt (not as a call abandoned in a queue)."""
+    i = next(i for i, p in enumerate(PATIENTS) if p.hangs_up_at is not None)
+    trace = run.traces[i]
+    assert PATIENTS[i].hangs_up_at in trace.prompts_played, trace.prompts_played
+    assert (trace.queues_joined, trace.abandoned) == ([], [])
+    call = await session.scalar(select(Call).where(Call.call_key == trace.call_key))
+    assert call is not None
+    assert (call.ivr_outcome, call.missed, call.miss_cause) == ("hangup_ivr", True, "hangup_ivr")
+    attempts = await session.scalar(select(func.count()).select_from(QueueAttempt)
+                                    .where(QueueAttempt.call_id == call.id))  # fmt: skip
+    assert attempts == 0
 
 
 def assert_replayed_and_printed(run: DemoRun, recording_id: int,

@@ -5,7 +5,8 @@ demo's own store afterwards: the patient who gave up waiting was called back, op
 and answered; answered calls' recordings were imported; a complaint case holds the complaining
 patient's call and its recording, and the manager (the demo's user ``demo``, with the password
 it printed) logs in to the console it serves and replays that recording; the survey patient's
-answers are stored; and nothing it printed holds a full phone number.
+answers are stored; the patient who hangs up as the main menu starts joined no queue and is
+counted missed in the menu; and nothing it printed holds a full phone number.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from clinicall.demo import PATIENTS, demo_clock, run_demo
 from clinicall.settings.loader import load_config
 
 from .demo_console import (
+    assert_hung_up_in_the_menu,
     assert_replayed_and_printed,
     complaint_recording,
     manager_replays_the_case,
@@ -75,6 +77,7 @@ async def test_the_demo_calls_back_records_and_opens_a_complaint(
     try:
         async with session_factory(engine)() as session:
             recording_id = await complaint_recording(session, run, answered)
+            await assert_hung_up_in_the_menu(session, run)
     finally:
         await engine.dispose()
 

@@ -8,7 +8,8 @@ the survey patient's answers stored; the patient who gave up waiting called back
 first, the job done after one attempt; the answered calls' recordings imported from
 FreeSWITCH's recordings directory; a complaint case on the complaining patient's call with
 its recording, which the manager (the demo's user ``demo``, with the password it printed)
-replays in the console it serves; and nothing printed holds a full phone number.
+replays in the console it serves; the patient who hangs up as the main menu starts counted
+missed in the menu, with no queue attempt; and nothing printed holds a full phone number.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from clinicall.demo.freeswitch import run_freeswitch_demo
 from clinicall.settings.loader import load_config
 
 from .demo_console import (
+    assert_hung_up_in_the_menu,
     assert_replayed_and_printed,
     complaint_recording,
     manager_replays_the_case,
@@ -112,6 +114,7 @@ async def test_the_freeswitch_demo_surveys_calls_back_records_and_opens_a_compla
                 select(CallbackAttempt.agent, CallbackAttempt.outcome))).all()  # fmt: skip
             assert [tuple(a) for a in attempts] == [("op103", "answered")]
             recording_id = await complaint_recording(session, run, answered)
+            await assert_hung_up_in_the_menu(session, run)
     finally:
         await engine.dispose()
 
