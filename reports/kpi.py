@@ -185,11 +185,9 @@ async def compute(
         wrote = await _sqlite_statistics(session) or wrote
     if wrote:  # else the sums were current: the reads go on in the same transaction (no
         await session.commit()  # COMMIT, and no new BEGIN and pool check-out after it)
-    if ctx.dialect == "postgresql":
-        # JIT compiles these short aggregates for longer than they run (one round trip for
-        # both settings: the same as SET LOCAL).
-        await session.execute(text("SELECT set_config('jit', 'off', true), "
-                                   f"set_config('work_mem', '{REPORT_WORK_MEM}', true)"))
+        ctx.configured = False  # (SET LOCAL ends with the transaction)
+    if ctx.dialect == "postgresql" and not ctx.configured:
+        await session.execute(select(*_report_settings()))
     step("queue attempts")
     queues = await _queue_section(session, ctx)
     step("wait percentiles")
@@ -244,25 +242,48 @@ async def _sqlite_statistics(session: AsyncSession) -> bool:
 REPORT_WORK_MEM = "64MB"
 
 
+def _report_settings() -> list[ColumnElement[Any]]:
+    """PostgreSQL settings for the rest of a report's transaction (``SET LOCAL``): in-memory
+    sorts (``REPORT_WORK_MEM``), and no JIT, which compiles the reads' short aggregates for
+    longer than they run.  As expressions, so that one statement sets both, and the check
+    that the sums are current can carry them (one round trip for the three)."""
+    return [func.set_config("jit", "off", True),
+            func.set_config("work_mem", REPORT_WORK_MEM, True)]
+
+
 async def _sort_in_memory(session: AsyncSession, dialect: str) -> None:
     """Let this transaction sort and hash in memory (PostgreSQL; ``SET LOCAL`` ends with it)."""
     if dialect == "postgresql":
         await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
 
 
+async def _sums_current(session: AsyncSession, ctx: _Context) -> bool:
+    """Whether the period's sums are current (``rollup.current``, and the wait blocks
+    built).  On PostgreSQL the check also applies the report's settings
+    (:func:`_report_settings`); when the sums are not current, JIT is given back to the
+    summing that follows (the reads' settings are applied again after its commit)."""
+    assert ctx.plan.hours is not None
+    postgresql = ctx.dialect == "postgresql"
+    current = (await rollup.current(session, ctx.settings_key, ctx.plan.hours,
+                                    also=_report_settings() if postgresql else ())
+               and await wait_counts.blocks_built(session, ctx.settings_key, *ctx.plan.hours))
+    ctx.configured = postgresql and current
+    if postgresql and not current:
+        await session.execute(text("SET LOCAL jit TO DEFAULT"))
+    return current
+
+
 async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int | None:
     """The hourly sums of the period's whole hours made current (uncommitted); returns how
     many hours were summed, or None when they were current and nothing was written (one
     read: no lock, no marks taken, nothing to commit).  The transaction sorts in memory from
-    the first hour it sums (not before: a report whose sums are current saves the round
-    trip)."""
+    the first hour it sums (on SQLite: nothing to set; on PostgreSQL the check set it)."""
     if ctx.plan.hours is None:
         return None
-    if (await rollup.current(session, ctx.settings_key, ctx.plan.hours)
-            and await wait_counts.blocks_built(session, ctx.settings_key, *ctx.plan.hours)):
+    if await _sums_current(session, ctx):
         return None  # (a missing block is built under the lock below: an hour of it could
         # be changing, and only the lock holder may drop blocks for a changed hour)
-    in_memory = False
+    in_memory = ctx.dialect == "postgresql"  # the check set work_mem already
 
     async def sum_hours(lo: datetime, hi: datetime) -> tuple[Sums, Sums]:
         nonlocal in_memory
@@ -288,6 +309,7 @@ class _Context:
         self.dialect = dialect
         self.segments = tb.offset_segments(settings.zone, start, end)
         self.plan = rollup.plan(self.segments, start, end)
+        self.configured = False  # the transaction has the report's settings (PostgreSQL)
 
     def grouping(self, keys: Sequence[str], *, at: Any = None, at_s: Any = None,
                  queue: Any | None, route: Any) -> grp.Grouping:

@@ -24,10 +24,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
+from typing import Any
 
 from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from clinicall.db.changes import hour_of
 from clinicall.db.models import kpi_call_hours, kpi_changed_hours, kpi_hours_built, kpi_queue_hours
@@ -82,20 +84,23 @@ def settings_key(settings: KpiSettings) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-async def current(session: AsyncSession, key: str, hours: tuple[int, int]) -> bool:
+async def current(session: AsyncSession, key: str, hours: tuple[int, int],
+                  also: Sequence[ColumnElement[Any]] = ()) -> bool:
     """Whether the sums of ``key`` for the hours [h0, h1) are current: every hour summed and
     none of them marked changed since.  One read, no lock: what a report over summed hours
     usually finds, and then it has nothing to write (the marks outside the period are left to
     the next :func:`bring_up_to_date` that runs).  A writer's marks are committed with its
-    rows, so a report that finds none reads sums that hold every write committed before."""
+    rows, so a report that finds none reads sums that hold every write committed before.
+    ``also``: expressions evaluated in the same statement, their values unused (a report's
+    transaction settings: one round trip for both)."""
     h0, h1 = hours
     changed = (select(func.count()).select_from(kpi_changed_hours)
                .where(kpi_changed_hours.c.hour >= h0, kpi_changed_hours.c.hour < h1))
     built = select(func.count()).where(kpi_hours_built.c.settings_key == key,
                                        kpi_hours_built.c.hour >= h0,
                                        kpi_hours_built.c.hour < h1)
-    n_changed, n_built = (await session.execute(
-        select(changed.scalar_subquery(), built.scalar_subquery()))).one()
+    n_changed, n_built, *_ = (await session.execute(
+        select(changed.scalar_subquery(), built.scalar_subquery(), *also))).one()
     return not n_changed and n_built == h1 - h0
 
 

@@ -3,17 +3,41 @@
 SQLite gets WAL, ``synchronous=NORMAL`` (about 30 times the single-row insert rate of the
 default journal, docs/store.md), foreign keys (off by default in SQLite!) and a busy
 timeout so a second writer waits instead of failing at once.  PostgreSQL goes through asyncpg.
+
+A pooled PostgreSQL connection is checked when it is handed out, but not with SQLAlchemy's
+``pool_pre_ping``: that pings every check-out, and asyncpg's ping is three round trips
+(BEGIN, an empty statement, ROLLBACK), a third of a warm day's report (bench/README.md,
+issue 16).  Instead (``_check_out``):
+
+- a connection whose socket the server closed (a restart, a stop, a crash, the backend
+  terminated: the server's end sends its FIN, which the event loop reads while the
+  connection sits in the pool) is seen as closed by asyncpg without a round trip, on every
+  check-out;
+- a connection idle for more than ``PING_AFTER_IDLE_S`` is pinged, one round trip: what the
+  socket cannot tell (a connection dropped silently on the way, by a firewall or a network
+  outage) happens to connections that sat unused, not to one used a moment ago.
+
+Either failure invalidates the pool (every connection opened before it is replaced) and the
+check-out goes on with a new connection, as the pre-ping did; when the server is down, the
+new connection's error is what the caller sees (docs/store.md, "Connections").
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, event, exc, make_url
+from sqlalchemy.engine.interfaces import AdaptedConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: A pooled PostgreSQL connection unused for longer than this is pinged before it is handed
+#: out (module docstring); a busy pool's connections are not.
+PING_AFTER_IDLE_S = 5.0
+_LAST_USED = "clinicall_last_used"  # the pool entry's info: monotonic time of its check-in
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -50,8 +74,10 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         engine = _create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return _create_async_engine(target, **kwargs)
+    engine = _create_async_engine(target, **kwargs)
+    event.listen(engine.sync_engine.pool, "checkout", _check_out)
+    event.listen(engine.sync_engine.pool, "checkin", _checked_in)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -61,6 +87,28 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
     install_guard()
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _check_out(dbapi_connection: Any, record: ConnectionPoolEntry,
+               _proxy: PoolProxiedConnection) -> None:
+    """A connection the server closed, or one idle for long that does not answer a ping,
+    raises ``InvalidatePoolError``: the pool replaces its connections and hands out a new
+    one (module docstring).  A new connection (no check-in yet) is used as it is."""
+    assert isinstance(dbapi_connection, AdaptedConnection)
+    driver = dbapi_connection.driver_connection
+    if driver.is_closed():
+        raise exc.InvalidatePoolError("the server closed the connection")
+    last_used = record.info.get(_LAST_USED)
+    if last_used is None or time.monotonic() - last_used <= PING_AFTER_IDLE_S:
+        return
+    try:  # the simple protocol: one round trip, no prepared statement left behind
+        dbapi_connection.run_async(lambda connection: connection.execute("SELECT 1"))
+    except Exception as error:
+        raise exc.InvalidatePoolError(f"no answer to a ping: {error!r}") from error
+
+
+def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_LAST_USED] = time.monotonic()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
