@@ -287,16 +287,28 @@ class FreeswitchSandbox:
         log.info("freeswitch %s restarted in %.2f s", self.name, time.monotonic() - started)
 
     async def stop(self) -> None:
-        """Stop the FreeSWITCH this sandbox started and remove its run dir."""
-        await self._stop_process()
+        """Stop the FreeSWITCH this sandbox started and remove its run dir.
+
+        An orderly shutdown takes ~5 s (FreeSWITCH hangs up its calls, writes their CDRs and
+        its logs' last lines, unloads every module: bench/README.md), and all it writes goes
+        to the run dir, removed next: so unless ``keep_run_dir`` keeps that for someone to
+        read, FreeSWITCH is killed at once.  Whoever reads what it writes while it runs reads
+        it before stopping it (the controller, the tests' observers are closed first)."""
+        await self._stop_process(orderly=self.keep_run_dir)
         if self._run_dir is not None and not self.keep_run_dir:
             await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
 
-    async def _stop_process(self) -> None:
-        """``fsctl shutdown`` (FreeSWITCH hangs up its calls, writes its CDRs), then SIGTERM,
-        then SIGKILL, each with a deadline; only this sandbox's own pid is signalled."""
+    async def _stop_process(self, *, orderly: bool = True) -> None:
+        """``orderly``: ``fsctl shutdown`` (FreeSWITCH hangs up its calls, writes its CDRs),
+        then SIGTERM, then SIGKILL, each with a deadline; else SIGKILL at once.  Only this
+        sandbox's own pid is signalled."""
         proc, self._proc = self._proc, None
         if proc is None or proc.returncode is not None:
+            return
+        if not orderly:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
             return
         with contextlib.suppress(TimeoutError, OSError):
             await self._fs_cli("fsctl shutdown", limit_s=3.0)

@@ -3,7 +3,8 @@ the clinic's queues, agents and tiers, the event socket takes only the config's 
 everything listens on loopback, a call to the clinic number reaches the controller's outbound
 socket, and without the controller the call waits in the fallback queue
 (``callcenter_config queue list members``); a built prompt plays from FreeSWITCH's sound tree;
-an answered queue call is recorded; every clinic call leaves its CDR line.
+an answered queue call is recorded; every clinic call leaves its CDR line; a sandbox that keeps
+its run dir stops in order (a call still up gets its CDR line), one that removes it is killed.
 
 The "controller" here is a plain asyncio TCP listener on the configured socket port: the
 Event Socket client itself is tested in the FreeSWITCH adapter's own tests.
@@ -16,6 +17,7 @@ import contextlib
 import csv
 import ipaddress
 import os
+import shutil
 import time
 import wave
 from collections.abc import Awaitable, Callable
@@ -147,6 +149,30 @@ async def test_it_listens_on_loopback_only_and_stops_by_its_pid(
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not run_dir.exists()
+
+
+async def test_a_kept_run_dir_gets_the_orderly_stop_and_the_cdr_of_a_call_still_up(
+        make_freeswitch: FreeswitchFactory) -> None:
+    """With ``keep_run_dir`` the stop is FreeSWITCH's orderly shutdown: the call still waiting
+    in the fallback queue is hung up and its CDR line written, for whoever reads the run dir
+    afterwards (without it the run dir goes and FreeSWITCH is killed at once: the test above
+    sees its pid gone and the run dir removed)."""
+    fs, config = make_freeswitch(name="kept", keep_run_dir=True)
+    fallback = queue_name(config.routes[config.ivr.fallback_route].queue)
+    async with fs:
+        run_dir, cdr = fs.run_dir, fs.log_dir / "cdr-csv" / f"{ACCOUNT}.csv"
+        await log_out_everyone(fs, config)
+        assert (await fs.api(call_clinic(config))).startswith("+OK")
+        await until(lambda: fs.api(f"callcenter_config queue list members {fallback}"),
+                    waiting_in(fallback, PATIENT))
+        assert not cdr.exists()  # the call is still up
+    try:
+        (row,) = [dict(zip(FIELDS, r, strict=True))
+                  for r in csv.reader(cdr.read_text().splitlines())]  # fmt: skip
+        assert row["caller_id_number"] == PATIENT
+        assert row["hangup_cause"] == "SYSTEM_SHUTDOWN", row
+    finally:
+        shutil.rmtree(run_dir)
 
 
 async def test_event_socket_takes_the_configs_password_only(
