@@ -33,8 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinicall.db.models import MissCause
 from clinicall.reports.analytics_hours import DEMAND, Fact
-from clinicall.reports.analytics_read import collect
-from clinicall.reports.kpi import update_hourly_sums
+from clinicall.reports.analytics_read import collect, update_sums
 from clinicall.reports.settings import kpi_settings
 from clinicall.reports.table import Column, Report, Section, Value, ratio
 from clinicall.settings.models import ClinicConfig
@@ -222,7 +221,7 @@ async def compute_demand(
     settings = kpi_settings(config) if hourly_sums else None
     zone = config.clinic.zone
     if settings is not None:  # both periods' sums made current once
-        await update_hourly_sums(session, start=start - (end - start), end=end, config=settings)
+        await update_sums(session, start=start - (end - start), end=end, settings=settings)
 
     async def read(lo: datetime, hi: datetime, dims: Sequence[str],
                    time_keys: Sequence[str] = ()) -> list[Fact]:  # fmt: skip

@@ -2,7 +2,9 @@
 
 ``clinicall run`` starts one.  Every ``every_s`` seconds it sums, for the clinic's thresholds,
 the hours that writers marked changed and the hours never summed, from the first call to the
-last whole hour, ``chunk_hours`` per transaction and newest first: a store just migrated with
+last whole hour, ``chunk_hours`` per transaction and newest first, both families of sums (the
+KPI report's, then the survey, demand and staffing reports', each under its own built marks,
+each chunk in a transaction of its own): a store just migrated with
 a year of calls is summed in its first minute, while the tracker's writes go in between the
 chunks (SQLite has one writer at a time).  A failure is logged and tried again next round.
 Its first round also drops the sums kept for other thresholds (a config since changed, or a
@@ -27,6 +29,7 @@ from clinicall.db.models import Call
 from clinicall.db.models.rollups import HOURLY_SUM_TABLES
 from clinicall.db.reach import unreachable
 from clinicall.reports import rollup
+from clinicall.reports.analytics_read import update_sums
 from clinicall.reports.kpi import update_hourly_sums
 from clinicall.reports.settings import KpiSettings
 
@@ -60,7 +63,8 @@ class HourlySumsKeeper:
         return dropped
 
     async def run_once(self) -> int:
-        """One round; returns how many hours were summed."""
+        """One round; returns how many hours were summed (per chunk, the larger of the two
+        families' counts: both sum the same missing hours unless a report summed its own)."""
         async with self.sessions() as session:
             first = await session.scalar(select(func.min(Call.started_at)))
         if first is None:
@@ -71,8 +75,12 @@ class HourlySumsKeeper:
         while end > first:
             start = max(end - self.chunk, first.replace(minute=0, second=0, microsecond=0))
             async with self.sessions() as session:
-                summed += await update_hourly_sums(session, start=start, end=end,
-                                                   config=self.settings)
+                kpi = await update_hourly_sums(session, start=start, end=end,
+                                               config=self.settings)
+            async with self.sessions() as session:
+                analytics = await update_sums(session, start=start, end=end,
+                                              settings=self.settings)
+            summed += max(kpi, analytics)  # the same missing hours, as a rule
             end = start
         if summed > 24:
             logger.info("hourly sums: %d hours summed in %.1f s", summed,

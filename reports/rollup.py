@@ -9,9 +9,12 @@ Before a report reads them, :func:`bring_up_to_date` drops the sums of the hours
 marked changed (``clinicall.db.changes``) and sums every hour of the period that has no sums
 for the report's settings yet; the report commits that before it reads.  A report first asks
 :func:`current` (one read, no lock) and skips all that when no hour of its period is marked
-changed and every one is summed: what it finds when the keeper has kept them.  The survey,
-demand and staffing sums (``reports.analytics_hours``) are kept in the same pass, under the
-same marks, and so are the answered waits' counts (``reports.wait_counts``).  Sums are kept
+changed and every one is summed: what it finds when the keeper has kept them.  The answered
+waits' counts (``reports.wait_counts``) are kept in the same pass, under the same marks.  The
+survey, demand and staffing sums (``reports.analytics_hours``) are a second family with its
+own built marks, summed by :func:`bring_analytics_up_to_date` for the reports that read them
+(and the keeper): a KPI report does not sum what it does not read.  A changed hour drops both
+families' sums (one set of changed-hour marks).  Sums are kept
 per *settings key*, the thresholds that counters depend on, so a report with other thresholds
 never reads sums made for different ones.
 """
@@ -32,7 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from clinicall.db.changes import hour_of
-from clinicall.db.models import kpi_call_hours, kpi_changed_hours, kpi_hours_built, kpi_queue_hours
+from clinicall.db.models import (
+    analytics_hours_built,
+    kpi_call_hours,
+    kpi_changed_hours,
+    kpi_hours_built,
+    kpi_queue_hours,
+)
 from clinicall.db.models.rollups import HOURLY_SUM_TABLES, metric_names
 from clinicall.reports import analytics_hours, wait_counts
 from clinicall.reports import timebuckets as tb
@@ -43,6 +52,8 @@ Span = tuple[datetime, datetime]
 #: Sums the queue attempts and the calls of [start, end) by (utc_hour, queue, route) and by
 #: (utc_hour, route): what one run of missing hours is filled with.
 HourSummer = Callable[[datetime, datetime], Awaitable[tuple[Sums, Sums]]]
+#: Stores one family's sums of the whole hours [start, end) (one run of missing hours).
+RunSummer = Callable[[datetime, datetime], Awaitable[None]]
 
 CHUNK = 500
 _LOCK_ID = 74042611  # PostgreSQL advisory lock: one report at a time brings the sums current
@@ -85,20 +96,21 @@ def settings_key(settings: KpiSettings) -> str:
 
 
 async def current(session: AsyncSession, key: str, hours: tuple[int, int],
-                  also: Sequence[ColumnElement[Any]] = ()) -> bool:
+                  also: Sequence[ColumnElement[Any]] = (), *,
+                  marks: Table = kpi_hours_built) -> bool:
     """Whether the sums of ``key`` for the hours [h0, h1) are current: every hour summed and
     none of them marked changed since.  One read, no lock: what a report over summed hours
     usually finds, and then it has nothing to write (the marks outside the period are left to
     the next :func:`bring_up_to_date` that runs).  A writer's marks are committed with its
     rows, so a report that finds none reads sums that hold every write committed before.
     ``also``: expressions evaluated in the same statement, their values unused (a report's
-    transaction settings: one round trip for both)."""
+    transaction settings: one round trip for both).  ``marks``: the family's built marks
+    (the KPI sums', or ``analytics_hours_built``)."""
     h0, h1 = hours
     changed = (select(func.count()).select_from(kpi_changed_hours)
                .where(kpi_changed_hours.c.hour >= h0, kpi_changed_hours.c.hour < h1))
-    built = select(func.count()).where(kpi_hours_built.c.settings_key == key,
-                                       kpi_hours_built.c.hour >= h0,
-                                       kpi_hours_built.c.hour < h1)
+    built = select(func.count()).where(marks.c.settings_key == key, marks.c.hour >= h0,
+                                       marks.c.hour < h1)
     n_changed, n_built, *_ = (await session.execute(
         select(changed.scalar_subquery(), built.scalar_subquery(), *also))).one()
     return not n_changed and n_built == h1 - h0
@@ -106,8 +118,35 @@ async def current(session: AsyncSession, key: str, hours: tuple[int, int],
 
 async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, int],
                            sum_hours: HourSummer) -> int:
-    """Make the sums of ``key`` for the hours [h0, h1) current (the caller commits); returns
+    """Make the KPI sums of ``key`` for the hours [h0, h1) current (the caller commits):
+    the queue and call sums ``sum_hours`` gives and the answered waits' hour counts; returns
     how many hours were summed."""
+
+    async def sum_run(lo: datetime, hi: datetime) -> None:
+        queues, calls = await sum_hours(lo, hi)
+        await _insert(session, kpi_queue_hours, key, queues, ("hour", "queue", "route"))
+        await _insert(session, kpi_call_hours, key, calls, ("hour", "route"))
+        await wait_counts.sum_hours(session, key, lo, hi)
+
+    return await _bring_family_up_to_date(session, key, hours, kpi_hours_built, sum_run)
+
+
+async def bring_analytics_up_to_date(session: AsyncSession, key: str,
+                                     hours: tuple[int, int]) -> int:
+    """Make the survey, demand and staffing sums of ``key`` for the hours [h0, h1) current
+    (the caller commits; ``reports.analytics_hours``); returns how many hours were summed."""
+
+    async def sum_run(lo: datetime, hi: datetime) -> None:
+        await analytics_hours.sum_hours(session, key, lo, hi)
+
+    return await _bring_family_up_to_date(session, key, hours, analytics_hours_built, sum_run)
+
+
+async def _bring_family_up_to_date(session: AsyncSession, key: str, hours: tuple[int, int],
+                                   marks: Table, sum_run: RunSummer) -> int:
+    """Drop the sums of every hour marked changed (both families: the marks are shared),
+    then sum, by ``sum_run``, the hours of [h0, h1) that ``marks`` does not hold for ``key``,
+    in runs of consecutive hours."""
     dialect = (await session.connection()).dialect.name
     if dialect == "postgresql":
         await session.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_ID})"))
@@ -119,32 +158,27 @@ async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, in
     if changed:
         await wait_counts.drop_blocks(session, changed)
     h0, h1 = hours
-    in_period = (kpi_hours_built.c.settings_key == key, kpi_hours_built.c.hour >= h0,
-                 kpi_hours_built.c.hour < h1)
+    in_period = (marks.c.settings_key == key, marks.c.hour >= h0, marks.c.hour < h1)
     if await session.scalar(select(func.count()).where(*in_period)) == h1 - h0:
         return 0  # every hour summed: the usual case, counted without reading a year's hours
-    built = set(await session.scalars(select(kpi_hours_built.c.hour).where(*in_period)))
+    built = set(await session.scalars(select(marks.c.hour).where(*in_period)))
     missing = [h for h in range(h0, h1) if h not in built]
-    claimed = await _claim(session, dialect, key, missing)
+    claimed = await _claim(session, dialect, marks, key, missing)
     for run in _runs(claimed):
-        queues, calls = await sum_hours(_at(run[0]), _at(run[-1] + 1))
-        await _insert(session, kpi_queue_hours, key, queues, ("hour", "queue", "route"))
-        await _insert(session, kpi_call_hours, key, calls, ("hour", "route"))
-        await analytics_hours.sum_hours(session, key, _at(run[0]), _at(run[-1] + 1))
-        await wait_counts.sum_hours(session, key, _at(run[0]), _at(run[-1] + 1))
+        await sum_run(_at(run[0]), _at(run[-1] + 1))
     return len(claimed)
 
 
-async def _claim(session: AsyncSession, dialect: str, key: str, hours: list[int]) -> list[int]:
+async def _claim(session: AsyncSession, dialect: str, marks: Table, key: str,
+                 hours: list[int]) -> list[int]:
     """Insert the built marks of ``hours``; the ones this call inserted (another report may
     have summed some meanwhile) are the ones to sum."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     claimed: list[int] = []
     for part in _chunks(hours):
-        statement = insert(kpi_hours_built).values(
-            [{"settings_key": key, "hour": h} for h in part])
+        statement = insert(marks).values([{"settings_key": key, "hour": h} for h in part])
         claimed += await session.scalars(
-            statement.on_conflict_do_nothing().returning(kpi_hours_built.c.hour))
+            statement.on_conflict_do_nothing().returning(marks.c.hour))
     return sorted(claimed)
 
 
@@ -174,4 +208,5 @@ def _at(hour: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
 
 
-__all__ = ["HourSummer", "Plan", "bring_up_to_date", "current", "plan", "settings_key"]
+__all__ = ["HourSummer", "Plan", "bring_analytics_up_to_date", "bring_up_to_date", "current",
+           "plan", "settings_key"]

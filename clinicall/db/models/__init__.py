@@ -1,7 +1,12 @@
 """The store's tables (SQLAlchemy 2 typed declarative models), all registered on ``Base``."""
 
 from clinicall.db.models.agents import Agent, AgentPause, AgentSession
-from clinicall.db.models.analytics_rollups import demand_hours, staffing_hours, survey_hours
+from clinicall.db.models.analytics_rollups import (
+    analytics_hours_built,
+    demand_hours,
+    staffing_hours,
+    survey_hours,
+)
 from clinicall.db.models.appointments import Appointment, AppointmentState
 from clinicall.db.models.base import Base
 from clinicall.db.models.callbacks import Callback, CallbackAttempt, CallbackIntake
@@ -81,6 +86,7 @@ __all__ = [
     "User",
     "WaitEstimate",
     "WebSession",
+    "analytics_hours_built",
     "demand_hours",
     "kpi_call_hours",
     "kpi_changed_hours",

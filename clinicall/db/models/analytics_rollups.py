@@ -13,7 +13,11 @@ turns the UTC hour into local time and reads the config when it adds the groups 
   answered, missed, self-served, and the miss cause: calls and calls repeated within 24 h;
 - ``staffing_hours``: per hour of the queue attempt's join and queue (attempts the PBX cut
   left out): offered, answered talks and their total, waits with an outcome and their total,
-  abandons.
+  abandons;
+- ``analytics_hours_built``: which hours these three are summed for, per settings key.  Their
+  own marks, apart from the KPI sums' (``kpi_hours_built``): a KPI report sums only the KPI
+  sums it reads, and a survey, demand or staffing report only these (migration 0022).  A
+  changed hour drops both families' sums and marks together.
 """
 
 from __future__ import annotations
@@ -63,6 +67,12 @@ staffing_hours = Table(
     Column("queue", String(64), nullable=False),
     *[Column(name, BigInteger, nullable=False) for name in STAFFING_SUMS],
     Index(None, "settings_key", "hour"),
+)
+
+analytics_hours_built = Table(
+    "analytics_hours_built", Base.metadata,
+    Column("settings_key", String(16), primary_key=True),
+    Column("hour", Integer, primary_key=True),  # hours since 1970-01-01 00:00 UTC
 )
 
 ANALYTICS_TABLES = (survey_hours, demand_hours, staffing_hours)

@@ -5,7 +5,9 @@ answers of whole UTC hours, one set of rows per *settings key* (the KPI threshol
 short abandon, service level per queue, unreturned minutes), and read them back summed into
 the report's groups.  They are a cache, exactly re-derivable from the rows they sum:
 
-- ``kpi_hours_built``: which hours are summed, per settings key (an hour with no calls too);
+- ``kpi_hours_built``: which hours the KPI sums (these tables) are summed for, per settings
+  key (an hour with no calls too); the survey, demand and staffing sums have their own marks
+  (``analytics_rollups.analytics_hours_built``);
 - ``kpi_queue_hours``: per hour, queue and IVR route, the queue attempts' counters;
 - ``kpi_call_hours``: per hour and IVR route, the inbound calls' counters and survey answers;
 - ``kpi_wait_counts``: the answered waits of inbound calls counted per (block of hours,
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table
 
-from clinicall.db.models.analytics_rollups import ANALYTICS_TABLES
+from clinicall.db.models.analytics_rollups import ANALYTICS_TABLES, analytics_hours_built
 from clinicall.db.models.base import Base
 from clinicall.db.models.enums import MissCause
 
@@ -104,7 +106,8 @@ def metric_names(table: Table) -> list[str]:
             if c.name not in ("settings_key", "hour", "queue", "route")]
 
 
-#: Every table of sums an hour's built mark covers, the marks last: to empty them all (a
-#: built mark left without its sums would be read as an hour with no calls).
+#: Every table of hourly sums of both families (KPI; survey, demand and staffing), their
+#: built marks last: what a changed hour drops, and what emptying them all empties (a built
+#: mark left without its sums would be read as an hour with no calls).
 HOURLY_SUM_TABLES = (kpi_queue_hours, kpi_call_hours, *ANALYTICS_TABLES, kpi_wait_counts,
-                     kpi_wait_blocks, kpi_hours_built)
+                     kpi_wait_blocks, analytics_hours_built, kpi_hours_built)
