@@ -8,6 +8,7 @@ barge-in), digits collected with ``GET DATA``, the queue is entered by the dialp
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from clinicall.agi_scripts import variables as v
@@ -127,18 +128,24 @@ class AsteriskCallPort:
         self._channel = channel
         self._monitor_dir = monitor_dir.rstrip("/") if monitor_dir else None
         self._prompt_deadline_s = prompt_deadline_s
-        self._info = CallInfo(
-            call_id=linkedid or linkedid_from_env(env) or env.uniqueid,
-            channel_id=env.uniqueid,
+        uniqueid = env.uniqueid
+        info = CallInfo(
+            call_id=linkedid or linkedid_from_env(env) or uniqueid,
+            channel_id=uniqueid,
             caller_number=_presented(env.callerid),
             caller_name=_presented(env.calleridname),
             dialled_number=_presented(env.dnid) or env.extension,
             engine="asterisk",
-            answered=answered_from_env(env),
-            reminder=reminder_from_env(env),
-            queued=queued_from_env(env),
-            callback=callback_from_env(env),
         )
+        if env.network_script != v.IVR_SCRIPT:  # a patient's call has none of the below
+            info = replace(
+                info,
+                answered=answered_from_env(env),
+                reminder=reminder_from_env(env),
+                queued=queued_from_env(env),
+                callback=callback_from_env(env),
+            )
+        self._info = info
 
     @classmethod
     async def open(cls, channel: AgiCommands) -> AsteriskCallPort:

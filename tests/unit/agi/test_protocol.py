@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -26,6 +27,7 @@ from clinicall.agi_scripts.protocol import (
     HangupSignal,
     ReplyParser,
     _parse_any_reply,
+    build_environment,
     encode_command,
     parse_reply_line,
     quote_argument,
@@ -351,18 +353,24 @@ ENV_BLOCKS = st.tuples(
 
 
 def _environment_outcome(
-    data: bytes, chunks: list[bytes], limit: int
+    data: bytes, chunks: list[bytes], limit: int, *, one_pass: bool = True
 ) -> tuple[dict[str, str], bytes] | str | None:
-    """The environment's pairs and the bytes after it, the error, or None (incomplete)."""
-    parser = EnvironmentParser(limit)
+    """The environment's pairs and the bytes after it, the error, or None (incomplete); with
+    the read of each chunk that ended it (the error, or the environment, came in that read)."""
+    parser = EnvironmentParser(limit, one_pass=one_pass)
     for index, chunk in enumerate(chunks):
         try:
             env = parser.feed(chunk)
         except AgiProtocolError as error:
-            return str(error)
+            return f"read {index}: {error}"
         if env is not None:
             return dict(env.raw), parser.rest + b"".join(chunks[index + 1 :])
     return None
+
+
+def _lines_only(data: bytes, limit: int) -> tuple[dict[str, str], bytes] | str | None:
+    """The reference: the line-by-line reading, in one read."""
+    return _environment_outcome(data, [data], limit, one_pass=False)
 
 
 @settings(max_examples=600, derandomize=True, database=None, deadline=None)
@@ -370,13 +378,107 @@ def _environment_outcome(
     ENV_BLOCKS,
     st.sampled_from([16384, 60, 24]),
 )
-def test_the_whole_block_reading_of_an_environment_reads_what_lines_read(
+def test_the_one_pass_reading_of_an_environment_reads_what_lines_read(
     data: bytes, limit: int
 ) -> None:
-    """One read of a whole block takes a one-regex path; byte by byte takes the line path."""
-    whole = _environment_outcome(data, [data], limit)
-    by_byte = _environment_outcome(data, [data[i : i + 1] for i in range(len(data))], limit)
-    assert whole == by_byte
+    """In one read, byte by byte, and a line a read (how Asterisk writes it): the one-pass
+    reading gives what the line-by-line one gives, and an error in the same read."""
+    reference = _lines_only(data, limit)
+    assert _environment_outcome(data, [data], limit) == reference
+    by_byte = [data[i : i + 1] for i in range(len(data))]
+    assert _environment_outcome(data, by_byte, limit) == _environment_outcome(
+        data, by_byte, limit, one_pass=False
+    )
+    by_line = data.splitlines(keepends=True)
+    assert _environment_outcome(data, by_line, limit) == _environment_outcome(
+        data, by_line, limit, one_pass=False
+    )
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(
+    ENV_BLOCKS,
+    st.sampled_from([16384, 60, 24]),
+    st.lists(st.integers(min_value=0, max_value=200), max_size=4),
+)
+def test_the_one_pass_reading_in_any_chunking_reads_what_lines_read(
+    data: bytes, limit: int, cuts: list[int]
+) -> None:
+    edges = [0, *sorted(min(cut, len(data)) for cut in cuts), len(data)]
+    chunks = [data[a:b] for a, b in pairwise(edges)]
+    assert _environment_outcome(data, chunks, limit) == _environment_outcome(
+        data, chunks, limit, one_pass=False
+    )
+
+
+def test_an_environment_written_line_by_line_is_read_as_in_one_read() -> None:
+    """res_agi writes each ``agi_name: value`` line on its own, then the blank line."""
+    lines = ENV.splitlines(keepends=True)
+    parser = EnvironmentParser()
+    for line in lines[:-1]:
+        assert parser.feed(line) is None
+    env = parser.feed(lines[-1] + b"200 result=0\n")
+    assert env == EnvironmentParser().feed(ENV)
+    assert env is not None
+    assert env.calleridname == "Олена"  # not ASCII: read line by line from the start
+    assert parser.rest == b"200 result=0\n"
+    plain = ENV.replace("Олена".encode(), b"Olena").splitlines(keepends=True)
+    parser = EnvironmentParser()
+    assert [parser.feed(line) for line in plain[:-1]] == [None] * (len(plain) - 1)
+    env = parser.feed(plain[-1])
+    assert env is not None
+    assert (env.uniqueid, env.calleridname, env.args[1]) == (
+        "1712345678.42", "Olena", "with spaces: and colon"
+    )
+    assert parser.rest == b""
+
+
+@pytest.mark.parametrize(
+    "bad", [b"GET / HTTP/1.1\n", b"agi_bad name: x\n", b"agi_uniqueid: \xff\n"]
+)
+def test_a_bad_line_in_a_later_read_is_refused_in_that_read(bad: bytes) -> None:
+    """Not at the blank line: a peer sending junk after a good first line is dropped as soon
+    as the junk line is whole."""
+    parser = EnvironmentParser()
+    assert parser.feed(b"agi_network: yes\nagi_request: agi://h/ivr\n") is None
+    assert parser.feed(bad[:3]) is None
+    with pytest.raises(AgiProtocolError):
+        parser.feed(bad[3:])
+
+
+def test_an_environment_in_pieces_is_refused_at_the_limit() -> None:
+    parser = EnvironmentParser(limit=100)
+    for _ in range(5):
+        assert parser.feed(b"agi_x: 0123456789\n") is None  # 90 bytes, plain so far
+    with pytest.raises(AgiProtocolError, match="larger"):
+        parser.feed(b"agi_y: 01\n")  # 100 bytes: no room left for the blank line
+    parser = EnvironmentParser(limit=100)
+    assert parser.feed(b"agi_x: " + b"0" * 80 + b"\n") is None  # 88 bytes
+    assert parser.feed(b"agi_y: 012\n") is None  # 99 bytes
+    env = parser.feed(b"\n")  # the blank line's newline is byte 100 of 100
+    assert env is not None
+    assert env.get("y") == "012"
+
+
+def test_environment_fields_compare_hash_and_stay_read_only() -> None:
+    env = EnvironmentParser().feed(ENV)
+    assert env is not None
+    same = build_environment(dict(env.raw))
+    assert env == same
+    assert hash(env) == hash(same)
+    assert env != build_environment({**env.raw, "uniqueid": "1.1"})
+    assert env == build_environment({**env.raw, "network": "no"})  # raw is not compared
+    with pytest.raises(AttributeError):
+        env.uniqueid = "1.1"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        env.raw["uniqueid"] = "1.1"  # type: ignore[index]
+    assert env.get("missing") == ""
+    assert build_environment({}).uniqueid == ""
+    assert repr(build_environment({"uniqueid": "1.2", "arg_1": "x"})) == (
+        "AgiEnvironment(request='', network_script='', channel='', uniqueid='1.2', "
+        "language='', type='', version='', context='', priority='', accountcode='', "
+        "threadid='', args=('x',))"
+    )
 
 
 #: One read that is mostly a plain reply line, or nearly one: a start, its pieces, an end.
