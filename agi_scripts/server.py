@@ -7,7 +7,8 @@ peer is closed on connect, before a byte is read, and counted in one rate-limite
 line at most), then becomes an :class:`AgiChannel` handed to ``handler(channel)`` in a task
 the server owns.  Two budgets keep one peer from locking calls out of the IVR:
 ``max_pending_headers`` connections may be sending their environment at once (each for at
-most ``env_timeout``; at most ``max_pending_per_peer`` of them from one address), and
+most ``env_timeout``; at most ``max_pending_per_peer`` of them from one address; when full,
+the one heard from least recently goes: see ``FastAgiServer._accept``), and
 ``max_sessions`` counts only sessions past it; every command then has a deadline
 (``command_timeout``), so a session that stops answering ends too.  The tasks a call
 started live in its :class:`~clinicall.agi_scripts.scope.CallScope` and are awaited before
@@ -71,8 +72,9 @@ class FastAgiServer:
 
     ``max_sessions`` bounds sessions past their environment block: a session beyond it is
     closed at once and Asterisk continues the dialplan (the fail-open path).
-    ``max_pending_headers`` bounds the connections still sending it: the oldest is dropped
-    for a new one, and ``max_pending_per_peer`` bounds them per address in the same way (with
+    ``max_pending_headers`` bounds the connections still sending it: the one heard from least
+    recently is dropped for a new one, and ``max_pending_per_peer`` bounds them per address in
+    the same way (with
     two PBXs allowed, half the budget each keeps either from crowding the other out).  It is
     the whole budget by default: the allow-list leaves only the PBX's addresses, and one PBX
     needs all of it for a burst of calls connecting at once (the server may accept a hundred
@@ -115,6 +117,7 @@ class FastAgiServer:
         self._connections: dict[_AgiConnection, None] = {}
         self._pending_by_peer: dict[str, int] = {}  # only addresses with some pending
         self._headers_dropped = 0
+        self._heard = 0  # counts connects and environment lines heard: see _accept
         self._sessions: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
         self._deadlines: CommandDeadlines | None = None  # the sessions' commands', on start
@@ -200,23 +203,34 @@ class FastAgiServer:
     def _accept(self, connection: _AgiConnection) -> None:
         """Count a new connection against the header budgets; a full one drops one.
 
-        Asterisk writes the whole environment as soon as it connects, so a connection that
-        sent part of one and stopped is the least likely to be a real call, and the more it
-        sent the less likely: the one that sent the most goes first, and among those that
-        sent as much (nothing yet, say) the oldest.  A real call whose environment the loop
-        has not read yet, behind a flood of half headers, is kept.  The per-address budget
-        is checked first, so a peer over its share loses one of its own.
+        Asterisk's res_agi writes the environment a line at a time (a write per ``agi_``
+        line, then the blank line), so a real call's environment may be read in several
+        pieces, and a connection that sent part of one is no less likely a call: what a call
+        does is keep sending until the blank line, within milliseconds.  So the connection
+        dropped is the one heard from least recently: whose last read that brought a whole
+        line (or, if none did, whose connect) came before every other's.  A call whose lines
+        are coming in keeps its place against connections that connected and stay silent or
+        stopped after a few lines, however many of them arrive; among connections not heard
+        from since their connect, the oldest goes.  Order, not time: a counter of connects
+        and lines heard (a clock that ticks once a loop iteration would tie a burst).  The
+        per-address budget is checked first, so a peer over its share loses one of its own.
         """
         if self._pending_by_peer.get(connection.peer, 0) >= self.max_pending_per_peer:
-            self._drop_pending(self._least_likely(connection.peer))
+            self._drop_pending(self._heard_least_recently(connection.peer))
         if len(self._connections) >= self.max_pending_headers:
-            self._drop_pending(self._least_likely(None))
+            self._drop_pending(self._heard_least_recently(None))
         assert self._loop is not None  # a connection comes from the started server
         connection.env_due = self._loop.time() + self.env_timeout
+        self._heard_from(connection)
         self._connections[connection] = None
         self._pending_by_peer[connection.peer] = self._pending_by_peer.get(connection.peer, 0) + 1
         if self._env_timer is None:
             self._env_timer = self._loop.call_at(connection.env_due, self._env_sweep)
+
+    def _heard_from(self, connection: _AgiConnection) -> None:
+        """``connection`` connected, or a read brought whole lines of its environment."""
+        self._heard += 1
+        connection.heard = self._heard
 
     def _env_sweep(self) -> None:
         """Drop the connections whose environment did not come within ``env_timeout``.
@@ -236,11 +250,10 @@ class FastAgiServer:
                 return
             connection.env_timed_out()
 
-    def _least_likely(self, peer: str | None) -> _AgiConnection:
-        """The pending connection (of ``peer``, or of any) that sent the most of an
-        environment it did not finish; the oldest among equals (``max`` keeps the first)."""
+    def _heard_least_recently(self, peer: str | None) -> _AgiConnection:
+        """The pending connection (of ``peer``, or of any) heard from least recently."""
         pending = (c for c in self._connections if peer is None or c.peer == peer)
-        return max(pending, key=_AgiConnection.environment_bytes)
+        return min(pending, key=_AgiConnection.heard_at)
 
     def _drop_pending(self, connection: _AgiConnection) -> None:
         """Drop a connection still without its environment; one log line per 1,000."""
@@ -248,8 +261,7 @@ class FastAgiServer:
         if self._headers_dropped == 1 or self._headers_dropped % 1000 == 0:
             log.warning(
                 "FastAGI: %d connections still sending their environment (%d from its "
-                "address); dropped the one that sent the most of it, else the oldest "
-                "(%d so far)",
+                "address); dropped the one heard from least recently (%d so far)",
                 len(self._connections),
                 self._pending_by_peer.get(connection.peer, 0),
                 self._headers_dropped,
@@ -310,11 +322,11 @@ class _AgiConnection(asyncio.Protocol):
         self._replies = ReplyParser()
         self._replies_broken = False
         self._channel: AgiChannel | None = None
-        self._environment_bytes = 0  # received while the environment is unfinished
+        self.heard = 0  # the server's count when it last heard from it (FastAgiServer._accept)
         self.peer = ""
 
-    def environment_bytes(self) -> int:
-        return self._environment_bytes
+    def heard_at(self) -> int:
+        return self.heard
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport, whatever its class: uvloop's is not an asyncio.Transport
@@ -356,7 +368,6 @@ class _AgiConnection(asyncio.Protocol):
             self._transport.close()
 
     def _feed_environment(self, parser: EnvironmentParser, data: bytes) -> None:
-        self._environment_bytes += len(data)
         try:
             env = parser.feed(data)
         except AgiProtocolError as exc:
@@ -364,6 +375,8 @@ class _AgiConnection(asyncio.Protocol):
             self.drop()
             return
         if env is None:
+            if b"\n" in data:  # whole lines came, and the parser took them: it is sending
+                self._server._heard_from(self)
             return
         self._env_parser = None
         self._server._release(self)  # past its header: counted as a session from now on

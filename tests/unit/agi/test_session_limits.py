@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -23,6 +24,7 @@ from .fake_asterisk import (
     Serve,
     answer_only,
     assert_responsive,
+    environment_bytes,
 )
 
 
@@ -249,38 +251,86 @@ async def test_half_headers_beyond_the_budget_do_not_lock_a_real_call_out(
     await assert_responsive(server)
     for peer in junk:
         await peer.close()
-    dropped = [r for r in caplog.records if "dropped the one that" in r.getMessage()]
+    dropped = [r for r in caplog.records if "dropped the one heard" in r.getMessage()]
     assert len(dropped) == 1  # one line, not one per connection
 
 
-async def test_a_call_not_read_yet_outlasts_half_headers_that_came_after_it(
+async def test_a_call_mid_environment_outlasts_connections_heard_from_before_it(
     serve: Serve,
 ) -> None:
-    """A real call connects and its environment is not read yet (the loop is busy with a
-    flood); half headers arriving after it fill the budget: they are dropped before it,
-    though it is the oldest (connections driven in a fixed order, no sockets)."""
+    """res_agi writes the environment a line at a time: a call whose lines are still coming
+    keeps its place; the connections heard from least recently (half headers that stopped,
+    then connections silent since their connect, oldest first) are dropped before it
+    (connections driven in a fixed order, no sockets)."""
     server = await serve(answer_only, max_pending_headers=4, env_timeout=600)
     real, real_socket = _AgiConnection(server), RecordingTransport()
     real.connection_made(real_socket)
-    junk = [(_AgiConnection(server), RecordingTransport()) for _ in range(6)]
+    real.data_received(b"agi_network: yes\n")
+    junk = [(_AgiConnection(server), RecordingTransport()) for _ in range(3)]
     for connection, socket in junk:
         connection.connection_made(socket)
-        connection.data_received(b"agi_network: yes\nagi_uniq")
-    assert [socket.closed for _, socket in junk] == [True, True, True, False, False, False]
-    assert not real_socket.is_closing()  # kept: it sent nothing of an unfinished environment
-    assert server.pending_header_count == 4
-    # connections that send nothing: the half headers left go first, then, among those that
-    # sent as much (nothing), the oldest
-    quiet = [(_AgiConnection(server), RecordingTransport()) for _ in range(4)]
-    for connection, socket in quiet[:3]:
+        connection.data_received(b"agi_network: yes\nagi_uniq")  # and nothing more
+    real.data_received(b"agi_network_script: ivr\nagi_unique")  # the call goes on
+    quiet = [(_AgiConnection(server), RecordingTransport()) for _ in range(3)]
+    for connection, socket in quiet:
         connection.connection_made(socket)
-    assert all(socket.closed for _, socket in junk)
+    assert [socket.closed for _, socket in junk] == [True, True, True]
+    assert [socket.closed for _, socket in quiet] == [False, False, False]
     assert not real_socket.is_closing()
-    quiet[3][0].connection_made(quiet[3][1])
-    assert real_socket.is_closing()  # now the oldest of four that sent nothing
-    assert [socket.closed for _, socket in quiet] == [False] * 4
-    for connection, _ in (*junk, *quiet):
+    real.data_received(b"id: 1.1\n")  # half a line came before: this read ends it
+    late = (_AgiConnection(server), RecordingTransport())
+    late[0].connection_made(late[1])
+    assert quiet[0][1].closed  # silent since its connect, before the call's last line
+    assert not real_socket.is_closing()
+    assert server.pending_header_count == 4
+    late_socket = RecordingTransport()
+    for _ in range(3):  # three more: the quiet ones go, then the call, now the oldest
+        newest = _AgiConnection(server)
+        newest.connection_made(late_socket)
+    assert real_socket.is_closing()
+    assert server.pending_header_count == 4
+    for connection, _ in (*junk, *quiet, late):
         connection.connection_lost(None)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Let the server's loop run until ``condition`` holds (it reads what the peers wrote)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the server never got there")
+
+
+async def test_a_call_whose_environment_comes_line_by_line_is_served_through_a_flood(
+    serve: Serve,
+) -> None:
+    """A fake Asterisk writes its environment a line at a time; between its lines, junk
+    connections that never send a byte keep arriving, three per line, over a budget of four:
+    they are dropped, the call is served."""
+    server = await serve(answer_only, max_pending_headers=4, env_timeout=600)
+    call = await FakeAsterisk(server.port).connect()
+    await _until(lambda: server.pending_header_count == 1)
+    lines = environment_bytes().splitlines(keepends=True)
+    junk: list[FakeAsterisk] = []
+    for line in lines[:-1]:
+        heard = server._heard
+        await call.send(line)
+        await _until(lambda: server._heard > heard)  # noqa: B023 (awaited in the iteration)
+        for _ in range(3):
+            heard = server._heard
+            junk.append(await FakeAsterisk(server.port).connect())
+            await _until(lambda: server._heard > heard)  # noqa: B023
+    assert lines[-1] == b"\n"
+    await call.send(b"\n")
+    await call.exchange("ANSWER", "200 result=0")
+    assert await call.read_to_end() == b""
+    await call.close()
+    for peer in junk[:-3]:
+        assert await peer.read_to_end() == b""  # dropped by the server
+    assert server.pending_header_count == 3  # the three newest junk connections
+    for peer in junk:
+        await peer.close()
 
 
 async def test_session_cap_counts_only_sessions_past_their_header(serve: Serve) -> None:
