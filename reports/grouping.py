@@ -107,9 +107,10 @@ class Grouping:
 
 def sort_key(values: Sequence[Any]) -> tuple[tuple[int, Any], ...]:
     """A hashable key of SQL group values, NULL first, numbers as numbers (driver types
-    normalized), so the rows of two queries over the same groups meet."""
-    return tuple((0, "") if v is None else (1, int(v) if not isinstance(v, str) else v)
-                 for v in values)
+    normalized), so the rows of two queries over the same groups meet.  (A list, not a
+    generator, and ints and strings as they are: a report makes a few hundred of these.)"""
+    return tuple([(1, v) if type(v) is int or isinstance(v, str)
+                  else (0, "") if v is None else (1, int(v)) for v in values])
 
 
 def build(

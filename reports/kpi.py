@@ -53,11 +53,25 @@ How each is computed here, precisely:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, and_, case, func, literal, or_, select, text, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -81,7 +95,7 @@ from clinicall.reports import rollup, wait_counts
 from clinicall.reports import timebuckets as tb
 from clinicall.reports.resolution import resolution_counts, section_from_sums
 from clinicall.reports.settings import KpiSettings, kpi_settings
-from clinicall.reports.sums import Sums
+from clinicall.reports.sums import SortKey, Sums
 from clinicall.reports.table import Column, Report, Section, Value, normalize, ratio
 from clinicall.settings.models import ClinicConfig
 
@@ -189,9 +203,9 @@ async def compute(
     if ctx.dialect == "postgresql" and not ctx.configured:
         await session.execute(select(*_report_settings()))
     step("queue attempts")
-    queues = await _queue_section(session, ctx)
+    queues, ranked = await _queue_section(session, ctx)
     step("wait percentiles")
-    await _fill_percentiles(session, ctx, queues)
+    await _fill_percentiles(session, ctx, queues, ranked)
     step("calls, missed calls, IVR topics and first-contact resolution")
     calls, topics, resolution = await _call_sections(session, ctx)
     return Report(start, end, settings.timezone, keys,
@@ -298,6 +312,26 @@ async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int | None:
     return summed
 
 
+_T = TypeVar("_T")
+
+#: The reports' statements, built once per shape (keys, thresholds, offsets, and which parts
+#: the period has) with the period's bounds as bound parameters, so that a report does not
+#: build them again, nor make SQLAlchemy compute their cache keys (memoized on the
+#: statement): that was about a fifth of a warm day's CPU in the client (bench/README.md,
+#: issue 16).  A few dozen shapes at most in practice; the oldest is dropped past the bound.
+_BUILT: OrderedDict[tuple[Hashable, Hashable], Any] = OrderedDict()
+_BUILT_MAX = 256
+
+
+def _bounds(name: str) -> tuple[Any, Any]:
+    """A span's two bound parameters, ``{name}lo`` and ``{name}hi``."""
+    return bindparam(f"{name}lo"), bindparam(f"{name}hi")
+
+
+def _hour_bounds() -> tuple[Any, Any]:
+    return bindparam("h0", type_=Integer), bindparam("h1", type_=Integer)
+
+
 class _Context:
     def __init__(self, settings: KpiSettings, keys: list[str], start: datetime, end: datetime,
                  dialect: str) -> None:
@@ -310,6 +344,23 @@ class _Context:
         self.segments = tb.offset_segments(settings.zone, start, end)
         self.plan = rollup.plan(self.segments, start, end)
         self.configured = False  # the transaction has the report's settings (PostgreSQL)
+        # What the statements are built from, besides the values bound at execution: the
+        # thresholds (the settings key hashes them) and the offsets' pieces.
+        self.shape = (dialect, self.settings_key,
+                      tuple((int(seg.start.timestamp()) if i else 0, seg.offset_s)
+                            for i, seg in enumerate(self.segments)))
+
+    def cached(self, what: Hashable, build: Callable[[], _T]) -> _T:
+        """The statement ``what`` of this report's shape, built once (:data:`_BUILT`)."""
+        key = (self.shape, what)
+        found = _BUILT.get(key)
+        if found is None:
+            found = _BUILT[key] = build()
+            if len(_BUILT) > _BUILT_MAX:
+                _BUILT.popitem(last=False)
+        else:
+            _BUILT.move_to_end(key)
+        return found
 
     def grouping(self, keys: Sequence[str], *, at: Any = None, at_s: Any = None,
                  queue: Any | None, route: Any) -> grp.Grouping:
@@ -319,6 +370,16 @@ class _Context:
             at_s = tb.epoch_seconds(at, self.dialect)
         return grp.build(keys, at_s=at_s, queue=queue, route=route, segments=self.segments,
                          queue_names=self.settings.queue_names)
+
+    def labels(self, keys: Sequence[str], *, queue: bool) -> grp.Grouping:
+        """The grouping of ``keys`` that labels and orders a section's rows (queue-level
+        rows, or clinic-level with ``queue=False``), built once per shape and queue names."""
+        names = tuple(sorted(self.settings.queue_names.items()))
+        if queue:
+            return self.cached(("labels", tuple(keys), True, names), lambda: self.grouping(
+                keys, at=QueueAttempt.joined_at, queue=QueueAttempt.queue, route=Call.route))
+        return self.cached(("labels", tuple(keys), False, names), lambda: self.grouping(
+            keys, at=Call.started_at, queue=None, route=Call.route))
 
     @property
     def call_keys(self) -> list[str]:
@@ -336,27 +397,47 @@ def _keyed(grouping: grp.Grouping, columns: list[ColumnElement[Any]],
 
 
 async def _collect(session: AsyncSession, ctx: _Context, keys: Sequence[str],
-                   raw: Callable[[Sequence[str], datetime, datetime], list[Select[Any]]],
+                   raw: Callable[[Sequence[str], Any, Any], list[Select[Any]]],
                    table: Table, *, queue: bool) -> Sums:
     """The counters of the period grouped by ``keys``: the raw spans of the plan through the
-    ``raw`` queries, the whole hours from the hourly sums in ``table``."""
-    grouping = ctx.grouping(keys, at_s=table.c.hour * tb.HOUR, route=table.c.route,
-                            queue=table.c.queue if queue else None)
-    nkeys = len(grouping.exprs)
+    ``raw`` queries (given the bound parameters of a span's bounds), the whole hours from
+    the hourly sums in ``table``; each statement built once per shape (``_Context.cached``)."""
+    what = (table.name, tuple(keys))
+    hours, nkeys = ctx.cached(("hours", *what), lambda: _hours_query(ctx, keys, table, queue))
     sums = Sums()
-    for lo, hi in ctx.plan.raw:
-        for query in raw(keys, lo, hi):
-            sums.add_rows((await session.execute(query)).all(), nkeys)
+    if ctx.plan.raw:
+        for query in ctx.cached(("raw", *what), lambda: raw(keys, *_bounds(""))):
+            for lo, hi in ctx.plan.raw:
+                rows = (await session.execute(query, {"lo": lo, "hi": hi})).all()
+                sums.add_rows(rows, nkeys)
     if ctx.plan.hours is not None:
         h0, h1 = ctx.plan.hours
-        labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
-        query = select(*labelled, *[
-            (func.max if name.endswith("_max") else func.sum)(table.c[name]).label(name)
-            for name in metric_names(table)
-        ]).where(table.c.settings_key == ctx.settings_key, table.c.hour >= h0,
-                 table.c.hour < h1).group_by(*labelled)
-        sums.add_rows((await session.execute(query)).all(), nkeys)
+        sums.add_rows((await session.execute(hours, {"h0": h0, "h1": h1})).all(), nkeys)
     return sums
+
+
+def _hours_query(ctx: _Context, keys: Sequence[str], table: Table, queue: bool
+                 ) -> tuple[Select[Any], int]:
+    """The hourly sums of ``table`` for the hours [h0, h1) (bound parameters), per group;
+    and how many key columns come first."""
+    grouping = ctx.grouping(keys, at_s=table.c.hour * tb.HOUR, route=table.c.route,
+                            queue=table.c.queue if queue else None)
+    labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
+    h0, h1 = _hour_bounds()
+
+    def summed(column: Any) -> ColumnElement[Any]:
+        if column.name.endswith("_max"):
+            return func.max(column)
+        if ctx.dialect == "postgresql" and isinstance(column.type, Integer):
+            # sum(bigint) is a numeric: read as Decimal, a few thousand a day's report
+            # (about a millisecond of its client's CPU); the sums fit a bigint.
+            return sf.as_int(func.sum(column))
+        return func.sum(column)
+
+    return select(*labelled, *[summed(table.c[name]).label(name)
+                               for name in metric_names(table)]
+                  ).where(table.c.settings_key == ctx.settings_key, table.c.hour >= h0,
+                          table.c.hour < h1).group_by(*labelled), len(labelled)
 
 
 async def _sum_hours(session: AsyncSession, ctx: _Context, lo: datetime, hi: datetime,
@@ -420,14 +501,17 @@ def _inbound_attempts(source: Select[Any]) -> Select[Any]:
         Call.direction == Direction.INBOUND.value)
 
 
-async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
-    grouping = ctx.grouping(ctx.keys, at=QueueAttempt.joined_at, queue=QueueAttempt.queue,
-                            route=Call.route)
+async def _queue_section(session: AsyncSession, ctx: _Context
+                         ) -> tuple[Section, list[tuple[SortKey, int]]]:
+    """The ``queues`` section, its percentiles left empty; and each row's group key and
+    count of answered waits, which :func:`_fill_percentiles` ranks and checks against."""
+    grouping = ctx.labels(ctx.keys, queue=True)
     sums = await _collect(session, ctx, ctx.keys,
                           lambda k, lo, hi: [_queue_counts(ctx, k, lo, hi)],
                           kpi_queue_hours, queue=True)
     section = Section("queues", grouping.columns(), QUEUE_METRICS)
-    for key, m in sums.ordered(grouping):
+    ranked: list[tuple[SortKey, int]] = []
+    for sort, key, m in sums.ordered_items(grouping):
         offered, short_n = int(m.get("offered") or 0), int(m.get("short") or 0)
         abandoned = int(m.get("abandoned_all") or 0) - short_n
         cut = int(m.get("cut") or 0)
@@ -452,13 +536,13 @@ async def _queue_section(session: AsyncSession, ctx: _Context) -> Section:
             wait_max=normalize(m.get("wait_max"), "s"),
             aht_talk=normalize(int(m["talk_ms"]) / talk_n / 1000, "s") if talk_n else None,
         )
-        out["_key"] = repr(grp.sort_key(key))
-        out["_wait_n"] = wait_n  # _fill_percentiles checks its ranks against it
+        ranked.append((sort, wait_n))
         section.rows.append(out)
-    return section
+    return section, ranked
 
 
-async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Section) -> None:
+async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Section,
+                            ranked: list[tuple[SortKey, int]]) -> None:
     """p50/p90 of answered waits, nearest rank, from counts: the database counts each
     distinct wait per group (waits are whole seconds: a few hundred values a group) and a
     running sum over those counts in wait order finds the ranks.
@@ -472,29 +556,30 @@ async def _fill_percentiles(session: AsyncSession, ctx: _Context, section: Secti
     index) and kept when each group's count of waits equals the section's ``wait_n`` (the
     inbound answered waits): a superset of the same size is the same set.  Otherwise, or when
     grouped by route (a column of the call), they are ranked again with the join.  A section
-    with no answered wait (``wait_n`` 0 in every row) has nothing to rank: no query."""
-    expected = {str(row["_key"]): int(row.pop("_wait_n") or 0) for row in section.rows}
+    with no answered wait (``wait_n`` 0 in every row) has nothing to rank: no query.
+    ``ranked``: each row's group key and ``wait_n``."""
+    expected = dict(ranked)
     if not any(expected.values()):  # no answered wait to rank (no query)
-        for row in section.rows:
-            del row["_key"]
         return
-    found: dict[str, dict[str, Value]] | None = None
+    found: dict[SortKey, dict[str, Value]] | None = None
     if ctx.plan.hours is not None:
-        found, _ = await _ranked_waits(session, _counted_waits(ctx))
+        found, _ = await _ranked_waits(session, ctx, *_counted_waits(ctx))
     elif "route" not in ctx.keys:
-        found, totals = await _ranked_waits(
-            session, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=False))
+        found, totals = await _ranked_waits(session, ctx, *_counted_period(ctx, False))
         if totals != {key: n for key, n in expected.items() if n}:
             found = None
     if found is None:
-        found, _ = await _ranked_waits(
-            session, _counted_rows(ctx, ctx.start, ctx.end, inbound_only=True))
-    for done in section.rows:
-        done.update(found.get(str(done.pop("_key")), {}))
+        found, _ = await _ranked_waits(session, ctx, *_counted_period(ctx, True))
+    for done, (key, _) in zip(section.rows, ranked, strict=True):
+        done.update(found.get(key, {}))
 
 
-def _counted_rows(ctx: _Context, lo: datetime, hi: datetime, *, inbound_only: bool
-                  ) -> Select[Any]:
+#: What :func:`_ranked_waits` is given: the counts' name in ``_Context.cached``, how to build
+#: them (columns k0…, ``wait``, ``n``), and the values of their bound parameters.
+Counted = tuple[Hashable, Callable[[], Select[Any]], dict[str, Any]]
+
+
+def _counted_rows(ctx: _Context, lo: Any, hi: Any, *, inbound_only: bool) -> Select[Any]:
     """The answered waits of the attempts joined in [lo, hi), counted per (group, wait):
     columns k0…, ``wait``, ``n``."""
     qa = QueueAttempt
@@ -509,45 +594,66 @@ def _counted_rows(ctx: _Context, lo: datetime, hi: datetime, *, inbound_only: bo
     return base.add_columns(wait, func.count().label("n")).group_by(*key_cols, wait)
 
 
-def _counted_waits(ctx: _Context) -> Select[Any]:
+def _counted_period(ctx: _Context, inbound_only: bool) -> Counted:
+    """The period's answered waits counted from the rows (:func:`_counted_rows`)."""
+    return (("rows", tuple(ctx.keys), inbound_only),
+            lambda: _counted_rows(ctx, *_bounds(""), inbound_only=inbound_only),
+            {"lo": ctx.start, "hi": ctx.end})
+
+
+def _counted_waits(ctx: _Context) -> Counted:
     """The period's inbound answered waits counted per (group, wait): the whole hours from
     ``kpi_wait_counts`` (hours when grouped by local day or hour, else the fewest blocks
     that tile them), the edges from the rows."""
     assert ctx.plan.hours is not None
-    t = kpi_wait_counts.c
-    grouping = ctx.grouping(ctx.keys, at_s=t.hour * tb.HOUR, queue=t.queue, route=t.route)
     h0, h1 = ctx.plan.hours
     ranges = ([(1, h0, h1)] if "day" in ctx.keys or "hour" in ctx.keys
               else wait_counts.tiling(h0, h1))
-    labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
-    summed = (select(*labelled, t.wait_s.label("wait"), func.sum(t.n).label("n"))
-              .where(wait_counts.where(ctx.settings_key, ranges))
-              .group_by(*labelled, t.wait_s))
-    if not ctx.plan.raw:
-        return summed
-    parts = union_all(*[_counted_rows(ctx, lo, hi, inbound_only=True)
-                        for lo, hi in ctx.plan.raw], summed).subquery()
-    keys = [parts.c[f"k{i}"] for i in range(len(labelled))]
-    return (select(*keys, parts.c.wait, func.sum(parts.c.n).label("n"))
-            .group_by(*keys, parts.c.wait))
+    values: dict[str, Any] = {}
+    for i, (_, lo, hi) in enumerate(ranges):
+        values[f"w{i}lo"], values[f"w{i}hi"] = lo, hi
+    for i, (edge_lo, edge_hi) in enumerate(ctx.plan.raw):
+        values[f"r{i}lo"], values[f"r{i}hi"] = edge_lo, edge_hi
+    spans = tuple(span for span, _, _ in ranges)
+
+    def build() -> Select[Any]:
+        t = kpi_wait_counts.c
+        grouping = ctx.grouping(ctx.keys, at_s=t.hour * tb.HOUR, queue=t.queue, route=t.route)
+        labelled = [e.label(f"k{i}") for i, e in enumerate(grouping.exprs)]
+        bound = [(span, bindparam(f"w{i}lo", type_=Integer), bindparam(f"w{i}hi", type_=Integer))
+                 for i, span in enumerate(spans)]
+        summed = (select(*labelled, t.wait_s.label("wait"), func.sum(t.n).label("n"))
+                  .where(wait_counts.where(ctx.settings_key, bound))
+                  .group_by(*labelled, t.wait_s))
+        if not ctx.plan.raw:
+            return summed
+        parts = union_all(*[_counted_rows(ctx, *_bounds(f"r{i}"), inbound_only=True)
+                            for i in range(len(ctx.plan.raw))], summed).subquery()
+        keys = [parts.c[f"k{i}"] for i in range(len(labelled))]
+        return (select(*keys, parts.c.wait, func.sum(parts.c.n).label("n"))
+                .group_by(*keys, parts.c.wait))
+
+    return ("waits", tuple(ctx.keys), spans, len(ctx.plan.raw)), build, values
 
 
-async def _ranked_waits(session: AsyncSession, counted: Select[Any]
-                        ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
-    """The p50/p90 of each group (by its ``_key``) and how many waits each group ranked,
-    from the waits ``counted`` per (group, wait) (columns k0…, ``wait``, ``n``).
+async def _ranked_waits(session: AsyncSession, ctx: _Context, what: Hashable,
+                        counted: Callable[[], Select[Any]], values: dict[str, Any]
+                        ) -> tuple[dict[SortKey, dict[str, Value]], dict[SortKey, int]]:
+    """The p50/p90 of each group (by its ``grouping.sort_key``) and how many waits each
+    group ranked, from the waits ``counted`` per (group, wait) (columns k0…, ``wait``, ``n``;
+    built once per shape as ``what``, executed with ``values``).
 
     PostgreSQL runs the counts through window functions and returns two rows a group;
     SQLite's windows cost 2 µs a row each (most of a day's percentiles, more than reading
     the counts), so there the counts are read in (group, wait) order and each group's
     running count finds its ranks here.  The same ranks: nearest rank, ⌈p·n/100⌉."""
-    if (await session.connection()).dialect.name == "postgresql":
-        return await _ranked_in_sql(session, counted)
-    nkeys = len(counted.selected_columns) - 2
-    ordered = counted.order_by(*list(counted.selected_columns)[: nkeys + 1])
-    rows = (await session.execute(ordered)).all()
-    found: dict[str, dict[str, Value]] = {}
-    totals: dict[str, int] = {}
+    if ctx.dialect == "postgresql":
+        query, nkeys = ctx.cached(("ranked", what), lambda: _ranked_query(counted()))
+        return _ranks_found((await session.execute(query, values)).all(), nkeys)
+    ordered, nkeys = ctx.cached(("ordered", what), lambda: _ordered(counted()))
+    rows = (await session.execute(ordered, values)).all()
+    found: dict[SortKey, dict[str, Value]] = {}
+    totals: dict[SortKey, int] = {}
     first = 0
     while first < len(rows):
         group = tuple(rows[first][:nkeys])
@@ -555,7 +661,7 @@ async def _ranked_waits(session: AsyncSession, counted: Select[Any]
         while last < len(rows) and tuple(rows[last][:nkeys]) == group:
             total += int(rows[last][-1])
             last += 1
-        ranks = {p: (total * p + 99) // 100 for p in (50, 90)}  # ⌈p·total/100⌉, integers
+        ranks = {p: (total * p + 99) // 100 for p in PERCENTILES}  # ⌈p·total/100⌉, integers
         at: dict[str, Value] = {}
         upto = 0
         for row in rows[first:last]:
@@ -563,16 +669,24 @@ async def _ranked_waits(session: AsyncSession, counted: Select[Any]
             for p, rank in ranks.items():
                 if before < rank <= upto:
                     at[f"wait_p{p}"] = normalize(float(row[nkeys]), "s")
-        key = repr(grp.sort_key(group))
+        key = grp.sort_key(group)
         found[key], totals[key] = at, total
         first = last
     return found, totals
 
 
-async def _ranked_in_sql(session: AsyncSession, counted: Select[Any]
-                         ) -> tuple[dict[str, dict[str, Value]], dict[str, int]]:
-    """:func:`_ranked_waits` by window functions: a cumulative sum over the counts in wait
-    order, only the rows where a rank falls returned."""
+PERCENTILES = (50, 90)
+
+
+def _ordered(counted: Select[Any]) -> tuple[Select[Any], int]:
+    """The counts in (group, wait) order (SQLite), and how many key columns they have."""
+    nkeys = len(counted.selected_columns) - 2
+    return counted.order_by(*list(counted.selected_columns)[: nkeys + 1]), nkeys
+
+
+def _ranked_query(counted: Select[Any]) -> tuple[Select[Any], int]:
+    """The rows of the counts where a rank falls, by window functions (PostgreSQL): a
+    cumulative sum over the counts in wait order; and how many key columns they have."""
     # Counted apart (PostgreSQL: a materialized CTE): planned with the windows, the count
     # was a sort of every wait, since the planner cannot tell how few groups there are;
     # alone it is a hash of them, and only the counts are sorted.
@@ -585,20 +699,28 @@ async def _ranked_in_sql(session: AsyncSession, counted: Select[Any]
     ranked = select(*keys, counts.c.wait, n.label("n"), upto.label("upto"),
                     total.label("total")).subquery()
     r = ranked.c
-    rank = {p: (r.total * p + 99) // 100 for p in (50, 90)}  # ⌈p·total/100⌉, integers
+    rank = {p: (r.total * p + 99) // 100 for p in PERCENTILES}  # ⌈p·total/100⌉, integers
     query = select(*[r[f"k{i}"] for i in range(nkeys)], r.wait, r.total,
                    *[rank[p].label(f"r{p}") for p in rank], (r.upto - r.n).label("before"),
                    r.upto).where(or_(*[and_(r.upto - r.n < rank[p], r.upto >= rank[p])
                                        for p in rank]))
-    found: dict[str, dict[str, Value]] = {}
-    totals: dict[str, int] = {}
-    for row in (await session.execute(query)).all():
-        key = repr(grp.sort_key(row[:nkeys]))
+    return query, nkeys
+
+
+def _ranks_found(rows: Sequence[Any], nkeys: int
+                 ) -> tuple[dict[SortKey, dict[str, Value]], dict[SortKey, int]]:
+    """:func:`_ranked_waits`' answer from the rows of :func:`_ranked_query` (columns: the
+    keys, wait, total, a rank per percentile, before, upto)."""
+    found: dict[SortKey, dict[str, Value]] = {}
+    totals: dict[SortKey, int] = {}
+    for row in rows:
+        key = grp.sort_key(row[:nkeys])
+        wait, total, *ranks, before, upto = row[nkeys:]
         at = found.setdefault(key, {})
-        totals[key] = int(row.total)
-        for p in rank:
-            if row.before < row._mapping[f"r{p}"] <= row.upto:
-                at[f"wait_p{p}"] = normalize(float(row.wait), "s")
+        totals[key] = int(total)
+        for p, rank in zip(PERCENTILES, ranks, strict=True):
+            if before < rank <= upto:
+                at[f"wait_p{p}"] = normalize(float(wait), "s")
     return found, totals
 
 
@@ -669,18 +791,23 @@ async def _call_sections(session: AsyncSession, ctx: _Context
     call_keys = ctx.call_keys
     topic_keys = [k for k in ctx.keys if k in ("day", "hour")] + ["route"]
     both = call_keys + ([] if "route" in call_keys else ["route"])
-    grouping = ctx.grouping(both, at=Call.started_at, queue=None, route=Call.route)
-    call_grouping = ctx.grouping(call_keys, at=Call.started_at, queue=None, route=Call.route)
-    topic_grouping = ctx.grouping(topic_keys, at=Call.started_at, queue=None, route=Call.route)
+    grouping = ctx.labels(both, queue=False)
+    call_grouping = ctx.labels(call_keys, queue=False)
+    topic_grouping = ctx.labels(topic_keys, queue=False)
 
-    def raw(keys: Sequence[str], lo: datetime, hi: datetime) -> list[Select[Any]]:
+    def raw(keys: Sequence[str], lo: Any, hi: Any) -> list[Select[Any]]:
         return [_call_counts(ctx, keys, lo, hi), _survey_counts(ctx, keys, lo, hi)]
 
     counted = await _collect(session, ctx, both, raw, kpi_call_hours, queue=False)
-    calls_sums, topic_sums = Sums(), Sums()
-    for key, m in counted:
-        calls_sums.add(grouping.part(key, call_keys), m)
-        topic_sums.add(grouping.part(key, topic_keys), m)
+    # Added up by the fewer keys, unless they are all of them (then the counts as they are).
+    calls_sums = counted if call_keys == both else Sums()
+    topic_sums = counted if topic_keys == both else Sums()
+    if calls_sums is not counted or topic_sums is not counted:
+        for key, m in counted:
+            if calls_sums is not counted:
+                calls_sums.add(grouping.part(key, call_keys), m)
+            if topic_sums is not counted:
+                topic_sums.add(grouping.part(key, topic_keys), m)
     calls = Section("calls", call_grouping.columns(), CALL_METRICS)
     for key, m in calls_sums.ordered(call_grouping):
         calls.rows.append(_call_row(call_grouping.labels(key), m))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,8 +59,9 @@ def tiling(h0: int, h1: int, spans: Sequence[int] = WAIT_SPANS) -> list[Range]:
     return [*tiling(h0, a, spans[:-1]), (span, a, b), *tiling(b, h1, spans[:-1])]
 
 
-def where(key: str, ranges: Sequence[Range]) -> ColumnElement[bool]:
-    """The counts of ``key`` in these ranges of blocks.  The key is repeated in every range:
+def where(key: str, ranges: Sequence[tuple[int, Any, Any]]) -> ColumnElement[bool]:
+    """The counts of ``key`` in these ranges of blocks (a range's hours as integers or bound
+    parameters).  The key is repeated in every range:
     so SQLite reads each range from the index (a multi-index OR) instead of every count of
     the key (72 ms against 11 ms for a year)."""
     t = kpi_wait_counts.c
