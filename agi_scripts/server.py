@@ -74,13 +74,13 @@ class FastAgiServer:
     closed at once and Asterisk continues the dialplan (the fail-open path).
     ``max_pending_headers`` bounds the connections still sending it: the one heard from least
     recently is dropped for a new one, and ``max_pending_per_peer`` bounds them per address in
-    the same way (with
-    two PBXs allowed, half the budget each keeps either from crowding the other out).  It is
-    the whole budget by default: the allow-list leaves only the PBX's addresses, and one PBX
-    needs all of it for a burst of calls connecting at once (the server may accept a hundred
-    connections before it reads the first environment).  ``command_timeout`` is the
-    default deadline of every AGI command (see :class:`AgiChannel`).  ``allow``: the peer
-    addresses served (loopback by default); a connection from any other is closed at once.
+    the same way (with two PBXs allowed, half the budget each keeps either from crowding the
+    other out).  It is the whole budget by default: the allow-list leaves only the PBX's
+    addresses, and one PBX needs all of it for a burst of calls connecting at once (the
+    server may accept a hundred connections before it reads the first environment).
+    ``command_timeout`` is the default deadline of every AGI command (see
+    :class:`AgiChannel`).  ``allow``: the peer addresses served (loopback by default); a
+    connection from any other is closed at once.
     """
 
     def __init__(
