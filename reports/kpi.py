@@ -204,7 +204,7 @@ async def compute(
         await session.commit()  # COMMIT, and no new BEGIN and pool check-out after it)
         ctx.configured = False  # (SET LOCAL ends with the transaction)
     if ctx.dialect == "postgresql" and not ctx.configured:
-        await session.execute(select(*_report_settings()))
+        await session.execute(select(*_report_settings(ctx)))
     step("queue attempts")
     queues, ranked = await _queue_section(session, ctx)
     step("wait percentiles")
@@ -259,19 +259,25 @@ async def _sqlite_statistics(session: AsyncSession) -> bool:
 REPORT_WORK_MEM = "64MB"
 
 
-def _report_settings() -> list[ColumnElement[Any]]:
+def _report_settings(ctx: _Context) -> list[ColumnElement[Any]]:
     """PostgreSQL settings for the rest of a report's transaction (``SET LOCAL``): in-memory
-    sorts (``REPORT_WORK_MEM``), and no JIT, which compiles the reads' short aggregates for
-    longer than they run.  As expressions, so that one statement sets both, and the check
-    that the sums are current can carry them (one round trip for the three)."""
+    sorts (``REPORT_WORK_MEM``); no JIT, which compiles the reads' short aggregates for
+    longer than they run; and, for a report grouped by local day or hour, a plan made for
+    each statement's values.  As expressions, so that one statement sets them all, and the
+    check that the sums are current can carry them (one round trip for both).
+
+    The reads are prepared statements (asyncpg), planned for their values five times and
+    then, by default, once for any values.  Grouped by day or hour, the percentiles read
+    the hours' wait counts, as many as the period has hours, which a plan for any period
+    cannot know: for a month (38 k counts) it sorted them by group, 43 ms, where the plan
+    for the month's values hashes them, 25 ms (bench/README.md, issue 16).  Any other
+    grouping reads the fewest blocks that tile the period, a few thousand counts at most,
+    and there the plan for any values did as well (the year's, replanned every time, took
+    more CPU)."""
+    plans = "force_custom_plan" if "day" in ctx.keys or "hour" in ctx.keys else "auto"
     return [func.set_config("jit", "off", True),
-            func.set_config("work_mem", REPORT_WORK_MEM, True)]
-
-
-async def _sort_in_memory(session: AsyncSession, dialect: str) -> None:
-    """Let this transaction sort and hash in memory (PostgreSQL; ``SET LOCAL`` ends with it)."""
-    if dialect == "postgresql":
-        await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+            func.set_config("work_mem", REPORT_WORK_MEM, True),
+            func.set_config("plan_cache_mode", plans, True)]
 
 
 async def _sums_current(session: AsyncSession, ctx: _Context) -> bool:
@@ -282,7 +288,7 @@ async def _sums_current(session: AsyncSession, ctx: _Context) -> bool:
     assert ctx.plan.hours is not None
     postgresql = ctx.dialect == "postgresql"
     current = (await rollup.current(session, ctx.settings_key, ctx.plan.hours,
-                                    also=_report_settings() if postgresql else ())
+                                    also=_report_settings(ctx) if postgresql else ())
                and await wait_counts.blocks_built(session, ctx.settings_key, *ctx.plan.hours))
     ctx.configured = postgresql and current
     if postgresql and not current:
@@ -293,20 +299,16 @@ async def _sums_current(session: AsyncSession, ctx: _Context) -> bool:
 async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int | None:
     """The hourly sums of the period's whole hours made current (uncommitted); returns how
     many hours were summed, or None when they were current and nothing was written (one
-    read: no lock, no marks taken, nothing to commit).  The transaction sorts in memory from
-    the first hour it sums (on SQLite: nothing to set; on PostgreSQL the check set it)."""
+    read: no lock, no marks taken, nothing to commit).  On PostgreSQL the transaction sorts
+    in memory (the check set ``work_mem``, :func:`_sums_current`); SQLite has nothing to
+    set."""
     if ctx.plan.hours is None:
         return None
     if await _sums_current(session, ctx):
         return None  # (a missing block is built under the lock below: an hour of it could
         # be changing, and only the lock holder may drop blocks for a changed hour)
-    in_memory = ctx.dialect == "postgresql"  # the check set work_mem already
 
     async def sum_hours(lo: datetime, hi: datetime) -> tuple[Sums, Sums]:
-        nonlocal in_memory
-        if not in_memory:
-            await _sort_in_memory(session, ctx.dialect)
-            in_memory = True
         return await _sum_hours(session, ctx, lo, hi)
 
     summed = await rollup.bring_up_to_date(session, ctx.settings_key, ctx.plan.hours,
