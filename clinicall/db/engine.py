@@ -15,7 +15,8 @@ issue 16).  Instead (``_check_out``):
   check-out;
 - a connection idle for more than ``PING_AFTER_IDLE_S`` is pinged, one round trip: what the
   socket cannot tell (a connection dropped silently on the way, by a firewall or a network
-  outage) happens to connections that sat unused, not to one used a moment ago.
+  outage) happens to connections that sat unused, not to one used a moment ago; a ping
+  with no answer within ``PING_TIMEOUT_S`` fails like one that errs.
 
 Either failure invalidates the pool (every connection opened before it is replaced) and the
 check-out goes on with a new connection, as the pre-ping did; when the server is down, the
@@ -37,6 +38,9 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 #: A pooled PostgreSQL connection unused for longer than this is pinged before it is handed
 #: out (module docstring); a busy pool's connections are not.
 PING_AFTER_IDLE_S = 5.0
+#: How long that ping may take: a connection dropped silently on the way gets no answer and
+#: no reset, and without a deadline its ping would wait for TCP to give up (many minutes).
+PING_TIMEOUT_S = 5.0
 _LAST_USED = "clinicall_last_used"  # the pool entry's info: monotonic time of its check-in
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -102,7 +106,8 @@ def _check_out(dbapi_connection: Any, record: ConnectionPoolEntry,
     if last_used is None or time.monotonic() - last_used <= PING_AFTER_IDLE_S:
         return
     try:  # the simple protocol: one round trip, no prepared statement left behind
-        dbapi_connection.run_async(lambda connection: connection.execute("SELECT 1"))
+        dbapi_connection.run_async(
+            lambda connection: connection.execute("SELECT 1", timeout=PING_TIMEOUT_S))
     except Exception as error:
         raise exc.InvalidatePoolError(f"no answer to a ping: {error!r}") from error
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.engine.interfaces import AdaptedConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -106,3 +106,67 @@ async def test_a_connection_that_does_not_answer_the_ping_is_replaced(
         patch.setattr(AdaptedConnection, "run_async", lost)
         async with engine.connect() as connection:  # the first fails its ping: replaced
             assert await _backend(connection) != first
+
+
+class _SilentRelay:
+    """A TCP relay to PostgreSQL whose established connections can go silent: bytes are
+    swallowed both ways, nothing is closed or reset (a connection dropped on the way, by a
+    firewall or a network outage).  Connections made afterwards are relayed as before."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._pipes: list[asyncio.Task[None]] = []
+        self._writers: list[asyncio.StreamWriter] = []
+        self._silent: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def go_silent(self) -> None:
+        self._silent.update(self._writers)
+
+    async def close(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for pipe in self._pipes:
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+        for writer in self._writers:
+            writer.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        self._writers += [writer, up_writer]
+        self._pipes += [asyncio.create_task(self._pipe(reader, up_writer)),
+                        asyncio.create_task(self._pipe(up_reader, writer))]
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            if writer not in self._silent:
+                writer.write(data)
+        if writer not in self._silent:  # an end passed on, as a relay on the way would
+            writer.close()
+
+
+async def test_a_connection_silent_on_the_way_fails_its_ping_in_time_and_is_replaced(
+    postgres_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = make_url(postgres_db_url)
+    assert url.host is not None
+    assert url.port is not None
+    relay = _SilentRelay(url.host, url.port)
+    port = await relay.start()
+    engine = create_engine(url.set(host="127.0.0.1", port=port))
+    try:
+        async with engine.connect() as connection:
+            first = await _backend(connection)
+        relay.go_silent()
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", -1.0)
+        monkeypatch.setattr(engine_module, "PING_TIMEOUT_S", 0.5)
+        async with engine.connect() as connection:  # without the deadline: TCP's minutes
+            assert await _backend(connection) != first
+    finally:
+        await engine.dispose()
+        await relay.close()
