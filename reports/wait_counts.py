@@ -39,6 +39,7 @@ from clinicall.db.models import (
     kpi_wait_counts,
 )
 from clinicall.db.models.rollups import WAIT_SPANS
+from clinicall.reports import summing
 from clinicall.reports import timebuckets as tb
 
 #: (span, first block's hour, end hour): the blocks of ``span`` hours from first to end.
@@ -70,17 +71,28 @@ def where(key: str, ranges: Sequence[tuple[int, Any, Any]]) -> ColumnElement[boo
 
 
 async def sum_hours(session: AsyncSession, key: str, lo: datetime, hi: datetime) -> None:
-    """Store the hour blocks of [lo, hi) (whole hours), summed by the database (uncommitted)."""
+    """Store the hour blocks of [lo, hi) (whole hours), summed by the database (uncommitted).
+    On SQLite grouped on the stored hour's text, and read by a full scan when the run is
+    long (``reports.summing``; bench/README.md); PostgreSQL's statement is the same without
+    those (``date_trunc('hour')`` there saved nothing measurable)."""
     dialect = (await session.connection()).dialect.name
     qa = QueueAttempt
-    hour = tb.epoch_seconds(qa.joined_at, dialect) // tb.HOUR
+    if dialect == "sqlite":
+        scan = await summing.scan_pays(session, qa.joined_at, lo, hi)
+        joined = summing.unindexed(qa.joined_at) if scan else qa.joined_at
+        hour: ColumnElement[Any] = summing.hour_key(qa.joined_at)
+    else:
+        joined, hour = qa.joined_at, tb.epoch_seconds(qa.joined_at, dialect) // tb.HOUR
     counted = (
-        select(literal(key), literal(1), hour, qa.queue, Call.route, qa.wait_s, func.count())
+        select(hour.label("hour"), qa.queue, Call.route, qa.wait_s, func.count().label("n"))
         .select_from(qa).join(Call, Call.id == qa.call_id)
-        .where(qa.joined_at >= lo, qa.joined_at < hi, qa.outcome == QueueOutcome.ANSWERED.value,
+        .where(joined >= lo, joined < hi, qa.outcome == QueueOutcome.ANSWERED.value,
                qa.wait_s.is_not(None), Call.direction == Direction.INBOUND.value)
-        .group_by(hour, qa.queue, Call.route, qa.wait_s))
-    await session.execute(kpi_wait_counts.insert().from_select(_COLUMNS, counted))
+        .group_by(hour, qa.queue, Call.route, qa.wait_s)).subquery()
+    numbered = counted.c.hour if dialect != "sqlite" else summing.hour_number(counted.c.hour)
+    await session.execute(kpi_wait_counts.insert().from_select(_COLUMNS, select(
+        literal(key), literal(1), numbered, counted.c.queue, counted.c.route,
+        counted.c.wait_s, counted.c.n)))
 
 
 _COLUMNS = ["settings_key", "span", "hour", "queue", "route", "wait_s", "n"]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clinicall.db import call_links, create_engine, session_factory
@@ -33,11 +33,15 @@ from clinicall.db.models import (
     QueueOutcome,
     SurveyAnswer,
     SurveyQuestion,
+    kpi_call_hours,
     kpi_hours_built,
+    kpi_queue_hours,
     kpi_wait_blocks,
+    kpi_wait_counts,
 )
+from clinicall.db.models.rollups import HOURLY_SUM_TABLES
 from clinicall.db.writer import StoreWriter
-from clinicall.reports import Report, compute
+from clinicall.reports import Report, compute, summing
 from clinicall.reports.settings import KpiSettings
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -409,3 +413,31 @@ async def test_wait_blocks_follow_a_later_write(
                if r.get("queue", "therapy") == "therapy" and r.get("route", "therapy") == "therapy"
                and r.get("day", "2026-11-10") == "2026-11-10"]
     assert [r["wait_p90"] for r in therapy] == [900.0]
+
+
+@pytest.mark.parametrize("by", [[], ["queue", "hour"]])
+async def test_sums_by_full_scan_and_by_index_agree(
+    db_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+    by: list[str],
+) -> None:
+    """A run of hours is summed by a full scan on SQLite when it holds enough of the rows'
+    time range, else through the time index (``reports.summing``): both store the same sums
+    (queue and call sums, wait counts), and the report is the one from every row."""
+    async with db_sessions() as session:
+        await build_day(session)
+    stored: dict[float, dict[str, list[tuple[Any, ...]]]] = {}
+    for share in (0.0, 2.0):  # every run scanned; none (the index for every run)
+        monkeypatch.setattr(summing, "SCAN_SHARE", share)
+        async with db_sessions.begin() as session:
+            for table in HOURLY_SUM_TABLES:
+                await session.execute(delete(table))
+        summed = (await report(db_sessions, by)).to_dict()
+        async with db_sessions() as session:
+            stored[share] = {table.name: sorted(map(tuple, (await session.execute(
+                select(table))).all()), key=repr)
+                for table in (kpi_queue_hours, kpi_call_hours, kpi_wait_counts)}
+            from_rows = await compute(session, start=DAY_START, end=DAY_END, by=by,
+                                      config=SETTINGS, hourly_sums=False)
+        assert from_rows.to_dict() == summed
+        assert all(stored[share].values())
+    assert stored[0.0] == stored[2.0]
