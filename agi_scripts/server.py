@@ -253,7 +253,7 @@ class FastAgiServer:
     def _heard_least_recently(self, peer: str | None) -> _AgiConnection:
         """The pending connection (of ``peer``, or of any) heard from least recently."""
         pending = (c for c in self._connections if peer is None or c.peer == peer)
-        return min(pending, key=_AgiConnection.heard_at)
+        return min(pending, key=lambda c: c.heard)
 
     def _drop_pending(self, connection: _AgiConnection) -> None:
         """Drop a connection still without its environment; one log line per 1,000."""
@@ -324,9 +324,6 @@ class _AgiConnection(asyncio.Protocol):
         self._channel: AgiChannel | None = None
         self.heard = 0  # the server's count when it last heard from it (FastAgiServer._accept)
         self.peer = ""
-
-    def heard_at(self) -> int:
-        return self.heard
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport, whatever its class: uvloop's is not an asyncio.Transport
