@@ -57,7 +57,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any, TypeVar
@@ -156,7 +155,7 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _counter(run: _Run | None) -> Callable[[ColumnElement[bool]], ColumnElement[int]]:
+def _counter(run: summing.Run | None) -> Callable[[ColumnElement[bool]], ColumnElement[int]]:
     """How a statement counts the rows meeting a condition: ``count(*) FILTER`` when summing
     a run of hours (cheaper per row than a sum of CASE, bench/README.md), else as the reading
     statements always have."""
@@ -455,21 +454,6 @@ def _hours_query(ctx: _Context, keys: Sequence[str], table: Table, queue: bool
                           table.c.hour < h1).group_by(*labelled), len(labelled)
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """A run of whole hours being summed on SQLite (``reports.summing``): its rows grouped on
-    the stored hour's text, read by a full scan when ``scan`` (a long run)."""
-
-    scan: bool
-
-    def hour(self, column: Any) -> ColumnElement[Any]:
-        return summing.hour_key(column)
-
-    def at(self, column: Any) -> Any:
-        """``column`` for the span's bounds: not constraining the index when scanning."""
-        return summing.unindexed(column) if self.scan else column
-
-
 #: The keys of the hourly sums' rows: the queue sums', the call sums'.
 QUEUE_HOUR_KEYS = ["utc_hour", "queue", "route"]
 CALL_HOUR_KEYS = ["utc_hour", "route"]
@@ -481,7 +465,7 @@ async def _sum_hours(session: AsyncSession, ctx: _Context, lo: datetime, hi: dat
 
     The statements are those that read a period's edges.  On SQLite they are grouped on the
     stored hour's text, count by ``FILTER``, and a long run is read by a full scan instead
-    of the time index (``_Run``, ``reports.summing``); the survey answers are then read
+    of the time index (``reports.summing.Run``); the survey answers are then read
     from their own table, a quarter of the calls' rows, each finding its call by its key,
     instead of from every call of the run.  A year's queue counts took 1.9-2.1 s of CPU so
     far, 1.6 s so; the call counts 2.4-2.5 s, 1.7; the survey counts 1.0-1.1 s, 0.36
@@ -492,8 +476,8 @@ async def _sum_hours(session: AsyncSession, ctx: _Context, lo: datetime, hi: dat
     sqlite = ctx.dialect == "sqlite"
     queue_run = call_run = None
     if sqlite:
-        queue_run = _Run(await summing.scan_pays(session, QueueAttempt.joined_at, lo, hi))
-        call_run = _Run(await summing.scan_pays(session, Call.started_at, lo, hi))
+        queue_run = await summing.Run.of(session, QueueAttempt.joined_at, lo, hi)
+        call_run = await summing.Run.of(session, Call.started_at, lo, hi)
     query = _hour_numbered(_queue_counts(ctx, QUEUE_HOUR_KEYS, lo, hi, run=queue_run), ctx)
     queues.add_rows((await session.execute(query)).all(), 3)
     for query in (_call_counts(ctx, CALL_HOUR_KEYS, lo, hi, run=call_run),
@@ -512,7 +496,7 @@ def _hour_numbered(counted: Select[Any], ctx: _Context) -> Select[Any]:
                   *[c for c in sub.c if c.key != "k0"])
 
 
-def _run_grouping(ctx: _Context, keys: Sequence[str], run: _Run | None, *, at: Any,
+def _run_grouping(ctx: _Context, keys: Sequence[str], run: summing.Run | None, *, at: Any,
                   queue: Any | None, route: Any) -> grp.Grouping:
     """The grouping of a counting statement: the report's, or a run's stored hour with the
     queue (when ``queue``) and route (``keys``: ``QUEUE_HOUR_KEYS`` or ``CALL_HOUR_KEYS``)."""
@@ -526,12 +510,12 @@ def _run_grouping(ctx: _Context, keys: Sequence[str], run: _Run | None, *, at: A
 # -- queues ----------------------------------------------------------------------------------
 
 def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
-                  *, run: _Run | None = None) -> Select[Any]:
+                  *, run: summing.Run | None = None) -> Select[Any]:
     """The queue attempts joined in [lo, hi), counted per group of ``keys`` (or, ``run``,
     summed per stored hour: :func:`_sum_hours`)."""
     s = ctx.settings
     qa = QueueAttempt
-    _count_if = _counter(run)
+    count_if = _counter(run)
     grouping = _run_grouping(ctx, keys, run, at=qa.joined_at, queue=qa.queue,
                              route=Call.route if "route" in keys else literal(None))
     joined = run.at(qa.joined_at) if run is not None else qa.joined_at
@@ -550,19 +534,19 @@ def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
     abandoned = outcome == QueueOutcome.ABANDONED.value
     return base.add_columns(
         func.count().label("offered"),
-        _count_if(answered).label("answered"),
-        _count_if(abandoned).label("abandoned_all"),
-        _count_if(and_(abandoned, wait < s.short_abandon_s)).label("short"),
-        _count_if(outcome == QueueOutcome.TIMEOUT.value).label("timeout"),
-        _count_if(outcome == QueueOutcome.EXIT_KEY.value).label("exit_key"),
-        _count_if(outcome == QueueOutcome.EMPTY.value).label("empty"),
-        _count_if(outcome == QueueOutcome.CUT.value).label("cut"),
-        _count_if(outcome.is_(None)).label("in_queue"),
-        _count_if(and_(answered, wait <= sl_t)).label("in_sl"),
+        count_if(answered).label("answered"),
+        count_if(abandoned).label("abandoned_all"),
+        count_if(and_(abandoned, wait < s.short_abandon_s)).label("short"),
+        count_if(outcome == QueueOutcome.TIMEOUT.value).label("timeout"),
+        count_if(outcome == QueueOutcome.EXIT_KEY.value).label("exit_key"),
+        count_if(outcome == QueueOutcome.EMPTY.value).label("empty"),
+        count_if(outcome == QueueOutcome.CUT.value).label("cut"),
+        count_if(outcome.is_(None)).label("in_queue"),
+        count_if(and_(answered, wait <= sl_t)).label("in_sl"),
         _sum_if(answered, sf.seconds_as_ms(wait, ctx.dialect)).label("wait_ms"),
-        _count_if(and_(answered, wait.is_not(None))).label("wait_n"),
+        count_if(and_(answered, wait.is_not(None))).label("wait_n"),
         _sum_if(answered, sf.seconds_as_ms(talk, ctx.dialect)).label("talk_ms"),
-        _count_if(and_(answered, talk.is_not(None))).label("talk_n"),
+        count_if(and_(answered, talk.is_not(None))).label("talk_n"),
         func.max(case((answered, wait))).label("wait_max"),
     ).group_by(*key_cols)
 
@@ -803,19 +787,19 @@ def _ranks_found(rows: Sequence[Any], nkeys: int
 
 # -- calls (clinic level) --------------------------------------------------------------------
 
-def _inbound_between(lo: datetime, hi: datetime, run: _Run | None = None) -> Select[Any]:
+def _inbound_between(lo: datetime, hi: datetime, run: summing.Run | None = None) -> Select[Any]:
     started = run.at(Call.started_at) if run is not None else Call.started_at
     return select().select_from(Call).where(
         started >= lo, started < hi, Call.direction == Direction.INBOUND.value)
 
 
 def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
-                 *, run: _Run | None = None) -> Select[Any]:
+                 *, run: summing.Run | None = None) -> Select[Any]:
     """The inbound calls started in [lo, hi), counted per group of ``keys`` (or, ``run``,
     summed per stored hour: :func:`_sum_hours`); returns and repeats from the links kept on
     each call (``clinicall.db.call_links``)."""
     s = ctx.settings
-    _count_if = _counter(run)
+    count_if = _counter(run)
     grouping = _run_grouping(ctx, keys, run, at=Call.started_at, queue=None, route=Call.route)
     base, key_cols, (missed, cause, outcome, caller, delay, gap, disposition) = _keyed(
         grouping, [
@@ -828,27 +812,27 @@ def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
     in_horizon = and_(is_missed, delay <= int(s.return_horizon_h * HOUR_MS))
     return base.add_columns(
         func.count().label("inbound"),
-        _count_if(outcome == IvrOutcome.SELF_SERVED.value).label("self_served"),
-        _count_if(is_missed).label("missed"),
-        *[_count_if(and_(is_missed, cause == c)).label(f"cause_{c}") for c in CAUSES],
-        _count_if(and_(is_missed, delay <= int(s.unreturned_after_min * 60_000))
+        count_if(outcome == IvrOutcome.SELF_SERVED.value).label("self_served"),
+        count_if(is_missed).label("missed"),
+        *[count_if(and_(is_missed, cause == c)).label(f"cause_{c}") for c in CAUSES],
+        count_if(and_(is_missed, delay <= int(s.unreturned_after_min * 60_000))
                   ).label("in_time"),
-        _count_if(in_horizon).label("ttc_n"),
+        count_if(in_horizon).label("ttc_n"),
         _sum_if(in_horizon, delay).label("ttc_sum"),
-        _count_if(caller.is_not(None)).label("known_callers"),
-        _count_if(gap <= 24 * HOUR_MS).label("rep24"),
-        _count_if(gap <= 7 * 24 * HOUR_MS).label("rep7"),
+        count_if(caller.is_not(None)).label("known_callers"),
+        count_if(gap <= 24 * HOUR_MS).label("rep24"),
+        count_if(gap <= 7 * 24 * HOUR_MS).label("rep7"),
         func.max(case((in_horizon, delay))).label("ttc_max"),
         *resolution_counts(disposition, caller, gap),  # first-contact resolution
     ).group_by(*key_cols)
 
 
 def _survey_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
-                   *, run: _Run | None = None) -> Select[Any]:
+                   *, run: summing.Run | None = None) -> Select[Any]:
     """The survey answers of the inbound calls started in [lo, hi), per group of ``keys``
     (or, ``run``, summed per stored hour: :func:`_sum_hours`; a scanning run reads the
     answers and finds each one's call, instead of reading every call of the span)."""
-    _count_if = _counter(run)
+    count_if = _counter(run)
     grouping = _run_grouping(ctx, keys, run, at=Call.started_at, queue=None, route=Call.route)
     if run is not None and run.scan:
         started = run.at(Call.started_at)
@@ -864,11 +848,11 @@ def _survey_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetim
     csat = question == SurveyQuestion.CSAT.value
     nps = question == SurveyQuestion.NPS.value
     return base.add_columns(
-        _count_if(csat).label("csat_n"),
+        count_if(csat).label("csat_n"),
         _sum_if(csat, score).label("csat_sum"),
-        _count_if(nps).label("nps_n"),
-        _count_if(and_(nps, score >= 9)).label("promoters"),
-        _count_if(and_(nps, score <= 6)).label("detractors"),
+        count_if(nps).label("nps_n"),
+        count_if(and_(nps, score >= 9)).label("promoters"),
+        count_if(and_(nps, score <= 6)).label("detractors"),
     ).group_by(*key_cols)
 
 

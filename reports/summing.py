@@ -22,8 +22,9 @@ statements stay the reading ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Integer, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +57,27 @@ def unindexed(column: Any) -> ColumnElement[Any]:
     return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run of whole hours being summed on SQLite: its rows grouped on the stored hour's
+    text, read by a full scan when ``scan`` (a long run)."""
+
+    scan: bool
+
+    @classmethod
+    async def of(cls, session: AsyncSession, column: Any, lo: datetime, hi: datetime) -> Self:
+        """The run [lo, hi) of ``column``'s rows, scanned when :func:`scan_pays`."""
+        return cls(await scan_pays(session, column, lo, hi))
+
+    @staticmethod
+    def hour(column: Any) -> ColumnElement[Any]:
+        return hour_key(column)
+
+    def at(self, column: Any) -> Any:
+        """``column`` for the span's bounds: not constraining the index when scanning."""
+        return unindexed(column) if self.scan else column
+
+
 async def scan_pays(session: AsyncSession, column: Any, lo: datetime, hi: datetime) -> bool:
     """Whether [lo, hi) holds at least :data:`SCAN_SHARE` of the time range of ``column``'s
     rows (SQLite; always False elsewhere).  Two index reads (min and max, each
@@ -72,4 +94,4 @@ async def scan_pays(session: AsyncSession, column: Any, lo: datetime, hi: dateti
     return bool(inside >= SCAN_SHARE * whole)
 
 
-__all__ = ["SCAN_SHARE", "hour_key", "hour_number", "scan_pays", "unindexed"]
+__all__ = ["SCAN_SHARE", "Run", "hour_key", "hour_number", "scan_pays", "unindexed"]

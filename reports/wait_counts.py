@@ -81,9 +81,8 @@ async def sum_hours(session: AsyncSession, key: str, lo: datetime, hi: datetime)
     dialect = (await session.connection()).dialect.name
     qa = QueueAttempt
     if dialect == "sqlite":
-        scan = await summing.scan_pays(session, qa.joined_at, lo, hi)
-        joined = summing.unindexed(qa.joined_at) if scan else qa.joined_at
-        hour: ColumnElement[Any] = summing.hour_key(qa.joined_at)
+        run = await summing.Run.of(session, qa.joined_at, lo, hi)
+        joined, hour = run.at(qa.joined_at), run.hour(qa.joined_at)
     else:
         joined, hour = qa.joined_at, tb.epoch_seconds(qa.joined_at, dialect) // tb.HOUR
     counted = (
