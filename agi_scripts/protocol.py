@@ -212,6 +212,19 @@ _ENV_LINE = re.compile(r"^agi_([A-Za-z_][A-Za-z0-9_]*+): ?+([^\n]*+)\n", re.MULT
 _PLAIN_LINES = re.compile(rb"(?:agi_[A-Za-z_][A-Za-z0-9_]*+: ?+[^\n\r\x80-\xff]*+\n)*+")
 
 
+def _environment(pairs: dict[str, str], lines: int) -> AgiEnvironment:
+    """The environment of a whole block's ``pairs`` (``lines`` of them, counted as read).
+
+    res_agi writes ``agi_request`` in every environment (its first line after
+    ``agi_network: yes`` on FastAGI), whatever the script: a block without it, such as the
+    lone blank line of a peer that sent ``\\n``, is not from Asterisk and starts no session.
+    The error names the missing field and the count, none of the peer's bytes."""
+    if "request" not in pairs:
+        raise AgiProtocolError(
+            f"not an AGI environment: no agi_request in its {lines} line(s)")
+    return AgiEnvironment(pairs)
+
+
 def _is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
@@ -225,9 +238,11 @@ class EnvironmentParser:
 
     :meth:`feed` returns the environment once the blank line arrived, ``None`` before, and
     raises :class:`AgiProtocolError` on a line that is not ``agi_name: value``, on an id
-    (``ID_VARIABLES``) that is not UTF-8 text, or when the block (up to and including its
-    blank line) is longer than ``limit`` bytes.  The limit is checked on byte offsets within
-    the block, so one read and many small reads give the same answer for the same bytes.
+    (``ID_VARIABLES``) that is not UTF-8 text, when the block (up to and including its
+    blank line) is longer than ``limit`` bytes, or at the blank line of a block without
+    ``agi_request`` (an empty one included: what res_agi always sends is missing).  The
+    limit is checked on byte offsets within the block, so one read and many small reads give
+    the same answer for the same bytes.
 
     Two readings, one answer.  What Asterisk sends (plain ASCII ``agi_name: value`` lines; it
     writes them one by one, so they may come in one read or in several) is read in one pass:
@@ -247,6 +262,7 @@ class EnvironmentParser:
         self._buffer = b""  # line by line: the line not finished yet
         self._pairs: dict[str, str] = {}
         self._consumed = 0  # line by line: bytes of complete lines taken from the block
+        self._lines = 0  # line by line: the block's lines read before its blank line
         self.rest = b""
 
     def feed(self, data: bytes) -> AgiEnvironment | None:
@@ -296,7 +312,8 @@ class EnvironmentParser:
             if not line:
                 self.rest = buffer[start:]
                 self._buffer = b""
-                return AgiEnvironment(self._pairs)
+                return _environment(self._pairs, self._lines)
+            self._lines += 1
             self._add(line)
         self._buffer = buffer[start:]
         if self._consumed + len(self._buffer) >= self._limit:  # a newline is still due
@@ -317,7 +334,7 @@ class EnvironmentParser:
         self._consumed = blank + 1
         self.rest = bytes(block[blank + 1 :])
         self._block = bytearray()
-        return AgiEnvironment(dict(pairs))
+        return _environment(dict(pairs), len(pairs))
 
     def _add(self, line: bytes) -> None:
         name, sep, value = line.decode("utf-8", "replace").partition(":")

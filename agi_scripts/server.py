@@ -116,7 +116,8 @@ class FastAgiServer:
         # Connections still sending their environment, oldest first (insertion order).
         self._connections: dict[_AgiConnection, None] = {}
         self._pending_by_peer: dict[str, int] = {}  # only addresses with some pending
-        self._headers_dropped = 0
+        self._headers_dropped = 0  # pending connections dropped for a full budget
+        self._malformed = 0  # connections dropped for an environment that is not AGI
         self._heard = 0  # counts connects and environment lines heard: see _accept
         self._sessions: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
@@ -142,6 +143,19 @@ class FastAgiServer:
     def pending_header_count(self) -> int:
         """Connections still sending their environment block."""
         return len(self._connections)
+
+    @property
+    def pending_dropped_count(self) -> int:
+        """Connections dropped since the start, still without their environment, because a
+        pending-environment budget was full (the one heard from least recently goes:
+        ``_accept``); the engine's health reports it (docs/engines/asterisk.md)."""
+        return self._headers_dropped
+
+    @property
+    def malformed_count(self) -> int:
+        """Connections dropped since the start because their environment was not FastAGI: a
+        line that is not ``agi_name: value``, a bad id, too long, or no ``agi_request``."""
+        return self._malformed
 
     @property
     def refused_count(self) -> int:
@@ -367,7 +381,8 @@ class _AgiConnection(asyncio.Protocol):
     def _feed_environment(self, parser: EnvironmentParser, data: bytes) -> None:
         try:
             env = parser.feed(data)
-        except AgiProtocolError as exc:
+        except AgiProtocolError as exc:  # its text quotes the peer's bytes as an excerpt only
+            self._server._malformed += 1
             log.info("FastAGI: dropping a connection: %s", _text(exc))
             self.drop()
             return

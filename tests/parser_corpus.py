@@ -98,8 +98,8 @@ AGI_CORPUS = (AGI_ENVIRONMENT, *AGI_REPLIES)
 
 
 def agi_sized_environment(size: int) -> bytes:
-    """An environment block of exactly ``size`` bytes, its blank line included (≥ 20)."""
-    head = b"agi_channel: PJSIP/a\nagi_pad: "
+    """An environment block of exactly ``size`` bytes, its blank line included (≥ 26)."""
+    head = b"agi_request: a\nagi_pad: "
     return head + b"p" * (size - len(head) - 2) + b"\n\n"
 
 

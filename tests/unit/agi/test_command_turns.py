@@ -14,7 +14,8 @@ import pytest
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiChannelGone, AgiReply, EnvironmentParser
 
-ENV = b"agi_network_script: ivr\nagi_uniqueid: 1712345678.1\n\n"
+ENV = (b"agi_request: agi://127.0.0.1/ivr\nagi_network_script: ivr\n"
+       b"agi_uniqueid: 1712345678.1\n\n")
 
 
 class _Lines(asyncio.WriteTransport):

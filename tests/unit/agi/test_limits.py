@@ -58,7 +58,7 @@ def reply_outcome(
 
 def env_block(size: int) -> bytes:
     """An environment block of exactly ``size`` bytes, its blank line included."""
-    head = b"agi_uniqueid: 1.2\nagi_x: "
+    head = b"agi_request: a\nagi_x: "
     return head + b"v" * (size - len(head) - 2) + b"\n\n"
 
 

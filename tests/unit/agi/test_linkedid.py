@@ -15,7 +15,8 @@ PIECES = st.sampled_from(["1712345678", "0", "42", ".", "..", "-", "pbx-", "a", 
 @settings(max_examples=500, derandomize=True, database=None, deadline=None)
 @given(st.lists(PIECES, max_size=5).map("".join))
 def test_the_shortcut_reads_what_the_pattern_reads(candidate: str) -> None:
-    env = EnvironmentParser().feed(f"agi_uniqueid: 1.1\nagi_arg_1: {candidate}\n\n".encode())
+    env = EnvironmentParser().feed(
+        f"agi_request: a\nagi_uniqueid: 1.1\nagi_arg_1: {candidate}\n\n".encode())
     assert env is not None
     value = env.args[0]
     assert linkedid_from_env(env) == (value if _LINKEDID.fullmatch(value) else None)

@@ -112,6 +112,42 @@ def test_environment_junk_raises(junk: bytes) -> None:
         EnvironmentParser().feed(junk)
 
 
+@pytest.mark.parametrize(
+    ("block", "lines"),
+    [(b"\n", 0), (b"\r\n", 0), (b"agi_network: yes\n\n", 1),
+     (b"agi_network: yes\r\nagi_network_script: ivr\r\n\r\n", 2),
+     (b"agi_network_script: ivr\nagi_uniqueid: 1.1\nagi_calleridname: \xd0\x9e\n\n", 3)],
+)
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_an_environment_without_agi_request_is_refused_at_every_split(
+    block: bytes, lines: int, one_pass: bool
+) -> None:
+    """A blank line first (a peer that sent ``\\n`` or ``\\n\\n``), or a block of pairs
+    without the ``agi_request`` res_agi always sends, is not an environment: refused in the
+    read that brings its blank line, in any chunking, by either reading, with the same error
+    naming no byte of the peer's."""
+    error = f"not an AGI environment: no agi_request in its {lines} line(s)"
+    data = block + b"\nagi_request: agi://127.0.0.1/ivr\n\n"  # what follows is not read
+    for at in range(len(data) + 1):
+        chunks = [data[:at], data[at:]]
+        expected = f"read {0 if at >= len(block) else 1}: {error}"
+        assert _environment_outcome(data, chunks, 16384, one_pass=one_pass) == expected, at
+    by_byte = [data[i : i + 1] for i in range(len(data))]
+    assert _environment_outcome(data, by_byte, 16384, one_pass=one_pass) == (
+        f"read {len(block) - 1}: {error}")
+
+
+def test_an_environment_needs_agi_request_only() -> None:
+    """``agi://host/`` with no script: res_agi sends ``agi_request`` and no
+    ``agi_network_script``; that is an environment (its script is '')."""
+    env = EnvironmentParser().feed(b"agi_network: yes\nagi_request: agi://127.0.0.1/\n\n")
+    assert env is not None
+    assert (env.request, env.network_script) == ("agi://127.0.0.1/", "")
+    real = ENV.replace(b"agi_request: agi://127.0.0.1:4573/ivr\n", b"")
+    with pytest.raises(AgiProtocolError, match="no agi_request in its 20 line"):
+        EnvironmentParser().feed(real)
+
+
 def test_environment_size_limit() -> None:
     parser = EnvironmentParser(limit=100)
     for _ in range(5):
@@ -346,6 +382,7 @@ ENV_LINES = st.tuples(
     st.sampled_from([b"\n"] * 6 + [b"\r\n"]),
 ).map(b"".join)
 ENV_BLOCKS = st.tuples(
+    st.sampled_from([b"agi_request: r\n"] * 3 + [b""]),  # without it: refused
     st.lists(ENV_LINES, max_size=8).map(b"".join),
     st.sampled_from([b"\n", b"\r\n", b""]),
     st.sampled_from([b"", b"200 result=0\n", b"HANGUP"]),
@@ -453,7 +490,7 @@ def test_an_environment_in_pieces_is_refused_at_the_limit() -> None:
     with pytest.raises(AgiProtocolError, match="larger"):
         parser.feed(b"agi_y: 01\n")  # 100 bytes: no room left for the blank line
     parser = EnvironmentParser(limit=100)
-    assert parser.feed(b"agi_x: " + b"0" * 80 + b"\n") is None  # 88 bytes
+    assert parser.feed(b"agi_request: " + b"0" * 74 + b"\n") is None  # 88 bytes
     assert parser.feed(b"agi_y: 012\n") is None  # 99 bytes
     env = parser.feed(b"\n")  # the blank line's newline is byte 100 of 100
     assert env is not None

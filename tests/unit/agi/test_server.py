@@ -12,7 +12,13 @@ from clinicall.agi_scripts.protocol import AgiCommandError, AgiProtocolError, Ag
 from clinicall.agi_scripts.server import FastAgiServer
 from clinicall.ivr.port import CallerHungUp
 
-from .fake_asterisk import FakeAsterisk, Serve, answer_only, assert_responsive
+from .fake_asterisk import (
+    FakeAsterisk,
+    Serve,
+    answer_only,
+    assert_responsive,
+    environment_bytes,
+)
 
 
 class Outcome:
@@ -158,6 +164,56 @@ async def test_junk_instead_of_environment_is_dropped(
     await peer.close()
     await assert_responsive(server)
     assert len([r for r in caplog.records if "dropping" in r.getMessage()]) == 1
+    assert (server.malformed_count, server.pending_dropped_count) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [b"\n", b"\n\n", b"\r\n", b"agi_network: yes\n\n",
+     b"agi_network_script: ivr\nagi_uniqueid: 1.1\n\n" + b"\x1b[31m" * 300 + b"\n"],
+)
+async def test_an_environment_without_agi_request_starts_no_session(
+    serve: Serve, first: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A peer whose first bytes end the environment at once (a blank line), or whose block
+    lacks the ``agi_request`` res_agi always sends, is malformed: one short line, counted,
+    closed, and no session, so no handler is looked up for an empty script."""
+    caplog.set_level(logging.DEBUG, logger="clinicall.agi_scripts")
+    started: list[AgiChannel] = []
+
+    async def handler(channel: AgiChannel) -> None:
+        started.append(channel)
+
+    server = await serve(handler)
+    for n in range(1, 4):
+        peer = await FakeAsterisk(server.port).connect()
+        await peer.send(first)
+        assert await peer.read_to_end() == b""  # closed by the server, nothing answered
+        await peer.close()
+        assert (server.malformed_count, server.session_count) == (n, 0)
+    await assert_responsive(server)  # a real environment still makes a session
+    assert (server.malformed_count, server.pending_dropped_count) == (3, 0)
+    assert started == []
+    assert "no AGI handler" not in caplog.text
+    dropped = [r.getMessage() for r in caplog.records if "dropping" in r.getMessage()]
+    assert dropped == ["FastAGI: dropping a connection: not an AGI environment: no "
+                       f"agi_request in its {first.count(b'agi_')} line(s)"] * 3
+    assert "\x1b" not in caplog.text
+
+
+async def test_a_real_environment_written_a_line_at_a_time_is_served(serve: Serve) -> None:
+    """res_agi's writes: one per ``agi_`` line, then the blank line (``agi_request`` is not
+    the first: ``agi_network: yes`` comes before it on FastAGI)."""
+    server = await serve(answer_only)
+    peer = await FakeAsterisk(server.port).connect()
+    lines = environment_bytes().splitlines(keepends=True)
+    assert lines[0] == b"agi_network: yes\n"
+    for line in lines:
+        await peer.send(line)
+    await peer.exchange("ANSWER", "200 result=0")
+    assert await peer.read_to_end() == b""
+    await peer.close()
+    assert (server.malformed_count, server.pending_header_count) == (0, 0)
 
 
 async def test_silent_peer_is_dropped_after_env_timeout(serve: Serve) -> None:

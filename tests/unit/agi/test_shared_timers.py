@@ -20,7 +20,7 @@ from .fake_asterisk import RecordingTransport, Serve, answer_only
 
 
 def _channel(uniqueid: str, deadlines: CommandDeadlines) -> tuple[AgiChannel, RecordingTransport]:
-    env = EnvironmentParser().feed(f"agi_uniqueid: {uniqueid}\n\n".encode())
+    env = EnvironmentParser().feed(f"agi_request: a\nagi_uniqueid: {uniqueid}\n\n".encode())
     assert env is not None
     transport = RecordingTransport()
     return AgiChannel(env, transport, deadlines=deadlines), transport
@@ -61,7 +61,7 @@ async def test_environments_are_dropped_oldest_first_each_at_its_own_timeout(
     for connection, socket in pairs:
         connection.connection_made(socket)
     call, call_socket = pairs[3]
-    call.data_received(b"agi_network_script: ok\nagi_uniqueid: 3.4\n\n")  # a session now
+    call.data_received(b"agi_request: a\nagi_network_script: ok\nagi_uniqueid: 3.4\n\n")  # a call
     loop = asyncio.get_running_loop()
     now = loop.time()
     pairs[0][0].env_due = now - 2  # the oldest: past its due time
