@@ -8,9 +8,10 @@ its call account consume them, and none of those packages needs another to name 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,54 @@ class CallInfo:
     #: Set on a leg of a callback call the engine hands over (docs/callbacks.md, "The callback
     #: call"): the operator's, for the whisper, or the patient's, for the greeting.
     callback: CallbackLeg | None = None
+
+
+def _call_info_init() -> Callable[..., None]:
+    """``CallInfo.__init__``, each field set through its own slot.
+
+    A frozen dataclass's generated ``__init__`` sets every field by
+    ``object.__setattr__(self, name, value)``, which looks the name up on the class each
+    time; the slots' own setters skip that lookup.  A CallInfo is built for every FastAGI
+    session (bench/README.md, "FastAGI").  Same parameters, defaults and instances as the
+    generated ``__init__`` (tests/unit/test_calltypes.py compares them); the class is still
+    the frozen dataclass, so assigning a field afterwards still raises.
+    """
+    setters: dict[str, Any] = {f.name: getattr(CallInfo, f.name).__set__ for f in fields(CallInfo)}
+    set_call_id, set_channel_id = setters["call_id"], setters["channel_id"]
+    set_number, set_name = setters["caller_number"], setters["caller_name"]
+    set_dialled, set_engine = setters["dialled_number"], setters["engine"]
+    set_answered, set_reminder = setters["answered"], setters["reminder"]
+    set_queued, set_callback = setters["queued"], setters["callback"]
+
+    def __init__(
+        self: CallInfo,
+        call_id: str,
+        channel_id: str,
+        caller_number: str,
+        caller_name: str,
+        dialled_number: str,
+        engine: str,
+        answered: AnsweredCall | None = None,
+        reminder: str | None = None,
+        queued: QueuedCall | None = None,
+        callback: CallbackLeg | None = None,
+    ) -> None:
+        set_call_id(self, call_id)
+        set_channel_id(self, channel_id)
+        set_number(self, caller_number)
+        set_name(self, caller_name)
+        set_dialled(self, dialled_number)
+        set_engine(self, engine)
+        set_answered(self, answered)
+        set_reminder(self, reminder)
+        set_queued(self, queued)
+        set_callback(self, callback)
+
+    __init__.__qualname__ = "CallInfo.__init__"
+    return __init__
+
+
+setattr(CallInfo, "__init__", _call_info_init())  # noqa: B010 (mypy refuses assigning a method)
 
 
 @dataclass(frozen=True, slots=True)
