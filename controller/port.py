@@ -169,6 +169,11 @@ class EngineHealth:
     reconnects: int
     detail: str = ""
     events_received: int = 0  # engine events since start (the cost of the subscription)
+    # The call connections (Asterisk: FastAGI) closed before their session, since start:
+    # dropped while still sending their environment for a newer one, the budget of such
+    # connections being full; and those whose environment was malformed (docs/engines).
+    call_connections_dropped: int = 0
+    call_connections_malformed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,8 @@ class LinkLive:
     up: bool
     reconnects: int
     last_event_age_s: float | None  # None: no event yet
+    call_connections_dropped: int = 0  # closed before their session: the pending budget
+    call_connections_malformed: int = 0  # closed before their session: not the protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +350,16 @@ def _link_metrics(link: LinkLive | None) -> Iterator[GaugeMetricFamily | Counter
     reconnects.add_metric([link.engine], float(link.reconnects))
     yield up
     yield reconnects
+    for name, help_text, value in (
+        ("clinicall_engine_call_connections_dropped", "Call connections (FastAGI) dropped "
+         "while still sending their environment, for a newer one: the budget of such "
+         "connections was full", link.call_connections_dropped),
+        ("clinicall_engine_call_connections_malformed", "Call connections (FastAGI) closed "
+         "because their environment was not the protocol's", link.call_connections_malformed),
+    ):
+        family = CounterMetricFamily(name, help_text, labels=["engine"])
+        family.add_metric([link.engine], float(value))
+        yield family
     if link.last_event_age_s is not None:
         age = GaugeMetricFamily("clinicall_engine_last_event_age_seconds",
                                 "Seconds since the PBX last sent an event", labels=["engine"])

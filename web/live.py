@@ -46,6 +46,10 @@ class EngineHealthLike(Protocol):
     def reconnects(self) -> int: ...
     @property
     def detail(self) -> str: ...
+    @property
+    def call_connections_dropped(self) -> int: ...
+    @property
+    def call_connections_malformed(self) -> int: ...
 
 
 HealthSource = Callable[[], EngineHealthLike]
@@ -115,7 +119,9 @@ def _engine(link: EngineHealthLike | None) -> dict[str, object] | None:
     return {"name": link.engine, "up": link.up, "detail": link.detail,
             "since": link.since.isoformat() if link.since else None,
             "last_event_at": link.last_event_at.isoformat() if link.last_event_at else None,
-            "reconnects": link.reconnects}
+            "reconnects": link.reconnects,
+            "call_connections_dropped": link.call_connections_dropped,
+            "call_connections_malformed": link.call_connections_malformed}
 
 
 class MetricsLive:
@@ -138,7 +144,8 @@ class MetricsLive:
         link = self._health()
         age = ((self._clock() - link.last_event_at).total_seconds()
                if link.last_event_at is not None else None)
-        return LinkLive(link.engine, link.up, link.reconnects, age)
+        return LinkLive(link.engine, link.up, link.reconnects, age,
+                        link.call_connections_dropped, link.call_connections_malformed)
 
     def queues_live(self) -> dict[str, QueueLive]:
         return {

@@ -8,7 +8,9 @@ One object per Asterisk, built by the wiring from the clinic config's ``engine:`
 - control: ``AsteriskControl`` (Originate, QueueAdd/Remove/Pause, QueueStatus, Hangup, Setvar);
 - per-call sessions: the FastAGI server, each call handed over as an ``AsteriskCallPort``
   (only from the addresses in ``agi_allow``);
-- health: the AMI link's state, last event and reconnects (``AmiHealth``).
+- health: the AMI link's state, last event and reconnects (``AmiHealth``), and the FastAGI
+  server's counts of connections it closed before their session (dropped for the pending
+  budget, malformed).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from clinicall.agi_scripts.asterisk_port import AsteriskCallPort
@@ -98,7 +101,12 @@ class AsteriskEngine:
         return call_id_for(key)
 
     def health(self) -> EngineHealth:
-        return self.health_state.snapshot()
+        health = self.health_state.snapshot()
+        agi = self.agi
+        if agi is None:  # not serving calls (yet): nothing dropped
+            return health
+        return replace(health, call_connections_dropped=agi.pending_dropped_count,
+                       call_connections_malformed=agi.malformed_count)
 
     async def wait_up(self, timeout_s: float) -> None:
         """Until the AMI link is up (TimeoutError after ``timeout_s``)."""

@@ -248,6 +248,7 @@ async def test_half_headers_beyond_the_budget_do_not_lock_a_real_call_out(
         assert await peer.read_to_end() == b""  # ones and for the real call
     assert server.pending_header_count == 3  # junk 7, 8 and 9: the real call is a session
     assert server.session_count == 0
+    assert (server.pending_dropped_count, server.malformed_count) == (7, 0)
     await assert_responsive(server)
     for peer in junk:
         await peer.close()

@@ -50,6 +50,8 @@ class FakeHealth:
     last_event_at: datetime | None = NOW - timedelta(seconds=3)
     reconnects: int = 2
     detail: str = "logged in"
+    call_connections_dropped: int = 7
+    call_connections_malformed: int = 3
 
     def __call__(self) -> FakeHealth:
         return self
