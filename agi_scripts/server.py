@@ -80,7 +80,9 @@ class FastAgiServer:
     server may accept a hundred connections before it reads the first environment).
     ``command_timeout`` is the default deadline of every AGI command (see
     :class:`AgiChannel`).  ``allow``: the peer addresses served (loopback by default); a
-    connection from any other is closed at once.
+    connection from any other is closed at once.  What it closes before a session is counted:
+    ``refused_count``, ``pending_dropped_count`` and ``malformed_count`` (the engine's
+    health reports the last two: docs/engines/asterisk.md, "FastAGI").
     """
 
     def __init__(
