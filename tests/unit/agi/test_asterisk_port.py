@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from clinicall.agi_scripts import asterisk_port
 from clinicall.agi_scripts.asterisk_port import (
     DEADLINE_MARGIN_S,
     SPOOL_DIR_QUERY,
     AsteriskCallPort,
+    queue_variables,
+    variable_commands,
 )
 from clinicall.agi_scripts.channel import AgiChannel
 from clinicall.agi_scripts.protocol import AgiEnvironment, AgiReply, build_environment
@@ -228,6 +231,71 @@ async def test_enqueue_sets_dialplan_variables(run_port: RunPort) -> None:
         ),
     ]
     assert await run_port(act, script, **LINKEDID) == "queued"
+
+
+async def test_enqueue_sends_the_same_lines_from_its_memo(run_port: RunPort) -> None:
+    """A request's commands are worked out once (asterisk_port._QUEUE_COMMANDS): the second
+    call with an equal request, and the first with a request that differs in one field, send
+    what the first sent and what that field gives."""
+    asterisk_port._QUEUE_COMMANDS.clear()
+
+    def request(priority: int, survey: bool = False) -> QueueRequest:
+        return QueueRequest("therapy", priority, 120, "reception", "uk", "lang:1", "t", survey)
+
+    mset = (
+        'EXEC "MSet" "CLINICALL_QUEUE=therapy,CLINICALL_PRIORITY={p},QUEUE_PRIO={p},'
+        "CLINICALL_MAX_WAIT=120,CLINICALL_OVERFLOW=reception,CLINICALL_LANG=uk,"
+        'CLINICALL_PATH=lang:1,CLINICALL_ROUTE=t,CLINICALL_OUTCOME=queue{survey}"'
+    )
+    cases = [
+        (request(1), mset.format(p=1, survey="")),
+        (request(1), mset.format(p=1, survey="")),  # from the memo
+        (request(2), mset.format(p=2, survey="")),
+        (request(1, survey=True), mset.format(p=1, survey=",CLINICALL_SURVEY=1")),
+        # True equals 1 and hashes alike, but its text is "True": never the memo's "1"
+        (request(True), mset.format(p=True, survey="")),
+    ]
+    for queued, line in cases:
+
+        async def act(port: AsteriskCallPort, queued: QueueRequest = queued) -> str:
+            await port.enqueue(queued)
+            return "queued"
+
+        assert await run_port(act, [(line, "200 result=0")], **LINKEDID) == "queued"
+    assert len(asterisk_port._QUEUE_COMMANDS) == 3  # True's request is not kept
+
+
+async def test_queue_commands_memo_is_bounded() -> None:
+    asterisk_port._QUEUE_COMMANDS.clear()
+    channel = CommandRecorder(build_environment({"uniqueid": "1.1", **LINKEDID}))
+    port = AsteriskCallPort(channel)
+    for n in range(asterisk_port.QUEUE_COMMANDS_MEMO_SIZE * 2 + 1):
+        request = QueueRequest("q", n, 60, None, "uk", f"lang:{n}", "r")
+        channel.sent.clear()
+        await port.enqueue(request)
+        expected = list(variable_commands(queue_variables(request), plain_last=True))
+        assert channel.sent == expected
+        assert asterisk_port._QUEUE_COMMANDS[request] == tuple(expected)
+        assert len(asterisk_port._QUEUE_COMMANDS) <= asterisk_port.QUEUE_COMMANDS_MEMO_SIZE
+    assert len(asterisk_port._QUEUE_COMMANDS) == 1  # emptied at the limit, then this one
+
+
+class CommandRecorder:
+    """A channel that answers every command at once and records what was sent."""
+
+    def __init__(self, env: AgiEnvironment) -> None:
+        self.env = env
+        self.sent: list[tuple[str | int, ...]] = []
+
+    async def command(
+        self,
+        command: str,
+        *args: str | int,
+        minus_one_is_hangup: bool = False,
+        deadline_s: float | None = None,
+    ) -> AgiReply:
+        self.sent.append((command, *args))
+        return AgiReply(200, "0")
 
 
 async def test_values_msets_splitter_would_read_go_one_by_one(run_port: RunPort) -> None:
