@@ -54,9 +54,11 @@ How each is computed here, precisely:
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any, TypeVar
@@ -192,7 +194,9 @@ async def compute(
     operators' dispositions, grouped as ``calls``; :mod:`reports.resolution`).  Whole hours
     are read from the hourly sums, which are first brought up to date (:mod:`reports.rollup`)
     and committed (when they were current already, one read finds it and the report goes on
-    in the same transaction); the rest from the rows.
+    in the same transaction); the rest from the rows.  A period with a long run of hours
+    never summed (``rollup.Coverage.rows_pay``: a store just migrated) is read from its rows
+    instead, its hours left to the keeper.
     ``hourly_sums=False`` reads every row instead: the same numbers, slower (a check).
     """
     settings = kpi_settings(config)
@@ -206,7 +210,17 @@ async def compute(
     wrote = False
     if ctx.plan.hours is not None:
         step("hourly sums")
-        wrote = (await _bring_up_to_date(session, ctx)) is not None
+        found = await _sums_coverage(session, ctx)
+        if found.rows_pay:  # left to the keeper: this report reads the rows
+            ctx.plan = rollup.Plan([(start, end)], None)
+        elif not found.current:
+            await _bring_up_to_date(session, ctx)
+            wrote = True
+    if ctx.plan.hours is None and ctx.dialect == "sqlite":
+        ctx.queue_run = await summing.Run.of(session, QueueAttempt.joined_at, start, end,
+                                             hourly=False)
+        ctx.call_run = await summing.Run.of(session, Call.started_at, start, end,
+                                            hourly=False)
     if ctx.dialect == "sqlite":
         wrote = await _sqlite_statistics(session) or wrote
     if wrote:  # else the sums were current: the reads go on in the same transaction (no
@@ -214,15 +228,40 @@ async def compute(
         ctx.configured = False  # (SET LOCAL ends with the transaction)
     if ctx.dialect == "postgresql" and not ctx.configured:
         await session.execute(select(*_report_settings(ctx)))
-    step("queue attempts")
-    queues, ranked = await _queue_section(session, ctx)
-    step("wait percentiles")
-    await _fill_percentiles(session, ctx, queues, ranked)
-    step("calls, missed calls, IVR topics and first-contact resolution")
-    calls, topics, resolution = await _call_sections(session, ctx)
+    if ctx.call_run is not None and ctx.call_run.scan:
+        step("queue attempts, wait percentiles and calls, side by side")
+        queues, (calls, topics, resolution) = await _sections_side_by_side(session, ctx)
+    else:
+        step("queue attempts")
+        queues = await _queue_and_percentiles(session, ctx)
+        step("calls, missed calls, IVR topics and first-contact resolution")
+        calls, topics, resolution = await _call_sections(session, ctx)
     return Report(start, end, settings.timezone, keys,
                   {"queues": queues, "calls": calls, "topics": topics,
                    "resolution": resolution})
+
+
+async def _queue_and_percentiles(session: AsyncSession, ctx: _Context) -> Section:
+    queues, ranked = await _queue_section(session, ctx)
+    await _fill_percentiles(session, ctx, queues, ranked)
+    return queues
+
+
+async def _sections_side_by_side(session: AsyncSession, ctx: _Context
+                                 ) -> tuple[Section, tuple[Section, Section, Section]]:
+    """The queue section on ``session`` and the call sections on a second connection at
+    the same time: a long period read from its rows on SQLite (a store just migrated: its
+    hours left to the keeper).  Each connection runs its statements in a thread of its own
+    and SQLite works outside the GIL, so the two share the cores: a year's rows take about
+    3.1 s of CPU either way, and the wall time of the longer of the two when a core is free
+    (bench/README.md, issue 16).  It reads no less consistently than one connection:
+    SQLite's driver begins no transaction for a read, so each statement reads its own
+    snapshot either way (docs/store.md)."""
+    engine = (await session.connection()).engine
+    async with AsyncSession(engine) as other, asyncio.TaskGroup() as group:
+        calls = group.create_task(_call_sections(other, ctx))
+        queues = await _queue_and_percentiles(session, ctx)
+    return queues, calls.result()
 
 
 async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: datetime,
@@ -232,9 +271,13 @@ async def update_hourly_sums(session: AsyncSession, *, start: datetime, end: dat
     start, end = _utc(start), _utc(end)
     connection = await session.connection()
     ctx = _Context(kpi_settings(config), [], start, end, connection.dialect.name)
-    summed = await _bring_up_to_date(session, ctx)
+    summed = 0
+    if ctx.plan.hours is not None:
+        found = await _sums_coverage(session, ctx)
+        if not found.current:
+            summed = await _bring_up_to_date(session, ctx)
     await session.commit()
-    return summed or 0
+    return summed
 
 
 #: The tables whose statistics a report's plans depend on (SQLite).
@@ -289,33 +332,32 @@ def _report_settings(ctx: _Context) -> list[ColumnElement[Any]]:
             func.set_config("plan_cache_mode", plans, True)]
 
 
-async def _sums_current(session: AsyncSession, ctx: _Context) -> bool:
-    """Whether the period's sums are current (``rollup.current``, and the wait blocks
-    built).  On PostgreSQL the check also applies the report's settings
-    (:func:`_report_settings`); when the sums are not current, JIT is given back to the
-    summing that follows (the reads' settings are applied again after its commit)."""
+async def _sums_coverage(session: AsyncSession, ctx: _Context) -> rollup.Coverage:
+    """How far the period's sums are current (``rollup.coverage``; not current while a wait
+    block is missing: it is built under the lock by :func:`_bring_up_to_date`, since an hour
+    of it could be changing and only the lock holder may drop blocks for a changed hour).
+    On PostgreSQL the check also applies the report's settings (:func:`_report_settings`);
+    when the sums are not current, JIT is given back to the summing that may follow (the
+    reads' settings are applied again after its commit, or before reading the rows)."""
     assert ctx.plan.hours is not None
     postgresql = ctx.dialect == "postgresql"
-    current = (await rollup.current(session, ctx.settings_key, ctx.plan.hours,
-                                    also=_report_settings(ctx) if postgresql else ())
-               and await wait_counts.blocks_built(session, ctx.settings_key, *ctx.plan.hours))
-    ctx.configured = postgresql and current
-    if postgresql and not current:
+    found = await rollup.coverage(session, ctx.settings_key, ctx.plan.hours,
+                                  also=_report_settings(ctx) if postgresql else ())
+    if found.current and not await wait_counts.blocks_built(session, ctx.settings_key,
+                                                             *ctx.plan.hours):
+        found = replace(found, blocks=False)
+    ctx.configured = postgresql and found.current
+    if postgresql and not found.current:
         await session.execute(text("SET LOCAL jit TO DEFAULT"))
-    return current
+    return found
 
 
-async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int | None:
-    """The hourly sums of the period's whole hours made current (uncommitted); returns how
-    many hours were summed, or None when they were current and nothing was written (one
-    read: no lock, no marks taken, nothing to commit).  On PostgreSQL the transaction sorts
-    in memory (the check set ``work_mem``, :func:`_sums_current`); SQLite has nothing to
-    set."""
-    if ctx.plan.hours is None:
-        return None
-    if await _sums_current(session, ctx):
-        return None  # (a missing block is built under the lock below: an hour of it could
-        # be changing, and only the lock holder may drop blocks for a changed hour)
+async def _bring_up_to_date(session: AsyncSession, ctx: _Context) -> int:
+    """The hourly sums of the period's whole hours, found not current by
+    :func:`_sums_coverage`, made current (uncommitted); returns how many hours were summed.
+    On PostgreSQL the transaction sorts in memory (the check set ``work_mem``); SQLite has
+    nothing to set."""
+    assert ctx.plan.hours is not None
 
     async def sum_hours(lo: datetime, hi: datetime) -> tuple[Sums, Sums]:
         return await _sum_hours(session, ctx, lo, hi)
@@ -358,6 +400,9 @@ class _Context:
         self.segments = tb.offset_segments(settings.zone, start, end)
         self.plan = rollup.plan(self.segments, start, end)
         self.configured = False  # the transaction has the report's settings (PostgreSQL)
+        # How a period read from the rows reads them (SQLite): by a full scan when long.
+        self.queue_run: summing.Run | None = None
+        self.call_run: summing.Run | None = None
         # What the statements are built from, besides the values bound at execution: the
         # thresholds (the settings key hashes them) and the offsets' pieces.
         self.shape = (dialect, self.settings_key,
@@ -412,15 +457,16 @@ def _keyed(grouping: grp.Grouping, columns: list[ColumnElement[Any]],
 
 async def _collect(session: AsyncSession, ctx: _Context, keys: Sequence[str],
                    raw: Callable[[Sequence[str], Any, Any], list[Select[Any]]],
-                   table: Table, *, queue: bool) -> Sums:
+                   table: Table, *, queue: bool, run: summing.Run | None) -> Sums:
     """The counters of the period grouped by ``keys``: the raw spans of the plan through the
-    ``raw`` queries (given the bound parameters of a span's bounds), the whole hours from
-    the hourly sums in ``table``; each statement built once per shape (``_Context.cached``)."""
+    ``raw`` queries (given the bound parameters of a span's bounds; reading them as ``run``
+    says), the whole hours from the hourly sums in ``table``; each statement built once per
+    shape (``_Context.cached``)."""
     what = (table.name, tuple(keys))
     hours, nkeys = ctx.cached(("hours", *what), lambda: _hours_query(ctx, keys, table, queue))
     sums = Sums()
     if ctx.plan.raw:
-        for query in ctx.cached(("raw", *what), lambda: raw(keys, *_bounds(""))):
+        for query in ctx.cached(("raw", *what, run), lambda: raw(keys, *_bounds(""))):
             for lo, hi in ctx.plan.raw:
                 rows = (await session.execute(query, {"lo": lo, "hi": hi})).all()
                 sums.add_rows(rows, nkeys)
@@ -498,9 +544,10 @@ def _hour_numbered(counted: Select[Any], ctx: _Context) -> Select[Any]:
 
 def _run_grouping(ctx: _Context, keys: Sequence[str], run: summing.Run | None, *, at: Any,
                   queue: Any | None, route: Any) -> grp.Grouping:
-    """The grouping of a counting statement: the report's, or a run's stored hour with the
-    queue (when ``queue``) and route (``keys``: ``QUEUE_HOUR_KEYS`` or ``CALL_HOUR_KEYS``)."""
-    if run is None:
+    """The grouping of a counting statement: the report's, or an hourly run's stored hour
+    with the queue (when ``queue``) and route (``keys``: ``QUEUE_HOUR_KEYS`` or
+    ``CALL_HOUR_KEYS``)."""
+    if run is None or not run.hourly:
         return ctx.grouping(keys, at=at, queue=queue, route=route)
     assert list(keys) == (QUEUE_HOUR_KEYS if queue is not None else CALL_HOUR_KEYS)
     exprs = [run.hour(at), *([queue] if queue is not None else []), route]
@@ -516,14 +563,20 @@ def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
     s = ctx.settings
     qa = QueueAttempt
     count_if = _counter(run)
-    grouping = _run_grouping(ctx, keys, run, at=qa.joined_at, queue=qa.queue,
+    # A period read by a full scan without the route: the attempts alone in the outer
+    # loop, each call found by its key for its direction (``_inbound_attempts``), and the
+    # queue not read from its index (whose order the planner took for the grouping, with a
+    # row lookup per attempt: 1.5 s of a year's CPU against 1.1; bench/README.md).
+    alone = run is not None and run.scan and not run.hourly and "route" not in keys
+    grouping = _run_grouping(ctx, keys, run, at=qa.joined_at,
+                             queue=summing.unindexed(qa.queue) if alone else qa.queue,
                              route=Call.route if "route" in keys else literal(None))
     joined = run.at(qa.joined_at) if run is not None else qa.joined_at
     sl_whens = [(qa.queue == q, literal(float(t))) for q, t in s.queue_service_level_s.items()]
     threshold = (case(*sl_whens, else_=literal(float(s.service_level_s))) if sl_whens
                  else literal(float(s.service_level_s)))
     source = _inbound_attempts(
-        select().select_from(qa).where(joined >= lo, joined < hi))
+        select().select_from(qa).where(joined >= lo, joined < hi), correlated=alone)
     base, key_cols, (outcome, wait, talk, sl_t) = _keyed(
         grouping,
         [qa.outcome.label("outcome"), qa.wait_s.label("wait"), qa.talk_s.label("talk"),
@@ -551,10 +604,16 @@ def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime
     ).group_by(*key_cols)
 
 
-def _inbound_attempts(source: Select[Any]) -> Select[Any]:
+def _inbound_attempts(source: Select[Any], *, correlated: bool = False) -> Select[Any]:
     """Only the queue attempts of inbound calls: a callee of a call clinicall placed (a
     reminder's patient who pressed 0) is not offered to the queue by a caller (docs/kpi.md,
-    "calls clinicall places")."""
+    "calls clinicall places").  ``correlated``: each attempt's call looked up by a scalar
+    subquery instead of a join, which keeps the attempts in SQLite's outer loop (given a
+    join it may scan the calls instead, 4.6 s of a year's CPU)."""
+    if correlated:
+        direction = (select(Call.direction).where(Call.id == QueueAttempt.call_id)
+                     .scalar_subquery())
+        return source.where(direction == Direction.INBOUND.value)
     return source.join(Call, Call.id == QueueAttempt.call_id).where(
         Call.direction == Direction.INBOUND.value)
 
@@ -565,8 +624,8 @@ async def _queue_section(session: AsyncSession, ctx: _Context
     count of answered waits, which :func:`_fill_percentiles` ranks and checks against."""
     grouping = ctx.labels(ctx.keys, queue=True)
     sums = await _collect(session, ctx, ctx.keys,
-                          lambda k, lo, hi: [_queue_counts(ctx, k, lo, hi)],
-                          kpi_queue_hours, queue=True)
+                          lambda k, lo, hi: [_queue_counts(ctx, k, lo, hi, run=ctx.queue_run)],
+                          kpi_queue_hours, queue=True, run=ctx.queue_run)
     section = Section("queues", grouping.columns(), QUEUE_METRICS)
     ranked: list[tuple[SortKey, int]] = []
     for sort, key, m in sums.ordered_items(grouping):
@@ -870,9 +929,11 @@ async def _call_sections(session: AsyncSession, ctx: _Context
     topic_grouping = ctx.labels(topic_keys, queue=False)
 
     def raw(keys: Sequence[str], lo: Any, hi: Any) -> list[Select[Any]]:
-        return [_call_counts(ctx, keys, lo, hi), _survey_counts(ctx, keys, lo, hi)]
+        return [_call_counts(ctx, keys, lo, hi, run=ctx.call_run),
+                _survey_counts(ctx, keys, lo, hi, run=ctx.call_run)]
 
-    counted = await _collect(session, ctx, both, raw, kpi_call_hours, queue=False)
+    counted = await _collect(session, ctx, both, raw, kpi_call_hours, queue=False,
+                             run=ctx.call_run)
     # Added up by the fewer keys, unless they are all of them (then the counts as they are).
     calls_sums = counted if call_keys == both else Sums()
     topic_sums = counted if topic_keys == both else Sums()

@@ -95,15 +95,53 @@ def settings_key(settings: KpiSettings) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-async def current(session: AsyncSession, key: str, hours: tuple[int, int],
-                  also: Sequence[ColumnElement[Any]] = (), *,
-                  marks: Table = kpi_hours_built) -> bool:
-    """Whether the sums of ``key`` for the hours [h0, h1) are current: every hour summed and
-    none of them marked changed since.  One read, no lock: what a report over summed hours
-    usually finds, and then it has nothing to write (the marks outside the period are left to
-    the next :func:`bring_up_to_date` that runs).  A writer's marks are committed with its
-    rows, so a report that finds none reads sums that hold every write committed before.
-    ``also``: expressions evaluated in the same statement, their values unused (a report's
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How far the sums of a period's hours are current: of its ``hours``, how many are
+    summed (``built``), how many of those are marked changed since (``changed``), and
+    whether what the family builds from the hours' sums is there too (``blocks``: the KPI
+    sums' wait blocks, ``reports.wait_counts``)."""
+
+    hours: int
+    built: int
+    changed: int
+    blocks: bool = True
+
+    @property
+    def current(self) -> bool:
+        return not self.changed and self.built == self.hours and self.blocks
+
+    @property
+    def missing(self) -> int:
+        """Hours never summed (the changed ones are summed again, but are few)."""
+        return self.hours - self.built
+
+    @property
+    def rows_pay(self) -> bool:
+        """Whether a report reads its period from the rows rather than first summing the
+        missing hours itself, leaving them to the keeper (``reports.keeper``): when more
+        than :data:`ROWS_FROM_MISSING` hours and at least a third of the period are missing
+        (a store just migrated, new thresholds).  Summing an hour costs about three times
+        what reading it from the rows does (a year on SQLite, CPU: 8.5 s to sum, 3.2 s
+        from the rows; bench/README.md, issue 16), so from a third of the period the rows
+        are the cheaper answer; a month or less is summed (under a second), and the sums
+        then serve the next report."""
+        return self.missing > ROWS_FROM_MISSING and 3 * self.missing >= self.hours
+
+
+#: The most missing hours a report sums itself (:attr:`Coverage.rows_pay`): 31 days.
+ROWS_FROM_MISSING = 31 * 24
+
+
+async def coverage(session: AsyncSession, key: str, hours: tuple[int, int],
+                   also: Sequence[ColumnElement[Any]] = (), *,
+                   marks: Table = kpi_hours_built) -> Coverage:
+    """How far the sums of ``key`` for the hours [h0, h1) are current (:class:`Coverage`).
+    One read, no lock: when current, what a report over summed hours usually finds, it has
+    nothing to write (the marks outside the period are left to the next
+    :func:`bring_up_to_date` that runs).  A writer's marks are committed with its rows, so a
+    report that finds none reads sums that hold every write committed before.  ``also``:
+    expressions evaluated in the same statement, their values unused (a report's
     transaction settings: one round trip for both).  ``marks``: the family's built marks
     (the KPI sums', or ``analytics_hours_built``)."""
     h0, h1 = hours
@@ -113,7 +151,14 @@ async def current(session: AsyncSession, key: str, hours: tuple[int, int],
                                        marks.c.hour < h1)
     n_changed, n_built, *_ = (await session.execute(
         select(changed.scalar_subquery(), built.scalar_subquery(), *also))).one()
-    return not n_changed and n_built == h1 - h0
+    return Coverage(h1 - h0, int(n_built), int(n_changed))
+
+
+async def current(session: AsyncSession, key: str, hours: tuple[int, int], *,
+                  marks: Table = kpi_hours_built) -> bool:
+    """Whether the sums of ``key`` for the hours [h0, h1) are current: every hour summed and
+    none of them marked changed since (:func:`coverage`)."""
+    return (await coverage(session, key, hours, marks=marks)).current
 
 
 async def bring_up_to_date(session: AsyncSession, key: str, hours: tuple[int, int],
@@ -208,5 +253,5 @@ def _at(hour: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
 
 
-__all__ = ["HourSummer", "Plan", "bring_analytics_up_to_date", "bring_up_to_date", "current",
-           "plan", "settings_key"]
+__all__ = ["ROWS_FROM_MISSING", "Coverage", "HourSummer", "Plan", "bring_analytics_up_to_date",
+           "bring_up_to_date", "coverage", "current", "plan", "settings_key"]

@@ -1,12 +1,14 @@
-"""How the hourly sums' statements read the rows when they sum a run of hours (SQLite).
+"""How the counting statements read a long span of rows on SQLite: a run of hours summed,
+or a report's whole period read from its rows.
 
 The same counting statements (``reports.kpi``, ``reports.wait_counts``) read the few minutes
-at a period's edges and sum runs of missing hours, up to a year of them after the sums were
-emptied (a migration, a change of thresholds).  For the edges the rows are found by the
-time index; a year read that way costs an index lookup and a row lookup per row.  So, when
-summing (bench/README.md, issue 16, "cold year with every sum rebuilt"):
+at a period's edges, sum runs of missing hours (up to a year of them after the sums were
+emptied: a migration, a change of thresholds), and read a whole period from its rows when
+its hours are left to the keeper (``rollup.Coverage.rows_pay``).  For the edges the rows are
+found by the time index; a year read that way costs an index lookup and a row lookup per
+row.  So (bench/README.md, issue 16, "cold year") the statements count by ``FILTER``, and:
 
-- the UTC hour is grouped on as it is stored: the first 13 characters of the UTC text
+- summing hours, the UTC hour is grouped on as it is stored: the first 13 characters of the UTC text
   (``YYYY-MM-DD HH``), turned into the hour number once per group (:func:`hour_key`,
   :func:`hour_number`) instead of every row's epoch seconds divided;
 - a span holding at least :data:`SCAN_SHARE` of the table's time range is read
@@ -59,15 +61,19 @@ def unindexed(column: Any) -> ColumnElement[Any]:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """A run of whole hours being summed on SQLite: its rows grouped on the stored hour's
-    text, read by a full scan when ``scan`` (a long run)."""
+    """A span of rows counted on SQLite: read by a full scan when ``scan`` (a long span),
+    counted by ``FILTER``; when ``hourly`` (a run of whole hours being summed) grouped on
+    the stored hour's text, else (a report's period read from its rows) by the report's
+    own keys."""
 
     scan: bool
+    hourly: bool = True
 
     @classmethod
-    async def of(cls, session: AsyncSession, column: Any, lo: datetime, hi: datetime) -> Self:
-        """The run [lo, hi) of ``column``'s rows, scanned when :func:`scan_pays`."""
-        return cls(await scan_pays(session, column, lo, hi))
+    async def of(cls, session: AsyncSession, column: Any, lo: datetime, hi: datetime, *,
+                 hourly: bool = True) -> Self:
+        """The span [lo, hi) of ``column``'s rows, scanned when :func:`scan_pays`."""
+        return cls(await scan_pays(session, column, lo, hi), hourly)
 
     @staticmethod
     def hour(column: Any) -> ColumnElement[Any]:
