@@ -232,7 +232,7 @@ async def compute(
         step("queue attempts, wait percentiles and calls, side by side")
         queues, (calls, topics, resolution) = await _sections_side_by_side(session, ctx)
     else:
-        step("queue attempts")
+        step("queue attempts and wait percentiles")
         queues = await _queue_and_percentiles(session, ctx)
         step("calls, missed calls, IVR topics and first-contact resolution")
         calls, topics, resolution = await _call_sections(session, ctx)
