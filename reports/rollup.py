@@ -8,13 +8,15 @@ local day is a union of UTC hours); otherwise the whole period is read from the 
 Before a report reads them, :func:`bring_up_to_date` drops the sums of the hours that writers
 marked changed (``clinicall.db.changes``) and sums every hour of the period that has no sums
 for the report's settings yet; the report commits that before it reads.  A report first asks
-:func:`current` (one read, no lock) and skips all that when no hour of its period is marked
-changed and every one is summed: what it finds when the keeper has kept them.  The answered
-waits' counts (``reports.wait_counts``) are kept in the same pass, under the same marks.  The
-survey, demand and staffing sums (``reports.analytics_hours``) are a second family with its
-own built marks, summed by :func:`bring_analytics_up_to_date` for the reports that read them
-(and the keeper): a KPI report does not sum what it does not read.  A changed hour drops both
-families' sums (one set of changed-hour marks).  Sums are kept
+:func:`coverage` (one read, no lock) and skips all that when no hour of its period is marked
+changed and every one is summed: what it finds when the keeper has kept them.  A KPI report
+that finds more than a month of its hours, and a third of them, never summed reads its
+period from the rows instead and leaves the hours to the keeper (:attr:`Coverage.rows_pay`).
+The answered waits' counts (``reports.wait_counts``) are kept in the same pass, under the
+same marks.  The survey, demand and staffing sums (``reports.analytics_hours``) are a second
+family with its own built marks, summed by :func:`bring_analytics_up_to_date` for the
+reports that read them (and the keeper): a KPI report does not sum what it does not read.
+A changed hour drops both families' sums (one set of changed-hour marks).  Sums are kept
 per *settings key*, the thresholds that counters depend on, so a report with other thresholds
 never reads sums made for different ones.
 """
