@@ -196,16 +196,18 @@ class AsteriskCallPort:
         self._channel = channel
         self._monitor_dir = monitor_dir.rstrip("/") if monitor_dir else None
         self._prompt_deadline_s = prompt_deadline_s
-        uniqueid = env.uniqueid
+        # The pairs themselves, not the named fields (a property call each), once a call.
+        get = env.raw.get
+        uniqueid = get("uniqueid", "")
         info = CallInfo(
             call_id=linkedid or linkedid_from_env(env) or uniqueid,
             channel_id=uniqueid,
-            caller_number=_presented(env.callerid),
-            caller_name=_presented(env.calleridname),
-            dialled_number=_presented(env.dnid) or env.extension,
+            caller_number=_presented(get("callerid", "")),
+            caller_name=_presented(get("calleridname", "")),
+            dialled_number=_presented(get("dnid", "")) or get("extension", ""),
             engine="asterisk",
         )
-        if env.network_script != v.IVR_SCRIPT:  # a patient's call has none of the below
+        if get("network_script", "") != v.IVR_SCRIPT:  # a patient's call has none of the below
             info = replace(
                 info,
                 answered=answered_from_env(env),

@@ -81,10 +81,17 @@ class AgiEnvironment:
         """``raw`` is kept, not copied: nobody may change it afterwards
         (:func:`build_environment` copies)."""
         args: list[str] = []
-        while (value := raw.get(f"arg_{len(args) + 1}")) is not None:
+        for name in _ARG_NAMES:  # names made once, not formatted per call and argument
+            value = raw.get(name)
+            if value is None:
+                break
             args.append(value)
-        object.__setattr__(self, "raw", MappingProxyType(raw))
-        object.__setattr__(self, "args", tuple(args))
+        else:  # more arguments than _ARG_NAMES (no script of clinicall's passes that many)
+            while (value := raw.get(f"arg_{len(args) + 1}")) is not None:
+                args.append(value)
+        # Each slot's own setter: object.__setattr__ would look the name up on the class.
+        _SET_RAW(self, MappingProxyType(raw))
+        _SET_ARGS(self, tuple(args))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -180,6 +187,11 @@ class AgiEnvironment:
                  if name not in PERSONAL_FIELDS]
         return f"AgiEnvironment({', '.join(shown)}, args={self.args!r})"
 
+
+_SET_RAW = vars(AgiEnvironment)["raw"].__set__
+_SET_ARGS = vars(AgiEnvironment)["args"].__set__
+#: ``arg_1`` ... ``arg_16``: the names of an environment's first arguments.
+_ARG_NAMES = tuple(f"arg_{n}" for n in range(1, 17))
 
 #: The fields of :class:`AgiEnvironment`, in order (``agi_`` names without the prefix).
 ENVIRONMENT_FIELDS = (

@@ -518,6 +518,17 @@ def test_environment_fields_compare_hash_and_stay_read_only() -> None:
     )
 
 
+@pytest.mark.parametrize("count", [0, 1, 5, 16, 17, 40])
+def test_environment_arguments_run_from_arg_1_to_the_first_missing(count: int) -> None:
+    """Any number of them, in order (the first 16 names are made ahead, the rest as read),
+    and none after a gap."""
+    pairs = {f"arg_{n}": f"v{n}" for n in range(1, count + 1)}
+    assert build_environment(pairs).args == tuple(f"v{n}" for n in range(1, count + 1))
+    assert build_environment({**pairs, f"arg_{count + 2}": "after a gap"}).args == tuple(
+        f"v{n}" for n in range(1, count + 1)
+    )
+
+
 #: One read that is mostly a plain reply line, or nearly one: a start, its pieces, an end.
 ONE_READ = st.tuples(
     st.sampled_from(["200 result=", "200 result=", "200 result", "510 ", "HANGUP", ""]),
