@@ -281,11 +281,13 @@ async def test_queue_commands_memo_is_bounded() -> None:
 
 
 class CommandRecorder:
-    """A channel that answers every command at once and records what was sent."""
+    """A channel that answers every command at once and records what was sent, and the
+    deadline each command was given."""
 
     def __init__(self, env: AgiEnvironment) -> None:
         self.env = env
         self.sent: list[tuple[str | int, ...]] = []
+        self.deadlines: list[tuple[str, float | None]] = []
 
     async def command(
         self,
@@ -295,6 +297,7 @@ class CommandRecorder:
         deadline_s: float | None = None,
     ) -> AgiReply:
         self.sent.append((command, *args))
+        self.deadlines.append((command, deadline_s))
         return AgiReply(200, "0")
 
 
@@ -362,26 +365,8 @@ async def test_unknown_command_is_port_error(run_port: RunPort) -> None:
     assert not isinstance(error, CallerHungUp)
 
 
-class DeadlineRecorder:
-    """A channel that answers every command at once and records the deadline it was given."""
-
-    def __init__(self, env: AgiEnvironment) -> None:
-        self.env = env
-        self.deadlines: list[tuple[str, float | None]] = []
-
-    async def command(
-        self,
-        command: str,
-        *args: str | int,
-        minus_one_is_hangup: bool = False,
-        deadline_s: float | None = None,
-    ) -> AgiReply:
-        self.deadlines.append((command, deadline_s))
-        return AgiReply(200, "0")
-
-
 async def test_commands_that_wait_for_the_caller_get_the_prompt_deadline() -> None:
-    channel = DeadlineRecorder(build_environment({"uniqueid": "1.1", **LINKEDID}))
+    channel = CommandRecorder(build_environment({"uniqueid": "1.1", **LINKEDID}))
     port = AsteriskCallPort(channel, prompt_deadline_s=30)
     await port.answer()
     await port.collect(["menu", "more"], digits="12", max_digits=2, timeout_s=4)
