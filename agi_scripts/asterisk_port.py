@@ -266,7 +266,7 @@ class AsteriskCallPort:
             "GET DATA",
             SILENCE_PROMPT if first or not prompts else prompts[-1],
             str(max(1, round(timeout_s * 1000))),  # as text: the line is then remembered
-            str(max_digits - len(first)),  # (protocol._ENCODED)
+            str(max_digits - len(first)),  # (protocol.ENCODED_LINES)
             minus_one_is_hangup=True,
             deadline_s=self._prompt_deadline_s + timeout_s + DEADLINE_MARGIN_S,
         )

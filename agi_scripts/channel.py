@@ -25,7 +25,7 @@ from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
 from clinicall.agi_scripts.protocol import (
-    _ENCODED,
+    ENCODED_LINES,
     AgiChannelGone,
     AgiCommandTimeout,
     AgiEnvironment,
@@ -186,7 +186,7 @@ class AgiChannel:
         """
         # The line from protocol's memo of encoded lines when it is there (nearly every
         # command of a call): a call of encode_command less on every command's path.
-        line = _ENCODED.get((command, *args)) or encode_command(command, *args)
+        line = ENCODED_LINES.get((command, *args)) or encode_command(command, *args)
         seconds = self.command_timeout if deadline_s is None else deadline_s
         if self._busy:
             await self._wait_turn()  # another task's command is in flight: after its reply

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinicall.agi_scripts.protocol import (
-    _ENCODED,
     _PLAIN_REPLIES,
+    ENCODED_LINES,
     ENCODED_MEMO_LINE,
     ENCODED_MEMO_SIZE,
     HANGUP,
@@ -609,7 +609,7 @@ ARGUMENTS = st.one_of(
 def test_a_remembered_command_line_is_the_line_encoded_afresh(
     command: str, args: list[str | int]
 ) -> None:
-    """Encoded twice (the second time from ``_ENCODED`` when the first was kept): the same
+    """Encoded twice (the second time from ``ENCODED_LINES`` when the first was kept): the same
     line, or the same error, as without the memo; a number never takes a text's line."""
 
     def outcome() -> bytes | str:
@@ -626,13 +626,13 @@ def test_a_remembered_command_line_is_the_line_encoded_afresh(
 def test_remembered_lines_are_bounded_and_keyed_by_text() -> None:
     for n in range(ENCODED_MEMO_SIZE * 2 + 5):
         encode_command("STREAM FILE", f"prompt{n}", "")
-        assert len(_ENCODED) <= ENCODED_MEMO_SIZE
+        assert len(ENCODED_LINES) <= ENCODED_MEMO_SIZE
     assert encode_command("GET DATA", "m", "1") == b'GET DATA "m" "1"\n'
     assert encode_command("GET DATA", "m", True) == b'GET DATA "m" "True"\n'
-    assert ("GET DATA", "m", True) not in _ENCODED
+    assert ("GET DATA", "m", True) not in ENCODED_LINES
     long_arg = "x" * ENCODED_MEMO_LINE
     encode_command("SET VARIABLE", "A", long_arg)
-    assert ("SET VARIABLE", "A", long_arg) not in _ENCODED
+    assert ("SET VARIABLE", "A", long_arg) not in ENCODED_LINES
 
     class Text(str):
         def __format__(self, spec: str) -> str:
