@@ -228,7 +228,7 @@ async def compute(
         ctx.configured = False  # (SET LOCAL ends with the transaction)
     if ctx.dialect == "postgresql" and not ctx.configured:
         await session.execute(select(*_report_settings(ctx)))
-    if ctx.call_run is not None and ctx.call_run.scan:
+    if ctx.call_run is not None and ctx.call_run.scan and not await _writing(session):
         step("queue attempts, wait percentiles and calls, side by side")
         queues, (calls, topics, resolution) = await _sections_side_by_side(session, ctx)
     else:
@@ -245,6 +245,13 @@ async def _queue_and_percentiles(session: AsyncSession, ctx: _Context) -> Sectio
     queues, ranked = await _queue_section(session, ctx)
     await _fill_percentiles(session, ctx, queues, ranked)
     return queues
+
+
+async def _writing(session: AsyncSession) -> bool:
+    """Whether the session's SQLite connection holds uncommitted writes (its caller's): a
+    second connection would not see them, so the report then reads on this one alone."""
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    return driver is not None and bool(driver.in_transaction)
 
 
 async def _sections_side_by_side(session: AsyncSession, ctx: _Context

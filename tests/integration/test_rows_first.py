@@ -148,3 +148,26 @@ def test_rows_pay_from_a_month_and_a_third_of_the_period() -> None:
     assert not pays(month, 0)  # a month or less: summed, whatever its share
     assert not rollup.Coverage(24, 24, 1).current
     assert not pays(24, 24, 1)
+
+
+async def test_a_report_in_a_writing_session_counts_its_uncommitted_call(db_sessions: Sessions
+                                                                         ) -> None:
+    """On SQLite a long period's rows are read on two connections at once, unless the
+    report's own session holds writes the second connection could not see."""
+    await _store(db_sessions)
+    # SQLite's statistics made by a first report, so that this one writes nothing and
+    # commits nothing (the next id stays under twice the rows the statistics counted)
+    await _report(db_sessions)
+    at = START + timedelta(days=DAYS // 2, hours=15)
+    async with db_sessions() as session:
+        async with StoreWriter(session) as writer:
+            session.add(Call(id=2 * DAYS + 1, call_key="late", direction=Direction.INBOUND,
+                             caller="+380509999999", started_at=at, route="therapy",
+                             ivr_outcome=IvrOutcome.QUEUE, missed=True))
+            writer.call_changed(Direction.INBOUND, "+380509999999", None, at, [])
+        report = await compute(session, start=START, end=END, by=["queue"], config=SETTINGS,
+                               hourly_sums=False)
+        await session.rollback()
+    (calls,) = report.section("calls").rows
+    assert calls["inbound"] == 2 * DAYS + 1
+    assert calls["missed"] == DAYS * 2 // 3 + 1
