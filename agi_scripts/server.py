@@ -81,8 +81,9 @@ class FastAgiServer:
     ``command_timeout`` is the default deadline of every AGI command (see
     :class:`AgiChannel`).  ``allow``: the peer addresses served (loopback by default); a
     connection from any other is closed at once.  What it closes before a session is counted:
-    ``refused_count``, ``pending_dropped_count`` and ``malformed_count`` (the engine's
-    health reports the last two: docs/engines/asterisk.md, "FastAGI").
+    ``refused_count``, ``pending_dropped_count``, ``malformed_count`` and
+    ``env_timeout_count`` (the engine's health reports them: docs/engines/asterisk.md,
+    "FastAGI").
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class FastAgiServer:
         self._pending_by_peer: dict[str, int] = {}  # only addresses with some pending
         self._headers_dropped = 0  # pending connections dropped for a full budget
         self._malformed = 0  # connections dropped for an environment that is not AGI
+        self._env_timeouts = 0  # connections dropped for no environment within env_timeout
         self._heard = 0  # counts connects and environment lines heard: see _accept
         self._sessions: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
@@ -158,6 +160,12 @@ class FastAgiServer:
         """Connections dropped since the start because their environment was not FastAGI: a
         line that is not ``agi_name: value``, a bad id, too long, or no ``agi_request``."""
         return self._malformed
+
+    @property
+    def env_timeout_count(self) -> int:
+        """Connections dropped since the start because their environment was not complete
+        within ``env_timeout`` (``_env_sweep``); the engine's health reports it."""
+        return self._env_timeouts
 
     @property
     def refused_count(self) -> int:
@@ -428,6 +436,7 @@ class _AgiConnection(asyncio.Protocol):
                 channel.on_reply(item)
 
     def env_timed_out(self) -> None:
+        self._server._env_timeouts += 1
         log.info("FastAGI: no complete environment within %.1f s", self._server.env_timeout)
         self.drop()
 

@@ -171,9 +171,13 @@ class EngineHealth:
     events_received: int = 0  # engine events since start (the cost of the subscription)
     # The call connections (Asterisk: FastAGI) closed before their session, since start:
     # dropped while still sending their environment for a newer one, the budget of such
-    # connections being full; and those whose environment was malformed (docs/engines).
+    # connections being full; those whose environment was malformed; those refused for
+    # their address (not in the allow-list); and those whose environment did not come
+    # within the environment timeout (docs/engines).
     call_connections_dropped: int = 0
     call_connections_malformed: int = 0
+    call_connections_refused: int = 0
+    call_connections_timed_out: int = 0
 
 
 @dataclass(frozen=True, slots=True)

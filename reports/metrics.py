@@ -60,6 +60,8 @@ class LinkLive:
     last_event_age_s: float | None  # None: no event yet
     call_connections_dropped: int = 0  # closed before their session: the pending budget
     call_connections_malformed: int = 0  # closed before their session: not the protocol
+    call_connections_refused: int = 0  # closed before their session: address not allowed
+    call_connections_timed_out: int = 0  # closed before their session: no environment in time
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +358,11 @@ def _link_metrics(link: LinkLive | None) -> Iterator[GaugeMetricFamily | Counter
          "connections was full", link.call_connections_dropped),
         ("clinicall_engine_call_connections_malformed", "Call connections (FastAGI) closed "
          "because their environment was not the protocol's", link.call_connections_malformed),
+        ("clinicall_engine_call_connections_refused", "Call connections (FastAGI) closed on "
+         "connect because their address is not allowed", link.call_connections_refused),
+        ("clinicall_engine_call_connections_timed_out", "Call connections (FastAGI) closed "
+         "because their environment did not come within the environment timeout",
+         link.call_connections_timed_out),
     ):
         family = CounterMetricFamily(name, help_text, labels=["engine"])
         family.add_metric([link.engine], float(value))

@@ -50,6 +50,10 @@ class EngineHealthLike(Protocol):
     def call_connections_dropped(self) -> int: ...
     @property
     def call_connections_malformed(self) -> int: ...
+    @property
+    def call_connections_refused(self) -> int: ...
+    @property
+    def call_connections_timed_out(self) -> int: ...
 
 
 HealthSource = Callable[[], EngineHealthLike]
@@ -121,7 +125,9 @@ def _engine(link: EngineHealthLike | None) -> dict[str, object] | None:
             "last_event_at": link.last_event_at.isoformat() if link.last_event_at else None,
             "reconnects": link.reconnects,
             "call_connections_dropped": link.call_connections_dropped,
-            "call_connections_malformed": link.call_connections_malformed}
+            "call_connections_malformed": link.call_connections_malformed,
+            "call_connections_refused": link.call_connections_refused,
+            "call_connections_timed_out": link.call_connections_timed_out}
 
 
 class MetricsLive:
@@ -145,7 +151,8 @@ class MetricsLive:
         age = ((self._clock() - link.last_event_at).total_seconds()
                if link.last_event_at is not None else None)
         return LinkLive(link.engine, link.up, link.reconnects, age,
-                        link.call_connections_dropped, link.call_connections_malformed)
+                        link.call_connections_dropped, link.call_connections_malformed,
+                        link.call_connections_refused, link.call_connections_timed_out)
 
     def queues_live(self) -> dict[str, QueueLive]:
         return {

@@ -10,7 +10,7 @@ One object per Asterisk, built by the wiring from the clinic config's ``engine:`
   (only from the addresses in ``agi_allow``);
 - health: the AMI link's state, last event and reconnects (``AmiHealth``), and the FastAGI
   server's counts of connections it closed before their session (dropped for the pending
-  budget, malformed).
+  budget, malformed, refused for their address, timed out before their environment).
 """
 
 from __future__ import annotations
@@ -106,7 +106,9 @@ class AsteriskEngine:
         if agi is None:  # not serving calls (yet): nothing dropped
             return health
         return replace(health, call_connections_dropped=agi.pending_dropped_count,
-                       call_connections_malformed=agi.malformed_count)
+                       call_connections_malformed=agi.malformed_count,
+                       call_connections_refused=agi.refused_count,
+                       call_connections_timed_out=agi.env_timeout_count)
 
     async def wait_up(self, timeout_s: float) -> None:
         """Until the AMI link is up (TimeoutError after ``timeout_s``)."""

@@ -1,9 +1,10 @@
 """The FastAGI server's drops in the engine's health: what ``/api/live`` and ``/metrics`` show.
 
 The server is the controller's (``AsteriskEngine.serve_calls`` on port 0, the AMI link not
-started).  Peers on loopback flood it past its pending-environment budget and send
-environments that are not FastAGI; each step waits for what the server did (a connection it
-closed, a probe it answered), never for time.
+started).  Peers on loopback flood it past its pending-environment budget, send environments
+that are not FastAGI, connect while loopback is out of its allow-list, or stay silent past
+its environment timeout; each step waits for what the server did (a connection it closed, a
+probe it answered), never for time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from clinicall.agi_scripts import variables as v
+from clinicall.agi_scripts.peers import PeerAllowList
 from clinicall.controller.asterisk.engine import AsteriskEngine
 from clinicall.ivr.port import CallPort
 from clinicall.settings.loader import load_config
@@ -83,6 +85,61 @@ async def test_a_flood_past_the_pending_budget_is_counted_in_the_engine_health(
     assert (link.call_connections_dropped, link.call_connections_malformed) == (7, 2)
     for peer in silent:
         await peer.close()
+
+
+def shown(engine: AsteriskEngine, config: ClinicConfig) -> list[tuple[int, int, int, int]]:
+    """The four counts (dropped, malformed, refused, timed out) as the engine's health, the
+    live view's engine object and the metrics' link report them, in that order."""
+    health = engine.health()
+    live = live_view(config, None, NOW, health=engine.health)["engine"]
+    assert isinstance(live, dict)
+    link = MetricsLive(_NoQueues(), lambda: NOW, engine.health).link_live()
+    assert link is not None
+    return [
+        (health.call_connections_dropped, health.call_connections_malformed,
+         health.call_connections_refused, health.call_connections_timed_out),
+        (live["call_connections_dropped"], live["call_connections_malformed"],
+         live["call_connections_refused"], live["call_connections_timed_out"]),
+        (link.call_connections_dropped, link.call_connections_malformed,
+         link.call_connections_refused, link.call_connections_timed_out),
+    ]
+
+
+async def closed_by_server(peer: FakeAsterisk) -> bool:
+    """True once the server closed the connection without sending anything."""
+    try:
+        return await peer.read_to_end() == b""
+    except ConnectionResetError:  # a refusal aborts the connection: a reset
+        return True
+
+
+async def test_peers_outside_the_allow_list_are_counted_in_the_engine_health(
+    engine: AsteriskEngine, config: ClinicConfig
+) -> None:
+    server = engine.agi
+    assert server is not None
+    assert shown(engine, config) == [(0, 0, 0, 0)] * 3
+    server.allow = PeerAllowList.parse(["192.0.2.0/24"])  # loopback no longer allowed
+    for _ in range(3):
+        peer = await FakeAsterisk(server.port).connect()
+        assert await closed_by_server(peer)
+        await peer.close()
+    assert server.refused_count == 3
+    assert shown(engine, config) == [(0, 0, 3, 0)] * 3
+
+
+async def test_a_silent_peer_past_the_environment_timeout_is_counted_in_the_engine_health(
+    engine: AsteriskEngine, config: ClinicConfig
+) -> None:
+    server = engine.agi
+    assert server is not None
+    server.env_timeout = 0.05  # 5 s by default
+    assert server.env_timeout_count == 0
+    silent = await FakeAsterisk(server.port).connect()
+    assert await silent.read_to_end() == b""  # closed by the server: no environment in time
+    await silent.close()
+    assert (server.env_timeout_count, server.pending_header_count) == (1, 0)
+    assert shown(engine, config) == [(0, 0, 0, 1)] * 3
 
 
 class _NoQueues:

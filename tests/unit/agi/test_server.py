@@ -222,6 +222,7 @@ async def test_silent_peer_is_dropped_after_env_timeout(serve: Serve) -> None:
     assert await peer.read_to_end() == b""  # the server gave up on it
     await peer.close()
     await assert_responsive(server)
+    assert (server.env_timeout_count, server.malformed_count, server.refused_count) == (1, 0, 0)
 
 
 async def test_handler_exception_logged_once_server_keeps_running(

@@ -72,7 +72,8 @@ async def test_api_live_json(client: Client, accounts: dict[Role, Account]) -> N
     assert live["engine"] == {"name": "asterisk", "up": True, "detail": "logged in",
                               "since": "2026-07-01T11:00:00+00:00",
                               "last_event_at": "2026-07-01T11:59:57+00:00", "reconnects": 2,
-                              "call_connections_dropped": 7, "call_connections_malformed": 3}
+                              "call_connections_dropped": 7, "call_connections_malformed": 3,
+                              "call_connections_refused": 11, "call_connections_timed_out": 5}
     assert live["queues"]["therapy"] == {"name": "Терапія", "waiting": 4, "longest_wait_s": 73.4,
                                          "available": 2, "paused": 1, "in_call": 3}
     assert live["queues"]["universal"]["waiting"] == 0
@@ -174,6 +175,8 @@ async def test_metrics_serve_the_live_gauges_to_managers_only(
     assert 'clinicall_engine_reconnects_total{engine="asterisk"} 2.0' in text
     assert 'clinicall_engine_call_connections_dropped_total{engine="asterisk"} 7.0' in text
     assert 'clinicall_engine_call_connections_malformed_total{engine="asterisk"} 3.0' in text
+    assert 'clinicall_engine_call_connections_refused_total{engine="asterisk"} 11.0' in text
+    assert 'clinicall_engine_call_connections_timed_out_total{engine="asterisk"} 5.0' in text
     assert 'clinicall_engine_last_event_age_seconds{engine="asterisk"} 3.0' in text
     assert 'clinicall_queue_operators_paused{queue="therapy"} 1.0' in text
     assert 'clinicall_queue_offered_total{queue="therapy"} 3.0' in text  # today's, not yesterday's

@@ -52,6 +52,8 @@ class FakeHealth:
     detail: str = "logged in"
     call_connections_dropped: int = 7
     call_connections_malformed: int = 3
+    call_connections_refused: int = 11
+    call_connections_timed_out: int = 5
 
     def __call__(self) -> FakeHealth:
         return self
