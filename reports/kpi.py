@@ -158,9 +158,10 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def _counter(run: summing.Run | None) -> Callable[[ColumnElement[bool]], ColumnElement[int]]:
-    """How a statement counts the rows meeting a condition: ``count(*) FILTER`` when summing
-    a run of hours (cheaper per row than a sum of CASE, bench/README.md), else as the reading
-    statements always have."""
+    """How a statement counts the rows meeting a condition: ``count(*) FILTER`` for a span
+    read as ``run`` says (SQLite: a run of hours summed, or a period read from its rows;
+    cheaper per row than a sum of CASE, bench/README.md), else as the reading statements
+    always have."""
     if run is None:
         return _count_if
     return lambda condition: func.count().filter(condition)
@@ -217,10 +218,7 @@ async def compute(
             await _bring_up_to_date(session, ctx)
             wrote = True
     if ctx.plan.hours is None and ctx.dialect == "sqlite":
-        ctx.queue_run = await summing.Run.of(session, QueueAttempt.joined_at, start, end,
-                                             hourly=False)
-        ctx.call_run = await summing.Run.of(session, Call.started_at, start, end,
-                                            hourly=False)
+        ctx.queue_run, ctx.call_run = await _runs(session, start, end, hourly=False)
     if ctx.dialect == "sqlite":
         wrote = await _sqlite_statistics(session) or wrote
     if wrote:  # else the sums were current: the reads go on in the same transaction (no
@@ -526,17 +524,23 @@ async def _sum_hours(session: AsyncSession, ctx: _Context, lo: datetime, hi: dat
     changes (``date_trunc('hour')``, ``FILTER``) saved nothing measurable, the survey counts
     took longer, and its planner picks the scan by itself."""
     queues, calls = Sums(), Sums()
-    sqlite = ctx.dialect == "sqlite"
     queue_run = call_run = None
-    if sqlite:
-        queue_run = await summing.Run.of(session, QueueAttempt.joined_at, lo, hi)
-        call_run = await summing.Run.of(session, Call.started_at, lo, hi)
+    if ctx.dialect == "sqlite":
+        queue_run, call_run = await _runs(session, lo, hi, hourly=True)
     query = _hour_numbered(_queue_counts(ctx, QUEUE_HOUR_KEYS, lo, hi, run=queue_run), ctx)
     queues.add_rows((await session.execute(query)).all(), 3)
     for query in (_call_counts(ctx, CALL_HOUR_KEYS, lo, hi, run=call_run),
                   _survey_counts(ctx, CALL_HOUR_KEYS, lo, hi, run=call_run)):
         calls.add_rows((await session.execute(_hour_numbered(query, ctx))).all(), 2)
     return queues, calls
+
+
+async def _runs(session: AsyncSession, lo: datetime, hi: datetime, *, hourly: bool
+                ) -> tuple[summing.Run, summing.Run]:
+    """How the queue attempts and the calls of [lo, hi) are read on SQLite (``summing.Run``):
+    summed per hour (``hourly``) or by the report's keys."""
+    return (await summing.Run.of(session, QueueAttempt.joined_at, lo, hi, hourly=hourly),
+            await summing.Run.of(session, Call.started_at, lo, hi, hourly=hourly))
 
 
 def _hour_numbered(counted: Select[Any], ctx: _Context) -> Select[Any]:
@@ -565,8 +569,8 @@ def _run_grouping(ctx: _Context, keys: Sequence[str], run: summing.Run | None, *
 
 def _queue_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
                   *, run: summing.Run | None = None) -> Select[Any]:
-    """The queue attempts joined in [lo, hi), counted per group of ``keys`` (or, ``run``,
-    summed per stored hour: :func:`_sum_hours`)."""
+    """The queue attempts joined in [lo, hi), counted per group of ``keys`` (read as ``run``
+    says: summed per stored hour, :func:`_sum_hours`, or a period read from its rows)."""
     s = ctx.settings
     qa = QueueAttempt
     count_if = _counter(run)
@@ -861,9 +865,9 @@ def _inbound_between(lo: datetime, hi: datetime, run: summing.Run | None = None)
 
 def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
                  *, run: summing.Run | None = None) -> Select[Any]:
-    """The inbound calls started in [lo, hi), counted per group of ``keys`` (or, ``run``,
-    summed per stored hour: :func:`_sum_hours`); returns and repeats from the links kept on
-    each call (``clinicall.db.call_links``)."""
+    """The inbound calls started in [lo, hi), counted per group of ``keys`` (read as ``run``
+    says: summed per stored hour, :func:`_sum_hours`, or a period read from its rows);
+    returns and repeats from the links kept on each call (``clinicall.db.call_links``)."""
     s = ctx.settings
     count_if = _counter(run)
     grouping = _run_grouping(ctx, keys, run, at=Call.started_at, queue=None, route=Call.route)
@@ -896,8 +900,9 @@ def _call_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
 def _survey_counts(ctx: _Context, keys: Sequence[str], lo: datetime, hi: datetime,
                    *, run: summing.Run | None = None) -> Select[Any]:
     """The survey answers of the inbound calls started in [lo, hi), per group of ``keys``
-    (or, ``run``, summed per stored hour: :func:`_sum_hours`; a scanning run reads the
-    answers and finds each one's call, instead of reading every call of the span)."""
+    (read as ``run`` says: summed per stored hour, :func:`_sum_hours`, or a period read from
+    its rows; a scanning run reads the answers and finds each one's call, instead of
+    reading every call of the span)."""
     count_if = _counter(run)
     grouping = _run_grouping(ctx, keys, run, at=Call.started_at, queue=None, route=Call.route)
     if run is not None and run.scan:
