@@ -8,9 +8,9 @@ its hours are left to the keeper (``rollup.Coverage.rows_pay``).  For the edges 
 found by the time index; a year read that way costs an index lookup and a row lookup per
 row.  So (bench/README.md, issue 16, "cold year") the statements count by ``FILTER``, and:
 
-- summing hours, the UTC hour is grouped on as it is stored: the first 13 characters of the UTC text
-  (``YYYY-MM-DD HH``), turned into the hour number once per group (:func:`hour_key`,
-  :func:`hour_number`) instead of every row's epoch seconds divided;
+- summing hours, the UTC hour is grouped on as it is stored: the first 13 characters of
+  the UTC text (``YYYY-MM-DD HH``), turned into the hour number once per group
+  (:func:`hour_key`, :func:`hour_number`) instead of every row's epoch seconds divided;
 - a span holding at least :data:`SCAN_SHARE` of the table's time range is read
   by a full scan instead of the time index (:func:`scan_pays`, :func:`unindexed`): a scan
   reads every row once in table order, the index path two b-tree descents per row.  A short
@@ -32,13 +32,13 @@ from sqlalchemy import Integer, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from clinicall.reports.timebuckets import HOUR
+
 #: The share of a table's time range (its oldest to its newest row) from which a span is
 #: read by a full scan (SQLite): the year's calls by scan took about two thirds of the
 #: time the index took, so a scan pays from somewhat over half of the rows; spans are
 #: either a year-long run or a few hours in practice.
 SCAN_SHARE = 0.5
-
-HOUR = 3600
 
 
 def hour_key(column: Any) -> ColumnElement[Any]:
