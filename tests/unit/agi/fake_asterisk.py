@@ -99,6 +99,15 @@ class FakeAsterisk:
 Serve = Callable[..., Awaitable[FastAgiServer]]
 
 
+async def closed_by_server(peer: FakeAsterisk) -> bool:
+    """True once the server closed the connection without sending anything (a refusal
+    aborts it with the peer's bytes unread: a reset)."""
+    try:
+        return await peer.read_to_end() == b""
+    except ConnectionResetError:
+        return True
+
+
 async def answer_only(channel: AgiChannel) -> None:
     await channel.command("ANSWER")
 

@@ -23,7 +23,7 @@ from clinicall.settings.loader import load_config
 from clinicall.settings.models import ClinicConfig
 from clinicall.web.live import MetricsLive, QueueNowLike, live_view
 
-from .fake_asterisk import FakeAsterisk
+from .fake_asterisk import FakeAsterisk, closed_by_server
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -103,14 +103,6 @@ def shown(engine: AsteriskEngine, config: ClinicConfig) -> list[tuple[int, int, 
         (link.call_connections_dropped, link.call_connections_malformed,
          link.call_connections_refused, link.call_connections_timed_out),
     ]
-
-
-async def closed_by_server(peer: FakeAsterisk) -> bool:
-    """True once the server closed the connection without sending anything."""
-    try:
-        return await peer.read_to_end() == b""
-    except ConnectionResetError:  # a refusal aborts the connection: a reset
-        return True
 
 
 async def test_peers_outside_the_allow_list_are_counted_in_the_engine_health(

@@ -11,7 +11,14 @@ import pytest
 
 from clinicall.agi_scripts.peers import LOOPBACK_ONLY, PeerAllowList, RefusalLog
 
-from .fake_asterisk import FakeAsterisk, Serve, answer_only, assert_responsive, environment_bytes
+from .fake_asterisk import (
+    FakeAsterisk,
+    Serve,
+    answer_only,
+    assert_responsive,
+    closed_by_server,
+    environment_bytes,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,14 +69,6 @@ def test_refusals_are_logged_once_per_interval_with_their_count(
         "192.0.2.9); the next such line comes at most 60 s later",
     ]
     assert refusals.refused == 1002
-
-
-async def closed_by_server(peer: FakeAsterisk) -> bool:
-    """True once the server closed the connection without sending anything."""
-    try:
-        return await peer.read_to_end() == b""
-    except ConnectionResetError:  # closed with our bytes unread: a reset
-        return True
 
 
 async def test_a_peer_outside_the_allow_list_is_closed_before_anything_is_read(
