@@ -63,6 +63,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -357,12 +358,16 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool,
     postmaster = await _postmaster(sessions)
     cpu: list[float] = []  # CPU seconds of each report: this process + the database server
 
-    async def report(**kwargs: Any) -> tuple[float, Any]:
+    async def measured(work: Callable[[Any], Awaitable[Any]]) -> tuple[float, Any]:
+        """``work(session)`` timed; its CPU appended to ``cpu``."""
         async with sessions() as s:
             began = time.process_time() + _server_cpu_s(postmaster)
-            timed = await _timed(compute(s, config=SETTINGS, **kwargs))
+            timed = await _timed(work(s))
             cpu.append(time.process_time() + _server_cpu_s(postmaster) - began)
             return timed
+
+    async def report(**kwargs: Any) -> tuple[float, Any]:
+        return await measured(lambda s: compute(s, config=SETTINGS, **kwargs))
 
     try:
         for period, start, end, by, target in PERIODS:
@@ -372,11 +377,9 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool,
                     await s.execute(delete(table))
             cold, report_ = await report(start=start, end=end, by=by)
             cold_cpu = cpu[-1]
-            async with sessions() as s:  # what the cold report left to the keeper
-                began = time.process_time() + _server_cpu_s(postmaster)
-                kept_s, kept_hours = await _timed(
-                    update_hourly_sums(s, start=start, end=end, config=SETTINGS))
-                kept_cpu = time.process_time() + _server_cpu_s(postmaster) - began
+            kept_s, kept_hours = await measured(  # what the cold report left to the keeper
+                partial(update_hourly_sums, start=start, end=end, config=SETTINGS))
+            kept_cpu = cpu[-1]
             warm = [(await report(start=start, end=end, by=by))[0] for _ in range(repeat)]
             warm_cpu = statistics.median(cpu[-repeat:])
             expected[period] = report_.to_dict()
@@ -400,7 +403,7 @@ async def bench_one(name: str, url: str, repeat: int, naive_year: bool,
                          f"{kept_hours:,}", f"{kept_s:.3f}", f"{kept_cpu:.3f}"])
             print(f"  {name} {period}: cold sums {cold:.3f} s, then summed by the keeper "
                   f"{kept_s:.3f} s, warm {median:.3f} s (rows only {rows_s:.3f}, naive "
-                  f"{naive_s}, same: {rows[-1][14]})",
+                  f"{naive_s}, same: {rows[-1][SAME]})",
                   file=sys.stderr, flush=True)
     finally:
         await engine.dispose()
@@ -423,10 +426,15 @@ def _show_difference(a: dict[str, Any], b: dict[str, Any]) -> None:
                 break
 
 
+#: The first table's columns; ``SAME``: where a row says whether every way agreed.
+HEAD = ["db", "period", "by", "offered", "cold sums s", "cpu s", "cold cache s", "cpu s",
+        "warm s", "warm cpu ms", "target s", "", "rows only s", "naive s", "same", "keeper h",
+        "keeper s", "cpu s"]
+SAME = HEAD.index("same")
+
+
 def print_table(rows: list[list[str]], head: list[str] | None = None) -> None:
-    head = head or ["db", "period", "by", "offered", "cold sums s", "cpu s", "cold cache s",
-                    "cpu s", "warm s", "warm cpu ms", "target s", "", "rows only s", "naive s",
-                    "same", "keeper h", "keeper s", "cpu s"]
+    head = head or HEAD
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         print("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
@@ -477,7 +485,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     for row in mine:
                         row[6:8] = cache[row[1]][:2]
                         if cache[row[1]][3] != "yes":
-                            row[14] = "NO"
+                            row[SAME] = "NO"
                         evicted.append(f"{name} {row[1]}: {cache[row[1]][2]} "
                                        f"(after the report {cache[row[1]][4]})")
                 rows += mine
